@@ -1,0 +1,71 @@
+#!/bin/sh
+# deps.sh - install the Debian 12 packages mxfeed's build, tests and demo need.
+#
+# Idempotent: installs only what is missing, runs "apt-get update" first
+# only then, never asks questions (Postfix's debconf answers are
+# preseeded) and never starts or enables the packages' system-wide
+# services: a policy-rc.d refuses service starts during the install and
+# postgresql-common is told not to create its "main" cluster.  The tests
+# and the demo start their own private instances.
+set -eu
+
+PACKAGES="
+gcc make pkg-config clang-format
+libpq-dev libconfig-dev libjansson-dev libidn2-dev libssl-dev libcrypt-dev
+libcmocka-dev
+postgresql-15 postgresql-client-15
+jq util-linux
+"
+
+missing=""
+for p in $PACKAGES; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	"install ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing - run as root (or install them)" >&2
+	exit 1
+fi
+echo "deps: installing:$missing"
+
+# Postfix would ask how to configure itself; the tests bring their own
+# configuration, so "No configuration" is the honest answer.
+echo "postfix postfix/main_mailer_type select No configuration" |
+	debconf-set-selections
+mkdir -p /etc/postgresql-common
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+	echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+fi
+
+# Refuse service starts during the install (invoke-rc.d honours this).
+prc=/usr/sbin/policy-rc.d
+had_prc=no
+if [ -e "$prc" ]; then
+	had_prc=yes
+	cp -p "$prc" "$prc.mxfeed-saved"
+fi
+printf '#!/bin/sh\nexit 101\n' > "$prc"
+chmod 755 "$prc"
+restore() {
+	if [ "$had_prc" = yes ]; then
+		mv -f "$prc.mxfeed-saved" "$prc"
+	else
+		rm -f "$prc"
+	fi
+}
+trap restore EXIT INT TERM
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+	$missing
+echo "deps: done"

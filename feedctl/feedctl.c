@@ -1,0 +1,1294 @@
+/*
+ * feedctl - the support-staff command line of mxfeed
+ *
+ * A thin skin over lib/ops: parse argv with the command table below,
+ * call one ops_ or store_ function, print a table (or the API's JSON
+ * with --json).  Errors go to stderr as "feedctl: SUBJECT: what is
+ * wrong" and map to the exit statuses of SPEC section 7 through
+ * error_exit_status(): 0 ok, 1 internal, 2 usage or invalid value,
+ * 3 not found, 4 conflict, 5 temporarily unavailable.
+ *
+ * Global options (-c FILE, --json, --ticket ID) are accepted before and
+ * after the verb; "--" ends option processing.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "conf.h"
+#include "domain_json.h"
+#include "migrate.h"
+#include "model.h"
+#include "ops.h"
+#include "store.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+
+#define ARGS_MAX 256
+
+struct cli {
+	const char *conf_path;
+	bool json;
+	const char *ticket;
+	char actor[ACTOR_MAX + 1];
+	const char *subject; /* what an error message is about */
+	struct conf conf;
+	struct store *store;
+	struct ops_ctx ox;
+	struct error err;
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	bool needs_db;
+	const char *usage;
+	const char *help;
+};
+
+static const struct cmd *find_cmd(const char *name);
+
+/* Print err about the current subject; return the exit status. */
+static int fail(struct cli *cli)
+{
+	struct strbuf line = STRBUF_INIT;
+	const char *msg = error_msg(&cli->err);
+
+	strbuf_addstr(&line, "feedctl: ");
+	if (cli->subject != NULL) {
+		strbuf_addesc(&line, cli->subject, 80);
+		strbuf_addstr(&line, ": ");
+	}
+	if (cli->err.field[0] && strncmp(msg, cli->err.field,
+					 strlen(cli->err.field)) != 0 &&
+	    strchr(cli->err.field, '[') == NULL &&
+	    strcmp(cli->err.field, "name") != 0)
+		strbuf_addf(&line, "%s: ", cli->err.field);
+	strbuf_addstr(&line, msg);
+	fprintf(stderr, "%s\n", line.buf);
+	strbuf_release(&line);
+	return error_exit_status(cli->err.code);
+}
+
+static int usage_error(struct cli *cli, const char *verb, const char *fmt,
+		       ...) __attribute__((format(printf, 3, 4)));
+
+static int usage_error(struct cli *cli, const char *verb, const char *fmt,
+		       ...)
+{
+	const struct cmd *c = verb ? find_cmd(verb) : NULL;
+	va_list ap;
+
+	(void)cli;
+	fputs("feedctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (c != NULL)
+		fprintf(stderr, "usage: feedctl %s\n", c->usage);
+	else
+		fputs("usage: feedctl [-c CONF] [--json] [--ticket ID] "
+		      "COMMAND ...  (feedctl help)\n",
+		      stderr);
+	return 2;
+}
+
+/*
+ * Option helper: when argv[*i] is "--name VALUE" or "--name=VALUE",
+ * store VALUE, advance *i past it and return 1; 0 if it is another
+ * word; -1 when the value is missing.
+ */
+static int opt_value(int argc, char **argv, int *i, const char *name,
+		     const char **val)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return 0;
+	if (argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+static int parse_version_opt(struct cli *cli, const char *s, int64_t *out)
+{
+	long v;
+
+	if (parse_long(s, 1, 1000000000L, &v, "--if-version", &cli->err) < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static void print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+}
+
+/* Text of one JSON leaf for a table cell; control bytes escaped. */
+static void cell_text(const json_t *v, struct strbuf *out)
+{
+	char *s;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		strbuf_addesc(out, json_string_value(v), 200);
+		break;
+	case JSON_INTEGER:
+		strbuf_addf(out, "%lld", (long long)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		strbuf_addf(out, "%g", json_real_value(v));
+		break;
+	case JSON_TRUE:
+		strbuf_addstr(out, "on");
+		break;
+	case JSON_FALSE:
+		strbuf_addstr(out, "off");
+		break;
+	case JSON_NULL:
+		strbuf_addstr(out, "-");
+		break;
+	case JSON_ARRAY:
+	case JSON_OBJECT:
+		s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (json_is_array(v) && json_array_size(v) == 0)
+			strbuf_addstr(out, "-");
+		else if (s != NULL)
+			strbuf_addesc(out, s, 200);
+		free(s);
+		break;
+	}
+}
+
+struct column {
+	const char *key;
+	const char *title;
+};
+
+/* Rows of objects as an aligned table; "none" when there are none. */
+static void print_table(const json_t *rows, const struct column *cols)
+{
+	size_t ncol, i, r, nrow = json_array_size(rows);
+	size_t width[16] = { 0 };
+	struct strbuf *cells;
+
+	for (ncol = 0; cols[ncol].key && ncol < 16; ncol++)
+		width[ncol] = strlen(cols[ncol].title);
+	if (nrow == 0) {
+		puts("(none)");
+		return;
+	}
+	cells = xcalloc(nrow * ncol, sizeof(*cells));
+	for (r = 0; r < nrow; r++)
+		for (i = 0; i < ncol; i++) {
+			struct strbuf *c = &cells[r * ncol + i];
+			const json_t *v =
+				json_object_get(json_array_get(rows, r),
+						cols[i].key);
+
+			strbuf_init(c, 0);
+			cell_text(v ? v : json_null(), c);
+			if (c->len > width[i])
+				width[i] = c->len;
+		}
+	for (i = 0; i < ncol; i++)
+		printf("%-*s%s", (int)width[i], cols[i].title,
+		       i + 1 < ncol ? "  " : "\n");
+	for (r = 0; r < nrow; r++)
+		for (i = 0; i < ncol; i++) {
+			printf("%-*s%s", (int)width[i],
+			       cells[r * ncol + i].buf,
+			       i + 1 < ncol ? "  " : "\n");
+			strbuf_release(&cells[r * ncol + i]);
+		}
+	free(cells);
+}
+
+static void print_domain(const struct domain *d, const struct propagation *p)
+{
+	char when[32], dest[DEST_TEXT_MAX];
+	int i;
+	size_t f;
+
+	printf("%-14s %s\n", "name", d->name.alabel);
+	if (strcmp(d->name.alabel, d->name.ulabel) != 0)
+		printf("%-14s %s\n", "unicode name", d->name.ulabel);
+	printf("%-14s %s\n", "mode", domain_mode_names[d->mode]);
+	if (d->temp_pop3) {
+		time_format_utc(d->temp_pop3_since, when, sizeof(when));
+		printf("%-14s since %s by %s\n", "temp pop3", when,
+		       d->temp_pop3_by);
+	}
+	if (d->has_dest) {
+		dest_format(&d->dest, dest, sizeof(dest));
+		printf("%-14s %s\n", "destination", dest);
+	}
+	for (f = 0; f < d->nfallbacks; f++) {
+		dest_format(&d->fallbacks[f], dest, sizeof(dest));
+		printf("%-14s %s\n", f ? "" : "fallbacks", dest);
+	}
+	printf("%-14s %s\n", "greylisting", d->greylisting ? "on" : "off");
+	printf("%-14s %s\n", "spam", d->spam_enabled ? "on" : "off");
+	for (i = 0; i < SPAM_NLEVELS; i++) {
+		struct strbuf t = STRBUF_INIT;
+
+		strbuf_addesc(&t, d->spam[i].text, SPAM_TEXT_MAX);
+		printf("  %-12s %-8s \"%s\"\n", spam_level_names[i],
+		       spam_action_names[d->spam[i].action], t.buf);
+		strbuf_release(&t);
+	}
+	printf("%-14s %d day%s", "queue", d->queue_days,
+	       d->queue_days == 1 ? "" : "s");
+	if (d->queue_extended_until) {
+		time_format_utc(d->queue_extended_until, when, sizeof(when));
+		printf(", extended until %s", when);
+	}
+	putchar('\n');
+	printf("%-14s %s\n", "recipients",
+	       recipients_mode_names[d->recipients]);
+	printf("%-14s %d MB\n", "max message", d->max_message_mb);
+	time_format_utc(d->updated_at, when, sizeof(when));
+	printf("%-14s %lld (%s by %s%s%s)\n", "version", (long long)d->version,
+	       when, d->updated_by, d->ticket[0] ? ", ticket " : "",
+	       d->ticket);
+	if (p == NULL || p->relays_total == 0)
+		printf("%-14s no relays registered\n", "propagation");
+	else
+		printf("%-14s %ld of %ld relays applied change %lld%s\n",
+		       "propagation", p->relays_applied, p->relays_total,
+		       (long long)p->sequence,
+		       p->relays_applied == p->relays_total ? "" : " (pending)");
+}
+
+static void print_domain_json(const struct domain *d,
+			      const struct propagation *p)
+{
+	json_t *j = domain_to_json(d, p);
+
+	print_json(j);
+	json_decref(j);
+}
+
+/* ---- verbs ----------------------------------------------------------- */
+
+static int cmd_list(struct cli *cli, int argc, char **argv)
+{
+	struct domain_filter f = { -1, NULL, NULL, 1000 };
+	const char *mode = NULL;
+	json_t *rows = json_array();
+	char after[DOMAIN_NAME_MAX + 1] = "";
+	int i, r, rc = 0;
+
+	for (i = 1; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--mode", &mode)) != 0 ||
+		    (r = opt_value(argc, argv, &i, "--match", &f.match)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "list",
+						   "%s needs a value", argv[i]);
+			continue;
+		}
+		return usage_error(cli, "list", "unexpected argument '%s'",
+				   argv[i]);
+	}
+	if (mode != NULL &&
+	    (f.mode = parse_enum(mode, domain_mode_names)) < 0) {
+		error_set(&cli->err, ERR_INVALID, "mode",
+			  "mode must be pop3, feed or backup");
+		return fail(cli);
+	}
+	if (f.match != NULL && !utf8_printable(f.match, strlen(f.match))) {
+		error_set(&cli->err, ERR_INVALID, "match",
+			  "--match must be printable UTF-8");
+		return fail(cli);
+	}
+	for (;;) {
+		struct domain_list l = { 0 };
+		size_t k;
+
+		f.after = after[0] ? after : NULL;
+		if (store_domain_list(cli->store, &f, &l, &cli->err) < 0) {
+			rc = fail(cli);
+			break;
+		}
+		for (k = 0; k < l.n; k++)
+			json_array_append_new(rows,
+					      domain_to_json(&l.v[k],
+							     &l.prop[k]));
+		if (l.n > 0 && strlcpy_checked(after, l.v[l.n - 1].name.alabel,
+					       sizeof(after)) < 0)
+			l.n = 0;
+		k = l.n;
+		domain_list_release(&l);
+		if (k < (size_t)f.limit)
+			break;
+	}
+	if (rc == 0 && cli->json) {
+		print_json(rows);
+	} else if (rc == 0) {
+		static const struct column cols[] = {
+			{ "name", "DOMAIN" },     { "mode", "MODE" },
+			{ "dest", "DESTINATION" }, { "greylisting", "GREY" },
+			{ "spam", "SPAM" },       { "queue", "QUEUE" },
+			{ "version", "VERSION" }, { NULL, NULL },
+		};
+		json_t *view = json_array(), *row;
+		size_t k;
+
+		json_array_foreach(rows, k, row)
+		{
+			json_t *d = json_object_get(row, "destination");
+			json_t *q = json_object_get(row, "queue");
+			json_t *v = json_object();
+			struct strbuf s = STRBUF_INIT;
+
+			json_object_set(v, "name", json_object_get(row, "name"));
+			if (json_is_object(json_object_get(row, "temp_pop3")))
+				strbuf_addf(&s, "%s+temp-pop3",
+					    json_string_value(json_object_get(
+						    row, "mode")));
+			else
+				strbuf_addstr(&s, json_string_value(
+							  json_object_get(
+								  row, "mode")));
+			json_object_set_new(v, "mode", json_string(s.buf));
+			strbuf_reset(&s);
+			if (json_is_object(d))
+				strbuf_addf(&s, "%s:%lld",
+					    json_string_value(
+						    json_object_get(d, "host")),
+					    (long long)json_integer_value(
+						    json_object_get(d, "port")));
+			else
+				strbuf_addstr(&s, "-");
+			json_object_set_new(v, "dest", json_string(s.buf));
+			json_object_set(v, "greylisting",
+					json_object_get(row, "greylisting"));
+			json_object_set(v, "spam",
+					json_object_get(json_object_get(row,
+									"spam"),
+							"enabled"));
+			strbuf_reset(&s);
+			strbuf_addf(&s, "%lldd%s",
+				    (long long)json_integer_value(
+					    json_object_get(q, "days")),
+				    json_is_string(json_object_get(
+					    q, "extended_until"))
+					    ? "+ext"
+					    : "");
+			json_object_set_new(v, "queue", json_string(s.buf));
+			json_object_set(v, "version",
+					json_object_get(row, "version"));
+			json_array_append_new(view, v);
+			strbuf_release(&s);
+		}
+		print_table(view, cols);
+		json_decref(view);
+	}
+	json_decref(rows);
+	return rc;
+}
+
+static int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	struct propagation p;
+	struct domain d;
+
+	if (argc != 2)
+		return usage_error(cli, "show", "show takes one DOMAIN");
+	cli->subject = argv[1];
+	if (ops_domain_get(&cli->ox, argv[1], &d, &p, &cli->err) < 0)
+		return fail(cli);
+	if (cli->json)
+		print_domain_json(&d, &p);
+	else
+		print_domain(&d, &p);
+	return 0;
+}
+
+static int cmd_add(struct cli *cli, int argc, char **argv)
+{
+	const char *mode = NULL, *dest = NULL;
+	char *settings[ARGS_MAX];
+	size_t nset = 0;
+	struct domain d;
+	int i, r;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error(cli, "add", "add needs a DOMAIN");
+	cli->subject = argv[1];
+	for (i = 2; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--mode", &mode)) != 0 ||
+		    (r = opt_value(argc, argv, &i, "--dest", &dest)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "add",
+						   "%s needs a value", argv[i]);
+			continue;
+		}
+		if (argv[i][0] == '-')
+			return usage_error(cli, "add", "unknown option '%s'",
+					   argv[i]);
+		if (nset >= ARGS_MAX)
+			return usage_error(cli, "add", "too many settings");
+		settings[nset++] = argv[i];
+	}
+	if (ops_domain_add(&cli->ox, argv[1], mode, dest, settings, nset, &d,
+			   &cli->err) < 0)
+		return fail(cli);
+	if (cli->json)
+		print_domain_json(&d, NULL);
+	else
+		printf("%s: added (%s, version %lld)\n", d.name.alabel,
+		       domain_mode_names[d.mode], (long long)d.version);
+	return 0;
+}
+
+static int cmd_set(struct cli *cli, int argc, char **argv)
+{
+	int64_t if_version = OPS_NO_VERSION;
+	const char *vtext = NULL;
+	char *settings[ARGS_MAX];
+	size_t nset = 0;
+	bool changed = false;
+	struct domain d;
+	int i, r;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error(cli, "set", "set needs a DOMAIN");
+	cli->subject = argv[1];
+	for (i = 2; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--if-version", &vtext)) !=
+		    0) {
+			if (r < 0)
+				return usage_error(cli, "set",
+						   "--if-version needs N");
+			if (parse_version_opt(cli, vtext, &if_version) < 0)
+				return fail(cli);
+			continue;
+		}
+		if (argv[i][0] == '-')
+			return usage_error(cli, "set", "unknown option '%s'",
+					   argv[i]);
+		if (nset >= ARGS_MAX)
+			return usage_error(cli, "set", "too many settings");
+		settings[nset++] = argv[i];
+	}
+	if (ops_domain_set(&cli->ox, argv[1], settings, nset, if_version, &d,
+			   &changed, &cli->err) < 0)
+		return fail(cli);
+	if (cli->json)
+		print_domain_json(&d, NULL);
+	else if (changed)
+		printf("%s: updated (version %lld)\n", d.name.alabel,
+		       (long long)d.version);
+	else
+		printf("%s: unchanged (version %lld)\n", d.name.alabel,
+		       (long long)d.version);
+	return 0;
+}
+
+static int cmd_remove(struct cli *cli, int argc, char **argv)
+{
+	const char *confirm = NULL;
+	int i, r;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error(cli, "remove", "remove needs a DOMAIN");
+	cli->subject = argv[1];
+	for (i = 2; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--confirm", &confirm)) !=
+		    0) {
+			if (r < 0)
+				return usage_error(cli, "remove",
+						   "--confirm needs DOMAIN");
+			continue;
+		}
+		return usage_error(cli, "remove", "unexpected argument '%s'",
+				   argv[i]);
+	}
+	if (ops_domain_remove(&cli->ox, argv[1], confirm, &cli->err) < 0)
+		return fail(cli);
+	if (cli->json) {
+		json_t *o = json_pack("{s:s, s:b}", "name", argv[1], "removed",
+				      1);
+
+		print_json(o);
+		json_decref(o);
+	} else
+		printf("%s: removed (history kept)\n", argv[1]);
+	return 0;
+}
+
+static int cmd_history(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "at", "TIME" },     { "action", "ACTION" },
+		{ "actor", "ACTOR" }, { "ticket", "TICKET" },
+		{ "changes", "CHANGES" }, { NULL, NULL },
+	};
+	struct domain_name dn;
+	json_t *rows, *row;
+	size_t k;
+
+	if (argc != 2)
+		return usage_error(cli, "history", "history takes one DOMAIN");
+	cli->subject = argv[1];
+	if (ops_name(&cli->conf, argv[1], &dn, &cli->err) < 0)
+		return fail(cli);
+	rows = store_history(cli->store, &dn, 1000, &cli->err);
+	if (rows == NULL)
+		return fail(cli);
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		error_set(&cli->err, ERR_NOTFOUND, "name",
+			  "no such domain and no history");
+		return fail(cli);
+	}
+	if (cli->json) {
+		print_json(rows);
+		json_decref(rows);
+		return 0;
+	}
+	/* summarise each entry as the fields it changed */
+	json_array_foreach(rows, k, row)
+	{
+		const json_t *o = json_object_get(row, "old");
+		const json_t *n = json_object_get(row, "new");
+		struct strbuf s = STRBUF_INIT;
+
+		if (json_is_object(o) && json_is_object(n)) {
+			const char *key;
+			json_t *v;
+
+			json_object_foreach((json_t *)n, key, v)
+			{
+				if (strcmp(key, "version") == 0 ||
+				    strncmp(key, "updated_", 8) == 0 ||
+				    strcmp(key, "ticket") == 0)
+					continue;
+				if (!json_equal(v, json_object_get(o, key)))
+					strbuf_addf(&s, "%s%s",
+						    s.len ? "," : "", key);
+			}
+		}
+		json_object_set_new(row, "changes",
+				    s.len ? json_string(s.buf) : json_null());
+		strbuf_release(&s);
+	}
+	print_table(rows, cols);
+	json_decref(rows);
+	return 0;
+}
+
+static int read_all(FILE *fp, struct strbuf *sb)
+{
+	char buf[65536];
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		strbuf_add(sb, buf, n);
+		if (strbuf_overflowed(sb))
+			return -1;
+	}
+	return ferror(fp) ? -1 : 0;
+}
+
+static int cmd_apply(struct cli *cli, int argc, char **argv)
+{
+	const char *file = NULL;
+	bool dry_run = false;
+	struct strbuf body;
+	json_t *doc, *report = NULL, *res, *r;
+	FILE *fp;
+	size_t k;
+	int i, rv, rc = 0;
+
+	for (i = 1; i < argc; i++) {
+		if ((rv = opt_value(argc, argv, &i, "-f", &file)) != 0 ||
+		    (rv = opt_value(argc, argv, &i, "--file", &file)) != 0) {
+			if (rv < 0)
+				return usage_error(cli, "apply",
+						   "-f needs FILE or -");
+			continue;
+		}
+		if (strcmp(argv[i], "--dry-run") == 0) {
+			dry_run = true;
+			continue;
+		}
+		return usage_error(cli, "apply", "unexpected argument '%s'",
+				   argv[i]);
+	}
+	if (file == NULL)
+		return usage_error(cli, "apply", "apply needs -f FILE or -f -");
+	cli->subject = file;
+	fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	if (fp == NULL) {
+		error_set(&cli->err, ERR_INVALID, NULL, "cannot open: %s",
+			  strerror(errno));
+		return fail(cli);
+	}
+	strbuf_init(&body, APPLY_DOC_MAX);
+	rv = read_all(fp, &body);
+	if (fp != stdin)
+		fclose(fp);
+	if (rv < 0) {
+		strbuf_release(&body);
+		error_set(&cli->err, ERR_INVALID, NULL,
+			  "cannot read the document, or it is larger than "
+			  "%d bytes",
+			  APPLY_DOC_MAX);
+		return fail(cli);
+	}
+	doc = json_load_strict(body.buf, body.len, APPLY_DOC_MAX, &cli->err);
+	strbuf_release(&body);
+	if (doc == NULL)
+		return fail(cli);
+	if (ops_apply(&cli->ox, doc, dry_run, &report, &cli->err) < 0) {
+		json_decref(doc);
+		return fail(cli);
+	}
+	json_decref(doc);
+	if (cli->json) {
+		print_json(report);
+		json_decref(report);
+		return 0;
+	}
+	res = json_object_get(report, "results");
+	json_array_foreach(res, k, r)
+	{
+		const char *name = json_string_value(json_object_get(r, "name"));
+		const char *act = json_string_value(json_object_get(r, "action"));
+		long long ver = json_integer_value(json_object_get(r, "version"));
+		json_t *c, *ch = json_object_get(r, "changes");
+		size_t m;
+
+		if (strcmp(act, "none") == 0)
+			printf("%s: unchanged (version %lld)\n", name, ver);
+		else if (strcmp(act, "create") == 0)
+			printf("%s: %s\n", name,
+			       dry_run ? "would be created" : "created");
+		else
+			printf("%s: %s (version %lld)\n", name,
+			       dry_run ? "would be updated" : "updated", ver);
+		json_array_foreach(ch, m, c)
+		{
+			struct strbuf o = STRBUF_INIT, n = STRBUF_INIT;
+
+			cell_text(json_object_get(c, "old"), &o);
+			cell_text(json_object_get(c, "new"), &n);
+			printf("  %s: %s -> %s\n",
+			       json_string_value(json_object_get(c, "field")),
+			       o.buf, n.buf);
+			strbuf_release(&o);
+			strbuf_release(&n);
+		}
+	}
+	if (dry_run)
+		puts("dry run: nothing was changed");
+	json_decref(report);
+	return rc;
+}
+
+static int print_passwords(struct cli *cli, json_t *list)
+{
+	static const struct column cols[] = {
+		{ "address", "ADDRESS" },
+		{ "password", "PASSWORD (shown only now)" },
+		{ NULL, NULL },
+	};
+	json_t *out;
+
+	if (list == NULL)
+		return 0;
+	if (cli->json) {
+		out = json_pack("{s:O}", "mailboxes", list);
+		print_json(out);
+		json_decref(out);
+	} else {
+		print_table(list, cols);
+	}
+	return 0;
+}
+
+static int cmd_mailbox(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "address", "ADDRESS" },     { "temporary", "TEMPORARY" },
+		{ "catch_all", "CATCH-ALL" }, { "created_at", "CREATED" },
+		{ NULL, NULL },
+	};
+	json_t *list = NULL;
+	int rc;
+
+	if (argc < 3)
+		return usage_error(cli, "mailbox", "mailbox needs a sub-command "
+						   "and a DOMAIN");
+	cli->subject = argv[2];
+	if (strcmp(argv[1], "list") == 0) {
+		struct domain d;
+		struct mailbox *mbs = NULL;
+		size_t n = 0, k;
+		char when[32];
+
+		if (argc != 3)
+			return usage_error(cli, "mailbox",
+					   "mailbox list takes one DOMAIN");
+		if (ops_domain_get(&cli->ox, argv[2], &d, NULL, &cli->err) <
+			    0 ||
+		    store_mailbox_list(cli->store, &d.name, &mbs, &n,
+				       &cli->err) < 0)
+			return fail(cli);
+		list = json_array();
+		for (k = 0; k < n; k++) {
+			struct strbuf a = STRBUF_INIT;
+
+			strbuf_addf(&a, "%s@%s", mbs[k].local, d.name.alabel);
+			time_format_utc(mbs[k].created_at, when, sizeof(when));
+			json_array_append_new(
+				list,
+				json_pack("{s:s, s:b, s:b, s:s}", "address",
+					  a.buf, "temporary", mbs[k].temporary,
+					  "catch_all", mbs[k].catch_all,
+					  "created_at", when));
+			strbuf_release(&a);
+		}
+		free(mbs);
+		if (cli->json) {
+			json_t *o = json_pack("{s:O}", "mailboxes", list);
+
+			print_json(o);
+			json_decref(o);
+		} else {
+			print_table(list, cols);
+		}
+		json_decref(list);
+		return 0;
+	}
+	if (strcmp(argv[1], "add") == 0) {
+		char *locals[ARGS_MAX];
+		size_t n = 0;
+		bool catch_all = false;
+		int i;
+
+		for (i = 3; i < argc; i++) {
+			if (strcmp(argv[i], "--catch-all") == 0) {
+				catch_all = true;
+				continue;
+			}
+			if (argv[i][0] == '-')
+				return usage_error(cli, "mailbox",
+						   "unknown option '%s'",
+						   argv[i]);
+			if (n >= ARGS_MAX)
+				return usage_error(cli, "mailbox",
+						   "too many mailboxes");
+			locals[n++] = argv[i];
+		}
+		rc = ops_mailbox_add(&cli->ox, argv[2], locals, n, catch_all,
+				     &list, &cli->err);
+		print_passwords(cli, list);
+		json_decref(list);
+		return rc < 0 ? fail(cli) : 0;
+	}
+	if (argc != 4)
+		return usage_error(cli, "mailbox",
+				   "mailbox %s takes DOMAIN LOCAL", argv[1]);
+	if (strcmp(argv[1], "passwd") == 0) {
+		if (ops_mailbox_passwd(&cli->ox, argv[2], argv[3], &list,
+				       &cli->err) < 0)
+			return fail(cli);
+		print_passwords(cli, list);
+		json_decref(list);
+		return 0;
+	}
+	if (strcmp(argv[1], "remove") == 0) {
+		if (ops_mailbox_remove(&cli->ox, argv[2], argv[3], &cli->err) <
+		    0)
+			return fail(cli);
+		printf("%s@%s: removed; its maildir is archived by the "
+		       "mailbox host's worker\n",
+		       argv[3], argv[2]);
+		return 0;
+	}
+	return usage_error(cli, "mailbox", "unknown sub-command '%s'",
+			   argv[1]);
+}
+
+static int cmd_rule(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "action", "ACTION" }, { "kind", "KIND" },
+		{ "value", "VALUE" },   { NULL, NULL },
+	};
+	bool add;
+
+	if (argc < 3)
+		return usage_error(cli, "rule",
+				   "rule needs a sub-command and a DOMAIN");
+	cli->subject = argv[2];
+	if (strcmp(argv[1], "list") == 0) {
+		struct domain d;
+		struct rule *rules = NULL;
+		size_t n = 0, k;
+		json_t *list;
+
+		if (argc != 3)
+			return usage_error(cli, "rule",
+					   "rule list takes one DOMAIN");
+		if (ops_domain_get(&cli->ox, argv[2], &d, NULL, &cli->err) <
+			    0 ||
+		    store_rule_list(cli->store, &d.name, &rules, &n,
+				    &cli->err) < 0)
+			return fail(cli);
+		list = json_array();
+		for (k = 0; k < n; k++)
+			json_array_append_new(
+				list,
+				json_pack("{s:s, s:s, s:s}", "action",
+					  rule_action_names[rules[k].action],
+					  "kind", rule_kind_names[rules[k].kind],
+					  "value", rules[k].value));
+		free(rules);
+		if (cli->json)
+			print_json(list);
+		else
+			print_table(list, cols);
+		json_decref(list);
+		return 0;
+	}
+	if (strcmp(argv[1], "add") == 0)
+		add = true;
+	else if (strcmp(argv[1], "remove") == 0)
+		add = false;
+	else
+		return usage_error(cli, "rule", "unknown sub-command '%s'",
+				   argv[1]);
+	if (argc != 6)
+		return usage_error(cli, "rule",
+				   "rule %s takes DOMAIN allow|block "
+				   "sender-regex RE|client CIDR",
+				   argv[1]);
+	if (ops_rule(&cli->ox, argv[2], add, argv[3], argv[4], argv[5],
+		     &cli->err) < 0)
+		return fail(cli);
+	printf("%s: rule %s\n", argv[2], add ? "added" : "removed");
+	return 0;
+}
+
+static int cmd_token(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "name", "NAME" },        { "role", "ROLE" },
+		{ "domains", "DOMAINS" },  { "expires_at", "EXPIRES" },
+		{ "last_used_at", "LAST USED" }, { "revoked_at", "REVOKED" },
+		{ NULL, NULL },
+	};
+	char *domains[ARGS_MAX];
+	const char *role = NULL, *dom = NULL, *exp = NULL;
+	char text[TOKEN_TEXT_MAX + 1];
+	size_t nd = 0;
+	long days = 0;
+	json_t *list;
+	int i, r;
+
+	if (argc < 2)
+		return usage_error(cli, "token", "token needs a sub-command");
+	if (strcmp(argv[1], "list") == 0) {
+		if (argc != 2)
+			return usage_error(cli, "token",
+					   "token list takes no arguments");
+		if ((list = store_token_list(cli->store, &cli->err)) == NULL)
+			return fail(cli);
+		if (cli->json)
+			print_json(list);
+		else
+			print_table(list, cols);
+		json_decref(list);
+		return 0;
+	}
+	if (argc < 3)
+		return usage_error(cli, "token", "token %s needs a NAME",
+				   argv[1]);
+	cli->subject = argv[2];
+	if (strcmp(argv[1], "revoke") == 0) {
+		if (argc != 3)
+			return usage_error(cli, "token",
+					   "token revoke takes one NAME");
+		if (store_token_revoke(cli->store, argv[2], &cli->ox.change,
+				       &cli->err) < 0)
+			return fail(cli);
+		printf("%s: revoked\n", argv[2]);
+		return 0;
+	}
+	if (strcmp(argv[1], "create") != 0)
+		return usage_error(cli, "token", "unknown sub-command '%s'",
+				   argv[1]);
+	for (i = 3; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--role", &role)) != 0 ||
+		    (r = opt_value(argc, argv, &i, "--expires-days", &exp)) !=
+			    0) {
+			if (r < 0)
+				return usage_error(cli, "token",
+						   "%s needs a value", argv[i]);
+			continue;
+		}
+		if ((r = opt_value(argc, argv, &i, "--domain", &dom)) != 0) {
+			if (r < 0 || nd >= ARGS_MAX)
+				return usage_error(cli, "token",
+						   "--domain needs DOMAIN");
+			domains[nd++] = (char *)dom;
+			continue;
+		}
+		return usage_error(cli, "token", "unexpected argument '%s'",
+				   argv[i]);
+	}
+	if (role == NULL)
+		return usage_error(cli, "token",
+				   "--role read|operator|admin is required");
+	if (exp != NULL && parse_long(exp, 1, 3650, &days, "--expires-days",
+				      &cli->err) < 0)
+		return fail(cli);
+	if (ops_token_create(&cli->ox, argv[2], role, domains, nd, days, text,
+			     &cli->err) < 0)
+		return fail(cli);
+	if (cli->json) {
+		json_t *o = json_pack("{s:s, s:s}", "name", argv[2], "token",
+				      text);
+
+		print_json(o);
+		json_decref(o);
+	} else {
+		printf("token for %s (shown only now, store it safely):\n%s\n",
+		       argv[2], text);
+	}
+	OPENSSL_cleanse(text, sizeof(text));
+	return 0;
+}
+
+static int cmd_relays(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "name", "RELAY" },          { "role", "ROLE" },
+		{ "applied_seq", "APPLIED" }, { "applied_at", "AT" },
+		{ "heartbeat", "HEARTBEAT" }, { "last_error", "LAST ERROR" },
+		{ NULL, NULL },
+	};
+	json_t *list;
+
+	(void)argv;
+	if (argc != 1)
+		return usage_error(cli, "relays", "relays takes no arguments");
+	if ((list = store_relay_list(cli->store, &cli->err)) == NULL)
+		return fail(cli);
+	if (cli->json)
+		print_json(list);
+	else if (json_array_size(list) == 0)
+		puts("no relays registered (mta-glue sync registers them)");
+	else
+		print_table(list, cols);
+	json_decref(list);
+	return 0;
+}
+
+static int cmd_jobs(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "id", "ID" },           { "kind", "KIND" },
+		{ "domain", "DOMAIN" },   { "state", "STATE" },
+		{ "attempts", "TRIES" },  { "run_after", "RUN AFTER" },
+		{ "last_error", "LAST ERROR" }, { NULL, NULL },
+	};
+	struct domain_name dn;
+	json_t *list;
+
+	if (argc > 2)
+		return usage_error(cli, "jobs", "jobs takes at most a DOMAIN");
+	if (argc == 2) {
+		cli->subject = argv[1];
+		if (ops_name(&cli->conf, argv[1], &dn, &cli->err) < 0)
+			return fail(cli);
+	}
+	list = store_job_list(cli->store, argc == 2 ? &dn : NULL, &cli->err);
+	if (list == NULL)
+		return fail(cli);
+	if (cli->json)
+		print_json(list);
+	else
+		print_table(list, cols);
+	json_decref(list);
+	return 0;
+}
+
+static int cmd_db(struct cli *cli, int argc, char **argv)
+{
+	int n = 0;
+
+	if (argc != 2)
+		return usage_error(cli, "db", "db takes migrate or status");
+	if (strcmp(argv[1], "migrate") == 0) {
+		if (migrate_run(cli->conf.db_owner_conninfo, stdout, &n,
+				&cli->err) < 0)
+			return fail(cli);
+		printf("%d migration%s applied\n", n, n == 1 ? "" : "s");
+		return 0;
+	}
+	if (strcmp(argv[1], "status") == 0) {
+		if (migrate_status(cli->conf.db_owner_conninfo, stdout, &n,
+				   &cli->err) < 0)
+			return fail(cli);
+		return 0;
+	}
+	return usage_error(cli, "db", "unknown sub-command '%s'", argv[1]);
+}
+
+/* Verbs whose work needs the mail stack: refused plainly until built. */
+static int cmd_later(struct cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	error_set(&cli->err, ERR_UNAVAILABLE, NULL,
+		  "not available yet: '%s' needs the mail stack "
+		  "(mta-glue), which this build does not have",
+		  argv[0]);
+	return fail(cli);
+}
+
+static int cmd_help(struct cli *cli, int argc, char **argv);
+
+/* clang-format off */
+static const struct cmd cmds[] = {
+	{ "list", cmd_list, true,
+	  "list [--mode pop3|feed|backup] [--match TEXT]",
+	  "List domains, optionally by mode or by a text in the name." },
+	{ "show", cmd_show, true, "show DOMAIN",
+	  "Show a domain's record and whether every relay applied it." },
+	{ "add", cmd_add, true,
+	  "add DOMAIN --mode MODE [--dest IP[:PORT]] [SETTING=VALUE ...]",
+	  "Add a domain.  feed and backup need --dest.  Settings as for set." },
+	{ "set", cmd_set, true,
+	  "set DOMAIN SETTING=VALUE ... [--if-version N]",
+	  "Change settings in one step.  SETTING is a JSON field path:\n"
+	  "  dest=IP[:PORT]  destination.host=IP  destination.port=N\n"
+	  "  fallbacks=IP[:PORT],...  greylisting=on|off  spam.enabled=on|off\n"
+	  "  spam.low|med|high.action=none|header|subject|delete\n"
+	  "  spam.low|med|high.text=TEXT  queue.days=1-31\n"
+	  "  queue.extended_until=YYYY-MM-DD|none  recipients=verify|list|any\n"
+	  "  max_message_mb=1-1024\n"
+	  "--if-version N refuses (exit 4) if someone changed it since N." },
+	{ "remove", cmd_remove, true, "remove DOMAIN [--confirm=DOMAIN]",
+	  "Remove a domain that has no mailboxes left; its history stays." },
+	{ "history", cmd_history, true, "history DOMAIN",
+	  "Every change to a domain: when, who, ticket, what changed." },
+	{ "apply", cmd_apply, true, "apply -f FILE|- [--dry-run]",
+	  "Converge domains to a JSON document (one object or an array).\n"
+	  "Each item has \"name\" (and \"mode\" when new) plus settings as\n"
+	  "in the API.  All or nothing; --dry-run prints the diff only." },
+	{ "mailbox", cmd_mailbox, true,
+	  "mailbox (list|add|remove|passwd) DOMAIN [LOCAL ...] [--catch-all]",
+	  "POP3 mailboxes of a pop3 domain.  add and passwd print the new\n"
+	  "password once." },
+	{ "rule", cmd_rule, true,
+	  "rule (list|add|remove) DOMAIN [allow|block] "
+	  "[sender-regex RE | client CIDR]",
+	  "Allow or block senders by envelope-sender regex (POSIX ERE) or\n"
+	  "client network." },
+	{ "token", cmd_token, true,
+	  "token (create NAME --role read|operator|admin [--domain D ...]\n"
+	  "       [--expires-days N] | list | revoke NAME)",
+	  "API tokens.  create prints the token once; only its hash is kept." },
+	{ "relays", cmd_relays, true, "relays",
+	  "Relays and the change each one has applied." },
+	{ "jobs", cmd_jobs, true, "jobs [DOMAIN]",
+	  "Queued and finished mailbox and queue jobs, with their errors." },
+	{ "db", cmd_db, false, "db (migrate | status)",
+	  "Apply the schema migrations (as the owner role) or list them." },
+	{ "switch", cmd_later, false,
+	  "switch DOMAIN --to feed|pop3 ...", "Not available yet." },
+	{ "temp-pop3", cmd_later, false, "temp-pop3 DOMAIN ...",
+	  "Not available yet." },
+	{ "revert", cmd_later, false, "revert DOMAIN [--keep-days N]",
+	  "Not available yet." },
+	{ "extend", cmd_later, false,
+	  "extend DOMAIN (--days N | --until YYYY-MM-DD)",
+	  "Not available yet." },
+	{ "queue", cmd_later, false, "queue DOMAIN", "Not available yet." },
+	{ "flush", cmd_later, false, "flush DOMAIN", "Not available yet." },
+	{ "probe", cmd_later, false, "probe DOMAIN|IP[:PORT]",
+	  "Not available yet." },
+	{ "help", cmd_help, false, "help [COMMAND]",
+	  "Show the commands, or one command's help." },
+	{ NULL, NULL, false, NULL, NULL },
+};
+/* clang-format on */
+
+static const struct cmd *find_cmd(const char *name)
+{
+	const struct cmd *c;
+
+	for (c = cmds; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static void print_help(FILE *fp)
+{
+	const struct cmd *c;
+
+	fputs("usage: feedctl [-c CONF] [--json] [--ticket ID] COMMAND ...\n"
+	      "\n"
+	      "Manage mxfeed's customer domains: POP3 mailboxes or an SMTP\n"
+	      "feed to the customer's own server.  Options:\n"
+	      "  -c CONF      configuration file (default $MXFEED_CONF, else\n"
+	      "               " CONF_DEFAULT_PATH ")\n"
+	      "  --json       print the API's JSON instead of tables\n"
+	      "  --ticket ID  record the ticket with every change\n"
+	      "\ncommands:\n",
+	      fp);
+	for (c = cmds; c->name; c++)
+		fprintf(fp, "  %s\n", c->usage);
+	fputs("\nexit status: 0 ok, 1 internal error, 2 usage or invalid "
+	      "value,\n3 not found, 4 conflict, 5 temporarily unavailable.\n"
+	      "'feedctl help COMMAND' or 'feedctl COMMAND --help' for more.\n",
+	      fp);
+}
+
+static int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	const struct cmd *c;
+
+	(void)cli;
+	if (argc < 2) {
+		print_help(stdout);
+		return 0;
+	}
+	if ((c = find_cmd(argv[1])) == NULL)
+		return usage_error(cli, NULL, "unknown command '%s'", argv[1]);
+	printf("usage: feedctl %s\n\n%s\n", c->usage, c->help);
+	return 0;
+}
+
+static void set_actor(struct cli *cli)
+{
+	const char *who = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (who == NULL || who[0] == '\0') {
+		pw = getpwuid(getuid());
+		who = pw ? pw->pw_name : "unknown";
+	}
+	if (strlcpy_checked(cli->actor, who, sizeof(cli->actor)) < 0 ||
+	    actor_check(cli->actor, "actor", &cli->err) < 0) {
+		error_clear(&cli->err);
+		memcpy(cli->actor, "unknown", sizeof("unknown"));
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	char *args[ARGS_MAX];
+	const struct cmd *c;
+	int i, n = 0, r, rc, help = 0;
+	bool opts_done = false;
+
+	cli.err = (struct error)ERROR_INIT;
+	log_init("feedctl", LOG_LEVEL_WARN);
+	/* pull the global options out, wherever they stand */
+	for (i = 1; i < argc; i++) {
+		if (!opts_done) {
+			if (strcmp(argv[i], "--") == 0) {
+				opts_done = true;
+				continue;
+			}
+			if ((r = opt_value(argc, argv, &i, "-c", &cli.conf_path)) !=
+				    0 ||
+			    (r = opt_value(argc, argv, &i, "--config",
+					   &cli.conf_path)) != 0 ||
+			    (r = opt_value(argc, argv, &i, "--ticket",
+					   &cli.ticket)) != 0) {
+				if (r < 0)
+					return usage_error(&cli, NULL,
+							   "%s needs a value",
+							   argv[i]);
+				continue;
+			}
+			if (strcmp(argv[i], "--json") == 0) {
+				cli.json = true;
+				continue;
+			}
+			if (strcmp(argv[i], "--help") == 0 ||
+			    strcmp(argv[i], "-h") == 0) {
+				help = 1;
+				continue;
+			}
+		}
+		if (n >= ARGS_MAX)
+			return usage_error(&cli, NULL, "too many arguments");
+		args[n++] = argv[i];
+	}
+	if (n == 0) {
+		if (help) {
+			print_help(stdout);
+			return 0;
+		}
+		print_help(stderr);
+		return 2;
+	}
+	if ((c = find_cmd(args[0])) == NULL)
+		return usage_error(&cli, NULL, "unknown command '%s'", args[0]);
+	if (help) {
+		printf("usage: feedctl %s\n\n%s\n", c->usage, c->help);
+		return 0;
+	}
+	if (c->fn == cmd_help || c->fn == cmd_later)
+		return c->fn(&cli, n, args);
+	if (cli.ticket != NULL && actor_check(cli.ticket, "ticket", &cli.err) < 0)
+		return fail(&cli);
+	if (conf_load(&cli.conf, cli.conf_path, &cli.err) < 0)
+		return fail(&cli);
+	log_init("feedctl", cli.conf.log_level > LOG_LEVEL_WARN
+				    ? cli.conf.log_level
+				    : LOG_LEVEL_WARN);
+	set_actor(&cli);
+	if (c->needs_db &&
+	    store_open(&cli.store, cli.conf.db_conninfo, &cli.conf, &cli.err) <
+		    0) {
+		rc = fail(&cli);
+		conf_release(&cli.conf);
+		return rc;
+	}
+	cli.ox.store = cli.store;
+	cli.ox.conf = &cli.conf;
+	cli.ox.change.actor = cli.actor;
+	cli.ox.change.ticket = cli.ticket ? cli.ticket : "";
+	rc = c->fn(&cli, n, args);
+	if (cli.store != NULL)
+		store_close(cli.store);
+	conf_release(&cli.conf);
+	error_release(&cli.err);
+	return rc;
+}

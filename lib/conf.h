@@ -1,0 +1,52 @@
+/*
+ * conf - the site configuration, /etc/mxfeed/mxfeed.conf (libconfig)
+ *
+ * One table in conf.c lists every setting: name, type, default, bounds,
+ * flags and a doc line.  conf_load() reads the file, rejects unknown
+ * settings and out-of-range values with "FILE:LINE: SETTING: what is
+ * wrong", and fills a struct conf whose every field then holds a valid
+ * value.  Path lookup: -c FILE, else $MXFEED_CONF, else CONF_DEFAULT_PATH.
+ * conf_defaults() gives the built-in defaults (for tests).
+ * conf_print_doc() prints the table (for docs; a test checks every key is
+ * documented).
+ */
+#ifndef MXFEED_CONF_H
+#define MXFEED_CONF_H
+
+#include <stdio.h>
+
+#include "util/cidr.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define CONF_DEFAULT_PATH "/etc/mxfeed/mxfeed.conf"
+#define CONF_NAMES_MAX 16
+
+struct conf {
+	char *path;               /* file read, or "" for built-in defaults */
+	char *db_conninfo;        /* database.conninfo (secret) */
+	char *db_owner_conninfo;  /* database.owner_conninfo: migrations;
+				     defaults to db_conninfo */
+	int db_connect_timeout;   /* database.connect_timeout, seconds */
+	char *relay_name;         /* relay.name */
+	struct cidr_list relay_addresses; /* relay.addresses: own IPs */
+	char *own_names[CONF_NAMES_MAX];  /* site.own_names: our hostnames */
+	int n_own_names;
+	char *state_dir;          /* paths.state */
+	struct cidr_list dest_allow;      /* destinations.allow */
+	double spam_low, spam_med, spam_high; /* spam.low/med/high */
+	int max_message_mb;       /* limits.max_message_mb */
+	int archive_days;         /* limits.archive_days */
+	enum log_level log_level; /* log.level */
+};
+
+void conf_defaults(struct conf *conf);
+/* path NULL: $MXFEED_CONF, else the default path. */
+int conf_load(struct conf *conf, const char *path, struct error *err)
+	__attribute__((warn_unused_result));
+void conf_release(struct conf *conf);
+void conf_print_doc(FILE *fp);
+/* Look a setting up by name for "show config"-like output; NULL if none. */
+const char *conf_doc(const char *name);
+
+#endif

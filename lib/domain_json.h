@@ -1,0 +1,39 @@
+/*
+ * domain_json - the domain record as JSON (SPEC section 7), both ways
+ *
+ * domain_to_json() builds the API's domain object.  domain_patch() applies
+ * a JSON merge patch (RFC 7396) to a record: every member goes through
+ * the same setting table as "feedctl set", with JSON types checked
+ * (booleans are JSON true/false, numbers JSON integers, texts strings;
+ * null only where a field is nullable: queue.extended_until,
+ * destination for pop3).  Unknown and read-only members are rejected by
+ * name, e.g. field "version": "version is read-only".
+ * json_load_strict() parses a document: size cap, duplicate keys,
+ * invalid UTF-8 and nesting deeper than 8 rejected.
+ */
+#ifndef MXFEED_DOMAIN_JSON_H
+#define MXFEED_DOMAIN_JSON_H
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "model.h"
+#include "util/error.h"
+
+#define JSON_DEPTH_MAX 8
+#define JSON_BODY_MAX  (64 * 1024)
+
+/* prop may be NULL (then "propagation" is null). */
+json_t *domain_to_json(const struct domain *d, const struct propagation *p);
+int domain_patch(struct domain *d, const json_t *patch,
+		 const struct conf *conf, struct error *err)
+	__attribute__((warn_unused_result));
+json_t *json_load_strict(const char *buf, size_t len, size_t max,
+			 struct error *err);
+/* RFC 3339 UTC text of unix seconds into buf (>= 21 bytes). */
+void time_format_utc(int64_t t, char *buf, size_t size);
+/* Parse "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (start of day UTC). */
+int time_parse_utc(const char *in, int64_t *out, const char *field,
+		   struct error *err) __attribute__((warn_unused_result));
+
+#endif

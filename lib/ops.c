@@ -1,0 +1,561 @@
+/*
+ * ops - the verbs of mxfeed, shared by feedctl and the API
+ *
+ * See ops.h.  Every function follows one shape: validate all input into
+ * typed values first, read the current record, compute the new record
+ * with the model's setting table, check it as a whole, and only then
+ * write.  Nothing here prints or exits.
+ */
+#include "ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "domain_json.h"
+#include "util/parse.h"
+
+static void OPENSSL_cleanse_str(char *s)
+{
+	OPENSSL_cleanse(s, strlen(s));
+}
+
+/* Members of the domain JSON that are bookkeeping, not settings. */
+static const char *const diff_skip[] = {
+	"version",    "created_at", "created_by",  "updated_at",
+	"updated_by", "ticket",     "propagation", NULL,
+};
+
+int ops_name(const struct conf *conf, const char *in, struct domain_name *dn,
+	     struct error *err)
+{
+	int i;
+
+	if (domain_name_parse(in, dn, err) < 0)
+		return -1;
+	for (i = 0; i < conf->n_own_names; i++)
+		if (domain_name_under(dn->alabel, conf->own_names[i]))
+			return error_set(err, ERR_INVALID, "name",
+					 "%s is one of our own host names",
+					 dn->alabel);
+	return 0;
+}
+
+int ops_domain_get(const struct ops_ctx *ox, const char *name,
+		   struct domain *out, struct propagation *prop,
+		   struct error *err)
+{
+	struct domain_name dn;
+
+	if (ops_name(ox->conf, name, &dn, err) < 0)
+		return -1;
+	switch (store_domain_get(ox->store, &dn, out, prop, err)) {
+	case LOOKUP_FOUND:
+		return 0;
+	case LOOKUP_NOTFOUND:
+		return error_set(err, ERR_NOTFOUND, "name", "no such domain");
+	case LOOKUP_FAIL:
+		return -1;
+	}
+	return error_set(err, ERR_INTERNAL, NULL, "unexpected lookup result");
+}
+
+/* Apply "path=value" settings in order; d unchanged on error. */
+static int apply_settings(struct domain *d, char *const *settings, size_t n,
+			  const struct conf *conf, struct error *err)
+{
+	struct domain tmp = *d;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(settings[i], '=');
+		char path[64];
+		size_t plen;
+
+		if (eq == NULL || eq == settings[i]) {
+			struct strbuf sb = STRBUF_INIT;
+
+			strbuf_addesc(&sb, settings[i], 64);
+			error_set(err, ERR_INVALID, NULL,
+				  "'%s' is not SETTING=VALUE", sb.buf);
+			strbuf_release(&sb);
+			return -1;
+		}
+		plen = (size_t)(eq - settings[i]);
+		if (plen >= sizeof(path)) {
+			return error_set(err, ERR_INVALID, NULL,
+					 "setting name too long");
+		}
+		memcpy(path, settings[i], plen);
+		path[plen] = '\0';
+		if (domain_set(&tmp, path, eq + 1, conf, err) < 0)
+			return -1;
+	}
+	*d = tmp;
+	return 0;
+}
+
+int ops_domain_add(const struct ops_ctx *ox, const char *name,
+		   const char *mode, const char *dest,
+		   char *const *settings, size_t nsettings, struct domain *out,
+		   struct error *err)
+{
+	struct domain_name dn;
+	int m;
+
+	if (ops_name(ox->conf, name, &dn, err) < 0)
+		return -1;
+	if (mode == NULL)
+		return error_set(err, ERR_INVALID, "mode",
+				 "--mode pop3|feed|backup is required");
+	m = parse_enum(mode, domain_mode_names);
+	if (m < 0)
+		return error_set(err, ERR_INVALID, "mode",
+				 "mode must be pop3, feed or backup");
+	domain_init(out, &dn, (enum domain_mode)m, ox->conf);
+	if (dest != NULL && domain_set(out, "dest", dest, ox->conf, err) < 0)
+		return -1;
+	if (apply_settings(out, settings, nsettings, ox->conf, err) < 0)
+		return -1;
+	if (domain_check(out, ox->conf, err) < 0)
+		return -1;
+	return store_domain_create(ox->store, out, &ox->change, err);
+}
+
+static int check_version(const struct domain *cur, int64_t if_version,
+			 struct error *err)
+{
+	if (if_version == OPS_NO_VERSION || if_version == cur->version)
+		return 0;
+	return error_set(err, ERR_STALE, "version",
+			 "version is %lld, not %lld: changed by %s; "
+			 "review and retry",
+			 (long long)cur->version, (long long)if_version,
+			 cur->updated_by[0] ? cur->updated_by : "someone");
+}
+
+/* Write nd over cur unless nothing changed. */
+static int commit_change(const struct ops_ctx *ox, const struct domain *cur,
+			 struct domain *nd, const char *action, bool *changed,
+			 struct error *err)
+{
+	if (domain_check(nd, ox->conf, err) < 0)
+		return -1;
+	if (domain_settings_equal(cur, nd)) {
+		*nd = *cur;
+		if (changed)
+			*changed = false;
+		return 0;
+	}
+	if (store_domain_update(ox->store, cur, nd, &ox->change, action,
+				err) < 0)
+		return -1;
+	if (changed)
+		*changed = true;
+	return 0;
+}
+
+int ops_domain_set(const struct ops_ctx *ox, const char *name,
+		   char *const *settings, size_t nsettings,
+		   int64_t if_version, struct domain *out, bool *changed,
+		   struct error *err)
+{
+	struct domain cur;
+
+	if (nsettings == 0)
+		return error_set(err, ERR_INVALID, NULL,
+				 "nothing to set: give SETTING=VALUE");
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	if (check_version(&cur, if_version, err) < 0)
+		return -1;
+	*out = cur;
+	if (apply_settings(out, settings, nsettings, ox->conf, err) < 0)
+		return -1;
+	return commit_change(ox, &cur, out, "set", changed, err);
+}
+
+int ops_domain_patch(const struct ops_ctx *ox, const char *name,
+		     const json_t *patch, int64_t if_version,
+		     struct domain *out, bool *changed, struct error *err)
+{
+	struct domain cur;
+
+	if (!json_is_object(patch))
+		return error_set(err, ERR_INVALID, NULL,
+				 "a merge patch must be a JSON object");
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	if (check_version(&cur, if_version, err) < 0)
+		return -1;
+	*out = cur;
+	if (domain_patch(out, patch, ox->conf, err) < 0)
+		return -1;
+	return commit_change(ox, &cur, out, "set", changed, err);
+}
+
+int ops_domain_remove(const struct ops_ctx *ox, const char *name,
+		      const char *confirm, struct error *err)
+{
+	struct domain cur;
+
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	if (confirm != NULL && strcmp(confirm, cur.name.alabel) != 0 &&
+	    strcmp(confirm, cur.name.ulabel) != 0)
+		return error_set(err, ERR_INVALID, "confirm",
+				 "--confirm must name the domain (%s)",
+				 cur.name.alabel);
+	return store_domain_remove(ox->store, &cur, &ox->change, err);
+}
+
+/* Flatten a JSON object into {"a.b.c": leaf} (arrays stay leaves). */
+static void flatten(const json_t *obj, const char *prefix, json_t *out)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach((json_t *)obj, key, val)
+	{
+		struct strbuf path = STRBUF_INIT;
+		int i, skip = 0;
+
+		if (prefix[0] == '\0')
+			for (i = 0; diff_skip[i]; i++)
+				if (strcmp(key, diff_skip[i]) == 0)
+					skip = 1;
+		if (skip)
+			continue;
+		if (prefix[0])
+			strbuf_addf(&path, "%s.", prefix);
+		strbuf_addstr(&path, key);
+		if (json_is_object(val))
+			flatten(val, path.buf, out);
+		else
+			json_object_set(out, path.buf, val);
+		strbuf_release(&path);
+	}
+}
+
+json_t *domain_diff(const struct domain *a, const struct domain *b)
+{
+	json_t *ja = domain_to_json(a, NULL), *jb = domain_to_json(b, NULL);
+	json_t *fa = json_object(), *fb = json_object(), *res = json_array();
+	const char *key;
+	json_t *vb;
+
+	flatten(ja, "", fa);
+	flatten(jb, "", fb);
+	json_object_foreach(fb, key, vb)
+	{
+		json_t *va = json_object_get(fa, key);
+
+		if (va != NULL && json_equal(va, vb))
+			continue;
+		json_array_append_new(
+			res, json_pack("{s:s, s:O, s:O}", "field", key, "old",
+				       va ? va : json_null(), "new", vb));
+	}
+	json_decref(ja);
+	json_decref(jb);
+	json_decref(fa);
+	json_decref(fb);
+	return res;
+}
+
+struct apply_state {
+	struct domain *cur;   /* current records (valid when has_cur) */
+	struct domain *next;  /* desired records */
+	bool *has_cur;
+	size_t n;
+};
+
+static void apply_state_release(struct apply_state *st)
+{
+	free(st->cur);
+	free(st->next);
+	free(st->has_cur);
+}
+
+/* Build the desired record for one document item. */
+static int apply_one(const struct ops_ctx *ox, const json_t *item, size_t i,
+		     struct apply_state *st, struct error *err)
+{
+	const json_t *jname = json_object_get(item, "name");
+	const json_t *jmode = json_object_get(item, "mode");
+	struct domain_name dn;
+	char field[32];
+	size_t j;
+	int m;
+
+	(void)snprintf(field, sizeof(field), "[%zu].name", i);
+	if (!json_is_object(item))
+		return error_set(err, ERR_INVALID, NULL,
+				 "item %zu is not a JSON object", i);
+	if (!json_is_string(jname))
+		return error_set(err, ERR_INVALID, field,
+				 "item %zu has no \"name\" string", i);
+	if (ops_name(ox->conf, json_string_value(jname), &dn, err) < 0)
+		return -1;
+	for (j = 0; j < i; j++)
+		if (strcmp(st->next[j].name.alabel, dn.alabel) == 0)
+			return error_set(err, ERR_INVALID, field,
+					 "%s appears twice in the document",
+					 dn.alabel);
+	switch (store_domain_get(ox->store, &dn, &st->cur[i], NULL, err)) {
+	case LOOKUP_FOUND:
+		st->has_cur[i] = true;
+		st->next[i] = st->cur[i];
+		break;
+	case LOOKUP_NOTFOUND:
+		if (!json_is_string(jmode))
+			return error_set(err, ERR_INVALID, "mode",
+					 "%s is new: \"mode\" is required",
+					 dn.alabel);
+		m = parse_enum(json_string_value(jmode), domain_mode_names);
+		if (m < 0)
+			return error_set(err, ERR_INVALID, "mode",
+					 "mode must be pop3, feed or backup");
+		domain_init(&st->next[i], &dn, (enum domain_mode)m, ox->conf);
+		break;
+	case LOOKUP_FAIL:
+		return -1;
+	}
+	if (domain_patch(&st->next[i], item, ox->conf, err) < 0 ||
+	    domain_check(&st->next[i], ox->conf, err) < 0) {
+		/* name the domain: a document may hold thousands */
+		struct strbuf msg = STRBUF_INIT;
+
+		strbuf_addf(&msg, "%s: %s", dn.alabel, error_msg(err));
+		strbuf_reset(&err->msg);
+		strbuf_add(&err->msg, msg.buf, msg.len);
+		strbuf_release(&msg);
+		return -1;
+	}
+	return 0;
+}
+
+int ops_apply(const struct ops_ctx *ox, const json_t *doc, bool dry_run,
+	      json_t **report, struct error *err)
+{
+	struct apply_state st = { 0 };
+	struct apply_item *items = NULL;
+	json_t *results = NULL;
+	size_t i, nitems = 0;
+	int rc = -1;
+
+	*report = NULL;
+	st.n = json_is_array(doc) ? json_array_size(doc) : 1;
+	if (!json_is_array(doc) && !json_is_object(doc))
+		return error_set(err, ERR_INVALID, NULL,
+				 "expected a domain object or an array");
+	if (st.n > APPLY_ITEMS_MAX)
+		return error_set(err, ERR_INVALID, NULL,
+				 "at most %d domains per document",
+				 APPLY_ITEMS_MAX);
+	st.cur = xcalloc(st.n, sizeof(*st.cur));
+	st.next = xcalloc(st.n, sizeof(*st.next));
+	st.has_cur = xcalloc(st.n, sizeof(*st.has_cur));
+	items = xcalloc(st.n, sizeof(*items));
+	results = json_array();
+	for (i = 0; i < st.n; i++) {
+		const json_t *item =
+			json_is_array(doc) ? json_array_get(doc, i) : doc;
+		const char *action;
+		json_t *changes;
+
+		if (apply_one(ox, item, i, &st, err) < 0)
+			goto out;
+		if (!st.has_cur[i]) {
+			action = "create";
+			changes = json_array();
+			items[nitems].old = NULL;
+			items[nitems++].new = &st.next[i];
+		} else if (domain_settings_equal(&st.cur[i], &st.next[i])) {
+			action = "none";
+			changes = json_array();
+		} else {
+			action = "update";
+			changes = domain_diff(&st.cur[i], &st.next[i]);
+			items[nitems].old = &st.cur[i];
+			items[nitems++].new = &st.next[i];
+		}
+		json_array_append_new(
+			results,
+			json_pack("{s:s, s:s, s:o}", "name",
+				  st.next[i].name.alabel, "action", action,
+				  "changes", changes));
+	}
+	if (!dry_run && nitems > 0 &&
+	    store_domain_apply(ox->store, items, nitems, &ox->change, err) < 0)
+		goto out;
+	for (i = 0; i < st.n; i++) {
+		json_t *r = json_array_get(results, i);
+		int64_t v = st.next[i].version;
+
+		if (dry_run && strcmp(json_string_value(json_object_get(
+					      r, "action")),
+				      "none") != 0)
+			v = st.has_cur[i] ? st.cur[i].version + 1 : 1;
+		json_object_set_new(r, "version", json_integer(v));
+	}
+	*report = json_pack("{s:b, s:O}", "dry_run", dry_run, "results",
+			    results);
+	rc = 0;
+out:
+	json_decref(results);
+	free(items);
+	apply_state_release(&st);
+	return rc;
+}
+
+int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
+		    char *const *locals, size_t nlocals, bool catch_all,
+		    json_t **created, struct error *err)
+{
+	struct mailbox *mbs;
+	struct domain cur;
+	size_t i, n = nlocals + (catch_all ? 1 : 0);
+	int rc = -1;
+
+	*created = NULL;
+	if (n == 0)
+		return error_set(err, ERR_INVALID, "local",
+				 "give LOCAL parts or --catch-all");
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	if (cur.mode != MODE_POP3)
+		return error_set(err, ERR_CONFLICT, "mode",
+				 "%s is a %s domain: mailboxes belong to pop3 "
+				 "domains (temp-pop3 makes temporary ones)",
+				 cur.name.alabel, domain_mode_names[cur.mode]);
+	mbs = xcalloc(n, sizeof(*mbs));
+	/* validate every local part before creating any mailbox */
+	for (i = 0; i < nlocals; i++)
+		if (mailbox_local_parse(locals[i], mbs[i].local, err) < 0)
+			goto out;
+	if (catch_all) {
+		if (strlcpy_checked(mbs[nlocals].local, "catch-all",
+				    sizeof(mbs[nlocals].local)) < 0)
+			goto out;
+		mbs[nlocals].catch_all = true;
+	}
+	*created = json_array();
+	for (i = 0; i < n; i++) {
+		char pw[MAILBOX_PASSWORD_LEN + 1], hash[MAILBOX_HASH_MAX + 1];
+		struct strbuf addr = STRBUF_INIT;
+
+		if (mailbox_password_new(pw, err) < 0 ||
+		    mailbox_password_hash(pw, hash, err) < 0 ||
+		    store_mailbox_add(ox->store, &cur, &mbs[i], hash,
+				      &ox->change, err) < 0) {
+			/* *created keeps the mailboxes made so far: their
+			 * passwords must still reach the operator */
+			OPENSSL_cleanse_str(pw);
+			OPENSSL_cleanse(hash, sizeof(hash));
+			goto out;
+		}
+		strbuf_addf(&addr, "%s@%s", mbs[i].local, cur.name.alabel);
+		json_array_append_new(*created,
+				      json_pack("{s:s, s:s, s:b}", "address",
+						addr.buf, "password", pw,
+						"catch_all", mbs[i].catch_all));
+		strbuf_release(&addr);
+		OPENSSL_cleanse_str(pw);
+	}
+	rc = 0;
+out:
+	free(mbs);
+	return rc;
+}
+
+int ops_mailbox_passwd(const struct ops_ctx *ox, const char *name,
+		       const char *local, json_t **changed, struct error *err)
+{
+	char lp[MAILBOX_LOCAL_MAX + 1], pw[MAILBOX_PASSWORD_LEN + 1];
+	char hash[MAILBOX_HASH_MAX + 1];
+	struct strbuf addr = STRBUF_INIT;
+	struct domain cur;
+	int rc = -1;
+
+	*changed = NULL;
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
+	    mailbox_local_parse(local, lp, err) < 0)
+		return -1;
+	if (mailbox_password_new(pw, err) < 0 ||
+	    mailbox_password_hash(pw, hash, err) < 0 ||
+	    store_mailbox_passwd(ox->store, &cur, lp, hash, &ox->change,
+				 err) < 0)
+		goto out;
+	strbuf_addf(&addr, "%s@%s", lp, cur.name.alabel);
+	*changed = json_pack("[{s:s, s:s}]", "address", addr.buf, "password",
+			     pw);
+	rc = 0;
+out:
+	strbuf_release(&addr);
+	OPENSSL_cleanse_str(pw);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc;
+}
+
+int ops_mailbox_remove(const struct ops_ctx *ox, const char *name,
+		       const char *local, struct error *err)
+{
+	char lp[MAILBOX_LOCAL_MAX + 1];
+	struct domain cur;
+
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
+	    mailbox_local_parse(local, lp, err) < 0)
+		return -1;
+	return store_mailbox_remove(ox->store, &cur, lp, &ox->change, err);
+}
+
+int ops_rule(const struct ops_ctx *ox, const char *name, bool add,
+	     const char *action, const char *kind, const char *value,
+	     struct error *err)
+{
+	struct domain cur;
+	struct rule r;
+
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
+	    rule_parse(action, kind, value, &r, err) < 0)
+		return -1;
+	if (add)
+		return store_rule_add(ox->store, &cur, &r, &ox->change, err);
+	return store_rule_remove(ox->store, &cur, &r, &ox->change, err);
+}
+
+int ops_token_create(const struct ops_ctx *ox, const char *name,
+		     const char *role, char *const *domains, size_t ndomains,
+		     long expires_days, char text[TOKEN_TEXT_MAX + 1],
+		     struct error *err)
+{
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct token_info t = { 0 };
+	size_t i;
+	int rc = -1;
+
+	if (token_name_check(name, err) < 0 ||
+	    token_role_parse(role, &t.role, err) < 0)
+		return -1;
+	if (strlcpy_checked(t.name, name, sizeof(t.name)) < 0)
+		return error_set(err, ERR_INVALID, "name", "name too long");
+	if (expires_days > 0)
+		t.expires_at = (int64_t)time(NULL) + expires_days * 86400;
+	t.ndomains = ndomains;
+	t.domains = xcalloc(ndomains ? ndomains : 1, sizeof(*t.domains));
+	for (i = 0; i < ndomains; i++)
+		if (ops_name(ox->conf, domains[i], &t.domains[i], err) < 0)
+			goto out;
+	if (token_new(text, hash, err) < 0)
+		goto out;
+	rc = store_token_create(ox->store, &t, hash, &ox->change, err);
+	if (rc < 0)
+		OPENSSL_cleanse(text, TOKEN_TEXT_MAX + 1);
+out:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	free(t.domains);
+	return rc;
+}

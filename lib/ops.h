@@ -1,0 +1,100 @@
+/*
+ * ops - the verbs of mxfeed, shared by feedctl and the API
+ *
+ * Each function takes raw text from a front end, runs it through the
+ * validators (domain names, settings, JSON documents), applies the rules
+ * of SPEC sections 3, 5 and 7, and changes the store in one transaction.
+ * The front ends only parse their syntax, call one of these and render
+ * the result or map err->code, so the CLI, the API and the portal can
+ * never disagree.
+ *
+ * Refused operations change nothing: no row, no audit entry, no version.
+ * A change that would leave every setting as it is changes nothing
+ * either (the version stays), which makes "set" and "apply" idempotent.
+ */
+#ifndef MXFEED_OPS_H
+#define MXFEED_OPS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "model.h"
+#include "store.h"
+#include "util/error.h"
+
+#define OPS_NO_VERSION (-1)
+#define APPLY_DOC_MAX  (32 * 1024 * 1024)
+#define APPLY_ITEMS_MAX 100000
+
+struct ops_ctx {
+	struct store *store;
+	const struct conf *conf;
+	struct change_ctx change;
+};
+
+/* Parse a domain name and refuse our own host names. */
+int ops_name(const struct conf *conf, const char *in, struct domain_name *dn,
+	     struct error *err) __attribute__((warn_unused_result));
+/* Read one domain; not found is an error (ERR_NOTFOUND) here. */
+int ops_domain_get(const struct ops_ctx *ox, const char *name,
+		   struct domain *out, struct propagation *prop,
+		   struct error *err) __attribute__((warn_unused_result));
+int ops_domain_add(const struct ops_ctx *ox, const char *name,
+		   const char *mode, const char *dest,
+		   char *const *settings, size_t nsettings, struct domain *out,
+		   struct error *err) __attribute__((warn_unused_result));
+/* if_version: OPS_NO_VERSION or the version the caller saw. */
+int ops_domain_set(const struct ops_ctx *ox, const char *name,
+		   char *const *settings, size_t nsettings,
+		   int64_t if_version, struct domain *out, bool *changed,
+		   struct error *err) __attribute__((warn_unused_result));
+/* JSON merge patch (the API's PATCH). */
+int ops_domain_patch(const struct ops_ctx *ox, const char *name,
+		     const json_t *patch, int64_t if_version,
+		     struct domain *out, bool *changed, struct error *err)
+	__attribute__((warn_unused_result));
+/* confirm: NULL, or must equal the domain's name. */
+int ops_domain_remove(const struct ops_ctx *ox, const char *name,
+		      const char *confirm, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * Converge the domains of doc (one object or an array of them) to it.
+ * *report: {"dry_run": b, "results": [{"name", "action":
+ * "create"|"update"|"none", "version", "changes": [{"field", "old",
+ * "new"}]}]}.  All domains are validated before anything is written;
+ * the writes are one transaction.
+ */
+int ops_apply(const struct ops_ctx *ox, const json_t *doc, bool dry_run,
+	      json_t **report, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * Mailboxes of a pop3 domain.  *created / *changed: [{"address",
+ * "password"}] - the only time a password is shown.  On a failure part
+ * way, *created still lists the mailboxes that were made.
+ */
+int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
+		    char *const *locals, size_t nlocals, bool catch_all,
+		    json_t **created, struct error *err)
+	__attribute__((warn_unused_result));
+int ops_mailbox_passwd(const struct ops_ctx *ox, const char *name,
+		       const char *local, json_t **changed, struct error *err)
+	__attribute__((warn_unused_result));
+int ops_mailbox_remove(const struct ops_ctx *ox, const char *name,
+		       const char *local, struct error *err)
+	__attribute__((warn_unused_result));
+/* Add (add = true) or remove an allow/block rule. */
+int ops_rule(const struct ops_ctx *ox, const char *name, bool add,
+	     const char *action, const char *kind, const char *value,
+	     struct error *err) __attribute__((warn_unused_result));
+/* New API token; text is shown once, only its hash is stored. */
+int ops_token_create(const struct ops_ctx *ox, const char *name,
+		     const char *role, char *const *domains, size_t ndomains,
+		     long expires_days, char text[TOKEN_TEXT_MAX + 1],
+		     struct error *err) __attribute__((warn_unused_result));
+/* [{"field", "old", "new"}] between two records (JSON field paths). */
+json_t *domain_diff(const struct domain *a, const struct domain *b);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * store - the PostgreSQL store (libpq): the only place SQL lives
+ *
+ * Every statement is a static const char[] in store*.c and runs through
+ * PQexecParams with its values as parameters; every result is checked
+ * and cleared on every path.  store_fail() is the one function mapping
+ * failures: dead connection, SQLSTATE class 08, 53, 57P01..57P03 ->
+ * ERR_TEMPFAIL; 23505 -> ERR_CONFLICT; 40001/40P01 are retried a few
+ * times inside the store; everything else -> ERR_INTERNAL with the
+ * server's text logged, not returned to clients.
+ *
+ * Every change is one transaction that writes the row(s), one "audit"
+ * row (old and new JSON, actor, ticket) per domain touched; triggers in
+ * sql/ add the "changes" row and NOTIFY mxfeed_changes.  Updates are
+ * optimistic: WHERE version = old->version, else ERR_STALE (or
+ * ERR_NOTFOUND when the domain is gone).
+ *
+ * Lookups have three outcomes (enum lookup); a database failure is
+ * LOOKUP_FAIL with err set, never "not found".
+ */
+#ifndef MXFEED_STORE_H
+#define MXFEED_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "mailbox.h"
+#include "model.h"
+#include "rule.h"
+#include "token.h"
+#include "util/error.h"
+
+enum lookup { LOOKUP_FOUND, LOOKUP_NOTFOUND, LOOKUP_FAIL };
+
+struct store;
+
+/* Who is changing what, and why: recorded in domains and audit. */
+struct change_ctx {
+	const char *actor;  /* validated by actor_check() */
+	const char *ticket; /* "" for none */
+};
+
+struct domain_filter {
+	int mode;            /* enum domain_mode, or -1 for any */
+	const char *match;   /* substring of the A- or U-label, or NULL */
+	const char *after;   /* keyset: names > after, or NULL */
+	long limit;          /* 1..1000 */
+};
+
+struct domain_list {
+	size_t n;
+	struct domain *v;
+	struct propagation *prop; /* parallel to v */
+};
+
+/* One item of an apply: old is NULL for a create. */
+struct apply_item {
+	const struct domain *old;
+	struct domain *new;
+};
+
+int store_open(struct store **out, const char *conninfo,
+	       const struct conf *conf, struct error *err)
+	__attribute__((warn_unused_result));
+void store_close(struct store *s);
+
+enum lookup store_domain_get(struct store *s, const struct domain_name *dn,
+			     struct domain *out, struct propagation *prop,
+			     struct error *err);
+int store_domain_list(struct store *s, const struct domain_filter *f,
+		      struct domain_list *out, struct error *err)
+	__attribute__((warn_unused_result));
+void domain_list_release(struct domain_list *l);
+/* Fills d->version (1), created/updated fields.  Exists: ERR_CONFLICT. */
+int store_domain_create(struct store *s, struct domain *d,
+			const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+/* Fills nd->version (old->version + 1) and updated fields. */
+int store_domain_update(struct store *s, const struct domain *old,
+			struct domain *nd, const struct change_ctx *ctx,
+			const char *action, struct error *err)
+	__attribute__((warn_unused_result));
+/* Refused (ERR_CONFLICT) while the domain still has mailboxes. */
+int store_domain_remove(struct store *s, const struct domain *old,
+			const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+/* All items in one transaction: all or nothing. */
+int store_domain_apply(struct store *s, struct apply_item *items, size_t n,
+		       const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+
+/* JSON arrays for listings (history newest first). */
+json_t *store_history(struct store *s, const struct domain_name *dn,
+		      long limit, struct error *err);
+json_t *store_relay_list(struct store *s, struct error *err);
+json_t *store_job_list(struct store *s, const struct domain_name *dn,
+		       struct error *err);
+
+int store_mailbox_list(struct store *s, const struct domain_name *dn,
+		       struct mailbox **out, size_t *n, struct error *err)
+	__attribute__((warn_unused_result));
+/* ERR_CONFLICT when the address already has a mailbox. */
+int store_mailbox_add(struct store *s, const struct domain *d,
+		      const struct mailbox *mb, const char *hash,
+		      const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+int store_mailbox_passwd(struct store *s, const struct domain *d,
+			 const char *local, const char *hash,
+			 const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+/* Deletes the row and queues a "mailbox-archive" job for its maildir. */
+int store_mailbox_remove(struct store *s, const struct domain *d,
+			 const char *local, const struct change_ctx *ctx,
+			 struct error *err) __attribute__((warn_unused_result));
+
+int store_rule_list(struct store *s, const struct domain_name *dn,
+		    struct rule **out, size_t *n, struct error *err)
+	__attribute__((warn_unused_result));
+int store_rule_add(struct store *s, const struct domain *d, struct rule *r,
+		   const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+int store_rule_remove(struct store *s, const struct domain *d,
+		      const struct rule *r, const struct change_ctx *ctx,
+		      struct error *err) __attribute__((warn_unused_result));
+
+struct token_info {
+	char name[TOKEN_NAME_MAX + 1];
+	enum token_role role;
+	int64_t expires_at; /* 0 = never */
+	size_t ndomains;
+	struct domain_name *domains; /* scope; none = every domain */
+};
+
+int store_token_create(struct store *s, const struct token_info *t,
+		       const unsigned char hash[TOKEN_HASH_LEN],
+		       const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+json_t *store_token_list(struct store *s, struct error *err);
+int store_token_revoke(struct store *s, const char *name,
+		       const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+
+#endif
