@@ -904,7 +904,7 @@ static int cmd_token(struct cli *cli, int argc, char **argv)
 	static const struct column cols[] = {
 		{ "name", "NAME" },        { "role", "ROLE" },
 		{ "domains", "DOMAINS" },  { "expires_at", "EXPIRES" },
-		{ "last_used_at", "LAST USED" }, { "revoked_at", "REVOKED" },
+		{ "last_used_at", "LAST USED" }, { "created_by", "BY" },
 		{ NULL, NULL },
 	};
 	char *domains[ARGS_MAX];

@@ -7,6 +7,12 @@
 -- working tables but may only INSERT into audit and changes, and cannot
 -- alter the schema.
 
+-- Timestamps leave the database as RFC 3339 UTC text.
+CREATE FUNCTION mx_utc(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;
+
 CREATE TABLE domains (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	name text NOT NULL UNIQUE
@@ -98,7 +104,7 @@ CREATE TABLE audit (
 	actor text NOT NULL CHECK (octet_length(actor) BETWEEN 1 AND 64),
 	ticket text NOT NULL DEFAULT '' CHECK (octet_length(ticket) <= 64),
 	action text NOT NULL CHECK (action ~ '^[a-z][a-z0-9-]{0,31}$'),
-	domain text NOT NULL,
+	domain text,            -- NULL for site-wide changes (tokens)
 	old jsonb,
 	new jsonb
 );

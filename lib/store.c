@@ -1,0 +1,1405 @@
+/*
+ * store - the PostgreSQL store (libpq): the only place SQL lives
+ *
+ * See store.h for the contract.  Conventions inside:
+ *   - every statement is a static const char[] below and runs through
+ *     q(), which uses PQexecParams with text parameters, checks the
+ *     result status and maps failures through store_fail();
+ *   - a change runs in with_tx(): BEGIN, the work, COMMIT; on a
+ *     serialization failure or deadlock (40001, 40P01) the whole
+ *     transaction is retried a few times, then reported as ERR_TEMPFAIL;
+ *   - rows read back are re-checked (ip_parse, enum tables): a row the
+ *     validators would refuse is reported as ERR_INTERNAL, never used.
+ * Timestamps cross the wire as unix seconds (bigint); JSON listings are
+ * built by PostgreSQL (json_agg) with mx_utc() text timestamps.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain_json.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+#define TX_RETRIES 3
+#define PARAMS_MAX 32
+#define PARAM_LEN  64
+
+struct store {
+	PGconn *db;
+	const struct conf *conf;
+	char sqlstate[6]; /* of the last failure, "" if none */
+	bool in_tx;
+};
+
+/* A set of text parameters; NULL entries are SQL NULLs. */
+struct params {
+	int n;
+	const char *v[PARAMS_MAX];
+	char buf[PARAMS_MAX][PARAM_LEN];
+	struct strbuf big[4]; /* for the long ones (lists, JSON) */
+	int nbig;
+};
+
+static void p_str(struct params *p, const char *s)
+{
+	p->v[p->n++] = s;
+}
+
+static void p_int(struct params *p, int64_t v)
+{
+	(void)snprintf(p->buf[p->n], PARAM_LEN, "%" PRId64, v);
+	p->v[p->n] = p->buf[p->n];
+	p->n++;
+}
+
+/* unix seconds, 0 = NULL */
+static void p_time(struct params *p, int64_t t)
+{
+	if (t == 0)
+		p_str(p, NULL);
+	else
+		p_int(p, t);
+}
+
+static void p_bool(struct params *p, bool b)
+{
+	p_str(p, b ? "t" : "f");
+}
+
+static struct strbuf *p_big(struct params *p)
+{
+	struct strbuf *sb = &p->big[p->nbig++];
+
+	strbuf_init(sb, 0);
+	p->v[p->n++] = NULL; /* set by p_big_done() */
+	return sb;
+}
+
+static void p_big_done(struct params *p)
+{
+	p->v[p->n - 1] = p->big[p->nbig - 1].buf;
+}
+
+static void p_json(struct params *p, const json_t *j)
+{
+	char *s;
+
+	if (j == NULL) {
+		p_str(p, NULL);
+		return;
+	}
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	strbuf_addstr(p_big(p), s ? s : "null");
+	p_big_done(p);
+	free(s);
+}
+
+static void p_release(struct params *p)
+{
+	int i;
+
+	for (i = 0; i < p->nbig; i++)
+		strbuf_release(&p->big[i]);
+	p->nbig = 0;
+}
+
+/* ---- failures ---------------------------------------------------- */
+
+static bool tempfail_state(const char *st)
+{
+	return strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+	       strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
+	       strcmp(st, "57P03") == 0 || strcmp(st, "40001") == 0 ||
+	       strcmp(st, "40P01") == 0;
+}
+
+/* Map a failed result (res may be NULL) to err; clears res. */
+static int store_fail(struct store *s, PGresult *res, const char *what,
+		      struct error *err)
+{
+	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(s->db);
+	int n = (int)strcspn(msg, "\n");
+
+	if (st == NULL)
+		st = "";
+	if (strlcpy_checked(s->sqlstate, st, sizeof(s->sqlstate)) < 0)
+		s->sqlstate[0] = '\0';
+	if (PQstatus(s->db) != CONNECTION_OK || tempfail_state(st)) {
+		log_warn("database unavailable during %s: %.*s", what, n, msg);
+		error_set(err, ERR_TEMPFAIL, NULL,
+			  "database unavailable, try again: %.*s", n, msg);
+	} else if (strcmp(st, "23505") == 0) {
+		error_set(err, ERR_CONFLICT, NULL, "%s: already exists", what);
+	} else if (strcmp(st, "23514") == 0 || strcmp(st, "23502") == 0 ||
+		   strcmp(st, "22P02") == 0) {
+		log_error("database refused a value during %s: %.*s", what, n,
+			  msg);
+		error_set(err, ERR_INVALID, NULL,
+			  "the database refused a value (%s): %.*s", what, n,
+			  msg);
+	} else {
+		log_error("database error during %s (%s): %.*s", what, st, n,
+			  msg);
+		error_set(err, ERR_INTERNAL, NULL,
+			  "database error during %s (%s): %.*s", what, st, n,
+			  msg);
+	}
+	if (res)
+		PQclear(res);
+	return -1;
+}
+
+/* Run one statement; NULL on failure (err set). */
+static PGresult *q(struct store *s, const char *sql, const struct params *p,
+		   const char *what, struct error *err)
+{
+	PGresult *res;
+	ExecStatusType st;
+
+	res = PQexecParams(s->db, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
+			   NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		store_fail(s, res, what, err);
+		return NULL;
+	}
+	return res;
+}
+
+/* Run a statement whose result is not needed. */
+static int q0(struct store *s, const char *sql, const struct params *p,
+	      const char *what, struct error *err)
+{
+	PGresult *res = q(s, sql, p, what, err);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Make sure the connection is up; one reset attempt if it is not. */
+static int ensure_conn(struct store *s, struct error *err)
+{
+	if (PQstatus(s->db) == CONNECTION_OK)
+		return 0;
+	PQreset(s->db);
+	if (PQstatus(s->db) == CONNECTION_OK)
+		return 0;
+	return store_fail(s, NULL, "connect", err);
+}
+
+typedef int (*tx_fn)(struct store *s, void *arg, struct error *err);
+
+/* Run fn inside one transaction, retrying serialization failures. */
+static int with_tx(struct store *s, tx_fn fn, void *arg, struct error *err)
+{
+	int attempt;
+
+	for (attempt = 0;; attempt++) {
+		s->sqlstate[0] = '\0';
+		if (ensure_conn(s, err) < 0 ||
+		    q0(s, "BEGIN", NULL, "begin", err) < 0)
+			return -1;
+		s->in_tx = true;
+		if (fn(s, arg, err) == 0 &&
+		    q0(s, "COMMIT", NULL, "commit", err) == 0) {
+			s->in_tx = false;
+			return 0;
+		}
+		s->in_tx = false;
+		if (PQstatus(s->db) == CONNECTION_OK)
+			PQclear(PQexecParams(s->db, "ROLLBACK", 0, NULL, NULL,
+					     NULL, NULL, 0));
+		if (attempt + 1 >= TX_RETRIES ||
+		    (strcmp(s->sqlstate, "40001") != 0 &&
+		     strcmp(s->sqlstate, "40P01") != 0))
+			return -1;
+		error_clear(err);
+	}
+}
+
+/* ---- open / close ------------------------------------------------ */
+
+int store_open(struct store **out, const char *conninfo,
+	       const struct conf *conf, struct error *err)
+{
+	static const char *const keys[] = { "dbname", "connect_timeout",
+					    "application_name", NULL };
+	char timeout[16];
+	const char *vals[4];
+	struct store *s;
+
+	(void)snprintf(timeout, sizeof(timeout), "%d",
+		       conf->db_connect_timeout > 0 ? conf->db_connect_timeout
+						    : 5);
+	vals[0] = conninfo;
+	vals[1] = timeout;
+	vals[2] = "mxfeed";
+	vals[3] = NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->conf = conf;
+	/* expand_dbname: conninfo's own settings win over ours */
+	s->db = PQconnectdbParams(keys, vals, 1);
+	if (s->db == NULL || PQstatus(s->db) != CONNECTION_OK) {
+		const char *msg = s->db ? PQerrorMessage(s->db) : "out of memory";
+
+		error_set(err, ERR_TEMPFAIL, NULL,
+			  "cannot connect to the database: %.*s",
+			  (int)strcspn(msg, "\n"), msg);
+		PQfinish(s->db);
+		free(s);
+		return -1;
+	}
+	if (q0(s, "SET TIME ZONE 'UTC'", NULL, "settings", err) < 0) {
+		store_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	PQfinish(s->db);
+	free(s);
+}
+
+/* ---- domains: reading -------------------------------------------- */
+
+#define EPOCH(x) "coalesce(floor(extract(epoch FROM " x "))::bigint, 0)"
+
+static const char sql_domain_cols[] =
+	"SELECT d.name, d.unicode_name, d.mode, " EPOCH("d.temp_pop3_since")
+	", coalesce(d.temp_pop3_by, ''), coalesce(host(d.dest_host), ''),"
+	" coalesce(d.dest_port, 0),"
+	" array_to_string(array(SELECT host(h) FROM unnest(d.fallback_hosts)"
+	"   WITH ORDINALITY u(h, i) ORDER BY i), ','),"
+	" array_to_string(d.fallback_ports, ','),"
+	" d.greylisting, d.spam_enabled,"
+	" d.spam_low_action, d.spam_med_action, d.spam_high_action,"
+	" d.spam_low_text, d.spam_med_text, d.spam_high_text,"
+	" d.queue_days, " EPOCH("d.queue_extended_until") ", d.recipients,"
+	" d.max_message_mb, d.version, " EPOCH("d.created_at")
+	", d.created_by, " EPOCH("d.updated_at") ", d.updated_by, d.ticket,"
+	" coalesce(p.seq, 0),"
+	" (SELECT count(*) FROM relays r WHERE r.role = 'relay'"
+	"   AND r.applied_seq >= coalesce(p.seq, 0)),"
+	" (SELECT count(*) FROM relays r WHERE r.role = 'relay')"
+	" FROM domains d LEFT JOIN LATERAL"
+	" (SELECT max(c.seq) AS seq FROM changes c WHERE c.domain = d.name) p"
+	" ON true ";
+
+enum {
+	C_NAME, C_UNAME, C_MODE, C_TP_SINCE, C_TP_BY, C_HOST, C_PORT,
+	C_FB_HOSTS, C_FB_PORTS, C_GREY, C_SPAM, C_LOW_A, C_MED_A, C_HIGH_A,
+	C_LOW_T, C_MED_T, C_HIGH_T, C_QDAYS, C_QEXT, C_RCPT, C_MAXMB,
+	C_VERSION, C_CREATED_AT, C_CREATED_BY, C_UPDATED_AT, C_UPDATED_BY,
+	C_TICKET, C_SEQ, C_APPLIED, C_TOTAL, C_NCOLS
+};
+
+static bool get_i64(const PGresult *res, int row, int col, int64_t *out)
+{
+	const char *v = PQgetvalue(res, row, col);
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0')
+		return false;
+	*out = n;
+	return true;
+}
+
+static bool get_int(const PGresult *res, int row, int col, int lo, int hi,
+		    int *out)
+{
+	int64_t v;
+
+	if (!get_i64(res, row, col, &v) || v < lo || v > hi)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static bool get_enum(const PGresult *res, int row, int col,
+		     const char *const *names, int *out)
+{
+	*out = parse_enum(PQgetvalue(res, row, col), names);
+	return *out >= 0;
+}
+
+static bool get_text(const PGresult *res, int row, int col, char *buf,
+		     size_t size)
+{
+	return strlcpy_checked(buf, PQgetvalue(res, row, col), size) == 0;
+}
+
+static bool get_bool(const PGresult *res, int row, int col)
+{
+	return PQgetvalue(res, row, col)[0] == 't';
+}
+
+/* A stored address: canonical, but no range policy (that was applied
+ * when it was written; a site may have tightened it since). */
+static bool get_dest(const char *host, const char *port, struct dest *d)
+{
+	struct error e = ERROR_INIT;
+	long n;
+	bool ok = ip_parse(host, &d->ip, "host", &e) == 0 &&
+		  parse_long(port, 1, 65535, &n, "port", &e) == 0;
+
+	error_release(&e);
+	if (ok)
+		d->port = (uint16_t)n;
+	return ok;
+}
+
+static bool get_fallbacks(const PGresult *res, int row, struct domain *d)
+{
+	char hosts[DOMAIN_FALLBACKS_MAX * (IP_TEXT_MAX + 1)];
+	char ports[DOMAIN_FALLBACKS_MAX * 6 + 8];
+	char *hp = hosts, *pp = ports, *h, *p;
+
+	d->nfallbacks = 0;
+	if (!get_text(res, row, C_FB_HOSTS, hosts, sizeof(hosts)) ||
+	    !get_text(res, row, C_FB_PORTS, ports, sizeof(ports)))
+		return false;
+	if (hosts[0] == '\0')
+		return ports[0] == '\0';
+	while ((h = strsep(&hp, ",")) != NULL) {
+		p = strsep(&pp, ",");
+		if (p == NULL || d->nfallbacks >= DOMAIN_FALLBACKS_MAX ||
+		    !get_dest(h, p, &d->fallbacks[d->nfallbacks]))
+			return false;
+		d->nfallbacks++;
+	}
+	return pp == NULL;
+}
+
+static int row_to_domain(const PGresult *res, int row, struct domain *d,
+			 struct propagation *prop, struct error *err)
+{
+	int m, a[SPAM_NLEVELS], r, i;
+	int64_t seq = 0, applied = 0, total = 0;
+	bool ok;
+
+	memset(d, 0, sizeof(*d));
+	ok = get_text(res, row, C_NAME, d->name.alabel,
+		      sizeof(d->name.alabel)) &&
+	     get_text(res, row, C_UNAME, d->name.ulabel,
+		      sizeof(d->name.ulabel)) &&
+	     get_enum(res, row, C_MODE, domain_mode_names, &m) &&
+	     get_i64(res, row, C_TP_SINCE, &d->temp_pop3_since) &&
+	     get_text(res, row, C_TP_BY, d->temp_pop3_by,
+		      sizeof(d->temp_pop3_by)) &&
+	     get_enum(res, row, C_LOW_A, spam_action_names, &a[SPAM_LOW]) &&
+	     get_enum(res, row, C_MED_A, spam_action_names, &a[SPAM_MED]) &&
+	     get_enum(res, row, C_HIGH_A, spam_action_names, &a[SPAM_HIGH]) &&
+	     get_text(res, row, C_LOW_T, d->spam[SPAM_LOW].text,
+		      sizeof(d->spam[SPAM_LOW].text)) &&
+	     get_text(res, row, C_MED_T, d->spam[SPAM_MED].text,
+		      sizeof(d->spam[SPAM_MED].text)) &&
+	     get_text(res, row, C_HIGH_T, d->spam[SPAM_HIGH].text,
+		      sizeof(d->spam[SPAM_HIGH].text)) &&
+	     get_int(res, row, C_QDAYS, 1, QUEUE_DAYS_MAX, &d->queue_days) &&
+	     get_i64(res, row, C_QEXT, &d->queue_extended_until) &&
+	     get_enum(res, row, C_RCPT, recipients_mode_names, &r) &&
+	     get_int(res, row, C_MAXMB, 1, MESSAGE_MB_MAX,
+		     &d->max_message_mb) &&
+	     get_i64(res, row, C_VERSION, &d->version) &&
+	     get_i64(res, row, C_CREATED_AT, &d->created_at) &&
+	     get_text(res, row, C_CREATED_BY, d->created_by,
+		      sizeof(d->created_by)) &&
+	     get_i64(res, row, C_UPDATED_AT, &d->updated_at) &&
+	     get_text(res, row, C_UPDATED_BY, d->updated_by,
+		      sizeof(d->updated_by)) &&
+	     get_text(res, row, C_TICKET, d->ticket, sizeof(d->ticket)) &&
+	     get_i64(res, row, C_SEQ, &seq) &&
+	     get_i64(res, row, C_APPLIED, &applied) &&
+	     get_i64(res, row, C_TOTAL, &total) && get_fallbacks(res, row, d);
+	if (ok && PQgetvalue(res, row, C_HOST)[0] != '\0') {
+		d->has_dest = true;
+		ok = get_dest(PQgetvalue(res, row, C_HOST),
+			      PQgetvalue(res, row, C_PORT), &d->dest);
+	}
+	if (!ok) {
+		struct strbuf name = STRBUF_INIT;
+
+		strbuf_addesc(&name, PQgetvalue(res, row, C_NAME), 64);
+		error_set(err, ERR_INTERNAL, NULL,
+			  "stored record of %s does not pass the validators",
+			  name.buf);
+		strbuf_release(&name);
+		return -1;
+	}
+	d->mode = (enum domain_mode)m;
+	d->temp_pop3 = d->temp_pop3_since != 0;
+	d->greylisting = get_bool(res, row, C_GREY);
+	d->spam_enabled = get_bool(res, row, C_SPAM);
+	for (i = 0; i < SPAM_NLEVELS; i++)
+		d->spam[i].action = (enum spam_action)a[i];
+	d->recipients = (enum recipients_mode)r;
+	if (prop != NULL) {
+		prop->sequence = seq;
+		prop->relays_applied = (long)applied;
+		prop->relays_total = (long)total;
+	}
+	return 0;
+}
+
+static const char sql_domain_get_tail[] = "WHERE d.name = $1";
+
+enum lookup store_domain_get(struct store *s, const struct domain_name *dn,
+			     struct domain *out, struct propagation *prop,
+			     struct error *err)
+{
+	struct params p = { 0 };
+	struct strbuf sql = STRBUF_INIT;
+	PGresult *res;
+	enum lookup rc;
+
+	if (ensure_conn(s, err) < 0)
+		return LOOKUP_FAIL;
+	strbuf_addstr(&sql, sql_domain_cols);
+	strbuf_addstr(&sql, sql_domain_get_tail);
+	p_str(&p, dn->alabel);
+	res = q(s, sql.buf, &p, "read", err);
+	strbuf_release(&sql);
+	if (res == NULL)
+		return LOOKUP_FAIL;
+	if (PQntuples(res) == 0)
+		rc = LOOKUP_NOTFOUND;
+	else if (row_to_domain(res, 0, out, prop, err) < 0)
+		rc = LOOKUP_FAIL;
+	else
+		rc = LOOKUP_FOUND;
+	PQclear(res);
+	return rc;
+}
+
+static const char sql_domain_list_tail[] =
+	"WHERE ($1::text IS NULL OR d.mode = $1)"
+	" AND ($2::text IS NULL OR strpos(d.name, lower($2)) > 0"
+	"      OR strpos(lower(d.unicode_name), lower($2)) > 0)"
+	" AND ($3::text IS NULL OR d.name > $3)"
+	" ORDER BY d.name LIMIT $4";
+
+int store_domain_list(struct store *s, const struct domain_filter *f,
+		      struct domain_list *out, struct error *err)
+{
+	struct params p = { 0 };
+	struct strbuf sql = STRBUF_INIT;
+	PGresult *res;
+	int i, n;
+
+	memset(out, 0, sizeof(*out));
+	if (f->limit < 1 || f->limit > 1000)
+		return error_set(err, ERR_INVALID, "limit",
+				 "limit must be a whole number from 1 to 1000");
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, f->mode >= 0 ? domain_mode_names[f->mode] : NULL);
+	p_str(&p, f->match);
+	p_str(&p, f->after);
+	p_int(&p, f->limit);
+	strbuf_addstr(&sql, sql_domain_cols);
+	strbuf_addstr(&sql, sql_domain_list_tail);
+	res = q(s, sql.buf, &p, "list", err);
+	strbuf_release(&sql);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	out->v = xcalloc((size_t)n + 1, sizeof(*out->v));
+	out->prop = xcalloc((size_t)n + 1, sizeof(*out->prop));
+	for (i = 0; i < n; i++) {
+		if (row_to_domain(res, i, &out->v[i], &out->prop[i], err) < 0) {
+			PQclear(res);
+			domain_list_release(out);
+			return -1;
+		}
+		out->n++;
+	}
+	PQclear(res);
+	return 0;
+}
+
+void domain_list_release(struct domain_list *l)
+{
+	free(l->v);
+	free(l->prop);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- domains: writing -------------------------------------------- */
+
+/* $1.. of the settings, in the column order of sql_domain_insert. */
+static void domain_params(struct params *p, const struct domain *d)
+{
+	struct strbuf *hosts, *ports;
+	size_t i;
+
+	p_str(p, d->name.alabel);
+	p_str(p, d->name.ulabel);
+	p_str(p, domain_mode_names[d->mode]);
+	p_time(p, d->temp_pop3 ? d->temp_pop3_since : 0);
+	p_str(p, d->temp_pop3 ? d->temp_pop3_by : NULL);
+	p_str(p, d->has_dest ? d->dest.ip.text : NULL);
+	if (d->has_dest)
+		p_int(p, d->dest.port);
+	else
+		p_str(p, NULL);
+	hosts = p_big(p);
+	for (i = 0; i < d->nfallbacks; i++)
+		strbuf_addf(hosts, "%s%s", i ? "," : "",
+			    d->fallbacks[i].ip.text);
+	p_big_done(p);
+	ports = p_big(p);
+	for (i = 0; i < d->nfallbacks; i++)
+		strbuf_addf(ports, "%s%u", i ? "," : "",
+			    (unsigned)d->fallbacks[i].port);
+	p_big_done(p);
+	p_bool(p, d->greylisting);
+	p_bool(p, d->spam_enabled);
+	for (i = 0; i < SPAM_NLEVELS; i++)
+		p_str(p, spam_action_names[d->spam[i].action]);
+	for (i = 0; i < SPAM_NLEVELS; i++)
+		p_str(p, d->spam[i].text);
+	p_int(p, d->queue_days);
+	p_time(p, d->queue_extended_until);
+	p_str(p, recipients_mode_names[d->recipients]);
+	p_int(p, d->max_message_mb);
+}
+
+#define DOMAIN_SET_COLS                                                    \
+	"name, unicode_name, mode, temp_pop3_since, temp_pop3_by,"         \
+	" dest_host, dest_port, fallback_hosts, fallback_ports,"           \
+	" greylisting, spam_enabled, spam_low_action, spam_med_action,"    \
+	" spam_high_action, spam_low_text, spam_med_text, spam_high_text," \
+	" queue_days, queue_extended_until, recipients, max_message_mb"
+#define DOMAIN_SET_VALUES                                                  \
+	"$1, $2, $3, to_timestamp($4::bigint), $5, $6::inet, $7::integer,"  \
+	" string_to_array($8, ',')::inet[],"                               \
+	" string_to_array($9, ',')::integer[], $10::boolean, $11::boolean," \
+	" $12, $13, $14, $15, $16, $17, $18::integer,"                     \
+	" to_timestamp($19::bigint), $20, $21::integer"
+
+static const char sql_domain_insert[] =
+	"INSERT INTO domains (" DOMAIN_SET_COLS ", version, created_by,"
+	" updated_by, ticket) VALUES (" DOMAIN_SET_VALUES ", 1, $22, $22, $23)"
+	" RETURNING " EPOCH("created_at") ", " EPOCH("updated_at");
+
+static const char sql_domain_update[] =
+	"UPDATE domains SET (" DOMAIN_SET_COLS ", version, updated_at,"
+	" updated_by, ticket) = (" DOMAIN_SET_VALUES ", version + 1, now(),"
+	" $22, $23) WHERE name = $1 AND version = $24"
+	" RETURNING version, " EPOCH("updated_at");
+
+static const char sql_domain_version[] =
+	"SELECT version, updated_by FROM domains WHERE name = $1";
+
+static const char sql_domain_delete[] =
+	"DELETE FROM domains WHERE name = $1 AND version = $2";
+
+static const char sql_domain_mailboxes[] =
+	"SELECT count(*) FROM mailboxes m JOIN domains d ON d.id = m.domain_id"
+	" WHERE d.name = $1";
+
+static const char sql_audit[] =
+	"INSERT INTO audit (actor, ticket, action, domain, old, new)"
+	" VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)";
+
+static int audit(struct store *s, const struct change_ctx *ctx,
+		 const char *action, const char *domain, const json_t *old,
+		 const json_t *new, struct error *err)
+{
+	struct params p = { 0 };
+	int rc;
+
+	p_str(&p, ctx->actor);
+	p_str(&p, ctx->ticket ? ctx->ticket : "");
+	p_str(&p, action);
+	p_str(&p, domain);
+	p_json(&p, old);
+	p_json(&p, new);
+	rc = q0(s, sql_audit, &p, "audit", err);
+	p_release(&p);
+	return rc;
+}
+
+static int audit_domain(struct store *s, const struct change_ctx *ctx,
+			const char *action, const struct domain *old,
+			const struct domain *new, struct error *err)
+{
+	json_t *jo = old ? domain_to_json(old, NULL) : NULL;
+	json_t *jn = new ? domain_to_json(new, NULL) : NULL;
+	int rc = audit(s, ctx, action, (new ? new : old)->name.alabel, jo, jn,
+		       err);
+
+	json_decref(jo);
+	json_decref(jn);
+	return rc;
+}
+
+static void set_bookkeeping(struct domain *d, const struct change_ctx *ctx)
+{
+	if (strlcpy_checked(d->updated_by, ctx->actor, sizeof(d->updated_by)) <
+		    0 ||
+	    strlcpy_checked(d->ticket, ctx->ticket ? ctx->ticket : "",
+			    sizeof(d->ticket)) < 0) {
+		/* actor_check() bounds both: cannot happen */
+		d->updated_by[0] = '\0';
+		d->ticket[0] = '\0';
+	}
+}
+
+static int do_create(struct store *s, struct domain *d,
+		     const struct change_ctx *ctx, struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	bool ok;
+
+	domain_params(&p, d);
+	p_str(&p, ctx->actor);
+	p_str(&p, ctx->ticket ? ctx->ticket : "");
+	res = q(s, sql_domain_insert, &p, d->name.alabel, err);
+	p_release(&p);
+	if (res == NULL) {
+		if (err->code == ERR_CONFLICT) {
+			error_clear(err);
+			error_set(err, ERR_CONFLICT, "name",
+				  "%s already exists", d->name.alabel);
+		}
+		return -1;
+	}
+	ok = PQntuples(res) == 1 && get_i64(res, 0, 0, &d->created_at) &&
+	     get_i64(res, 0, 1, &d->updated_at);
+	PQclear(res);
+	if (!ok)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "unexpected answer to an insert");
+	d->version = 1;
+	set_bookkeeping(d, ctx);
+	if (strlcpy_checked(d->created_by, ctx->actor,
+			    sizeof(d->created_by)) < 0)
+		d->created_by[0] = '\0';
+	return audit_domain(s, ctx, "create", NULL, d, err);
+}
+
+/* Why did a version-guarded statement touch no row? */
+static int stale_or_gone(struct store *s, const struct domain *old,
+			 struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int rc;
+
+	p_str(&p, old->name.alabel);
+	res = q(s, sql_domain_version, &p, "version check", err);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		rc = error_set(err, ERR_NOTFOUND, "name",
+			       "%s no longer exists", old->name.alabel);
+	else
+		rc = error_set(err, ERR_STALE, "version",
+			       "changed concurrently: version is now %s (by "
+			       "%s), not %" PRId64 "; review and retry",
+			       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+			       old->version);
+	PQclear(res);
+	return rc;
+}
+
+static int do_update(struct store *s, const struct domain *old,
+		     struct domain *nd, const struct change_ctx *ctx,
+		     const char *action, struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int n;
+	bool ok;
+
+	domain_params(&p, nd);
+	p_str(&p, ctx->actor);
+	p_str(&p, ctx->ticket ? ctx->ticket : "");
+	p_int(&p, old->version);
+	res = q(s, sql_domain_update, &p, nd->name.alabel, err);
+	p_release(&p);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	if (n == 0) {
+		PQclear(res);
+		return stale_or_gone(s, old, err);
+	}
+	ok = get_i64(res, 0, 0, &nd->version) &&
+	     get_i64(res, 0, 1, &nd->updated_at);
+	PQclear(res);
+	if (!ok)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "unexpected answer to an update");
+	nd->created_at = old->created_at;
+	if (strlcpy_checked(nd->created_by, old->created_by,
+			    sizeof(nd->created_by)) < 0)
+		nd->created_by[0] = '\0';
+	set_bookkeeping(nd, ctx);
+	return audit_domain(s, ctx, action, old, nd, err);
+}
+
+struct create_arg {
+	struct domain *d;
+	const struct change_ctx *ctx;
+};
+
+static int tx_create(struct store *s, void *arg, struct error *err)
+{
+	struct create_arg *a = arg;
+
+	return do_create(s, a->d, a->ctx, err);
+}
+
+int store_domain_create(struct store *s, struct domain *d,
+			const struct change_ctx *ctx, struct error *err)
+{
+	struct create_arg a = { d, ctx };
+
+	return with_tx(s, tx_create, &a, err);
+}
+
+struct update_arg {
+	const struct domain *old;
+	struct domain *nd;
+	const struct change_ctx *ctx;
+	const char *action;
+};
+
+static int tx_update(struct store *s, void *arg, struct error *err)
+{
+	struct update_arg *a = arg;
+
+	return do_update(s, a->old, a->nd, a->ctx, a->action, err);
+}
+
+int store_domain_update(struct store *s, const struct domain *old,
+			struct domain *nd, const struct change_ctx *ctx,
+			const char *action, struct error *err)
+{
+	struct update_arg a = { old, nd, ctx, action ? action : "update" };
+
+	return with_tx(s, tx_update, &a, err);
+}
+
+static int tx_remove(struct store *s, void *arg, struct error *err)
+{
+	struct update_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	int64_t n = 0;
+
+	p_str(&p, a->old->name.alabel);
+	res = q(s, sql_domain_mailboxes, &p, "mailbox count", err);
+	if (res == NULL)
+		return -1;
+	if (!get_i64(res, 0, 0, &n))
+		n = -1;
+	PQclear(res);
+	if (n != 0)
+		return error_set(err, ERR_CONFLICT, "mailboxes",
+				 "%s still has %" PRId64 " mailbox%s: archive or "
+				 "remove them first ('feedctl mailbox list')",
+				 a->old->name.alabel, n, n == 1 ? "" : "es");
+	p_int(&p, a->old->version);
+	res = q(s, sql_domain_delete, &p, "remove", err);
+	if (res == NULL)
+		return -1;
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (n == 0)
+		return stale_or_gone(s, a->old, err);
+	return audit_domain(s, a->ctx, "remove", a->old, NULL, err);
+}
+
+int store_domain_remove(struct store *s, const struct domain *old,
+			const struct change_ctx *ctx, struct error *err)
+{
+	struct update_arg a = { old, NULL, ctx, "remove" };
+
+	return with_tx(s, tx_remove, &a, err);
+}
+
+struct apply_arg {
+	struct apply_item *items;
+	size_t n;
+	const struct change_ctx *ctx;
+};
+
+static int tx_apply(struct store *s, void *arg, struct error *err)
+{
+	struct apply_arg *a = arg;
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		struct apply_item *it = &a->items[i];
+		int rc = it->old ? do_update(s, it->old, it->new, a->ctx,
+					     "apply", err)
+				 : do_create(s, it->new, a->ctx, err);
+
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_domain_apply(struct store *s, struct apply_item *items, size_t n,
+		       const struct change_ctx *ctx, struct error *err)
+{
+	struct apply_arg a = { items, n, ctx };
+
+	return with_tx(s, tx_apply, &a, err);
+}
+
+/* ---- listings built by PostgreSQL -------------------------------- */
+
+static json_t *json_query(struct store *s, const char *sql,
+			  const struct params *p, const char *what,
+			  struct error *err)
+{
+	PGresult *res;
+	json_error_t je;
+	json_t *j;
+
+	if (ensure_conn(s, err) < 0 || (res = q(s, sql, p, what, err)) == NULL)
+		return NULL;
+	j = json_loads(PQgetvalue(res, 0, 0), 0, &je);
+	PQclear(res);
+	if (!json_is_array(j)) {
+		json_decref(j);
+		error_set(err, ERR_INTERNAL, NULL, "%s: unexpected JSON: %s",
+			  what, je.text);
+		return NULL;
+	}
+	return j;
+}
+
+static const char sql_history[] =
+	"SELECT coalesce(json_agg(json_build_object('id', id, 'at', mx_utc(at),"
+	" 'action', action, 'actor', actor, 'ticket', ticket, 'old', old,"
+	" 'new', new) ORDER BY id DESC), '[]')::text FROM"
+	" (SELECT * FROM audit WHERE domain = $1 ORDER BY id DESC LIMIT $2) a";
+
+json_t *store_history(struct store *s, const struct domain_name *dn,
+		      long limit, struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, dn->alabel);
+	p_int(&p, limit);
+	return json_query(s, sql_history, &p, "history", err);
+}
+
+static const char sql_relays[] =
+	"SELECT coalesce(json_agg(json_build_object('name', name, 'role', role,"
+	" 'addresses', (SELECT coalesce(json_agg(host(a)), '[]')"
+	"   FROM unnest(addresses) a), 'applied_seq', applied_seq,"
+	" 'applied_at', mx_utc(applied_at), 'heartbeat', mx_utc(heartbeat),"
+	" 'last_error', last_error) ORDER BY name), '[]')::text FROM relays";
+
+json_t *store_relay_list(struct store *s, struct error *err)
+{
+	return json_query(s, sql_relays, NULL, "relays", err);
+}
+
+static const char sql_jobs[] =
+	"SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind,"
+	" 'domain', domain, 'state', state, 'step', step, 'attempts', attempts,"
+	" 'after_seq', after_seq, 'run_after', mx_utc(run_after),"
+	" 'last_error', last_error, 'payload', payload,"
+	" 'created_at', mx_utc(created_at), 'created_by', created_by)"
+	" ORDER BY id DESC), '[]')::text FROM"
+	" (SELECT * FROM jobs WHERE $1::text IS NULL OR domain = $1"
+	"  ORDER BY id DESC LIMIT 500) j";
+
+json_t *store_job_list(struct store *s, const struct domain_name *dn,
+		       struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, dn ? dn->alabel : NULL);
+	return json_query(s, sql_jobs, &p, "jobs", err);
+}
+
+/* ---- mailboxes ---------------------------------------------------- */
+
+static const char sql_mailbox_list[] =
+	"SELECT m.id, m.local, m.temporary, m.catch_all, " EPOCH("m.created_at")
+	", " EPOCH("m.expires_at") " FROM mailboxes m"
+	" JOIN domains d ON d.id = m.domain_id WHERE d.name = $1"
+	" ORDER BY m.catch_all, m.local";
+
+int store_mailbox_list(struct store *s, const struct domain_name *dn,
+		       struct mailbox **out, size_t *n, struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int i, rows;
+
+	*out = NULL;
+	*n = 0;
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, dn->alabel);
+	if ((res = q(s, sql_mailbox_list, &p, "mailboxes", err)) == NULL)
+		return -1;
+	rows = PQntuples(res);
+	*out = xcalloc((size_t)rows + 1, sizeof(**out));
+	for (i = 0; i < rows; i++) {
+		struct mailbox *m = &(*out)[i];
+
+		if (!get_i64(res, i, 0, &m->id) ||
+		    !get_text(res, i, 1, m->local, sizeof(m->local)) ||
+		    !get_i64(res, i, 4, &m->created_at) ||
+		    !get_i64(res, i, 5, &m->expires_at)) {
+			PQclear(res);
+			free(*out);
+			*out = NULL;
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "unexpected mailbox row");
+		}
+		m->temporary = get_bool(res, i, 2);
+		m->catch_all = get_bool(res, i, 3);
+	}
+	*n = (size_t)rows;
+	PQclear(res);
+	return 0;
+}
+
+static const char sql_mailbox_add[] =
+	"INSERT INTO mailboxes (domain_id, local, password_hash, temporary,"
+	" catch_all, expires_at) SELECT id, $2, $3, $4::boolean, $5::boolean,"
+	" to_timestamp($6::bigint) FROM domains WHERE name = $1"
+	" RETURNING id, " EPOCH("created_at");
+
+struct mailbox_arg {
+	const struct domain *d;
+	const struct mailbox *mb;
+	const char *local;
+	const char *hash;
+	const struct change_ctx *ctx;
+};
+
+static json_t *mailbox_json(const struct domain *d, const char *local,
+			    const struct mailbox *mb)
+{
+	struct strbuf addr = STRBUF_INIT;
+	json_t *j;
+
+	strbuf_addf(&addr, "%s@%s", local, d->name.alabel);
+	j = json_pack("{s:s}", "address", addr.buf);
+	strbuf_release(&addr);
+
+	if (mb != NULL) {
+		json_object_set_new(j, "temporary", json_boolean(mb->temporary));
+		json_object_set_new(j, "catch_all", json_boolean(mb->catch_all));
+	}
+	return j;
+}
+
+static int tx_mailbox_add(struct store *s, void *arg, struct error *err)
+{
+	struct mailbox_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	json_t *j;
+	int rc;
+
+	p_str(&p, a->d->name.alabel);
+	p_str(&p, a->mb->local);
+	p_str(&p, a->hash);
+	p_bool(&p, a->mb->temporary);
+	p_bool(&p, a->mb->catch_all);
+	p_time(&p, a->mb->expires_at);
+	res = q(s, sql_mailbox_add, &p, "mailbox add", err);
+	if (res == NULL) {
+		if (err->code == ERR_CONFLICT) {
+			error_clear(err);
+			if (a->mb->catch_all)
+				error_set(err, ERR_CONFLICT, "catch_all",
+					  "%s already has a catch-all mailbox",
+					  a->d->name.alabel);
+			else
+				error_set(err, ERR_CONFLICT, "local",
+					  "%s@%s already has a mailbox",
+					  a->mb->local, a->d->name.alabel);
+		}
+		return -1;
+	}
+	rc = PQntuples(res);
+	PQclear(res);
+	if (rc == 0)
+		return error_set(err, ERR_NOTFOUND, "name",
+				 "%s no longer exists", a->d->name.alabel);
+	j = mailbox_json(a->d, a->mb->local, a->mb);
+	rc = audit(s, a->ctx, "mailbox-add", a->d->name.alabel, NULL, j, err);
+	json_decref(j);
+	return rc;
+}
+
+int store_mailbox_add(struct store *s, const struct domain *d,
+		      const struct mailbox *mb, const char *hash,
+		      const struct change_ctx *ctx, struct error *err)
+{
+	struct mailbox_arg a = { d, mb, mb->local, hash, ctx };
+
+	return with_tx(s, tx_mailbox_add, &a, err);
+}
+
+static const char sql_mailbox_passwd[] =
+	"UPDATE mailboxes m SET password_hash = $3 FROM domains d"
+	" WHERE d.id = m.domain_id AND d.name = $1 AND m.local = $2";
+
+static int tx_mailbox_passwd(struct store *s, void *arg, struct error *err)
+{
+	struct mailbox_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	json_t *j;
+	long n;
+	int rc;
+
+	p_str(&p, a->d->name.alabel);
+	p_str(&p, a->local);
+	p_str(&p, a->hash);
+	if ((res = q(s, sql_mailbox_passwd, &p, "mailbox passwd", err)) ==
+	    NULL)
+		return -1;
+	n = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (n == 0)
+		return error_set(err, ERR_NOTFOUND, "local",
+				 "%s@%s has no mailbox", a->local,
+				 a->d->name.alabel);
+	/* never the hash: the audit is readable by more people */
+	j = mailbox_json(a->d, a->local, NULL);
+	rc = audit(s, a->ctx, "mailbox-passwd", a->d->name.alabel, NULL, j,
+		   err);
+	json_decref(j);
+	return rc;
+}
+
+int store_mailbox_passwd(struct store *s, const struct domain *d,
+			 const char *local, const char *hash,
+			 const struct change_ctx *ctx, struct error *err)
+{
+	struct mailbox_arg a = { d, NULL, local, hash, ctx };
+
+	return with_tx(s, tx_mailbox_passwd, &a, err);
+}
+
+static const char sql_mailbox_delete[] =
+	"DELETE FROM mailboxes m USING domains d"
+	" WHERE d.id = m.domain_id AND d.name = $1 AND m.local = $2"
+	" RETURNING m.id, m.temporary, m.catch_all";
+
+/* The archive job waits until every relay stopped delivering to it. */
+static const char sql_job_archive[] =
+	"INSERT INTO jobs (kind, domain, payload, after_seq, created_by)"
+	" VALUES ('mailbox-archive', $1, json_build_object('mailbox_id',"
+	" $2::bigint, 'address', $3::text), (SELECT coalesce(max(seq), 0)"
+	" FROM changes), $4)";
+
+static int tx_mailbox_remove(struct store *s, void *arg, struct error *err)
+{
+	struct mailbox_arg *a = arg;
+	struct params p = { 0 }, pj = { 0 };
+	struct mailbox mb = { 0 };
+	struct strbuf addr = STRBUF_INIT;
+	PGresult *res;
+	json_t *j;
+	int rc;
+
+	p_str(&p, a->d->name.alabel);
+	p_str(&p, a->local);
+	if ((res = q(s, sql_mailbox_delete, &p, "mailbox remove", err)) ==
+	    NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return error_set(err, ERR_NOTFOUND, "local",
+				 "%s@%s has no mailbox", a->local,
+				 a->d->name.alabel);
+	}
+	mb.temporary = get_bool(res, 0, 1);
+	mb.catch_all = get_bool(res, 0, 2);
+	strbuf_addf(&addr, "%s@%s", a->local, a->d->name.alabel);
+	p_str(&pj, a->d->name.alabel);
+	p_str(&pj, PQgetvalue(res, 0, 0));
+	p_str(&pj, addr.buf);
+	p_str(&pj, a->ctx->actor);
+	rc = q0(s, sql_job_archive, &pj, "archive job", err);
+	PQclear(res);
+	strbuf_release(&addr);
+	if (rc < 0)
+		return -1;
+	j = mailbox_json(a->d, a->local, &mb);
+	rc = audit(s, a->ctx, "mailbox-remove", a->d->name.alabel, j, NULL,
+		   err);
+	json_decref(j);
+	return rc;
+}
+
+int store_mailbox_remove(struct store *s, const struct domain *d,
+			 const char *local, const struct change_ctx *ctx,
+			 struct error *err)
+{
+	struct mailbox_arg a = { d, NULL, local, NULL, ctx };
+
+	return with_tx(s, tx_mailbox_remove, &a, err);
+}
+
+/* ---- sender rules ------------------------------------------------- */
+
+static const char sql_rule_list[] =
+	"SELECT r.id, r.action, r.kind, r.value FROM sender_rules r"
+	" JOIN domains d ON d.id = r.domain_id WHERE d.name = $1"
+	" ORDER BY r.id";
+
+int store_rule_list(struct store *s, const struct domain_name *dn,
+		    struct rule **out, size_t *n, struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int i, rows, a, k;
+
+	*out = NULL;
+	*n = 0;
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, dn->alabel);
+	if ((res = q(s, sql_rule_list, &p, "rules", err)) == NULL)
+		return -1;
+	rows = PQntuples(res);
+	*out = xcalloc((size_t)rows + 1, sizeof(**out));
+	for (i = 0; i < rows; i++) {
+		struct rule *r = &(*out)[i];
+
+		if (!get_i64(res, i, 0, &r->id) ||
+		    !get_enum(res, i, 1, rule_action_names, &a) ||
+		    !get_enum(res, i, 2, rule_kind_names, &k) ||
+		    !get_text(res, i, 3, r->value, sizeof(r->value))) {
+			PQclear(res);
+			free(*out);
+			*out = NULL;
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "unexpected rule row");
+		}
+		r->action = (enum rule_action)a;
+		r->kind = (enum rule_kind)k;
+	}
+	*n = (size_t)rows;
+	PQclear(res);
+	return 0;
+}
+
+static const char sql_rule_add[] =
+	"INSERT INTO sender_rules (domain_id, action, kind, value)"
+	" SELECT id, $2, $3, $4 FROM domains WHERE name = $1 RETURNING id";
+static const char sql_rule_delete[] =
+	"DELETE FROM sender_rules r USING domains d WHERE d.id = r.domain_id"
+	" AND d.name = $1 AND r.action = $2 AND r.kind = $3 AND r.value = $4"
+	" RETURNING r.id";
+
+struct rule_arg {
+	const struct domain *d;
+	struct rule *r;
+	const struct change_ctx *ctx;
+	bool add;
+};
+
+static int tx_rule(struct store *s, void *arg, struct error *err)
+{
+	struct rule_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	json_t *j;
+	int rc;
+
+	p_str(&p, a->d->name.alabel);
+	p_str(&p, rule_action_names[a->r->action]);
+	p_str(&p, rule_kind_names[a->r->kind]);
+	p_str(&p, a->r->value);
+	res = q(s, a->add ? sql_rule_add : sql_rule_delete, &p, "rule", err);
+	if (res == NULL) {
+		if (err->code == ERR_CONFLICT) {
+			error_clear(err);
+			error_set(err, ERR_CONFLICT, "value",
+				  "%s already has this rule", a->d->name.alabel);
+		}
+		return -1;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		if (a->add)
+			return error_set(err, ERR_NOTFOUND, "name",
+					 "%s no longer exists",
+					 a->d->name.alabel);
+		return error_set(err, ERR_NOTFOUND, "value",
+				 "%s has no such rule", a->d->name.alabel);
+	}
+	if (!get_i64(res, 0, 0, &a->r->id))
+		a->r->id = 0;
+	PQclear(res);
+	j = json_pack("{s:s, s:s, s:s}", "action",
+		      rule_action_names[a->r->action], "kind",
+		      rule_kind_names[a->r->kind], "value", a->r->value);
+	rc = audit(s, a->ctx, a->add ? "rule-add" : "rule-remove",
+		   a->d->name.alabel, a->add ? NULL : j, a->add ? j : NULL, err);
+	json_decref(j);
+	return rc;
+}
+
+int store_rule_add(struct store *s, const struct domain *d, struct rule *r,
+		   const struct change_ctx *ctx, struct error *err)
+{
+	struct rule_arg a = { d, r, ctx, true };
+
+	return with_tx(s, tx_rule, &a, err);
+}
+
+int store_rule_remove(struct store *s, const struct domain *d,
+		      const struct rule *r, const struct change_ctx *ctx,
+		      struct error *err)
+{
+	struct rule copy = *r;
+	struct rule_arg a = { d, &copy, ctx, false };
+
+	return with_tx(s, tx_rule, &a, err);
+}
+
+/* ---- API tokens --------------------------------------------------- */
+
+static const char sql_token_insert[] =
+	"INSERT INTO api_tokens (name, hash, role, domains, expires_at,"
+	" created_by) VALUES ($1, decode($2, 'hex'), $3,"
+	" string_to_array($4, ','), to_timestamp($5::bigint), $6)";
+static const char sql_token_delete[] =
+	"DELETE FROM api_tokens WHERE name = $1 RETURNING role, domains";
+static const char sql_token_list[] =
+	"SELECT coalesce(json_agg(json_build_object('name', name, 'role', role,"
+	" 'domains', to_json(domains), 'expires_at', mx_utc(expires_at),"
+	" 'last_used_at', mx_utc(last_used_at), 'created_at',"
+	" mx_utc(created_at), 'created_by', created_by) ORDER BY name), '[]')"
+	"::text FROM api_tokens";
+
+struct token_arg {
+	const struct token_info *t;
+	const unsigned char *hash;
+	const char *name;
+	const struct change_ctx *ctx;
+};
+
+static int tx_token_create(struct store *s, void *arg, struct error *err)
+{
+	struct token_arg *a = arg;
+	struct params p = { 0 };
+	struct strbuf *sb;
+	json_t *j, *doms;
+	size_t i;
+	int rc;
+
+	p_str(&p, a->t->name);
+	sb = p_big(&p);
+	for (i = 0; i < TOKEN_HASH_LEN; i++)
+		strbuf_addf(sb, "%02x", a->hash[i]);
+	p_big_done(&p);
+	p_str(&p, token_role_names[a->t->role]);
+	sb = p_big(&p);
+	doms = json_array();
+	for (i = 0; i < a->t->ndomains; i++) {
+		strbuf_addf(sb, "%s%s", i ? "," : "",
+			    a->t->domains[i].alabel);
+		json_array_append_new(doms,
+				      json_string(a->t->domains[i].alabel));
+	}
+	p_big_done(&p);
+	p_time(&p, a->t->expires_at);
+	p_str(&p, a->ctx->actor);
+	rc = q0(s, sql_token_insert, &p, "token", err);
+	p_release(&p);
+	if (rc < 0) {
+		json_decref(doms);
+		if (err->code == ERR_CONFLICT) {
+			error_clear(err);
+			error_set(err, ERR_CONFLICT, "name",
+				  "a token named %s exists (revoke it first)",
+				  a->t->name);
+		}
+		return -1;
+	}
+	j = json_pack("{s:s, s:s, s:o}", "name", a->t->name, "role",
+		      token_role_names[a->t->role], "domains", doms);
+	rc = audit(s, a->ctx, "token-create", NULL, NULL, j, err);
+	json_decref(j);
+	return rc;
+}
+
+int store_token_create(struct store *s, const struct token_info *t,
+		       const unsigned char hash[TOKEN_HASH_LEN],
+		       const struct change_ctx *ctx, struct error *err)
+{
+	struct token_arg a = { t, hash, t->name, ctx };
+
+	return with_tx(s, tx_token_create, &a, err);
+}
+
+json_t *store_token_list(struct store *s, struct error *err)
+{
+	return json_query(s, sql_token_list, NULL, "tokens", err);
+}
+
+static int tx_token_revoke(struct store *s, void *arg, struct error *err)
+{
+	struct token_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	json_t *j;
+	int rc;
+
+	p_str(&p, a->name);
+	if ((res = q(s, sql_token_delete, &p, "token revoke", err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return error_set(err, ERR_NOTFOUND, "name", "no such token");
+	}
+	j = json_pack("{s:s, s:s}", "name", a->name, "role",
+		      PQgetvalue(res, 0, 0));
+	PQclear(res);
+	rc = audit(s, a->ctx, "token-revoke", NULL, j, NULL, err);
+	json_decref(j);
+	return rc;
+}
+
+int store_token_revoke(struct store *s, const char *name,
+		       const struct change_ctx *ctx, struct error *err)
+{
+	struct token_arg a = { NULL, NULL, name, ctx };
+	struct error e = ERROR_INIT;
+
+	/* a name that cannot exist is not found, not a database error */
+	if (token_name_check(name, &e) < 0) {
+		error_release(&e);
+		return error_set(err, ERR_NOTFOUND, "name", "no such token");
+	}
+	return with_tx(s, tx_token_revoke, &a, err);
+}
