@@ -14,7 +14,7 @@ gcc make pkg-config clang-format
 libpq-dev libconfig-dev libjansson-dev libidn2-dev libssl-dev libcrypt-dev
 libcmocka-dev
 postgresql-15 postgresql-client-15
-jq util-linux
+jq util-linux bc time
 "
 
 missing=""
