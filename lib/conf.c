@@ -1,0 +1,428 @@
+/*
+ * conf - the site configuration, /etc/mxfeed/mxfeed.conf (libconfig)
+ *
+ * See conf.h.  settings[] below is the one list of what may appear in
+ * the file: name, kind, default, bounds and a doc line.  Loading walks
+ * the whole file first and refuses any setting or group not in the
+ * table (a typo must not silently leave a default in force), then reads
+ * each known setting with its type and bounds checked.  Every error
+ * names the file, the line and the setting.
+ */
+#include "conf.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/parse.h"
+
+enum kind { K_STR, K_PATH, K_NAME, K_INT, K_FLOAT, K_CIDRS, K_NAMES,
+	    K_LEVEL };
+
+struct setting {
+	const char *name;
+	enum kind kind;
+	size_t off;       /* into struct conf */
+	const char *def;  /* default as text; NULL: see conf_defaults() */
+	double min, max;  /* K_INT, K_FLOAT; list length for lists */
+	const char *doc;
+};
+
+#define OFF(f) offsetof(struct conf, f)
+
+static const struct setting settings[] = {
+	{ "database.conninfo", K_STR, OFF(db_conninfo),
+	  "host=/run/postgresql dbname=mxfeed", 0, 0,
+	  "libpq connection string of the application role (mxfeed_app)" },
+	{ "database.owner_conninfo", K_STR, OFF(db_owner_conninfo), NULL, 0,
+	  0, "connection string of the schema owner, for 'feedctl db "
+	     "migrate' (default: database.conninfo)" },
+	{ "database.connect_timeout", K_INT, OFF(db_connect_timeout), "5", 1,
+	  60, "seconds to wait for a database connection" },
+	{ "relay.name", K_NAME, OFF(relay_name), NULL, 0, 0,
+	  "this relay's name in the relays table (default: the short host "
+	  "name)" },
+	{ "relay.addresses", K_CIDRS, OFF(relay_addresses), "", 0, 64,
+	  "the relays' own addresses (CIDRs): never accepted as a "
+	  "destination" },
+	{ "site.own_names", K_NAMES, OFF(own_names), "", 0, CONF_NAMES_MAX,
+	  "our own host and domain names: never accepted as customer "
+	  "domains" },
+	{ "paths.state", K_PATH, OFF(state_dir), "/var/lib/mxfeed", 0, 0,
+	  "state directory (generations/, archive/ below it)" },
+	{ "destinations.allow", K_CIDRS, OFF(dest_allow), "", 0, 64,
+	  "CIDRs allowed as destinations despite the range rules (tests "
+	  "and demo only)" },
+	{ "spam.low", K_FLOAT, OFF(spam_low), "5", 0, 100,
+	  "rspamd score from which a message is spam level low" },
+	{ "spam.med", K_FLOAT, OFF(spam_med), "10", 0, 100,
+	  "rspamd score from which a message is spam level med" },
+	{ "spam.high", K_FLOAT, OFF(spam_high), "15", 0, 100,
+	  "rspamd score from which a message is spam level high" },
+	{ "limits.max_message_mb", K_INT, OFF(max_message_mb), "50", 1, 1024,
+	  "global message size limit in MB, the default of each domain" },
+	{ "limits.archive_days", K_INT, OFF(archive_days), "30", 1, 3650,
+	  "days an archived mailbox is kept before it is removed" },
+	{ "log.level", K_LEVEL, OFF(log_level), "info", 0, 0,
+	  "debug, info, warn or error" },
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const char *const level_names[] = { "debug", "info", "warn",
+					   "error", NULL };
+
+static void *field(struct conf *c, const struct setting *s)
+{
+	return (char *)c + s->off;
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+void conf_defaults(struct conf *c)
+{
+	char host[256];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->path = xstrdup("");
+	for (i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+
+		switch (s->kind) {
+		case K_STR:
+		case K_PATH:
+			if (s->def)
+				set_str(field(c, s), s->def);
+			break;
+		case K_INT:
+			*(int *)field(c, s) = (int)strtol(s->def, NULL, 10);
+			break;
+		case K_FLOAT:
+			*(double *)field(c, s) = strtod(s->def, NULL);
+			break;
+		case K_LEVEL:
+			c->log_level = LOG_LEVEL_INFO;
+			break;
+		case K_NAME:
+		case K_CIDRS:
+		case K_NAMES:
+			break;
+		}
+	}
+	c->db_owner_conninfo = xstrdup(c->db_conninfo);
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';
+	c->relay_name = xstrdup(host[0] ? host : "relay");
+}
+
+void conf_release(struct conf *c)
+{
+	int i;
+
+	free(c->path);
+	free(c->db_conninfo);
+	free(c->db_owner_conninfo);
+	free(c->relay_name);
+	free(c->state_dir);
+	for (i = 0; i < c->n_own_names; i++)
+		free(c->own_names[i]);
+	cidr_list_release(&c->relay_addresses);
+	cidr_list_release(&c->dest_allow);
+	memset(c, 0, sizeof(*c));
+}
+
+static int fail(struct error *err, const char *path, unsigned line,
+		const char *name, const char *msg)
+{
+	return error_set(err, ERR_INVALID, name, "%s:%u: %s: %s", path, line,
+			 name, msg);
+}
+
+static const struct setting *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+/* Is name a group that holds some setting ("database")? */
+static bool known_group(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (strncmp(settings[i].name, name, n) == 0 &&
+		    settings[i].name[n] == '.')
+			return true;
+	return false;
+}
+
+/* Refuse anything in the file that is not in the table. */
+static int walk(const config_setting_t *g, const char *prefix,
+		const char *path, struct error *err)
+{
+	int i, n = config_setting_length(g);
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *st = config_setting_get_elem(g, (unsigned)i);
+		const char *nm = config_setting_name(st);
+		struct strbuf full = STRBUF_INIT;
+		int rc = 0;
+
+		strbuf_addf(&full, "%s%s%s", prefix, prefix[0] ? "." : "",
+			    nm ? nm : "?");
+		if (config_setting_is_group(st)) {
+			if (!known_group(full.buf))
+				rc = fail(err, path,
+					  config_setting_source_line(st),
+					  full.buf, "unknown group");
+			else
+				rc = walk(st, full.buf, path, err);
+		} else if (find(full.buf) == NULL) {
+			rc = fail(err, path, config_setting_source_line(st),
+				  full.buf, "unknown setting");
+		}
+		strbuf_release(&full);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int read_cidrs(const config_setting_t *st, const struct setting *s,
+		      struct cidr_list *out, const char *path,
+		      struct error *err)
+{
+	int i, n;
+	unsigned line = config_setting_source_line(st);
+
+	if (!config_setting_is_array(st) && !config_setting_is_list(st))
+		return fail(err, path, line, s->name,
+			    "must be a list of CIDRs like [ \"192.0.2.0/24\" ]");
+	n = config_setting_length(st);
+	if (n > (int)s->max)
+		return fail(err, path, line, s->name, "too many entries");
+	cidr_list_release(out);
+	for (i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(st, i);
+		struct error e = ERROR_INIT;
+		struct cidr c;
+
+		if (v == NULL)
+			return fail(err, path, line, s->name,
+				    "entries must be strings");
+		if (cidr_parse(v, &c, "entry", &e) < 0) {
+			fail(err, path, line, s->name, error_msg(&e));
+			error_release(&e);
+			return -1;
+		}
+		cidr_list_add(out, &c);
+	}
+	return 0;
+}
+
+static int read_names(const config_setting_t *st, const struct setting *s,
+		      struct conf *c, const char *path, struct error *err)
+{
+	int i, n;
+	unsigned line = config_setting_source_line(st);
+
+	if (!config_setting_is_array(st) && !config_setting_is_list(st))
+		return fail(err, path, line, s->name,
+			    "must be a list of host names");
+	n = config_setting_length(st);
+	if (n > CONF_NAMES_MAX)
+		return fail(err, path, line, s->name,
+			    "at most 16 names");
+	for (i = 0; i < c->n_own_names; i++)
+		free(c->own_names[i]);
+	c->n_own_names = 0;
+	for (i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(st, i);
+		struct domain_name_text {
+			char b[256];
+		} t;
+		size_t k, len;
+
+		if (v == NULL || (len = strlen(v)) == 0 || len >= sizeof(t.b) ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != len)
+			return fail(err, path, line, s->name,
+				    "entries must be host names");
+		for (k = 0; k <= len; k++)
+			t.b[k] = (v[k] >= 'A' && v[k] <= 'Z')
+					 ? (char)(v[k] - 'A' + 'a')
+					 : v[k];
+		c->own_names[c->n_own_names++] = xstrdup(t.b);
+	}
+	return 0;
+}
+
+static int read_one(const config_setting_t *st, const struct setting *s,
+		    struct conf *c, const char *path, struct error *err)
+{
+	unsigned line = config_setting_source_line(st);
+	int type = config_setting_type(st);
+	const char *str;
+	char range[96];
+	double d;
+	int lvl;
+
+	switch (s->kind) {
+	case K_STR:
+	case K_PATH:
+	case K_NAME:
+	case K_LEVEL:
+		if (type != CONFIG_TYPE_STRING)
+			return fail(err, path, line, s->name,
+				    "must be a string in double quotes");
+		str = config_setting_get_string(st);
+		if (str[0] == '\0' || strlen(str) > 4096)
+			return fail(err, path, line, s->name,
+				    "must not be empty");
+		if (s->kind == K_PATH && str[0] != '/')
+			return fail(err, path, line, s->name,
+				    "must be an absolute path");
+		if (s->kind == K_NAME &&
+		    (strlen(str) > 63 ||
+		     strspn(str, "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+			     strlen(str)))
+			return fail(err, path, line, s->name,
+				    "must be 1-63 letters, digits, '.' or '-'");
+		if (s->kind == K_LEVEL) {
+			if ((lvl = parse_enum(str, level_names)) < 0)
+				return fail(err, path, line, s->name,
+					    "must be debug, info, warn or "
+					    "error");
+			c->log_level = (enum log_level)lvl;
+			return 0;
+		}
+		set_str(field(c, s), str);
+		return 0;
+	case K_INT:
+		(void)snprintf(range, sizeof(range),
+			       "must be a whole number from %.0f to %.0f",
+			       s->min, s->max);
+		if (type != CONFIG_TYPE_INT)
+			return fail(err, path, line, s->name, range);
+		lvl = config_setting_get_int(st);
+		if (lvl < s->min || lvl > s->max)
+			return fail(err, path, line, s->name, range);
+		*(int *)field(c, s) = lvl;
+		return 0;
+	case K_FLOAT:
+		(void)snprintf(range, sizeof(range),
+			       "must be a number from %.0f to %.0f", s->min,
+			       s->max);
+		if (type == CONFIG_TYPE_INT)
+			d = config_setting_get_int(st);
+		else if (type == CONFIG_TYPE_FLOAT)
+			d = config_setting_get_float(st);
+		else
+			return fail(err, path, line, s->name, range);
+		if (!(d >= s->min && d <= s->max))
+			return fail(err, path, line, s->name, range);
+		*(double *)field(c, s) = d;
+		return 0;
+	case K_CIDRS:
+		return read_cidrs(st, s, field(c, s), path, err);
+	case K_NAMES:
+		return read_names(st, s, c, path, err);
+	}
+	return 0;
+}
+
+int conf_load(struct conf *c, const char *path, struct error *err)
+{
+	config_t cfg;
+	struct conf n;
+	bool owner_set = false;
+	size_t i;
+	int rc = -1;
+
+	if (path == NULL)
+		path = getenv("MXFEED_CONF");
+	if (path == NULL || path[0] == '\0')
+		path = CONF_DEFAULT_PATH;
+	conf_defaults(&n);
+	set_str(&n.path, path);
+	config_init(&cfg);
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			error_set(err, ERR_INVALID, NULL, "%s: cannot read: %s",
+				  path, strerror(errno));
+		else
+			error_set(err, ERR_INVALID, NULL,
+				  "%s:%d: syntax error: %s", path,
+				  config_error_line(&cfg),
+				  config_error_text(&cfg));
+		goto out;
+	}
+	if (walk(config_root_setting(&cfg), "", path, err) < 0)
+		goto out;
+	for (i = 0; i < NSETTINGS; i++) {
+		const config_setting_t *st = config_lookup(&cfg,
+							   settings[i].name);
+
+		if (st == NULL)
+			continue;
+		if (read_one(st, &settings[i], &n, path, err) < 0)
+			goto out;
+		if (strcmp(settings[i].name, "database.owner_conninfo") == 0)
+			owner_set = true;
+	}
+	if (!owner_set)
+		set_str(&n.db_owner_conninfo, n.db_conninfo);
+	if (!(n.spam_low < n.spam_med && n.spam_med < n.spam_high)) {
+		error_set(err, ERR_INVALID, "spam", "%s: spam: low < med < high "
+			  "is required", path);
+		goto out;
+	}
+	conf_release(c);
+	*c = n;
+	memset(&n, 0, sizeof(n));
+	rc = 0;
+out:
+	config_destroy(&cfg);
+	conf_release(&n);
+	return rc;
+}
+
+static const char *const kind_names[] = { "string", "path", "name",
+					  "integer", "number", "CIDR list",
+					  "name list", "level" };
+
+void conf_print_doc(FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+
+		fprintf(fp, "%-26s %-9s default %-36s %s\n", s->name,
+			kind_names[s->kind],
+			s->def ? (s->def[0] ? s->def : "(empty)") : "(see doc)",
+			s->doc);
+	}
+}
+
+const char *conf_doc(const char *name)
+{
+	const struct setting *s = find(name);
+
+	return s ? s->doc : NULL;
+}
