@@ -95,6 +95,17 @@ void domain_init(struct domain *d, const struct domain_name *name,
 int domain_set(struct domain *d, const char *path, const char *value,
 	       const struct conf *conf, struct error *err)
 	__attribute__((warn_unused_result));
+/* The JSON type a setting path takes (for merge patches). */
+enum setting_type {
+	SETTING_UNKNOWN,
+	SETTING_READONLY,
+	SETTING_BOOL,
+	SETTING_INT,
+	SETTING_STRING,
+	SETTING_NULLABLE_STRING, /* JSON null clears it */
+	SETTING_LIST,            /* fallbacks */
+};
+enum setting_type domain_setting_type(const char *path);
 /* Cross-field rules (see the invariants above). */
 int domain_check(const struct domain *d, const struct conf *conf,
 		 struct error *err) __attribute__((warn_unused_result));

@@ -1,0 +1,452 @@
+/*
+ * domain_json - the domain record as JSON (SPEC section 7), both ways
+ *
+ * See domain_json.h.  Output keys are set in the order of SPEC section
+ * 7 (jansson keeps insertion order).  A merge patch is walked member by
+ * member; every scalar is type-checked against domain_setting_type() and
+ * then handed to domain_set() as text, so JSON and the command line pass
+ * exactly the same validators.  The patch works on a copy: a refused
+ * patch leaves the record unchanged.
+ */
+#include "domain_json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/parse.h"
+
+void time_format_utc(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(buf, size, "%s", "");
+}
+
+static json_t *json_time(int64_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	time_format_utc(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int time_parse_utc(const char *in, int64_t *out, const char *field,
+		   struct error *err)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h = 0, mi = 0, s = 0, dim;
+	size_t n = strlen(in);
+	struct tm tm;
+
+	if (!(n == 10 || (n == 20 && in[10] == 'T' && in[13] == ':' &&
+			  in[16] == ':' && in[19] == 'Z')) ||
+	    in[4] != '-' || in[7] != '-' || digits(in, 4, &y) < 0 ||
+	    digits(in + 5, 2, &mo) < 0 || digits(in + 8, 2, &d) < 0 ||
+	    (n == 20 && (digits(in + 11, 2, &h) < 0 ||
+			 digits(in + 14, 2, &mi) < 0 ||
+			 digits(in + 17, 2, &s) < 0)))
+		goto bad;
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || h > 23 || mi > 59 ||
+	    s > 59)
+		goto bad;
+	dim = mdays[mo - 1];
+	if (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		dim = 29;
+	if (d < 1 || d > dim)
+		goto bad;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+bad:
+	return error_set(err, ERR_INVALID, field,
+			 "%s must be a date YYYY-MM-DD or a UTC time "
+			 "YYYY-MM-DDTHH:MM:SSZ",
+			 field);
+}
+
+static json_t *dest_json(const struct dest *d)
+{
+	return json_pack("{s:s, s:i}", "host", d->ip.text, "port",
+			 (int)d->port);
+}
+
+json_t *domain_to_json(const struct domain *d, const struct propagation *p)
+{
+	json_t *o = json_object(), *fb = json_array(), *spam;
+	size_t i;
+	int l;
+
+	json_object_set_new(o, "name", json_string(d->name.alabel));
+	json_object_set_new(o, "unicode_name", json_string(d->name.ulabel));
+	json_object_set_new(o, "mode", json_string(domain_mode_names[d->mode]));
+	if (d->temp_pop3) {
+		json_t *t = json_object();
+
+		json_object_set_new(t, "since", json_time(d->temp_pop3_since));
+		json_object_set_new(t, "by", json_string(d->temp_pop3_by));
+		json_object_set_new(o, "temp_pop3", t);
+	} else {
+		json_object_set_new(o, "temp_pop3", json_null());
+	}
+	json_object_set_new(o, "destination",
+			    d->has_dest ? dest_json(&d->dest) : json_null());
+	for (i = 0; i < d->nfallbacks; i++)
+		json_array_append_new(fb, dest_json(&d->fallbacks[i]));
+	json_object_set_new(o, "fallbacks", fb);
+	json_object_set_new(o, "greylisting", json_boolean(d->greylisting));
+	spam = json_object();
+	json_object_set_new(spam, "enabled", json_boolean(d->spam_enabled));
+	for (l = 0; l < SPAM_NLEVELS; l++)
+		json_object_set_new(
+			spam, spam_level_names[l],
+			json_pack("{s:s, s:s}", "action",
+				  spam_action_names[d->spam[l].action], "text",
+				  d->spam[l].text));
+	json_object_set_new(o, "spam", spam);
+	json_object_set_new(
+		o, "queue",
+		json_pack("{s:i, s:o}", "days", d->queue_days, "extended_until",
+			  json_time(d->queue_extended_until)));
+	json_object_set_new(o, "recipients",
+			    json_string(recipients_mode_names[d->recipients]));
+	json_object_set_new(o, "max_message_mb",
+			    json_integer(d->max_message_mb));
+	json_object_set_new(o, "version", json_integer(d->version));
+	json_object_set_new(o, "created_at", json_time(d->created_at));
+	json_object_set_new(o, "created_by", d->created_by[0]
+						     ? json_string(d->created_by)
+						     : json_null());
+	json_object_set_new(o, "updated_at", json_time(d->updated_at));
+	json_object_set_new(o, "updated_by", d->updated_by[0]
+						     ? json_string(d->updated_by)
+						     : json_null());
+	json_object_set_new(o, "ticket", d->ticket[0] ? json_string(d->ticket)
+						      : json_null());
+	if (p != NULL)
+		json_object_set_new(
+			o, "propagation",
+			json_pack("{s:I, s:I, s:I}", "sequence",
+				  (json_int_t)p->sequence, "relays_applied",
+				  (json_int_t)p->relays_applied, "relays_total",
+				  (json_int_t)p->relays_total));
+	else
+		json_object_set_new(o, "propagation", json_null());
+	return o;
+}
+
+/* ---- merge patch --------------------------------------------------- */
+
+static int type_error(struct error *err, const char *path, const char *want)
+{
+	return error_set(err, ERR_INVALID, path, "%s must be %s", path, want);
+}
+
+/* One scalar member at a settable path. */
+static int patch_scalar(struct domain *d, const char *path, const json_t *v,
+			const struct conf *conf, struct error *err)
+{
+	char num[32];
+
+	switch (domain_setting_type(path)) {
+	case SETTING_BOOL:
+		if (!json_is_boolean(v))
+			return type_error(err, path, "true or false");
+		return domain_set(d, path, json_is_true(v) ? "true" : "false",
+				  conf, err);
+	case SETTING_INT:
+		if (!json_is_integer(v))
+			return type_error(err, path, "a whole number");
+		(void)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			       json_integer_value(v));
+		return domain_set(d, path, num, conf, err);
+	case SETTING_NULLABLE_STRING:
+		if (json_is_null(v))
+			return domain_set(d, path, "", conf, err);
+		if (!json_is_string(v))
+			return type_error(err, path, "a string or null");
+		return domain_set(d, path, json_string_value(v), conf, err);
+	case SETTING_STRING:
+		if (!json_is_string(v))
+			return type_error(err, path, "a string");
+		if (strlen(json_string_value(v)) != json_string_length(v))
+			return type_error(err, path, "a string without NUL");
+		return domain_set(d, path, json_string_value(v), conf, err);
+	case SETTING_LIST:
+	case SETTING_READONLY:
+	case SETTING_UNKNOWN:
+		break;
+	}
+	/* let domain_set() word the read-only / unknown refusal */
+	return domain_set(d, path, "", conf, err);
+}
+
+/* "fallbacks": [ "IP[:PORT]" | {"host": ..., "port": ...}, ... ] */
+static int patch_fallbacks(struct domain *d, const json_t *v,
+			   const struct conf *conf, struct error *err)
+{
+	struct strbuf list = STRBUF_INIT;
+	const json_t *e;
+	size_t i;
+	int rc = -1;
+
+	if (json_is_null(v))
+		return domain_set(d, "fallbacks", "", conf, err);
+	if (!json_is_array(v))
+		return type_error(err, "fallbacks", "an array");
+	if (json_array_size(v) > DOMAIN_FALLBACKS_MAX)
+		return error_set(err, ERR_INVALID, "fallbacks",
+				 "fallbacks: at most %d addresses",
+				 DOMAIN_FALLBACKS_MAX);
+	json_array_foreach(v, i, e)
+	{
+		const json_t *h = json_object_get(e, "host");
+		const json_t *p = json_object_get(e, "port");
+		const char *hs;
+
+		if (i > 0)
+			strbuf_addch(&list, ',');
+		if (json_is_string(e)) {
+			strbuf_addstr(&list, json_string_value(e));
+			continue;
+		}
+		if (!json_is_object(e) || !json_is_string(h) ||
+		    json_object_size(e) != (p ? 2u : 1u) ||
+		    (p && !json_is_integer(p))) {
+			type_error(err, "fallbacks",
+				   "a list of {\"host\": IP, \"port\": N}");
+			goto out;
+		}
+		hs = json_string_value(h);
+		if (strchr(hs, ',') != NULL || strchr(hs, '[') != NULL) {
+			error_set(err, ERR_INVALID, "fallbacks",
+				  "fallbacks: host must be an IP address");
+			goto out;
+		}
+		if (p && strchr(hs, ':'))
+			strbuf_addf(&list, "[%s]:%" JSON_INTEGER_FORMAT, hs,
+				    json_integer_value(p));
+		else if (p)
+			strbuf_addf(&list, "%s:%" JSON_INTEGER_FORMAT, hs,
+				    json_integer_value(p));
+		else
+			strbuf_addstr(&list, hs);
+	}
+	rc = domain_set(d, "fallbacks", list.buf, conf, err);
+out:
+	strbuf_release(&list);
+	return rc;
+}
+
+/* "destination": {"host": IP, "port": N} or null */
+static int patch_destination(struct domain *d, const json_t *v,
+			     const struct conf *conf, struct error *err)
+{
+	const char *key;
+	json_t *m;
+
+	if (json_is_null(v)) {
+		if (d->mode == MODE_POP3)
+			return 0;
+		return error_set(err, ERR_INVALID, "destination",
+				 "a %s domain needs a destination",
+				 domain_mode_names[d->mode]);
+	}
+	if (!json_is_object(v))
+		return type_error(err, "destination",
+				  "an object {\"host\": IP, \"port\": N}");
+	json_object_foreach((json_t *)v, key, m)
+	{
+		if (strcmp(key, "host") != 0 && strcmp(key, "port") != 0) {
+			struct strbuf k = STRBUF_INIT;
+			int rc;
+
+			strbuf_addesc(&k, key, 40);
+			rc = error_set(err, ERR_INVALID, "destination",
+				       "unknown field 'destination.%s'", k.buf);
+			strbuf_release(&k);
+			return rc;
+		}
+	}
+	/* host first: a new destination starts at port 25 */
+	if ((m = json_object_get(v, "host")) != NULL &&
+	    patch_scalar(d, "destination.host", m, conf, err) < 0)
+		return -1;
+	if ((m = json_object_get(v, "port")) != NULL &&
+	    patch_scalar(d, "destination.port", m, conf, err) < 0)
+		return -1;
+	return 0;
+}
+
+static bool is_group(const char *path)
+{
+	static const char *const groups[] = { "spam", "spam.low", "spam.med",
+					      "spam.high", "queue", NULL };
+
+	return parse_enum(path, groups) >= 0;
+}
+
+static int patch_object(struct domain *d, const json_t *obj,
+			const char *prefix, const struct conf *conf,
+			struct error *err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		char path[ERROR_FIELD_MAX];
+		int n;
+
+		n = snprintf(path, sizeof(path), "%s%s%s", prefix,
+			     prefix[0] ? "." : "", key);
+		if (n < 0 || (size_t)n >= sizeof(path) ||
+		    strlen(key) != strcspn(key, ".")) {
+			struct strbuf k = STRBUF_INIT;
+			int rc;
+
+			strbuf_addesc(&k, key, 40);
+			rc = error_set(err, ERR_INVALID, NULL,
+				       "unknown field '%s'", k.buf);
+			strbuf_release(&k);
+			return rc;
+		}
+		if (prefix[0] == '\0' && strcmp(key, "destination") == 0) {
+			if (patch_destination(d, v, conf, err) < 0)
+				return -1;
+		} else if (prefix[0] == '\0' && strcmp(key, "fallbacks") == 0) {
+			if (patch_fallbacks(d, v, conf, err) < 0)
+				return -1;
+		} else if (is_group(path)) {
+			if (!json_is_object(v))
+				return type_error(err, path, "an object");
+			if (patch_object(d, v, path, conf, err) < 0)
+				return -1;
+		} else if (patch_scalar(d, path, v, conf, err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int domain_patch(struct domain *d, const json_t *patch,
+		 const struct conf *conf, struct error *err)
+{
+	struct domain copy = *d;
+	json_t *rest;
+	const json_t *v;
+	int rc;
+
+	if (!json_is_object(patch))
+		return error_set(err, ERR_INVALID, NULL,
+				 "a domain must be a JSON object");
+	/* name and mode may be present (apply documents) but not change */
+	if ((v = json_object_get(patch, "name")) != NULL) {
+		struct domain_name dn;
+
+		if (!json_is_string(v))
+			return type_error(err, "name", "a string");
+		if (domain_name_parse(json_string_value(v), &dn, err) < 0)
+			return -1;
+		if (strcmp(dn.alabel, d->name.alabel) != 0)
+			return error_set(err, ERR_INVALID, "name",
+					 "name is read-only");
+	}
+	if ((v = json_object_get(patch, "mode")) != NULL &&
+	    (!json_is_string(v) ||
+	     strcmp(json_string_value(v), domain_mode_names[d->mode]) != 0))
+		return error_set(err, ERR_INVALID, "mode",
+				 "mode changes only through 'feedctl switch'");
+	rest = json_deep_copy(patch);
+	json_object_del(rest, "name");
+	json_object_del(rest, "mode");
+	rc = patch_object(&copy, rest, "", conf, err);
+	json_decref(rest);
+	if (rc < 0)
+		return -1;
+	*d = copy;
+	return 0;
+}
+
+/* ---- strict loading ------------------------------------------------ */
+
+static bool too_deep(const json_t *j, int depth)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(j) && !json_is_array(j))
+		return false;
+	if (depth > JSON_DEPTH_MAX)
+		return true;
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, key, v)
+		{
+			if (too_deep(v, depth + 1))
+				return true;
+		}
+	} else {
+		json_array_foreach(j, i, v)
+		{
+			if (too_deep(v, depth + 1))
+				return true;
+		}
+	}
+	return false;
+}
+
+json_t *json_load_strict(const char *buf, size_t len, size_t max,
+			 struct error *err)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (len > max) {
+		error_set(err, ERR_INVALID, NULL,
+			  "document larger than %zu bytes", max);
+		return NULL;
+	}
+	/* jansson refuses invalid UTF-8, NUL, trailing data and, with
+	 * this flag, duplicate keys */
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (j == NULL) {
+		error_set(err, ERR_INVALID, NULL,
+			  "invalid JSON at line %d, column %d: %s", je.line,
+			  je.column, je.text);
+		return NULL;
+	}
+	if (too_deep(j, 1)) {
+		json_decref(j);
+		error_set(err, ERR_INVALID, NULL,
+			  "JSON nested deeper than %d levels", JSON_DEPTH_MAX);
+		return NULL;
+	}
+	return j;
+}
