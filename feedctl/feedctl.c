@@ -63,19 +63,19 @@ static int fail(struct cli *cli)
 	struct strbuf line = STRBUF_INIT;
 	const char *msg = error_msg(&cli->err);
 
-	strbuf_addstr(&line, "feedctl: ");
+	sbuf_addstr(&line, "feedctl: ");
 	if (cli->subject != NULL) {
-		strbuf_addesc(&line, cli->subject, 80);
-		strbuf_addstr(&line, ": ");
+		sbuf_addesc(&line, cli->subject, 80);
+		sbuf_addstr(&line, ": ");
 	}
 	if (cli->err.field[0] && strncmp(msg, cli->err.field,
 					 strlen(cli->err.field)) != 0 &&
 	    strchr(cli->err.field, '[') == NULL &&
 	    strcmp(cli->err.field, "name") != 0)
-		strbuf_addf(&line, "%s: ", cli->err.field);
-	strbuf_addstr(&line, msg);
+		sbuf_addf(&line, "%s: ", cli->err.field);
+	sbuf_addstr(&line, msg);
 	fprintf(stderr, "%s\n", line.buf);
-	strbuf_release(&line);
+	sbuf_release(&line);
 	return error_exit_status(cli->err.code);
 }
 
@@ -156,30 +156,30 @@ static void cell_text(const json_t *v, struct strbuf *out)
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		strbuf_addesc(out, json_string_value(v), 200);
+		sbuf_addesc(out, json_string_value(v), 200);
 		break;
 	case JSON_INTEGER:
-		strbuf_addf(out, "%lld", (long long)json_integer_value(v));
+		sbuf_addf(out, "%lld", (long long)json_integer_value(v));
 		break;
 	case JSON_REAL:
-		strbuf_addf(out, "%g", json_real_value(v));
+		sbuf_addf(out, "%g", json_real_value(v));
 		break;
 	case JSON_TRUE:
-		strbuf_addstr(out, "on");
+		sbuf_addstr(out, "on");
 		break;
 	case JSON_FALSE:
-		strbuf_addstr(out, "off");
+		sbuf_addstr(out, "off");
 		break;
 	case JSON_NULL:
-		strbuf_addstr(out, "-");
+		sbuf_addstr(out, "-");
 		break;
 	case JSON_ARRAY:
 	case JSON_OBJECT:
 		s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (json_is_array(v) && json_array_size(v) == 0)
-			strbuf_addstr(out, "-");
+			sbuf_addstr(out, "-");
 		else if (s != NULL)
-			strbuf_addesc(out, s, 200);
+			sbuf_addesc(out, s, 200);
 		free(s);
 		break;
 	}
@@ -211,7 +211,7 @@ static void print_table(const json_t *rows, const struct column *cols)
 				json_object_get(json_array_get(rows, r),
 						cols[i].key);
 
-			strbuf_init(c, 0);
+			sbuf_init(c, 0);
 			cell_text(v ? v : json_null(), c);
 			if (c->len > width[i])
 				width[i] = c->len;
@@ -224,7 +224,7 @@ static void print_table(const json_t *rows, const struct column *cols)
 			printf("%-*s%s", (int)width[i],
 			       cells[r * ncol + i].buf,
 			       i + 1 < ncol ? "  " : "\n");
-			strbuf_release(&cells[r * ncol + i]);
+			sbuf_release(&cells[r * ncol + i]);
 		}
 	free(cells);
 }
@@ -257,10 +257,10 @@ static void print_domain(const struct domain *d, const struct propagation *p)
 	for (i = 0; i < SPAM_NLEVELS; i++) {
 		struct strbuf t = STRBUF_INIT;
 
-		strbuf_addesc(&t, d->spam[i].text, SPAM_TEXT_MAX);
+		sbuf_addesc(&t, d->spam[i].text, SPAM_TEXT_MAX);
 		printf("  %-12s %-8s \"%s\"\n", spam_level_names[i],
 		       spam_action_names[d->spam[i].action], t.buf);
-		strbuf_release(&t);
+		sbuf_release(&t);
 	}
 	printf("%-14s %d day%s", "queue", d->queue_days,
 	       d->queue_days == 1 ? "" : "s");
@@ -368,23 +368,23 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 
 			json_object_set(v, "name", json_object_get(row, "name"));
 			if (json_is_object(json_object_get(row, "temp_pop3")))
-				strbuf_addf(&s, "%s+temp-pop3",
+				sbuf_addf(&s, "%s+temp-pop3",
 					    json_string_value(json_object_get(
 						    row, "mode")));
 			else
-				strbuf_addstr(&s, json_string_value(
+				sbuf_addstr(&s, json_string_value(
 							  json_object_get(
 								  row, "mode")));
 			json_object_set_new(v, "mode", json_string(s.buf));
-			strbuf_reset(&s);
+			sbuf_reset(&s);
 			if (json_is_object(d))
-				strbuf_addf(&s, "%s:%lld",
+				sbuf_addf(&s, "%s:%lld",
 					    json_string_value(
 						    json_object_get(d, "host")),
 					    (long long)json_integer_value(
 						    json_object_get(d, "port")));
 			else
-				strbuf_addstr(&s, "-");
+				sbuf_addstr(&s, "-");
 			json_object_set_new(v, "dest", json_string(s.buf));
 			json_object_set(v, "greylisting",
 					json_object_get(row, "greylisting"));
@@ -392,8 +392,8 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 					json_object_get(json_object_get(row,
 									"spam"),
 							"enabled"));
-			strbuf_reset(&s);
-			strbuf_addf(&s, "%lldd%s",
+			sbuf_reset(&s);
+			sbuf_addf(&s, "%lldd%s",
 				    (long long)json_integer_value(
 					    json_object_get(q, "days")),
 				    json_is_string(json_object_get(
@@ -404,7 +404,7 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 			json_object_set(v, "version",
 					json_object_get(row, "version"));
 			json_array_append_new(view, v);
-			strbuf_release(&s);
+			sbuf_release(&s);
 		}
 		print_table(view, cols);
 		json_decref(view);
@@ -591,13 +591,13 @@ static int cmd_history(struct cli *cli, int argc, char **argv)
 				    strcmp(key, "ticket") == 0)
 					continue;
 				if (!json_equal(v, json_object_get(o, key)))
-					strbuf_addf(&s, "%s%s",
+					sbuf_addf(&s, "%s%s",
 						    s.len ? "," : "", key);
 			}
 		}
 		json_object_set_new(row, "changes",
 				    s.len ? json_string(s.buf) : json_null());
-		strbuf_release(&s);
+		sbuf_release(&s);
 	}
 	print_table(rows, cols);
 	json_decref(rows);
@@ -610,8 +610,8 @@ static int read_all(FILE *fp, struct strbuf *sb)
 	size_t n;
 
 	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		strbuf_add(sb, buf, n);
-		if (strbuf_overflowed(sb))
+		sbuf_add(sb, buf, n);
+		if (sbuf_overflowed(sb))
 			return -1;
 	}
 	return ferror(fp) ? -1 : 0;
@@ -651,12 +651,12 @@ static int cmd_apply(struct cli *cli, int argc, char **argv)
 			  strerror(errno));
 		return fail(cli);
 	}
-	strbuf_init(&body, APPLY_DOC_MAX);
+	sbuf_init(&body, APPLY_DOC_MAX);
 	rv = read_all(fp, &body);
 	if (fp != stdin)
 		fclose(fp);
 	if (rv < 0) {
-		strbuf_release(&body);
+		sbuf_release(&body);
 		error_set(&cli->err, ERR_INVALID, NULL,
 			  "cannot read the document, or it is larger than "
 			  "%d bytes",
@@ -664,7 +664,7 @@ static int cmd_apply(struct cli *cli, int argc, char **argv)
 		return fail(cli);
 	}
 	doc = json_load_strict(body.buf, body.len, APPLY_DOC_MAX, &cli->err);
-	strbuf_release(&body);
+	sbuf_release(&body);
 	if (doc == NULL)
 		return fail(cli);
 	if (ops_apply(&cli->ox, doc, dry_run, &report, &cli->err) < 0) {
@@ -703,8 +703,8 @@ static int cmd_apply(struct cli *cli, int argc, char **argv)
 			printf("  %s: %s -> %s\n",
 			       json_string_value(json_object_get(c, "field")),
 			       o.buf, n.buf);
-			strbuf_release(&o);
-			strbuf_release(&n);
+			sbuf_release(&o);
+			sbuf_release(&n);
 		}
 	}
 	if (dry_run)
@@ -766,7 +766,7 @@ static int cmd_mailbox(struct cli *cli, int argc, char **argv)
 		for (k = 0; k < n; k++) {
 			struct strbuf a = STRBUF_INIT;
 
-			strbuf_addf(&a, "%s@%s", mbs[k].local, d.name.alabel);
+			sbuf_addf(&a, "%s@%s", mbs[k].local, d.name.alabel);
 			time_format_utc(mbs[k].created_at, when, sizeof(when));
 			json_array_append_new(
 				list,
@@ -774,7 +774,7 @@ static int cmd_mailbox(struct cli *cli, int argc, char **argv)
 					  a.buf, "temporary", mbs[k].temporary,
 					  "catch_all", mbs[k].catch_all,
 					  "created_at", when));
-			strbuf_release(&a);
+			sbuf_release(&a);
 		}
 		free(mbs);
 		if (cli->json) {

@@ -182,7 +182,7 @@ static int walk(const config_setting_t *g, const char *prefix,
 		struct strbuf full = STRBUF_INIT;
 		int rc = 0;
 
-		strbuf_addf(&full, "%s%s%s", prefix, prefix[0] ? "." : "",
+		sbuf_addf(&full, "%s%s%s", prefix, prefix[0] ? "." : "",
 			    nm ? nm : "?");
 		if (config_setting_is_group(st)) {
 			if (!known_group(full.buf))
@@ -195,7 +195,7 @@ static int walk(const config_setting_t *g, const char *prefix,
 			rc = fail(err, path, config_setting_source_line(st),
 				  full.buf, "unknown setting");
 		}
-		strbuf_release(&full);
+		sbuf_release(&full);
 		if (rc < 0)
 			return -1;
 	}

@@ -37,7 +37,7 @@ static const struct range forbidden[] = {
 	{ "240.0.0.0/4", "a reserved or broadcast address" },
 	{ "::/128", "the unspecified address" },
 	{ "::1/128", "a loopback address" },
-	{ "::ffff:0:0/96", "an IPv4-mapped IPv6 address (give the IPv4 address)" },
+	{ "::ffff:0.0.0.0/96", "an IPv4-mapped IPv6 address (give the IPv4 address)" },
 	{ "::/96", "an IPv4-compatible IPv6 address" },
 	{ "64:ff9b::/96", "a NAT64 address" },
 	{ "64:ff9b:1::/48", "a NAT64 address" },
@@ -98,10 +98,16 @@ int dest_ip_parse(const char *in, const struct conf *conf,
 int dest_port_parse(const char *in, uint16_t *out, const char *field,
 		    struct error *err)
 {
+	struct error e = ERROR_INIT;
 	long v;
 
-	if (parse_long(in, 1, 65535, &v, field, err) < 0)
-		return -1;
+	if (parse_long(in, 1, 65535, &v, field, &e) < 0) {
+		error_release(&e);
+		return error_set(err, ERR_INVALID, field,
+				 "%s: the port must be a whole number from 1 "
+				 "to 65535",
+				 field);
+	}
 	*out = (uint16_t)v;
 	return 0;
 }

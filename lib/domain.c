@@ -20,10 +20,29 @@ static int bad(struct error *err, const char *in, const char *why)
 	struct strbuf s = STRBUF_INIT;
 	int rc;
 
-	strbuf_addesc(&s, in, 80);
+	sbuf_addesc(&s, in, 80);
 	rc = error_set(err, ERR_INVALID, "name", "invalid domain name '%s': %s",
 		       s.buf, why);
-	strbuf_release(&s);
+	sbuf_release(&s);
+	return rc;
+}
+
+static int bad_char(struct error *err, const char *in, unsigned char c)
+{
+	struct strbuf why = STRBUF_INIT;
+	char ch[2] = { (char)c, '\0' };
+	int rc;
+
+	if (c == '*')
+		sbuf_addstr(&why, "wildcards are not allowed");
+	else {
+		sbuf_addstr(&why, "character '");
+		sbuf_addesc(&why, ch, 1);
+		sbuf_addstr(&why, "' not allowed (only letters, digits, '-' "
+				  "and '.')");
+	}
+	rc = bad(err, in, why.buf);
+	sbuf_release(&why);
 	return rc;
 }
 
@@ -111,11 +130,7 @@ int domain_name_parse(const char *in, struct domain_name *out,
 			non_ascii = true;
 		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			   (c >= '0' && c <= '9') || c == '-' || c == '.'))
-			return bad(err, in,
-				   c == '*' ? "wildcards are not allowed"
-				   : c == '_' ? "'_' is not allowed"
-					      : "only letters, digits, '-' and "
-						"'.' are allowed");
+			return bad_char(err, in, c);
 	}
 	if (in[n - 1] == '.')
 		return bad(err, in, "trailing dot not allowed");
@@ -128,10 +143,10 @@ int domain_name_parse(const char *in, struct domain_name *out,
 	if (rc != IDN2_OK) {
 		struct strbuf s = STRBUF_INIT;
 
-		strbuf_addf(&s, "not a valid internationalised name (%s)",
+		sbuf_addf(&s, "not a valid internationalised name (%s)",
 			    idn2_strerror(rc));
 		rc = bad(err, in, s.buf);
-		strbuf_release(&s);
+		sbuf_release(&s);
 		return rc;
 	}
 	/* idn2 keeps ASCII labels as they are: lower-case them */

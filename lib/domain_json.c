@@ -231,9 +231,9 @@ static int patch_fallbacks(struct domain *d, const json_t *v,
 		const char *hs;
 
 		if (i > 0)
-			strbuf_addch(&list, ',');
+			sbuf_addch(&list, ',');
 		if (json_is_string(e)) {
-			strbuf_addstr(&list, json_string_value(e));
+			sbuf_addstr(&list, json_string_value(e));
 			continue;
 		}
 		if (!json_is_object(e) || !json_is_string(h) ||
@@ -250,17 +250,17 @@ static int patch_fallbacks(struct domain *d, const json_t *v,
 			goto out;
 		}
 		if (p && strchr(hs, ':'))
-			strbuf_addf(&list, "[%s]:%" JSON_INTEGER_FORMAT, hs,
+			sbuf_addf(&list, "[%s]:%" JSON_INTEGER_FORMAT, hs,
 				    json_integer_value(p));
 		else if (p)
-			strbuf_addf(&list, "%s:%" JSON_INTEGER_FORMAT, hs,
+			sbuf_addf(&list, "%s:%" JSON_INTEGER_FORMAT, hs,
 				    json_integer_value(p));
 		else
-			strbuf_addstr(&list, hs);
+			sbuf_addstr(&list, hs);
 	}
 	rc = domain_set(d, "fallbacks", list.buf, conf, err);
 out:
-	strbuf_release(&list);
+	sbuf_release(&list);
 	return rc;
 }
 
@@ -287,10 +287,10 @@ static int patch_destination(struct domain *d, const json_t *v,
 			struct strbuf k = STRBUF_INIT;
 			int rc;
 
-			strbuf_addesc(&k, key, 40);
+			sbuf_addesc(&k, key, 40);
 			rc = error_set(err, ERR_INVALID, "destination",
 				       "unknown field 'destination.%s'", k.buf);
-			strbuf_release(&k);
+			sbuf_release(&k);
 			return rc;
 		}
 	}
@@ -331,10 +331,10 @@ static int patch_object(struct domain *d, const json_t *obj,
 			struct strbuf k = STRBUF_INIT;
 			int rc;
 
-			strbuf_addesc(&k, key, 40);
+			sbuf_addesc(&k, key, 40);
 			rc = error_set(err, ERR_INVALID, NULL,
 				       "unknown field '%s'", k.buf);
-			strbuf_release(&k);
+			sbuf_release(&k);
 			return rc;
 		}
 		if (prefix[0] == '\0' && strcmp(key, "destination") == 0) {

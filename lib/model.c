@@ -319,7 +319,7 @@ int domain_set(struct domain *d, const char *path, const char *value,
 	int rc;
 
 	if (s == NULL) {
-		strbuf_addesc(&p, path, 40);
+		sbuf_addesc(&p, path, 40);
 		if (strcmp(path, "mode") == 0)
 			rc = error_set(err, ERR_INVALID, "mode",
 				       "mode changes only through 'feedctl "
@@ -332,7 +332,7 @@ int domain_set(struct domain *d, const char *path, const char *value,
 				       "unknown setting '%s' (see 'feedctl "
 				       "help set')",
 				       p.buf);
-		strbuf_release(&p);
+		sbuf_release(&p);
 		return rc;
 	}
 	if (value == NULL)

@@ -77,10 +77,10 @@ static int apply_settings(struct domain *d, char *const *settings, size_t n,
 		if (eq == NULL || eq == settings[i]) {
 			struct strbuf sb = STRBUF_INIT;
 
-			strbuf_addesc(&sb, settings[i], 64);
+			sbuf_addesc(&sb, settings[i], 64);
 			error_set(err, ERR_INVALID, NULL,
 				  "'%s' is not SETTING=VALUE", sb.buf);
-			strbuf_release(&sb);
+			sbuf_release(&sb);
 			return -1;
 		}
 		plen = (size_t)(eq - settings[i]);
@@ -229,13 +229,13 @@ static void flatten(const json_t *obj, const char *prefix, json_t *out)
 		if (skip)
 			continue;
 		if (prefix[0])
-			strbuf_addf(&path, "%s.", prefix);
-		strbuf_addstr(&path, key);
+			sbuf_addf(&path, "%s.", prefix);
+		sbuf_addstr(&path, key);
 		if (json_is_object(val))
 			flatten(val, path.buf, out);
 		else
 			json_object_set(out, path.buf, val);
-		strbuf_release(&path);
+		sbuf_release(&path);
 	}
 }
 
@@ -328,10 +328,10 @@ static int apply_one(const struct ops_ctx *ox, const json_t *item, size_t i,
 		/* name the domain: a document may hold thousands */
 		struct strbuf msg = STRBUF_INIT;
 
-		strbuf_addf(&msg, "%s: %s", dn.alabel, error_msg(err));
-		strbuf_reset(&err->msg);
-		strbuf_add(&err->msg, msg.buf, msg.len);
-		strbuf_release(&msg);
+		sbuf_addf(&msg, "%s: %s", dn.alabel, error_msg(err));
+		sbuf_reset(&err->msg);
+		sbuf_add(&err->msg, msg.buf, msg.len);
+		sbuf_release(&msg);
 		return -1;
 	}
 	return 0;
@@ -457,12 +457,12 @@ int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
 			OPENSSL_cleanse(hash, sizeof(hash));
 			goto out;
 		}
-		strbuf_addf(&addr, "%s@%s", mbs[i].local, cur.name.alabel);
+		sbuf_addf(&addr, "%s@%s", mbs[i].local, cur.name.alabel);
 		json_array_append_new(*created,
 				      json_pack("{s:s, s:s, s:b}", "address",
 						addr.buf, "password", pw,
 						"catch_all", mbs[i].catch_all));
-		strbuf_release(&addr);
+		sbuf_release(&addr);
 		OPENSSL_cleanse_str(pw);
 	}
 	rc = 0;
@@ -489,12 +489,12 @@ int ops_mailbox_passwd(const struct ops_ctx *ox, const char *name,
 	    store_mailbox_passwd(ox->store, &cur, lp, hash, &ox->change,
 				 err) < 0)
 		goto out;
-	strbuf_addf(&addr, "%s@%s", lp, cur.name.alabel);
+	sbuf_addf(&addr, "%s@%s", lp, cur.name.alabel);
 	*changed = json_pack("[{s:s, s:s}]", "address", addr.buf, "password",
 			     pw);
 	rc = 0;
 out:
-	strbuf_release(&addr);
+	sbuf_release(&addr);
 	OPENSSL_cleanse_str(pw);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	return rc;

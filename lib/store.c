@@ -75,7 +75,7 @@ static struct strbuf *p_big(struct params *p)
 {
 	struct strbuf *sb = &p->big[p->nbig++];
 
-	strbuf_init(sb, 0);
+	sbuf_init(sb, 0);
 	p->v[p->n++] = NULL; /* set by p_big_done() */
 	return sb;
 }
@@ -94,7 +94,7 @@ static void p_json(struct params *p, const json_t *j)
 		return;
 	}
 	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	strbuf_addstr(p_big(p), s ? s : "null");
+	sbuf_addstr(p_big(p), s ? s : "null");
 	p_big_done(p);
 	free(s);
 }
@@ -104,7 +104,7 @@ static void p_release(struct params *p)
 	int i;
 
 	for (i = 0; i < p->nbig; i++)
-		strbuf_release(&p->big[i]);
+		sbuf_release(&p->big[i]);
 	p->nbig = 0;
 }
 
@@ -251,7 +251,7 @@ int store_open(struct store **out, const char *conninfo,
 		const char *msg = s->db ? PQerrorMessage(s->db) : "out of memory";
 
 		error_set(err, ERR_TEMPFAIL, NULL,
-			  "cannot connect to the database: %.*s",
+			  "database unavailable: cannot connect: %.*s",
 			  (int)strcspn(msg, "\n"), msg);
 		PQfinish(s->db);
 		free(s);
@@ -435,11 +435,11 @@ static int row_to_domain(const PGresult *res, int row, struct domain *d,
 	if (!ok) {
 		struct strbuf name = STRBUF_INIT;
 
-		strbuf_addesc(&name, PQgetvalue(res, row, C_NAME), 64);
+		sbuf_addesc(&name, PQgetvalue(res, row, C_NAME), 64);
 		error_set(err, ERR_INTERNAL, NULL,
 			  "stored record of %s does not pass the validators",
 			  name.buf);
-		strbuf_release(&name);
+		sbuf_release(&name);
 		return -1;
 	}
 	d->mode = (enum domain_mode)m;
@@ -470,11 +470,11 @@ enum lookup store_domain_get(struct store *s, const struct domain_name *dn,
 
 	if (ensure_conn(s, err) < 0)
 		return LOOKUP_FAIL;
-	strbuf_addstr(&sql, sql_domain_cols);
-	strbuf_addstr(&sql, sql_domain_get_tail);
+	sbuf_addstr(&sql, sql_domain_cols);
+	sbuf_addstr(&sql, sql_domain_get_tail);
 	p_str(&p, dn->alabel);
 	res = q(s, sql.buf, &p, "read", err);
-	strbuf_release(&sql);
+	sbuf_release(&sql);
 	if (res == NULL)
 		return LOOKUP_FAIL;
 	if (PQntuples(res) == 0)
@@ -512,10 +512,10 @@ int store_domain_list(struct store *s, const struct domain_filter *f,
 	p_str(&p, f->match);
 	p_str(&p, f->after);
 	p_int(&p, f->limit);
-	strbuf_addstr(&sql, sql_domain_cols);
-	strbuf_addstr(&sql, sql_domain_list_tail);
+	sbuf_addstr(&sql, sql_domain_cols);
+	sbuf_addstr(&sql, sql_domain_list_tail);
 	res = q(s, sql.buf, &p, "list", err);
-	strbuf_release(&sql);
+	sbuf_release(&sql);
 	if (res == NULL)
 		return -1;
 	n = PQntuples(res);
@@ -560,12 +560,12 @@ static void domain_params(struct params *p, const struct domain *d)
 		p_str(p, NULL);
 	hosts = p_big(p);
 	for (i = 0; i < d->nfallbacks; i++)
-		strbuf_addf(hosts, "%s%s", i ? "," : "",
+		sbuf_addf(hosts, "%s%s", i ? "," : "",
 			    d->fallbacks[i].ip.text);
 	p_big_done(p);
 	ports = p_big(p);
 	for (i = 0; i < d->nfallbacks; i++)
-		strbuf_addf(ports, "%s%u", i ? "," : "",
+		sbuf_addf(ports, "%s%u", i ? "," : "",
 			    (unsigned)d->fallbacks[i].port);
 	p_big_done(p);
 	p_bool(p, d->greylisting);
@@ -894,7 +894,7 @@ static json_t *json_query(struct store *s, const char *sql,
 
 static const char sql_history[] =
 	"SELECT coalesce(json_agg(json_build_object('id', id, 'at', mx_utc(at),"
-	" 'action', action, 'actor', actor, 'ticket', ticket, 'old', old,"
+	" 'action', action, 'actor', actor, 'ticket', nullif(ticket, ''), 'old', old,"
 	" 'new', new) ORDER BY id DESC), '[]')::text FROM"
 	" (SELECT * FROM audit WHERE domain = $1 ORDER BY id DESC LIMIT $2) a";
 
@@ -1004,9 +1004,9 @@ static json_t *mailbox_json(const struct domain *d, const char *local,
 	struct strbuf addr = STRBUF_INIT;
 	json_t *j;
 
-	strbuf_addf(&addr, "%s@%s", local, d->name.alabel);
+	sbuf_addf(&addr, "%s@%s", local, d->name.alabel);
 	j = json_pack("{s:s}", "address", addr.buf);
-	strbuf_release(&addr);
+	sbuf_release(&addr);
 
 	if (mb != NULL) {
 		json_object_set_new(j, "temporary", json_boolean(mb->temporary));
@@ -1141,14 +1141,14 @@ static int tx_mailbox_remove(struct store *s, void *arg, struct error *err)
 	}
 	mb.temporary = get_bool(res, 0, 1);
 	mb.catch_all = get_bool(res, 0, 2);
-	strbuf_addf(&addr, "%s@%s", a->local, a->d->name.alabel);
+	sbuf_addf(&addr, "%s@%s", a->local, a->d->name.alabel);
 	p_str(&pj, a->d->name.alabel);
 	p_str(&pj, PQgetvalue(res, 0, 0));
 	p_str(&pj, addr.buf);
 	p_str(&pj, a->ctx->actor);
 	rc = q0(s, sql_job_archive, &pj, "archive job", err);
 	PQclear(res);
-	strbuf_release(&addr);
+	sbuf_release(&addr);
 	if (rc < 0)
 		return -1;
 	j = mailbox_json(a->d, a->local, &mb);
@@ -1320,13 +1320,13 @@ static int tx_token_create(struct store *s, void *arg, struct error *err)
 	p_str(&p, a->t->name);
 	sb = p_big(&p);
 	for (i = 0; i < TOKEN_HASH_LEN; i++)
-		strbuf_addf(sb, "%02x", a->hash[i]);
+		sbuf_addf(sb, "%02x", a->hash[i]);
 	p_big_done(&p);
 	p_str(&p, token_role_names[a->t->role]);
 	sb = p_big(&p);
 	doms = json_array();
 	for (i = 0; i < a->t->ndomains; i++) {
-		strbuf_addf(sb, "%s%s", i ? "," : "",
+		sbuf_addf(sb, "%s%s", i ? "," : "",
 			    a->t->domains[i].alabel);
 		json_array_append_new(doms,
 				      json_string(a->t->domains[i].alabel));

@@ -2,7 +2,7 @@
  * banned - make unsafe libc calls compile errors
  *
  * Included last by every .c file (through the build's -include flag).
- * Anything here has a bounded or argv-based replacement: strbuf_addf()
+ * Anything here has a bounded or argv-based replacement: sbuf_addf()
  * for sprintf/strcat, snprintf with a checked result, spawn for system().
  */
 #ifndef MXFEED_BANNED_H

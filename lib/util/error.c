@@ -20,9 +20,9 @@ int error_set(struct error *err, enum err_code code, const char *field,
 	if (field == NULL || strlcpy_checked(err->field, field,
 					     sizeof(err->field)) < 0)
 		err->field[0] = '\0';
-	strbuf_reset(&err->msg);
+	sbuf_reset(&err->msg);
 	va_start(ap, fmt);
-	strbuf_vaddf(&err->msg, fmt, ap);
+	sbuf_vaddf(&err->msg, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -31,12 +31,12 @@ void error_clear(struct error *err)
 {
 	err->code = ERR_NONE;
 	err->field[0] = '\0';
-	strbuf_reset(&err->msg);
+	sbuf_reset(&err->msg);
 }
 
 void error_release(struct error *err)
 {
-	strbuf_release(&err->msg);
+	sbuf_release(&err->msg);
 	err->code = ERR_NONE;
 	err->field[0] = '\0';
 }

@@ -5,7 +5,7 @@
  * caller-provided struct error, left untouched on success.  error_set()
  * returns -1 so that "return error_set(...);" ends a failure path.
  * Messages follow git's style: lower-case start, no full stop, what is
- * wrong first; they never copy raw client input (use strbuf_addesc).
+ * wrong first; they never copy raw client input (use sbuf_addesc).
  * Front ends map code exactly once: feedctl to its exit status, the API
  * to an HTTP status.
  */

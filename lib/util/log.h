@@ -3,7 +3,7 @@
  *
  * log_debug/info/warn/error print "PROG: level: message" when the level
  * is at or above the threshold.  Client-supplied text must go through
- * strbuf_addesc() first; secrets (tokens, passwords, conninfo) are never
+ * sbuf_addesc() first; secrets (tokens, passwords, conninfo) are never
  * logged, only the token's name.
  */
 #ifndef MXFEED_LOG_H

@@ -2,7 +2,7 @@
  * strbuf - length-counted, growable, optionally capped strings
  *
  * See strbuf.h for the invariants.  Growth is geometric; the cap is
- * enforced in one place, strbuf_grow().
+ * enforced in one place, sbuf_grow().
  */
 #include "strbuf.h"
 
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char strbuf_slopbuf[1];
+char sbuf_slopbuf[1];
 
 static void oom(void)
 {
@@ -68,34 +68,34 @@ int strlcpy_checked(char *dst, const char *src, size_t size)
 	return 0;
 }
 
-void strbuf_init(struct strbuf *sb, size_t cap)
+void sbuf_init(struct strbuf *sb, size_t cap)
 {
-	sb->buf = strbuf_slopbuf;
+	sb->buf = sbuf_slopbuf;
 	sb->len = 0;
 	sb->alloc = 0;
 	sb->cap = cap;
 	sb->overflow = false;
 }
 
-void strbuf_release(struct strbuf *sb)
+void sbuf_release(struct strbuf *sb)
 {
 	if (sb->alloc)
 		free(sb->buf);
-	strbuf_init(sb, sb->cap);
+	sbuf_init(sb, sb->cap);
 }
 
-char *strbuf_detach(struct strbuf *sb, size_t *len)
+char *sbuf_detach(struct strbuf *sb, size_t *len)
 {
 	char *p;
 
 	if (len)
 		*len = sb->len;
 	p = sb->alloc ? sb->buf : xstrdup("");
-	strbuf_init(sb, sb->cap);
+	sbuf_init(sb, sb->cap);
 	return p;
 }
 
-void strbuf_reset(struct strbuf *sb)
+void sbuf_reset(struct strbuf *sb)
 {
 	sb->len = 0;
 	sb->overflow = false;
@@ -103,7 +103,7 @@ void strbuf_reset(struct strbuf *sb)
 }
 
 /* Make room for extra more bytes; returns how many may be added. */
-static size_t strbuf_grow(struct strbuf *sb, size_t extra)
+static size_t sbuf_grow(struct strbuf *sb, size_t extra)
 {
 	size_t want, room = extra;
 
@@ -128,9 +128,9 @@ static size_t strbuf_grow(struct strbuf *sb, size_t extra)
 	return room;
 }
 
-void strbuf_add(struct strbuf *sb, const void *data, size_t len)
+void sbuf_add(struct strbuf *sb, const void *data, size_t len)
 {
-	size_t room = strbuf_grow(sb, len);
+	size_t room = sbuf_grow(sb, len);
 
 	if (room == 0 && sb->alloc == 0)
 		return;
@@ -139,17 +139,17 @@ void strbuf_add(struct strbuf *sb, const void *data, size_t len)
 	sb->buf[sb->len] = '\0';
 }
 
-void strbuf_addstr(struct strbuf *sb, const char *s)
+void sbuf_addstr(struct strbuf *sb, const char *s)
 {
-	strbuf_add(sb, s, strlen(s));
+	sbuf_add(sb, s, strlen(s));
 }
 
-void strbuf_addch(struct strbuf *sb, char c)
+void sbuf_addch(struct strbuf *sb, char c)
 {
-	strbuf_add(sb, &c, 1);
+	sbuf_add(sb, &c, 1);
 }
 
-void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+void sbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
 	char small[256];
 	va_list cp;
@@ -161,7 +161,7 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	if (n < 0)
 		return;
 	if ((size_t)n < sizeof(small)) {
-		strbuf_add(sb, small, (size_t)n);
+		sbuf_add(sb, small, (size_t)n);
 	} else {
 		char *big = xmalloc((size_t)n + 1);
 
@@ -169,21 +169,21 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 		n = vsnprintf(big, (size_t)n + 1, fmt, cp);
 		va_end(cp);
 		if (n >= 0)
-			strbuf_add(sb, big, (size_t)n);
+			sbuf_add(sb, big, (size_t)n);
 		free(big);
 	}
 }
 
-void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+void sbuf_addf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	strbuf_vaddf(sb, fmt, ap);
+	sbuf_vaddf(sb, fmt, ap);
 	va_end(ap);
 }
 
-void strbuf_addesc(struct strbuf *sb, const char *s, size_t max)
+void sbuf_addesc(struct strbuf *sb, const char *s, size_t max)
 {
 	size_t i;
 
@@ -192,27 +192,27 @@ void strbuf_addesc(struct strbuf *sb, const char *s, size_t max)
 
 		switch (c) {
 		case '\n':
-			strbuf_addstr(sb, "\\n");
+			sbuf_addstr(sb, "\\n");
 			break;
 		case '\r':
-			strbuf_addstr(sb, "\\r");
+			sbuf_addstr(sb, "\\r");
 			break;
 		case '\t':
-			strbuf_addstr(sb, "\\t");
+			sbuf_addstr(sb, "\\t");
 			break;
 		case '\\':
-			strbuf_addstr(sb, "\\\\");
+			sbuf_addstr(sb, "\\\\");
 			break;
 		case '"':
-			strbuf_addstr(sb, "\\\"");
+			sbuf_addstr(sb, "\\\"");
 			break;
 		default:
 			if (c < 0x20 || c >= 0x7f)
-				strbuf_addf(sb, "\\x%02x", c);
+				sbuf_addf(sb, "\\x%02x", c);
 			else
-				strbuf_addch(sb, (char)c);
+				sbuf_addch(sb, (char)c);
 		}
 	}
 	if (s[i] != '\0')
-		strbuf_addstr(sb, "...");
+		sbuf_addstr(sb, "...");
 }

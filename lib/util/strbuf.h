@@ -7,7 +7,9 @@
  *   - alloc is private; cap (0 = none) bounds len.
  * Adding past the cap keeps what fitted and sets the sticky "overflow"
  * flag, so a caller that reads a request body or a child's stderr checks
- * strbuf_overflowed() once at the end instead of after every append.
+ * sbuf_overflowed() once at the end instead of after every append.
+ * The functions are named sbuf_*, not strbuf_*: libconfig exports its own
+ * strbuf_release() and strbuf_append(), and ours would interpose on them.
  * Running out of memory is fatal (log and abort): there is no sane way on.
  */
 #ifndef MXFEED_STRBUF_H
@@ -25,25 +27,25 @@ struct strbuf {
 	bool overflow;
 };
 
-extern char strbuf_slopbuf[];
-#define STRBUF_INIT { strbuf_slopbuf, 0, 0, 0, false }
+extern char sbuf_slopbuf[];
+#define STRBUF_INIT { sbuf_slopbuf, 0, 0, 0, false }
 
-void strbuf_init(struct strbuf *sb, size_t cap);
-void strbuf_release(struct strbuf *sb);
+void sbuf_init(struct strbuf *sb, size_t cap);
+void sbuf_release(struct strbuf *sb);
 /* Hand the buffer to the caller (free() it); sb is re-initialised. */
-char *strbuf_detach(struct strbuf *sb, size_t *len);
-void strbuf_reset(struct strbuf *sb);
-void strbuf_add(struct strbuf *sb, const void *data, size_t len);
-void strbuf_addstr(struct strbuf *sb, const char *s);
-void strbuf_addch(struct strbuf *sb, char c);
-void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+char *sbuf_detach(struct strbuf *sb, size_t *len);
+void sbuf_reset(struct strbuf *sb);
+void sbuf_add(struct strbuf *sb, const void *data, size_t len);
+void sbuf_addstr(struct strbuf *sb, const char *s);
+void sbuf_addch(struct strbuf *sb, char c);
+void sbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+void sbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 /* Append s with C-style escapes for anything not printable ASCII, at
  * most max input bytes ("..." marks a cut): for logs and messages. */
-void strbuf_addesc(struct strbuf *sb, const char *s, size_t max);
-static inline bool strbuf_overflowed(const struct strbuf *sb)
+void sbuf_addesc(struct strbuf *sb, const char *s, size_t max);
+static inline bool sbuf_overflowed(const struct strbuf *sb)
 {
 	return sb->overflow;
 }
