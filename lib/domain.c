@@ -115,7 +115,7 @@ int domain_name_parse(const char *in, struct domain_name *out,
 	const char *why;
 	size_t i, n = in ? strlen(in) : 0;
 	bool non_ascii = false;
-	int rc;
+	int rc = IDN2_OK;
 
 	memset(&dn, 0, sizeof(dn));
 	if (n == 0)
@@ -138,9 +138,13 @@ int domain_name_parse(const char *in, struct domain_name *out,
 		return bad(err, in, "leading dot not allowed");
 	if (non_ascii && !utf8_printable(in, n))
 		return bad(err, in, "not valid UTF-8");
-	rc = idn2_to_ascii_8z(in, &ascii,
-			      IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
-	if (rc != IDN2_OK) {
+	/* plain ASCII needs no conversion: our own checks word the errors */
+	if (!non_ascii)
+		ascii = xstrdup(in);
+	else
+		rc = idn2_to_ascii_8z(in, &ascii,
+				      IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+	if (non_ascii && rc != IDN2_OK) {
 		struct strbuf s = STRBUF_INIT;
 
 		sbuf_addf(&s, "not a valid internationalised name (%s)",
