@@ -68,8 +68,8 @@ static int fail(struct cli *cli)
 		sbuf_addesc(&line, cli->subject, 80);
 		sbuf_addstr(&line, ": ");
 	}
-	if (cli->err.field[0] && strncmp(msg, cli->err.field,
-					 strlen(cli->err.field)) != 0 &&
+	if (cli->err.field[0] &&
+	    strncmp(msg, cli->err.field, strlen(cli->err.field)) != 0 &&
 	    strchr(cli->err.field, '[') == NULL &&
 	    strcmp(cli->err.field, "name") != 0)
 		sbuf_addf(&line, "%s: ", cli->err.field);
@@ -79,11 +79,10 @@ static int fail(struct cli *cli)
 	return error_exit_status(cli->err.code);
 }
 
-static int usage_error(struct cli *cli, const char *verb, const char *fmt,
-		       ...) __attribute__((format(printf, 3, 4)));
+static int usage_error(struct cli *cli, const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static int usage_error(struct cli *cli, const char *verb, const char *fmt,
-		       ...)
+static int usage_error(struct cli *cli, const char *verb, const char *fmt, ...)
 {
 	const struct cmd *c = verb ? find_cmd(verb) : NULL;
 	va_list ap;
@@ -207,9 +206,8 @@ static void print_table(const json_t *rows, const struct column *cols)
 	for (r = 0; r < nrow; r++)
 		for (i = 0; i < ncol; i++) {
 			struct strbuf *c = &cells[r * ncol + i];
-			const json_t *v =
-				json_object_get(json_array_get(rows, r),
-						cols[i].key);
+			const json_t *v = json_object_get(
+				json_array_get(rows, r), cols[i].key);
 
 			sbuf_init(c, 0);
 			cell_text(v ? v : json_null(), c);
@@ -221,8 +219,7 @@ static void print_table(const json_t *rows, const struct column *cols)
 		       i + 1 < ncol ? "  " : "\n");
 	for (r = 0; r < nrow; r++)
 		for (i = 0; i < ncol; i++) {
-			printf("%-*s%s", (int)width[i],
-			       cells[r * ncol + i].buf,
+			printf("%-*s%s", (int)width[i], cells[r * ncol + i].buf,
 			       i + 1 < ncol ? "  " : "\n");
 			sbuf_release(&cells[r * ncol + i]);
 		}
@@ -274,15 +271,15 @@ static void print_domain(const struct domain *d, const struct propagation *p)
 	printf("%-14s %d MB\n", "max message", d->max_message_mb);
 	time_format_utc(d->updated_at, when, sizeof(when));
 	printf("%-14s %lld (%s by %s%s%s)\n", "version", (long long)d->version,
-	       when, d->updated_by, d->ticket[0] ? ", ticket " : "",
-	       d->ticket);
+	       when, d->updated_by, d->ticket[0] ? ", ticket " : "", d->ticket);
 	if (p == NULL || p->relays_total == 0)
 		printf("%-14s no relays registered\n", "propagation");
 	else
 		printf("%-14s %ld of %ld relays applied change %lld%s\n",
 		       "propagation", p->relays_applied, p->relays_total,
 		       (long long)p->sequence,
-		       p->relays_applied == p->relays_total ? "" : " (pending)");
+		       p->relays_applied == p->relays_total ? ""
+							    : " (pending)");
 }
 
 static void print_domain_json(const struct domain *d,
@@ -336,9 +333,8 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 			break;
 		}
 		for (k = 0; k < l.n; k++)
-			json_array_append_new(rows,
-					      domain_to_json(&l.v[k],
-							     &l.prop[k]));
+			json_array_append_new(
+				rows, domain_to_json(&l.v[k], &l.prop[k]));
 		if (l.n > 0 && strlcpy_checked(after, l.v[l.n - 1].name.alabel,
 					       sizeof(after)) < 0)
 			l.n = 0;
@@ -351,10 +347,10 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 		print_json(rows);
 	} else if (rc == 0) {
 		static const struct column cols[] = {
-			{ "name", "DOMAIN" },     { "mode", "MODE" },
+			{ "name", "DOMAIN" },	   { "mode", "MODE" },
 			{ "dest", "DESTINATION" }, { "greylisting", "GREY" },
-			{ "spam", "SPAM" },       { "queue", "QUEUE" },
-			{ "version", "VERSION" }, { NULL, NULL },
+			{ "spam", "SPAM" },	   { "queue", "QUEUE" },
+			{ "version", "VERSION" },  { NULL, NULL },
 		};
 		json_t *view = json_array(), *row;
 		size_t k;
@@ -366,40 +362,41 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 			json_t *v = json_object();
 			struct strbuf s = STRBUF_INIT;
 
-			json_object_set(v, "name", json_object_get(row, "name"));
+			json_object_set(v, "name",
+					json_object_get(row, "name"));
 			if (json_is_object(json_object_get(row, "temp_pop3")))
 				sbuf_addf(&s, "%s+temp-pop3",
+					  json_string_value(json_object_get(
+						  row, "mode")));
+			else
+				sbuf_addstr(&s,
 					    json_string_value(json_object_get(
 						    row, "mode")));
-			else
-				sbuf_addstr(&s, json_string_value(
-							  json_object_get(
-								  row, "mode")));
 			json_object_set_new(v, "mode", json_string(s.buf));
 			sbuf_reset(&s);
 			if (json_is_object(d))
 				sbuf_addf(&s, "%s:%lld",
-					    json_string_value(
-						    json_object_get(d, "host")),
-					    (long long)json_integer_value(
-						    json_object_get(d, "port")));
+					  json_string_value(
+						  json_object_get(d, "host")),
+					  (long long)json_integer_value(
+						  json_object_get(d, "port")));
 			else
 				sbuf_addstr(&s, "-");
 			json_object_set_new(v, "dest", json_string(s.buf));
 			json_object_set(v, "greylisting",
 					json_object_get(row, "greylisting"));
-			json_object_set(v, "spam",
-					json_object_get(json_object_get(row,
-									"spam"),
-							"enabled"));
+			json_object_set(
+				v, "spam",
+				json_object_get(json_object_get(row, "spam"),
+						"enabled"));
 			sbuf_reset(&s);
 			sbuf_addf(&s, "%lldd%s",
-				    (long long)json_integer_value(
-					    json_object_get(q, "days")),
-				    json_is_string(json_object_get(
-					    q, "extended_until"))
-					    ? "+ext"
-					    : "");
+				  (long long)json_integer_value(
+					  json_object_get(q, "days")),
+				  json_is_string(
+					  json_object_get(q, "extended_until"))
+					  ? "+ext"
+					  : "");
 			json_object_set_new(v, "queue", json_string(s.buf));
 			json_object_set(v, "version",
 					json_object_get(row, "version"));
@@ -533,8 +530,8 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 	if (ops_domain_remove(&cli->ox, argv[1], confirm, &cli->err) < 0)
 		return fail(cli);
 	if (cli->json) {
-		json_t *o = json_pack("{s:s, s:b}", "name", argv[1], "removed",
-				      1);
+		json_t *o =
+			json_pack("{s:s, s:b}", "name", argv[1], "removed", 1);
 
 		print_json(o);
 		json_decref(o);
@@ -546,8 +543,8 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 static int cmd_history(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
-		{ "at", "TIME" },     { "action", "ACTION" },
-		{ "actor", "ACTOR" }, { "ticket", "TICKET" },
+		{ "at", "TIME" },	  { "action", "ACTION" },
+		{ "actor", "ACTOR" },	  { "ticket", "TICKET" },
 		{ "changes", "CHANGES" }, { NULL, NULL },
 	};
 	struct domain_name dn;
@@ -591,8 +588,8 @@ static int cmd_history(struct cli *cli, int argc, char **argv)
 				    strcmp(key, "ticket") == 0)
 					continue;
 				if (!json_equal(v, json_object_get(o, key)))
-					sbuf_addf(&s, "%s%s",
-						    s.len ? "," : "", key);
+					sbuf_addf(&s, "%s%s", s.len ? "," : "",
+						  key);
 			}
 		}
 		json_object_set_new(row, "changes",
@@ -680,9 +677,12 @@ static int cmd_apply(struct cli *cli, int argc, char **argv)
 	res = json_object_get(report, "results");
 	json_array_foreach(res, k, r)
 	{
-		const char *name = json_string_value(json_object_get(r, "name"));
-		const char *act = json_string_value(json_object_get(r, "action"));
-		long long ver = json_integer_value(json_object_get(r, "version"));
+		const char *name =
+			json_string_value(json_object_get(r, "name"));
+		const char *act =
+			json_string_value(json_object_get(r, "action"));
+		long long ver =
+			json_integer_value(json_object_get(r, "version"));
 		json_t *c, *ch = json_object_get(r, "changes");
 		size_t m;
 
@@ -737,16 +737,19 @@ static int print_passwords(struct cli *cli, json_t *list)
 static int cmd_mailbox(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
-		{ "address", "ADDRESS" },     { "temporary", "TEMPORARY" },
-		{ "catch_all", "CATCH-ALL" }, { "created_at", "CREATED" },
+		{ "address", "ADDRESS" },
+		{ "temporary", "TEMPORARY" },
+		{ "catch_all", "CATCH-ALL" },
+		{ "created_at", "CREATED" },
 		{ NULL, NULL },
 	};
 	json_t *list = NULL;
 	int rc;
 
 	if (argc < 3)
-		return usage_error(cli, "mailbox", "mailbox needs a sub-command "
-						   "and a DOMAIN");
+		return usage_error(cli, "mailbox",
+				   "mailbox needs a sub-command "
+				   "and a DOMAIN");
 	cli->subject = argv[2];
 	if (strcmp(argv[1], "list") == 0) {
 		struct domain d;
@@ -834,15 +837,16 @@ static int cmd_mailbox(struct cli *cli, int argc, char **argv)
 		       argv[3], argv[2]);
 		return 0;
 	}
-	return usage_error(cli, "mailbox", "unknown sub-command '%s'",
-			   argv[1]);
+	return usage_error(cli, "mailbox", "unknown sub-command '%s'", argv[1]);
 }
 
 static int cmd_rule(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
-		{ "action", "ACTION" }, { "kind", "KIND" },
-		{ "value", "VALUE" },   { NULL, NULL },
+		{ "action", "ACTION" },
+		{ "kind", "KIND" },
+		{ "value", "VALUE" },
+		{ NULL, NULL },
 	};
 	bool add;
 
@@ -870,7 +874,8 @@ static int cmd_rule(struct cli *cli, int argc, char **argv)
 				list,
 				json_pack("{s:s, s:s, s:s}", "action",
 					  rule_action_names[rules[k].action],
-					  "kind", rule_kind_names[rules[k].kind],
+					  "kind",
+					  rule_kind_names[rules[k].kind],
 					  "value", rules[k].value));
 		free(rules);
 		if (cli->json)
@@ -902,9 +907,12 @@ static int cmd_rule(struct cli *cli, int argc, char **argv)
 static int cmd_token(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
-		{ "name", "NAME" },        { "role", "ROLE" },
-		{ "domains", "DOMAINS" },  { "expires_at", "EXPIRES" },
-		{ "last_used_at", "LAST USED" }, { "created_by", "BY" },
+		{ "name", "NAME" },
+		{ "role", "ROLE" },
+		{ "domains", "DOMAINS" },
+		{ "expires_at", "EXPIRES" },
+		{ "last_used_at", "LAST USED" },
+		{ "created_by", "BY" },
 		{ NULL, NULL },
 	};
 	char *domains[ARGS_MAX];
@@ -969,15 +977,15 @@ static int cmd_token(struct cli *cli, int argc, char **argv)
 	if (role == NULL)
 		return usage_error(cli, "token",
 				   "--role read|operator|admin is required");
-	if (exp != NULL && parse_long(exp, 1, 3650, &days, "--expires-days",
-				      &cli->err) < 0)
+	if (exp != NULL &&
+	    parse_long(exp, 1, 3650, &days, "--expires-days", &cli->err) < 0)
 		return fail(cli);
 	if (ops_token_create(&cli->ox, argv[2], role, domains, nd, days, text,
 			     &cli->err) < 0)
 		return fail(cli);
 	if (cli->json) {
-		json_t *o = json_pack("{s:s, s:s}", "name", argv[2], "token",
-				      text);
+		json_t *o =
+			json_pack("{s:s, s:s}", "name", argv[2], "token", text);
 
 		print_json(o);
 		json_decref(o);
@@ -992,9 +1000,12 @@ static int cmd_token(struct cli *cli, int argc, char **argv)
 static int cmd_relays(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
-		{ "name", "RELAY" },          { "role", "ROLE" },
-		{ "applied_seq", "APPLIED" }, { "applied_at", "AT" },
-		{ "heartbeat", "HEARTBEAT" }, { "last_error", "LAST ERROR" },
+		{ "name", "RELAY" },
+		{ "role", "ROLE" },
+		{ "applied_seq", "APPLIED" },
+		{ "applied_at", "AT" },
+		{ "heartbeat", "HEARTBEAT" },
+		{ "last_error", "LAST ERROR" },
 		{ NULL, NULL },
 	};
 	json_t *list;
@@ -1017,10 +1028,14 @@ static int cmd_relays(struct cli *cli, int argc, char **argv)
 static int cmd_jobs(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
-		{ "id", "ID" },           { "kind", "KIND" },
-		{ "domain", "DOMAIN" },   { "state", "STATE" },
-		{ "attempts", "TRIES" },  { "run_after", "RUN AFTER" },
-		{ "last_error", "LAST ERROR" }, { NULL, NULL },
+		{ "id", "ID" },
+		{ "kind", "KIND" },
+		{ "domain", "DOMAIN" },
+		{ "state", "STATE" },
+		{ "attempts", "TRIES" },
+		{ "run_after", "RUN AFTER" },
+		{ "last_error", "LAST ERROR" },
+		{ NULL, NULL },
 	};
 	struct domain_name dn;
 	json_t *list;
@@ -1224,8 +1239,8 @@ int main(int argc, char **argv)
 				opts_done = true;
 				continue;
 			}
-			if ((r = opt_value(argc, argv, &i, "-c", &cli.conf_path)) !=
-				    0 ||
+			if ((r = opt_value(argc, argv, &i, "-c",
+					   &cli.conf_path)) != 0 ||
 			    (r = opt_value(argc, argv, &i, "--config",
 					   &cli.conf_path)) != 0 ||
 			    (r = opt_value(argc, argv, &i, "--ticket",
@@ -1266,7 +1281,8 @@ int main(int argc, char **argv)
 	}
 	if (c->fn == cmd_help || c->fn == cmd_later)
 		return c->fn(&cli, n, args);
-	if (cli.ticket != NULL && actor_check(cli.ticket, "ticket", &cli.err) < 0)
+	if (cli.ticket != NULL &&
+	    actor_check(cli.ticket, "ticket", &cli.err) < 0)
 		return fail(&cli);
 	if (conf_load(&cli.conf, cli.conf_path, &cli.err) < 0)
 		return fail(&cli);
@@ -1274,9 +1290,8 @@ int main(int argc, char **argv)
 				    ? cli.conf.log_level
 				    : LOG_LEVEL_WARN);
 	set_actor(&cli);
-	if (c->needs_db &&
-	    store_open(&cli.store, cli.conf.db_conninfo, &cli.conf, &cli.err) <
-		    0) {
+	if (c->needs_db && store_open(&cli.store, cli.conf.db_conninfo,
+				      &cli.conf, &cli.err) < 0) {
 		rc = fail(&cli);
 		conf_release(&cli.conf);
 		return rc;

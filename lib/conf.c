@@ -19,15 +19,14 @@
 
 #include "util/parse.h"
 
-enum kind { K_STR, K_PATH, K_NAME, K_INT, K_FLOAT, K_CIDRS, K_NAMES,
-	    K_LEVEL };
+enum kind { K_STR, K_PATH, K_NAME, K_INT, K_FLOAT, K_CIDRS, K_NAMES, K_LEVEL };
 
 struct setting {
 	const char *name;
 	enum kind kind;
-	size_t off;       /* into struct conf */
-	const char *def;  /* default as text; NULL: see conf_defaults() */
-	double min, max;  /* K_INT, K_FLOAT; list length for lists */
+	size_t off;	 /* into struct conf */
+	const char *def; /* default as text; NULL: see conf_defaults() */
+	double min, max; /* K_INT, K_FLOAT; list length for lists */
 	const char *doc;
 };
 
@@ -37,9 +36,9 @@ static const struct setting settings[] = {
 	{ "database.conninfo", K_STR, OFF(db_conninfo),
 	  "host=/run/postgresql dbname=mxfeed", 0, 0,
 	  "libpq connection string of the application role (mxfeed_app)" },
-	{ "database.owner_conninfo", K_STR, OFF(db_owner_conninfo), NULL, 0,
-	  0, "connection string of the schema owner, for 'feedctl db "
-	     "migrate' (default: database.conninfo)" },
+	{ "database.owner_conninfo", K_STR, OFF(db_owner_conninfo), NULL, 0, 0,
+	  "connection string of the schema owner, for 'feedctl db "
+	  "migrate' (default: database.conninfo)" },
 	{ "database.connect_timeout", K_INT, OFF(db_connect_timeout), "5", 1,
 	  60, "seconds to wait for a database connection" },
 	{ "relay.name", K_NAME, OFF(relay_name), NULL, 0, 0,
@@ -72,8 +71,8 @@ static const struct setting settings[] = {
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
-static const char *const level_names[] = { "debug", "info", "warn",
-					   "error", NULL };
+static const char *const level_names[] = { "debug", "info", "warn", "error",
+					   NULL };
 
 static void *field(struct conf *c, const struct setting *s)
 {
@@ -171,19 +170,20 @@ static bool known_group(const char *name)
 }
 
 /* Refuse anything in the file that is not in the table. */
-static int walk(const config_setting_t *g, const char *prefix,
-		const char *path, struct error *err)
+static int walk(const config_setting_t *g, const char *prefix, const char *path,
+		struct error *err)
 {
 	int i, n = config_setting_length(g);
 
 	for (i = 0; i < n; i++) {
-		const config_setting_t *st = config_setting_get_elem(g, (unsigned)i);
+		const config_setting_t *st =
+			config_setting_get_elem(g, (unsigned)i);
 		const char *nm = config_setting_name(st);
 		struct strbuf full = STRBUF_INIT;
 		int rc = 0;
 
 		sbuf_addf(&full, "%s%s%s", prefix, prefix[0] ? "." : "",
-			    nm ? nm : "?");
+			  nm ? nm : "?");
 		if (config_setting_is_group(st)) {
 			if (!known_group(full.buf))
 				rc = fail(err, path,
@@ -210,8 +210,9 @@ static int read_cidrs(const config_setting_t *st, const struct setting *s,
 	unsigned line = config_setting_source_line(st);
 
 	if (!config_setting_is_array(st) && !config_setting_is_list(st))
-		return fail(err, path, line, s->name,
-			    "must be a list of CIDRs like [ \"192.0.2.0/24\" ]");
+		return fail(
+			err, path, line, s->name,
+			"must be a list of CIDRs like [ \"192.0.2.0/24\" ]");
 	n = config_setting_length(st);
 	if (n > (int)s->max)
 		return fail(err, path, line, s->name, "too many entries");
@@ -245,8 +246,7 @@ static int read_names(const config_setting_t *st, const struct setting *s,
 			    "must be a list of host names");
 	n = config_setting_length(st);
 	if (n > CONF_NAMES_MAX)
-		return fail(err, path, line, s->name,
-			    "at most 16 names");
+		return fail(err, path, line, s->name, "at most 16 names");
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
 	c->n_own_names = 0;
@@ -375,8 +375,8 @@ int conf_load(struct conf *c, const char *path, struct error *err)
 	if (walk(config_root_setting(&cfg), "", path, err) < 0)
 		goto out;
 	for (i = 0; i < NSETTINGS; i++) {
-		const config_setting_t *st = config_lookup(&cfg,
-							   settings[i].name);
+		const config_setting_t *st =
+			config_lookup(&cfg, settings[i].name);
 
 		if (st == NULL)
 			continue;
@@ -388,8 +388,10 @@ int conf_load(struct conf *c, const char *path, struct error *err)
 	if (!owner_set)
 		set_str(&n.db_owner_conninfo, n.db_conninfo);
 	if (!(n.spam_low < n.spam_med && n.spam_med < n.spam_high)) {
-		error_set(err, ERR_INVALID, "spam", "%s: spam: low < med < high "
-			  "is required", path);
+		error_set(err, ERR_INVALID, "spam",
+			  "%s: spam: low < med < high "
+			  "is required",
+			  path);
 		goto out;
 	}
 	conf_release(c);
@@ -402,8 +404,8 @@ out:
 	return rc;
 }
 
-static const char *const kind_names[] = { "string", "path", "name",
-					  "integer", "number", "CIDR list",
+static const char *const kind_names[] = { "string",    "path",	 "name",
+					  "integer",   "number", "CIDR list",
 					  "name list", "level" };
 
 void conf_print_doc(FILE *fp)

@@ -20,24 +20,24 @@
 #include "util/log.h"
 
 #define CONF_DEFAULT_PATH "/etc/mxfeed/mxfeed.conf"
-#define CONF_NAMES_MAX 16
+#define CONF_NAMES_MAX	  16
 
 struct conf {
-	char *path;               /* file read, or "" for built-in defaults */
-	char *db_conninfo;        /* database.conninfo (secret) */
-	char *db_owner_conninfo;  /* database.owner_conninfo: migrations;
-				     defaults to db_conninfo */
-	int db_connect_timeout;   /* database.connect_timeout, seconds */
-	char *relay_name;         /* relay.name */
+	char *path;		 /* file read, or "" for built-in defaults */
+	char *db_conninfo;	 /* database.conninfo (secret) */
+	char *db_owner_conninfo; /* database.owner_conninfo: migrations;
+				    defaults to db_conninfo */
+	int db_connect_timeout;	 /* database.connect_timeout, seconds */
+	char *relay_name;	 /* relay.name */
 	struct cidr_list relay_addresses; /* relay.addresses: own IPs */
 	char *own_names[CONF_NAMES_MAX];  /* site.own_names: our hostnames */
 	int n_own_names;
-	char *state_dir;          /* paths.state */
-	struct cidr_list dest_allow;      /* destinations.allow */
+	char *state_dir;		      /* paths.state */
+	struct cidr_list dest_allow;	      /* destinations.allow */
 	double spam_low, spam_med, spam_high; /* spam.low/med/high */
-	int max_message_mb;       /* limits.max_message_mb */
-	int archive_days;         /* limits.archive_days */
-	enum log_level log_level; /* log.level */
+	int max_message_mb;		      /* limits.max_message_mb */
+	int archive_days;		      /* limits.archive_days */
+	enum log_level log_level;	      /* log.level */
 };
 
 void conf_defaults(struct conf *conf);

@@ -37,7 +37,8 @@ static const struct range forbidden[] = {
 	{ "240.0.0.0/4", "a reserved or broadcast address" },
 	{ "::/128", "the unspecified address" },
 	{ "::1/128", "a loopback address" },
-	{ "::ffff:0.0.0.0/96", "an IPv4-mapped IPv6 address (give the IPv4 address)" },
+	{ "::ffff:0.0.0.0/96",
+	  "an IPv4-mapped IPv6 address (give the IPv4 address)" },
 	{ "::/96", "an IPv4-compatible IPv6 address" },
 	{ "64:ff9b::/96", "a NAT64 address" },
 	{ "64:ff9b:1::/48", "a NAT64 address" },
@@ -73,8 +74,8 @@ static const char *forbidden_range(const struct ip_addr *ip)
 	return NULL;
 }
 
-int dest_ip_parse(const char *in, const struct conf *conf,
-		  struct ip_addr *out, const char *field, struct error *err)
+int dest_ip_parse(const char *in, const struct conf *conf, struct ip_addr *out,
+		  const char *field, struct error *err)
 {
 	struct ip_addr ip;
 	const char *what;

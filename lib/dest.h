@@ -23,7 +23,7 @@
 #include "util/error.h"
 
 #define DEST_DEFAULT_PORT 25
-#define DEST_TEXT_MAX (IP_TEXT_MAX + 8)
+#define DEST_TEXT_MAX	  (IP_TEXT_MAX + 8)
 
 struct dest {
 	struct ip_addr ip;
@@ -34,8 +34,8 @@ int dest_parse(const char *in, const struct conf *conf, struct dest *out,
 	       const char *field, struct error *err)
 	__attribute__((warn_unused_result));
 /* Only the address (no port allowed): for destination.host, fallbacks. */
-int dest_ip_parse(const char *in, const struct conf *conf,
-		  struct ip_addr *out, const char *field, struct error *err)
+int dest_ip_parse(const char *in, const struct conf *conf, struct ip_addr *out,
+		  const char *field, struct error *err)
 	__attribute__((warn_unused_result));
 int dest_port_parse(const char *in, uint16_t *out, const char *field,
 		    struct error *err) __attribute__((warn_unused_result));

@@ -148,7 +148,7 @@ int domain_name_parse(const char *in, struct domain_name *out,
 		struct strbuf s = STRBUF_INIT;
 
 		sbuf_addf(&s, "not a valid internationalised name (%s)",
-			    idn2_strerror(rc));
+			  idn2_strerror(rc));
 		rc = bad(err, in, s.buf);
 		sbuf_release(&s);
 		return rc;

@@ -20,9 +20,9 @@
 
 #include "util/error.h"
 
-#define DOMAIN_NAME_MAX  253
+#define DOMAIN_NAME_MAX	  253
 #define DOMAIN_ULABEL_MAX 1024
-#define DOMAIN_INPUT_MAX 1024
+#define DOMAIN_INPUT_MAX  1024
 
 struct domain_name {
 	char alabel[DOMAIN_NAME_MAX + 1];

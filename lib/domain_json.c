@@ -63,9 +63,9 @@ int time_parse_utc(const char *in, int64_t *out, const char *field,
 			  in[16] == ':' && in[19] == 'Z')) ||
 	    in[4] != '-' || in[7] != '-' || digits(in, 4, &y) < 0 ||
 	    digits(in + 5, 2, &mo) < 0 || digits(in + 8, 2, &d) < 0 ||
-	    (n == 20 && (digits(in + 11, 2, &h) < 0 ||
-			 digits(in + 14, 2, &mi) < 0 ||
-			 digits(in + 17, 2, &s) < 0)))
+	    (n == 20 &&
+	     (digits(in + 11, 2, &h) < 0 || digits(in + 14, 2, &mi) < 0 ||
+	      digits(in + 17, 2, &s) < 0)))
 		goto bad;
 	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || h > 23 || mi > 59 ||
 	    s > 59)
@@ -130,25 +130,26 @@ json_t *domain_to_json(const struct domain *d, const struct propagation *p)
 				  spam_action_names[d->spam[l].action], "text",
 				  d->spam[l].text));
 	json_object_set_new(o, "spam", spam);
-	json_object_set_new(
-		o, "queue",
-		json_pack("{s:i, s:o}", "days", d->queue_days, "extended_until",
-			  json_time(d->queue_extended_until)));
+	json_object_set_new(o, "queue",
+			    json_pack("{s:i, s:o}", "days", d->queue_days,
+				      "extended_until",
+				      json_time(d->queue_extended_until)));
 	json_object_set_new(o, "recipients",
 			    json_string(recipients_mode_names[d->recipients]));
 	json_object_set_new(o, "max_message_mb",
 			    json_integer(d->max_message_mb));
 	json_object_set_new(o, "version", json_integer(d->version));
 	json_object_set_new(o, "created_at", json_time(d->created_at));
-	json_object_set_new(o, "created_by", d->created_by[0]
-						     ? json_string(d->created_by)
-						     : json_null());
+	json_object_set_new(o, "created_by",
+			    d->created_by[0] ? json_string(d->created_by)
+					     : json_null());
 	json_object_set_new(o, "updated_at", json_time(d->updated_at));
-	json_object_set_new(o, "updated_by", d->updated_by[0]
-						     ? json_string(d->updated_by)
-						     : json_null());
-	json_object_set_new(o, "ticket", d->ticket[0] ? json_string(d->ticket)
-						      : json_null());
+	json_object_set_new(o, "updated_by",
+			    d->updated_by[0] ? json_string(d->updated_by)
+					     : json_null());
+	json_object_set_new(o, "ticket",
+			    d->ticket[0] ? json_string(d->ticket)
+					 : json_null());
 	if (p != NULL)
 		json_object_set_new(
 			o, "propagation",
@@ -251,10 +252,10 @@ static int patch_fallbacks(struct domain *d, const json_t *v,
 		}
 		if (p && strchr(hs, ':'))
 			sbuf_addf(&list, "[%s]:%" JSON_INTEGER_FORMAT, hs,
-				    json_integer_value(p));
+				  json_integer_value(p));
 		else if (p)
 			sbuf_addf(&list, "%s:%" JSON_INTEGER_FORMAT, hs,
-				    json_integer_value(p));
+				  json_integer_value(p));
 		else
 			sbuf_addstr(&list, hs);
 	}
@@ -306,15 +307,15 @@ static int patch_destination(struct domain *d, const json_t *v,
 
 static bool is_group(const char *path)
 {
-	static const char *const groups[] = { "spam", "spam.low", "spam.med",
-					      "spam.high", "queue", NULL };
+	static const char *const groups[] = { "spam",	  "spam.low",
+					      "spam.med", "spam.high",
+					      "queue",	  NULL };
 
 	return parse_enum(path, groups) >= 0;
 }
 
-static int patch_object(struct domain *d, const json_t *obj,
-			const char *prefix, const struct conf *conf,
-			struct error *err)
+static int patch_object(struct domain *d, const json_t *obj, const char *prefix,
+			const struct conf *conf, struct error *err)
 {
 	const char *key;
 	json_t *v;
@@ -355,8 +356,8 @@ static int patch_object(struct domain *d, const json_t *obj,
 	return 0;
 }
 
-int domain_patch(struct domain *d, const json_t *patch,
-		 const struct conf *conf, struct error *err)
+int domain_patch(struct domain *d, const json_t *patch, const struct conf *conf,
+		 struct error *err)
 {
 	struct domain copy = *d;
 	json_t *rest;

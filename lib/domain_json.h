@@ -25,9 +25,8 @@
 
 /* prop may be NULL (then "propagation" is null). */
 json_t *domain_to_json(const struct domain *d, const struct propagation *p);
-int domain_patch(struct domain *d, const json_t *patch,
-		 const struct conf *conf, struct error *err)
-	__attribute__((warn_unused_result));
+int domain_patch(struct domain *d, const json_t *patch, const struct conf *conf,
+		 struct error *err) __attribute__((warn_unused_result));
 json_t *json_load_strict(const char *buf, size_t len, size_t max,
 			 struct error *err);
 /* RFC 3339 UTC text of unix seconds into buf (>= 21 bytes). */

@@ -63,8 +63,7 @@ static int random_chars(char *out, size_t n, const char *alphabet)
 	return 0;
 }
 
-int mailbox_password_new(char out[MAILBOX_PASSWORD_LEN + 1],
-			 struct error *err)
+int mailbox_password_new(char out[MAILBOX_PASSWORD_LEN + 1], struct error *err)
 {
 	/* no 0/O, 1/l/I: passwords are read out over the phone */
 	static const char alphabet[] = "abcdefghijkmnopqrstuvwxyz"
@@ -76,8 +75,8 @@ int mailbox_password_new(char out[MAILBOX_PASSWORD_LEN + 1],
 	return 0;
 }
 
-int mailbox_password_hash(const char *password,
-			  char out[MAILBOX_HASH_MAX + 1], struct error *err)
+int mailbox_password_hash(const char *password, char out[MAILBOX_HASH_MAX + 1],
+			  struct error *err)
 {
 	static const char salt_chars[] = "./0123456789"
 					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -35,10 +35,10 @@ struct mailbox {
 
 int mailbox_local_parse(const char *in, char out[MAILBOX_LOCAL_MAX + 1],
 			struct error *err) __attribute__((warn_unused_result));
-int mailbox_password_new(char out[MAILBOX_PASSWORD_LEN + 1],
-			 struct error *err) __attribute__((warn_unused_result));
-int mailbox_password_hash(const char *password,
-			  char out[MAILBOX_HASH_MAX + 1], struct error *err)
+int mailbox_password_new(char out[MAILBOX_PASSWORD_LEN + 1], struct error *err)
+	__attribute__((warn_unused_result));
+int mailbox_password_hash(const char *password, char out[MAILBOX_HASH_MAX + 1],
+			  struct error *err)
 	__attribute__((warn_unused_result));
 bool mailbox_password_verify(const char *password, const char *hash);
 

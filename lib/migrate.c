@@ -35,11 +35,11 @@ static const char sql_exists[] =
 static int db_fail(PGconn *db, PGresult *res, const char *what,
 		   struct error *err)
 {
-	const char *msg = res != NULL ? PQresultErrorMessage(res)
-				      : PQerrorMessage(db);
+	const char *msg =
+		res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db);
 	size_t n = strcspn(msg, "\n");
-	enum err_code code = PQstatus(db) == CONNECTION_OK ? ERR_INTERNAL
-							   : ERR_TEMPFAIL;
+	enum err_code code =
+		PQstatus(db) == CONNECTION_OK ? ERR_INTERNAL : ERR_TEMPFAIL;
 
 	if (res != NULL)
 		PQclear(res);
@@ -47,8 +47,8 @@ static int db_fail(PGconn *db, PGresult *res, const char *what,
 }
 
 /* Run one parameterised statement; 0 on success, result in *out. */
-static int run(PGconn *db, const char *sql, const char *param,
-	       PGresult **out, const char *what, struct error *err)
+static int run(PGconn *db, const char *sql, const char *param, PGresult **out,
+	       const char *what, struct error *err)
 {
 	const char *params[1] = { param };
 	PGresult *res = PQexecParams(db, sql, param != NULL ? 1 : 0, NULL,
@@ -128,8 +128,8 @@ int migrate_run(const char *conninfo, FILE *out, int *applied,
 	*applied = 0;
 	if (db == NULL)
 		return -1;
-	if (run(db, "SET client_min_messages = warning", NULL, NULL,
-		"settings", err) < 0 ||
+	if (run(db, "SET client_min_messages = warning", NULL, NULL, "settings",
+		err) < 0 ||
 	    run(db, sql_lock, NULL, NULL, "lock", err) < 0 ||
 	    run(db, sql_bootstrap, NULL, NULL, "schema_migrations", err) < 0) {
 		PQfinish(db);

@@ -17,15 +17,14 @@
 #include "util/parse.h"
 
 const char *const domain_mode_names[] = { "pop3", "feed", "backup", NULL };
-const char *const spam_action_names[] = { "none", "header", "subject",
-					  "delete", NULL };
+const char *const spam_action_names[] = { "none", "header", "subject", "delete",
+					  NULL };
 const char *const spam_level_names[] = { "low", "med", "high", NULL };
-const char *const recipients_mode_names[] = { "verify", "list", "any",
-					      NULL };
+const char *const recipients_mode_names[] = { "verify", "list", "any", NULL };
 
-static const char *const default_spam_text[SPAM_NLEVELS] = {
-	"[SPAM: low] ", "[SPAM: med] ", "[SPAM: high] "
-};
+static const char *const default_spam_text[SPAM_NLEVELS] = { "[SPAM: low] ",
+							     "[SPAM: med] ",
+							     "[SPAM: high] " };
 static const enum spam_action default_spam_action[SPAM_NLEVELS] = {
 	SPAM_SUBJECT, SPAM_SUBJECT, SPAM_DELETE
 };
@@ -49,8 +48,8 @@ void domain_init(struct domain *d, const struct domain_name *name,
 	}
 	d->queue_days = mode == MODE_FEED ? 2 : mode == MODE_BACKUP ? 8 : 5;
 	d->recipients = RCPT_VERIFY;
-	d->max_message_mb = conf->max_message_mb > 0 ? conf->max_message_mb
-						     : 50;
+	d->max_message_mb =
+		conf->max_message_mb > 0 ? conf->max_message_mb : 50;
 }
 
 /* ---- the setting table ------------------------------------------- */
@@ -144,9 +143,10 @@ static int set_fallbacks(struct domain *d, const struct setting *s,
 			return -1;
 		for (i = 0; i < n; i++)
 			if (dest_equal(&d->fallbacks[i], &d->fallbacks[n]))
-				return error_set(err, ERR_INVALID, s->path,
-						 "fallbacks: %s is listed twice",
-						 d->fallbacks[n].ip.text);
+				return error_set(
+					err, ERR_INVALID, s->path,
+					"fallbacks: %s is listed twice",
+					d->fallbacks[n].ip.text);
 		n++;
 	}
 	d->nfallbacks = n;
@@ -284,9 +284,9 @@ static const struct setting settings[] = {
 };
 
 static const char *const readonly[] = {
-	"name", "unicode_name", "mode", "temp_pop3", "version", "created_at",
-	"created_by", "updated_at", "updated_by", "ticket", "propagation",
-	NULL
+	"name",	      "unicode_name", "mode",	     "temp_pop3",
+	"version",    "created_at",   "created_by",  "updated_at",
+	"updated_by", "ticket",	      "propagation", NULL
 };
 
 static const struct setting *find_setting(const char *path)
@@ -394,13 +394,14 @@ bool domain_settings_equal(const struct domain *a, const struct domain *b)
 	size_t i;
 	int l;
 
-	if (strcmp(a->name.alabel, b->name.alabel) != 0 ||
-	    a->mode != b->mode || a->temp_pop3 != b->temp_pop3 ||
+	if (strcmp(a->name.alabel, b->name.alabel) != 0 || a->mode != b->mode ||
+	    a->temp_pop3 != b->temp_pop3 ||
 	    (a->temp_pop3 && (a->temp_pop3_since != b->temp_pop3_since ||
 			      strcmp(a->temp_pop3_by, b->temp_pop3_by) != 0)) ||
 	    a->has_dest != b->has_dest ||
 	    (a->has_dest && !dest_equal(&a->dest, &b->dest)) ||
-	    a->nfallbacks != b->nfallbacks || a->greylisting != b->greylisting ||
+	    a->nfallbacks != b->nfallbacks ||
+	    a->greylisting != b->greylisting ||
 	    a->spam_enabled != b->spam_enabled ||
 	    a->queue_days != b->queue_days ||
 	    a->queue_extended_until != b->queue_extended_until ||
@@ -429,7 +430,8 @@ int actor_check(const char *s, const char *field, struct error *err)
 	return 0;
 bad:
 	return error_set(err, ERR_INVALID, field,
-			 "%s must be 1 to 64 printable ASCII characters", field);
+			 "%s must be 1 to 64 printable ASCII characters",
+			 field);
 }
 
 int spam_text_check(const char *s, const char *field, struct error *err)

@@ -40,15 +40,15 @@ enum spam_level { SPAM_LOW, SPAM_MED, SPAM_HIGH, SPAM_NLEVELS };
 enum recipients_mode { RCPT_VERIFY, RCPT_LIST, RCPT_ANY };
 
 #define DOMAIN_FALLBACKS_MAX 8
-#define SPAM_TEXT_MAX        64
-#define ACTOR_MAX            64
-#define TICKET_MAX           64
-#define QUEUE_DAYS_MAX       31
-#define MESSAGE_MB_MAX       1024
+#define SPAM_TEXT_MAX	     64
+#define ACTOR_MAX	     64
+#define TICKET_MAX	     64
+#define QUEUE_DAYS_MAX	     31
+#define MESSAGE_MB_MAX	     1024
 
-extern const char *const domain_mode_names[];     /* "pop3", ... NULL */
-extern const char *const spam_action_names[];     /* "none", ... NULL */
-extern const char *const spam_level_names[];      /* "low", ... NULL */
+extern const char *const domain_mode_names[];	  /* "pop3", ... NULL */
+extern const char *const spam_action_names[];	  /* "none", ... NULL */
+extern const char *const spam_level_names[];	  /* "low", ... NULL */
 extern const char *const recipients_mode_names[]; /* "verify", ... NULL */
 
 struct spam_setting {
@@ -59,8 +59,8 @@ struct spam_setting {
 struct domain {
 	struct domain_name name;
 	enum domain_mode mode;
-	bool temp_pop3;              /* temporary POP3 in force */
-	int64_t temp_pop3_since;     /* unix seconds, when temp_pop3 */
+	bool temp_pop3;		 /* temporary POP3 in force */
+	int64_t temp_pop3_since; /* unix seconds, when temp_pop3 */
 	char temp_pop3_by[ACTOR_MAX + 1];
 	bool has_dest;
 	struct dest dest;
@@ -103,7 +103,7 @@ enum setting_type {
 	SETTING_INT,
 	SETTING_STRING,
 	SETTING_NULLABLE_STRING, /* JSON null clears it */
-	SETTING_LIST,            /* fallbacks */
+	SETTING_LIST,		 /* fallbacks */
 };
 enum setting_type domain_setting_type(const char *path);
 /* Cross-field rules (see the invariants above). */

@@ -25,7 +25,7 @@ static void OPENSSL_cleanse_str(char *s)
 /* Members of the domain JSON that are bookkeeping, not settings. */
 static const char *const diff_skip[] = {
 	"version",    "created_at", "created_by",  "updated_at",
-	"updated_by", "ticket",     "propagation", NULL,
+	"updated_by", "ticket",	    "propagation", NULL,
 };
 
 int ops_name(const struct conf *conf, const char *in, struct domain_name *dn,
@@ -97,10 +97,9 @@ static int apply_settings(struct domain *d, char *const *settings, size_t n,
 	return 0;
 }
 
-int ops_domain_add(const struct ops_ctx *ox, const char *name,
-		   const char *mode, const char *dest,
-		   char *const *settings, size_t nsettings, struct domain *out,
-		   struct error *err)
+int ops_domain_add(const struct ops_ctx *ox, const char *name, const char *mode,
+		   const char *dest, char *const *settings, size_t nsettings,
+		   struct domain *out, struct error *err)
 {
 	struct domain_name dn;
 	int m;
@@ -149,8 +148,8 @@ static int commit_change(const struct ops_ctx *ox, const struct domain *cur,
 			*changed = false;
 		return 0;
 	}
-	if (store_domain_update(ox->store, cur, nd, &ox->change, action,
-				err) < 0)
+	if (store_domain_update(ox->store, cur, nd, &ox->change, action, err) <
+	    0)
 		return -1;
 	if (changed)
 		*changed = true;
@@ -158,9 +157,8 @@ static int commit_change(const struct ops_ctx *ox, const struct domain *cur,
 }
 
 int ops_domain_set(const struct ops_ctx *ox, const char *name,
-		   char *const *settings, size_t nsettings,
-		   int64_t if_version, struct domain *out, bool *changed,
-		   struct error *err)
+		   char *const *settings, size_t nsettings, int64_t if_version,
+		   struct domain *out, bool *changed, struct error *err)
 {
 	struct domain cur;
 
@@ -266,8 +264,8 @@ json_t *domain_diff(const struct domain *a, const struct domain *b)
 }
 
 struct apply_state {
-	struct domain *cur;   /* current records (valid when has_cur) */
-	struct domain *next;  /* desired records */
+	struct domain *cur;  /* current records (valid when has_cur) */
+	struct domain *next; /* desired records */
 	bool *has_cur;
 	size_t n;
 };
@@ -383,10 +381,9 @@ int ops_apply(const struct ops_ctx *ox, const json_t *doc, bool dry_run,
 			items[nitems++].new = &st.next[i];
 		}
 		json_array_append_new(
-			results,
-			json_pack("{s:s, s:s, s:o}", "name",
-				  st.next[i].name.alabel, "action", action,
-				  "changes", changes));
+			results, json_pack("{s:s, s:s, s:o}", "name",
+					   st.next[i].name.alabel, "action",
+					   action, "changes", changes));
 	}
 	if (!dry_run && nitems > 0 &&
 	    store_domain_apply(ox->store, items, nitems, &ox->change, err) < 0)
@@ -395,14 +392,14 @@ int ops_apply(const struct ops_ctx *ox, const json_t *doc, bool dry_run,
 		json_t *r = json_array_get(results, i);
 		int64_t v = st.next[i].version;
 
-		if (dry_run && strcmp(json_string_value(json_object_get(
-					      r, "action")),
-				      "none") != 0)
+		if (dry_run &&
+		    strcmp(json_string_value(json_object_get(r, "action")),
+			   "none") != 0)
 			v = st.has_cur[i] ? st.cur[i].version + 1 : 1;
 		json_object_set_new(r, "version", json_integer(v));
 	}
-	*report = json_pack("{s:b, s:O}", "dry_run", dry_run, "results",
-			    results);
+	*report =
+		json_pack("{s:b, s:O}", "dry_run", dry_run, "results", results);
 	rc = 0;
 out:
 	json_decref(results);
@@ -486,12 +483,12 @@ int ops_mailbox_passwd(const struct ops_ctx *ox, const char *name,
 		return -1;
 	if (mailbox_password_new(pw, err) < 0 ||
 	    mailbox_password_hash(pw, hash, err) < 0 ||
-	    store_mailbox_passwd(ox->store, &cur, lp, hash, &ox->change,
-				 err) < 0)
+	    store_mailbox_passwd(ox->store, &cur, lp, hash, &ox->change, err) <
+		    0)
 		goto out;
 	sbuf_addf(&addr, "%s@%s", lp, cur.name.alabel);
-	*changed = json_pack("[{s:s, s:s}]", "address", addr.buf, "password",
-			     pw);
+	*changed =
+		json_pack("[{s:s, s:s}]", "address", addr.buf, "password", pw);
 	rc = 0;
 out:
 	sbuf_release(&addr);

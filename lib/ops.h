@@ -25,8 +25,8 @@
 #include "store.h"
 #include "util/error.h"
 
-#define OPS_NO_VERSION (-1)
-#define APPLY_DOC_MAX  (32 * 1024 * 1024)
+#define OPS_NO_VERSION	(-1)
+#define APPLY_DOC_MAX	(32 * 1024 * 1024)
 #define APPLY_ITEMS_MAX 100000
 
 struct ops_ctx {
@@ -42,15 +42,15 @@ int ops_name(const struct conf *conf, const char *in, struct domain_name *dn,
 int ops_domain_get(const struct ops_ctx *ox, const char *name,
 		   struct domain *out, struct propagation *prop,
 		   struct error *err) __attribute__((warn_unused_result));
-int ops_domain_add(const struct ops_ctx *ox, const char *name,
-		   const char *mode, const char *dest,
-		   char *const *settings, size_t nsettings, struct domain *out,
-		   struct error *err) __attribute__((warn_unused_result));
+int ops_domain_add(const struct ops_ctx *ox, const char *name, const char *mode,
+		   const char *dest, char *const *settings, size_t nsettings,
+		   struct domain *out, struct error *err)
+	__attribute__((warn_unused_result));
 /* if_version: OPS_NO_VERSION or the version the caller saw. */
 int ops_domain_set(const struct ops_ctx *ox, const char *name,
-		   char *const *settings, size_t nsettings,
-		   int64_t if_version, struct domain *out, bool *changed,
-		   struct error *err) __attribute__((warn_unused_result));
+		   char *const *settings, size_t nsettings, int64_t if_version,
+		   struct domain *out, bool *changed, struct error *err)
+	__attribute__((warn_unused_result));
 /* JSON merge patch (the API's PATCH). */
 int ops_domain_patch(const struct ops_ctx *ox, const char *name,
 		     const json_t *patch, int64_t if_version,

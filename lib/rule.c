@@ -18,8 +18,7 @@
 #include "util/parse.h"
 
 const char *const rule_action_names[] = { "allow", "block", NULL };
-const char *const rule_kind_names[] = { "address-regex", "client-cidr",
-					NULL };
+const char *const rule_kind_names[] = { "address-regex", "client-cidr", NULL };
 
 /* NULL when the pattern's shape is fine, else why not. */
 static const char *regex_shape(const char *re)
@@ -47,7 +46,8 @@ static const char *regex_shape(const char *re)
 					unsigned long v = strtoul(p, &end, 10);
 
 					if (v > RULE_REPEAT_MAX)
-						return "repeat counts must be at "
+						return "repeat counts must be "
+						       "at "
 						       "most 255";
 					p = end;
 				} else {
@@ -109,7 +109,8 @@ int rule_parse(const char *action, const char *kind, const char *value,
 			if (ip_parse(value, &ip, "value", err) < 0)
 				return -1;
 			(void)snprintf(r.value, sizeof(r.value), "%s/%u",
-				       ip.text, ip.family == AF_INET ? 32u : 128u);
+				       ip.text,
+				       ip.family == AF_INET ? 32u : 128u);
 		} else {
 			if (cidr_parse(value, &c, "value", err) < 0)
 				return -1;

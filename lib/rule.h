@@ -16,9 +16,9 @@
 
 #include "util/error.h"
 
-#define RULE_REGEX_MAX  256
+#define RULE_REGEX_MAX	256
 #define RULE_REPEAT_MAX 255
-#define RULE_VALUE_MAX  RULE_REGEX_MAX
+#define RULE_VALUE_MAX	RULE_REGEX_MAX
 
 enum rule_action { RULE_ALLOW, RULE_BLOCK };
 enum rule_kind { RULE_SENDER_REGEX, RULE_CLIENT_CIDR };

@@ -123,7 +123,8 @@ static int store_fail(struct store *s, PGresult *res, const char *what,
 		      struct error *err)
 {
 	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(s->db);
+	const char *msg =
+		res ? PQresultErrorMessage(res) : PQerrorMessage(s->db);
 	int n = (int)strcspn(msg, "\n");
 
 	if (st == NULL)
@@ -248,7 +249,8 @@ int store_open(struct store **out, const char *conninfo,
 	/* expand_dbname: conninfo's own settings win over ours */
 	s->db = PQconnectdbParams(keys, vals, 1);
 	if (s->db == NULL || PQstatus(s->db) != CONNECTION_OK) {
-		const char *msg = s->db ? PQerrorMessage(s->db) : "out of memory";
+		const char *msg =
+			s->db ? PQerrorMessage(s->db) : "out of memory";
 
 		error_set(err, ERR_TEMPFAIL, NULL,
 			  "database unavailable: cannot connect: %.*s",
@@ -278,32 +280,72 @@ void store_close(struct store *s)
 #define EPOCH(x) "coalesce(floor(extract(epoch FROM " x "))::bigint, 0)"
 
 static const char sql_domain_cols[] =
-	"SELECT d.name, d.unicode_name, d.mode, " EPOCH("d.temp_pop3_since")
-	", coalesce(d.temp_pop3_by, ''), coalesce(host(d.dest_host), ''),"
-	" coalesce(d.dest_port, 0),"
-	" array_to_string(array(SELECT host(h) FROM unnest(d.fallback_hosts)"
-	"   WITH ORDINALITY u(h, i) ORDER BY i), ','),"
-	" array_to_string(d.fallback_ports, ','),"
-	" d.greylisting, d.spam_enabled,"
-	" d.spam_low_action, d.spam_med_action, d.spam_high_action,"
-	" d.spam_low_text, d.spam_med_text, d.spam_high_text,"
-	" d.queue_days, " EPOCH("d.queue_extended_until") ", d.recipients,"
-	" d.max_message_mb, d.version, " EPOCH("d.created_at")
-	", d.created_by, " EPOCH("d.updated_at") ", d.updated_by, d.ticket,"
-	" coalesce(p.seq, 0),"
-	" (SELECT count(*) FROM relays r WHERE r.role = 'relay'"
-	"   AND r.applied_seq >= coalesce(p.seq, 0)),"
-	" (SELECT count(*) FROM relays r WHERE r.role = 'relay')"
-	" FROM domains d LEFT JOIN LATERAL"
-	" (SELECT max(c.seq) AS seq FROM changes c WHERE c.domain = d.name) p"
-	" ON true ";
+	"SELECT d.name, d.unicode_name, d.mode, " EPOCH(
+		"d.temp_pop3_since") ", coalesce(d.temp_pop3_by, ''), "
+				     "coalesce(host(d.dest_host), ''),"
+				     " coalesce(d.dest_port, 0),"
+				     " array_to_string(array(SELECT host(h) "
+				     "FROM unnest(d.fallback_hosts)"
+				     "   WITH ORDINALITY u(h, i) ORDER BY i), "
+				     "','),"
+				     " array_to_string(d.fallback_ports, ','),"
+				     " d.greylisting, d.spam_enabled,"
+				     " d.spam_low_action, d.spam_med_action, "
+				     "d.spam_high_action,"
+				     " d.spam_low_text, d.spam_med_text, "
+				     "d.spam_high_text,"
+				     " d.queue_days, " EPOCH("d.queue_extended_"
+							     "until") ", "
+								      "d."
+								      "recipien"
+								      "ts,"
+								      " d.max_"
+								      "message_"
+								      "mb, "
+								      "d."
+								      "version,"
+								      " " EPOCH("d.created_at") ", d.created_by, " EPOCH(
+									      "d.updated_at") ", d.updated_by, d.ticket,"
+											      " coalesce(p.seq, 0),"
+											      " (SELECT count(*) FROM relays r WHERE r.role = 'relay'"
+											      "   AND r.applied_seq >= coalesce(p.seq, 0)),"
+											      " (SELECT count(*) FROM relays r WHERE r.role = 'relay')"
+											      " FROM domains d LEFT JOIN LATERAL"
+											      " (SELECT max(c.seq) AS seq FROM changes c WHERE c.domain = d.name) p"
+											      " ON true ";
 
 enum {
-	C_NAME, C_UNAME, C_MODE, C_TP_SINCE, C_TP_BY, C_HOST, C_PORT,
-	C_FB_HOSTS, C_FB_PORTS, C_GREY, C_SPAM, C_LOW_A, C_MED_A, C_HIGH_A,
-	C_LOW_T, C_MED_T, C_HIGH_T, C_QDAYS, C_QEXT, C_RCPT, C_MAXMB,
-	C_VERSION, C_CREATED_AT, C_CREATED_BY, C_UPDATED_AT, C_UPDATED_BY,
-	C_TICKET, C_SEQ, C_APPLIED, C_TOTAL, C_NCOLS
+	C_NAME,
+	C_UNAME,
+	C_MODE,
+	C_TP_SINCE,
+	C_TP_BY,
+	C_HOST,
+	C_PORT,
+	C_FB_HOSTS,
+	C_FB_PORTS,
+	C_GREY,
+	C_SPAM,
+	C_LOW_A,
+	C_MED_A,
+	C_HIGH_A,
+	C_LOW_T,
+	C_MED_T,
+	C_HIGH_T,
+	C_QDAYS,
+	C_QEXT,
+	C_RCPT,
+	C_MAXMB,
+	C_VERSION,
+	C_CREATED_AT,
+	C_CREATED_BY,
+	C_UPDATED_AT,
+	C_UPDATED_BY,
+	C_TICKET,
+	C_SEQ,
+	C_APPLIED,
+	C_TOTAL,
+	C_NCOLS
 };
 
 static bool get_i64(const PGresult *res, int row, int col, int64_t *out)
@@ -560,13 +602,12 @@ static void domain_params(struct params *p, const struct domain *d)
 		p_str(p, NULL);
 	hosts = p_big(p);
 	for (i = 0; i < d->nfallbacks; i++)
-		sbuf_addf(hosts, "%s%s", i ? "," : "",
-			    d->fallbacks[i].ip.text);
+		sbuf_addf(hosts, "%s%s", i ? "," : "", d->fallbacks[i].ip.text);
 	p_big_done(p);
 	ports = p_big(p);
 	for (i = 0; i < d->nfallbacks; i++)
 		sbuf_addf(ports, "%s%u", i ? "," : "",
-			    (unsigned)d->fallbacks[i].port);
+			  (unsigned)d->fallbacks[i].port);
 	p_big_done(p);
 	p_bool(p, d->greylisting);
 	p_bool(p, d->spam_enabled);
@@ -580,17 +621,17 @@ static void domain_params(struct params *p, const struct domain *d)
 	p_int(p, d->max_message_mb);
 }
 
-#define DOMAIN_SET_COLS                                                    \
-	"name, unicode_name, mode, temp_pop3_since, temp_pop3_by,"         \
-	" dest_host, dest_port, fallback_hosts, fallback_ports,"           \
-	" greylisting, spam_enabled, spam_low_action, spam_med_action,"    \
-	" spam_high_action, spam_low_text, spam_med_text, spam_high_text," \
+#define DOMAIN_SET_COLS                                                        \
+	"name, unicode_name, mode, temp_pop3_since, temp_pop3_by,"             \
+	" dest_host, dest_port, fallback_hosts, fallback_ports,"               \
+	" greylisting, spam_enabled, spam_low_action, spam_med_action,"        \
+	" spam_high_action, spam_low_text, spam_med_text, spam_high_text,"     \
 	" queue_days, queue_extended_until, recipients, max_message_mb"
-#define DOMAIN_SET_VALUES                                                  \
-	"$1, $2, $3, to_timestamp($4::bigint), $5, $6::inet, $7::integer,"  \
-	" string_to_array($8, ',')::inet[],"                               \
-	" string_to_array($9, ',')::integer[], $10::boolean, $11::boolean," \
-	" $12, $13, $14, $15, $16, $17, $18::integer,"                     \
+#define DOMAIN_SET_VALUES                                                      \
+	"$1, $2, $3, to_timestamp($4::bigint), $5, $6::inet, $7::integer,"     \
+	" string_to_array($8, ',')::inet[],"                                   \
+	" string_to_array($9, ',')::integer[], $10::boolean, $11::boolean,"    \
+	" $12, $13, $14, $15, $16, $17, $18::integer,"                         \
 	" to_timestamp($19::bigint), $20, $21::integer"
 
 static const char sql_domain_insert[] =
@@ -690,8 +731,8 @@ static int do_create(struct store *s, struct domain *d,
 				 "unexpected answer to an insert");
 	d->version = 1;
 	set_bookkeeping(d, ctx);
-	if (strlcpy_checked(d->created_by, ctx->actor,
-			    sizeof(d->created_by)) < 0)
+	if (strlcpy_checked(d->created_by, ctx->actor, sizeof(d->created_by)) <
+	    0)
 		d->created_by[0] = '\0';
 	return audit_domain(s, ctx, "create", NULL, d, err);
 }
@@ -709,8 +750,8 @@ static int stale_or_gone(struct store *s, const struct domain *old,
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 0)
-		rc = error_set(err, ERR_NOTFOUND, "name",
-			       "%s no longer exists", old->name.alabel);
+		rc = error_set(err, ERR_NOTFOUND, "name", "%s no longer exists",
+			       old->name.alabel);
 	else
 		rc = error_set(err, ERR_STALE, "version",
 			       "changed concurrently: version is now %s (by "
@@ -816,7 +857,8 @@ static int tx_remove(struct store *s, void *arg, struct error *err)
 	PQclear(res);
 	if (n != 0)
 		return error_set(err, ERR_CONFLICT, "mailboxes",
-				 "%s still has %" PRId64 " mailbox%s: archive or "
+				 "%s still has %" PRId64
+				 " mailbox%s: archive or "
 				 "remove them first ('feedctl mailbox list')",
 				 a->old->name.alabel, n, n == 1 ? "" : "es");
 	p_int(&p, a->old->version);
@@ -894,12 +936,13 @@ static json_t *json_query(struct store *s, const char *sql,
 
 static const char sql_history[] =
 	"SELECT coalesce(json_agg(json_build_object('id', id, 'at', mx_utc(at),"
-	" 'action', action, 'actor', actor, 'ticket', nullif(ticket, ''), 'old', old,"
+	" 'action', action, 'actor', actor, 'ticket', nullif(ticket, ''), "
+	"'old', old,"
 	" 'new', new) ORDER BY id DESC), '[]')::text FROM"
 	" (SELECT * FROM audit WHERE domain = $1 ORDER BY id DESC LIMIT $2) a";
 
-json_t *store_history(struct store *s, const struct domain_name *dn,
-		      long limit, struct error *err)
+json_t *store_history(struct store *s, const struct domain_name *dn, long limit,
+		      struct error *err)
 {
 	struct params p = { 0 };
 
@@ -941,11 +984,16 @@ json_t *store_job_list(struct store *s, const struct domain_name *dn,
 
 /* ---- mailboxes ---------------------------------------------------- */
 
-static const char sql_mailbox_list[] =
-	"SELECT m.id, m.local, m.temporary, m.catch_all, " EPOCH("m.created_at")
-	", " EPOCH("m.expires_at") " FROM mailboxes m"
-	" JOIN domains d ON d.id = m.domain_id WHERE d.name = $1"
-	" ORDER BY m.catch_all, m.local";
+static const char
+	sql_mailbox_list
+		[] =
+			"SELECT m.id, m.local, m.temporary, "
+			"m.catch_all, " EPOCH("m.created_at") ", " EPOCH(
+				"m.expires_at") " FROM mailboxes m"
+						" JOIN domains d ON d.id = "
+						"m.domain_id WHERE d.name = $1"
+						" ORDER BY m.catch_all, "
+						"m.local";
 
 int store_mailbox_list(struct store *s, const struct domain_name *dn,
 		       struct mailbox **out, size_t *n, struct error *err)
@@ -1009,8 +1057,10 @@ static json_t *mailbox_json(const struct domain *d, const char *local,
 	sbuf_release(&addr);
 
 	if (mb != NULL) {
-		json_object_set_new(j, "temporary", json_boolean(mb->temporary));
-		json_object_set_new(j, "catch_all", json_boolean(mb->catch_all));
+		json_object_set_new(j, "temporary",
+				    json_boolean(mb->temporary));
+		json_object_set_new(j, "catch_all",
+				    json_boolean(mb->catch_all));
 	}
 	return j;
 }
@@ -1080,8 +1130,7 @@ static int tx_mailbox_passwd(struct store *s, void *arg, struct error *err)
 	p_str(&p, a->d->name.alabel);
 	p_str(&p, a->local);
 	p_str(&p, a->hash);
-	if ((res = q(s, sql_mailbox_passwd, &p, "mailbox passwd", err)) ==
-	    NULL)
+	if ((res = q(s, sql_mailbox_passwd, &p, "mailbox passwd", err)) == NULL)
 		return -1;
 	n = strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
@@ -1130,8 +1179,7 @@ static int tx_mailbox_remove(struct store *s, void *arg, struct error *err)
 
 	p_str(&p, a->d->name.alabel);
 	p_str(&p, a->local);
-	if ((res = q(s, sql_mailbox_delete, &p, "mailbox remove", err)) ==
-	    NULL)
+	if ((res = q(s, sql_mailbox_delete, &p, "mailbox remove", err)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -1243,7 +1291,8 @@ static int tx_rule(struct store *s, void *arg, struct error *err)
 		if (err->code == ERR_CONFLICT) {
 			error_clear(err);
 			error_set(err, ERR_CONFLICT, "value",
-				  "%s already has this rule", a->d->name.alabel);
+				  "%s already has this rule",
+				  a->d->name.alabel);
 		}
 		return -1;
 	}
@@ -1263,7 +1312,8 @@ static int tx_rule(struct store *s, void *arg, struct error *err)
 		      rule_action_names[a->r->action], "kind",
 		      rule_kind_names[a->r->kind], "value", a->r->value);
 	rc = audit(s, a->ctx, a->add ? "rule-add" : "rule-remove",
-		   a->d->name.alabel, a->add ? NULL : j, a->add ? j : NULL, err);
+		   a->d->name.alabel, a->add ? NULL : j, a->add ? j : NULL,
+		   err);
 	json_decref(j);
 	return rc;
 }
@@ -1326,8 +1376,7 @@ static int tx_token_create(struct store *s, void *arg, struct error *err)
 	sb = p_big(&p);
 	doms = json_array();
 	for (i = 0; i < a->t->ndomains; i++) {
-		sbuf_addf(sb, "%s%s", i ? "," : "",
-			    a->t->domains[i].alabel);
+		sbuf_addf(sb, "%s%s", i ? "," : "", a->t->domains[i].alabel);
 		json_array_append_new(doms,
 				      json_string(a->t->domains[i].alabel));
 	}

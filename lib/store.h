@@ -42,10 +42,10 @@ struct change_ctx {
 };
 
 struct domain_filter {
-	int mode;            /* enum domain_mode, or -1 for any */
-	const char *match;   /* substring of the A- or U-label, or NULL */
-	const char *after;   /* keyset: names > after, or NULL */
-	long limit;          /* 1..1000 */
+	int mode;	   /* enum domain_mode, or -1 for any */
+	const char *match; /* substring of the A- or U-label, or NULL */
+	const char *after; /* keyset: names > after, or NULL */
+	long limit;	   /* 1..1000 */
 };
 
 struct domain_list {
@@ -91,8 +91,8 @@ int store_domain_apply(struct store *s, struct apply_item *items, size_t n,
 	__attribute__((warn_unused_result));
 
 /* JSON arrays for listings (history newest first). */
-json_t *store_history(struct store *s, const struct domain_name *dn,
-		      long limit, struct error *err);
+json_t *store_history(struct store *s, const struct domain_name *dn, long limit,
+		      struct error *err);
 json_t *store_relay_list(struct store *s, struct error *err);
 json_t *store_job_list(struct store *s, const struct domain_name *dn,
 		       struct error *err);

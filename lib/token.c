@@ -39,8 +39,8 @@ int token_role_parse(const char *in, enum token_role *out, struct error *err)
 	return 0;
 }
 
-int token_new(char text[TOKEN_TEXT_MAX + 1],
-	      unsigned char hash[TOKEN_HASH_LEN], struct error *err)
+int token_new(char text[TOKEN_TEXT_MAX + 1], unsigned char hash[TOKEN_HASH_LEN],
+	      struct error *err)
 {
 	static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				     "abcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -55,7 +55,8 @@ int token_new(char text[TOKEN_TEXT_MAX + 1],
 	o = 4;
 	/* 32 bytes = 10 groups of 3 plus 2 bytes: 40 + 3 characters */
 	for (i = 0; i < 33; i += 3) {
-		unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 |
+		unsigned v = (unsigned)raw[i] << 16 |
+			     (unsigned)raw[i + 1] << 8 |
 			     (i + 2 < 33 ? raw[i + 2] : 0u);
 
 		text[o++] = b64url[(v >> 18) & 63];

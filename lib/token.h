@@ -15,9 +15,9 @@
 
 #include "util/error.h"
 
-#define TOKEN_NAME_MAX  64
-#define TOKEN_TEXT_MAX  64
-#define TOKEN_HASH_LEN  32
+#define TOKEN_NAME_MAX 64
+#define TOKEN_TEXT_MAX 64
+#define TOKEN_HASH_LEN 32
 
 enum token_role { ROLE_READ, ROLE_OPERATOR, ROLE_ADMIN };
 extern const char *const token_role_names[]; /* "read", ... NULL */
@@ -27,9 +27,8 @@ int token_name_check(const char *name, struct error *err)
 int token_role_parse(const char *in, enum token_role *out, struct error *err)
 	__attribute__((warn_unused_result));
 /* New random token text and its digest. */
-int token_new(char text[TOKEN_TEXT_MAX + 1],
-	      unsigned char hash[TOKEN_HASH_LEN], struct error *err)
-	__attribute__((warn_unused_result));
+int token_new(char text[TOKEN_TEXT_MAX + 1], unsigned char hash[TOKEN_HASH_LEN],
+	      struct error *err) __attribute__((warn_unused_result));
 void token_hash(const char *text, unsigned char hash[TOKEN_HASH_LEN]);
 bool token_matches(const char *text, const unsigned char hash[TOKEN_HASH_LEN]);
 

@@ -130,8 +130,8 @@ int cidr_parse(const char *in, struct cidr *out, const char *field,
 	return 0;
 bad_prefix:
 	return error_set(err, ERR_INVALID, field,
-			 "%s: prefix must be a whole number from 0 to %u", field,
-			 max);
+			 "%s: prefix must be a whole number from 0 to %u",
+			 field, max);
 }
 
 bool cidr_contains(const struct cidr *net, const struct ip_addr *ip)

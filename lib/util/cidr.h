@@ -20,20 +20,20 @@
 #define IP_TEXT_MAX 46 /* INET6_ADDRSTRLEN */
 
 struct ip_addr {
-	int family;              /* AF_INET or AF_INET6 */
-	unsigned char addr[16];  /* network order; 4 bytes used for v4 */
-	char text[IP_TEXT_MAX];  /* canonical text */
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network order; 4 bytes used for v4 */
+	char text[IP_TEXT_MAX]; /* canonical text */
 };
 
 struct cidr {
 	struct ip_addr net;
-	unsigned prefix;         /* 0..32 or 0..128 */
+	unsigned prefix; /* 0..32 or 0..128 */
 	char text[IP_TEXT_MAX + 4];
 };
 
 struct cidr_list {
 	size_t n;
-	struct cidr *v;          /* owned; cidr_list_release() frees */
+	struct cidr *v; /* owned; cidr_list_release() frees */
 };
 
 int ip_parse(const char *in, struct ip_addr *out, const char *field,

@@ -17,8 +17,8 @@ int error_set(struct error *err, enum err_code code, const char *field,
 	if (err == NULL)
 		return -1;
 	err->code = code;
-	if (field == NULL || strlcpy_checked(err->field, field,
-					     sizeof(err->field)) < 0)
+	if (field == NULL ||
+	    strlcpy_checked(err->field, field, sizeof(err->field)) < 0)
 		err->field[0] = '\0';
 	sbuf_reset(&err->msg);
 	va_start(ap, fmt);

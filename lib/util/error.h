@@ -16,14 +16,14 @@
 
 enum err_code {
 	ERR_NONE = 0,
-	ERR_INVALID,     /* bad value or usage: exit 2, HTTP 422/400 */
-	ERR_NOTFOUND,    /* exit 3, HTTP 404 */
-	ERR_CONFLICT,    /* exists, or state forbids: exit 4, HTTP 409 */
-	ERR_STALE,       /* version mismatch: exit 4, HTTP 412 */
-	ERR_FORBIDDEN,   /* role or scope: exit 4, HTTP 403 */
-	ERR_TEMPFAIL,    /* database or daemon down: exit 5, HTTP 503 */
+	ERR_INVALID,	 /* bad value or usage: exit 2, HTTP 422/400 */
+	ERR_NOTFOUND,	 /* exit 3, HTTP 404 */
+	ERR_CONFLICT,	 /* exists, or state forbids: exit 4, HTTP 409 */
+	ERR_STALE,	 /* version mismatch: exit 4, HTTP 412 */
+	ERR_FORBIDDEN,	 /* role or scope: exit 4, HTTP 403 */
+	ERR_TEMPFAIL,	 /* database or daemon down: exit 5, HTTP 503 */
 	ERR_UNAVAILABLE, /* feature not built yet: exit 1, HTTP 501 */
-	ERR_INTERNAL,    /* a bug or an unexpected failure: exit 1, 500 */
+	ERR_INTERNAL,	 /* a bug or an unexpected failure: exit 1, 500 */
 };
 
 #define ERROR_FIELD_MAX 64
@@ -34,7 +34,10 @@ struct error {
 	struct strbuf msg;
 };
 
-#define ERROR_INIT { ERR_NONE, { 0 }, STRBUF_INIT }
+#define ERROR_INIT                                                             \
+	{                                                                      \
+		ERR_NONE, { 0 }, STRBUF_INIT                                   \
+	}
 
 int error_set(struct error *err, enum err_code code, const char *field,
 	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));

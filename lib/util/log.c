@@ -34,13 +34,13 @@ static void log_v(enum log_level lvl, const char *name, const char *fmt,
 		(size_t)n >= sizeof(line) ? "..." : "");
 }
 
-#define LOG_FN(fn, lvl, name)                         \
-	void fn(const char *fmt, ...)                 \
-	{                                             \
-		va_list ap;                           \
-		va_start(ap, fmt);                    \
-		log_v(lvl, name, fmt, ap);            \
-		va_end(ap);                           \
+#define LOG_FN(fn, lvl, name)                                                  \
+	void fn(const char *fmt, ...)                                          \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		log_v(lvl, name, fmt, ap);                                     \
+		va_end(ap);                                                    \
 	}
 
 LOG_FN(log_debug, LOG_LEVEL_DEBUG, "debug")

@@ -9,8 +9,12 @@
 #ifndef MXFEED_LOG_H
 #define MXFEED_LOG_H
 
-enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN,
-		 LOG_LEVEL_ERROR };
+enum log_level {
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_ERROR
+};
 
 void log_init(const char *progname, enum log_level threshold);
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -22,8 +22,7 @@ int parse_enum(const char *in, const char *const *names)
 	return -1;
 }
 
-int parse_bool(const char *in, bool *out, const char *field,
-	       struct error *err)
+int parse_bool(const char *in, bool *out, const char *field, struct error *err)
 {
 	static const char *const names[] = { "off", "on", "false", "true",
 					     NULL };
@@ -36,8 +35,8 @@ int parse_bool(const char *in, bool *out, const char *field,
 	return 0;
 }
 
-int parse_long(const char *in, long min, long max, long *out,
-	       const char *field, struct error *err)
+int parse_long(const char *in, long min, long max, long *out, const char *field,
+	       struct error *err)
 {
 	const char *p = in;
 	char *end;

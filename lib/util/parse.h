@@ -15,11 +15,10 @@
 
 #include "error.h"
 
-int parse_bool(const char *in, bool *out, const char *field,
-	       struct error *err) __attribute__((warn_unused_result));
-int parse_long(const char *in, long min, long max, long *out,
-	       const char *field, struct error *err)
+int parse_bool(const char *in, bool *out, const char *field, struct error *err)
 	__attribute__((warn_unused_result));
+int parse_long(const char *in, long min, long max, long *out, const char *field,
+	       struct error *err) __attribute__((warn_unused_result));
 /* true when s[0..len) is well-formed UTF-8 without C0 controls or DEL */
 bool utf8_printable(const char *s, size_t len);
 /* Look a word up in a NULL-terminated table; index or -1. */

@@ -28,7 +28,10 @@ struct strbuf {
 };
 
 extern char sbuf_slopbuf[];
-#define STRBUF_INIT { sbuf_slopbuf, 0, 0, 0, false }
+#define STRBUF_INIT                                                            \
+	{                                                                      \
+		sbuf_slopbuf, 0, 0, 0, false                                   \
+	}
 
 void sbuf_init(struct strbuf *sb, size_t cap);
 void sbuf_release(struct strbuf *sb);

@@ -65,7 +65,7 @@ static const struct good good[] = {
 	{ "198.17.255.255", "198.17.255.255", 25, "198.17.255.255:25" },
 	{ "198.20.0.1", "198.20.0.1", 25, "198.20.0.1:25" },
 	{ "223.255.255.254", "223.255.255.254", 25, "223.255.255.254:25" },
-	{ "127.0.0.1", "127.0.0.1", 25, "127.0.0.1:25" },      /* allowed */
+	{ "127.0.0.1", "127.0.0.1", 25, "127.0.0.1:25" }, /* allowed */
 	{ "127.0.0.1:2526", "127.0.0.1", 2526, "127.0.0.1:2526" },
 	{ "127.255.255.254:26", "127.255.255.254", 26, "127.255.255.254:26" },
 	{ "2a00:1450::1", "2a00:1450::1", 25, "[2a00:1450::1]:25" },
@@ -198,9 +198,9 @@ static void good_dests(void **state)
 		{
 			struct dest again;
 
-			assert_int_equal(dest_parse(buf, &conf, &again, "dest",
-						    &err),
-					 0);
+			assert_int_equal(
+				dest_parse(buf, &conf, &again, "dest", &err),
+				0);
 			assert_string_equal(again.ip.text, d.ip.text);
 			assert_int_equal(again.port, d.port);
 		}

@@ -50,10 +50,14 @@ static const struct good good[] = {
 	{ "localhost.example", "localhost.example", "localhost.example" },
 	{ "a.b.c.d.e.f.g.h", "a.b.c.d.e.f.g.h", "a.b.c.d.e.f.g.h" },
 	/* 63-character label */
-	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
-	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
-	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example" },
-	{ "shop-1.example-2.net", "shop-1.example-2.net", "shop-1.example-2.net" },
+	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "example",
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "example",
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "example" },
+	{ "shop-1.example-2.net", "shop-1.example-2.net",
+	  "shop-1.example-2.net" },
 	{ "xn--e1afmkfd.xn--p1ai", "xn--e1afmkfd.xn--p1ai", "пример.рф" },
 	{ "Ünicode.Example", "xn--nicode-2ya.example", "ünicode.example" },
 };
@@ -119,14 +123,15 @@ static const struct bad bad[] = {
 	{ "xn--bcher-kvb.example", "punycode" },
 	{ "a.xn--", "starts or ends" },
 	/* 64-character label */
-	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "example",
 	  "63" },
 	{ "\xff\xfe.example", "UTF-8" },
 	{ "\xc3.example", "UTF-8" },
 	{ "b\xc3\xbc\xc3.example", "UTF-8" },
-	{ "\xe2\x80\x8b.example", "invalid domain" },   /* zero-width space */
-	{ "a\xc2\x85.example", "UTF-8" },             /* C1 control NEL */
-	{ "\xef\xbc\x8e.example", "empty label" },   /* fullwidth dot */
+	{ "\xe2\x80\x8b.example", "invalid domain" }, /* zero-width space */
+	{ "a\xc2\x85.example", "UTF-8" },	      /* C1 control NEL */
+	{ "\xef\xbc\x8e.example", "empty label" },    /* fullwidth dot */
 	{ "%2e%2e.example", "'%'" },
 	{ "a,b.example", "','" },
 	{ "a=b.example", "'='" },
