@@ -1,0 +1,190 @@
+/*
+ * test_conf - the configuration loader: defaults, a full valid file,
+ * and each kind of refusal naming file, line and setting
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+static char path[64];
+
+static void write_conf(const char *text)
+{
+	int fd;
+	FILE *fp;
+
+	(void)snprintf(path, sizeof(path), "/tmp/mxfeed-conf-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static int load(const char *text, struct conf *c, struct error *err)
+{
+	int rc;
+
+	write_conf(text);
+	conf_defaults(c);
+	rc = conf_load(c, path, err);
+	unlink(path);
+	return rc;
+}
+
+static void defaults(void **state)
+{
+	struct conf c;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(load("", &c, &err), 0);
+	assert_string_equal(c.db_conninfo, "host=/run/postgresql dbname=mxfeed");
+	assert_string_equal(c.db_owner_conninfo, c.db_conninfo);
+	assert_int_equal(c.db_connect_timeout, 5);
+	assert_int_equal(c.max_message_mb, 50);
+	assert_int_equal(c.archive_days, 30);
+	assert_string_equal(c.state_dir, "/var/lib/mxfeed");
+	assert_int_equal(c.dest_allow.n, 0);
+	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
+	assert_true(c.spam_low < c.spam_med && c.spam_med < c.spam_high);
+	assert_true(c.relay_name[0] != '\0');
+	conf_release(&c);
+}
+
+static void full(void **state)
+{
+	struct conf c;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(
+		load("database = { conninfo = \"dbname=x\"; owner_conninfo = "
+		     "\"dbname=x user=o\"; connect_timeout = 10; };\n"
+		     "relay = { name = \"relay1\"; addresses = "
+		     "[ \"8.8.4.4/32\", \"2a00::/64\" ]; };\n"
+		     "site = { own_names = [ \"MX1.ISP.example\" ]; };\n"
+		     "paths = { state = \"/srv/mxfeed\"; };\n"
+		     "destinations = { allow = [ \"127.0.0.0/8\" ]; };\n"
+		     "spam = { low = 4; med = 8.5; high = 20.0; };\n"
+		     "limits = { max_message_mb = 100; archive_days = 7; };\n"
+		     "log = { level = \"debug\"; };\n",
+		     &c, &err),
+		0);
+	assert_string_equal(c.db_conninfo, "dbname=x");
+	assert_string_equal(c.db_owner_conninfo, "dbname=x user=o");
+	assert_int_equal(c.db_connect_timeout, 10);
+	assert_string_equal(c.relay_name, "relay1");
+	assert_int_equal(c.relay_addresses.n, 2);
+	assert_int_equal(c.n_own_names, 1);
+	assert_string_equal(c.own_names[0], "mx1.isp.example");
+	assert_string_equal(c.state_dir, "/srv/mxfeed");
+	assert_int_equal(c.dest_allow.n, 1);
+	assert_true(c.spam_med > 8.4 && c.spam_med < 8.6);
+	assert_int_equal(c.max_message_mb, 100);
+	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
+	conf_release(&c);
+}
+
+struct badconf {
+	const char *text, *want;
+};
+
+static const struct badconf bad[] = {
+	{ "\n\ndatabase = { connnfo = \"x\"; };\n",
+	  ":3: database.connnfo: unknown setting" },
+	{ "colour = \"red\";\n", ":1: colour: unknown setting" },
+	{ "frobs = { a = 1; };\n", ":1: frobs: unknown group" },
+	{ "limits = { max_message_mb = 0; };\n",
+	  "limits.max_message_mb: must be a whole number from 1 to 1024" },
+	{ "limits = { max_message_mb = 2000; };\n", "from 1 to 1024" },
+	{ "limits = { max_message_mb = \"50\"; };\n", "whole number" },
+	{ "limits = { archive_days = 1.5; };\n", "whole number" },
+	{ "database = { connect_timeout = 0; };\n", "from 1 to 60" },
+	{ "database = { conninfo = 5; };\n", "must be a string" },
+	{ "database = { conninfo = \"\"; };\n", "must not be empty" },
+	{ "paths = { state = \"relative/dir\"; };\n", "absolute path" },
+	{ "relay = { name = \"bad name\"; };\n", "letters, digits" },
+	{ "destinations = { allow = [ \"127.0.0.1/8\" ]; };\n",
+	  "destinations.allow: entry: host bits set" },
+	{ "destinations = { allow = [ \"127.1/8\" ]; };\n", "canonical" },
+	{ "destinations = { allow = \"127.0.0.0/8\"; };\n", "list of CIDRs" },
+	{ "relay = { addresses = [ \"8.8.8.8\" ]; };\n", "ADDRESS/PREFIX" },
+	{ "site = { own_names = [ \"a b\" ]; };\n", "host names" },
+	{ "spam = { low = 10; med = 5; high = 15; };\n", "low < med < high" },
+	{ "spam = { low = -1; };\n", "from 0 to 100" },
+	{ "log = { level = \"chatty\"; };\n", "debug, info, warn or error" },
+	{ "database = { conninfo = \"x\" ", "syntax error" },
+	{ "database = { conninfo = \"x\"; };\ndatabase = { };\n",
+	  "syntax error" },
+};
+
+static void refusals(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct conf c;
+		struct error err = ERROR_INIT;
+
+		if (load(bad[i].text, &c, &err) != -1)
+			fail_msg("accepted config #%zu", i);
+		assert_int_equal(err.code, ERR_INVALID);
+		if (strstr(error_msg(&err), bad[i].want) == NULL)
+			fail_msg("config #%zu: '%s' lacks '%s'", i,
+				 error_msg(&err), bad[i].want);
+		/* every message starts with the file's name */
+		assert_int_equal(strncmp(error_msg(&err), path, strlen(path)),
+				 0);
+		/* the previous configuration is kept */
+		assert_int_equal(c.max_message_mb, 50);
+		conf_release(&c);
+		error_release(&err);
+	}
+}
+
+static void missing_file(void **state)
+{
+	struct conf c;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	conf_defaults(&c);
+	assert_int_equal(conf_load(&c, "/nonexistent/mxfeed.conf", &err), -1);
+	assert_non_null(strstr(error_msg(&err),
+			       "/nonexistent/mxfeed.conf: cannot read"));
+	conf_release(&c);
+	error_release(&err);
+}
+
+static void documented(void **state)
+{
+	(void)state;
+	assert_non_null(conf_doc("database.conninfo"));
+	assert_non_null(conf_doc("destinations.allow"));
+	assert_null(conf_doc("nonsense"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(full),
+		cmocka_unit_test(refusals),
+		cmocka_unit_test(missing_file),
+		cmocka_unit_test(documented),
+	};
+
+	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+}
