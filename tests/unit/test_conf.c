@@ -49,7 +49,8 @@ static void defaults(void **state)
 
 	(void)state;
 	assert_int_equal(load("", &c, &err), 0);
-	assert_string_equal(c.db_conninfo, "host=/run/postgresql dbname=mxfeed");
+	assert_string_equal(c.db_conninfo,
+			    "host=/run/postgresql dbname=mxfeed");
 	assert_string_equal(c.db_owner_conninfo, c.db_conninfo);
 	assert_int_equal(c.db_connect_timeout, 5);
 	assert_int_equal(c.max_message_mb, 50);
@@ -179,10 +180,8 @@ static void documented(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults),
-		cmocka_unit_test(full),
-		cmocka_unit_test(refusals),
-		cmocka_unit_test(missing_file),
+		cmocka_unit_test(defaults),   cmocka_unit_test(full),
+		cmocka_unit_test(refusals),   cmocka_unit_test(missing_file),
 		cmocka_unit_test(documented),
 	};
 

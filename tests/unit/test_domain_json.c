@@ -111,9 +111,12 @@ static void patch_good(void **state)
 	assert_int_equal(
 		patch_text(&d,
 			   "{\"greylisting\":false,\"spam\":{\"enabled\":true,"
-			   "\"med\":{\"action\":\"header\"}},\"queue\":{\"days\":5},"
-			   "\"destination\":{\"port\":2600,\"host\":\"127.0.0.2\"},"
-			   "\"fallbacks\":[{\"host\":\"127.0.0.3\"},\"127.0.0.4:26\"],"
+			   "\"med\":{\"action\":\"header\"}},\"queue\":{"
+			   "\"days\":5},"
+			   "\"destination\":{\"port\":2600,\"host\":\"127.0.0."
+			   "2\"},"
+			   "\"fallbacks\":[{\"host\":\"127.0.0.3\"},\"127.0.0."
+			   "4:26\"],"
 			   "\"max_message_mb\":20,\"name\":\"BÜCHER.example\","
 			   "\"mode\":\"feed\",\"recipients\":\"list\"}",
 			   &err),
@@ -130,8 +133,9 @@ static void patch_good(void **state)
 	assert_int_equal(d.fallbacks[1].port, 26);
 	assert_int_equal(d.max_message_mb, 20);
 	assert_int_equal(d.recipients, RCPT_LIST);
-	assert_int_equal(patch_text(&d, "{\"queue\":{\"extended_until\":null},"
-					"\"fallbacks\":[]}",
+	assert_int_equal(patch_text(&d,
+				    "{\"queue\":{\"extended_until\":null},"
+				    "\"fallbacks\":[]}",
 				    &err),
 			 0);
 	assert_int_equal(d.nfallbacks, 0);
@@ -249,8 +253,8 @@ static void strict_loader(void **state)
 	memset(big, ' ', JSON_BODY_MAX + 1);
 	big[0] = '1';
 	big[JSON_BODY_MAX + 1] = '\0';
-	assert_null(json_load_strict(big, JSON_BODY_MAX + 1, JSON_BODY_MAX,
-				     &err));
+	assert_null(
+		json_load_strict(big, JSON_BODY_MAX + 1, JSON_BODY_MAX, &err));
 	assert_non_null(strstr(error_msg(&err), "larger than"));
 	error_release(&err);
 	free(big);
@@ -262,10 +266,20 @@ static void strict_loader(void **state)
 static void times(void **state)
 {
 	static const char *const bad[] = {
-		"2026-02-29", "2026-13-01", "2026-00-10", "2026-01-32",
-		"2026-01-01T24:00:00Z", "2026-01-01T12:00:00", "26-01-01",
-		"2026-1-1", "2026-01-01 12:00:00Z", "2026-01-01T12:60:00Z",
-		"1969-12-31", "2026-01-01Z", "", "tomorrow",
+		"2026-02-29",
+		"2026-13-01",
+		"2026-00-10",
+		"2026-01-32",
+		"2026-01-01T24:00:00Z",
+		"2026-01-01T12:00:00",
+		"26-01-01",
+		"2026-1-1",
+		"2026-01-01 12:00:00Z",
+		"2026-01-01T12:60:00Z",
+		"1969-12-31",
+		"2026-01-01Z",
+		"",
+		"tomorrow",
 	};
 	struct error err = ERROR_INIT;
 	char buf[32];

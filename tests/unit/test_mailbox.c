@@ -12,15 +12,30 @@
 static void locals(void **state)
 {
 	static const char *const good[][2] = {
-		{ "info", "info" },       { "Info", "info" },
-		{ "a.b", "a.b" },         { "x+tag", "x+tag" },
-		{ "first_last", "first_last" }, { "a-b-c", "a-b-c" },
+		{ "info", "info" },
+		{ "Info", "info" },
+		{ "a.b", "a.b" },
+		{ "x+tag", "x+tag" },
+		{ "first_last", "first_last" },
+		{ "a-b-c", "a-b-c" },
 		{ "0", "0" },
 	};
 	static const char *const bad[] = {
-		"", ".a", "a.", "a..b", "*", "a b", "a@b", "a\nb", "a/b",
-		"../x", "a;b", "\xc3\xa4", "a\"b",
-		"01234567890123456789012345678901234567890123456789012345678901234",
+		"",
+		".a",
+		"a.",
+		"a..b",
+		"*",
+		"a b",
+		"a@b",
+		"a\nb",
+		"a/b",
+		"../x",
+		"a;b",
+		"\xc3\xa4",
+		"a\"b",
+		"01234567890123456789012345678901234567890123456789012345678901"
+		"234",
 	};
 	char out[MAILBOX_LOCAL_MAX + 1];
 	struct error err = ERROR_INIT;

@@ -46,9 +46,9 @@ static void make(struct domain *d, const char *name, enum domain_mode m)
 	assert_int_equal(domain_name_parse(name, &dn, &err), 0);
 	domain_init(d, &dn, m, &conf);
 	if (m != MODE_POP3)
-		assert_int_equal(domain_set(d, "dest", "127.0.0.1:2526", &conf,
-					    &err),
-				 0);
+		assert_int_equal(
+			domain_set(d, "dest", "127.0.0.1:2526", &conf, &err),
+			0);
 }
 
 static void defaults(void **state)
@@ -84,20 +84,31 @@ struct setcase {
 };
 
 static const struct setcase good_sets[] = {
-	{ "greylisting", "off" },         { "greylisting", "true" },
-	{ "spam.enabled", "on" },         { "spam.enabled", "false" },
-	{ "spam.low.action", "header" },  { "spam.med.action", "none" },
-	{ "spam.high.action", "subject" }, { "spam.high.action", "delete" },
-	{ "spam.low.text", "[low] " },    { "spam.med.text", "" },
+	{ "greylisting", "off" },
+	{ "greylisting", "true" },
+	{ "spam.enabled", "on" },
+	{ "spam.enabled", "false" },
+	{ "spam.low.action", "header" },
+	{ "spam.med.action", "none" },
+	{ "spam.high.action", "subject" },
+	{ "spam.high.action", "delete" },
+	{ "spam.low.text", "[low] " },
+	{ "spam.med.text", "" },
 	{ "spam.high.text", "[Spam: hoch ü] " },
-	{ "queue.days", "1" },            { "queue.days", "31" },
-	{ "recipients", "list" },         { "recipients", "any" },
-	{ "max_message_mb", "1" },        { "max_message_mb", "1024" },
-	{ "dest", "127.0.0.2" },          { "dest", "[2a00:1450::1]:26" },
-	{ "destination.host", "8.8.8.8" }, { "destination.port", "587" },
+	{ "queue.days", "1" },
+	{ "queue.days", "31" },
+	{ "recipients", "list" },
+	{ "recipients", "any" },
+	{ "max_message_mb", "1" },
+	{ "max_message_mb", "1024" },
+	{ "dest", "127.0.0.2" },
+	{ "dest", "[2a00:1450::1]:26" },
+	{ "destination.host", "8.8.8.8" },
+	{ "destination.port", "587" },
 	{ "fallbacks", "127.0.0.3,127.0.0.4:26" },
 	{ "fallbacks", "" },
-	{ "queue.extended_until", "" },   { "queue.extended_until", "none" },
+	{ "queue.extended_until", "" },
+	{ "queue.extended_until", "none" },
 };
 
 struct badset {
@@ -145,8 +156,9 @@ static const struct badset bad_sets[] = {
 	{ "destination.port", "65536", "port" },
 	{ "fallbacks", "127.0.0.3,127.0.0.3", "twice" },
 	{ "fallbacks", "127.0.0.3,,127.0.0.4", "required" },
-	{ "fallbacks", "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,"
-		       "127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9",
+	{ "fallbacks",
+	  "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,"
+	  "127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9",
 	  "at most 8" },
 	{ "queue.extended_until", "2020-01-01", "next 31 days" },
 	{ "queue.extended_until", "2099-01-01", "next 31 days" },
@@ -175,8 +187,8 @@ static void good_settings(void **state)
 		struct error err = ERROR_INIT;
 
 		make(&d, "feed.example", MODE_FEED);
-		if (domain_set(&d, good_sets[i].path, good_sets[i].value,
-			       &conf, &err) != 0)
+		if (domain_set(&d, good_sets[i].path, good_sets[i].value, &conf,
+			       &err) != 0)
 			fail_msg("refused %s=%s: %s", good_sets[i].path,
 				 good_sets[i].value, error_msg(&err));
 		assert_int_equal(domain_check(&d, &conf, &err), 0);
@@ -220,14 +232,13 @@ static void values_stored(void **state)
 
 	(void)state;
 	make(&d, "feed.example", MODE_FEED);
-	assert_int_equal(domain_set(&d, "destination.port", "2600", &conf,
-				    &err),
-			 0);
+	assert_int_equal(
+		domain_set(&d, "destination.port", "2600", &conf, &err), 0);
 	assert_int_equal(d.dest.port, 2600);
 	assert_string_equal(d.dest.ip.text, "127.0.0.1");
-	assert_int_equal(domain_set(&d, "destination.host", "127.0.0.7",
-				    &conf, &err),
-			 0);
+	assert_int_equal(
+		domain_set(&d, "destination.host", "127.0.0.7", &conf, &err),
+		0);
 	assert_int_equal(d.dest.port, 2600); /* the port is kept */
 	assert_int_equal(domain_set(&d, "fallbacks", "127.0.0.3,[2a00::1]:26",
 				    &conf, &err),
@@ -236,9 +247,8 @@ static void values_stored(void **state)
 	assert_int_equal(d.fallbacks[1].port, 26);
 	gmtime_r(&t, &tm);
 	strftime(until, sizeof(until), "%Y-%m-%d", &tm);
-	assert_int_equal(domain_set(&d, "queue.extended_until", until, &conf,
-				    &err),
-			 0);
+	assert_int_equal(
+		domain_set(&d, "queue.extended_until", until, &conf, &err), 0);
 	/* a date means the end of that day, UTC */
 	assert_int_equal(d.queue_extended_until % 86400, 86399);
 }
@@ -274,9 +284,8 @@ static void checks(void **state)
 	assert_non_null(strstr(error_msg(&err), "needs a destination"));
 	error_release(&err);
 	make(&d, "feed.example", MODE_FEED);
-	assert_int_equal(domain_set(&d, "fallbacks", "127.0.0.1:2526", &conf,
-				    &err),
-			 0);
+	assert_int_equal(
+		domain_set(&d, "fallbacks", "127.0.0.1:2526", &conf, &err), 0);
 	assert_int_equal(domain_check(&d, &conf, &err), -1);
 	assert_non_null(strstr(error_msg(&err), "destination itself"));
 	error_release(&err);
@@ -292,8 +301,7 @@ static void equality(void **state)
 	b = a;
 	b.version = 9; /* bookkeeping does not count */
 	assert_true(domain_settings_equal(&a, &b));
-	assert_int_equal(domain_set(&b, "spam.high.text", "x", &conf, &err),
-			 0);
+	assert_int_equal(domain_set(&b, "spam.high.text", "x", &conf, &err), 0);
 	assert_false(domain_settings_equal(&a, &b));
 	b = a;
 	assert_int_equal(domain_set(&b, "destination.port", "26", &conf, &err),

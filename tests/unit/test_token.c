@@ -39,8 +39,9 @@ static void tokens(void **state)
 
 static void names_and_roles(void **state)
 {
-	static const char *const bad[] = { "", "a b", "a/b", "ä", "a\n",
-					   "x;y" };
+	static const char *const bad[] = {
+		"", "a b", "a/b", "ä", "a\n", "x;y"
+	};
 	struct error err = ERROR_INIT;
 	enum token_role r;
 	size_t i;
