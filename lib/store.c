@@ -279,199 +279,28 @@ void store_close(struct store *s)
 
 #define EPOCH(x) "coalesce(floor(extract(epoch FROM " x "))::bigint, 0)"
 
-static const char
-	sql_domain_cols[] =
-		"SELECT d.name, d.unicode_name, d.mode, " EPOCH(
-			"d.temp_pop3_since") ", coalesce(d.temp_pop3_by, ''), "
-					     "coalesce(host(d.dest_host), ''),"
-					     " coalesce(d.dest_port, 0),"
-					     " array_to_string(array(SELECT "
-					     "host(h) "
-					     "FROM unnest(d.fallback_hosts)"
-					     "   WITH ORDINALITY u(h, i) ORDER "
-					     "BY i), "
-					     "','),"
-					     " array_to_string(d.fallback_"
-					     "ports, ','),"
-					     " d.greylisting, d.spam_enabled,"
-					     " d.spam_low_action, "
-					     "d.spam_med_action, "
-					     "d.spam_high_action,"
-					     " d.spam_low_text, "
-					     "d.spam_med_text, "
-					     "d.spam_high_text,"
-					     " d.queue_days, " EPOCH(
-						     "d.queue_extended_"
-						     "until") ", "
-							      "d."
-							      "recipien"
-							      "ts,"
-							      " d.max_"
-							      "message_"
-							      "mb, "
-							      "d."
-							      "version,"
-							      " " EPOCH("d."
-									"create"
-									"d_at") ", d.created_by, " EPOCH(
-								      "d."
-								      "updated_"
-								      "at") ", "
-									    "d."
-									    "up"
-									    "da"
-									    "te"
-									    "d_"
-									    "by"
-									    ", "
-									    "d."
-									    "ti"
-									    "ck"
-									    "et"
-									    ","
-									    " c"
-									    "oa"
-									    "le"
-									    "sc"
-									    "e("
-									    "p."
-									    "se"
-									    "q,"
-									    " 0"
-									    "),"
-									    " ("
-									    "SE"
-									    "LE"
-									    "CT"
-									    " c"
-									    "ou"
-									    "nt"
-									    "(*"
-									    ") "
-									    "FR"
-									    "OM"
-									    " r"
-									    "el"
-									    "ay"
-									    "s "
-									    "r "
-									    "WH"
-									    "ER"
-									    "E "
-									    "r."
-									    "ro"
-									    "le"
-									    " ="
-									    " '"
-									    "re"
-									    "la"
-									    "y'"
-									    "  "
-									    " A"
-									    "ND"
-									    " r"
-									    ".a"
-									    "pp"
-									    "li"
-									    "ed"
-									    "_s"
-									    "eq"
-									    " >"
-									    "= "
-									    "co"
-									    "al"
-									    "es"
-									    "ce"
-									    "(p"
-									    ".s"
-									    "eq"
-									    ", "
-									    "0)"
-									    "),"
-									    " ("
-									    "SE"
-									    "LE"
-									    "CT"
-									    " c"
-									    "ou"
-									    "nt"
-									    "(*"
-									    ") "
-									    "FR"
-									    "OM"
-									    " r"
-									    "el"
-									    "ay"
-									    "s "
-									    "r "
-									    "WH"
-									    "ER"
-									    "E "
-									    "r."
-									    "ro"
-									    "le"
-									    " ="
-									    " '"
-									    "re"
-									    "la"
-									    "y'"
-									    ")"
-									    " F"
-									    "RO"
-									    "M "
-									    "do"
-									    "ma"
-									    "in"
-									    "s "
-									    "d "
-									    "LE"
-									    "FT"
-									    " J"
-									    "OI"
-									    "N "
-									    "LA"
-									    "TE"
-									    "RA"
-									    "L"
-									    " ("
-									    "SE"
-									    "LE"
-									    "CT"
-									    " m"
-									    "ax"
-									    "(c"
-									    ".s"
-									    "eq"
-									    ") "
-									    "AS"
-									    " s"
-									    "eq"
-									    " F"
-									    "RO"
-									    "M "
-									    "ch"
-									    "an"
-									    "ge"
-									    "s "
-									    "c "
-									    "WH"
-									    "ER"
-									    "E "
-									    "c."
-									    "do"
-									    "ma"
-									    "in"
-									    " ="
-									    " d"
-									    ".n"
-									    "am"
-									    "e)"
-									    " p"
-									    " O"
-									    "N "
-									    "tr"
-									    "ue"
-									    " ";
+/* clang-format off */
+static const char sql_domain_cols[] =
+	"SELECT d.name, d.unicode_name, d.mode, " EPOCH("d.temp_pop3_since")
+	", coalesce(d.temp_pop3_by, ''), coalesce(host(d.dest_host), ''),"
+	" coalesce(d.dest_port, 0),"
+	" array_to_string(array(SELECT host(h) FROM unnest(d.fallback_hosts)"
+	"   WITH ORDINALITY u(h, i) ORDER BY i), ','),"
+	" array_to_string(d.fallback_ports, ','),"
+	" d.greylisting, d.spam_enabled,"
+	" d.spam_low_action, d.spam_med_action, d.spam_high_action,"
+	" d.spam_low_text, d.spam_med_text, d.spam_high_text,"
+	" d.queue_days, " EPOCH("d.queue_extended_until") ", d.recipients,"
+	" d.max_message_mb, d.version, " EPOCH("d.created_at")
+	", d.created_by, " EPOCH("d.updated_at") ", d.updated_by, d.ticket,"
+	" coalesce(p.seq, 0),"
+	" (SELECT count(*) FROM relays r WHERE r.role = 'relay'"
+	"   AND r.applied_seq >= coalesce(p.seq, 0)),"
+	" (SELECT count(*) FROM relays r WHERE r.role = 'relay')"
+	" FROM domains d LEFT JOIN LATERAL"
+	" (SELECT max(c.seq) AS seq FROM changes c WHERE c.domain = d.name) p"
+	" ON true ";
+/* clang-format on */
 
 enum {
 	C_NAME,
@@ -793,16 +622,20 @@ static void domain_params(struct params *p, const struct domain *d)
 	" $12, $13, $14, $15, $16, $17, $18::integer,"                         \
 	" to_timestamp($19::bigint), $20, $21::integer"
 
+/* clang-format off */
 static const char sql_domain_insert[] =
 	"INSERT INTO domains (" DOMAIN_SET_COLS ", version, created_by,"
 	" updated_by, ticket) VALUES (" DOMAIN_SET_VALUES ", 1, $22, $22, $23)"
 	" RETURNING " EPOCH("created_at") ", " EPOCH("updated_at");
+/* clang-format on */
 
+/* clang-format off */
 static const char sql_domain_update[] =
 	"UPDATE domains SET (" DOMAIN_SET_COLS ", version, updated_at,"
 	" updated_by, ticket) = (" DOMAIN_SET_VALUES ", version + 1, now(),"
 	" $22, $23) WHERE name = $1 AND version = $24"
 	" RETURNING version, " EPOCH("updated_at");
+/* clang-format on */
 
 static const char sql_domain_version[] =
 	"SELECT version, updated_by FROM domains WHERE name = $1";
@@ -1143,14 +976,13 @@ json_t *store_job_list(struct store *s, const struct domain_name *dn,
 
 /* ---- mailboxes ---------------------------------------------------- */
 
+/* clang-format off */
 static const char sql_mailbox_list[] =
-	"SELECT m.id, m.local, m.temporary, "
-	"m.catch_all, " EPOCH("m.created_at") ", " EPOCH(
-		"m.expires_at") " FROM mailboxes m"
-				" JOIN domains d ON d.id = "
-				"m.domain_id WHERE d.name = $1"
-				" ORDER BY m.catch_all, "
-				"m.local";
+	"SELECT m.id, m.local, m.temporary, m.catch_all, " EPOCH("m.created_at")
+	", " EPOCH("m.expires_at") " FROM mailboxes m"
+	" JOIN domains d ON d.id = m.domain_id WHERE d.name = $1"
+	" ORDER BY m.catch_all, m.local";
+/* clang-format on */
 
 int store_mailbox_list(struct store *s, const struct domain_name *dn,
 		       struct mailbox **out, size_t *n, struct error *err)
@@ -1189,11 +1021,13 @@ int store_mailbox_list(struct store *s, const struct domain_name *dn,
 	return 0;
 }
 
+/* clang-format off */
 static const char sql_mailbox_add[] =
 	"INSERT INTO mailboxes (domain_id, local, password_hash, temporary,"
 	" catch_all, expires_at) SELECT id, $2, $3, $4::boolean, $5::boolean,"
 	" to_timestamp($6::bigint) FROM domains WHERE name = $1"
 	" RETURNING id, " EPOCH("created_at");
+/* clang-format on */
 
 struct mailbox_arg {
 	const struct domain *d;
