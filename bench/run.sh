@@ -74,11 +74,11 @@ printf 'add     feedctl %.2f ms/domain   psql baseline %.2f ms/domain   ratio %s
 	"$(ratio "$add" "$base_add")"
 
 {
-	echo BEGIN
+	echo "BEGIN;"
 	for i in $(seq 1 "$n"); do
 		base_sql "bulk$i.example" | grep -v -e '^BEGIN;' -e '^COMMIT;'
 	done
-	echo COMMIT
+	echo "COMMIT;"
 } > "$T/base.sql"
 {
 	echo '['
