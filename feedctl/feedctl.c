@@ -753,33 +753,15 @@ static int cmd_mailbox(struct cli *cli, int argc, char **argv)
 	cli->subject = argv[2];
 	if (strcmp(argv[1], "list") == 0) {
 		struct domain d;
-		struct mailbox *mbs = NULL;
-		size_t n = 0, k;
-		char when[32];
 
 		if (argc != 3)
 			return usage_error(cli, "mailbox",
 					   "mailbox list takes one DOMAIN");
 		if (ops_domain_get(&cli->ox, argv[2], &d, NULL, &cli->err) <
 			    0 ||
-		    store_mailbox_list(cli->store, &d.name, &mbs, &n,
-				       &cli->err) < 0)
+		    (list = ops_mailboxes_json(&cli->ox, &d, &cli->err)) ==
+			    NULL)
 			return fail(cli);
-		list = json_array();
-		for (k = 0; k < n; k++) {
-			struct strbuf a = STRBUF_INIT;
-
-			sbuf_addf(&a, "%s@%s", mbs[k].local, d.name.alabel);
-			time_format_utc(mbs[k].created_at, when, sizeof(when));
-			json_array_append_new(
-				list,
-				json_pack("{s:s, s:b, s:b, s:s}", "address",
-					  a.buf, "temporary", mbs[k].temporary,
-					  "catch_all", mbs[k].catch_all,
-					  "created_at", when));
-			sbuf_release(&a);
-		}
-		free(mbs);
 		if (cli->json) {
 			json_t *o = json_pack("{s:O}", "mailboxes", list);
 
@@ -856,8 +838,6 @@ static int cmd_rule(struct cli *cli, int argc, char **argv)
 	cli->subject = argv[2];
 	if (strcmp(argv[1], "list") == 0) {
 		struct domain d;
-		struct rule *rules = NULL;
-		size_t n = 0, k;
 		json_t *list;
 
 		if (argc != 3)
@@ -865,19 +845,8 @@ static int cmd_rule(struct cli *cli, int argc, char **argv)
 					   "rule list takes one DOMAIN");
 		if (ops_domain_get(&cli->ox, argv[2], &d, NULL, &cli->err) <
 			    0 ||
-		    store_rule_list(cli->store, &d.name, &rules, &n,
-				    &cli->err) < 0)
+		    (list = ops_rules_json(&cli->ox, &d, &cli->err)) == NULL)
 			return fail(cli);
-		list = json_array();
-		for (k = 0; k < n; k++)
-			json_array_append_new(
-				list,
-				json_pack("{s:s, s:s, s:s}", "action",
-					  rule_action_names[rules[k].action],
-					  "kind",
-					  rule_kind_names[rules[k].kind],
-					  "value", rules[k].value));
-		free(rules);
 		if (cli->json)
 			print_json(list);
 		else

@@ -123,6 +123,36 @@ int ops_domain_add(const struct ops_ctx *ox, const char *name, const char *mode,
 	return store_domain_create(ox->store, out, &ox->change, err);
 }
 
+int ops_domain_create_json(const struct ops_ctx *ox, const json_t *doc,
+			   struct domain *out, struct error *err)
+{
+	const json_t *jname = json_object_get(doc, "name");
+	const json_t *jmode = json_object_get(doc, "mode");
+	struct domain_name dn;
+	int m;
+
+	if (!json_is_object(doc))
+		return error_set(err, ERR_INVALID, NULL,
+				 "a domain must be a JSON object");
+	if (!json_is_string(jname))
+		return error_set(err, ERR_INVALID, "name",
+				 "\"name\" is required (a string)");
+	if (ops_name(ox->conf, json_string_value(jname), &dn, err) < 0)
+		return -1;
+	if (!json_is_string(jmode))
+		return error_set(err, ERR_INVALID, "mode",
+				 "\"mode\" is required: pop3, feed or backup");
+	m = parse_enum(json_string_value(jmode), domain_mode_names);
+	if (m < 0)
+		return error_set(err, ERR_INVALID, "mode",
+				 "mode must be pop3, feed or backup");
+	domain_init(out, &dn, (enum domain_mode)m, ox->conf);
+	if (domain_patch(out, doc, ox->conf, err) < 0 ||
+	    domain_check(out, ox->conf, err) < 0)
+		return -1;
+	return store_domain_create(ox->store, out, &ox->change, err);
+}
+
 static int check_version(const struct domain *cur, int64_t if_version,
 			 struct error *err)
 {
@@ -522,6 +552,53 @@ int ops_rule(const struct ops_ctx *ox, const char *name, bool add,
 	if (add)
 		return store_rule_add(ox->store, &cur, &r, &ox->change, err);
 	return store_rule_remove(ox->store, &cur, &r, &ox->change, err);
+}
+
+json_t *ops_mailboxes_json(const struct ops_ctx *ox, const struct domain *d,
+			   struct error *err)
+{
+	struct mailbox *mbs = NULL;
+	json_t *list;
+	size_t n = 0, k;
+	char when[32];
+
+	if (store_mailbox_list(ox->store, &d->name, &mbs, &n, err) < 0)
+		return NULL;
+	list = json_array();
+	for (k = 0; k < n; k++) {
+		struct strbuf a = STRBUF_INIT;
+
+		sbuf_addf(&a, "%s@%s", mbs[k].local, d->name.alabel);
+		time_format_utc(mbs[k].created_at, when, sizeof(when));
+		json_array_append_new(
+			list,
+			json_pack("{s:s, s:b, s:b, s:s}", "address", a.buf,
+				  "temporary", mbs[k].temporary, "catch_all",
+				  mbs[k].catch_all, "created_at", when));
+		sbuf_release(&a);
+	}
+	free(mbs);
+	return list;
+}
+
+json_t *ops_rules_json(const struct ops_ctx *ox, const struct domain *d,
+		       struct error *err)
+{
+	struct rule *rules = NULL;
+	json_t *list;
+	size_t n = 0, k;
+
+	if (store_rule_list(ox->store, &d->name, &rules, &n, err) < 0)
+		return NULL;
+	list = json_array();
+	for (k = 0; k < n; k++)
+		json_array_append_new(
+			list, json_pack("{s:s, s:s, s:s}", "action",
+					rule_action_names[rules[k].action],
+					"kind", rule_kind_names[rules[k].kind],
+					"value", rules[k].value));
+	free(rules);
+	return list;
 }
 
 int ops_token_create(const struct ops_ctx *ox, const char *name,

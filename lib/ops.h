@@ -46,6 +46,13 @@ int ops_domain_add(const struct ops_ctx *ox, const char *name, const char *mode,
 		   const char *dest, char *const *settings, size_t nsettings,
 		   struct domain *out, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * Create from a JSON document (the API's POST): "name" and "mode"
+ * required, every other member as in a merge patch.
+ */
+int ops_domain_create_json(const struct ops_ctx *ox, const json_t *doc,
+			   struct domain *out, struct error *err)
+	__attribute__((warn_unused_result));
 /* if_version: OPS_NO_VERSION or the version the caller saw. */
 int ops_domain_set(const struct ops_ctx *ox, const char *name,
 		   char *const *settings, size_t nsettings, int64_t if_version,
@@ -89,6 +96,11 @@ int ops_mailbox_remove(const struct ops_ctx *ox, const char *name,
 int ops_rule(const struct ops_ctx *ox, const char *name, bool add,
 	     const char *action, const char *kind, const char *value,
 	     struct error *err) __attribute__((warn_unused_result));
+/* Listings of one domain as JSON arrays (NULL with err set). */
+json_t *ops_mailboxes_json(const struct ops_ctx *ox, const struct domain *d,
+			   struct error *err);
+json_t *ops_rules_json(const struct ops_ctx *ox, const struct domain *d,
+		       struct error *err);
 /* New API token; text is shown once, only its hash is stored. */
 int ops_token_create(const struct ops_ctx *ox, const char *name,
 		     const char *role, char *const *domains, size_t ndomains,

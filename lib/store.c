@@ -156,6 +156,17 @@ static int store_fail(struct store *s, PGresult *res, const char *what,
 	return -1;
 }
 
+/* Per-connection settings, again after every reconnect. */
+static int set_session(struct store *s)
+{
+	PGresult *res = PQexecParams(s->db, "SET TIME ZONE 'UTC'", 0, NULL,
+				     NULL, NULL, NULL, 0);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
 /* Run one statement; NULL on failure (err set). */
 static PGresult *q(struct store *s, const char *sql, const struct params *p,
 		   const char *what, struct error *err)
@@ -166,6 +177,21 @@ static PGresult *q(struct store *s, const char *sql, const struct params *p,
 	res = PQexecParams(s->db, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
 			   NULL, NULL, 0);
 	st = PQresultStatus(res);
+	/*
+	 * A connection the server closed (restart, failover) is only noticed
+	 * here.  Outside a transaction nothing can have happened yet, so one
+	 * reconnect and one retry make a database restart invisible.
+	 */
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !s->in_tx &&
+	    PQstatus(s->db) != CONNECTION_OK) {
+		PQclear(res);
+		PQreset(s->db);
+		if (PQstatus(s->db) == CONNECTION_OK)
+			(void)set_session(s);
+		res = PQexecParams(s->db, sql, p ? p->n : 0, NULL,
+				   p ? p->v : NULL, NULL, NULL, 0);
+		st = PQresultStatus(res);
+	}
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		store_fail(s, res, what, err);
 		return NULL;
@@ -191,7 +217,7 @@ static int ensure_conn(struct store *s, struct error *err)
 	if (PQstatus(s->db) == CONNECTION_OK)
 		return 0;
 	PQreset(s->db);
-	if (PQstatus(s->db) == CONNECTION_OK)
+	if (PQstatus(s->db) == CONNECTION_OK && set_session(s) == 0)
 		return 0;
 	return store_fail(s, NULL, "connect", err);
 }
@@ -522,6 +548,7 @@ static const char sql_domain_list_tail[] =
 	" AND ($2::text IS NULL OR strpos(d.name, lower($2)) > 0"
 	"      OR strpos(lower(d.unicode_name), lower($2)) > 0)"
 	" AND ($3::text IS NULL OR d.name > $3)"
+	" AND ($5::text IS NULL OR d.name = ANY (string_to_array($5, ',')))"
 	" ORDER BY d.name LIMIT $4";
 
 int store_domain_list(struct store *s, const struct domain_filter *f,
@@ -542,9 +569,21 @@ int store_domain_list(struct store *s, const struct domain_filter *f,
 	p_str(&p, f->match);
 	p_str(&p, f->after);
 	p_int(&p, f->limit);
+	if (f->scope != NULL) {
+		struct strbuf *sb = p_big(&p);
+		size_t k;
+
+		/* names are LDH: a comma cannot occur in one */
+		for (k = 0; k < f->nscope; k++)
+			sbuf_addf(sb, "%s%s", k ? "," : "", f->scope[k].alabel);
+		p_big_done(&p);
+	} else {
+		p_str(&p, NULL);
+	}
 	sbuf_addstr(&sql, sql_domain_cols);
 	sbuf_addstr(&sql, sql_domain_list_tail);
 	res = q(s, sql.buf, &p, "list", err);
+	p_release(&p);
 	sbuf_release(&sql);
 	if (res == NULL)
 		return -1;
@@ -1442,4 +1481,169 @@ int store_token_revoke(struct store *s, const char *name,
 		return error_set(err, ERR_NOTFOUND, "name", "no such token");
 	}
 	return with_tx(s, tx_token_revoke, &a, err);
+}
+
+/* clang-format off */
+static const char sql_token_by_hash[] =
+	"SELECT name, role, array_to_string(domains, ','), "
+	EPOCH("expires_at") ", " EPOCH("last_used_at")
+	" FROM api_tokens WHERE hash = decode($1, 'hex')";
+/* clang-format on */
+static const char sql_token_touch[] =
+	"UPDATE api_tokens SET last_used_at = now() WHERE name = $1";
+
+static void p_hex(struct params *p, const unsigned char *v, size_t n)
+{
+	struct strbuf *sb = p_big(p);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sbuf_addf(sb, "%02x", v[i]);
+	p_big_done(p);
+}
+
+/* Split a comma list of A-labels read back from a row; re-validated. */
+static int scope_from_row(const char *list, struct token_info *out,
+			  struct error *err)
+{
+	struct error e = ERROR_INIT;
+	const char *p = list;
+
+	out->ndomains = 0;
+	out->domains = NULL;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char name[DOMAIN_NAME_MAX + 1];
+
+		out->domains =
+			xrealloc(out->domains,
+				 (out->ndomains + 1) * sizeof(*out->domains));
+		if (n >= sizeof(name))
+			goto bad;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (domain_name_parse(name, &out->domains[out->ndomains], &e) <
+		    0)
+			goto bad;
+		out->ndomains++;
+		p += n + (p[n] == ',');
+	}
+	return 0;
+bad:
+	error_release(&e);
+	free(out->domains);
+	out->domains = NULL;
+	out->ndomains = 0;
+	return error_set(err, ERR_INTERNAL, NULL,
+			 "a token's scope holds an invalid domain name");
+}
+
+enum lookup store_token_by_hash(struct store *s,
+				const unsigned char hash[TOKEN_HASH_LEN],
+				struct token_info *out, int64_t *last_used,
+				struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	enum lookup rc = LOOKUP_FAIL;
+	int role;
+
+	memset(out, 0, sizeof(*out));
+	if (ensure_conn(s, err) < 0)
+		return LOOKUP_FAIL;
+	p_hex(&p, hash, TOKEN_HASH_LEN);
+	res = q(s, sql_token_by_hash, &p, "token lookup", err);
+	p_release(&p);
+	if (res == NULL)
+		return LOOKUP_FAIL;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return LOOKUP_NOTFOUND;
+	}
+	role = parse_enum(PQgetvalue(res, 0, 1), token_role_names);
+	if (!get_text(res, 0, 0, out->name, sizeof(out->name)) || role < 0 ||
+	    !get_i64(res, 0, 3, &out->expires_at) ||
+	    !get_i64(res, 0, 4, last_used)) {
+		error_set(err, ERR_INTERNAL, NULL, "unexpected token row");
+	} else if (scope_from_row(PQgetvalue(res, 0, 2), out, err) == 0) {
+		out->role = (enum token_role)role;
+		rc = LOOKUP_FOUND;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int store_token_touch(struct store *s, const char *name, struct error *err)
+{
+	struct params p = { 0 };
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, name);
+	return q0(s, sql_token_touch, &p, "token last-used", err);
+}
+
+/* ---- idempotency keys --------------------------------------------- */
+
+static const char sql_idem_get[] =
+	"SELECT status, response, request_hash = decode($3, 'hex')"
+	" FROM idempotency_keys WHERE actor = $1 AND key = $2"
+	" AND created_at > now() - interval '24 hours'";
+static const char sql_idem_put[] =
+	"WITH old AS (DELETE FROM idempotency_keys"
+	"  WHERE created_at <= now() - interval '24 hours')"
+	" INSERT INTO idempotency_keys (actor, key, request_hash, status,"
+	" response) VALUES ($1, $2, decode($3, 'hex'), $4, $5)"
+	" ON CONFLICT (actor, key) DO NOTHING";
+
+enum lookup store_idem_get(struct store *s, const char *actor, const char *key,
+			   const unsigned char hash[32], int *status,
+			   struct strbuf *response, bool *same,
+			   struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	enum lookup rc = LOOKUP_NOTFOUND;
+
+	if (ensure_conn(s, err) < 0)
+		return LOOKUP_FAIL;
+	p_str(&p, actor);
+	p_str(&p, key);
+	p_hex(&p, hash, 32);
+	res = q(s, sql_idem_get, &p, "idempotency key", err);
+	p_release(&p);
+	if (res == NULL)
+		return LOOKUP_FAIL;
+	if (PQntuples(res) == 1) {
+		if (!get_int(res, 0, 0, 100, 599, status)) {
+			error_set(err, ERR_INTERNAL, NULL,
+				  "unexpected idempotency row");
+			rc = LOOKUP_FAIL;
+		} else {
+			sbuf_addstr(response, PQgetvalue(res, 0, 1));
+			*same = get_bool(res, 0, 2);
+			rc = LOOKUP_FOUND;
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
+int store_idem_put(struct store *s, const char *actor, const char *key,
+		   const unsigned char hash[32], int status,
+		   const char *response, struct error *err)
+{
+	struct params p = { 0 };
+	int rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, actor);
+	p_str(&p, key);
+	p_hex(&p, hash, 32);
+	p_int(&p, status);
+	p_str(&p, response);
+	rc = q0(s, sql_idem_put, &p, "idempotency key", err);
+	p_release(&p);
+	return rc;
 }

@@ -22,6 +22,7 @@
 #define MXFEED_STORE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -46,6 +47,9 @@ struct domain_filter {
 	const char *match; /* substring of the A- or U-label, or NULL */
 	const char *after; /* keyset: names > after, or NULL */
 	long limit;	   /* 1..1000 */
+	/* a scoped token's domains: only these are listed */
+	const struct domain_name *scope;
+	size_t nscope; /* 0 with scope == NULL: every domain */
 };
 
 struct domain_list {
@@ -137,6 +141,30 @@ int store_token_create(struct store *s, const struct token_info *t,
 		       const struct change_ctx *ctx, struct error *err)
 	__attribute__((warn_unused_result));
 json_t *store_token_list(struct store *s, struct error *err);
+/*
+ * The token whose SHA-256 is hash; out->domains is allocated (free()).
+ * *last_used: unix seconds, 0 if never.
+ */
+enum lookup store_token_by_hash(struct store *s,
+				const unsigned char hash[TOKEN_HASH_LEN],
+				struct token_info *out, int64_t *last_used,
+				struct error *err);
+int store_token_touch(struct store *s, const char *name, struct error *err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Idempotency keys (24 h).  get: LOOKUP_FOUND fills *status and
+ * *response and sets *same when the stored request hash equals hash.
+ * put: first writer wins; a second put of one key changes nothing.
+ */
+enum lookup store_idem_get(struct store *s, const char *actor, const char *key,
+			   const unsigned char hash[32], int *status,
+			   struct strbuf *response, bool *same,
+			   struct error *err);
+int store_idem_put(struct store *s, const char *actor, const char *key,
+		   const unsigned char hash[32], int status,
+		   const char *response, struct error *err)
+	__attribute__((warn_unused_result));
 int store_token_revoke(struct store *s, const char *name,
 		       const struct change_ctx *ctx, struct error *err)
 	__attribute__((warn_unused_result));

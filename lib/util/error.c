@@ -58,6 +58,7 @@ int error_exit_status(enum err_code code)
 	case ERR_CONFLICT:
 	case ERR_STALE:
 	case ERR_FORBIDDEN:
+	case ERR_UNAUTH:
 		return 4;
 	case ERR_TEMPFAIL:
 		return 5;
@@ -83,6 +84,8 @@ int error_http_status(enum err_code code)
 		return 412;
 	case ERR_FORBIDDEN:
 		return 403;
+	case ERR_UNAUTH:
+		return 401;
 	case ERR_TEMPFAIL:
 		return 503;
 	case ERR_UNAVAILABLE:

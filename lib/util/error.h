@@ -21,6 +21,7 @@ enum err_code {
 	ERR_CONFLICT,	 /* exists, or state forbids: exit 4, HTTP 409 */
 	ERR_STALE,	 /* version mismatch: exit 4, HTTP 412 */
 	ERR_FORBIDDEN,	 /* role or scope: exit 4, HTTP 403 */
+	ERR_UNAUTH,	 /* no or bad credentials: exit 4, HTTP 401 */
 	ERR_TEMPFAIL,	 /* database or daemon down: exit 5, HTTP 503 */
 	ERR_UNAVAILABLE, /* feature not built yet: exit 1, HTTP 501 */
 	ERR_INTERNAL,	 /* a bug or an unexpected failure: exit 1, 500 */

@@ -1,0 +1,46 @@
+/*
+ * auth - who is asking, and may they
+ *
+ * A principal is either an API token (Authorization: Bearer, looked up
+ * by its SHA-256, confirmed with a constant-time compare, refused when
+ * expired) or a staff user whom nginx authenticated for the portal
+ * (REMOTE_USER; staff act with the admin role on every domain).
+ * auth_require() checks the role of a route; auth_sees() the domain
+ * scope: a scoped token must find any other domain "not found", so the
+ * callers turn a false auth_sees() into ERR_NOTFOUND, never 403.
+ * Errors: ERR_UNAUTH (no, unknown or expired credentials), ERR_FORBIDDEN
+ * (role too low), ERR_TEMPFAIL (database down).  Secrets are never put
+ * into messages or logs; only a token's name is.
+ */
+#ifndef MXFEED_AUTH_H
+#define MXFEED_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "token.h"
+#include "util/error.h"
+
+/* last_used_at is written at most this often per token (seconds) */
+#define AUTH_TOUCH_INTERVAL 60
+
+struct principal {
+	char name[TOKEN_NAME_MAX + 1]; /* token name or staff user */
+	enum token_role role;
+	bool staff;
+	size_t nscope;		   /* 0: every domain */
+	struct domain_name *scope; /* allocated */
+};
+
+int auth_bearer(struct store *s, const char *authorization, int64_t now,
+		struct principal *out, struct error *err)
+	__attribute__((warn_unused_result));
+int auth_staff(const char *remote_user, struct principal *out,
+	       struct error *err) __attribute__((warn_unused_result));
+void principal_release(struct principal *p);
+int auth_require(const struct principal *p, enum token_role need,
+		 struct error *err) __attribute__((warn_unused_result));
+bool auth_sees(const struct principal *p, const char *alabel);
+
+#endif
