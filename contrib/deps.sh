@@ -12,10 +12,16 @@ set -eu
 PACKAGES="
 gcc make pkg-config clang-format
 libpq-dev libconfig-dev libjansson-dev libidn2-dev libssl-dev libcrypt-dev
-libcmocka-dev
-postgresql-15 postgresql-client-15
+libcmocka-dev libfcgi-dev
+postgresql-15 postgresql-client-15 postgresql-contrib
+nginx-light wrk curl
+chromium nodejs fonts-dejavu-core
 jq util-linux bc time
 "
+
+# npm: Debian's nodejs package ships without it, NodeSource's nodejs
+# includes it and conflicts with Debian's npm; ask for it only if absent.
+command -v npm > /dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do

@@ -65,6 +65,11 @@ static const struct setting settings[] = {
 	  "global message size limit in MB, the default of each domain" },
 	{ "limits.archive_days", K_INT, OFF(archive_days), "30", 1, 3650,
 	  "days an archived mailbox is kept before it is removed" },
+	{ "fcgi.listen", K_STR, OFF(fcgi_listen), "unix:/run/mxfeed/fcgi.sock",
+	  0, 0, "where mxfeed-fcgi listens: unix:PATH or HOST:PORT" },
+	{ "fcgi.workers", K_INT, OFF(fcgi_workers), "4", 1, 64,
+	  "mxfeed-fcgi worker threads, each with its own database "
+	  "connection" },
 	{ "log.level", K_LEVEL, OFF(log_level), "info", 0, 0,
 	  "debug, info, warn or error" },
 };
@@ -133,6 +138,7 @@ void conf_release(struct conf *c)
 	free(c->db_owner_conninfo);
 	free(c->relay_name);
 	free(c->state_dir);
+	free(c->fcgi_listen);
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
 	cidr_list_release(&c->relay_addresses);

@@ -37,6 +37,8 @@ struct conf {
 	double spam_low, spam_med, spam_high; /* spam.low/med/high */
 	int max_message_mb;		      /* limits.max_message_mb */
 	int archive_days;		      /* limits.archive_days */
+	char *fcgi_listen;		      /* fcgi.listen */
+	int fcgi_workers;		      /* fcgi.workers */
 	enum log_level log_level;	      /* log.level */
 };
 

@@ -96,3 +96,73 @@ pg_teardown() {
 	bash "$TOP/contrib/pgcluster.sh" "$T/pg" stop > /dev/null 2>&1
 	rm -rf "$T"
 }
+
+FCGI="$BUILD/rel/bin/mxfeed-fcgi"
+WEB_PORT=${WEB_PORT:-18080}
+
+# web_setup: mxfeed-fcgi on $T/fcgi.sock and nginx on 127.0.0.1:$WEB_PORT
+# in front of it; staff login "staff" / $STAFF_PW for the portal.
+web_setup() {
+	STAFF_PW=staff-test-pw
+	printf 'staff:%s\n' "$(openssl passwd -6 "$STAFF_PW")" > "$T/htpasswd"
+	fcgi_start
+	bash "$TOP/contrib/nginx/run.sh" "$T" "$WEB_PORT" "$T/fcgi.sock" start \
+		> "$T/nginx-start.log" 2>&1 ||
+		{ echo "Bail out! nginx did not start"; cat "$T/nginx-start.log" "$T/nginx-error.log"; exit 1; }
+	trap web_teardown EXIT
+	BASE="http://127.0.0.1:$WEB_PORT"
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "$BASE/healthz" && return 0
+		sleep 0.1
+	done
+	echo "Bail out! nginx/mxfeed-fcgi do not answer"
+	exit 1
+}
+
+fcgi_start() {
+	"$FCGI" --listen "unix:$T/fcgi.sock" --workers "${FCGI_WORKERS:-4}" \
+		>> "$T/fcgi.log" 2>&1 &
+	FCGI_PID=$!
+	for _ in $(seq 50); do
+		[ -S "$T/fcgi.sock" ] && return 0
+		sleep 0.1
+	done
+	echo "Bail out! mxfeed-fcgi did not start"
+	cat "$T/fcgi.log"
+	exit 1
+}
+
+fcgi_stop() {
+	[ -n "${FCGI_PID:-}" ] && kill "$FCGI_PID" 2> /dev/null && wait "$FCGI_PID" 2> /dev/null
+	FCGI_PID=
+}
+
+web_teardown() {
+	bash "$TOP/contrib/nginx/run.sh" "$T" "$WEB_PORT" "$T/fcgi.sock" stop > /dev/null 2>&1
+	fcgi_stop
+	pg_teardown
+}
+
+# http METHOD PATH [curl args...]: body in $T/out, headers in $T/hdr,
+# status in $status
+http() {
+	local m=$1 p=$2
+	shift 2
+	status=$(curl -s -X "$m" -o "$T/out" -D "$T/hdr" -w '%{http_code}' "$@" "$BASE$p")
+}
+
+# expect_status CODE DESC METHOD PATH [curl args...]
+expect_status() {
+	local want=$1 desc=$2
+	shift 2
+	http "$@"
+	if [ "$status" = "$want" ]; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc (HTTP $status, expected $want)"
+	fi
+}
+
+hdr() {
+	grep -i "^$1:" "$T/hdr" | head -n 1 | sed 's/^[^:]*: *//; s/\r$//'
+}

@@ -1,0 +1,605 @@
+/*
+ * api - the JSON API of SPEC section 7 under /api/v1/, and /healthz
+ *
+ * A route table maps (method, path shape) to a handler and the role it
+ * needs.  Every request is authenticated (Bearer token), checked
+ * against the route's role, and for a domain route against the token's
+ * scope (another domain is 404, exactly as a missing one).  Handlers
+ * parse the request's syntax, call lib/ops and render the result; the
+ * rules are in lib/.  Strict input: a body must be application/json
+ * (PATCH also application/merge-patch+json), at most 64 KiB, loaded by
+ * json_load_strict (duplicate keys, depth, UTF-8).  Changes require
+ * If-Match (428 without, 412 when stale); POSTs honour Idempotency-Key.
+ */
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "domain_json.h"
+#include "fcgi.h"
+#include "ops.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+#define LIST_DEFAULT 100
+
+struct call {
+	struct req *q;
+	struct resp *r;
+	struct principal who;
+	struct ops_ctx ox;
+	const char *name; /* {name} of the path, or NULL */
+	const char *sub;  /* the part after {name}/, or NULL */
+	struct error err;
+};
+
+typedef void (*handler_fn)(struct call *c);
+
+enum shape { S_DOMAINS, S_DOMAIN, S_DOMAIN_SUB, S_RELAYS };
+
+struct route {
+	const char *method;
+	enum shape shape;
+	const char *sub; /* for S_DOMAIN_SUB */
+	enum token_role need;
+	handler_fn fn;
+};
+
+static void fail(struct call *c)
+{
+	resp_problem(c->r, 0, &c->err);
+}
+
+static void etag(struct call *c, const struct domain *d)
+{
+	resp_header(c->r, "ETag", "\"%lld\"", (long long)d->version);
+}
+
+static void send_domain(struct call *c, int status, const struct domain *d,
+			const struct propagation *p)
+{
+	json_t *j = domain_to_json(d, p);
+
+	resp_json(c->r, status, j);
+	etag(c, d);
+	json_decref(j);
+}
+
+/* Parse the body as one JSON document of an accepted media type. */
+static json_t *body_json(struct call *c, const char *const *types)
+{
+	const char *ct = c->q->content_type ? c->q->content_type : "";
+	size_t n = strcspn(ct, "; ");
+	json_t *j;
+	int i;
+
+	for (i = 0; types[i]; i++)
+		if (strlen(types[i]) == n && strncasecmp(ct, types[i], n) == 0)
+			break;
+	if (types[i] == NULL) {
+		struct strbuf m = STRBUF_INIT;
+
+		sbuf_addf(&m, "Content-Type must be %s", types[0]);
+		if (types[1])
+			sbuf_addf(&m, " or %s", types[1]);
+		resp_problem_msg(c->r, 415, "Content-Type", m.buf);
+		sbuf_release(&m);
+		return NULL;
+	}
+	j = json_load_strict(c->q->body.buf, c->q->body.len, JSON_BODY_MAX,
+			     &c->err);
+	if (j == NULL)
+		resp_problem(c->r, 400, &c->err);
+	return j;
+}
+
+/* Read the domain of the path, as the token may see it. */
+static int load(struct call *c, struct domain *d, struct propagation *p)
+{
+	struct domain_name dn;
+
+	if (ops_name(c->ox.conf, c->name, &dn, &c->err) < 0) {
+		fail(c);
+		return -1;
+	}
+	if (!auth_sees(&c->who, dn.alabel)) {
+		resp_problem_msg(c->r, 404, "name", "no such domain");
+		return -1;
+	}
+	if (ops_domain_get(&c->ox, c->name, d, p, &c->err) < 0) {
+		fail(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* If-Match: required (428), parsed (400); *v = -1 for "*". */
+static int if_match(struct call *c, bool required, int64_t *v)
+{
+	*v = OPS_NO_VERSION;
+	if (c->q->if_match == NULL) {
+		if (!required)
+			return 0;
+		resp_problem_msg(c->r, 428, "If-Match",
+				 "send If-Match with the ETag you read, so "
+				 "that a concurrent change is not overwritten");
+		return -1;
+	}
+	if (http_etag_parse(c->q->if_match, v, &c->err) < 0) {
+		resp_problem(c->r, 400, &c->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- handlers ----------------------------------------------------- */
+
+static void h_list(struct call *c)
+{
+	struct domain_filter f = { -1, NULL, NULL, LIST_DEFAULT, NULL, 0 };
+	struct http_form qs = HTTP_FORM_INIT;
+	struct domain_list l = { 0 };
+	const char *v;
+	json_t *items, *o;
+	size_t k;
+	long limit;
+
+	if (http_form_parse(c->q->query, strlen(c->q->query), &qs, &c->err) <
+	    0) {
+		resp_problem(c->r, 400, &c->err);
+		return;
+	}
+	for (k = 0; k < qs.n; k++)
+		if (parse_enum(qs.v[k].name,
+			       (const char *const[]){ "mode", "match", "limit",
+						      "after", NULL }) < 0 ||
+		    http_form_count(&qs, qs.v[k].name) > 1) {
+			resp_problem_msg(c->r, 400, "query",
+					 "query parameters are mode, match, "
+					 "limit and after, each at most once");
+			goto out;
+		}
+	if ((v = http_form_get(&qs, "mode")) != NULL &&
+	    (f.mode = parse_enum(v, domain_mode_names)) < 0) {
+		resp_problem_msg(c->r, 400, "mode",
+				 "mode must be pop3, feed or backup");
+		goto out;
+	}
+	f.match = http_form_get(&qs, "match");
+	if (f.match != NULL && strlen(f.match) > 253) {
+		resp_problem_msg(c->r, 400, "match", "match is too long");
+		goto out;
+	}
+	if ((v = http_form_get(&qs, "limit")) != NULL) {
+		if (parse_long(v, 1, 1000, &limit, "limit", &c->err) < 0) {
+			resp_problem(c->r, 400, &c->err);
+			goto out;
+		}
+		f.limit = limit;
+	}
+	f.after = http_form_get(&qs, "after");
+	if (f.after != NULL && strlen(f.after) > DOMAIN_NAME_MAX) {
+		resp_problem_msg(c->r, 400, "after", "after is too long");
+		goto out;
+	}
+	if (c->who.nscope > 0) {
+		f.scope = c->who.scope;
+		f.nscope = c->who.nscope;
+	}
+	if (store_domain_list(c->ox.store, &f, &l, &c->err) < 0) {
+		fail(c);
+		goto out;
+	}
+	items = json_array();
+	for (k = 0; k < l.n; k++)
+		json_array_append_new(items,
+				      domain_to_json(&l.v[k], &l.prop[k]));
+	o = json_pack("{s:o}", "domains", items);
+	if (l.n == (size_t)f.limit && l.n > 0) {
+		struct strbuf link = STRBUF_INIT;
+		const char *last = l.v[l.n - 1].name.alabel;
+
+		json_object_set_new(o, "next", json_string(last));
+		sbuf_addf(&link, "</api/v1/domains?limit=%ld&after=", f.limit);
+		sbuf_addurl(&link, last);
+		if (f.mode >= 0)
+			sbuf_addf(&link, "&mode=%s", domain_mode_names[f.mode]);
+		if (f.match) {
+			sbuf_addstr(&link, "&match=");
+			sbuf_addurl(&link, f.match);
+		}
+		sbuf_addstr(&link, ">; rel=\"next\"");
+		resp_json(c->r, 200, o);
+		resp_header(c->r, "Link", "%s", link.buf);
+		sbuf_release(&link);
+	} else {
+		json_object_set_new(o, "next", json_null());
+		resp_json(c->r, 200, o);
+	}
+	json_decref(o);
+	domain_list_release(&l);
+out:
+	http_form_release(&qs);
+}
+
+static void h_create(struct call *c)
+{
+	static const char *const types[] = { "application/json", NULL };
+	const json_t *jn;
+	struct domain d;
+	json_t *doc = body_json(c, types);
+
+	if (doc == NULL)
+		return;
+	jn = json_object_get(doc, "name");
+	if (c->who.nscope > 0 && json_is_string(jn)) {
+		struct domain_name dn;
+
+		if (ops_name(c->ox.conf, json_string_value(jn), &dn, &c->err) ==
+			    0 &&
+		    !auth_sees(&c->who, dn.alabel)) {
+			resp_problem_msg(c->r, 403, "name",
+					 "this token may not create domains "
+					 "outside its scope");
+			json_decref(doc);
+			return;
+		}
+		error_clear(&c->err);
+	}
+	if (ops_domain_create_json(&c->ox, doc, &d, &c->err) < 0) {
+		if (c->err.code == ERR_CONFLICT)
+			error_set(&c->err, ERR_CONFLICT, "name",
+				  "domain exists");
+		fail(c);
+	} else {
+		struct strbuf loc = STRBUF_INIT;
+
+		send_domain(c, 201, &d, NULL);
+		sbuf_addstr(&loc, "/api/v1/domains/");
+		sbuf_addurl(&loc, d.name.alabel);
+		resp_header(c->r, "Location", "%s", loc.buf);
+		sbuf_release(&loc);
+	}
+	json_decref(doc);
+}
+
+static void h_get(struct call *c)
+{
+	struct propagation p;
+	struct domain d;
+
+	if (load(c, &d, &p) == 0)
+		send_domain(c, 200, &d, &p);
+}
+
+static void h_patch(struct call *c)
+{
+	static const char *const types[] = { "application/merge-patch+json",
+					     "application/json", NULL };
+	struct propagation p;
+	struct domain d, nd;
+	bool changed = false;
+	int64_t v;
+	json_t *doc;
+
+	if (load(c, &d, &p) < 0 || if_match(c, true, &v) < 0 ||
+	    (doc = body_json(c, types)) == NULL)
+		return;
+	if (ops_domain_patch(&c->ox, d.name.alabel, doc, v, &nd, &changed,
+			     &c->err) < 0)
+		fail(c);
+	else if (ops_domain_get(&c->ox, d.name.alabel, &nd, &p, &c->err) < 0)
+		fail(c);
+	else
+		send_domain(c, 200, &nd, &p);
+	json_decref(doc);
+}
+
+static void h_delete(struct call *c)
+{
+	struct domain d;
+	int64_t v;
+
+	if (load(c, &d, NULL) < 0 || if_match(c, false, &v) < 0)
+		return;
+	if (v != OPS_NO_VERSION && v != d.version) {
+		error_set(&c->err, ERR_STALE, "version",
+			  "version is %lld, not %lld: changed by %s",
+			  (long long)d.version, (long long)v, d.updated_by);
+		fail(c);
+		return;
+	}
+	if (ops_domain_remove(&c->ox, d.name.alabel, NULL, &c->err) < 0) {
+		fail(c);
+		return;
+	}
+	c->r->status = 204;
+}
+
+static void send_list(struct call *c, const char *key, json_t *list)
+{
+	json_t *o;
+
+	if (list == NULL) {
+		fail(c);
+		return;
+	}
+	o = json_pack("{s:s, s:o}", "domain", c->name, key, list);
+	resp_json(c->r, 200, o);
+	json_decref(o);
+}
+
+static void h_history(struct call *c)
+{
+	struct domain d;
+
+	if (load(c, &d, NULL) == 0)
+		send_list(c, "history",
+			  store_history(c->ox.store, &d.name, 1000, &c->err));
+}
+
+static void h_jobs(struct call *c)
+{
+	struct domain d;
+
+	if (load(c, &d, NULL) == 0)
+		send_list(c, "jobs",
+			  store_job_list(c->ox.store, &d.name, &c->err));
+}
+
+static void h_mailboxes(struct call *c)
+{
+	struct domain d;
+
+	if (load(c, &d, NULL) == 0)
+		send_list(c, "mailboxes",
+			  ops_mailboxes_json(&c->ox, &d, &c->err));
+}
+
+static void h_rules(struct call *c)
+{
+	struct domain d;
+
+	if (load(c, &d, NULL) == 0)
+		send_list(c, "rules", ops_rules_json(&c->ox, &d, &c->err));
+}
+
+/* Verbs that need the mail stack (mta-glue): not built yet. */
+static void h_later(struct call *c)
+{
+	struct domain d;
+	char msg[160];
+
+	if (load(c, &d, NULL) < 0)
+		return;
+	(void)snprintf(msg, sizeof(msg),
+		       "'%s' needs the mail stack (mta-glue), which this "
+		       "version does not have yet; nothing was changed",
+		       c->sub);
+	resp_problem_msg(c->r, 501, NULL, msg);
+}
+
+static void h_relays(struct call *c)
+{
+	json_t *l = store_relay_list(c->ox.store, &c->err), *o;
+
+	if (l == NULL) {
+		fail(c);
+		return;
+	}
+	o = json_pack("{s:o}", "relays", l);
+	resp_json(c->r, 200, o);
+	json_decref(o);
+}
+
+static const struct route routes[] = {
+	{ "GET", S_DOMAINS, NULL, ROLE_READ, h_list },
+	{ "POST", S_DOMAINS, NULL, ROLE_OPERATOR, h_create },
+	{ "GET", S_DOMAIN, NULL, ROLE_READ, h_get },
+	{ "PATCH", S_DOMAIN, NULL, ROLE_OPERATOR, h_patch },
+	{ "DELETE", S_DOMAIN, NULL, ROLE_ADMIN, h_delete },
+	{ "GET", S_DOMAIN_SUB, "history", ROLE_READ, h_history },
+	{ "GET", S_DOMAIN_SUB, "jobs", ROLE_READ, h_jobs },
+	{ "GET", S_DOMAIN_SUB, "mailboxes", ROLE_READ, h_mailboxes },
+	{ "GET", S_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
+	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_later },
+	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_later },
+	{ "GET", S_RELAYS, NULL, ROLE_READ, h_relays },
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Split the path into shape, name and sub; -1 if no shape fits. */
+static int path_shape(const char *path, char *name, size_t nsize,
+		      const char **sub)
+{
+	const char *rest, *slash;
+	size_t n;
+
+	*sub = NULL;
+	if (strcmp(path, "/api/v1/relays") == 0)
+		return S_RELAYS;
+	if (strcmp(path, "/api/v1/domains") == 0)
+		return S_DOMAINS;
+	if (strncmp(path, "/api/v1/domains/", 16) != 0)
+		return -1;
+	rest = path + 16;
+	slash = strchr(rest, '/');
+	n = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (n == 0 || n >= nsize)
+		return -1;
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (slash == NULL)
+		return S_DOMAIN;
+	*sub = slash + 1;
+	if (**sub == '\0' || strchr(*sub, '/') != NULL)
+		return -1;
+	return S_DOMAIN_SUB;
+}
+
+/* Idempotency: replay a stored answer; 1 when the request is done. */
+static int idem_replay(struct call *c, unsigned char hash[32])
+{
+	struct strbuf stored = STRBUF_INIT;
+	struct strbuf in = STRBUF_INIT;
+	const char *key = c->q->idem_key;
+	size_t i, n = strlen(key);
+	bool same = false;
+	int status = 0;
+
+	if (n == 0 || n > 255) {
+		resp_problem_msg(c->r, 400, "Idempotency-Key",
+				 "Idempotency-Key must be 1 to 255 printable "
+				 "ASCII characters");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e) {
+			resp_problem_msg(c->r, 400, "Idempotency-Key",
+					 "Idempotency-Key must be 1 to 255 "
+					 "printable ASCII characters");
+			return 1;
+		}
+	sbuf_addf(&in, "%s %s\n", c->q->method, c->q->path);
+	sbuf_add(&in, c->q->body.buf, c->q->body.len);
+	SHA256((const unsigned char *)in.buf, in.len, hash);
+	sbuf_release(&in);
+	switch (store_idem_get(c->ox.store, c->who.name, key, hash, &status,
+			       &stored, &same, &c->err)) {
+	case LOOKUP_FAIL:
+		fail(c);
+		sbuf_release(&stored);
+		return 1;
+	case LOOKUP_NOTFOUND:
+		sbuf_release(&stored);
+		return 0;
+	case LOOKUP_FOUND:
+		break;
+	}
+	if (!same) {
+		resp_problem_msg(c->r, 422, "Idempotency-Key",
+				 "this Idempotency-Key was used for a "
+				 "different request");
+	} else {
+		c->r->status = status;
+		c->r->ctype = status >= 400 ? "application/problem+json"
+					    : "application/json";
+		sbuf_reset(&c->r->body);
+		sbuf_add(&c->r->body, stored.buf, stored.len);
+		resp_header(c->r, "Idempotent-Replayed", "true");
+	}
+	sbuf_release(&stored);
+	return 1;
+}
+
+static void idem_store(struct call *c, const unsigned char hash[32])
+{
+	struct error e = ERROR_INIT;
+
+	/* answers that a retry could change are not kept */
+	if (c->r->status >= 500 || c->r->status == 401 || c->r->body.len == 0)
+		return;
+	if (store_idem_put(c->ox.store, c->who.name, c->q->idem_key, hash,
+			   c->r->status, c->r->body.buf, &e) < 0) {
+		log_warn("request %s: idempotency key not stored: %s", c->q->id,
+			 error_msg(&e));
+		error_release(&e);
+	}
+}
+
+void api_handle(struct req *q, struct resp *r)
+{
+	struct call c = { .q = q, .r = r, .err = ERROR_INIT };
+	char name[DOMAIN_INPUT_MAX + 1];
+	unsigned char hash[32];
+	const struct route *rt = NULL;
+	bool path_known = false;
+	int shape;
+	size_t i;
+
+	shape = path_shape(q->path, name, sizeof(name), &c.sub);
+	for (i = 0; shape >= 0 && i < NROUTES; i++) {
+		if (routes[i].shape != (enum shape)shape ||
+		    (shape == S_DOMAIN_SUB &&
+		     strcmp(routes[i].sub, c.sub) != 0))
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, q->method) == 0 ||
+		    (strcmp(q->method, "HEAD") == 0 &&
+		     strcmp(routes[i].method, "GET") == 0)) {
+			rt = &routes[i];
+			break;
+		}
+	}
+	if (rt == NULL) {
+		if (path_known) {
+			resp_problem_msg(r, 405, NULL,
+					 "method not allowed here");
+		} else {
+			resp_problem_msg(r, 404, NULL, "no such resource");
+		}
+		return;
+	}
+	c.name = shape == S_DOMAIN || shape == S_DOMAIN_SUB ? name : NULL;
+	if ((c.ox.store = worker_store(q->w, &c.err)) == NULL) {
+		fail(&c);
+		goto out;
+	}
+	c.ox.conf = q->w->conf;
+	if (auth_bearer(c.ox.store, q->authorization, (int64_t)time(NULL),
+			&c.who, &c.err) < 0) {
+		fail(&c);
+		goto out;
+	}
+	q->actor = c.who.name;
+	if (auth_require(&c.who, rt->need, &c.err) < 0) {
+		fail(&c);
+		goto out;
+	}
+	c.ox.change.actor = c.who.name;
+	c.ox.change.ticket = "";
+	if (q->ticket != NULL) {
+		if (actor_check(q->ticket, "X-Ticket", &c.err) < 0) {
+			resp_problem(r, 400, &c.err);
+			goto out;
+		}
+		c.ox.change.ticket = q->ticket;
+	}
+	if (strcmp(rt->method, "POST") == 0 && q->idem_key != NULL) {
+		if (idem_replay(&c, hash))
+			goto out;
+		rt->fn(&c);
+		idem_store(&c, hash);
+	} else {
+		rt->fn(&c);
+	}
+out:
+	principal_release(&c.who);
+	error_release(&c.err);
+}
+
+void health_handle(struct req *q, struct resp *r)
+{
+	struct error err = ERROR_INIT;
+	struct store *s = worker_store(q->w, &err);
+	json_t *j;
+
+	/* the relays listing is a cheap query that needs the database */
+	if (s == NULL || (j = store_relay_list(s, &err)) == NULL) {
+		resp_problem(r, 503, &err);
+	} else {
+		json_decref(j);
+		j = json_pack("{s:s}", "status", "ok");
+		resp_json(r, 200, j);
+		json_decref(j);
+	}
+	error_release(&err);
+}

@@ -1,0 +1,509 @@
+/*
+ * mxfeed-fcgi - the FastCGI service behind nginx: JSON API and portal
+ *
+ * mxfeed-fcgi [-c FILE] [--listen unix:PATH|HOST:PORT] [--workers N]
+ *
+ * A fixed pool of threads shares one listening socket; each thread
+ * accepts under a mutex (FCGX_Accept_r), owns one PostgreSQL connection
+ * and answers one request at a time.  Threads rather than processes:
+ * the connection, not the address space, is the per-worker cost, and a
+ * thread's share of the resident set stays small (see bench/).
+ *
+ * Promises: a request never ends the process; a body over 64 KiB gets
+ * 413 before it is read; while the database is down every request that
+ * needs it gets 503 problem+json with Retry-After, and the next request
+ * after the database is back is served without a restart; every
+ * response carries Cache-Control: no-store and X-Request-Id; one access
+ * log line per request (stderr), client text escaped.
+ * SIGTERM/SIGINT: stop accepting, finish the requests in flight, exit.
+ */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "domain_json.h"
+#include "fcgi.h"
+#include "util/http.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile sig_atomic_t stopping;
+static int listen_fd = -1;
+
+struct store *worker_store(struct worker *w, struct error *err)
+{
+	if (w->store == NULL &&
+	    store_open(&w->store, w->conf->db_conninfo, w->conf, err) < 0)
+		return NULL;
+	return w->store;
+}
+
+void resp_header(struct resp *r, const char *name, const char *fmt, ...)
+{
+	struct strbuf v = STRBUF_INIT;
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&v, fmt, ap);
+	va_end(ap);
+	for (i = 0; i < v.len; i++)
+		if (v.buf[i] == '\r' || v.buf[i] == '\n' || v.buf[i] == '\0')
+			v.buf[i] = ' '; /* never a second header */
+	sbuf_addf(&r->headers, "%s: %s\r\n", name, v.buf);
+	sbuf_release(&v);
+}
+
+void resp_json(struct resp *r, int status, const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	r->status = status;
+	r->ctype = "application/json";
+	sbuf_reset(&r->body);
+	sbuf_addstr(&r->body, s ? s : "null");
+	sbuf_addch(&r->body, '\n');
+	free(s);
+}
+
+static const char *problem_slug(int status)
+{
+	switch (status) {
+	case 400:
+		return "bad-request";
+	case 401:
+		return "unauthorized";
+	case 403:
+		return "forbidden";
+	case 404:
+		return "not-found";
+	case 405:
+		return "method-not-allowed";
+	case 409:
+		return "conflict";
+	case 412:
+		return "stale";
+	case 413:
+		return "too-large";
+	case 415:
+		return "unsupported-media-type";
+	case 422:
+		return "invalid";
+	case 428:
+		return "if-match-required";
+	case 501:
+		return "not-implemented";
+	case 503:
+		return "unavailable";
+	default:
+		return "internal";
+	}
+}
+
+void resp_problem_msg(struct resp *r, int status, const char *field,
+		      const char *msg)
+{
+	char type[64];
+	json_t *j;
+
+	(void)snprintf(type, sizeof(type), "urn:mxfeed:problem:%s",
+		       problem_slug(status));
+	j = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title",
+		      http_reason(status), "status", status, "detail", msg);
+	json_object_set_new(j, "errors", json_array());
+	if (field != NULL && field[0] != '\0')
+		json_array_append_new(json_object_get(j, "errors"),
+				      json_pack("{s:s, s:s}", "field", field,
+						"message", msg));
+	resp_json(r, status, j);
+	r->ctype = "application/problem+json";
+	if (status == 503)
+		resp_header(r, "Retry-After", "5");
+	if (status == 401)
+		resp_header(r, "WWW-Authenticate", "Bearer realm=\"mxfeed\"");
+	json_decref(j);
+}
+
+void resp_problem(struct resp *r, int status, const struct error *err)
+{
+	if (status == 0)
+		status = error_http_status(err->code);
+	if (status == 500)
+		/* the details are in the log, not for the client */
+		resp_problem_msg(r, 500, NULL,
+				 "internal error; see the service log");
+	else if (status == 503)
+		resp_problem_msg(r, 503, NULL,
+				 "the database is unavailable; nothing was "
+				 "changed; retry in a few seconds");
+	else
+		resp_problem_msg(r, status, err->field, error_msg(err));
+}
+
+/* ---- one request ------------------------------------------------- */
+
+static const char *param(FCGX_Request *fr, const char *name)
+{
+	return FCGX_GetParam(name, fr->envp);
+}
+
+static const char *param_or(FCGX_Request *fr, const char *name, const char *def)
+{
+	const char *v = param(fr, name);
+
+	return v ? v : def;
+}
+
+static void make_id(struct req *q, FCGX_Request *fr)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *nid = param(fr, "REQUEST_ID"); /* nginx's $request_id */
+	unsigned char rnd[REQ_ID_LEN / 2];
+	size_t i;
+
+	if (nid != NULL && strlen(nid) == REQ_ID_LEN &&
+	    strspn(nid, hex) == REQ_ID_LEN) {
+		memcpy(q->id, nid, REQ_ID_LEN + 1);
+		return;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++) {
+		q->id[2 * i] = hex[rnd[i] >> 4];
+		q->id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	q->id[REQ_ID_LEN] = '\0';
+}
+
+/* Read the body; 413 before reading when it is announced too large. */
+static int read_body(struct req *q, FCGX_Request *fr, struct resp *r)
+{
+	const char *cl = param(fr, "CONTENT_LENGTH");
+	struct error err = ERROR_INIT;
+	long len = 0;
+	char buf[8192];
+
+	if (cl != NULL && cl[0] != '\0' &&
+	    parse_long(cl, 0, 0x7fffffffL, &len, "Content-Length", &err) < 0) {
+		resp_problem(r, 400, &err);
+		error_release(&err);
+		return -1;
+	}
+	if (len > JSON_BODY_MAX) {
+		char msg[96];
+
+		(void)snprintf(msg, sizeof(msg), "request body over %d bytes",
+			       JSON_BODY_MAX);
+		resp_problem_msg(r, 413, NULL, msg);
+		return -1;
+	}
+	sbuf_init(&q->body, JSON_BODY_MAX);
+	while (q->body.len < (size_t)len) {
+		size_t want = (size_t)len - q->body.len;
+		int n = FCGX_GetStr(
+			buf, (int)(want < sizeof(buf) ? want : sizeof(buf)),
+			fr->in);
+
+		if (n <= 0)
+			break;
+		sbuf_add(&q->body, buf, (size_t)n);
+	}
+	if (q->body.len != (size_t)len) {
+		resp_problem_msg(r, 400, NULL, "request body cut short");
+		return -1;
+	}
+	return 0;
+}
+
+static void dispatch(struct req *q, struct resp *r)
+{
+	const char *p = q->path;
+
+	if (strcmp(p, "/healthz") == 0)
+		health_handle(q, r);
+	else if (strncmp(p, "/api/v1/", 8) == 0 || strcmp(p, "/api/v1") == 0)
+		api_handle(q, r);
+	else if (strncmp(p, "/portal/", 8) == 0 || strcmp(p, "/portal") == 0)
+		portal_handle(q, r);
+	else
+		resp_problem_msg(r, 404, NULL, "no such resource");
+}
+
+static void write_resp(FCGX_Request *fr, const struct req *q,
+		       const struct resp *r)
+{
+	FCGX_FPrintF(fr->out, "Status: %d %s\r\n", r->status,
+		     http_reason(r->status));
+	if (r->body.len > 0 || r->status != 204)
+		FCGX_FPrintF(fr->out, "Content-Type: %s\r\n",
+			     r->ctype ? r->ctype : "text/plain; charset=utf-8");
+	FCGX_FPrintF(fr->out,
+		     "Cache-Control: no-store\r\n"
+		     "X-Content-Type-Options: nosniff\r\n"
+		     "X-Request-Id: %s\r\n",
+		     q->id);
+	FCGX_PutStr(r->headers.buf, (int)r->headers.len, fr->out);
+	FCGX_PutS("\r\n", fr->out);
+	if (r->status != 204 && r->status != 304 &&
+	    strcmp(q->method, "HEAD") != 0)
+		FCGX_PutStr(r->body.buf, (int)r->body.len, fr->out);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void access_log(const struct req *q, const struct resp *r, double ms)
+{
+	struct strbuf m = STRBUF_INIT, p = STRBUF_INIT, a = STRBUF_INIT;
+
+	sbuf_addesc(&m, q->method, 16);
+	sbuf_addesc(&p, q->path, 200);
+	sbuf_addesc(&a, q->actor ? q->actor : "-", 64);
+	log_info("access id=%s method=%s path=\"%s\" status=%d ms=%.1f "
+		 "actor=\"%s\" bytes=%zu",
+		 q->id, m.buf, p.buf, r->status, ms, a.buf, r->body.len);
+	sbuf_release(&m);
+	sbuf_release(&p);
+	sbuf_release(&a);
+}
+
+static void serve(struct worker *w, FCGX_Request *fr)
+{
+	struct req q = { 0 };
+	struct resp r = { 0 };
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	q.w = w;
+	q.method = param_or(fr, "REQUEST_METHOD", "GET");
+	q.path = param(fr, "DOCUMENT_URI");
+	if (q.path == NULL)
+		q.path = param_or(fr, "SCRIPT_NAME", "/");
+	q.query = param_or(fr, "QUERY_STRING", "");
+	q.content_type = param(fr, "CONTENT_TYPE");
+	q.authorization = param(fr, "HTTP_AUTHORIZATION");
+	q.if_match = param(fr, "HTTP_IF_MATCH");
+	q.idem_key = param(fr, "HTTP_IDEMPOTENCY_KEY");
+	q.ticket = param(fr, "HTTP_X_TICKET");
+	q.origin = param(fr, "HTTP_ORIGIN");
+	q.host = param(fr, "HTTP_HOST");
+	q.scheme = param_or(fr, "REQUEST_SCHEME",
+			    param(fr, "HTTPS") ? "https" : "http");
+	/* trusted only from the param nginx sets after auth_basic */
+	q.remote_user = param(fr, "MXFEED_STAFF_USER");
+	q.body = (struct strbuf)STRBUF_INIT;
+	r.headers = (struct strbuf)STRBUF_INIT;
+	r.body = (struct strbuf)STRBUF_INIT;
+	make_id(&q, fr);
+	if (read_body(&q, fr, &r) == 0)
+		dispatch(&q, &r);
+	write_resp(fr, &q, &r);
+	access_log(&q, &r, ms_since(&t0));
+	sbuf_release(&q.body);
+	sbuf_release(&r.headers);
+	sbuf_release(&r.body);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	FCGX_Request fr;
+
+	if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+		log_error("worker %d: cannot set up a request", w->id);
+		return NULL;
+	}
+	while (!stopping) {
+		int rc;
+
+		pthread_mutex_lock(&accept_lock);
+		rc = stopping ? -1 : FCGX_Accept_r(&fr);
+		pthread_mutex_unlock(&accept_lock);
+		if (rc < 0) {
+			if (stopping)
+				break;
+			log_warn("worker %d: accept failed; retrying", w->id);
+			(void)usleep(100000);
+			continue;
+		}
+		serve(w, &fr);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+	store_close(w->store);
+	w->store = NULL;
+	return NULL;
+}
+
+/* "unix:PATH" or "HOST:PORT" -> the libfcgi socket spec. */
+static int open_listener(const char *spec)
+{
+	int fd;
+
+	if (strncmp(spec, "unix:", 5) == 0) {
+		const char *path = spec + 5;
+		mode_t old;
+
+		if (path[0] != '/') {
+			log_error("listen: unix:PATH needs an absolute path");
+			return -1;
+		}
+		(void)unlink(path);
+		old = umask(0117); /* 0660: nginx's group may connect */
+		fd = FCGX_OpenSocket(path, 128);
+		umask(old);
+	} else if (strchr(spec, ':') != NULL) {
+		fd = FCGX_OpenSocket(spec, 128);
+	} else {
+		log_error("listen: expected unix:PATH or HOST:PORT");
+		return -1;
+	}
+	if (fd < 0)
+		log_error("listen: cannot listen on %s", spec);
+	return fd;
+}
+
+static void usage(FILE *fp)
+{
+	fputs("usage: mxfeed-fcgi [-c FILE] [--listen unix:PATH|HOST:PORT] "
+	      "[--workers N]\n"
+	      "\n"
+	      "Serve the mxfeed JSON API (/api/v1/, /healthz) and the "
+	      "support portal\n"
+	      "(/portal/) over FastCGI, for nginx.\n"
+	      "\n"
+	      "  -c FILE       configuration (default $MXFEED_CONF, else "
+	      "/etc/mxfeed/mxfeed.conf)\n"
+	      "  --listen L    unix:/run/mxfeed/fcgi.sock or 127.0.0.1:9000 "
+	      "(default: fcgi.listen)\n"
+	      "  --workers N   worker threads, 1-64, one database connection "
+	      "each (default: fcgi.workers)\n"
+	      "  -h, --help    this text\n"
+	      "\n"
+	      "The portal trusts the staff login only from the FastCGI "
+	      "parameter\nMXFEED_STAFF_USER, which nginx sets after its own "
+	      "authentication;\nsee contrib/nginx/mxfeed.conf.\n",
+	      fp);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = NULL, *listen_spec = NULL;
+	struct error err = ERROR_INIT;
+	unsigned char key[32];
+	struct worker *workers;
+	pthread_t *tids;
+	struct conf conf;
+	sigset_t set;
+	long nworkers = 0;
+	int i, sig;
+
+	log_init("mxfeed-fcgi", LOG_LEVEL_INFO);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--listen") == 0 ||
+		     strcmp(a, "--workers") == 0) &&
+		    i + 1 >= argc) {
+			fprintf(stderr, "mxfeed-fcgi: %s needs a value\n", a);
+			usage(stderr);
+			return 2;
+		}
+		if (strcmp(a, "-c") == 0) {
+			conf_path = argv[++i];
+		} else if (strcmp(a, "--listen") == 0) {
+			listen_spec = argv[++i];
+		} else if (strcmp(a, "--workers") == 0) {
+			if (parse_long(argv[++i], 1, 64, &nworkers, "--workers",
+				       &err) < 0) {
+				fprintf(stderr, "mxfeed-fcgi: %s\n",
+					error_msg(&err));
+				return 2;
+			}
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "mxfeed-fcgi: unknown argument '%s'\n",
+				a);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (conf_load(&conf, conf_path, &err) < 0) {
+		fprintf(stderr, "mxfeed-fcgi: %s\n", error_msg(&err));
+		return 2;
+	}
+	log_init("mxfeed-fcgi", conf.log_level);
+	if (nworkers == 0)
+		nworkers = conf.fcgi_workers;
+	if (RAND_bytes(key, sizeof(key)) != 1) {
+		log_error("no random bytes for the CSRF key");
+		return 1;
+	}
+	if (FCGX_Init() != 0) {
+		log_error("FastCGI library failed to start");
+		return 1;
+	}
+	listen_fd = open_listener(listen_spec ? listen_spec : conf.fcgi_listen);
+	if (listen_fd < 0)
+		return 1;
+
+	/* workers inherit a mask with the stop signals blocked */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	workers = xcalloc((size_t)nworkers, sizeof(*workers));
+	tids = xcalloc((size_t)nworkers, sizeof(*tids));
+	for (i = 0; i < nworkers; i++) {
+		workers[i].id = i;
+		workers[i].conf = &conf;
+		memcpy(workers[i].csrf_key, key, sizeof(key));
+		if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) !=
+		    0) {
+			log_error("cannot start worker %d", i);
+			return 1;
+		}
+	}
+	log_info("listening on %s with %ld workers",
+		 listen_spec ? listen_spec : conf.fcgi_listen, nworkers);
+	do {
+		if (sigwait(&set, &sig) != 0)
+			sig = SIGTERM;
+	} while (sig == SIGHUP); /* nothing to reload yet */
+	log_info("signal %d: finishing requests in flight", sig);
+	stopping = 1;
+	/* wakes the thread blocked in accept(); the others see stopping */
+	(void)shutdown(listen_fd, SHUT_RDWR);
+	for (i = 0; i < nworkers; i++)
+		pthread_join(tids[i], NULL);
+	close(listen_fd);
+	free(workers);
+	free(tids);
+	conf_release(&conf);
+	OPENSSL_cleanse(key, sizeof(key));
+	return 0;
+}

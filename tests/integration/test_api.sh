@@ -1,0 +1,298 @@
+#!/bin/bash
+# test_api.sh - the JSON API through a real nginx and mxfeed-fcgi, over
+# a private PostgreSQL (SPEC section 7, issue "mxfeed-fcgi")
+#
+# Every route's success and failure statuses, strict input, the
+# validator tables (422 with the field named and nothing stored), auth
+# and roles, scoped-token isolation, idempotent replay, concurrency
+# (20 creates -> 1 x 201 + 19 x 409; 20 PATCHes with one If-Match ->
+# 1 x 200), and the database stopped mid-test -> 503, then recovery.
+set -u
+. "$(dirname "$0")/../lib.sh"
+pg_setup
+web_setup
+
+count() { sql "SELECT count(*) FROM $1"; }
+token() { "$FEEDCTL" token create "$@" --json | jq -r .token; }
+
+ADMIN=$(token t-admin --role admin)
+OPER=$(token t-oper --role operator)
+READ=$(token t-read --role read)
+A=(-H "Authorization: Bearer $ADMIN")
+O=(-H "Authorization: Bearer $OPER")
+R=(-H "Authorization: Bearer $READ")
+J=(-H "Content-Type: application/json")
+MP=(-H "Content-Type: application/merge-patch+json")
+
+is_problem() {
+	[ "$(hdr Content-Type)" = "application/problem+json" ] &&
+		jq -e --argjson s "$status" '.type and .title and .status == $s and .detail' "$T/out" > /dev/null
+}
+jqe() { jq -e "$@" > /dev/null; }
+field_is() { jq -e --arg f "$1" '.errors | any(.field == $f)' "$T/out" > /dev/null; }
+
+# --- health, headers ----------------------------------------------------
+expect_status 200 "healthz answers when the database is up" GET /healthz
+check "every response says Cache-Control: no-store" test "$(hdr Cache-Control)" = no-store
+check "every response carries a request id" test -n "$(hdr X-Request-Id)"
+expect_status 404 "unknown path is 404" GET /api/v1/nothing "${A[@]}"
+check "404 is problem+json" is_problem
+
+# --- authentication -----------------------------------------------------
+expect_status 401 "no token: 401" GET /api/v1/domains
+check "401 is problem+json with WWW-Authenticate" bash -c "$(declare -f hdr is_problem); T=$T status=401; is_problem && [ -n \"\$(hdr WWW-Authenticate)\" ]"
+expect_status 401 "unknown token: 401" GET /api/v1/domains -H "Authorization: Bearer mxf_not-a-real-token"
+expect_status 401 "Basic credentials are not a token: 401" GET /api/v1/domains -u staff:$STAFF_PW
+EXP=$(token t-exp --role admin)
+sql "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE name = 't-exp'" > /dev/null
+expect_status 401 "expired token: 401" GET /api/v1/domains -H "Authorization: Bearer $EXP"
+check "the expiry is named" jqe '.detail | test("expired")' "$T/out"
+expect_status 200 "read token may list" GET /api/v1/domains "${R[@]}"
+check "a used token records last-used" test "$(sql "SELECT last_used_at IS NOT NULL FROM api_tokens WHERE name='t-read'")" = t
+check "the staff header cannot be forged through the API" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Mxfeed-Staff-User: root' "$BASE/api/v1/domains")" = 401
+
+# --- create -------------------------------------------------------------
+BODY='{"name":"example.com","mode":"feed","destination":{"host":"127.0.0.1","port":2526}}'
+expect_status 403 "read token may not create" POST /api/v1/domains "${R[@]}" "${J[@]}" -d "$BODY"
+check "nothing stored after 403" test "$(count domains)" = 0
+expect_status 201 "operator creates a domain" POST /api/v1/domains "${O[@]}" "${J[@]}" -H "X-Ticket: T-100" -d "$BODY"
+check "201 has Location" test "$(hdr Location)" = /api/v1/domains/example.com
+check "201 has ETag \"1\"" test "$(hdr ETag)" = '"1"'
+check "the body is the domain JSON with defaults" \
+	test "$(jq -c '[.name,.mode,.destination.port,.greylisting,.spam.enabled,.queue.days,.version,.updated_by,.ticket]' "$T/out")" \
+	= '["example.com","feed",2526,true,false,2,1,"t-oper","T-100"]'
+check "the audit names the token and the ticket" \
+	test "$(sql "SELECT actor||' '||ticket FROM audit WHERE domain='example.com'")" = "t-oper T-100"
+expect_status 409 "creating it again: 409" POST /api/v1/domains "${O[@]}" "${J[@]}" -d "$BODY"
+check "409 names the field" field_is name
+
+# strict input: each refused, each leaves nothing behind
+n0=$(count domains)
+a0=$(count audit)
+expect_status 415 "wrong content type: 415" POST /api/v1/domains "${O[@]}" -H "Content-Type: text/plain" -d '{"name":"a.example","mode":"pop3"}'
+check "415 is problem+json" is_problem
+expect_status 415 "form encoding: 415" POST /api/v1/domains "${O[@]}" -d 'name=a.example&mode=pop3'
+expect_status 400 "invalid JSON: 400" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":'
+expect_status 400 "duplicate keys: 400" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":"a.example","name":"b.example","mode":"pop3"}'
+deep='{"name":"a.example","mode":"pop3","spam":{"low":{"x":{"y":{"z":{"a":{"b":{"c":{"d":1}}}}}}}}}'
+expect_status 400 "nesting deeper than 8: 400" POST /api/v1/domains "${O[@]}" "${J[@]}" -d "$deep"
+printf '{"name":"a.example","mode":"pop3","spam":{"low":{"text":"\xff"}}}' > "$T/bad-utf8.json"
+expect_status 400 "invalid UTF-8: 400" POST /api/v1/domains "${O[@]}" "${J[@]}" --data-binary @"$T/bad-utf8.json"
+expect_status 422 "unknown field: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":"a.example","mode":"pop3","colour":"red"}'
+check "the unknown field is named" jqe '.detail | test("colour")' "$T/out"
+expect_status 422 "version is never taken from input" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":"a.example","mode":"pop3","version":7}'
+check "version is named" field_is version
+expect_status 422 "updated_by is never taken from input" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":"a.example","mode":"pop3","updated_by":"mallory"}'
+expect_status 422 "missing mode: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":"a.example"}'
+check "mode is named" field_is mode
+expect_status 422 "a string where a boolean belongs: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":"a.example","mode":"pop3","greylisting":"off"}'
+check "greylisting is named" field_is greylisting
+head -c 70000 /dev/zero | tr '\0' ' ' > "$T/big.json"
+expect_status 413 "a body over 64 KiB: 413" POST /api/v1/domains "${O[@]}" "${J[@]}" --data-binary @"$T/big.json"
+check "413 is problem+json" is_problem
+expect_status 400 "an unusable X-Ticket: 400" POST /api/v1/domains "${O[@]}" "${J[@]}" -H $'X-Ticket: \x01bad' -d '{"name":"a.example","mode":"pop3"}'
+
+# the validator tables: names, destinations, numbers
+while IFS= read -r name; do
+	doc=$(jq -cn --arg n "$name" '{name:$n, mode:"pop3"}')
+	expect_status 422 "bad name $(printf %q "$name"): 422" POST /api/v1/domains "${O[@]}" "${J[@]}" -d "$doc"
+	field_is name || tap_fail "bad name $(printf %q "$name"): field name not named"
+done <<'NAMES'
+localhost
+com
+-a.example
+a..example
+a.example.
+*.example
+a b.example
+a;rm -rf.example
+../etc/passwd
+1.2.3.4
+xn--zz.example
+' OR 1=1 --.example
+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example
+a_b.example
+a"b.example
+a\b.example
+a#b.example
+NAMES
+while IFS= read -r host; do
+	doc=$(jq -cn --arg h "$host" '{name:"d.example", mode:"feed", destination:{host:$h}}')
+	expect_status 422 "bad destination $host: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" -d "$doc"
+	field_is destination.host || tap_fail "bad destination $host: field not named"
+done <<'HOSTS'
+10.0.0.1
+192.168.1.1
+172.16.0.1
+100.64.0.1
+169.254.1.1
+224.0.0.1
+0.0.0.0
+192.0.2.10
+127.1
+0x7f.0.0.1
+127.000.000.001
+::ffff:127.0.0.1
+fe80::1
+2001:db8::1
+example.com
+HOSTS
+for kv in 'queue:{"days":0}' 'queue:{"days":32}' 'max_message_mb:0' 'max_message_mb:1025' 'max_message_mb:1.5' 'queue:{"days":"5"}'; do
+	k=${kv%%:*} v=${kv#*:}
+	doc="{\"name\":\"d.example\",\"mode\":\"feed\",\"destination\":{\"host\":\"127.0.0.1\"},\"$k\":$v}"
+	expect_status 422 "bad number $k=$v: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" -d "$doc"
+done
+check "no refused create stored a domain" test "$(count domains)" = "$n0"
+check "no refused create wrote an audit row" test "$(count audit)" = "$a0"
+
+# --- read ---------------------------------------------------------------
+expect_status 200 "read a domain" GET /api/v1/domains/example.com "${R[@]}"
+check "GET has ETag" test "$(hdr ETag)" = '"1"'
+check "GET shows propagation" jqe '.propagation.relays_total == 0 and .propagation.sequence > 0' "$T/out"
+expect_status 200 "HEAD works like GET" HEAD /api/v1/domains/example.com "${R[@]}"
+expect_status 200 "read by a mixed-case name" GET /api/v1/domains/Example.COM "${R[@]}"
+expect_status 404 "unknown domain: 404" GET /api/v1/domains/nosuch.example "${R[@]}"
+check "404 is problem+json" is_problem
+expect_status 422 "invalid name in the path: 422" GET /api/v1/domains/a..b "${R[@]}"
+expect_status 405 "PUT is not a method here: 405" PUT /api/v1/domains/example.com "${A[@]}"
+
+# --- change -------------------------------------------------------------
+expect_status 428 "PATCH without If-Match: 428" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -d '{"greylisting":false}'
+expect_status 400 "PATCH with a malformed If-Match: 400" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: 1' -d '{"greylisting":false}'
+expect_status 403 "read token may not PATCH" PATCH /api/v1/domains/example.com "${R[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{"greylisting":false}'
+expect_status 200 "PATCH with the current ETag" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{"greylisting":false,"spam":{"enabled":true,"med":{"action":"header"}}}'
+check "the change is applied, version 2" \
+	test "$(jq -c '[.greylisting,.spam.enabled,.spam.med.action,.version]' "$T/out")" = '[false,true,"header",2]'
+check "new ETag" test "$(hdr ETag)" = '"2"'
+expect_status 412 "PATCH with a stale ETag: 412" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{"greylisting":true}'
+check "412 says who changed it" jqe '.detail | test("t-oper")' "$T/out"
+expect_status 200 "PATCH as application/json works too" PATCH /api/v1/domains/example.com "${O[@]}" "${J[@]}" -H 'If-Match: "2"' -d '{"queue":{"days":5}}'
+expect_status 422 "PATCH a bad value: 422" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "3"' -d '{"queue":{"days":99}}'
+check "queue.days is named" field_is queue.days
+expect_status 422 "PATCH a read-only field: 422" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "3"' -d '{"version":9}'
+expect_status 422 "PATCH the mode: 422 (mode changes by switch)" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "3"' -d '{"mode":"pop3"}'
+expect_status 400 "PATCH with duplicate keys: 400" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "3"' -d '{"greylisting":true,"greylisting":false}'
+expect_status 415 "PATCH as text/plain: 415" PATCH /api/v1/domains/example.com "${O[@]}" -H 'Content-Type: text/plain' -H 'If-Match: "3"' -d '{}'
+check "refused PATCHes left version 3" test "$(sql "SELECT version FROM domains WHERE name='example.com'")" = 3
+
+# --- listing and keyset pagination -------------------------------------
+for d in b c d e; do
+	"$FEEDCTL" add "$d.example" --mode pop3 > /dev/null
+done
+expect_status 200 "list with limit 2" GET '/api/v1/domains?limit=2' "${R[@]}"
+check "first page: b, c and a next key" test "$(jq -c '[.domains[].name, .next]' "$T/out")" = '["b.example","c.example","c.example"]'
+check "a Link to the next page" bash -c "grep -qi '^Link: </api/v1/domains?limit=2&after=c.example>; rel=\"next\"' '$T/hdr'"
+expect_status 200 "second page" GET '/api/v1/domains?limit=2&after=c.example' "${R[@]}"
+check "second page: d, e" test "$(jq -c '[.domains[].name]' "$T/out")" = '["d.example","e.example"]'
+expect_status 200 "last page" GET '/api/v1/domains?limit=2&after=e.example' "${R[@]}"
+check "last page: example.com and no next" test "$(jq -c '[.domains[].name, .next]' "$T/out")" = '["example.com",null]'
+expect_status 200 "filter by mode" GET '/api/v1/domains?mode=feed' "${R[@]}"
+check "only the feed domain" test "$(jq -c '[.domains[].name]' "$T/out")" = '["example.com"]'
+expect_status 200 "filter by match" GET '/api/v1/domains?match=xampl' "${R[@]}"
+expect_status 400 "limit 0: 400" GET '/api/v1/domains?limit=0' "${R[@]}"
+expect_status 400 "limit 1001: 400" GET '/api/v1/domains?limit=1001' "${R[@]}"
+expect_status 400 "an unknown query parameter: 400" GET '/api/v1/domains?order=name' "${R[@]}"
+expect_status 400 "mode=bogus: 400" GET '/api/v1/domains?mode=bogus' "${R[@]}"
+expect_status 400 "a bad %-escape: 400" GET '/api/v1/domains?match=%zz' "${R[@]}"
+
+# --- sub-resources ------------------------------------------------------
+expect_status 200 "history" GET /api/v1/domains/example.com/history "${R[@]}"
+check "history has create and set, newest first, with actor and ticket" \
+	test "$(jq -c '[.history[] | [.action, .actor]]' "$T/out")" = '[["set","t-oper"],["set","t-oper"],["create","t-oper"]]'
+expect_status 200 "jobs" GET /api/v1/domains/example.com/jobs "${R[@]}"
+check "jobs is a list" jqe '.jobs | type == "array"' "$T/out"
+"$FEEDCTL" mailbox add b.example info > /dev/null
+"$FEEDCTL" rule add example.com block sender-regex '^spam@' > /dev/null
+expect_status 200 "mailboxes" GET /api/v1/domains/b.example/mailboxes "${R[@]}"
+check "mailboxes lists the address, never a password" \
+	test "$(jq -c '[.mailboxes[] | .address, has("password")]' "$T/out")" = '["info@b.example",false]'
+expect_status 200 "rules" GET /api/v1/domains/example.com/rules "${R[@]}"
+check "rules lists the block rule" test "$(jq -c '.rules' "$T/out")" = '[{"action":"block","kind":"address-regex","value":"^spam@"}]'
+expect_status 200 "relays" GET /api/v1/relays "${R[@]}"
+for v in switch temp-pop3 revert extend flush probe; do
+	expect_status 501 "POST $v needs the mail stack: 501" POST /api/v1/domains/example.com/$v "${O[@]}" "${J[@]}" -d '{}'
+done
+expect_status 501 "GET queue needs the mail stack: 501" GET /api/v1/domains/example.com/queue "${R[@]}"
+expect_status 403 "read token may not switch" POST /api/v1/domains/example.com/switch "${R[@]}" "${J[@]}" -d '{}'
+
+# --- scoped tokens ------------------------------------------------------
+SC=(-H "Authorization: Bearer $(token t-cust --role operator --domain b.example)")
+expect_status 200 "scoped token reads its domain" GET /api/v1/domains/b.example "${SC[@]}"
+expect_status 404 "scoped token: another domain is 404" GET /api/v1/domains/example.com "${SC[@]}"
+check "same answer as a missing domain" jqe '.detail == "no such domain"' "$T/out"
+expect_status 200 "scoped token lists" GET /api/v1/domains "${SC[@]}"
+check "the list holds only its domain" test "$(jq -c '[.domains[].name]' "$T/out")" = '["b.example"]'
+expect_status 404 "scoped token cannot PATCH another domain" PATCH /api/v1/domains/example.com "${SC[@]}" "${MP[@]}" -H 'If-Match: "3"' -d '{"greylisting":true}'
+expect_status 404 "scoped token cannot read another domain's history" GET /api/v1/domains/example.com/history "${SC[@]}"
+expect_status 404 "scoped token cannot read another domain's rules" GET /api/v1/domains/example.com/rules "${SC[@]}"
+expect_status 403 "scoped token cannot create outside its scope" POST /api/v1/domains "${SC[@]}" "${J[@]}" -d '{"name":"new.example","mode":"pop3"}'
+check "example.com untouched by the scoped token" test "$(sql "SELECT version FROM domains WHERE name='example.com'")" = 3
+
+# --- idempotency --------------------------------------------------------
+IK=(-H "Idempotency-Key: ticket-4711")
+expect_status 201 "create with an Idempotency-Key" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem.example","mode":"pop3"}'
+first=$(cat "$T/out")
+expect_status 201 "the retry replays 201" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem.example","mode":"pop3"}'
+check "the replay is marked" test "$(hdr Idempotent-Replayed)" = true
+check "the replay has the same body" test "$(cat "$T/out")" = "$first"
+check "one domain, one audit row" test "$(sql "SELECT count(*) FROM audit WHERE domain='idem.example'")" = 1
+expect_status 422 "the key with a different body: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem2.example","mode":"pop3"}'
+check "idem2 was not created" test "$(sql "SELECT count(*) FROM domains WHERE name='idem2.example'")" = 0
+expect_status 409 "another token's same key is its own: 409 for the existing domain" POST /api/v1/domains "${A[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem.example","mode":"pop3"}'
+
+# --- remove -------------------------------------------------------------
+expect_status 403 "operator may not remove" DELETE /api/v1/domains/e.example "${O[@]}"
+expect_status 412 "remove with a stale If-Match: 412" DELETE /api/v1/domains/e.example "${A[@]}" -H 'If-Match: "7"'
+expect_status 204 "admin removes" DELETE /api/v1/domains/e.example "${A[@]}" -H 'If-Match: "1"'
+expect_status 404 "gone" GET /api/v1/domains/e.example "${A[@]}"
+expect_status 409 "a domain with mailboxes cannot be removed: 409" DELETE /api/v1/domains/b.example "${A[@]}"
+check "b.example still there" test "$(sql "SELECT count(*) FROM domains WHERE name='b.example'")" = 1
+
+# --- concurrency --------------------------------------------------------
+pids=()
+for i in $(seq 20); do
+	curl -s -o /dev/null -w '%{http_code}\n' "${O[@]}" "${J[@]}" \
+		-d '{"name":"race.example","mode":"pop3"}' "$BASE/api/v1/domains" > "$T/race.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"  # not a bare wait: mxfeed-fcgi is our child too
+check "20 parallel creates: exactly one 201" test "$(cat "$T"/race.* | grep -c '^201$')" = 1
+check "... and 19 x 409" test "$(cat "$T"/race.* | grep -c '^409$')" = 19
+rm -f "$T"/race.*
+pids=()
+for i in $(seq 20); do
+	curl -s -o /dev/null -w '%{http_code}\n' -X PATCH "${O[@]}" "${MP[@]}" -H 'If-Match: "1"' \
+		-d "{\"max_message_mb\":$((i + 10))}" "$BASE/api/v1/domains/race.example" > "$T/race.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+check "20 parallel PATCHes with one If-Match: exactly one 200" test "$(cat "$T"/race.* | grep -c '^200$')" = 1
+check "... and 19 x 412" test "$(cat "$T"/race.* | grep -c '^412$')" = 19
+check "version 2 after the race" test "$(sql "SELECT version FROM domains WHERE name='race.example'")" = 2
+
+# --- the database goes away and comes back ------------------------------
+bash "$TOP/contrib/pgcluster.sh" "$T/pg" stop > /dev/null 2>&1
+expect_status 503 "database down: GET is 503" GET /api/v1/domains/example.com "${R[@]}"
+check "503 has Retry-After" test -n "$(hdr Retry-After)"
+check "503 is problem+json" is_problem
+expect_status 503 "database down: PATCH is 503" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "3"' -d '{"greylisting":true}'
+expect_status 503 "database down: healthz is 503" GET /healthz
+check "mxfeed-fcgi is still running" kill -0 "$FCGI_PID"
+bash "$TOP/contrib/pgcluster.sh" "$T/pg" start > /dev/null 2>&1
+ok=no
+for _ in $(seq 20); do
+	http GET /api/v1/domains/example.com "${R[@]}"
+	[ "$status" = 200 ] && ok=yes && break
+	sleep 0.5
+done
+check "database back: served again without a restart" test $ok = yes
+expect_status 200 "every worker recovered: 8 reads in a row" GET /healthz
+for _ in $(seq 8); do
+	http GET /api/v1/domains/example.com "${R[@]}"
+	[ "$status" = 200 ] || tap_fail "a worker still fails after recovery ($status)"
+done
+check "the access log escapes what clients send" \
+	bash -c "curl -s -o /dev/null '$BASE/api/v1/%0aFAKE' && ! grep -q '^FAKE' '$T/fcgi.log'"
+
+tap_done
