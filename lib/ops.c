@@ -267,6 +267,50 @@ static void flatten(const json_t *obj, const char *prefix, json_t *out)
 	}
 }
 
+static json_t *display(const json_t *v)
+{
+	char *s;
+	json_t *t;
+
+	if (v == NULL || json_is_null(v))
+		return json_string("-");
+	if (json_is_string(v))
+		return json_copy((json_t *)v);
+	if (json_is_boolean(v))
+		return json_string(json_is_true(v) ? "on" : "off");
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	t = json_string(s ? s : "?");
+	free(s);
+	return t;
+}
+
+json_t *json_changes(const json_t *old, const json_t *new)
+{
+	json_t *fa, *fb, *res = json_array();
+	const char *key;
+	json_t *vb;
+
+	if (!json_is_object(old) || !json_is_object(new))
+		return res;
+	fa = json_object();
+	fb = json_object();
+	flatten(old, "", fa);
+	flatten(new, "", fb);
+	json_object_foreach(fb, key, vb)
+	{
+		json_t *va = json_object_get(fa, key);
+
+		if (va != NULL && json_equal(va, vb))
+			continue;
+		json_array_append_new(res, json_pack("{s:s, s:o, s:o}", "field",
+						     key, "old", display(va),
+						     "new", display(vb)));
+	}
+	json_decref(fa);
+	json_decref(fb);
+	return res;
+}
+
 json_t *domain_diff(const struct domain *a, const struct domain *b)
 {
 	json_t *ja = domain_to_json(a, NULL), *jb = domain_to_json(b, NULL);

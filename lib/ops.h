@@ -106,6 +106,12 @@ int ops_token_create(const struct ops_ctx *ox, const char *name,
 		     const char *role, char *const *domains, size_t ndomains,
 		     long expires_days, char text[TOKEN_TEXT_MAX + 1],
 		     struct error *err) __attribute__((warn_unused_result));
+/*
+ * [{"field", "old", "new"}] between two domain JSON objects as the
+ * history keeps them, values as display text; [] unless both are
+ * objects.  Bookkeeping members (version, updated_*) are left out.
+ */
+json_t *json_changes(const json_t *old, const json_t *new);
 /* [{"field", "old", "new"}] between two records (JSON field paths). */
 json_t *domain_diff(const struct domain *a, const struct domain *b);
 
