@@ -1,0 +1,133 @@
+// portal.mjs - the support portal in Debian's chromium, driven by
+// playwright-core (no browser download: /usr/bin/chromium).
+//
+// BASE, STAFF_PW, FEEDCTL, MXFEED_CONF and SHOTS come from
+// tests/integration/test_browser.sh.  Prints TAP; saves a screenshot
+// of every step under SHOTS for a person to look at.
+import { execFileSync } from 'node:child_process';
+import { chromium } from 'playwright-core';
+
+const { BASE, STAFF_PW, FEEDCTL, SHOTS } = process.env;
+let n = 0;
+let failed = 0;
+
+async function step(name, fn) {
+	n++;
+	try {
+		await fn();
+		console.log(`ok ${n} - ${name}`);
+	} catch (e) {
+		failed++;
+		console.log(`not ok ${n} - ${name}`);
+		for (const line of String(e && e.message ? e.message : e).split('\n').slice(0, 8))
+			console.log(`#   ${line}`);
+	}
+}
+
+function expect(cond, what) {
+	if (!cond) throw new Error(what);
+}
+
+const browser = await chromium.launch({
+	executablePath: '/usr/bin/chromium',
+	args: ['--no-sandbox', '--disable-gpu'],
+});
+const ctx = await browser.newContext({
+	httpCredentials: { username: 'staff', password: STAFF_PW },
+	viewport: { width: 1280, height: 900 },
+	javaScriptEnabled: false, // the portal must work without it
+});
+const page = await ctx.newPage();
+page.setDefaultTimeout(10000);
+const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+await step('log in and see the domain list', async () => {
+	await page.goto(`${BASE}/portal/`);
+	expect((await page.title()).startsWith('Domains'), 'title is ' + await page.title());
+	expect(await page.locator('table.list').getByText('example.com').count() > 0, 'example.com not listed');
+	await shot('01-list');
+});
+
+await step('search narrows the list', async () => {
+	await page.fill('input[name=q]', 'bücher');
+	await page.click('form.search button');
+	await page.waitForURL(/q=/);
+	const rows = await page.locator('table.list tbody tr').count();
+	expect(rows === 1, `${rows} rows`);
+	expect(await page.getByText('xn--bcher-kva.example').count() === 1, 'the A-label is not shown');
+	await shot('02-search');
+});
+
+await step('add a domain', async () => {
+	await page.click('header nav >> text=Add a domain');
+	await page.fill('#f-name', 'shop.example');
+	await page.selectOption('#f-mode', 'feed');
+	await page.fill('#f-dest', '127.0.0.1:2600');
+	await page.fill('#f-ticket', 'T-500');
+	await shot('03-add-form');
+	await page.click('button:has-text("Add domain")');
+	await page.waitForURL(/\/portal\/d\/shop\.example\?added=1$/);
+	expect(await page.locator('.flash.ok').innerText() === 'Domain added.', 'no confirmation');
+	expect(await page.inputValue('#f-destination-host') === '127.0.0.1', 'destination not shown');
+	await shot('04-added');
+});
+
+await step('edit it', async () => {
+	await page.selectOption('#f-greylisting', 'off');
+	await page.fill('#f-queue-days', '7');
+	await page.selectOption('#f-spam-enabled', 'on');
+	await page.click('button:has-text("Save changes")');
+	await page.waitForURL(/saved=1$/);
+	expect((await page.locator('.flash.ok').innerText()).includes('Saved: version 2'), 'no saved message');
+	expect(await page.inputValue('#f-queue-days') === '7', 'queue.days not 7');
+	expect(await page.locator('#f-greylisting').inputValue() === 'off', 'greylisting not off');
+	await shot('05-saved');
+});
+
+await step('a bad value is shown next to its field, input kept', async () => {
+	await page.fill('#f-queue-days', '99');
+	await page.fill('#f-max_message_mb', '20');
+	await page.click('button:has-text("Save changes")');
+	const err = page.locator('#e-queue-days');
+	expect((await err.innerText()).includes('queue.days must be'), 'error text: ' + await err.innerText());
+	const field = page.locator('.field.invalid', { has: page.locator('#f-queue-days') });
+	expect(await field.count() === 1, 'the field is not marked');
+	expect(await page.inputValue('#f-queue-days') === '99', 'input not kept');
+	expect(await page.inputValue('#f-max_message_mb') === '20', 'other input not kept');
+	await shot('06-invalid');
+});
+
+await step('a concurrent change shows the stale-version message', async () => {
+	await page.goto(`${BASE}/portal/d/shop.example`);
+	execFileSync(FEEDCTL, ['--ticket', 'T-501', 'set', 'shop.example', 'max_message_mb=30']);
+	await page.fill('#f-queue-days', '9');
+	await page.click('button:has-text("Save changes")');
+	const warn = page.locator('.flash.warn');
+	const text = await warn.innerText();
+	expect(text.includes('changed by root') && text.includes('review it against the current values and resubmit'),
+		'message: ' + text);
+	expect(await page.inputValue('#f-queue-days') === '9', 'input not kept');
+	await shot('07-stale');
+	// resubmitting after review goes through
+	await page.click('button:has-text("Save changes")');
+	await page.waitForURL(/saved=1$/);
+});
+
+await step('remove through the confirmation page', async () => {
+	await page.click('a:has-text("Remove")');
+	await page.waitForURL(/\/remove$/);
+	expect((await page.locator('.confirm').innerText()).includes('550 5.1.2'), 'the page does not say what happens');
+	await shot('08-remove-confirm');
+	await page.click('button:has-text("Remove shop.example")');
+	expect((await page.locator('.field.invalid .error').innerText()).includes('confirm'), 'no error without the name');
+	await page.fill('#f-confirm', 'shop.example');
+	await page.click('button:has-text("Remove shop.example")');
+	await page.waitForURL(/removed=shop\.example$/);
+	expect((await page.locator('.flash.ok').innerText()).includes('Removed shop.example'), 'no removal message');
+	expect(await page.locator('table.list').getByText('shop.example').count() === 0, 'still listed');
+	await shot('09-removed');
+});
+
+await browser.close();
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);
