@@ -5,18 +5,59 @@
 # a private PostgreSQL cluster (contrib/pgcluster.sh), the demo's
 # mxfeed.conf and the seeded data.  "start" is safe to repeat: it reuses
 # what is there, migrates, seeds only what is missing and keeps the data.
-# At this stage the demo is the data layer and feedctl; the portal
-# (nginx on 127.0.0.1:8080) and the mail stack (relay on 127.0.0.1:2525,
-# customer server on 127.0.0.1:2526) join it with their issues.
+# It runs mxfeed-fcgi (pid in $demo/web/fcgi.pid) behind nginx on
+# 127.0.0.1:8080 with a demo staff login for the portal (basic auth,
+# password in $demo/staff-password) and an API token kept in
+# $demo/api-token.  The mail stack (relay on 127.0.0.1:2525, customer
+# server on 127.0.0.1:2526) joins it with its issue.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 demo=${MXFEED_DEMO_DIR:-/var/lib/mxfeed-demo}
 feedctl=$top/build/rel/bin/feedctl
+fcgi=$top/build/rel/bin/mxfeed-fcgi
 conf=$demo/mxfeed.conf
+web=$demo/web
+port=8080
+
+fcgi_stop() {
+	if [ -f "$web/fcgi.pid" ] && kill -0 "$(cat "$web/fcgi.pid")" 2> /dev/null; then
+		kill "$(cat "$web/fcgi.pid")"
+		for _ in $(seq 50); do
+			kill -0 "$(cat "$web/fcgi.pid")" 2> /dev/null || break
+			sleep 0.1
+		done
+	fi
+	rm -f "$web/fcgi.pid"
+}
+
+# (Re)start mxfeed-fcgi, so that a rebuilt binary is the one running.
+web_start() {
+	mkdir -p "$web"
+	if [ ! -s "$demo/staff-password" ]; then
+		(umask 077 && openssl rand -hex 8 > "$demo/staff-password")
+	fi
+	printf 'staff:%s\n' "$(openssl passwd -6 "$(cat "$demo/staff-password")")" \
+		> "$web/htpasswd"
+	fcgi_stop
+	MXFEED_CONF=$conf setsid "$fcgi" --listen "unix:$web/fcgi.sock" --workers 4 \
+		>> "$web/fcgi.log" 2>&1 < /dev/null &
+	echo $! > "$web/fcgi.pid"
+	for _ in $(seq 50); do
+		[ -S "$web/fcgi.sock" ] && break
+		sleep 0.1
+	done
+	bash "$top/contrib/nginx/run.sh" "$web" "$port" "$web/fcgi.sock" start
+	for _ in $(seq 50); do
+		curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
+		sleep 0.1
+	done
+	echo "demo: the portal does not answer; see $web/fcgi.log and $web/nginx-error.log" >&2
+	exit 1
+}
 
 start() {
-	[ -x "$feedctl" ] || { echo "demo: build first (make)" >&2; exit 1; }
+	[ -x "$feedctl" ] && [ -x "$fcgi" ] || { echo "demo: build first (make)" >&2; exit 1; }
 	mkdir -p "$demo/state"
 	bash "$top/contrib/pgcluster.sh" "$demo/pg" init
 	cat > "$conf.tmp" <<CONF
@@ -43,9 +84,28 @@ CONF
 			> "$demo/mailbox.json"
 		chmod 600 "$demo/mailbox.json"
 	fi
+	if [ ! -s "$demo/api-token" ]; then
+		"$feedctl" token revoke demo > /dev/null 2>&1 || true
+		(umask 077 && "$feedctl" --ticket DEMO-1 token create demo --role admin --json |
+			jq -r .token > "$demo/api-token")
+	fi
+	web_start
+	token=$(cat "$demo/api-token")
 	cat <<TEXT
 
 mxfeed demo is running (data in $demo).
+
+Portal:  http://127.0.0.1:$port/portal/
+         login: staff   password: $(cat "$demo/staff-password")
+API:     http://127.0.0.1:$port/api/v1/   token (role admin): $token
+
+  curl -s -H "Authorization: Bearer $token" http://127.0.0.1:$port/api/v1/domains/example.com
+  curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \\
+       -d '{"name":"example.org","mode":"feed","destination":{"host":"127.0.0.1","port":2526}}' \\
+       http://127.0.0.1:$port/api/v1/domains
+  curl -s -X PATCH -H "Authorization: Bearer $token" -H 'If-Match: "1"' \\
+       -H 'Content-Type: application/merge-patch+json' -d '{"greylisting":false}' \\
+       http://127.0.0.1:$port/api/v1/domains/example.org
 
   export MXFEED_CONF=$conf
   PATH=$top/build/rel/bin:\$PATH
@@ -66,8 +126,8 @@ Try:
 
 Seeded: example.com (feed -> demo customer server 127.0.0.1:2526) and
 example.net (pop3, mailbox info@example.net).
-Not yet part of the demo: the portal and API on http://127.0.0.1:8080/
-and the mail stack on 127.0.0.1:2525 (their issues are open).
+Not yet part of the demo: the mail stack on 127.0.0.1:2525 (its issue
+is open); the API's mail-stack routes answer 501 until then.
 Stop with: make demo-stop
 TEXT
 }
@@ -75,6 +135,10 @@ TEXT
 case ${1:-start} in
 start) start ;;
 stop)
+	if [ -d "$web" ]; then
+		bash "$top/contrib/nginx/run.sh" "$web" "$port" "$web/fcgi.sock" stop
+		fcgi_stop
+	fi
 	if [ -d "$demo/pg" ]; then
 		bash "$top/contrib/pgcluster.sh" "$demo/pg" stop
 	fi
