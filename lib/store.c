@@ -3,8 +3,9 @@
  *
  * See store.h for the contract.  Conventions inside:
  *   - every statement is a static const char[] below and runs through
- *     q(), which uses PQexecParams with text parameters, checks the
- *     result status and maps failures through store_fail();
+ *     q(), which prepares it on the connection at first use (then runs
+ *     it by name with text parameters), checks the result status and
+ *     maps failures through store_fail();
  *   - a change runs in with_tx(): BEGIN, the work, COMMIT; on a
  *     serialization failure or deadlock (40001, 40P01) the whole
  *     transaction is retried a few times, then reported as ERR_TEMPFAIL;
@@ -29,11 +30,21 @@
 #define PARAMS_MAX 32
 #define PARAM_LEN  64
 
+#define STMT_MAX 48
+
+/* A statement prepared on this connection, named "mxN". */
+struct stmt {
+	char *sql;
+	char name[8];
+};
+
 struct store {
 	PGconn *db;
 	const struct conf *conf;
 	char sqlstate[6]; /* of the last failure, "" if none */
 	bool in_tx;
+	int nstmts;
+	struct stmt stmts[STMT_MAX];
 };
 
 /* A set of text parameters; NULL entries are SQL NULLs. */
@@ -167,6 +178,58 @@ static int set_session(struct store *s)
 	return ok ? 0 : -1;
 }
 
+/* A new or reset connection has no prepared statements. */
+static void stmt_forget(struct store *s)
+{
+	int i;
+
+	for (i = 0; i < s->nstmts; i++)
+		free(s->stmts[i].sql);
+	s->nstmts = 0;
+}
+
+/*
+ * Statements are prepared on first use and then executed by name: the
+ * set of statement texts is fixed (they are all in this file), so the
+ * cache stays small.  NULL when the statement cannot be prepared now
+ * (cache full, aborted transaction, connection lost): the caller then
+ * runs it unprepared, which reports the real error.
+ */
+static const char *stmt_name(struct store *s, const char *sql, int nparams)
+{
+	struct stmt *st;
+	PGresult *res;
+	int i;
+
+	for (i = 0; i < s->nstmts; i++)
+		if (strcmp(s->stmts[i].sql, sql) == 0)
+			return s->stmts[i].name;
+	if (s->nstmts >= STMT_MAX)
+		return NULL;
+	st = &s->stmts[s->nstmts];
+	(void)snprintf(st->name, sizeof(st->name), "mx%d", s->nstmts);
+	res = PQprepare(s->db, st->name, sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	st->sql = xstrdup(sql);
+	s->nstmts++;
+	return st->name;
+}
+
+static PGresult *exec(struct store *s, const char *sql, const struct params *p)
+{
+	int n = p ? p->n : 0;
+	const char *const *v = p ? p->v : NULL;
+	const char *name = stmt_name(s, sql, n);
+
+	if (name != NULL)
+		return PQexecPrepared(s->db, name, n, v, NULL, NULL, 0);
+	return PQexecParams(s->db, sql, n, NULL, v, NULL, NULL, 0);
+}
+
 /* Run one statement; NULL on failure (err set). */
 static PGresult *q(struct store *s, const char *sql, const struct params *p,
 		   const char *what, struct error *err)
@@ -174,8 +237,7 @@ static PGresult *q(struct store *s, const char *sql, const struct params *p,
 	PGresult *res;
 	ExecStatusType st;
 
-	res = PQexecParams(s->db, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
-			   NULL, NULL, 0);
+	res = exec(s, sql, p);
 	st = PQresultStatus(res);
 	/*
 	 * A connection the server closed (restart, failover) is only noticed
@@ -186,10 +248,10 @@ static PGresult *q(struct store *s, const char *sql, const struct params *p,
 	    PQstatus(s->db) != CONNECTION_OK) {
 		PQclear(res);
 		PQreset(s->db);
+		stmt_forget(s);
 		if (PQstatus(s->db) == CONNECTION_OK)
 			(void)set_session(s);
-		res = PQexecParams(s->db, sql, p ? p->n : 0, NULL,
-				   p ? p->v : NULL, NULL, NULL, 0);
+		res = exec(s, sql, p);
 		st = PQresultStatus(res);
 	}
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -217,6 +279,7 @@ static int ensure_conn(struct store *s, struct error *err)
 	if (PQstatus(s->db) == CONNECTION_OK)
 		return 0;
 	PQreset(s->db);
+	stmt_forget(s);
 	if (PQstatus(s->db) == CONNECTION_OK && set_session(s) == 0)
 		return 0;
 	return store_fail(s, NULL, "connect", err);
@@ -298,6 +361,7 @@ void store_close(struct store *s)
 	if (s == NULL)
 		return;
 	PQfinish(s->db);
+	stmt_forget(s);
 	free(s);
 }
 

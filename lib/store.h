@@ -1,8 +1,8 @@
 /*
  * store - the PostgreSQL store (libpq): the only place SQL lives
  *
- * Every statement is a static const char[] in store*.c and runs through
- * PQexecParams with its values as parameters; every result is checked
+ * Every statement is a static const char[] in store*.c, prepared on
+ * its connection at first use and run with its values as parameters; every result is checked
  * and cleared on every path.  store_fail() is the one function mapping
  * failures: dead connection, SQLSTATE class 08, 53, 57P01..57P03 ->
  * ERR_TEMPFAIL; 23505 -> ERR_CONFLICT; 40001/40P01 are retried a few

@@ -148,7 +148,9 @@ web_teardown() {
 http() {
 	local m=$1 p=$2
 	shift 2
-	status=$(curl -s -X "$m" -o "$T/out" -D "$T/hdr" -w '%{http_code}' "$@" "$BASE$p")
+	local mopt=(-X "$m")
+	[ "$m" = HEAD ] && mopt=(--head) # -X HEAD would wait for a body
+	status=$(curl -s -m 30 "${mopt[@]}" -o "$T/out" -D "$T/hdr" -w '%{http_code}' "$@" "$BASE$p")
 }
 
 # expect_status CODE DESC METHOD PATH [curl args...]
