@@ -2,12 +2,13 @@
  * store - the PostgreSQL store (libpq): the only place SQL lives
  *
  * Every statement is a static const char[] in store*.c, prepared on
- * its connection at first use and run with its values as parameters; every result is checked
- * and cleared on every path.  store_fail() is the one function mapping
- * failures: dead connection, SQLSTATE class 08, 53, 57P01..57P03 ->
- * ERR_TEMPFAIL; 23505 -> ERR_CONFLICT; 40001/40P01 are retried a few
- * times inside the store; everything else -> ERR_INTERNAL with the
- * server's text logged, not returned to clients.
+ * its connection at first use and run with its values as parameters;
+ * every result is checked and cleared on every path.  store_fail() is
+ * the one function mapping failures: dead connection, SQLSTATE class
+ * 08, 53, 57P01..57P03 -> ERR_TEMPFAIL; 23505 -> ERR_CONFLICT;
+ * 40001/40P01 are retried a few times inside the store; everything
+ * else -> ERR_INTERNAL with the server's text logged, not returned to
+ * clients.
  *
  * Every change is one transaction that writes the row(s), one "audit"
  * row (old and new JSON, actor, ticket) per domain touched; triggers in
