@@ -104,6 +104,18 @@ out:
 	json_decref(ctx);
 }
 
+/* "2026-11-28T19:17:07Z" as "2026-11-28 19:17 UTC" for people. */
+static json_t *when(const json_t *iso)
+{
+	const char *t = json_string_value(iso);
+	char buf[32];
+
+	if (t == NULL || strlen(t) != 20 || t[10] != 'T' || t[19] != 'Z')
+		return iso ? json_copy((json_t *)iso) : json_null();
+	(void)snprintf(buf, sizeof(buf), "%.10s %.5s UTC", t, t + 11);
+	return json_string(buf);
+}
+
 static json_t *flash(const char *kind, const char *text)
 {
 	return json_pack("{s:s, s:s}", "kind", kind, "text", text);
@@ -453,7 +465,7 @@ static void list_page(struct page *pg)
 		const struct domain *d = &l.v[k];
 		struct strbuf href = STRBUF_INIT, dest = STRBUF_INIT,
 			      queue = STRBUF_INIT;
-		char when[32];
+		char stamp[32];
 
 		domain_href(&href, d->name.alabel, "");
 		if (d->mode == MODE_POP3) {
@@ -466,7 +478,7 @@ static void list_page(struct page *pg)
 		}
 		sbuf_addf(&queue, "%d days%s", d->queue_days,
 			  d->queue_extended_until ? ", extended" : "");
-		time_format_utc(d->updated_at, when, sizeof(when));
+		time_format_utc(d->updated_at, stamp, sizeof(stamp));
 		json_array_append_new(
 			rows,
 			json_pack("{s:s, s:s, s:b, s:s, s:s, s:b, s:s, s:s, "
@@ -479,8 +491,15 @@ static void list_page(struct page *pg)
 				  d->temp_pop3_since != 0, "dest", dest.buf,
 				  "grey", d->greylisting ? "on" : "off", "spam",
 				  d->spam_enabled ? "on" : "off", "version",
-				  (json_int_t)d->version, "updated_at", when,
+				  (json_int_t)d->version, "updated_at", "",
 				  "updated_by", d->updated_by));
+		{
+			json_t *js = json_string(stamp);
+
+			json_object_set_new(json_array_get(rows, k),
+					    "updated_at", when(js));
+			json_decref(js);
+		}
 		json_object_set_new(json_array_get(rows, k), "queue",
 				    json_string(queue.buf));
 		sbuf_release(&href);
@@ -543,7 +562,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 {
 	struct strbuf action = STRBUF_INIT, rm = STRBUF_INIT,
 		      prop = STRBUF_INIT;
-	json_t *ctx, *hist, *mbs, *rules, *jobs, *row;
+	json_t *ctx, *hist, *mbs, *rules, *jobs, *row, *dj;
 	const char *ticket = posted ? http_form_get(&pg->form, "ticket") : "";
 	size_t k;
 
@@ -578,21 +597,25 @@ static void domain_page(struct page *pg, const struct domain *d,
 					  json_object_get(row, "new"));
 
 		json_object_set_new(row, "changes", ch);
+		json_object_set_new(row, "at",
+				    when(json_object_get(row, "at")));
 	}
-	ctx = json_pack("{s:o, s:b, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, "
-			"s:s, s:I}",
-			"d", domain_to_json(d, p), "idn",
-			strcmp(d->name.alabel, d->name.ulabel) != 0, "action",
-			action.buf, "remove_href", rm.buf, "prop_text",
-			prop.buf, "prop_class",
-			p->relays_total == 0		       ? "none"
-			: p->relays_applied == p->relays_total ? "done"
-							       : "pending",
-			"history", first_last(hist), "mailboxes",
-			first_last(mbs), "rules", first_last(rules), "jobs",
-			first_last(jobs), "ticket", ticket ? ticket : "",
-			"form_version",
-			(json_int_t)(form_version ? form_version : d->version));
+	dj = domain_to_json(d, p);
+	json_object_set_new(dj, "updated_at",
+			    when(json_object_get(dj, "updated_at")));
+	ctx = json_pack(
+		"{s:o, s:b, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, "
+		"s:s, s:I}",
+		"d", dj, "idn", strcmp(d->name.alabel, d->name.ulabel) != 0,
+		"action", action.buf, "remove_href", rm.buf, "prop_text",
+		prop.buf, "prop_class",
+		p->relays_total == 0		       ? "none"
+		: p->relays_applied == p->relays_total ? "done"
+						       : "pending",
+		"history", first_last(hist), "mailboxes", first_last(mbs),
+		"rules", first_last(rules), "jobs", first_last(jobs), "ticket",
+		ticket ? ticket : "", "form_version",
+		(json_int_t)(form_version ? form_version : d->version));
 	json_object_set_new(ctx, "fields",
 			    settings_fields(pg, d, errors, posted));
 	json_object_set_new(ctx, "stale", stale ? stale : json_null());
@@ -710,14 +733,17 @@ static void domain_post(struct page *pg, const char *name)
 		redirect(pg, loc.buf);
 		sbuf_release(&loc);
 	} else if (pg->err.code == ERR_STALE) {
-		char when[32];
+		char stamp[32];
+		json_t *js;
 
-		time_format_utc(d.updated_at, when, sizeof(when));
+		time_format_utc(d.updated_at, stamp, sizeof(stamp));
+		js = json_string(stamp);
 		domain_page(pg, &d, &p, 409, errors,
-			    json_pack("{s:s, s:s, s:I}", "by", d.updated_by,
-				      "at", when, "version",
+			    json_pack("{s:s, s:o, s:I}", "by", d.updated_by,
+				      "at", when(js), "version",
 				      (json_int_t)d.version),
 			    NULL, d.version, true, NULL);
+		json_decref(js);
 		errors = NULL;
 	} else if (pg->err.code == ERR_INVALID) {
 		/* a rule across fields (domain_check) */
