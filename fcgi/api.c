@@ -554,8 +554,8 @@ void api_handle(struct req *q, struct resp *r)
 		goto out;
 	}
 	c.ox.conf = q->w->conf;
-	if (auth_bearer(c.ox.store, q->authorization, (int64_t)time(NULL),
-			&c.who, &c.err) < 0) {
+	if (auth_bearer(c.ox.store, &q->w->tokens, q->authorization,
+			(int64_t)time(NULL), &c.who, &c.err) < 0) {
 		fail(&c);
 		goto out;
 	}

@@ -25,6 +25,7 @@ struct worker {
 	int id;
 	const struct conf *conf;
 	struct store *store; /* NULL until the database answered once */
+	struct auth_cache tokens;
 	unsigned char csrf_key[32];
 };
 

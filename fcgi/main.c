@@ -349,6 +349,7 @@ static void *worker_main(void *arg)
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
+	auth_cache_release(&w->tokens);
 	store_close(w->store);
 	w->store = NULL;
 	return NULL;

@@ -8,13 +8,82 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "util/http.h"
 #include "util/log.h"
 
-int auth_bearer(struct store *s, const char *authorization, int64_t now,
-		struct principal *out, struct error *err)
+static void principal_copy(struct principal *dst, const struct principal *src)
+{
+	*dst = *src;
+	dst->scope = NULL;
+	if (src->nscope > 0) {
+		dst->scope = xcalloc(src->nscope, sizeof(*dst->scope));
+		memcpy(dst->scope, src->scope,
+		       src->nscope * sizeof(*dst->scope));
+	}
+}
+
+static struct auth_cache_slot *
+cache_find(struct auth_cache *c, const unsigned char *hash, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < AUTH_CACHE_SLOTS; i++) {
+		struct auth_cache_slot *sl = &c->slot[i];
+
+		if (sl->used && now - sl->cached_at < AUTH_CACHE_TTL &&
+		    now >= sl->cached_at &&
+		    CRYPTO_memcmp(sl->hash, hash, TOKEN_HASH_LEN) == 0)
+			return sl;
+	}
+	return NULL;
+}
+
+static void cache_put(struct auth_cache *c, const unsigned char *hash,
+		      const struct principal *who, int64_t expires_at,
+		      int64_t now)
+{
+	struct auth_cache_slot *sl;
+
+	if (c == NULL)
+		return;
+	sl = &c->slot[c->next];
+	c->next = (c->next + 1) % AUTH_CACHE_SLOTS;
+	if (sl->used)
+		principal_release(&sl->who);
+	memcpy(sl->hash, hash, TOKEN_HASH_LEN);
+	principal_copy(&sl->who, who);
+	sl->expires_at = expires_at;
+	sl->cached_at = now;
+	sl->used = true;
+}
+
+void auth_cache_release(struct auth_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < AUTH_CACHE_SLOTS; i++)
+		if (c->slot[i].used)
+			principal_release(&c->slot[i].who);
+	memset(c, 0, sizeof(*c));
+}
+
+static int expired(const char *name, int64_t expires_at, int64_t now,
+		   struct error *err)
+{
+	if (expires_at != 0 && expires_at <= now)
+		return error_set(err, ERR_UNAUTH, NULL, "token %s has expired",
+				 name);
+	return 0;
+}
+
+int auth_bearer(struct store *s, struct auth_cache *cache,
+		const char *authorization, int64_t now, struct principal *out,
+		struct error *err)
 {
 	unsigned char hash[TOKEN_HASH_LEN];
+	struct auth_cache_slot *hit;
 	struct token_info ti;
 	const char *text = http_bearer(authorization);
 	int64_t last_used = 0;
@@ -28,6 +97,12 @@ int auth_bearer(struct store *s, const char *authorization, int64_t now,
 	if (strlen(text) > TOKEN_TEXT_MAX)
 		return error_set(err, ERR_UNAUTH, NULL, "unknown token");
 	token_hash(text, hash);
+	if ((hit = cache_find(cache, hash, now)) != NULL) {
+		if (expired(hit->who.name, hit->expires_at, now, err) < 0)
+			return -1;
+		principal_copy(out, &hit->who);
+		return 0;
+	}
 	switch (store_token_by_hash(s, hash, &ti, &last_used, err)) {
 	case LOOKUP_FAIL:
 		return -1;
@@ -37,14 +112,12 @@ int auth_bearer(struct store *s, const char *authorization, int64_t now,
 		break;
 	}
 	/* the lookup was by digest; confirm without timing leaks anyway */
-	if (!token_matches(text, hash)) {
+	if (!token_matches(text, hash) ||
+	    expired(ti.name, ti.expires_at, now, err) < 0) {
 		free(ti.domains);
-		return error_set(err, ERR_UNAUTH, NULL, "unknown token");
-	}
-	if (ti.expires_at != 0 && ti.expires_at <= now) {
-		free(ti.domains);
-		return error_set(err, ERR_UNAUTH, NULL, "token %s has expired",
-				 ti.name);
+		if (err->code == ERR_NONE)
+			error_set(err, ERR_UNAUTH, NULL, "unknown token");
+		return -1;
 	}
 	if (now - last_used >= AUTH_TOUCH_INTERVAL &&
 	    store_token_touch(s, ti.name, &e) < 0) {
@@ -57,6 +130,7 @@ int auth_bearer(struct store *s, const char *authorization, int64_t now,
 	out->role = ti.role;
 	out->nscope = ti.ndomains;
 	out->scope = ti.domains;
+	cache_put(cache, hash, out, ti.expires_at, now);
 	return 0;
 }
 

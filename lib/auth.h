@@ -24,6 +24,10 @@
 
 /* last_used_at is written at most this often per token (seconds) */
 #define AUTH_TOUCH_INTERVAL 60
+/* a worker trusts a token it looked up for this long (seconds): a
+ * revoked token stops working within this time */
+#define AUTH_CACHE_TTL	 5
+#define AUTH_CACHE_SLOTS 16
 
 struct principal {
 	char name[TOKEN_NAME_MAX + 1]; /* token name or staff user */
@@ -33,9 +37,30 @@ struct principal {
 	struct domain_name *scope; /* allocated */
 };
 
-int auth_bearer(struct store *s, const char *authorization, int64_t now,
-		struct principal *out, struct error *err)
-	__attribute__((warn_unused_result));
+/*
+ * A worker's small cache of recent lookups (digest -> token row), so
+ * that the API does not ask the database about the same token on every
+ * request.  Expiry is still checked against now on every use.  Not
+ * shared between threads.
+ */
+struct auth_cache_slot {
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct principal who;
+	int64_t expires_at; /* the token's, 0 = never */
+	int64_t cached_at;
+	bool used;
+};
+
+struct auth_cache {
+	struct auth_cache_slot slot[AUTH_CACHE_SLOTS];
+	size_t next;
+};
+
+/* cache may be NULL. */
+int auth_bearer(struct store *s, struct auth_cache *cache,
+		const char *authorization, int64_t now, struct principal *out,
+		struct error *err) __attribute__((warn_unused_result));
+void auth_cache_release(struct auth_cache *cache);
 int auth_staff(const char *remote_user, struct principal *out,
 	       struct error *err) __attribute__((warn_unused_result));
 void principal_release(struct principal *p);

@@ -76,11 +76,11 @@ static void no_credentials(void **state)
 
 	(void)state;
 	/* refused before any database access: the store may be NULL */
-	assert_int_equal(auth_bearer(NULL, NULL, 0, &p, &err), -1);
+	assert_int_equal(auth_bearer(NULL, NULL, NULL, 0, &p, &err), -1);
 	assert_int_equal(err.code, ERR_UNAUTH);
 	error_release(&err);
-	assert_int_equal(auth_bearer(NULL, "Basic dXNlcjpwdw==", 0, &p, &err),
-			 -1);
+	assert_int_equal(
+		auth_bearer(NULL, NULL, "Basic dXNlcjpwdw==", 0, &p, &err), -1);
 	assert_int_equal(err.code, ERR_UNAUTH);
 	error_release(&err);
 }
