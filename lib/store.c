@@ -35,7 +35,7 @@
 /* A statement prepared on this connection, named "mxN". */
 struct stmt {
 	char *sql;
-	char name[8];
+	char name[16];
 };
 
 struct store {
