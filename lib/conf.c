@@ -47,6 +47,19 @@ static const struct setting settings[] = {
 	{ "relay.addresses", K_CIDRS, OFF(relay_addresses), "", 0, 64,
 	  "the relays' own addresses (CIDRs): never accepted as a "
 	  "destination" },
+	{ "relay.listen", K_STR, OFF(relay_listen), "25", 0, 0,
+	  "the relay's SMTP listener in master.cf form: PORT, or "
+	  "ADDRESS:PORT" },
+	{ "relay.hostname", K_STR, OFF(relay_hostname), "localhost.localdomain",
+	  0, 0, "the relay's name in its SMTP greeting and HELO (myhostname)" },
+	{ "relay.dns", K_INT, OFF(relay_dns), "1", 0, 1,
+	  "1: the relay may use DNS (bounces to senders); 0: never (tests, "
+	  "demo)" },
+	{ "relay.generations", K_INT, OFF(relay_generations), "5", 2, 100,
+	  "generations kept for rollback" },
+	{ "mailbox.lmtp", K_STR, OFF(mailbox_lmtp), "inet:[127.0.0.1]:24", 0, 0,
+	  "where relays deliver pop3 mail: Dovecot LMTP as a Postfix "
+	  "next hop (inet:[IP]:PORT or unix:PATH)" },
 	{ "site.own_names", K_NAMES, OFF(own_names), "", 0, CONF_NAMES_MAX,
 	  "our own host and domain names: never accepted as customer "
 	  "domains" },
@@ -139,6 +152,9 @@ void conf_release(struct conf *c)
 	free(c->relay_name);
 	free(c->state_dir);
 	free(c->fcgi_listen);
+	free(c->relay_listen);
+	free(c->relay_hostname);
+	free(c->mailbox_lmtp);
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
 	cidr_list_release(&c->relay_addresses);

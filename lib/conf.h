@@ -30,6 +30,11 @@ struct conf {
 	int db_connect_timeout;	 /* database.connect_timeout, seconds */
 	char *relay_name;	 /* relay.name */
 	struct cidr_list relay_addresses; /* relay.addresses: own IPs */
+	char *relay_listen;		  /* relay.listen */
+	char *relay_hostname;		  /* relay.hostname */
+	int relay_dns;			  /* relay.dns */
+	int relay_generations;		  /* relay.generations */
+	char *mailbox_lmtp;		  /* mailbox.lmtp */
 	char *own_names[CONF_NAMES_MAX];  /* site.own_names: our hostnames */
 	int n_own_names;
 	char *state_dir;		      /* paths.state */

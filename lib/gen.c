@@ -1,0 +1,202 @@
+/*
+ * gen - a relay's mail-stack configuration from a snapshot of records
+ *
+ * See gen.h.  Every value reaching a file passes two gates: the record
+ * or rule validators again (the row may have been written by an older
+ * version, or by hand), then the line writer of the file's format.
+ */
+#include "gen.h"
+
+#include <string.h>
+
+#include "dest.h"
+#include "util/parse.h"
+
+void gen_init(struct gen *g, const struct conf *conf)
+{
+	memset(g, 0, sizeof(*g));
+	g->conf = conf;
+	sbuf_init(&g->relay_domains, 0);
+	sbuf_init(&g->transport, 0);
+	sbuf_init(&g->policy, 0);
+	g->max_message_mb = conf->max_message_mb;
+}
+
+void gen_release(struct gen *g)
+{
+	sbuf_release(&g->relay_domains);
+	sbuf_release(&g->transport);
+	sbuf_release(&g->policy);
+}
+
+static bool key_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr(".-_@[]:+", c) != NULL;
+}
+
+/* Printable ASCII only: no CR, LF, NUL, tab or other control byte. */
+static bool line_safe(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+int map_line_add(struct strbuf *out, const char *key, const char *value,
+		 struct error *err)
+{
+	size_t i;
+
+	if (key[0] == '\0')
+		return error_set(err, ERR_INTERNAL, NULL, "map key is empty");
+	for (i = 0; key[i]; i++)
+		if (!key_byte((unsigned char)key[i]))
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "map key holds byte 0x%02x",
+					 (unsigned char)key[i]);
+	if (value[0] == '\0' || value[0] == ' ' || !line_safe(value))
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "map value for %s is empty or holds a "
+				 "control byte",
+				 key);
+	sbuf_addf(out, "%s %s\n", key, value);
+	return 0;
+}
+
+int policy_line_add(struct strbuf *out, const char *const *fields, size_t n,
+		    struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!line_safe(fields[i]))
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "policy field %zu holds a control "
+					 "byte",
+					 i);
+	for (i = 0; i < n; i++) {
+		sbuf_addstr(out, fields[i]);
+		sbuf_addch(out, i + 1 < n ? '\t' : '\n');
+	}
+	return 0;
+}
+
+/* "[IP]:PORT" of a destination, as a Postfix SMTP next hop. */
+static void nexthop(struct strbuf *sb, const struct dest *d)
+{
+	sbuf_addf(sb, "[%s]:%u", d->ip.text, (unsigned)d->port);
+}
+
+int gen_domain(struct gen *g, const struct domain *d, struct error *err)
+{
+	struct strbuf tr = STRBUF_INIT;
+	char maxbytes[32];
+	const char *f[6];
+	size_t i;
+	int rc;
+
+	if (domain_check(d, g->conf, err) < 0)
+		return -1;
+	if (map_line_add(&g->relay_domains, d->name.alabel, "OK", err) < 0)
+		return -1;
+	if (d->mode == MODE_POP3 || d->temp_pop3) {
+		sbuf_addf(&tr, "lmtp:%s", g->conf->mailbox_lmtp);
+	} else if (d->has_dest) {
+		sbuf_addstr(&tr, "smtp:");
+		nexthop(&tr, &d->dest);
+		for (i = 0; i < d->nfallbacks; i++) {
+			sbuf_addstr(&tr, ", ");
+			nexthop(&tr, &d->fallbacks[i]);
+		}
+	} else {
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "%s: %s domain without a destination",
+				 d->name.alabel, domain_mode_names[d->mode]);
+	}
+	rc = map_line_add(&g->transport, d->name.alabel, tr.buf, err);
+	sbuf_release(&tr);
+	if (rc < 0)
+		return -1;
+	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
+		       (long long)d->max_message_mb * 1024 * 1024);
+	f[0] = "domain";
+	f[1] = d->name.alabel;
+	f[2] = domain_mode_names[d->mode];
+	f[3] = maxbytes;
+	f[4] = d->greylisting ? "1" : "0";
+	f[5] = recipients_mode_names[d->recipients];
+	if (policy_line_add(&g->policy, f, 6, err) < 0)
+		return -1;
+	if (d->max_message_mb > g->max_message_mb)
+		g->max_message_mb = d->max_message_mb;
+	g->ndomains++;
+	return 0;
+}
+
+int gen_rule(struct gen *g, const char *alabel, const struct rule *r,
+	     struct error *err)
+{
+	struct rule check;
+	const char *f[5];
+
+	/* the stored kind names are the canonical ones rule_parse takes */
+	if (rule_parse(rule_action_names[r->action], rule_kind_names[r->kind],
+		       r->value, &check, err) < 0)
+		return -1;
+	f[0] = "rule";
+	f[1] = alabel;
+	f[2] = rule_action_names[check.action];
+	f[3] = rule_kind_names[check.kind];
+	f[4] = check.value;
+	if (policy_line_add(&g->policy, f, 5, err) < 0)
+		return -1;
+	g->nrules++;
+	return 0;
+}
+
+int gen_fill(const char *name, const char *text, const struct gen_var *vars,
+	     size_t nvars, struct strbuf *out, struct error *err)
+{
+	struct strbuf buf = STRBUF_INIT;
+	const char *p = text;
+
+	while (*p) {
+		const char *at = strchr(p, '@'), *end;
+		size_t i, n;
+
+		if (at == NULL) {
+			sbuf_addstr(&buf, p);
+			break;
+		}
+		sbuf_add(&buf, p, (size_t)(at - p));
+		end = strchr(at + 1, '@');
+		if (end == NULL)
+			goto bad;
+		n = (size_t)(end - at - 1);
+		for (i = 0; i < nvars; i++)
+			if (strlen(vars[i].name) == n &&
+			    strncmp(vars[i].name, at + 1, n) == 0)
+				break;
+		if (i == nvars || vars[i].value == NULL)
+			goto bad;
+		if (!line_safe(vars[i].value)) {
+			sbuf_release(&buf);
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "%s: value of @%s@ holds a control "
+					 "byte",
+					 name, vars[i].name);
+		}
+		sbuf_addstr(&buf, vars[i].value);
+		p = end + 1;
+	}
+	sbuf_add(out, buf.buf, buf.len);
+	sbuf_release(&buf);
+	return 0;
+bad:
+	sbuf_release(&buf);
+	return error_set(err, ERR_INTERNAL, NULL,
+			 "%s: unknown or unset placeholder near offset %td",
+			 name, (ptrdiff_t)(p - text));
+}

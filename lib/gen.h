@@ -1,0 +1,63 @@
+/*
+ * gen - a relay's mail-stack configuration from a snapshot of records
+ *
+ * gen_domain() and gen_rule() take records read back from the store,
+ * re-validate them (domain_check, rule_parse: a row the validators
+ * refuse aborts the generation - it means a bug), and append lines to
+ * the generation's files:
+ *   relay_domains  "NAME OK" for every domain (Postfix lmdb map source);
+ *   transport      "NAME smtp:[IP]:PORT, [IP]:PORT..." for feed/backup,
+ *                  "NAME lmtp:DEST" for pop3 and temporary POP3;
+ *   policy         the policy daemon's snapshot (policy.h reads it):
+ *                  "domain\tNAME\tMODE\tMAXBYTES\tGREY\tRECIPIENTS" and
+ *                  "rule\tNAME\tACTION\tKIND\tVALUE", tab-separated.
+ * The writers map_line_add() and policy_line_add() refuse any byte that
+ * the format could misread (control characters, and space or '#' in a
+ * map key), so no input can add a line or a setting.
+ * gen_fill() expands a text template's @NAME@ placeholders (main.cf,
+ * master.cf) with values held to the same rule; an unknown or unset
+ * placeholder is an error, never left in place.
+ */
+#ifndef MXFEED_GEN_H
+#define MXFEED_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "model.h"
+#include "rule.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+
+struct gen {
+	const struct conf *conf;
+	struct strbuf relay_domains;
+	struct strbuf transport;
+	struct strbuf policy;
+	size_t ndomains, nrules;
+	int max_message_mb; /* the largest of any domain and the site's */
+};
+
+struct gen_var {
+	const char *name;
+	const char *value;
+};
+
+void gen_init(struct gen *g, const struct conf *conf);
+void gen_release(struct gen *g);
+int gen_domain(struct gen *g, const struct domain *d, struct error *err)
+	__attribute__((warn_unused_result));
+int gen_rule(struct gen *g, const char *alabel, const struct rule *r,
+	     struct error *err) __attribute__((warn_unused_result));
+
+int map_line_add(struct strbuf *out, const char *key, const char *value,
+		 struct error *err) __attribute__((warn_unused_result));
+/* Fields joined by tabs; n fields. */
+int policy_line_add(struct strbuf *out, const char *const *fields, size_t n,
+		    struct error *err) __attribute__((warn_unused_result));
+int gen_fill(const char *name, const char *text, const struct gen_var *vars,
+	     size_t nvars, struct strbuf *out, struct error *err)
+	__attribute__((warn_unused_result));
+
+#endif

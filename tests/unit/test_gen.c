@@ -1,0 +1,320 @@
+/* test_gen - the relay generators: golden files and the line writers
+ *
+ * Each tests/golden/gen/NAME.in is a JSON array of domains (as the API
+ * takes them, plus "rules"); the generated relay_domains, transport,
+ * policy snapshot, main.cf and master.cf must equal NAME.ref byte for
+ * byte.  MXFEED_GOLDEN_UPDATE=1 rewrites the .ref files instead (then
+ * review the diff before committing).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "domain_json.h"
+#include "gen.h"
+#include "util/parse.h"
+#include "util/template.h"
+
+#define GOLDEN_DIR "tests/golden/gen"
+
+static struct conf conf;
+
+static int setup(void **state)
+{
+	struct cidr c;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	conf_defaults(&conf);
+	assert_int_equal(cidr_parse("127.0.0.0/8", &c, "t", &err), 0);
+	cidr_list_add(&conf.dest_allow, &c);
+	assert_int_equal(cidr_parse("::1/128", &c, "t", &err), 0);
+	cidr_list_add(&conf.dest_allow, &c);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	conf_release(&conf);
+	return 0;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	FILE *fp = fopen(path, "re");
+	size_t n;
+
+	if (fp == NULL)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		sbuf_add(&sb, buf, n);
+	fclose(fp);
+	return sbuf_detach(&sb, len);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+
+	return strcmp(json_string_value(json_object_get(x, "_alabel")),
+		      json_string_value(json_object_get(y, "_alabel")));
+}
+
+/* What the generators make of one .in document. */
+static void generate(const char *in, struct strbuf *out)
+{
+	struct error err = ERROR_INIT;
+	json_t *doc = json_loads(in, 0, NULL), *item, **items;
+	struct strbuf mcf = STRBUF_INIT, mst = STRBUF_INIT;
+	struct gen g;
+	size_t i, n;
+	char maxbytes[32];
+
+	assert_non_null(doc);
+	gen_init(&g, &conf);
+	n = json_array_size(doc);
+	items = calloc(n + 1, sizeof(*items));
+	/* the store hands domains over in A-label order */
+	json_array_foreach(doc, i, item)
+	{
+		struct domain_name dn;
+
+		assert_int_equal(
+			domain_name_parse(json_string_value(json_object_get(
+						  item, "name")),
+					  &dn, &err),
+			0);
+		json_object_set_new(item, "_alabel", json_string(dn.alabel));
+		items[i] = item;
+	}
+	qsort(items, n, sizeof(*items), by_name);
+	for (i = 0; i < n; i++) {
+		json_t *rules = json_incref(json_object_get(items[i], "rules"));
+		json_t *r;
+		struct domain d;
+		struct domain_name dn;
+		size_t k;
+		int mode;
+
+		json_object_del(items[i], "rules");
+		json_object_del(items[i], "_alabel");
+		assert_int_equal(
+			domain_name_parse(json_string_value(json_object_get(
+						  items[i], "name")),
+					  &dn, &err),
+			0);
+		mode = parse_enum(
+			json_string_value(json_object_get(items[i], "mode")),
+			domain_mode_names);
+		assert_true(mode >= 0);
+		domain_init(&d, &dn, (enum domain_mode)mode, &conf);
+		if (domain_patch(&d, items[i], &conf, &err) < 0)
+			fail_msg("%s", error_msg(&err));
+		if (gen_domain(&g, &d, &err) < 0)
+			fail_msg("%s", error_msg(&err));
+		json_array_foreach(rules, k, r)
+		{
+			struct rule rule;
+
+			if (rule_parse(json_string_value(
+					       json_object_get(r, "action")),
+				       json_string_value(
+					       json_object_get(r, "kind")),
+				       json_string_value(
+					       json_object_get(r, "value")),
+				       &rule, &err) < 0)
+				fail_msg("%s", error_msg(&err));
+			if (gen_rule(&g, dn.alabel, &rule, &err) < 0)
+				fail_msg("%s", error_msg(&err));
+		}
+		json_decref(rules);
+	}
+	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
+		       (long long)g.max_message_mb * 1024 * 1024);
+	{
+		const struct gen_var vars[] = {
+			{ "SEQ", "42" },
+			{ "CURRENT", "/var/lib/mxfeed/current" },
+			{ "STATE", "/var/lib/mxfeed" },
+			{ "SPOOL", "/var/lib/mxfeed/spool" },
+			{ "DATA", "/var/lib/mxfeed/data" },
+			{ "HOSTNAME", "relay1.isp.example" },
+			{ "LISTEN", "25" },
+			{ "DNS", "enabled" },
+			{ "PEERNAME", "yes" },
+			{ "MAXBYTES", maxbytes },
+			{ "POLICYD", "/usr/local/bin/mxfeed-policyd" },
+		};
+		size_t nv = sizeof(vars) / sizeof(vars[0]);
+
+		assert_int_equal(gen_fill("main.cf.in",
+					  template_get("main.cf.in"), vars, nv,
+					  &mcf, &err),
+				 0);
+		assert_int_equal(gen_fill("master.cf.in",
+					  template_get("master.cf.in"), vars,
+					  nv, &mst, &err),
+				 0);
+	}
+	sbuf_addf(out, "==> relay_domains <==\n%s", g.relay_domains.buf);
+	sbuf_addf(out, "==> transport <==\n%s", g.transport.buf);
+	sbuf_addf(out, "==> policy <==\n%s", g.policy.buf);
+	sbuf_addf(out, "==> main.cf <==\n%s", mcf.buf);
+	sbuf_addf(out, "==> master.cf <==\n%s", mst.buf);
+	sbuf_release(&mcf);
+	sbuf_release(&mst);
+	gen_release(&g);
+	free(items);
+	json_decref(doc);
+}
+
+static void golden(void **state)
+{
+	DIR *d = opendir(GOLDEN_DIR);
+	struct dirent *e;
+	int cases = 0;
+	bool update = getenv("MXFEED_GOLDEN_UPDATE") != NULL;
+
+	(void)state;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char in_path[512], ref_path[512];
+		struct strbuf got = STRBUF_INIT;
+		size_t n = strlen(e->d_name), len;
+		char *in, *ref;
+
+		if (n < 4 || strcmp(e->d_name + n - 3, ".in") != 0)
+			continue;
+		(void)snprintf(in_path, sizeof(in_path), "%s/%s", GOLDEN_DIR,
+			       e->d_name);
+		(void)snprintf(ref_path, sizeof(ref_path), "%s/%.*s.ref",
+			       GOLDEN_DIR, (int)(n - 3), e->d_name);
+		in = slurp(in_path, &len);
+		assert_non_null(in);
+		generate(in, &got);
+		if (update) {
+			FILE *fp = fopen(ref_path, "we");
+
+			assert_non_null(fp);
+			fputs(got.buf, fp);
+			fclose(fp);
+		} else {
+			ref = slurp(ref_path, &len);
+			if (ref == NULL)
+				fail_msg("%s: no .ref (run with "
+					 "MXFEED_GOLDEN_UPDATE=1)",
+					 in_path);
+			if (strcmp(ref, got.buf) != 0)
+				fail_msg("%s: output differs from %s", in_path,
+					 ref_path);
+			free(ref);
+		}
+		free(in);
+		sbuf_release(&got);
+		cases++;
+	}
+	closedir(d);
+	assert_true(cases >= 3);
+}
+
+static void map_lines(void **state)
+{
+	static const char *const bad_keys[] = { "",	     "a b", "a\nb",
+						"a\tb",	     "#a",  "a\x01",
+						"a\xc3\xa9", "a,b", "a;b" };
+	static const char *const bad_values[] = { "",	  " lead", "a\nb",
+						  "a\rb", "a\x7f", "a\tb" };
+	struct strbuf sb = STRBUF_INIT;
+	struct error err = ERROR_INIT;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(map_line_add(&sb, "example.com",
+				      "smtp:[127.0.0.1]:25, [::1]:25", &err),
+			 0);
+	assert_string_equal(sb.buf,
+			    "example.com smtp:[127.0.0.1]:25, [::1]:25\n");
+	for (i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+		assert_int_equal(map_line_add(&sb, bad_keys[i], "OK", &err),
+				 -1);
+		assert_int_equal(err.code, ERR_INTERNAL);
+		error_release(&err);
+	}
+	for (i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		assert_int_equal(map_line_add(&sb, "k", bad_values[i], &err),
+				 -1);
+		error_release(&err);
+	}
+	/* nothing was appended by a refusal */
+	assert_string_equal(sb.buf,
+			    "example.com smtp:[127.0.0.1]:25, [::1]:25\n");
+	sbuf_release(&sb);
+}
+
+static void policy_lines(void **state)
+{
+	const char *good[] = { "rule", "example.com", "block", "address-regex",
+			       "^a b@" };
+	const char *bad[] = { "rule", "example.com", "block", "address-regex",
+			      "a\tb" };
+	struct strbuf sb = STRBUF_INIT;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(policy_line_add(&sb, good, 5, &err), 0);
+	assert_string_equal(sb.buf,
+			    "rule\texample.com\tblock\taddress-regex\t^a b@\n");
+	assert_int_equal(policy_line_add(&sb, bad, 5, &err), -1);
+	error_release(&err);
+	bad[4] = "a\nrule\tx";
+	assert_int_equal(policy_line_add(&sb, bad, 5, &err), -1);
+	error_release(&err);
+	sbuf_release(&sb);
+}
+
+static void fill(void **state)
+{
+	const struct gen_var vars[] = { { "A", "one" },
+					{ "B", "two\nthree" },
+					{ "C", NULL } };
+	struct strbuf sb = STRBUF_INIT;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(gen_fill("t", "x=@A@ y", vars, 3, &sb, &err), 0);
+	assert_string_equal(sb.buf, "x=one y");
+	assert_int_equal(gen_fill("t", "x=@B@", vars, 3, &sb, &err), -1);
+	assert_non_null(strstr(error_msg(&err), "control byte"));
+	error_release(&err);
+	assert_int_equal(gen_fill("t", "x=@C@", vars, 3, &sb, &err), -1);
+	error_release(&err);
+	assert_int_equal(gen_fill("t", "x=@D@", vars, 3, &sb, &err), -1);
+	error_release(&err);
+	assert_int_equal(gen_fill("t", "x=@A", vars, 3, &sb, &err), -1);
+	error_release(&err);
+	assert_string_equal(sb.buf, "x=one y"); /* refusals add nothing */
+	sbuf_release(&sb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(golden),
+		cmocka_unit_test(map_lines),
+		cmocka_unit_test(policy_lines),
+		cmocka_unit_test(fill),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
