@@ -1711,3 +1711,110 @@ int store_idem_put(struct store *s, const char *actor, const char *key,
 	p_release(&p);
 	return rc;
 }
+
+/* ---- snapshots for the generators -------------------------------- */
+
+static const char sql_snap_seq[] = "SELECT coalesce(max(seq), 0) FROM changes";
+static const char sql_snap_domains_tail[] = "ORDER BY d.name";
+static const char sql_snap_rules[] =
+	"SELECT d.name, r.action, r.kind, r.value FROM sender_rules r"
+	" JOIN domains d ON d.id = r.domain_id ORDER BY d.name, r.id";
+
+struct snap_arg {
+	int64_t *seq;
+	snap_domain_fn on_domain;
+	snap_rule_fn on_rule;
+	void *arg;
+};
+
+static int tx_snapshot(struct store *s, void *arg, struct error *err)
+{
+	struct snap_arg *a = arg;
+	struct strbuf sql = STRBUF_INIT;
+	PGresult *res;
+	int i, n, rc = 0;
+
+	if (q0(s, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	       NULL, "snapshot", err) < 0)
+		return -1;
+	if ((res = q(s, sql_snap_seq, NULL, "snapshot", err)) == NULL)
+		return -1;
+	if (!get_i64(res, 0, 0, a->seq)) {
+		PQclear(res);
+		return error_set(err, ERR_INTERNAL, NULL, "bad sequence");
+	}
+	PQclear(res);
+	sbuf_addstr(&sql, sql_domain_cols);
+	sbuf_addstr(&sql, sql_snap_domains_tail);
+	res = q(s, sql.buf, NULL, "snapshot", err);
+	sbuf_release(&sql);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (i = 0; i < n && rc == 0; i++) {
+		struct domain d;
+
+		rc = row_to_domain(res, i, &d, NULL, err);
+		if (rc == 0)
+			rc = a->on_domain(a->arg, &d, err);
+	}
+	PQclear(res);
+	if (rc < 0)
+		return -1;
+	if ((res = q(s, sql_snap_rules, NULL, "snapshot", err)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (i = 0; i < n && rc == 0; i++) {
+		struct rule r;
+		int act = parse_enum(PQgetvalue(res, i, 1), rule_action_names);
+		int kind = parse_enum(PQgetvalue(res, i, 2), rule_kind_names);
+
+		if (act < 0 || kind < 0 ||
+		    !get_text(res, i, 3, r.value, sizeof(r.value))) {
+			rc = error_set(err, ERR_INTERNAL, NULL,
+				       "unexpected rule row");
+			break;
+		}
+		r.id = 0;
+		r.action = (enum rule_action)act;
+		r.kind = (enum rule_kind)kind;
+		rc = a->on_rule(a->arg, PQgetvalue(res, i, 0), &r, err);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int store_snapshot(struct store *s, int64_t *seq, snap_domain_fn on_domain,
+		   snap_rule_fn on_rule, void *arg, struct error *err)
+{
+	struct snap_arg a = { seq, on_domain, on_rule, arg };
+
+	return with_tx(s, tx_snapshot, &a, err);
+}
+
+static const char sql_relay_report[] =
+	"INSERT INTO relays (name, applied_seq, applied_at, last_error,"
+	" heartbeat) VALUES ($1, $2, CASE WHEN $2::bigint > 0 THEN now() END,"
+	" nullif($3, ''), now())"
+	" ON CONFLICT (name) DO UPDATE SET"
+	" applied_seq = CASE WHEN $2::bigint > 0 THEN $2::bigint"
+	"   ELSE relays.applied_seq END,"
+	" applied_at = CASE WHEN $2::bigint > 0 THEN now()"
+	"   ELSE relays.applied_at END,"
+	" last_error = nullif($3, ''), heartbeat = now()";
+
+int store_relay_report(struct store *s, const char *name, int64_t seq,
+		       const char *last_error, struct error *err)
+{
+	struct params p = { 0 };
+	char msg[1025];
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	/* the column holds at most 1024 bytes of printable text */
+	(void)snprintf(msg, sizeof(msg), "%s", last_error ? last_error : "");
+	p_str(&p, name);
+	p_int(&p, seq);
+	p_str(&p, msg);
+	return q0(s, sql_relay_report, &p, "relay report", err);
+}

@@ -95,6 +95,24 @@ int store_domain_apply(struct store *s, struct apply_item *items, size_t n,
 		       const struct change_ctx *ctx, struct error *err)
 	__attribute__((warn_unused_result));
 
+/*
+ * A consistent snapshot for the generators: one REPEATABLE READ, READ
+ * ONLY transaction reads the change sequence, every domain (in name
+ * order) and every rule; each goes to its callback, which may stop the
+ * walk by returning -1 (with err set).
+ */
+typedef int (*snap_domain_fn)(void *arg, const struct domain *d,
+			      struct error *err);
+typedef int (*snap_rule_fn)(void *arg, const char *alabel, const struct rule *r,
+			    struct error *err);
+int store_snapshot(struct store *s, int64_t *seq, snap_domain_fn on_domain,
+		   snap_rule_fn on_rule, void *arg, struct error *err)
+	__attribute__((warn_unused_result));
+/* A relay reports what it applied (seq 0: keep the old) and its error. */
+int store_relay_report(struct store *s, const char *name, int64_t seq,
+		       const char *last_error, struct error *err)
+	__attribute__((warn_unused_result));
+
 /* JSON arrays for listings (history newest first). */
 json_t *store_history(struct store *s, const struct domain_name *dn, long limit,
 		      struct error *err);

@@ -168,3 +168,96 @@ expect_status() {
 hdr() {
 	grep -i "^$1:" "$T/hdr" | head -n 1 | sed 's/^[^:]*: *//; s/\r$//'
 }
+
+# ---- the relay (mail end-to-end tests; run inside a network namespace) --
+
+MTA_GLUE="$BUILD/rel/bin/mta-glue"
+
+# in_netns "$0" "$@": re-run the calling script in a new network
+# namespace with only loopback, so that no test traffic leaves the box.
+in_netns() {
+	if [ -z "${MXFEED_IN_NETNS:-}" ]; then
+		exec env MXFEED_IN_NETNS=1 unshare --net bash "$@"
+	fi
+	ip link set lo up
+}
+
+# sink_start PORT: a demo customer server (smtp-sink) on 127.0.0.1:PORT
+# keeping each message in $T/sink-PORT/.
+sink_start() {
+	mkdir -p "$T/sink-$1"
+	chown postfix "$T/sink-$1"
+	smtp-sink -u postfix -d "$T/sink-$1/%H%M%S." "127.0.0.1:$1" 50 \
+		> "$T/sink-$1.log" 2>&1 &
+	eval "SINK_PID_$1=$!"
+	for _ in $(seq 50); do
+		(exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
+		sleep 0.1
+	done
+	echo "Bail out! smtp-sink on $1 does not answer"
+	exit 1
+}
+
+sink_stop() {
+	local v="SINK_PID_$1"
+	[ -n "${!v:-}" ] && kill "${!v}" 2> /dev/null && wait "${!v}" 2> /dev/null
+	eval "SINK_PID_$1="
+}
+
+# sink_has PORT TEXT: a message holding TEXT arrived (waits up to 20 s)
+sink_has() {
+	for _ in $(seq 100); do
+		grep -rqF -- "$2" "$T/sink-$1" 2> /dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+sink_lacks() {
+	! grep -rqF -- "$2" "$T/sink-$1" 2> /dev/null
+}
+
+relay_setup() {
+	sed -i 's|^relay = { name = "test-relay"; };|relay = { name = "test-relay"; listen = "127.0.0.1:2525"; hostname = "relay.test"; dns = 0; };|' \
+		"$T/mxfeed.conf"
+	trap relay_teardown EXIT
+}
+
+relay_teardown() {
+	"$MTA_GLUE" stop > /dev/null 2>&1
+	for p in 2526 2527 2528; do sink_stop $p; done
+	pg_teardown
+}
+
+# smtp COMMAND...: one SMTP session with the relay; every reply line on
+# stdout ("NNN text").  Bounded: 10 s per reply.
+smtp() {
+	local line cmd
+	exec 3<> /dev/tcp/127.0.0.1/2525 || return 1
+	_reply() {
+		while IFS= read -r -t 10 line <&3; do
+			line=${line%$'\r'}
+			echo "$line"
+			[[ $line =~ ^[0-9]{3}\  ]] && break
+		done
+	}
+	_reply
+	for cmd in "$@"; do
+		printf '%s\r\n' "$cmd" >&3
+		_reply
+	done
+	exec 3>&-
+}
+
+# send FROM TO MARKER [swaks args]: one message; swaks' transcript in $T/out
+send() {
+	local from=$1 to=$2 marker=$3
+	shift 3
+	swaks --server 127.0.0.1:2525 --helo client.test --from "$from" --to "$to" \
+		--header "Subject: $marker" --body "body of $marker" "$@" > "$T/out" 2>&1
+}
+
+# rejected CODE: the last send's transcript shows a reply with CODE
+replied() {
+	grep -qE -- "^<[-~*]* +$1" "$T/out"
+}

@@ -1,0 +1,319 @@
+/*
+ * policy - the relay's per-recipient decisions (SPEC section 4, step 2)
+ *
+ * See policy.h.  Lookups are a binary search over the domains, which
+ * gen.c wrote in name order (the loader checks that order).
+ */
+#include "policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/parse.h"
+
+#define LINE_MAX_LEN 2048
+
+static void domain_release(struct policy_domain *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nrules; i++)
+		if (d->rules[i].kind == RULE_SENDER_REGEX)
+			regfree(&d->rules[i].re);
+	free(d->rules);
+}
+
+void policy_release(struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		domain_release(&p->v[i]);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+static int cmp_name(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct policy_domain *)elem)->name);
+}
+
+const struct policy_domain *policy_find(const struct policy *p,
+					const char *alabel)
+{
+	if (p->n == 0)
+		return NULL;
+	return bsearch(alabel, p->v, p->n, sizeof(*p->v), cmp_name);
+}
+
+/* Split line at tabs into at most max fields; the count, or -1. */
+static int split(char *line, char **f, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		char *tab = strchr(line, '\t');
+
+		if (n == max)
+			return -1;
+		f[n++] = line;
+		if (tab == NULL)
+			return n;
+		*tab = '\0';
+		line = tab + 1;
+	}
+}
+
+static int load_domain(struct policy *p, char **f, int nf, struct error *err)
+{
+	struct policy_domain *d;
+	struct domain_name dn;
+	long long maxbytes;
+	int mode, rcpt;
+	char *end;
+
+	if (nf != 6)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "domain line has %d fields", nf);
+	if (domain_name_parse(f[1], &dn, err) < 0)
+		return -1;
+	if (strcmp(dn.alabel, f[1]) != 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "domain not in canonical form");
+	if (p->n > 0 && strcmp(p->v[p->n - 1].name, dn.alabel) >= 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "domains out of order at %s", dn.alabel);
+	mode = parse_enum(f[2], domain_mode_names);
+	rcpt = parse_enum(f[5], recipients_mode_names);
+	errno = 0;
+	maxbytes = strtoll(f[3], &end, 10);
+	if (mode < 0 || rcpt < 0 || errno != 0 || *end != '\0' ||
+	    maxbytes < 1024 * 1024 ||
+	    maxbytes > (long long)MESSAGE_MB_MAX * 1024 * 1024 ||
+	    (strcmp(f[4], "0") != 0 && strcmp(f[4], "1") != 0))
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "bad domain line for %s", dn.alabel);
+	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
+	d = &p->v[p->n++];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->name, dn.alabel, sizeof(d->name));
+	d->mode = (enum domain_mode)mode;
+	d->maxbytes = maxbytes;
+	d->greylisting = f[4][0] == '1';
+	d->recipients = (enum recipients_mode)rcpt;
+	return 0;
+}
+
+static int load_rule(struct policy *p, char **f, int nf, struct error *err)
+{
+	struct policy_domain *d;
+	struct policy_rule *pr;
+	struct rule r;
+
+	if (nf != 5)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "rule line has %d fields", nf);
+	/* rules follow their domains: the last one read, or an error */
+	if (p->n == 0 || strcmp(p->v[p->n - 1].name, f[1]) != 0) {
+		d = (struct policy_domain *)policy_find(p, f[1]);
+		if (d == NULL)
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "rule for an unknown domain");
+	} else {
+		d = &p->v[p->n - 1];
+	}
+	if (rule_parse(f[2], f[3], f[4], &r, err) < 0)
+		return -1;
+	d->rules = xrealloc(d->rules, (d->nrules + 1) * sizeof(*d->rules));
+	pr = &d->rules[d->nrules];
+	memset(pr, 0, sizeof(*pr));
+	pr->action = r.action;
+	pr->kind = r.kind;
+	if (r.kind == RULE_SENDER_REGEX) {
+		if (regcomp(&pr->re, r.value,
+			    REG_EXTENDED | REG_NOSUB | REG_ICASE) != 0)
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "rule regex does not compile");
+	} else if (cidr_parse(r.value, &pr->net, "rule", err) < 0) {
+		return -1;
+	}
+	d->nrules++;
+	return 0;
+}
+
+int policy_load(const char *path, struct policy *out, struct error *err)
+{
+	struct policy p = { 0, NULL };
+	char line[LINE_MAX_LEN];
+	FILE *fp = fopen(path, "re");
+	long lineno = 0;
+
+	if (fp == NULL)
+		return error_set(err, ERR_TEMPFAIL, NULL, "cannot open %s: %s",
+				 path, strerror(errno));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		size_t len = strlen(line);
+		char *f[6];
+		int nf, rc;
+
+		lineno++;
+		if (len == 0 || line[len - 1] != '\n') {
+			error_set(err, ERR_INTERNAL, NULL,
+				  "%s:%ld: line too long or cut", path, lineno);
+			goto bad;
+		}
+		line[len - 1] = '\0';
+		nf = split(line, f, 6);
+		if (nf > 0 && strcmp(f[0], "domain") == 0)
+			rc = load_domain(&p, f, nf, err);
+		else if (nf > 0 && strcmp(f[0], "rule") == 0)
+			rc = load_rule(&p, f, nf, err);
+		else
+			rc = error_set(err, ERR_INTERNAL, NULL,
+				       "unknown line kind");
+		if (rc < 0) {
+			struct strbuf m = STRBUF_INIT;
+
+			sbuf_addf(&m, "%s:%ld: %s", path, lineno,
+				  error_msg(err));
+			sbuf_reset(&err->msg);
+			sbuf_add(&err->msg, m.buf, m.len);
+			sbuf_release(&m);
+			goto bad;
+		}
+	}
+	if (ferror(fp)) {
+		error_set(err, ERR_TEMPFAIL, NULL, "cannot read %s", path);
+		goto bad;
+	}
+	fclose(fp);
+	*out = p;
+	return 0;
+bad:
+	fclose(fp);
+	policy_release(&p);
+	return -1;
+}
+
+/* Lower-cased domain part of an address into buf; false if none. */
+static bool rcpt_domain(const char *rcpt, char *buf, size_t size)
+{
+	const char *at = rcpt ? strrchr(rcpt, '@') : NULL;
+	size_t i, n;
+
+	if (at == NULL || at[1] == '\0')
+		return false;
+	n = strlen(at + 1);
+	if (n >= size)
+		return false;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)at[1 + i]);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[n - 1] = '\0'; /* "example.com." is example.com */
+	return true;
+}
+
+static bool rule_matches(const struct policy_rule *r,
+			 const struct policy_request *rq)
+{
+	struct ip_addr ip;
+	struct error e = ERROR_INIT;
+	bool m = false;
+
+	if (r->kind == RULE_SENDER_REGEX)
+		return regexec(&r->re, rq->sender ? rq->sender : "", 0, NULL,
+			       0) == 0;
+	if (rq->client_address != NULL &&
+	    ip_parse(rq->client_address, &ip, "client", &e) == 0)
+		m = cidr_contains(&r->net, &ip);
+	error_release(&e);
+	return m;
+}
+
+static long long size_of(const struct policy_request *rq)
+{
+	long long v;
+	char *end;
+
+	if (rq->size == NULL || rq->size[0] == '\0')
+		return 0;
+	errno = 0;
+	v = strtoll(rq->size, &end, 10);
+	return errno != 0 || *end != '\0' || v < 0 ? 0 : v;
+}
+
+static void over_size(const struct policy_domain *d, struct strbuf *action)
+{
+	sbuf_addf(action,
+		  "552 5.3.4 Message size exceeds the limit of %lld MB for "
+		  "this domain",
+		  d->maxbytes / (1024 * 1024));
+}
+
+void policy_decide(const struct policy *p, struct policy_session *ss,
+		   const struct policy_request *rq, struct strbuf *action)
+{
+	const char *inst = rq->instance ? rq->instance : "";
+	const struct policy_domain *d;
+	char dom[DOMAIN_NAME_MAX + 2];
+	bool allowed = false, blocked = false;
+	size_t i;
+
+	if (strcmp(ss->instance, inst) != 0) {
+		if (strlcpy_checked(ss->instance, inst, sizeof(ss->instance)) <
+		    0)
+			ss->instance[0] = '\0';
+		ss->domain[0] = '\0';
+	}
+	if (rq->state != NULL && strcmp(rq->state, "END-OF-MESSAGE") == 0) {
+		d = ss->domain[0] ? policy_find(p, ss->domain) : NULL;
+		if (d != NULL && size_of(rq) > d->maxbytes)
+			over_size(d, action);
+		else
+			sbuf_addstr(action, "DUNNO");
+		return;
+	}
+	if (rq->state == NULL || strcmp(rq->state, "RCPT") != 0) {
+		sbuf_addstr(action, "DUNNO");
+		return;
+	}
+	if (!rcpt_domain(rq->recipient, dom, sizeof(dom)) ||
+	    (d = policy_find(p, dom)) == NULL) {
+		sbuf_addstr(action, "550 5.1.2 Recipient domain not handled "
+				    "here");
+		return;
+	}
+	if (ss->domain[0] != '\0' && strcmp(ss->domain, d->name) != 0) {
+		sbuf_addstr(action, "452 4.5.3 One recipient domain per "
+				    "transaction: send this one again "
+				    "separately");
+		return;
+	}
+	memcpy(ss->domain, d->name, sizeof(ss->domain));
+	if (size_of(rq) > d->maxbytes) {
+		over_size(d, action);
+		return;
+	}
+	for (i = 0; i < d->nrules; i++) {
+		if (!rule_matches(&d->rules[i], rq))
+			continue;
+		if (d->rules[i].action == RULE_ALLOW)
+			allowed = true;
+		else
+			blocked = true;
+	}
+	if (blocked && !allowed) {
+		sbuf_addstr(action, d->mode == MODE_BACKUP
+					    ? "450 4.7.1 Sender or client "
+					      "blocked by the domain's rules"
+					    : "554 5.7.1 Sender or client "
+					      "blocked by the domain's rules");
+		return;
+	}
+	sbuf_addstr(action, "DUNNO");
+}

@@ -1,0 +1,81 @@
+/*
+ * policy - the relay's per-recipient decisions (SPEC section 4, step 2)
+ *
+ * policy_load() reads the snapshot gen.c wrote (never the database) and
+ * re-validates every line: domain names, modes, numbers, rules (regexes
+ * compiled again, CIDRs parsed again); one bad line refuses the whole
+ * file, so the daemon keeps the snapshot it had.
+ *
+ * policy_decide() answers one Postfix policy request with the text of
+ * an "action=" line:
+ *   RCPT, unknown recipient domain (also subdomains, address literals)
+ *                                   550 5.1.2
+ *   RCPT, a second recipient domain in one transaction  452 4.5.3
+ *   RCPT, SIZE= over the domain's limit                  552 5.3.4
+ *   RCPT, a block rule matches (sender regex against the whole envelope
+ *         sender, or client CIDR) and no allow rule     554 5.7.1,
+ *                                                   450 4.7.1 for backup
+ *   END-OF-MESSAGE, size over the transaction domain's limit  552 5.3.4
+ *   anything else                                        DUNNO
+ * The session remembers the transaction (Postfix's "instance") and its
+ * recipient domain.  Messages never echo client text.
+ */
+#ifndef MXFEED_POLICY_H
+#define MXFEED_POLICY_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain.h"
+#include "model.h"
+#include "rule.h"
+#include "util/cidr.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+
+struct policy_rule {
+	enum rule_action action;
+	enum rule_kind kind;
+	regex_t re; /* RULE_SENDER_REGEX */
+	struct cidr net;
+};
+
+struct policy_domain {
+	char name[DOMAIN_NAME_MAX + 1];
+	enum domain_mode mode;
+	long long maxbytes;
+	bool greylisting;
+	enum recipients_mode recipients;
+	size_t nrules;
+	struct policy_rule *rules;
+};
+
+struct policy {
+	size_t n;
+	struct policy_domain *v; /* sorted by name */
+};
+
+struct policy_session {
+	char instance[128];
+	char domain[DOMAIN_NAME_MAX + 1];
+};
+
+struct policy_request {
+	const char *state; /* protocol_state: RCPT, END-OF-MESSAGE... */
+	const char *instance;
+	const char *recipient;
+	const char *sender;
+	const char *client_address;
+	const char *size; /* decimal, may be NULL or "0" */
+};
+
+int policy_load(const char *path, struct policy *out, struct error *err)
+	__attribute__((warn_unused_result));
+void policy_release(struct policy *p);
+const struct policy_domain *policy_find(const struct policy *p,
+					const char *alabel);
+void policy_decide(const struct policy *p, struct policy_session *ss,
+		   const struct policy_request *rq, struct strbuf *action);
+
+#endif

@@ -1,0 +1,509 @@
+/*
+ * relay - generations of a relay's configuration: write, check, swap
+ *
+ * See relay.h.  Every path is built with checked snprintf into
+ * PATH_MAX buffers; every file is written beside its final name and
+ * renamed only after fsync, so no daemon ever reads a half-written one.
+ */
+#include "relay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gen.h"
+#include "util/spawn.h"
+#include "util/template.h"
+
+static int path_of(char *buf, const char *a, const char *b, struct error *err)
+{
+	int n = snprintf(buf, PATH_MAX, "%s/%s", a, b);
+
+	if (n < 0 || n >= PATH_MAX)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "path too long: %s/%s", a, b);
+	return 0;
+}
+
+static int write_file(const char *dir, const char *name, const char *data,
+		      size_t len, struct error *err)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	size_t off = 0;
+	int fd;
+
+	if (path_of(path, dir, name, err) < 0)
+		return -1;
+	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s: %s", tmp, strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto bad;
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto bad;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto bad;
+	}
+	if (rename(tmp, path) < 0) {
+		fd = -1;
+		goto bad;
+	}
+	return 0;
+bad:
+	error_set(err, ERR_INTERNAL, NULL, "cannot write %s: %s", path,
+		  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+static int fsync_dir(const char *dir, struct error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return error_set(err, ERR_INTERNAL, NULL, "cannot sync %s: %s",
+				 dir, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+/* Run a command; its first output line goes into the error. */
+static int run(const char *const *argv, const char *what, struct error *err)
+{
+	struct strbuf out = STRBUF_INIT, msg = STRBUF_INIT;
+	int status = 0;
+
+	if (spawn_run(argv, &out, &status, err) < 0) {
+		sbuf_release(&out);
+		return -1;
+	}
+	if (status != 0) {
+		spawn_summary(&out, &msg);
+		error_set(err, ERR_INTERNAL, NULL, "%s failed (exit %d): %s",
+			  what, status, msg.buf);
+		sbuf_release(&msg);
+		sbuf_release(&out);
+		return -1;
+	}
+	sbuf_release(&out);
+	return 0;
+}
+
+static int on_domain(void *arg, const struct domain *d, struct error *err)
+{
+	return gen_domain(arg, d, err);
+}
+
+static int on_rule(void *arg, const char *alabel, const struct rule *r,
+		   struct error *err)
+{
+	return gen_rule(arg, alabel, r, err);
+}
+
+static int write_template(const char *dir, const char *out_name,
+			  const char *tmpl, const struct gen_var *vars,
+			  size_t nvars, struct error *err)
+{
+	struct strbuf text = STRBUF_INIT;
+	int rc;
+
+	rc = gen_fill(tmpl, template_get(tmpl), vars, nvars, &text, err);
+	if (rc == 0)
+		rc = write_file(dir, out_name, text.buf, text.len, err);
+	sbuf_release(&text);
+	return rc;
+}
+
+int relay_generate(struct store *s, const struct conf *conf, const char *dir,
+		   const char *policyd, int64_t *seq, struct error *err)
+{
+	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX], map[PATH_MAX];
+	char seqs[32], maxbytes[32];
+	struct gen g;
+	int rc = -1;
+
+	if (template_get("main.cf.in") == NULL)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "templates not built in");
+	if (mkdir(dir, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s: %s", dir, strerror(errno));
+	gen_init(&g, conf);
+	if (store_snapshot(s, seq, on_domain, on_rule, &g, err) < 0)
+		goto out;
+	(void)snprintf(seqs, sizeof(seqs), "%lld", (long long)*seq);
+	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
+		       (long long)g.max_message_mb * 1024 * 1024);
+	if (path_of(current, conf->state_dir, "current", err) < 0 ||
+	    path_of(spool, conf->state_dir, "spool", err) < 0 ||
+	    path_of(data, conf->state_dir, "data", err) < 0)
+		goto out;
+	{
+		const struct gen_var vars[] = {
+			{ "SEQ", seqs },
+			{ "CURRENT", current },
+			{ "STATE", conf->state_dir },
+			{ "SPOOL", spool },
+			{ "DATA", data },
+			{ "HOSTNAME", conf->relay_hostname },
+			{ "LISTEN", conf->relay_listen },
+			{ "DNS", conf->relay_dns ? "enabled" : "disabled" },
+			{ "PEERNAME", conf->relay_dns ? "yes" : "no" },
+			{ "MAXBYTES", maxbytes },
+			{ "POLICYD", policyd },
+		};
+		size_t nv = sizeof(vars) / sizeof(vars[0]);
+
+		if (write_template(dir, "main.cf", "main.cf.in", vars, nv,
+				   err) < 0 ||
+		    write_template(dir, "master.cf", "master.cf.in", vars, nv,
+				   err) < 0)
+			goto out;
+	}
+	if (write_file(dir, "relay_domains", g.relay_domains.buf,
+		       g.relay_domains.len, err) < 0 ||
+	    write_file(dir, "transport", g.transport.buf, g.transport.len,
+		       err) < 0 ||
+	    write_file(dir, "policy", g.policy.buf, g.policy.len, err) < 0 ||
+	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0)
+		goto out;
+	/* postmap writes the .lmdb beside its source, via a temp file */
+	if (path_of(map, dir, "relay_domains", err) < 0)
+		goto out;
+	{
+		char arg[PATH_MAX + 8];
+		const char *argv[] = { "postmap", "-c", dir, arg, NULL };
+
+		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
+		if (run(argv, "postmap relay_domains", err) < 0)
+			goto out;
+		if (path_of(map, dir, "transport", err) < 0)
+			goto out;
+		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
+		if (run(argv, "postmap transport", err) < 0)
+			goto out;
+	}
+	rc = fsync_dir(dir, err);
+out:
+	gen_release(&g);
+	return rc;
+}
+
+static int lock_state(const struct conf *conf, struct error *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (path_of(path, conf->state_dir, "lock", err) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_set(err, ERR_INTERNAL, NULL, "cannot open %s: %s",
+				 path, strerror(errno));
+	if (flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return error_set(err, ERR_INTERNAL, NULL, "cannot lock %s: %s",
+				 path, strerror(errno));
+	}
+	return fd;
+}
+
+static void remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[PATH_MAX];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) <
+		    (int)sizeof(p))
+			(void)unlink(p); /* generations hold files only */
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+/* Point "current" at target (a path relative to the state dir). */
+static int swap_current(const struct conf *conf, const char *target,
+			struct error *err)
+{
+	char cur[PATH_MAX], tmp[PATH_MAX];
+
+	if (path_of(cur, conf->state_dir, "current", err) < 0 ||
+	    path_of(tmp, conf->state_dir, "current.new", err) < 0)
+		return -1;
+	(void)unlink(tmp);
+	if (symlink(target, tmp) < 0 || rename(tmp, cur) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot switch %s to %s: %s", cur, target,
+				 strerror(errno));
+	return fsync_dir(conf->state_dir, err);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Generation names, oldest first (names sort by sequence, then time). */
+static char **list_generations(const char *gens, size_t *n)
+{
+	DIR *d = opendir(gens);
+	struct dirent *e;
+	char **v = NULL;
+
+	*n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "g-", 2) != 0 ||
+		    strstr(e->d_name, ".new") != NULL)
+			continue;
+		v = xrealloc(v, (*n + 1) * sizeof(*v));
+		v[(*n)++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_names);
+	return v;
+}
+
+static void free_names(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The generation "current" points at ("g-..."), or "" if none. */
+static void current_name(const struct conf *conf, char *buf, size_t size)
+{
+	char cur[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	const char *slash;
+
+	buf[0] = '\0';
+	if (snprintf(cur, sizeof(cur), "%s/current", conf->state_dir) >=
+	    (int)sizeof(cur))
+		return;
+	n = readlink(cur, link, sizeof(link) - 1);
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	slash = strrchr(link, '/');
+	if (strlcpy_checked(buf, slash ? slash + 1 : link, size) < 0)
+		buf[0] = '\0';
+}
+
+static void prune(const struct conf *conf, const char *gens)
+{
+	char cur[NAME_MAX + 1];
+	size_t n, i, keep = (size_t)conf->relay_generations;
+	char **v = list_generations(gens, &n);
+
+	current_name(conf, cur, sizeof(cur));
+	for (i = 0; n > keep && i < n - keep; i++) {
+		char p[PATH_MAX];
+
+		if (strcmp(v[i], cur) == 0)
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", gens, v[i]) <
+		    (int)sizeof(p))
+			remove_tree(p);
+	}
+	free_names(v, n);
+}
+
+bool relay_postfix_running(const struct conf *conf)
+{
+	char cur[PATH_MAX];
+	const char *argv[] = { "postfix", "-c", cur, "status", NULL };
+	struct error e = ERROR_INIT;
+	int rc;
+
+	if (snprintf(cur, sizeof(cur), "%s/current", conf->state_dir) >=
+	    (int)sizeof(cur))
+		return false;
+	rc = run(argv, "postfix status", &e);
+	error_release(&e);
+	return rc == 0;
+}
+
+int relay_postfix(const struct conf *conf, const char *verb, struct error *err)
+{
+	char cur[PATH_MAX], what[64];
+	const char *argv[] = { "postfix", "-c", cur, verb, NULL };
+
+	if (path_of(cur, conf->state_dir, "current", err) < 0)
+		return -1;
+	(void)snprintf(what, sizeof(what), "postfix %s", verb);
+	return run(argv, what, err);
+}
+
+/* Postfix's queue (root's; postfix check fills it) and data dirs. */
+static int instance_dirs(const struct conf *conf, struct error *err)
+{
+	char spool[PATH_MAX], data[PATH_MAX];
+	struct passwd *pw = getpwnam("postfix");
+
+	if (pw == NULL)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "no 'postfix' user: install postfix");
+	if (path_of(spool, conf->state_dir, "spool", err) < 0 ||
+	    path_of(data, conf->state_dir, "data", err) < 0)
+		return -1;
+	if ((mkdir(spool, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(data, 0700) < 0 && errno != EEXIST) ||
+	    chown(data, pw->pw_uid, pw->pw_gid) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot set up %s and %s: %s", spool, data,
+				 strerror(errno));
+	return 0;
+}
+
+int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
+		int64_t *seq, struct error *err)
+{
+	char gens[PATH_MAX], tmpdir[PATH_MAX], final[PATH_MAX], name[96];
+	int lock, rc = -1;
+
+	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s: %s", conf->state_dir,
+				 strerror(errno));
+	if (path_of(gens, conf->state_dir, "generations", err) < 0)
+		return -1;
+	if (mkdir(gens, 0755) < 0 && errno != EEXIST)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s: %s", gens, strerror(errno));
+	if (instance_dirs(conf, err) < 0)
+		return -1;
+	if ((lock = lock_state(conf, err)) < 0)
+		return -1;
+	/* ".new": never taken for a generation by list_generations */
+	(void)snprintf(name, sizeof(name), "g-%ld.new", (long)getpid());
+	if (path_of(tmpdir, gens, name, err) < 0)
+		goto out;
+	remove_tree(tmpdir); /* left by a run that was killed */
+	if (relay_generate(s, conf, tmpdir, policyd, seq, err) < 0)
+		goto fail;
+	{
+		const char *argv[] = { "postfix", "-c", tmpdir, "check", NULL };
+
+		if (run(argv, "postfix check", err) < 0)
+			goto fail;
+	}
+	(void)snprintf(name, sizeof(name), "g-%020lld-%lld", (long long)*seq,
+		       (long long)time(NULL));
+	if (path_of(final, gens, name, err) < 0)
+		goto fail;
+	remove_tree(final); /* a second apply within the same second */
+	if (rename(tmpdir, final) < 0) {
+		error_set(err, ERR_INTERNAL, NULL, "cannot rename %s: %s",
+			  tmpdir, strerror(errno));
+		goto fail;
+	}
+	{
+		char target[PATH_MAX];
+
+		(void)snprintf(target, sizeof(target), "generations/%s", name);
+		if (swap_current(conf, target, err) < 0)
+			goto out;
+	}
+	if (relay_postfix_running(conf) &&
+	    relay_postfix(conf, "reload", err) < 0)
+		goto out;
+	prune(conf, gens);
+	rc = 0;
+	goto out;
+fail:
+	remove_tree(tmpdir);
+out:
+	close(lock);
+	return rc;
+}
+
+int relay_rollback(const struct conf *conf, struct error *err)
+{
+	char gens[PATH_MAX], cur[NAME_MAX + 1], target[PATH_MAX];
+	size_t n, i;
+	char **v;
+	int lock, rc = -1;
+
+	if (path_of(gens, conf->state_dir, "generations", err) < 0)
+		return -1;
+	if ((lock = lock_state(conf, err)) < 0)
+		return -1;
+	v = list_generations(gens, &n);
+	current_name(conf, cur, sizeof(cur));
+	for (i = 0; i < n && strcmp(v[i], cur) != 0; i++)
+		;
+	if (i == n || i == 0) {
+		error_set(err, ERR_CONFLICT, NULL,
+			  "no older generation to roll back to");
+		goto out;
+	}
+	(void)snprintf(target, sizeof(target), "generations/%s", v[i - 1]);
+	if (swap_current(conf, target, err) < 0)
+		goto out;
+	if (relay_postfix_running(conf) &&
+	    relay_postfix(conf, "reload", err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free_names(v, n);
+	close(lock);
+	return rc;
+}
+
+int64_t relay_current_seq(const struct conf *conf)
+{
+	char path[PATH_MAX], buf[32];
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/current/SEQ", conf->state_dir) >=
+	    (int)sizeof(path))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 10);
+}

@@ -1,0 +1,169 @@
+/*
+ * mta-glue - turn the domain records into a relay's running mail stack
+ *
+ * mta-glue [-c CONF] COMMAND
+ *   generate DIR   write one generation into DIR (for inspection)
+ *   apply          generate, check, switch atomically, reload Postfix
+ *   rollback       switch back to the generation before the current one
+ *   status         the current generation and whether Postfix runs
+ *   start | stop   the relay's Postfix instance (on the current one)
+ *
+ * Thin: parse argv, call lib/relay, print.  apply reports what it did
+ * (or its error) to the relays table under relay.name; a failed apply
+ * leaves the previous generation serving.  Exit codes as feedctl: 0 ok,
+ * 1 internal error, 2 usage, 4 conflict, 5 database unavailable.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "relay.h"
+#include "store.h"
+#include "util/log.h"
+
+static void usage(FILE *fp)
+{
+	fputs("usage: mta-glue [-c CONF] COMMAND\n"
+	      "\n"
+	      "  generate DIR   write one generation of the relay's "
+	      "configuration into DIR\n"
+	      "  apply          generate, check (postmap, postfix check), "
+	      "switch atomically\n"
+	      "                 and reload Postfix; report to the relays "
+	      "table\n"
+	      "  rollback       switch back to the previous generation\n"
+	      "  status         show the current generation\n"
+	      "  start | stop   start or stop the relay's Postfix instance\n"
+	      "\n"
+	      "Configuration: -c FILE, else $MXFEED_CONF, else "
+	      "/etc/mxfeed/mxfeed.conf.\n"
+	      "State (generations, current, Postfix queue): paths.state.\n",
+	      fp);
+}
+
+/* mxfeed-policyd lives beside this program. */
+static int policyd_path(char *buf, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	return snprintf(buf, size, "%s/mxfeed-policyd", self) < (int)size ? 0
+									  : -1;
+}
+
+static int fail(const char *verb, struct error *err)
+{
+	fprintf(stderr, "mta-glue: %s: %s\n", verb, error_msg(err));
+	return error_exit_status(err->code);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = NULL, *verb;
+	struct error err = ERROR_INIT;
+	struct store *s = NULL;
+	char policyd[PATH_MAX];
+	struct conf conf;
+	int64_t seq = 0;
+	int i = 1, rc = 0;
+
+	log_init("mta-glue", LOG_LEVEL_INFO);
+	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+		conf_path = argv[2];
+		i = 3;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	verb = argv[i];
+	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 ||
+	    strcmp(verb, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (conf_load(&conf, conf_path, &err) < 0) {
+		fprintf(stderr, "mta-glue: %s\n", error_msg(&err));
+		return 2;
+	}
+	log_init("mta-glue", conf.log_level);
+	if (policyd_path(policyd, sizeof(policyd)) < 0) {
+		fputs("mta-glue: cannot find mxfeed-policyd beside mta-glue\n",
+		      stderr);
+		return 1;
+	}
+	if (strcmp(verb, "generate") == 0 || strcmp(verb, "apply") == 0) {
+		if (strcmp(verb, "generate") == 0 && i + 2 != argc) {
+			usage(stderr);
+			rc = 2;
+			goto out;
+		}
+		if (store_open(&s, conf.db_conninfo, &conf, &err) < 0) {
+			rc = fail(verb, &err);
+			goto out;
+		}
+		if (strcmp(verb, "generate") == 0) {
+			if (relay_generate(s, &conf, argv[i + 1], policyd, &seq,
+					   &err) < 0)
+				rc = fail(verb, &err);
+			else
+				printf("generated sequence %lld into %s\n",
+				       (long long)seq, argv[i + 1]);
+			goto out;
+		}
+		if (relay_apply(s, &conf, policyd, &seq, &err) < 0) {
+			struct error e2 = ERROR_INIT;
+
+			rc = fail(verb, &err);
+			if (store_relay_report(s, conf.relay_name, 0,
+					       error_msg(&err), &e2) < 0)
+				error_release(&e2);
+			goto out;
+		}
+		if (store_relay_report(s, conf.relay_name, seq, NULL, &err) <
+		    0) {
+			rc = fail("report", &err);
+			goto out;
+		}
+		printf("applied sequence %lld\n", (long long)seq);
+	} else if (strcmp(verb, "rollback") == 0) {
+		if (relay_rollback(&conf, &err) < 0)
+			rc = fail(verb, &err);
+		else
+			printf("rolled back to sequence %lld\n",
+			       (long long)relay_current_seq(&conf));
+	} else if (strcmp(verb, "status") == 0) {
+		printf("current sequence: %lld\npostfix: %s\n",
+		       (long long)relay_current_seq(&conf),
+		       relay_postfix_running(&conf) ? "running" : "stopped");
+	} else if (strcmp(verb, "start") == 0 || strcmp(verb, "stop") == 0) {
+		if (relay_current_seq(&conf) == 0 &&
+		    strcmp(verb, "start") == 0) {
+			fputs("mta-glue: start: no generation yet; run "
+			      "'mta-glue apply' first\n",
+			      stderr);
+			rc = 4;
+		} else if (relay_postfix(&conf, verb, &err) < 0) {
+			rc = fail(verb, &err);
+		}
+	} else {
+		fprintf(stderr, "mta-glue: unknown command '%s'\n", verb);
+		usage(stderr);
+		rc = 2;
+	}
+out:
+	store_close(s);
+	error_release(&err);
+	conf_release(&conf);
+	return rc;
+}

@@ -1,0 +1,138 @@
+/*
+ * mxfeed-policyd - Postfix SMTP access policy delegation for mxfeed
+ *
+ * mxfeed-policyd -s SNAPSHOT
+ *
+ * Run by Postfix's spawn(8) per connection (see templates/postfix/
+ * master.cf.in): reads policy requests ("name=value" lines ending with
+ * an empty line) on stdin and answers "action=..." on stdout, deciding
+ * with lib/policy from the generated snapshot only - never the
+ * database, so mail keeps flowing by the last good generation while
+ * the database is away.  Before every request it checks whether the
+ * snapshot file changed (mta-glue swapped generations) and reloads it,
+ * keeping the connection; a snapshot that fails to load leaves the old
+ * one in force, and with none at all every request is deferred (451).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "policy.h"
+
+#define ATTR_LINE_MAX 4096
+#define ATTRS_MAX     256
+
+struct snapshot {
+	const char *path;
+	struct policy pol;
+	bool loaded;
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+};
+
+static void refresh(struct snapshot *s)
+{
+	struct error err = ERROR_INIT;
+	struct policy fresh;
+	struct stat st;
+
+	if (stat(s->path, &st) < 0)
+		return; /* keep what we have */
+	if (s->loaded && st.st_dev == s->dev && st.st_ino == s->ino &&
+	    st.st_mtim.tv_sec == s->mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == s->mtime.tv_nsec)
+		return;
+	if (policy_load(s->path, &fresh, &err) < 0) {
+		fprintf(stderr,
+			"mxfeed-policyd: %s (keeping the previous "
+			"snapshot)\n",
+			error_msg(&err));
+		error_release(&err);
+		return;
+	}
+	if (s->loaded)
+		policy_release(&s->pol);
+	s->pol = fresh;
+	s->loaded = true;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->mtime = st.st_mtim;
+}
+
+static char *attr(char **names, char **values, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return values[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct snapshot snap = { 0 };
+	struct policy_session ss = { "", "" };
+	char line[ATTR_LINE_MAX];
+	char *names[ATTRS_MAX], *values[ATTRS_MAX];
+	int n = 0, i;
+
+	if (argc != 3 || strcmp(argv[1], "-s") != 0) {
+		fputs("usage: mxfeed-policyd -s SNAPSHOT\n"
+		      "Postfix policy service for mxfeed; run by spawn(8), "
+		      "see master.cf.\n",
+		      stderr);
+		return 2;
+	}
+	snap.path = argv[2];
+	refresh(&snap);
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		size_t len = strlen(line);
+		char *eq;
+
+		if (len == 0 || line[len - 1] != '\n')
+			return 1; /* over-long line: a confused client */
+		line[--len] = '\0';
+		if (len > 0) {
+			eq = strchr(line, '=');
+			if (eq == NULL || n >= ATTRS_MAX)
+				return 1;
+			*eq = '\0';
+			names[n] = xstrdup(line);
+			values[n] = xstrdup(eq + 1);
+			n++;
+			continue;
+		}
+		refresh(&snap);
+		if (!snap.loaded) {
+			fputs("action=451 4.3.0 Relay configuration not "
+			      "available yet, try again later\n\n",
+			      stdout);
+		} else {
+			struct policy_request rq;
+			struct strbuf act = STRBUF_INIT;
+
+			rq.state = attr(names, values, n, "protocol_state");
+			rq.instance = attr(names, values, n, "instance");
+			rq.recipient = attr(names, values, n, "recipient");
+			rq.sender = attr(names, values, n, "sender");
+			rq.client_address =
+				attr(names, values, n, "client_address");
+			rq.size = attr(names, values, n, "size");
+			policy_decide(&snap.pol, &ss, &rq, &act);
+			printf("action=%s\n\n", act.buf);
+			sbuf_release(&act);
+		}
+		fflush(stdout);
+		for (i = 0; i < n; i++) {
+			free(names[i]);
+			free(values[i]);
+		}
+		n = 0;
+	}
+	if (snap.loaded)
+		policy_release(&snap.pol);
+	return 0;
+}

@@ -1,0 +1,135 @@
+#!/bin/bash
+# test_relay.sh - the relay end to end with a real Postfix, in a network
+# namespace of its own (loopback only): mta-glue generates and applies
+# the configuration, mxfeed-policyd answers Postfix's policy requests,
+# smtp-sink plays the customers' servers.  Checks what arrived at the
+# sink and the SMTP reply the sender saw.
+set -u
+. "$(dirname "$0")/../lib.sh"
+in_netns "$0" "$@"
+pg_setup
+relay_setup
+F=$FEEDCTL
+M=$MTA_GLUE
+
+$F add example.com --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add backup.example --mode backup --dest 127.0.0.1:2526 > /dev/null
+$F add small.example --mode feed --dest 127.0.0.1:2526 max_message_mb=1 > /dev/null
+$F add other.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F rule add example.com block sender-regex '^spam@' > /dev/null
+$F rule add backup.example block sender-regex '^spam@' > /dev/null
+$F rule add other.example block client 127.0.0.1/32 > /dev/null
+$F rule add other.example allow sender-regex '^friend@' > /dev/null
+sink_start 2526
+
+# --- generate, apply, start -----------------------------------------------
+expect_exit 0 "mta-glue apply writes and activates a generation" $M apply
+check "the current generation holds the maps and the policy snapshot" \
+	test -s "$T/state/current/transport.lmdb" -a -s "$T/state/current/relay_domains.lmdb" -a -s "$T/state/current/policy"
+check "the relay reports what it applied" \
+	test "$(sql "SELECT applied_seq = (SELECT max(seq) FROM changes) AND last_error IS NULL FROM relays WHERE name='test-relay'")" = t
+run $F show example.com --json
+check "feedctl show: every relay applied the latest change" \
+	test "$(jq -c '[.propagation.relays_applied, .propagation.relays_total]' "$T/out")" = '[1,1]'
+expect_exit 0 "mta-glue start starts Postfix on the current generation" $M start
+for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/2525) 2> /dev/null && break; sleep 0.1; done
+
+# --- delivery ---------------------------------------------------------------
+send a@sender.test user@example.com M-feed-1
+check "a feed domain's message is accepted" replied 250
+check "... and arrives at the domain's server" sink_has 2526 M-feed-1
+check "the envelope sender is passed on unchanged" \
+	bash -c "grep -rl M-feed-1 '$T/sink-2526' | xargs grep -qi 'a@sender.test'"
+
+# --- refusals ----------------------------------------------------------------
+send a@sender.test user@nosuch.example M-unknown
+check "unknown domain: 550 5.1.2" replied "550 5.1.2"
+send a@sender.test user@sub.example.com M-sub
+check "a subdomain of a relayed domain: 550 5.1.2" replied "550 5.1.2"
+run smtp "EHLO client.test" "MAIL FROM:<a@sender.test>" "RCPT TO:<user@[127.0.0.1]>" QUIT
+check "an address literal: 550 5.1.2" out_has "550 5.1.2"
+run smtp "MAIL FROM:<a@sender.test>" QUIT
+check "no HELO: refused (503)" out_has "503 5.5.1"
+run smtp "EHLO bad_helo!" "MAIL FROM:<a@sender.test>" "RCPT TO:<u@example.com>" QUIT
+check "an invalid HELO: refused (501)" out_has "501 5.5.2"
+run smtp "EHLO client.test" "MAIL FROM:<a@sender.test> SIZE=3000000" "RCPT TO:<u@small.example>" QUIT
+check "SIZE over the domain's limit: 552 5.3.4 at RCPT" out_has "552 5.3.4"
+head -c 1500000 /dev/zero | tr '\0' 'x' | fold -w 76 > "$T/big.txt"
+send a@sender.test u@small.example M-big --body @"$T/big.txt"
+check "a message over the domain's limit without SIZE: 552 5.3.4 at end of data" replied "552 5.3.4"
+check "... and nothing arrived" sink_lacks 2526 M-big
+send a@sender.test u@example.com M-big-ok --body @"$T/big.txt"
+check "the same message to a domain with the default limit arrives" sink_has 2526 M-big-ok
+
+send spam@sender.test user@example.com M-block
+check "block rule by regex on a feed domain: 554 5.7.1" replied "554 5.7.1"
+send spam@sender.test user@backup.example M-block-b
+check "block rule on a backup domain: 450 4.7.1 (defer)" replied "450 4.7.1"
+send a@sender.test user@other.example M-cidr
+check "block rule by client CIDR: 554 5.7.1" replied "554 5.7.1"
+send friend@sender.test user@other.example M-allow
+check "an allow rule wins over a block rule" sink_has 2526 M-allow
+check "nothing blocked arrived" bash -c "! grep -rqE 'M-block|M-cidr|M-unknown' '$T/sink-2526'"
+
+send a@sender.test "one@example.com,two@backup.example" M-two
+check "a second recipient domain in one transaction: 452 4.5.3" replied "452 4.5.3"
+check "... the first domain's recipient is delivered" sink_has 2526 M-two
+send a@sender.test two@backup.example M-two-retry
+check "... and the second arrives in its own transaction" sink_has 2526 M-two-retry
+
+# --- destination down: queued, then delivered on flush -----------------------
+sink_stop 2526
+send a@sender.test user@example.com M-queued
+check "with the destination down the message is accepted" replied 250
+sleep 1
+check "... and waits in the queue" bash -c "postqueue -c '$T/state/current' -j | grep -q user@example.com"
+sink_start 2526
+postqueue -c "$T/state/current" -f
+check "flush delivers it once the destination is back" sink_has 2526 M-queued
+
+# --- a change reaches Postfix without a restart ------------------------------
+sink_start 2527
+master_pid=$(head -n 1 "$T/state/spool/pid/master.pid" | tr -d ' ')
+expect_exit 0 "feedctl set moves example.com to port 2527" $F set example.com destination.port=2527
+expect_exit 0 "mta-glue apply" $M apply
+send a@sender.test user@example.com M-moved
+check "the next message goes to the new destination" sink_has 2527 M-moved
+check "... and not to the old one" sink_lacks 2526 M-moved
+check "Postfix was reloaded, not restarted" test "$(head -n 1 "$T/state/spool/pid/master.pid" | tr -d ' ')" = "$master_pid"
+
+# --- faults: the previous generation keeps serving ----------------------------
+cur=$(readlink "$T/state/current")
+mkdir -p "$T/fakebin"
+printf '#!/bin/sh\necho "postmap: fatal: injected failure" >&2\nexit 1\n' > "$T/fakebin/postmap"
+chmod 755 "$T/fakebin/postmap"
+$F set example.com destination.port=2528 > /dev/null
+expect_exit 1 "apply with postmap failing fails" env PATH="$T/fakebin:$PATH" $M apply
+check "... saying why" err_has "postmap relay_domains failed"
+check "... the current generation is untouched" test "$(readlink "$T/state/current")" = "$cur"
+check "... no half-written generation is left" bash -c "! ls '$T/state/generations' | grep -q '\.new'"
+check "... and the error is in the relays table" \
+	test "$(sql "SELECT last_error LIKE '%postmap relay_domains failed%' FROM relays WHERE name='test-relay'")" = t
+run $F show example.com --json
+check "... so propagation shows the relay behind" \
+	test "$(jq -c '[.propagation.relays_applied, .propagation.relays_total]' "$T/out")" = '[0,1]'
+send a@sender.test user@example.com M-still
+check "mail still flows by the last good generation" sink_has 2527 M-still
+
+bash "$TOP/contrib/pgcluster.sh" "$T/pg" stop > /dev/null 2>&1
+send a@sender.test user@example.com M-nodb
+check "with the database stopped the relay keeps delivering" sink_has 2527 M-nodb
+expect_exit 5 "apply without the database: exit 5" $M apply
+check "... and the generation in force stays" test "$(readlink "$T/state/current")" = "$cur"
+bash "$TOP/contrib/pgcluster.sh" "$T/pg" start > /dev/null 2>&1
+
+$F set example.com destination.port=2526 > /dev/null
+expect_exit 0 "apply after the fault" $M apply
+send a@sender.test user@example.com M-back
+check "the change is live again" sink_has 2526 M-back
+expect_exit 0 "rollback to the previous generation" $M rollback
+check "current points at the earlier generation" test "$(readlink "$T/state/current")" = "$cur"
+send a@sender.test user@example.com M-rolled
+check "mail follows the rolled-back routing" sink_has 2527 M-rolled
+check "generations are pruned to relay.generations" test "$(ls "$T/state/generations" | wc -l)" -le 5
+
+tap_done

@@ -1,0 +1,169 @@
+/* test_policy - the policy daemon's snapshot loader and decisions */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy.h"
+
+static char path[64];
+
+static void write_snapshot(const char *text)
+{
+	FILE *fp = fopen(path, "we");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static const char good[] =
+	"domain\tbackup.example\tbackup\t20971520\t0\tverify\n"
+	"domain\texample.com\tfeed\t1048576\t1\tverify\n"
+	"domain\tpop.example\tpop3\t52428800\t1\tlist\n"
+	"rule\texample.com\tblock\taddress-regex\t^spam@\n"
+	"rule\texample.com\tallow\taddress-regex\t^spam@friend\\.test$\n"
+	"rule\tbackup.example\tblock\tclient-cidr\t192.0.2.0/24\n";
+
+static int setup(void **state)
+{
+	int fd;
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "/tmp/test_policy.XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	return 0;
+}
+
+struct row {
+	const char *state, *instance, *rcpt, *sender, *client, *size;
+	const char *want; /* prefix of the action */
+};
+
+static void decisions(void **state)
+{
+	static const struct row rows[] = {
+		{ "RCPT", "1", "u@example.com", "a@s.test", "127.0.0.1", NULL,
+		  "DUNNO" },
+		{ "RCPT", "1", "v@EXAMPLE.COM.", "a@s.test", "127.0.0.1", NULL,
+		  "DUNNO" },
+		{ "RCPT", "1", "u@backup.example", "a@s.test", "127.0.0.1",
+		  NULL, "452 4.5.3" },
+		{ "RCPT", "2", "u@backup.example", "a@s.test", "127.0.0.1",
+		  NULL, "DUNNO" },
+		{ "RCPT", "3", "u@nosuch.example", "a@s.test", "127.0.0.1",
+		  NULL, "550 5.1.2" },
+		{ "RCPT", "3", "u@sub.example.com", "a@s.test", "127.0.0.1",
+		  NULL, "550 5.1.2" },
+		{ "RCPT", "3", "u@[127.0.0.1]", "a@s.test", "127.0.0.1", NULL,
+		  "550 5.1.2" },
+		{ "RCPT", "3", "postmaster", "a@s.test", "127.0.0.1", NULL,
+		  "550 5.1.2" },
+		{ "RCPT", "4", "u@example.com", "spam@s.test", "127.0.0.1",
+		  NULL, "554 5.7.1" },
+		{ "RCPT", "5", "u@example.com", "SPAM@s.test", "127.0.0.1",
+		  NULL, "554 5.7.1" },
+		{ "RCPT", "6", "u@example.com", "spam@friend.test", "127.0.0.1",
+		  NULL, "DUNNO" },
+		{ "RCPT", "7", "u@backup.example", "a@s.test", "192.0.2.9",
+		  NULL, "450 4.7.1" },
+		{ "RCPT", "8", "u@backup.example", "a@s.test", "192.0.3.9",
+		  NULL, "DUNNO" },
+		{ "RCPT", "9", "u@example.com", "", "127.0.0.1", "1048577",
+		  "552 5.3.4" },
+		{ "RCPT", "10", "u@example.com", "", "127.0.0.1", "1048576",
+		  "DUNNO" },
+		{ "END-OF-MESSAGE", "10", "", "", "127.0.0.1", "1048577",
+		  "552 5.3.4" },
+		{ "END-OF-MESSAGE", "11", "", "", "127.0.0.1", "99999999",
+		  "DUNNO" },
+		{ "DATA", "10", "", "", "127.0.0.1", NULL, "DUNNO" },
+		{ "RCPT", "12", "u@example.com", "a@s.test", "not-an-ip",
+		  "junk", "DUNNO" },
+	};
+	struct policy p;
+	struct policy_session ss = { "", "" };
+	struct error err = ERROR_INIT;
+	size_t i;
+
+	(void)state;
+	write_snapshot(good);
+	if (policy_load(path, &p, &err) < 0)
+		fail_msg("%s", error_msg(&err));
+	assert_int_equal(p.n, 3);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		struct policy_request rq = { r->state,	r->instance, r->rcpt,
+					     r->sender, r->client,   r->size };
+		struct strbuf act = STRBUF_INIT;
+
+		policy_decide(&p, &ss, &rq, &act);
+		if (strncmp(act.buf, r->want, strlen(r->want)) != 0)
+			fail_msg("row %zu: got '%s', want '%s'", i, act.buf,
+				 r->want);
+		assert_null(strchr(act.buf, '\n'));
+		sbuf_release(&act);
+	}
+	policy_release(&p);
+}
+
+static void refusals(void **state)
+{
+	static const char *const bad[] = {
+		"domain\texample.com\tfeed\t1048576\t1\n",
+		"domain\tExample.com\tfeed\t1048576\t1\tverify\n",
+		"domain\tb.example\tfeed\t1048576\t1\tverify\n"
+		"domain\ta.example\tfeed\t1048576\t1\tverify\n",
+		"domain\texample.com\tfeed\t1\t1\tverify\n",
+		"domain\texample.com\tfeed\t1048576\t2\tverify\n",
+		"domain\texample.com\tsmtp\t1048576\t1\tverify\n",
+		"rule\texample.com\tblock\taddress-regex\t^a\n",
+		"domain\texample.com\tfeed\t1048576\t1\tverify\n"
+		"rule\texample.com\tblock\taddress-regex\t(a\n",
+		"domain\texample.com\tfeed\t1048576\t1\tverify\n"
+		"rule\texample.com\tblock\tclient-cidr\t10.0.0.1/8\n",
+		"domain\texample.com\tfeed\t1048576\t1\tverify",
+		"junk\n",
+	};
+	struct policy p;
+	struct error err = ERROR_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_snapshot(bad[i]);
+		if (policy_load(path, &p, &err) == 0)
+			fail_msg("case %zu was accepted", i);
+		assert_non_null(strstr(error_msg(&err), path));
+		error_release(&err);
+	}
+	assert_int_equal(policy_load("/nonexistent/policy", &p, &err), -1);
+	assert_int_equal(err.code, ERR_TEMPFAIL);
+	error_release(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(decisions),
+		cmocka_unit_test(refusals),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
