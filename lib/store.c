@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ struct stmt {
 
 struct store {
 	PGconn *db;
+	bool listening; /* LISTEN mxfeed_changes issued on this connection */
 	const struct conf *conf;
 	char sqlstate[6]; /* of the last failure, "" if none */
 	bool in_tx;
@@ -183,6 +185,7 @@ static void stmt_forget(struct store *s)
 {
 	int i;
 
+	s->listening = false;
 	for (i = 0; i < s->nstmts; i++)
 		free(s->stmts[i].sql);
 	s->nstmts = 0;
@@ -201,6 +204,11 @@ static const char *stmt_name(struct store *s, const char *sql, int nparams)
 	PGresult *res;
 	int i;
 
+	/* utility statements (BEGIN, LISTEN, SET...) cannot be prepared */
+	if (strncmp(sql, "SELECT", 6) != 0 && strncmp(sql, "INSERT", 6) != 0 &&
+	    strncmp(sql, "UPDATE", 6) != 0 && strncmp(sql, "DELETE", 6) != 0 &&
+	    strncmp(sql, "WITH", 4) != 0)
+		return NULL;
 	for (i = 0; i < s->nstmts; i++)
 		if (strcmp(s->stmts[i].sql, sql) == 0)
 			return s->stmts[i].name;
@@ -1817,4 +1825,60 @@ int store_relay_report(struct store *s, const char *name, int64_t seq,
 	p_int(&p, seq);
 	p_str(&p, msg);
 	return q0(s, sql_relay_report, &p, "relay report", err);
+}
+
+static const char sql_relay_heartbeat[] =
+	"INSERT INTO relays (name, heartbeat) VALUES ($1, now())"
+	" ON CONFLICT (name) DO UPDATE SET heartbeat = now()";
+
+int store_relay_heartbeat(struct store *s, const char *name, struct error *err)
+{
+	struct params p = { 0 };
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, name);
+	return q0(s, sql_relay_heartbeat, &p, "heartbeat", err);
+}
+
+int store_change_seq(struct store *s, int64_t *seq, struct error *err)
+{
+	PGresult *res;
+	bool ok;
+
+	if (ensure_conn(s, err) < 0 ||
+	    (res = q(s, sql_snap_seq, NULL, "change sequence", err)) == NULL)
+		return -1;
+	ok = get_i64(res, 0, 0, seq);
+	PQclear(res);
+	return ok ? 0 : error_set(err, ERR_INTERNAL, NULL, "bad sequence");
+}
+
+int store_wait_change(struct store *s, int timeout_ms, struct error *err)
+{
+	struct pollfd pfd;
+	PGnotify *n;
+	int got = 0, rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	if (!s->listening) {
+		if (q0(s, "LISTEN mxfeed_changes", NULL, "listen", err) < 0)
+			return -1;
+		s->listening = true;
+	}
+	pfd.fd = PQsocket(s->db);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0 && errno != EINTR)
+		return error_set(err, ERR_TEMPFAIL, NULL, "poll: %s",
+				 strerror(errno));
+	if (PQconsumeInput(s->db) == 0)
+		return store_fail(s, NULL, "wait for changes", err);
+	while ((n = PQnotifies(s->db)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
 }

@@ -113,6 +113,20 @@ int store_relay_report(struct store *s, const char *name, int64_t seq,
 		       const char *last_error, struct error *err)
 	__attribute__((warn_unused_result));
 
+/* The heartbeat alone: the relay is alive, applied state unchanged. */
+int store_relay_heartbeat(struct store *s, const char *name, struct error *err)
+	__attribute__((warn_unused_result));
+/* The newest change sequence. */
+int store_change_seq(struct store *s, int64_t *seq, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * LISTEN mxfeed_changes on this connection (again after a reconnect),
+ * then wait up to timeout_ms for a notification: 1 when one (or more)
+ * arrived, 0 on timeout, -1 with err set when the connection failed.
+ */
+int store_wait_change(struct store *s, int timeout_ms, struct error *err)
+	__attribute__((warn_unused_result));
+
 /* JSON arrays for listings (history newest first). */
 json_t *store_history(struct store *s, const struct domain_name *dn, long limit,
 		      struct error *err);

@@ -6,6 +6,7 @@
  *   apply          generate, check, switch atomically, reload Postfix
  *   rollback       switch back to the generation before the current one
  *   status         the current generation and whether Postfix runs
+ *   sync           the relay daemon: apply every change as it happens
  *   start | stop   the relay's Postfix instance (on the current one)
  *
  * Thin: parse argv, call lib/relay, print.  apply reports what it did
@@ -14,8 +15,10 @@
  * 1 internal error, 2 usage, 4 conflict, 5 database unavailable.
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -35,6 +38,12 @@ static void usage(FILE *fp)
 	      "table\n"
 	      "  rollback       switch back to the previous generation\n"
 	      "  status         show the current generation\n"
+	      "  sync           run as the relay daemon: LISTEN for changes "
+	      "(polling every\n"
+	      "                 2 s as well), apply each, report to the "
+	      "relays table;\n"
+	      "                 while the database is away keep serving the "
+	      "last generation\n"
 	      "  start | stop   start or stop the relay's Postfix instance\n"
 	      "\n"
 	      "Configuration: -c FILE, else $MXFEED_CONF, else "
@@ -59,6 +68,128 @@ static int policyd_path(char *buf, size_t size)
 	*slash = '\0';
 	return snprintf(buf, size, "%s/mxfeed-policyd", self) < (int)size ? 0
 									  : -1;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void pause_for(int seconds)
+{
+	int i;
+
+	for (i = 0; i < seconds * 10 && !stop; i++)
+		(void)usleep(100000);
+}
+
+/*
+ * The relay daemon.  A change is applied as soon as its notification
+ * arrives; the 2-second poll catches what a replica cannot notify.
+ * Failures never stop the loop: the database away means reconnecting
+ * with backoff (1 s doubling to 30 s) while Postfix keeps serving the
+ * generation in force; a failed apply is reported and retried with
+ * the same backoff.
+ */
+static int cmd_sync(const struct conf *conf, const char *policyd)
+{
+	struct sigaction sa;
+	struct store *s = NULL;
+	struct error err = ERROR_INIT;
+	int64_t applied = relay_current_seq(conf), want = 0, seq = 0;
+	int backoff = 1;
+	time_t last_beat = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: poll() must wake */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("sync: relay %s starts at sequence %lld", conf->relay_name,
+		 (long long)applied);
+	while (!stop) {
+		struct timespec t0;
+		int rc;
+
+		error_clear(&err);
+		if (s == NULL &&
+		    store_open(&s, conf->db_conninfo, conf, &err) < 0) {
+			log_warn("sync: %s; still serving sequence %lld; "
+				 "retrying in %d s",
+				 error_msg(&err), (long long)applied, backoff);
+			pause_for(backoff);
+			backoff = backoff < 16 ? backoff * 2 : 30;
+			continue;
+		}
+		if (store_change_seq(s, &want, &err) < 0)
+			goto db_failed;
+		if (want != applied) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if (relay_apply(s, conf, policyd, &seq, &err) < 0) {
+				struct error e2 = ERROR_INIT;
+
+				log_error("sync: apply failed: %s; sequence "
+					  "%lld stays in force",
+					  error_msg(&err), (long long)applied);
+				if (store_relay_report(s, conf->relay_name, 0,
+						       error_msg(&err),
+						       &e2) < 0)
+					error_release(&e2);
+				if (err.code == ERR_TEMPFAIL)
+					goto db_failed;
+				pause_for(backoff);
+				backoff = backoff < 16 ? backoff * 2 : 30;
+				continue;
+			}
+			applied = seq;
+			log_info("sync: applied sequence %lld in %.0f ms",
+				 (long long)seq, ms_since(&t0));
+			if (store_relay_report(s, conf->relay_name, seq, NULL,
+					       &err) < 0)
+				goto db_failed;
+			last_beat = time(NULL);
+		}
+		backoff = 1;
+		if (time(NULL) - last_beat >= 10) {
+			if (store_relay_heartbeat(s, conf->relay_name, &err) <
+			    0)
+				goto db_failed;
+			last_beat = time(NULL);
+		}
+		rc = store_wait_change(s, 2000, &err);
+		if (rc < 0)
+			goto db_failed;
+		if (rc == 1) /* let a burst of changes settle into one */
+			while ((rc = store_wait_change(s, 20, &err)) == 1)
+				;
+		if (rc < 0)
+			goto db_failed;
+		continue;
+	db_failed:
+		log_warn("sync: database unavailable: %s; still serving "
+			 "sequence %lld",
+			 error_msg(&err), (long long)applied);
+		store_close(s);
+		s = NULL;
+		pause_for(backoff);
+		backoff = backoff < 16 ? backoff * 2 : 30;
+	}
+	log_info("sync: stopping at sequence %lld", (long long)applied);
+	store_close(s);
+	error_release(&err);
+	return 0;
 }
 
 static int fail(const char *verb, struct error *err)
@@ -136,6 +267,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		printf("applied sequence %lld\n", (long long)seq);
+	} else if (strcmp(verb, "sync") == 0) {
+		rc = cmd_sync(&conf, policyd);
 	} else if (strcmp(verb, "rollback") == 0) {
 		if (relay_rollback(&conf, &err) < 0)
 			rc = fail(verb, &err);

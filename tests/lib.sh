@@ -224,9 +224,19 @@ relay_setup() {
 }
 
 relay_teardown() {
+	[ -n "${SYNC_PID:-}" ] && kill "$SYNC_PID" 2> /dev/null && wait "$SYNC_PID" 2> /dev/null
 	"$MTA_GLUE" stop > /dev/null 2>&1
 	for p in 2526 2527 2528; do sink_stop $p; done
 	pg_teardown
+}
+
+# relay_caught_up: the relay applied the newest change (waits up to 20 s)
+relay_caught_up() {
+	for _ in $(seq 100); do
+		[ "$(sql "SELECT applied_seq >= (SELECT max(seq) FROM changes) FROM relays WHERE name='test-relay'" 2> /dev/null)" = t ] && return 0
+		sleep 0.2
+	done
+	return 1
 }
 
 # smtp COMMAND...: one SMTP session with the relay; every reply line on

@@ -132,4 +132,28 @@ send a@sender.test user@example.com M-rolled
 check "mail follows the rolled-back routing" sink_has 2527 M-rolled
 check "generations are pruned to relay.generations" test "$(ls "$T/state/generations" | wc -l)" -le 5
 
+# --- the relay daemon: every change applied as it happens ---------------------
+"$M" sync > "$T/sync.log" 2>&1 &
+SYNC_PID=$!
+check "mta-glue sync catches up at start" relay_caught_up
+sink_start 2528
+$F set example.com destination.port=2528 > /dev/null
+check "a feedctl set is applied by sync without any command" relay_caught_up
+send a@sender.test user@example.com M-synced
+check "... and the next message follows it" sink_has 2528 M-synced
+run $F show example.com --json
+check "feedctl show reports the change applied on every relay" \
+	test "$(jq -c '[.propagation.relays_applied, .propagation.relays_total]' "$T/out")" = '[1,1]'
+bash "$TOP/contrib/pgcluster.sh" "$T/pg" stop > /dev/null 2>&1
+sleep 3
+check "sync survives the database going away" kill -0 "$SYNC_PID"
+send a@sender.test user@example.com M-synced-nodb
+check "... while the relay keeps delivering" sink_has 2528 M-synced-nodb
+bash "$TOP/contrib/pgcluster.sh" "$T/pg" start > /dev/null 2>&1
+$F set example.com destination.port=2526 > /dev/null
+check "sync reconnects by itself and applies the next change" relay_caught_up
+send a@sender.test user@example.com M-after-db
+check "... which the next message follows" sink_has 2526 M-after-db
+check "sync logged the outage" grep -q "database unavailable" "$T/sync.log"
+
 tap_done
