@@ -8,14 +8,17 @@
 # It runs mxfeed-fcgi (pid in $demo/web/fcgi.pid) behind nginx on
 # 127.0.0.1:8080 with a demo staff login for the portal (basic auth,
 # password in $demo/staff-password) and an API token kept in
-# $demo/api-token.  The mail stack (relay on 127.0.0.1:2525, customer
-# server on 127.0.0.1:2526) joins it with its issue.
+# $demo/api-token.  The relay: a Postfix instance on 127.0.0.1:2525
+# configured by mta-glue (state in $demo/state, daemon "mta-glue sync"
+# with its pid in $demo/sync.pid), and the demo "customer server",
+# smtp-sink on 127.0.0.1:2526 keeping each message in $demo/sink/.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 demo=${MXFEED_DEMO_DIR:-/var/lib/mxfeed-demo}
 feedctl=$top/build/rel/bin/feedctl
 fcgi=$top/build/rel/bin/mxfeed-fcgi
+mtaglue=$top/build/rel/bin/mta-glue
 conf=$demo/mxfeed.conf
 web=$demo/web
 port=8080
@@ -29,6 +32,46 @@ fcgi_stop() {
 		done
 	fi
 	rm -f "$web/fcgi.pid"
+}
+
+pid_stop() {
+	if [ -f "$1" ] && kill -0 "$(cat "$1")" 2> /dev/null; then
+		kill "$(cat "$1")"
+		for _ in $(seq 50); do
+			kill -0 "$(cat "$1")" 2> /dev/null || break
+			sleep 0.1
+		done
+	fi
+	rm -f "$1"
+}
+
+answers() {
+	for _ in $(seq 50); do
+		(exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
+		sleep 0.1
+	done
+	echo "demo: nothing answers on 127.0.0.1:$1" >&2
+	exit 1
+}
+
+# The relay and the customer server; sync restarted like mxfeed-fcgi.
+mail_start() {
+	mkdir -p "$demo/sink"
+	chown postfix "$demo/sink"
+	if ! (exec 3<> /dev/tcp/127.0.0.1/2526) 2> /dev/null; then
+		setsid smtp-sink -u postfix -d "$demo/sink/%Y%m%d/%H%M%S." \
+			127.0.0.1:2526 100 > "$demo/sink.log" 2>&1 < /dev/null &
+		echo $! > "$demo/sink.pid"
+	fi
+	MXFEED_CONF=$conf "$mtaglue" apply > /dev/null
+	if ! MXFEED_CONF=$conf "$mtaglue" status | grep -q 'postfix: running'; then
+		MXFEED_CONF=$conf "$mtaglue" start
+	fi
+	pid_stop "$demo/sync.pid"
+	MXFEED_CONF=$conf setsid "$mtaglue" sync >> "$demo/sync.log" 2>&1 < /dev/null &
+	echo $! > "$demo/sync.pid"
+	answers 2525
+	answers 2526
 }
 
 # (Re)start mxfeed-fcgi, so that a rebuilt binary is the one running.
@@ -57,7 +100,8 @@ web_start() {
 }
 
 start() {
-	[ -x "$feedctl" ] && [ -x "$fcgi" ] || { echo "demo: build first (make)" >&2; exit 1; }
+	[ -x "$feedctl" ] && [ -x "$fcgi" ] && [ -x "$mtaglue" ] ||
+		{ echo "demo: build first (make)" >&2; exit 1; }
 	mkdir -p "$demo/state"
 	bash "$top/contrib/pgcluster.sh" "$demo/pg" init
 	cat > "$conf.tmp" <<CONF
@@ -66,7 +110,8 @@ database = {
   conninfo = "host=$demo/pg/sock dbname=mxfeed user=mxfeed_app";
   owner_conninfo = "host=$demo/pg/sock dbname=mxfeed user=mxfeed_owner";
 };
-relay = { name = "demo-relay"; };
+relay = { name = "demo-relay"; listen = "127.0.0.1:2525";
+          hostname = "relay.demo.test"; dns = 0; };
 paths = { state = "$demo/state"; };
 # the demo's customer server listens on loopback: allow it, nothing else
 destinations = { allow = [ "127.0.0.0/8" ]; };
@@ -90,6 +135,7 @@ CONF
 			jq -r .token > "$demo/api-token")
 	fi
 	web_start
+	mail_start
 	token=$(cat "$demo/api-token")
 	cat <<TEXT
 
@@ -106,6 +152,13 @@ API:     http://127.0.0.1:$port/api/v1/   token (role admin): $token
   curl -s -X PATCH -H "Authorization: Bearer $token" -H 'If-Match: "1"' \\
        -H 'Content-Type: application/merge-patch+json' -d '{"greylisting":false}' \\
        http://127.0.0.1:$port/api/v1/domains/example.org
+
+Mail:    relay 127.0.0.1:2525 -> demo customer server 127.0.0.1:2526
+
+  swaks --server 127.0.0.1:2525 --helo client.example --from you@sender.example --to info@example.com
+  ls -R $demo/sink                  # where it arrives (one file per message)
+  feedctl set example.com greylisting=off --ticket T-2   # relayed within a second:
+  tail $demo/sync.log               #   "applied sequence N in ... ms"
 
   export MXFEED_CONF=$conf
   PATH=$top/build/rel/bin:\$PATH
@@ -126,8 +179,8 @@ Try:
 
 Seeded: example.com (feed -> demo customer server 127.0.0.1:2526) and
 example.net (pop3, mailbox info@example.net).
-Not yet part of the demo: the mail stack on 127.0.0.1:2525 (its issue
-is open); the API's mail-stack routes answer 501 until then.
+Not yet part of the demo: rspamd/ClamAV, postgrey and Dovecot (their
+work is open); the API's mail-stack routes answer 501 until then.
 Stop with: make demo-stop
 TEXT
 }
@@ -139,6 +192,11 @@ stop)
 		bash "$top/contrib/nginx/run.sh" "$web" "$port" "$web/fcgi.sock" stop
 		fcgi_stop
 	fi
+	pid_stop "$demo/sync.pid"
+	if [ -e "$demo/state/current" ]; then
+		MXFEED_CONF=$conf "$mtaglue" stop > /dev/null 2>&1 || true
+	fi
+	pid_stop "$demo/sink.pid"
 	if [ -d "$demo/pg" ]; then
 		bash "$top/contrib/pgcluster.sh" "$demo/pg" stop
 	fi
