@@ -57,6 +57,10 @@ static const struct setting settings[] = {
 	  "demo)" },
 	{ "relay.generations", K_INT, OFF(relay_generations), "5", 2, 100,
 	  "generations kept for rollback" },
+	{ "greylist.postgrey", K_STR, OFF(greylist_postgrey), "127.0.0.1:10023",
+	  0, 0, "postgrey's policy service on the relay, HOST:PORT" },
+	{ "greylist.delay", K_INT, OFF(greylist_delay), "300", 1, 86400,
+	  "seconds a new (client /24, sender, recipient) triplet waits" },
 	{ "mailbox.lmtp", K_STR, OFF(mailbox_lmtp), "inet:[127.0.0.1]:24", 0, 0,
 	  "where relays deliver pop3 mail: Dovecot LMTP as a Postfix "
 	  "next hop (inet:[IP]:PORT or unix:PATH)" },
@@ -155,6 +159,7 @@ void conf_release(struct conf *c)
 	free(c->relay_listen);
 	free(c->relay_hostname);
 	free(c->mailbox_lmtp);
+	free(c->greylist_postgrey);
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
 	cidr_list_release(&c->relay_addresses);

@@ -35,6 +35,8 @@ struct conf {
 	int relay_dns;			  /* relay.dns */
 	int relay_generations;		  /* relay.generations */
 	char *mailbox_lmtp;		  /* mailbox.lmtp */
+	char *greylist_postgrey;	  /* greylist.postgrey */
+	int greylist_delay;		  /* greylist.delay */
 	char *own_names[CONF_NAMES_MAX];  /* site.own_names: our hostnames */
 	int n_own_names;
 	char *state_dir;		      /* paths.state */

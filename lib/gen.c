@@ -156,6 +156,14 @@ int gen_rule(struct gen *g, const char *alabel, const struct rule *r,
 	return 0;
 }
 
+void gen_postgrey_args(const struct conf *conf, struct strbuf *out)
+{
+	sbuf_addf(out,
+		  "--inet=%s --delay=%d --lookup-by-subnet --ipv4cidr=24 "
+		  "--ipv6cidr=64 --max-age=35 --retry-window=2\n",
+		  conf->greylist_postgrey, conf->greylist_delay);
+}
+
 int gen_fill(const char *name, const char *text, const struct gen_var *vars,
 	     size_t nvars, struct strbuf *out, struct error *err)
 {

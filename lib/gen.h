@@ -14,6 +14,8 @@
  * The writers map_line_add() and policy_line_add() refuse any byte that
  * the format could misread (control characters, and space or '#' in a
  * map key), so no input can add a line or a setting.
+ * gen_postgrey_args() gives postgrey's command-line options (listen
+ * address, delay, client /24 and IPv6 /64 triplets) for postgrey.args.
  * gen_fill() expands a text template's @NAME@ placeholders (main.cf,
  * master.cf) with values held to the same rule; an unknown or unset
  * placeholder is an error, never left in place.
@@ -56,6 +58,7 @@ int map_line_add(struct strbuf *out, const char *key, const char *value,
 /* Fields joined by tabs; n fields. */
 int policy_line_add(struct strbuf *out, const char *const *fields, size_t n,
 		    struct error *err) __attribute__((warn_unused_result));
+void gen_postgrey_args(const struct conf *conf, struct strbuf *out);
 int gen_fill(const char *name, const char *text, const struct gen_var *vars,
 	     size_t nvars, struct strbuf *out, struct error *err)
 	__attribute__((warn_unused_result));

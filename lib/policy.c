@@ -315,5 +315,7 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 					      "blocked by the domain's rules");
 		return;
 	}
-	sbuf_addstr(action, "DUNNO");
+	/* allow rules skip greylisting (SPEC section 4, step 2) */
+	sbuf_addstr(action, d->greylisting && !allowed ? POLICY_GREYLIST_CLASS
+						       : "DUNNO");
 }

@@ -16,6 +16,8 @@
  *         sender, or client CIDR) and no allow rule     554 5.7.1,
  *                                                   450 4.7.1 for backup
  *   END-OF-MESSAGE, size over the transaction domain's limit  552 5.3.4
+ *   RCPT, greylisting on and no allow rule matched  the restriction class
+ *                                   POLICY_GREYLIST_CLASS (postgrey)
  *   anything else                                        DUNNO
  * The session remembers the transaction (Postfix's "instance") and its
  * recipient domain.  Messages never echo client text.
@@ -33,6 +35,9 @@
 #include "util/cidr.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+
+/* main.cf defines it as check_policy_service inet:<postgrey> */
+#define POLICY_GREYLIST_CLASS "mxfeed_greylist"
 
 struct policy_rule {
 	enum rule_action action;

@@ -191,6 +191,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "PEERNAME", conf->relay_dns ? "yes" : "no" },
 			{ "MAXBYTES", maxbytes },
 			{ "POLICYD", policyd },
+			{ "POSTGREY", conf->greylist_postgrey },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -207,6 +208,16 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	    write_file(dir, "policy", g.policy.buf, g.policy.len, err) < 0 ||
 	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0)
 		goto out;
+	{
+		struct strbuf pg = STRBUF_INIT;
+		int r;
+
+		gen_postgrey_args(conf, &pg);
+		r = write_file(dir, "postgrey.args", pg.buf, pg.len, err);
+		sbuf_release(&pg);
+		if (r < 0)
+			goto out;
+	}
 	/* postmap writes the .lmdb beside its source, via a temp file */
 	if (path_of(map, dir, "relay_domains", err) < 0)
 		goto out;

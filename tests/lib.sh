@@ -220,10 +220,38 @@ sink_lacks() {
 relay_setup() {
 	sed -i 's|^relay = { name = "test-relay"; };|relay = { name = "test-relay"; listen = "127.0.0.1:2525"; hostname = "relay.test"; dns = 0; };|' \
 		"$T/mxfeed.conf"
+	echo 'greylist = { delay = 3; };' >> "$T/mxfeed.conf"
 	trap relay_teardown EXIT
 }
 
+# postgrey_start: postgrey with the options of the current generation
+postgrey_start() {
+	mkdir -p "$T/postgrey"
+	chown postgrey "$T/postgrey"
+	# shellcheck disable=SC2046
+	postgrey $(cat "$T/state/current/postgrey.args") --dbdir="$T/postgrey" \
+		--pidfile="$T/postgrey.pid" --daemonize \
+		--whitelist-clients=/dev/null --whitelist-recipients=/dev/null \
+		> "$T/postgrey.log" 2>&1
+	for _ in $(seq 50); do
+		(exec 3<> /dev/tcp/127.0.0.1/10023) 2> /dev/null && return 0
+		sleep 0.1
+	done
+	echo "Bail out! postgrey does not answer"
+	exit 1
+}
+
+postgrey_stop() {
+	[ -f "$T/postgrey.pid" ] && kill "$(cat "$T/postgrey.pid")" 2> /dev/null
+	for _ in $(seq 50); do
+		(exec 3<> /dev/tcp/127.0.0.1/10023) 2> /dev/null || break
+		sleep 0.1
+	done
+	rm -f "$T/postgrey.pid"
+}
+
 relay_teardown() {
+	postgrey_stop
 	[ -n "${SYNC_PID:-}" ] && kill "$SYNC_PID" 2> /dev/null && wait "$SYNC_PID" 2> /dev/null
 	"$MTA_GLUE" stop > /dev/null 2>&1
 	for p in 2526 2527 2528; do sink_stop $p; done

@@ -64,6 +64,14 @@ mail_start() {
 		echo $! > "$demo/sink.pid"
 	fi
 	MXFEED_CONF=$conf "$mtaglue" apply > /dev/null
+	if ! (exec 3<> /dev/tcp/127.0.0.1/10023) 2> /dev/null; then
+		mkdir -p "$demo/postgrey"
+		chown postgrey "$demo/postgrey"
+		# shellcheck disable=SC2046
+		postgrey $(cat "$demo/state/current/postgrey.args") \
+			--dbdir="$demo/postgrey" --pidfile="$demo/postgrey.pid" \
+			--daemonize > "$demo/postgrey.log" 2>&1
+	fi
 	if ! MXFEED_CONF=$conf "$mtaglue" status | grep -q 'postfix: running'; then
 		MXFEED_CONF=$conf "$mtaglue" start
 	fi
@@ -72,6 +80,7 @@ mail_start() {
 	echo $! > "$demo/sync.pid"
 	answers 2525
 	answers 2526
+	answers 10023
 }
 
 # (Re)start mxfeed-fcgi, so that a rebuilt binary is the one running.
@@ -115,6 +124,8 @@ relay = { name = "demo-relay"; listen = "127.0.0.1:2525";
 paths = { state = "$demo/state"; };
 # the demo's customer server listens on loopback: allow it, nothing else
 destinations = { allow = [ "127.0.0.0/8" ]; };
+# greylisting as in production, with a short delay for trying it out
+greylist = { postgrey = "127.0.0.1:10023"; delay = 10; };
 CONF
 	mv "$conf.tmp" "$conf"
 	export MXFEED_CONF=$conf
@@ -156,6 +167,8 @@ API:     http://127.0.0.1:$port/api/v1/   token (role admin): $token
 Mail:    relay 127.0.0.1:2525 -> demo customer server 127.0.0.1:2526
 
   swaks --server 127.0.0.1:2525 --helo client.example --from you@sender.example --to info@example.com
+      # example.com greylists (as in production): the first try gets
+      # "450 4.2.0 Greylisted"; run the same swaks again after 10 s
   ls -R $demo/sink                  # where it arrives (one file per message)
   feedctl set example.com greylisting=off --ticket T-2   # relayed within a second:
   tail $demo/sync.log               #   "applied sequence N in ... ms"
@@ -197,6 +210,7 @@ stop)
 		MXFEED_CONF=$conf "$mtaglue" stop > /dev/null 2>&1 || true
 	fi
 	pid_stop "$demo/sink.pid"
+	pid_stop "$demo/postgrey.pid"
 	if [ -d "$demo/pg" ]; then
 		bash "$top/contrib/pgcluster.sh" "$demo/pg" stop
 	fi

@@ -12,10 +12,12 @@ relay_setup
 F=$FEEDCTL
 M=$MTA_GLUE
 
-$F add example.com --mode feed --dest 127.0.0.1:2526 > /dev/null
-$F add backup.example --mode backup --dest 127.0.0.1:2526 > /dev/null
-$F add small.example --mode feed --dest 127.0.0.1:2526 max_message_mb=1 > /dev/null
-$F add other.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+# greylisting has its own section below; these domains go without it
+$F add example.com --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
+$F add backup.example --mode backup --dest 127.0.0.1:2526 greylisting=off > /dev/null
+$F add small.example --mode feed --dest 127.0.0.1:2526 max_message_mb=1 greylisting=off > /dev/null
+$F add other.example --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
+$F add grey.example --mode feed --dest 127.0.0.1:2526 > /dev/null
 $F rule add example.com block sender-regex '^spam@' > /dev/null
 $F rule add backup.example block sender-regex '^spam@' > /dev/null
 $F rule add other.example block client 127.0.0.1/32 > /dev/null
@@ -76,6 +78,26 @@ check "a second recipient domain in one transaction: 452 4.5.3" replied "452 4.5
 check "... the first domain's recipient is delivered" sink_has 2526 M-two
 send a@sender.test two@backup.example M-two-retry
 check "... and the second arrives in its own transaction" sink_has 2526 M-two-retry
+
+# --- greylisting (postgrey, delay 3 s in this test's configuration) ----------
+postgrey_start
+send a@sender.test u@grey.example M-grey
+check "greylisting on: the first attempt is deferred (450 4.2.0)" replied "450 4.2.0"
+check "... and nothing arrived" sink_lacks 2526 M-grey
+sleep 4
+send a@sender.test u@grey.example M-grey
+check "the retry after the delay is accepted" replied "250 2.0.0"
+check "... and arrives" sink_has 2526 M-grey
+send a@fresh.test u@example.com M-nogrey
+check "greylisting off: a new sender is accepted at once" sink_has 2526 M-nogrey
+$F rule add grey.example allow sender-regex '^vip@' > /dev/null
+"$M" apply > /dev/null
+send vip@sender.test u@grey.example M-vip
+check "an allow rule skips greylisting" sink_has 2526 M-vip
+postgrey_stop
+send b@sender.test u@grey.example M-nopostgrey
+check "postgrey down: deferred 451 4.3.5, never accepted ungreylisted" replied "451 4.3.5"
+postgrey_start
 
 # --- destination down: queued, then delivered on flush -----------------------
 sink_stop 2526

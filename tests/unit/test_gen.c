@@ -155,6 +155,7 @@ static void generate(const char *in, struct strbuf *out)
 			{ "PEERNAME", "yes" },
 			{ "MAXBYTES", maxbytes },
 			{ "POLICYD", "/usr/local/bin/mxfeed-policyd" },
+			{ "POSTGREY", "127.0.0.1:10023" },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -170,6 +171,8 @@ static void generate(const char *in, struct strbuf *out)
 	sbuf_addf(out, "==> relay_domains <==\n%s", g.relay_domains.buf);
 	sbuf_addf(out, "==> transport <==\n%s", g.transport.buf);
 	sbuf_addf(out, "==> policy <==\n%s", g.policy.buf);
+	sbuf_addstr(out, "==> postgrey.args <==\n");
+	gen_postgrey_args(&conf, out);
 	sbuf_addf(out, "==> main.cf <==\n%s", mcf.buf);
 	sbuf_addf(out, "==> master.cf <==\n%s", mst.buf);
 	sbuf_release(&mcf);
