@@ -19,6 +19,7 @@
 #include "domain_json.h"
 #include "fcgi.h"
 #include "ops.h"
+#include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -366,7 +367,87 @@ static void h_rules(struct call *c)
 		send_list(c, "rules", ops_rules_json(&c->ox, &d, &c->err));
 }
 
-/* Verbs that need the mail stack (mta-glue): not built yet. */
+static void h_queue(struct call *c)
+{
+	struct domain d;
+
+	if (load(c, &d, NULL) == 0) {
+		json_t *q = queue_list(c->ox.conf, &d.name, &c->err);
+
+		if (q == NULL) {
+			fail(c);
+			return;
+		}
+		resp_json(c->r, 200, q);
+		json_decref(q);
+	}
+}
+
+static void h_flush(struct call *c)
+{
+	struct domain d;
+
+	if (load(c, &d, NULL) < 0)
+		return;
+	if (queue_flush(c->ox.conf, &d.name, &c->err) < 0) {
+		fail(c);
+	} else {
+		json_t *o = json_pack("{s:s, s:b}", "domain", d.name.alabel,
+				      "flushed", 1);
+
+		resp_json(c->r, 202, o);
+		json_decref(o);
+	}
+}
+
+/* {"days": N} or {"until": "YYYY-MM-DD"} */
+static void h_extend(struct call *c)
+{
+	static const char *const types[] = { "application/json", NULL };
+	struct domain d, nd;
+	const json_t *days, *until;
+	const char *key;
+	json_t *doc, *v;
+
+	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
+		return;
+	json_object_foreach(doc, key, v)
+	{
+		if (strcmp(key, "days") != 0 && strcmp(key, "until") != 0) {
+			error_set(&c->err, ERR_INVALID, NULL,
+				  "extend takes \"days\" or \"until\" only");
+			goto bad;
+		}
+	}
+	days = json_object_get(doc, "days");
+	until = json_object_get(doc, "until");
+	if ((days != NULL && !json_is_integer(days)) ||
+	    (until != NULL && !json_is_string(until))) {
+		error_set(&c->err, ERR_INVALID, days ? "days" : "until",
+			  "days is a whole number, until a date YYYY-MM-DD");
+		goto bad;
+	}
+	if (days != NULL && (json_integer_value(days) < 1 ||
+			     json_integer_value(days) > QUEUE_DAYS_MAX)) {
+		error_set(&c->err, ERR_INVALID, "days",
+			  "days must be a whole number from 1 to %d",
+			  QUEUE_DAYS_MAX);
+		goto bad;
+	}
+	if (ops_extend(&c->ox, d.name.alabel,
+		       days ? (long)json_integer_value(days) : 0,
+		       until ? json_string_value(until) : NULL,
+		       (int64_t)time(NULL), &nd, &c->err) < 0)
+		goto bad;
+	send_domain(c, 200, &nd, NULL);
+	json_decref(doc);
+	return;
+bad:
+	fail(c);
+	json_decref(doc);
+}
+
+/* Verbs that need the mailbox host (switching): not built yet. */
 static void h_later(struct call *c)
 {
 	struct domain d;
@@ -375,8 +456,9 @@ static void h_later(struct call *c)
 	if (load(c, &d, NULL) < 0)
 		return;
 	(void)snprintf(msg, sizeof(msg),
-		       "'%s' needs the mail stack (mta-glue), which this "
-		       "version does not have yet; nothing was changed",
+		       "'%s' needs the mailbox host and the switching "
+		       "flows, which this version does not have yet; "
+		       "nothing was changed",
 		       c->sub);
 	resp_problem_msg(c->r, 501, NULL, msg);
 }
@@ -404,12 +486,12 @@ static const struct route routes[] = {
 	{ "GET", S_DOMAIN_SUB, "jobs", ROLE_READ, h_jobs },
 	{ "GET", S_DOMAIN_SUB, "mailboxes", ROLE_READ, h_mailboxes },
 	{ "GET", S_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
-	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_later },
+	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
 	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_later },
 	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_later },
 	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_later },
-	{ "POST", S_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_later },
-	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_extend },
+	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },
 	{ "POST", S_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_later },
 	{ "GET", S_RELAYS, NULL, ROLE_READ, h_relays },
 };

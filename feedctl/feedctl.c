@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -27,6 +28,7 @@
 #include "migrate.h"
 #include "model.h"
 #include "ops.h"
+#include "queue.h"
 #include "store.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -1050,6 +1052,106 @@ static int cmd_db(struct cli *cli, int argc, char **argv)
 }
 
 /* Verbs whose work needs the mail stack: refused plainly until built. */
+static int cmd_extend(struct cli *cli, int argc, char **argv)
+{
+	const char *days = NULL, *until = NULL;
+	struct domain d;
+	long n = 0;
+	int i, r;
+	char when[32];
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error(cli, "extend", "extend needs a DOMAIN");
+	cli->subject = argv[1];
+	for (i = 2; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--days", &days)) != 0 ||
+		    (r = opt_value(argc, argv, &i, "--until", &until)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "extend",
+						   "%s needs a value", argv[i]);
+			continue;
+		}
+		return usage_error(cli, "extend", "unexpected argument '%s'",
+				   argv[i]);
+	}
+	if (days != NULL &&
+	    parse_long(days, 1, QUEUE_DAYS_MAX, &n, "days", &cli->err) < 0)
+		return fail(cli);
+	if (ops_extend(&cli->ox, argv[1], n, until, (int64_t)time(NULL), &d,
+		       &cli->err) < 0)
+		return fail(cli);
+	if (cli->json) {
+		print_domain_json(&d, NULL);
+	} else {
+		time_format_utc(d.queue_extended_until, when, sizeof(when));
+		printf("%s: queue extended until %s (version %lld); no message "
+		       "of it expires before then\n",
+		       d.name.alabel, when, (long long)d.version);
+	}
+	return 0;
+}
+
+static int cmd_queue(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "queue_id", "QUEUE ID" },
+		{ "arrival", "ARRIVED" },
+		{ "sender", "SENDER" },
+		{ "recipients", "RECIPIENTS" },
+		{ "reason", "LAST DELAY REASON" },
+		{ NULL, NULL },
+	};
+	struct domain_name dn;
+	json_t *q;
+
+	if (argc != 2)
+		return usage_error(cli, "queue", "queue takes one DOMAIN");
+	cli->subject = argv[1];
+	if (ops_name(&cli->conf, argv[1], &dn, &cli->err) < 0 ||
+	    (q = queue_list(&cli->conf, &dn, &cli->err)) == NULL)
+		return fail(cli);
+	if (cli->json) {
+		print_json(q);
+	} else {
+		printf("%s: %lld message(s) queued on this relay%s%s\n",
+		       dn.alabel,
+		       (long long)json_integer_value(
+			       json_object_get(q, "count")),
+		       json_is_string(json_object_get(q, "oldest"))
+			       ? ", oldest from "
+			       : "",
+		       json_is_string(json_object_get(q, "oldest"))
+			       ? json_string_value(json_object_get(q, "oldest"))
+			       : "");
+		if (json_array_size(json_object_get(q, "messages")) > 0)
+			print_table(json_object_get(q, "messages"), cols);
+	}
+	json_decref(q);
+	return 0;
+}
+
+static int cmd_flush(struct cli *cli, int argc, char **argv)
+{
+	struct domain_name dn;
+
+	if (argc != 2)
+		return usage_error(cli, "flush", "flush takes one DOMAIN");
+	cli->subject = argv[1];
+	if (ops_name(&cli->conf, argv[1], &dn, &cli->err) < 0 ||
+	    queue_flush(&cli->conf, &dn, &cli->err) < 0)
+		return fail(cli);
+	if (cli->json) {
+		json_t *o = json_pack("{s:s, s:b}", "domain", dn.alabel,
+				      "flushed", 1);
+
+		print_json(o);
+		json_decref(o);
+	} else {
+		printf("%s: delivery of its queued mail started\n", dn.alabel);
+	}
+	return 0;
+}
+
 static int cmd_later(struct cli *cli, int argc, char **argv)
 {
 	(void)argc;
@@ -1115,11 +1217,16 @@ static const struct cmd cmds[] = {
 	  "Not available yet." },
 	{ "revert", cmd_later, false, "revert DOMAIN [--keep-days N]",
 	  "Not available yet." },
-	{ "extend", cmd_later, false,
+	{ "extend", cmd_extend, true,
 	  "extend DOMAIN (--days N | --until YYYY-MM-DD)",
-	  "Not available yet." },
-	{ "queue", cmd_later, false, "queue DOMAIN", "Not available yet." },
-	{ "flush", cmd_later, false, "flush DOMAIN", "Not available yet." },
+	  "Lengthen the domain's queue: N days from now (1-31), or to the\n"
+	  "end of that day (UTC, within 31 days).  No message of the\n"
+	  "domain expires before then; afterwards queue.days applies." },
+	{ "queue", cmd_queue, false, "queue DOMAIN",
+	  "The domain's messages in this relay's queue: id, arrival,\n"
+	  "sender, recipients, last delay reason (run it on a relay)." },
+	{ "flush", cmd_flush, false, "flush DOMAIN",
+	  "Try to deliver the domain's queued mail now (on this relay)." },
 	{ "probe", cmd_later, false, "probe DOMAIN|IP[:PORT]",
 	  "Not available yet." },
 	{ "help", cmd_help, false, "help [COMMAND]",

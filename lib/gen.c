@@ -19,6 +19,7 @@ void gen_init(struct gen *g, const struct conf *conf)
 	sbuf_init(&g->relay_domains, 0);
 	sbuf_init(&g->transport, 0);
 	sbuf_init(&g->policy, 0);
+	sbuf_init(&g->queue, 0);
 	g->max_message_mb = conf->max_message_mb;
 }
 
@@ -27,6 +28,7 @@ void gen_release(struct gen *g)
 	sbuf_release(&g->relay_domains);
 	sbuf_release(&g->transport);
 	sbuf_release(&g->policy);
+	sbuf_release(&g->queue);
 }
 
 static bool key_byte(unsigned char c)
@@ -129,6 +131,19 @@ int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 	f[5] = recipients_mode_names[d->recipients];
 	if (policy_line_add(&g->policy, f, 6, err) < 0)
 		return -1;
+	{
+		char days[16], until[32];
+		const char *q[3];
+
+		(void)snprintf(days, sizeof(days), "%d", d->queue_days);
+		(void)snprintf(until, sizeof(until), "%lld",
+			       (long long)d->queue_extended_until);
+		q[0] = d->name.alabel;
+		q[1] = days;
+		q[2] = until;
+		if (policy_line_add(&g->queue, q, 3, err) < 0)
+			return -1;
+	}
 	if (d->max_message_mb > g->max_message_mb)
 		g->max_message_mb = d->max_message_mb;
 	g->ndomains++;

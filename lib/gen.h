@@ -10,7 +10,9 @@
  *                  "NAME lmtp:DEST" for pop3 and temporary POP3;
  *   policy         the policy daemon's snapshot (policy.h reads it):
  *                  "domain\tNAME\tMODE\tMAXBYTES\tGREY\tRECIPIENTS" and
- *                  "rule\tNAME\tACTION\tKIND\tVALUE", tab-separated.
+ *                  "rule\tNAME\tACTION\tKIND\tVALUE", tab-separated;
+ *   queue          each domain's queue lifetime for mta-glue queue-expire:
+ *                  "NAME\tDAYS\tEXTENDED_UNTIL" (unix seconds, 0 = none).
  * The writers map_line_add() and policy_line_add() refuse any byte that
  * the format could misread (control characters, and space or '#' in a
  * map key), so no input can add a line or a setting.
@@ -37,6 +39,7 @@ struct gen {
 	struct strbuf relay_domains;
 	struct strbuf transport;
 	struct strbuf policy;
+	struct strbuf queue;
 	size_t ndomains, nrules;
 	int max_message_mb; /* the largest of any domain and the site's */
 };

@@ -224,6 +224,38 @@ int ops_domain_patch(const struct ops_ctx *ox, const char *name,
 	return commit_change(ox, &cur, out, "set", changed, err);
 }
 
+int ops_extend(const struct ops_ctx *ox, const char *name, long days,
+	       const char *until, int64_t now, struct domain *out,
+	       struct error *err)
+{
+	struct domain cur;
+	char when[32];
+	const char *value = until;
+
+	if ((days > 0) == (until != NULL))
+		return error_set(err, ERR_INVALID, "days",
+				 "give either --days N or --until YYYY-MM-DD");
+	if (until == NULL) {
+		if (days > QUEUE_DAYS_MAX)
+			return error_set(err, ERR_INVALID, "days",
+					 "days must be a whole number from 1 "
+					 "to %d",
+					 QUEUE_DAYS_MAX);
+		time_format_utc(now + (int64_t)days * 86400, when,
+				sizeof(when));
+		value = when;
+	} else if (strlen(until) != 10) {
+		return error_set(err, ERR_INVALID, "until",
+				 "until must be a date, YYYY-MM-DD");
+	}
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	*out = cur;
+	if (domain_set(out, "queue.extended_until", value, ox->conf, err) < 0)
+		return -1;
+	return commit_change(ox, &cur, out, "extend", NULL, err);
+}
+
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 		      const char *confirm, struct error *err)
 {

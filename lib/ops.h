@@ -63,6 +63,14 @@ int ops_domain_patch(const struct ops_ctx *ox, const char *name,
 		     const json_t *patch, int64_t if_version,
 		     struct domain *out, bool *changed, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * Lengthen the queue (SPEC section 11): days 1..31 from now, or until
+ * the end of the day "YYYY-MM-DD" (UTC, at most 31 days ahead).
+ * Exactly one of days (> 0) and until (non-NULL) is given.
+ */
+int ops_extend(const struct ops_ctx *ox, const char *name, long days,
+	       const char *until, int64_t now, struct domain *out,
+	       struct error *err) __attribute__((warn_unused_result));
 /* confirm: NULL, or must equal the domain's name. */
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 		      const char *confirm, struct error *err)

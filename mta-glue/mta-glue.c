@@ -7,6 +7,7 @@
  *   rollback       switch back to the generation before the current one
  *   status         the current generation and whether Postfix runs
  *   sync           the relay daemon: apply every change as it happens
+ *   queue-expire   expire each domain's mail at its own queue lifetime
  *   start | stop   the relay's Postfix instance (on the current one)
  *
  * Thin: parse argv, call lib/relay, print.  apply reports what it did
@@ -22,9 +23,11 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "queue.h"
 #include "relay.h"
 #include "store.h"
 #include "util/log.h"
+#include "util/parse.h"
 
 static void usage(FILE *fp)
 {
@@ -38,6 +41,12 @@ static void usage(FILE *fp)
 	      "table\n"
 	      "  rollback       switch back to the previous generation\n"
 	      "  status         show the current generation\n"
+	      "  queue-expire   bounce each domain's queued mail that outlived "
+	      "its queue.days\n"
+	      "                 (or queue.extended_until); sync runs it every "
+	      "minute;\n"
+	      "                 --as-of UNIXTIME judges as of that moment "
+	      "(what-if, tests)\n"
 	      "  sync           run as the relay daemon: LISTEN for changes "
 	      "(polling every\n"
 	      "                 2 s as well), apply each, report to the "
@@ -110,7 +119,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 	struct error err = ERROR_INIT;
 	int64_t applied = relay_current_seq(conf), want = 0, seq = 0;
 	int backoff = 1;
-	time_t last_beat = 0;
+	time_t last_beat = 0, last_expire = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop; /* no SA_RESTART: poll() must wake */
@@ -162,6 +171,22 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 			last_beat = time(NULL);
 		}
 		backoff = 1;
+		if (time(NULL) - last_expire >= 60 && applied > 0) {
+			size_t n = 0;
+			struct error e2 = ERROR_INIT;
+
+			if (queue_expire(conf, (int64_t)time(NULL), &n, &e2) <
+			    0) {
+				log_warn("sync: queue-expire: %s",
+					 error_msg(&e2));
+				error_release(&e2);
+			} else if (n > 0) {
+				log_info("sync: expired %zu message(s) past "
+					 "their domain's queue lifetime",
+					 n);
+			}
+			last_expire = time(NULL);
+		}
 		if (time(NULL) - last_beat >= 10) {
 			if (store_relay_heartbeat(s, conf->relay_name, &err) <
 			    0)
@@ -267,6 +292,26 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		printf("applied sequence %lld\n", (long long)seq);
+	} else if (strcmp(verb, "queue-expire") == 0) {
+		int64_t now = (int64_t)time(NULL);
+		long as_of = 0;
+		size_t n = 0;
+
+		if (i + 1 < argc &&
+		    (strcmp(argv[i + 1], "--as-of") != 0 || i + 3 != argc ||
+		     parse_long(argv[i + 2], 1, 0x7fffffffL, &as_of, "--as-of",
+				&err) < 0)) {
+			fputs("mta-glue: queue-expire [--as-of UNIXTIME]\n",
+			      stderr);
+			rc = 2;
+			goto out;
+		}
+		if (as_of > 0)
+			now = as_of;
+		if (queue_expire(&conf, now, &n, &err) < 0)
+			rc = fail(verb, &err);
+		else
+			printf("expired %zu message(s)\n", n);
 	} else if (strcmp(verb, "sync") == 0) {
 		rc = cmd_sync(&conf, policyd);
 	} else if (strcmp(verb, "rollback") == 0) {

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int spawn_run(const char *const *argv, struct strbuf *out, int *status,
-	      struct error *err)
+int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
+	      int *status, struct error *err)
 {
 	int fds[2], ws;
 	pid_t pid;
@@ -47,11 +47,10 @@ int spawn_run(const char *const *argv, struct strbuf *out, int *status,
 			continue;
 		if (n <= 0)
 			break;
-		if (out != NULL && out->len < SPAWN_OUT_MAX)
+		if (out != NULL && out->len < max)
 			sbuf_add(out, buf,
-				 (size_t)n < SPAWN_OUT_MAX - out->len
-					 ? (size_t)n
-					 : SPAWN_OUT_MAX - out->len);
+				 (size_t)n < max - out->len ? (size_t)n
+							    : max - out->len);
 	}
 	close(fds[0]);
 	while (waitpid(pid, &ws, 0) < 0)

@@ -3,7 +3,7 @@
  *
  * spawn_run() forks, execs argv[0] (looked up in PATH) with stdin from
  * /dev/null, collects stdout and stderr together into out (capped at
- * SPAWN_OUT_MAX bytes; the rest is read and dropped so the child never
+ * max bytes; the rest is read and dropped so the child never
  * blocks), waits, and returns 0 with *status the exit status (128+N for
  * a signal), or -1 when the program could not be run at all.
  */
@@ -15,8 +15,9 @@
 
 #define SPAWN_OUT_MAX (64 * 1024)
 
-int spawn_run(const char *const *argv, struct strbuf *out, int *status,
-	      struct error *err) __attribute__((warn_unused_result));
+int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
+	      int *status, struct error *err)
+	__attribute__((warn_unused_result));
 /* The first line of out, escaped and short, for an error message. */
 void spawn_summary(const struct strbuf *out, struct strbuf *msg);
 

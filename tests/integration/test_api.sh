@@ -210,14 +210,26 @@ check "mailboxes lists the address, never a password" \
 expect_status 200 "rules" GET /api/v1/domains/example.com/rules "${R[@]}"
 check "rules lists the block rule" test "$(jq -c '.rules' "$T/out")" = '[{"action":"block","kind":"address-regex","value":"^spam@"}]'
 expect_status 200 "relays" GET /api/v1/relays "${R[@]}"
-for v in switch temp-pop3 revert extend flush probe; do
-	expect_status 501 "POST $v needs the mail stack: 501" POST /api/v1/domains/example.com/$v "${O[@]}" "${J[@]}" -d '{}'
+for v in switch temp-pop3 revert probe; do
+	expect_status 501 "POST $v needs the switching flows: 501" POST /api/v1/domains/example.com/$v "${O[@]}" "${J[@]}" -d '{}'
 done
-expect_status 501 "GET queue needs the mail stack: 501" GET /api/v1/domains/example.com/queue "${R[@]}"
+expect_status 501 "GET queue on a host without a relay: 501" GET /api/v1/domains/example.com/queue "${R[@]}"
+check "... saying so" jqe '.detail | test("no relay on this host")'
+expect_status 501 "POST flush on a host without a relay: 501" POST /api/v1/domains/example.com/flush "${O[@]}" "${J[@]}" -d '{}'
+v=$(sql "SELECT version FROM domains WHERE name='example.com'")
+for bad in '{"days":0}' '{"days":32}' '{"days":"3"}' '{"colour":1}' '{"until":"2001-01-01"}' '{"days":3,"until":"2031-01-01"}' '{"until":"soon"}'; do
+	expect_status 422 "extend $bad: 422" POST /api/v1/domains/example.com/extend "${O[@]}" "${J[@]}" -d "$bad"
+done
+check "refused extends changed nothing" test "$(sql "SELECT version||' '||(queue_extended_until IS NULL) FROM domains WHERE name='example.com'")" = "$v true"
+expect_status 403 "read token may not extend" POST /api/v1/domains/example.com/extend "${R[@]}" "${J[@]}" -d '{"days":3}'
+expect_status 200 "extend by 3 days" POST /api/v1/domains/example.com/extend "${O[@]}" "${J[@]}" -H "X-Ticket: T-ext" -d '{"days":3}'
+check "queue.extended_until is 3 days ahead" test "$(sql "SELECT round(extract(epoch FROM queue_extended_until - now()) / 86400) FROM domains WHERE name='example.com'")" = 3
+check "... recorded as an extend with the ticket" test "$(sql "SELECT action||' '||ticket FROM audit WHERE domain='example.com' ORDER BY id DESC LIMIT 1")" = "extend T-ext"
 expect_status 403 "read token may not switch" POST /api/v1/domains/example.com/switch "${R[@]}" "${J[@]}" -d '{}'
 
 # --- scoped tokens ------------------------------------------------------
 SC=(-H "Authorization: Bearer $(token t-cust --role operator --domain b.example)")
+vex=$(sql "SELECT version FROM domains WHERE name='example.com'")
 expect_status 200 "scoped token reads its domain" GET /api/v1/domains/b.example "${SC[@]}"
 expect_status 404 "scoped token: another domain is 404" GET /api/v1/domains/example.com "${SC[@]}"
 check "same answer as a missing domain" jqe '.detail == "no such domain"' "$T/out"
@@ -227,7 +239,7 @@ expect_status 404 "scoped token cannot PATCH another domain" PATCH /api/v1/domai
 expect_status 404 "scoped token cannot read another domain's history" GET /api/v1/domains/example.com/history "${SC[@]}"
 expect_status 404 "scoped token cannot read another domain's rules" GET /api/v1/domains/example.com/rules "${SC[@]}"
 expect_status 403 "scoped token cannot create outside its scope" POST /api/v1/domains "${SC[@]}" "${J[@]}" -d '{"name":"new.example","mode":"pop3"}'
-check "example.com untouched by the scoped token" test "$(sql "SELECT version FROM domains WHERE name='example.com'")" = 3
+check "example.com untouched by the scoped token" test "$(sql "SELECT version FROM domains WHERE name='example.com'")" = "$vex"
 
 # --- idempotency --------------------------------------------------------
 IK=(-H "Idempotency-Key: ticket-4711")

@@ -245,10 +245,29 @@ check "audit rows all still there" test "$(sql "SELECT count(*) FROM audit WHERE
 
 # --- changes and usage ------------------------------------------------
 check "every change recorded a change sequence" test "$(sql "SELECT count(*) > 10 FROM changes")" = t
-for v in switch temp-pop3 revert extend queue flush probe; do
+for v in switch temp-pop3 revert probe; do
 	expect_exit 1 "$v says it is not available yet" $F $v example.com
 	if err_has "not available yet"; then tap_ok "$v message is plain"; else tap_fail "$v message is plain"; fi
 done
+for v in queue flush; do
+	expect_exit 1 "$v on a host without a relay: exit 1" $F $v example.com
+	check "... saying where to run it" err_has "no relay on this host"
+done
+ver=$(sql "SELECT version FROM domains WHERE name='example.com'")
+expect_exit 2 "extend needs --days or --until" $F extend example.com
+expect_exit 2 "extend --days 0" $F extend example.com --days 0
+expect_exit 2 "extend --days 32" $F extend example.com --days 32
+expect_exit 2 "extend --days 3 --until 2031-01-01 (both)" $F extend example.com --days 3 --until 2031-01-01
+expect_exit 2 "extend --until a past date" $F extend example.com --until 2001-01-01
+check "... saying the range" err_has "must lie in the next 31 days"
+check "refused extends changed nothing" test "$(sql "SELECT version FROM domains WHERE name='example.com'")" = "$ver"
+expect_exit 0 "extend --days 3" $F --ticket T-9 extend example.com --days 3
+check "... says until when" out_has "queue extended until"
+check "... 3 days ahead, recorded as extend" \
+	test "$(sql "SELECT round(extract(epoch FROM queue_extended_until - now()) / 86400)::text || ' ' || (SELECT action FROM audit WHERE domain='example.com' ORDER BY id DESC LIMIT 1) FROM domains WHERE name='example.com'")" = "3 extend"
+until=$(date -u -d '+10 days' +%Y-%m-%d)
+expect_exit 0 "extend --until a date" $F extend example.com --until "$until" --json
+check "... to the end of that day, UTC" test "$(jq -r .queue.extended_until "$T/out")" = "${until}T23:59:59Z"
 expect_exit 2 "unknown command" $F frobnicate
 expect_exit 0 "--help" $F --help
 check "help lists every verb" bash -c "for v in list show add set switch temp-pop3 revert extend mailbox rule queue flush probe history remove apply relays jobs token db; do grep -q \"^  \$v\" '$T/out' || exit 1; done"

@@ -178,4 +178,44 @@ send a@sender.test user@example.com M-after-db
 check "... which the next message follows" sink_has 2526 M-after-db
 check "sync logged the outage" grep -q "database unavailable" "$T/sync.log"
 
+# --- the queue per domain: list, flush, extend, expire ------------------------
+# nothing listens on 2529: both domains' mail stays queued
+$F add exp.example --mode feed --dest 127.0.0.1:2529 greylisting=off queue.days=1 > /dev/null
+$F add keep.example --mode feed --dest 127.0.0.1:2529 greylisting=off queue.days=3 > /dev/null
+check "sync applies the new domains" relay_caught_up
+send a@sender.test u@exp.example M-exp
+send a@sender.test u@keep.example M-keep
+sleep 1
+expect_exit 0 "feedctl queue --json" $F queue exp.example --json
+check "it lists the domain's one message with its recipient and delay reason" \
+	test "$(jq -r '[.domain, .count, .messages[0].sender, .messages[0].recipients[0], (.messages[0].reason | test("refused"))] | @tsv' "$T/out")" \
+	= "$(printf 'exp.example\t1\ta@sender.test\tu@exp.example\ttrue')"
+expect_exit 0 "feedctl queue (table)" $F queue keep.example
+check "the table says how many and from when" out_has "keep.example: 1 message(s) queued on this relay, oldest from"
+expect_exit 0 "feedctl flush" $F flush exp.example
+expect_exit 2 "feedctl extend without --days or --until: exit 2" $F extend exp.example
+expect_exit 2 "feedctl extend --days 32: exit 2" $F extend exp.example --days 32
+expect_exit 0 "feedctl extend --days 5" $F extend exp.example --days 5
+check "... applied by sync" relay_caught_up
+later=$(( $(date +%s) + 2 * 86400 ))
+expect_exit 0 "queue-expire as of two days later" $M queue-expire --as-of "$later"
+check "the extension keeps exp.example's message (1-day lifetime)" out_has "expired 0 message(s)"
+$F set exp.example queue.extended_until=none > /dev/null
+check "the extension is withdrawn" relay_caught_up
+expect_exit 0 "queue-expire as of two days later, again" $M queue-expire --as-of "$later"
+check "exactly one message expired" out_has "expired 1 message(s)"
+gone=no
+for _ in $(seq 50); do
+	run $F queue exp.example --json
+	[ "$(jq .count "$T/out")" = 0 ] && gone=yes && break
+	sleep 0.2
+done
+check "exp.example's message left the queue (bounced after 1 day)" test $gone = yes
+run $F queue keep.example --json
+check "keep.example's message (3-day lifetime) stays" test "$(jq .count "$T/out")" = 1
+sleep 1
+postqueue -c "$T/state/current" -j > "$T/out"
+check "the sender gets the bounce" \
+	bash -c "jq -e 'select(.sender == \"MAILER-DAEMON\") | .recipients[0].address' '$T/out' | grep -q a@sender.test"
+
 tap_done

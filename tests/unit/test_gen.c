@@ -171,6 +171,7 @@ static void generate(const char *in, struct strbuf *out)
 	sbuf_addf(out, "==> relay_domains <==\n%s", g.relay_domains.buf);
 	sbuf_addf(out, "==> transport <==\n%s", g.transport.buf);
 	sbuf_addf(out, "==> policy <==\n%s", g.policy.buf);
+	sbuf_addf(out, "==> queue <==\n%s", g.queue.buf);
 	sbuf_addstr(out, "==> postgrey.args <==\n");
 	gen_postgrey_args(&conf, out);
 	sbuf_addf(out, "==> main.cf <==\n%s", mcf.buf);

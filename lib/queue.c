@@ -1,0 +1,333 @@
+/*
+ * queue - one domain's share of a relay's Postfix queue
+ *
+ * See queue.h.  postqueue -j prints one JSON object per message per
+ * line; each is parsed on its own, and a line that is not what we
+ * expect is an error, never skipped silently.
+ */
+#include "queue.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "domain_json.h"
+#include "util/spawn.h"
+
+#define QUEUE_OUT_MAX (256 * 1024 * 1024)
+#define DAY	      86400
+
+static int current_dir(const struct conf *conf, char *buf, size_t size,
+		       struct error *err)
+{
+	struct stat st;
+	int n = snprintf(buf, size, "%s/current", conf->state_dir);
+
+	if (n < 0 || (size_t)n >= size || stat(buf, &st) < 0)
+		return error_set(err, ERR_UNAVAILABLE, NULL,
+				 "no relay on this host (nothing in %s): run "
+				 "this on a relay",
+				 conf->state_dir);
+	return 0;
+}
+
+static int run(const char *const *argv, struct strbuf *out, struct error *err)
+{
+	int status = 0;
+
+	if (spawn_run(argv, out, QUEUE_OUT_MAX, &status, err) < 0)
+		return -1;
+	if (status != 0) {
+		struct strbuf msg = STRBUF_INIT;
+
+		spawn_summary(out, &msg);
+		error_set(err, ERR_TEMPFAIL, NULL, "%s failed (exit %d): %s",
+			  argv[0], status, msg.buf);
+		sbuf_release(&msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Lower-cased domain of an address, or "" (into buf). */
+static void addr_domain(const char *addr, char *buf, size_t size)
+{
+	const char *at = strrchr(addr, '@');
+	size_t i;
+
+	buf[0] = '\0';
+	if (at == NULL || strlen(at + 1) >= size)
+		return;
+	for (i = 0; at[1 + i]; i++)
+		buf[i] = (char)tolower((unsigned char)at[1 + i]);
+	buf[i] = '\0';
+}
+
+typedef int (*msg_fn)(void *arg, const json_t *msg, const char *domain,
+		      struct error *err);
+
+/* Walk the queue; fn sees each message with its (first) domain. */
+static int walk(const struct conf *conf, msg_fn fn, void *arg,
+		struct error *err)
+{
+	char cur[PATH_MAX];
+	const char *argv[] = { "postqueue", "-c", cur, "-j", NULL };
+	struct strbuf out = STRBUF_INIT;
+	char *line, *next;
+	int rc = 0;
+
+	if (current_dir(conf, cur, sizeof(cur), err) < 0)
+		return -1;
+	if (run(argv, &out, err) < 0) {
+		sbuf_release(&out);
+		return -1;
+	}
+	for (line = out.buf; rc == 0 && line && *line; line = next) {
+		json_error_t je;
+		json_t *msg, *rcpts;
+		char dom[DOMAIN_NAME_MAX + 2];
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		msg = json_loads(line, 0, &je);
+		rcpts = json_object_get(msg, "recipients");
+		if (!json_is_object(msg) || !json_is_array(rcpts) ||
+		    !json_is_string(json_object_get(msg, "queue_id"))) {
+			json_decref(msg);
+			rc = error_set(err, ERR_INTERNAL, NULL,
+				       "postqueue -j printed an unexpected "
+				       "line");
+			break;
+		}
+		dom[0] = '\0';
+		if (json_array_size(rcpts) > 0) {
+			const char *a = json_string_value(json_object_get(
+				json_array_get(rcpts, 0), "address"));
+
+			addr_domain(a ? a : "", dom, sizeof(dom));
+		}
+		rc = fn(arg, msg, dom, err);
+		json_decref(msg);
+	}
+	sbuf_release(&out);
+	return rc;
+}
+
+struct list_arg {
+	const char *domain;
+	json_t *messages;
+	int64_t oldest;
+};
+
+static int list_one(void *arg, const json_t *msg, const char *domain,
+		    struct error *err)
+{
+	struct list_arg *a = arg;
+	const json_t *r, *rcpts = json_object_get(msg, "recipients");
+	json_t *addrs = json_array();
+	const char *reason = "";
+	int64_t arrival =
+		json_integer_value(json_object_get(msg, "arrival_time"));
+	char when[32];
+	size_t i;
+
+	(void)err;
+	if (strcmp(domain, a->domain) != 0) {
+		json_decref(addrs);
+		return 0;
+	}
+	json_array_foreach(rcpts, i, r)
+	{
+		const char *addr =
+			json_string_value(json_object_get(r, "address"));
+		const char *why =
+			json_string_value(json_object_get(r, "delay_reason"));
+
+		if (addr)
+			json_array_append_new(addrs, json_string(addr));
+		if (why && *why)
+			reason = why;
+	}
+	time_format_utc(arrival, when, sizeof(when));
+	json_array_append_new(
+		a->messages,
+		json_pack("{s:O, s:O, s:o, s:s, s:s, s:O}", "queue_id",
+			  json_object_get(msg, "queue_id"), "sender",
+			  json_object_get(msg, "sender"), "recipients", addrs,
+			  "arrival", when, "reason", reason, "queue",
+			  json_object_get(msg, "queue_name")));
+	if (a->oldest == 0 || arrival < a->oldest)
+		a->oldest = arrival;
+	return 0;
+}
+
+json_t *queue_list(const struct conf *conf, const struct domain_name *dn,
+		   struct error *err)
+{
+	struct list_arg a = { dn->alabel, json_array(), 0 };
+	char when[32];
+	json_t *o;
+
+	if (walk(conf, list_one, &a, err) < 0) {
+		json_decref(a.messages);
+		return NULL;
+	}
+	time_format_utc(a.oldest, when, sizeof(when));
+	o = json_pack("{s:s, s:I, s:o}", "domain", dn->alabel, "count",
+		      (json_int_t)json_array_size(a.messages), "messages",
+		      a.messages);
+	json_object_set_new(o, "oldest",
+			    a.oldest ? json_string(when) : json_null());
+	return o;
+}
+
+int queue_flush(const struct conf *conf, const struct domain_name *dn,
+		struct error *err)
+{
+	char cur[PATH_MAX];
+	const char *argv[] = { "postqueue", "-c", cur, "-s", dn->alabel, NULL };
+	struct strbuf out = STRBUF_INIT;
+	int rc;
+
+	if (current_dir(conf, cur, sizeof(cur), err) < 0)
+		return -1;
+	rc = run(argv, &out, err);
+	sbuf_release(&out);
+	return rc;
+}
+
+int64_t queue_expiry(int64_t arrival, int days, int64_t extended_until)
+{
+	int64_t end = arrival + (int64_t)days * DAY;
+	int64_t ceiling = arrival + (int64_t)QUEUE_LIFETIME_MAX_DAYS * DAY;
+
+	if (extended_until > end)
+		end = extended_until < ceiling ? extended_until : ceiling;
+	return end;
+}
+
+struct lifetime {
+	char name[DOMAIN_NAME_MAX + 1];
+	int days;
+	int64_t until;
+};
+
+struct expire_arg {
+	struct lifetime *v;
+	size_t n;
+	int64_t now;
+	const char *cur;
+	size_t expired;
+};
+
+static int cmp_life(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct lifetime *)elem)->name);
+}
+
+static int load_lifetimes(const char *cur, struct expire_arg *a,
+			  struct error *err)
+{
+	char path[PATH_MAX], line[512];
+	FILE *fp;
+	int n = snprintf(path, sizeof(path), "%s/queue", cur);
+
+	if (n < 0 || (size_t)n >= sizeof(path) ||
+	    (fp = fopen(path, "re")) == NULL)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "the current generation has no queue file");
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		struct lifetime *l;
+		char *t1 = strchr(line, '\t'), *t2, *end;
+		long days;
+		long long until;
+
+		t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (t2 == NULL || (size_t)(t1 - line) > DOMAIN_NAME_MAX)
+			goto bad;
+		days = strtol(t1 + 1, &end, 10);
+		if (end != t2 || days < 1 || days > QUEUE_LIFETIME_MAX_DAYS)
+			goto bad;
+		until = strtoll(t2 + 1, &end, 10);
+		if (*end != '\n' || until < 0)
+			goto bad;
+		a->v = xrealloc(a->v, (a->n + 1) * sizeof(*a->v));
+		l = &a->v[a->n++];
+		memcpy(l->name, line, (size_t)(t1 - line));
+		l->name[t1 - line] = '\0';
+		l->days = (int)days;
+		l->until = until;
+		/* sorted, as the generator writes it */
+		if (a->n > 1 && strcmp(a->v[a->n - 2].name, l->name) >= 0)
+			goto bad;
+	}
+	fclose(fp);
+	return 0;
+bad:
+	fclose(fp);
+	return error_set(err, ERR_INTERNAL, NULL, "bad line in %s", path);
+}
+
+static int expire_one(void *arg, const json_t *msg, const char *domain,
+		      struct error *err)
+{
+	struct expire_arg *a = arg;
+	const struct lifetime *l;
+	const char *id = json_string_value(json_object_get(msg, "queue_id"));
+	const char *qn = json_string_value(json_object_get(msg, "queue_name"));
+	int64_t arrival =
+		json_integer_value(json_object_get(msg, "arrival_time"));
+	struct strbuf out = STRBUF_INIT;
+	size_t i;
+
+	if (qn == NULL || strcmp(qn, "deferred") != 0 ||
+	    json_is_true(json_object_get(msg, "forced_expire")) || a->n == 0)
+		return 0;
+	l = bsearch(domain, a->v, a->n, sizeof(*a->v), cmp_life);
+	if (l == NULL || a->now < queue_expiry(arrival, l->days, l->until))
+		return 0;
+	/* queue ids are [0-9A-Za-z]: never an option or a path */
+	for (i = 0; id[i]; i++)
+		if (!isalnum((unsigned char)id[i]))
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "unexpected queue id");
+	{
+		const char *exp[] = {
+			"postsuper", "-c", a->cur, "-e", id, NULL
+		};
+		const char *go[] = {
+			"postqueue", "-c", a->cur, "-i", id, NULL
+		};
+
+		if (run(exp, &out, err) < 0 || run(go, &out, err) < 0) {
+			sbuf_release(&out);
+			return -1;
+		}
+	}
+	sbuf_release(&out);
+	a->expired++;
+	return 0;
+}
+
+int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
+		 struct error *err)
+{
+	char cur[PATH_MAX];
+	struct expire_arg a = { NULL, 0, now, cur, 0 };
+	int rc;
+
+	*expired = 0;
+	if (current_dir(conf, cur, sizeof(cur), err) < 0 ||
+	    load_lifetimes(cur, &a, err) < 0) {
+		free(a.v);
+		return -1;
+	}
+	rc = walk(conf, expire_one, &a, err);
+	*expired = a.expired;
+	free(a.v);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * queue - one domain's share of a relay's Postfix queue
+ *
+ * Postfix has one queue and one lifetime (maximal_queue_lifetime, 31d
+ * in our main.cf); mxfeed gives every domain its own.  This module
+ * reads the relay's queue with "postqueue -j" (never by opening queue
+ * files), lists a domain's messages, flushes a domain ("postqueue -s",
+ * fast_flush_domains covers relay_domains), and enforces each domain's
+ * lifetime from the current generation's "queue" file: a deferred
+ * message whose recipients are in a domain expires when
+ *     arrival + queue_days            has passed, unless the domain's
+ *     queue_extended_until            is later - then that, but never
+ *     arrival + 31 days               (Postfix's ceiling);
+ * it is expired with "postsuper -e" and sent on its way at once
+ * ("postqueue -i"), which bounces it to its sender with the last delay
+ * reason.  Messages of domains absent from the generation (removed)
+ * are left to Postfix's global lifetime.
+ *
+ * Every function needs the relay's instance under conf->state_dir; on
+ * a host without one they fail with ERR_UNAVAILABLE.
+ */
+#ifndef MXFEED_QUEUE_H
+#define MXFEED_QUEUE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "domain.h"
+#include "util/error.h"
+
+#define QUEUE_LIFETIME_MAX_DAYS 31
+
+/*
+ * {"domain", "count", "oldest", "messages": [{"queue_id", "sender",
+ * "recipients", "arrival", "reason"}]} (SPEC section 10).
+ */
+json_t *queue_list(const struct conf *conf, const struct domain_name *dn,
+		   struct error *err);
+int queue_flush(const struct conf *conf, const struct domain_name *dn,
+		struct error *err) __attribute__((warn_unused_result));
+/* Expire what is due; *expired counts the messages. */
+int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
+		 struct error *err) __attribute__((warn_unused_result));
+/* When a message of a domain expires (pure: for the enforcer and tests). */
+int64_t queue_expiry(int64_t arrival, int days, int64_t extended_until);
+
+#endif
