@@ -78,6 +78,24 @@ static const struct setting settings[] = {
 	  "rspamd score from which a message is spam level med" },
 	{ "spam.high", K_FLOAT, OFF(spam_high), "15", 0, 100,
 	  "rspamd score from which a message is spam level high" },
+	{ "spam.network_checks", K_INT, OFF(spam_network_checks), "1", 0, 1,
+	  "0: rspamd's network modules (RBL, SPF, DKIM...) off (tests, "
+	  "demo)" },
+	{ "spam.test_header", K_INT, OFF(spam_test_header), "0", 0, 1,
+	  "1: an X-Test-Score header adds its value to the score (tests, "
+	  "demo only)" },
+	{ "scanner.milter", K_STR, OFF(scanner_milter), "127.0.0.1:11332", 0, 0,
+	  "rspamd's milter (proxy worker) on the relay, HOST:PORT" },
+	{ "scanner.normal", K_STR, OFF(scanner_normal), "127.0.0.1:11333", 0, 0,
+	  "rspamd's normal worker, HOST:PORT" },
+	{ "scanner.controller", K_STR, OFF(scanner_controller),
+	  "127.0.0.1:11334", 0, 0, "rspamd's controller worker, HOST:PORT" },
+	{ "scanner.clamd", K_STR, OFF(scanner_clamd), "127.0.0.1:3310", 0, 0,
+	  "clamd's TCP socket, HOST:PORT" },
+	{ "scanner.rspamd_pid", K_PATH, OFF(scanner_rspamd_pid),
+	  "/run/rspamd/rspamd.pid", 0, 0,
+	  "rspamd's pid file: mta-glue sends it SIGHUP when its "
+	  "configuration changed" },
 	{ "limits.max_message_mb", K_INT, OFF(max_message_mb), "50", 1, 1024,
 	  "global message size limit in MB, the default of each domain" },
 	{ "limits.archive_days", K_INT, OFF(archive_days), "30", 1, 3650,
@@ -160,6 +178,11 @@ void conf_release(struct conf *c)
 	free(c->relay_hostname);
 	free(c->mailbox_lmtp);
 	free(c->greylist_postgrey);
+	free(c->scanner_milter);
+	free(c->scanner_normal);
+	free(c->scanner_controller);
+	free(c->scanner_clamd);
+	free(c->scanner_rspamd_pid);
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
 	cidr_list_release(&c->relay_addresses);

@@ -37,6 +37,13 @@ struct conf {
 	char *mailbox_lmtp;		  /* mailbox.lmtp */
 	char *greylist_postgrey;	  /* greylist.postgrey */
 	int greylist_delay;		  /* greylist.delay */
+	char *scanner_milter;		  /* scanner.milter */
+	char *scanner_normal;		  /* scanner.normal */
+	char *scanner_controller;	  /* scanner.controller */
+	char *scanner_clamd;		  /* scanner.clamd */
+	char *scanner_rspamd_pid;	  /* scanner.rspamd_pid */
+	int spam_network_checks;	  /* spam.network_checks */
+	int spam_test_header;		  /* spam.test_header */
 	char *own_names[CONF_NAMES_MAX];  /* site.own_names: our hostnames */
 	int n_own_names;
 	char *state_dir;		      /* paths.state */

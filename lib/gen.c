@@ -20,6 +20,7 @@ void gen_init(struct gen *g, const struct conf *conf)
 	sbuf_init(&g->transport, 0);
 	sbuf_init(&g->policy, 0);
 	sbuf_init(&g->queue, 0);
+	sbuf_init(&g->spam, 0);
 	g->max_message_mb = conf->max_message_mb;
 }
 
@@ -29,6 +30,7 @@ void gen_release(struct gen *g)
 	sbuf_release(&g->transport);
 	sbuf_release(&g->policy);
 	sbuf_release(&g->queue);
+	sbuf_release(&g->spam);
 }
 
 static bool key_byte(unsigned char c)
@@ -72,8 +74,9 @@ int policy_line_add(struct strbuf *out, const char *const *fields, size_t n,
 {
 	size_t i;
 
+	/* printable UTF-8 (spam texts may be): no tab, CR, LF or NUL */
 	for (i = 0; i < n; i++)
-		if (!line_safe(fields[i]))
+		if (!utf8_printable(fields[i], strlen(fields[i])))
 			return error_set(err, ERR_INTERNAL, NULL,
 					 "policy field %zu holds a control "
 					 "byte",
@@ -142,6 +145,20 @@ int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 		q[1] = days;
 		q[2] = until;
 		if (policy_line_add(&g->queue, q, 3, err) < 0)
+			return -1;
+	}
+	{
+		const char *sp[9];
+		int lv;
+
+		sp[0] = d->name.alabel;
+		sp[1] = domain_mode_names[d->mode];
+		sp[2] = d->spam_enabled ? "1" : "0";
+		for (lv = 0; lv < SPAM_NLEVELS; lv++) {
+			sp[3 + 2 * lv] = spam_action_names[d->spam[lv].action];
+			sp[4 + 2 * lv] = d->spam[lv].text;
+		}
+		if (policy_line_add(&g->spam, sp, 9, err) < 0)
 			return -1;
 	}
 	if (d->max_message_mb > g->max_message_mb)

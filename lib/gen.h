@@ -11,6 +11,8 @@
  *   policy         the policy daemon's snapshot (policy.h reads it):
  *                  "domain\tNAME\tMODE\tMAXBYTES\tGREY\tRECIPIENTS" and
  *                  "rule\tNAME\tACTION\tKIND\tVALUE", tab-separated;
+ *   spam           rspamd's per-domain policy (rspamd.local.lua reads it):
+ *                  "NAME\tMODE\tENABLED\tLOW_ACTION\tLOW_TEXT\tMED_...";
  *   queue          each domain's queue lifetime for mta-glue queue-expire:
  *                  "NAME\tDAYS\tEXTENDED_UNTIL" (unix seconds, 0 = none).
  * The writers map_line_add() and policy_line_add() refuse any byte that
@@ -40,6 +42,7 @@ struct gen {
 	struct strbuf transport;
 	struct strbuf policy;
 	struct strbuf queue;
+	struct strbuf spam; /* rspamd/mxfeed-domains */
 	size_t ndomains, nrules;
 	int max_message_mb; /* the largest of any domain and the site's */
 };

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,128 @@ static int write_template(const char *dir, const char *out_name,
 	return rc;
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[8192];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		sbuf_add(&sb, buf, (size_t)n);
+	close(fd);
+	if (n < 0) {
+		sbuf_release(&sb);
+		return NULL;
+	}
+	return sbuf_detach(&sb, len);
+}
+
+/* The new dir's file equals the current generation's. */
+static bool same_file(const char *dir, const char *state, const char *name)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	size_t la = 0, lb = 0;
+	char *x, *y;
+	bool same;
+
+	if (snprintf(a, sizeof(a), "%s/%s", dir, name) >= (int)sizeof(a) ||
+	    snprintf(b, sizeof(b), "%s/current/%s", state, name) >=
+		    (int)sizeof(b))
+		return false;
+	x = slurp(a, &la);
+	y = slurp(b, &lb);
+	same = x != NULL && y != NULL && la == lb && memcmp(x, y, la) == 0;
+	free(x);
+	free(y);
+	return same;
+}
+
+/* rspamd's configuration in a generation: output name, template */
+static const struct {
+	const char *out;
+	const char *tmpl;
+} rspamd_files[] = {
+	{ "rspamd/local.d/worker-proxy.inc", "worker-proxy.inc.in" },
+	{ "rspamd/local.d/worker-normal.inc", "worker-normal.inc.in" },
+	{ "rspamd/local.d/worker-controller.inc", "worker-controller.inc.in" },
+	{ "rspamd/local.d/antivirus.conf", "antivirus.conf.in" },
+	{ "rspamd/local.d/force_actions.conf", "force_actions.conf.in" },
+	{ "rspamd/local.d/actions.conf", "actions.conf.in" },
+	{ "rspamd/rspamd.local.lua", "rspamd.local.lua.in" },
+};
+
+/* rspamd modules that ask the network; off with spam.network_checks = 0 */
+static const char *const network_modules[] = {
+	"rbl",	     "spf",	     "dkim",	 "dmarc",	   "arc",
+	"asn",	     "fuzzy_check",  "phishing", "url_redirector", "emails",
+	"whitelist", "dkim_signing",
+};
+
+#define NRSPAMD (sizeof(rspamd_files) / sizeof(rspamd_files[0]))
+#define NNETMOD (sizeof(network_modules) / sizeof(network_modules[0]))
+
+static int write_rspamd(const char *dir, const struct conf *conf,
+			const struct gen *g, struct error *err)
+{
+	char sub[PATH_MAX], low[32], med[32], high[32];
+	const struct gen_var vars[] = {
+		{ "MILTER", conf->scanner_milter },
+		{ "NORMAL", conf->scanner_normal },
+		{ "CONTROLLER", conf->scanner_controller },
+		{ "CLAMD", conf->scanner_clamd },
+		{ "LOW", low },
+		{ "MED", med },
+		{ "HIGH", high },
+		{ "TEST_HEADER", conf->spam_test_header ? "true" : "false" },
+	};
+	size_t i;
+
+	(void)snprintf(low, sizeof(low), "%g", conf->spam_low);
+	(void)snprintf(med, sizeof(med), "%g", conf->spam_med);
+	(void)snprintf(high, sizeof(high), "%g", conf->spam_high);
+	if (path_of(sub, dir, "rspamd", err) < 0 || mkdir(sub, 0755) < 0 ||
+	    path_of(sub, dir, "rspamd/local.d", err) < 0 ||
+	    mkdir(sub, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s/rspamd: %s", dir,
+				 strerror(errno));
+	for (i = 0; i < NRSPAMD; i++)
+		if (write_template(dir, rspamd_files[i].out,
+				   rspamd_files[i].tmpl, vars,
+				   sizeof(vars) / sizeof(vars[0]), err) < 0)
+			return -1;
+	for (i = 0; !conf->spam_network_checks && i < NNETMOD; i++) {
+		char name[64];
+		static const char off[] = "enabled = false;\n";
+
+		(void)snprintf(name, sizeof(name), "rspamd/local.d/%s.conf",
+			       network_modules[i]);
+		if (write_file(dir, name, off, sizeof(off) - 1, err) < 0)
+			return -1;
+	}
+	if (write_file(dir, "rspamd/mxfeed-domains", g->spam.buf, g->spam.len,
+		       err) < 0 ||
+	    fsync_dir(sub, err) < 0)
+		return -1;
+	if (path_of(sub, dir, "rspamd", err) < 0)
+		return -1;
+	return fsync_dir(sub, err);
+}
+
+/* rspamd's configuration (not its data) differs from the current one. */
+static bool rspamd_changed(const char *dir, const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < NRSPAMD; i++)
+		if (!same_file(dir, conf->state_dir, rspamd_files[i].out))
+			return true;
+	return false;
+}
+
 int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		   const char *policyd, int64_t *seq, struct error *err)
 {
@@ -192,6 +315,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "MAXBYTES", maxbytes },
 			{ "POLICYD", policyd },
 			{ "POSTGREY", conf->greylist_postgrey },
+			{ "MILTER", conf->scanner_milter },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -208,6 +332,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	    write_file(dir, "policy", g.policy.buf, g.policy.len, err) < 0 ||
 	    write_file(dir, "queue", g.queue.buf, g.queue.len, err) < 0 ||
 	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0)
+		goto out;
+	if (write_rspamd(dir, conf, &g, err) < 0)
 		goto out;
 	{
 		struct strbuf pg = STRBUF_INIT;
@@ -260,7 +386,8 @@ static int lock_state(const struct conf *conf, struct error *err)
 	return fd;
 }
 
-static void remove_tree(const char *dir)
+/* Remove a generation directory: files and (a few levels of) dirs. */
+static void remove_tree_depth(const char *dir, int depth)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -271,12 +398,21 @@ static void remove_tree(const char *dir)
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) <
+		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >=
 		    (int)sizeof(p))
-			(void)unlink(p); /* generations hold files only */
+			continue;
+		if (e->d_type == DT_DIR && depth > 0)
+			remove_tree_depth(p, depth - 1);
+		else
+			(void)unlink(p);
 	}
 	closedir(d);
 	(void)rmdir(dir);
+}
+
+static void remove_tree(const char *dir)
+{
+	remove_tree_depth(dir, 3);
 }
 
 /* Point "current" at target (a path relative to the state dir). */
@@ -372,6 +508,26 @@ static void prune(const struct conf *conf, const char *gens)
 	free_names(v, n);
 }
 
+/* SIGHUP to rspamd, if it runs: it re-reads LOCAL_CONFDIR (current). */
+static void rspamd_reload(const struct conf *conf)
+{
+	char buf[32];
+	ssize_t n;
+	long pid;
+	int fd = open(conf->scanner_rspamd_pid, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return; /* not running: it reads current when it starts */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid > 1)
+		(void)kill((pid_t)pid, SIGHUP);
+}
+
 bool relay_postfix_running(const struct conf *conf)
 {
 	char cur[PATH_MAX];
@@ -396,45 +552,6 @@ int relay_postfix(const struct conf *conf, const char *verb, struct error *err)
 		return -1;
 	(void)snprintf(what, sizeof(what), "postfix %s", verb);
 	return run(argv, what, err);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char buf[8192];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		sbuf_add(&sb, buf, (size_t)n);
-	close(fd);
-	if (n < 0) {
-		sbuf_release(&sb);
-		return NULL;
-	}
-	return sbuf_detach(&sb, len);
-}
-
-/* The new dir's file equals the current generation's. */
-static bool same_file(const char *dir, const char *state, const char *name)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	size_t la = 0, lb = 0;
-	char *x, *y;
-	bool same;
-
-	if (snprintf(a, sizeof(a), "%s/%s", dir, name) >= (int)sizeof(a) ||
-	    snprintf(b, sizeof(b), "%s/current/%s", state, name) >=
-		    (int)sizeof(b))
-		return false;
-	x = slurp(a, &la);
-	y = slurp(b, &lb);
-	same = x != NULL && y != NULL && la == lb && memcmp(x, y, la) == 0;
-	free(x);
-	free(y);
-	return same;
 }
 
 /* Postfix's queue (root's; postfix check fills it) and data dirs. */
@@ -462,6 +579,7 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 		int64_t *seq, struct error *err)
 {
 	char gens[PATH_MAX], tmpdir[PATH_MAX], final[PATH_MAX], name[96];
+	bool rspamd_new;
 	int lock, rc = -1;
 
 	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
@@ -494,6 +612,21 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 		if (run(argv, "postfix check", err) < 0)
 			goto fail;
 	}
+	rspamd_new = rspamd_changed(tmpdir, conf);
+	if (rspamd_new) {
+		char var[PATH_MAX + 32];
+		const char *argv[] = { "rspamadm",
+				       var,
+				       "configtest",
+				       "-c",
+				       "/etc/rspamd/rspamd.conf",
+				       NULL };
+
+		(void)snprintf(var, sizeof(var),
+			       "--var=LOCAL_CONFDIR=%s/rspamd", tmpdir);
+		if (run(argv, "rspamadm configtest", err) < 0)
+			goto fail;
+	}
 	(void)snprintf(name, sizeof(name), "g-%020lld-%lld", (long long)*seq,
 		       (long long)time(NULL));
 	if (path_of(final, gens, name, err) < 0)
@@ -514,6 +647,8 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 	if (relay_postfix_running(conf) &&
 	    relay_postfix(conf, "reload", err) < 0)
 		goto out;
+	if (rspamd_new)
+		rspamd_reload(conf);
 	prune(conf, gens);
 	rc = 0;
 	goto out;

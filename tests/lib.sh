@@ -220,7 +220,11 @@ sink_lacks() {
 relay_setup() {
 	sed -i 's|^relay = { name = "test-relay"; };|relay = { name = "test-relay"; listen = "127.0.0.1:2525"; hostname = "relay.test"; dns = 0; };|' \
 		"$T/mxfeed.conf"
-	echo 'greylist = { delay = 3; };' >> "$T/mxfeed.conf"
+	cat >> "$T/mxfeed.conf" <<CONF
+greylist = { delay = 3; };
+spam = { network_checks = 0; test_header = 1; };
+scanner = { rspamd_pid = "$T/rspamd.pid"; };
+CONF
 	trap relay_teardown EXIT
 }
 
@@ -250,7 +254,65 @@ postgrey_stop() {
 	rm -f "$T/postgrey.pid"
 }
 
+# clamd_start: ClamAV with a signature database built here with sigtool:
+# the EICAR test file and $T/virus.bin (no download).
+clamd_start() {
+	mkdir -p "$T/clamav/db"
+	printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!H+H*' > "$T/eicar.com"
+	printf 'mxfeed test virus, not a real one %s\n' "$$" > "$T/virus.bin"
+	(cd "$T" && sigtool --md5 eicar.com && sigtool --md5 virus.bin) > "$T/clamav/db/mxfeed-test.hdb"
+	cat > "$T/clamav/clamd.conf" <<CONF
+TCPSocket 3310
+TCPAddr 127.0.0.1
+DatabaseDirectory $T/clamav/db
+LogFile $T/clamav/clamd.log
+PidFile $T/clamav/clamd.pid
+Foreground yes
+User root
+CONF
+	clamd -c "$T/clamav/clamd.conf" > "$T/clamav/out.log" 2>&1 &
+	CLAMD_PID=$!
+	for _ in $(seq 300); do
+		[ "$( (exec 3<> /dev/tcp/127.0.0.1/3310 && printf 'zPING\0' >&3 && head -c 4 <&3) 2> /dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	echo "Bail out! clamd does not answer"
+	cat "$T/clamav/out.log"
+	exit 1
+}
+
+clamd_stop() {
+	[ -n "${CLAMD_PID:-}" ] && kill "$CLAMD_PID" 2> /dev/null && wait "$CLAMD_PID" 2> /dev/null
+	CLAMD_PID=
+}
+
+# rspamd_start: rspamd reading the current generation's configuration
+rspamd_start() {
+	mkdir -p "$T/rspamd"
+	chown _rspamd:_rspamd "$T/rspamd"
+	rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf \
+		--var=LOCAL_CONFDIR="$T/state/current/rspamd" --var=DBDIR="$T/rspamd" \
+		--var=RUNDIR="$T/rspamd" --var=LOGDIR="$T/rspamd" \
+		> "$T/rspamd/out.log" 2>&1 &
+	RSPAMD_PID=$!
+	echo "$RSPAMD_PID" > "$T/rspamd.pid" # -f writes none; mta-glue HUPs this
+	for _ in $(seq 300); do
+		(exec 3<> /dev/tcp/127.0.0.1/11332) 2> /dev/null && return 0
+		sleep 0.1
+	done
+	echo "Bail out! rspamd does not answer"
+	tail -20 "$T/rspamd/out.log" "$T/rspamd/rspamd.log" 2> /dev/null
+	exit 1
+}
+
+rspamd_stop() {
+	[ -n "${RSPAMD_PID:-}" ] && kill "$RSPAMD_PID" 2> /dev/null && wait "$RSPAMD_PID" 2> /dev/null
+	RSPAMD_PID=
+}
+
 relay_teardown() {
+	rspamd_stop
+	clamd_stop
 	postgrey_stop
 	[ -n "${SYNC_PID:-}" ] && kill "$SYNC_PID" 2> /dev/null && wait "$SYNC_PID" 2> /dev/null
 	"$MTA_GLUE" stop > /dev/null 2>&1

@@ -18,6 +18,11 @@ $F add backup.example --mode backup --dest 127.0.0.1:2526 greylisting=off > /dev
 $F add small.example --mode feed --dest 127.0.0.1:2526 max_message_mb=1 greylisting=off > /dev/null
 $F add other.example --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
 $F add grey.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+for a in none header subject delete; do
+	$F add "s-$a.example" --mode feed --dest 127.0.0.1:2526 greylisting=off spam.enabled=on \
+		"spam.low.action=$a" "spam.med.action=$a" "spam.high.action=$a" \
+		'spam.low.text=[low] ' 'spam.med.text=[med] ' 'spam.high.text=[high] ' > /dev/null
+done
 $F rule add example.com block sender-regex '^spam@' > /dev/null
 $F rule add backup.example block sender-regex '^spam@' > /dev/null
 $F rule add other.example block client 127.0.0.1/32 > /dev/null
@@ -33,6 +38,8 @@ check "the relay reports what it applied" \
 run $F show example.com --json
 check "feedctl show: every relay applied the latest change" \
 	test "$(jq -c '[.propagation.relays_applied, .propagation.relays_total]' "$T/out")" = '[1,1]'
+clamd_start
+rspamd_start
 expect_exit 0 "mta-glue start starts Postfix on the current generation" $M start
 for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/2525) 2> /dev/null && break; sleep 0.1; done
 
@@ -78,6 +85,51 @@ check "a second recipient domain in one transaction: 452 4.5.3" replied "452 4.5
 check "... the first domain's recipient is delivered" sink_has 2526 M-two
 send a@sender.test two@backup.example M-two-retry
 check "... and the second arrives in its own transaction" sink_has 2526 M-two-retry
+
+# --- content: ClamAV for every domain, spam per domain ------------------------
+send a@sender.test user@example.com M-eicar --attach @"$T/eicar.com"
+check "a virus (EICAR) is refused in-session: 554 5.7.1" replied "554 5.7.1"
+send a@sender.test user@example.com M-virus --attach @"$T/virus.bin"
+check "a virus from the test signature database: 554 5.7.1" replied "554 5.7.1"
+send a@sender.test user@backup.example M-virus-b --attach @"$T/virus.bin"
+check "a virus for a backup domain is deferred: 451 4.7.1" replied "451 4.7.1"
+check "no virus was delivered" bash -c "! grep -rqE 'M-eicar|M-virus' '$T/sink-2526'"
+clamd_stop
+send a@sender.test user@example.com M-noscan
+check "clamd stopped: 4xx (451), never passed unscanned" replied "451 4.7"
+check "... nothing delivered" sink_lacks 2526 M-noscan
+clamd_start
+send a@sender.test user@example.com M-scanned
+check "clamd back: mail flows again" sink_has 2526 M-scanned
+
+msg_of() { grep -rlF -- "$2" "$T/sink-$1" | head -n 1; }
+send a@sender.test user@example.com M-spamoff --add-header "X-Test-Score: 20"
+check "spam off: a high-scoring message arrives" sink_has 2526 M-spamoff
+check "... untouched: no X-Spam headers, subject as sent" \
+	bash -c "f=\$(grep -rlF M-spamoff '$T/sink-2526' | head -n 1); ! grep -qi '^X-Spam' \"\$f\" && grep -q '^Subject: M-spamoff' \"\$f\""
+for a in none header subject delete; do
+	for lv in low:6 med:11 high:16; do
+		level=${lv%%:*} score=${lv#*:}
+		mark="M-$a-$level"
+		send a@sender.test "u@s-$a.example" "$mark" --add-header "X-Test-Score: $score"
+		case $a in
+		none)
+			check "$a at $level: delivered untouched" bash -c "sleep 0.1; $(declare -f sink_has); T=$T; sink_has 2526 $mark && f=\$(grep -rlF $mark '$T/sink-2526' | head -n 1) && ! grep -qi '^X-Spam' \"\$f\" && grep -q '^Subject: $mark' \"\$f\"" ;;
+		header)
+			check "$a at $level: X-Spam-Flag: YES and X-Spam-Level: $level" bash -c "$(declare -f sink_has); T=$T; sink_has 2526 $mark && f=\$(grep -rlF $mark '$T/sink-2526' | head -n 1) && grep -q '^X-Spam-Flag: YES' \"\$f\" && grep -q '^X-Spam-Level: $level' \"\$f\"" ;;
+		subject)
+			check "$a at $level: the subject starts with the level's text" bash -c "$(declare -f sink_has); T=$T; sink_has 2526 $mark && f=\$(grep -rlF $mark '$T/sink-2526' | head -n 1) && grep -q '^Subject: \[$level\] $mark' \"\$f\"" ;;
+		delete)
+			check "$a at $level: accepted (250), never a lasting 4xx" replied "250 2.0.0"
+			# a message sent after it arriving means it had its turn
+			send a@sender.test user@example.com "fence-$a-$level-"
+			sink_has 2526 "fence-$a-$level-"
+			check "$a at $level: discarded, not delivered" sink_lacks 2526 "$mark" ;;
+		esac
+	done
+done
+send a@sender.test u@s-delete.example M-ham --add-header "X-Test-Score: 1"
+check "below the low threshold nothing happens, even with delete" sink_has 2526 M-ham
 
 # --- greylisting (postgrey, delay 3 s in this test's configuration) ----------
 postgrey_start
@@ -136,6 +188,18 @@ check "... so propagation shows the relay behind" \
 	test "$(jq -c '[.propagation.relays_applied, .propagation.relays_total]' "$T/out")" = '[0,1]'
 send a@sender.test user@example.com M-still
 check "mail still flows by the last good generation" sink_has 2527 M-still
+
+# a clamd address with a quote passes the line writer (no control
+# byte) but breaks rspamd's UCL: configtest must catch it
+cp "$T/mxfeed.conf" "$T/mxfeed.conf.good"
+grep -v '^scanner' "$T/mxfeed.conf.good" > "$T/mxfeed.conf"
+echo "scanner = { rspamd_pid = \"$T/rspamd.pid\"; clamd = \"127.0.0.1:3310\\\" }\"; };" >> "$T/mxfeed.conf"
+expect_exit 1 "an rspamd configuration that does not parse is refused" $M apply
+check "... by rspamadm configtest" err_has "rspamadm configtest failed"
+check "... and the current generation is untouched" test "$(readlink "$T/state/current")" = "$cur"
+cp "$T/mxfeed.conf.good" "$T/mxfeed.conf"
+send a@sender.test user@example.com M-after-bad
+check "... mail still flows, still scanned" sink_has 2527 M-after-bad
 
 bash "$TOP/contrib/pgcluster.sh" "$T/pg" stop > /dev/null 2>&1
 send a@sender.test user@example.com M-nodb

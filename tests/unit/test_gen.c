@@ -156,6 +156,7 @@ static void generate(const char *in, struct strbuf *out)
 			{ "MAXBYTES", maxbytes },
 			{ "POLICYD", "/usr/local/bin/mxfeed-policyd" },
 			{ "POSTGREY", "127.0.0.1:10023" },
+			{ "MILTER", "127.0.0.1:11332" },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -172,6 +173,7 @@ static void generate(const char *in, struct strbuf *out)
 	sbuf_addf(out, "==> transport <==\n%s", g.transport.buf);
 	sbuf_addf(out, "==> policy <==\n%s", g.policy.buf);
 	sbuf_addf(out, "==> queue <==\n%s", g.queue.buf);
+	sbuf_addf(out, "==> rspamd/mxfeed-domains <==\n%s", g.spam.buf);
 	sbuf_addstr(out, "==> postgrey.args <==\n");
 	gen_postgrey_args(&conf, out);
 	sbuf_addf(out, "==> main.cf <==\n%s", mcf.buf);
