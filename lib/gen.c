@@ -96,9 +96,9 @@ static void nexthop(struct strbuf *sb, const struct dest *d)
 
 int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 {
-	struct strbuf tr = STRBUF_INIT;
+	struct strbuf tr = STRBUF_INIT, ips = STRBUF_INIT;
 	char maxbytes[32];
-	const char *f[6];
+	const char *f[7];
 	size_t i;
 	int rc;
 
@@ -126,13 +126,22 @@ int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 		return -1;
 	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
 		       (long long)d->max_message_mb * 1024 * 1024);
+	/* the addresses that may ask for the domain's queue (ETRN) */
+	if (d->has_dest) {
+		sbuf_addstr(&ips, d->dest.ip.text);
+		for (i = 0; i < d->nfallbacks; i++)
+			sbuf_addf(&ips, ",%s", d->fallbacks[i].ip.text);
+	}
 	f[0] = "domain";
 	f[1] = d->name.alabel;
 	f[2] = domain_mode_names[d->mode];
 	f[3] = maxbytes;
 	f[4] = d->greylisting ? "1" : "0";
 	f[5] = recipients_mode_names[d->recipients];
-	if (policy_line_add(&g->policy, f, 6, err) < 0)
+	f[6] = ips.buf;
+	rc = policy_line_add(&g->policy, f, 7, err);
+	sbuf_release(&ips);
+	if (rc < 0)
 		return -1;
 	{
 		char days[16], until[32];

@@ -9,7 +9,8 @@
  *   transport      "NAME smtp:[IP]:PORT, [IP]:PORT..." for feed/backup,
  *                  "NAME lmtp:DEST" for pop3 and temporary POP3;
  *   policy         the policy daemon's snapshot (policy.h reads it):
- *                  "domain\tNAME\tMODE\tMAXBYTES\tGREY\tRECIPIENTS" and
+ *                  "domain\tNAME\tMODE\tMAXBYTES\tGREY\tRECIPIENTS\tIPS"
+ *                  (IPS: destination and fallbacks, comma-separated) and
  *                  "rule\tNAME\tACTION\tKIND\tVALUE", tab-separated;
  *   spam           rspamd's per-domain policy (rspamd.local.lua reads it):
  *                  "NAME\tMODE\tENABLED\tLOW_ACTION\tLOW_TEXT\tMED_...";

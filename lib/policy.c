@@ -24,6 +24,7 @@ static void domain_release(struct policy_domain *d)
 		if (d->rules[i].kind == RULE_SENDER_REGEX)
 			regfree(&d->rules[i].re);
 	free(d->rules);
+	free(d->ips);
 }
 
 void policy_release(struct policy *p)
@@ -76,7 +77,7 @@ static int load_domain(struct policy *p, char **f, int nf, struct error *err)
 	int mode, rcpt;
 	char *end;
 
-	if (nf != 6)
+	if (nf != 7)
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "domain line has %d fields", nf);
 	if (domain_name_parse(f[1], &dn, err) < 0)
@@ -105,6 +106,21 @@ static int load_domain(struct policy *p, char **f, int nf, struct error *err)
 	d->maxbytes = maxbytes;
 	d->greylisting = f[4][0] == '1';
 	d->recipients = (enum recipients_mode)rcpt;
+	while (f[6][0] != '\0') {
+		size_t n = strcspn(f[6], ",");
+		char ip[IP_TEXT_MAX + 1];
+
+		if (n > IP_TEXT_MAX)
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "bad address for %s", dn.alabel);
+		memcpy(ip, f[6], n);
+		ip[n] = '\0';
+		d->ips = xrealloc(d->ips, (d->nips + 1) * sizeof(*d->ips));
+		if (ip_parse(ip, &d->ips[d->nips], "ips", err) < 0)
+			return -1;
+		d->nips++;
+		f[6] += n + (f[6][n] == ',');
+	}
 	return 0;
 }
 
@@ -157,7 +173,7 @@ int policy_load(const char *path, struct policy *out, struct error *err)
 				 path, strerror(errno));
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		size_t len = strlen(line);
-		char *f[6];
+		char *f[7];
 		int nf, rc;
 
 		lineno++;
@@ -167,7 +183,7 @@ int policy_load(const char *path, struct policy *out, struct error *err)
 			goto bad;
 		}
 		line[len - 1] = '\0';
-		nf = split(line, f, 6);
+		nf = split(line, f, 7);
 		if (nf > 0 && strcmp(f[0], "domain") == 0)
 			rc = load_domain(&p, f, nf, err);
 		else if (nf > 0 && strcmp(f[0], "rule") == 0)
@@ -255,6 +271,40 @@ static void over_size(const struct policy_domain *d, struct strbuf *action)
 		  d->maxbytes / (1024 * 1024));
 }
 
+/* ETRN #domain only from one of the domain's destination addresses */
+static void etrn(const struct policy *p, const struct policy_request *rq,
+		 struct strbuf *action)
+{
+	const char *arg = rq->etrn_domain ? rq->etrn_domain : "";
+	const struct policy_domain *d;
+	struct ip_addr ip;
+	struct error e = ERROR_INIT;
+	char dom[DOMAIN_NAME_MAX + 2];
+	size_t i, n;
+
+	if (*arg == '#')
+		arg++;
+	n = strlen(arg);
+	if (n < sizeof(dom)) {
+		for (i = 0; i < n; i++)
+			dom[i] = (char)tolower((unsigned char)arg[i]);
+		dom[n] = '\0';
+		d = policy_find(p, dom);
+		if (d != NULL && rq->client_address != NULL &&
+		    ip_parse(rq->client_address, &ip, "client", &e) == 0)
+			for (i = 0; i < d->nips; i++)
+				if (d->ips[i].family == ip.family &&
+				    memcmp(d->ips[i].addr, ip.addr,
+					   sizeof(ip.addr)) == 0) {
+					sbuf_addstr(action, "DUNNO");
+					return;
+				}
+		error_release(&e);
+	}
+	sbuf_addstr(action, "554 5.7.1 ETRN for a domain is accepted only from "
+			    "its destination");
+}
+
 void policy_decide(const struct policy *p, struct policy_session *ss,
 		   const struct policy_request *rq, struct strbuf *action)
 {
@@ -276,6 +326,10 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 			over_size(d, action);
 		else
 			sbuf_addstr(action, "DUNNO");
+		return;
+	}
+	if (rq->state != NULL && strcmp(rq->state, "ETRN") == 0) {
+		etrn(p, rq, action);
 		return;
 	}
 	if (rq->state == NULL || strcmp(rq->state, "RCPT") != 0) {

@@ -16,6 +16,8 @@
  *         sender, or client CIDR) and no allow rule     554 5.7.1,
  *                                                   450 4.7.1 for backup
  *   END-OF-MESSAGE, size over the transaction domain's limit  552 5.3.4
+ *   ETRN for a domain from an address that is not one of its
+ *         destinations (or for no domain of ours)         554 5.7.1
  *   RCPT, greylisting on and no allow rule matched  the restriction class
  *                                   POLICY_GREYLIST_CLASS (postgrey)
  *   anything else                                        DUNNO
@@ -52,6 +54,8 @@ struct policy_domain {
 	long long maxbytes;
 	bool greylisting;
 	enum recipients_mode recipients;
+	size_t nips;
+	struct ip_addr *ips; /* destination and fallbacks */
 	size_t nrules;
 	struct policy_rule *rules;
 };
@@ -72,7 +76,8 @@ struct policy_request {
 	const char *recipient;
 	const char *sender;
 	const char *client_address;
-	const char *size; /* decimal, may be NULL or "0" */
+	const char *size;	 /* decimal, may be NULL or "0" */
+	const char *etrn_domain; /* ETRN's argument, "#domain" or "domain" */
 };
 
 int policy_load(const char *path, struct policy *out, struct error *err)

@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 			rq.client_address =
 				attr(names, values, n, "client_address");
 			rq.size = attr(names, values, n, "size");
+			rq.etrn_domain = attr(names, values, n, "etrn_domain");
 			policy_decide(&snap.pol, &ss, &rq, &act);
 			printf("action=%s\n\n", act.buf);
 			sbuf_release(&act);

@@ -160,6 +160,18 @@ check "... and waits in the queue" bash -c "postqueue -c '$T/state/current' -j |
 sink_start 2526
 postqueue -c "$T/state/current" -f
 check "flush delivers it once the destination is back" sink_has 2526 M-queued
+sink_stop 2526
+send a@sender.test user@example.com M-etrn
+sink_start 2526
+run smtp "EHLO client.test" "ETRN #example.com" QUIT
+check "ETRN #domain from the domain's destination (127.0.0.1): accepted" out_has "250 Queuing started"
+check "... and the queue is delivered" sink_has 2526 M-etrn
+$F add etrn.example --mode feed --dest 127.0.0.9 greylisting=off > /dev/null
+"$M" apply > /dev/null
+run smtp "EHLO client.test" "ETRN #etrn.example" QUIT
+check "ETRN for a domain whose destination is elsewhere: 554 5.7.1" out_has "554 5.7.1"
+run smtp "EHLO client.test" "ETRN #nosuch.example" QUIT
+check "ETRN for no domain of ours: refused" out_has "554 5.7.1"
 
 # --- a change reaches Postfix without a restart ------------------------------
 sink_start 2527

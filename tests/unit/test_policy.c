@@ -24,9 +24,10 @@ static void write_snapshot(const char *text)
 }
 
 static const char good[] =
-	"domain\tbackup.example\tbackup\t20971520\t0\tverify\n"
-	"domain\texample.com\tfeed\t1048576\t1\tverify\n"
-	"domain\tpop.example\tpop3\t52428800\t1\tlist\n"
+	"domain\tbackup.example\tbackup\t20971520\t0\tverify\t192.0.2.1\n"
+	"domain\texample.com\tfeed\t1048576\t1\tverify\t"
+	"127.0.0.1,::1\n"
+	"domain\tpop.example\tpop3\t52428800\t1\tlist\t\n"
 	"rule\texample.com\tblock\taddress-regex\t^spam@\n"
 	"rule\texample.com\tallow\taddress-regex\t^spam@friend\\.test$\n"
 	"rule\tbackup.example\tblock\tclient-cidr\t192.0.2.0/24\n";
@@ -54,6 +55,7 @@ static int teardown(void **state)
 struct row {
 	const char *state, *instance, *rcpt, *sender, *client, *size;
 	const char *want; /* prefix of the action */
+	const char *etrn;
 };
 
 /* greylisting on and no allow rule: postgrey decides */
@@ -99,6 +101,20 @@ static void decisions(void **state)
 		{ "DATA", "10", "", "", "127.0.0.1", NULL, "DUNNO" },
 		{ "RCPT", "12", "u@example.com", "a@s.test", "not-an-ip",
 		  "junk", GREY },
+		{ "ETRN", "13", NULL, NULL, "127.0.0.1", NULL, "DUNNO",
+		  "#example.com" },
+		{ "ETRN", "13", NULL, NULL, "::1", NULL, "DUNNO",
+		  "EXAMPLE.COM" },
+		{ "ETRN", "13", NULL, NULL, "127.0.0.2", NULL, "554 5.7.1",
+		  "#example.com" },
+		{ "ETRN", "13", NULL, NULL, "127.0.0.1", NULL, "554 5.7.1",
+		  "#backup.example" },
+		{ "ETRN", "13", NULL, NULL, "127.0.0.1", NULL, "554 5.7.1",
+		  "#pop.example" },
+		{ "ETRN", "13", NULL, NULL, "127.0.0.1", NULL, "554 5.7.1",
+		  "#nosuch.example" },
+		{ "ETRN", "13", NULL, NULL, "127.0.0.1", NULL, "554 5.7.1",
+		  NULL },
 	};
 	struct policy p;
 	struct policy_session ss = { "", "" };
@@ -113,7 +129,8 @@ static void decisions(void **state)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
 		struct policy_request rq = { r->state,	r->instance, r->rcpt,
-					     r->sender, r->client,   r->size };
+					     r->sender, r->client,   r->size,
+					     r->etrn };
 		struct strbuf act = STRBUF_INIT;
 
 		policy_decide(&p, &ss, &rq, &act);
@@ -137,11 +154,12 @@ static void refusals(void **state)
 		"domain\texample.com\tfeed\t1048576\t2\tverify\n",
 		"domain\texample.com\tsmtp\t1048576\t1\tverify\n",
 		"rule\texample.com\tblock\taddress-regex\t^a\n",
-		"domain\texample.com\tfeed\t1048576\t1\tverify\n"
+		"domain\texample.com\tfeed\t1048576\t1\tverify\t\n"
 		"rule\texample.com\tblock\taddress-regex\t(a\n",
-		"domain\texample.com\tfeed\t1048576\t1\tverify\n"
+		"domain\texample.com\tfeed\t1048576\t1\tverify\t\n"
 		"rule\texample.com\tblock\tclient-cidr\t10.0.0.1/8\n",
-		"domain\texample.com\tfeed\t1048576\t1\tverify",
+		"domain\texample.com\tfeed\t1048576\t1\tverify\t",
+		"domain\texample.com\tfeed\t1048576\t1\tverify\t127.1\n",
 		"junk\n",
 	};
 	struct policy p;
