@@ -415,6 +415,26 @@ static void remove_tree(const char *dir)
 	remove_tree_depth(dir, 3);
 }
 
+/* Remove every "*.new" directory: under the lock no run is writing one. */
+static void remove_stale(const char *gens)
+{
+	DIR *d = opendir(gens);
+	struct dirent *e;
+	char p[PATH_MAX];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (n > 4 && strcmp(e->d_name + n - 4, ".new") == 0 &&
+		    snprintf(p, sizeof(p), "%s/%s", gens, e->d_name) <
+			    (int)sizeof(p))
+			remove_tree(p);
+	}
+	closedir(d);
+}
+
 /* Point "current" at target (a path relative to the state dir). */
 static int swap_current(const struct conf *conf, const char *target,
 			struct error *err)
@@ -599,7 +619,7 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 	(void)snprintf(name, sizeof(name), "g-%ld.new", (long)getpid());
 	if (path_of(tmpdir, gens, name, err) < 0)
 		goto out;
-	remove_tree(tmpdir); /* left by a run that was killed */
+	remove_stale(gens); /* left by runs that were killed */
 	if (relay_generate(s, conf, tmpdir, policyd, seq, err) < 0)
 		goto fail;
 	/* maps were checked by postmap; main.cf and master.cf by postfix

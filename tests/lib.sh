@@ -175,8 +175,12 @@ MTA_GLUE="$BUILD/rel/bin/mta-glue"
 
 # in_netns "$0" "$@": re-run the calling script in a new network
 # namespace with only loopback, so that no test traffic leaves the box.
+# (MXFEED_NS_MOUNT=1: a mount namespace as well, for tmpfs mounts)
 in_netns() {
 	if [ -z "${MXFEED_IN_NETNS:-}" ]; then
+		if [ -n "${MXFEED_NS_MOUNT:-}" ]; then
+			exec env MXFEED_IN_NETNS=1 unshare --net --mount bash "$@"
+		fi
 		exec env MXFEED_IN_NETNS=1 unshare --net bash "$@"
 	fi
 	ip link set lo up

@@ -1,0 +1,74 @@
+#!/bin/bash
+# test_relay_faults.sh - generations under faults: mta-glue killed with
+# -9 at random moments of an apply, and the disk full (a small tmpfs
+# under the generations).  In every case a complete generation stays in
+# force, the relay keeps delivering, and the next apply succeeds.
+set -u
+MXFEED_NS_MOUNT=1
+export MXFEED_NS_MOUNT
+. "$(dirname "$0")/../lib.sh"
+in_netns "$0" "$@"
+pg_setup
+relay_setup
+F=$FEEDCTL
+M=$MTA_GLUE
+
+$F add example.com --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
+# enough domains that an apply takes a while to kill in the middle of
+sql "INSERT INTO domains (name, unicode_name, mode, dest_host, dest_port, queue_days,
+                          max_message_mb, version, created_by, updated_by)
+     SELECT 'd' || i || '.example', 'd' || i || '.example', 'feed', '127.0.0.1', 2526, 2,
+            50, 1, 'test', 'test'
+     FROM generate_series(1, 20000) i" > /dev/null
+sink_start 2526
+expect_exit 0 "first apply" $M apply
+clamd_start
+rspamd_start
+expect_exit 0 "start" $M start
+
+complete() { # the generation in force is whole
+	local c="$T/state/current"
+	[ -s "$c/SEQ" ] && [ -s "$c/transport.lmdb" ] && [ -s "$c/relay_domains.lmdb" ] &&
+		[ -s "$c/main.cf" ] && [ -s "$c/policy" ] && [ -s "$c/rspamd/mxfeed-domains" ]
+}
+
+# --- kill -9 at several moments of an apply -----------------------------------
+for delay in 0.02 0.05 0.1 0.2 0.4; do
+	$F set example.com "max_message_mb=$((RANDOM % 100 + 1))" > /dev/null
+	"$M" apply > /dev/null 2>&1 &
+	pid=$!
+	sleep "$delay"
+	kill -9 "$pid" 2> /dev/null
+	wait "$pid" 2> /dev/null
+	check "killed after ${delay}s: a complete generation is in force" complete
+	send a@sender.test user@example.com "M-kill-$delay"
+	check "killed after ${delay}s: the relay still delivers" sink_has 2526 "M-kill-$delay"
+done
+expect_exit 0 "the next apply succeeds" $M apply
+check "no half-written generation is left behind" bash -c "! ls '$T/state/generations' | grep -q '\.new'"
+check "the relay reports the newest change applied" relay_caught_up
+
+# --- disk full -----------------------------------------------------------------
+cur=$(readlink "$T/state/current")
+mkdir -p "$T/small"
+mount -t tmpfs -o size=64m tmpfs "$T/small"
+cp -a "$T/state/generations/." "$T/small/"
+mount --bind "$T/small" "$T/state/generations"
+dd if=/dev/zero of="$T/state/generations/filler" bs=1M count=100 > /dev/null 2>&1
+$F set example.com max_message_mb=77 > /dev/null
+expect_exit 1 "apply with the disk full fails" $M apply
+check "... saying so" bash -c "grep -qiE 'space|write|postmap' '$T/err'"
+check "... the generation in force is untouched" test "$(readlink "$T/state/current")" = "$cur"
+check "... and whole" complete
+check "... the error is in the relays table" \
+	test "$(sql "SELECT last_error IS NOT NULL FROM relays WHERE name='test-relay'")" = t
+send a@sender.test user@example.com M-full
+check "with the disk full the relay still delivers" sink_has 2526 M-full
+rm -f "$T/state/generations/filler"
+expect_exit 0 "space again: apply succeeds" $M apply
+check "... and the change is in force" grep -q $'^domain\texample.com\tfeed\t80740352\t' "$T/state/current/policy"
+"$M" stop > /dev/null 2>&1
+umount "$T/state/generations" 2> /dev/null
+umount "$T/small" 2> /dev/null
+
+tap_done
