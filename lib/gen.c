@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dest.h"
+#include "mailbox.h"
 #include "util/parse.h"
 
 void gen_init(struct gen *g, const struct conf *conf)
@@ -203,6 +204,20 @@ void gen_postgrey_args(const struct conf *conf, struct strbuf *out)
 		  "--inet=%s --delay=%d --lookup-by-subnet --ipv4cidr=24 "
 		  "--ipv6cidr=64 --max-age=35 --retry-window=2\n",
 		  conf->greylist_postgrey, conf->greylist_delay);
+}
+
+int gen_rcpt(struct gen *g, const char *alabel, const char *local,
+	     struct error *err)
+{
+	char canon[MAILBOX_LOCAL_MAX + 1];
+	const char *f[3];
+
+	if (mailbox_local_parse(local, canon, err) < 0)
+		return -1;
+	f[0] = "rcpt";
+	f[1] = alabel;
+	f[2] = canon;
+	return policy_line_add(&g->policy, f, 3, err);
 }
 
 int gen_fill(const char *name, const char *text, const struct gen_var *vars,

@@ -11,7 +11,8 @@
  *   policy         the policy daemon's snapshot (policy.h reads it):
  *                  "domain\tNAME\tMODE\tMAXBYTES\tGREY\tRECIPIENTS\tIPS"
  *                  (IPS: destination and fallbacks, comma-separated) and
- *                  "rule\tNAME\tACTION\tKIND\tVALUE", tab-separated;
+ *                  "rule\tNAME\tACTION\tKIND\tVALUE" and
+ *                  "rcpt\tNAME\tLOCAL" (recipients = list), tab-separated;
  *   spam           rspamd's per-domain policy (rspamd.local.lua reads it):
  *                  "NAME\tMODE\tENABLED\tLOW_ACTION\tLOW_TEXT\tMED_...";
  *   queue          each domain's queue lifetime for mta-glue queue-expire:
@@ -58,6 +59,8 @@ void gen_release(struct gen *g);
 int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 	__attribute__((warn_unused_result));
 int gen_rule(struct gen *g, const char *alabel, const struct rule *r,
+	     struct error *err) __attribute__((warn_unused_result));
+int gen_rcpt(struct gen *g, const char *alabel, const char *local,
 	     struct error *err) __attribute__((warn_unused_result));
 
 int map_line_add(struct strbuf *out, const char *key, const char *value,

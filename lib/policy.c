@@ -25,6 +25,9 @@ static void domain_release(struct policy_domain *d)
 			regfree(&d->rules[i].re);
 	free(d->rules);
 	free(d->ips);
+	for (i = 0; i < d->nrcpts; i++)
+		free(d->rcpts[i]);
+	free(d->rcpts);
 }
 
 void policy_release(struct policy *p)
@@ -161,6 +164,54 @@ static int load_rule(struct policy *p, char **f, int nf, struct error *err)
 	return 0;
 }
 
+static int load_rcpt(struct policy *p, char **f, int nf, struct error *err)
+{
+	struct policy_domain *d;
+	size_t i;
+
+	if (nf != 3)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "rcpt line has %d fields", nf);
+	d = (struct policy_domain *)policy_find(p, f[1]);
+	if (d == NULL)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "recipient for an unknown domain");
+	for (i = 0; f[2][i]; i++)
+		if (!islower((unsigned char)f[2][i]) &&
+		    !isdigit((unsigned char)f[2][i]) &&
+		    strchr("._+-", f[2][i]) == NULL)
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "bad recipient for %s", d->name);
+	if (i == 0 || i > 64 ||
+	    (d->nrcpts > 0 && strcmp(d->rcpts[d->nrcpts - 1], f[2]) >= 0))
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "bad or unordered recipient for %s", d->name);
+	d->rcpts = xrealloc(d->rcpts, (d->nrcpts + 1) * sizeof(*d->rcpts));
+	d->rcpts[d->nrcpts++] = xstrdup(f[2]);
+	return 0;
+}
+
+static int cmp_str(const void *key, const void *elem)
+{
+	return strcmp(key, *(char *const *)elem);
+}
+
+/* The recipient's local part is listed (case-insensitively). */
+static bool listed(const struct policy_domain *d, const char *rcpt)
+{
+	const char *at = rcpt ? strrchr(rcpt, '@') : NULL;
+	char local[65];
+	size_t i, n;
+
+	if (at == NULL || (n = (size_t)(at - rcpt)) == 0 || n >= sizeof(local))
+		return false;
+	for (i = 0; i < n; i++)
+		local[i] = (char)tolower((unsigned char)rcpt[i]);
+	local[n] = '\0';
+	return d->nrcpts > 0 && bsearch(local, d->rcpts, d->nrcpts,
+					sizeof(*d->rcpts), cmp_str) != NULL;
+}
+
 int policy_load(const char *path, struct policy *out, struct error *err)
 {
 	struct policy p = { 0, NULL };
@@ -188,6 +239,8 @@ int policy_load(const char *path, struct policy *out, struct error *err)
 			rc = load_domain(&p, f, nf, err);
 		else if (nf > 0 && strcmp(f[0], "rule") == 0)
 			rc = load_rule(&p, f, nf, err);
+		else if (nf > 0 && strcmp(f[0], "rcpt") == 0)
+			rc = load_rcpt(&p, f, nf, err);
 		else
 			rc = error_set(err, ERR_INTERNAL, NULL,
 				       "unknown line kind");
@@ -311,7 +364,7 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 	const char *inst = rq->instance ? rq->instance : "";
 	const struct policy_domain *d;
 	char dom[DOMAIN_NAME_MAX + 2];
-	bool allowed = false, blocked = false;
+	bool allowed = false, blocked = false, grey;
 	size_t i;
 
 	if (strcmp(ss->instance, inst) != 0) {
@@ -369,7 +422,19 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 					      "blocked by the domain's rules");
 		return;
 	}
+	if (d->recipients == RCPT_LIST && !listed(d, rq->recipient)) {
+		sbuf_addstr(action, d->mode == MODE_BACKUP
+					    ? "450 4.1.1 Recipient not listed "
+					      "for this domain"
+					    : "550 5.1.1 Recipient not listed "
+					      "for this domain");
+		return;
+	}
 	/* allow rules skip greylisting (SPEC section 4, step 2) */
-	sbuf_addstr(action, d->greylisting && !allowed ? POLICY_GREYLIST_CLASS
-						       : "DUNNO");
+	grey = d->greylisting && !allowed;
+	if (d->recipients == RCPT_VERIFY)
+		sbuf_addstr(action, grey ? POLICY_VERIFY_GREYLIST_CLASS
+					 : POLICY_VERIFY_CLASS);
+	else
+		sbuf_addstr(action, grey ? POLICY_GREYLIST_CLASS : "DUNNO");
 }

@@ -18,8 +18,12 @@
  *   END-OF-MESSAGE, size over the transaction domain's limit  552 5.3.4
  *   ETRN for a domain from an address that is not one of its
  *         destinations (or for no domain of ours)         554 5.7.1
- *   RCPT, greylisting on and no allow rule matched  the restriction class
- *                                   POLICY_GREYLIST_CLASS (postgrey)
+ *   RCPT, recipients = list and the address not listed   550 5.1.1,
+ *                                                   450 4.1.1 for backup
+ *   RCPT, otherwise a restriction class of main.cf, or DUNNO:
+ *         recipients = verify      -> address verification by callout
+ *         greylisting on and no allow rule matched -> postgrey
+ *         (both: POLICY_VERIFY_GREYLIST_CLASS)
  *   anything else                                        DUNNO
  * The session remembers the transaction (Postfix's "instance") and its
  * recipient domain.  Messages never echo client text.
@@ -38,8 +42,10 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 
-/* main.cf defines it as check_policy_service inet:<postgrey> */
-#define POLICY_GREYLIST_CLASS "mxfeed_greylist"
+/* restriction classes main.cf defines (templates/postfix/main.cf.in) */
+#define POLICY_GREYLIST_CLASS	     "mxfeed_greylist"
+#define POLICY_VERIFY_CLASS	     "mxfeed_verify"
+#define POLICY_VERIFY_GREYLIST_CLASS "mxfeed_verify_greylist"
 
 struct policy_rule {
 	enum rule_action action;
@@ -58,6 +64,8 @@ struct policy_domain {
 	struct ip_addr *ips; /* destination and fallbacks */
 	size_t nrules;
 	struct policy_rule *rules;
+	size_t nrcpts;
+	char **rcpts; /* recipients = list: local parts, sorted */
 };
 
 struct policy {

@@ -141,6 +141,12 @@ static int on_rule(void *arg, const char *alabel, const struct rule *r,
 	return gen_rule(arg, alabel, r, err);
 }
 
+static int on_rcpt(void *arg, const char *alabel, const char *local,
+		   struct error *err)
+{
+	return gen_rcpt(arg, alabel, local, err);
+}
+
 static int write_template(const char *dir, const char *out_name,
 			  const char *tmpl, const struct gen_var *vars,
 			  size_t nvars, struct error *err)
@@ -292,7 +298,10 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "cannot create %s: %s", dir, strerror(errno));
 	gen_init(&g, conf);
-	if (store_snapshot(s, seq, on_domain, on_rule, &g, err) < 0)
+	if (store_snapshot(
+		    s, seq,
+		    &(const struct snap_fns){ on_domain, on_rule, on_rcpt }, &g,
+		    err) < 0)
 		goto out;
 	(void)snprintf(seqs, sizeof(seqs), "%lld", (long long)*seq);
 	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",

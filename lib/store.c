@@ -1735,10 +1735,13 @@ static const char sql_snap_rules[] =
 	"SELECT d.name, r.action, r.kind, r.value FROM sender_rules r"
 	" JOIN domains d ON d.id = r.domain_id ORDER BY d.name, r.id";
 
+static const char sql_snap_rcpts[] =
+	"SELECT d.name, r.local FROM recipients r"
+	" JOIN domains d ON d.id = r.domain_id ORDER BY d.name, r.local";
+
 struct snap_arg {
 	int64_t *seq;
-	snap_domain_fn on_domain;
-	snap_rule_fn on_rule;
+	const struct snap_fns *fns;
 	void *arg;
 };
 
@@ -1774,7 +1777,7 @@ static int tx_snapshot(struct store *s, void *arg, struct error *err)
 
 		rc = row_to_domain(res, i, &d, NULL, err);
 		if (rc == 0)
-			rc = a->on_domain(a->arg, &d, err);
+			rc = a->fns->on_domain(a->arg, &d, err);
 	}
 	PQclear(res);
 	if (rc < 0)
@@ -1796,16 +1799,25 @@ static int tx_snapshot(struct store *s, void *arg, struct error *err)
 		r.id = 0;
 		r.action = (enum rule_action)act;
 		r.kind = (enum rule_kind)kind;
-		rc = a->on_rule(a->arg, PQgetvalue(res, i, 0), &r, err);
+		rc = a->fns->on_rule(a->arg, PQgetvalue(res, i, 0), &r, err);
 	}
+	PQclear(res);
+	if (rc < 0)
+		return -1;
+	if ((res = q(s, sql_snap_rcpts, NULL, "snapshot", err)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = a->fns->on_rcpt(a->arg, PQgetvalue(res, i, 0),
+				     PQgetvalue(res, i, 1), err);
 	PQclear(res);
 	return rc;
 }
 
-int store_snapshot(struct store *s, int64_t *seq, snap_domain_fn on_domain,
-		   snap_rule_fn on_rule, void *arg, struct error *err)
+int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,
+		   void *arg, struct error *err)
 {
-	struct snap_arg a = { seq, on_domain, on_rule, arg };
+	struct snap_arg a = { seq, fns, arg };
 
 	return with_tx(s, tx_snapshot, &a, err);
 }

@@ -98,15 +98,23 @@ int store_domain_apply(struct store *s, struct apply_item *items, size_t n,
 /*
  * A consistent snapshot for the generators: one REPEATABLE READ, READ
  * ONLY transaction reads the change sequence, every domain (in name
- * order) and every rule; each goes to its callback, which may stop the
- * walk by returning -1 (with err set).
+ * order), every rule and every listed recipient; each goes to its
+ * callback, which may stop the walk by returning -1 (with err set).
  */
 typedef int (*snap_domain_fn)(void *arg, const struct domain *d,
 			      struct error *err);
 typedef int (*snap_rule_fn)(void *arg, const char *alabel, const struct rule *r,
 			    struct error *err);
-int store_snapshot(struct store *s, int64_t *seq, snap_domain_fn on_domain,
-		   snap_rule_fn on_rule, void *arg, struct error *err)
+/* a listed recipient (recipients = list): its local part */
+typedef int (*snap_rcpt_fn)(void *arg, const char *alabel, const char *local,
+			    struct error *err);
+struct snap_fns {
+	snap_domain_fn on_domain;
+	snap_rule_fn on_rule;
+	snap_rcpt_fn on_rcpt;
+};
+int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,
+		   void *arg, struct error *err)
 	__attribute__((warn_unused_result));
 /* A relay reports what it applied (seq 0: keep the old) and its error. */
 int store_relay_report(struct store *s, const char *name, int64_t seq,

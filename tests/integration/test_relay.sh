@@ -151,6 +151,27 @@ send b@sender.test u@grey.example M-nopostgrey
 check "postgrey down: deferred 451 4.3.5, never accepted ungreylisted" replied "451 4.3.5"
 postgrey_start
 
+# --- recipient checking: verify (the default) and list ------------------------
+smtp-sink -u postfix -f RCPT 127.0.0.1:2530 20 > "$T/sink-2530.log" 2>&1 &
+REFUSER=$!
+$F add v-refuse.example --mode feed --dest 127.0.0.1:2530 greylisting=off > /dev/null
+$F add v-down.example --mode feed --dest 127.0.0.1:2531 greylisting=off > /dev/null
+$F add v-list.example --mode feed --dest 127.0.0.1:2526 greylisting=off recipients=list > /dev/null
+# (no feedctl verb manages the list yet: straight into the table)
+sql "INSERT INTO recipients (domain_id, local) SELECT id, 'info' FROM domains WHERE name = 'v-list.example'" > /dev/null
+"$M" apply > /dev/null
+send a@sender.test nobody@v-refuse.example M-vrefuse
+check "verify: a recipient the destination refuses is refused (550)" replied "550 5.1.1"
+send a@sender.test nobody@v-down.example M-vdown
+check "verify: destination unreachable, unknown recipient deferred (450), never bounced" replied "450 4.1.1"
+check "... and nothing was queued for it" bash -c "! postqueue -c '$T/state/current' -j | grep -q v-down.example"
+send a@sender.test info@v-list.example M-listed
+check "list: a listed recipient is accepted" sink_has 2526 M-listed
+send a@sender.test other@v-list.example M-unlisted
+check "list: an unlisted recipient is refused (550 5.1.1)" replied "550 5.1.1"
+kill "$REFUSER" 2> /dev/null
+wait "$REFUSER" 2> /dev/null
+
 # --- destination down: queued, then delivered on flush -----------------------
 sink_stop 2526
 send a@sender.test user@example.com M-queued
@@ -256,8 +277,9 @@ check "sync logged the outage" grep -q "database unavailable" "$T/sync.log"
 
 # --- the queue per domain: list, flush, extend, expire ------------------------
 # nothing listens on 2529: both domains' mail stays queued
-$F add exp.example --mode feed --dest 127.0.0.1:2529 greylisting=off queue.days=1 > /dev/null
-$F add keep.example --mode feed --dest 127.0.0.1:2529 greylisting=off queue.days=3 > /dev/null
+# recipients=any: with verify, a recipient never seen would be deferred
+$F add exp.example --mode feed --dest 127.0.0.1:2529 greylisting=off queue.days=1 recipients=any > /dev/null
+$F add keep.example --mode feed --dest 127.0.0.1:2529 greylisting=off queue.days=3 recipients=any > /dev/null
 check "sync applies the new domains" relay_caught_up
 send a@sender.test u@exp.example M-exp
 send a@sender.test u@keep.example M-keep

@@ -30,7 +30,9 @@ static const char good[] =
 	"domain\tpop.example\tpop3\t52428800\t1\tlist\t\n"
 	"rule\texample.com\tblock\taddress-regex\t^spam@\n"
 	"rule\texample.com\tallow\taddress-regex\t^spam@friend\\.test$\n"
-	"rule\tbackup.example\tblock\tclient-cidr\t192.0.2.0/24\n";
+	"rule\tbackup.example\tblock\tclient-cidr\t192.0.2.0/24\n"
+	"rcpt\tpop.example\tinfo\n"
+	"rcpt\tpop.example\tsales.team\n";
 
 static int setup(void **state)
 {
@@ -58,8 +60,9 @@ struct row {
 	const char *etrn;
 };
 
-/* greylisting on and no allow rule: postgrey decides */
-#define GREY POLICY_GREYLIST_CLASS
+/* example.com: recipients verify, greylisting on */
+#define GREY   POLICY_VERIFY_GREYLIST_CLASS
+#define VERIFY POLICY_VERIFY_CLASS
 
 static void decisions(void **state)
 {
@@ -71,7 +74,7 @@ static void decisions(void **state)
 		{ "RCPT", "1", "u@backup.example", "a@s.test", "127.0.0.1",
 		  NULL, "452 4.5.3" },
 		{ "RCPT", "2", "u@backup.example", "a@s.test", "127.0.0.1",
-		  NULL, "DUNNO" },
+		  NULL, VERIFY },
 		{ "RCPT", "3", "u@nosuch.example", "a@s.test", "127.0.0.1",
 		  NULL, "550 5.1.2" },
 		{ "RCPT", "3", "u@sub.example.com", "a@s.test", "127.0.0.1",
@@ -85,11 +88,19 @@ static void decisions(void **state)
 		{ "RCPT", "5", "u@example.com", "SPAM@s.test", "127.0.0.1",
 		  NULL, "554 5.7.1" },
 		{ "RCPT", "6", "u@example.com", "spam@friend.test", "127.0.0.1",
-		  NULL, "DUNNO" },
+		  NULL, VERIFY },
 		{ "RCPT", "7", "u@backup.example", "a@s.test", "192.0.2.9",
 		  NULL, "450 4.7.1" },
 		{ "RCPT", "8", "u@backup.example", "a@s.test", "192.0.3.9",
-		  NULL, "DUNNO" },
+		  NULL, VERIFY },
+		{ "RCPT", "20", "u@pop.example", "a@s.test", "127.0.0.1", NULL,
+		  "550 5.1.1" },
+		{ "RCPT", "21", "INFO@pop.example", "a@s.test", "127.0.0.1",
+		  NULL, POLICY_GREYLIST_CLASS },
+		{ "RCPT", "22", "sales.team@pop.example", "a@s.test",
+		  "127.0.0.1", NULL, POLICY_GREYLIST_CLASS },
+		{ "RCPT", "23", "sales@pop.example", "a@s.test", "127.0.0.1",
+		  NULL, "550 5.1.1" },
 		{ "RCPT", "9", "u@example.com", "", "127.0.0.1", "1048577",
 		  "552 5.3.4" },
 		{ "RCPT", "10", "u@example.com", "", "127.0.0.1", "1048576",
@@ -161,6 +172,12 @@ static void refusals(void **state)
 		"domain\texample.com\tfeed\t1048576\t1\tverify\t",
 		"domain\texample.com\tfeed\t1048576\t1\tverify\t127.1\n",
 		"junk\n",
+		"rcpt\tnosuch.example\tinfo\n",
+		"domain\texample.com\tfeed\t1048576\t1\tlist\t\n"
+		"rcpt\texample.com\tb\n"
+		"rcpt\texample.com\ta\n",
+		"domain\texample.com\tfeed\t1048576\t1\tlist\t\n"
+		"rcpt\texample.com\tA\n",
 	};
 	struct policy p;
 	struct error err = ERROR_INIT;
