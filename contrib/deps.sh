@@ -16,7 +16,8 @@ libcmocka-dev libfcgi-dev
 postgresql-15 postgresql-client-15 postgresql-contrib
 nginx-light wrk curl
 chromium nodejs fonts-dejavu-core
-postfix postfix-lmdb postgrey rspamd clamav clamav-daemon swaks iproute2
+postfix postfix-lmdb postgrey rspamd clamav clamav-daemon
+dovecot-core dovecot-lmtpd swaks iproute2
 jq util-linux bc time
 "
 

@@ -314,7 +314,54 @@ rspamd_stop() {
 	RSPAMD_PID=
 }
 
+# dovecot_start: a Dovecot LMTP on 127.0.0.1:24 delivering every
+# recipient into $T/mail/DOMAIN/LOCAL (maildir), as the mailbox host
+# would for pop3 domains (its real user database is the switching work)
+dovecot_start() {
+	mkdir -p "$T/dovecot/run" "$T/dovecot/state" "$T/mail"
+	chown nobody:nogroup "$T/mail"
+	cat > "$T/dovecot/dovecot.conf" <<CONF
+base_dir = $T/dovecot/run
+state_dir = $T/dovecot/state
+log_path = $T/dovecot/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+first_valid_uid = 1
+default_internal_user = dovecot
+default_login_user = dovenull
+mail_location = maildir:$T/mail/%d/%n
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$T/mail/%d/%n
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = 24
+  }
+}
+CONF
+	dovecot -c "$T/dovecot/dovecot.conf" > "$T/dovecot/out.log" 2>&1 ||
+		{ echo "Bail out! dovecot did not start"; cat "$T/dovecot/out.log"; exit 1; }
+	for _ in $(seq 50); do
+		(exec 3<> /dev/tcp/127.0.0.1/24) 2> /dev/null && return 0
+		sleep 0.1
+	done
+	echo "Bail out! dovecot LMTP does not answer"
+	exit 1
+}
+
+dovecot_stop() {
+	[ -f "$T/dovecot/dovecot.conf" ] && dovecot -c "$T/dovecot/dovecot.conf" stop > /dev/null 2>&1
+}
+
 relay_teardown() {
+	dovecot_stop
 	rspamd_stop
 	clamd_stop
 	postgrey_stop

@@ -18,6 +18,7 @@ $F add backup.example --mode backup --dest 127.0.0.1:2526 greylisting=off > /dev
 $F add small.example --mode feed --dest 127.0.0.1:2526 max_message_mb=1 greylisting=off > /dev/null
 $F add other.example --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
 $F add grey.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add pop.example --mode pop3 greylisting=off > /dev/null
 for a in none header subject delete; do
 	$F add "s-$a.example" --mode feed --dest 127.0.0.1:2526 greylisting=off spam.enabled=on \
 		"spam.low.action=$a" "spam.med.action=$a" "spam.high.action=$a" \
@@ -49,6 +50,13 @@ check "a feed domain's message is accepted" replied 250
 check "... and arrives at the domain's server" sink_has 2526 M-feed-1
 check "the envelope sender is passed on unchanged" \
 	bash -c "grep -rl M-feed-1 '$T/sink-2526' | xargs grep -qi 'a@sender.test'"
+
+dovecot_start
+send a@sender.test info@pop.example M-pop3
+check "a pop3 domain's message is accepted" replied "250 2.0.0"
+check "... and delivered over LMTP into the mailbox host's maildir" \
+	bash -c "for _ in \$(seq 100); do grep -rqF M-pop3 '$T/mail/pop.example/info' 2> /dev/null && exit 0; sleep 0.2; done; exit 1"
+check "... not to any customer server" sink_lacks 2526 M-pop3
 
 # --- refusals ----------------------------------------------------------------
 send a@sender.test user@nosuch.example M-unknown
