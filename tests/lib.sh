@@ -261,19 +261,8 @@ postgrey_stop() {
 # clamd_start: ClamAV with a signature database built here with sigtool:
 # the EICAR test file and $T/virus.bin (no download).
 clamd_start() {
-	mkdir -p "$T/clamav/db"
-	printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!H+H*' > "$T/eicar.com"
 	printf 'mxfeed test virus, not a real one %s\n' "$$" > "$T/virus.bin"
-	(cd "$T" && sigtool --md5 eicar.com && sigtool --md5 virus.bin) > "$T/clamav/db/mxfeed-test.hdb"
-	cat > "$T/clamav/clamd.conf" <<CONF
-TCPSocket 3310
-TCPAddr 127.0.0.1
-DatabaseDirectory $T/clamav/db
-LogFile $T/clamav/clamd.log
-PidFile $T/clamav/clamd.pid
-Foreground yes
-User root
-CONF
+	sh "$TOP/contrib/clamd-local.sh" "$T" "$T/virus.bin"
 	clamd -c "$T/clamav/clamd.conf" > "$T/clamav/out.log" 2>&1 &
 	CLAMD_PID=$!
 	for _ in $(seq 300); do

@@ -58,19 +58,7 @@ answers() {
 # rspamd reading the current generation, unless they already run.
 scanner_start() {
 	if ! (exec 3<> /dev/tcp/127.0.0.1/3310) 2> /dev/null; then
-		mkdir -p "$demo/clamav/db"
-		printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!H+H*' \
-			> "$demo/eicar.com"
-		(cd "$demo" && sigtool --md5 eicar.com) > "$demo/clamav/db/mxfeed-demo.hdb"
-		cat > "$demo/clamav/clamd.conf" <<CLAMD
-TCPSocket 3310
-TCPAddr 127.0.0.1
-DatabaseDirectory $demo/clamav/db
-LogFile $demo/clamav/clamd.log
-PidFile $demo/clamav/clamd.pid
-Foreground yes
-User root
-CLAMD
+		sh "$top/contrib/clamd-local.sh" "$demo"
 		setsid clamd -c "$demo/clamav/clamd.conf" > /dev/null 2>&1 < /dev/null &
 		echo $! > "$demo/clamd.pid"
 	fi
