@@ -447,6 +447,21 @@ bad:
 	json_decref(doc);
 }
 
+static void h_probe(struct call *c)
+{
+	struct domain d;
+	json_t *r;
+
+	if (load(c, &d, NULL) < 0)
+		return;
+	if (ops_probe(&c->ox, d.name.alabel, &r, &c->err) < 0) {
+		fail(c);
+		return;
+	}
+	resp_json(c->r, 200, r);
+	json_decref(r);
+}
+
 /* Verbs that need the mailbox host (switching): not built yet. */
 static void h_later(struct call *c)
 {
@@ -492,7 +507,7 @@ static const struct route routes[] = {
 	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_later },
 	{ "POST", S_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_extend },
 	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },
-	{ "POST", S_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_probe },
 	{ "GET", S_RELAYS, NULL, ROLE_READ, h_relays },
 };
 

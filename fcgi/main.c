@@ -18,6 +18,7 @@
  * SIGTERM/SIGINT: stop accepting, finish the requests in flight, exit.
  */
 #include <errno.h>
+#include <curl/curl.h>
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -459,6 +460,11 @@ int main(int argc, char **argv)
 		nworkers = conf.fcgi_workers;
 	if (RAND_bytes(key, sizeof(key)) != 1) {
 		log_error("no random bytes for the CSRF key");
+		return 1;
+	}
+	/* before any thread: libcurl's global setup is not thread-safe */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_error("libcurl failed to start");
 		return 1;
 	}
 	if (FCGX_Init() != 0) {

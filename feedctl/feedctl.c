@@ -1152,6 +1152,45 @@ static int cmd_flush(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_probe(struct cli *cli, int argc, char **argv)
+{
+	json_t *r;
+	bool ok;
+
+	if (argc != 2)
+		return usage_error(cli, "probe",
+				   "probe takes DOMAIN or IP[:PORT]");
+	cli->subject = argv[1];
+	if (ops_probe(&cli->ox, argv[1], &r, &cli->err) < 0)
+		return fail(cli);
+	ok = json_is_true(json_object_get(r, "ok"));
+	if (cli->json) {
+		print_json(r);
+	} else {
+		const char *e = json_string_value(json_object_get(r, "error"));
+
+		printf("%s:%lld %s in %lld ms\n",
+		       json_string_value(json_object_get(r, "host")),
+		       (long long)json_integer_value(
+			       json_object_get(r, "port")),
+		       ok ? "ok" : "FAILED",
+		       (long long)json_integer_value(json_object_get(r, "ms")));
+		printf("  banner:   %s\n  STARTTLS: %s\n",
+		       json_string_value(json_object_get(r, "banner")),
+		       json_is_true(json_object_get(r, "starttls"))
+			       ? "offered"
+			       : "not offered");
+		if (json_string_length(json_object_get(r, "rcpt_reply")) > 0)
+			printf("  RCPT:     %s\n",
+			       json_string_value(
+				       json_object_get(r, "rcpt_reply")));
+		if (e != NULL)
+			printf("  error:    %s\n", e);
+	}
+	json_decref(r);
+	return ok ? 0 : 5;
+}
+
 static int cmd_later(struct cli *cli, int argc, char **argv)
 {
 	(void)argc;
@@ -1227,8 +1266,10 @@ static const struct cmd cmds[] = {
 	  "sender, recipients, last delay reason (run it on a relay)." },
 	{ "flush", cmd_flush, false, "flush DOMAIN",
 	  "Try to deliver the domain's queued mail now (on this relay)." },
-	{ "probe", cmd_later, false, "probe DOMAIN|IP[:PORT]",
-	  "Not available yet." },
+	{ "probe", cmd_probe, true, "probe DOMAIN|IP[:PORT]",
+	  "Ask a destination over SMTP: banner, EHLO (STARTTLS offered?)\n"
+	  "and, for a domain, RCPT TO:<postmaster@DOMAIN>; no mail is sent.\n"
+	  "Exit 0 when it answered and accepted, 5 otherwise." },
 	{ "help", cmd_help, false, "help [COMMAND]",
 	  "Show the commands, or one command's help." },
 	{ NULL, NULL, false, NULL, NULL },

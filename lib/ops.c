@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "domain_json.h"
+#include "probe.h"
 #include "util/parse.h"
 
 static void OPENSSL_cleanse_str(char *s)
@@ -254,6 +255,37 @@ int ops_extend(const struct ops_ctx *ox, const char *name, long days,
 	if (domain_set(out, "queue.extended_until", value, ox->conf, err) < 0)
 		return -1;
 	return commit_change(ox, &cur, out, "extend", NULL, err);
+}
+
+int ops_probe(const struct ops_ctx *ox, const char *target, json_t **report,
+	      struct error *err)
+{
+	struct domain d;
+	struct dest dest;
+
+	*report = NULL;
+	/* an address has no letters but hex digits, and a ':' or only
+	 * digits and dots; anything else is a domain name */
+	if (strspn(target, "0123456789.:[]abcdefABCDEF") == strlen(target) &&
+	    strpbrk(target, ".:") != NULL &&
+	    (strchr(target, ':') != NULL ||
+	     strspn(target, "0123456789.") == strlen(target))) {
+		if (dest_parse(target, ox->conf, &dest, "target", err) < 0)
+			return -1;
+		*report = probe_run(&dest, NULL, ox->conf->relay_hostname,
+				    PROBE_TIMEOUT_MS);
+		return 0;
+	}
+	if (ops_domain_get(ox, target, &d, NULL, err) < 0)
+		return -1;
+	if (!d.has_dest)
+		return error_set(err, ERR_CONFLICT, "target",
+				 "%s is a pop3 domain: it has no destination "
+				 "to probe",
+				 d.name.alabel);
+	*report = probe_run(&d.dest, &d.name, ox->conf->relay_hostname,
+			    PROBE_TIMEOUT_MS);
+	return 0;
 }
 
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,

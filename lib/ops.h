@@ -71,6 +71,14 @@ int ops_domain_patch(const struct ops_ctx *ox, const char *name,
 int ops_extend(const struct ops_ctx *ox, const char *name, long days,
 	       const char *until, int64_t now, struct domain *out,
 	       struct error *err) __attribute__((warn_unused_result));
+/*
+ * Probe a destination (SPEC section 11): target is a domain (its
+ * destination is asked about RCPT TO:<postmaster@DOMAIN>) or IP[:PORT]
+ * (greeting and EHLO only), validated like any destination.  *report
+ * as probe_run(); a probe that failed is a report with "ok": false.
+ */
+int ops_probe(const struct ops_ctx *ox, const char *target, json_t **report,
+	      struct error *err) __attribute__((warn_unused_result));
 /* confirm: NULL, or must equal the domain's name. */
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 		      const char *confirm, struct error *err)

@@ -227,7 +227,7 @@ Try:
 Seeded: example.com (feed -> demo customer server 127.0.0.1:2526) and
 example.net (pop3, mailbox info@example.net).
 Not yet part of the demo: Dovecot, webmail and the switching flows (their
-issue is open); the API's switch/temp-pop3/revert/probe answer 501.
+issue is open); the API's switch/temp-pop3/revert answer 501.
 Stop with: make demo-stop
 TEXT
 }

@@ -210,7 +210,10 @@ check "mailboxes lists the address, never a password" \
 expect_status 200 "rules" GET /api/v1/domains/example.com/rules "${R[@]}"
 check "rules lists the block rule" test "$(jq -c '.rules' "$T/out")" = '[{"action":"block","kind":"address-regex","value":"^spam@"}]'
 expect_status 200 "relays" GET /api/v1/relays "${R[@]}"
-for v in switch temp-pop3 revert probe; do
+expect_status 200 "POST probe answers with a report" POST /api/v1/domains/example.com/probe "${O[@]}" "${J[@]}" -d '{}'
+check "... naming the destination and whether it worked" jqe '.host == "127.0.0.1" and .port == 2526 and (.ok | type == "boolean")'
+expect_status 403 "read token may not probe" POST /api/v1/domains/example.com/probe "${R[@]}" "${J[@]}" -d '{}'
+for v in switch temp-pop3 revert; do
 	expect_status 501 "POST $v needs the switching flows: 501" POST /api/v1/domains/example.com/$v "${O[@]}" "${J[@]}" -d '{}'
 done
 expect_status 501 "GET queue on a host without a relay: 501" GET /api/v1/domains/example.com/queue "${R[@]}"

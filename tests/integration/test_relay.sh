@@ -11,6 +11,7 @@ pg_setup
 relay_setup
 F=$FEEDCTL
 M=$MTA_GLUE
+jqe() { jq -e "$@" "$T/out" > /dev/null; }
 
 # greylisting has its own section below; these domains go without it
 $F add example.com --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
@@ -177,6 +178,16 @@ send a@sender.test info@v-list.example M-listed
 check "list: a listed recipient is accepted" sink_has 2526 M-listed
 send a@sender.test other@v-list.example M-unlisted
 check "list: an unlisted recipient is refused (550 5.1.1)" replied "550 5.1.1"
+expect_exit 0 "probe a domain whose destination takes mail" $F probe example.com --json
+check "... banner, no STARTTLS from smtp-sink, RCPT accepted" \
+	jqe '.ok and (.banner | test("^220 ")) and .starttls == false and (.rcpt_reply | test("^250")) and .error == null'
+check "... and no message was sent" sink_lacks 2526 "postmaster@example.com"
+expect_exit 5 "probe a destination that refuses RCPT: exit 5" $F probe v-refuse.example --json
+check "... ok false with the refusal" jqe '.ok == false and (.rcpt_reply | test("^5"))'
+expect_exit 5 "probe a destination that is down: exit 5" $F probe v-down.example --json
+check "... saying it could not connect" jqe '.ok == false and .error == "cannot connect"'
+expect_exit 0 "probe IP:PORT: greeting and EHLO" $F probe 127.0.0.1:2526
+check "... printed readably" out_has "127.0.0.1:2526 ok in"
 kill "$REFUSER" 2> /dev/null
 wait "$REFUSER" 2> /dev/null
 
