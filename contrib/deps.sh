@@ -17,7 +17,8 @@ postgresql-15 postgresql-client-15 postgresql-contrib
 nginx-light wrk curl
 chromium nodejs fonts-dejavu-core
 postfix postfix-lmdb postgrey rspamd clamav clamav-daemon
-dovecot-core dovecot-lmtpd swaks iproute2
+dovecot-core dovecot-lmtpd dovecot-pop3d dovecot-imapd dovecot-pgsql
+swaks iproute2
 jq util-linux bc time
 "
 

@@ -64,6 +64,19 @@ static const struct setting settings[] = {
 	{ "mailbox.lmtp", K_STR, OFF(mailbox_lmtp), "inet:[127.0.0.1]:24", 0, 0,
 	  "where relays deliver pop3 mail: Dovecot LMTP as a Postfix "
 	  "next hop (inet:[IP]:PORT or unix:PATH)" },
+	{ "mailbox.listen", K_STR, OFF(mailbox_listen), "*", 0, 0,
+	  "addresses Dovecot listens on for POP3, IMAP and LMTP" },
+	{ "mailbox.pop3_port", K_INT, OFF(mailbox_pop3_port), "110", 1, 65535,
+	  "POP3 port of the mailbox host" },
+	{ "mailbox.imap_port", K_INT, OFF(mailbox_imap_port), "143", 1, 65535,
+	  "IMAP port of the mailbox host (webmail)" },
+	{ "mailbox.lmtp_port", K_INT, OFF(mailbox_lmtp_port), "24", 1, 65535,
+	  "LMTP port of the mailbox host (the relays' mailbox.lmtp)" },
+	{ "mailbox.maildir", K_PATH, OFF(mailbox_maildir),
+	  "/var/lib/mxfeed/mail", 0, 0,
+	  "where the mailboxes live, one directory per mailbox id" },
+	{ "mailbox.user", K_STR, OFF(mailbox_user), "mail", 0, 0,
+	  "the system user owning the maildirs" },
 	{ "site.own_names", K_NAMES, OFF(own_names), "", 0, CONF_NAMES_MAX,
 	  "our own host and domain names: never accepted as customer "
 	  "domains" },
@@ -178,6 +191,9 @@ void conf_release(struct conf *c)
 	free(c->relay_hostname);
 	free(c->mailbox_lmtp);
 	free(c->greylist_postgrey);
+	free(c->mailbox_listen);
+	free(c->mailbox_maildir);
+	free(c->mailbox_user);
 	free(c->scanner_milter);
 	free(c->scanner_normal);
 	free(c->scanner_controller);

@@ -35,6 +35,12 @@ struct conf {
 	int relay_dns;			  /* relay.dns */
 	int relay_generations;		  /* relay.generations */
 	char *mailbox_lmtp;		  /* mailbox.lmtp */
+	char *mailbox_listen;		  /* mailbox.listen */
+	int mailbox_pop3_port;		  /* mailbox.pop3_port */
+	int mailbox_imap_port;		  /* mailbox.imap_port */
+	int mailbox_lmtp_port;		  /* mailbox.lmtp_port */
+	char *mailbox_maildir;		  /* mailbox.maildir */
+	char *mailbox_user;		  /* mailbox.user */
 	char *greylist_postgrey;	  /* greylist.postgrey */
 	int greylist_delay;		  /* greylist.delay */
 	char *scanner_milter;		  /* scanner.milter */

@@ -235,6 +235,11 @@ int gen_fill(const char *name, const char *text, const struct gen_var *vars,
 			break;
 		}
 		sbuf_add(&buf, p, (size_t)(at - p));
+		if (at[1] == '@') { /* "@@" is a literal '@' */
+			sbuf_addch(&buf, '@');
+			p = at + 2;
+			continue;
+		}
 		end = strchr(at + 1, '@');
 		if (end == NULL)
 			goto bad;

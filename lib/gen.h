@@ -23,8 +23,8 @@
  * gen_postgrey_args() gives postgrey's command-line options (listen
  * address, delay, client /24 and IPv6 /64 triplets) for postgrey.args.
  * gen_fill() expands a text template's @NAME@ placeholders (main.cf,
- * master.cf) with values held to the same rule; an unknown or unset
- * placeholder is an error, never left in place.
+ * master.cf; "@@" is a literal '@') with values held to the same rule; an
+ * unknown or unset placeholder is an error, never left in place.
  */
 #ifndef MXFEED_GEN_H
 #define MXFEED_GEN_H

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -272,6 +273,72 @@ static int write_rspamd(const char *dir, const struct conf *conf,
 	return fsync_dir(sub, err);
 }
 
+/* The mailbox host's Dovecot: dovecot.conf and its SQL user database. */
+static int write_dovecot(const char *dir, const struct conf *conf,
+			 struct error *err)
+{
+	char sub[PATH_MAX], run[PATH_MAX], st[PATH_MAX], log[PATH_MAX],
+		sql[PATH_MAX], pop3[16], imap[16], lmtp[16], group[64];
+	const struct gen_var vars[] = {
+		{ "RUN", run },
+		{ "DSTATE", st },
+		{ "LOG", log },
+		{ "LISTEN", conf->mailbox_listen },
+		{ "MAILUSER", conf->mailbox_user },
+		{ "MAILGROUP", group },
+		{ "SQLCONF", sql },
+		{ "POP3", pop3 },
+		{ "IMAP", imap },
+		{ "LMTP", lmtp },
+		{ "MAILDIR", conf->mailbox_maildir },
+		{ "CONNINFO", conf->db_conninfo },
+	};
+	size_t nv = sizeof(vars) / sizeof(vars[0]);
+	char cur[PATH_MAX];
+
+	{
+		/* the mail user's primary group ("nogroup" for nobody) */
+		struct passwd *pw = getpwnam(conf->mailbox_user);
+		struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
+
+		if (gr == NULL ||
+		    strlcpy_checked(group, gr->gr_name, sizeof(group)) < 0)
+			return error_set(err, ERR_INTERNAL, "mailbox.user",
+					 "mailbox.user: no such user or group");
+	}
+	if (path_of(sub, dir, "dovecot", err) < 0 || mkdir(sub, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s/dovecot: %s", dir,
+				 strerror(errno));
+	if (path_of(cur, conf->state_dir, "current/dovecot", err) < 0 ||
+	    path_of(run, conf->state_dir, "dovecot-run", err) < 0 ||
+	    path_of(st, conf->state_dir, "dovecot-state", err) < 0 ||
+	    path_of(log, conf->state_dir, "dovecot.log", err) < 0 ||
+	    path_of(sql, cur, "dovecot-sql.conf.ext", err) < 0)
+		return -1;
+	(void)snprintf(pop3, sizeof(pop3), "%d", conf->mailbox_pop3_port);
+	(void)snprintf(imap, sizeof(imap), "%d", conf->mailbox_imap_port);
+	(void)snprintf(lmtp, sizeof(lmtp), "%d", conf->mailbox_lmtp_port);
+	if (write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
+			   nv, err) < 0 ||
+	    write_template(dir, "dovecot/dovecot-sql.conf.ext",
+			   "dovecot-sql.conf.ext.in", vars, nv, err) < 0)
+		return -1;
+	/* it holds the database login: root and Dovecot's auth only */
+	{
+		char p[PATH_MAX];
+		struct passwd *pw = getpwnam("dovecot");
+
+		if (path_of(p, sub, "dovecot-sql.conf.ext", err) < 0 ||
+		    chmod(p, 0640) < 0 ||
+		    (pw != NULL && chown(p, 0, pw->pw_gid) < 0))
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "cannot protect %s: %s", p,
+					 strerror(errno));
+	}
+	return fsync_dir(sub, err);
+}
+
 /* rspamd's configuration (not its data) differs from the current one. */
 static bool rspamd_changed(const char *dir, const struct conf *conf)
 {
@@ -342,7 +409,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	    write_file(dir, "queue", g.queue.buf, g.queue.len, err) < 0 ||
 	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0)
 		goto out;
-	if (write_rspamd(dir, conf, &g, err) < 0)
+	if (write_rspamd(dir, conf, &g, err) < 0 ||
+	    write_dovecot(dir, conf, err) < 0)
 		goto out;
 	{
 		struct strbuf pg = STRBUF_INIT;

@@ -226,6 +226,8 @@ relay_setup() {
 		"$T/mxfeed.conf"
 	cat >> "$T/mxfeed.conf" <<CONF
 greylist = { delay = 3; };
+mailbox = { listen = "127.0.0.1"; pop3_port = 1110; imap_port = 1143;
+            maildir = "$T/mail"; user = "nobody"; };
 spam = { network_checks = 0; test_header = 1; };
 scanner = { rspamd_pid = "$T/rspamd.pid"; };
 CONF
@@ -303,40 +305,14 @@ rspamd_stop() {
 	RSPAMD_PID=
 }
 
-# dovecot_start: a Dovecot LMTP on 127.0.0.1:24 delivering every
-# recipient into $T/mail/DOMAIN/LOCAL (maildir), as the mailbox host
-# would for pop3 domains (its real user database is the switching work)
+# dovecot_start: the mailbox host's Dovecot as the current generation
+# configures it (users from the mailboxes table; POP3 1110, IMAP 1143,
+# LMTP 24 on 127.0.0.1; maildirs under $T/mail)
 dovecot_start() {
-	mkdir -p "$T/dovecot/run" "$T/dovecot/state" "$T/mail"
+	mkdir -p "$T/mail"
 	chown nobody:nogroup "$T/mail"
-	cat > "$T/dovecot/dovecot.conf" <<CONF
-base_dir = $T/dovecot/run
-state_dir = $T/dovecot/state
-log_path = $T/dovecot/dovecot.log
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
-first_valid_uid = 1
-default_internal_user = dovecot
-default_login_user = dovenull
-mail_location = maildir:$T/mail/%d/%n
-passdb {
-  driver = static
-  args = nopassword=y
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$T/mail/%d/%n
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = 24
-  }
-}
-CONF
-	dovecot -c "$T/dovecot/dovecot.conf" > "$T/dovecot/out.log" 2>&1 ||
-		{ echo "Bail out! dovecot did not start"; cat "$T/dovecot/out.log"; exit 1; }
+	dovecot -c "$T/state/current/dovecot/dovecot.conf" > "$T/dovecot.out" 2>&1 ||
+		{ echo "Bail out! dovecot did not start"; cat "$T/dovecot.out"; exit 1; }
 	for _ in $(seq 50); do
 		(exec 3<> /dev/tcp/127.0.0.1/24) 2> /dev/null && return 0
 		sleep 0.1
@@ -346,7 +322,8 @@ CONF
 }
 
 dovecot_stop() {
-	[ -f "$T/dovecot/dovecot.conf" ] && dovecot -c "$T/dovecot/dovecot.conf" stop > /dev/null 2>&1
+	[ -f "$T/state/current/dovecot/dovecot.conf" ] &&
+		dovecot -c "$T/state/current/dovecot/dovecot.conf" stop > /dev/null 2>&1
 }
 
 relay_teardown() {

@@ -52,12 +52,27 @@ check "... and arrives at the domain's server" sink_has 2526 M-feed-1
 check "the envelope sender is passed on unchanged" \
 	bash -c "grep -rl M-feed-1 '$T/sink-2526' | xargs grep -qi 'a@sender.test'"
 
+PW=$($F --json mailbox add pop.example info | jq -r '.mailboxes[0].password')
+$F add pop2.example --mode pop3 greylisting=off > /dev/null
+$F mailbox add pop2.example --catch-all > /dev/null
+"$M" apply > /dev/null
 dovecot_start
 send a@sender.test info@pop.example M-pop3
 check "a pop3 domain's message is accepted" replied "250 2.0.0"
-check "... and delivered over LMTP into the mailbox host's maildir" \
-	bash -c "for _ in \$(seq 100); do grep -rqF M-pop3 '$T/mail/pop.example/info' 2> /dev/null && exit 0; sleep 0.2; done; exit 1"
+check "... delivered over LMTP into that mailbox's maildir" \
+	bash -c "for _ in \$(seq 100); do grep -rqF M-pop3 '$T/mail' 2> /dev/null && exit 0; sleep 0.2; done; exit 1"
 check "... not to any customer server" sink_lacks 2526 M-pop3
+check "the owner reads it over POP3 with the generated password" \
+	bash -c "curl -s -m 10 'pop3://127.0.0.1:1110/1' -u 'info@pop.example:$PW' | grep -q M-pop3"
+check "a wrong password is refused" \
+	bash -c "! curl -s -m 10 'pop3://127.0.0.1:1110/1' -u 'info@pop.example:wrong'"
+send a@sender.test nobody@pop.example M-pop3-unknown
+check "an address without a mailbox is refused (verified against Dovecot)" replied "550"
+send a@sender.test anything@pop2.example M-catchall
+check "a catch-all mailbox takes any address of its domain" \
+	bash -c "for _ in \$(seq 100); do grep -rlF M-catchall '$T/mail' 2> /dev/null | grep -q . && exit 0; sleep 0.2; done; exit 1"
+check "the generated database login is not world-readable" \
+	test "$(stat -c %a "$T/state/current/dovecot/dovecot-sql.conf.ext")" = 640
 
 # --- refusals ----------------------------------------------------------------
 send a@sender.test user@nosuch.example M-unknown

@@ -300,6 +300,11 @@ static void fill(void **state)
 	(void)state;
 	assert_int_equal(gen_fill("t", "x=@A@ y", vars, 3, &sb, &err), 0);
 	assert_string_equal(sb.buf, "x=one y");
+	sbuf_reset(&sb);
+	assert_int_equal(gen_fill("t", "a@@b @A@", vars, 3, &sb, &err), 0);
+	assert_string_equal(sb.buf, "a@b one");
+	sbuf_reset(&sb);
+	assert_int_equal(gen_fill("t", "x=one y", vars, 3, &sb, &err), 0);
 	assert_int_equal(gen_fill("t", "x=@B@", vars, 3, &sb, &err), -1);
 	assert_non_null(strstr(error_msg(&err), "control byte"));
 	error_release(&err);
