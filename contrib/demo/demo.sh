@@ -105,9 +105,15 @@ mail_start() {
 	pid_stop "$demo/sync.pid"
 	MXFEED_CONF=$conf setsid "$mtaglue" sync >> "$demo/sync.log" 2>&1 < /dev/null &
 	echo $! > "$demo/sync.pid"
+	mkdir -p "$demo/mail"
+	chown mail:mail "$demo/mail"
+	if ! (exec 3<> /dev/tcp/127.0.0.1/24) 2> /dev/null; then
+		dovecot -c "$demo/state/current/dovecot/dovecot.conf"
+	fi
 	answers 2525
 	answers 2526
 	answers 10023
+	answers 1110
 }
 
 # (Re)start mxfeed-fcgi, so that a rebuilt binary is the one running.
@@ -157,6 +163,9 @@ greylist = { postgrey = "127.0.0.1:10023"; delay = 10; };
 # each spam level (demo only)
 spam = { network_checks = 0; test_header = 1; };
 scanner = { rspamd_pid = "$demo/rspamd.pid"; };
+# the mailbox host: Dovecot on the demo's fixed addresses (SPEC section 10)
+mailbox = { listen = "127.0.0.1"; pop3_port = 1110; imap_port = 1143;
+            lmtp_port = 24; maildir = "$demo/mail"; user = "mail"; };
 CONF
 	mv "$conf.tmp" "$conf"
 	export MXFEED_CONF=$conf
@@ -201,6 +210,8 @@ Mail:    relay 127.0.0.1:2525 -> demo customer server 127.0.0.1:2526
       # example.com greylists (as in production): the first try gets
       # "450 4.2.0 Greylisted"; run the same swaks again after 10 s
   ls -R $demo/sink                  # where it arrives (one file per message)
+  swaks ... --to info@example.net   # a pop3 domain: into Dovecot; read it with
+  curl pop3://127.0.0.1:1110/1 -u info@example.net:PASSWORD   # from mailbox.json
   swaks ... --attach @$demo/eicar.com   # a virus: refused, 554 5.7.1
   feedctl set example.com spam.enabled=on spam.low.action=header
   swaks ... --add-header 'X-Test-Score: 6'   # arrives with X-Spam-Level: low
@@ -226,8 +237,8 @@ Try:
 
 Seeded: example.com (feed -> demo customer server 127.0.0.1:2526) and
 example.net (pop3, mailbox info@example.net).
-Not yet part of the demo: Dovecot, webmail and the switching flows (their
-issue is open); the API's switch/temp-pop3/revert answer 501.
+Not yet part of the demo: webmail and the switching flows (their issue
+is open); the API's switch/temp-pop3/revert answer 501.
 Stop with: make demo-stop
 TEXT
 }
@@ -244,6 +255,9 @@ stop)
 		MXFEED_CONF=$conf "$mtaglue" stop > /dev/null 2>&1 || true
 	fi
 	pid_stop "$demo/sink.pid"
+	if [ -e "$demo/state/current/dovecot/dovecot.conf" ]; then
+		dovecot -c "$demo/state/current/dovecot/dovecot.conf" stop > /dev/null 2>&1 || true
+	fi
 	pid_stop "$demo/postgrey.pid"
 	pid_stop "$demo/rspamd.pid"
 	pid_stop "$demo/clamd.pid"
