@@ -1730,14 +1730,18 @@ int store_idem_put(struct store *s, const char *actor, const char *key,
 /* ---- snapshots for the generators -------------------------------- */
 
 static const char sql_snap_seq[] = "SELECT coalesce(max(seq), 0) FROM changes";
-static const char sql_snap_domains_tail[] = "ORDER BY d.name";
+/* byte order (COLLATE "C"): the relay's readers binary-search with
+ * strcmp, whatever collation the site's database uses */
+static const char sql_snap_domains_tail[] = "ORDER BY d.name COLLATE \"C\"";
 static const char sql_snap_rules[] =
 	"SELECT d.name, r.action, r.kind, r.value FROM sender_rules r"
-	" JOIN domains d ON d.id = r.domain_id ORDER BY d.name, r.id";
+	" JOIN domains d ON d.id = r.domain_id"
+	" ORDER BY d.name COLLATE \"C\", r.id";
 
 static const char sql_snap_rcpts[] =
 	"SELECT d.name, r.local FROM recipients r"
-	" JOIN domains d ON d.id = r.domain_id ORDER BY d.name, r.local";
+	" JOIN domains d ON d.id = r.domain_id"
+	" ORDER BY d.name COLLATE \"C\", r.local COLLATE \"C\"";
 
 struct snap_arg {
 	int64_t *seq;
