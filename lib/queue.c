@@ -331,3 +331,73 @@ int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
 	free(a.v);
 	return rc;
 }
+
+struct requeue_arg {
+	char *const *domains;
+	size_t n;
+	const char *cur;
+	size_t requeued;
+};
+
+static int cmp_domain(const void *key, const void *elem)
+{
+	return strcmp(key, *(char *const *)elem);
+}
+
+static int requeue_one(void *arg, const json_t *msg, const char *domain,
+		       struct error *err)
+{
+	struct requeue_arg *a = arg;
+	const char *id = json_string_value(json_object_get(msg, "queue_id"));
+	const char *qn = json_string_value(json_object_get(msg, "queue_name"));
+	struct strbuf out = STRBUF_INIT;
+	size_t i;
+
+	if (qn == NULL || strcmp(qn, "deferred") != 0 ||
+	    bsearch(domain, a->domains, a->n, sizeof(*a->domains),
+		    cmp_domain) == NULL)
+		return 0;
+	for (i = 0; id[i]; i++)
+		if (!isalnum((unsigned char)id[i]))
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "unexpected queue id");
+	{
+		const char *argv[] = {
+			"postsuper", "-c", a->cur, "-r", id, NULL
+		};
+
+		if (run(argv, &out, err) < 0) {
+			sbuf_release(&out);
+			return -1;
+		}
+	}
+	sbuf_release(&out);
+	a->requeued++;
+	return 0;
+}
+
+int queue_requeue(const struct conf *conf, char *const *domains, size_t n,
+		  size_t *requeued, struct error *err)
+{
+	char cur[PATH_MAX];
+	struct requeue_arg a = { domains, n, cur, 0 };
+	int rc;
+
+	*requeued = 0;
+	if (n == 0)
+		return 0;
+	if (current_dir(conf, cur, sizeof(cur), err) < 0)
+		return -1;
+	rc = walk(conf, requeue_one, &a, err);
+	*requeued = a.requeued;
+	if (rc == 0 && a.requeued > 0) {
+		/* requeued mail waits in maildrop: wake pickup up now */
+		const char *argv[] = { "postkick", "-c", cur, "public",
+				       "pickup",   "W",	 NULL };
+		struct strbuf out = STRBUF_INIT;
+
+		rc = run(argv, &out, err);
+		sbuf_release(&out);
+	}
+	return rc;
+}

@@ -43,6 +43,14 @@ int queue_flush(const struct conf *conf, const struct domain_name *dn,
 /* Expire what is due; *expired counts the messages. */
 int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
 		 struct error *err) __attribute__((warn_unused_result));
+/*
+ * Requeue the deferred mail of the domains (sorted A-labels) whose
+ * route changed ("postsuper -r"), so that it follows the new route at
+ * once instead of waiting for its next retry on the old one.
+ */
+int queue_requeue(const struct conf *conf, char *const *domains, size_t n,
+		  size_t *requeued, struct error *err)
+	__attribute__((warn_unused_result));
 /* When a message of a domain expires (pure: for the enforcer and tests). */
 int64_t queue_expiry(int64_t arrival, int days, int64_t extended_until);
 

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "gen.h"
+#include "queue.h"
+#include "util/log.h"
 #include "util/spawn.h"
 #include "util/template.h"
 
@@ -651,6 +653,70 @@ int relay_postfix(const struct conf *conf, const char *verb, struct error *err)
 	return run(argv, what, err);
 }
 
+/* Split a map source into its lines, in place (they stay sorted). */
+static char **map_lines(char *text, size_t *n)
+{
+	char **v = NULL, *p = text;
+
+	*n = 0;
+	while (p != NULL && *p) {
+		char *nl = strchr(p, '\n');
+
+		if (nl)
+			*nl = '\0';
+		v = xrealloc(v, (*n + 1) * sizeof(*v));
+		v[(*n)++] = p;
+		p = nl ? nl + 1 : NULL;
+	}
+	return v;
+}
+
+/* bsearch over "KEY VALUE" lines by KEY */
+static int cmp_key(const void *key, const void *elem)
+{
+	const char *line = *(char *const *)elem;
+	size_t kl = strcspn(line, " "), n = strlen(key);
+	int c = strncmp(key, line, n < kl ? n : kl);
+
+	return c != 0 ? c : n < kl ? -1 : n > kl ? 1 : 0;
+}
+
+/*
+ * The domains whose transport is new or different in new_path compared
+ * with old_path (both written in byte order by gen.c); sorted.
+ */
+static char **route_changes(const char *old_path, const char *new_path,
+			    size_t *n)
+{
+	size_t la = 0, lb = 0, na = 0, nb = 0, i;
+	char *a = slurp(old_path, &la), *b = slurp(new_path, &lb);
+	char **va = a ? map_lines(a, &na) : NULL;
+	char **vb = b ? map_lines(b, &nb) : NULL;
+	char **out = NULL;
+
+	*n = 0;
+	for (i = 0; i < nb; i++) {
+		size_t kl = strcspn(vb[i], " ");
+		char key[DOMAIN_NAME_MAX + 1];
+		char **old;
+
+		if (kl > DOMAIN_NAME_MAX)
+			continue;
+		memcpy(key, vb[i], kl);
+		key[kl] = '\0';
+		old = na ? bsearch(key, va, na, sizeof(*va), cmp_key) : NULL;
+		if (old != NULL && strcmp(*old, vb[i]) == 0)
+			continue;
+		out = xrealloc(out, (*n + 1) * sizeof(*out));
+		out[(*n)++] = xstrdup(key);
+	}
+	free(va);
+	free(vb);
+	free(a);
+	free(b);
+	return out;
+}
+
 /* Postfix's queue (root's; postfix check fills it) and data dirs. */
 static int instance_dirs(const struct conf *conf, struct error *err)
 {
@@ -670,6 +736,44 @@ static int instance_dirs(const struct conf *conf, struct error *err)
 				 "cannot set up %s and %s: %s", spool, data,
 				 strerror(errno));
 	return 0;
+}
+
+/*
+ * Deferred mail of a domain whose route changed follows the new route
+ * now (postsuper -r), not at its next retry on the old one.  Failures
+ * are logged: the mail still goes, only later.
+ */
+static void requeue_moved(const struct conf *conf, const char *gens,
+			  const char *name)
+{
+	char prev[PATH_MAX], next[PATH_MAX];
+	size_t n = 0, i, done = 0, ngen;
+	char **names = list_generations(gens, &ngen), **changed = NULL;
+	struct error e = ERROR_INIT;
+
+	for (i = 0; i < ngen && strcmp(names[i], name) != 0; i++)
+		;
+	if (i > 0 && i < ngen &&
+	    snprintf(prev, sizeof(prev), "%s/%s/transport", gens,
+		     names[i - 1]) < (int)sizeof(prev) &&
+	    snprintf(next, sizeof(next), "%s/%s/transport", gens, name) <
+		    (int)sizeof(next))
+		changed = route_changes(prev, next, &n);
+	if (n > 0 && relay_postfix_running(conf)) {
+		if (queue_requeue(conf, changed, n, &done, &e) < 0) {
+			log_warn("requeue after a route change: %s",
+				 error_msg(&e));
+			error_release(&e);
+		} else if (done > 0) {
+			log_info("requeued %zu message(s) of %zu domain(s) "
+				 "whose route changed",
+				 done, n);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(changed[i]);
+	free(changed);
+	free_names(names, ngen);
 }
 
 int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
@@ -746,6 +850,7 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 		goto out;
 	if (rspamd_new)
 		rspamd_reload(conf);
+	requeue_moved(conf, gens, name);
 	prune(conf, gens);
 	rc = 0;
 	goto out;

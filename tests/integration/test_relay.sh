@@ -237,6 +237,14 @@ send a@sender.test user@example.com M-moved
 check "the next message goes to the new destination" sink_has 2527 M-moved
 check "... and not to the old one" sink_lacks 2526 M-moved
 check "Postfix was reloaded, not restarted" test "$(head -n 1 "$T/state/spool/pid/master.pid" | tr -d ' ')" = "$master_pid"
+$F add moved.example --mode feed --dest 127.0.0.1:2532 greylisting=off recipients=any > /dev/null
+"$M" apply > /dev/null
+send a@sender.test u@moved.example M-stuck
+sleep 1
+check "mail for a destination that is down waits in the queue" bash -c "postqueue -c '$T/state/current' -j | grep -q moved.example"
+$F set moved.example destination.port=2527 > /dev/null
+"$M" apply > /dev/null
+check "after the destination changes, the queued mail follows the new route at once" sink_has 2527 M-stuck
 
 # --- faults: the previous generation keeps serving ----------------------------
 cur=$(readlink "$T/state/current")
