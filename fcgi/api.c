@@ -462,6 +462,69 @@ static void h_probe(struct call *c)
 	json_decref(r);
 }
 
+/* {"mailboxes": ["LOCAL", ...], "from_queue": bool, "catch_all": bool} */
+static void h_temp_pop3(struct call *c)
+{
+	static const char *const types[] = { "application/json", NULL };
+	char *locals[64];
+	size_t n = 0, i;
+	const char *key;
+	json_t *doc, *v, *mb, *created = NULL, *o;
+	struct domain d;
+
+	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
+		return;
+	json_object_foreach(doc, key, v)
+	{
+		if (strcmp(key, "mailboxes") != 0 &&
+		    strcmp(key, "from_queue") != 0 &&
+		    strcmp(key, "catch_all") != 0) {
+			error_set(&c->err, ERR_INVALID, NULL,
+				  "temp-pop3 takes mailboxes, from_queue and "
+				  "catch_all only");
+			goto bad;
+		}
+	}
+	mb = json_object_get(doc, "mailboxes");
+	if ((mb != NULL && !json_is_array(mb)) ||
+	    json_array_size(mb) > sizeof(locals) / sizeof(locals[0])) {
+		error_set(&c->err, ERR_INVALID, "mailboxes",
+			  "mailboxes is a list of at most 64 local parts");
+		goto bad;
+	}
+	json_array_foreach(mb, i, v)
+	{
+		if (!json_is_string(v)) {
+			error_set(&c->err, ERR_INVALID, "mailboxes",
+				  "mailboxes holds local parts (strings)");
+			goto bad;
+		}
+		locals[n++] = (char *)json_string_value(v);
+	}
+	if ((json_object_get(doc, "from_queue") &&
+	     !json_is_boolean(json_object_get(doc, "from_queue"))) ||
+	    (json_object_get(doc, "catch_all") &&
+	     !json_is_boolean(json_object_get(doc, "catch_all")))) {
+		error_set(&c->err, ERR_INVALID, NULL,
+			  "from_queue and catch_all are true or false");
+		goto bad;
+	}
+	if (ops_temp_pop3(&c->ox, d.name.alabel, locals, n,
+			  json_is_true(json_object_get(doc, "from_queue")),
+			  json_is_true(json_object_get(doc, "catch_all")),
+			  (int64_t)time(NULL), &created, &c->err) < 0)
+		goto bad;
+	o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "mailboxes",
+		      created);
+	resp_json(c->r, 200, o);
+	json_decref(o);
+	json_decref(doc);
+	return;
+bad:
+	fail(c);
+	json_decref(doc);
+}
+
 /* Verbs that need the mailbox host (switching): not built yet. */
 static void h_later(struct call *c)
 {
@@ -503,7 +566,7 @@ static const struct route routes[] = {
 	{ "GET", S_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
 	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
 	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_later },
-	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_temp_pop3 },
 	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_later },
 	{ "POST", S_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_extend },
 	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },

@@ -1191,6 +1191,49 @@ static int cmd_probe(struct cli *cli, int argc, char **argv)
 	return ok ? 0 : 5;
 }
 
+static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
+{
+	char *locals[ARGS_MAX];
+	size_t n = 0;
+	bool from_queue = false, catch_all = false;
+	const char *v;
+	json_t *created = NULL;
+	int i, r;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error(cli, "temp-pop3",
+				   "temp-pop3 needs a DOMAIN");
+	cli->subject = argv[1];
+	for (i = 2; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--mailbox", &v)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "temp-pop3",
+						   "--mailbox needs LOCAL");
+			if (n >= ARGS_MAX)
+				return usage_error(cli, "temp-pop3",
+						   "too many mailboxes");
+			locals[n++] = (char *)v;
+		} else if (strcmp(argv[i], "--from-queue") == 0) {
+			from_queue = true;
+		} else if (strcmp(argv[i], "--catch-all") == 0) {
+			catch_all = true;
+		} else {
+			return usage_error(cli, "temp-pop3",
+					   "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (ops_temp_pop3(&cli->ox, argv[1], locals, n, from_queue, catch_all,
+			  (int64_t)time(NULL), &created, &cli->err) < 0)
+		return fail(cli);
+	if (!cli->json)
+		printf("%s: temporary POP3 is on; the relays deliver its mail "
+		       "(queued mail too) into these mailboxes:\n",
+		       argv[1]);
+	print_passwords(cli, created);
+	json_decref(created);
+	return 0;
+}
+
 static int cmd_later(struct cli *cli, int argc, char **argv)
 {
 	(void)argc;
@@ -1252,8 +1295,12 @@ static const struct cmd cmds[] = {
 	  "Apply the schema migrations (as the owner role) or list them." },
 	{ "switch", cmd_later, false,
 	  "switch DOMAIN --to feed|pop3 ...", "Not available yet." },
-	{ "temp-pop3", cmd_later, false, "temp-pop3 DOMAIN ...",
-	  "Not available yet." },
+	{ "temp-pop3", cmd_temp_pop3, true,
+	  "temp-pop3 DOMAIN [--mailbox LOCAL ...] [--from-queue] [--catch-all]",
+	  "While a feed or backup domain's server is out: temporary POP3\n"
+	  "mailboxes (listed, the recipients in this relay's queue, and/or\n"
+	  "a catch-all) whose passwords are shown once; the relays deliver\n"
+	  "the domain's mail, queued mail too, into them." },
 	{ "revert", cmd_later, false, "revert DOMAIN [--keep-days N]",
 	  "Not available yet." },
 	{ "extend", cmd_extend, true,

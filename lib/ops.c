@@ -16,6 +16,7 @@
 
 #include "domain_json.h"
 #include "probe.h"
+#include "queue.h"
 #include "util/parse.h"
 
 static void OPENSSL_cleanse_str(char *s)
@@ -602,6 +603,140 @@ int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
 	}
 	rc = 0;
 out:
+	free(mbs);
+	return rc;
+}
+
+/* Add local (canonical) to mbs unless it is there already. */
+static int add_local(struct mailbox **mbs, size_t *n, const char *in,
+		     struct error *err)
+{
+	char local[MAILBOX_LOCAL_MAX + 1];
+	size_t i;
+
+	if (mailbox_local_parse(in, local, err) < 0)
+		return -1;
+	for (i = 0; i < *n; i++)
+		if (strcmp((*mbs)[i].local, local) == 0)
+			return 0;
+	*mbs = xrealloc(*mbs, (*n + 1) * sizeof(**mbs));
+	memset(&(*mbs)[*n], 0, sizeof(**mbs));
+	memcpy((*mbs)[*n].local, local, sizeof(local));
+	(*mbs)[*n].temporary = true;
+	(*n)++;
+	return 0;
+}
+
+int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
+		  char *const *locals, size_t nlocals, bool from_queue,
+		  bool catch_all, int64_t now, json_t **created,
+		  struct error *err)
+{
+	struct mailbox *mbs = NULL;
+	char **hashes = NULL;
+	json_t *list = NULL;
+	struct domain cur, nd;
+	size_t i, n = 0;
+	int rc = -1;
+
+	*created = NULL;
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	if (cur.mode == MODE_POP3)
+		return error_set(err, ERR_CONFLICT, "mode",
+				 "%s is a pop3 domain: temp-pop3 is for feed "
+				 "and backup domains",
+				 cur.name.alabel);
+	if (cur.temp_pop3)
+		return error_set(err, ERR_CONFLICT, "temp_pop3",
+				 "%s is in temporary POP3 already (since it "
+				 "was set by %s); revert it first",
+				 cur.name.alabel, cur.temp_pop3_by);
+	for (i = 0; i < nlocals; i++)
+		if (add_local(&mbs, &n, locals[i], err) < 0)
+			goto out;
+	if (from_queue) {
+		json_t *q = queue_list(ox->conf, &cur.name, err), *m, *r;
+		size_t k, j;
+
+		if (q == NULL)
+			goto out;
+		json_array_foreach(json_object_get(q, "messages"), k, m)
+		{
+			json_array_foreach(json_object_get(m, "recipients"), j,
+					   r)
+			{
+				const char *addr = json_string_value(r);
+				const char *at =
+					addr ? strrchr(addr, '@') : NULL;
+				char local[MAILBOX_LOCAL_MAX + 1];
+				size_t ln = at ? (size_t)(at - addr) : 0;
+
+				if (ln == 0 || ln >= sizeof(local))
+					continue;
+				memcpy(local, addr, ln);
+				local[ln] = '\0';
+				/* an address no mailbox can have is left to
+				 * the catch-all, if any */
+				if (add_local(&mbs, &n, local, err) < 0)
+					error_clear(err);
+			}
+		}
+		json_decref(q);
+	}
+	if (catch_all) {
+		mbs = xrealloc(mbs, (n + 1) * sizeof(*mbs));
+		memset(&mbs[n], 0, sizeof(*mbs));
+		memcpy(mbs[n].local, "catch-all", sizeof("catch-all"));
+		mbs[n].catch_all = true;
+		mbs[n].temporary = true;
+		n++;
+	}
+	if (n == 0) {
+		error_set(err, ERR_INVALID, "mailbox",
+			  "temp-pop3 needs --mailbox LOCAL, --from-queue (with "
+			  "mail queued) or --catch-all");
+		goto out;
+	}
+	hashes = xcalloc(n, sizeof(*hashes));
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		char pw[MAILBOX_PASSWORD_LEN + 1];
+		struct strbuf addr = STRBUF_INIT;
+
+		hashes[i] = xcalloc(1, MAILBOX_HASH_MAX + 1);
+		if (mailbox_password_new(pw, err) < 0 ||
+		    mailbox_password_hash(pw, hashes[i], err) < 0) {
+			OPENSSL_cleanse_str(pw);
+			goto out;
+		}
+		sbuf_addf(&addr, "%s@%s", mbs[i].local, cur.name.alabel);
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:b}", "address",
+						addr.buf, "password", pw,
+						"catch_all", mbs[i].catch_all));
+		sbuf_release(&addr);
+		OPENSSL_cleanse_str(pw);
+	}
+	nd = cur;
+	nd.temp_pop3 = true;
+	nd.temp_pop3_since = now;
+	if (strlcpy_checked(nd.temp_pop3_by, ox->change.actor,
+			    sizeof(nd.temp_pop3_by)) < 0 ||
+	    domain_check(&nd, ox->conf, err) < 0 ||
+	    store_temp_pop3(ox->store, &cur, &nd, mbs, hashes, n, &ox->change,
+			    err) < 0)
+		goto out;
+	*created = list;
+	list = NULL;
+	rc = 0;
+out:
+	for (i = 0; hashes && i < n; i++) {
+		OPENSSL_cleanse(hashes[i], MAILBOX_HASH_MAX + 1);
+		free(hashes[i]);
+	}
+	free(hashes);
+	json_decref(list); /* passwords of nothing that was made */
 	free(mbs);
 	return rc;
 }

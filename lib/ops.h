@@ -102,6 +102,18 @@ int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
 		    char *const *locals, size_t nlocals, bool catch_all,
 		    json_t **created, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * Temporary POP3 for a feed or backup domain during its server's outage
+ * (SPEC section 5): temporary mailboxes for locals, for the recipients
+ * seen in this relay's queue (from_queue) and/or a catch-all, and the
+ * domain switched to them, in one transaction.  Relays then deliver the
+ * domain over LMTP and requeue its queued mail into the mailboxes.
+ * *created as for ops_mailbox_add: the only time passwords are shown.
+ */
+int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
+		  char *const *locals, size_t nlocals, bool from_queue,
+		  bool catch_all, int64_t now, json_t **created,
+		  struct error *err) __attribute__((warn_unused_result));
 int ops_mailbox_passwd(const struct ops_ctx *ox, const char *name,
 		       const char *local, json_t **changed, struct error *err)
 	__attribute__((warn_unused_result));

@@ -1214,6 +1214,42 @@ static int tx_mailbox_add(struct store *s, void *arg, struct error *err)
 	return rc;
 }
 
+struct temp_arg {
+	const struct domain *old;
+	struct domain *nd;
+	const struct mailbox *mbs;
+	char *const *hashes;
+	size_t n;
+	const struct change_ctx *ctx;
+};
+
+static int tx_temp_pop3(struct store *s, void *arg, struct error *err)
+{
+	struct temp_arg *a = arg;
+	size_t i;
+
+	if (do_update(s, a->old, a->nd, a->ctx, "temp-pop3", err) < 0)
+		return -1;
+	for (i = 0; i < a->n; i++) {
+		struct mailbox_arg m = { a->nd, &a->mbs[i], a->mbs[i].local,
+					 a->hashes[i], a->ctx };
+
+		if (tx_mailbox_add(s, &m, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_temp_pop3(struct store *s, const struct domain *old,
+		    struct domain *nd, const struct mailbox *mbs,
+		    char *const *hashes, size_t n, const struct change_ctx *ctx,
+		    struct error *err)
+{
+	struct temp_arg a = { old, nd, mbs, hashes, n, ctx };
+
+	return with_tx(s, tx_temp_pop3, &a, err);
+}
+
 int store_mailbox_add(struct store *s, const struct domain *d,
 		      const struct mailbox *mb, const char *hash,
 		      const struct change_ctx *ctx, struct error *err)

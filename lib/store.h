@@ -154,6 +154,15 @@ int store_mailbox_passwd(struct store *s, const struct domain *d,
 			 const char *local, const char *hash,
 			 const struct change_ctx *ctx, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * Temporary POP3 (SPEC section 5) in one transaction: the domain's new
+ * record (nd: temp_pop3 set) over old, and n temporary mailboxes with
+ * their password hashes.  All or nothing.
+ */
+int store_temp_pop3(struct store *s, const struct domain *old,
+		    struct domain *nd, const struct mailbox *mbs,
+		    char *const *hashes, size_t n, const struct change_ctx *ctx,
+		    struct error *err) __attribute__((warn_unused_result));
 /* Deletes the row and queues a "mailbox-archive" job for its maildir. */
 int store_mailbox_remove(struct store *s, const struct domain *d,
 			 const char *local, const struct change_ctx *ctx,

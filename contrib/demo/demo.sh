@@ -212,6 +212,8 @@ Mail:    relay 127.0.0.1:2525 -> demo customer server 127.0.0.1:2526
   ls -R $demo/sink                  # where it arrives (one file per message)
   swaks ... --to info@example.net   # a pop3 domain: into Dovecot; read it with
   curl pop3://127.0.0.1:1110/1 -u info@example.net:PASSWORD   # from mailbox.json
+  feedctl --json temp-pop3 example.com --mailbox info   # example.com's server is
+      # "out": its mail (queued too) goes to info@example.com, read it the same way
   swaks ... --attach @$demo/eicar.com   # a virus: refused, 554 5.7.1
   feedctl set example.com spam.enabled=on spam.low.action=header
   swaks ... --add-header 'X-Test-Score: 6'   # arrives with X-Spam-Level: low
@@ -238,7 +240,7 @@ Try:
 Seeded: example.com (feed -> demo customer server 127.0.0.1:2526) and
 example.net (pop3, mailbox info@example.net).
 Not yet part of the demo: webmail and the switching flows (their issue
-is open); the API's switch/temp-pop3/revert answer 501.
+is open); the API's switch and revert answer 501.
 Stop with: make demo-stop
 TEXT
 }

@@ -213,7 +213,16 @@ expect_status 200 "relays" GET /api/v1/relays "${R[@]}"
 expect_status 200 "POST probe answers with a report" POST /api/v1/domains/example.com/probe "${O[@]}" "${J[@]}" -d '{}'
 check "... naming the destination and whether it worked" jqe '.host == "127.0.0.1" and .port == 2526 and (.ok | type == "boolean")'
 expect_status 403 "read token may not probe" POST /api/v1/domains/example.com/probe "${R[@]}" "${J[@]}" -d '{}'
-for v in switch temp-pop3 revert; do
+expect_status 409 "temp-pop3 on a pop3 domain: 409" POST /api/v1/domains/b.example/temp-pop3 "${O[@]}" "${J[@]}" -d '{"mailboxes":["x"]}'
+expect_status 422 "temp-pop3 without mailboxes: 422" POST /api/v1/domains/example.com/temp-pop3 "${O[@]}" "${J[@]}" -d '{}'
+expect_status 422 "temp-pop3 with a bad local part: 422" POST /api/v1/domains/example.com/temp-pop3 "${O[@]}" "${J[@]}" -d '{"mailboxes":["a b"]}'
+expect_status 422 "temp-pop3 with an unknown field: 422" POST /api/v1/domains/example.com/temp-pop3 "${O[@]}" "${J[@]}" -d '{"mailboxes":["x"],"everyone":true}'
+check "refused temp-pop3s changed nothing" test "$(sql "SELECT count(*) FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE d.name='example.com'")|$(sql "SELECT temp_pop3_since IS NULL FROM domains WHERE name='example.com'")" = "0|t"
+expect_status 200 "temp-pop3 with a mailbox and a catch-all" POST /api/v1/domains/example.com/temp-pop3 "${O[@]}" "${J[@]}" -d '{"mailboxes":["info"],"catch_all":true}'
+check "... the passwords, shown once" jqe '[.mailboxes[] | .address, (.password | length > 8)] == ["info@example.com", true, "catch-all@example.com", true]'
+check "... the domain is in temporary POP3, actor recorded" test "$(sql "SELECT temp_pop3_by FROM domains WHERE name='example.com'")" = t-oper
+expect_status 409 "temp-pop3 twice: 409" POST /api/v1/domains/example.com/temp-pop3 "${O[@]}" "${J[@]}" -d '{"mailboxes":["x"]}'
+for v in switch revert; do
 	expect_status 501 "POST $v needs the switching flows: 501" POST /api/v1/domains/example.com/$v "${O[@]}" "${J[@]}" -d '{}'
 done
 expect_status 501 "GET queue on a host without a relay: 501" GET /api/v1/domains/example.com/queue "${R[@]}"

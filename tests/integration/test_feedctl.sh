@@ -249,7 +249,7 @@ expect_exit 2 "probe of a private address is refused like any destination" $F pr
 check "... naming the rule" err_has "10.1.2.3"
 expect_exit 4 "probe of a pop3 domain: nothing to probe" $F probe pop.example
 expect_exit 3 "probe of an unknown domain" $F probe nosuch.example
-for v in switch temp-pop3 revert; do
+for v in switch revert; do
 	expect_exit 1 "$v says it is not available yet" $F $v example.com
 	if err_has "not available yet"; then tap_ok "$v message is plain"; else tap_fail "$v message is plain"; fi
 done

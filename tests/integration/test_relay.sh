@@ -246,6 +246,30 @@ $F set moved.example destination.port=2527 > /dev/null
 "$M" apply > /dev/null
 check "after the destination changes, the queued mail follows the new route at once" sink_has 2527 M-stuck
 
+# --- temporary POP3 through a customer's outage (seed 002) --------------------
+$F add out.example --mode feed --dest 127.0.0.1:2533 greylisting=off recipients=any > /dev/null
+"$M" apply > /dev/null
+send a@sender.test alice@out.example M-out1
+send a@sender.test bob@out.example M-out2
+sleep 1
+expect_exit 4 "temp-pop3 on a pop3 domain is refused" $F temp-pop3 pop.example --mailbox x
+expect_exit 2 "temp-pop3 without mailboxes is refused" $F temp-pop3 out.example
+check "... and changed nothing" test "$(sql "SELECT temp_pop3_since IS NULL FROM domains WHERE name='out.example'")" = t
+expect_exit 0 "temp-pop3 --from-queue makes a mailbox per queued recipient" $F --json temp-pop3 out.example --from-queue
+cp "$T/out" "$T/temp.json"
+check "... alice and bob, passwords shown once" \
+	test "$(jq -r '[.mailboxes[].address] | sort | join(",")' "$T/temp.json")" = "alice@out.example,bob@out.example"
+expect_exit 4 "temp-pop3 twice is refused" $F temp-pop3 out.example --catch-all
+"$M" apply > /dev/null
+APW=$(jq -r '.mailboxes[] | select(.address == "alice@out.example") | .password' "$T/temp.json")
+check "the queued mail lands in the temporary mailboxes at once" \
+	bash -c "for _ in \$(seq 100); do curl -s -m 5 'pop3://127.0.0.1:1110/1' -u 'alice@out.example:$APW' | grep -q M-out1 && exit 0; sleep 0.2; done; exit 1"
+send a@sender.test alice@out.example M-out3
+check "new mail goes there too, not to the dead server" \
+	bash -c "for _ in \$(seq 100); do curl -s -m 5 'pop3://127.0.0.1:1110/2' -u 'alice@out.example:$APW' | grep -q M-out3 && exit 0; sleep 0.2; done; exit 1"
+run $F show out.example --json
+check "feedctl show says temporary POP3, mode still feed" jqe '.mode == "feed" and (.temp_pop3 | type == "object")'
+
 # --- faults: the previous generation keeps serving ----------------------------
 cur=$(readlink "$T/state/current")
 mkdir -p "$T/fakebin"
