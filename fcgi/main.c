@@ -414,7 +414,7 @@ int main(int argc, char **argv)
 	unsigned char key[32];
 	struct worker *workers;
 	pthread_t *tids;
-	struct conf conf;
+	struct conf conf = { 0 };
 	sigset_t set;
 	long nworkers = 0;
 	int i, sig;

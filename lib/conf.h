@@ -63,7 +63,11 @@ struct conf {
 };
 
 void conf_defaults(struct conf *conf);
-/* path NULL: $MXFEED_CONF, else the default path. */
+/*
+ * path NULL: $MXFEED_CONF, else the default path.  *conf must be zeroed
+ * or hold a configuration loaded before (it is released and replaced
+ * only on success).
+ */
 int conf_load(struct conf *conf, const char *path, struct error *err)
 	__attribute__((warn_unused_result));
 void conf_release(struct conf *conf);

@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 	struct error err = ERROR_INIT;
 	struct store *s = NULL;
 	char policyd[PATH_MAX];
-	struct conf conf;
+	struct conf conf = { 0 };
 	int64_t seq = 0;
 	int i = 1, rc = 0;
 
