@@ -349,16 +349,14 @@ static json_t *display(const json_t *v)
 	return t;
 }
 
-json_t *json_changes(const json_t *old, const json_t *new)
+/* [{"field", "old", "new"}] between two domain JSON objects: values as
+ * they are, or (as_text) as display text. */
+static json_t *diff_objects(const json_t *old, const json_t *new, bool as_text)
 {
-	json_t *fa, *fb, *res = json_array();
+	json_t *fa = json_object(), *fb = json_object(), *res = json_array();
 	const char *key;
 	json_t *vb;
 
-	if (!json_is_object(old) || !json_is_object(new))
-		return res;
-	fa = json_object();
-	fb = json_object();
 	flatten(old, "", fa);
 	flatten(new, "", fb);
 	json_object_foreach(fb, key, vb)
@@ -367,38 +365,33 @@ json_t *json_changes(const json_t *old, const json_t *new)
 
 		if (va != NULL && json_equal(va, vb))
 			continue;
-		json_array_append_new(res, json_pack("{s:s, s:o, s:o}", "field",
-						     key, "old", display(va),
-						     "new", display(vb)));
+		json_array_append_new(
+			res,
+			json_pack("{s:s, s:o, s:o}", "field", key, "old",
+				  as_text ? display(va)
+					  : json_incref(va ? va : json_null()),
+				  "new",
+				  as_text ? display(vb) : json_incref(vb)));
 	}
 	json_decref(fa);
 	json_decref(fb);
 	return res;
 }
 
+json_t *json_changes(const json_t *old, const json_t *new)
+{
+	if (!json_is_object(old) || !json_is_object(new))
+		return json_array();
+	return diff_objects(old, new, true);
+}
+
 json_t *domain_diff(const struct domain *a, const struct domain *b)
 {
 	json_t *ja = domain_to_json(a, NULL), *jb = domain_to_json(b, NULL);
-	json_t *fa = json_object(), *fb = json_object(), *res = json_array();
-	const char *key;
-	json_t *vb;
+	json_t *res = diff_objects(ja, jb, false);
 
-	flatten(ja, "", fa);
-	flatten(jb, "", fb);
-	json_object_foreach(fb, key, vb)
-	{
-		json_t *va = json_object_get(fa, key);
-
-		if (va != NULL && json_equal(va, vb))
-			continue;
-		json_array_append_new(
-			res, json_pack("{s:s, s:O, s:O}", "field", key, "old",
-				       va ? va : json_null(), "new", vb));
-	}
 	json_decref(ja);
 	json_decref(jb);
-	json_decref(fa);
-	json_decref(fb);
 	return res;
 }
 
@@ -547,6 +540,30 @@ out:
 	return rc;
 }
 
+/*
+ * A new password for a mailbox about to be made: its hash into hash, and
+ * {"address", "password", "catch_all"} returned for the caller to show
+ * once (NULL with err set on failure).
+ */
+static json_t *issue_password(const struct domain *d, const struct mailbox *mb,
+			      char hash[MAILBOX_HASH_MAX + 1],
+			      struct error *err)
+{
+	char pw[MAILBOX_PASSWORD_LEN + 1];
+	struct strbuf addr = STRBUF_INIT;
+	json_t *entry = NULL;
+
+	if (mailbox_password_new(pw, err) == 0 &&
+	    mailbox_password_hash(pw, hash, err) == 0) {
+		sbuf_addf(&addr, "%s@%s", mb->local, d->name.alabel);
+		entry = json_pack("{s:s, s:s, s:b}", "address", addr.buf,
+				  "password", pw, "catch_all", mb->catch_all);
+		sbuf_release(&addr);
+	}
+	OPENSSL_cleanse_str(pw);
+	return entry;
+}
+
 int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
 		    char *const *locals, size_t nlocals, bool catch_all,
 		    json_t **created, struct error *err)
@@ -580,26 +597,20 @@ int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
 	}
 	*created = json_array();
 	for (i = 0; i < n; i++) {
-		char pw[MAILBOX_PASSWORD_LEN + 1], hash[MAILBOX_HASH_MAX + 1];
-		struct strbuf addr = STRBUF_INIT;
+		char hash[MAILBOX_HASH_MAX + 1];
+		json_t *entry = issue_password(&cur, &mbs[i], hash, err);
+		int r = entry ? store_mailbox_add(ox->store, &cur, &mbs[i],
+						  hash, &ox->change, err)
+			      : -1;
 
-		if (mailbox_password_new(pw, err) < 0 ||
-		    mailbox_password_hash(pw, hash, err) < 0 ||
-		    store_mailbox_add(ox->store, &cur, &mbs[i], hash,
-				      &ox->change, err) < 0) {
+		OPENSSL_cleanse(hash, sizeof(hash));
+		if (r < 0) {
 			/* *created keeps the mailboxes made so far: their
 			 * passwords must still reach the operator */
-			OPENSSL_cleanse_str(pw);
-			OPENSSL_cleanse(hash, sizeof(hash));
+			json_decref(entry);
 			goto out;
 		}
-		sbuf_addf(&addr, "%s@%s", mbs[i].local, cur.name.alabel);
-		json_array_append_new(*created,
-				      json_pack("{s:s, s:s, s:b}", "address",
-						addr.buf, "password", pw,
-						"catch_all", mbs[i].catch_all));
-		sbuf_release(&addr);
-		OPENSSL_cleanse_str(pw);
+		json_array_append_new(*created, entry);
 	}
 	rc = 0;
 out:
@@ -701,22 +712,13 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 	hashes = xcalloc(n, sizeof(*hashes));
 	list = json_array();
 	for (i = 0; i < n; i++) {
-		char pw[MAILBOX_PASSWORD_LEN + 1];
-		struct strbuf addr = STRBUF_INIT;
+		json_t *entry;
 
 		hashes[i] = xcalloc(1, MAILBOX_HASH_MAX + 1);
-		if (mailbox_password_new(pw, err) < 0 ||
-		    mailbox_password_hash(pw, hashes[i], err) < 0) {
-			OPENSSL_cleanse_str(pw);
+		if ((entry = issue_password(&cur, &mbs[i], hashes[i], err)) ==
+		    NULL)
 			goto out;
-		}
-		sbuf_addf(&addr, "%s@%s", mbs[i].local, cur.name.alabel);
-		json_array_append_new(list,
-				      json_pack("{s:s, s:s, s:b}", "address",
-						addr.buf, "password", pw,
-						"catch_all", mbs[i].catch_all));
-		sbuf_release(&addr);
-		OPENSSL_cleanse_str(pw);
+		json_array_append_new(list, entry);
 	}
 	nd = cur;
 	nd.temp_pop3 = true;
