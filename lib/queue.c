@@ -36,20 +36,8 @@ static int current_dir(const struct conf *conf, char *buf, size_t size,
 
 static int run(const char *const *argv, struct strbuf *out, struct error *err)
 {
-	int status = 0;
-
-	if (spawn_run(argv, out, QUEUE_OUT_MAX, &status, err) < 0)
-		return -1;
-	if (status != 0) {
-		struct strbuf msg = STRBUF_INIT;
-
-		spawn_summary(out, &msg);
-		error_set(err, ERR_TEMPFAIL, NULL, "%s failed (exit %d): %s",
-			  argv[0], status, msg.buf);
-		sbuf_release(&msg);
-		return -1;
-	}
-	return 0;
+	return spawn_check(argv, out, QUEUE_OUT_MAX, ERR_TEMPFAIL, argv[0],
+			   err);
 }
 
 /* Lower-cased domain of an address, or "" (into buf). */

@@ -114,23 +114,7 @@ static int fsync_dir(const char *dir, struct error *err)
 /* Run a command; its first output line goes into the error. */
 static int run(const char *const *argv, const char *what, struct error *err)
 {
-	struct strbuf out = STRBUF_INIT, msg = STRBUF_INIT;
-	int status = 0;
-
-	if (spawn_run(argv, &out, SPAWN_OUT_MAX, &status, err) < 0) {
-		sbuf_release(&out);
-		return -1;
-	}
-	if (status != 0) {
-		spawn_summary(&out, &msg);
-		error_set(err, ERR_INTERNAL, NULL, "%s failed (exit %d): %s",
-			  what, status, msg.buf);
-		sbuf_release(&msg);
-		sbuf_release(&out);
-		return -1;
-	}
-	sbuf_release(&out);
-	return 0;
+	return spawn_check(argv, NULL, SPAWN_OUT_MAX, ERR_INTERNAL, what, err);
 }
 
 static int on_domain(void *arg, const struct domain *d, struct error *err)

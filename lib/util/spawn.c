@@ -67,6 +67,25 @@ int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
 	return 0;
 }
 
+int spawn_check(const char *const *argv, struct strbuf *out, size_t max,
+		enum err_code code, const char *what, struct error *err)
+{
+	struct strbuf own = STRBUF_INIT, msg = STRBUF_INIT;
+	struct strbuf *o = out ? out : &own;
+	int status = 0, rc = 0;
+
+	if (spawn_run(argv, o, max, &status, err) < 0) {
+		rc = -1;
+	} else if (status != 0) {
+		spawn_summary(o, &msg);
+		rc = error_set(err, code, NULL, "%s failed (exit %d): %s", what,
+			       status, msg.buf);
+	}
+	sbuf_release(&msg);
+	sbuf_release(&own);
+	return rc;
+}
+
 void spawn_summary(const struct strbuf *out, struct strbuf *msg)
 {
 	size_t n = strcspn(out->buf, "\n");

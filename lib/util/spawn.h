@@ -18,6 +18,13 @@
 int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
 	      int *status, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * spawn_run(), and a non-zero exit status is an error too: code, with
+ * "WHAT failed (exit N): first line of the output".  out may be NULL.
+ */
+int spawn_check(const char *const *argv, struct strbuf *out, size_t max,
+		enum err_code code, const char *what, struct error *err)
+	__attribute__((warn_unused_result));
 /* The first line of out, escaped and short, for an error message. */
 void spawn_summary(const struct strbuf *out, struct strbuf *msg);
 
