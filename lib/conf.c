@@ -57,6 +57,13 @@ static const struct setting settings[] = {
 	  "demo)" },
 	{ "relay.generations", K_INT, OFF(relay_generations), "5", 2, 100,
 	  "generations kept for rollback" },
+	{ "relay.reinject", K_STR, OFF(relay_reinject), "127.0.0.1:10025", 0, 0,
+	  "the re-injection listener (ADDRESS:PORT): mail the mailbox "
+	  "host hands back, routed without a second scan" },
+	{ "relay.reinject_clients", K_CIDRS, OFF(relay_reinject_clients), "", 0,
+	  64,
+	  "who may use the re-injection listener: the mailbox hosts "
+	  "(empty: 127.0.0.0/8 only)" },
 	{ "greylist.postgrey", K_STR, OFF(greylist_postgrey), "127.0.0.1:10023",
 	  0, 0, "postgrey's policy service on the relay, HOST:PORT" },
 	{ "greylist.delay", K_INT, OFF(greylist_delay), "300", 1, 86400,
@@ -77,6 +84,17 @@ static const struct setting settings[] = {
 	  "where the mailboxes live, one directory per mailbox id" },
 	{ "mailbox.user", K_STR, OFF(mailbox_user), "mail", 0, 0,
 	  "the system user owning the maildirs" },
+	{ "mailbox.doveadm", K_STR, OFF(mailbox_doveadm), "127.0.0.1:8090", 0,
+	  0,
+	  "Dovecot's doveadm HTTP API on the mailbox host, HOST:PORT (the "
+	  "key is paths.state/doveadm.key)" },
+	{ "mailbox.reinject", K_STR, OFF(mailbox_reinject), "127.0.0.1:10025",
+	  0, 0,
+	  "where the jobs worker re-injects mail: a relay's "
+	  "relay.reinject, HOST:PORT" },
+	{ "mailbox.settle", K_INT, OFF(mailbox_settle), "60", 0, 3600,
+	  "seconds a mailbox job waits after every relay applied its "
+	  "change, for deliveries already under way, before its last pass" },
 	{ "site.own_names", K_NAMES, OFF(own_names), "", 0, CONF_NAMES_MAX,
 	  "our own host and domain names: never accepted as customer "
 	  "domains" },
@@ -194,6 +212,9 @@ void conf_release(struct conf *c)
 	free(c->mailbox_listen);
 	free(c->mailbox_maildir);
 	free(c->mailbox_user);
+	free(c->mailbox_doveadm);
+	free(c->mailbox_reinject);
+	free(c->relay_reinject);
 	free(c->scanner_milter);
 	free(c->scanner_normal);
 	free(c->scanner_controller);
@@ -202,6 +223,7 @@ void conf_release(struct conf *c)
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
 	cidr_list_release(&c->relay_addresses);
+	cidr_list_release(&c->relay_reinject_clients);
 	cidr_list_release(&c->dest_allow);
 	memset(c, 0, sizeof(*c));
 }

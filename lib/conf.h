@@ -29,28 +29,33 @@ struct conf {
 				    defaults to db_conninfo */
 	int db_connect_timeout;	 /* database.connect_timeout, seconds */
 	char *relay_name;	 /* relay.name */
-	struct cidr_list relay_addresses; /* relay.addresses: own IPs */
-	char *relay_listen;		  /* relay.listen */
-	char *relay_hostname;		  /* relay.hostname */
-	int relay_dns;			  /* relay.dns */
-	int relay_generations;		  /* relay.generations */
-	char *mailbox_lmtp;		  /* mailbox.lmtp */
-	char *mailbox_listen;		  /* mailbox.listen */
-	int mailbox_pop3_port;		  /* mailbox.pop3_port */
-	int mailbox_imap_port;		  /* mailbox.imap_port */
-	int mailbox_lmtp_port;		  /* mailbox.lmtp_port */
-	char *mailbox_maildir;		  /* mailbox.maildir */
-	char *mailbox_user;		  /* mailbox.user */
-	char *greylist_postgrey;	  /* greylist.postgrey */
-	int greylist_delay;		  /* greylist.delay */
-	char *scanner_milter;		  /* scanner.milter */
-	char *scanner_normal;		  /* scanner.normal */
-	char *scanner_controller;	  /* scanner.controller */
-	char *scanner_clamd;		  /* scanner.clamd */
-	char *scanner_rspamd_pid;	  /* scanner.rspamd_pid */
-	int spam_network_checks;	  /* spam.network_checks */
-	int spam_test_header;		  /* spam.test_header */
-	char *own_names[CONF_NAMES_MAX];  /* site.own_names: our hostnames */
+	struct cidr_list relay_addresses;	 /* relay.addresses: own IPs */
+	char *relay_listen;			 /* relay.listen */
+	char *relay_hostname;			 /* relay.hostname */
+	int relay_dns;				 /* relay.dns */
+	int relay_generations;			 /* relay.generations */
+	char *relay_reinject;			 /* relay.reinject */
+	struct cidr_list relay_reinject_clients; /* relay.reinject_clients */
+	char *mailbox_lmtp;			 /* mailbox.lmtp */
+	char *mailbox_listen;			 /* mailbox.listen */
+	int mailbox_pop3_port;			 /* mailbox.pop3_port */
+	int mailbox_imap_port;			 /* mailbox.imap_port */
+	int mailbox_lmtp_port;			 /* mailbox.lmtp_port */
+	char *mailbox_maildir;			 /* mailbox.maildir */
+	char *mailbox_user;			 /* mailbox.user */
+	char *mailbox_doveadm;			 /* mailbox.doveadm */
+	char *mailbox_reinject;			 /* mailbox.reinject */
+	int mailbox_settle;			 /* mailbox.settle */
+	char *greylist_postgrey;		 /* greylist.postgrey */
+	int greylist_delay;			 /* greylist.delay */
+	char *scanner_milter;			 /* scanner.milter */
+	char *scanner_normal;			 /* scanner.normal */
+	char *scanner_controller;		 /* scanner.controller */
+	char *scanner_clamd;			 /* scanner.clamd */
+	char *scanner_rspamd_pid;		 /* scanner.rspamd_pid */
+	int spam_network_checks;		 /* spam.network_checks */
+	int spam_test_header;			 /* spam.test_header */
+	char *own_names[CONF_NAMES_MAX]; /* site.own_names: our hostnames */
 	int n_own_names;
 	char *state_dir;		      /* paths.state */
 	struct cidr_list dest_allow;	      /* destinations.allow */
