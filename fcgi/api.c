@@ -525,20 +525,157 @@ bad:
 	json_decref(doc);
 }
 
-/* Verbs that need the mailbox host (switching): not built yet. */
-static void h_later(struct call *c)
+/* Refuse members of doc not in allowed (NULL-terminated). */
+static int only_members(struct call *c, const json_t *doc, const char *verb,
+			const char *const *allowed)
 {
-	struct domain d;
-	char msg[160];
+	const char *key;
+	json_t *v;
+	size_t i;
 
-	if (load(c, &d, NULL) < 0)
+	json_object_foreach((json_t *)doc, key, v)
+	{
+		for (i = 0; allowed[i] && strcmp(allowed[i], key) != 0; i++)
+			;
+		if (allowed[i] == NULL)
+			return error_set(&c->err, ERR_INVALID, key,
+					 "%s does not take \"%s\"", verb, key);
+	}
+	return 0;
+}
+
+/* A string member (NULL when absent); -1 when it is not a string. */
+static int str_member(struct call *c, const json_t *doc, const char *key,
+		      const char **out)
+{
+	const json_t *v = json_object_get(doc, key);
+
+	*out = json_string_value(v);
+	if (v != NULL && !json_is_string(v))
+		return error_set(&c->err, ERR_INVALID, key, "%s is a string",
+				 key);
+	return 0;
+}
+
+static int bool_member(struct call *c, const json_t *doc, const char *key,
+		       bool *out)
+{
+	const json_t *v = json_object_get(doc, key);
+
+	*out = json_is_true(v);
+	if (v != NULL && !json_is_boolean(v))
+		return error_set(&c->err, ERR_INVALID, key,
+				 "%s is true or false", key);
+	return 0;
+}
+
+/*
+ * {"to": "feed", "dest": "IP[:PORT]", "mailboxes": "forward"|"archive"|
+ * "purge", "force": b, "confirm": NAME} or {"to": "pop3", "mailbox":
+ * [LOCAL...], "catch_all": b} - feedctl switch's options as JSON.
+ */
+static void h_switch(struct call *c)
+{
+	static const char *const types[] = { "application/json", NULL };
+	static const char *const allowed[] = { "to",	    "dest",
+					       "mailboxes", "force",
+					       "confirm",   "mailbox",
+					       "catch_all", NULL };
+	const char *to, *dest, *fate, *confirm;
+	bool force, catch_all;
+	char *locals[64];
+	size_t n = 0, i;
+	json_t *doc, *mb, *v, *out = NULL, *o;
+	struct domain d;
+
+	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
 		return;
-	(void)snprintf(msg, sizeof(msg),
-		       "'%s' needs the mailbox host and the switching "
-		       "flows, which this version does not have yet; "
-		       "nothing was changed",
-		       c->sub);
-	resp_problem_msg(c->r, 501, NULL, msg);
+	if (only_members(c, doc, "switch", allowed) < 0 ||
+	    str_member(c, doc, "to", &to) < 0 ||
+	    str_member(c, doc, "dest", &dest) < 0 ||
+	    str_member(c, doc, "mailboxes", &fate) < 0 ||
+	    str_member(c, doc, "confirm", &confirm) < 0 ||
+	    bool_member(c, doc, "force", &force) < 0 ||
+	    bool_member(c, doc, "catch_all", &catch_all) < 0)
+		goto bad;
+	mb = json_object_get(doc, "mailbox");
+	if ((mb != NULL && !json_is_array(mb)) ||
+	    json_array_size(mb) > sizeof(locals) / sizeof(locals[0])) {
+		error_set(&c->err, ERR_INVALID, "mailbox",
+			  "mailbox is a list of at most 64 local parts");
+		goto bad;
+	}
+	json_array_foreach(mb, i, v)
+	{
+		if (!json_is_string(v)) {
+			error_set(&c->err, ERR_INVALID, "mailbox",
+				  "mailbox holds local parts (strings)");
+			goto bad;
+		}
+		locals[n++] = (char *)json_string_value(v);
+	}
+	if (to != NULL && strcmp(to, "feed") == 0 && mb == NULL && !catch_all) {
+		if (ops_switch_feed(&c->ox, d.name.alabel, dest, fate, force,
+				    confirm, &out, &c->err) < 0)
+			goto bad;
+		o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "switch",
+			      out);
+	} else if (to != NULL && strcmp(to, "pop3") == 0 && dest == NULL &&
+		   fate == NULL && !force) {
+		if (ops_switch_pop3(&c->ox, d.name.alabel, locals, n, catch_all,
+				    &out, &c->err) < 0)
+			goto bad;
+		o = json_pack("{s:s, s:o}", "domain", d.name.alabel,
+			      "mailboxes", out);
+	} else {
+		error_set(&c->err, ERR_INVALID, "to",
+			  "to is \"feed\" (with dest, mailboxes, force, "
+			  "confirm) or \"pop3\" (with mailbox, catch_all)");
+		goto bad;
+	}
+	resp_json(c->r, 200, o);
+	json_decref(o);
+	json_decref(doc);
+	return;
+bad:
+	fail(c);
+	json_decref(doc);
+}
+
+/* {} or {"keep_days": N} */
+static void h_revert(struct call *c)
+{
+	static const char *const types[] = { "application/json", NULL };
+	static const char *const allowed[] = { "keep_days", NULL };
+	const json_t *kd;
+	json_t *doc, *out = NULL, *o;
+	struct domain d;
+	long keep = -1;
+
+	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
+		return;
+	if (only_members(c, doc, "revert", allowed) < 0)
+		goto bad;
+	if ((kd = json_object_get(doc, "keep_days")) != NULL) {
+		if (!json_is_integer(kd) || json_integer_value(kd) < 1 ||
+		    json_integer_value(kd) > 365) {
+			error_set(&c->err, ERR_INVALID, "keep_days",
+				  "keep_days is a whole number from 1 to 365");
+			goto bad;
+		}
+		keep = (long)json_integer_value(kd);
+	}
+	if (ops_revert(&c->ox, d.name.alabel, keep, (int64_t)time(NULL), &out,
+		       &c->err) < 0)
+		goto bad;
+	o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "revert", out);
+	resp_json(c->r, 200, o);
+	json_decref(o);
+	json_decref(doc);
+	return;
+bad:
+	fail(c);
+	json_decref(doc);
 }
 
 static void h_relays(struct call *c)
@@ -565,9 +702,9 @@ static const struct route routes[] = {
 	{ "GET", S_DOMAIN_SUB, "mailboxes", ROLE_READ, h_mailboxes },
 	{ "GET", S_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
 	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
-	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_switch },
 	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_temp_pop3 },
-	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_later },
+	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_revert },
 	{ "POST", S_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_extend },
 	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },
 	{ "POST", S_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_probe },

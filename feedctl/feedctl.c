@@ -1234,14 +1234,143 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_later(struct cli *cli, int argc, char **argv)
+static int cmd_switch(struct cli *cli, int argc, char **argv)
 {
-	(void)argc;
-	error_set(&cli->err, ERR_UNAVAILABLE, NULL,
-		  "not available yet: '%s' needs the mail stack "
-		  "(mta-glue), which this build does not have",
-		  argv[0]);
-	return fail(cli);
+	char *locals[ARGS_MAX];
+	const char *to = NULL, *dest = NULL, *fate = NULL, *confirm = NULL, *v;
+	bool force = false, catch_all = false;
+	json_t *out = NULL;
+	size_t n = 0;
+	int i, r;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error(cli, "switch", "switch needs a DOMAIN");
+	cli->subject = argv[1];
+	for (i = 2; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--to", &v)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "switch",
+						   "--to needs feed or pop3");
+			to = v;
+		} else if ((r = opt_value(argc, argv, &i, "--dest", &v)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "switch",
+						   "--dest needs IP[:PORT]");
+			dest = v;
+		} else if ((r = opt_value(argc, argv, &i, "--mailboxes", &v)) !=
+			   0) {
+			if (r < 0)
+				return usage_error(cli, "switch",
+						   "--mailboxes needs forward, "
+						   "archive or purge");
+			fate = v;
+		} else if ((r = opt_value(argc, argv, &i, "--confirm", &v)) !=
+			   0) {
+			if (r < 0)
+				return usage_error(
+					cli, "switch",
+					"--confirm needs the DOMAIN");
+			confirm = v;
+		} else if ((r = opt_value(argc, argv, &i, "--mailbox", &v)) !=
+			   0) {
+			if (r < 0 || n >= ARGS_MAX)
+				return usage_error(cli, "switch",
+						   "--mailbox needs LOCAL");
+			locals[n++] = (char *)v;
+		} else if (strcmp(argv[i], "--force") == 0) {
+			force = true;
+		} else if (strcmp(argv[i], "--catch-all") == 0) {
+			catch_all = true;
+		} else {
+			return usage_error(cli, "switch",
+					   "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (to != NULL && strcmp(to, "feed") == 0) {
+		if (n > 0 || catch_all)
+			return usage_error(cli, "switch",
+					   "--mailbox and --catch-all are for "
+					   "--to pop3");
+		if (ops_switch_feed(&cli->ox, argv[1], dest, fate, force,
+				    confirm, &out, &cli->err) < 0)
+			return fail(cli);
+		if (cli->json) {
+			print_json(out);
+		} else {
+			long long jobs = (long long)json_integer_value(
+				json_object_get(out, "jobs"));
+
+			printf("%s: now a feed to %s; %lld mailbox%s to %s "
+			       "once every relay routes the new way "
+			       "('feedctl jobs %s')\n",
+			       argv[1], dest, jobs, jobs == 1 ? "" : "es",
+			       json_string_value(
+				       json_object_get(out, "mailboxes")),
+			       argv[1]);
+		}
+	} else if (to != NULL && strcmp(to, "pop3") == 0) {
+		if (dest != NULL || fate != NULL || force)
+			return usage_error(cli, "switch",
+					   "--dest, --mailboxes and --force "
+					   "are for --to feed");
+		if (ops_switch_pop3(&cli->ox, argv[1], locals, n, catch_all,
+				    &out, &cli->err) < 0)
+			return fail(cli);
+		if (!cli->json)
+			printf("%s: now a pop3 domain; the relays deliver its "
+			       "mail (queued mail too) into these "
+			       "mailboxes:\n",
+			       argv[1]);
+		print_passwords(cli, out);
+	} else {
+		return usage_error(cli, "switch", "--to is feed or pop3");
+	}
+	json_decref(out);
+	return 0;
+}
+
+static int cmd_revert(struct cli *cli, int argc, char **argv)
+{
+	long keep = -1;
+	json_t *out = NULL;
+	const char *v;
+	int i, r;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error(cli, "revert", "revert needs a DOMAIN");
+	cli->subject = argv[1];
+	for (i = 2; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--keep-days", &v)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "revert",
+						   "--keep-days needs N");
+			if (parse_long(v, 1, 365, &keep, "keep_days",
+				       &cli->err) < 0)
+				return fail(cli);
+		} else {
+			return usage_error(cli, "revert",
+					   "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (ops_revert(&cli->ox, argv[1], keep, (int64_t)time(NULL), &out,
+		       &cli->err) < 0)
+		return fail(cli);
+	if (cli->json) {
+		print_json(out);
+	} else if (keep > 0) {
+		printf("%s: back to its feed; the temporary mailboxes stay "
+		       "readable for %ld day%s, then are archived and "
+		       "removed\n",
+		       argv[1], keep, keep == 1 ? "" : "s");
+	} else {
+		printf("%s: back to its feed; the mail in its temporary "
+		       "mailboxes goes to the destination once every relay "
+		       "routes the new way, then they are archived and "
+		       "removed ('feedctl jobs %s')\n",
+		       argv[1], argv[1]);
+	}
+	json_decref(out);
+	return 0;
 }
 
 static int cmd_help(struct cli *cli, int argc, char **argv);
@@ -1293,16 +1422,28 @@ static const struct cmd cmds[] = {
 	  "Queued and finished mailbox and queue jobs, with their errors." },
 	{ "db", cmd_db, false, "db (migrate | status)",
 	  "Apply the schema migrations (as the owner role) or list them." },
-	{ "switch", cmd_later, false,
-	  "switch DOMAIN --to feed|pop3 ...", "Not available yet." },
+	{ "switch", cmd_switch, true,
+	  "switch DOMAIN --to feed --dest IP[:PORT] "
+	  "[--mailboxes forward|archive|purge]\n"
+	  "       [--force] [--confirm=DOMAIN]\n"
+	  "switch DOMAIN --to pop3 (--mailbox LOCAL ... | --catch-all)",
+	  "To feed: a live probe of the destination must pass (unless\n"
+	  "--force).  The mailboxes' mail is forwarded to it (default),\n"
+	  "archived, or purged (needs --confirm=DOMAIN), by a job that runs\n"
+	  "once every relay routes the new way; then they are removed.\n"
+	  "To pop3: the new mailboxes' passwords are shown once; queued\n"
+	  "mail is delivered into them." },
 	{ "temp-pop3", cmd_temp_pop3, true,
 	  "temp-pop3 DOMAIN [--mailbox LOCAL ...] [--from-queue] [--catch-all]",
 	  "While a feed or backup domain's server is out: temporary POP3\n"
 	  "mailboxes (listed, the recipients in this relay's queue, and/or\n"
 	  "a catch-all) whose passwords are shown once; the relays deliver\n"
 	  "the domain's mail, queued mail too, into them." },
-	{ "revert", cmd_later, false, "revert DOMAIN [--keep-days N]",
-	  "Not available yet." },
+	{ "revert", cmd_revert, true, "revert DOMAIN [--keep-days N]",
+	  "End temporary POP3: the domain's mail goes to its feed again.\n"
+	  "The mail left in the temporary mailboxes is re-injected to the\n"
+	  "destination, then they are archived and removed; with\n"
+	  "--keep-days N (1-365) they stay readable N days instead." },
 	{ "extend", cmd_extend, true,
 	  "extend DOMAIN (--days N | --until YYYY-MM-DD)",
 	  "Lengthen the domain's queue: N days from now (1-31), or to the\n"
@@ -1443,7 +1584,7 @@ int main(int argc, char **argv)
 		printf("usage: feedctl %s\n\n%s\n", c->usage, c->help);
 		return 0;
 	}
-	if (c->fn == cmd_help || c->fn == cmd_later)
+	if (c->fn == cmd_help)
 		return c->fn(&cli, n, args);
 	if (cli.ticket != NULL &&
 	    actor_check(cli.ticket, "ticket", &cli.err) < 0)

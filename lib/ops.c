@@ -743,6 +743,208 @@ out:
 	return rc;
 }
 
+int ops_switch_feed(const struct ops_ctx *ox, const char *name,
+		    const char *dest, const char *fate, bool force,
+		    const char *confirm, json_t **report, struct error *err)
+{
+	struct switch_req r = { 0 };
+	struct domain cur, nd;
+	json_t *probe = NULL;
+	char kind[32];
+	long jobs = 0;
+
+	*report = NULL;
+	if (fate == NULL)
+		fate = "forward";
+	if (strcmp(fate, "forward") != 0 && strcmp(fate, "archive") != 0 &&
+	    strcmp(fate, "purge") != 0)
+		return error_set(err, ERR_INVALID, "mailboxes",
+				 "--mailboxes is forward, archive or purge, "
+				 "not \"%s\"",
+				 fate);
+	if (dest == NULL || dest[0] == '\0')
+		return error_set(err, ERR_INVALID, "destination",
+				 "switch --to feed needs --dest IP[:PORT]");
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	if (cur.mode == MODE_FEED)
+		return error_set(err, ERR_CONFLICT, "mode",
+				 "%s is a feed domain already (a new "
+				 "destination is 'feedctl set %s dest=IP')",
+				 cur.name.alabel, cur.name.alabel);
+	if (strcmp(fate, "purge") == 0 &&
+	    (confirm == NULL || (strcmp(confirm, cur.name.alabel) != 0 &&
+				 strcmp(confirm, cur.name.ulabel) != 0)))
+		return error_set(err, ERR_INVALID, "confirm",
+				 "purging the mailboxes of %s deletes their "
+				 "mail: confirm with --confirm=%s",
+				 cur.name.alabel, cur.name.alabel);
+	if (cur.temp_pop3)
+		return error_set(err, ERR_CONFLICT, "temp_pop3",
+				 "%s is in temporary POP3: revert it first",
+				 cur.name.alabel);
+	nd = cur;
+	nd.mode = MODE_FEED;
+	nd.has_dest = true;
+	if (dest_parse(dest, ox->conf, &nd.dest, "destination", err) < 0 ||
+	    domain_check(&nd, ox->conf, err) < 0)
+		return -1;
+	probe = probe_run(&nd.dest, &nd.name, ox->conf->relay_hostname,
+			  PROBE_TIMEOUT_MS);
+	if (!force && !json_is_true(json_object_get(probe, "ok"))) {
+		char dt[IP_TEXT_MAX + 16];
+
+		dest_format(&nd.dest, dt, sizeof(dt));
+		error_set(err, ERR_CONFLICT, "destination",
+			  "%s did not pass the probe (%s): mail for %s would "
+			  "only queue there; fix it or switch with --force",
+			  dt,
+			  json_string_value(json_object_get(probe, "error"))
+				  ?: json_string_value(json_object_get(
+					     probe, "rcpt_reply"))
+				  ?: "refused",
+			  cur.name.alabel);
+		json_decref(probe);
+		return -1;
+	}
+	(void)snprintf(kind, sizeof(kind), "mailbox-%s", fate);
+	r.old = &cur;
+	r.nd = &nd;
+	r.action = "switch";
+	r.job_kind = kind;
+	if (store_switch(ox->store, &r, &jobs, &ox->change, err) < 0) {
+		json_decref(probe);
+		return -1;
+	}
+	*report = json_pack("{s:o, s:s, s:i}", "probe", probe, "mailboxes",
+			    fate, "jobs", (json_int_t)jobs);
+	return 0;
+}
+
+int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
+		    char *const *locals, size_t nlocals, bool catch_all,
+		    json_t **created, struct error *err)
+{
+	struct switch_req r = { 0 };
+	struct mailbox *mbs = NULL;
+	char **hashes = NULL;
+	json_t *list = NULL;
+	struct domain cur, nd;
+	size_t i, n = 0;
+	long jobs = 0;
+	int rc = -1;
+
+	*created = NULL;
+	if (nlocals == 0 && !catch_all)
+		return error_set(err, ERR_INVALID, "mailbox",
+				 "switch --to pop3 needs --mailbox LOCAL or "
+				 "--catch-all: a pop3 domain without mailboxes "
+				 "would refuse all its mail");
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	if (cur.mode == MODE_POP3)
+		return error_set(
+			err, ERR_CONFLICT, "mode",
+			"%s is a pop3 domain already ('feedctl mailbox "
+			"add' adds mailboxes)",
+			cur.name.alabel);
+	if (cur.temp_pop3)
+		return error_set(err, ERR_CONFLICT, "temp_pop3",
+				 "%s is in temporary POP3: revert it first",
+				 cur.name.alabel);
+	for (i = 0; i < nlocals; i++)
+		if (add_local(&mbs, &n, locals[i], err) < 0)
+			goto out;
+	if (catch_all) {
+		mbs = xrealloc(mbs, (n + 1) * sizeof(*mbs));
+		memset(&mbs[n], 0, sizeof(*mbs));
+		memcpy(mbs[n].local, "catch-all", sizeof("catch-all"));
+		mbs[n].catch_all = true;
+		n++;
+	}
+	hashes = xcalloc(n, sizeof(*hashes));
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		json_t *entry;
+
+		mbs[i].temporary = false;
+		hashes[i] = xcalloc(1, MAILBOX_HASH_MAX + 1);
+		if ((entry = issue_password(&cur, &mbs[i], hashes[i], err)) ==
+		    NULL)
+			goto out;
+		json_array_append_new(list, entry);
+	}
+	nd = cur;
+	nd.mode = MODE_POP3;
+	nd.has_dest = false;
+	memset(&nd.dest, 0, sizeof(nd.dest));
+	nd.nfallbacks = 0;
+	r.old = &cur;
+	r.nd = &nd;
+	r.action = "switch";
+	r.mbs = mbs;
+	r.hashes = hashes;
+	r.n = n;
+	if (domain_check(&nd, ox->conf, err) < 0 ||
+	    store_switch(ox->store, &r, &jobs, &ox->change, err) < 0)
+		goto out;
+	*created = list;
+	list = NULL;
+	rc = 0;
+out:
+	for (i = 0; hashes && i < n; i++) {
+		OPENSSL_cleanse(hashes[i], MAILBOX_HASH_MAX + 1);
+		free(hashes[i]);
+	}
+	free(hashes);
+	json_decref(list);
+	free(mbs);
+	return rc;
+}
+
+int ops_revert(const struct ops_ctx *ox, const char *name, long keep_days,
+	       int64_t now, json_t **report, struct error *err)
+{
+	struct switch_req r = { 0 };
+	struct domain cur, nd;
+	long jobs = 0;
+
+	*report = NULL;
+	if (keep_days == 0 || keep_days > 365)
+		return error_set(err, ERR_INVALID, "keep_days",
+				 "--keep-days is 1 to 365");
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+		return -1;
+	if (!cur.temp_pop3)
+		return error_set(err, ERR_CONFLICT, "temp_pop3",
+				 "%s is not in temporary POP3: nothing to "
+				 "revert",
+				 cur.name.alabel);
+	nd = cur;
+	nd.temp_pop3 = false;
+	nd.temp_pop3_since = 0;
+	nd.temp_pop3_by[0] = '\0';
+	r.old = &cur;
+	r.nd = &nd;
+	r.action = "revert";
+	r.temp_only = true;
+	if (keep_days > 0) {
+		r.job_kind = "mailbox-archive";
+		r.run_after = r.keep_until = now + (int64_t)keep_days * 86400;
+	} else {
+		r.job_kind = "mailbox-forward";
+	}
+	if (domain_check(&nd, ox->conf, err) < 0 ||
+	    store_switch(ox->store, &r, &jobs, &ox->change, err) < 0)
+		return -1;
+	*report = json_pack("{s:s, s:i, s:o}", "mailboxes",
+			    keep_days > 0 ? "keep" : "forward", "jobs",
+			    (json_int_t)jobs, "keep_until",
+			    keep_days > 0 ? json_integer(r.keep_until)
+					  : json_null());
+	return 0;
+}
+
 int ops_mailbox_passwd(const struct ops_ctx *ox, const char *name,
 		       const char *local, json_t **changed, struct error *err)
 {

@@ -114,6 +114,36 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 		  char *const *locals, size_t nlocals, bool from_queue,
 		  bool catch_all, int64_t now, json_t **created,
 		  struct error *err) __attribute__((warn_unused_result));
+/*
+ * Switch (SPEC section 5).  To feed: a pop3 (or backup) domain gets
+ * destination dest; a live probe must pass unless force (*report holds
+ * it); its mailboxes get a job by fate - "forward" (default, NULL),
+ * "archive" or "purge" (confirm must name the domain).  *report:
+ * {"probe": {...}|null, "mailboxes": "forward"|..., "jobs": N}.
+ */
+int ops_switch_feed(const struct ops_ctx *ox, const char *name,
+		    const char *dest, const char *fate, bool force,
+		    const char *confirm, json_t **report, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * To pop3: a feed or backup domain (not in temporary POP3) gets the
+ * mailboxes locals and/or a catch-all; at least one is required.
+ * *created as for ops_mailbox_add.
+ */
+int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
+		    char *const *locals, size_t nlocals, bool catch_all,
+		    json_t **created, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * Back from temporary POP3 to the feed: the temporary mailboxes' mail
+ * is re-injected to the destination and the mailboxes archived and
+ * removed (keep_days < 0), or they stay readable keep_days (1..365)
+ * more days and are then archived and removed.  *report: {"mailboxes":
+ * "forward"|"keep", "jobs": N, "keep_until": T|null}.
+ */
+int ops_revert(const struct ops_ctx *ox, const char *name, long keep_days,
+	       int64_t now, json_t **report, struct error *err)
+	__attribute__((warn_unused_result));
 int ops_mailbox_passwd(const struct ops_ctx *ox, const char *name,
 		       const char *local, json_t **changed, struct error *err)
 	__attribute__((warn_unused_result));

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -1223,12 +1224,16 @@ struct temp_arg {
 	const struct change_ctx *ctx;
 };
 
+static int no_open_jobs(struct store *s, const struct domain *d,
+			struct error *err);
+
 static int tx_temp_pop3(struct store *s, void *arg, struct error *err)
 {
 	struct temp_arg *a = arg;
 	size_t i;
 
-	if (do_update(s, a->old, a->nd, a->ctx, "temp-pop3", err) < 0)
+	if (no_open_jobs(s, a->old, err) < 0 ||
+	    do_update(s, a->old, a->nd, a->ctx, "temp-pop3", err) < 0)
 		return -1;
 	for (i = 0; i < a->n; i++) {
 		struct mailbox_arg m = { a->nd, &a->mbs[i], a->mbs[i].local,
@@ -1358,6 +1363,318 @@ int store_mailbox_remove(struct store *s, const struct domain *d,
 	struct mailbox_arg a = { d, NULL, local, NULL, ctx };
 
 	return with_tx(s, tx_mailbox_remove, &a, err);
+}
+
+/* ---- switches and the jobs worker -------------------------------- */
+
+static const char sql_jobs_open[] =
+	"SELECT count(*) FROM jobs WHERE domain = $1 AND kind LIKE 'mailbox-%'"
+	" AND state IN ('pending', 'running')";
+
+/* Mailbox work still to run for a domain refuses another switch. */
+static int no_open_jobs(struct store *s, const struct domain *d,
+			struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int64_t n = -1;
+
+	p_str(&p, d->name.alabel);
+	if ((res = q(s, sql_jobs_open, &p, "jobs", err)) == NULL)
+		return -1;
+	if (!get_i64(res, 0, 0, &n))
+		n = -1;
+	PQclear(res);
+	if (n == 0)
+		return 0;
+	return error_set(err, ERR_CONFLICT, "jobs",
+			 "%s still has %" PRId64
+			 " mailbox job%s to run (from its last switch or "
+			 "revert): see 'feedctl jobs %s'",
+			 d->name.alabel, n, n == 1 ? "" : "s", d->name.alabel);
+}
+
+/* clang-format off */
+static const char sql_switch_jobs[] =
+	"INSERT INTO jobs (kind, domain, payload, after_seq, run_after,"
+	" created_by)"
+	" SELECT $2, d.name, json_build_object('mailbox_id', m.id, 'address',"
+	" m.local || '@' || d.name, 'catch_all', m.catch_all),"
+	" (SELECT coalesce(max(seq), 0) FROM changes),"
+	" coalesce(to_timestamp($3::bigint), now()), $4"
+	" FROM mailboxes m JOIN domains d ON d.id = m.domain_id"
+	" WHERE d.name = $1 AND (NOT $5::boolean OR m.temporary)"
+	" ORDER BY m.id";
+
+static const char sql_keep_until[] =
+	"UPDATE mailboxes m SET expires_at = to_timestamp($2::bigint)"
+	" FROM domains d WHERE d.id = m.domain_id AND d.name = $1"
+	" AND (NOT $3::boolean OR m.temporary)";
+/* clang-format on */
+
+struct switch_arg {
+	const struct switch_req *r;
+	long *jobs;
+	const struct change_ctx *ctx;
+};
+
+static int tx_switch(struct store *s, void *arg, struct error *err)
+{
+	struct switch_arg *a = arg;
+	const struct switch_req *r = a->r;
+	size_t i;
+
+	*a->jobs = 0;
+	if (no_open_jobs(s, r->old, err) < 0 ||
+	    do_update(s, r->old, r->nd, a->ctx, r->action, err) < 0)
+		return -1;
+	if (r->keep_until != 0) {
+		struct params p = { 0 };
+
+		p_str(&p, r->nd->name.alabel);
+		p_int(&p, r->keep_until);
+		p_bool(&p, r->temp_only);
+		if (q0(s, sql_keep_until, &p, "keep", err) < 0)
+			return -1;
+	}
+	if (r->job_kind != NULL) {
+		struct params p = { 0 };
+		PGresult *res;
+
+		p_str(&p, r->nd->name.alabel);
+		p_str(&p, r->job_kind);
+		p_time(&p, r->run_after);
+		p_str(&p, a->ctx->actor);
+		p_bool(&p, r->temp_only);
+		if ((res = q(s, sql_switch_jobs, &p, "jobs", err)) == NULL)
+			return -1;
+		*a->jobs = strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+	for (i = 0; i < r->n; i++) {
+		struct mailbox_arg m = { r->nd, &r->mbs[i], r->mbs[i].local,
+					 r->hashes[i], a->ctx };
+
+		if (tx_mailbox_add(s, &m, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_switch(struct store *s, const struct switch_req *r, long *jobs,
+		 const struct change_ctx *ctx, struct error *err)
+{
+	struct switch_arg a = { r, jobs, ctx };
+
+	return with_tx(s, tx_switch, &a, err);
+}
+
+void job_release(struct job *j)
+{
+	json_decref(j->payload);
+	j->payload = NULL;
+}
+
+/* clang-format off */
+static const char sql_job_claim[] =
+	"UPDATE jobs j SET state = 'running', leased_by = $1,"
+	" lease_until = now() + make_interval(secs => $2::int),"
+	" attempts = j.attempts + 1, updated_at = now()"
+	" WHERE j.id = (SELECT c.id FROM jobs c"
+	"  WHERE (c.state = 'pending' OR (c.state = 'running'"
+	"         AND c.lease_until < now()))"
+	"  AND c.run_after <= now()"
+	"  AND NOT EXISTS (SELECT 1 FROM relays r WHERE r.role = 'relay'"
+	"                  AND r.applied_seq < c.after_seq)"
+	"  ORDER BY c.run_after, c.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+	" RETURNING j.id, j.kind, j.domain, j.payload::text, j.step,"
+	" j.attempts";
+
+static const char sql_job_save[] =
+	"UPDATE jobs SET step = $3, payload = $4::jsonb,"
+	" lease_until = now() + make_interval(secs => $5::int),"
+	" updated_at = now()"
+	" WHERE id = $1 AND leased_by = $2 AND state = 'running'";
+
+static const char sql_job_done[] =
+	"UPDATE jobs SET state = 'done', step = $3, payload = $4::jsonb,"
+	" lease_until = NULL, last_error = NULL, updated_at = now()"
+	" WHERE id = $1 AND leased_by = $2 AND state = 'running'";
+
+static const char sql_job_later[] =
+	"UPDATE jobs SET state = 'pending', step = $3, payload = $4::jsonb,"
+	" run_after = now() + make_interval(secs => $5::bigint),"
+	" last_error = $6, lease_until = NULL, updated_at = now()"
+	" WHERE id = $1 AND leased_by = $2 AND state = 'running'";
+
+static const char sql_job_add[] =
+	"INSERT INTO jobs (kind, domain, payload, run_after, created_by)"
+	" VALUES ($1, $2, $3::jsonb, now() + make_interval(secs =>"
+	" $4::bigint), $5)";
+
+static const char sql_mailbox_drop[] =
+	"DELETE FROM mailboxes WHERE id = $1 RETURNING temporary, catch_all";
+/* clang-format on */
+
+int store_job_claim(struct store *s, const char *worker, int lease_s,
+		    struct job *j, struct error *err)
+{
+	struct params p = { 0 };
+	json_error_t je;
+	PGresult *res;
+	bool ok;
+
+	memset(j, 0, sizeof(*j));
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, worker);
+	p_int(&p, lease_s);
+	if ((res = q(s, sql_job_claim, &p, "job claim", err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	ok = get_i64(res, 0, 0, &j->id) &&
+	     get_text(res, 0, 1, j->kind, sizeof(j->kind)) &&
+	     get_text(res, 0, 2, j->domain, sizeof(j->domain)) &&
+	     get_int(res, 0, 4, 0, INT_MAX, &j->step) &&
+	     get_int(res, 0, 5, 0, INT_MAX, &j->attempts);
+	j->payload = ok ? json_loads(PQgetvalue(res, 0, 3), 0, &je) : NULL;
+	PQclear(res);
+	if (!json_is_object(j->payload)) {
+		job_release(j);
+		return error_set(err, ERR_INTERNAL, NULL, "unexpected job row");
+	}
+	return 1;
+}
+
+/* Run one of the job statements; ERR_CONFLICT when the lease is gone. */
+static int job_update(struct store *s, const char *sql, const struct job *j,
+		      const char *worker, int64_t secs, const char *error,
+		      bool has_secs, bool has_error, struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	long n;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_int(&p, j->id);
+	p_str(&p, worker);
+	p_int(&p, j->step);
+	p_json(&p, j->payload);
+	if (has_secs)
+		p_int(&p, secs);
+	if (has_error)
+		p_str(&p, error);
+	res = q(s, sql, &p, "job", err);
+	p_release(&p);
+	if (res == NULL)
+		return -1;
+	n = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (n == 0)
+		return error_set(
+			err, ERR_CONFLICT, NULL,
+			"job %" PRId64 ": lease lost to another worker", j->id);
+	return 0;
+}
+
+int store_job_save(struct store *s, const struct job *j, const char *worker,
+		   int lease_s, struct error *err)
+{
+	return job_update(s, sql_job_save, j, worker, lease_s, NULL, true,
+			  false, err);
+}
+
+int store_job_done(struct store *s, const struct job *j, const char *worker,
+		   struct error *err)
+{
+	return job_update(s, sql_job_done, j, worker, 0, NULL, false, false,
+			  err);
+}
+
+int store_job_later(struct store *s, const struct job *j, const char *worker,
+		    int64_t delay_s, const char *error, struct error *err)
+{
+	char cut[1025];
+
+	/* last_error is at most 1024 bytes: cut on a character boundary */
+	if (error != NULL) {
+		size_t n = strlen(error);
+
+		if (n >= sizeof(cut)) {
+			n = sizeof(cut) - 1;
+			while (n > 0 &&
+			       ((unsigned char)error[n] & 0xc0) == 0x80)
+				n--;
+		}
+		memcpy(cut, error, n);
+		cut[n] = '\0';
+	}
+	return job_update(s, sql_job_later, j, worker, delay_s,
+			  error ? cut : NULL, true, true, err);
+}
+
+int store_job_add(struct store *s, const char *kind, const char *domain,
+		  const json_t *payload, int64_t delay_s, const char *actor,
+		  struct error *err)
+{
+	struct params p = { 0 };
+	int rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, kind);
+	p_str(&p, domain);
+	p_json(&p, payload);
+	p_int(&p, delay_s);
+	p_str(&p, actor);
+	rc = q0(s, sql_job_add, &p, "job add", err);
+	p_release(&p);
+	return rc;
+}
+
+struct drop_arg {
+	int64_t id;
+	const char *domain, *address;
+	const struct change_ctx *ctx;
+};
+
+static int tx_mailbox_drop(struct store *s, void *arg, struct error *err)
+{
+	struct drop_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	json_t *j;
+	int rc;
+
+	p_int(&p, a->id);
+	if ((res = q(s, sql_mailbox_drop, &p, "mailbox drop", err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0; /* gone already: a resumed job */
+	}
+	j = json_pack("{s:s, s:b, s:b}", "address", a->address, "temporary",
+		      get_bool(res, 0, 0), "catch_all", get_bool(res, 0, 1));
+	PQclear(res);
+	rc = audit(s, a->ctx, "mailbox-remove", a->domain, j, NULL, err);
+	json_decref(j);
+	return rc;
+}
+
+int store_mailbox_drop(struct store *s, int64_t id, const char *domain,
+		       const char *address, const char *actor,
+		       struct error *err)
+{
+	struct change_ctx ctx = { 0 };
+	struct drop_arg a = { id, domain, address, &ctx };
+
+	ctx.actor = actor;
+	ctx.ticket = "";
+	return with_tx(s, tx_mailbox_drop, &a, err);
 }
 
 /* ---- sender rules ------------------------------------------------- */

@@ -163,6 +163,72 @@ int store_temp_pop3(struct store *s, const struct domain *old,
 		    struct domain *nd, const struct mailbox *mbs,
 		    char *const *hashes, size_t n, const struct change_ctx *ctx,
 		    struct error *err) __attribute__((warn_unused_result));
+/*
+ * A switch (SPEC section 5) in one transaction: nd over old (action
+ * names the audit entry); for every mailbox of the domain (only the
+ * temporary ones with temp_only) a job of kind job_kind (NULL: none)
+ * that runs once every relay applied this change and not before
+ * run_after (0: now); keep_until (0: unchanged) as those mailboxes'
+ * expires_at; then the n new mailboxes mbs with their hashes.  Refused
+ * (ERR_CONFLICT) while mailbox jobs of the domain are still to run.
+ * *jobs: how many jobs were queued.
+ */
+struct switch_req {
+	const struct domain *old;
+	struct domain *nd;
+	const char *action;
+	const char *job_kind;
+	bool temp_only;
+	int64_t run_after, keep_until;
+	const struct mailbox *mbs;
+	char *const *hashes;
+	size_t n;
+};
+int store_switch(struct store *s, const struct switch_req *r, long *jobs,
+		 const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+
+/*
+ * The jobs worker's side of the jobs table.  A job is claimed with
+ * FOR UPDATE SKIP LOCKED once every relay has applied the change that
+ * made it (after_seq) and its run_after has come; the claim is a lease
+ * of lease_s seconds that every saved step renews.  A job whose lease
+ * ran out (its worker died) is claimed again and goes on from its last
+ * saved step.
+ */
+struct job {
+	int64_t id;
+	char kind[33];
+	char domain[DOMAIN_NAME_MAX + 1];
+	json_t *payload; /* owned */
+	int step;
+	int attempts;
+};
+void job_release(struct job *j);
+/* 1: *j claimed; 0: nothing to run now. */
+int store_job_claim(struct store *s, const char *worker, int lease_s,
+		    struct job *j, struct error *err)
+	__attribute__((warn_unused_result));
+/* Save j->step and j->payload, renew the lease; ERR_CONFLICT when the
+ * lease was lost (another worker has the job now). */
+int store_job_save(struct store *s, const struct job *j, const char *worker,
+		   int lease_s, struct error *err)
+	__attribute__((warn_unused_result));
+/* Done; or back to pending after delay_s with error shown (NULL: a
+ * planned wait, not a failure). */
+int store_job_done(struct store *s, const struct job *j, const char *worker,
+		   struct error *err) __attribute__((warn_unused_result));
+int store_job_later(struct store *s, const struct job *j, const char *worker,
+		    int64_t delay_s, const char *error, struct error *err)
+	__attribute__((warn_unused_result));
+int store_job_add(struct store *s, const char *kind, const char *domain,
+		  const json_t *payload, int64_t delay_s, const char *actor,
+		  struct error *err) __attribute__((warn_unused_result));
+/* Delete mailbox id (if still there) with an audit entry by actor. */
+int store_mailbox_drop(struct store *s, int64_t id, const char *domain,
+		       const char *address, const char *actor,
+		       struct error *err) __attribute__((warn_unused_result));
+
 /* Deletes the row and queues a "mailbox-archive" job for its maildir. */
 int store_mailbox_remove(struct store *s, const struct domain *d,
 			 const char *local, const struct change_ctx *ctx,

@@ -9,6 +9,7 @@
  *   sync           the relay daemon: apply every change as it happens
  *   queue-expire   expire each domain's mail at its own queue lifetime
  *   start | stop   the relay's Postfix instance (on the current one)
+ *   worker         the mailbox host's jobs worker (lib/mailjob)
  *
  * Thin: parse argv, call lib/relay, print.  apply reports what it did
  * (or its error) to the relays table under relay.name; a failed apply
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "mailjob.h"
 #include "queue.h"
 #include "relay.h"
 #include "store.h"
@@ -54,6 +56,16 @@ static void usage(FILE *fp)
 	      "                 while the database is away keep serving the "
 	      "last generation\n"
 	      "  start | stop   start or stop the relay's Postfix instance\n"
+	      "  worker [--once] [--lease S] [--retry S]\n"
+	      "                 the mailbox host's jobs worker: forwards, "
+	      "archives and removes\n"
+	      "                 mailboxes after a switch or revert, once "
+	      "every relay has\n"
+	      "                 applied it; a job's lease is S seconds "
+	      "(default 60), a failed\n"
+	      "                 step is retried after S seconds (default 30, "
+	      "doubling to 1 h);\n"
+	      "                 --once: run what is runnable now, then exit\n"
 	      "\n"
 	      "Configuration: -c FILE, else $MXFEED_CONF, else "
 	      "/etc/mxfeed/mxfeed.conf.\n"
@@ -102,6 +114,100 @@ static void pause_for(int seconds)
 
 	for (i = 0; i < seconds * 10 && !stop; i++)
 		(void)usleep(100000);
+}
+
+static int fail(const char *verb, struct error *err);
+
+/*
+ * The jobs worker: claim, run, repeat; poll once a second when there is
+ * nothing to do.  Any number of workers may run (SKIP LOCKED); a killed
+ * one's job is taken over when its lease runs out.
+ */
+static int cmd_worker(const struct conf *conf, int argc, char **argv)
+{
+	struct mailjob_ctx c = { 0 };
+	struct error err = ERROR_INIT;
+	struct sigaction sa;
+	char name[128];
+	long lease = 60, retry = 30;
+	bool once = false;
+	int i, backoff = 1, rc = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0) {
+			once = true;
+		} else if (i + 1 < argc && strcmp(argv[i], "--lease") == 0) {
+			if (parse_long(argv[++i], 2, 3600, &lease, "--lease",
+				       &err) < 0)
+				return fail("worker", &err);
+		} else if (i + 1 < argc && strcmp(argv[i], "--retry") == 0) {
+			if (parse_long(argv[++i], 1, 3600, &retry, "--retry",
+				       &err) < 0)
+				return fail("worker", &err);
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	(void)snprintf(name, sizeof(name), "%s:%ld", conf->relay_name,
+		       (long)getpid());
+	c.conf = conf;
+	c.worker = name;
+	c.lease_s = (int)lease;
+	c.retry_s = (int)retry;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("worker %s starts", name);
+	while (!stop) {
+		struct job j;
+		int got;
+
+		error_clear(&err);
+		if (c.store == NULL &&
+		    store_open(&c.store, conf->db_conninfo, conf, &err) < 0) {
+			if (once) {
+				rc = fail("worker", &err);
+				break;
+			}
+			log_warn("worker: %s; retrying in %d s",
+				 error_msg(&err), backoff);
+			pause_for(backoff);
+			backoff = backoff < 16 ? backoff * 2 : 30;
+			continue;
+		}
+		got = store_job_claim(c.store, name, (int)lease, &j, &err);
+		if (got < 0) {
+			log_warn("worker: %s", error_msg(&err));
+			if (once) {
+				rc = fail("worker", &err);
+				break;
+			}
+			pause_for(backoff);
+			backoff = backoff < 16 ? backoff * 2 : 30;
+			continue;
+		}
+		backoff = 1;
+		if (got == 0) {
+			if (once)
+				break;
+			pause_for(1);
+			continue;
+		}
+		log_info("job %lld (%s %s) step %d, attempt %d",
+			 (long long)j.id, j.kind, j.domain, j.step, j.attempts);
+		if (mailjob_run(&c, &j, &err) < 0)
+			log_warn("job %lld: %s", (long long)j.id,
+				 error_msg(&err));
+		job_release(&j);
+	}
+	mailjob_ctx_release(&c);
+	if (c.store)
+		store_close(c.store);
+	error_release(&err);
+	return rc;
 }
 
 /*
@@ -314,6 +420,8 @@ int main(int argc, char **argv)
 			printf("expired %zu message(s)\n", n);
 	} else if (strcmp(verb, "sync") == 0) {
 		rc = cmd_sync(&conf, policyd);
+	} else if (strcmp(verb, "worker") == 0) {
+		rc = cmd_worker(&conf, argc - i - 1, argv + i + 1);
 	} else if (strcmp(verb, "rollback") == 0) {
 		if (relay_rollback(&conf, &err) < 0)
 			rc = fail(verb, &err);

@@ -227,7 +227,7 @@ relay_setup() {
 	cat >> "$T/mxfeed.conf" <<CONF
 greylist = { delay = 3; };
 mailbox = { listen = "127.0.0.1"; pop3_port = 1110; imap_port = 1143;
-            maildir = "$T/mail"; user = "nobody"; };
+            maildir = "$T/mail"; user = "nobody"; settle = 2; };
 spam = { network_checks = 0; test_header = 1; };
 scanner = { rspamd_pid = "$T/rspamd.pid"; };
 CONF

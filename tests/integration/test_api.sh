@@ -222,9 +222,18 @@ expect_status 200 "temp-pop3 with a mailbox and a catch-all" POST /api/v1/domain
 check "... the passwords, shown once" jqe '[.mailboxes[] | .address, (.password | length > 8)] == ["info@example.com", true, "catch-all@example.com", true]'
 check "... the domain is in temporary POP3, actor recorded" test "$(sql "SELECT temp_pop3_by FROM domains WHERE name='example.com'")" = t-oper
 expect_status 409 "temp-pop3 twice: 409" POST /api/v1/domains/example.com/temp-pop3 "${O[@]}" "${J[@]}" -d '{"mailboxes":["x"]}'
-for v in switch revert; do
-	expect_status 501 "POST $v needs the switching flows: 501" POST /api/v1/domains/example.com/$v "${O[@]}" "${J[@]}" -d '{}'
-done
+expect_status 422 "switch without \"to\": 422" POST /api/v1/domains/example.com/switch "${O[@]}" "${J[@]}" -d '{}'
+check "... naming the field" jqe '.errors[0].field == "to"'
+expect_status 422 "switch with an unknown field: 422" POST /api/v1/domains/example.com/switch "${O[@]}" "${J[@]}" -d '{"to":"pop3","everyone":true}'
+expect_status 422 "revert with keep_days 0: 422" POST /api/v1/domains/example.com/revert "${O[@]}" "${J[@]}" -d '{"keep_days":0}'
+v=$(sql "SELECT version FROM domains WHERE name='example.com'")
+expect_status 200 "revert: back to the feed" POST /api/v1/domains/example.com/revert "${O[@]}" "${J[@]}" -d '{}'
+check "... a forward job per temporary mailbox" jqe '.revert.mailboxes == "forward" and .revert.jobs == 2'
+check "... one new version, temp_pop3 cleared" test "$(sql "SELECT version - $v, temp_pop3_since IS NULL FROM domains WHERE name='example.com'")" = "1|t"
+expect_status 409 "revert twice: 409" POST /api/v1/domains/example.com/revert "${O[@]}" "${J[@]}" -d '{}'
+expect_status 409 "switch while the revert's mailbox jobs wait: 409" POST /api/v1/domains/example.com/switch "${O[@]}" "${J[@]}" -d '{"to":"pop3","catch_all":true}'
+check "... naming the jobs" jqe '.detail | test("mailbox jobs? to run")'
+check "refused switches changed nothing" test "$(sql "SELECT version - $v, mode FROM domains WHERE name='example.com'")" = "1|feed"
 expect_status 501 "GET queue on a host without a relay: 501" GET /api/v1/domains/example.com/queue "${R[@]}"
 check "... saying so" jqe '.detail | test("no relay on this host")'
 expect_status 501 "POST flush on a host without a relay: 501" POST /api/v1/domains/example.com/flush "${O[@]}" "${J[@]}" -d '{}'

@@ -249,10 +249,12 @@ expect_exit 2 "probe of a private address is refused like any destination" $F pr
 check "... naming the rule" err_has "10.1.2.3"
 expect_exit 4 "probe of a pop3 domain: nothing to probe" $F probe pop.example
 expect_exit 3 "probe of an unknown domain" $F probe nosuch.example
-for v in switch revert; do
-	expect_exit 1 "$v says it is not available yet" $F $v example.com
-	if err_has "not available yet"; then tap_ok "$v message is plain"; else tap_fail "$v message is plain"; fi
-done
+expect_exit 2 "switch without --to is a usage error" $F switch example.com
+check "... saying what --to takes" err_has "--to is feed or pop3"
+expect_exit 2 "switch --to pop3 with --dest is a usage error" $F switch example.com --to pop3 --dest 127.0.0.1 --catch-all
+expect_exit 4 "revert of a domain not in temporary POP3 is refused" $F revert example.com
+check "... saying so" err_has "not in temporary POP3"
+expect_exit 2 "revert --keep-days 0 is refused" $F revert example.com --keep-days 0
 for v in queue flush; do
 	expect_exit 1 "$v on a host without a relay: exit 1" $F $v example.com
 	check "... saying where to run it" err_has "no relay on this host"

@@ -1,0 +1,199 @@
+/*
+ * reinject - hand mail from a mailbox back to a relay over SMTP
+ *
+ * See reinject.h.
+ */
+#include "reinject.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+struct reinject {
+	CURL *curl;
+	char url[300];
+	char errbuf[CURL_ERROR_SIZE];
+	const char *data; /* the message being sent */
+	size_t len, off;
+};
+
+/* The header line starting at p (up to end) including its folded
+ * continuation lines: returns where the next header starts. */
+static const char *header_end(const char *p, const char *end)
+{
+	for (;;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL)
+			return end;
+		p = nl + 1;
+		if (p >= end || (*p != ' ' && *p != '\t'))
+			return p;
+	}
+}
+
+static bool is_header(const char *p, const char *end, const char *name)
+{
+	size_t n = strlen(name);
+
+	return (size_t)(end - p) > n && strncasecmp(p, name, n) == 0 &&
+	       p[n] == ':';
+}
+
+/* The address between '<' and '>' at or after p in [p, end). */
+static int angle_addr(const char *p, const char *end,
+		      char out[REINJECT_ADDR_MAX + 1])
+{
+	const char *lt = memchr(p, '<', (size_t)(end - p)), *gt, *c;
+	size_t n;
+
+	if (lt == NULL || (gt = memchr(lt, '>', (size_t)(end - lt))) == NULL)
+		return -1;
+	n = (size_t)(gt - lt - 1);
+	if (n > REINJECT_ADDR_MAX)
+		return -1;
+	for (c = lt + 1; c < gt; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '<')
+			return -1;
+	memcpy(out, lt + 1, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* The recipient in a Received header's "for <ADDRESS>" clause. */
+static void received_for(const char *p, const char *end,
+			 char out[REINJECT_ADDR_MAX + 1])
+{
+	const char *c;
+
+	out[0] = '\0';
+	for (c = p; c + 5 < end; c++)
+		if ((c[0] == ' ' || c[0] == '\t' || c[0] == '\n') &&
+		    strncmp(c + 1, "for", 3) == 0 &&
+		    (c[4] == ' ' || c[4] == '\t') && c[5] == '<') {
+			if (angle_addr(c + 5, end, out) < 0)
+				out[0] = '\0';
+			return;
+		}
+}
+
+int reinject_envelope(const char *msg, size_t len,
+		      char sender[REINJECT_ADDR_MAX + 1],
+		      char rcpt[REINJECT_ADDR_MAX + 1], struct strbuf *out,
+		      struct error *err)
+{
+	const char *end = msg + len, *p, *rp_end, *h;
+
+	sender[0] = rcpt[0] = '\0';
+	sbuf_reset(out);
+	if (!is_header(msg, end, "Return-Path"))
+		return 0;
+	rp_end = header_end(msg, end);
+	if (angle_addr(msg, rp_end, sender) < 0)
+		return error_set(err, ERR_INVALID, NULL,
+				 "the Return-Path header holds no address");
+	/* the first Received after it is the mailbox host's own */
+	for (h = rp_end; h < end && *h != '\n' && *h != '\r';
+	     h = header_end(h, end))
+		if (is_header(h, end, "Received")) {
+			received_for(h, header_end(h, end), rcpt);
+			break;
+		}
+	/* the rest, LF line ends made CRLF (Dovecot stores LF) */
+	for (p = rp_end; p < end; p++) {
+		if (*p == '\n' && (p == rp_end || p[-1] != '\r'))
+			sbuf_addch(out, '\r');
+		sbuf_addch(out, *p);
+	}
+	if (out->len == 0 || out->buf[out->len - 1] != '\n')
+		sbuf_addstr(out, "\r\n");
+	return 1;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct reinject *r = arg;
+	size_t want = size * n, left = r->len - r->off;
+
+	if (want > left)
+		want = left;
+	memcpy(buf, r->data + r->off, want);
+	r->off += want;
+	return want;
+}
+
+int reinject_open(struct reinject **out, const char *hostport, const char *helo,
+		  struct error *err)
+{
+	struct reinject *r;
+	int n;
+
+	*out = NULL;
+	r = xcalloc(1, sizeof(*r));
+	n = snprintf(r->url, sizeof(r->url), "smtp://%s/%s", hostport, helo);
+	if (n < 0 || (size_t)n >= sizeof(r->url) ||
+	    (r->curl = curl_easy_init()) == NULL) {
+		free(r);
+		return error_set(err, ERR_INTERNAL, "mailbox.reinject",
+				 "cannot set up SMTP to %s", hostport);
+	}
+	curl_easy_setopt(r->curl, CURLOPT_URL, r->url);
+	curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "smtp");
+	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS,
+			 (long)REINJECT_TIMEOUT_MS);
+	curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(r->curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(r->curl, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(r->curl, CURLOPT_READDATA, r);
+	*out = r;
+	return 0;
+}
+
+void reinject_close(struct reinject *r)
+{
+	if (r == NULL)
+		return;
+	if (r->curl)
+		curl_easy_cleanup(r->curl);
+	free(r);
+}
+
+int reinject_send(struct reinject *r, const char *sender, const char *rcpt,
+		  const char *msg, size_t len, struct error *err)
+{
+	char from[REINJECT_ADDR_MAX + 3];
+	struct curl_slist *to;
+	long code = 0;
+	CURLcode cc;
+
+	/* "<>" stays the null sender; libcurl adds the brackets itself */
+	(void)snprintf(from, sizeof(from), "<%s>", sender);
+	to = curl_slist_append(NULL, rcpt);
+	if (to == NULL)
+		return error_set(err, ERR_INTERNAL, NULL, "out of memory");
+	r->data = msg;
+	r->len = len;
+	r->off = 0;
+	r->errbuf[0] = '\0';
+	curl_easy_setopt(r->curl, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(r->curl, CURLOPT_MAIL_RCPT, to);
+	curl_easy_setopt(r->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	cc = curl_easy_perform(r->curl);
+	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_setopt(r->curl, CURLOPT_MAIL_RCPT, NULL);
+	curl_slist_free_all(to);
+	if (cc != CURLE_OK || code != 250)
+		return error_set(err, ERR_TEMPFAIL, NULL,
+				 "re-injection of mail for %s at %s: %s "
+				 "(reply %ld)",
+				 rcpt, r->url + 7,
+				 r->errbuf[0] ? r->errbuf
+					      : curl_easy_strerror(cc),
+				 code);
+	return 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * reinject - hand mail from a mailbox back to a relay over SMTP
+ *
+ * A message in a mailbox carries the envelope it was delivered with in
+ * the headers the mailbox host added on delivery: "Return-Path:" (the
+ * envelope sender) as its first line, then Dovecot's "Received:" whose
+ * "for <ADDRESS>" names the envelope recipient (the relays deliver one
+ * recipient per LMTP transaction for this).  reinject_envelope() reads
+ * them back and gives the message as it was before delivery: without
+ * that Return-Path line, with CRLF line ends.  A message without a
+ * Return-Path first line did not come over LMTP (a draft, a copy the
+ * user saved over IMAP) and is not mail to hand on.
+ *
+ * reinject_send() is one SMTP transaction with libcurl to a relay's
+ * re-injection listener (relay.reinject: no second scan, no policy):
+ * the original envelope sender (the null sender stays null) and one
+ * recipient.  The connection is kept for the next message.  Any answer
+ * but 250 to the end of data is an error (ERR_TEMPFAIL), whatever the
+ * code: the caller keeps the message and tries again later, so nothing
+ * is dropped because a relay said no.
+ */
+#ifndef MXFEED_REINJECT_H
+#define MXFEED_REINJECT_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+#include "util/strbuf.h"
+
+#define REINJECT_ADDR_MAX   512
+#define REINJECT_TIMEOUT_MS 120000
+
+struct reinject;
+
+/*
+ * 1: envelope found, *out the message to send; 0: no Return-Path first
+ * line (not mail delivered over LMTP); -1: malformed (err set).
+ * rcpt is "" when the trace header names no recipient.
+ */
+int reinject_envelope(const char *msg, size_t len,
+		      char sender[REINJECT_ADDR_MAX + 1],
+		      char rcpt[REINJECT_ADDR_MAX + 1], struct strbuf *out,
+		      struct error *err) __attribute__((warn_unused_result));
+
+/* hostport: "HOST:PORT" of a re-injection listener; helo our name. */
+int reinject_open(struct reinject **out, const char *hostport, const char *helo,
+		  struct error *err) __attribute__((warn_unused_result));
+void reinject_close(struct reinject *r);
+int reinject_send(struct reinject *r, const char *sender, const char *rcpt,
+		  const char *msg, size_t len, struct error *err)
+	__attribute__((warn_unused_result));
+
+#endif
