@@ -161,5 +161,102 @@ check "the queued mail is delivered into the new mailbox" \
 sink_start 2526
 worker_stop
 
+# --- faults ---------------------------------------------------------------------
+# lmtp_fill ADDRESS N PREFIX: N numbered messages straight into Dovecot
+# over LMTP (as a relay would deliver them)
+lmtp_fill() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import socket, sys
+rcpt, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection(("127.0.0.1", 24), timeout=10)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if l[3:4] != b"-":
+            if not l.startswith((b"2", b"3")):
+                sys.exit("LMTP: %r" % l)
+            return
+reply()
+s.sendall(b"LHLO test\r\n"); reply()
+for i in range(n):
+    s.sendall(b"MAIL FROM:<s@sender.test>\r\nRCPT TO:<%s>\r\nDATA\r\n" % rcpt.encode())
+    reply(); reply(); reply()
+    s.sendall(b"Subject: %s-%05d\r\n\r\nbody %s-%05d\r\n.\r\n" % (prefix.encode(), i, prefix.encode(), i))
+    reply()
+s.sendall(b"QUIT\r\n")
+PY
+}
+# sink_count PREFIX: "distinct total" messages with PREFIX-NNNNN subjects
+sink_count() {
+	grep -rhoE "^Subject: $1-[0-9]{5}" "$T/sink-2526" 2> /dev/null | sort | uniq -c |
+		awk '{ d++; t += $1 } END { printf "%d %d", d, t }'
+}
+
+# doveadm unreachable: the job retries, shows its error, removes nothing
+$F add f1.example --mode pop3 greylisting=off > /dev/null
+$F mailbox add f1.example info > /dev/null
+relay_caught_up
+lmtp_fill info@f1.example 5 F1
+sed -i 's|settle = 2; };|settle = 2; doveadm = "127.0.0.1:8099"; };|' "$T/mxfeed.conf"
+worker_start
+expect_exit 0 "switch f1.example --to feed" $F switch f1.example --to feed --dest 127.0.0.1:2526
+check "with doveadm unreachable the job shows its error" \
+	bash -c "for _ in \$(seq 100); do $(printf %q "$F") --json jobs f1.example | jq -e '.[0].last_error | test(\"doveadm\")' > /dev/null && exit 0; sleep 0.2; done; exit 1"
+run $F jobs f1.example
+check "feedctl jobs prints it" grep -q "doveadm" "$T/out"
+check "... and retries (attempts grow)" \
+	bash -c "for _ in \$(seq 100); do [ \"\$($(printf %q "$F") --json jobs f1.example | jq '.[0].attempts')\" -ge 2 ] && exit 0; sleep 0.2; done; exit 1"
+check "nothing was removed or sent meanwhile" \
+	test "$(sql "SELECT count(*) FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE d.name='f1.example'"):$(sink_count F1)" = "1:0 0"
+worker_stop
+sed -i 's| doveadm = "127.0.0.1:8099";||' "$T/mxfeed.conf"
+worker_start
+check "with doveadm back the job finishes" jobs_done f1.example
+check "... every message forwarded once" test "$(sink_count F1)" = "5 5"
+worker_stop
+
+# kill -9 of the worker half way through a forward: another one resumes
+$F add f2.example --mode pop3 greylisting=off > /dev/null
+$F mailbox add f2.example info > /dev/null
+relay_caught_up
+lmtp_fill info@f2.example 400 F2
+expect_exit 0 "switch f2.example --to feed (400 messages to forward)" $F switch f2.example --to feed --dest 127.0.0.1:2526
+kills=0
+for _ in 1 2 3; do
+	worker_start
+	for _ in $(seq 200); do
+		[ "$(sink_count F2 | cut -d' ' -f2)" -ge $(((kills + 1) * 100)) ] && break
+		sleep 0.05
+	done
+	kill -9 "$WORKER_PID" 2> /dev/null
+	wait "$WORKER_PID" 2> /dev/null
+	WORKER_PID=
+	kills=$((kills + 1))
+done
+worker_start
+check "after $kills kill -9s another worker finishes the job" jobs_done f2.example
+read -r distinct total <<< "$(sink_count F2)"
+echo "# forward with $kills kill -9s: 400 sent, $distinct distinct arrived, $((total - distinct)) duplicates"
+check "no message lost" test "$distinct" = 400
+check "at most one duplicate per kill (the message in flight)" test $((total - distinct)) -le "$kills"
+check "the job saw more than one attempt" test "$(sql "SELECT attempts > 1 FROM jobs WHERE domain='f2.example' AND kind='mailbox-forward'")" = t
+worker_stop
+
+# the destination down during a revert: the mail waits in the relay's queue
+expect_exit 0 "temp-pop3 again for out.example" $F --json temp-pop3 out.example --catch-all
+relay_caught_up
+send d@sender.test dora@out.example R-down-1
+check "mail lands in the temporary catch-all" in_maildir R-down-1
+sink_stop 2526
+expect_exit 0 "revert while the destination is down" $F revert out.example
+worker_start
+check "the revert's jobs finish (the relay takes the mail)" jobs_done out.example
+check "... the message waits in the relay's queue, not lost" queued out.example 1
+sink_start 2526
+$F flush out.example > /dev/null
+check "... and is delivered once the destination is back" sink_has 2526 R-down-1
+worker_stop
+
 [ -n "${KEEP_SINK:-}" ] && cp -r "$T/sink-2526" "$KEEP_SINK"
 tap_done
