@@ -24,6 +24,9 @@
  *         recipients = verify      -> address verification by callout
  *         greylisting on and no allow rule matched -> postgrey
  *         (both: POLICY_VERIFY_GREYLIST_CLASS)
+ *         backup domains verify with the POLICY_BACKUP_* classes: a
+ *         recipient the primary refuses gets 450 4.7.1, not 550,
+ *         one it cannot be asked about 450 4.1.1 as for feed
  *   anything else                                        DUNNO
  * The session remembers the transaction (Postfix's "instance") and its
  * recipient domain.  Messages never echo client text.
@@ -42,10 +45,16 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 
-/* restriction classes main.cf defines (templates/postfix/main.cf.in) */
-#define POLICY_GREYLIST_CLASS	     "mxfeed_greylist"
-#define POLICY_VERIFY_CLASS	     "mxfeed_verify"
-#define POLICY_VERIFY_GREYLIST_CLASS "mxfeed_verify_greylist"
+/*
+ * restriction classes main.cf defines (templates/postfix/main.cf.in);
+ * the backup ones put DEFER_IF_REJECT before the callout, so that a
+ * recipient the primary refuses is deferred (450 4.7.1), not refused
+ */
+#define POLICY_GREYLIST_CLASS		    "mxfeed_greylist"
+#define POLICY_VERIFY_CLASS		    "mxfeed_verify"
+#define POLICY_VERIFY_GREYLIST_CLASS	    "mxfeed_verify_greylist"
+#define POLICY_BACKUP_VERIFY_CLASS	    "mxfeed_backup_verify"
+#define POLICY_BACKUP_VERIFY_GREYLIST_CLASS "mxfeed_backup_verify_greylist"
 
 struct policy_rule {
 	enum rule_action action;
