@@ -5,9 +5,10 @@
 #
 # A backup MX must never refuse what the primary might take: unknown
 # recipients are deferred (4xx) while the primary cannot be asked (the
-# learning period) and when it refuses them, so that the sender keeps
-# the message and tries the primary.  Feed domains keep their 5xx; each
-# backup check has its feed counterpart here.
+# learning period) and when it refuses them, spam the domain would have
+# deleted is deferred, and so is a virus, so that the sender keeps the
+# message and tries the primary.  Feed domains keep their 5xx and
+# discards; each backup check has its feed counterpart here.
 set -u
 . "$(dirname "$0")/../lib.sh"
 in_netns "$0" "$@"
@@ -30,6 +31,12 @@ $F add b-refuse.example --mode backup --dest 127.0.0.1:2541 greylisting=off > /d
 $F add f-refuse.example --mode feed --dest 127.0.0.1:2541 greylisting=off > /dev/null
 $F add b-list.example --mode backup --dest 127.0.0.1:2526 greylisting=off recipients=list > /dev/null
 sql "INSERT INTO recipients (domain_id, local) SELECT id, 'info' FROM domains WHERE name = 'b-list.example'" > /dev/null
+for m in backup feed; do
+	$F add "spam-$m.example" --mode $m --dest 127.0.0.1:2526 greylisting=off recipients=any \
+		spam.enabled=on spam.low.action=delete spam.med.action=delete spam.high.action=delete > /dev/null
+done
+$F add mark.example --mode backup --dest 127.0.0.1:2526 greylisting=off recipients=any \
+	spam.enabled=on spam.high.action=header > /dev/null
 # greylisting on (the default) and recipients=verify (the default)
 $F add b-grey.example --mode backup --dest 127.0.0.1:2526 > /dev/null
 smtp-sink -u postfix -f RCPT 127.0.0.1:2541 20 > "$T/sink-2541.log" 2>&1 &
@@ -104,6 +111,29 @@ send a@sender.test info@b-list.example M-listed
 check "... a listed one is delivered" sink_has 2526 M-listed
 check "nothing refused was delivered or queued" \
 	bash -c "! grep -rqE 'M-brefuse|M-frefuse|M-unlisted' '$T/sink-2526' && ! postqueue -c '$T/state/current' -j | grep -qE 'refuse.example|b-list'"
+
+# --- content: spam the domain deletes, viruses ---------------------------------
+for lv in low:6 high:16; do
+	level=${lv%%:*} score=${lv#*:}
+	send a@sender.test "u@spam-backup.example" "M-bspam-$level" --add-header "X-Test-Score: $score"
+	check "backup, spam $level with action delete: deferred at end of data (451 4.7.1)" replied "451 4.7.1"
+	check "... neither accepted nor refused" bash -c "! grep -qE '^<[-~*]* +(250 2\.0\.0|5)' '$T/out'"
+done
+send a@sender.test "u@spam-feed.example" M-fspam --add-header "X-Test-Score: 16"
+check "feed, spam high with action delete: accepted (250) and discarded" replied "250 2.0.0"
+send a@sender.test u@spam-feed.example M-fence-spam
+sink_has 2526 M-fence-spam
+check "no deleted or deferred spam was delivered" bash -c "! grep -rqE 'M-bspam|M-fspam' '$T/sink-2526'"
+send a@sender.test u@mark.example M-mark --add-header "X-Test-Score: 16"
+check "backup, spam with action header: delivered, marked" \
+	bash -c "$(declare -f sink_has); T=$T; sink_has 2526 M-mark && grep -rlF M-mark '$T/sink-2526' | xargs grep -q '^X-Spam-Level: high'"
+send a@sender.test u@spam-backup.example M-bham --add-header "X-Test-Score: 1"
+check "backup, below the low threshold: delivered" sink_has 2526 M-bham
+send a@sender.test u@spam-backup.example M-beicar --attach @"$T/eicar.com"
+check "backup: a virus (EICAR) is deferred (451 4.7.1)" replied "451 4.7.1"
+send a@sender.test u@spam-feed.example M-feicar --attach @"$T/eicar.com"
+check "feed: a virus is refused (554 5.7.1)" replied "554 5.7.1"
+check "no virus was delivered" bash -c "! grep -rqE 'M-beicar|M-feicar' '$T/sink-2526'"
 
 # --- greylisting and verification together ------------------------------------
 send a@sender.test u@b-grey.example M-bgrey
