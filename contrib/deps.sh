@@ -18,6 +18,7 @@ nginx-light wrk curl
 chromium nodejs fonts-dejavu-core
 postfix postfix-lmdb postgrey rspamd clamav clamav-daemon
 dovecot-core dovecot-lmtpd dovecot-pop3d dovecot-imapd dovecot-pgsql
+php-fpm roundcube-core roundcube-sqlite3
 swaks iproute2
 jq util-linux bc time
 "
@@ -47,6 +48,11 @@ echo "deps: installing:$missing"
 # Postfix would ask how to configure itself; the tests bring their own
 # configuration, so "No configuration" is the honest answer.
 echo "postfix postfix/main_mailer_type select No configuration" |
+	debconf-set-selections
+# Roundcube would ask for a database to set up through dbconfig-common;
+# the tests and the demo give it a private SQLite file of their own
+# (contrib/roundcube/run.sh), so no system-wide database is made.
+echo "roundcube-core roundcube/dbconfig-install boolean false" |
 	debconf-set-selections
 mkdir -p /etc/postgresql-common
 if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
