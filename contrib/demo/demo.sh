@@ -12,6 +12,8 @@
 # configured by mta-glue (state in $demo/state, daemon "mta-glue sync"
 # with its pid in $demo/sync.pid), and the demo "customer server",
 # smtp-sink on 127.0.0.1:2526 keeping each message in $demo/sink/.
+# Webmail: Roundcube under /webmail/ of the same nginx, with its own
+# php-fpm and state in $demo/webmail (contrib/roundcube/run.sh).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -132,12 +134,24 @@ web_start() {
 		[ -S "$web/fcgi.sock" ] && break
 		sleep 0.1
 	done
-	bash "$top/contrib/nginx/run.sh" "$web" "$port" "$web/fcgi.sock" start
+	bash "$top/contrib/nginx/run.sh" "$web" "$port" "$web/fcgi.sock" start "$demo/webmail"
 	for _ in $(seq 50); do
 		curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
 		sleep 0.1
 	done
 	echo "demo: the portal does not answer; see $web/fcgi.log and $web/nginx-error.log" >&2
+	exit 1
+}
+
+# Roundcube's php-fpm (restarted config, kept des_key and sessions);
+# web_start's nginx serves /webmail/ from it.  IMAP: Dovecot, 1143.
+webmail_start() {
+	bash "$top/contrib/roundcube/run.sh" "$demo/webmail" start 127.0.0.1:1143
+	for _ in $(seq 50); do
+		curl -sf -o /dev/null "http://127.0.0.1:$port/webmail/" && return 0
+		sleep 0.1
+	done
+	echo "demo: webmail does not answer; see $demo/webmail/php-fpm.log and $demo/webmail/logs" >&2
 	exit 1
 }
 
@@ -186,6 +200,7 @@ CONF
 			jq -r .token > "$demo/api-token")
 	fi
 	web_start
+	webmail_start
 	mail_start
 	token=$(cat "$demo/api-token")
 	cat <<TEXT
@@ -195,6 +210,8 @@ mxfeed demo is running (data in $demo).
 Portal:  http://127.0.0.1:$port/portal/
          login: staff   password: $(cat "$demo/staff-password")
 API:     http://127.0.0.1:$port/api/v1/   token (role admin): $token
+Webmail: http://127.0.0.1:$port/webmail/   mailbox address and its password
+         (info@example.net: $demo/mailbox.json; temp-pop3 prints its own)
 
   curl -s -H "Authorization: Bearer $token" http://127.0.0.1:$port/api/v1/domains/example.com
   curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \\
@@ -239,8 +256,8 @@ Try:
 
 Seeded: example.com (feed -> demo customer server 127.0.0.1:2526) and
 example.net (pop3, mailbox info@example.net).
-Not yet part of the demo: webmail and the switching flows (their issue
-is open); the API's switch and revert answer 501.
+Not yet part of the demo: the switching flows (their issue is open);
+the API's switch and revert answer 501.
 Stop with: make demo-stop
 TEXT
 }
@@ -251,6 +268,9 @@ stop)
 	if [ -d "$web" ]; then
 		bash "$top/contrib/nginx/run.sh" "$web" "$port" "$web/fcgi.sock" stop
 		fcgi_stop
+	fi
+	if [ -d "$demo/webmail" ]; then
+		bash "$top/contrib/roundcube/run.sh" "$demo/webmail" stop
 	fi
 	pid_stop "$demo/sync.pid"
 	if [ -e "$demo/state/current" ]; then
