@@ -1504,7 +1504,11 @@ static const char sql_job_done[] =
 static const char sql_job_later[] =
 	"UPDATE jobs SET state = 'pending', step = $3, payload = $4::jsonb,"
 	" run_after = now() + make_interval(secs => $5::bigint),"
-	" last_error = $6, lease_until = NULL, updated_at = now()"
+	" last_error = $6, lease_until = NULL, updated_at = now(),"
+	/* a planned wait is not a try: attempts counts failures and
+	 * interruptions */
+	" attempts = CASE WHEN $6::text IS NULL THEN attempts - 1"
+	" ELSE attempts END"
 	" WHERE id = $1 AND leased_by = $2 AND state = 'running'";
 
 static const char sql_job_add[] =

@@ -111,11 +111,21 @@ mail_start() {
 	chown mail:mail "$demo/mail"
 	if ! (exec 3<> /dev/tcp/127.0.0.1/24) 2> /dev/null; then
 		dovecot -c "$demo/state/current/dovecot/dovecot.conf"
+	else
+		dovecot -c "$demo/state/current/dovecot/dovecot.conf" reload
 	fi
+	# the jobs worker: forwards, archives and removes mailboxes after a
+	# switch or revert
+	pid_stop "$demo/worker.pid"
+	MXFEED_CONF=$conf setsid "$mtaglue" worker --retry 5 >> "$demo/worker.log" 2>&1 < /dev/null &
+	echo $! > "$demo/worker.pid"
 	answers 2525
 	answers 2526
 	answers 10023
 	answers 1110
+	answers 1143
+	answers 8090
+	answers 10025
 }
 
 # (Re)start mxfeed-fcgi, so that a rebuilt binary is the one running.
@@ -179,7 +189,10 @@ spam = { network_checks = 0; test_header = 1; };
 scanner = { rspamd_pid = "$demo/rspamd.pid"; };
 # the mailbox host: Dovecot on the demo's fixed addresses (SPEC section 10)
 mailbox = { listen = "127.0.0.1"; pop3_port = 1110; imap_port = 1143;
-            lmtp_port = 24; maildir = "$demo/mail"; user = "mail"; };
+            lmtp_port = 24; maildir = "$demo/mail"; user = "mail";
+            # the worker waits this long for LMTP deliveries under way
+            # after a switch (production: 60)
+            settle = 5; };
 CONF
 	mv "$conf.tmp" "$conf"
 	export MXFEED_CONF=$conf
@@ -210,8 +223,8 @@ mxfeed demo is running (data in $demo).
 Portal:  http://127.0.0.1:$port/portal/
          login: staff   password: $(cat "$demo/staff-password")
 API:     http://127.0.0.1:$port/api/v1/   token (role admin): $token
-Webmail: http://127.0.0.1:$port/webmail/   mailbox address and its password
-         (info@example.net: $demo/mailbox.json; temp-pop3 prints its own)
+Webmail: http://127.0.0.1:$port/webmail/   for temporary mailboxes: the address
+         and the password temp-pop3 printed (see the outage tour below)
 
   curl -s -H "Authorization: Bearer $token" http://127.0.0.1:$port/api/v1/domains/example.com
   curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \\
@@ -229,8 +242,6 @@ Mail:    relay 127.0.0.1:2525 -> demo customer server 127.0.0.1:2526
   ls -R $demo/sink                  # where it arrives (one file per message)
   swaks ... --to info@example.net   # a pop3 domain: into Dovecot; read it with
   curl pop3://127.0.0.1:1110/1 -u info@example.net:PASSWORD   # from mailbox.json
-  feedctl --json temp-pop3 example.com --mailbox info   # example.com's server is
-      # "out": its mail (queued too) goes to info@example.com, read it the same way
   swaks ... --attach @$demo/eicar.com   # a virus: refused, 554 5.7.1
   feedctl set example.com spam.enabled=on spam.low.action=header
   swaks ... --add-header 'X-Test-Score: 6'   # arrives with X-Spam-Level: low
@@ -254,10 +265,24 @@ Try:
     | feedctl apply -f - --dry-run
   feedctl help
 
+An outage, end to end (example.com's server "is down"):
+  feedctl set example.com greylisting=off
+  feedctl temp-pop3 example.com --mailbox info   # prints info@example.com's
+      # password once; queued mail and new mail now go to that mailbox
+  swaks --server 127.0.0.1:2525 --helo client.example --from you@sender.example \\
+      --to info@example.com --header 'Subject: during the outage'
+  # read it at http://127.0.0.1:$port/webmail/ as info@example.com
+  feedctl revert example.com     # back to the feed: the worker hands the
+  feedctl jobs example.com       #   mailbox's mail to 127.0.0.1:2526, then
+  ls -R $demo/sink               #   archives and removes the mailbox
+
+Switching either way:
+  feedctl switch example.net --to feed --dest 127.0.0.1:2526   # probes it, then
+      # forwards the mail in info@example.net there (--mailboxes archive|purge)
+  feedctl switch example.net --to pop3 --mailbox info   # and back: new password
+
 Seeded: example.com (feed -> demo customer server 127.0.0.1:2526) and
 example.net (pop3, mailbox info@example.net).
-Not yet part of the demo: the switching flows (their issue is open);
-the API's switch and revert answer 501.
 Stop with: make demo-stop
 TEXT
 }
@@ -273,6 +298,7 @@ stop)
 		bash "$top/contrib/roundcube/run.sh" "$demo/webmail" stop
 	fi
 	pid_stop "$demo/sync.pid"
+	pid_stop "$demo/worker.pid"
 	if [ -e "$demo/state/current" ]; then
 		MXFEED_CONF=$conf "$mtaglue" stop > /dev/null 2>&1 || true
 	fi
