@@ -356,7 +356,10 @@ static int forward_one(struct mailjob_ctx *c, struct job *j,
 		goto out;
 	/* sent: saved before the expunge, so a resumed job never sends it
 	 * again */
-	json_object_set_new(j->payload, "sent", json_string(guid));
+	if (!json_is_array(json_object_get(j->payload, "sent")))
+		json_object_set_new(j->payload, "sent", json_array());
+	json_array_append_new(json_object_get(j->payload, "sent"),
+			      json_string(guid));
 	pl_set_int(j, "forwarded", pl_int(j, "forwarded") + 1);
 	if (store_job_save(c->store, j, c->worker, c->lease_s, err) < 0)
 		goto out;
@@ -367,11 +370,61 @@ out:
 	return rc;
 }
 
+/* Messages sent and not yet expunged, all in one folder. */
+struct batch {
+	const char *mailbox; /* a string of the current listing */
+	struct strbuf uids;  /* "1,5,9": a doveadm uid set */
+	size_t n;
+};
+
+#define BATCH_MAX 50
+
+static bool was_sent(const struct job *j, const char *guid)
+{
+	json_t *sent = json_object_get(j->payload, "sent"), *g;
+	size_t i;
+
+	json_array_foreach(sent, i, g)
+	{
+		if (strcmp(json_string_value(g) ?: "", guid) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Expunge the batch, then forget its guids: they are gone for good. */
+static int batch_flush(struct mailjob_ctx *c, struct job *j,
+		       const struct target *t, struct batch *b,
+		       struct error *err)
+{
+	if (b->n == 0)
+		return 0;
+	if (expunge(c, t, b->mailbox, b->uids.buf, err) < 0)
+		return -1;
+	json_object_set_new(j->payload, "sent", json_array());
+	sbuf_reset(&b->uids);
+	b->n = 0;
+	return store_job_save(c->store, j, c->worker, c->lease_s, err);
+}
+
+static int batch_add(struct mailjob_ctx *c, struct job *j,
+		     const struct target *t, struct batch *b,
+		     const char *mailbox, const char *uid, struct error *err)
+{
+	if (b->n > 0 && strcmp(b->mailbox, mailbox) != 0 &&
+	    batch_flush(c, j, t, b, err) < 0)
+		return -1;
+	b->mailbox = mailbox;
+	sbuf_addf(&b->uids, "%s%s", b->n ? "," : "", uid);
+	b->n++;
+	return b->n >= BATCH_MAX ? batch_flush(c, j, t, b, err) : 0;
+}
+
 static int step_forward(struct mailjob_ctx *c, struct job *j,
 			const struct target *t, int64_t *delay,
 			struct error *err)
 {
-	const char *sent;
+	struct batch b = { NULL, STRBUF_INIT, 0 };
 	struct folder f = { 0 };
 	json_t *list, *m;
 	size_t i;
@@ -403,15 +456,15 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 			json_string_value(json_object_get(m, "guid"));
 		int r;
 
-		if (mb == NULL || uid == NULL || guid == NULL) {
+		if (mb == NULL || uid == NULL || guid == NULL ||
+		    strspn(uid, "0123456789") != strlen(uid)) {
 			error_set(err, ERR_TEMPFAIL, NULL,
 				  "doveadm fetch: unexpected answer");
 			goto out;
 		}
-		sent = json_string_value(json_object_get(j->payload, "sent"));
-		if (sent != NULL && strcmp(sent, guid) == 0) {
+		if (was_sent(j, guid)) {
 			/* sent before the worker stopped: only expunge */
-			if (expunge(c, t, mb, uid, err) < 0)
+			if (batch_add(c, j, t, &b, mb, uid, err) < 0)
 				goto out;
 			done++;
 			continue;
@@ -429,11 +482,13 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 		if ((r = forward_one(c, j, t, &f, uid, guid, err)) < 0)
 			goto out;
 		if (r == 1) {
-			if (expunge(c, t, mb, uid, err) < 0)
+			if (batch_add(c, j, t, &b, mb, uid, err) < 0)
 				goto out;
 			done++;
 		}
 	}
+	if (batch_flush(c, j, t, &b, err) < 0)
+		goto out;
 	if (done > 0) {
 		/* another pass: mail may have come in meanwhile */
 		*delay = 0;
@@ -446,6 +501,7 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 		rc = STEP_NEXT;
 	}
 out:
+	sbuf_release(&b.uids);
 	folder_release(&f);
 	json_decref(list);
 	return rc;

@@ -14,9 +14,10 @@
  *
  * forward: every message that arrived over LMTP (see reinject.h) is
  * handed to a relay's re-injection listener with its original envelope,
- * then expunged through the doveadm HTTP API.  The guid of a message is
- * saved as "sent" before it is expunged, so a resumed job expunges it
- * without sending it again.  The one window left is between the relay's
+ * then expunged through the doveadm HTTP API, 50 at a time.  The guid
+ * of a message is saved in "sent" as soon as the relay took it, before
+ * it is expunged, so a resumed job expunges it without sending it
+ * again.  The one window left is between the relay's
  * 250 and that save: a worker killed exactly there sends that one
  * message twice - a duplicate, never a loss.  Messages that did not
  * arrive over LMTP (drafts, copies saved over IMAP) and those in Trash
