@@ -6,6 +6,11 @@
  *   GET  /portal/d/NAME, POST      a domain: settings form, propagation,
  *                                  mailboxes, rules, jobs, history
  *   GET  /portal/d/NAME/remove, POST   confirmation page, then removal
+ *   GET  /portal/d/NAME/VERB, POST     switch-feed, switch-pop3,
+ *                                  temp-pop3, revert, extend, flush: a
+ *                                  confirmation page for the destructive
+ *                                  ones, the passwords once for new
+ *                                  mailboxes (see "mail-stack verbs")
  *   GET  /portal/static/portal.css
  *
  * The login is nginx's (MXFEED_STAFF_USER, see main.c); staff act as
@@ -21,12 +26,16 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "domain_json.h"
 #include "fcgi.h"
+#include "mailbox.h"
 #include "ops.h"
+#include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -357,6 +366,11 @@ static json_t *field_ctx(const char *name, const char *label, const char *type,
 					: json_null());
 	json_object_set_new(o, "error",
 			    error ? json_string(error) : json_null());
+	/* set on every field: a missing flag would be looked up outwards */
+	json_object_set_new(o, "checkbox",
+			    json_boolean(strcmp(type, "checkbox") == 0));
+	json_object_set_new(o, "checked",
+			    json_boolean(strcmp(value, "on") == 0));
 	return o;
 }
 
@@ -425,6 +439,1014 @@ static json_t *settings_fields(struct page *pg, const struct domain *d,
 		sbuf_release(&html);
 		return t;
 	}
+}
+
+/* ---- the mail-stack verbs ------------------------------------------ */
+
+/*
+ * switch-feed, switch-pop3, temp-pop3, revert, extend and flush: small
+ * forms on the domain page posting to /portal/d/NAME/VERB, each reaching
+ * the lib/ops function feedctl and the API call.  A destructive verb
+ * (the switches, revert) answers its first POST with a confirmation page
+ * - nothing is changed yet - naming what happens to which mailboxes; its
+ * form carries the input as hidden fields, "confirmed" and "plan", a
+ * digest of the version and mailboxes the page described, so that a
+ * change in between brings the page back instead of doing something
+ * other than what was shown.  GET /portal/d/NAME/VERB shows a verb's
+ * form on its own page; a refusal renders it again with the input kept
+ * and lib's message beside its field.  Which forms the domain page
+ * offers follows the domain's state (verb_applies); a verb posted for a
+ * state it does not fit skips the confirmation and goes to lib, whose
+ * refusal is then what the page shows: the rules stay in lib.
+ */
+
+#define LOCALS_MAX 64 /* as the API */
+#define PLAN_HEX   64
+
+enum verb_id {
+	V_SWITCH_FEED,
+	V_SWITCH_POP3,
+	V_TEMP_POP3,
+	V_REVERT,
+	V_EXTEND,
+	V_FLUSH
+};
+
+struct verb {
+	enum verb_id id;
+	const char *path;
+	const char *title;
+	const char *intro;
+	const char *button;
+	bool danger;
+};
+
+static const struct verb verbs[] = {
+	{ V_SWITCH_FEED, "switch-feed", "Switch to feed",
+	  "Relay the domain's mail to the customer's server instead of "
+	  "mailboxes. The next page says what happens to each mailbox.",
+	  "Review the switch…", true },
+	{ V_SWITCH_POP3, "switch-pop3", "Switch to POP3",
+	  "Host the domain's mail in mailboxes instead of relaying it. The "
+	  "next page says what happens.",
+	  "Review the switch…", true },
+	{ V_TEMP_POP3, "temp-pop3", "Temporary POP3",
+	  "While the customer's server is out: temporary mailboxes (POP3, "
+	  "IMAP and webmail at /webmail/) receive the mail, queued mail "
+	  "included. Each password is shown once.",
+	  "Create temporary mailboxes", false },
+	{ V_REVERT, "revert", "Revert to the feed",
+	  "End temporary POP3: mail goes to the destination again. The next "
+	  "page says what happens to the temporary mailboxes.",
+	  "Review the revert…", true },
+	{ V_EXTEND, "extend", "Extend the queue",
+	  "Keep queued mail (and mail still to come) longer than the queue "
+	  "lifetime, e.g. while the customer's server is out.",
+	  "Extend", false },
+	{ V_FLUSH, "flush", "Flush the queue",
+	  "Ask the relay to retry the domain's queued mail now.", "Flush now",
+	  false },
+};
+
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+struct vfield {
+	enum verb_id verb;
+	const char *name;
+	const char *label;
+	const char *type; /* text, number, checkbox, select */
+	const char *const *choices;
+	const char *help;
+	const char *placeholder;
+};
+
+static const char *const fates[] = { "forward", "archive", "purge", NULL };
+
+static const struct vfield vfields[] = {
+	{ V_SWITCH_FEED, "dest", "Destination", "text", NULL,
+	  "IP[:PORT] of the customer's server; it is probed over SMTP first",
+	  "192.0.2.10:25" },
+	{ V_SWITCH_FEED, "fate", "Mailboxes", "select", fates,
+	  "forward: re-inject their mail to the destination, then archive; "
+	  "archive: keep a copy, deliver nothing; purge: delete",
+	  NULL },
+	{ V_SWITCH_FEED, "force", "Force", "checkbox", NULL,
+	  "switch even if the probe fails (mail then waits in the queue)",
+	  NULL },
+	{ V_SWITCH_POP3, "mailboxes", "Mailboxes", "text", NULL,
+	  "local parts, separated by commas or spaces", "info, sales" },
+	{ V_SWITCH_POP3, "catch_all", "Catch-all", "checkbox", NULL,
+	  "one more mailbox for every other address", NULL },
+	{ V_TEMP_POP3, "mailboxes", "Mailboxes", "text", NULL,
+	  "local parts, separated by commas or spaces", "info, sales" },
+	{ V_TEMP_POP3, "from_queue", "From the queue", "checkbox", NULL,
+	  "a mailbox for every recipient with mail in the queue", NULL },
+	{ V_TEMP_POP3, "catch_all", "Catch-all", "checkbox", NULL,
+	  "one more mailbox for every other address", NULL },
+	{ V_REVERT, "keep_days", "Keep for days", "number", NULL,
+	  "empty: re-inject their mail now; 1 to 365: leave the temporary "
+	  "mailboxes readable that long",
+	  NULL },
+	{ V_EXTEND, "days", "Days", "number", NULL, "1 to 31 from now", NULL },
+	{ V_EXTEND, "until", "Or until", "text", NULL,
+	  "YYYY-MM-DD, end of that day UTC, at most 31 days ahead",
+	  "YYYY-MM-DD" },
+};
+
+#define NVFIELDS (sizeof(vfields) / sizeof(vfields[0]))
+
+/* lib's error fields (JSON paths, feedctl's words) as form fields */
+static const struct {
+	enum verb_id verb;
+	const char *lib, *form;
+} err_fields[] = {
+	{ V_SWITCH_FEED, "destination", "dest" },
+	{ V_SWITCH_FEED, "destination.host", "dest" },
+	{ V_SWITCH_FEED, "destination.port", "dest" },
+	{ V_SWITCH_FEED, "mailboxes", "fate" },
+	{ V_SWITCH_POP3, "mailbox", "mailboxes" },
+	{ V_SWITCH_POP3, "local", "mailboxes" },
+	{ V_TEMP_POP3, "mailbox", "mailboxes" },
+	{ V_TEMP_POP3, "local", "mailboxes" },
+	{ V_REVERT, "keep_days", "keep_days" },
+	{ V_EXTEND, "days", "days" },
+	{ V_EXTEND, "until", "until" },
+	{ V_EXTEND, "queue.extended_until", "until" },
+};
+
+static const char *form_field(enum verb_id v, const char *lib)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(err_fields) / sizeof(err_fields[0]); i++)
+		if (err_fields[i].verb == v &&
+		    strcmp(err_fields[i].lib, lib) == 0)
+			return err_fields[i].form;
+	return NULL;
+}
+
+static const struct verb *verb_find(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < NVERBS; i++)
+		if (strcmp(verbs[i].path, path) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+/* Which forms the domain page offers (presentation only: lib decides). */
+static bool verb_applies(const struct domain *d, enum verb_id v)
+{
+	switch (v) {
+	case V_SWITCH_FEED:
+		return d->mode != MODE_FEED && !d->temp_pop3;
+	case V_SWITCH_POP3:
+	case V_TEMP_POP3:
+		return d->mode != MODE_POP3 && !d->temp_pop3;
+	case V_REVERT:
+		return d->temp_pop3;
+	case V_EXTEND:
+	case V_FLUSH:
+		return d->mode != MODE_POP3;
+	}
+	return false;
+}
+
+/* The fields of a verb's form as markup; posted input and errors win. */
+static json_t *verb_fields(struct page *pg, const struct verb *v,
+			   const json_t *errors, bool posted)
+{
+	struct strbuf html = STRBUF_INIT, id = STRBUF_INIT;
+	json_t *groups = json_array(), *ctx, *t;
+	size_t i;
+
+	for (i = 0; i < NVFIELDS; i++) {
+		const struct vfield *f = &vfields[i];
+		const char *val =
+			posted ? http_form_get(&pg->form, f->name) : NULL;
+		json_t *o;
+
+		if (f->verb != v->id)
+			continue;
+		if (val == NULL)
+			val = f->choices ? f->choices[0] : "";
+		o = field_ctx(
+			f->name, f->label, f->type, val, f->choices, f->help,
+			f->placeholder,
+			json_string_value(json_object_get(errors, f->name)));
+		sbuf_reset(&id);
+		sbuf_addf(&id, "%s-%s", v->path, f->name);
+		json_object_set_new(o, "id", json_string(id.buf));
+		groups_add(groups, "", o);
+	}
+	ctx = json_pack("{s:o}", "groups", groups);
+	if (template_render("fields.html", template_get("fields.html"), ctx,
+			    &html, &pg->err) < 0)
+		log_error("request %s: %s", pg->q->id, error_msg(&pg->err));
+	json_decref(ctx);
+	t = template_trusted(html.buf);
+	sbuf_release(&html);
+	sbuf_release(&id);
+	return t;
+}
+
+/* The context of one verb's form (domain page and its own page). */
+static json_t *verb_ctx(struct page *pg, const struct domain *d,
+			const struct verb *v, const json_t *errors, bool posted)
+{
+	struct strbuf action = STRBUF_INIT, tid = STRBUF_INIT;
+	const char *ticket = posted ? http_form_get(&pg->form, "ticket") : "";
+	json_t *o;
+
+	domain_href(&action, d->name.alabel, "/");
+	sbuf_addstr(&action, v->path);
+	sbuf_addf(&tid, "f-%s-ticket", v->path);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "path",
+		      v->path, "title", v->title, "intro", v->intro, "action",
+		      action.buf, "button", v->button, "danger", v->danger,
+		      "tid", tid.buf, "ticket", ticket ? ticket : "");
+	json_object_set_new(o, "fields", verb_fields(pg, v, errors, posted));
+	sbuf_release(&action);
+	sbuf_release(&tid);
+	return o;
+}
+
+/* A verb's form on its own page, e.g. again after a refusal. */
+static void verb_page(struct page *pg, const struct domain *d,
+		      const struct verb *v, int status, const json_t *errors,
+		      const char *form_error, bool posted)
+{
+	struct strbuf back = STRBUF_INIT, title = STRBUF_INIT;
+	json_t *ctx = verb_ctx(pg, d, v, errors, posted);
+
+	domain_href(&back, d->name.alabel, "");
+	json_object_set_new(ctx, "d", domain_to_json(d, NULL));
+	json_object_set_new(ctx, "back_href", json_string(back.buf));
+	json_object_set_new(ctx, "form_error",
+			    form_error ? json_string(form_error) : json_null());
+	sbuf_addf(&title, "%s: %s", v->title, d->name.ulabel);
+	render(pg, status, title.buf, "verb.html", ctx, NULL);
+	sbuf_release(&back);
+	sbuf_release(&title);
+}
+
+/* A refusal from lib: beside its field, else above the form. */
+static void verb_refused(struct page *pg, const struct domain *d,
+			 const struct verb *v, json_t *errors)
+{
+	const char *f = form_field(v->id, pg->err.field);
+
+	if (pg->err.code != ERR_INVALID && pg->err.code != ERR_CONFLICT &&
+	    pg->err.code != ERR_UNAVAILABLE) {
+		error_page_err(pg);
+		return;
+	}
+	if (f != NULL)
+		json_object_set_new(errors, f,
+				    json_string(error_msg(&pg->err)));
+	verb_page(pg, d, v, error_http_status(pg->err.code), errors,
+		  f ? "Nothing was changed: correct the field marked below."
+		    : error_msg(&pg->err),
+		  true);
+}
+
+/* The input of a verb's POST, checked as far as the form goes. */
+struct vin {
+	const char *dest, *fate, *confirm, *until, *plan;
+	bool force, catch_all, from_queue, confirmed;
+	long keep_days, days;
+	char dest_text[IP_TEXT_MAX + 16]; /* canonical */
+	char locals[LOCALS_MAX][MAILBOX_LOCAL_MAX + 1];
+	char *lp[LOCALS_MAX];
+	size_t n;
+};
+
+static const char *form_text(struct page *pg, const char *name)
+{
+	const char *v = http_form_get(&pg->form, name);
+
+	return v ? v : "";
+}
+
+static bool form_checked(struct page *pg, const char *name)
+{
+	return strcmp(form_text(pg, name), "on") == 0;
+}
+
+static void field_err(json_t *errors, const char *field, struct error *e)
+{
+	json_object_set_new(errors, field, json_string(error_msg(e)));
+	error_clear(e);
+}
+
+/*
+ * "info, sales abuse": canonical local parts, duplicates dropped.  A
+ * one-line input, not a textarea: http_form_parse() refuses control
+ * characters, so a textarea's CR LF would cost the whole form a 400.
+ * Line ends are separators all the same, for when that changes.
+ */
+static void split_locals(const char *text, struct vin *in, json_t *errors)
+{
+	struct error e = ERROR_INIT;
+	const char *p = text;
+	size_t i;
+
+	while (*p) {
+		size_t len = strcspn(p, ", \t\r\n");
+		const char *s = p, *end = p + len;
+		char word[MAILBOX_LOCAL_MAX + 2];
+
+		p = *end ? end + 1 : end;
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (s == end)
+			continue;
+		if ((size_t)(end - s) >= sizeof(word)) {
+			error_set(&e, ERR_INVALID, "local",
+				  "a mailbox name is at most %d characters",
+				  MAILBOX_LOCAL_MAX);
+			break;
+		}
+		memcpy(word, s, (size_t)(end - s));
+		word[end - s] = '\0';
+		if (in->n == LOCALS_MAX) {
+			error_set(&e, ERR_INVALID, "local",
+				  "at most %d mailboxes at once", LOCALS_MAX);
+			break;
+		}
+		if (mailbox_local_parse(word, in->locals[in->n], &e) < 0)
+			break;
+		for (i = 0; i < in->n; i++)
+			if (strcmp(in->locals[i], in->locals[in->n]) == 0)
+				break;
+		if (i == in->n) {
+			in->lp[in->n] = in->locals[in->n];
+			in->n++;
+		}
+	}
+	if (e.code != ERR_NONE)
+		field_err(errors, "mailboxes", &e);
+	error_release(&e);
+}
+
+/* Read and check a verb's fields; errors by form field. */
+static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
+		       json_t *errors)
+{
+	struct error e = ERROR_INIT;
+	const char *t;
+
+	memset(in, 0, sizeof(*in));
+	in->keep_days = -1;
+	in->confirmed = strcmp(form_text(pg, "confirmed"), "1") == 0;
+	in->plan = form_text(pg, "plan");
+	in->confirm = form_text(pg, "confirm");
+	switch (v->id) {
+	case V_SWITCH_FEED: {
+		struct dest dest;
+
+		in->dest = form_text(pg, "dest");
+		in->fate = form_text(pg, "fate");
+		in->force = form_checked(pg, "force");
+		if (in->fate[0] == '\0')
+			in->fate = "forward";
+		if (parse_enum(in->fate, fates) < 0)
+			json_object_set_new(
+				errors, "fate",
+				json_string("forward, archive or purge"));
+		if (in->dest[0] == '\0')
+			json_object_set_new(
+				errors, "dest",
+				json_string("give the customer's server as "
+					    "IP[:PORT]"));
+		else if (dest_parse(in->dest, pg->ox.conf, &dest, "destination",
+				    &e) < 0)
+			field_err(errors, "dest", &e);
+		else
+			dest_format(&dest, in->dest_text,
+				    sizeof(in->dest_text));
+		break;
+	}
+	case V_SWITCH_POP3:
+	case V_TEMP_POP3:
+		split_locals(form_text(pg, "mailboxes"), in, errors);
+		in->catch_all = form_checked(pg, "catch_all");
+		in->from_queue = form_checked(pg, "from_queue");
+		break;
+	case V_REVERT:
+		t = form_text(pg, "keep_days");
+		if (t[0] != '\0' &&
+		    parse_long(t, 1, 365, &in->keep_days, "keep_days", &e) < 0)
+			field_err(errors, "keep_days", &e);
+		break;
+	case V_EXTEND:
+		t = form_text(pg, "days");
+		in->until = form_text(pg, "until");
+		if (t[0] != '\0' &&
+		    parse_long(t, 1, QUEUE_DAYS_MAX, &in->days, "days", &e) < 0)
+			field_err(errors, "days", &e);
+		else if ((t[0] != '\0') == (in->until[0] != '\0'))
+			json_object_set_new(
+				errors, t[0] ? "until" : "days",
+				json_string("give a number of days or a date, "
+					    "not both"));
+		if (in->until[0] == '\0')
+			in->until = NULL;
+		break;
+	case V_FLUSH:
+		break;
+	}
+	error_release(&e);
+}
+
+/* The plan a confirmation page showed: version and mailboxes. */
+static int plan_digest(struct page *pg, const struct domain *d,
+		       const json_t *mbs, char out[PLAN_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	struct strbuf s = STRBUF_INIT;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+	const json_t *m;
+	size_t k;
+	int ok;
+
+	sbuf_addf(&s, "%lld\n", (long long)d->version);
+	json_array_foreach(mbs, k, m)
+	{
+		sbuf_addf(&s, "%s\n",
+			  json_string_value(json_object_get(m, "address")));
+	}
+	ok = EVP_Digest(s.buf, s.len, md, &len, EVP_sha256(), NULL) == 1 &&
+	     len * 2 == PLAN_HEX;
+	sbuf_release(&s);
+	if (!ok)
+		return error_set(&pg->err, ERR_INTERNAL, NULL,
+				 "SHA-256 of the plan failed");
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[PLAN_HEX] = '\0';
+	return 0;
+}
+
+/* "a@d, b@d and catch-all@d (the catch-all)" of (temporary) mailboxes. */
+static void mb_list(const json_t *mbs, bool temp_only, struct strbuf *out)
+{
+	const char *catch_all = NULL;
+	size_t k, n = 0;
+	const json_t *m;
+
+	json_array_foreach(mbs, k, m)
+	{
+		const char *a =
+			json_string_value(json_object_get(m, "address"));
+
+		if (temp_only && !json_is_true(json_object_get(m, "temporary")))
+			continue;
+		if (json_is_true(json_object_get(m, "catch_all"))) {
+			catch_all = a;
+			continue;
+		}
+		sbuf_addf(out, "%s%s", n++ ? ", " : "", a);
+	}
+	if (catch_all != NULL)
+		sbuf_addf(out, "%s%s (the catch-all)", n ? " and " : "",
+			  catch_all);
+}
+
+static void effect(json_t *effects, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void effect(json_t *effects, const char *fmt, ...)
+{
+	struct strbuf s = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&s, fmt, ap);
+	va_end(ap);
+	json_array_append_new(effects, json_string(s.buf));
+	sbuf_release(&s);
+}
+
+static void hidden(json_t *h, const char *name, const char *value)
+{
+	json_array_append_new(
+		h, json_pack("{s:s, s:s}", "name", name, "value", value));
+}
+
+/*
+ * The confirmation page of a destructive verb: what happens to which
+ * mailboxes, the input as hidden fields, the plan digest.
+ */
+static void confirm_page(struct page *pg, const struct domain *d,
+			 const struct verb *v, const struct vin *in, int status,
+			 const char *changed, const char *form_error,
+			 const char *confirm_error)
+{
+	struct strbuf action = STRBUF_INIT, back = STRBUF_INIT,
+		      list = STRBUF_INIT, head = STRBUF_INIT,
+		      button = STRBUF_INIT;
+	json_t *mbs, *effects = json_array(), *h = json_array(), *rows, *ctx,
+		     *m;
+	char plan[PLAN_HEX + 1], cur[IP_TEXT_MAX + 16] = "", num[32];
+	const char *arch, *row_fate = "";
+	bool purge = false, temp_only = v->id == V_REVERT;
+	size_t k;
+
+	if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL) {
+		json_decref(effects);
+		json_decref(h);
+		error_page_err(pg);
+		return;
+	}
+	if (plan_digest(pg, d, mbs, plan) < 0) {
+		json_decref(mbs);
+		json_decref(effects);
+		json_decref(h);
+		error_page_err(pg);
+		return;
+	}
+	if (d->has_dest)
+		dest_format(&d->dest, cur, sizeof(cur));
+	mb_list(mbs, temp_only, &list);
+	(void)snprintf(num, sizeof(num), "%d", pg->ox.conf->archive_days);
+	arch = num;
+	hidden(h, "confirmed", "1");
+	hidden(h, "plan", plan);
+	switch (v->id) {
+	case V_SWITCH_FEED:
+		purge = strcmp(in->fate, "purge") == 0;
+		sbuf_addf(&head, "Switch %s to feed?", d->name.ulabel);
+		sbuf_addf(&button, "Switch %s to feed%s", d->name.alabel,
+			  purge ? " and purge its mailboxes" : "");
+		effect(effects,
+		       "New mail for %s goes to %s once every relay has "
+		       "applied the change.",
+		       d->name.alabel, in->dest_text);
+		if (in->force)
+			effect(effects,
+			       "The SMTP probe of %s is run but its outcome "
+			       "ignored (force): if the server does not "
+			       "answer, mail waits in the queue.",
+			       in->dest_text);
+		else
+			effect(effects,
+			       "First %s is probed over SMTP (connect, EHLO, "
+			       "RCPT TO:<postmaster@%s>); if it does not pass, "
+			       "nothing is changed.",
+			       in->dest_text, d->name.alabel);
+		if (list.len == 0)
+			effect(effects,
+			       "%s has no mailboxes: there is no mail to "
+			       "forward, archive or purge.",
+			       d->name.alabel);
+		else if (strcmp(in->fate, "forward") == 0)
+			effect(effects,
+			       "The mail in %s is re-injected to %s (original "
+			       "envelope recipient, not scanned again), then "
+			       "the mailboxes are archived (a copy kept %s "
+			       "days) and removed. Mail that still lands in "
+			       "them during the switch is included.",
+			       list.buf, in->dest_text, arch);
+		else if (strcmp(in->fate, "archive") == 0)
+			effect(effects,
+			       "The mailboxes %s are archived (a compressed "
+			       "copy kept %s days) and removed; their mail is "
+			       "not delivered to %s.",
+			       list.buf, arch, in->dest_text);
+		else
+			effect(effects,
+			       "The mailboxes %s are purged: deleted with all "
+			       "their mail, without a copy. This cannot be "
+			       "undone.",
+			       list.buf);
+		row_fate = strcmp(in->fate, "forward") == 0
+				   ? "mail re-injected, then archived and "
+				     "removed"
+			   : strcmp(in->fate, "archive") == 0
+				   ? "archived and removed, mail not delivered"
+				   : "purged: deleted without a copy";
+		hidden(h, "dest", in->dest);
+		hidden(h, "fate", in->fate);
+		if (in->force)
+			hidden(h, "force", "on");
+		break;
+	case V_SWITCH_POP3: {
+		struct strbuf nl = STRBUF_INIT, ml = STRBUF_INIT;
+
+		sbuf_addf(&head, "Switch %s to POP3?", d->name.ulabel);
+		sbuf_addf(&button, "Switch %s to POP3", d->name.alabel);
+		for (k = 0; k < in->n; k++) {
+			sbuf_addf(&nl, "%s%s@%s", k ? ", " : "", in->lp[k],
+				  d->name.alabel);
+			sbuf_addf(&ml, "%s%s", k ? "," : "", in->lp[k]);
+		}
+		hidden(h, "mailboxes", ml.buf);
+		if (in->catch_all) {
+			sbuf_addf(&nl, "%scatch-all@%s (the catch-all)",
+				  k ? " and " : "", d->name.alabel);
+			hidden(h, "catch_all", "on");
+		}
+		effect(effects,
+		       "Mail for %s is no longer relayed to %s: once every "
+		       "relay has applied the change it is delivered into "
+		       "mailboxes.",
+		       d->name.alabel, cur[0] ? cur : "its destination");
+		effect(effects, "These mailboxes are created: %s.", nl.buf);
+		if (!in->catch_all)
+			effect(effects,
+			       "Mail to any other address of %s is refused as "
+			       "unknown (there is no catch-all).",
+			       d->name.alabel);
+		effect(effects,
+		       "Mail queued for %s is re-queued and delivered into "
+		       "these mailboxes.",
+		       cur[0] ? cur : "the old destination");
+		effect(effects, "Each mailbox's password is shown once, on the "
+				"next page.");
+		sbuf_release(&nl);
+		sbuf_release(&ml);
+		break;
+	}
+	case V_REVERT: {
+		char until[32];
+
+		sbuf_addf(&head, "Revert %s to its feed?", d->name.ulabel);
+		sbuf_addf(&button, "Revert %s", d->name.alabel);
+		effect(effects,
+		       "New mail for %s goes to %s again once every relay has "
+		       "applied the change.",
+		       d->name.alabel, cur);
+		if (list.len == 0)
+			effect(effects, "There are no temporary mailboxes.");
+		else if (in->keep_days < 0)
+			effect(effects,
+			       "The mail in the temporary mailboxes %s is "
+			       "re-injected to %s, then the mailboxes are "
+			       "archived (a copy kept %s days) and removed.",
+			       list.buf, cur, arch);
+		else {
+			char kd[16];
+
+			time_format_utc(time(NULL) +
+						(int64_t)in->keep_days * 86400,
+					until, sizeof(until));
+			{
+				json_t *iso = json_string(until),
+				       *w = when(iso);
+
+				effect(effects,
+				       "The temporary mailboxes %s stay "
+				       "readable (POP3, IMAP, webmail) for %ld "
+				       "more day(s), until %s; then they are "
+				       "archived (a copy kept %s days) and "
+				       "removed. Their mail is not re-injected "
+				       "to %s.",
+				       list.buf, in->keep_days,
+				       json_string_value(w), arch, cur);
+				json_decref(iso);
+				json_decref(w);
+			}
+			(void)snprintf(kd, sizeof(kd), "%ld", in->keep_days);
+			hidden(h, "keep_days", kd);
+		}
+		row_fate = in->keep_days < 0
+				   ? "mail re-injected, then archived and "
+				     "removed"
+				   : "kept readable, then archived and removed";
+		break;
+	}
+	case V_TEMP_POP3:
+	case V_EXTEND:
+	case V_FLUSH:
+		/* verb_post() never asks: these change no mailbox */
+		log_error("request %s: %s has no confirmation page", pg->q->id,
+			  v->path);
+		break;
+	}
+	rows = json_array();
+	if (v->id != V_SWITCH_POP3)
+		json_array_foreach(mbs, k, m)
+		{
+			bool temp =
+				json_is_true(json_object_get(m, "temporary"));
+
+			if (temp_only && !temp)
+				continue;
+			json_array_append_new(
+				rows,
+				json_pack("{s:O, s:s, s:s}", "address",
+					  json_object_get(m, "address"), "kind",
+					  json_is_true(json_object_get(
+						  m, "catch_all"))
+						  ? (temp ? "temporary, "
+							    "catch-all"
+							  : "catch-all")
+					  : temp ? "temporary"
+						 : "hosted",
+					  "fate", row_fate));
+		}
+	domain_href(&action, d->name.alabel, "/");
+	sbuf_addstr(&action, v->path);
+	domain_href(&back, d->name.alabel, "");
+	ctx = json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, "
+			"s:s}",
+			"d", domain_to_json(d, NULL), "heading", head.buf,
+			"effects", effects, "mailboxes", first_last(rows),
+			"hidden", h, "action", action.buf, "back_href",
+			back.buf, "button", button.buf, "purge", purge,
+			"confirm",
+			confirm_error || form_error ? in->confirm : "",
+			"ticket", form_text(pg, "ticket"));
+	json_object_set_new(ctx, "changed",
+			    changed ? json_string(changed) : json_null());
+	json_object_set_new(ctx, "form_error",
+			    form_error ? json_string(form_error) : json_null());
+	json_object_set_new(ctx, "confirm_error",
+			    confirm_error ? json_string(confirm_error)
+					  : json_null());
+	json_decref(mbs);
+	render(pg, status, head.buf, "confirm.html", ctx, NULL);
+	sbuf_release(&action);
+	sbuf_release(&back);
+	sbuf_release(&list);
+	sbuf_release(&head);
+	sbuf_release(&button);
+}
+
+/*
+ * The passwords of new mailboxes.  This is the one POST answered with
+ * a page instead of a redirect: the passwords exist only in this
+ * response (lib stores hashes), so a GET that could show them again
+ * would have to keep them somewhere.  Every response carries
+ * Cache-Control: no-store (main.c), so neither the browser's cache nor
+ * its history re-shows them; reloading asks to resubmit, which the
+ * changed domain then refuses.
+ */
+static void passwords_page(struct page *pg, const struct domain *d,
+			   json_t *created, bool temp)
+{
+	struct strbuf back = STRBUF_INIT, head = STRBUF_INIT;
+	json_t *ctx, *m;
+	size_t k;
+
+	domain_href(&back, d->name.alabel, "");
+	sbuf_addf(&head, "%s: %s", temp ? "Temporary POP3" : "Switched to POP3",
+		  d->name.ulabel);
+	ctx = json_pack("{s:o, s:s, s:s, s:O, s:b}", "d",
+			domain_to_json(d, NULL), "heading", head.buf,
+			"back_href", back.buf, "created", created, "webmail",
+			temp);
+	json_incref(ctx); /* to wipe the passwords after rendering */
+	render(pg, 200, head.buf, "passwords.html", ctx, NULL);
+	json_array_foreach(created, k, m)
+	{
+		const char *pw =
+			json_string_value(json_object_get(m, "password"));
+
+		if (pw != NULL)
+			OPENSSL_cleanse((void *)pw, strlen(pw));
+	}
+	json_decref(ctx);
+	sbuf_release(&back);
+	sbuf_release(&head);
+}
+
+static void verb_done(struct page *pg, const struct domain *d,
+		      const char *query)
+{
+	struct strbuf loc = STRBUF_INIT;
+
+	domain_href(&loc, d->name.alabel, query);
+	redirect(pg, loc.buf);
+	sbuf_release(&loc);
+}
+
+/* Run a verb whose input passed the form's checks. */
+static void verb_run(struct page *pg, const struct domain *d,
+		     const struct verb *v, struct vin *in, json_t *errors)
+{
+	json_t *out = NULL;
+	struct strbuf q = STRBUF_INIT;
+	struct domain nd;
+	int rc = -1;
+
+	switch (v->id) {
+	case V_SWITCH_FEED:
+		rc = ops_switch_feed(&pg->ox, d->name.alabel, in->dest,
+				     in->fate, in->force, in->confirm, &out,
+				     &pg->err);
+		if (rc == 0) {
+			const json_t *probe = json_object_get(out, "probe");
+
+			sbuf_addf(&q, "?done=switch-feed&fate=%s&jobs=%lld%s",
+				  in->fate,
+				  (long long)json_integer_value(
+					  json_object_get(out, "jobs")),
+				  json_is_true(json_object_get(probe, "ok"))
+					  ? ""
+					  : "&probe=failed");
+		}
+		break;
+	case V_SWITCH_POP3:
+		rc = ops_switch_pop3(&pg->ox, d->name.alabel, in->lp, in->n,
+				     in->catch_all, &out, &pg->err);
+		if (rc == 0)
+			passwords_page(pg, d, out, false);
+		break;
+	case V_TEMP_POP3:
+		rc = ops_temp_pop3(&pg->ox, d->name.alabel, in->lp, in->n,
+				   in->from_queue, in->catch_all,
+				   (int64_t)time(NULL), &out, &pg->err);
+		if (rc == 0)
+			passwords_page(pg, d, out, true);
+		break;
+	case V_REVERT:
+		rc = ops_revert(&pg->ox, d->name.alabel, in->keep_days,
+				(int64_t)time(NULL), &out, &pg->err);
+		if (rc == 0)
+			sbuf_addf(&q, "?done=revert&jobs=%lld&keep=%ld",
+				  (long long)json_integer_value(
+					  json_object_get(out, "jobs")),
+				  in->keep_days < 0 ? 0 : in->keep_days);
+		break;
+	case V_EXTEND:
+		rc = ops_extend(&pg->ox, d->name.alabel,
+				in->until ? 0 : in->days, in->until,
+				(int64_t)time(NULL), &nd, &pg->err);
+		if (rc == 0)
+			sbuf_addstr(&q, "?done=extend");
+		break;
+	case V_FLUSH:
+		rc = queue_flush(pg->ox.conf, &d->name, &pg->err);
+		if (rc == 0)
+			sbuf_addstr(&q, "?done=flush");
+		break;
+	}
+	if (rc < 0) {
+		if (v->id == V_SWITCH_FEED && pg->err.code == ERR_INVALID &&
+		    strcmp(pg->err.field, "confirm") == 0)
+			confirm_page(pg, d, v, in, 422, NULL, NULL,
+				     error_msg(&pg->err));
+		else
+			verb_refused(pg, d, v, errors);
+	} else if (q.len > 0) {
+		verb_done(pg, d, q.buf);
+	}
+	json_decref(out);
+	sbuf_release(&q);
+}
+
+static void verb_post(struct page *pg, const struct domain *d,
+		      const struct verb *v)
+{
+	json_t *errors = json_object();
+	const char *ticket;
+	struct vin in;
+
+	if (form_ticket(pg, &ticket) < 0) {
+		verb_page(pg, d, v, 422, errors, error_msg(&pg->err), true);
+		goto out;
+	}
+	pg->ox.change.ticket = ticket;
+	verb_input(pg, v, &in, errors);
+	if (json_object_size(errors) > 0) {
+		verb_page(pg, d, v, 422, errors,
+			  "Nothing was changed: correct the fields marked "
+			  "below.",
+			  true);
+		goto out;
+	}
+	/* the confirmation, where the verb is destructive and may apply */
+	if ((v->id == V_SWITCH_FEED || v->id == V_REVERT ||
+	     (v->id == V_SWITCH_POP3 && (in.n > 0 || in.catch_all))) &&
+	    verb_applies(d, v->id)) {
+		json_t *mbs;
+		char plan[PLAN_HEX + 1];
+
+		if (!in.confirmed) {
+			confirm_page(pg, d, v, &in, 200, NULL, NULL, NULL);
+			goto out;
+		}
+		if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL) {
+			error_page_err(pg);
+			goto out;
+		}
+		if (plan_digest(pg, d, mbs, plan) < 0) {
+			json_decref(mbs);
+			error_page_err(pg);
+			goto out;
+		}
+		json_decref(mbs);
+		if (strcmp(plan, in.plan) != 0) {
+			confirm_page(pg, d, v, &in, 409,
+				     "The domain or its mailboxes changed "
+				     "since this page was shown: review what "
+				     "happens now and confirm again.",
+				     NULL, NULL);
+			goto out;
+		}
+		if (v->id == V_SWITCH_FEED && strcmp(in.fate, "purge") == 0 &&
+		    in.confirm[0] == '\0') {
+			confirm_page(pg, d, v, &in, 422, NULL, NULL,
+				     "type the domain's name to confirm that "
+				     "the mail is deleted");
+			goto out;
+		}
+	}
+	verb_run(pg, d, v, &in, errors);
+out:
+	json_decref(errors);
+}
+
+/* The flash after a verb's redirect, from enumerated values only. */
+static json_t *verb_flash(const struct domain *d, const struct http_form *qs)
+{
+	static const char *const done_names[] = { "switch-feed", "revert",
+						  "extend", "flush", NULL };
+	const char *done = http_form_get(qs, "done");
+	const char *jt = http_form_get(qs, "jobs"),
+		   *kt = http_form_get(qs, "keep");
+	const char *ft = http_form_get(qs, "fate");
+	struct strbuf m = STRBUF_INIT;
+	struct error e = ERROR_INIT;
+	long jobs = 0, keep = 0;
+	json_t *fl;
+	char stamp[32];
+	bool failed = http_form_get(qs, "probe") != NULL;
+
+	if (done == NULL)
+		return NULL;
+	if (jt != NULL && parse_long(jt, 0, 1000000, &jobs, "jobs", &e) < 0)
+		jobs = 0;
+	if (kt != NULL && parse_long(kt, 0, 365, &keep, "keep", &e) < 0)
+		keep = 0;
+	error_release(&e);
+	switch (parse_enum(done, done_names)) {
+	case 0:
+		sbuf_addf(&m,
+			  "Switched to feed. %ld mailbox job(s) queued (%s); "
+			  "they run once every relay has applied the "
+			  "change — see Jobs below.",
+			  jobs,
+			  ft && parse_enum(ft, fates) >= 0 ? ft : "forward");
+		if (failed)
+			sbuf_addstr(&m, " The destination did not pass the "
+					"probe: switched anyway (force).");
+		break;
+	case 1:
+		if (keep > 0)
+			sbuf_addf(&m,
+				  "Reverted to the feed. The temporary "
+				  "mailboxes stay readable %ld more "
+				  "day(s); %ld job(s) then archive them.",
+				  keep, jobs);
+		else
+			sbuf_addf(&m,
+				  "Reverted to the feed. %ld job(s) "
+				  "queued to re-inject the temporary "
+				  "mailboxes' mail — see Jobs below.",
+				  jobs);
+		break;
+	case 2:
+		time_format_utc(d->queue_extended_until, stamp, sizeof(stamp));
+		{
+			json_t *iso = json_string(stamp), *w = when(iso);
+
+			sbuf_addf(&m,
+				  "Queue extended: no mail expires before "
+				  "%s.",
+				  json_string_value(w));
+			json_decref(iso);
+			json_decref(w);
+		}
+		break;
+	case 3:
+		sbuf_addstr(&m, "Flush requested: the relay retries the "
+				"domain's queued mail now.");
+		break;
+	default:
+		sbuf_release(&m);
+		return NULL;
+	}
+	fl = flash(failed ? "warn" : "ok", m.buf);
+	sbuf_release(&m);
+	return fl;
+}
+
+static void verb_route(struct page *pg, const struct domain *d,
+		       const struct verb *v, bool get)
+{
+	if (get)
+		verb_page(pg, d, v, 200, NULL, NULL, false);
+	else
+		verb_post(pg, d, v);
 }
 
 /* ---- pages ------------------------------------------------------------ */
@@ -618,6 +1640,16 @@ static void domain_page(struct page *pg, const struct domain *d,
 		(json_int_t)(form_version ? form_version : d->version));
 	json_object_set_new(ctx, "fields",
 			    settings_fields(pg, d, errors, posted));
+	{
+		json_t *vs = json_array();
+
+		for (k = 0; k < NVERBS; k++)
+			if (verb_applies(d, verbs[k].id))
+				json_array_append_new(vs,
+						      verb_ctx(pg, d, &verbs[k],
+							       NULL, false));
+		json_object_set_new(ctx, "verbs", vs);
+	}
 	json_object_set_new(ctx, "stale", stale ? stale : json_null());
 	json_object_set_new(ctx, "form_error",
 			    form_error ? json_string(form_error) : json_null());
@@ -660,6 +1692,8 @@ static void domain_get(struct page *pg, const char *name)
 					 "already so.");
 		} else if (http_form_get(&qs, "added") != NULL) {
 			fl = flash("ok", "Domain added.");
+		} else {
+			fl = verb_flash(&d, &qs);
 		}
 	}
 	error_clear(&pg->err);
@@ -945,6 +1979,7 @@ static void route(struct page *pg)
 	bool post = strcmp(m, "POST") == 0;
 	char name[DOMAIN_INPUT_MAX + 1];
 	const char *rest, *slash;
+	const struct verb *v;
 	struct propagation p;
 	struct domain d;
 	size_t n;
@@ -989,13 +2024,16 @@ static void route(struct page *pg)
 			domain_post(pg, name);
 		return;
 	}
-	if (strcmp(slash, "/remove") != 0) {
+	v = verb_find(slash + 1);
+	if (strcmp(slash, "/remove") != 0 && v == NULL) {
 		error_page(pg, 404, "There is no such page.");
 		return;
 	}
 	if (load(pg, name, &d, &p) < 0)
 		return;
-	if (get)
+	if (v != NULL)
+		verb_route(pg, &d, v, get);
+	else if (get)
 		remove_page(pg, &d, 200, NULL, NULL);
 	else
 		remove_post(pg, &d);

@@ -128,6 +128,47 @@ await step('remove through the confirmation page', async () => {
 	await shot('09-removed');
 });
 
+await step('temporary POP3 from the domain page shows the passwords once', async () => {
+	await page.goto(`${BASE}/portal/d/example.com`);
+	const form = page.locator('form.verb', { hasText: 'Temporary POP3' });
+	expect(await form.count() === 1, 'no temp-pop3 form on the domain page');
+	await shot('10-mail-stack');
+	await form.locator('#f-temp-pop3-mailboxes').fill('info');
+	await form.locator('#f-temp-pop3-catch_all').check();
+	await form.locator('input[name=ticket]').fill('T-510');
+	await form.locator('button:has-text("Create temporary mailboxes")').click();
+	expect((await page.title()).startsWith('Temporary POP3'), 'title is ' + await page.title());
+	const rows = page.locator('table.passwords tbody tr');
+	expect(await rows.count() === 2, `${await rows.count()} password rows`);
+	expect((await rows.first().innerText()).includes('info@example.com'), 'info@example.com not listed');
+	const pw = (await page.locator('td.password').first().innerText()).trim();
+	expect(pw.length >= 12, 'password too short: ' + pw.length);
+	expect((await page.locator('.confirm').innerText()).includes('only time'), 'does not say it is shown once');
+	expect(await page.locator('a[href="/webmail/"]').count() === 1, 'no webmail link');
+	await shot('11-temp-pop3-passwords');
+	await page.click('a:has-text("Back to example.com")');
+	await page.waitForURL(/\/portal\/d\/example\.com$/);
+	expect(await page.locator('.badge.temp').count() === 1, 'no temporary POP3 badge');
+	expect(!(await page.content()).includes(pw), 'the password shows again on the domain page');
+});
+
+await step('revert through its confirmation page', async () => {
+	const form = page.locator('form.verb', { hasText: 'Revert to the feed' });
+	expect(await form.count() === 1, 'no revert form');
+	await form.locator('button:has-text("Review the revert")').click();
+	const confirm = await page.locator('.confirm').innerText();
+	expect(confirm.includes('info@example.com and catch-all@example.com (the catch-all) is re-injected to 127.0.0.1:2526'),
+		'the page does not name the mailboxes: ' + confirm.slice(0, 400));
+	expect(confirm.includes('Nothing has changed yet'), 'does not say nothing changed yet');
+	await shot('12-revert-confirm');
+	await page.click('button:has-text("Revert example.com")');
+	await page.waitForURL(/done=revert/);
+	expect((await page.locator('.flash.ok').innerText()).includes('Reverted to the feed'), 'no revert message');
+	expect(await page.locator('.badge.temp').count() === 0, 'still in temporary POP3');
+	expect(await page.locator('table.jobs').getByText('mailbox-forward').count() === 2, 'the forward jobs are not listed');
+	await shot('13-reverted');
+});
+
 await browser.close();
 console.log(`1..${n}`);
 process.exit(failed ? 1 : 0);

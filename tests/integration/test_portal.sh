@@ -126,6 +126,176 @@ check "... redirects to the list" test "$(hdr Location)" = "/portal/?removed=neu
 check "gone, with its history kept" test "$(sql "SELECT count(*) FROM domains WHERE name='neu.example'")|$(sql "SELECT actor||' '||ticket FROM audit WHERE domain='neu.example' AND action='remove'")" = "0|staff T-99"
 expect_status 404 "its page is 404 now" GET /portal/d/neu.example "${U[@]}"
 
+# --- the mail-stack verbs ------------------------------------------------
+# No mail stack runs here: a probe finds nobody at 127.0.0.1:2526, jobs
+# are queued but not run, and this host has no relay queue.
+$F add tp.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add p3.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add sw.example --mode pop3 > /dev/null
+$F mailbox add sw.example info sales > /dev/null
+$F mailbox add sw.example --catch-all > /dev/null
+C=(--data-urlencode "csrf=$CSRF")
+# state SUMMARY of a domain: version, mode, temp-pop3, mailboxes, jobs
+state() {
+	sql "SELECT d.version||' '||d.mode||' '||(d.temp_pop3_since IS NOT NULL)||' '||(SELECT count(*) FROM mailboxes m WHERE m.domain_id = d.id)||' '||(SELECT count(*) FROM jobs j WHERE j.domain = d.name) FROM domains d WHERE name='$1'"
+}
+plan() { sed -n 's/.*name="plan" value="\([0-9a-f]*\)".*/\1/p' "$T/out" | head -n 1; }
+# err_beside ID TEXT: the error element of field ID holds TEXT
+err_beside() { grep -q "id=\"e-$1\">[^<]*$2" "$T/out"; }
+
+expect_status 200 "a feed domain's page" GET /portal/d/tp.example "${U[@]}"
+check "... offers switch to POP3, temporary POP3, extend and flush" bash -c "grep -q 'action=\"/portal/d/tp.example/switch-pop3\"' '$T/out' && grep -q 'action=\"/portal/d/tp.example/temp-pop3\"' '$T/out' && grep -q 'action=\"/portal/d/tp.example/extend\"' '$T/out' && grep -q 'action=\"/portal/d/tp.example/flush\"' '$T/out'"
+check "... not switch to feed or revert" bash -c "! grep -q 'tp.example/switch-feed\|tp.example/revert' '$T/out'"
+expect_status 200 "a pop3 domain's page offers switch to feed only" GET /portal/d/sw.example "${U[@]}"
+check "... (no temp-pop3 there)" bash -c "grep -q 'action=\"/portal/d/sw.example/switch-feed\"' '$T/out' && ! grep -q 'sw.example/temp-pop3' '$T/out'"
+expect_status 200 "a verb's form on its own page" GET /portal/d/tp.example/temp-pop3 "${U[@]}"
+check "... says where webmail is" body_has '/webmail/'
+expect_status 404 "an unknown verb: 404" GET /portal/d/tp.example/explode "${U[@]}"
+
+# CSRF: 403 and nothing changed, for every verb
+s_tp=$(state tp.example) s_sw=$(state sw.example) s_p3=$(state p3.example)
+for verb in "sw.example/switch-feed dest=127.0.0.1:2526 force=on confirmed=1" \
+	"p3.example/switch-pop3 mailboxes=info confirmed=1" "tp.example/temp-pop3 mailboxes=info" \
+	"tp.example/revert confirmed=1" "tp.example/extend days=5" "tp.example/flush ticket="; do
+	set -- $verb
+	path=$1
+	shift
+	args=()
+	for a in "$@"; do args+=(--data-urlencode "$a"); done
+	expect_status 403 "$path without a CSRF token: 403" POST "/portal/d/$path" "${U[@]}" "${OR[@]}" "${args[@]}"
+	expect_status 403 "$path from a foreign Origin: 403" POST "/portal/d/$path" "${U[@]}" -H "Origin: http://evil.example" "${C[@]}" "${args[@]}"
+done
+check "the refused verbs changed nothing" test "$(state tp.example)|$(state sw.example)|$(state p3.example)" = "$s_tp|$s_sw|$s_p3"
+
+# switch to feed: confirmation, probe failure, purge, success
+expect_status 200 "switch to feed: the confirmation page" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode fate=forward --data-urlencode ticket=T-600
+check "... names each mailbox and where its mail goes" bash -c "grep -qF 'The mail in info@sw.example, sales@sw.example and catch-all@sw.example (the catch-all) is re-injected to 127.0.0.1:2526' '$T/out' && grep -qF 'then the mailboxes are archived (a copy kept 30 days) and removed' '$T/out'"
+check "... says the probe comes first" body_has 'RCPT TO:&lt;postmaster@sw.example&gt;); if it does not pass, nothing is changed'
+check "... keeps the ticket" body_has 'value="T-600"'
+check "... changed nothing yet" test "$(state sw.example)" = "$s_sw"
+P=$(plan)
+check "... carries the plan it showed" test ${#P} = 64
+expect_status 409 "confirmed, the probe fails: 409" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode fate=forward --data-urlencode confirmed=1 --data-urlencode "plan=$P"
+check "... the probe's message is beside the destination" err_beside switch-feed-dest '127.0.0.1:2526 did not pass the probe'
+check "... the input is kept" bash -c "grep -qF 'name=\"dest\" type=\"text\" value=\"127.0.0.1:2526\"' '$T/out' && grep -qF '<option value=\"forward\" selected>' '$T/out'"
+check "... nothing changed" test "$(state sw.example)" = "$s_sw"
+expect_status 422 "a bad destination: 422 beside the field" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode 'dest="><b>x' --data-urlencode fate=archive
+check "... marked, escaped, input kept" bash -c "grep -q 'id=\"e-switch-feed-dest\"' '$T/out' && grep -qF 'value=\"&quot;&gt;&lt;b&gt;x\"' '$T/out' && ! grep -qF '<b>x' '$T/out' && grep -qF '<option value=\"archive\" selected>' '$T/out'"
+expect_status 200 "purge: the confirmation page" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode fate=purge --data-urlencode force=on
+check "... says the mail is deleted without a copy and asks for the name" bash -c "grep -qF 'The mailboxes info@sw.example, sales@sw.example and catch-all@sw.example (the catch-all) are purged: deleted with all their mail, without a copy' '$T/out' && grep -q 'id=\"f-confirm\"' '$T/out'"
+check "... says the probe's outcome is ignored" body_has 'outcome ignored (force)'
+P=$(plan)
+expect_status 422 "purge without the typed name: 422" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode fate=purge --data-urlencode force=on --data-urlencode confirmed=1 --data-urlencode "plan=$P"
+check "... the message is beside the confirmation field" err_beside confirm "type the domain&#39;s name"
+expect_status 422 "purge with another name typed: 422" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode fate=purge --data-urlencode force=on --data-urlencode confirmed=1 \
+	--data-urlencode "plan=$P" --data-urlencode confirm=other.example
+check "... lib's message beside it, the typed text kept" bash -c "grep -q 'id=\"e-confirm\">purging the mailboxes of sw.example deletes their mail' '$T/out' && grep -qF 'value=\"other.example\"' '$T/out'"
+check "... nothing changed" test "$(state sw.example)" = "$s_sw"
+$F mailbox add sw.example late > /dev/null
+expect_status 409 "a mailbox added since the page was shown: 409" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode fate=forward --data-urlencode force=on --data-urlencode confirmed=1 --data-urlencode "plan=$P"
+check "... the page comes back naming it" bash -c "grep -q 'changed since this page was shown' '$T/out' && grep -qF 'late@sw.example' '$T/out'"
+s_sw=$(state sw.example)
+check "... nothing switched" test "$(sql "SELECT mode FROM domains WHERE name='sw.example'")" = pop3
+P=$(plan)
+expect_status 303 "switch to feed with force, confirmed: 303" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode fate=forward --data-urlencode force=on --data-urlencode confirmed=1 \
+	--data-urlencode "plan=$P" --data-urlencode ticket=T-601
+check "... to the domain page" test "$(hdr Location)" = "/portal/d/sw.example?done=switch-feed&fate=forward&jobs=4&probe=failed"
+check "... a feed to 127.0.0.1:2526 with a forward job per mailbox, by staff" \
+	test "$(sql "SELECT mode||' '||host(dest_host)||':'||dest_port||' '||updated_by||' '||ticket FROM domains WHERE name='sw.example'")|$(sql "SELECT count(*) FROM jobs WHERE domain='sw.example' AND kind='mailbox-forward' AND state='pending'")" = "feed 127.0.0.1:2526 staff T-601|4"
+expect_status 200 "the page after the switch" GET "$(hdr Location)" "${U[@]}"
+check "... says what was queued and that the probe failed" bash -c "grep -q 'Switched to feed. 4 mailbox job(s) queued (forward)' '$T/out' && grep -q 'did not pass the probe: switched anyway' '$T/out'"
+check "... lists the jobs" bash -c "grep -q 'mailbox-forward #' '$T/out'"
+
+# switch to pop3: refusals, confirmation, passwords once
+s_p3=$(state p3.example)
+expect_status 422 "switch to pop3 without mailboxes: 422" POST /portal/d/p3.example/switch-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode mailboxes=
+check "... lib's message beside the mailboxes field" err_beside switch-pop3-mailboxes 'switch --to pop3 needs'
+expect_status 422 "a bad mailbox name: 422" POST /portal/d/p3.example/switch-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode 'mailboxes=info, sales/team' --data-urlencode catch_all=on
+check "... beside the field, input kept" bash -c "grep -q 'id=\"e-switch-pop3-mailboxes\">a mailbox name is' '$T/out' && grep -qF 'value=\"info, sales/team\"' '$T/out' && grep -q 'name=\"catch_all\" type=\"checkbox\" value=\"on\" checked' '$T/out'"
+check "... nothing changed" test "$(state p3.example)" = "$s_p3"
+expect_status 200 "switch to pop3: the confirmation page" POST /portal/d/p3.example/switch-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode 'mailboxes=info, Sales  abuse,' --data-urlencode catch_all=on
+check "... names the new mailboxes and the old destination" bash -c "grep -qF 'These mailboxes are created: info@p3.example, sales@p3.example, abuse@p3.example and catch-all@p3.example (the catch-all).' '$T/out' && grep -qF 'no longer relayed to 127.0.0.1:2526' '$T/out'"
+check "... changed nothing yet" test "$(state p3.example)" = "$s_p3"
+P=$(plan)
+expect_status 200 "confirmed: the passwords page (not a redirect)" POST /portal/d/p3.example/switch-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode mailboxes=info,sales,abuse --data-urlencode catch_all=on \
+	--data-urlencode confirmed=1 --data-urlencode "plan=$P"
+check "... is never cached" test "$(hdr Cache-Control)" = no-store
+check "... shows each address with a password, once" test "$(grep -c 'class=\"mono password\">[A-Za-z0-9]' "$T/out")" = 4
+check "... says it is the only time" body_has 'this page is the only time they are shown'
+check "... a pop3 domain with 4 mailboxes" test "$(sql "SELECT mode||' '||(SELECT count(*) FROM mailboxes m WHERE m.domain_id = d.id AND NOT m.temporary) FROM domains d WHERE name='p3.example'")" = "pop3 4"
+expect_status 200 "the domain page does not show them again" GET /portal/d/p3.example "${U[@]}"
+check "... (no password on it)" bash -c "! grep -q 'password' '$T/out'"
+
+# temp-pop3: refusals, passwords once, webmail
+s_pop=$(state pop.example)
+expect_status 409 "temp-pop3 on a pop3 domain: 409" POST /portal/d/pop.example/temp-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode mailboxes=x
+check "... says why" body_has 'pop.example is a pop3 domain: temp-pop3 is for feed and backup domains'
+check "... nothing changed" test "$(state pop.example)" = "$s_pop"
+s_tp=$(state tp.example)
+expect_status 422 "temp-pop3 without mailboxes: 422" POST /portal/d/tp.example/temp-pop3 "${U[@]}" "${OR[@]}" "${C[@]}"
+check "... beside the mailboxes field" err_beside temp-pop3-mailboxes 'temp-pop3 needs'
+expect_status 501 "temp-pop3 from the queue on a host without a relay" POST /portal/d/tp.example/temp-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode from_queue=on
+check "... says so" body_has 'no relay on this host'
+check "... nothing changed" test "$(state tp.example)" = "$s_tp"
+expect_status 200 "temp-pop3: the passwords page" POST /portal/d/tp.example/temp-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode mailboxes=info --data-urlencode catch_all=on --data-urlencode ticket=T-602
+check "... two passwords and the webmail address" bash -c "test \$(grep -c 'class=\"mono password\">[A-Za-z0-9]' '$T/out') = 2 && grep -q 'href=\"/webmail/\"' '$T/out' && grep -qF 'info@tp.example' '$T/out'"
+check "... in temporary POP3 with 2 temporary mailboxes" test "$(sql "SELECT mode||' '||temp_pop3_by||' '||ticket||' '||(SELECT count(*) FROM mailboxes m WHERE m.domain_id = d.id AND m.temporary) FROM domains d WHERE name='tp.example'")" = "feed staff T-602 2"
+expect_status 200 "its page now offers revert" GET /portal/d/tp.example "${U[@]}"
+check "... and no second temp-pop3" bash -c "grep -q 'action=\"/portal/d/tp.example/revert\"' '$T/out' && ! grep -q 'tp.example/temp-pop3' '$T/out'"
+
+# revert: refusal, confirmation (forward and keep), success
+s_ex=$(state example.com)
+expect_status 409 "revert when not in temporary POP3: 409" POST /portal/d/example.com/revert "${U[@]}" "${OR[@]}" "${C[@]}"
+check "... says why" body_has 'example.com is not in temporary POP3: nothing to revert'
+check "... nothing changed" test "$(state example.com)" = "$s_ex"
+s_tp=$(state tp.example)
+expect_status 422 "revert with keep_days 0: 422" POST /portal/d/tp.example/revert "${U[@]}" "${OR[@]}" "${C[@]}" --data-urlencode keep_days=0
+check "... beside the field" bash -c "grep -q 'id=\"e-revert-keep_days\"' '$T/out' && grep -qF 'name=\"keep_days\" type=\"number\" value=\"0\"' '$T/out'"
+expect_status 200 "revert: the confirmation page" POST /portal/d/tp.example/revert "${U[@]}" "${OR[@]}" "${C[@]}"
+check "... names the temporary mailboxes and the destination" body_has 'The mail in the temporary mailboxes info@tp.example and catch-all@tp.example (the catch-all) is re-injected to 127.0.0.1:2526, then the mailboxes are archived'
+expect_status 200 "revert keeping 3 days: the confirmation page" POST /portal/d/tp.example/revert "${U[@]}" "${OR[@]}" "${C[@]}" --data-urlencode keep_days=3
+check "... says until when they stay readable" bash -c "grep -qF 'The temporary mailboxes info@tp.example and catch-all@tp.example (the catch-all) stay readable (POP3, IMAP, webmail) for 3 more day(s), until $(date -u -d '+3 days' +%Y-%m-%d)' '$T/out' && grep -q 'Their mail is not re-injected' '$T/out'"
+check "... changed nothing yet" test "$(state tp.example)" = "$s_tp"
+P=$(plan)
+expect_status 303 "revert confirmed: 303" POST /portal/d/tp.example/revert "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode keep_days=3 --data-urlencode confirmed=1 --data-urlencode "plan=$P"
+check "... to the domain page" test "$(hdr Location)" = "/portal/d/tp.example?done=revert&jobs=2&keep=3"
+check "... back on the feed, two archive jobs due in 3 days" \
+	test "$(sql "SELECT (temp_pop3_since IS NULL)||' '||(SELECT count(*) FROM jobs j WHERE j.domain = d.name AND j.kind = 'mailbox-archive' AND j.run_after > now() + interval '71 hours') FROM domains d WHERE name='tp.example'")" = "true 2"
+expect_status 200 "the page after the revert" GET "$(hdr Location)" "${U[@]}"
+check "... says so" body_has 'Reverted to the feed. The temporary mailboxes stay readable 3 more day(s)'
+
+# extend and flush
+s_tp=$(state tp.example)
+expect_status 422 "extend by 99 days: 422" POST /portal/d/tp.example/extend "${U[@]}" "${OR[@]}" "${C[@]}" --data-urlencode days=99
+check "... beside the days field, input kept" bash -c "grep -q 'id=\"e-extend-days\"' '$T/out' && grep -qF 'name=\"days\" type=\"number\" value=\"99\"' '$T/out'"
+expect_status 422 "extend with days and a date: 422" POST /portal/d/tp.example/extend "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode days=2 --data-urlencode until=2030-01-01
+expect_status 422 "extend a year ahead: 422" POST /portal/d/tp.example/extend "${U[@]}" "${OR[@]}" "${C[@]}" --data-urlencode until=2099-01-01
+check "... lib's message beside the date" bash -c "grep -q 'id=\"e-extend-until\"' '$T/out'"
+check "... nothing changed" test "$(state tp.example)" = "$s_tp"
+expect_status 303 "extend by 5 days: 303" POST /portal/d/tp.example/extend "${U[@]}" "${OR[@]}" "${C[@]}" --data-urlencode days=5
+check "... extended_until about 5 days ahead" test "$(sql "SELECT queue_extended_until BETWEEN now() + interval '119 hours' AND now() + interval '121 hours' FROM domains WHERE name='tp.example'")" = t
+expect_status 200 "the page after extend" GET "$(hdr Location)" "${U[@]}"
+check "... says until when" body_has "Queue extended: no mail expires before $(date -u -d '+5 days' +%Y-%m-%d)"
+expect_status 501 "flush on a host without a relay" POST /portal/d/tp.example/flush "${U[@]}" "${OR[@]}" "${C[@]}"
+check "... says so" body_has 'no relay on this host'
+
 # --- odd requests --------------------------------------------------------
 expect_status 404 "an unknown page: 404" GET /portal/nothing "${U[@]}"
 expect_status 405 "PUT: 405" PUT /portal/d/example.com "${U[@]}"
