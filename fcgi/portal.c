@@ -1586,7 +1586,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 		      prop = STRBUF_INIT;
 	json_t *ctx, *hist, *mbs, *rules, *jobs, *row, *dj;
 	const char *ticket = posted ? http_form_get(&pg->form, "ticket") : "";
-	size_t k;
+	size_t k, njob_errors = 0;
 
 	domain_href(&action, d->name.alabel, "");
 	domain_href(&rm, d->name.alabel, "/remove");
@@ -1622,6 +1622,28 @@ static void domain_page(struct page *pg, const struct domain *d,
 		json_object_set_new(row, "at",
 				    when(json_object_get(row, "at")));
 	}
+	json_array_foreach(mbs, k, row)
+	{
+		json_object_set_new(row, "created_at",
+				    when(json_object_get(row, "created_at")));
+	}
+	/* a job's error must catch the eye: it is why mail is stuck */
+	json_array_foreach(jobs, k, row)
+	{
+		const char *st =
+			json_string_value(json_object_get(row, "state"));
+		bool bad = st != NULL && strcmp(st, "done") != 0 &&
+			   json_is_string(json_object_get(row, "last_error"));
+
+		json_object_set_new(row, "problem", json_boolean(bad));
+		json_object_set_new(
+			row, "retrying",
+			json_boolean(bad && strcmp(st, "failed") != 0));
+		json_object_set_new(row, "run_after",
+				    when(json_object_get(row, "run_after")));
+		if (bad)
+			njob_errors++;
+	}
 	dj = domain_to_json(d, p);
 	json_object_set_new(dj, "updated_at",
 			    when(json_object_get(dj, "updated_at")));
@@ -1650,6 +1672,9 @@ static void domain_page(struct page *pg, const struct domain *d,
 							       NULL, false));
 		json_object_set_new(ctx, "verbs", vs);
 	}
+	json_object_set_new(ctx, "job_errors",
+			    njob_errors ? json_integer((json_int_t)njob_errors)
+					: json_null());
 	json_object_set_new(ctx, "stale", stale ? stale : json_null());
 	json_object_set_new(ctx, "form_error",
 			    form_error ? json_string(form_error) : json_null());

@@ -212,7 +212,13 @@ check "... a feed to 127.0.0.1:2526 with a forward job per mailbox, by staff" \
 	test "$(sql "SELECT mode||' '||host(dest_host)||':'||dest_port||' '||updated_by||' '||ticket FROM domains WHERE name='sw.example'")|$(sql "SELECT count(*) FROM jobs WHERE domain='sw.example' AND kind='mailbox-forward' AND state='pending'")" = "feed 127.0.0.1:2526 staff T-601|4"
 expect_status 200 "the page after the switch" GET "$(hdr Location)" "${U[@]}"
 check "... says what was queued and that the probe failed" bash -c "grep -q 'Switched to feed. 4 mailbox job(s) queued (forward)' '$T/out' && grep -q 'did not pass the probe: switched anyway' '$T/out'"
-check "... lists the jobs" bash -c "grep -q 'mailbox-forward #' '$T/out'"
+check "... lists the jobs with their state" bash -c "grep -q 'mailbox-forward #' '$T/out' && grep -q 'class=\"state pending\"' '$T/out'"
+sql "UPDATE jobs SET last_error = 'doveadm: <connection refused>', attempts = 2 WHERE id = (SELECT min(id) FROM jobs WHERE domain='sw.example')" > /dev/null
+expect_status 200 "a job with an error" GET /portal/d/sw.example "${U[@]}"
+check "... is flagged at the top and shown, escaped, in its row" bash -c "grep -q '1 job(s) of this domain report an error' '$T/out' && grep -qF '<span class=\"error\">doveadm: &lt;connection refused&gt;</span>' '$T/out' && grep -q '(retrying)' '$T/out'"
+sql "UPDATE jobs SET state = 'failed', last_error = 'gave up' WHERE id = (SELECT max(id) FROM jobs WHERE domain='sw.example')" > /dev/null
+expect_status 200 "a failed job" GET /portal/d/sw.example "${U[@]}"
+check "... is marked failed with its error" bash -c "grep -q '2 job(s) of this domain report an error' '$T/out' && grep -qF '<span class=\"state failed\">failed</span>' '$T/out' && grep -qF '<span class=\"error\">gave up</span>' '$T/out'"
 
 # switch to pop3: refusals, confirmation, passwords once
 s_p3=$(state p3.example)
