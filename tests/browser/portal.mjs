@@ -169,6 +169,37 @@ await step('revert through its confirmation page', async () => {
 	await shot('13-reverted');
 });
 
+await step('switch to feed: purge confirmation, probe failure beside the field, force', async () => {
+	execFileSync(FEEDCTL, ['mailbox', 'add', 'xn--bcher-kva.example', 'info']);
+	await page.goto(`${BASE}/portal/d/xn--bcher-kva.example`);
+	const form = page.locator('form.verb', { hasText: 'Switch to feed' });
+	await form.locator('#f-switch-feed-dest').fill('127.0.0.1:2526');
+	await form.locator('#f-switch-feed-fate').selectOption('purge');
+	await form.locator('button:has-text("Review the switch")').click();
+	const confirm = await page.locator('.confirm').innerText();
+	expect(confirm.includes('info@xn--bcher-kva.example') && confirm.includes('purged: deleted with all their mail, without a copy'),
+		'the page does not say what is purged: ' + confirm.slice(0, 400));
+	await shot('14-purge-confirm');
+	await page.click('button:has-text("Switch xn--bcher-kva.example to feed")');
+	expect((await page.locator('#e-confirm').innerText()).includes('type the domain'), 'no error without the name');
+	await page.fill('#f-confirm', 'xn--bcher-kva.example');
+	await page.click('button:has-text("Switch xn--bcher-kva.example to feed")');
+	// nobody listens on 127.0.0.1:2526: the probe fails, the form comes back
+	const err = await page.locator('#e-switch-feed-dest').innerText();
+	expect(err.includes('did not pass the probe'), 'probe error: ' + err);
+	expect(await page.inputValue('#f-switch-feed-dest') === '127.0.0.1:2526', 'input not kept');
+	expect(await page.locator('#f-switch-feed-fate').inputValue() === 'purge', 'fate not kept');
+	await shot('15-probe-failed');
+	await page.locator('#f-switch-feed-force').check();
+	await page.click('button:has-text("Review the switch")');
+	await page.fill('#f-confirm', 'bücher.example');
+	await page.click('button:has-text("Switch xn--bcher-kva.example to feed")');
+	await page.waitForURL(/done=switch-feed/);
+	expect((await page.locator('.flash.warn').innerText()).includes('switched anyway (force)'), 'no forced-switch message');
+	expect(await page.locator('.badge.feed').count() === 1, 'not a feed now');
+	await shot('16-switched');
+});
+
 await browser.close();
 console.log(`1..${n}`);
 process.exit(failed ? 1 : 0);
