@@ -312,7 +312,8 @@ static void h_delete(struct call *c)
 		fail(c);
 		return;
 	}
-	if (ops_domain_remove(&c->ox, d.name.alabel, NULL, &c->err) < 0) {
+	if (ops_domain_remove(&c->ox, d.name.alabel, NULL, false, &c->err) <
+	    0) {
 		fail(c);
 		return;
 	}

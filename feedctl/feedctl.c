@@ -513,12 +513,17 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 static int cmd_remove(struct cli *cli, int argc, char **argv)
 {
 	const char *confirm = NULL;
+	bool bounce = false;
 	int i, r;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(cli, "remove", "remove needs a DOMAIN");
 	cli->subject = argv[1];
 	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--bounce-queue") == 0) {
+			bounce = true;
+			continue;
+		}
 		if ((r = opt_value(argc, argv, &i, "--confirm", &confirm)) !=
 		    0) {
 			if (r < 0)
@@ -529,7 +534,8 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 		return usage_error(cli, "remove", "unexpected argument '%s'",
 				   argv[i]);
 	}
-	if (ops_domain_remove(&cli->ox, argv[1], confirm, &cli->err) < 0)
+	if (ops_domain_remove(&cli->ox, argv[1], confirm, bounce, &cli->err) <
+	    0)
 		return fail(cli);
 	if (cli->json) {
 		json_t *o =
@@ -1395,8 +1401,11 @@ static const struct cmd cmds[] = {
 	  "  queue.extended_until=YYYY-MM-DD|none  recipients=verify|list|any\n"
 	  "  max_message_mb=1-1024\n"
 	  "--if-version N refuses (exit 4) if someone changed it since N." },
-	{ "remove", cmd_remove, true, "remove DOMAIN [--confirm=DOMAIN]",
-	  "Remove a domain that has no mailboxes left; its history stays." },
+	{ "remove", cmd_remove, true,
+	  "remove DOMAIN [--confirm=DOMAIN] [--bounce-queue]",
+	  "Remove a domain that has no mailboxes left and no mail queued on\n"
+	  "this relay; its history stays.  --bounce-queue bounces the\n"
+	  "queued mail to its senders first." },
 	{ "history", cmd_history, true, "history DOMAIN",
 	  "Every change to a domain: when, who, ticket, what changed." },
 	{ "apply", cmd_apply, true, "apply -f FILE|- [--dry-run]",

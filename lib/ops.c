@@ -17,6 +17,7 @@
 #include "domain_json.h"
 #include "probe.h"
 #include "queue.h"
+#include "util/log.h"
 #include "util/parse.h"
 
 static void OPENSSL_cleanse_str(char *s)
@@ -290,7 +291,7 @@ int ops_probe(const struct ops_ctx *ox, const char *target, json_t **report,
 }
 
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
-		      const char *confirm, struct error *err)
+		      const char *confirm, bool bounce_queue, struct error *err)
 {
 	struct domain cur;
 
@@ -301,6 +302,39 @@ int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 		return error_set(err, ERR_INVALID, "confirm",
 				 "--confirm must name the domain (%s)",
 				 cur.name.alabel);
+	if (bounce_queue) {
+		size_t n = 0;
+
+		if (queue_bounce(ox->conf, &cur.name, &n, err) < 0)
+			return -1;
+		log_info("%s: %zu queued message%s bounced before removal",
+			 cur.name.alabel, n, n == 1 ? "" : "s");
+	} else {
+		/* mail still queued here would bounce once the domain is
+		 * gone: only an explicit --bounce-queue does that (a host
+		 * without a relay has no queue to ask) */
+		struct error qe = ERROR_INIT;
+		json_t *q = queue_list(ox->conf, &cur.name, &qe);
+		json_int_t count =
+			json_integer_value(json_object_get(q, "count"));
+
+		json_decref(q);
+		if (q == NULL && qe.code != ERR_UNAVAILABLE) {
+			error_set(err, qe.code, NULL, "%s", error_msg(&qe));
+			error_release(&qe);
+			return -1;
+		}
+		error_release(&qe);
+		if (count > 0)
+			return error_set(
+				err, ERR_CONFLICT, "queue",
+				"%s still has %" JSON_INTEGER_FORMAT
+				" message%s queued on this relay: let "
+				"them be delivered (feedctl flush), or "
+				"bounce them to their senders with "
+				"--bounce-queue",
+				cur.name.alabel, count, count == 1 ? "" : "s");
+	}
 	return store_domain_remove(ox->store, &cur, &ox->change, err);
 }
 

@@ -79,9 +79,13 @@ int ops_extend(const struct ops_ctx *ox, const char *name, long days,
  */
 int ops_probe(const struct ops_ctx *ox, const char *target, json_t **report,
 	      struct error *err) __attribute__((warn_unused_result));
-/* confirm: NULL, or must equal the domain's name. */
+/*
+ * confirm: NULL, or must equal the domain's name.  Refused while the
+ * domain has mailboxes or (on a relay) queued mail, unless bounce_queue:
+ * then its queued mail is bounced to the senders first.
+ */
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
-		      const char *confirm, struct error *err)
+		      const char *confirm, bool bounce_queue, struct error *err)
 	__attribute__((warn_unused_result));
 /*
  * Converge the domains of doc (one object or an array of them) to it.

@@ -260,6 +260,26 @@ bad:
 	return error_set(err, ERR_INTERNAL, NULL, "bad line in %s", path);
 }
 
+/* Expire one message and send it on at once: its sender gets the
+ * bounce now. */
+static int expire_id(const char *cur, const char *id, struct error *err)
+{
+	const char *exp[] = { "postsuper", "-c", cur, "-e", id, NULL };
+	const char *go[] = { "postqueue", "-c", cur, "-i", id, NULL };
+	struct strbuf out = STRBUF_INIT;
+	size_t i;
+	int rc;
+
+	/* queue ids are [0-9A-Za-z]: never an option or a path */
+	for (i = 0; id == NULL || id[i]; i++)
+		if (id == NULL || !isalnum((unsigned char)id[i]))
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "unexpected queue id");
+	rc = run(exp, &out, err) < 0 || run(go, &out, err) < 0 ? -1 : 0;
+	sbuf_release(&out);
+	return rc;
+}
+
 static int expire_one(void *arg, const json_t *msg, const char *domain,
 		      struct error *err)
 {
@@ -269,8 +289,6 @@ static int expire_one(void *arg, const json_t *msg, const char *domain,
 	const char *qn = json_string_value(json_object_get(msg, "queue_name"));
 	int64_t arrival =
 		json_integer_value(json_object_get(msg, "arrival_time"));
-	struct strbuf out = STRBUF_INIT;
-	size_t i;
 
 	if (qn == NULL || strcmp(qn, "deferred") != 0 ||
 	    json_is_true(json_object_get(msg, "forced_expire")) || a->n == 0)
@@ -278,25 +296,8 @@ static int expire_one(void *arg, const json_t *msg, const char *domain,
 	l = bsearch(domain, a->v, a->n, sizeof(*a->v), cmp_life);
 	if (l == NULL || a->now < queue_expiry(arrival, l->days, l->until))
 		return 0;
-	/* queue ids are [0-9A-Za-z]: never an option or a path */
-	for (i = 0; id[i]; i++)
-		if (!isalnum((unsigned char)id[i]))
-			return error_set(err, ERR_INTERNAL, NULL,
-					 "unexpected queue id");
-	{
-		const char *exp[] = {
-			"postsuper", "-c", a->cur, "-e", id, NULL
-		};
-		const char *go[] = {
-			"postqueue", "-c", a->cur, "-i", id, NULL
-		};
-
-		if (run(exp, &out, err) < 0 || run(go, &out, err) < 0) {
-			sbuf_release(&out);
-			return -1;
-		}
-	}
-	sbuf_release(&out);
+	if (expire_id(a->cur, id, err) < 0)
+		return -1;
 	a->expired++;
 	return 0;
 }
@@ -317,6 +318,42 @@ int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
 	rc = walk(conf, expire_one, &a, err);
 	*expired = a.expired;
 	free(a.v);
+	return rc;
+}
+
+struct bounce_arg {
+	const char *domain, *cur;
+	size_t bounced;
+};
+
+static int bounce_one(void *arg, const json_t *msg, const char *domain,
+		      struct error *err)
+{
+	struct bounce_arg *a = arg;
+
+	if (strcmp(domain, a->domain) != 0 ||
+	    json_is_true(json_object_get(msg, "forced_expire")))
+		return 0;
+	if (expire_id(a->cur,
+		      json_string_value(json_object_get(msg, "queue_id")),
+		      err) < 0)
+		return -1;
+	a->bounced++;
+	return 0;
+}
+
+int queue_bounce(const struct conf *conf, const struct domain_name *dn,
+		 size_t *bounced, struct error *err)
+{
+	char cur[PATH_MAX];
+	struct bounce_arg a = { dn->alabel, cur, 0 };
+	int rc;
+
+	*bounced = 0;
+	if (current_dir(conf, cur, sizeof(cur), err) < 0)
+		return -1;
+	rc = walk(conf, bounce_one, &a, err);
+	*bounced = a.bounced;
 	return rc;
 }
 

@@ -44,6 +44,13 @@ int queue_flush(const struct conf *conf, const struct domain_name *dn,
 int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
 		 struct error *err) __attribute__((warn_unused_result));
 /*
+ * Bounce every queued message of a domain to its sender now (expire
+ * and send on): the explicit way to empty its queue before a removal.
+ */
+int queue_bounce(const struct conf *conf, const struct domain_name *dn,
+		 size_t *bounced, struct error *err)
+	__attribute__((warn_unused_result));
+/*
  * Requeue the deferred mail of the domains (sorted A-labels) whose
  * route changed ("postsuper -r"), so that it follows the new route at
  * once instead of waiting for its next retry on the old one.

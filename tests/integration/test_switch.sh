@@ -258,5 +258,19 @@ $F flush out.example > /dev/null
 check "... and is delivered once the destination is back" sink_has 2526 R-down-1
 worker_stop
 
-[ -n "${KEEP_SINK:-}" ] && cp -r "$T/sink-2526" "$KEEP_SINK"
+# --- remove: only with an empty queue, or explicitly bounced --------------------
+$F add rm.example --mode feed --dest 127.0.0.1:2599 greylisting=off recipients=any > /dev/null
+relay_caught_up
+send a@sender.test x@rm.example RM-queued
+check "rm.example's mail is queued (its server never answers)" queued rm.example 1
+V=$(sql "SELECT version FROM domains WHERE name='rm.example'")
+expect_exit 4 "remove with mail still queued is refused" $F remove rm.example
+check "... saying how many and what to do" err_has "1 message queued on this relay"
+check "... and the domain is still there, unchanged" test "$(sql "SELECT version FROM domains WHERE name='rm.example'")" = "$V"
+expect_exit 0 "remove --bounce-queue bounces the queued mail, then removes" $F remove rm.example --bounce-queue
+check "... the message was returned to its sender" \
+	bash -c "for _ in \$(seq 100); do grep -q 'status=force-expired, returned to sender' '$T/state/postfix.log' && exit 0; sleep 0.2; done; exit 1"
+check "... the domain is gone, its history kept" \
+	test "$(sql "SELECT count(*) FROM domains WHERE name='rm.example'"):$(sql "SELECT count(*) > 0 FROM audit WHERE domain='rm.example' AND action='remove'")" = "0:t"
+
 tap_done
