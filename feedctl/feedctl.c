@@ -412,6 +412,42 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* The domain's jobs still to run, each with its last error: what a
+ * switch is waiting for, and why. */
+static void print_open_jobs(struct cli *cli, const struct domain_name *dn)
+{
+	json_t *jobs = store_job_list(cli->ox.store, dn, &cli->err), *j;
+	size_t i;
+	bool first = true;
+
+	if (jobs == NULL) {
+		fprintf(stderr, "feedctl: %s: jobs: %s\n", dn->alabel,
+			error_msg(&cli->err));
+		error_clear(&cli->err);
+		return;
+	}
+	json_array_foreach(jobs, i, j)
+	{
+		const char *st = json_string_value(json_object_get(j, "state"));
+		const char *e =
+			json_string_value(json_object_get(j, "last_error"));
+		const char *who = json_string_value(json_object_get(
+			json_object_get(j, "payload"), "address"));
+
+		if (st == NULL || strcmp(st, "done") == 0)
+			continue;
+		printf("%-14s #%lld %s%s%s, %s after %s%s%s\n",
+		       first ? "jobs" : "",
+		       (long long)json_integer_value(json_object_get(j, "id")),
+		       json_string_value(json_object_get(j, "kind")),
+		       who ? " of " : "", who ? who : "", st,
+		       json_string_value(json_object_get(j, "run_after")),
+		       e ? ": " : "", e ? e : "");
+		first = false;
+	}
+	json_decref(jobs);
+}
+
 static int cmd_show(struct cli *cli, int argc, char **argv)
 {
 	struct propagation p;
@@ -422,10 +458,12 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 	cli->subject = argv[1];
 	if (ops_domain_get(&cli->ox, argv[1], &d, &p, &cli->err) < 0)
 		return fail(cli);
-	if (cli->json)
+	if (cli->json) {
 		print_domain_json(&d, &p);
-	else
-		print_domain(&d, &p);
+		return 0;
+	}
+	print_domain(&d, &p);
+	print_open_jobs(cli, &d.name);
 	return 0;
 }
 

@@ -131,6 +131,10 @@ check "... and the job ends with the mailbox removed" jobs_done pop.example
 check "pop.example has no mailbox left" test "$(sql "SELECT count(*) FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE d.name='pop.example'")" = 0
 send a@sender.test info@pop.example P-after
 check "new mail goes to the feed" sink_has 2526 P-after
+expect_exit 0 "pop.example back to pop3 with a mailbox of the same name" $F --json switch pop.example --to pop3 --mailbox info
+IPW=$(jq -r '.mailboxes[0].password' "$T/out")
+check "the recreated mailbox starts empty: it never sees the old mail" \
+	bash -c "out=\$(curl -sf -m 5 'pop3://127.0.0.1:1110/' -u 'info@pop.example:$IPW') && ! printf '%s' \"\$out\" | grep -q '[0-9]'"
 expect_exit 0 "switch pop2.example --to feed --mailboxes archive" $F switch pop2.example --to feed --dest 127.0.0.1:2526 --mailboxes archive
 check "... archives the mailbox and removes it" jobs_done pop2.example
 check "... without sending its mail on" test "$(in_sink 2526 P-archive-1)" = 0
@@ -205,6 +209,9 @@ check "with doveadm unreachable the job shows its error" \
 	bash -c "for _ in \$(seq 100); do $(printf %q "$F") --json jobs f1.example | jq -e '.[0].last_error | test(\"doveadm\")' > /dev/null && exit 0; sleep 0.2; done; exit 1"
 run $F jobs f1.example
 check "feedctl jobs prints it" grep -q "doveadm" "$T/out"
+run $F show f1.example
+check "feedctl show lists the job still to run, with its error" \
+	grep -qE '^jobs +#[0-9]+ mailbox-forward of info@f1.example, (pending|running) after .*: .*doveadm' "$T/out"
 check "... and retries (attempts grow)" \
 	bash -c "for _ in \$(seq 100); do [ \"\$($(printf %q "$F") --json jobs f1.example | jq '.[0].attempts')\" -ge 2 ] && exit 0; sleep 0.2; done; exit 1"
 check "nothing was removed or sent meanwhile" \
