@@ -286,6 +286,26 @@ check "db status shows applied migrations" out_has "applied"
 expect_exit 0 "db migrate is re-runnable" $F db migrate
 check "second migrate applies nothing" out_has "0 migrations applied"
 
+# --- change numbers are handed out in commit order ----------------------
+# A writer that took a change number holds the others back until it
+# commits, so no relay can apply a later number before an earlier one.
+$F add order-a.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add order-b.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+bash "$TOP/contrib/pgcluster.sh" "$T/pg" psql -d mxfeed -XAtq -c \
+	"BEGIN; UPDATE domains SET greylisting = false WHERE name = 'order-a.example'; SELECT pg_sleep(4); COMMIT;" > /dev/null 2>&1 &
+hold=$!
+for _ in $(seq 40); do
+	[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" -ge 1 ] && break
+	sleep 0.05
+done
+$F set order-b.example greylisting=off > /dev/null 2>&1 &
+second=$!
+check "a second writer waits for the first one's commit" \
+	bash -c "for _ in \$(seq 40); do [ \"\$(bash $(printf %q "$TOP")/contrib/pgcluster.sh $(printf %q "$T/pg") psql -d mxfeed -XAtq -c \"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted\")\" = 1 ] && exit 0; sleep 0.05; done; exit 1"
+wait "$hold" "$second"
+check "... and gets the higher number, committed after it" \
+	test "$(sql "SELECT (SELECT max(seq) FROM changes WHERE domain = 'order-a.example') < (SELECT max(seq) FROM changes WHERE domain = 'order-b.example')")" = t
+
 # --- database down: exit 5 --------------------------------------------
 bash "$TOP/contrib/pgcluster.sh" "$T/pg" stop > /dev/null 2>&1
 expect_exit 5 "database down: exit 5" $F show pop.example
