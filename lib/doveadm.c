@@ -143,6 +143,7 @@ int doveadm_open(struct doveadm **out, const struct conf *conf,
 	(void)snprintf(auth, sizeof(auth), "Authorization: X-Dovecot-API %s",
 		       (const char *)b64);
 	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(b64, sizeof(b64));
 	d->curl = curl_easy_init();
 	d->headers = curl_slist_append(NULL, auth);
 	d->headers =

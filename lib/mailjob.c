@@ -29,16 +29,17 @@
 #define ARCHIVE_DIR "archive"
 
 enum step_rc { STEP_FAIL = -1, STEP_NEXT = 0, STEP_WAIT = 1 };
-enum step { S_FORWARD, S_ARCHIVE, S_REMOVE, S_EXPIRE };
+enum step { S_SETTLE, S_FORWARD, S_ARCHIVE, S_REMOVE, S_EXPIRE };
 
 static const struct kind {
 	const char *name;
-	enum step steps[3];
+	enum step steps[4];
 	int n;
 } kinds[] = {
+	/* forward settles in its own last pass, the others first */
 	{ "mailbox-forward", { S_FORWARD, S_ARCHIVE, S_REMOVE }, 3 },
-	{ "mailbox-archive", { S_ARCHIVE, S_REMOVE }, 2 },
-	{ "mailbox-purge", { S_REMOVE }, 1 },
+	{ "mailbox-archive", { S_SETTLE, S_ARCHIVE, S_REMOVE }, 3 },
+	{ "mailbox-purge", { S_SETTLE, S_REMOVE }, 2 },
 	{ "archive-expire", { S_EXPIRE }, 1 },
 };
 
@@ -283,25 +284,24 @@ static int keep(struct mailjob_ctx *c, struct job *j, const struct target *t,
 	return 0;
 }
 
-/* The recipient to hand a message to: the trace header's, if it is in
- * the domain, else the mailbox's own address (never for a catch-all). */
-static int pick_rcpt(const struct target *t, const char *traced,
-		     const char **rcpt, struct error *err)
+/*
+ * The recipient to hand a message to: a mailbox's own address; for a
+ * catch-all, the address the relay delivered to (the trace header's
+ * "for", which must be in the domain).  0 with *rcpt NULL when a
+ * catch-all message names none.
+ */
+static void pick_rcpt(const struct target *t, const char *traced,
+		      const char **rcpt)
 {
 	const char *dom = strrchr(t->address, '@');
 	const char *at = strrchr(traced, '@');
 
-	if (at != NULL && dom != NULL && strcasecmp(at, dom) == 0) {
-		*rcpt = traced;
-		return 0;
-	}
-	if (!t->catch_all) {
+	if (!t->catch_all)
 		*rcpt = t->address;
-		return 0;
-	}
-	return error_set(err, ERR_INTERNAL, NULL,
-			 "a message in %s names no recipient of its domain",
-			 t->address);
+	else if (at != NULL && dom != NULL && strcasecmp(at, dom) == 0)
+		*rcpt = traced;
+	else
+		*rcpt = NULL;
 }
 
 /* Hand one message on; 1 sent, 0 kept, -1 failed. */
@@ -331,23 +331,35 @@ static int forward_one(struct mailjob_ctx *c, struct job *j,
 			goto out;
 	}
 	if (got == 0) {
-		error_set(err, ERR_TEMPFAIL, NULL,
-			  "message %s of %s (folder %s) not found in %s", guid,
-			  t->address, f->name, f->path);
+		/* a folder name Maildir++ stores differently (non-ASCII):
+		 * left for the archive, not a reason to stop the job */
+		log_warn("%s: message %s not found in its maildir folder: "
+			 "kept for the archive",
+			 t->address, guid);
+		rc = keep(c, j, t, f->name, uid, err) < 0 ? -1 : 0;
 		goto out;
 	}
 	switch (reinject_envelope(raw.buf, raw.len, sender, traced, &msg,
 				  err)) {
+	case 1:
+		pick_rcpt(t, traced, &rcpt);
+		if (rcpt != NULL)
+			break;
+		/* a catch-all message without its recipient */
+		__attribute__((fallthrough));
 	case 0:
+		/* not mail delivered over LMTP (a draft, a copy saved over
+		 * IMAP): not ours to send on; kept for the archive */
 		rc = keep(c, j, t, f->name, uid, err) < 0 ? -1 : 0;
 		goto out;
-	case 1:
-		break;
 	default:
+		/* an envelope we cannot read: kept, counted, logged */
+		log_warn("%s: message %s: %s: kept for the archive", t->address,
+			 guid, error_msg(err));
+		error_clear(err);
+		rc = keep(c, j, t, f->name, uid, err) < 0 ? -1 : 0;
 		goto out;
 	}
-	if (pick_rcpt(t, traced, &rcpt, err) < 0)
-		goto out;
 	if (c->smtp == NULL &&
 	    reinject_open(&c->smtp, c->conf->mailbox_reinject,
 			  c->conf->relay_hostname, err) < 0)
@@ -374,6 +386,7 @@ out:
 struct batch {
 	const char *mailbox; /* a string of the current listing */
 	struct strbuf uids;  /* "1,5,9": a doveadm uid set */
+	json_t *guids;	     /* theirs, to forget once expunged */
 	size_t n;
 };
 
@@ -392,16 +405,35 @@ static bool was_sent(const struct job *j, const char *guid)
 	return false;
 }
 
-/* Expunge the batch, then forget its guids: they are gone for good. */
+/* Expunge the batch, then forget its guids (and only those: a resumed
+ * job's "sent" may name messages of other folders). */
 static int batch_flush(struct mailjob_ctx *c, struct job *j,
 		       const struct target *t, struct batch *b,
 		       struct error *err)
 {
+	json_t *sent = json_object_get(j->payload, "sent"), *keep_list, *g;
+	size_t i, k;
+
 	if (b->n == 0)
 		return 0;
 	if (expunge(c, t, b->mailbox, b->uids.buf, err) < 0)
 		return -1;
-	json_object_set_new(j->payload, "sent", json_array());
+	keep_list = json_array();
+	json_array_foreach(sent, i, g)
+	{
+		bool gone = false;
+		json_t *h;
+
+		json_array_foreach(b->guids, k, h)
+		{
+			if (json_equal(g, h))
+				gone = true;
+		}
+		if (!gone)
+			json_array_append(keep_list, g);
+	}
+	json_object_set_new(j->payload, "sent", keep_list);
+	json_array_clear(b->guids);
 	sbuf_reset(&b->uids);
 	b->n = 0;
 	return store_job_save(c->store, j, c->worker, c->lease_s, err);
@@ -409,13 +441,15 @@ static int batch_flush(struct mailjob_ctx *c, struct job *j,
 
 static int batch_add(struct mailjob_ctx *c, struct job *j,
 		     const struct target *t, struct batch *b,
-		     const char *mailbox, const char *uid, struct error *err)
+		     const char *mailbox, const char *uid, const char *guid,
+		     struct error *err)
 {
 	if (b->n > 0 && strcmp(b->mailbox, mailbox) != 0 &&
 	    batch_flush(c, j, t, b, err) < 0)
 		return -1;
 	b->mailbox = mailbox;
 	sbuf_addf(&b->uids, "%s%s", b->n ? "," : "", uid);
+	json_array_append_new(b->guids, json_string(guid));
 	b->n++;
 	return b->n >= BATCH_MAX ? batch_flush(c, j, t, b, err) : 0;
 }
@@ -424,7 +458,7 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 			const struct target *t, int64_t *delay,
 			struct error *err)
 {
-	struct batch b = { NULL, STRBUF_INIT, 0 };
+	struct batch b = { NULL, STRBUF_INIT, NULL, 0 };
 	struct folder f = { 0 };
 	json_t *list, *m;
 	size_t i;
@@ -438,6 +472,7 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 		if (store_job_save(c->store, j, c->worker, c->lease_s, err) < 0)
 			return STEP_FAIL;
 	}
+	b.guids = json_array();
 	list = doveadm_call(c->dove, "fetch",
 			    json_pack("{s:s, s:[s,s,s], s:[s,s,s,s,s,s]}",
 				      "user", t->address, "field", "mailbox",
@@ -445,8 +480,10 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 				      "undeleted", "NOT", "keyword",
 				      MAILJOB_KEPT),
 			    err);
-	if (list == NULL)
+	if (list == NULL) {
+		json_decref(b.guids);
 		return STEP_FAIL;
+	}
 	json_array_foreach(list, i, m)
 	{
 		const char *mb =
@@ -464,7 +501,7 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 		}
 		if (was_sent(j, guid)) {
 			/* sent before the worker stopped: only expunge */
-			if (batch_add(c, j, t, &b, mb, uid, err) < 0)
+			if (batch_add(c, j, t, &b, mb, uid, guid, err) < 0)
 				goto out;
 			done++;
 			continue;
@@ -474,6 +511,11 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 				goto out;
 			continue;
 		}
+		/* the last folder's batch goes first: "sent" must never
+		 * hold a guid its batch does not */
+		if (b.n > 0 && strcmp(b.mailbox, mb) != 0 &&
+		    batch_flush(c, j, t, &b, err) < 0)
+			goto out;
 		if (f.name == NULL || strcmp(f.name, mb) != 0) {
 			folder_release(&f);
 			if (folder_open(&f, t, mb, err) < 0)
@@ -482,7 +524,7 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 		if ((r = forward_one(c, j, t, &f, uid, guid, err)) < 0)
 			goto out;
 		if (r == 1) {
-			if (batch_add(c, j, t, &b, mb, uid, err) < 0)
+			if (batch_add(c, j, t, &b, mb, uid, guid, err) < 0)
 				goto out;
 			done++;
 		}
@@ -502,12 +544,34 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 	}
 out:
 	sbuf_release(&b.uids);
+	json_decref(b.guids);
 	folder_release(&f);
 	json_decref(list);
 	return rc;
 }
 
 /* ---- archive, remove, expire ------------------------------------- */
+
+/*
+ * Wait mailbox.settle seconds from the first run (every relay routes the
+ * new way by then): LMTP deliveries that were under way when the relays
+ * reloaded land before the mailbox is archived or removed.
+ */
+static int step_settle(struct mailjob_ctx *c, struct job *j, int64_t *delay,
+		       struct error *err)
+{
+	if (pl_int(j, "gate_at") == 0) {
+		pl_set_int(j, "gate_at", now_s());
+		if (store_job_save(c->store, j, c->worker, c->lease_s, err) < 0)
+			return STEP_FAIL;
+	}
+	if (now_s() < pl_int(j, "gate_at") + c->conf->mailbox_settle) {
+		*delay = pl_int(j, "gate_at") + c->conf->mailbox_settle -
+			 now_s();
+		return STEP_WAIT;
+	}
+	return STEP_NEXT;
+}
 
 static int archive_path(const struct mailjob_ctx *c, const struct job *j,
 			const struct target *t, char *out, size_t n,
@@ -544,7 +608,7 @@ static int sync_path(const char *path, int flags, struct error *err)
 static int step_archive(struct mailjob_ctx *c, struct job *j,
 			const struct target *t, struct error *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8], dir[PATH_MAX], id[32];
+	char path[PATH_MAX], tmp[PATH_MAX + 24], dir[PATH_MAX], id[32];
 	struct stat st;
 	char *slash;
 
@@ -558,7 +622,11 @@ static int step_archive(struct mailjob_ctx *c, struct job *j,
 	}
 	if (archive_path(c, j, t, path, sizeof(path), err) < 0)
 		return -1;
-	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* the temporary name is this process's own */
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "archive path too long");
 	(void)snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
@@ -634,6 +702,8 @@ static int run_step(struct mailjob_ctx *c, struct job *j, enum step st,
 	if (target_of(c, j, &t, err) < 0)
 		return STEP_FAIL;
 	switch (st) {
+	case S_SETTLE:
+		return step_settle(c, j, delay, err);
 	case S_FORWARD:
 		return step_forward(c, j, &t, delay, err);
 	case S_ARCHIVE:

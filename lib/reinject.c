@@ -94,6 +94,10 @@ int reinject_envelope(const char *msg, size_t len,
 	if (angle_addr(msg, rp_end, sender) < 0)
 		return error_set(err, ERR_INVALID, NULL,
 				 "the Return-Path header holds no address");
+	/* a Delivered-To the mailbox host put above its trace goes too:
+	 * the customer's server would take it for a mail loop */
+	while (is_header(rp_end, end, "Delivered-To"))
+		rp_end = header_end(rp_end, end);
 	/* the first Received after it is the mailbox host's own */
 	for (h = rp_end; h < end && *h != '\n' && *h != '\r';
 	     h = header_end(h, end))

@@ -7,7 +7,8 @@
  * "for <ADDRESS>" names the envelope recipient (the relays deliver one
  * recipient per LMTP transaction for this).  reinject_envelope() reads
  * them back and gives the message as it was before delivery: without
- * that Return-Path line, with CRLF line ends.  A message without a
+ * that Return-Path line (nor a Delivered-To right below it), with CRLF
+ * line ends.  A message without a
  * Return-Path first line did not come over LMTP (a draft, a copy the
  * user saved over IMAP) and is not mail to hand on.
  *

@@ -62,7 +62,7 @@ static void usage(FILE *fp)
 	      "                 mailboxes after a switch or revert, once "
 	      "every relay has\n"
 	      "                 applied it; a job's lease is S seconds "
-	      "(default 60), a failed\n"
+	      "(default 300), a failed\n"
 	      "                 step is retried after S seconds (default 30, "
 	      "doubling to 1 h);\n"
 	      "                 --once: run what is runnable now, then exit\n"
@@ -129,7 +129,7 @@ static int cmd_worker(const struct conf *conf, int argc, char **argv)
 	struct error err = ERROR_INIT;
 	struct sigaction sa;
 	char name[128];
-	long lease = 60, retry = 30;
+	long lease = 300, retry = 30;
 	bool once = false;
 	int i, backoff = 1, rc = 0;
 

@@ -33,6 +33,14 @@ static const struct env_case cases[] = {
 	  1, "", "",
 	  "Received: by mx with LMTP; now\r\n"
 	  "Received: from x by y for <other@else.test>; then\r\n\r\nb\r\n" },
+	/* the mailbox host's Delivered-To goes with the Return-Path; one
+	 * further down (the sender's own) stays */
+	{ "Return-Path: <s@x.test>\nDelivered-To: a@d.test\n"
+	  "Received: by mx with LMTP for <a@d.test>; now\n"
+	  "Delivered-To: old@else.test\n\nb\n",
+	  1, "s@x.test", "a@d.test",
+	  "Received: by mx with LMTP for <a@d.test>; now\r\n"
+	  "Delivered-To: old@else.test\r\n\r\nb\r\n" },
 	/* CRLF kept as it is, never doubled */
 	{ "Return-Path: <s@x.test>\r\nSubject: a\r\n\r\nb\r\n", 1, "s@x.test",
 	  "", "Subject: a\r\n\r\nb\r\n" },
