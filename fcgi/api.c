@@ -34,6 +34,7 @@ struct call {
 	const char *name; /* {name} of the path, or NULL */
 	const char *sub;  /* the part after {name}/, or NULL */
 	struct error err;
+	bool secret; /* the answer holds passwords: never stored */
 };
 
 typedef void (*handler_fn)(struct call *c);
@@ -510,6 +511,7 @@ static void h_temp_pop3(struct call *c)
 			  "from_queue and catch_all are true or false");
 		goto bad;
 	}
+	c->secret = true;
 	if (ops_temp_pop3(&c->ox, d.name.alabel, locals, n,
 			  json_is_true(json_object_get(doc, "from_queue")),
 			  json_is_true(json_object_get(doc, "catch_all")),
@@ -623,6 +625,7 @@ static void h_switch(struct call *c)
 			      out);
 	} else if (to != NULL && strcmp(to, "pop3") == 0 && dest == NULL &&
 		   fate == NULL && !force) {
+		c->secret = true;
 		if (ops_switch_pop3(&c->ox, d.name.alabel, locals, n, catch_all,
 				    &out, &c->err) < 0)
 			goto bad;
@@ -802,11 +805,22 @@ static void idem_store(struct call *c, const unsigned char hash[32])
 {
 	struct error e = ERROR_INIT;
 
+	/* a replay of an answer with passwords: that it was done, not them
+	 * (they are shown once and never kept) */
+	static const char done[] =
+		"{\"type\":\"about:blank\",\"title\":\"Conflict\","
+		"\"status\":409,\"detail\":\"this request was carried out "
+		"before; the passwords it issued were shown once and are not "
+		"kept (a new one: mailbox passwd)\"}";
+
 	/* answers that a retry could change are not kept */
 	if (c->r->status >= 500 || c->r->status == 401 || c->r->body.len == 0)
 		return;
 	if (store_idem_put(c->ox.store, c->who.name, c->q->idem_key, hash,
-			   c->r->status, c->r->body.buf, &e) < 0) {
+			   c->secret && c->r->status < 300 ? 409 : c->r->status,
+			   c->secret && c->r->status < 300 ? done
+							   : c->r->body.buf,
+			   &e) < 0) {
 		log_warn("request %s: idempotency key not stored: %s", c->q->id,
 			 error_msg(&e));
 		error_release(&e);

@@ -273,6 +273,15 @@ check "one domain, one audit row" test "$(sql "SELECT count(*) FROM audit WHERE 
 expect_status 422 "the key with a different body: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem2.example","mode":"pop3"}'
 check "idem2 was not created" test "$(sql "SELECT count(*) FROM domains WHERE name='idem2.example'")" = 0
 expect_status 409 "another token's same key is its own: 409 for the existing domain" POST /api/v1/domains "${A[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem.example","mode":"pop3"}'
+"$FEEDCTL" add idem3.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+IK3=(-H "Idempotency-Key: ticket-4712")
+expect_status 200 "temp-pop3 with an Idempotency-Key" POST /api/v1/domains/idem3.example/temp-pop3 "${O[@]}" "${J[@]}" "${IK3[@]}" -d '{"mailboxes":["info"]}'
+check "... shows the password" jqe '.mailboxes[0].password | length > 8'
+expect_status 409 "its retry says it was done, without the password" POST /api/v1/domains/idem3.example/temp-pop3 "${O[@]}" "${J[@]}" "${IK3[@]}" -d '{"mailboxes":["info"]}'
+check "... marked as a replay" test "$(hdr Idempotent-Replayed)" = true
+check "... saying the passwords are shown once" jqe '.detail | test("shown once")'
+check "no password is kept with the idempotency key" \
+	test "$(sql "SELECT count(*) FROM idempotency_keys WHERE response LIKE '%' || chr(34) || 'password' || chr(34) || '%'")" = 0
 
 # --- remove -------------------------------------------------------------
 expect_status 403 "operator may not remove" DELETE /api/v1/domains/e.example "${O[@]}"
