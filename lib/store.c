@@ -1175,6 +1175,41 @@ static json_t *mailbox_json(const struct domain *d, const char *local,
 	return j;
 }
 
+static const char sql_domain_lock_share[] =
+	"SELECT mode = 'pop3' OR temp_pop3_since IS NOT NULL FROM domains"
+	" WHERE name = $1 FOR SHARE";
+
+/*
+ * Mailboxes belong to pop3 domains and to domains in temporary POP3.
+ * The row lock makes a concurrent switch wait for this transaction (and
+ * its job query see the new mailbox), or this one wait for the switch
+ * and then refuse.
+ */
+static int domain_takes_mailboxes(struct store *s, const struct domain *d,
+				  struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int rows;
+	bool ok;
+
+	p_str(&p, d->name.alabel);
+	if ((res = q(s, sql_domain_lock_share, &p, "mailbox add", err)) == NULL)
+		return -1;
+	rows = PQntuples(res);
+	ok = rows == 1 && get_bool(res, 0, 0);
+	PQclear(res);
+	if (rows == 0)
+		return error_set(err, ERR_NOTFOUND, "name",
+				 "%s no longer exists", d->name.alabel);
+	if (!ok)
+		return error_set(err, ERR_CONFLICT, "mode",
+				 "%s is no longer a pop3 domain: it was "
+				 "switched meanwhile",
+				 d->name.alabel);
+	return 0;
+}
+
 static int tx_mailbox_add(struct store *s, void *arg, struct error *err)
 {
 	struct mailbox_arg *a = arg;
@@ -1183,6 +1218,8 @@ static int tx_mailbox_add(struct store *s, void *arg, struct error *err)
 	json_t *j;
 	int rc;
 
+	if (domain_takes_mailboxes(s, a->d, err) < 0)
+		return -1;
 	p_str(&p, a->d->name.alabel);
 	p_str(&p, a->mb->local);
 	p_str(&p, a->hash);
@@ -1412,6 +1449,18 @@ static const char sql_keep_until[] =
 	" AND (NOT $3::boolean OR m.temporary)";
 /* clang-format on */
 
+static const char sql_domain_lock[] =
+	"SELECT 1 FROM domains WHERE name = $1 FOR UPDATE";
+
+static int lock_domain(struct store *s, const struct domain *d,
+		       struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, d->name.alabel);
+	return q0(s, sql_domain_lock, &p, "switch", err);
+}
+
 struct switch_arg {
 	const struct switch_req *r;
 	long *jobs;
@@ -1425,7 +1474,10 @@ static int tx_switch(struct store *s, void *arg, struct error *err)
 	size_t i;
 
 	*a->jobs = 0;
-	if (no_open_jobs(s, r->old, err) < 0 ||
+	/* the domain row first: a concurrent mailbox add waits for this
+	 * switch, or this switch for it (then its job covers the mailbox) */
+	if (lock_domain(s, r->old, err) < 0 ||
+	    no_open_jobs(s, r->old, err) < 0 ||
 	    do_update(s, r->old, r->nd, a->ctx, r->action, err) < 0)
 		return -1;
 	if (r->keep_until != 0) {
