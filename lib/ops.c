@@ -672,16 +672,70 @@ static int add_local(struct mailbox **mbs, size_t *n, const char *in,
 	return 0;
 }
 
+/* Mailboxes about to be made, each with a new password's hash; list
+ * holds what to show once: [{"address", "password", "catch_all"}]. */
+struct new_mailboxes {
+	struct mailbox *mbs;
+	char **hashes;
+	size_t n;
+	json_t *list;
+};
+
+static void add_catch_all(struct new_mailboxes *nm, bool temporary)
+{
+	nm->mbs = xrealloc(nm->mbs, (nm->n + 1) * sizeof(*nm->mbs));
+	memset(&nm->mbs[nm->n], 0, sizeof(*nm->mbs));
+	memcpy(nm->mbs[nm->n].local, "catch-all", sizeof("catch-all"));
+	nm->mbs[nm->n].catch_all = true;
+	nm->mbs[nm->n].temporary = temporary;
+	nm->n++;
+}
+
+static int issue_passwords(const struct domain *d, struct new_mailboxes *nm,
+			   struct error *err)
+{
+	size_t i;
+
+	nm->hashes = xcalloc(nm->n, sizeof(*nm->hashes));
+	nm->list = json_array();
+	for (i = 0; i < nm->n; i++) {
+		json_t *entry;
+
+		nm->hashes[i] = xcalloc(1, MAILBOX_HASH_MAX + 1);
+		if ((entry = issue_password(d, &nm->mbs[i], nm->hashes[i],
+					    err)) == NULL)
+			return -1;
+		json_array_append_new(nm->list, entry);
+	}
+	return 0;
+}
+
+/* The list of passwords for the caller (NULL if none), the rest wiped. */
+static json_t *new_mailboxes_done(struct new_mailboxes *nm, bool made)
+{
+	json_t *list = made ? nm->list : NULL;
+	size_t i;
+
+	for (i = 0; nm->hashes && i < nm->n; i++) {
+		OPENSSL_cleanse(nm->hashes[i], MAILBOX_HASH_MAX + 1);
+		free(nm->hashes[i]);
+	}
+	free(nm->hashes);
+	if (!made)
+		json_decref(nm->list); /* passwords of nothing that was made */
+	free(nm->mbs);
+	memset(nm, 0, sizeof(*nm));
+	return list;
+}
+
 int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 		  char *const *locals, size_t nlocals, bool from_queue,
 		  bool catch_all, int64_t now, json_t **created,
 		  struct error *err)
 {
-	struct mailbox *mbs = NULL;
-	char **hashes = NULL;
-	json_t *list = NULL;
+	struct new_mailboxes nm = { 0 };
 	struct domain cur, nd;
-	size_t i, n = 0;
+	size_t i;
 	int rc = -1;
 
 	*created = NULL;
@@ -698,7 +752,7 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 				 "was set by %s); revert it first",
 				 cur.name.alabel, cur.temp_pop3_by);
 	for (i = 0; i < nlocals; i++)
-		if (add_local(&mbs, &n, locals[i], err) < 0)
+		if (add_local(&nm.mbs, &nm.n, locals[i], err) < 0)
 			goto out;
 	if (from_queue) {
 		json_t *q = queue_list(ox->conf, &cur.name, err), *m, *r;
@@ -723,57 +777,34 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 				local[ln] = '\0';
 				/* an address no mailbox can have is left to
 				 * the catch-all, if any */
-				if (add_local(&mbs, &n, local, err) < 0)
+				if (add_local(&nm.mbs, &nm.n, local, err) < 0)
 					error_clear(err);
 			}
 		}
 		json_decref(q);
 	}
-	if (catch_all) {
-		mbs = xrealloc(mbs, (n + 1) * sizeof(*mbs));
-		memset(&mbs[n], 0, sizeof(*mbs));
-		memcpy(mbs[n].local, "catch-all", sizeof("catch-all"));
-		mbs[n].catch_all = true;
-		mbs[n].temporary = true;
-		n++;
-	}
-	if (n == 0) {
+	if (catch_all)
+		add_catch_all(&nm, true);
+	if (nm.n == 0) {
 		error_set(err, ERR_INVALID, "mailbox",
 			  "temp-pop3 needs --mailbox LOCAL, --from-queue (with "
 			  "mail queued) or --catch-all");
 		goto out;
 	}
-	hashes = xcalloc(n, sizeof(*hashes));
-	list = json_array();
-	for (i = 0; i < n; i++) {
-		json_t *entry;
-
-		hashes[i] = xcalloc(1, MAILBOX_HASH_MAX + 1);
-		if ((entry = issue_password(&cur, &mbs[i], hashes[i], err)) ==
-		    NULL)
-			goto out;
-		json_array_append_new(list, entry);
-	}
+	if (issue_passwords(&cur, &nm, err) < 0)
+		goto out;
 	nd = cur;
 	nd.temp_pop3 = true;
 	nd.temp_pop3_since = now;
 	if (strlcpy_checked(nd.temp_pop3_by, ox->change.actor,
 			    sizeof(nd.temp_pop3_by)) < 0 ||
 	    domain_check(&nd, ox->conf, err) < 0 ||
-	    store_temp_pop3(ox->store, &cur, &nd, mbs, hashes, n, &ox->change,
-			    err) < 0)
+	    store_temp_pop3(ox->store, &cur, &nd, nm.mbs, nm.hashes, nm.n,
+			    &ox->change, err) < 0)
 		goto out;
-	*created = list;
-	list = NULL;
 	rc = 0;
 out:
-	for (i = 0; hashes && i < n; i++) {
-		OPENSSL_cleanse(hashes[i], MAILBOX_HASH_MAX + 1);
-		free(hashes[i]);
-	}
-	free(hashes);
-	json_decref(list); /* passwords of nothing that was made */
-	free(mbs);
+	*created = new_mailboxes_done(&nm, rc == 0);
 	return rc;
 }
 
@@ -860,11 +891,9 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 		    json_t **created, struct error *err)
 {
 	struct switch_req r = { 0 };
-	struct mailbox *mbs = NULL;
-	char **hashes = NULL;
-	json_t *list = NULL;
+	struct new_mailboxes nm = { 0 };
 	struct domain cur, nd;
-	size_t i, n = 0;
+	size_t i;
 	long jobs = 0;
 	int rc = -1;
 
@@ -887,27 +916,15 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 				 "%s is in temporary POP3: revert it first",
 				 cur.name.alabel);
 	for (i = 0; i < nlocals; i++)
-		if (add_local(&mbs, &n, locals[i], err) < 0)
+		if (add_local(&nm.mbs, &nm.n, locals[i], err) < 0)
 			goto out;
-	if (catch_all) {
-		mbs = xrealloc(mbs, (n + 1) * sizeof(*mbs));
-		memset(&mbs[n], 0, sizeof(*mbs));
-		memcpy(mbs[n].local, "catch-all", sizeof("catch-all"));
-		mbs[n].catch_all = true;
-		n++;
-	}
-	hashes = xcalloc(n, sizeof(*hashes));
-	list = json_array();
-	for (i = 0; i < n; i++) {
-		json_t *entry;
-
-		mbs[i].temporary = false;
-		hashes[i] = xcalloc(1, MAILBOX_HASH_MAX + 1);
-		if ((entry = issue_password(&cur, &mbs[i], hashes[i], err)) ==
-		    NULL)
-			goto out;
-		json_array_append_new(list, entry);
-	}
+	/* add_local() marks them temporary: these are for good */
+	for (i = 0; i < nm.n; i++)
+		nm.mbs[i].temporary = false;
+	if (catch_all)
+		add_catch_all(&nm, false);
+	if (issue_passwords(&cur, &nm, err) < 0)
+		goto out;
 	nd = cur;
 	nd.mode = MODE_POP3;
 	nd.has_dest = false;
@@ -916,23 +933,15 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 	r.old = &cur;
 	r.nd = &nd;
 	r.action = "switch";
-	r.mbs = mbs;
-	r.hashes = hashes;
-	r.n = n;
+	r.mbs = nm.mbs;
+	r.hashes = nm.hashes;
+	r.n = nm.n;
 	if (domain_check(&nd, ox->conf, err) < 0 ||
 	    store_switch(ox->store, &r, &jobs, &ox->change, err) < 0)
 		goto out;
-	*created = list;
-	list = NULL;
 	rc = 0;
 out:
-	for (i = 0; hashes && i < n; i++) {
-		OPENSSL_cleanse(hashes[i], MAILBOX_HASH_MAX + 1);
-		free(hashes[i]);
-	}
-	free(hashes);
-	json_decref(list);
-	free(mbs);
+	*created = new_mailboxes_done(&nm, rc == 0);
 	return rc;
 }
 
