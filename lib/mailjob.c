@@ -287,8 +287,8 @@ static int keep(struct mailjob_ctx *c, struct job *j, const struct target *t,
 /*
  * The recipient to hand a message to: a mailbox's own address; for a
  * catch-all, the address the relay delivered to (the trace header's
- * "for", which must be in the domain).  0 with *rcpt NULL when a
- * catch-all message names none.
+ * "for", which must be in the domain).  *rcpt NULL when a catch-all
+ * message names none.
  */
 static void pick_rcpt(const struct target *t, const char *traced,
 		      const char **rcpt)
