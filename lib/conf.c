@@ -19,7 +19,17 @@
 
 #include "util/parse.h"
 
-enum kind { K_STR, K_PATH, K_NAME, K_INT, K_FLOAT, K_CIDRS, K_NAMES, K_LEVEL };
+enum kind {
+	K_STR,
+	K_PATH,
+	K_NAME,
+	K_HOSTPORT, /* HOST:PORT or [IPv6]:PORT */
+	K_INT,
+	K_FLOAT,
+	K_CIDRS,
+	K_NAMES,
+	K_LEVEL
+};
 
 struct setting {
 	const char *name;
@@ -57,15 +67,17 @@ static const struct setting settings[] = {
 	  "demo)" },
 	{ "relay.generations", K_INT, OFF(relay_generations), "5", 2, 100,
 	  "generations kept for rollback" },
-	{ "relay.reinject", K_STR, OFF(relay_reinject), "127.0.0.1:10025", 0, 0,
+	{ "relay.reinject", K_HOSTPORT, OFF(relay_reinject), "127.0.0.1:10025",
+	  0, 0,
 	  "the re-injection listener (ADDRESS:PORT): mail the mailbox "
 	  "host hands back, routed without a second scan" },
 	{ "relay.reinject_clients", K_CIDRS, OFF(relay_reinject_clients), "", 0,
 	  64,
 	  "who may use the re-injection listener: the mailbox hosts "
 	  "(empty: 127.0.0.0/8 only)" },
-	{ "greylist.postgrey", K_STR, OFF(greylist_postgrey), "127.0.0.1:10023",
-	  0, 0, "postgrey's policy service on the relay, HOST:PORT" },
+	{ "greylist.postgrey", K_HOSTPORT, OFF(greylist_postgrey),
+	  "127.0.0.1:10023", 0, 0,
+	  "postgrey's policy service on the relay, HOST:PORT" },
 	{ "greylist.delay", K_INT, OFF(greylist_delay), "300", 1, 86400,
 	  "seconds a new (client /24, sender, recipient) triplet waits" },
 	{ "mailbox.lmtp", K_STR, OFF(mailbox_lmtp), "inet:[127.0.0.1]:24", 0, 0,
@@ -84,12 +96,12 @@ static const struct setting settings[] = {
 	  "where the mailboxes live, one directory per mailbox id" },
 	{ "mailbox.user", K_STR, OFF(mailbox_user), "mail", 0, 0,
 	  "the system user owning the maildirs" },
-	{ "mailbox.doveadm", K_STR, OFF(mailbox_doveadm), "127.0.0.1:8090", 0,
-	  0,
+	{ "mailbox.doveadm", K_HOSTPORT, OFF(mailbox_doveadm), "127.0.0.1:8090",
+	  0, 0,
 	  "Dovecot's doveadm HTTP API on the mailbox host, HOST:PORT (the "
 	  "key is paths.state/doveadm.key)" },
-	{ "mailbox.reinject", K_STR, OFF(mailbox_reinject), "127.0.0.1:10025",
-	  0, 0,
+	{ "mailbox.reinject", K_HOSTPORT, OFF(mailbox_reinject),
+	  "127.0.0.1:10025", 0, 0,
 	  "where the jobs worker re-injects mail: a relay's "
 	  "relay.reinject, HOST:PORT" },
 	{ "mailbox.settle", K_INT, OFF(mailbox_settle), "60", 0, 3600,
@@ -115,14 +127,14 @@ static const struct setting settings[] = {
 	{ "spam.test_header", K_INT, OFF(spam_test_header), "0", 0, 1,
 	  "1: an X-Test-Score header adds its value to the score (tests, "
 	  "demo only)" },
-	{ "scanner.milter", K_STR, OFF(scanner_milter), "127.0.0.1:11332", 0, 0,
-	  "rspamd's milter (proxy worker) on the relay, HOST:PORT" },
-	{ "scanner.normal", K_STR, OFF(scanner_normal), "127.0.0.1:11333", 0, 0,
-	  "rspamd's normal worker, HOST:PORT" },
-	{ "scanner.controller", K_STR, OFF(scanner_controller),
+	{ "scanner.milter", K_HOSTPORT, OFF(scanner_milter), "127.0.0.1:11332",
+	  0, 0, "rspamd's milter (proxy worker) on the relay, HOST:PORT" },
+	{ "scanner.normal", K_HOSTPORT, OFF(scanner_normal), "127.0.0.1:11333",
+	  0, 0, "rspamd's normal worker, HOST:PORT" },
+	{ "scanner.controller", K_HOSTPORT, OFF(scanner_controller),
 	  "127.0.0.1:11334", 0, 0, "rspamd's controller worker, HOST:PORT" },
-	{ "scanner.clamd", K_STR, OFF(scanner_clamd), "127.0.0.1:3310", 0, 0,
-	  "clamd's TCP socket, HOST:PORT" },
+	{ "scanner.clamd", K_HOSTPORT, OFF(scanner_clamd), "127.0.0.1:3310", 0,
+	  0, "clamd's TCP socket, HOST:PORT" },
 	{ "scanner.rspamd_pid", K_PATH, OFF(scanner_rspamd_pid),
 	  "/run/rspamd/rspamd.pid", 0, 0,
 	  "rspamd's pid file: mta-glue sends it SIGHUP when its "
@@ -169,6 +181,7 @@ void conf_defaults(struct conf *c)
 		switch (s->kind) {
 		case K_STR:
 		case K_PATH:
+		case K_HOSTPORT:
 			if (s->def)
 				set_str(field(c, s), s->def);
 			break;
@@ -359,6 +372,31 @@ static int read_names(const config_setting_t *st, const struct setting *s,
 	return 0;
 }
 
+/* HOST:PORT, HOST a name or IPv4 address, or [IPv6]:PORT; the port a
+ * decimal 1-65535 without leading zeros.  These end up in generated
+ * configuration lines and URLs: nothing else may pass. */
+static bool hostport_ok(const char *v)
+{
+	const char *colon = strrchr(v, ':'), *p;
+	size_t hl;
+	long port = 0;
+
+	if (colon == NULL || colon[1] == '\0' || colon[1] == '0' ||
+	    strlen(colon + 1) > 5 ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return false;
+	for (p = colon + 1; *p; p++)
+		port = port * 10 + (*p - '0');
+	if (port < 1 || port > 65535)
+		return false;
+	hl = (size_t)(colon - v);
+	if (hl >= 3 && v[0] == '[' && v[hl - 1] == ']')
+		return strspn(v + 1, "0123456789abcdefABCDEF:.") == hl - 2;
+	return hl > 0 && hl <= 253 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789.-") == hl;
+}
+
 static int read_one(const config_setting_t *st, const struct setting *s,
 		    struct conf *c, const char *path, struct error *err)
 {
@@ -373,6 +411,7 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 	case K_STR:
 	case K_PATH:
 	case K_NAME:
+	case K_HOSTPORT:
 	case K_LEVEL:
 		if (type != CONFIG_TYPE_STRING)
 			return fail(err, path, line, s->name,
@@ -391,6 +430,9 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 			     strlen(str)))
 			return fail(err, path, line, s->name,
 				    "must be 1-63 letters, digits, '.' or '-'");
+		if (s->kind == K_HOSTPORT && !hostport_ok(str))
+			return fail(err, path, line, s->name,
+				    "must be HOST:PORT or [IPv6]:PORT");
 		if (s->kind == K_LEVEL) {
 			if ((lvl = parse_enum(str, level_names)) < 0)
 				return fail(err, path, line, s->name,

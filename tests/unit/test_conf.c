@@ -79,7 +79,9 @@ static void full(void **state)
 		     "destinations = { allow = [ \"127.0.0.0/8\" ]; };\n"
 		     "spam = { low = 4; med = 8.5; high = 20.0; };\n"
 		     "limits = { max_message_mb = 100; archive_days = 7; };\n"
-		     "log = { level = \"debug\"; };\n",
+		     "log = { level = \"debug\"; };\n"
+		     "mailbox = { doveadm = \"[::1]:8090\"; reinject = "
+		     "\"relay1.isp.example:10025\"; };\n",
 		     &c, &err),
 		0);
 	assert_string_equal(c.db_conninfo, "dbname=x");
@@ -94,6 +96,8 @@ static void full(void **state)
 	assert_true(c.spam_med > 8.4 && c.spam_med < 8.6);
 	assert_int_equal(c.max_message_mb, 100);
 	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(c.mailbox_doveadm, "[::1]:8090");
+	assert_string_equal(c.mailbox_reinject, "relay1.isp.example:10025");
 	conf_release(&c);
 }
 
@@ -125,6 +129,15 @@ static const struct badconf bad[] = {
 	{ "spam = { low = 10; med = 5; high = 15; };\n", "low < med < high" },
 	{ "spam = { low = -1; };\n", "from 0 to 100" },
 	{ "log = { level = \"chatty\"; };\n", "debug, info, warn or error" },
+	{ "relay = { reinject = \"10025\"; };\n",
+	  "relay.reinject: must be HOST:PORT or [IPv6]:PORT" },
+	{ "mailbox = { doveadm = \"127.0.0.1:0\"; };\n", "HOST:PORT" },
+	{ "mailbox = { doveadm = \"127.0.0.1:65536\"; };\n", "HOST:PORT" },
+	{ "mailbox = { reinject = \"127.0.0.1:025\"; };\n", "HOST:PORT" },
+	{ "mailbox = { reinject = \"a b:25\"; };\n", "HOST:PORT" },
+	{ "mailbox = { reinject = \"x:25\\n-o y\"; };\n", "HOST:PORT" },
+	{ "scanner = { clamd = \"[::1:3310\"; };\n", "HOST:PORT" },
+	{ "greylist = { postgrey = \":10023\"; };\n", "HOST:PORT" },
 	{ "database = { conninfo = \"x\" ", "syntax error" },
 	{ "database = { conninfo = \"x\"; };\ndatabase = { };\n",
 	  "syntax error" },
