@@ -299,11 +299,31 @@ static void h_patch(struct call *c)
 	json_decref(doc);
 }
 
+/* DELETE ...?bounce_queue=true: feedctl remove --bounce-queue */
 static void h_delete(struct call *c)
 {
+	struct http_form qs = HTTP_FORM_INIT;
+	const char *bq;
 	struct domain d;
+	bool bounce;
 	int64_t v;
 
+	if (http_form_parse(c->q->query, strlen(c->q->query), &qs, &c->err) <
+	    0) {
+		resp_problem(c->r, 400, &c->err);
+		return;
+	}
+	bq = http_form_get(&qs, "bounce_queue");
+	bounce = bq != NULL && strcmp(bq, "true") == 0;
+	if (qs.n > (bq ? 1u : 0u) ||
+	    (bq != NULL && !bounce && strcmp(bq, "false") != 0)) {
+		http_form_release(&qs);
+		resp_problem_msg(c->r, 400, "query",
+				 "the one query parameter is bounce_queue=true "
+				 "or false");
+		return;
+	}
+	http_form_release(&qs);
 	if (load(c, &d, NULL) < 0 || if_match(c, false, &v) < 0)
 		return;
 	if (v != OPS_NO_VERSION && v != d.version) {
@@ -313,7 +333,7 @@ static void h_delete(struct call *c)
 		fail(c);
 		return;
 	}
-	if (ops_domain_remove(&c->ox, d.name.alabel, NULL, false, &c->err) <
+	if (ops_domain_remove(&c->ox, d.name.alabel, NULL, bounce, &c->err) <
 	    0) {
 		fail(c);
 		return;

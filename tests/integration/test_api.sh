@@ -286,6 +286,10 @@ check "no password is kept with the idempotency key" \
 # --- remove -------------------------------------------------------------
 expect_status 403 "operator may not remove" DELETE /api/v1/domains/e.example "${O[@]}"
 expect_status 412 "remove with a stale If-Match: 412" DELETE /api/v1/domains/e.example "${A[@]}" -H 'If-Match: "7"'
+expect_status 400 "remove with an unknown query parameter: 400" DELETE '/api/v1/domains/e.example?colour=1' "${A[@]}"
+expect_status 400 "remove with bounce_queue=maybe: 400" DELETE '/api/v1/domains/e.example?bounce_queue=maybe' "${A[@]}"
+expect_status 501 "remove with bounce_queue=true on a host without a relay: 501" DELETE '/api/v1/domains/e.example?bounce_queue=true' "${A[@]}"
+check "... and e.example is still there" test "$(sql "SELECT count(*) FROM domains WHERE name='e.example'")" = 1
 expect_status 204 "admin removes" DELETE /api/v1/domains/e.example "${A[@]}" -H 'If-Match: "1"'
 expect_status 404 "gone" GET /api/v1/domains/e.example "${A[@]}"
 expect_status 409 "a domain with mailboxes cannot be removed: 409" DELETE /api/v1/domains/b.example "${A[@]}"
