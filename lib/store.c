@@ -1146,6 +1146,17 @@ static const char sql_mailbox_add[] =
 	" catch_all, expires_at) SELECT id, $2, $3, $4::boolean, $5::boolean,"
 	" to_timestamp($6::bigint) FROM domains WHERE name = $1"
 	" RETURNING id, " EPOCH("created_at");
+
+/* a temporary mailbox kept after a revert (--keep-days) is taken into
+ * use again, with the new password */
+static const char sql_mailbox_add_temp[] =
+	"INSERT INTO mailboxes (domain_id, local, password_hash, temporary,"
+	" catch_all, expires_at) SELECT id, $2, $3, $4::boolean, $5::boolean,"
+	" to_timestamp($6::bigint) FROM domains WHERE name = $1"
+	" ON CONFLICT (domain_id, local) DO UPDATE"
+	" SET password_hash = EXCLUDED.password_hash, expires_at = NULL"
+	" WHERE mailboxes.temporary AND EXCLUDED.temporary"
+	" RETURNING id, " EPOCH("created_at");
 /* clang-format on */
 
 struct mailbox_arg {
@@ -1226,7 +1237,8 @@ static int tx_mailbox_add(struct store *s, void *arg, struct error *err)
 	p_bool(&p, a->mb->temporary);
 	p_bool(&p, a->mb->catch_all);
 	p_time(&p, a->mb->expires_at);
-	res = q(s, sql_mailbox_add, &p, "mailbox add", err);
+	res = q(s, a->mb->temporary ? sql_mailbox_add_temp : sql_mailbox_add,
+		&p, "mailbox add", err);
 	if (res == NULL) {
 		if (err->code == ERR_CONFLICT) {
 			error_clear(err);
@@ -1243,9 +1255,12 @@ static int tx_mailbox_add(struct store *s, void *arg, struct error *err)
 	}
 	rc = PQntuples(res);
 	PQclear(res);
+	/* the domain is there (locked above): no row is a mailbox of that
+	 * name that is not a kept temporary one */
 	if (rc == 0)
-		return error_set(err, ERR_NOTFOUND, "name",
-				 "%s no longer exists", a->d->name.alabel);
+		return error_set(err, ERR_CONFLICT, "local",
+				 "%s@%s already has a mailbox", a->mb->local,
+				 a->d->name.alabel);
 	j = mailbox_json(a->d, a->mb->local, a->mb);
 	rc = audit(s, a->ctx, "mailbox-add", a->d->name.alabel, NULL, j, err);
 	json_decref(j);
@@ -1263,13 +1278,35 @@ struct temp_arg {
 
 static int no_open_jobs(struct store *s, const struct domain *d,
 			struct error *err);
+static int lock_domain(struct store *s, const struct domain *d,
+		       struct error *err);
+
+/* clang-format off */
+/* temporary mailboxes a revert --keep-days left readable: their
+ * archive jobs are called off, they are in use again */
+static const char sql_keep_cancel[] =
+	"UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now(),"
+	" last_error = 'called off: temp-pop3 uses the kept mailbox again'"
+	" WHERE domain = $1 AND kind = 'mailbox-archive' AND state = 'pending'"
+	" AND run_after > now() AND (payload->>'mailbox_id')::bigint IN"
+	" (SELECT m.id FROM mailboxes m JOIN domains d ON d.id = m.domain_id"
+	"  WHERE d.name = $1 AND m.temporary AND m.expires_at IS NOT NULL)";
+
+static const char sql_keep_end[] =
+	"UPDATE mailboxes m SET expires_at = NULL FROM domains d"
+	" WHERE d.id = m.domain_id AND d.name = $1 AND m.temporary";
+/* clang-format on */
 
 static int tx_temp_pop3(struct store *s, void *arg, struct error *err)
 {
 	struct temp_arg *a = arg;
+	struct params p = { 0 };
 	size_t i;
 
-	if (no_open_jobs(s, a->old, err) < 0 ||
+	p_str(&p, a->old->name.alabel);
+	if (lock_domain(s, a->old, err) < 0 ||
+	    q0(s, sql_keep_cancel, &p, "temp-pop3", err) < 0 ||
+	    no_open_jobs(s, a->old, err) < 0 ||
 	    do_update(s, a->old, a->nd, a->ctx, "temp-pop3", err) < 0)
 		return -1;
 	for (i = 0; i < a->n; i++) {
@@ -1279,7 +1316,8 @@ static int tx_temp_pop3(struct store *s, void *arg, struct error *err)
 		if (tx_mailbox_add(s, &m, err) < 0)
 			return -1;
 	}
-	return 0;
+	/* kept ones not named again stay in use, with their passwords */
+	return q0(s, sql_keep_end, &p, "temp-pop3", err);
 }
 
 int store_temp_pop3(struct store *s, const struct domain *old,

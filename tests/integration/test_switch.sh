@@ -265,6 +265,26 @@ $F flush out.example > /dev/null
 check "... and is delivered once the destination is back" sink_has 2526 R-down-1
 worker_stop
 
+# --- revert --keep-days, then the next outage: the kept mailbox is used again ---
+expect_exit 0 "temp-pop3 out.example --mailbox kim" $F temp-pop3 out.example --mailbox kim
+relay_caught_up
+send k@sender.test kim@out.example K-first
+check "kim's mail lands in the temporary mailbox" in_maildir K-first
+expect_exit 0 "revert --keep-days 3" $F --json revert out.example --keep-days 3
+check "... the mailbox stays readable 3 days, its archive job waits as long" \
+	test "$(sql "SELECT m.expires_at > now() + interval '2 days' AND j.run_after > now() + interval '2 days' FROM mailboxes m JOIN jobs j ON (j.payload->>'mailbox_id')::bigint = m.id AND j.state = 'pending' WHERE m.local = 'kim'")" = t
+expect_exit 0 "temp-pop3 again within the keep window" $F --json temp-pop3 out.example --mailbox kim
+KPW=$(jq -r '.mailboxes[0].password' "$T/out")
+check "... the kept mailbox is in use again: the new password reads the old mail" \
+	bash -c "curl -s -m 5 'pop3://127.0.0.1:1110/1' -u 'kim@out.example:$KPW' | grep -q K-first"
+check "... one mailbox, no longer expiring, its archive job called off" \
+	test "$(sql "SELECT count(*), bool_and(m.expires_at IS NULL), (SELECT state || ':' || (last_error LIKE 'called off%') FROM jobs WHERE (payload->>'mailbox_id')::bigint = min(m.id) AND kind = 'mailbox-archive') FROM mailboxes m WHERE m.local = 'kim'")" = "1|t|done:true"
+worker_start
+expect_exit 0 "revert, forwarding this time" $F revert out.example
+check "... the revert's job finishes" jobs_done out.example
+check "... the kept mail reaches the server once" test "$(in_sink 2526 K-first)" = 1
+worker_stop
+
 # --- remove: only with an empty queue, or explicitly bounced --------------------
 $F add rm.example --mode feed --dest 127.0.0.1:2599 greylisting=off recipients=any > /dev/null
 relay_caught_up
