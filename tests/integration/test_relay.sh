@@ -288,14 +288,25 @@ check "... so propagation shows the relay behind" \
 send a@sender.test user@example.com M-still
 check "mail still flows by the last good generation" sink_has 2527 M-still
 
-# a clamd address with a quote passes the line writer (no control
-# byte) but breaks rspamd's UCL: configtest must catch it
+# rspamd's configuration is checked before it goes live: a configtest
+# that refuses stops the apply.  The refusal is injected: every value
+# that reaches rspamd's files is validated before (next check).
+mkdir -p "$T/fakebin2"
+printf '#!/bin/sh\necho "rspamadm: syntax error (injected)" >&2\nexit 1\n' > "$T/fakebin2/rspamadm"
+chmod 755 "$T/fakebin2/rspamadm"
 cp "$T/mxfeed.conf" "$T/mxfeed.conf.good"
-grep -v '^scanner' "$T/mxfeed.conf.good" > "$T/mxfeed.conf"
-echo "scanner = { rspamd_pid = \"$T/rspamd.pid\"; clamd = \"127.0.0.1:3310\\\" }\"; };" >> "$T/mxfeed.conf"
-expect_exit 1 "an rspamd configuration that does not parse is refused" $M apply
+sed -i 's/^spam = { network_checks = 0; test_header = 1; };/spam = { network_checks = 0; test_header = 1; low = 4.5; };/' "$T/mxfeed.conf"
+expect_exit 1 "an rspamd configuration rspamadm configtest refuses is not applied" \
+	env PATH="$T/fakebin2:$PATH" $M apply
 check "... by rspamadm configtest" err_has "rspamadm configtest failed"
 check "... and the current generation is untouched" test "$(readlink "$T/state/current")" = "$cur"
+# a clamd address with a quote would break rspamd's UCL: it is refused
+# when the configuration is read, before anything is generated
+grep -v '^scanner' "$T/mxfeed.conf.good" > "$T/mxfeed.conf"
+echo "scanner = { rspamd_pid = \"$T/rspamd.pid\"; clamd = \"127.0.0.1:3310\\\" }\"; };" >> "$T/mxfeed.conf"
+expect_exit 2 "a clamd address that is not HOST:PORT is refused when read" $M apply
+check "... naming the setting" err_has "scanner.clamd: must be HOST:PORT"
+check "... the current generation untouched" test "$(readlink "$T/state/current")" = "$cur"
 cp "$T/mxfeed.conf.good" "$T/mxfeed.conf"
 send a@sender.test user@example.com M-after-bad
 check "... mail still flows, still scanned" sink_has 2527 M-after-bad
