@@ -485,13 +485,39 @@ static void h_probe(struct call *c)
 }
 
 /* {"mailboxes": ["LOCAL", ...], "from_queue": bool, "catch_all": bool} */
+#define LOCALS_MAX 64
+
+/* Member key of doc, a list of local parts, into locals (at most
+ * LOCALS_MAX; the strings stay doc's).  -1 with c->err set. */
+static int body_locals(struct call *c, const json_t *doc, const char *key,
+		       char **locals, size_t *n)
+{
+	const json_t *mb = json_object_get(doc, key), *v;
+	size_t i;
+
+	*n = 0;
+	if ((mb != NULL && !json_is_array(mb)) ||
+	    json_array_size(mb) > LOCALS_MAX)
+		return error_set(&c->err, ERR_INVALID, key,
+				 "%s is a list of at most %d local parts", key,
+				 LOCALS_MAX);
+	json_array_foreach(mb, i, v)
+	{
+		if (!json_is_string(v))
+			return error_set(&c->err, ERR_INVALID, key,
+					 "%s holds local parts (strings)", key);
+		locals[(*n)++] = (char *)json_string_value(v);
+	}
+	return 0;
+}
+
 static void h_temp_pop3(struct call *c)
 {
 	static const char *const types[] = { "application/json", NULL };
-	char *locals[64];
-	size_t n = 0, i;
+	char *locals[LOCALS_MAX];
+	size_t n = 0;
 	const char *key;
-	json_t *doc, *v, *mb, *created = NULL, *o;
+	json_t *doc, *v, *created = NULL, *o;
 	struct domain d;
 
 	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
@@ -507,22 +533,8 @@ static void h_temp_pop3(struct call *c)
 			goto bad;
 		}
 	}
-	mb = json_object_get(doc, "mailboxes");
-	if ((mb != NULL && !json_is_array(mb)) ||
-	    json_array_size(mb) > sizeof(locals) / sizeof(locals[0])) {
-		error_set(&c->err, ERR_INVALID, "mailboxes",
-			  "mailboxes is a list of at most 64 local parts");
+	if (body_locals(c, doc, "mailboxes", locals, &n) < 0)
 		goto bad;
-	}
-	json_array_foreach(mb, i, v)
-	{
-		if (!json_is_string(v)) {
-			error_set(&c->err, ERR_INVALID, "mailboxes",
-				  "mailboxes holds local parts (strings)");
-			goto bad;
-		}
-		locals[n++] = (char *)json_string_value(v);
-	}
 	if ((json_object_get(doc, "from_queue") &&
 	     !json_is_boolean(json_object_get(doc, "from_queue"))) ||
 	    (json_object_get(doc, "catch_all") &&
@@ -606,9 +618,9 @@ static void h_switch(struct call *c)
 					       "catch_all", NULL };
 	const char *to, *dest, *fate, *confirm;
 	bool force, catch_all;
-	char *locals[64];
-	size_t n = 0, i;
-	json_t *doc, *mb, *v, *out = NULL, *o;
+	char *locals[LOCALS_MAX];
+	size_t n = 0;
+	json_t *doc, *mb, *out = NULL, *o;
 	struct domain d;
 
 	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
@@ -622,21 +634,8 @@ static void h_switch(struct call *c)
 	    bool_member(c, doc, "catch_all", &catch_all) < 0)
 		goto bad;
 	mb = json_object_get(doc, "mailbox");
-	if ((mb != NULL && !json_is_array(mb)) ||
-	    json_array_size(mb) > sizeof(locals) / sizeof(locals[0])) {
-		error_set(&c->err, ERR_INVALID, "mailbox",
-			  "mailbox is a list of at most 64 local parts");
+	if (body_locals(c, doc, "mailbox", locals, &n) < 0)
 		goto bad;
-	}
-	json_array_foreach(mb, i, v)
-	{
-		if (!json_is_string(v)) {
-			error_set(&c->err, ERR_INVALID, "mailbox",
-				  "mailbox holds local parts (strings)");
-			goto bad;
-		}
-		locals[n++] = (char *)json_string_value(v);
-	}
 	if (to != NULL && strcmp(to, "feed") == 0 && mb == NULL && !catch_all) {
 		if (ops_switch_feed(&c->ox, d.name.alabel, dest, fate, force,
 				    confirm, &out, &c->err) < 0)

@@ -224,6 +224,10 @@ check "... the domain is in temporary POP3, actor recorded" test "$(sql "SELECT 
 expect_status 409 "temp-pop3 twice: 409" POST /api/v1/domains/example.com/temp-pop3 "${O[@]}" "${J[@]}" -d '{"mailboxes":["x"]}'
 expect_status 422 "switch without \"to\": 422" POST /api/v1/domains/example.com/switch "${O[@]}" "${J[@]}" -d '{}'
 check "... naming the field" jqe '.errors[0].field == "to"'
+expect_status 422 "switch with mailbox not a list: 422" POST /api/v1/domains/example.com/switch "${O[@]}" "${J[@]}" -d '{"to":"pop3","mailbox":"info"}'
+check "... naming the field" jqe '.errors[0].field == "mailbox"'
+expect_status 422 "temp-pop3 with a number for a local part: 422" POST /api/v1/domains/example.com/temp-pop3 "${O[@]}" "${J[@]}" -d '{"mailboxes":[7]}'
+check "... naming the field" jqe '.errors[0].field == "mailboxes"'
 expect_status 422 "switch with an unknown field: 422" POST /api/v1/domains/example.com/switch "${O[@]}" "${J[@]}" -d '{"to":"pop3","everyone":true}'
 expect_status 422 "revert with keep_days 0: 422" POST /api/v1/domains/example.com/revert "${O[@]}" "${J[@]}" -d '{"keep_days":0}'
 v=$(sql "SELECT version FROM domains WHERE name='example.com'")
