@@ -92,23 +92,10 @@ sink_start 2526
 DCONF=$T/state/current/dovecot/dovecot.conf
 PCONF=$(readlink -f "$T/state/current") # the generation the relay runs
 
-# fill ADDRESS TAG: N messages into ADDRESS's INBOX over Dovecot's LMTP,
-# one session, Subject "TAG-i"
+# fill ADDRESS TAG: N messages into ADDRESS's INBOX over Dovecot's LMTP
+# (lmtp_fill in tests/lib.sh), Subject "TAG-00000"...
 fill() {
-	python3 - "$1" "$2" "$N" > "$T/fill.log" 2>&1 << 'PY'
-import smtplib, sys
-rcpt, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = smtplib.LMTP("127.0.0.1", 24, timeout=30)
-s.ehlo_or_helo_if_needed()
-body = ("x" * 70 + "\r\n") * 20
-for i in range(1, n + 1):
-    msg = ("From: <s@sender.test>\r\nTo: <%s>\r\nSubject: %s-%d\r\n"
-           "Message-ID: <%s-%d@sender.test>\r\n\r\n%s" % (rcpt, tag, i, tag, i, body))
-    refused = s.sendmail("s@sender.test", [rcpt], msg)
-    if refused:
-        sys.exit("refused: %r" % (refused,))
-s.quit()
-PY
+	lmtp_fill "$1" "$N" "$2" > "$T/fill.log" 2>&1
 }
 # in_mailbox ADDRESS: how many messages ADDRESS's INBOX holds
 in_mailbox() {
@@ -214,5 +201,5 @@ else
 fi
 # a sanity look at what the sink got: the worker's copies carry their
 # original envelope recipient
-n_rcpt=$(grep -rlF -- 'Subject: A-1' "$T/sink-2526" 2> /dev/null | head -n 1 | xargs -r grep -c '^X-Rcpt-Args: <info@pop.example>')
-echo "#   A-1 in the sink with X-Rcpt-Args <info@pop.example>: ${n_rcpt:-0}"
+n_rcpt=$(grep -rlF -- 'Subject: A-00000' "$T/sink-2526" 2> /dev/null | head -n 1 | xargs -r grep -c '^X-Rcpt-Args: <info@pop.example>')
+echo "#   A-00000 in the sink with X-Rcpt-Args <info@pop.example>: ${n_rcpt:-0}"

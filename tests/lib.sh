@@ -366,6 +366,27 @@ smtp() {
 	exec 3>&-
 }
 
+# lmtp_fill ADDRESS N PREFIX: N messages straight into Dovecot's LMTP on
+# 127.0.0.1:24 in one session, as a relay delivers them (Dovecot adds
+# Return-Path and its Received "for"); Subject and Message-ID
+# PREFIX-00000 ... PREFIX-(N-1).  Fails on any refusal.
+lmtp_fill() {
+	python3 - "$1" "$2" "$3" << 'PY'
+import smtplib, sys
+rcpt, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = smtplib.LMTP("127.0.0.1", 24, timeout=30)
+s.ehlo_or_helo_if_needed()
+body = ("x" * 70 + "\r\n") * 20
+for i in range(n):
+    msg = ("From: <s@sender.test>\r\nTo: <%s>\r\nSubject: %s-%05d\r\n"
+           "Message-ID: <%s-%05d@sender.test>\r\n\r\n%s" % (rcpt, prefix, i, prefix, i, body))
+    refused = s.sendmail("s@sender.test", [rcpt], msg)
+    if refused:
+        sys.exit("refused: %r" % (refused,))
+s.quit()
+PY
+}
+
 # send FROM TO MARKER [swaks args]: one message; swaks' transcript in $T/out
 send() {
 	local from=$1 to=$2 marker=$3

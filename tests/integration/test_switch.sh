@@ -166,31 +166,6 @@ sink_start 2526
 worker_stop
 
 # --- faults ---------------------------------------------------------------------
-# lmtp_fill ADDRESS N PREFIX: N numbered messages straight into Dovecot
-# over LMTP (as a relay would deliver them)
-lmtp_fill() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import socket, sys
-rcpt, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.create_connection(("127.0.0.1", 24), timeout=10)
-f = s.makefile("rb")
-def reply():
-    while True:
-        l = f.readline()
-        if l[3:4] != b"-":
-            if not l.startswith((b"2", b"3")):
-                sys.exit("LMTP: %r" % l)
-            return
-reply()
-s.sendall(b"LHLO test\r\n"); reply()
-for i in range(n):
-    s.sendall(b"MAIL FROM:<s@sender.test>\r\nRCPT TO:<%s>\r\nDATA\r\n" % rcpt.encode())
-    reply(); reply(); reply()
-    s.sendall(b"Subject: %s-%05d\r\n\r\nbody %s-%05d\r\n.\r\n" % (prefix.encode(), i, prefix.encode(), i))
-    reply()
-s.sendall(b"QUIT\r\n")
-PY
-}
 # sink_count PREFIX: "distinct total" messages with PREFIX-NNNNN subjects
 sink_count() {
 	grep -rhoE "^Subject: $1-[0-9]{5}" "$T/sink-2526" 2> /dev/null | sort | uniq -c |

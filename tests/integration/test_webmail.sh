@@ -30,32 +30,6 @@ webmail_teardown() {
 }
 trap webmail_teardown EXIT
 
-# lmtp FROM TO FILE: deliver FILE (CRLF lines, no lone "." line) to
-# Dovecot's LMTP on 127.0.0.1:24; every reply line on stdout.  Bounded:
-# 10 s per reply.
-lmtp() {
-	local line cmd
-	exec 3<> /dev/tcp/127.0.0.1/24 || return 1
-	_reply() {
-		while IFS= read -r -t 10 line <&3; do
-			line=${line%$'\r'}
-			echo "$line"
-			[[ $line =~ ^[0-9]{3}\  ]] && break
-		done
-	}
-	_reply
-	for cmd in "LHLO webmail.test" "MAIL FROM:<$1>" "RCPT TO:<$2>" DATA; do
-		printf '%s\r\n' "$cmd" >&3
-		_reply
-	done
-	cat "$3" >&3
-	printf '.\r\n' >&3
-	_reply
-	printf 'QUIT\r\n' >&3
-	_reply
-	exec 3>&-
-}
-
 "$FEEDCTL" add example.com --mode feed --dest 127.0.0.1:2526 > /dev/null
 run "$FEEDCTL" --json temp-pop3 example.com --mailbox alice
 ADDR=$(jq -r '.mailboxes[0].address' "$T/out")
@@ -70,9 +44,10 @@ MARK="W-$$-$RANDOM"
 printf '%s\r\n' "From: Bob <bob@sender.test>" "To: $ADDR" "Subject: Outage note $MARK" \
 	"Date: $(date -R)" "Message-ID: <$MARK@sender.test>" "" \
 	"body of $MARK" "second line" > "$T/msg.eml"
-run lmtp bob@sender.test "$ADDR" "$T/msg.eml"
+run swaks --protocol LMTP --server 127.0.0.1:24 --helo webmail.test \
+	--from bob@sender.test --to "$ADDR" --data "$T/msg.eml" --timeout 10
 check "Dovecot takes a message for the mailbox over LMTP" \
-	bash -c "grep -c '^250 ' '$T/out' | grep -qx 4"
+	bash -c "[ $rc = 0 ] && grep -qE '^<- +250 .*Saved' '$T/out'"
 check "... and serves it over IMAP on 127.0.0.1:1143" \
 	bash -c "curl -s -m 10 'imap://127.0.0.1:1143/INBOX;UID=1' -u '$ADDR:$PW' | grep -qF 'body of $MARK'"
 
