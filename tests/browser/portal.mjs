@@ -5,33 +5,12 @@
 // tests/integration/test_browser.sh.  Prints TAP; saves a screenshot
 // of every step under SHOTS for a person to look at.
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { expect, launch, tap } from './tap.mjs';
 
 const { BASE, STAFF_PW, FEEDCTL, SHOTS } = process.env;
-let n = 0;
-let failed = 0;
+const { step, done } = tap();
 
-async function step(name, fn) {
-	n++;
-	try {
-		await fn();
-		console.log(`ok ${n} - ${name}`);
-	} catch (e) {
-		failed++;
-		console.log(`not ok ${n} - ${name}`);
-		for (const line of String(e && e.message ? e.message : e).split('\n').slice(0, 8))
-			console.log(`#   ${line}`);
-	}
-}
-
-function expect(cond, what) {
-	if (!cond) throw new Error(what);
-}
-
-const browser = await chromium.launch({
-	executablePath: '/usr/bin/chromium',
-	args: ['--no-sandbox', '--disable-gpu'],
-});
+const browser = await launch();
 const ctx = await browser.newContext({
 	httpCredentials: { username: 'staff', password: STAFF_PW },
 	viewport: { width: 1280, height: 900 },
@@ -201,5 +180,4 @@ await step('switch to feed: purge confirmation, probe failure beside the field, 
 });
 
 await browser.close();
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+done();

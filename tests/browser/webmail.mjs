@@ -6,34 +6,12 @@
 // TAP_FIRST (tests already counted) come from
 // tests/integration/test_webmail.sh.  Prints TAP; saves a screenshot of
 // every step under SHOTS for a person to look at.
-import { chromium } from 'playwright-core';
+import { expect, launch, tap } from './tap.mjs';
 
 const { BASE, ADDR, PW, MARK, SHOTS } = process.env;
-let n = Number(process.env.TAP_FIRST || 0);
-const first = n;
-let failed = 0;
+const { step, done } = tap(Number(process.env.TAP_FIRST || 0));
 
-async function step(name, fn) {
-	n++;
-	try {
-		await fn();
-		console.log(`ok ${n} - ${name}`);
-	} catch (e) {
-		failed++;
-		console.log(`not ok ${n} - ${name}`);
-		for (const line of String(e && e.message ? e.message : e).split('\n').slice(0, 8))
-			console.log(`#   ${line}`);
-	}
-}
-
-function expect(cond, what) {
-	if (!cond) throw new Error(what);
-}
-
-const browser = await chromium.launch({
-	executablePath: '/usr/bin/chromium',
-	args: ['--no-sandbox', '--disable-gpu'],
-});
+const browser = await launch();
 const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 const page = await ctx.newPage();
 page.setDefaultTimeout(15000);
@@ -101,5 +79,4 @@ await step('logging out ends the session', async () => {
 });
 
 await browser.close();
-console.log(`1..${n - first}`);
-process.exit(failed ? 1 : 0);
+done();
