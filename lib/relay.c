@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "doveadm.h"
@@ -29,7 +30,12 @@
 #include "queue.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "util/httpc.h"
 #include "util/template.h"
+
+/* how long rspamd may take to judge by a new generation (its workers
+ * restart after a HUP) before the apply counts as failed */
+#define RSPAMD_LIVE_S 15
 
 static int path_of(char *buf, const char *a, const char *b, struct error *err)
 {
@@ -664,8 +670,8 @@ static void prune(const struct conf *conf, const char *gens)
 	free_names(v, n);
 }
 
-/* SIGHUP to rspamd, if it runs: it re-reads LOCAL_CONFDIR (current). */
-static void rspamd_reload(const struct conf *conf)
+/* rspamd's pid from scanner.rspamd_pid, or 0 when it does not run. */
+static pid_t rspamd_pid(const struct conf *conf)
 {
 	char buf[32];
 	ssize_t n;
@@ -673,15 +679,160 @@ static void rspamd_reload(const struct conf *conf)
 	int fd = open(conf->scanner_rspamd_pid, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return; /* not running: it reads current when it starts */
+		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return;
+		return 0;
 	buf[n] = '\0';
 	pid = strtol(buf, NULL, 10);
-	if (pid > 1)
-		(void)kill((pid_t)pid, SIGHUP);
+	if (pid <= 1 || pid > INT_MAX || kill((pid_t)pid, 0) < 0)
+		return 0;
+	return (pid_t)pid;
+}
+
+/*
+ * The generation rspamd judges by, from one scan through its normal
+ * worker (the Lua tags every scan "gen=NAME"): 1 when it is name, 0
+ * when it is another or none, -1 when rspamd did not answer.
+ */
+static int rspamd_judges_by(const struct conf *conf, const char *name,
+			    struct strbuf *seen, struct error *err)
+{
+	static const char msg[] = "From: <mxfeed@localhost>\r\n"
+				  "Subject: mxfeed generation check\r\n"
+				  "\r\n"
+				  "check\r\n";
+	char url[300], want[128];
+	struct strbuf reply = STRBUF_INIT;
+	struct httpc_req rq = { url,  NULL, msg,      sizeof(msg) - 1,
+				1000, 3000, 64 * 1024 };
+	json_t *j, *opts, *o;
+	size_t i;
+	long status;
+	int rc = 0;
+
+	(void)snprintf(url, sizeof(url), "http://%s/checkv2",
+		       conf->scanner_normal);
+	(void)snprintf(want, sizeof(want), "gen=%s", name);
+	if (httpc_post(&rq, &status, &reply, err) < 0) {
+		sbuf_release(&reply);
+		return -1;
+	}
+	j = status == 200 ? json_loadb(reply.buf, reply.len, 0, NULL) : NULL;
+	opts = json_object_get(
+		json_object_get(json_object_get(j, "symbols"), "MXFEED_POLICY"),
+		"options");
+	sbuf_reset(seen);
+	json_array_foreach(opts, i, o)
+	{
+		const char *v = json_string_value(o);
+
+		if (v == NULL || strncmp(v, "gen=", 4) != 0)
+			continue;
+		sbuf_addstr(seen, v + 4);
+		rc = strcmp(v, want) == 0;
+	}
+	json_decref(j);
+	sbuf_release(&reply);
+	return rc;
+}
+
+/*
+ * rspamd judges by generation name: HUP it first when its own
+ * configuration changed (its workers restart on it), then scan until
+ * the answer names the generation.  Not running: nothing serves an
+ * older one, and it reads current when it starts.
+ */
+static int rspamd_live(const struct conf *conf, const char *name, bool reload,
+		       struct error *err)
+{
+	struct strbuf seen = STRBUF_INIT, last = STRBUF_INIT;
+	struct timespec now, end;
+	pid_t pid = rspamd_pid(conf);
+	int r;
+
+	if (pid == 0)
+		return 0;
+	if (reload)
+		(void)kill(pid, SIGHUP);
+	(void)clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += RSPAMD_LIVE_S;
+	for (;;) {
+		struct error e = ERROR_INIT;
+
+		r = rspamd_judges_by(conf, name, &seen, &e);
+		if (r < 0) {
+			sbuf_reset(&last);
+			sbuf_addstr(&last, error_msg(&e));
+		}
+		error_release(&e);
+		if (r == 1)
+			break;
+		(void)clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= end.tv_sec)
+			break;
+		(void)nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 },
+				NULL);
+	}
+	if (r == 0)
+		error_set(err, ERR_TEMPFAIL, NULL,
+			  "rspamd did not take generation %s within %d s (it "
+			  "judges by %s)",
+			  name, RSPAMD_LIVE_S, seen.len ? seen.buf : "none");
+	else if (r < 0)
+		error_set(err, ERR_TEMPFAIL, NULL,
+			  "rspamd did not take generation %s within %d s: %s",
+			  name, RSPAMD_LIVE_S, last.buf);
+	sbuf_release(&seen);
+	sbuf_release(&last);
+	return r == 1 ? 0 : -1;
+}
+
+/* Dovecot's master runs (its pid file names a live process). */
+static bool dovecot_running(const struct conf *conf)
+{
+	char path[PATH_MAX], buf[32];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/dovecot-run/master.pid",
+		     conf->state_dir) >= (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	return pid > 1 && pid <= INT_MAX && kill((pid_t)pid, 0) == 0;
+}
+
+/*
+ * Every running daemon the generation drives serves it: Postfix
+ * reloaded, rspamd judging by it (checked by a scan), Dovecot reloaded
+ * when its configuration changed.  Only then may the relay report it.
+ */
+static int make_live(const struct conf *conf, const char *name, bool rspamd_new,
+		     bool dovecot_new, struct error *err)
+{
+	if (relay_postfix_running(conf) &&
+	    relay_postfix(conf, "reload", err) < 0)
+		return -1;
+	if (rspamd_live(conf, name, rspamd_new, err) < 0)
+		return -1;
+	if (dovecot_new && dovecot_running(conf)) {
+		char dc[PATH_MAX];
+		const char *argv[] = { "dovecot", "-c", dc, "reload", NULL };
+
+		if (path_of(dc, conf->state_dir, "current/dovecot/dovecot.conf",
+			    err) < 0 ||
+		    run(argv, "dovecot reload", err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 bool relay_postfix_running(const struct conf *conf)
@@ -833,11 +984,58 @@ static void requeue_moved(const struct conf *conf, const char *gens,
 	free_names(names, ngen);
 }
 
+/* A generation's name: sequence, then time to the nanosecond, so that
+ * names sort by age and two runs never share one. */
+static void generation_name(char *buf, size_t size, int64_t seq)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	(void)snprintf(buf, size, "g-%020lld-%lld.%09ld", (long long)seq,
+		       (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+/* The generation is checked; now make it current and live. */
+static int activate(const struct conf *conf, const char *gens,
+		    const char *tmpdir, const char *name, bool rspamd_new,
+		    bool dovecot_new, struct error *err)
+{
+	char final[PATH_MAX], target[PATH_MAX], prev[NAME_MAX + 1];
+
+	current_name(conf, prev, sizeof(prev));
+	if (path_of(final, gens, name, err) < 0)
+		return -1;
+	if (rename(tmpdir, final) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot rename %s: %s", tmpdir,
+				 strerror(errno));
+	(void)snprintf(target, sizeof(target), "generations/%s", name);
+	if (swap_current(conf, target, err) < 0)
+		return -1;
+	if (make_live(conf, name, rspamd_new, dovecot_new, err) == 0)
+		return 0;
+	/* a daemon did not take it: the previous generation stays */
+	if (prev[0] != '\0') {
+		struct error e2 = ERROR_INIT;
+
+		(void)snprintf(target, sizeof(target), "generations/%s", prev);
+		if (swap_current(conf, target, &e2) < 0 ||
+		    make_live(conf, prev, rspamd_new, dovecot_new, &e2) < 0)
+			log_error("back to generation %s: %s", prev,
+				  error_msg(&e2));
+		else
+			log_warn("generation %s not taken, %s stays in force",
+				 name, prev);
+		error_release(&e2);
+	}
+	return -1;
+}
+
 int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 		int64_t *seq, struct error *err)
 {
-	char gens[PATH_MAX], tmpdir[PATH_MAX], final[PATH_MAX], name[96];
-	bool rspamd_new;
+	char gens[PATH_MAX], tmpdir[PATH_MAX], name[96];
+	bool rspamd_new, dovecot_new;
 	int lock, rc = -1;
 
 	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
@@ -859,6 +1057,11 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 		goto out;
 	remove_stale(gens); /* left by runs that were killed */
 	if (relay_generate(s, conf, tmpdir, policyd, seq, err) < 0)
+		goto fail;
+	generation_name(name, sizeof(name), *seq);
+	/* rspamd's Lua reloads its domains when this name changes */
+	if (write_file(tmpdir, "rspamd/mxfeed-generation", name, strlen(name),
+		       err) < 0)
 		goto fail;
 	/* maps were checked by postmap; main.cf and master.cf by postfix
 	 * check, which takes a quarter of a second, so only when they
@@ -885,28 +1088,11 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 		if (run(argv, "rspamadm configtest", err) < 0)
 			goto fail;
 	}
-	(void)snprintf(name, sizeof(name), "g-%020lld-%lld", (long long)*seq,
-		       (long long)time(NULL));
-	if (path_of(final, gens, name, err) < 0)
-		goto fail;
-	remove_tree(final); /* a second apply within the same second */
-	if (rename(tmpdir, final) < 0) {
-		error_set(err, ERR_INTERNAL, NULL, "cannot rename %s: %s",
-			  tmpdir, strerror(errno));
-		goto fail;
-	}
-	{
-		char target[PATH_MAX];
-
-		(void)snprintf(target, sizeof(target), "generations/%s", name);
-		if (swap_current(conf, target, err) < 0)
-			goto out;
-	}
-	if (relay_postfix_running(conf) &&
-	    relay_postfix(conf, "reload", err) < 0)
+	dovecot_new =
+		!same_file(tmpdir, conf->state_dir, "dovecot/dovecot.conf");
+	if (activate(conf, gens, tmpdir, name, rspamd_new, dovecot_new, err) <
+	    0)
 		goto out;
-	if (rspamd_new)
-		rspamd_reload(conf);
 	requeue_moved(conf, gens, name);
 	prune(conf, gens);
 	rc = 0;
@@ -939,10 +1125,8 @@ int relay_rollback(const struct conf *conf, struct error *err)
 		goto out;
 	}
 	(void)snprintf(target, sizeof(target), "generations/%s", v[i - 1]);
-	if (swap_current(conf, target, err) < 0)
-		goto out;
-	if (relay_postfix_running(conf) &&
-	    relay_postfix(conf, "reload", err) < 0)
+	if (swap_current(conf, target, err) < 0 ||
+	    make_live(conf, v[i - 1], true, true, err) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -67,8 +67,63 @@ check "with the disk full the relay still delivers" sink_has 2526 M-full
 rm -f "$T/state/generations/filler"
 expect_exit 0 "space again: apply succeeds" $M apply
 check "... and the change is in force" grep -q $'^domain\texample.com\tfeed\t80740352\t' "$T/state/current/policy"
-"$M" stop > /dev/null 2>&1
 umount "$T/state/generations" 2> /dev/null
 umount "$T/small" 2> /dev/null
+
+# --- a reload that fails ------------------------------------------------------
+# a postfix that refuses "reload" (and passes every other verb on): the
+# new generation must not stay in force with a Postfix that never took it
+mkdir -p "$T/fakebin"
+{
+	echo '#!/bin/sh'
+	echo 'for a; do [ "$a" = reload ] && { echo "postfix: fatal: reload refused (injected)" >&2; exit 1; }; done'
+	echo "exec $(command -v postfix) \"\$@\""
+} > "$T/fakebin/postfix"
+chmod 755 "$T/fakebin/postfix"
+cur=$(readlink "$T/state/current")
+applied=$(sql "SELECT applied_seq FROM relays WHERE name='test-relay'")
+$F set example.com max_message_mb=33 > /dev/null
+expect_exit 1 "an apply whose postfix reload fails fails" env PATH="$T/fakebin:$PATH" "$M" apply
+check "... saying so" err_has "postfix reload failed"
+check "... the previous generation is current again" test "$(readlink "$T/state/current")" = "$cur"
+check "... and whole" complete
+check "... the relay reports the error and stays behind" \
+	test "$(sql "SELECT last_error LIKE '%reload%' AND applied_seq = $applied FROM relays WHERE name='test-relay'")" = t
+run $F show example.com --json
+check "... so show says not every relay applied it" \
+	jq -e '.propagation.relays_applied < .propagation.relays_total' "$T/out"
+send a@sender.test user@example.com M-reload-failed
+check "... and mail flows under the previous generation" sink_has 2526 M-reload-failed
+expect_exit 0 "the next apply with a working postfix succeeds" "$M" apply
+check "... and reports the change applied" relay_caught_up
+
+# --- rspamd that does not take the generation -----------------------------------
+# this test's rspamd stopped (SIGSTOP, its processes only): it cannot
+# judge by the new generation, so the relay must not report it applied
+# and keeps the previous one in force
+rspamd_signal() {
+	pkill "-$1" -P "$RSPAMD_PID"
+	kill "-$1" "$RSPAMD_PID"
+}
+cur=$(readlink "$T/state/current")
+$F set example.com max_message_mb=34 > /dev/null
+rspamd_signal STOP
+expect_exit 5 "an apply that rspamd does not take fails, temporarily (exit 5)" "$M" apply
+rspamd_signal CONT
+check "... saying so" err_has "rspamd did not take generation"
+check "... the previous generation is current again" test "$(readlink "$T/state/current")" = "$cur"
+check "... the relay reports it" \
+	test "$(sql "SELECT last_error LIKE '%rspamd did not take%' FROM relays WHERE name='test-relay'")" = t
+expect_exit 0 "rspamd running again: the apply succeeds" "$M" apply
+check "... and is reported" relay_caught_up
+judged_by() {
+	local g
+	g="gen=$(readlink "$T/state/current" | sed 's|.*/||')"
+	printf 'Subject: x\r\n\r\nx\r\n' |
+		curl -s -m 10 --data-binary @- http://127.0.0.1:11333/checkv2 |
+		jq -e --arg g "$g" '.symbols.MXFEED_POLICY.options | index($g) != null' > /dev/null
+}
+check "... rspamd judges by the generation now current" judged_by
+"$M" stop > /dev/null 2>&1
 
 tap_done
