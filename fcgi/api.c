@@ -605,9 +605,9 @@ static int bool_member(struct call *c, const json_t *doc, const char *key,
 }
 
 /*
- * {"to": "feed", "dest": "IP[:PORT]", "mailboxes": "forward"|"archive"|
- * "purge", "force": b, "confirm": NAME} or {"to": "pop3", "mailbox":
- * [LOCAL...], "catch_all": b} - feedctl switch's options as JSON.
+ * {"to": "feed"|"backup", "dest": "IP[:PORT]", "mailboxes":
+ * "forward"|"archive"| "purge", "force": b, "confirm": NAME} or {"to": "pop3",
+ * "mailbox": [LOCAL...], "catch_all": b} - feedctl switch's options as JSON.
  */
 static void h_switch(struct call *c)
 {
@@ -636,9 +636,13 @@ static void h_switch(struct call *c)
 	mb = json_object_get(doc, "mailbox");
 	if (body_locals(c, doc, "mailbox", locals, &n) < 0)
 		goto bad;
-	if (to != NULL && strcmp(to, "feed") == 0 && mb == NULL && !catch_all) {
-		if (ops_switch_feed(&c->ox, d.name.alabel, dest, fate, force,
-				    confirm, &out, &c->err) < 0)
+	if (to != NULL &&
+	    (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0) &&
+	    mb == NULL && !catch_all) {
+		if (ops_switch_relay(&c->ox, d.name.alabel,
+				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
+				     dest, fate, force, confirm, &out,
+				     &c->err) < 0)
 			goto bad;
 		o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "switch",
 			      out);
@@ -652,8 +656,9 @@ static void h_switch(struct call *c)
 			      "mailboxes", out);
 	} else {
 		error_set(&c->err, ERR_INVALID, "to",
-			  "to is \"feed\" (with dest, mailboxes, force, "
-			  "confirm) or \"pop3\" (with mailbox, catch_all)");
+			  "to is \"feed\" or \"backup\" (with dest, "
+			  "mailboxes, force, confirm) or \"pop3\" (with "
+			  "mailbox, catch_all)");
 		goto bad;
 	}
 	resp_json(c->r, 200, o);

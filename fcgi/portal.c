@@ -1239,9 +1239,9 @@ static void verb_run(struct page *pg, const struct domain *d,
 
 	switch (v->id) {
 	case V_SWITCH_FEED:
-		rc = ops_switch_feed(&pg->ox, d->name.alabel, in->dest,
-				     in->fate, in->force, in->confirm, &out,
-				     &pg->err);
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, MODE_FEED,
+				      in->dest, in->fate, in->force,
+				      in->confirm, &out, &pg->err);
 		if (rc == 0) {
 			const json_t *probe = json_object_get(out, "probe");
 

@@ -1294,7 +1294,8 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 		if ((r = opt_value(argc, argv, &i, "--to", &v)) != 0) {
 			if (r < 0)
 				return usage_error(cli, "switch",
-						   "--to needs feed or pop3");
+						   "--to needs feed, backup or "
+						   "pop3");
 			to = v;
 		} else if ((r = opt_value(argc, argv, &i, "--dest", &v)) != 0) {
 			if (r < 0)
@@ -1330,13 +1331,16 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 					   "unexpected argument '%s'", argv[i]);
 		}
 	}
-	if (to != NULL && strcmp(to, "feed") == 0) {
+	if (to != NULL &&
+	    (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0)) {
 		if (n > 0 || catch_all)
 			return usage_error(cli, "switch",
 					   "--mailbox and --catch-all are for "
 					   "--to pop3");
-		if (ops_switch_feed(&cli->ox, argv[1], dest, fate, force,
-				    confirm, &out, &cli->err) < 0)
+		if (ops_switch_relay(&cli->ox, argv[1],
+				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
+				     dest, fate, force, confirm, &out,
+				     &cli->err) < 0)
 			return fail(cli);
 		if (cli->json) {
 			print_json(out);
@@ -1344,10 +1348,11 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 			long long jobs = (long long)json_integer_value(
 				json_object_get(out, "jobs"));
 
-			printf("%s: now a feed to %s; %lld mailbox%s to %s "
-			       "once every relay routes the new way "
+			printf("%s: now a %s domain%s%s; %lld mailbox%s to "
+			       "%s once every relay routes the new way "
 			       "('feedctl jobs %s')\n",
-			       argv[1], dest, jobs, jobs == 1 ? "" : "es",
+			       argv[1], to, dest ? " to " : "",
+			       dest ? dest : "", jobs, jobs == 1 ? "" : "es",
 			       json_string_value(
 				       json_object_get(out, "mailboxes")),
 			       argv[1]);
@@ -1367,7 +1372,8 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 			       argv[1]);
 		print_passwords(cli, out);
 	} else {
-		return usage_error(cli, "switch", "--to is feed or pop3");
+		return usage_error(cli, "switch",
+				   "--to is feed, backup or pop3");
 	}
 	json_decref(out);
 	return 0;
@@ -1470,14 +1476,17 @@ static const struct cmd cmds[] = {
 	{ "db", cmd_db, false, "db (migrate | status)",
 	  "Apply the schema migrations (as the owner role) or list them." },
 	{ "switch", cmd_switch, true,
-	  "switch DOMAIN --to feed --dest IP[:PORT] "
+	  "switch DOMAIN --to feed|backup --dest IP[:PORT] "
 	  "[--mailboxes forward|archive|purge]\n"
 	  "       [--force] [--confirm=DOMAIN]\n"
 	  "switch DOMAIN --to pop3 (--mailbox LOCAL ... | --catch-all)",
-	  "To feed: a live probe of the destination must pass (unless\n"
-	  "--force).  The mailboxes' mail is forwarded to it (default),\n"
-	  "archived, or purged (needs --confirm=DOMAIN), by a job that runs\n"
-	  "once every relay routes the new way; then they are removed.\n"
+	  "To feed (or backup MX): a live probe of the destination must\n"
+	  "pass (unless --force).  The mailboxes' mail is forwarded to it\n"
+	  "(default), archived, or purged (needs --confirm=DOMAIN), by a\n"
+	  "job that runs once every relay routes the new way; then they\n"
+	  "are removed.  Between feed and backup no mailbox changes and\n"
+	  "--dest is optional (the probe runs for a new one); a queue.days\n"
+	  "still at the old mode's default takes the new one's (2 / 8).\n"
 	  "To pop3: the new mailboxes' passwords are shown once; queued\n"
 	  "mail is delivered into them." },
 	{ "temp-pop3", cmd_temp_pop3, true,

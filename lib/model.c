@@ -29,6 +29,11 @@ static const enum spam_action default_spam_action[SPAM_NLEVELS] = {
 	SPAM_SUBJECT, SPAM_SUBJECT, SPAM_DELETE
 };
 
+int domain_default_queue_days(enum domain_mode mode)
+{
+	return mode == MODE_FEED ? 2 : mode == MODE_BACKUP ? 8 : 5;
+}
+
 void domain_init(struct domain *d, const struct domain_name *name,
 		 enum domain_mode mode, const struct conf *conf)
 {
@@ -46,7 +51,7 @@ void domain_init(struct domain *d, const struct domain_name *name,
 				    sizeof(d->spam[i].text)) < 0)
 			d->spam[i].text[0] = '\0';
 	}
-	d->queue_days = mode == MODE_FEED ? 2 : mode == MODE_BACKUP ? 8 : 5;
+	d->queue_days = domain_default_queue_days(mode);
 	d->recipients = RCPT_VERIFY;
 	d->max_message_mb =
 		conf->max_message_mb > 0 ? conf->max_message_mb : 50;

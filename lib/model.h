@@ -89,6 +89,8 @@ struct propagation {
 };
 
 /* A new record with the defaults of SPEC section 3 for mode. */
+/* queue.days of a new domain: 2 for feed (seed 002), 8 for backup (000) */
+int domain_default_queue_days(enum domain_mode mode);
 void domain_init(struct domain *d, const struct domain_name *name,
 		 enum domain_mode mode, const struct conf *conf);
 /* Apply one CLI setting "path=value"; d unchanged on error. */

@@ -808,9 +808,19 @@ out:
 	return rc;
 }
 
-int ops_switch_feed(const struct ops_ctx *ox, const char *name,
-		    const char *dest, const char *fate, bool force,
-		    const char *confirm, json_t **report, struct error *err)
+static bool same_dest(const struct dest *a, const struct dest *b)
+{
+	char x[IP_TEXT_MAX + 16], y[IP_TEXT_MAX + 16];
+
+	dest_format(a, x, sizeof(x));
+	dest_format(b, y, sizeof(y));
+	return strcmp(x, y) == 0;
+}
+
+int ops_switch_relay(const struct ops_ctx *ox, const char *name,
+		     enum domain_mode to, const char *dest, const char *fate,
+		     bool force, const char *confirm, json_t **report,
+		     struct error *err)
 {
 	struct switch_req r = { 0 };
 	struct domain cur, nd;
@@ -827,16 +837,21 @@ int ops_switch_feed(const struct ops_ctx *ox, const char *name,
 				 "--mailboxes is forward, archive or purge, "
 				 "not \"%s\"",
 				 fate);
-	if (dest == NULL || dest[0] == '\0')
-		return error_set(err, ERR_INVALID, "destination",
-				 "switch --to feed needs --dest IP[:PORT]");
+	if (to != MODE_FEED && to != MODE_BACKUP)
+		return error_set(err, ERR_INTERNAL, "to",
+				 "ops_switch_relay: not a relay mode");
 	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
 		return -1;
-	if (cur.mode == MODE_FEED)
+	if ((dest == NULL || dest[0] == '\0') && cur.mode == MODE_POP3)
+		return error_set(err, ERR_INVALID, "destination",
+				 "switch --to %s needs --dest IP[:PORT]",
+				 domain_mode_names[to]);
+	if (cur.mode == to)
 		return error_set(err, ERR_CONFLICT, "mode",
-				 "%s is a feed domain already (a new "
+				 "%s is a %s domain already (a new "
 				 "destination is 'feedctl set %s dest=IP')",
-				 cur.name.alabel, cur.name.alabel);
+				 cur.name.alabel, domain_mode_names[to],
+				 cur.name.alabel);
 	if (strcmp(fate, "purge") == 0 &&
 	    (confirm == NULL || (strcmp(confirm, cur.name.alabel) != 0 &&
 				 strcmp(confirm, cur.name.ulabel) != 0)))
@@ -849,14 +864,24 @@ int ops_switch_feed(const struct ops_ctx *ox, const char *name,
 				 "%s is in temporary POP3: revert it first",
 				 cur.name.alabel);
 	nd = cur;
-	nd.mode = MODE_FEED;
-	nd.has_dest = true;
-	if (dest_parse(dest, ox->conf, &nd.dest, "destination", err) < 0 ||
-	    domain_check(&nd, ox->conf, err) < 0)
+	nd.mode = to;
+	if (cur.queue_days == domain_default_queue_days(cur.mode))
+		nd.queue_days = domain_default_queue_days(to);
+	if (dest != NULL && dest[0] != '\0') {
+		nd.has_dest = true;
+		if (dest_parse(dest, ox->conf, &nd.dest, "destination", err) <
+		    0)
+			return -1;
+	}
+	if (domain_check(&nd, ox->conf, err) < 0)
 		return -1;
-	probe = probe_run(&nd.dest, &nd.name, ox->conf->relay_hostname,
-			  PROBE_TIMEOUT_MS);
-	if (!force && !json_is_true(json_object_get(probe, "ok"))) {
+	/* the route changes only with a new destination */
+	if (cur.mode == MODE_POP3 || !cur.has_dest ||
+	    !same_dest(&cur.dest, &nd.dest))
+		probe = probe_run(&nd.dest, &nd.name, ox->conf->relay_hostname,
+				  PROBE_TIMEOUT_MS);
+	if (probe != NULL && !force &&
+	    !json_is_true(json_object_get(probe, "ok"))) {
 		char dt[IP_TEXT_MAX + 16];
 
 		dest_format(&nd.dest, dt, sizeof(dt));
@@ -881,8 +906,9 @@ int ops_switch_feed(const struct ops_ctx *ox, const char *name,
 		json_decref(probe);
 		return -1;
 	}
-	*report = json_pack("{s:o, s:s, s:i}", "probe", probe, "mailboxes",
-			    fate, "jobs", (json_int_t)jobs);
+	*report = json_pack("{s:o, s:s, s:i}", "probe",
+			    probe ? probe : json_null(), "mailboxes", fate,
+			    "jobs", (json_int_t)jobs);
 	return 0;
 }
 

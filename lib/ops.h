@@ -119,16 +119,19 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 		  bool catch_all, int64_t now, json_t **created,
 		  struct error *err) __attribute__((warn_unused_result));
 /*
- * Switch (SPEC section 5).  To feed: a pop3 (or backup) domain gets
+ * Switch (SPEC section 5).  To feed or backup (to): a pop3 domain gets
  * destination dest; a live probe must pass unless force (*report holds
  * it); its mailboxes get a job by fate - "forward" (default, NULL),
- * "archive" or "purge" (confirm must name the domain).  *report:
+ * "archive" or "purge" (confirm must name the domain).  Between feed
+ * and backup the mail path changes, not the mailboxes: dest may be
+ * NULL (keep it) and the probe runs only for a new one.  queue.days
+ * still at the old mode's default takes the new mode's.  *report:
  * {"probe": {...}|null, "mailboxes": "forward"|..., "jobs": N}.
  */
-int ops_switch_feed(const struct ops_ctx *ox, const char *name,
-		    const char *dest, const char *fate, bool force,
-		    const char *confirm, json_t **report, struct error *err)
-	__attribute__((warn_unused_result));
+int ops_switch_relay(const struct ops_ctx *ox, const char *name,
+		     enum domain_mode to, const char *dest, const char *fate,
+		     bool force, const char *confirm, json_t **report,
+		     struct error *err) __attribute__((warn_unused_result));
 /*
  * To pop3: a feed or backup domain (not in temporary POP3) gets the
  * mailboxes locals and/or a catch-all; at least one is required.

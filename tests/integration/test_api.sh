@@ -238,6 +238,14 @@ expect_status 409 "revert twice: 409" POST /api/v1/domains/example.com/revert "$
 expect_status 409 "switch while the revert's mailbox jobs wait: 409" POST /api/v1/domains/example.com/switch "${O[@]}" "${J[@]}" -d '{"to":"pop3","catch_all":true}'
 check "... naming the jobs" jqe '.detail | test("mailbox jobs? to run")'
 check "refused switches changed nothing" test "$(sql "SELECT version - $v, mode FROM domains WHERE name='example.com'")" = "1|feed"
+expect_status 201 "create a feed domain to turn into a backup MX" POST /api/v1/domains "${O[@]}" "${J[@]}" \
+	-d '{"name":"bk-api.example","mode":"feed","destination":{"host":"127.0.0.1","port":2599}}'
+expect_status 200 "switch to backup, keeping the destination (no probe)" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"backup"}'
+check "... no probe ran, no mailbox job" jqe '.switch.probe == null and .switch.jobs == 0'
+check "... now backup, queue.days the backup default" test "$(sql "SELECT mode || ' ' || queue_days FROM domains WHERE name='bk-api.example'")" = "backup 8"
+expect_status 409 "switch to backup twice: 409" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"backup"}'
+expect_status 422 "switch to an unknown mode: 422" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"relay"}'
+check "... naming the field" jqe '.errors[0].field == "to"'
 expect_status 501 "GET queue on a host without a relay: 501" GET /api/v1/domains/example.com/queue "${R[@]}"
 check "... saying so" jqe '.detail | test("no relay on this host")'
 expect_status 501 "POST flush on a host without a relay: 501" POST /api/v1/domains/example.com/flush "${O[@]}" "${J[@]}" -d '{}'

@@ -250,8 +250,26 @@ check "... naming the rule" err_has "10.1.2.3"
 expect_exit 4 "probe of a pop3 domain: nothing to probe" $F probe pop.example
 expect_exit 3 "probe of an unknown domain" $F probe nosuch.example
 expect_exit 2 "switch without --to is a usage error" $F switch example.com
-check "... saying what --to takes" err_has "--to is feed or pop3"
+check "... saying what --to takes" err_has "--to is feed, backup or pop3"
 expect_exit 2 "switch --to pop3 with --dest is a usage error" $F switch example.com --to pop3 --dest 127.0.0.1 --catch-all
+pv=$(sql "SELECT version FROM domains WHERE name='pop.example'")
+expect_exit 2 "switch a pop3 domain --to backup without --dest is refused" $F switch pop.example --to backup
+check "... saying what it needs" err_has "switch --to backup needs --dest"
+check "... and nothing changed" test "$(sql "SELECT version || mode FROM domains WHERE name='pop.example'")" = "${pv}pop3"
+$F add bk.example --mode backup --dest 127.0.0.1:2599 > /dev/null
+bv=$(sql "SELECT version FROM domains WHERE name='bk.example'")
+expect_exit 4 "switch a backup domain --to backup is refused" $F switch bk.example --to backup
+check "... saying it is one already" err_has "is a backup domain already"
+check "... and nothing changed" test "$(sql "SELECT version FROM domains WHERE name='bk.example'")" = "$bv"
+expect_exit 4 "switch --to feed with a destination that fails the probe is refused" \
+	$F switch bk.example --to feed --dest 127.0.0.1:2598
+check "... naming the probe" err_has "did not pass the probe"
+check "... and nothing changed" test "$(sql "SELECT version || mode FROM domains WHERE name='bk.example'")" = "${bv}backup"
+expect_exit 0 "switch a backup domain --to feed, keeping its destination (no probe)" \
+	$F switch bk.example --to feed
+check "... now feed, same destination, queue.days the feed default" \
+	test "$(sql "SELECT mode || ' ' || host(dest_host) || ':' || dest_port || ' ' || queue_days FROM domains WHERE name='bk.example'")" = "feed 127.0.0.1:2599 2"
+$F remove bk.example --confirm=bk.example > /dev/null
 expect_exit 4 "revert of a domain not in temporary POP3 is refused" $F revert example.com
 check "... saying so" err_has "not in temporary POP3"
 expect_exit 2 "revert --keep-days 0 is refused" $F revert example.com --keep-days 0
