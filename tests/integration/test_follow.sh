@@ -1,0 +1,235 @@
+#!/bin/bash
+# test_follow.sh - the follow test: ONE running relay (Postfix, rspamd,
+# ClamAV, postgrey, Dovecot and mta-glue sync, started once and never
+# restarted), a domain added after it started, and every per-domain
+# setting changed in turn.  After each change, once "feedctl show" says
+# every relay applied it, the next message must follow the new record.
+#
+# Tests that start their daemons fresh prove the first load only; this
+# one proves the reloads (rspamd once read its per-domain map a single
+# time per process and ignored every later change).
+set -u
+. "$(dirname "$0")/../lib.sh"
+in_netns "$0" "$@"
+pg_setup
+relay_setup
+F=$FEEDCTL
+M=$MTA_GLUE
+D=follow.example
+
+# applied: the latest change is live on every relay (show --json), as
+# a support engineer would wait for it; then the next message is sent
+applied() {
+	local s
+	for _ in $(seq 150); do
+		s=$($F show "$D" --json 2> /dev/null |
+			jq -r '.propagation | "\(.relays_applied) \(.relays_total) \(.sequence)"')
+		set -- $s
+		if [ "${1:-x}" = "${2:-y}" ] && [ "${2:-0}" -ge 1 ] &&
+			[ "${3:-0}" -ge "$(sql "SELECT max(seq) FROM changes")" ]; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# change DESC SETTING=VALUE...: set, then wait until it is applied
+change() {
+	local desc=$1
+	shift
+	run $F set "$D" "$@"
+	if [ "$rc" != 0 ]; then
+		tap_fail "set $* (exit $rc)"
+		return
+	fi
+	check "$desc: applied on every relay" applied
+}
+
+msg_file() { grep -rlF -- "$2" "$T/sink-$1" 2> /dev/null | head -n 1; }
+
+# arrived PORT MARKER PATTERN: MARKER arrived and its file matches the
+# extended regex PATTERN (a header line, say)
+arrived() {
+	sink_has "$1" "$2" && grep -qE -- "$3" "$(msg_file "$1" "$2")"
+}
+
+# arrived_plain PORT MARKER: arrived with no X-Spam header and the
+# subject as sent
+arrived_plain() {
+	sink_has "$1" "$2" && ! grep -qi '^X-Spam' "$(msg_file "$1" "$2")" &&
+		grep -q "^Subject: $2\$" "$(msg_file "$1" "$2")"
+}
+
+# gone MARKER: accepted, then a later message overtook it: discarded
+gone() {
+	local fence="fence-after-step-$TAP_N"
+	send a@sender.test "fence@$D" "$fence"
+	sink_has 2526 "$fence" && sink_lacks 2526 "$1" && sink_lacks 2527 "$1"
+}
+
+# the standard 68-byte EICAR test file, written here, not taken from
+# the scripts under test (their copy once lacked a byte)
+printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' > "$T/eicar-std.com"
+check "the test's EICAR is the standard file (68 bytes, its well-known MD5)" \
+	test "$(md5sum < "$T/eicar-std.com")" = "44d88612fea8a8f36de82e1278abb02f  -"
+sink_start 2526
+sink_start 2527
+# the relay starts with another domain; ours comes later
+$F add bystander.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+"$M" apply > "$T/apply.log" 2>&1 ||
+	{ echo "Bail out! first apply failed"; cat "$T/apply.log"; exit 1; }
+clamd_start
+rspamd_start
+postgrey_start
+dovecot_start
+"$M" start > "$T/start.log" 2>&1 || { echo "Bail out! postfix did not start"; cat "$T/start.log"; exit 1; }
+for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/2525) 2> /dev/null && break; sleep 0.1; done
+"$M" sync > "$T/sync.log" 2>&1 &
+SYNC_PID=$!
+RSPAMD_FIRST=$RSPAMD_PID
+
+# --- a domain added after every daemon started --------------------------------
+run $F add "$D" --mode feed --dest 127.0.0.1:2526 greylisting=off
+check "add a feed domain to the running relay" test "$rc" = 0
+check "add: applied on every relay" applied
+send a@sender.test "u@$D" M-first --add-header "X-Test-Score: 6"
+check "the first message arrives, untouched while spam is off" arrived_plain 2526 M-first
+
+# --- spam settings: each a change of the running rspamd's policy -------------
+change "spam.enabled=on" spam.enabled=on
+send a@sender.test "u@$D" M-low-subj --add-header "X-Test-Score: 6"
+check "spam on, low by default subject: the default text" \
+	arrived 2526 M-low-subj '^Subject: \[SPAM: low\] M-low-subj$'
+
+change "spam.low.action=header" spam.low.action=header
+send a@sender.test "u@$D" M-low-hdr --add-header "X-Test-Score: 6"
+check "low=header: X-Spam-Level: low" arrived 2526 M-low-hdr '^X-Spam-Level: low$'
+check "... with X-Spam-Flag: YES and the subject as sent" \
+	bash -c "f=\$(grep -rlF M-low-hdr '$T/sink-2526' | head -n 1); grep -q '^X-Spam-Flag: YES' \"\$f\" && grep -q '^Subject: M-low-hdr\$' \"\$f\""
+
+change "spam.low.action=subject, spam.low.text" spam.low.action=subject 'spam.low.text=[L] '
+send a@sender.test "u@$D" M-low-text --add-header "X-Test-Score: 6"
+check "low=subject with a new text: the new text" \
+	arrived 2526 M-low-text '^Subject: \[L\] M-low-text$'
+
+change "spam.med.action=header" spam.med.action=header
+send a@sender.test "u@$D" M-med-hdr --add-header "X-Test-Score: 11"
+check "med=header: X-Spam-Level: med" arrived 2526 M-med-hdr '^X-Spam-Level: med$'
+
+change "spam.med.text, spam.med.action=subject" 'spam.med.text=[M] ' spam.med.action=subject
+send a@sender.test "u@$D" M-med-text --add-header "X-Test-Score: 11"
+check "med=subject with a new text" arrived 2526 M-med-text '^Subject: \[M\] M-med-text$'
+
+change "spam.high.action=subject, spam.high.text" spam.high.action=subject 'spam.high.text=[H] '
+send a@sender.test "u@$D" M-high-text --add-header "X-Test-Score: 16"
+check "high=subject (was delete): delivered with the new text" \
+	arrived 2526 M-high-text '^Subject: \[H\] M-high-text$'
+
+change "spam.high.action=delete" spam.high.action=delete
+send a@sender.test "u@$D" M-high-del --add-header "X-Test-Score: 16"
+check "high=delete: accepted (250)" replied "250 2.0.0"
+check "... and discarded" gone M-high-del
+
+change "spam.low.action=none" spam.low.action=none
+send a@sender.test "u@$D" M-low-none --add-header "X-Test-Score: 6"
+check "low=none: delivered untouched" arrived_plain 2526 M-low-none
+
+change "spam.enabled=off" spam.enabled=off
+send a@sender.test "u@$D" M-off --add-header "X-Test-Score: 11"
+check "spam off again: a med-scoring message is untouched" arrived_plain 2526 M-off
+
+# --- viruses follow the mode -------------------------------------------------
+send a@sender.test "u@$D" M-virus-feed --attach @"$T/eicar-std.com"
+check "feed: the standard EICAR is refused 554 5.7.1" replied "554 5.7.1"
+run $F switch "$D" --to backup
+check "switch --to backup (no --dest: the destination stays)" test "$rc" = 0
+check "switch --to backup: applied on every relay" applied
+check "... queue.days took the backup default (8)" \
+	test "$($F show "$D" --json | jq -r '.queue.days')" = 8
+send a@sender.test "u@$D" M-virus-backup --attach @"$T/eicar-std.com"
+check "backup: the standard EICAR is deferred 451 4.7.1" replied "451 4.7.1"
+run $F switch "$D" --to feed
+check "switch --to feed: applied on every relay" applied
+check "... queue.days back to the feed default (2)" \
+	test "$($F show "$D" --json | jq -r '.queue.days')" = 2
+send a@sender.test "u@$D" M-virus-feed2 --attach @"$T/eicar-std.com"
+check "feed again: 554 5.7.1" replied "554 5.7.1"
+python3 -c "
+import zipfile, sys
+with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
+    z.write(sys.argv[1], 'docs/readme.com')" "$T/eicar-std.com" "$T/eicar.zip"
+send a@sender.test "u@$D" M-virus-zip --attach @"$T/eicar.zip"
+check "the standard EICAR inside a zip attachment: 554 5.7.1" replied "554 5.7.1"
+check "no virus was delivered" bash -c "! grep -rqF M-virus '$T/sink-2526' '$T/sink-2527'"
+
+# --- greylisting (postgrey delay 3 s here) ------------------------------------
+change "greylisting=on" greylisting=on
+send a@new-sender.test "u@$D" M-grey
+check "greylisting on: a new triplet is deferred 450" replied "450 4.2.0"
+change "greylisting=off" greylisting=off
+send a@other-sender.test "u@$D" M-nogrey
+check "greylisting off: a new triplet is accepted at once" sink_has 2526 M-nogrey
+
+# --- rules ------------------------------------------------------------------
+run $F rule add "$D" block sender-regex '^bad@'
+check "rule add block" applied
+send bad@sender.test "u@$D" M-block
+check "a block rule added to the running relay: 554 5.7.1" replied "554 5.7.1"
+run $F rule remove "$D" block sender-regex '^bad@'
+check "rule remove block" applied
+send bad@sender.test "u@$D" M-unblocked
+check "the block rule removed: delivered" sink_has 2526 M-unblocked
+change "greylisting=on (for the allow rule)" greylisting=on
+run $F rule add "$D" allow sender-regex '^vip@'
+check "rule add allow" applied
+send vip@sender-vip.test "u@$D" M-vip
+check "an allow rule skips greylisting" sink_has 2526 M-vip
+change "greylisting=off (after the allow rule)" greylisting=off
+
+# --- size limit -------------------------------------------------------------
+head -c 1500000 /dev/zero | tr '\0' 'x' | fold -w 76 > "$T/big.txt"
+change "max_message_mb=1" max_message_mb=1
+send a@sender.test "u@$D" M-big --body @"$T/big.txt"
+check "max_message_mb=1: a 1.5 MB message gets 552 5.3.4" replied "552 5.3.4"
+change "max_message_mb=50" max_message_mb=50
+send a@sender.test "u@$D" M-big-ok --body @"$T/big.txt"
+check "max_message_mb=50: the same message arrives" sink_has 2526 M-big-ok
+
+# --- recipients ---------------------------------------------------------------
+change "recipients=list (nobody listed)" recipients=list
+send a@sender.test "nobody@$D" M-unlisted
+check "recipients=list: an unlisted recipient is refused 550 5.1.1" replied "550 5.1.1"
+change "recipients=verify" recipients=verify
+send a@sender.test "nobody@$D" M-verified
+check "recipients=verify: the destination accepts, so do we" sink_has 2526 M-verified
+
+# --- destination ----------------------------------------------------------------
+change "dest=127.0.0.1:2527" dest=127.0.0.1:2527
+send a@sender.test "u@$D" M-dest2
+check "a new destination: the next message goes there" sink_has 2527 M-dest2
+check "... not to the old one" sink_lacks 2526 M-dest2
+change "dest back to 127.0.0.1:2526" dest=127.0.0.1:2526
+send a@sender.test "u@$D" M-dest1
+check "the destination changed back: the next message goes there" sink_has 2526 M-dest1
+
+# --- temporary POP3 and revert ----------------------------------------------------
+run $F --json temp-pop3 "$D" --mailbox u
+check "temp-pop3 on the running relay" test "$rc" = 0
+check "temp-pop3: applied on every relay" applied
+send a@sender.test "u@$D" M-temp
+check "temp-pop3: the next message lands in the temporary mailbox" \
+	bash -c "for _ in \$(seq 100); do grep -rqF M-temp '$T/mail' 2> /dev/null && exit 0; sleep 0.2; done; exit 1"
+check "... not at the customer's server" sink_lacks 2526 M-temp
+run $F revert "$D"
+check "revert on the running relay" test "$rc" = 0
+check "revert: applied on every relay" applied
+send a@sender.test "u@$D" M-reverted
+check "revert: the next message goes to the customer's server again" sink_has 2526 M-reverted
+
+# --- nothing was restarted by hand; rspamd is the one started first -------------
+check "rspamd ran through every step (no restart by the test)" kill -0 "$RSPAMD_FIRST"
+check "mta-glue sync ran through every step" kill -0 "$SYNC_PID"
+check "the relay reports no error" \
+	test "$(sql "SELECT last_error IS NULL FROM relays WHERE name='test-relay'")" = t
+tap_done
