@@ -291,7 +291,7 @@ rspamd_start() {
 		> "$T/rspamd/out.log" 2>&1 &
 	RSPAMD_PID=$!
 	echo "$RSPAMD_PID" > "$T/rspamd.pid" # -f writes none; mta-glue HUPs this
-	for _ in $(seq 300); do
+	for _ in $(seq 900); do
 		(exec 3<> /dev/tcp/127.0.0.1/11332) 2> /dev/null && return 0
 		sleep 0.1
 	done
