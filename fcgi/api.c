@@ -39,7 +39,7 @@ struct call {
 
 typedef void (*handler_fn)(struct call *c);
 
-enum shape { S_DOMAINS, S_DOMAIN, S_DOMAIN_SUB, S_RELAYS };
+enum shape { S_DOMAINS, S_DOMAIN, S_DOMAIN_SUB, S_RELAYS, S_RELAY_ADDRS };
 
 struct route {
 	const char *method;
@@ -719,6 +719,23 @@ static void h_relays(struct call *c)
 	json_decref(o);
 }
 
+/*
+ * The addresses the relays send from, for customers' firewalls (seed
+ * 001): public by design, the one route without a token.
+ */
+static void h_relay_addresses(struct call *c)
+{
+	json_t *l = store_relay_addresses(c->ox.store, &c->err), *o;
+
+	if (l == NULL) {
+		fail(c);
+		return;
+	}
+	o = json_pack("{s:o}", "addresses", l);
+	resp_json(c->r, 200, o);
+	json_decref(o);
+}
+
 static const struct route routes[] = {
 	{ "GET", S_DOMAINS, NULL, ROLE_READ, h_list },
 	{ "POST", S_DOMAINS, NULL, ROLE_OPERATOR, h_create },
@@ -737,6 +754,8 @@ static const struct route routes[] = {
 	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },
 	{ "POST", S_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_probe },
 	{ "GET", S_RELAYS, NULL, ROLE_READ, h_relays },
+	/* no token: see h_relay_addresses */
+	{ "GET", S_RELAY_ADDRS, NULL, ROLE_READ, h_relay_addresses },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -751,6 +770,8 @@ static int path_shape(const char *path, char *name, size_t nsize,
 	*sub = NULL;
 	if (strcmp(path, "/api/v1/relays") == 0)
 		return S_RELAYS;
+	if (strcmp(path, "/api/v1/relays/addresses") == 0)
+		return S_RELAY_ADDRS;
 	if (strcmp(path, "/api/v1/domains") == 0)
 		return S_DOMAINS;
 	if (strncmp(path, "/api/v1/domains/", 16) != 0)
@@ -890,6 +911,10 @@ void api_handle(struct req *q, struct resp *r)
 		goto out;
 	}
 	c.ox.conf = q->w->conf;
+	if (shape == S_RELAY_ADDRS) {
+		rt->fn(&c);
+		goto out;
+	}
 	if (auth_bearer(c.ox.store, &q->w->tokens, q->authorization,
 			(int64_t)time(NULL), &c.who, &c.err) < 0) {
 		fail(&c);

@@ -1017,6 +1017,7 @@ static int cmd_relays(struct cli *cli, int argc, char **argv)
 	static const struct column cols[] = {
 		{ "name", "RELAY" },
 		{ "role", "ROLE" },
+		{ "addresses", "SENDS FROM" },
 		{ "applied_seq", "APPLIED" },
 		{ "applied_at", "AT" },
 		{ "heartbeat", "HEARTBEAT" },

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ enum kind {
 	K_INT,
 	K_FLOAT,
 	K_CIDRS,
+	K_IPS, /* addresses (a cidr_list of host routes), one per family */
 	K_NAMES,
 	K_LEVEL
 };
@@ -67,6 +69,10 @@ static const struct setting settings[] = {
 	  "demo)" },
 	{ "relay.generations", K_INT, OFF(relay_generations), "5", 2, 100,
 	  "generations kept for rollback" },
+	{ "relay.outbound", K_IPS, OFF(relay_outbound), "", 0, 2,
+	  "the addresses this relay sends from (at most one IPv4 and one "
+	  "IPv6; smtp_bind_address): the customers' firewall list, GET "
+	  "/api/v1/relays/addresses" },
 	{ "relay.reinject", K_HOSTPORT, OFF(relay_reinject), "127.0.0.1:10025",
 	  0, 0,
 	  "the re-injection listener (ADDRESS:PORT): mail the mailbox "
@@ -196,6 +202,7 @@ void conf_defaults(struct conf *c)
 			break;
 		case K_NAME:
 		case K_CIDRS:
+		case K_IPS:
 		case K_NAMES:
 			break;
 		}
@@ -236,6 +243,7 @@ void conf_release(struct conf *c)
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
 	cidr_list_release(&c->relay_addresses);
+	cidr_list_release(&c->relay_outbound);
 	cidr_list_release(&c->relay_reinject_clients);
 	cidr_list_release(&c->dest_allow);
 	memset(c, 0, sizeof(*c));
@@ -299,6 +307,47 @@ static int walk(const config_setting_t *g, const char *prefix, const char *path,
 		sbuf_release(&full);
 		if (rc < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* A list of addresses, at most one of each family. */
+static int read_ips(const config_setting_t *st, const struct setting *s,
+		    struct cidr_list *out, const char *path, struct error *err)
+{
+	int i, n;
+	size_t j;
+	unsigned line = config_setting_source_line(st);
+
+	if (!config_setting_is_array(st) && !config_setting_is_list(st))
+		return fail(err, path, line, s->name,
+			    "must be a list of addresses like "
+			    "[ \"192.0.2.25\", \"2001:db8::25\" ]");
+	n = config_setting_length(st);
+	if (n > (int)s->max)
+		return fail(err, path, line, s->name, "too many entries");
+	cidr_list_release(out);
+	for (i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(st, i);
+		struct error e = ERROR_INIT;
+		struct cidr c;
+
+		if (v == NULL)
+			return fail(err, path, line, s->name,
+				    "entries must be strings");
+		if (ip_parse(v, &c.net, "entry", &e) < 0) {
+			fail(err, path, line, s->name, error_msg(&e));
+			error_release(&e);
+			return -1;
+		}
+		for (j = 0; j < out->n; j++)
+			if (out->v[j].net.family == c.net.family)
+				return fail(err, path, line, s->name,
+					    "at most one address of each "
+					    "family");
+		c.prefix = c.net.family == AF_INET ? 32 : 128;
+		(void)snprintf(c.text, sizeof(c.text), "%s", c.net.text);
+		cidr_list_add(out, &c);
 	}
 	return 0;
 }
@@ -470,6 +519,8 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 		return 0;
 	case K_CIDRS:
 		return read_cidrs(st, s, field(c, s), path, err);
+	case K_IPS:
+		return read_ips(st, s, field(c, s), path, err);
 	case K_NAMES:
 		return read_names(st, s, c, path, err);
 	}

@@ -29,12 +29,13 @@ struct conf {
 				    defaults to db_conninfo */
 	int db_connect_timeout;	 /* database.connect_timeout, seconds */
 	char *relay_name;	 /* relay.name */
-	struct cidr_list relay_addresses;	 /* relay.addresses: own IPs */
-	char *relay_listen;			 /* relay.listen */
-	char *relay_hostname;			 /* relay.hostname */
-	int relay_dns;				 /* relay.dns */
-	int relay_generations;			 /* relay.generations */
-	char *relay_reinject;			 /* relay.reinject */
+	struct cidr_list relay_addresses; /* relay.addresses: own IPs */
+	struct cidr_list relay_outbound;  /* relay.outbound: sends from */
+	char *relay_listen;		  /* relay.listen */
+	char *relay_hostname;		  /* relay.hostname */
+	int relay_dns;			  /* relay.dns */
+	int relay_generations;		  /* relay.generations */
+	char *relay_reinject;		  /* relay.reinject */
 	struct cidr_list relay_reinject_clients; /* relay.reinject_clients */
 	char *mailbox_lmtp;			 /* mailbox.lmtp */
 	char *mailbox_listen;			 /* mailbox.listen */

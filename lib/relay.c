@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -409,6 +410,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 {
 	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX], map[PATH_MAX];
 	char seqs[32], maxbytes[32];
+	const char *bind4 = "", *bind6 = "";
 	struct strbuf clients = STRBUF_INIT;
 	struct gen g;
 	size_t i;
@@ -435,6 +437,15 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		sbuf_addstr(&clients, "127.0.0.0/8");
 	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
 		       (long long)g.max_message_mb * 1024 * 1024);
+	/* canonical addresses (ip_parse), one per family by conf.c */
+	for (i = 0; i < conf->relay_outbound.n; i++) {
+		const struct ip_addr *a = &conf->relay_outbound.v[i].net;
+
+		if (a->family == AF_INET)
+			bind4 = a->text;
+		else
+			bind6 = a->text;
+	}
 	if (path_of(current, conf->state_dir, "current", err) < 0 ||
 	    path_of(spool, conf->state_dir, "spool", err) < 0 ||
 	    path_of(data, conf->state_dir, "data", err) < 0)
@@ -449,6 +460,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "HOSTNAME", conf->relay_hostname },
 			{ "LISTEN", conf->relay_listen },
 			{ "DNS", conf->relay_dns ? "enabled" : "disabled" },
+			{ "BIND4", bind4 },
+			{ "BIND6", bind6 },
 			{ "PEERNAME", conf->relay_dns ? "yes" : "no" },
 			{ "MAXBYTES", maxbytes },
 			{ "POLICYD", policyd },
@@ -776,12 +789,12 @@ static int rspamd_live(const struct conf *conf, const char *name, bool reload,
 				NULL);
 	}
 	if (r == 0)
-		error_set(err, ERR_TEMPFAIL, NULL,
+		error_set(err, ERR_INTERNAL, NULL,
 			  "rspamd did not take generation %s within %d s (it "
 			  "judges by %s)",
 			  name, RSPAMD_LIVE_S, seen.len ? seen.buf : "none");
 	else if (r < 0)
-		error_set(err, ERR_TEMPFAIL, NULL,
+		error_set(err, ERR_INTERNAL, NULL,
 			  "rspamd did not take generation %s within %d s: %s",
 			  name, RSPAMD_LIVE_S, last.buf);
 	sbuf_release(&seen);

@@ -1074,6 +1074,17 @@ json_t *store_relay_list(struct store *s, struct error *err)
 	return json_query(s, sql_relays, NULL, "relays", err);
 }
 
+static const char sql_relay_addresses[] =
+	"SELECT coalesce(json_agg(host(a) ORDER BY family(a), a), '[]')::text"
+	" FROM"
+	" (SELECT DISTINCT host(unnest(addresses))::inet AS a FROM relays"
+	"  WHERE role = 'relay') x";
+
+json_t *store_relay_addresses(struct store *s, struct error *err)
+{
+	return json_query(s, sql_relay_addresses, NULL, "relay addresses", err);
+}
+
 static const char sql_jobs[] =
 	"SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind,"
 	" 'domain', domain, 'state', state, 'step', step, 'attempts', attempts,"
@@ -2275,29 +2286,43 @@ int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,
 
 static const char sql_relay_report[] =
 	"INSERT INTO relays (name, applied_seq, applied_at, last_error,"
-	" heartbeat) VALUES ($1, $2, CASE WHEN $2::bigint > 0 THEN now() END,"
-	" nullif($3, ''), now())"
+	" heartbeat, addresses) VALUES ($1, $2, CASE WHEN $2::bigint > 0 THEN"
+	" now() END, nullif($3, ''), now(), $4::inet[])"
 	" ON CONFLICT (name) DO UPDATE SET"
 	" applied_seq = CASE WHEN $2::bigint > 0 THEN $2::bigint"
 	"   ELSE relays.applied_seq END,"
 	" applied_at = CASE WHEN $2::bigint > 0 THEN now()"
 	"   ELSE relays.applied_at END,"
-	" last_error = nullif($3, ''), heartbeat = now()";
+	" last_error = nullif($3, ''), heartbeat = now(),"
+	" addresses = $4::inet[]";
 
 int store_relay_report(struct store *s, const char *name, int64_t seq,
-		       const char *last_error, struct error *err)
+		       const char *last_error, const struct cidr_list *addrs,
+		       struct error *err)
 {
 	struct params p = { 0 };
+	struct strbuf arr = STRBUF_INIT;
 	char msg[1025];
+	size_t i;
+	int rc;
 
 	if (ensure_conn(s, err) < 0)
 		return -1;
 	/* the column holds at most 1024 bytes of printable text */
 	(void)snprintf(msg, sizeof(msg), "%s", last_error ? last_error : "");
+	/* an array literal of canonical addresses (ip_parse): digits, hex,
+	 * '.' and ':' only */
+	sbuf_addch(&arr, '{');
+	for (i = 0; addrs != NULL && i < addrs->n; i++)
+		sbuf_addf(&arr, "%s%s", i ? "," : "", addrs->v[i].net.text);
+	sbuf_addch(&arr, '}');
 	p_str(&p, name);
 	p_int(&p, seq);
 	p_str(&p, msg);
-	return q0(s, sql_relay_report, &p, "relay report", err);
+	p_str(&p, arr.buf);
+	rc = q0(s, sql_relay_report, &p, "relay report", err);
+	sbuf_release(&arr);
+	return rc;
 }
 
 static const char sql_relay_heartbeat[] =

@@ -117,9 +117,10 @@ int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,
 		   void *arg, struct error *err)
 	__attribute__((warn_unused_result));
 /* A relay reports what it applied (seq 0: keep the old) and its error. */
+/* addrs: the relay's outbound addresses (relay.outbound), kept in its row */
 int store_relay_report(struct store *s, const char *name, int64_t seq,
-		       const char *last_error, struct error *err)
-	__attribute__((warn_unused_result));
+		       const char *last_error, const struct cidr_list *addrs,
+		       struct error *err) __attribute__((warn_unused_result));
 
 /* The heartbeat alone: the relay is alive, applied state unchanged. */
 int store_relay_heartbeat(struct store *s, const char *name, struct error *err)
@@ -139,6 +140,8 @@ int store_wait_change(struct store *s, int timeout_ms, struct error *err)
 json_t *store_history(struct store *s, const struct domain_name *dn, long limit,
 		      struct error *err);
 json_t *store_relay_list(struct store *s, struct error *err);
+/* Every relay's outbound addresses, distinct, as a JSON array of text. */
+json_t *store_relay_addresses(struct store *s, struct error *err);
 json_t *store_job_list(struct store *s, const struct domain_name *dn,
 		       struct error *err);
 

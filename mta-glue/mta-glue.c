@@ -260,6 +260,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 					  error_msg(&err), (long long)applied);
 				if (store_relay_report(s, conf->relay_name, 0,
 						       error_msg(&err),
+						       &conf->relay_outbound,
 						       &e2) < 0)
 					error_release(&e2);
 				if (err.code == ERR_TEMPFAIL)
@@ -272,7 +273,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 			log_info("sync: applied sequence %lld in %.0f ms",
 				 (long long)seq, ms_since(&t0));
 			if (store_relay_report(s, conf->relay_name, seq, NULL,
-					       &err) < 0)
+					       &conf->relay_outbound, &err) < 0)
 				goto db_failed;
 			last_beat = time(NULL);
 		}
@@ -388,12 +389,13 @@ int main(int argc, char **argv)
 
 			rc = fail(verb, &err);
 			if (store_relay_report(s, conf.relay_name, 0,
-					       error_msg(&err), &e2) < 0)
+					       error_msg(&err),
+					       &conf.relay_outbound, &e2) < 0)
 				error_release(&e2);
 			goto out;
 		}
-		if (store_relay_report(s, conf.relay_name, seq, NULL, &err) <
-		    0) {
+		if (store_relay_report(s, conf.relay_name, seq, NULL,
+				       &conf.relay_outbound, &err) < 0) {
 			rc = fail("report", &err);
 			goto out;
 		}

@@ -210,6 +210,19 @@ check "mailboxes lists the address, never a password" \
 expect_status 200 "rules" GET /api/v1/domains/example.com/rules "${R[@]}"
 check "rules lists the block rule" test "$(jq -c '.rules' "$T/out")" = '[{"action":"block","kind":"address-regex","value":"^spam@"}]'
 expect_status 200 "relays" GET /api/v1/relays "${R[@]}"
+expect_status 401 "relays without a token: 401" GET /api/v1/relays
+sql "INSERT INTO relays (name, addresses) VALUES
+	('r1', '{198.51.100.25,2001:db8::25}'), ('r2', '{198.51.100.26,198.51.100.25}'),
+	('mbox', '{192.0.2.99}')" > /dev/null
+sql "UPDATE relays SET role = 'mailbox' WHERE name = 'mbox'" > /dev/null
+expect_status 200 "the relays' outbound addresses need no token (customers' firewalls)" GET /api/v1/relays/addresses
+check "... every relay's, once each, IPv4 first; not the mailbox host's" \
+	test "$(jq -c . "$T/out")" = '{"addresses":["198.51.100.25","198.51.100.26","2001:db8::25"]}'
+check "... with Cache-Control: no-store like every answer" test "$(hdr Cache-Control)" = no-store
+expect_status 405 "POST to the addresses: 405" POST /api/v1/relays/addresses "${J[@]}" -d '{}'
+expect_status 200 "GET /api/v1/relays shows each relay's addresses" GET /api/v1/relays "${R[@]}"
+check "... r1's" jqe '[.relays[] | select(.name == "r1") | .addresses] == [["198.51.100.25", "2001:db8::25"]]'
+sql "DELETE FROM relays WHERE name IN ('r1', 'r2', 'mbox')" > /dev/null
 expect_status 200 "POST probe answers with a report" POST /api/v1/domains/example.com/probe "${O[@]}" "${J[@]}" -d '{}'
 check "... naming the destination and whether it worked" jqe '.host == "127.0.0.1" and .port == 2526 and (.ok | type == "boolean")'
 expect_status 403 "read token may not probe" POST /api/v1/domains/example.com/probe "${R[@]}" "${J[@]}" -d '{}'

@@ -73,8 +73,42 @@ gone() {
 printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' > "$T/eicar-std.com"
 check "the test's EICAR is the standard file (68 bytes, its well-known MD5)" \
 	test "$(md5sum < "$T/eicar-std.com")" = "44d88612fea8a8f36de82e1278abb02f  -"
+# the relay sends from 127.0.0.9 (relay.outbound): the firewall list
+sed -i 's|dns = 0; };|dns = 0; outbound = [ "127.0.0.9" ]; };|' "$T/mxfeed.conf"
 sink_start 2526
 sink_start 2527
+# a customer server that notes each client's address ($T/peers)
+python3 - "$T/peers" << 'PY' > "$T/peer-sink.log" 2>&1 &
+import socketserver, sys
+log = sys.argv[1]
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        with open(log, "a") as f:
+            f.write(self.client_address[0] + "\n")
+        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
+        w("220 peer-sink ESMTP")
+        data = False
+        for raw in self.rfile:
+            line = raw.decode("latin-1").rstrip("\r\n")
+            if data:
+                if line == ".":
+                    data = False
+                    w("250 2.0.0 stored")
+                continue
+            verb = line[:4].upper()
+            if verb == "DATA":
+                data = True
+                w("354 go ahead")
+            elif verb == "QUIT":
+                w("221 2.0.0 bye")
+                return
+            else:
+                w("250 ok")
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+S(("127.0.0.1", 2529), H).serve_forever()
+PY
+PEER_PID=$!
 # the relay starts with another domain; ours comes later
 $F add bystander.example --mode feed --dest 127.0.0.1:2526 > /dev/null
 "$M" apply > "$T/apply.log" 2>&1 ||
@@ -209,6 +243,13 @@ change "dest=127.0.0.1:2527" dest=127.0.0.1:2527
 send a@sender.test "u@$D" M-dest2
 check "a new destination: the next message goes there" sink_has 2527 M-dest2
 check "... not to the old one" sink_lacks 2526 M-dest2
+change "dest=127.0.0.1:2529 (the peer-noting server)" dest=127.0.0.1:2529
+send a@sender.test "u@$D" M-peer
+check "mail to the customer leaves from relay.outbound (127.0.0.9)" \
+	bash -c "for _ in \$(seq 100); do grep -qx 127.0.0.9 '$T/peers' 2> /dev/null && exit 0; sleep 0.2; done; exit 1"
+check "... and from nowhere else" bash -c "! grep -vx 127.0.0.9 '$T/peers'"
+check "the relay records its outbound address (the firewall list)" \
+	test "$(sql "SELECT array_to_string(addresses, ',') FROM relays WHERE name='test-relay'")" = 127.0.0.9
 change "dest back to 127.0.0.1:2526" dest=127.0.0.1:2526
 send a@sender.test "u@$D" M-dest1
 check "the destination changed back: the next message goes there" sink_has 2526 M-dest1
@@ -228,6 +269,7 @@ send a@sender.test "u@$D" M-reverted
 check "revert: the next message goes to the customer's server again" sink_has 2526 M-reverted
 
 # --- nothing was restarted by hand; rspamd is the one started first -------------
+kill "$PEER_PID" 2> /dev/null
 check "rspamd ran through every step (no restart by the test)" kill -0 "$RSPAMD_FIRST"
 check "mta-glue sync ran through every step" kill -0 "$SYNC_PID"
 check "the relay reports no error" \

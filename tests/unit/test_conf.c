@@ -73,7 +73,8 @@ static void full(void **state)
 		load("database = { conninfo = \"dbname=x\"; owner_conninfo = "
 		     "\"dbname=x user=o\"; connect_timeout = 10; };\n"
 		     "relay = { name = \"relay1\"; addresses = "
-		     "[ \"8.8.4.4/32\", \"2a00::/64\" ]; };\n"
+		     "[ \"8.8.4.4/32\", \"2a00::/64\" ]; outbound = "
+		     "[ \"2a00::25\", \"8.8.4.4\" ]; };\n"
 		     "site = { own_names = [ \"MX1.ISP.example\" ]; };\n"
 		     "paths = { state = \"/srv/mxfeed\"; };\n"
 		     "destinations = { allow = [ \"127.0.0.0/8\" ]; };\n"
@@ -89,6 +90,8 @@ static void full(void **state)
 	assert_int_equal(c.db_connect_timeout, 10);
 	assert_string_equal(c.relay_name, "relay1");
 	assert_int_equal(c.relay_addresses.n, 2);
+	assert_int_equal(c.relay_outbound.n, 2);
+	assert_string_equal(c.relay_outbound.v[1].net.text, "8.8.4.4");
 	assert_int_equal(c.n_own_names, 1);
 	assert_string_equal(c.own_names[0], "mx1.isp.example");
 	assert_string_equal(c.state_dir, "/srv/mxfeed");
@@ -109,6 +112,15 @@ static const struct badconf bad[] = {
 	{ "\n\ndatabase = { connnfo = \"x\"; };\n",
 	  ":3: database.connnfo: unknown setting" },
 	{ "colour = \"red\";\n", ":1: colour: unknown setting" },
+	{ "relay = { outbound = [ \"192.0.2.1\", \"192.0.2.2\" ]; };\n",
+	  "relay.outbound: at most one address of each family" },
+	{ "relay = { outbound = [ \"192.0.2.0/24\" ]; };\n",
+	  "relay.outbound" },
+	{ "relay = { outbound = [ \"127.1\" ]; };\n", "relay.outbound" },
+	{ "relay = { outbound = \"192.0.2.1\"; };\n",
+	  "must be a list of addresses" },
+	{ "relay = { outbound = [ \"a\", \"b\", \"c\" ]; };\n",
+	  "too many entries" },
 	{ "frobs = { a = 1; };\n", ":1: frobs: unknown group" },
 	{ "limits = { max_message_mb = 0; };\n",
 	  "limits.max_message_mb: must be a whole number from 1 to 1024" },

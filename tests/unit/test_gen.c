@@ -152,6 +152,8 @@ static void generate(const char *in, struct strbuf *out)
 			{ "HOSTNAME", "relay1.isp.example" },
 			{ "LISTEN", "25" },
 			{ "DNS", "enabled" },
+			{ "BIND4", "198.51.100.25" },
+			{ "BIND6", "2001:db8::25" },
 			{ "PEERNAME", "yes" },
 			{ "MAXBYTES", maxbytes },
 			{ "POLICYD", "/usr/local/bin/mxfeed-policyd" },
