@@ -48,28 +48,6 @@ expect_exit 0 "the next apply succeeds" $M apply
 check "no half-written generation is left behind" bash -c "! ls '$T/state/generations' | grep -q '\.new'"
 check "the relay reports the newest change applied" relay_caught_up
 
-# --- disk full -----------------------------------------------------------------
-cur=$(readlink "$T/state/current")
-mkdir -p "$T/small"
-mount -t tmpfs -o size=64m tmpfs "$T/small"
-cp -a "$T/state/generations/." "$T/small/"
-mount --bind "$T/small" "$T/state/generations"
-dd if=/dev/zero of="$T/state/generations/filler" bs=1M count=100 > /dev/null 2>&1
-$F set example.com max_message_mb=77 > /dev/null
-expect_exit 1 "apply with the disk full fails" $M apply
-check "... saying so" bash -c "grep -qiE 'space|write|postmap' '$T/err'"
-check "... the generation in force is untouched" test "$(readlink "$T/state/current")" = "$cur"
-check "... and whole" complete
-check "... the error is in the relays table" \
-	test "$(sql "SELECT last_error IS NOT NULL FROM relays WHERE name='test-relay'")" = t
-send a@sender.test user@example.com M-full
-check "with the disk full the relay still delivers" sink_has 2526 M-full
-rm -f "$T/state/generations/filler"
-expect_exit 0 "space again: apply succeeds" $M apply
-check "... and the change is in force" grep -q $'^domain\texample.com\tfeed\t80740352\t' "$T/state/current/policy"
-umount "$T/state/generations" 2> /dev/null
-umount "$T/small" 2> /dev/null
-
 # --- a reload that fails ------------------------------------------------------
 # a postfix that refuses "reload" (and passes every other verb on): the
 # new generation must not stay in force with a Postfix that never took it
@@ -124,6 +102,28 @@ judged_by() {
 		jq -e --arg g "$g" '.symbols.MXFEED_POLICY.options | index($g) != null' > /dev/null
 }
 check "... rspamd judges by the generation now current" judged_by
+
+# --- disk full -----------------------------------------------------------------
+cur=$(readlink "$T/state/current")
+mkdir -p "$T/small"
+mount -t tmpfs -o size=64m tmpfs "$T/small"
+cp -a "$T/state/generations/." "$T/small/"
+mount --bind "$T/small" "$T/state/generations"
+dd if=/dev/zero of="$T/state/generations/filler" bs=1M count=100 > /dev/null 2>&1
+$F set example.com max_message_mb=77 > /dev/null
+expect_exit 1 "apply with the disk full fails" $M apply
+check "... saying so" bash -c "grep -qiE 'space|write|postmap' '$T/err'"
+check "... the generation in force is untouched" test "$(readlink "$T/state/current")" = "$cur"
+check "... and whole" complete
+check "... the error is in the relays table" \
+	test "$(sql "SELECT last_error IS NOT NULL FROM relays WHERE name='test-relay'")" = t
+send a@sender.test user@example.com M-full
+check "with the disk full the relay still delivers" sink_has 2526 M-full
+rm -f "$T/state/generations/filler"
+expect_exit 0 "space again: apply succeeds" $M apply
+check "... and the change is in force" grep -q $'^domain\texample.com\tfeed\t80740352\t' "$T/state/current/policy"
 "$M" stop > /dev/null 2>&1
+umount "$T/state/generations" 2> /dev/null
+umount "$T/small" 2> /dev/null
 
 tap_done
