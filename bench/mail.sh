@@ -84,9 +84,9 @@ wait_port() {
 echo "# mxfeed mail bench: N=$N, $SESS sessions, ${MSG_LEN}-byte bodies, best of $RUNS, in $T"
 
 # ---- domains, destinations, the relay as test_relay.sh sets it up -------
-"$FEEDCTL" add bench.example --mode feed --dest 127.0.0.1:2526 \
+"$FEEDCTL" add bench.example --mode feed --force --dest 127.0.0.1:2526 \
 	greylisting=off recipients=any > "$T/add.log" 2>&1 &&
-	"$FEEDCTL" add grey.example --mode feed --dest 127.0.0.1:2528 \
+	"$FEEDCTL" add grey.example --mode feed --force --dest 127.0.0.1:2528 \
 		>> "$T/add.log" 2>&1 ||
 	die "feedctl add failed: $(cat "$T/add.log")"
 

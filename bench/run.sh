@@ -66,7 +66,7 @@ done
 base_add=$(elapsed "$t0")
 t0=$(now)
 for i in $(seq 1 "$n"); do
-	"$feedctl" add "add$i.example" --mode feed --dest 127.0.0.1 > /dev/null
+	"$feedctl" add "add$i.example" --mode feed --force --dest 127.0.0.1 > /dev/null
 done
 add=$(elapsed "$t0")
 printf 'add     feedctl %.2f ms/domain   psql baseline %.2f ms/domain   ratio %s (target <= 5 ms/domain)\n' \
@@ -92,10 +92,10 @@ t0=$(now)
 "${PSQL[@]}" -f "$T/base.sql"
 base_apply=$(elapsed "$t0")
 t0=$(now)
-"$feedctl" apply -f "$T/apply.json" > /dev/null
+"$feedctl" apply -f "$T/apply.json" --force > /dev/null
 apply=$(elapsed "$t0")
 t0=$(now)
-"$feedctl" apply -f "$T/apply.json" > /dev/null
+"$feedctl" apply -f "$T/apply.json" --force > /dev/null
 reapply=$(elapsed "$t0")
 printf 'apply   feedctl %.3f s   psql baseline %.3f s   ratio %s (target <= 1 s for 1000)\n' \
 	"$apply" "$base_apply" "$(ratio "$apply" "$base_apply")"

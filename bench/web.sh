@@ -94,7 +94,7 @@ dom() { printf 'd%04d.example' "$1"; }
 	done
 	echo ']'
 } > "$T/apply.json"
-"$FEEDCTL" apply -f "$T/apply.json" > "$T/apply.log" 2>&1 ||
+"$FEEDCTL" apply -f "$T/apply.json" --force > "$T/apply.log" 2>&1 ||
 	die "feedctl apply failed: $(head -n 5 "$T/apply.log")"
 TOKEN=$("$FEEDCTL" token create bench --role admin --json | jq -r .token)
 [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || die "no token"

@@ -226,6 +226,24 @@ out:
 	http_form_release(&qs);
 }
 
+/*
+ * "force": true in a create or patch body skips the probe of a new
+ * destination (feedctl --force); it is a request option, not a field
+ * of the domain, so it is taken out before the body is read as one.
+ */
+static int take_force(struct call *c, json_t *doc)
+{
+	const json_t *f = json_object_get(doc, "force");
+
+	if (f == NULL)
+		return 0;
+	if (!json_is_boolean(f))
+		return error_set(&c->err, ERR_INVALID, "force",
+				 "force is true or false");
+	c->ox.force = json_is_true(f);
+	return json_object_del(doc, "force");
+}
+
 static void h_create(struct call *c)
 {
 	static const char *const types[] = { "application/json", NULL };
@@ -235,6 +253,11 @@ static void h_create(struct call *c)
 
 	if (doc == NULL)
 		return;
+	if (take_force(c, doc) < 0) {
+		fail(c);
+		json_decref(doc);
+		return;
+	}
 	jn = json_object_get(doc, "name");
 	if (c->who.nscope > 0 && json_is_string(jn)) {
 		struct domain_name dn;
@@ -251,7 +274,8 @@ static void h_create(struct call *c)
 		error_clear(&c->err);
 	}
 	if (ops_domain_create_json(&c->ox, doc, &d, &c->err) < 0) {
-		if (c->err.code == ERR_CONFLICT)
+		/* the store's unique violation; a failed probe says its own */
+		if (c->err.code == ERR_CONFLICT && c->err.field[0] == '\0')
 			error_set(&c->err, ERR_CONFLICT, "name",
 				  "domain exists");
 		fail(c);
@@ -289,7 +313,8 @@ static void h_patch(struct call *c)
 	if (load(c, &d, &p) < 0 || if_match(c, true, &v) < 0 ||
 	    (doc = body_json(c, types)) == NULL)
 		return;
-	if (ops_domain_patch(&c->ox, d.name.alabel, doc, v, &nd, &changed,
+	if (take_force(c, doc) < 0 ||
+	    ops_domain_patch(&c->ox, d.name.alabel, doc, v, &nd, &changed,
 			     &c->err) < 0)
 		fail(c);
 	else if (ops_domain_get(&c->ox, d.name.alabel, &nd, &p, &c->err) < 0)

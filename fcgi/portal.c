@@ -1783,6 +1783,7 @@ static void domain_post(struct page *pg, const char *name)
 		error_page(pg, 400, "The form had no settings.");
 		goto out;
 	}
+	pg->ox.force = form_checked(pg, "force");
 	if (ops_domain_set(&pg->ox, name, argv, n, version, &nd, &changed,
 			   &pg->err) == 0) {
 		struct strbuf loc = STRBUF_INIT;
@@ -1804,8 +1805,10 @@ static void domain_post(struct page *pg, const char *name)
 			    NULL, d.version, true, NULL);
 		json_decref(js);
 		errors = NULL;
-	} else if (pg->err.code == ERR_INVALID) {
-		/* a rule across fields (domain_check) */
+	} else if (pg->err.code == ERR_INVALID ||
+		   (pg->err.code == ERR_CONFLICT && pg->err.field[0])) {
+		/* a rule across fields (domain_check), or a new destination
+		 * that failed its probe: shown next to the field */
 		if (pg->err.field[0])
 			json_object_set_new(errors, pg->err.field,
 					    json_string(error_msg(&pg->err)));
@@ -1894,6 +1897,7 @@ static void new_post(struct page *pg)
 	pg->ox.change.ticket = ticket;
 	if (dest != NULL && dest[0] == '\0')
 		dest = NULL;
+	pg->ox.force = form_checked(pg, "force");
 	if (ops_domain_add(&pg->ox, name ? name : "", mode, dest, NULL, 0, &d,
 			   &pg->err) == 0) {
 		struct strbuf loc = STRBUF_INIT;
@@ -1904,17 +1908,18 @@ static void new_post(struct page *pg)
 	} else if (pg->err.code == ERR_INVALID ||
 		   pg->err.code == ERR_CONFLICT) {
 		const char *f = pg->err.field;
+		/* a conflict without a field: the name exists already */
+		bool exists = pg->err.code == ERR_CONFLICT && f[0] == '\0';
 
-		if (pg->err.code == ERR_CONFLICT)
+		if (exists)
 			f = "name";
 		else if (strncmp(f, "destination", 11) == 0 ||
 			 strcmp(f, "dest") == 0 || f[0] == '\0')
 			f = strcmp(f, "") == 0 ? "name" : "dest";
 		json_object_set_new(errors, f,
-				    json_string(pg->err.code == ERR_CONFLICT
-							? "this domain exists "
-							  "already"
-							: error_msg(&pg->err)));
+				    json_string(exists ? "this domain exists "
+							 "already"
+						       : error_msg(&pg->err)));
 		new_page(pg, pg->err.code == ERR_CONFLICT ? 409 : 422, errors,
 			 "Nothing was added: correct the fields marked below.");
 	} else {

@@ -486,6 +486,10 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 						   "%s needs a value", argv[i]);
 			continue;
 		}
+		if (strcmp(argv[i], "--force") == 0) {
+			cli->ox.force = true;
+			continue;
+		}
 		if (argv[i][0] == '-')
 			return usage_error(cli, "add", "unknown option '%s'",
 					   argv[i]);
@@ -525,6 +529,10 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 						   "--if-version needs N");
 			if (parse_version_opt(cli, vtext, &if_version) < 0)
 				return fail(cli);
+			continue;
+		}
+		if (strcmp(argv[i], "--force") == 0) {
+			cli->ox.force = true;
 			continue;
 		}
 		if (argv[i][0] == '-')
@@ -680,6 +688,10 @@ static int cmd_apply(struct cli *cli, int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--dry-run") == 0) {
 			dry_run = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--force") == 0) {
+			cli->ox.force = true;
 			continue;
 		}
 		return usage_error(cli, "apply", "unexpected argument '%s'",
@@ -1434,11 +1446,16 @@ static const struct cmd cmds[] = {
 	{ "show", cmd_show, true, "show DOMAIN",
 	  "Show a domain's record and whether every relay applied it." },
 	{ "add", cmd_add, true,
-	  "add DOMAIN --mode MODE [--dest IP[:PORT]] [SETTING=VALUE ...]",
-	  "Add a domain.  feed and backup need --dest.  Settings as for set." },
+	  "add DOMAIN --mode MODE [--dest IP[:PORT]] [SETTING=VALUE ...] "
+	  "[--force]",
+	  "Add a domain.  feed and backup need --dest.  Settings as for set.\n"
+	  "The destination (and every fallback) is probed first, as by\n"
+	  "'feedctl probe'; one that fails is refused unless --force." },
 	{ "set", cmd_set, true,
-	  "set DOMAIN SETTING=VALUE ... [--if-version N]",
-	  "Change settings in one step.  SETTING is a JSON field path:\n"
+	  "set DOMAIN SETTING=VALUE ... [--if-version N] [--force]",
+	  "Change settings in one step.  A new destination or fallback is\n"
+	  "probed first and refused when it fails, unless --force.\n"
+	  "SETTING is a JSON field path:\n"
 	  "  dest=IP[:PORT]  destination.host=IP  destination.port=N\n"
 	  "  fallbacks=IP[:PORT],...  greylisting=on|off  spam.enabled=on|off\n"
 	  "  spam.low|med|high.action=none|header|subject|delete\n"
@@ -1453,10 +1470,12 @@ static const struct cmd cmds[] = {
 	  "queued mail to its senders first." },
 	{ "history", cmd_history, true, "history DOMAIN",
 	  "Every change to a domain: when, who, ticket, what changed." },
-	{ "apply", cmd_apply, true, "apply -f FILE|- [--dry-run]",
+	{ "apply", cmd_apply, true, "apply -f FILE|- [--dry-run] [--force]",
 	  "Converge domains to a JSON document (one object or an array).\n"
 	  "Each item has \"name\" (and \"mode\" when new) plus settings as\n"
-	  "in the API.  All or nothing; --dry-run prints the diff only." },
+	  "in the API.  All or nothing; --dry-run prints the diff only.\n"
+	  "New destinations are probed first (not with --dry-run); one\n"
+	  "that fails refuses the whole document unless --force." },
 	{ "mailbox", cmd_mailbox, true,
 	  "mailbox (list|add|remove|passwd) DOMAIN [LOCAL ...] [--catch-all]",
 	  "POP3 mailboxes of a pop3 domain.  add and passwd print the new\n"

@@ -100,6 +100,80 @@ static int apply_settings(struct domain *d, char *const *settings, size_t n,
 	return 0;
 }
 
+static bool same_dest(const struct dest *a, const struct dest *b)
+{
+	char x[IP_TEXT_MAX + 16], y[IP_TEXT_MAX + 16];
+
+	dest_format(a, x, sizeof(x));
+	dest_format(b, y, sizeof(y));
+	return strcmp(x, y) == 0;
+}
+
+/* d's destination was already old's (or one of old's fallbacks). */
+static bool had_dest(const struct domain *old, const struct dest *d)
+{
+	size_t i;
+
+	if (old == NULL || old->mode == MODE_POP3 || !old->has_dest)
+		return false;
+	if (same_dest(&old->dest, d))
+		return true;
+	for (i = 0; i < old->nfallbacks; i++)
+		if (same_dest(&old->fallbacks[i], d))
+			return true;
+	return false;
+}
+
+/* Probe d for nd; refuse it (ERR_CONFLICT) when the probe fails. */
+static int probe_or_refuse(const struct ops_ctx *ox, const struct domain *nd,
+			   const struct dest *d, const char *field,
+			   struct error *err)
+{
+	json_t *probe = probe_run(d, &nd->name, ox->conf->relay_hostname,
+				  PROBE_TIMEOUT_MS);
+	char dt[IP_TEXT_MAX + 16];
+	int rc = 0;
+
+	if (!json_is_true(json_object_get(probe, "ok"))) {
+		dest_format(d, dt, sizeof(dt));
+		rc = error_set(
+			err, ERR_CONFLICT, field,
+			"%s did not pass the probe (%s): mail for %s would only "
+			"queue there; fix it, or save with --force",
+			dt,
+			json_string_value(json_object_get(probe, "error"))
+				?: json_string_value(
+					   json_object_get(probe, "rcpt_reply"))
+				?: "refused",
+			nd->name.alabel);
+	}
+	json_decref(probe);
+	return rc;
+}
+
+/*
+ * Every destination of nd that old did not have is probed first: a
+ * mistyped or dead address would otherwise queue the customer's mail
+ * silently for days.  Unless ox->force.
+ */
+static int probe_new_dests(const struct ops_ctx *ox, const struct domain *old,
+			   const struct domain *nd, struct error *err)
+{
+	size_t i;
+
+	if (ox->force || nd->mode == MODE_POP3 || !nd->has_dest)
+		return 0;
+	if (!had_dest(old, &nd->dest) &&
+	    probe_or_refuse(ox, nd, &nd->dest, "destination.host", err) < 0)
+		return -1;
+	for (i = 0; i < nd->nfallbacks; i++)
+		if (!had_dest(old, &nd->fallbacks[i]) &&
+		    probe_or_refuse(ox, nd, &nd->fallbacks[i], "fallbacks",
+				    err) < 0)
+			return -1;
+	return 0;
+}
+
 int ops_domain_add(const struct ops_ctx *ox, const char *name, const char *mode,
 		   const char *dest, char *const *settings, size_t nsettings,
 		   struct domain *out, struct error *err)
@@ -121,7 +195,8 @@ int ops_domain_add(const struct ops_ctx *ox, const char *name, const char *mode,
 		return -1;
 	if (apply_settings(out, settings, nsettings, ox->conf, err) < 0)
 		return -1;
-	if (domain_check(out, ox->conf, err) < 0)
+	if (domain_check(out, ox->conf, err) < 0 ||
+	    probe_new_dests(ox, NULL, out, err) < 0)
 		return -1;
 	return store_domain_create(ox->store, out, &ox->change, err);
 }
@@ -151,7 +226,8 @@ int ops_domain_create_json(const struct ops_ctx *ox, const json_t *doc,
 				 "mode must be pop3, feed or backup");
 	domain_init(out, &dn, (enum domain_mode)m, ox->conf);
 	if (domain_patch(out, doc, ox->conf, err) < 0 ||
-	    domain_check(out, ox->conf, err) < 0)
+	    domain_check(out, ox->conf, err) < 0 ||
+	    probe_new_dests(ox, NULL, out, err) < 0)
 		return -1;
 	return store_domain_create(ox->store, out, &ox->change, err);
 }
@@ -181,8 +257,9 @@ static int commit_change(const struct ops_ctx *ox, const struct domain *cur,
 			*changed = false;
 		return 0;
 	}
-	if (store_domain_update(ox->store, cur, nd, &ox->change, action, err) <
-	    0)
+	if (probe_new_dests(ox, cur, nd, err) < 0 ||
+	    store_domain_update(ox->store, cur, nd, &ox->change, action, err) <
+		    0)
 		return -1;
 	if (changed)
 		*changed = true;
@@ -551,6 +628,9 @@ int ops_apply(const struct ops_ctx *ox, const json_t *doc, bool dry_run,
 					   st.next[i].name.alabel, "action",
 					   action, "changes", changes));
 	}
+	for (i = 0; !dry_run && i < nitems; i++)
+		if (probe_new_dests(ox, items[i].old, items[i].new, err) < 0)
+			goto out;
 	if (!dry_run && nitems > 0 &&
 	    store_domain_apply(ox->store, items, nitems, &ox->change, err) < 0)
 		goto out;
@@ -806,15 +886,6 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 out:
 	*created = new_mailboxes_done(&nm, rc == 0);
 	return rc;
-}
-
-static bool same_dest(const struct dest *a, const struct dest *b)
-{
-	char x[IP_TEXT_MAX + 16], y[IP_TEXT_MAX + 16];
-
-	dest_format(a, x, sizeof(x));
-	dest_format(b, y, sizeof(y));
-	return strcmp(x, y) == 0;
 }
 
 int ops_switch_relay(const struct ops_ctx *ox, const char *name,

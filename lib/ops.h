@@ -33,6 +33,10 @@ struct ops_ctx {
 	struct store *store;
 	const struct conf *conf;
 	struct change_ctx change;
+	/* a new or changed destination (or fallback) is probed before it
+	 * is stored, and refused (ERR_CONFLICT) when the probe fails;
+	 * force skips the probe (feedctl --force, "force": true) */
+	bool force;
 };
 
 /* Parse a domain name and refuse our own host names. */

@@ -198,7 +198,7 @@ CONF
 	export MXFEED_CONF=$conf
 	"$feedctl" db migrate > /dev/null
 	if ! "$feedctl" show example.com > /dev/null 2>&1; then
-		"$feedctl" --ticket DEMO-1 add example.com --mode feed \
+		"$feedctl" --ticket DEMO-1 add example.com --mode feed --force \
 			--dest 127.0.0.1:2526 > /dev/null
 	fi
 	if ! "$feedctl" show example.net > /dev/null 2>&1; then

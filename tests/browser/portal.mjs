@@ -45,6 +45,14 @@ await step('add a domain', async () => {
 	await page.fill('#f-ticket', 'T-500');
 	await shot('03-add-form');
 	await page.click('button:has-text("Add domain")');
+	// nothing answers at 127.0.0.1:2600: the probe's verdict is shown
+	// beside the field, and the box saves it anyway
+	const perr = await page.locator('#e-dest').innerText();
+	expect(perr.includes('did not pass the probe'), 'probe failure not shown: ' + perr);
+	expect(await page.inputValue('#f-dest') === '127.0.0.1:2600', 'input not kept');
+	await shot('03b-add-probe-failed');
+	await page.check('#f-force');
+	await page.click('button:has-text("Add domain")');
 	await page.waitForURL(/\/portal\/d\/shop\.example\?added=1$/);
 	expect(await page.locator('.flash.ok').innerText() === 'Domain added.', 'no confirmation');
 	expect(await page.inputValue('#f-destination-host') === '127.0.0.1', 'destination not shown');

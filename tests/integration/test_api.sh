@@ -53,7 +53,7 @@ check "the staff header cannot be forged through the API" \
 	test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Mxfeed-Staff-User: root' "$BASE/api/v1/domains")" = 401
 
 # --- create -------------------------------------------------------------
-BODY='{"name":"example.com","mode":"feed","destination":{"host":"127.0.0.1","port":2526}}'
+BODY='{"name":"example.com","mode":"feed","destination":{"host":"127.0.0.1","port":2526},"force":true}'
 expect_status 403 "read token may not create" POST /api/v1/domains "${R[@]}" "${J[@]}" -d "$BODY"
 check "nothing stored after 403" test "$(count domains)" = 0
 expect_status 201 "operator creates a domain" POST /api/v1/domains "${O[@]}" "${J[@]}" -H "X-Ticket: T-100" -d "$BODY"
@@ -66,6 +66,21 @@ check "the audit names the token and the ticket" \
 	test "$(sql "SELECT actor||' '||ticket FROM audit WHERE domain='example.com'")" = "t-oper T-100"
 expect_status 409 "creating it again: 409" POST /api/v1/domains "${O[@]}" "${J[@]}" -d "$BODY"
 check "409 names the field" field_is name
+
+# a destination nobody answers at (nothing listens on 127.0.0.1:2599)
+n0=$(count domains)
+DEAD='{"name":"dead.example","mode":"feed","destination":{"host":"127.0.0.1","port":2599}}'
+expect_status 409 "create with a dead destination: 409 (the probe failed)" POST /api/v1/domains "${O[@]}" "${J[@]}" -d "$DEAD"
+check "... naming the field and the probe" bash -c "jq -e '.errors[0].field == \"destination.host\" and (.detail | test(\"did not pass the probe\"))' '$T/out' > /dev/null"
+check "... nothing stored" test "$(count domains)" = "$n0"
+expect_status 422 "\"force\" must be a boolean: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":"dead.example","mode":"feed","destination":{"host":"127.0.0.1","port":2599},"force":"yes"}'
+check "... naming the field" field_is force
+"$FEEDCTL" add probe.example --mode feed --dest 127.0.0.1:2526 --force > /dev/null
+expect_status 409 "PATCH to a dead destination: 409" PATCH /api/v1/domains/probe.example "${O[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{"destination":{"port":2599}}'
+check "... nothing changed" test "$(sql "SELECT version || ':' || dest_port FROM domains WHERE name='probe.example'")" = "1:2526"
+expect_status 200 "PATCH to it with \"force\": true" PATCH /api/v1/domains/probe.example "${O[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{"destination":{"port":2599},"force":true}'
+check "... stored" test "$(sql "SELECT version || ':' || dest_port FROM domains WHERE name='probe.example'")" = "2:2599"
+"$FEEDCTL" remove probe.example --confirm=probe.example > /dev/null
 
 # strict input: each refused, each leaves nothing behind
 n0=$(count domains)
@@ -252,7 +267,7 @@ expect_status 409 "switch while the revert's mailbox jobs wait: 409" POST /api/v
 check "... naming the jobs" jqe '.detail | test("mailbox jobs? to run")'
 check "refused switches changed nothing" test "$(sql "SELECT version - $v, mode FROM domains WHERE name='example.com'")" = "1|feed"
 expect_status 201 "create a feed domain to turn into a backup MX" POST /api/v1/domains "${O[@]}" "${J[@]}" \
-	-d '{"name":"bk-api.example","mode":"feed","destination":{"host":"127.0.0.1","port":2599}}'
+	-d '{"name":"bk-api.example","mode":"feed","destination":{"host":"127.0.0.1","port":2599},"force":true}'
 expect_status 200 "switch to backup, keeping the destination (no probe)" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"backup"}'
 check "... no probe ran, no mailbox job" jqe '.switch.probe == null and .switch.jobs == 0'
 check "... now backup, queue.days the backup default" test "$(sql "SELECT mode || ' ' || queue_days FROM domains WHERE name='bk-api.example'")" = "backup 8"
@@ -298,7 +313,7 @@ check "one domain, one audit row" test "$(sql "SELECT count(*) FROM audit WHERE 
 expect_status 422 "the key with a different body: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem2.example","mode":"pop3"}'
 check "idem2 was not created" test "$(sql "SELECT count(*) FROM domains WHERE name='idem2.example'")" = 0
 expect_status 409 "another token's same key is its own: 409 for the existing domain" POST /api/v1/domains "${A[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem.example","mode":"pop3"}'
-"$FEEDCTL" add idem3.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+"$FEEDCTL" add idem3.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
 IK3=(-H "Idempotency-Key: ticket-4712")
 expect_status 200 "temp-pop3 with an Idempotency-Key" POST /api/v1/domains/idem3.example/temp-pop3 "${O[@]}" "${J[@]}" "${IK3[@]}" -d '{"mailboxes":["info"]}'
 check "... shows the password" jqe '.mailboxes[0].password | length > 8'

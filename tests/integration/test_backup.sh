@@ -25,20 +25,20 @@ backup_teardown() {
 trap backup_teardown EXIT
 
 # primary of b.example: 127.0.0.1:2540, down until started below
-$F add b.example --mode backup --dest 127.0.0.1:2540 greylisting=off > /dev/null
+$F add b.example --mode backup --force --dest 127.0.0.1:2540 greylisting=off > /dev/null
 # a primary that refuses every RCPT with 550, for a backup and a feed
-$F add b-refuse.example --mode backup --dest 127.0.0.1:2541 greylisting=off > /dev/null
-$F add f-refuse.example --mode feed --dest 127.0.0.1:2541 greylisting=off > /dev/null
-$F add b-list.example --mode backup --dest 127.0.0.1:2526 greylisting=off recipients=list > /dev/null
+$F add b-refuse.example --mode backup --force --dest 127.0.0.1:2541 greylisting=off > /dev/null
+$F add f-refuse.example --mode feed --force --dest 127.0.0.1:2541 greylisting=off > /dev/null
+$F add b-list.example --mode backup --force --dest 127.0.0.1:2526 greylisting=off recipients=list > /dev/null
 sql "INSERT INTO recipients (domain_id, local) SELECT id, 'info' FROM domains WHERE name = 'b-list.example'" > /dev/null
 for m in backup feed; do
-	$F add "spam-$m.example" --mode $m --dest 127.0.0.1:2526 greylisting=off recipients=any \
+	$F add "spam-$m.example" --mode $m --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
 		spam.enabled=on spam.low.action=delete spam.med.action=delete spam.high.action=delete > /dev/null
 done
-$F add mark.example --mode backup --dest 127.0.0.1:2526 greylisting=off recipients=any \
+$F add mark.example --mode backup --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
 	spam.enabled=on spam.high.action=header > /dev/null
 # greylisting on (the default) and recipients=verify (the default)
-$F add b-grey.example --mode backup --dest 127.0.0.1:2526 > /dev/null
+$F add b-grey.example --mode backup --force --dest 127.0.0.1:2526 > /dev/null
 smtp-sink -u postfix -f RCPT 127.0.0.1:2541 20 > "$T/sink-2541.log" 2>&1 &
 REFUSER=$!
 sink_start 2526

@@ -11,7 +11,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d "$TOP/tests/browser/node_modules/playwri
 fi
 pg_setup
 web_setup
-"$FEEDCTL" add example.com --mode feed --dest 127.0.0.1:2526 > /dev/null
+"$FEEDCTL" add example.com --mode feed --force --dest 127.0.0.1:2526 > /dev/null
 "$FEEDCTL" add bücher.example --mode pop3 > /dev/null
 SHOTS="$BUILD/test-output/browser"
 rm -rf "$SHOTS"

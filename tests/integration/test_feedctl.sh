@@ -13,7 +13,7 @@ F=$FEEDCTL
 count() { sql "SELECT count(*) FROM $1"; }
 
 # --- add, show, list, set, remove round trip ---------------------------
-expect_exit 0 "add a feed domain" $F --ticket T-1 add example.com --mode feed --dest 127.0.0.1:2526
+expect_exit 0 "add a feed domain" $F --ticket T-1 add example.com --mode feed --force --dest 127.0.0.1:2526
 expect_exit 0 "show --json" $F show example.com --json
 check "show --json has the record" \
 	test "$(jq -r '[.name,.mode,.destination.host,.destination.port,.greylisting,.spam.enabled,.queue.days,.version,.ticket]|@tsv' "$T/out")" \
@@ -24,7 +24,7 @@ check "feed defaults: spam levels" \
 check "feed defaults: recipients verify, 50 MB, no extension, no temp pop3" \
 	test "$(jq -c '[.recipients,.max_message_mb,.queue.extended_until,.temp_pop3,.propagation.relays_total]' "$T/out")" \
 	= '["verify",50,null,null,0]'
-expect_exit 0 "add a backup domain" $F add backup.example --mode backup --dest 127.0.0.5
+expect_exit 0 "add a backup domain" $F add backup.example --mode backup --force --dest 127.0.0.5
 run $F --json show backup.example
 check "backup defaults: 8-day queue, port 25" \
 	test "$(jq -r '[.queue.days,.destination.port]|@tsv' "$T/out")" = "$(printf '8\t25')"
@@ -54,10 +54,10 @@ check "set --json prints the updated domain" \
 	= "$(printf 'false\ttrue\theader\t[low] \t5\t2\tT-2')"
 expect_exit 0 "set the same values again" $F set example.com greylisting=off queue.days=5
 check "an unchanged set keeps the version" test "$(sql "SELECT version FROM domains WHERE name='example.com'")" = 2
-expect_exit 0 "set dest shorthand" $F set example.com dest=127.0.0.2:2527
-expect_exit 0 "set destination.port" $F set example.com destination.port=2528
+expect_exit 0 "set dest shorthand" $F set example.com --force dest=127.0.0.2:2527
+expect_exit 0 "set destination.port" $F set example.com --force destination.port=2528
 check "destination stored" test "$(sql "SELECT host(dest_host)||':'||dest_port FROM domains WHERE name='example.com'")" = "127.0.0.2:2528"
-expect_exit 0 "set fallbacks" $F set example.com fallbacks=127.0.0.3,127.0.0.4:26
+expect_exit 0 "set fallbacks" $F set example.com --force fallbacks=127.0.0.3,127.0.0.4:26
 run $F show example.com --json
 check "fallbacks kept in order" test "$(jq -c '[.fallbacks[]|[.host,.port]]' "$T/out")" = '[["127.0.0.3",25],["127.0.0.4",26]]'
 until=$(date -u -d '+10 days' +%F)
@@ -121,7 +121,7 @@ expect_exit 2 "set refuses an invalid value" $F set example.com queue.days=99
 expect_exit 2 "set refuses one bad setting among good ones" $F set example.com greylisting=on queue.days=-1
 expect_exit 2 "set refuses a mode change" $F set example.com mode=pop3
 check "message points to switch" err_has "switch"
-expect_exit 2 "set refuses to drop a feed's destination" $F set example.com 'fallbacks=127.0.0.2:2528'
+expect_exit 2 "set refuses to drop a feed's destination" $F set example.com --force 'fallbacks=127.0.0.2:2528'
 check "refused sets left the record alone" test "$(sql "SELECT version||greylisting::text FROM domains WHERE name='example.com'")" = "${v}false"
 expect_exit 2 "bad --ticket refused" $F --ticket $'T\n1' set example.com greylisting=on
 check "refused sets wrote no audit row" test "$(count audit)" = "$(sql "SELECT count(*) FROM audit")"
@@ -141,7 +141,7 @@ expect_exit 2 "--if-version must be a number" $F set example.com greylisting=on 
 
 # --- concurrent adds: one wins, one exits 4 ---------------------------
 for i in 1 2 3 4; do
-	( $F add race.example --mode feed --dest 127.0.0.1 > /dev/null 2>&1; echo $? > "$T/race.$i" ) &
+	( $F add race.example --mode feed --force --dest 127.0.0.1 > /dev/null 2>&1; echo $? > "$T/race.$i" ) &
 done
 wait
 codes=$(cat "$T"/race.* | sort | tr '\n' ' ')
@@ -157,7 +157,7 @@ JSON
 expect_exit 0 "apply --dry-run" $F apply -f "$T/doc.json" --dry-run
 check "dry run lists the would-be changes" out_has "queue.days: 5 -> 7"
 check "dry run stored nothing" test "$(sql "SELECT count(*) FROM domains WHERE name LIKE 'a_.example'")" = 0
-expect_exit 0 "apply" $F --ticket T-3 apply -f "$T/doc.json"
+expect_exit 0 "apply" $F --ticket T-3 apply -f "$T/doc.json" --force
 check "apply created and updated" test "$(sql "SELECT string_agg(name||':'||version, ',' ORDER BY name) FROM domains WHERE name IN ('a1.example','a2.example')")" = "a1.example:1,a2.example:1"
 v1=$(sql "SELECT sum(version) FROM domains")
 expect_exit 0 "apply again from stdin" $F apply -f - --json < "$T/doc.json"
@@ -173,6 +173,30 @@ printf '{"name":"a3.example","mode":"pop3","colour":1}' > "$T/bad.json"
 expect_exit 2 "apply refuses unknown fields" $F apply -f "$T/bad.json"
 printf '{"name":"a3.example","mode":"pop3","mode":"feed"}' > "$T/bad.json"
 expect_exit 2 "apply refuses duplicate keys" $F apply -f "$T/bad.json"
+
+# --- a destination nobody answers at is refused unless --force ---------
+# (nothing listens on 127.0.0.1:2599..2597 here; the follow test proves
+# the passing probe against live servers)
+expect_exit 4 "add with a dead destination is refused (the probe failed)" \
+	$F add dead.example --mode feed --dest 127.0.0.1:2599
+check "... saying so and how to override" err_has "127.0.0.1:2599 did not pass the probe"
+check "... with --force" err_has "--force"
+check "... and nothing was stored" test "$(sql "SELECT count(*) FROM domains WHERE name='dead.example'")" = 0
+v=$(sql "SELECT version || host(dest_host) || dest_port FROM domains WHERE name='example.com'")
+expect_exit 4 "set to a dead destination is refused" $F set example.com dest=127.0.0.1:2598
+check "... naming it" err_has "127.0.0.1:2598 did not pass the probe"
+expect_exit 4 "set of a dead fallback is refused" $F set example.com fallbacks=127.0.0.1:2597
+check "... naming it" err_has "127.0.0.1:2597 did not pass the probe"
+check "... and nothing changed" test "$(sql "SELECT version || host(dest_host) || dest_port FROM domains WHERE name='example.com'")" = "$v"
+expect_exit 0 "a setting that leaves the destination alone needs no probe" $F set example.com queue.days=6
+printf '[{"name":"a5.example","mode":"pop3"},{"name":"a6.example","mode":"feed","destination":{"host":"127.0.0.1","port":2599}}]' > "$T/dead.json"
+expect_exit 0 "apply --dry-run of a dead destination probes nothing" $F apply -f "$T/dead.json" --dry-run
+expect_exit 4 "apply of a dead destination is refused" $F apply -f "$T/dead.json"
+check "... naming the destination" err_has "127.0.0.1:2599 did not pass the probe"
+check "... all or nothing" test "$(sql "SELECT count(*) FROM domains WHERE name IN ('a5.example','a6.example')")" = 0
+expect_exit 0 "add --force stores it anyway" $F add dead.example --mode feed --dest 127.0.0.1:2599 --force
+check "... the destination as given" test "$(sql "SELECT host(dest_host) || ':' || dest_port FROM domains WHERE name='dead.example'")" = 127.0.0.1:2599
+$F remove dead.example --confirm=dead.example > /dev/null
 printf '{"name":"a3.example","mode":"pop3","greylisting":"on"}' > "$T/bad.json"
 expect_exit 2 "apply refuses wrong JSON types" $F apply -f "$T/bad.json"
 printf '{"name":"a3.example",' > "$T/bad.json"
@@ -256,7 +280,7 @@ pv=$(sql "SELECT version FROM domains WHERE name='pop.example'")
 expect_exit 2 "switch a pop3 domain --to backup without --dest is refused" $F switch pop.example --to backup
 check "... saying what it needs" err_has "switch --to backup needs --dest"
 check "... and nothing changed" test "$(sql "SELECT version || mode FROM domains WHERE name='pop.example'")" = "${pv}pop3"
-$F add bk.example --mode backup --dest 127.0.0.1:2599 > /dev/null
+$F add bk.example --mode backup --force --dest 127.0.0.1:2599 > /dev/null
 bv=$(sql "SELECT version FROM domains WHERE name='bk.example'")
 expect_exit 4 "switch a backup domain --to backup is refused" $F switch bk.example --to backup
 check "... saying it is one already" err_has "is a backup domain already"
@@ -307,8 +331,8 @@ check "second migrate applies nothing" out_has "0 migrations applied"
 # --- change numbers are handed out in commit order ----------------------
 # A writer that took a change number holds the others back until it
 # commits, so no relay can apply a later number before an earlier one.
-$F add order-a.example --mode feed --dest 127.0.0.1:2526 > /dev/null
-$F add order-b.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add order-a.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
+$F add order-b.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
 bash "$TOP/contrib/pgcluster.sh" "$T/pg" psql -d mxfeed -XAtq -c \
 	"BEGIN; UPDATE domains SET greylisting = false WHERE name = 'order-a.example'; SELECT pg_sleep(4); COMMIT;" > /dev/null 2>&1 &
 hold=$!

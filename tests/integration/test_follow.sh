@@ -77,14 +77,13 @@ check "the test's EICAR is the standard file (68 bytes, its well-known MD5)" \
 sed -i 's|dns = 0; };|dns = 0; outbound = [ "127.0.0.9" ]; };|' "$T/mxfeed.conf"
 sink_start 2526
 sink_start 2527
-# a customer server that notes each client's address ($T/peers)
+# a customer server that notes the address of each client that hands
+# it a message ($T/peers; a probe, which sends none, is not noted)
 python3 - "$T/peers" << 'PY' > "$T/peer-sink.log" 2>&1 &
 import socketserver, sys
 log = sys.argv[1]
 class H(socketserver.StreamRequestHandler):
     def handle(self):
-        with open(log, "a") as f:
-            f.write(self.client_address[0] + "\n")
         w = lambda s: self.wfile.write(s.encode() + b"\r\n")
         w("220 peer-sink ESMTP")
         data = False
@@ -93,6 +92,8 @@ class H(socketserver.StreamRequestHandler):
             if data:
                 if line == ".":
                     data = False
+                    with open(log, "a") as f:
+                        f.write(self.client_address[0] + "\n")
                     w("250 2.0.0 stored")
                 continue
             verb = line[:4].upper()
@@ -253,6 +254,10 @@ check "the relay records its outbound address (the firewall list)" \
 change "dest back to 127.0.0.1:2526" dest=127.0.0.1:2526
 send a@sender.test "u@$D" M-dest1
 check "the destination changed back: the next message goes there" sink_has 2526 M-dest1
+expect_exit 4 "a mistyped destination (nothing answers there) is refused" $F set "$D" dest=127.0.0.1:2531
+check "... because its probe failed" err_has "did not pass the probe"
+send a@sender.test "u@$D" M-dest-kept
+check "... and the mail keeps going to the working one" sink_has 2526 M-dest-kept
 
 # --- temporary POP3 and revert ----------------------------------------------------
 run $F --json temp-pop3 "$D" --mailbox u

@@ -15,7 +15,7 @@ F=$FEEDCTL
 version() { sql "SELECT version FROM domains WHERE name='$1'"; }
 body_has() { grep -qF -- "$1" "$T/out"; }
 
-$F add example.com --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add example.com --mode feed --force --dest 127.0.0.1:2526 > /dev/null
 $F set example.com 'spam.low.text=<script>alert(1)</script>' > /dev/null
 
 # --- login --------------------------------------------------------------
@@ -101,9 +101,15 @@ expect_status 422 "add a feed with a private destination: 422" POST /portal/new 
 check "the destination field is marked" bash -c "grep -q 'id=\"e-dest\"' '$T/out'"
 expect_status 409 "add an existing domain: 409" POST /portal/new "${U[@]}" "${OR[@]}" \
 	--data-urlencode "csrf=$CSRF" --data-urlencode name=example.com --data-urlencode mode=pop3
-check "no domain was added by the refusals" test "$(sql "SELECT count(*) FROM domains")" = 1
-expect_status 303 "add a domain" POST /portal/new "${U[@]}" "${OR[@]}" \
+expect_status 409 "add a feed whose destination fails the probe: 409" POST /portal/new "${U[@]}" "${OR[@]}" \
 	--data-urlencode "csrf=$CSRF" --data-urlencode name=Neu.Example --data-urlencode mode=feed --data-urlencode dest=127.0.0.9:2600
+check "... the probe's message beside the destination, the input kept" \
+	bash -c "grep -q 'id=\"e-dest\">127.0.0.9:2600 did not pass the probe' '$T/out' && grep -qF 'value=\"127.0.0.9:2600\"' '$T/out'"
+check "... and a box to save it anyway" body_has 'name="force"'
+check "no domain was added by the refusals" test "$(sql "SELECT count(*) FROM domains")" = 1
+expect_status 303 "add a domain, forced past the probe" POST /portal/new "${U[@]}" "${OR[@]}" \
+	--data-urlencode "csrf=$CSRF" --data-urlencode name=Neu.Example --data-urlencode mode=feed --data-urlencode dest=127.0.0.9:2600 \
+	--data-urlencode force=on
 check "... redirects to its page" test "$(hdr Location)" = "/portal/d/neu.example?added=1"
 check "... stored with the staff login" test "$(sql "SELECT updated_by||' '||host(dest_host)||':'||dest_port FROM domains WHERE name='neu.example'")" = "staff 127.0.0.9:2600"
 
@@ -129,8 +135,8 @@ expect_status 404 "its page is 404 now" GET /portal/d/neu.example "${U[@]}"
 # --- the mail-stack verbs ------------------------------------------------
 # No mail stack runs here: a probe finds nobody at 127.0.0.1:2526, jobs
 # are queued but not run, and this host has no relay queue.
-$F add tp.example --mode feed --dest 127.0.0.1:2526 > /dev/null
-$F add p3.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add tp.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
+$F add p3.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
 $F add sw.example --mode pop3 > /dev/null
 $F mailbox add sw.example info sales > /dev/null
 $F mailbox add sw.example --catch-all > /dev/null

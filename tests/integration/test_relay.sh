@@ -14,14 +14,14 @@ M=$MTA_GLUE
 jqe() { jq -e "$@" "$T/out" > /dev/null; }
 
 # greylisting has its own section below; these domains go without it
-$F add example.com --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
-$F add backup.example --mode backup --dest 127.0.0.1:2526 greylisting=off > /dev/null
-$F add small.example --mode feed --dest 127.0.0.1:2526 max_message_mb=1 greylisting=off > /dev/null
-$F add other.example --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
-$F add grey.example --mode feed --dest 127.0.0.1:2526 > /dev/null
+$F add example.com --mode feed --force --dest 127.0.0.1:2526 greylisting=off > /dev/null
+$F add backup.example --mode backup --force --dest 127.0.0.1:2526 greylisting=off > /dev/null
+$F add small.example --mode feed --force --dest 127.0.0.1:2526 max_message_mb=1 greylisting=off > /dev/null
+$F add other.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off > /dev/null
+$F add grey.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
 $F add pop.example --mode pop3 greylisting=off > /dev/null
 for a in none header subject delete; do
-	$F add "s-$a.example" --mode feed --dest 127.0.0.1:2526 greylisting=off spam.enabled=on \
+	$F add "s-$a.example" --mode feed --force --dest 127.0.0.1:2526 greylisting=off spam.enabled=on \
 		"spam.low.action=$a" "spam.med.action=$a" "spam.high.action=$a" \
 		'spam.low.text=[low] ' 'spam.med.text=[med] ' 'spam.high.text=[high] ' > /dev/null
 done
@@ -178,9 +178,9 @@ postgrey_start
 # --- recipient checking: verify (the default) and list ------------------------
 smtp-sink -u postfix -f RCPT 127.0.0.1:2530 20 > "$T/sink-2530.log" 2>&1 &
 REFUSER=$!
-$F add v-refuse.example --mode feed --dest 127.0.0.1:2530 greylisting=off > /dev/null
-$F add v-down.example --mode feed --dest 127.0.0.1:2531 greylisting=off > /dev/null
-$F add v-list.example --mode feed --dest 127.0.0.1:2526 greylisting=off recipients=list > /dev/null
+$F add v-refuse.example --mode feed --force --dest 127.0.0.1:2530 greylisting=off > /dev/null
+$F add v-down.example --mode feed --force --dest 127.0.0.1:2531 greylisting=off > /dev/null
+$F add v-list.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=list > /dev/null
 # (no feedctl verb manages the list yet: straight into the table)
 sql "INSERT INTO recipients (domain_id, local) SELECT id, 'info' FROM domains WHERE name = 'v-list.example'" > /dev/null
 "$M" apply > /dev/null
@@ -221,7 +221,7 @@ sink_start 2526
 run smtp "EHLO client.test" "ETRN #example.com" QUIT
 check "ETRN #domain from the domain's destination (127.0.0.1): accepted" out_has "250 Queuing started"
 check "... and the queue is delivered" sink_has 2526 M-etrn
-$F add etrn.example --mode feed --dest 127.0.0.9 greylisting=off > /dev/null
+$F add etrn.example --mode feed --force --dest 127.0.0.9 greylisting=off > /dev/null
 "$M" apply > /dev/null
 run smtp "EHLO client.test" "ETRN #etrn.example" QUIT
 check "ETRN for a domain whose destination is elsewhere: 554 5.7.1" out_has "554 5.7.1"
@@ -231,23 +231,23 @@ check "ETRN for no domain of ours: refused" out_has "554 5.7.1"
 # --- a change reaches Postfix without a restart ------------------------------
 sink_start 2527
 master_pid=$(head -n 1 "$T/state/spool/pid/master.pid" | tr -d ' ')
-expect_exit 0 "feedctl set moves example.com to port 2527" $F set example.com destination.port=2527
+expect_exit 0 "feedctl set moves example.com to port 2527" $F set example.com --force destination.port=2527
 expect_exit 0 "mta-glue apply" $M apply
 send a@sender.test user@example.com M-moved
 check "the next message goes to the new destination" sink_has 2527 M-moved
 check "... and not to the old one" sink_lacks 2526 M-moved
 check "Postfix was reloaded, not restarted" test "$(head -n 1 "$T/state/spool/pid/master.pid" | tr -d ' ')" = "$master_pid"
-$F add moved.example --mode feed --dest 127.0.0.1:2532 greylisting=off recipients=any > /dev/null
+$F add moved.example --mode feed --force --dest 127.0.0.1:2532 greylisting=off recipients=any > /dev/null
 "$M" apply > /dev/null
 send a@sender.test u@moved.example M-stuck
 sleep 1
 check "mail for a destination that is down waits in the queue" bash -c "postqueue -c '$T/state/current' -j | grep -q moved.example"
-$F set moved.example destination.port=2527 > /dev/null
+$F set moved.example --force destination.port=2527 > /dev/null
 "$M" apply > /dev/null
 check "after the destination changes, the queued mail follows the new route at once" sink_has 2527 M-stuck
 
 # --- temporary POP3 through a customer's outage (seed 002) --------------------
-$F add out.example --mode feed --dest 127.0.0.1:2533 greylisting=off recipients=any > /dev/null
+$F add out.example --mode feed --force --dest 127.0.0.1:2533 greylisting=off recipients=any > /dev/null
 "$M" apply > /dev/null
 send a@sender.test alice@out.example M-out1
 send a@sender.test bob@out.example M-out2
@@ -275,7 +275,7 @@ cur=$(readlink "$T/state/current")
 mkdir -p "$T/fakebin"
 printf '#!/bin/sh\necho "postmap: fatal: injected failure" >&2\nexit 1\n' > "$T/fakebin/postmap"
 chmod 755 "$T/fakebin/postmap"
-$F set example.com destination.port=2528 > /dev/null
+$F set example.com --force destination.port=2528 > /dev/null
 expect_exit 1 "apply with postmap failing fails" env PATH="$T/fakebin:$PATH" $M apply
 check "... saying why" err_has "postmap relay_domains failed"
 check "... the current generation is untouched" test "$(readlink "$T/state/current")" = "$cur"
@@ -318,7 +318,7 @@ expect_exit 5 "apply without the database: exit 5" $M apply
 check "... and the generation in force stays" test "$(readlink "$T/state/current")" = "$cur"
 bash "$TOP/contrib/pgcluster.sh" "$T/pg" start > /dev/null 2>&1
 
-$F set example.com destination.port=2526 > /dev/null
+$F set example.com --force destination.port=2526 > /dev/null
 expect_exit 0 "apply after the fault" $M apply
 send a@sender.test user@example.com M-back
 check "the change is live again" sink_has 2526 M-back
@@ -333,7 +333,7 @@ check "generations are pruned to relay.generations" test "$(ls "$T/state/generat
 SYNC_PID=$!
 check "mta-glue sync catches up at start" relay_caught_up
 sink_start 2528
-$F set example.com destination.port=2528 > /dev/null
+$F set example.com --force destination.port=2528 > /dev/null
 check "a feedctl set is applied by sync without any command" relay_caught_up
 send a@sender.test user@example.com M-synced
 check "... and the next message follows it" sink_has 2528 M-synced
@@ -346,7 +346,7 @@ check "sync survives the database going away" kill -0 "$SYNC_PID"
 send a@sender.test user@example.com M-synced-nodb
 check "... while the relay keeps delivering" sink_has 2528 M-synced-nodb
 bash "$TOP/contrib/pgcluster.sh" "$T/pg" start > /dev/null 2>&1
-$F set example.com destination.port=2526 > /dev/null
+$F set example.com --force destination.port=2526 > /dev/null
 check "sync reconnects by itself and applies the next change" relay_caught_up
 send a@sender.test user@example.com M-after-db
 check "... which the next message follows" sink_has 2526 M-after-db
@@ -355,8 +355,8 @@ check "sync logged the outage" grep -q "database unavailable" "$T/sync.log"
 # --- the queue per domain: list, flush, extend, expire ------------------------
 # nothing listens on 2529: both domains' mail stays queued
 # recipients=any: with verify, a recipient never seen would be deferred
-$F add exp.example --mode feed --dest 127.0.0.1:2529 greylisting=off queue.days=1 recipients=any > /dev/null
-$F add keep.example --mode feed --dest 127.0.0.1:2529 greylisting=off queue.days=3 recipients=any > /dev/null
+$F add exp.example --mode feed --force --dest 127.0.0.1:2529 greylisting=off queue.days=1 recipients=any > /dev/null
+$F add keep.example --mode feed --force --dest 127.0.0.1:2529 greylisting=off queue.days=3 recipients=any > /dev/null
 check "sync applies the new domains" relay_caught_up
 send a@sender.test u@exp.example M-exp
 send a@sender.test u@keep.example M-keep

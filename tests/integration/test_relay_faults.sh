@@ -13,7 +13,7 @@ relay_setup
 F=$FEEDCTL
 M=$MTA_GLUE
 
-$F add example.com --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
+$F add example.com --mode feed --force --dest 127.0.0.1:2526 greylisting=off > /dev/null
 # enough domains that an apply takes a while to kill in the middle of
 sql "INSERT INTO domains (name, unicode_name, mode, dest_host, dest_port, queue_days,
                           max_message_mb, version, created_by, updated_by)

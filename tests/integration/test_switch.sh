@@ -48,10 +48,10 @@ in_maildir() {
 	return 1
 }
 
-$F add out.example --mode feed --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
+$F add out.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
 $F add pop.example --mode pop3 greylisting=off > /dev/null
 $F add pop2.example --mode pop3 greylisting=off > /dev/null
-$F add feed2.example --mode feed --dest 127.0.0.1:2526 greylisting=off > /dev/null
+$F add feed2.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off > /dev/null
 $F mailbox add pop.example info > /dev/null
 $F mailbox add pop2.example info > /dev/null
 expect_exit 0 "mta-glue apply" $M apply
@@ -261,7 +261,7 @@ check "... the kept mail reaches the server once" test "$(in_sink 2526 K-first)"
 worker_stop
 
 # --- remove: only with an empty queue, or explicitly bounced --------------------
-$F add rm.example --mode feed --dest 127.0.0.1:2599 greylisting=off recipients=any > /dev/null
+$F add rm.example --mode feed --force --dest 127.0.0.1:2599 greylisting=off recipients=any > /dev/null
 relay_caught_up
 send a@sender.test x@rm.example RM-queued
 check "rm.example's mail is queued (its server never answers)" queued rm.example 1

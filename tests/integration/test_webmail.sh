@@ -30,7 +30,7 @@ webmail_teardown() {
 }
 trap webmail_teardown EXIT
 
-"$FEEDCTL" add example.com --mode feed --dest 127.0.0.1:2526 > /dev/null
+"$FEEDCTL" add example.com --mode feed --force --dest 127.0.0.1:2526 > /dev/null
 run "$FEEDCTL" --json temp-pop3 example.com --mailbox alice
 ADDR=$(jq -r '.mailboxes[0].address' "$T/out")
 PW=$(jq -r '.mailboxes[0].password' "$T/out")
