@@ -39,6 +39,10 @@ chmod 755 "$T/rbl"
 rbldnsd -n -u rbldns -b 127.0.0.53/5300 -w "$T/rbl" \
 	bl.test:ip4set:bl.zone warn.test:ip4set:warn.zone > "$T/rbl/rbldnsd.log" 2>&1 &
 RBL_PID=$!
+for _ in $(seq 50); do
+	dig +short +time=1 +tries=1 -p 5300 @127.0.0.53 5.0.0.127.bl.test A 2> /dev/null | grep -q . && break
+	sleep 0.1
+done
 # the sender domains: ok-sender.test and bad-sender.test have a server,
 # nx-sender.test does not exist (unbound's built-in "test." zone)
 mkdir -p "$T/unbound"
