@@ -20,6 +20,7 @@ postfix postfix-lmdb postgrey rspamd clamav clamav-daemon
 dovecot-core dovecot-lmtpd dovecot-pop3d dovecot-imapd dovecot-pgsql
 php-fpm roundcube-core roundcube-sqlite3
 swaks iproute2
+rbldnsd unbound bind9-dnsutils
 jq util-linux bc time
 "
 

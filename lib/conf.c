@@ -30,7 +30,8 @@ enum kind {
 	K_CIDRS,
 	K_IPS, /* addresses (a cidr_list of host routes), one per family */
 	K_NAMES,
-	K_LEVEL
+	K_LEVEL,
+	K_DNSBLS /* DNS blocklist zones: ZONE or ZONE=FILTER */
 };
 
 struct setting {
@@ -118,6 +119,13 @@ static const struct setting settings[] = {
 	  "domains" },
 	{ "paths.state", K_PATH, OFF(state_dir), "/var/lib/mxfeed", 0, 0,
 	  "state directory (generations/, archive/ below it)" },
+	{ "dnsbl.reject", K_DNSBLS, OFF(dnsbl_reject), "", 0, CONF_DNSBL_MAX,
+	  "DNS blocklist zones (ZONE or ZONE=FILTER, as Postfix's "
+	  "reject_rbl_client takes them) whose listing refuses feed and "
+	  "pop3 mail (554 5.7.1) and defers backup mail (450 4.7.1)" },
+	{ "dnsbl.warn", K_DNSBLS, OFF(dnsbl_warn), "", 0, CONF_DNSBL_MAX,
+	  "DNS blocklist zones whose listing is only logged "
+	  "(reject_warning), to try a list before enforcing it" },
 	{ "destinations.allow", K_CIDRS, OFF(dest_allow), "", 0, 64,
 	  "CIDRs allowed as destinations despite the range rules (tests "
 	  "and demo only)" },
@@ -127,12 +135,27 @@ static const struct setting settings[] = {
 	  "rspamd score from which a message is spam level med" },
 	{ "spam.high", K_FLOAT, OFF(spam_high), "15", 0, 100,
 	  "rspamd score from which a message is spam level high" },
+	{ "spam.backup_defer", K_FLOAT, OFF(spam_backup_defer), "6", 0, 100,
+	  "backup domains with spam checking on: a score over this defers "
+	  "the message (451 4.7.1), the sender tries the primary; 0: never" },
 	{ "spam.network_checks", K_INT, OFF(spam_network_checks), "1", 0, 1,
 	  "0: rspamd's network modules (RBL, SPF, DKIM...) off (tests, "
 	  "demo)" },
 	{ "spam.test_header", K_INT, OFF(spam_test_header), "0", 0, 1,
 	  "1: an X-Test-Score header adds its value to the score (tests, "
 	  "demo only)" },
+	{ "senders.verify_backup", K_INT, OFF(senders_verify_backup), "0", 0, 1,
+	  "1: backup domains verify the envelope sender by a callout to "
+	  "its domain and defer (450) what cannot be verified; needs DNS" },
+	{ "senders.check_domain", K_INT, OFF(senders_check_domain), "0", 0, 1,
+	  "1: a sender domain without an address or MX record is refused "
+	  "(550; backup domains: 450); needs DNS" },
+	{ "headers.backup_defer", K_INT, OFF(headers_backup_defer), "1", 0, 1,
+	  "1: backup domains defer (451 4.7.1) a message whose header "
+	  "section is broken (rspamd's header checks)" },
+	{ "headers.feed_refuse", K_INT, OFF(headers_feed_refuse), "0", 0, 1,
+	  "1: feed and pop3 domains refuse (554 5.7.1) a message whose "
+	  "header section is broken" },
 	{ "scanner.milter", K_HOSTPORT, OFF(scanner_milter), "127.0.0.1:11332",
 	  0, 0, "rspamd's milter (proxy worker) on the relay, HOST:PORT" },
 	{ "scanner.normal", K_HOSTPORT, OFF(scanner_normal), "127.0.0.1:11333",
@@ -204,6 +227,7 @@ void conf_defaults(struct conf *c)
 		case K_CIDRS:
 		case K_IPS:
 		case K_NAMES:
+		case K_DNSBLS:
 			break;
 		}
 	}
@@ -242,6 +266,10 @@ void conf_release(struct conf *c)
 	free(c->scanner_rspamd_pid);
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
+	for (i = 0; i < c->dnsbl_reject.n; i++)
+		free(c->dnsbl_reject.v[i]);
+	for (i = 0; i < c->dnsbl_warn.n; i++)
+		free(c->dnsbl_warn.v[i]);
 	cidr_list_release(&c->relay_addresses);
 	cidr_list_release(&c->relay_outbound);
 	cidr_list_release(&c->relay_reinject_clients);
@@ -421,6 +449,147 @@ static int read_names(const config_setting_t *st, const struct setting *s,
 	return 0;
 }
 
+/* A decimal 0-255 without leading zeros, exactly n bytes. */
+static bool parse_octet(const char *p, size_t n)
+{
+	size_t i;
+	int v = 0;
+
+	if (n == 0 || n > 3 || (n > 1 && p[0] == '0'))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v <= 255;
+}
+
+/* One octet pattern of a reply filter: N, [N..M] or [A;B..C;...]. */
+static bool filter_octet_ok(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 0)
+		return false;
+	if (p[0] != '[')
+		return parse_octet(p, n);
+	if (n < 3 || p[n - 1] != ']')
+		return false;
+	p++;
+	n -= 2;
+	while (i < n) {
+		size_t item = strcspn(p + i, ";");
+		const char *dots;
+		size_t a;
+
+		if (i + item > n)
+			item = n - i;
+		dots = memchr(p + i, '.', item);
+		if (dots == NULL) {
+			if (!parse_octet(p + i, item))
+				return false;
+		} else {
+			a = (size_t)(dots - (p + i));
+			if (item < a + 3 || dots[1] != '.' ||
+			    !parse_octet(p + i, a) ||
+			    !parse_octet(dots + 2, item - a - 2))
+				return false;
+		}
+		i += item;
+		if (i < n && ++i == n) /* a ';' at the end */
+			return false;
+	}
+	return true;
+}
+
+int conf_dnsbl_parse(const char *in, char *out, size_t size)
+{
+	const char *eq = strchr(in, '=');
+	size_t zl = eq ? (size_t)(eq - in) : strlen(in), i, label = 0;
+	int octets = 0;
+
+	if (zl == 0 || zl > 253 || strlen(in) >= size || in[zl - 1] == '.' ||
+	    in[0] == '.')
+		return -1;
+	for (i = 0; i < zl; i++) {
+		char ch = in[i];
+
+		if (ch == '.') {
+			if (label == 0 || in[i - 1] == '-')
+				return -1;
+			label = 0;
+			octets++;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)) ||
+		    ++label > 63)
+			return -1;
+	}
+	if (octets == 0 || in[zl - 1] == '-')
+		return -1; /* one label: not a zone anybody publishes */
+	if (eq != NULL) {
+		const char *p = eq + 1;
+
+		for (octets = 0; octets < 4; octets++) {
+			size_t n = octets < 3 ? strcspn(p, ".") : strlen(p);
+
+			/* a '.' inside [N..M] is not an octet separator */
+			if (p[0] == '[') {
+				const char *close = strchr(p, ']');
+
+				if (close == NULL)
+					return -1;
+				n = (size_t)(close - p) + 1;
+			}
+			if (!filter_octet_ok(p, n))
+				return -1;
+			p += n;
+			if (octets < 3 && *p++ != '.')
+				return -1;
+		}
+		if (*p != '\0')
+			return -1;
+	}
+	for (i = 0; in[i]; i++)
+		out[i] = (in[i] >= 'A' && in[i] <= 'Z')
+				 ? (char)(in[i] - 'A' + 'a')
+				 : in[i];
+	out[i] = '\0';
+	return 0;
+}
+
+static int read_dnsbls(const config_setting_t *st, const struct setting *s,
+		       struct conf_list *out, const char *path,
+		       struct error *err)
+{
+	unsigned line = config_setting_source_line(st);
+	int i, n;
+
+	if (!config_setting_is_array(st) && !config_setting_is_list(st))
+		return fail(err, path, line, s->name,
+			    "must be a list of zones like "
+			    "[ \"zen.spamhaus.org=127.0.0.[2..11]\" ]");
+	n = config_setting_length(st);
+	if (n > CONF_DNSBL_MAX)
+		return fail(err, path, line, s->name, "at most 16 zones");
+	for (i = 0; i < out->n; i++)
+		free(out->v[i]);
+	out->n = 0;
+	for (i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(st, i);
+		char zone[CONF_DNSBL_LEN + 1];
+
+		if (v == NULL || conf_dnsbl_parse(v, zone, sizeof(zone)) < 0)
+			return fail(err, path, line, s->name,
+				    "entries must be ZONE or ZONE=FILTER, the "
+				    "filter like 127.0.0.2 or 127.0.0.[2..11]");
+		out->v[out->n++] = xstrdup(zone);
+	}
+	return 0;
+}
+
 /* HOST:PORT, HOST a name or IPv4 address, or [IPv6]:PORT; the port a
  * decimal 1-65535 without leading zeros.  These end up in generated
  * configuration lines and URLs: nothing else may pass. */
@@ -523,6 +692,8 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 		return read_ips(st, s, field(c, s), path, err);
 	case K_NAMES:
 		return read_names(st, s, c, path, err);
+	case K_DNSBLS:
+		return read_dnsbls(st, s, field(c, s), path, err);
 	}
 	return 0;
 }
@@ -587,7 +758,7 @@ out:
 
 static const char *const kind_names[] = { "string",    "path",	 "name",
 					  "integer",   "number", "CIDR list",
-					  "name list", "level" };
+					  "name list", "level",	 "zone list" };
 
 void conf_print_doc(FILE *fp)
 {

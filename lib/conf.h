@@ -21,6 +21,14 @@
 
 #define CONF_DEFAULT_PATH "/etc/mxfeed/mxfeed.conf"
 #define CONF_NAMES_MAX	  16
+#define CONF_DNSBL_MAX	  16
+#define CONF_DNSBL_LEN	  320 /* a zone (253) and its reply filter */
+
+/* a list of canonical strings (dnsbl.*: lower-case ZONE[=FILTER]) */
+struct conf_list {
+	int n;
+	char *v[CONF_DNSBL_MAX];
+};
 
 struct conf {
 	char *path;		 /* file read, or "" for built-in defaults */
@@ -56,6 +64,13 @@ struct conf {
 	char *scanner_rspamd_pid;		 /* scanner.rspamd_pid */
 	int spam_network_checks;		 /* spam.network_checks */
 	int spam_test_header;			 /* spam.test_header */
+	double spam_backup_defer;		 /* spam.backup_defer */
+	struct conf_list dnsbl_reject;		 /* dnsbl.reject */
+	struct conf_list dnsbl_warn;		 /* dnsbl.warn */
+	int senders_verify_backup;		 /* senders.verify_backup */
+	int senders_check_domain;		 /* senders.check_domain */
+	int headers_backup_defer;		 /* headers.backup_defer */
+	int headers_feed_refuse;		 /* headers.feed_refuse */
 	char *own_names[CONF_NAMES_MAX]; /* site.own_names: our hostnames */
 	int n_own_names;
 	char *state_dir;		      /* paths.state */
@@ -78,6 +93,14 @@ int conf_load(struct conf *conf, const char *path, struct error *err)
 	__attribute__((warn_unused_result));
 void conf_release(struct conf *conf);
 void conf_print_doc(FILE *fp);
+/*
+ * A DNS blocklist entry as dnsbl.* takes it: ZONE (LDH labels, >= 2,
+ * <= 253 bytes, no trailing dot) or ZONE=FILTER (Postfix's reply filter:
+ * four octet patterns N, [N..M] or [A;B..C]); out gets the lower-case
+ * form.  0 or -1.  The generators re-check with it before writing.
+ */
+int conf_dnsbl_parse(const char *in, char *out, size_t size)
+	__attribute__((warn_unused_result));
 /* Look a setting up by name for "show config"-like output; NULL if none. */
 const char *conf_doc(const char *name);
 

@@ -22,6 +22,7 @@ void gen_init(struct gen *g, const struct conf *conf)
 	sbuf_init(&g->policy, 0);
 	sbuf_init(&g->queue, 0);
 	sbuf_init(&g->spam, 0);
+	sbuf_init(&g->modes, 0);
 	g->max_message_mb = conf->max_message_mb;
 }
 
@@ -32,6 +33,7 @@ void gen_release(struct gen *g)
 	sbuf_release(&g->policy);
 	sbuf_release(&g->queue);
 	sbuf_release(&g->spam);
+	sbuf_release(&g->modes);
 }
 
 static bool key_byte(unsigned char c)
@@ -171,6 +173,8 @@ int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 		if (policy_line_add(&g->spam, sp, 9, err) < 0)
 			return -1;
 	}
+	if (gen_mode_line(g, d, err) < 0)
+		return -1;
 	if (d->max_message_mb > g->max_message_mb)
 		g->max_message_mb = d->max_message_mb;
 	g->ndomains++;
@@ -196,6 +200,61 @@ int gen_rule(struct gen *g, const char *alabel, const struct rule *r,
 		return -1;
 	g->nrules++;
 	return 0;
+}
+
+/* "reject_rbl_client ZONE, " for each zone, re-checked first. */
+static int rbl_list(struct strbuf *out, const struct conf_list *zones,
+		    const char *prefix, struct error *err)
+{
+	char zone[CONF_DNSBL_LEN + 1];
+	int i;
+
+	for (i = 0; i < zones->n; i++) {
+		if (conf_dnsbl_parse(zones->v[i], zone, sizeof(zone)) < 0 ||
+		    strcmp(zone, zones->v[i]) != 0)
+			return error_set(err, ERR_INTERNAL, "dnsbl",
+					 "dnsbl zone #%d is not canonical", i);
+		sbuf_addf(out, "%sreject_rbl_client %s, ", prefix, zone);
+	}
+	return 0;
+}
+
+int gen_smtpd_checks(const struct conf *conf, struct strbuf *feed,
+		     struct strbuf *backup, struct error *err)
+{
+	/* warn first: a listing in a trial zone is logged even when an
+	 * enforced zone refuses the client too */
+	if (rbl_list(feed, &conf->dnsbl_warn, "warn_if_reject ", err) < 0 ||
+	    rbl_list(feed, &conf->dnsbl_reject, "", err) < 0 ||
+	    rbl_list(backup, &conf->dnsbl_warn, "warn_if_reject ", err) < 0)
+		return -1;
+	/*
+	 * A backup class defers whatever it would refuse, under one
+	 * DEFER_IF_REJECT text; the warn_if_reject twin logs which zone
+	 * listed the client (Postfix caches the answer: one query).
+	 */
+	if (rbl_list(backup, &conf->dnsbl_reject, "warn_if_reject ", err) < 0 ||
+	    rbl_list(backup, &conf->dnsbl_reject, "", err) < 0)
+		return -1;
+	if (conf->senders_check_domain) {
+		sbuf_addstr(feed, "reject_unknown_sender_domain, ");
+		sbuf_addstr(backup, "reject_unknown_sender_domain, ");
+	}
+	if (conf->senders_verify_backup)
+		sbuf_addstr(backup, "reject_unverified_sender, ");
+	return 0;
+}
+
+int gen_mode_line(struct gen *g, const struct domain *d, struct error *err)
+{
+	const char *f[3];
+
+	if (g->modes.len == 0)
+		sbuf_addstr(&g->modes, "#domain\tmode\tspam\n");
+	f[0] = d->name.alabel;
+	f[1] = domain_mode_names[d->mode];
+	f[2] = d->spam_enabled ? "1" : "0";
+	return policy_line_add(&g->modes, f, 3, err);
 }
 
 void gen_postgrey_args(const struct conf *conf, struct strbuf *out)

@@ -15,11 +15,18 @@
  *                  "rcpt\tNAME\tLOCAL" (recipients = list), tab-separated;
  *   spam           rspamd's per-domain policy (rspamd.local.lua reads it):
  *                  "NAME\tMODE\tENABLED\tLOW_ACTION\tLOW_TEXT\tMED_...";
+ *   modes          rspamd's per-mode filters (mxfeed-filters.lua reads
+ *                  it): a "#domain\tmode\tspam" header row, then
+ *                  "NAME\tMODE\tSPAM_ENABLED" (gen_mode_line());
  *   queue          each domain's queue lifetime for mta-glue queue-expire:
  *                  "NAME\tDAYS\tEXTENDED_UNTIL" (unix seconds, 0 = none).
  * The writers map_line_add() and policy_line_add() refuse any byte that
  * the format could misread (control characters, and space or '#' in a
  * map key), so no input can add a line or a setting.
+ * gen_smtpd_checks() gives the restriction-class text of the site's
+ * envelope checks (dnsbl.*, senders.*) that main.cf's feed and backup
+ * classes begin with: "reject_rbl_client ZONE, ..." (each zone
+ * re-checked by conf_dnsbl_parse), ending in ", " or empty.
  * gen_postgrey_args() gives postgrey's command-line options (listen
  * address, delay, client /24 and IPv6 /64 triplets) for postgrey.args.
  * gen_fill() expands a text template's @NAME@ placeholders (main.cf,
@@ -44,7 +51,8 @@ struct gen {
 	struct strbuf transport;
 	struct strbuf policy;
 	struct strbuf queue;
-	struct strbuf spam; /* rspamd/mxfeed-domains */
+	struct strbuf spam;  /* rspamd/mxfeed-domains */
+	struct strbuf modes; /* rspamd/mxfeed-modes */
 	size_t ndomains, nrules;
 	int max_message_mb; /* the largest of any domain and the site's */
 };
@@ -68,6 +76,11 @@ int map_line_add(struct strbuf *out, const char *key, const char *value,
 /* Fields joined by tabs; n fields. */
 int policy_line_add(struct strbuf *out, const char *const *fields, size_t n,
 		    struct error *err) __attribute__((warn_unused_result));
+int gen_mode_line(struct gen *g, const struct domain *d, struct error *err)
+	__attribute__((warn_unused_result));
+int gen_smtpd_checks(const struct conf *conf, struct strbuf *feed,
+		     struct strbuf *backup, struct error *err)
+	__attribute__((warn_unused_result));
 void gen_postgrey_args(const struct conf *conf, struct strbuf *out);
 int gen_fill(const char *name, const char *text, const struct gen_var *vars,
 	     size_t nvars, struct strbuf *out, struct error *err)

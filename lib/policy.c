@@ -432,12 +432,16 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 	}
 	/* allow rules skip greylisting (SPEC section 4, step 2) */
 	grey = d->greylisting && !allowed;
-	if (d->recipients == RCPT_VERIFY && d->mode == MODE_BACKUP)
+	if (d->mode == MODE_BACKUP && d->recipients == RCPT_VERIFY)
 		sbuf_addstr(action, grey ? POLICY_BACKUP_VERIFY_GREYLIST_CLASS
 					 : POLICY_BACKUP_VERIFY_CLASS);
+	else if (d->mode == MODE_BACKUP)
+		sbuf_addstr(action, grey ? POLICY_BACKUP_GREYLIST_CLASS
+					 : POLICY_BACKUP_CLASS);
 	else if (d->recipients == RCPT_VERIFY)
 		sbuf_addstr(action, grey ? POLICY_VERIFY_GREYLIST_CLASS
 					 : POLICY_VERIFY_CLASS);
 	else
-		sbuf_addstr(action, grey ? POLICY_GREYLIST_CLASS : "DUNNO");
+		sbuf_addstr(action,
+			    grey ? POLICY_GREYLIST_CLASS : POLICY_FEED_CLASS);
 }

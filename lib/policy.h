@@ -20,13 +20,16 @@
  *         destinations (or for no domain of ours)         554 5.7.1
  *   RCPT, recipients = list and the address not listed   550 5.1.1,
  *                                                   450 4.1.1 for backup
- *   RCPT, otherwise a restriction class of main.cf, or DUNNO:
+ *   RCPT, otherwise a restriction class of main.cf, which begins
+ *         with the site's DNS blocklists and sender checks:
  *         recipients = verify      -> address verification by callout
  *         greylisting on and no allow rule matched -> postgrey
- *         (both: POLICY_VERIFY_GREYLIST_CLASS)
- *         backup domains verify with the POLICY_BACKUP_* classes: a
- *         recipient the primary refuses gets 450 4.7.1, not 550,
- *         one it cannot be asked about 450 4.1.1 as for feed
+ *         (both: POLICY_VERIFY_GREYLIST_CLASS; neither:
+ *         POLICY_FEED_CLASS)
+ *         backup domains use the POLICY_BACKUP_* classes: what the
+ *         class would refuse (a listed client, a recipient the primary
+ *         refuses) gets 450 4.7.1, not 5xx; a recipient the primary
+ *         cannot be asked about 450 4.1.1 as for feed
  *   anything else                                        DUNNO
  * The session remembers the transaction (Postfix's "instance") and its
  * recipient domain.  Messages never echo client text.
@@ -47,9 +50,14 @@
 
 /*
  * restriction classes main.cf defines (templates/postfix/main.cf.in);
- * the backup ones put DEFER_IF_REJECT before the callout, so that a
- * recipient the primary refuses is deferred (450 4.7.1), not refused
+ * each begins with the site's envelope checks (DNS blocklists, sender
+ * checks); the backup ones put DEFER_IF_REJECT first, so that what the
+ * class would refuse (a listed client, a recipient the primary refuses)
+ * is deferred (450 4.7.1) instead
  */
+#define POLICY_FEED_CLASS		    "mxfeed_feed"
+#define POLICY_BACKUP_CLASS		    "mxfeed_backup"
+#define POLICY_BACKUP_GREYLIST_CLASS	    "mxfeed_backup_greylist"
 #define POLICY_GREYLIST_CLASS		    "mxfeed_greylist"
 #define POLICY_VERIFY_CLASS		    "mxfeed_verify"
 #define POLICY_VERIFY_GREYLIST_CLASS	    "mxfeed_verify_greylist"

@@ -209,6 +209,8 @@ static const struct {
 	{ "rspamd/local.d/force_actions.conf", "force_actions.conf.in" },
 	{ "rspamd/local.d/actions.conf", "actions.conf.in" },
 	{ "rspamd/rspamd.local.lua", "rspamd.local.lua.in" },
+	{ "rspamd/rspamd.conf.local", "rspamd.conf.local.in" },
+	{ "rspamd/mxfeed-filters.lua", "mxfeed-filters.lua.in" },
 };
 
 /* rspamd modules that ask the network; off with spam.network_checks = 0 */
@@ -224,7 +226,7 @@ static const char *const network_modules[] = {
 static int write_rspamd(const char *dir, const struct conf *conf,
 			const struct gen *g, struct error *err)
 {
-	char sub[PATH_MAX], low[32], med[32], high[32];
+	char sub[PATH_MAX], low[32], med[32], high[32], backup_defer[32];
 	const struct gen_var vars[] = {
 		{ "MILTER", conf->scanner_milter },
 		{ "NORMAL", conf->scanner_normal },
@@ -234,12 +236,19 @@ static int write_rspamd(const char *dir, const struct conf *conf,
 		{ "MED", med },
 		{ "HIGH", high },
 		{ "TEST_HEADER", conf->spam_test_header ? "true" : "false" },
+		{ "BACKUP_DEFER", backup_defer },
+		{ "HEADERS_BACKUP",
+		  conf->headers_backup_defer ? "true" : "false" },
+		{ "HEADERS_FEED",
+		  conf->headers_feed_refuse ? "true" : "false" },
 	};
 	size_t i;
 
 	(void)snprintf(low, sizeof(low), "%g", conf->spam_low);
 	(void)snprintf(med, sizeof(med), "%g", conf->spam_med);
 	(void)snprintf(high, sizeof(high), "%g", conf->spam_high);
+	(void)snprintf(backup_defer, sizeof(backup_defer), "%g",
+		       conf->spam_backup_defer);
 	if (path_of(sub, dir, "rspamd", err) < 0 || mkdir(sub, 0755) < 0 ||
 	    path_of(sub, dir, "rspamd/local.d", err) < 0 ||
 	    mkdir(sub, 0755) < 0)
@@ -261,6 +270,8 @@ static int write_rspamd(const char *dir, const struct conf *conf,
 			return -1;
 	}
 	if (write_file(dir, "rspamd/mxfeed-domains", g->spam.buf, g->spam.len,
+		       err) < 0 ||
+	    write_file(dir, "rspamd/mxfeed-modes", g->modes.buf, g->modes.len,
 		       err) < 0 ||
 	    fsync_dir(sub, err) < 0)
 		return -1;
@@ -412,6 +423,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	char seqs[32], maxbytes[32];
 	const char *bind4 = "", *bind6 = "";
 	struct strbuf clients = STRBUF_INIT;
+	struct strbuf feed_checks = STRBUF_INIT, backup_checks = STRBUF_INIT;
 	struct gen g;
 	size_t i;
 	int rc = -1;
@@ -446,7 +458,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		else
 			bind6 = a->text;
 	}
-	if (path_of(current, conf->state_dir, "current", err) < 0 ||
+	if (gen_smtpd_checks(conf, &feed_checks, &backup_checks, err) < 0 ||
+	    path_of(current, conf->state_dir, "current", err) < 0 ||
 	    path_of(spool, conf->state_dir, "spool", err) < 0 ||
 	    path_of(data, conf->state_dir, "data", err) < 0)
 		goto out;
@@ -469,6 +482,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "MILTER", conf->scanner_milter },
 			{ "REINJECT", conf->relay_reinject },
 			{ "REINJECT_CLIENTS", clients.buf },
+			{ "FEED_CHECKS", feed_checks.buf },
+			{ "BACKUP_CHECKS", backup_checks.buf },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -519,6 +534,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 out:
 	gen_release(&g);
 	sbuf_release(&clients);
+	sbuf_release(&feed_checks);
+	sbuf_release(&backup_checks);
 	return rc;
 }
 

@@ -14,6 +14,10 @@ set -u
 in_netns "$0" "$@"
 pg_setup
 relay_setup
+# the backup spam threshold (spam.backup_defer, test_filters.sh) off:
+# here the domains' own spam actions are under test
+sed -i 's|^spam = { network_checks = 0; test_header = 1; };|spam = { network_checks = 0; test_header = 1; backup_defer = 0; };|' \
+	"$T/mxfeed.conf"
 F=$FEEDCTL
 M=$MTA_GLUE
 REFUSER=

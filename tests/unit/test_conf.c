@@ -58,6 +58,14 @@ static void defaults(void **state)
 	assert_string_equal(c.state_dir, "/var/lib/mxfeed");
 	assert_int_equal(c.dest_allow.n, 0);
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
+	/* production's envelope checks need DNS: off unless switched on */
+	assert_int_equal(c.dnsbl_reject.n, 0);
+	assert_int_equal(c.dnsbl_warn.n, 0);
+	assert_int_equal(c.senders_verify_backup, 0);
+	assert_int_equal(c.senders_check_domain, 0);
+	assert_int_equal(c.headers_backup_defer, 1);
+	assert_int_equal(c.headers_feed_refuse, 0);
+	assert_true(c.spam_backup_defer > 5.9 && c.spam_backup_defer < 6.1);
 	assert_true(c.spam_low < c.spam_med && c.spam_med < c.spam_high);
 	assert_true(c.relay_name[0] != '\0');
 	conf_release(&c);
@@ -78,13 +86,34 @@ static void full(void **state)
 		     "site = { own_names = [ \"MX1.ISP.example\" ]; };\n"
 		     "paths = { state = \"/srv/mxfeed\"; };\n"
 		     "destinations = { allow = [ \"127.0.0.0/8\" ]; };\n"
-		     "spam = { low = 4; med = 8.5; high = 20.0; };\n"
+		     "spam = { low = 4; med = 8.5; high = 20.0; backup_defer = "
+		     "8.5; "
+		     "};\n"
 		     "limits = { max_message_mb = 100; archive_days = 7; };\n"
 		     "log = { level = \"debug\"; };\n"
 		     "mailbox = { doveadm = \"[::1]:8090\"; reinject = "
-		     "\"relay1.isp.example:10025\"; };\n",
+		     "\"relay1.isp.example:10025\"; };\n"
+		     "dnsbl = { reject = [ "
+		     "\"Zen.Spamhaus.org=127.0.0.[2..11]\","
+		     " \"bl.test=127.0.[0;1].[2;4..9]\" ];"
+		     " warn = [ \"bl.spamcop.net\" ]; };\n"
+		     "senders = { verify_backup = 1; check_domain = 1; };\n"
+		     "headers = { backup_defer = 0; feed_refuse = 1; };\n"
+		     "",
 		     &c, &err),
 		0);
+	assert_int_equal(c.dnsbl_reject.n, 2);
+	assert_string_equal(c.dnsbl_reject.v[0],
+			    "zen.spamhaus.org=127.0.0.[2..11]");
+	assert_string_equal(c.dnsbl_reject.v[1],
+			    "bl.test=127.0.[0;1].[2;4..9]");
+	assert_int_equal(c.dnsbl_warn.n, 1);
+	assert_string_equal(c.dnsbl_warn.v[0], "bl.spamcop.net");
+	assert_int_equal(c.senders_verify_backup, 1);
+	assert_int_equal(c.senders_check_domain, 1);
+	assert_int_equal(c.headers_backup_defer, 0);
+	assert_int_equal(c.headers_feed_refuse, 1);
+	assert_true(c.spam_backup_defer > 8.4 && c.spam_backup_defer < 8.6);
 	assert_string_equal(c.db_conninfo, "dbname=x");
 	assert_string_equal(c.db_owner_conninfo, "dbname=x user=o");
 	assert_int_equal(c.db_connect_timeout, 10);
@@ -149,6 +178,32 @@ static const struct badconf bad[] = {
 	{ "mailbox = { reinject = \"x:25\\n-o y\"; };\n", "HOST:PORT" },
 	{ "scanner = { clamd = \"[::1:3310\"; };\n", "HOST:PORT" },
 	{ "greylist = { postgrey = \":10023\"; };\n", "HOST:PORT" },
+	{ "dnsbl = { reject = \"zen.spamhaus.org\"; };\n",
+	  "dnsbl.reject: must be a list of zones" },
+	{ "dnsbl = { reject = [ \"localhost\" ]; };\n", "ZONE or ZONE=FILTER" },
+	{ "dnsbl = { reject = [ \"zen.spamhaus.org.\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"-x.example\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"x-.example\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"a..example\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { warn = [ \"bl.test, permit\" ]; };\n",
+	  "dnsbl.warn: entries must be" },
+	{ "dnsbl = { warn = [ \"bl.test\\nx = y\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0.256\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0.02\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0.2.1\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0.[2..]\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0.[2;]\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0.[2\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0.[]\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=127.0.0.2}\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ \"bl.test=\" ]; };\n", "ZONE=" },
+	{ "dnsbl = { reject = [ 5 ]; };\n", "ZONE=" },
+	{ "dnsbl = { zones = [ \"bl.test\" ]; };\n",
+	  "dnsbl.zones: unknown setting" },
+	{ "senders = { verify_backup = 2; };\n", "from 0 to 1" },
+	{ "headers = { feed_refuse = \"yes\"; };\n", "whole number" },
+	{ "spam = { backup_defer = 101; };\n", "from 0 to 100" },
 	{ "database = { conninfo = \"x\" ", "syntax error" },
 	{ "database = { conninfo = \"x\"; };\ndatabase = { };\n",
 	  "syntax error" },
@@ -198,6 +253,8 @@ static void documented(void **state)
 	(void)state;
 	assert_non_null(conf_doc("database.conninfo"));
 	assert_non_null(conf_doc("destinations.allow"));
+	assert_non_null(conf_doc("dnsbl.reject"));
+	assert_non_null(conf_doc("senders.verify_backup"));
 	assert_null(conf_doc("nonsense"));
 }
 

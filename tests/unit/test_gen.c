@@ -38,6 +38,12 @@ static int setup(void **state)
 	cidr_list_add(&conf.dest_allow, &c);
 	assert_int_equal(cidr_parse("::1/128", &c, "t", &err), 0);
 	cidr_list_add(&conf.dest_allow, &c);
+	/* production's envelope checks, so that main.cf shows them */
+	conf.dnsbl_reject.v[conf.dnsbl_reject.n++] =
+		xstrdup("zen.spamhaus.org=127.0.0.[2..11]");
+	conf.dnsbl_warn.v[conf.dnsbl_warn.n++] = xstrdup("bl.spamcop.net");
+	conf.senders_verify_backup = 1;
+	conf.senders_check_domain = 1;
 	return 0;
 }
 
@@ -77,6 +83,7 @@ static void generate(const char *in, struct strbuf *out)
 	struct error err = ERROR_INIT;
 	json_t *doc = json_loads(in, 0, NULL), *item, **items;
 	struct strbuf mcf = STRBUF_INIT, mst = STRBUF_INIT;
+	struct strbuf feed = STRBUF_INIT, backup = STRBUF_INIT;
 	struct gen g;
 	size_t i, n;
 	char maxbytes[32];
@@ -142,6 +149,7 @@ static void generate(const char *in, struct strbuf *out)
 	}
 	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
 		       (long long)g.max_message_mb * 1024 * 1024);
+	assert_int_equal(gen_smtpd_checks(&conf, &feed, &backup, &err), 0);
 	{
 		const struct gen_var vars[] = {
 			{ "SEQ", "42" },
@@ -161,6 +169,8 @@ static void generate(const char *in, struct strbuf *out)
 			{ "MILTER", "127.0.0.1:11332" },
 			{ "REINJECT", "127.0.0.1:10025" },
 			{ "REINJECT_CLIENTS", "127.0.0.0/8" },
+			{ "FEED_CHECKS", feed.buf },
+			{ "BACKUP_CHECKS", backup.buf },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -178,12 +188,15 @@ static void generate(const char *in, struct strbuf *out)
 	sbuf_addf(out, "==> policy <==\n%s", g.policy.buf);
 	sbuf_addf(out, "==> queue <==\n%s", g.queue.buf);
 	sbuf_addf(out, "==> rspamd/mxfeed-domains <==\n%s", g.spam.buf);
+	sbuf_addf(out, "==> rspamd/mxfeed-modes <==\n%s", g.modes.buf);
 	sbuf_addstr(out, "==> postgrey.args <==\n");
 	gen_postgrey_args(&conf, out);
 	sbuf_addf(out, "==> main.cf <==\n%s", mcf.buf);
 	sbuf_addf(out, "==> master.cf <==\n%s", mst.buf);
 	sbuf_release(&mcf);
 	sbuf_release(&mst);
+	sbuf_release(&feed);
+	sbuf_release(&backup);
 	gen_release(&g);
 	free(items);
 	json_decref(doc);
@@ -322,13 +335,58 @@ static void fill(void **state)
 	sbuf_release(&sb);
 }
 
+/* The site's zones are re-checked before they reach main.cf. */
+static void smtpd_checks(void **state)
+{
+	static const char *const bad[] = { "BL.test", "bl.test\nx = y",
+					   "bl.test, permit", "bl.test=1.2.3",
+					   "" };
+	struct conf c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct strbuf feed = STRBUF_INIT, backup = STRBUF_INIT;
+		struct error err = ERROR_INIT;
+
+		conf_defaults(&c);
+		c.dnsbl_reject.v[c.dnsbl_reject.n++] = xstrdup(bad[i]);
+		if (gen_smtpd_checks(&c, &feed, &backup, &err) != -1)
+			fail_msg("accepted zone #%zu", i);
+		assert_int_equal(err.code, ERR_INTERNAL);
+		error_release(&err);
+		sbuf_release(&feed);
+		sbuf_release(&backup);
+		conf_release(&c);
+	}
+	{
+		struct strbuf feed = STRBUF_INIT, backup = STRBUF_INIT;
+		struct error err = ERROR_INIT;
+
+		conf_defaults(&c);
+		assert_int_equal(gen_smtpd_checks(&c, &feed, &backup, &err), 0);
+		assert_string_equal(feed.buf, "");
+		assert_string_equal(backup.buf, "");
+		c.dnsbl_reject.v[c.dnsbl_reject.n++] = xstrdup("bl.test");
+		c.senders_verify_backup = 1;
+		assert_int_equal(gen_smtpd_checks(&c, &feed, &backup, &err), 0);
+		assert_string_equal(feed.buf, "reject_rbl_client bl.test, ");
+		assert_string_equal(backup.buf,
+				    "warn_if_reject reject_rbl_client bl.test, "
+				    "reject_rbl_client bl.test, "
+				    "reject_unverified_sender, ");
+		sbuf_release(&feed);
+		sbuf_release(&backup);
+		conf_release(&c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(golden),
-		cmocka_unit_test(map_lines),
-		cmocka_unit_test(policy_lines),
-		cmocka_unit_test(fill),
+		cmocka_unit_test(golden),	cmocka_unit_test(map_lines),
+		cmocka_unit_test(policy_lines), cmocka_unit_test(fill),
+		cmocka_unit_test(smtpd_checks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -33,6 +33,7 @@ static const char good[] =
 	"domain\tbackup.example\tbackup\t20971520\t0\tverify\t192.0.2.1\n"
 	"domain\texample.com\tfeed\t1048576\t1\tverify\t"
 	"127.0.0.1,::1\n"
+	"domain\tplain.example\tfeed\t1048576\t0\tany\t127.0.0.1\n"
 	"domain\tpop.example\tpop3\t52428800\t1\tlist\t\n"
 	"rule\texample.com\tblock\taddress-regex\t^spam@\n"
 	"rule\texample.com\tallow\taddress-regex\t^spam@friend\\.test$\n"
@@ -102,16 +103,21 @@ static void decisions(void **state)
 		  NULL, "450 4.7.1" },
 		{ "RCPT", "8", "u@backup.example", "a@s.test", "192.0.3.9",
 		  NULL, B_VERIFY },
-		/* backup: verify defers what the primary refuses (main.cf
-		 * classes); everything else defers in the policy itself */
+		/* backup: the backup classes defer what they would refuse
+		 * (DNS blocklists, what the primary refuses: main.cf);
+		 * everything else defers in the policy itself */
 		{ "RCPT", "30", "u@backup-grey.example", "a@s.test",
 		  "127.0.0.1", NULL, B_GREY },
 		{ "RCPT", "31", "u@backup-any.example", "a@s.test", "127.0.0.1",
-		  NULL, POLICY_GREYLIST_CLASS },
+		  NULL, POLICY_BACKUP_GREYLIST_CLASS },
 		{ "RCPT", "32", "info@backup-list.example", "a@s.test",
-		  "127.0.0.1", NULL, "DUNNO" },
+		  "127.0.0.1", NULL, POLICY_BACKUP_CLASS },
 		{ "RCPT", "33", "other@backup-list.example", "a@s.test",
 		  "127.0.0.1", NULL, "450 4.1.1" },
+		/* feed, no greylisting, any recipient: the feed class still
+		 * runs the site's DNS blocklists */
+		{ "RCPT", "35", "u@plain.example", "a@s.test", "127.0.0.1",
+		  NULL, POLICY_FEED_CLASS },
 		{ "RCPT", "34", "u@backup.example", "a@s.test", "127.0.0.1",
 		  "20971521", "552 5.3.4" },
 		{ "RCPT", "20", "u@pop.example", "a@s.test", "127.0.0.1", NULL,
@@ -157,7 +163,7 @@ static void decisions(void **state)
 	write_snapshot(good);
 	if (policy_load(path, &p, &err) < 0)
 		fail_msg("%s", error_msg(&err));
-	assert_int_equal(p.n, 6);
+	assert_int_equal(p.n, 7);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
 		struct policy_request rq = { r->state,	r->instance, r->rcpt,
