@@ -81,14 +81,14 @@ cat >> "$T/mxfeed.conf" << 'CONF'
 dnsbl = { reject = [ "bl.test=127.0.0.[2..11]" ]; warn = [ "warn.test" ]; };
 senders = { verify_backup = 1; check_domain = 1; };
 CONF
-$F add feed.example --mode feed --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
-$F add grey.example --mode feed --dest 127.0.0.1:2526 recipients=any > /dev/null
+$F add feed.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
+$F add grey.example --mode feed --force --dest 127.0.0.1:2526 recipients=any > /dev/null
 $F add pop.example --mode pop3 greylisting=off > /dev/null
-$F add backup.example --mode backup --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
-$F add bspam.example --mode backup --dest 127.0.0.1:2526 greylisting=off recipients=any \
+$F add backup.example --mode backup --force --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
+$F add bspam.example --mode backup --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
 	spam.enabled=on spam.low.action=header spam.med.action=header spam.high.action=header > /dev/null
-$F add bham.example --mode backup --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
-$F add fspam.example --mode feed --dest 127.0.0.1:2526 greylisting=off recipients=any \
+$F add bham.example --mode backup --force --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
+$F add fspam.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
 	spam.enabled=on spam.low.action=header spam.med.action=header spam.high.action=header > /dev/null
 sink_start 2526
 
