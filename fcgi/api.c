@@ -117,7 +117,10 @@ static int load(struct call *c, struct domain *d, struct propagation *p)
 	return 0;
 }
 
-/* If-Match: required (428), parsed (400); *v = -1 for "*". */
+/*
+ * If-Match: required (428), parsed (400); *v = -1 for "*".  A weak tag
+ * is a valid one that never matches (strong comparison): 412.
+ */
 static int if_match(struct call *c, bool required, int64_t *v)
 {
 	*v = OPS_NO_VERSION;
@@ -131,6 +134,13 @@ static int if_match(struct call *c, bool required, int64_t *v)
 	}
 	if (http_etag_parse(c->q->if_match, v, &c->err) < 0) {
 		resp_problem(c->r, 400, &c->err);
+		return -1;
+	}
+	if (*v == HTTP_ETAG_WEAK) {
+		error_set(&c->err, ERR_STALE, "If-Match",
+			  "If-Match holds a weak entity tag, which never "
+			  "matches: send the ETag as read, like \"3\"");
+		fail(c);
 		return -1;
 	}
 	return 0;

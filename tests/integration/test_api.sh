@@ -165,6 +165,9 @@ expect_status 200 "PATCH with the current ETag" PATCH /api/v1/domains/example.co
 check "the change is applied, version 2" \
 	test "$(jq -c '[.greylisting,.spam.enabled,.spam.med.action,.version]' "$T/out")" = '[false,true,"header",2]'
 check "new ETag" test "$(hdr ETag)" = '"2"'
+expect_status 412 "PATCH with a weak ETag: 412 (strong comparison never matches it)" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: W/"2"' -d '{"greylisting":true}'
+check "... is problem+json naming If-Match" bash -c "$(declare -f hdr is_problem); T=$T status=412; is_problem && jq -e '.detail | test(\"weak\")' $T/out > /dev/null"
+check "... and changed nothing" test "$(sql "SELECT version||' '||greylisting FROM domains WHERE name='example.com'")" = "2 false"
 expect_status 412 "PATCH with a stale ETag: 412" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{"greylisting":true}'
 check "412 says who changed it" jqe '.detail | test("t-oper")' "$T/out"
 expect_status 200 "PATCH as application/json works too" PATCH /api/v1/domains/example.com "${O[@]}" "${J[@]}" -H 'If-Match: "2"' -d '{"queue":{"days":5}}'
