@@ -3,8 +3,9 @@
  *
  * A route table maps (method, path shape) to a handler and the role it
  * needs.  Every request is authenticated (Bearer token), checked
- * against the route's role, and for a domain route against the token's
- * scope (another domain is 404, exactly as a missing one).  Handlers
+ * against the token's scope for a domain route (another domain, or a
+ * path segment that is no domain name, is 404, exactly as a missing
+ * one, whatever the method), then against the route's role.  Handlers
  * parse the request's syntax, call lib/ops and render the result; the
  * rules are in lib/.  Strict input: a body must be application/json
  * (PATCH also application/merge-patch+json), at most 64 KiB, loaded by
@@ -97,19 +98,29 @@ static json_t *body_json(struct call *c, const char *const *types)
 	return j;
 }
 
-/* Read the domain of the path, as the token may see it. */
-static int load(struct call *c, struct domain *d, struct propagation *p)
+/*
+ * The {name} of a domain route, checked before the route's role: a
+ * segment that is not a domain name names no domain, and a domain
+ * outside the token's scope is answered exactly as a missing one, on
+ * every route and method, so that a scoped token cannot even learn
+ * from a 403 that the domain exists.
+ */
+static int path_domain(struct call *c)
 {
 	struct domain_name dn;
 
-	if (ops_name(c->ox.conf, c->name, &dn, &c->err) < 0) {
-		fail(c);
-		return -1;
-	}
-	if (!auth_sees(&c->who, dn.alabel)) {
+	if (ops_name(c->ox.conf, c->name, &dn, &c->err) < 0 ||
+	    !auth_sees(&c->who, dn.alabel)) {
+		error_clear(&c->err);
 		resp_problem_msg(c->r, 404, "name", "no such domain");
 		return -1;
 	}
+	return 0;
+}
+
+/* Read the domain of the path (path_domain() has vetted the name). */
+static int load(struct call *c, struct domain *d, struct propagation *p)
+{
 	if (ops_domain_get(&c->ox, c->name, d, p, &c->err) < 0) {
 		fail(c);
 		return -1;
@@ -931,6 +942,8 @@ void api_handle(struct req *q, struct resp *r)
 		goto out;
 	}
 	q->actor = c.who.name;
+	if (c.name != NULL && path_domain(&c) < 0)
+		goto out;
 	if (auth_require(&c.who, rt->need, &c.err) < 0) {
 		fail(&c);
 		goto out;

@@ -154,7 +154,15 @@ expect_status 200 "HEAD works like GET" HEAD /api/v1/domains/example.com "${R[@]
 expect_status 200 "read by a mixed-case name" GET /api/v1/domains/Example.COM "${R[@]}"
 expect_status 404 "unknown domain: 404" GET /api/v1/domains/nosuch.example "${R[@]}"
 check "404 is problem+json" is_problem
-expect_status 422 "invalid name in the path: 422" GET /api/v1/domains/a..b "${R[@]}"
+# a path segment that is not a domain name names no domain: 404, on
+# every method (422 is for a bad value in a body)
+expect_status 404 "invalid name in the path: 404" GET /api/v1/domains/a..b "${R[@]}"
+for mp in "GET /api/v1/domains/%0a" "PATCH /api/v1/domains/%0a" "DELETE /api/v1/domains/%0a" \
+	"GET /api/v1/domains/%0a/history" "POST /api/v1/domains/%0a/flush" "GET /api/v1/domains/a%20b.example"; do
+	# shellcheck disable=SC2086
+	expect_status 404 "not a domain name in the path: $mp is 404" $mp "${A[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{}'
+	check "... problem+json saying no such domain" jqe '.status == 404 and .detail == "no such domain"' "$T/out"
+done
 expect_status 405 "PUT is not a method here: 405" PUT /api/v1/domains/example.com "${A[@]}"
 
 # --- change -------------------------------------------------------------
@@ -310,6 +318,24 @@ check "... marked as a replay" test "$(hdr Idempotent-Replayed)" = true
 check "... saying the passwords are shown once" jqe '.detail | test("shown once")'
 check "no password is kept with the idempotency key" \
 	test "$(sql "SELECT count(*) FROM idempotency_keys WHERE response LIKE '%' || chr(34) || 'password' || chr(34) || '%'")" = 0
+
+# --- a token scoped to another domain: 404 on every route, before roles --
+# The domain routes are read from the route table itself, so that a new
+# route is covered too.  A read-only token would get 403 on the changing
+# ones if the role were checked first; it must not even learn that the
+# domain exists.
+RS=(-H "Authorization: Bearer $(token t-rscope --role read --domain b.example)")
+routes=$(sed -n 's/^\t{ "\([A-Z]*\)", S_DOMAIN, NULL,.*/\1 -/p; s/^\t{ "\([A-Z]*\)", S_DOMAIN_SUB, "\([a-z0-9-]*\)",.*/\1 \2/p' "$TOP/fcgi/api.c")
+check "the route table has at least 14 domain routes" test "$(echo "$routes" | wc -l)" -ge 14
+vex=$(sql "SELECT version FROM domains WHERE name='example.com'")
+a0=$(count audit)
+while read -r m sub; do
+	p=/api/v1/domains/example.com
+	[ "$sub" = - ] || p=$p/$sub
+	expect_status 404 "read token scoped to b.example: $m $p is 404" "$m" "$p" "${RS[@]}" "${J[@]}" -H 'If-Match: "1"' -d '{}'
+	jqe '.detail == "no such domain"' "$T/out" || tap_fail "$m $p: not the missing-domain answer"
+done <<< "$routes"
+check "... nothing changed by them" test "$(sql "SELECT version FROM domains WHERE name='example.com'")/$(count audit)" = "$vex/$a0"
 
 # --- remove -------------------------------------------------------------
 expect_status 403 "operator may not remove" DELETE /api/v1/domains/e.example "${O[@]}"
