@@ -375,13 +375,10 @@ static void send_list(struct call *c, const char *key, json_t *list)
 	json_decref(o);
 }
 
+/* The audit outlives the domain: a removed name answers its rows. */
 static void h_history(struct call *c)
 {
-	struct domain d;
-
-	if (load(c, &d, NULL) == 0)
-		send_list(c, "history",
-			  store_history(c->ox.store, &d.name, 1000, &c->err));
+	send_list(c, "history", ops_history(&c->ox, c->name, 1000, &c->err));
 }
 
 static void h_jobs(struct call *c)

@@ -65,6 +65,24 @@ int ops_domain_get(const struct ops_ctx *ox, const char *name,
 	return error_set(err, ERR_INTERNAL, NULL, "unexpected lookup result");
 }
 
+json_t *ops_history(const struct ops_ctx *ox, const char *name, long limit,
+		    struct error *err)
+{
+	struct domain_name dn;
+	json_t *rows;
+
+	if (ops_name(ox->conf, name, &dn, err) < 0)
+		return NULL;
+	rows = store_history(ox->store, &dn, limit, err);
+	if (rows != NULL && json_array_size(rows) == 0) {
+		json_decref(rows);
+		error_set(err, ERR_NOTFOUND, "name",
+			  "no such domain and no history");
+		return NULL;
+	}
+	return rows;
+}
+
 /* Apply "path=value" settings in order; d unchanged on error. */
 static int apply_settings(struct domain *d, char *const *settings, size_t n,
 			  const struct conf *conf, struct error *err)

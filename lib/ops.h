@@ -54,6 +54,13 @@ int ops_domain_create_json(const struct ops_ctx *ox, const json_t *doc,
 			   struct domain *out, struct error *err)
 	__attribute__((warn_unused_result));
 /*
+ * The audit rows of a domain, newest first, at most limit; they outlive
+ * the domain, so a removed name answers them too.  NULL with
+ * ERR_NOTFOUND when the name has no rows at all.
+ */
+json_t *ops_history(const struct ops_ctx *ox, const char *name, long limit,
+		    struct error *err) __attribute__((warn_unused_result));
+/*
  * if_version: the version the caller saw (ERR_STALE when the domain has
  * changed since), or OPS_NO_VERSION: then a concurrent change is not a
  * conflict; the settings are applied again to the newer record (bounded

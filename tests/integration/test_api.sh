@@ -348,6 +348,13 @@ expect_status 204 "admin removes" DELETE /api/v1/domains/e.example "${A[@]}" -H 
 expect_status 404 "gone" GET /api/v1/domains/e.example "${A[@]}"
 expect_status 409 "a domain with mailboxes cannot be removed: 409" DELETE /api/v1/domains/b.example "${A[@]}"
 check "b.example still there" test "$(sql "SELECT count(*) FROM domains WHERE name='b.example'")" = 1
+# the audit outlives the domain, through the API as in feedctl history
+expect_status 200 "history of a removed domain" GET /api/v1/domains/e.example/history "${R[@]}"
+check "... has its remove and create rows" test "$(jq -c '[.history[] | .action]' "$T/out")" = '["remove","create"]'
+check "... with the remover" test "$(jq -r '.history[0].actor' "$T/out")" = t-admin
+expect_status 404 "a scoped token still gets 404 for a removed domain's history" GET /api/v1/domains/e.example/history "${SC[@]}"
+expect_status 404 "a name that never existed has no history: 404" GET /api/v1/domains/never.example/history "${R[@]}"
+expect_status 404 "other reads of a removed domain stay 404" GET /api/v1/domains/e.example/jobs "${R[@]}"
 
 # --- concurrency --------------------------------------------------------
 pids=()
