@@ -305,6 +305,8 @@ first=$(cat "$T/out")
 expect_status 201 "the retry replays 201" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem.example","mode":"pop3"}'
 check "the replay is marked" test "$(hdr Idempotent-Replayed)" = true
 check "the replay has the same body" test "$(cat "$T/out")" = "$first"
+check "the replay has the first answer's Location" test "$(hdr Location)" = /api/v1/domains/idem.example
+check "the replay has the first answer's ETag" test "$(hdr ETag)" = '"1"'
 check "one domain, one audit row" test "$(sql "SELECT count(*) FROM audit WHERE domain='idem.example'")" = 1
 expect_status 422 "the key with a different body: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem2.example","mode":"pop3"}'
 check "idem2 was not created" test "$(sql "SELECT count(*) FROM domains WHERE name='idem2.example'")" = 0
@@ -318,6 +320,34 @@ check "... marked as a replay" test "$(hdr Idempotent-Replayed)" = true
 check "... saying the passwords are shown once" jqe '.detail | test("shown once")'
 check "no password is kept with the idempotency key" \
 	test "$(sql "SELECT count(*) FROM idempotency_keys WHERE response LIKE '%' || chr(34) || 'password' || chr(34) || '%'")" = 0
+
+# two requests with one new key at once run once: the key is reserved
+# before the request runs; the others replay it or hear "in progress"
+pids=()
+for i in $(seq 8); do
+	curl -s -o "$T/ik.$i" -D "$T/ikh.$i" -w '%{http_code}\n' "${O[@]}" "${J[@]}" -H "Idempotency-Key: race-4713" \
+		-d '{"name":"idemrace.example","mode":"pop3"}' "$BASE/api/v1/domains" > "$T/iks.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+ikok=yes
+for i in $(seq 8); do
+	case $(cat "$T/iks.$i") in
+	201) ;;
+	409) jq -e '.detail | test("in progress")' "$T/ik.$i" > /dev/null || { ikok=no; cat "$T/ik.$i"; } ;;
+	*) ikok=no; cat "$T/iks.$i" ;;
+	esac
+done
+check "8 parallel POSTs with one new key: each 201 or 409 in progress" test $ikok = yes
+check "... exactly one ran (one audit row)" test "$(sql "SELECT count(*) FROM audit WHERE domain='idemrace.example'")" = 1
+fresh=0
+for i in $(seq 8); do
+	[ "$(cat "$T/iks.$i")" = 201 ] && ! grep -qi '^Idempotent-Replayed: true' "$T/ikh.$i" && fresh=$((fresh + 1))
+done
+check "... exactly one 201 is not a replay ($fresh)" test "$fresh" = 1
+expect_status 201 "after the race the key replays 201" POST /api/v1/domains "${O[@]}" "${J[@]}" -H "Idempotency-Key: race-4713" -d '{"name":"idemrace.example","mode":"pop3"}'
+check "... with its Location" test "$(hdr Location)" = /api/v1/domains/idemrace.example
+rm -f "$T"/ik.* "$T"/ikh.* "$T"/iks.*
 
 # --- a token scoped to another domain: 404 on every route, before roles --
 # The domain routes are read from the route table itself, so that a new
