@@ -1,7 +1,8 @@
 #!/bin/bash
 # relay.sh BUILDDIR - benchmark of the relay side (mta-glue and
-# mxfeed-policyd) at 100,000 domains, each figure printed against a
-# baseline measured in the same run.  Run from the top directory, as
+# mxfeed-policyd) at 100,000 domains (BENCH_RELAY_DOMAINS; make check
+# runs it with 1,000), each figure printed against a baseline measured
+# in the same run.  Run from the top directory, as
 # root (network namespace, Postfix):
 #   bash bench/relay.sh build
 #
@@ -28,9 +29,10 @@ set -uo pipefail
 b=${1:-build}
 export MXFEED_BUILD
 MXFEED_BUILD=$(cd "$(dirname "$0")/.." && pwd)/$b
-NDOM=100000
-NRULES=1000
-NCHANGE=10
+NDOM=${BENCH_RELAY_DOMAINS:-100000}
+NRULES=$((NDOM / 100)) # one domain in a hundred has a rule
+NCHANGE=${BENCH_CHANGES:-10}
+SIZE=$((NDOM / 1000))k # the figures' label: 100k
 NREQ=${BENCH_POLICY_N:-200000}
 RUNS=${BENCH_RUNS:-3}
 
@@ -139,8 +141,8 @@ for m in relay_domains transport; do
 		echo "# WARNING: the floor's $m differs from mxfeed's"
 	[ -s "$T/gen-bench/$m.lmdb" ] || die "mta-glue generate wrote no $m.lmdb"
 done
-printf 'relay generate 100k: %.3f s (floor COPY+postmap %.3f s) ratio %s [target <= 1.5]\n' \
-	"$gen_best" "$floor_best" "$(ratio "$gen_best" "$floor_best")"
+printf 'relay generate %s: %.3f s (floor COPY+postmap %.3f s) ratio %s [target <= 1.5]\n' \
+	"$SIZE" "$gen_best" "$floor_best" "$(ratio "$gen_best" "$floor_best")"
 
 # ---- 2. one change to applied on the relay ------------------------------
 t0=$EPOCHREALTIME
@@ -193,12 +195,12 @@ SYNC_PID=
 mapfile -t sorted < <(printf '%s\n' "${lat[@]}" | sort -g)
 p50=${sorted[$(((NCHANGE + 1) / 2 - 1))]} # nearest rank
 max=${sorted[$((NCHANGE - 1))]}
-printf 'relay set->applied at 100k: p50 %.0f ms, max %.0f ms [target p50 <= 1000 ms]\n' \
-	"$p50" "$max"
+printf 'relay set->applied at %s: p50 %.0f ms, max %.0f ms [target p50 <= 1000 ms]\n' \
+	"$SIZE" "$p50" "$max"
 grep -o 'applied sequence [0-9]* in [0-9]* ms' "$T/sync.log" |
 	awk '{ v[NR] = $5 } END { if (NR) { printf "#   apply inside sync (relay_apply):"; for (i = 1; i <= NR; i++) printf " %s", v[i]; print " ms" } }'
-printf '#   first apply at 100k: %.3f s; one poll of the relays table costs %.0f ms\n' \
-	"$first_apply" "$poll_ms"
+printf '#   first apply at %s: %.3f s; one poll of the relays table costs %.0f ms\n' \
+	"$SIZE" "$first_apply" "$poll_ms"
 
 # ---- 3. policyd requests/s vs a trivial responder -----------------------
 snap=$T/state/current/policy

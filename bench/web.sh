@@ -20,8 +20,8 @@ set -uo pipefail
 b=${1:-build}
 export MXFEED_BUILD
 MXFEED_BUILD=$(cd "$(dirname "$0")/.." && pwd)/$b
-WEB_PORT=18090
-BARE_PORT=18091
+WEB_PORT=${WEB_PORT:-18090} # nginx in front of mxfeed-fcgi
+BARE_PORT=${BENCH_BARE_PORT:-$((WEB_PORT + 1))} # nginx in front of bare_fcgi
 NDOM=200
 WRK_T=2
 WRK_C=8

@@ -3,8 +3,9 @@
  *
  * A route table maps (method, path shape) to a handler and the role it
  * needs.  Every request is authenticated (Bearer token), checked
- * against the route's role, and for a domain route against the token's
- * scope (another domain is 404, exactly as a missing one).  Handlers
+ * against the token's scope for a domain route (another domain, or a
+ * path segment that is no domain name, is 404, exactly as a missing
+ * one, whatever the method), then against the route's role.  Handlers
  * parse the request's syntax, call lib/ops and render the result; the
  * rules are in lib/.  Strict input: a body must be application/json
  * (PATCH also application/merge-patch+json), at most 64 KiB, loaded by
@@ -97,19 +98,29 @@ static json_t *body_json(struct call *c, const char *const *types)
 	return j;
 }
 
-/* Read the domain of the path, as the token may see it. */
-static int load(struct call *c, struct domain *d, struct propagation *p)
+/*
+ * The {name} of a domain route, checked before the route's role: a
+ * segment that is not a domain name names no domain, and a domain
+ * outside the token's scope is answered exactly as a missing one, on
+ * every route and method, so that a scoped token cannot even learn
+ * from a 403 that the domain exists.
+ */
+static int path_domain(struct call *c)
 {
 	struct domain_name dn;
 
-	if (ops_name(c->ox.conf, c->name, &dn, &c->err) < 0) {
-		fail(c);
-		return -1;
-	}
-	if (!auth_sees(&c->who, dn.alabel)) {
+	if (ops_name(c->ox.conf, c->name, &dn, &c->err) < 0 ||
+	    !auth_sees(&c->who, dn.alabel)) {
+		error_clear(&c->err);
 		resp_problem_msg(c->r, 404, "name", "no such domain");
 		return -1;
 	}
+	return 0;
+}
+
+/* Read the domain of the path (path_domain() has vetted the name). */
+static int load(struct call *c, struct domain *d, struct propagation *p)
+{
 	if (ops_domain_get(&c->ox, c->name, d, p, &c->err) < 0) {
 		fail(c);
 		return -1;
@@ -117,7 +128,10 @@ static int load(struct call *c, struct domain *d, struct propagation *p)
 	return 0;
 }
 
-/* If-Match: required (428), parsed (400); *v = -1 for "*". */
+/*
+ * If-Match: required (428), parsed (400); *v = -1 for "*".  A weak tag
+ * is a valid one that never matches (strong comparison): 412.
+ */
 static int if_match(struct call *c, bool required, int64_t *v)
 {
 	*v = OPS_NO_VERSION;
@@ -131,6 +145,13 @@ static int if_match(struct call *c, bool required, int64_t *v)
 	}
 	if (http_etag_parse(c->q->if_match, v, &c->err) < 0) {
 		resp_problem(c->r, 400, &c->err);
+		return -1;
+	}
+	if (*v == HTTP_ETAG_WEAK) {
+		error_set(&c->err, ERR_STALE, "If-Match",
+			  "If-Match holds a weak entity tag, which never "
+			  "matches: send the ETag as read, like \"3\"");
+		fail(c);
 		return -1;
 	}
 	return 0;
@@ -379,13 +400,10 @@ static void send_list(struct call *c, const char *key, json_t *list)
 	json_decref(o);
 }
 
+/* The audit outlives the domain: a removed name answers its rows. */
 static void h_history(struct call *c)
 {
-	struct domain d;
-
-	if (load(c, &d, NULL) == 0)
-		send_list(c, "history",
-			  store_history(c->ox.store, &d.name, 1000, &c->err));
+	send_list(c, "history", ops_history(&c->ox, c->name, 1000, &c->err));
 }
 
 static void h_jobs(struct call *c)
@@ -816,64 +834,161 @@ static int path_shape(const char *path, char *name, size_t nsize,
 	return S_DOMAIN_SUB;
 }
 
-/* Idempotency: replay a stored answer; 1 when the request is done. */
-static int idem_replay(struct call *c, unsigned char hash[32])
+/*
+ * Idempotency-Key on a POST.  idem_begin() reserves the key before the
+ * request runs, so that two requests with one new key run once: the
+ * second finds the reservation and hears 409 "in progress" until the
+ * first is done, then the first answer.  A replay answers the first
+ * answer's status, body and the headers in idem_headers[].  Returns 1
+ * when the request is answered here, 0 when it is to run (key held).
+ */
+static const char *const idem_headers[] = { "Location", "ETag", NULL };
+
+static bool idem_key_ok(const char *key)
 {
-	struct strbuf stored = STRBUF_INIT;
+	size_t i, n = strlen(key);
+
+	if (n == 0 || n > 255)
+		return false;
+	for (i = 0; i < n; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* Answer the stored one: status, body and the kept headers. */
+static void idem_replay(struct call *c, int status, const struct strbuf *body,
+			const struct strbuf *headers)
+{
+	json_t *h = json_loads(headers->buf, 0, NULL);
+	const char *name;
+	json_t *v;
+
+	c->r->status = status;
+	c->r->ctype =
+		status >= 400 ? "application/problem+json" : "application/json";
+	sbuf_reset(&c->r->body);
+	sbuf_add(&c->r->body, body->buf, body->len);
+	json_object_foreach(h, name, v)
+	{
+		/* only the names we keep; resp_header masks CR/LF */
+		if (parse_enum(name, idem_headers) >= 0 && json_is_string(v))
+			resp_header(c->r, name, "%s", json_string_value(v));
+	}
+	json_decref(h);
+	resp_header(c->r, "Idempotent-Replayed", "true");
+}
+
+static int idem_begin(struct call *c, unsigned char hash[32])
+{
+	struct strbuf stored = STRBUF_INIT, headers = STRBUF_INIT;
 	struct strbuf in = STRBUF_INIT;
 	const char *key = c->q->idem_key;
-	size_t i, n = strlen(key);
 	bool same = false;
-	int status = 0;
+	int status = 0, tries;
 
-	if (n == 0 || n > 255) {
+	if (!idem_key_ok(key)) {
 		resp_problem_msg(c->r, 400, "Idempotency-Key",
 				 "Idempotency-Key must be 1 to 255 printable "
 				 "ASCII characters");
 		return 1;
 	}
-	for (i = 0; i < n; i++)
-		if (key[i] < 0x20 || key[i] > 0x7e) {
-			resp_problem_msg(c->r, 400, "Idempotency-Key",
-					 "Idempotency-Key must be 1 to 255 "
-					 "printable ASCII characters");
-			return 1;
-		}
 	sbuf_addf(&in, "%s %s\n", c->q->method, c->q->path);
 	sbuf_add(&in, c->q->body.buf, c->q->body.len);
 	SHA256((const unsigned char *)in.buf, in.len, hash);
 	sbuf_release(&in);
-	switch (store_idem_get(c->ox.store, c->who.name, key, hash, &status,
-			       &stored, &same, &c->err)) {
-	case LOOKUP_FAIL:
-		fail(c);
-		sbuf_release(&stored);
-		return 1;
-	case LOOKUP_NOTFOUND:
-		sbuf_release(&stored);
-		return 0;
-	case LOOKUP_FOUND:
-		break;
+	/* a reservation may vanish between reserve and get (its request
+	 * ended without an answer to keep): then try to take it again */
+	for (tries = 0; tries < 3; tries++) {
+		switch (store_idem_reserve(c->ox.store, c->who.name, key, hash,
+					   &c->err)) {
+		case 1:
+			return 0;
+		case 0:
+			break;
+		default:
+			fail(c);
+			return 1;
+		}
+		sbuf_reset(&stored);
+		sbuf_reset(&headers);
+		switch (store_idem_get(c->ox.store, c->who.name, key, hash,
+				       &status, &stored, &headers, &same,
+				       &c->err)) {
+		case LOOKUP_FAIL:
+			fail(c);
+			goto done;
+		case LOOKUP_NOTFOUND:
+			continue;
+		case LOOKUP_FOUND:
+			break;
+		}
+		if (!same)
+			resp_problem_msg(c->r, 422, "Idempotency-Key",
+					 "this Idempotency-Key was used for a "
+					 "different request");
+		else if (status == 0) {
+			resp_problem_msg(c->r, 409, "Idempotency-Key",
+					 "a request with this Idempotency-Key "
+					 "is in progress; retry when it is "
+					 "done to get its answer");
+			resp_header(c->r, "Retry-After", "1");
+		} else
+			idem_replay(c, status, &stored, &headers);
+		goto done;
 	}
-	if (!same) {
-		resp_problem_msg(c->r, 422, "Idempotency-Key",
-				 "this Idempotency-Key was used for a "
-				 "different request");
-	} else {
-		c->r->status = status;
-		c->r->ctype = status >= 400 ? "application/problem+json"
-					    : "application/json";
-		sbuf_reset(&c->r->body);
-		sbuf_add(&c->r->body, stored.buf, stored.len);
-		resp_header(c->r, "Idempotent-Replayed", "true");
-	}
+	resp_problem_msg(c->r, 409, "Idempotency-Key",
+			 "a request with this Idempotency-Key is in progress; "
+			 "retry when it is done to get its answer");
+	resp_header(c->r, "Retry-After", "1");
+done:
 	sbuf_release(&stored);
+	sbuf_release(&headers);
 	return 1;
 }
 
-static void idem_store(struct call *c, const unsigned char hash[32])
+/* The kept headers of the answer, from its "Name: value\r\n" lines. */
+static json_t *answer_headers(const struct resp *r)
+{
+	json_t *o = json_object();
+	const char *p = r->headers.buf;
+
+	while (*p) {
+		const char *eol = strstr(p, "\r\n");
+		const char *colon = strchr(p, ':');
+		size_t n;
+		int i;
+
+		if (eol == NULL)
+			break;
+		if (colon != NULL && colon < eol) {
+			n = (size_t)(colon - p);
+			for (i = 0; idem_headers[i]; i++)
+				if (strlen(idem_headers[i]) == n &&
+				    strncasecmp(p, idem_headers[i], n) == 0) {
+					const char *v = colon + 1;
+
+					while (*v == ' ')
+						v++;
+					json_object_set_new(
+						o, idem_headers[i],
+						json_stringn(
+							v, (size_t)(eol - v)));
+				}
+		}
+		p = eol + 2;
+	}
+	return o;
+}
+
+/* Keep the answer for the reserved key, or give the key up. */
+static void idem_end(struct call *c)
 {
 	struct error e = ERROR_INIT;
+	const char *actor = c->who.name, *key = c->q->idem_key;
+	char *hs;
+	json_t *h;
+	int rc;
 
 	/* a replay of an answer with passwords: that it was done, not them
 	 * (they are shown once and never kept) */
@@ -884,13 +999,20 @@ static void idem_store(struct call *c, const unsigned char hash[32])
 		"kept (a new one: mailbox passwd)\"}";
 
 	/* answers that a retry could change are not kept */
-	if (c->r->status >= 500 || c->r->status == 401 || c->r->body.len == 0)
-		return;
-	if (store_idem_put(c->ox.store, c->who.name, c->q->idem_key, hash,
-			   c->secret && c->r->status < 300 ? 409 : c->r->status,
-			   c->secret && c->r->status < 300 ? done
-							   : c->r->body.buf,
-			   &e) < 0) {
+	if (c->r->status >= 500 || c->r->status == 401 || c->r->body.len == 0) {
+		rc = store_idem_release(c->ox.store, actor, key, &e);
+	} else if (c->secret && c->r->status < 300) {
+		rc = store_idem_put(c->ox.store, actor, key, 409, done, "{}",
+				    &e);
+	} else {
+		h = answer_headers(c->r);
+		hs = json_dumps(h, JSON_COMPACT);
+		json_decref(h);
+		rc = store_idem_put(c->ox.store, actor, key, c->r->status,
+				    c->r->body.buf, hs ? hs : "{}", &e);
+		free(hs);
+	}
+	if (rc < 0) {
 		log_warn("request %s: idempotency key not stored: %s", c->q->id,
 			 error_msg(&e));
 		error_release(&e);
@@ -946,6 +1068,8 @@ void api_handle(struct req *q, struct resp *r)
 		goto out;
 	}
 	q->actor = c.who.name;
+	if (c.name != NULL && path_domain(&c) < 0)
+		goto out;
 	if (auth_require(&c.who, rt->need, &c.err) < 0) {
 		fail(&c);
 		goto out;
@@ -960,10 +1084,10 @@ void api_handle(struct req *q, struct resp *r)
 		c.ox.change.ticket = q->ticket;
 	}
 	if (strcmp(rt->method, "POST") == 0 && q->idem_key != NULL) {
-		if (idem_replay(&c, hash))
+		if (idem_begin(&c, hash))
 			goto out;
 		rt->fn(&c);
-		idem_store(&c, hash);
+		idem_end(&c);
 	} else {
 		rt->fn(&c);
 	}

@@ -601,24 +601,15 @@ static int cmd_history(struct cli *cli, int argc, char **argv)
 		{ "actor", "ACTOR" },	  { "ticket", "TICKET" },
 		{ "changes", "CHANGES" }, { NULL, NULL },
 	};
-	struct domain_name dn;
 	json_t *rows, *row;
 	size_t k;
 
 	if (argc != 2)
 		return usage_error(cli, "history", "history takes one DOMAIN");
 	cli->subject = argv[1];
-	if (ops_name(&cli->conf, argv[1], &dn, &cli->err) < 0)
-		return fail(cli);
-	rows = store_history(cli->store, &dn, 1000, &cli->err);
+	rows = ops_history(&cli->ox, argv[1], 1000, &cli->err);
 	if (rows == NULL)
 		return fail(cli);
-	if (json_array_size(rows) == 0) {
-		json_decref(rows);
-		error_set(&cli->err, ERR_NOTFOUND, "name",
-			  "no such domain and no history");
-		return fail(cli);
-	}
 	if (cli->json) {
 		print_json(rows);
 		json_decref(rows);

@@ -65,6 +65,24 @@ int ops_domain_get(const struct ops_ctx *ox, const char *name,
 	return error_set(err, ERR_INTERNAL, NULL, "unexpected lookup result");
 }
 
+json_t *ops_history(const struct ops_ctx *ox, const char *name, long limit,
+		    struct error *err)
+{
+	struct domain_name dn;
+	json_t *rows;
+
+	if (ops_name(ox->conf, name, &dn, err) < 0)
+		return NULL;
+	rows = store_history(ox->store, &dn, limit, err);
+	if (rows != NULL && json_array_size(rows) == 0) {
+		json_decref(rows);
+		error_set(err, ERR_NOTFOUND, "name",
+			  "no such domain and no history");
+		return NULL;
+	}
+	return rows;
+}
+
 /* Apply "path=value" settings in order; d unchanged on error. */
 static int apply_settings(struct domain *d, char *const *settings, size_t n,
 			  const struct conf *conf, struct error *err)
@@ -266,42 +284,84 @@ static int commit_change(const struct ops_ctx *ox, const struct domain *cur,
 	return 0;
 }
 
+/*
+ * A read-modify-write of settings or a merge patch.  With an expected
+ * version the caller asked to fail when someone else changed the
+ * domain (ERR_STALE).  Without one it only wants its own change on top
+ * of whatever is there: when a concurrent writer got in between the
+ * read and the write, read again and apply the same change to the new
+ * record, up to SET_TRIES times.
+ */
+#define SET_TRIES 20
+
+typedef int (*change_fn)(struct domain *d, const void *arg,
+			 const struct conf *conf, struct error *err);
+
+struct settings_arg {
+	char *const *settings;
+	size_t n;
+};
+
+static int change_settings(struct domain *d, const void *arg,
+			   const struct conf *conf, struct error *err)
+{
+	const struct settings_arg *a = arg;
+
+	return apply_settings(d, a->settings, a->n, conf, err);
+}
+
+static int change_patch(struct domain *d, const void *arg,
+			const struct conf *conf, struct error *err)
+{
+	return domain_patch(d, arg, conf, err);
+}
+
+static int modify(const struct ops_ctx *ox, const char *name, change_fn change,
+		  const void *arg, int64_t if_version, struct domain *out,
+		  bool *changed, struct error *err)
+{
+	struct domain cur;
+	int tries;
+
+	for (tries = 1;; tries++) {
+		if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+			return -1;
+		if (check_version(&cur, if_version, err) < 0)
+			return -1;
+		*out = cur;
+		if (change(out, arg, ox->conf, err) < 0)
+			return -1;
+		if (commit_change(ox, &cur, out, "set", changed, err) == 0)
+			return 0;
+		if (err->code != ERR_STALE || if_version != OPS_NO_VERSION ||
+		    tries == SET_TRIES)
+			return -1;
+		error_clear(err);
+	}
+}
+
 int ops_domain_set(const struct ops_ctx *ox, const char *name,
 		   char *const *settings, size_t nsettings, int64_t if_version,
 		   struct domain *out, bool *changed, struct error *err)
 {
-	struct domain cur;
+	struct settings_arg a = { settings, nsettings };
 
 	if (nsettings == 0)
 		return error_set(err, ERR_INVALID, NULL,
 				 "nothing to set: give SETTING=VALUE");
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
-		return -1;
-	if (check_version(&cur, if_version, err) < 0)
-		return -1;
-	*out = cur;
-	if (apply_settings(out, settings, nsettings, ox->conf, err) < 0)
-		return -1;
-	return commit_change(ox, &cur, out, "set", changed, err);
+	return modify(ox, name, change_settings, &a, if_version, out, changed,
+		      err);
 }
 
 int ops_domain_patch(const struct ops_ctx *ox, const char *name,
 		     const json_t *patch, int64_t if_version,
 		     struct domain *out, bool *changed, struct error *err)
 {
-	struct domain cur;
-
 	if (!json_is_object(patch))
 		return error_set(err, ERR_INVALID, NULL,
 				 "a merge patch must be a JSON object");
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
-		return -1;
-	if (check_version(&cur, if_version, err) < 0)
-		return -1;
-	*out = cur;
-	if (domain_patch(out, patch, ox->conf, err) < 0)
-		return -1;
-	return commit_change(ox, &cur, out, "set", changed, err);
+	return modify(ox, name, change_patch, patch, if_version, out, changed,
+		      err);
 }
 
 int ops_extend(const struct ops_ctx *ox, const char *name, long days,

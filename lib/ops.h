@@ -57,7 +57,20 @@ int ops_domain_add(const struct ops_ctx *ox, const char *name, const char *mode,
 int ops_domain_create_json(const struct ops_ctx *ox, const json_t *doc,
 			   struct domain *out, struct error *err)
 	__attribute__((warn_unused_result));
-/* if_version: OPS_NO_VERSION or the version the caller saw. */
+/*
+ * The audit rows of a domain, newest first, at most limit; they outlive
+ * the domain, so a removed name answers them too.  NULL with
+ * ERR_NOTFOUND when the name has no rows at all.
+ */
+json_t *ops_history(const struct ops_ctx *ox, const char *name, long limit,
+		    struct error *err) __attribute__((warn_unused_result));
+/*
+ * if_version: the version the caller saw (ERR_STALE when the domain has
+ * changed since), or OPS_NO_VERSION: then a concurrent change is not a
+ * conflict; the settings are applied again to the newer record (bounded
+ * retries), so that concurrent sets of different settings all apply.
+ * The same holds for ops_domain_patch.
+ */
 int ops_domain_set(const struct ops_ctx *ox, const char *name,
 		   char *const *settings, size_t nsettings, int64_t if_version,
 		   struct domain *out, bool *changed, struct error *err)

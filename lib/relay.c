@@ -434,6 +434,12 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	if (mkdir(dir, 0755) < 0)
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "cannot create %s: %s", dir, strerror(errno));
+	/* the doveadm key lives in paths.state: on a first run (a fresh
+	 * host, "mta-glue generate DIR" before any apply) make it */
+	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
+		return error_set(err, ERR_INTERNAL, "paths.state",
+				 "cannot create %s: %s", conf->state_dir,
+				 strerror(errno));
 	gen_init(&g, conf);
 	if (store_snapshot(
 		    s, seq,

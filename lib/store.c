@@ -2123,20 +2123,53 @@ int store_token_touch(struct store *s, const char *name, struct error *err)
 /* ---- idempotency keys --------------------------------------------- */
 
 static const char sql_idem_get[] =
-	"SELECT status, response, request_hash = decode($3, 'hex')"
-	" FROM idempotency_keys WHERE actor = $1 AND key = $2"
-	" AND created_at > now() - interval '24 hours'";
-static const char sql_idem_put[] =
-	"WITH old AS (DELETE FROM idempotency_keys"
-	"  WHERE created_at <= now() - interval '24 hours')"
-	" INSERT INTO idempotency_keys (actor, key, request_hash, status,"
-	" response) VALUES ($1, $2, decode($3, 'hex'), $4, $5)"
+	"SELECT coalesce(status, 0), response, request_hash = decode($3, "
+	"'hex'),"
+	" headers FROM idempotency_keys WHERE actor = $1 AND key = $2";
+/* expired keys, and reservations whose request died (a worker killed
+ * mid-request) go before a key is reserved */
+static const char sql_idem_expire[] =
+	"DELETE FROM idempotency_keys WHERE created_at <= now() - interval"
+	" '24 hours' OR (status IS NULL AND created_at <= now() - interval"
+	" '5 minutes')";
+static const char sql_idem_reserve[] =
+	"INSERT INTO idempotency_keys (actor, key, request_hash, status,"
+	" response) VALUES ($1, $2, decode($3, 'hex'), NULL, '')"
 	" ON CONFLICT (actor, key) DO NOTHING";
+static const char sql_idem_put[] =
+	"UPDATE idempotency_keys SET status = $3, response = $4, headers = $5"
+	" WHERE actor = $1 AND key = $2 AND status IS NULL";
+static const char sql_idem_release[] =
+	"DELETE FROM idempotency_keys WHERE actor = $1 AND key = $2"
+	" AND status IS NULL";
+
+int store_idem_reserve(struct store *s, const char *actor, const char *key,
+		       const unsigned char hash[32], struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	if (q0(s, sql_idem_expire, &p, "idempotency keys", err) < 0)
+		return -1;
+	p_str(&p, actor);
+	p_str(&p, key);
+	p_hex(&p, hash, 32);
+	res = q(s, sql_idem_reserve, &p, "idempotency key", err);
+	p_release(&p);
+	if (res == NULL)
+		return -1;
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 1 : 0;
+	PQclear(res);
+	return rc;
+}
 
 enum lookup store_idem_get(struct store *s, const char *actor, const char *key,
 			   const unsigned char hash[32], int *status,
-			   struct strbuf *response, bool *same,
-			   struct error *err)
+			   struct strbuf *response, struct strbuf *headers,
+			   bool *same, struct error *err)
 {
 	struct params p = { 0 };
 	PGresult *res;
@@ -2152,13 +2185,15 @@ enum lookup store_idem_get(struct store *s, const char *actor, const char *key,
 	if (res == NULL)
 		return LOOKUP_FAIL;
 	if (PQntuples(res) == 1) {
-		if (!get_int(res, 0, 0, 100, 599, status)) {
+		if (!get_int(res, 0, 0, 0, 599, status) ||
+		    (*status != 0 && *status < 100)) {
 			error_set(err, ERR_INTERNAL, NULL,
 				  "unexpected idempotency row");
 			rc = LOOKUP_FAIL;
 		} else {
 			sbuf_addstr(response, PQgetvalue(res, 0, 1));
 			*same = get_bool(res, 0, 2);
+			sbuf_addstr(headers, PQgetvalue(res, 0, 3));
 			rc = LOOKUP_FOUND;
 		}
 	}
@@ -2167,8 +2202,8 @@ enum lookup store_idem_get(struct store *s, const char *actor, const char *key,
 }
 
 int store_idem_put(struct store *s, const char *actor, const char *key,
-		   const unsigned char hash[32], int status,
-		   const char *response, struct error *err)
+		   int status, const char *response, const char *headers,
+		   struct error *err)
 {
 	struct params p = { 0 };
 	int rc;
@@ -2177,10 +2212,25 @@ int store_idem_put(struct store *s, const char *actor, const char *key,
 		return -1;
 	p_str(&p, actor);
 	p_str(&p, key);
-	p_hex(&p, hash, 32);
 	p_int(&p, status);
 	p_str(&p, response);
+	p_str(&p, headers);
 	rc = q0(s, sql_idem_put, &p, "idempotency key", err);
+	p_release(&p);
+	return rc;
+}
+
+int store_idem_release(struct store *s, const char *actor, const char *key,
+		       struct error *err)
+{
+	struct params p = { 0 };
+	int rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, actor);
+	p_str(&p, key);
+	rc = q0(s, sql_idem_release, &p, "idempotency key", err);
 	p_release(&p);
 	return rc;
 }

@@ -272,18 +272,26 @@ int store_token_touch(struct store *s, const char *name, struct error *err)
 	__attribute__((warn_unused_result));
 
 /*
- * Idempotency keys (24 h).  get: LOOKUP_FOUND fills *status and
- * *response and sets *same when the stored request hash equals hash.
- * put: first writer wins; a second put of one key changes nothing.
+ * Idempotency keys (24 h).  reserve: insert a pending row for the key
+ * before its request runs; 1 when this caller holds it, 0 when a row
+ * exists (look at it with get), -1 on error.  get: LOOKUP_FOUND fills
+ * *status (0 while the first request is still running), *response and
+ * *headers (a JSON object, name -> value) and sets *same when the
+ * stored request hash equals hash.  put: the answer of a reserved key;
+ * release: forget a reservation whose answer is not to be kept.
  */
+int store_idem_reserve(struct store *s, const char *actor, const char *key,
+		       const unsigned char hash[32], struct error *err)
+	__attribute__((warn_unused_result));
 enum lookup store_idem_get(struct store *s, const char *actor, const char *key,
 			   const unsigned char hash[32], int *status,
-			   struct strbuf *response, bool *same,
-			   struct error *err);
+			   struct strbuf *response, struct strbuf *headers,
+			   bool *same, struct error *err);
 int store_idem_put(struct store *s, const char *actor, const char *key,
-		   const unsigned char hash[32], int status,
-		   const char *response, struct error *err)
-	__attribute__((warn_unused_result));
+		   int status, const char *response, const char *headers,
+		   struct error *err) __attribute__((warn_unused_result));
+int store_idem_release(struct store *s, const char *actor, const char *key,
+		       struct error *err) __attribute__((warn_unused_result));
 int store_token_revoke(struct store *s, const char *name,
 		       const struct change_ctx *ctx, struct error *err)
 	__attribute__((warn_unused_result));

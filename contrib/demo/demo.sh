@@ -56,6 +56,20 @@ answers() {
 	exit 1
 }
 
+# daemon_run NAME CMD...: run a command that leaves a daemon behind with
+# its stdin, stdout and stderr on $demo/NAME.log, so that the daemon
+# does not hold the caller's (a pipe under "make demo | tee") open; on
+# failure show the log's end and stop.
+daemon_run() {
+	local name=$1
+	shift
+	if ! "$@" > "$demo/$name.log" 2>&1 < /dev/null; then
+		echo "demo: $name failed; the end of $demo/$name.log:" >&2
+		tail -n 5 "$demo/$name.log" >&2
+		exit 1
+	fi
+}
+
 # ClamAV with a signature database made here (EICAR, no download) and
 # rspamd reading the current generation, unless they already run.
 scanner_start() {
@@ -73,7 +87,9 @@ scanner_start() {
 			--var=LOGDIR="$demo/rspamd" > "$demo/rspamd/out.log" 2>&1 < /dev/null &
 		echo $! > "$demo/rspamd.pid" # -f writes none; mta-glue HUPs this
 	fi
-	for _ in $(seq 300); do
+	# rspamd on a fresh DBDIR compiles its tables first: over 30 s on
+	# a busy 2-CPU box
+	for _ in $(seq 1200); do
 		(exec 3<> /dev/tcp/127.0.0.1/3310) 2> /dev/null &&
 			(exec 3<> /dev/tcp/127.0.0.1/11332) 2> /dev/null && return 0
 		sleep 0.1
@@ -96,23 +112,25 @@ mail_start() {
 		mkdir -p "$demo/postgrey"
 		chown postgrey "$demo/postgrey"
 		# shellcheck disable=SC2046
-		postgrey $(cat "$demo/state/current/postgrey.args") \
+		daemon_run postgrey postgrey $(cat "$demo/state/current/postgrey.args") \
 			--dbdir="$demo/postgrey" --pidfile="$demo/postgrey.pid" \
-			--daemonize > "$demo/postgrey.log" 2>&1
+			--daemonize
 	fi
 	scanner_start
 	if ! MXFEED_CONF=$conf "$mtaglue" status | grep -q 'postfix: running'; then
-		MXFEED_CONF=$conf "$mtaglue" start
+		daemon_run mta-glue-start env MXFEED_CONF="$conf" "$mtaglue" start
 	fi
 	pid_stop "$demo/sync.pid"
 	MXFEED_CONF=$conf setsid "$mtaglue" sync >> "$demo/sync.log" 2>&1 < /dev/null &
 	echo $! > "$demo/sync.pid"
 	mkdir -p "$demo/mail"
 	chown mail:mail "$demo/mail"
+	# Dovecot's master keeps the stderr it was started with: give it a
+	# file, or "make demo | tee" never sees the end of its output
 	if ! (exec 3<> /dev/tcp/127.0.0.1/24) 2> /dev/null; then
-		dovecot -c "$demo/state/current/dovecot/dovecot.conf"
+		daemon_run dovecot dovecot -c "$demo/state/current/dovecot/dovecot.conf"
 	else
-		dovecot -c "$demo/state/current/dovecot/dovecot.conf" reload
+		daemon_run dovecot dovecot -c "$demo/state/current/dovecot/dovecot.conf" reload
 	fi
 	# the jobs worker: forwards, archives and removes mailboxes after a
 	# switch or revert

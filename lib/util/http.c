@@ -239,6 +239,23 @@ const char *http_reason(int status)
 	return "Unknown";
 }
 
+/* An opaque-tag of RFC 9110: DQUOTE *etagc DQUOTE, etagc = %x21 /
+ * %x23-7E / obs-text. */
+static bool etag_opaque(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+		return false;
+	for (i = 1; i + 1 < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch == '"' || ch == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 int http_etag_parse(const char *in, int64_t *version, struct error *err)
 {
 	size_t n = strlen(in);
@@ -247,6 +264,10 @@ int http_etag_parse(const char *in, int64_t *version, struct error *err)
 
 	if (strcmp(in, "*") == 0) {
 		*version = -1;
+		return 0;
+	}
+	if (strncmp(in, "W/", 2) == 0 && etag_opaque(in + 2)) {
+		*version = HTTP_ETAG_WEAK;
 		return 0;
 	}
 	if (n < 3 || n - 2 >= sizeof(num) || in[0] != '"' || in[n - 1] != '"')

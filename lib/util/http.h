@@ -55,9 +55,13 @@ void sbuf_addurl(struct strbuf *sb, const char *s);
 /* Reason phrase for a status ("Unprocessable Content"), never NULL. */
 const char *http_reason(int status);
 /*
- * If-Match: a single strong tag "N" (N a version, decimal, no sign) or
- * "*".  Returns 0 and *version (-1 for "*"), or -1 with err set.
+ * If-Match: a single strong tag "N" (N a version, decimal, no sign),
+ * "*", or a weak tag W/"..." (RFC 9110 8.8.3).  Returns 0 and *version:
+ * N, -1 for "*", HTTP_ETAG_WEAK for a weak tag, which is valid but
+ * never matches, since If-Match compares strongly.  -1 with err set
+ * when the header is not one entity tag.
  */
+#define HTTP_ETAG_WEAK 0
 int http_etag_parse(const char *in, int64_t *version, struct error *err)
 	__attribute__((warn_unused_result));
 /* "Bearer TOKEN": pointer to TOKEN inside in, or NULL if not that shape. */

@@ -169,7 +169,15 @@ expect_status 200 "HEAD works like GET" HEAD /api/v1/domains/example.com "${R[@]
 expect_status 200 "read by a mixed-case name" GET /api/v1/domains/Example.COM "${R[@]}"
 expect_status 404 "unknown domain: 404" GET /api/v1/domains/nosuch.example "${R[@]}"
 check "404 is problem+json" is_problem
-expect_status 422 "invalid name in the path: 422" GET /api/v1/domains/a..b "${R[@]}"
+# a path segment that is not a domain name names no domain: 404, on
+# every method (422 is for a bad value in a body)
+expect_status 404 "invalid name in the path: 404" GET /api/v1/domains/a..b "${R[@]}"
+for mp in "GET /api/v1/domains/%0a" "PATCH /api/v1/domains/%0a" "DELETE /api/v1/domains/%0a" \
+	"GET /api/v1/domains/%0a/history" "POST /api/v1/domains/%0a/flush" "GET /api/v1/domains/a%20b.example"; do
+	# shellcheck disable=SC2086
+	expect_status 404 "not a domain name in the path: $mp is 404" $mp "${A[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{}'
+	check "... problem+json saying no such domain" jqe '.status == 404 and .detail == "no such domain"' "$T/out"
+done
 expect_status 405 "PUT is not a method here: 405" PUT /api/v1/domains/example.com "${A[@]}"
 
 # --- change -------------------------------------------------------------
@@ -180,6 +188,9 @@ expect_status 200 "PATCH with the current ETag" PATCH /api/v1/domains/example.co
 check "the change is applied, version 2" \
 	test "$(jq -c '[.greylisting,.spam.enabled,.spam.med.action,.version]' "$T/out")" = '[false,true,"header",2]'
 check "new ETag" test "$(hdr ETag)" = '"2"'
+expect_status 412 "PATCH with a weak ETag: 412 (strong comparison never matches it)" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: W/"2"' -d '{"greylisting":true}'
+check "... is problem+json naming If-Match" bash -c "$(declare -f hdr is_problem); T=$T status=412; is_problem && jq -e '.detail | test(\"weak\")' $T/out > /dev/null"
+check "... and changed nothing" test "$(sql "SELECT version||' '||greylisting FROM domains WHERE name='example.com'")" = "2 false"
 expect_status 412 "PATCH with a stale ETag: 412" PATCH /api/v1/domains/example.com "${O[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{"greylisting":true}'
 check "412 says who changed it" jqe '.detail | test("t-oper")' "$T/out"
 expect_status 200 "PATCH as application/json works too" PATCH /api/v1/domains/example.com "${O[@]}" "${J[@]}" -H 'If-Match: "2"' -d '{"queue":{"days":5}}'
@@ -309,6 +320,8 @@ first=$(cat "$T/out")
 expect_status 201 "the retry replays 201" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem.example","mode":"pop3"}'
 check "the replay is marked" test "$(hdr Idempotent-Replayed)" = true
 check "the replay has the same body" test "$(cat "$T/out")" = "$first"
+check "the replay has the first answer's Location" test "$(hdr Location)" = /api/v1/domains/idem.example
+check "the replay has the first answer's ETag" test "$(hdr ETag)" = '"1"'
 check "one domain, one audit row" test "$(sql "SELECT count(*) FROM audit WHERE domain='idem.example'")" = 1
 expect_status 422 "the key with a different body: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" "${IK[@]}" -d '{"name":"idem2.example","mode":"pop3"}'
 check "idem2 was not created" test "$(sql "SELECT count(*) FROM domains WHERE name='idem2.example'")" = 0
@@ -323,6 +336,52 @@ check "... saying the passwords are shown once" jqe '.detail | test("shown once"
 check "no password is kept with the idempotency key" \
 	test "$(sql "SELECT count(*) FROM idempotency_keys WHERE response LIKE '%' || chr(34) || 'password' || chr(34) || '%'")" = 0
 
+# two requests with one new key at once run once: the key is reserved
+# before the request runs; the others replay it or hear "in progress"
+pids=()
+for i in $(seq 8); do
+	curl -s -o "$T/ik.$i" -D "$T/ikh.$i" -w '%{http_code}\n' "${O[@]}" "${J[@]}" -H "Idempotency-Key: race-4713" \
+		-d '{"name":"idemrace.example","mode":"pop3"}' "$BASE/api/v1/domains" > "$T/iks.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+ikok=yes
+for i in $(seq 8); do
+	case $(cat "$T/iks.$i") in
+	201) ;;
+	409) jq -e '.detail | test("in progress")' "$T/ik.$i" > /dev/null || { ikok=no; cat "$T/ik.$i"; } ;;
+	*) ikok=no; cat "$T/iks.$i" ;;
+	esac
+done
+check "8 parallel POSTs with one new key: each 201 or 409 in progress" test $ikok = yes
+check "... exactly one ran (one audit row)" test "$(sql "SELECT count(*) FROM audit WHERE domain='idemrace.example'")" = 1
+fresh=0
+for i in $(seq 8); do
+	[ "$(cat "$T/iks.$i")" = 201 ] && ! grep -qi '^Idempotent-Replayed: true' "$T/ikh.$i" && fresh=$((fresh + 1))
+done
+check "... exactly one 201 is not a replay ($fresh)" test "$fresh" = 1
+expect_status 201 "after the race the key replays 201" POST /api/v1/domains "${O[@]}" "${J[@]}" -H "Idempotency-Key: race-4713" -d '{"name":"idemrace.example","mode":"pop3"}'
+check "... with its Location" test "$(hdr Location)" = /api/v1/domains/idemrace.example
+rm -f "$T"/ik.* "$T"/ikh.* "$T"/iks.*
+
+# --- a token scoped to another domain: 404 on every route, before roles --
+# The domain routes are read from the route table itself, so that a new
+# route is covered too.  A read-only token would get 403 on the changing
+# ones if the role were checked first; it must not even learn that the
+# domain exists.
+RS=(-H "Authorization: Bearer $(token t-rscope --role read --domain b.example)")
+routes=$(sed -n 's/^\t{ "\([A-Z]*\)", S_DOMAIN, NULL,.*/\1 -/p; s/^\t{ "\([A-Z]*\)", S_DOMAIN_SUB, "\([a-z0-9-]*\)",.*/\1 \2/p' "$TOP/fcgi/api.c")
+check "the route table has at least 14 domain routes" test "$(echo "$routes" | wc -l)" -ge 14
+vex=$(sql "SELECT version FROM domains WHERE name='example.com'")
+a0=$(count audit)
+while read -r m sub; do
+	p=/api/v1/domains/example.com
+	[ "$sub" = - ] || p=$p/$sub
+	expect_status 404 "read token scoped to b.example: $m $p is 404" "$m" "$p" "${RS[@]}" "${J[@]}" -H 'If-Match: "1"' -d '{}'
+	jqe '.detail == "no such domain"' "$T/out" || tap_fail "$m $p: not the missing-domain answer"
+done <<< "$routes"
+check "... nothing changed by them" test "$(sql "SELECT version FROM domains WHERE name='example.com'")/$(count audit)" = "$vex/$a0"
+
 # --- remove -------------------------------------------------------------
 expect_status 403 "operator may not remove" DELETE /api/v1/domains/e.example "${O[@]}"
 expect_status 412 "remove with a stale If-Match: 412" DELETE /api/v1/domains/e.example "${A[@]}" -H 'If-Match: "7"'
@@ -334,6 +393,13 @@ expect_status 204 "admin removes" DELETE /api/v1/domains/e.example "${A[@]}" -H 
 expect_status 404 "gone" GET /api/v1/domains/e.example "${A[@]}"
 expect_status 409 "a domain with mailboxes cannot be removed: 409" DELETE /api/v1/domains/b.example "${A[@]}"
 check "b.example still there" test "$(sql "SELECT count(*) FROM domains WHERE name='b.example'")" = 1
+# the audit outlives the domain, through the API as in feedctl history
+expect_status 200 "history of a removed domain" GET /api/v1/domains/e.example/history "${R[@]}"
+check "... has its remove and create rows" test "$(jq -c '[.history[] | .action]' "$T/out")" = '["remove","create"]'
+check "... with the remover" test "$(jq -r '.history[0].actor' "$T/out")" = t-admin
+expect_status 404 "a scoped token still gets 404 for a removed domain's history" GET /api/v1/domains/e.example/history "${SC[@]}"
+expect_status 404 "a name that never existed has no history: 404" GET /api/v1/domains/never.example/history "${R[@]}"
+expect_status 404 "other reads of a removed domain stay 404" GET /api/v1/domains/e.example/jobs "${R[@]}"
 
 # --- concurrency --------------------------------------------------------
 pids=()

@@ -147,6 +147,34 @@ wait
 codes=$(cat "$T"/race.* | sort | tr '\n' ' ')
 check "four concurrent adds: one 0 and three 4 ($codes)" test "$codes" = "0 4 4 4 "
 
+# --- concurrent sets without --if-version: every change applies ------
+# Each set is a read-modify-write; one that loses the race re-reads and
+# applies its settings again, so none is lost and none exits 4.
+$F add setrace.example --mode feed --dest 127.0.0.1 > /dev/null
+v0=$(sql "SELECT version FROM domains WHERE name='setrace.example'")
+sets=(greylisting=off spam.enabled=on spam.low.action=header spam.med.action=delete
+	spam.high.action=none 'spam.low.text=[l] ' 'spam.med.text=[m] ' 'spam.high.text=[h] '
+	queue.days=9 recipients=any max_message_mb=33 destination.port=2600 fallbacks=127.0.0.7)
+pids=()
+for i in "${!sets[@]}"; do
+	$F set setrace.example "${sets[$i]}" > "$T/sr.out.$i" 2> "$T/sr.err.$i" &
+	pids+=($!)
+done
+codes=
+for p in "${pids[@]}"; do wait "$p"; codes="$codes$? "; done
+check "${#sets[@]} concurrent sets all exit 0 ($codes)" test -z "$(echo "$codes" | tr -d '0 ')"
+run $F show setrace.example --json
+check "... and every one of them is stored" \
+	test "$(jq -c '[.greylisting,.spam.enabled,.spam.low.action,.spam.med.action,.spam.high.action,.spam.low.text,.spam.med.text,.spam.high.text,.queue.days,.recipients,.max_message_mb,.destination.port,.fallbacks[0].host]' "$T/out")" \
+	= '[false,true,"header","delete","none","[l] ","[m] ","[h] ",9,"any",33,2600,"127.0.0.7"]'
+check "... one version and one audit row each" \
+	test "$(jq -r .version "$T/out")/$(sql "SELECT count(*) FROM audit WHERE domain='setrace.example' AND action='set'")" = "$((v0 + ${#sets[@]}))/${#sets[@]}"
+cat "$T"/sr.err.* > "$T/err"
+check "... with nothing on stderr" test ! -s "$T/err"
+expect_exit 4 "an explicit stale --if-version still exits 4" $F set setrace.example queue.days=3 --if-version "$v0"
+check "... and stores nothing" test "$(sql "SELECT queue_days FROM domains WHERE name='setrace.example'")" = 9
+rm -f "$T"/sr.*
+
 # --- apply ------------------------------------------------------------
 cat > "$T/doc.json" <<'JSON'
 [{"name": "a1.example", "mode": "feed", "destination": {"host": "127.0.0.9", "port": 25},

@@ -32,6 +32,10 @@ $F rule add other.example allow sender-regex '^friend@' > /dev/null
 sink_start 2526
 
 # --- generate, apply, start -----------------------------------------------
+# a fresh host: paths.state does not exist before the first generation
+check "no paths.state yet" test ! -e "$T/state"
+expect_exit 0 "mta-glue generate DIR works before paths.state exists" $M generate "$T/gen-first"
+check "... and writes the maps" test -s "$T/gen-first/transport.lmdb" -a -s "$T/gen-first/relay_domains.lmdb"
 expect_exit 0 "mta-glue apply writes and activates a generation" $M apply
 check "the current generation holds the maps and the policy snapshot" \
 	test -s "$T/state/current/transport.lmdb" -a -s "$T/state/current/relay_domains.lmdb" -a -s "$T/state/current/policy"

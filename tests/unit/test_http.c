@@ -85,9 +85,12 @@ static void escaping(void **state)
 static void etags(void **state)
 {
 	static const char *const bad[] = {
-		"3",	 "\"\"",	 "\"03\"", "W/\"3\"", "\"-1\"",
-		"\"x\"", "\"3\", \"4\"", "\"0\"",  ""
+		"3",	  "\"\"",  "\"03\"",	   "W/3",
+		"\"-1\"", "\"x\"", "\"3\", \"4\"", "\"0\"",
+		"",	  "W/\"3", "W/\"a b\"",	   "w/\"3\""
 	};
+	/* weak tags are valid and never match under strong comparison */
+	static const char *const weak[] = { "W/\"3\"", "W/\"x\"", "W/\"\"" };
 	struct error err = ERROR_INIT;
 	int64_t v;
 	size_t i;
@@ -97,6 +100,11 @@ static void etags(void **state)
 	assert_int_equal(v, 3);
 	assert_int_equal(http_etag_parse("*", &v, &err), 0);
 	assert_int_equal(v, -1);
+	for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		v = 7;
+		assert_int_equal(http_etag_parse(weak[i], &v, &err), 0);
+		assert_int_equal(v, HTTP_ETAG_WEAK);
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(http_etag_parse(bad[i], &v, &err), -1);
 		assert_int_equal(err.code, ERR_INVALID);
