@@ -150,14 +150,14 @@ check "four concurrent adds: one 0 and three 4 ($codes)" test "$codes" = "0 4 4 
 # --- concurrent sets without --if-version: every change applies ------
 # Each set is a read-modify-write; one that loses the race re-reads and
 # applies its settings again, so none is lost and none exits 4.
-$F add setrace.example --mode feed --dest 127.0.0.1 > /dev/null
+$F add setrace.example --mode feed --force --dest 127.0.0.1 > /dev/null
 v0=$(sql "SELECT version FROM domains WHERE name='setrace.example'")
 sets=(greylisting=off spam.enabled=on spam.low.action=header spam.med.action=delete
 	spam.high.action=none 'spam.low.text=[l] ' 'spam.med.text=[m] ' 'spam.high.text=[h] '
 	queue.days=9 recipients=any max_message_mb=33 destination.port=2600 fallbacks=127.0.0.7)
 pids=()
 for i in "${!sets[@]}"; do
-	$F set setrace.example "${sets[$i]}" > "$T/sr.out.$i" 2> "$T/sr.err.$i" &
+	$F set setrace.example --force "${sets[$i]}" > "$T/sr.out.$i" 2> "$T/sr.err.$i" &
 	pids+=($!)
 done
 codes=
