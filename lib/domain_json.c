@@ -3,7 +3,7 @@
  *
  * See domain_json.h.  Output keys are set in the order of SPEC section
  * 7 (jansson keeps insertion order).  A merge patch is walked member by
- * member; every scalar is type-checked against domain_setting_type() and
+ * member; every scalar is type-checked against its fields.def row and
  * then handed to domain_set() as text, so JSON and the command line pass
  * exactly the same validators.  The patch works on a copy: a refused
  * patch leaves the record unchanged.
@@ -97,11 +97,85 @@ static json_t *dest_json(const struct dest *d)
 			 (int)d->port);
 }
 
+/* The object at "a.b" of path "a.b.c" in o, made when missing; the
+ * leaf's key in *leaf. */
+static json_t *path_parent(json_t *o, const char *path, const char **leaf)
+{
+	const char *dot;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		char key[64];
+		json_t *sub;
+		size_t n = (size_t)(dot - path);
+
+		if (n >= sizeof(key))
+			BUG("field path %s too long", path);
+		memcpy(key, path, n);
+		key[n] = '\0';
+		sub = json_object_get(o, key);
+		if (sub == NULL) {
+			sub = json_object();
+			json_object_set_new(o, key, sub);
+		}
+		o = sub;
+		path = dot + 1;
+	}
+	*leaf = path;
+	return o;
+}
+
+/* One row's member as JSON; NULL for the rows written by hand. */
+static json_t *field_json(const struct domain *d, const struct field *f)
+{
+	switch (f->type) {
+	case FT_BOOL:
+		return json_boolean(domain_field_bool(d, f));
+	case FT_INT:
+		return json_integer(domain_field_int(d, f));
+	case FT_ENUM:
+	case FT_TEXT:
+		return json_string(domain_field_str(d, f));
+	case FT_TIME:
+		return json_time(domain_field_time(d, f));
+	case FT_CUSTOM:
+		break;
+	}
+	return NULL;
+}
+
+/* The settings, in the order of fields.def (that of SPEC section 7). */
+static void settings_to_json(json_t *o, const struct domain *d)
+{
+	size_t i, k;
+
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		const char *leaf = NULL;
+		json_t *v, *fb;
+
+		if (f->flags & FF_CLI_ONLY)
+			continue;
+		if (f->id == FLD_DEST_HOST) {
+			json_object_set_new(o, "destination",
+					    d->has_dest ? dest_json(&d->dest)
+							: json_null());
+		} else if (f->id == FLD_FALLBACKS) {
+			fb = json_array();
+			for (k = 0; k < d->nfallbacks; k++)
+				json_array_append_new(
+					fb, dest_json(&d->fallbacks[k]));
+			json_object_set_new(o, "fallbacks", fb);
+		} else if ((v = field_json(d, f)) != NULL) {
+			json_t *parent = path_parent(o, f->path, &leaf);
+
+			json_object_set_new(parent, leaf, v);
+		}
+	}
+}
+
 json_t *domain_to_json(const struct domain *d, const struct propagation *p)
 {
-	json_t *o = json_object(), *fb = json_array(), *spam;
-	size_t i;
-	int l;
+	json_t *o = json_object();
 
 	json_object_set_new(o, "name", json_string(d->name.alabel));
 	json_object_set_new(o, "unicode_name", json_string(d->name.ulabel));
@@ -115,29 +189,7 @@ json_t *domain_to_json(const struct domain *d, const struct propagation *p)
 	} else {
 		json_object_set_new(o, "temp_pop3", json_null());
 	}
-	json_object_set_new(o, "destination",
-			    d->has_dest ? dest_json(&d->dest) : json_null());
-	for (i = 0; i < d->nfallbacks; i++)
-		json_array_append_new(fb, dest_json(&d->fallbacks[i]));
-	json_object_set_new(o, "fallbacks", fb);
-	json_object_set_new(o, "greylisting", json_boolean(d->greylisting));
-	spam = json_object();
-	json_object_set_new(spam, "enabled", json_boolean(d->spam_enabled));
-	for (l = 0; l < SPAM_NLEVELS; l++)
-		json_object_set_new(
-			spam, spam_level_names[l],
-			json_pack("{s:s, s:s}", "action",
-				  spam_action_names[d->spam[l].action], "text",
-				  d->spam[l].text));
-	json_object_set_new(o, "spam", spam);
-	json_object_set_new(o, "queue",
-			    json_pack("{s:i, s:o}", "days", d->queue_days,
-				      "extended_until",
-				      json_time(d->queue_extended_until)));
-	json_object_set_new(o, "recipients",
-			    json_string(recipients_mode_names[d->recipients]));
-	json_object_set_new(o, "max_message_mb",
-			    json_integer(d->max_message_mb));
+	settings_to_json(o, d);
 	json_object_set_new(o, "version", json_integer(d->version));
 	json_object_set_new(o, "created_at", json_time(d->created_at));
 	json_object_set_new(o, "created_by",
@@ -169,43 +221,54 @@ static int type_error(struct error *err, const char *path, const char *want)
 	return error_set(err, ERR_INVALID, path, "%s must be %s", path, want);
 }
 
+/* The JSON type a row takes: what patch_scalar() checks. */
+static enum field_type json_kind(const struct field *f)
+{
+	if (f->type != FT_CUSTOM)
+		return f->type;
+	return f->id == FLD_DEST_PORT ? FT_INT : FT_TEXT;
+}
+
 /* One scalar member at a settable path. */
 static int patch_scalar(struct domain *d, const char *path, const json_t *v,
 			const struct conf *conf, struct error *err)
 {
+	const struct field *f = domain_field(path);
 	char num[32];
 
-	switch (domain_setting_type(path)) {
-	case SETTING_BOOL:
+	if (f == NULL || f->id == FLD_FALLBACKS)
+		/* let domain_set() word the read-only / unknown refusal */
+		return domain_set(d, path, "", conf, err);
+	switch (json_kind(f)) {
+	case FT_BOOL:
 		if (!json_is_boolean(v))
 			return type_error(err, path, "true or false");
 		return domain_set(d, path, json_is_true(v) ? "true" : "false",
 				  conf, err);
-	case SETTING_INT:
+	case FT_INT:
 		if (!json_is_integer(v))
 			return type_error(err, path, "a whole number");
 		(void)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
 			       json_integer_value(v));
 		return domain_set(d, path, num, conf, err);
-	case SETTING_NULLABLE_STRING:
+	case FT_TIME:
 		if (json_is_null(v))
 			return domain_set(d, path, "", conf, err);
 		if (!json_is_string(v))
 			return type_error(err, path, "a string or null");
-		return domain_set(d, path, json_string_value(v), conf, err);
-	case SETTING_STRING:
-		if (!json_is_string(v))
-			return type_error(err, path, "a string");
 		if (strlen(json_string_value(v)) != json_string_length(v))
 			return type_error(err, path, "a string without NUL");
 		return domain_set(d, path, json_string_value(v), conf, err);
-	case SETTING_LIST:
-	case SETTING_READONLY:
-	case SETTING_UNKNOWN:
+	case FT_ENUM:
+	case FT_TEXT:
+	case FT_CUSTOM:
 		break;
 	}
-	/* let domain_set() word the read-only / unknown refusal */
-	return domain_set(d, path, "", conf, err);
+	if (!json_is_string(v))
+		return type_error(err, path, "a string");
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return type_error(err, path, "a string without NUL");
+	return domain_set(d, path, json_string_value(v), conf, err);
 }
 
 /* "fallbacks": [ "IP[:PORT]" | {"host": ..., "port": ...}, ... ] */
@@ -305,13 +368,42 @@ static int patch_destination(struct domain *d, const json_t *v,
 	return 0;
 }
 
+/* "spam", "spam.low", "queue": a prefix of rows' paths, not a row. */
 static bool is_group(const char *path)
 {
-	static const char *const groups[] = { "spam",	  "spam.low",
-					      "spam.med", "spam.high",
-					      "queue",	  NULL };
+	size_t i, n = strlen(path);
 
-	return parse_enum(path, groups) >= 0;
+	if (domain_field(path) != NULL)
+		return false;
+	for (i = 0; i < FLD_COUNT; i++)
+		if (strncmp(domain_fields[i].path, path, n) == 0 &&
+		    domain_fields[i].path[n] == '.')
+			return true;
+	return false;
+}
+
+/* A read-only member as GET shows it: taken back when it equals the
+ * record's own value (a GET document round-trips), refused when it
+ * differs (never taken from input).  "propagation" is a report, not
+ * part of the record: any object of its shape is ignored. */
+static int readonly_same(const struct domain *d, const char *key,
+			 const json_t *v, struct error *err)
+{
+	json_t *cur = domain_to_json(d, NULL);
+	bool same;
+
+	if (strcmp(key, "propagation") == 0)
+		same = json_is_object(v) &&
+		       json_is_integer(json_object_get(v, "sequence")) &&
+		       json_is_integer(json_object_get(v, "relays_applied")) &&
+		       json_is_integer(json_object_get(v, "relays_total")) &&
+		       json_object_size(v) == 3;
+	else
+		same = json_equal(json_object_get(cur, key), v);
+	json_decref(cur);
+	if (same)
+		return 0;
+	return error_set(err, ERR_INVALID, key, "%s is read-only", key);
 }
 
 static int patch_object(struct domain *d, const json_t *obj, const char *prefix,
@@ -338,7 +430,11 @@ static int patch_object(struct domain *d, const json_t *obj, const char *prefix,
 			sbuf_release(&k);
 			return rc;
 		}
-		if (prefix[0] == '\0' && strcmp(key, "destination") == 0) {
+		if (prefix[0] == '\0' && domain_field_readonly(key)) {
+			if (readonly_same(d, key, v, err) < 0)
+				return -1;
+		} else if (prefix[0] == '\0' &&
+			   strcmp(key, "destination") == 0) {
 			if (patch_destination(d, v, conf, err) < 0)
 				return -1;
 		} else if (prefix[0] == '\0' && strcmp(key, "fallbacks") == 0) {

@@ -1,14 +1,20 @@
 /*
  * model - the domain record of SPEC section 3 and its rules
  *
- * See model.h.  settings[] is the one table of what "feedctl set", the
- * API's merge patches and "feedctl apply" may change; each entry names
- * its JSON type and the function that validates and stores a value.
- * domain_set() works on a copy and writes back only on success, so a
- * refused setting leaves the record exactly as it was.
+ * See model.h.  domain_fields[] is fields.def made into descriptors:
+ * what "feedctl set", the API's merge patches, "feedctl apply", the
+ * store's row reader and the generators take and give.  Each row is
+ * validated by its type (bounds, enum names, text rules) or, for the
+ * destination rows, by a hand-written setter.  domain_set() works on a
+ * copy and writes back only on success, so a refused setting leaves the
+ * record exactly as it was.  Only the rules across fields are written
+ * out by hand (domain_check).
  */
 #include "model.h"
 
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,54 +28,97 @@ const char *const spam_action_names[] = { "none", "header", "subject", "delete",
 const char *const spam_level_names[] = { "low", "med", "high", NULL };
 const char *const recipients_mode_names[] = { "verify", "list", "any", NULL };
 
-static const char *const default_spam_text[SPAM_NLEVELS] = { "[SPAM: low] ",
-							     "[SPAM: med] ",
-							     "[SPAM: high] " };
-static const enum spam_action default_spam_action[SPAM_NLEVELS] = {
-	SPAM_SUBJECT, SPAM_SUBJECT, SPAM_DELETE
-};
+/* ---- the descriptors of fields.def -------------------------------- */
 
-int domain_default_queue_days(enum domain_mode mode)
+/* clang-format off */
+#define FIELD(id, path, member, type, ctype, sql, d0, d1, d2, min, max,       \
+	      names, flags, group, label, help)                                \
+	[FLD_##id] = { FLD_##id, path, FT_##type,                              \
+		       offsetof(struct domain, member),                        \
+		       sizeof(((struct domain *)0)->member), sql,              \
+		       { d0, d1, d2 }, min, max, names, flags, group, label,   \
+		       help },
+#define FIELD_AT FIELD
+const struct field domain_fields[FLD_COUNT] = {
+#include "fields.def"
+};
+#undef FIELD
+#undef FIELD_AT
+
+/* an enum member is read and written as an int */
+#define FIELD(id, path, member, type, ctype, ...)                              \
+	_Static_assert(FT_##type != FT_ENUM ||                                 \
+			       sizeof(((struct domain *)0)->member) ==         \
+				       sizeof(int),                            \
+		       "enum member " path " is not int-sized");
+#define FIELD_AT FIELD
+#include "fields.def"
+#undef FIELD
+#undef FIELD_AT
+/* clang-format on */
+
+static void *member(struct domain *d, const struct field *f)
 {
-	return mode == MODE_FEED ? 2 : mode == MODE_BACKUP ? 8 : 5;
+	return (char *)d + f->off;
 }
 
-void domain_init(struct domain *d, const struct domain_name *name,
-		 enum domain_mode mode, const struct conf *conf)
+static const void *cmember(const struct domain *d, const struct field *f)
 {
-	int i;
-
-	memset(d, 0, sizeof(*d));
-	d->name = *name;
-	d->mode = mode;
-	d->greylisting = true;
-	d->spam_enabled = false;
-	for (i = 0; i < SPAM_NLEVELS; i++) {
-		d->spam[i].action = default_spam_action[i];
-		/* the defaults fit by construction */
-		if (strlcpy_checked(d->spam[i].text, default_spam_text[i],
-				    sizeof(d->spam[i].text)) < 0)
-			d->spam[i].text[0] = '\0';
-	}
-	d->queue_days = domain_default_queue_days(mode);
-	d->recipients = RCPT_VERIFY;
-	d->max_message_mb =
-		conf->max_message_mb > 0 ? conf->max_message_mb : 50;
+	return (const char *)d + f->off;
 }
 
-/* ---- the setting table ------------------------------------------- */
+bool domain_field_bool(const struct domain *d, const struct field *f)
+{
+	if (f->type != FT_BOOL)
+		BUG("%s is not a boolean", f->path);
+	return *(const bool *)cmember(d, f);
+}
 
-struct setting;
-typedef int (*setter)(struct domain *d, const struct setting *s,
-		      const char *value, const struct conf *conf,
-		      struct error *err);
+long domain_field_int(const struct domain *d, const struct field *f)
+{
+	if (f->type != FT_INT && f->type != FT_ENUM)
+		BUG("%s is not a number", f->path);
+	return *(const int *)cmember(d, f);
+}
 
-struct setting {
-	const char *path;
-	enum setting_type type;
-	setter set;
-	int level; /* spam level, or -1 */
+const char *domain_field_str(const struct domain *d, const struct field *f)
+{
+	if (f->type == FT_ENUM)
+		return f->names[*(const int *)cmember(d, f)];
+	if (f->type != FT_TEXT)
+		BUG("%s is not a text", f->path);
+	return cmember(d, f);
+}
+
+int64_t domain_field_time(const struct domain *d, const struct field *f)
+{
+	if (f->type != FT_TIME)
+		BUG("%s is not a time", f->path);
+	return *(const int64_t *)cmember(d, f);
+}
+
+const struct field *domain_field(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < FLD_COUNT; i++)
+		if (strcmp(domain_fields[i].path, path) == 0)
+			return &domain_fields[i];
+	return NULL;
+}
+
+static const char *const readonly[] = {
+	"name",	      "unicode_name", "mode",	     "temp_pop3",
+	"version",    "created_at",   "created_by",  "updated_at",
+	"updated_by", "ticket",	      "propagation", NULL
 };
+
+bool domain_field_readonly(const char *path)
+{
+	return parse_enum(path, readonly) >= 0;
+}
+
+/* ---- the hand-written setters: the destination rows ---------------- */
 
 static int no_dest_on_pop3(const struct domain *d, const char *path,
 			   struct error *err)
@@ -81,12 +130,11 @@ static int no_dest_on_pop3(const struct domain *d, const char *path,
 			 "switch' to make it a feed)");
 }
 
-static int set_dest_host(struct domain *d, const struct setting *s,
-			 const char *v, const struct conf *conf,
-			 struct error *err)
+static int set_dest_host(struct domain *d, const char *path, const char *v,
+			 const struct conf *conf, struct error *err)
 {
-	if (no_dest_on_pop3(d, s->path, err) < 0 ||
-	    dest_ip_parse(v, conf, &d->dest.ip, s->path, err) < 0)
+	if (no_dest_on_pop3(d, path, err) < 0 ||
+	    dest_ip_parse(v, conf, &d->dest.ip, path, err) < 0)
 		return -1;
 	if (!d->has_dest)
 		d->dest.port = DEST_DEFAULT_PORT;
@@ -94,25 +142,24 @@ static int set_dest_host(struct domain *d, const struct setting *s,
 	return 0;
 }
 
-static int set_dest_port(struct domain *d, const struct setting *s,
-			 const char *v, const struct conf *conf,
-			 struct error *err)
+static int set_dest_port(struct domain *d, const char *path, const char *v,
+			 const struct conf *conf, struct error *err)
 {
 	(void)conf;
-	if (no_dest_on_pop3(d, s->path, err) < 0 ||
-	    dest_port_parse(v, &d->dest.port, s->path, err) < 0)
+	if (no_dest_on_pop3(d, path, err) < 0 ||
+	    dest_port_parse(v, &d->dest.port, path, err) < 0)
 		return -1;
 	if (!d->has_dest)
-		return error_set(err, ERR_INVALID, s->path,
+		return error_set(err, ERR_INVALID, path,
 				 "set destination.host first");
 	return 0;
 }
 
-static int set_dest(struct domain *d, const struct setting *s, const char *v,
+static int set_dest(struct domain *d, const char *path, const char *v,
 		    const struct conf *conf, struct error *err)
 {
-	if (no_dest_on_pop3(d, s->path, err) < 0 ||
-	    dest_parse(v, conf, &d->dest, s->path, err) < 0)
+	if (no_dest_on_pop3(d, path, err) < 0 ||
+	    dest_parse(v, conf, &d->dest, path, err) < 0)
 		return -1;
 	d->has_dest = true;
 	return 0;
@@ -123,33 +170,33 @@ static bool dest_equal(const struct dest *a, const struct dest *b)
 	return a->port == b->port && strcmp(a->ip.text, b->ip.text) == 0;
 }
 
-static int set_fallbacks(struct domain *d, const struct setting *s,
-			 const char *v, const struct conf *conf,
-			 struct error *err)
+static int set_fallbacks(struct domain *d, const char *path, const char *v,
+			 const struct conf *conf, struct error *err)
 {
 	char buf[1024], *p = buf, *item;
 	size_t n = 0, i;
 
-	if (no_dest_on_pop3(d, s->path, err) < 0)
-		return -1;
-	if (strlcpy_checked(buf, v, sizeof(buf)) < 0)
-		return error_set(err, ERR_INVALID, s->path,
-				 "fallbacks: list too long");
-	if (buf[0] == '\0') {
+	/* an empty list is what a pop3 domain has: setting it is a no-op */
+	if (v[0] == '\0') {
 		d->nfallbacks = 0;
 		return 0;
 	}
+	if (no_dest_on_pop3(d, path, err) < 0)
+		return -1;
+	if (strlcpy_checked(buf, v, sizeof(buf)) < 0)
+		return error_set(err, ERR_INVALID, path,
+				 "fallbacks: list too long");
 	while ((item = strsep(&p, ",")) != NULL) {
 		if (n >= DOMAIN_FALLBACKS_MAX)
-			return error_set(err, ERR_INVALID, s->path,
+			return error_set(err, ERR_INVALID, path,
 					 "fallbacks: at most %d addresses",
 					 DOMAIN_FALLBACKS_MAX);
-		if (dest_parse(item, conf, &d->fallbacks[n], s->path, err) < 0)
+		if (dest_parse(item, conf, &d->fallbacks[n], path, err) < 0)
 			return -1;
 		for (i = 0; i < n; i++)
 			if (dest_equal(&d->fallbacks[i], &d->fallbacks[n]))
 				return error_set(
-					err, ERR_INVALID, s->path,
+					err, ERR_INVALID, path,
 					"fallbacks: %s is listed twice",
 					d->fallbacks[n].ip.text);
 		n++;
@@ -158,178 +205,295 @@ static int set_fallbacks(struct domain *d, const struct setting *s,
 	return 0;
 }
 
-static int set_greylisting(struct domain *d, const struct setting *s,
-			   const char *v, const struct conf *conf,
-			   struct error *err)
+static int set_custom(struct domain *d, const struct field *f, const char *v,
+		      const struct conf *conf, struct error *err)
 {
-	(void)conf;
-	return parse_bool(v, &d->greylisting, s->path, err);
+	switch (f->id) {
+	case FLD_DEST_HOST:
+		return set_dest_host(d, f->path, v, conf, err);
+	case FLD_DEST_PORT:
+		return set_dest_port(d, f->path, v, conf, err);
+	case FLD_DEST:
+		return set_dest(d, f->path, v, conf, err);
+	case FLD_FALLBACKS:
+		return set_fallbacks(d, f->path, v, conf, err);
+	default:
+		BUG("%s has no setter", f->path);
+	}
 }
 
-static int set_spam_enabled(struct domain *d, const struct setting *s,
-			    const char *v, const struct conf *conf,
-			    struct error *err)
+/* ---- the typed setters ---------------------------------------------- */
+
+/* "a, b or c" of an enum's names */
+static void names_text(const char *const *names, struct strbuf *out)
 {
-	(void)conf;
-	return parse_bool(v, &d->spam_enabled, s->path, err);
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		sbuf_addf(out, "%s%s",
+			  i == 0		 ? ""
+			  : names[i + 1] == NULL ? " or "
+						 : ", ",
+			  names[i]);
 }
 
-static int set_spam_action(struct domain *d, const struct setting *s,
-			   const char *v, const struct conf *conf,
-			   struct error *err)
+static int set_enum(struct domain *d, const struct field *f, const char *v,
+		    struct error *err)
 {
-	int a = parse_enum(v, spam_action_names);
+	int a = parse_enum(v, f->names);
+	struct strbuf m = STRBUF_INIT;
+	int rc;
 
-	(void)conf;
-	if (a < 0)
-		return error_set(err, ERR_INVALID, s->path,
-				 "%s must be none, header, subject or delete",
-				 s->path);
-	d->spam[s->level].action = (enum spam_action)a;
-	return 0;
-}
-
-static int set_spam_text(struct domain *d, const struct setting *s,
-			 const char *v, const struct conf *conf,
-			 struct error *err)
-{
-	(void)conf;
-	if (spam_text_check(v, s->path, err) < 0)
-		return -1;
-	return strlcpy_checked(d->spam[s->level].text, v,
-			       sizeof(d->spam[s->level].text)) < 0
-		       ? error_set(err, ERR_INVALID, s->path, "too long")
-		       : 0;
-}
-
-static int set_queue_days(struct domain *d, const struct setting *s,
-			  const char *v, const struct conf *conf,
-			  struct error *err)
-{
-	long n;
-
-	(void)conf;
-	if (parse_long(v, 1, QUEUE_DAYS_MAX, &n, s->path, err) < 0)
-		return -1;
-	d->queue_days = (int)n;
-	return 0;
-}
-
-static int set_extended_until(struct domain *d, const struct setting *s,
-			      const char *v, const struct conf *conf,
-			      struct error *err)
-{
-	int64_t t, now = (int64_t)time(NULL);
-
-	(void)conf;
-	if (v[0] == '\0' || strcmp(v, "none") == 0) {
-		d->queue_extended_until = 0;
+	if (a >= 0) {
+		*(int *)member(d, f) = a;
 		return 0;
 	}
-	if (time_parse_utc(v, &t, s->path, err) < 0)
+	names_text(f->names, &m);
+	rc = error_set(err, ERR_INVALID, f->path, "%s must be %s", f->path,
+		       m.buf);
+	sbuf_release(&m);
+	return rc;
+}
+
+static int set_text(struct domain *d, const struct field *f, const char *v,
+		    struct error *err)
+{
+	size_t n = strlen(v);
+
+	if (n > (size_t)f->max)
+		return error_set(err, ERR_INVALID, f->path,
+				 "%s must be at most %ld bytes", f->path,
+				 f->max);
+	if (!utf8_printable(v, n))
+		return error_set(err, ERR_INVALID, f->path,
+				 "%s must be printable UTF-8 without control "
+				 "characters",
+				 f->path);
+	if (strlcpy_checked(member(d, f), v, f->size) < 0)
+		return error_set(err, ERR_INVALID, f->path, "too long");
+	return 0;
+}
+
+static int set_time(struct domain *d, const struct field *f, const char *v,
+		    struct error *err)
+{
+	int64_t t, now = (int64_t)time(NULL), *m = member(d, f);
+
+	if (v[0] == '\0' || strcmp(v, "none") == 0) {
+		*m = 0;
+		return 0;
+	}
+	if (time_parse_utc(v, &t, f->path, err) < 0)
 		return -1;
 	/* a date means "until the end of that day" (SPEC section 11) */
 	if (strlen(v) == 10)
 		t += 86400 - 1;
-	if (t == d->queue_extended_until)
+	if (t == *m)
 		return 0; /* unchanged: re-applying a document is fine */
-	if (t <= now || t > now + (int64_t)QUEUE_DAYS_MAX * 86400)
-		return error_set(err, ERR_INVALID, s->path,
-				 "%s must lie in the next %d days", s->path,
-				 QUEUE_DAYS_MAX);
-	d->queue_extended_until = t;
+	if (t <= now || t > now + (int64_t)f->max * 86400)
+		return error_set(err, ERR_INVALID, f->path,
+				 "%s must lie in the next %ld days", f->path,
+				 f->max);
+	*m = t;
 	return 0;
 }
 
-static int set_recipients(struct domain *d, const struct setting *s,
-			  const char *v, const struct conf *conf,
-			  struct error *err)
-{
-	int r = parse_enum(v, recipients_mode_names);
-
-	(void)conf;
-	if (r < 0)
-		return error_set(err, ERR_INVALID, s->path,
-				 "recipients must be verify, list or any");
-	d->recipients = (enum recipients_mode)r;
-	return 0;
-}
-
-static int set_max_message_mb(struct domain *d, const struct setting *s,
-			      const char *v, const struct conf *conf,
-			      struct error *err)
+int domain_field_set(struct domain *d, const struct field *f, const char *v,
+		     const struct conf *conf, struct error *err)
 {
 	long n;
 
-	(void)conf;
-	if (parse_long(v, 1, MESSAGE_MB_MAX, &n, s->path, err) < 0)
+	switch (f->type) {
+	case FT_BOOL:
+		return parse_bool(v, member(d, f), f->path, err);
+	case FT_INT:
+		if (parse_long(v, f->min, f->max, &n, f->path, err) < 0)
+			return -1;
+		*(int *)member(d, f) = (int)n;
+		return 0;
+	case FT_ENUM:
+		return set_enum(d, f, v, err);
+	case FT_TEXT:
+		return set_text(d, f, v, err);
+	case FT_TIME:
+		return set_time(d, f, v, err);
+	case FT_CUSTOM:
+		return set_custom(d, f, v, conf, err);
+	}
+	BUG("%s: bad field type", f->path);
+}
+
+int domain_field_load(struct domain *d, const struct field *f, const char *v,
+		      struct error *err)
+{
+	struct domain copy = *d;
+	long long n;
+	char *end;
+	int rc;
+
+	switch (f->type) {
+	case FT_BOOL:
+		if (strcmp(v, "t") != 0 && strcmp(v, "f") != 0)
+			return error_set(err, ERR_INTERNAL, f->path,
+					 "stored %s is not a boolean", f->path);
+		rc = domain_field_set(&copy, f, v[0] == 't' ? "on" : "off",
+				      NULL, err);
+		break;
+	case FT_TIME:
+		/* a past time is fine in a row: only input must be ahead */
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < 0)
+			return error_set(err, ERR_INTERNAL, f->path,
+					 "stored %s is not a time", f->path);
+		*(int64_t *)member(&copy, f) = (int64_t)n;
+		rc = 0;
+		break;
+	case FT_CUSTOM:
+		BUG("%s is read by hand", f->path);
+	default:
+		rc = domain_field_set(&copy, f, v, NULL, err);
+		break;
+	}
+	if (rc < 0)
 		return -1;
-	d->max_message_mb = (int)n;
+	*d = copy;
 	return 0;
 }
 
-static const struct setting settings[] = {
-	{ "destination.host", SETTING_STRING, set_dest_host, -1 },
-	{ "destination.port", SETTING_INT, set_dest_port, -1 },
-	{ "dest", SETTING_STRING, set_dest, -1 },
-	{ "fallbacks", SETTING_LIST, set_fallbacks, -1 },
-	{ "greylisting", SETTING_BOOL, set_greylisting, -1 },
-	{ "spam.enabled", SETTING_BOOL, set_spam_enabled, -1 },
-	{ "spam.low.action", SETTING_STRING, set_spam_action, SPAM_LOW },
-	{ "spam.med.action", SETTING_STRING, set_spam_action, SPAM_MED },
-	{ "spam.high.action", SETTING_STRING, set_spam_action, SPAM_HIGH },
-	{ "spam.low.text", SETTING_STRING, set_spam_text, SPAM_LOW },
-	{ "spam.med.text", SETTING_STRING, set_spam_text, SPAM_MED },
-	{ "spam.high.text", SETTING_STRING, set_spam_text, SPAM_HIGH },
-	{ "queue.days", SETTING_INT, set_queue_days, -1 },
-	{ "queue.extended_until", SETTING_NULLABLE_STRING, set_extended_until,
-	  -1 },
-	{ "recipients", SETTING_STRING, set_recipients, -1 },
-	{ "max_message_mb", SETTING_INT, set_max_message_mb, -1 },
-};
-
-static const char *const readonly[] = {
-	"name",	      "unicode_name", "mode",	     "temp_pop3",
-	"version",    "created_at",   "created_by",  "updated_at",
-	"updated_by", "ticket",	      "propagation", NULL
-};
-
-static const struct setting *find_setting(const char *path)
+void domain_field_text(const struct domain *d, const struct field *f,
+		       enum field_style style, struct strbuf *out)
 {
-	size_t i;
+	char when[32];
+	int64_t t;
 
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (strcmp(settings[i].path, path) == 0)
-			return &settings[i];
-	return NULL;
+	switch (f->type) {
+	case FT_BOOL:
+		if (style == FIELD_TEXT_SNAP)
+			sbuf_addstr(out, domain_field_bool(d, f) ? "1" : "0");
+		else
+			sbuf_addstr(out,
+				    domain_field_bool(d, f) ? "on" : "off");
+		return;
+	case FT_INT:
+		sbuf_addf(out, "%ld", domain_field_int(d, f));
+		return;
+	case FT_ENUM:
+	case FT_TEXT:
+		sbuf_addstr(out, domain_field_str(d, f));
+		return;
+	case FT_TIME:
+		t = domain_field_time(d, f);
+		if (style == FIELD_TEXT_SNAP) {
+			sbuf_addf(out, "%lld", (long long)t);
+		} else if (t == 0) {
+			sbuf_addstr(out, "none");
+		} else {
+			time_format_utc(t, when, sizeof(when));
+			sbuf_addstr(out, when);
+		}
+		return;
+	case FT_CUSTOM:
+		break;
+	}
+	BUG("%s has no text form", f->path);
 }
 
-enum setting_type domain_setting_type(const char *path)
-{
-	const struct setting *s = find_setting(path);
+/* ---- init, set, mode defaults ---------------------------------------- */
 
-	if (s != NULL)
-		return s->type;
-	if (parse_enum(path, readonly) >= 0)
-		return SETTING_READONLY;
-	return SETTING_UNKNOWN;
+int domain_default_queue_days(enum domain_mode mode)
+{
+	return (int)strtol(domain_fields[FLD_QUEUE_DAYS].def[mode], NULL, 10);
+}
+
+static const char *field_default(const struct field *f, enum domain_mode mode,
+				 const struct conf *conf, char *buf,
+				 size_t size)
+{
+	if (f->flags & FF_SITE_DEFAULT) {
+		(void)snprintf(buf, size, "%d",
+			       conf->max_message_mb > 0 ? conf->max_message_mb
+							: 50);
+		return buf;
+	}
+	return f->def[mode];
+}
+
+void domain_init(struct domain *d, const struct domain_name *name,
+		 enum domain_mode mode, const struct conf *conf)
+{
+	struct error e = ERROR_INIT;
+	char buf[32];
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->name = *name;
+	d->mode = mode;
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		const char *v = field_default(f, mode, conf, buf, sizeof(buf));
+
+		/* the table's defaults pass their own validators */
+		if (v != NULL && domain_field_set(d, f, v, conf, &e) < 0)
+			BUG("default of %s: %s", f->path, error_msg(&e));
+	}
+	error_release(&e);
+}
+
+void domain_mode_defaults(struct domain *d, enum domain_mode from,
+			  const struct conf *conf)
+{
+	struct error e = ERROR_INIT;
+	struct strbuf cur = STRBUF_INIT;
+	char buf[32], buf2[32];
+	size_t i;
+
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		const char *old =
+			field_default(f, from, conf, buf, sizeof(buf));
+		const char *nv =
+			field_default(f, d->mode, conf, buf2, sizeof(buf2));
+		struct domain probe = *d;
+
+		if (!(f->flags & FF_MODE_DEFAULT) || old == NULL || nv == NULL)
+			continue;
+		/* compare canonical forms: the old default, set and shown */
+		if (domain_field_set(&probe, f, old, conf, &e) < 0)
+			BUG("default of %s: %s", f->path, error_msg(&e));
+		sbuf_reset(&cur);
+		domain_field_text(d, f, FIELD_TEXT_INPUT, &cur);
+		{
+			struct strbuf def = STRBUF_INIT;
+			bool same;
+
+			domain_field_text(&probe, f, FIELD_TEXT_INPUT, &def);
+			same = strcmp(def.buf, cur.buf) == 0;
+			sbuf_release(&def);
+			if (same && domain_field_set(d, f, nv, conf, &e) < 0)
+				BUG("default of %s: %s", f->path,
+				    error_msg(&e));
+		}
+	}
+	sbuf_release(&cur);
+	error_release(&e);
 }
 
 int domain_set(struct domain *d, const char *path, const char *value,
 	       const struct conf *conf, struct error *err)
 {
-	const struct setting *s = find_setting(path);
+	const struct field *f = domain_field(path);
 	struct domain copy = *d;
 	struct strbuf p = STRBUF_INIT;
 	int rc;
 
-	if (s == NULL) {
+	if (f == NULL) {
 		sbuf_addesc(&p, path, 40);
 		if (strcmp(path, "mode") == 0)
 			rc = error_set(err, ERR_INVALID, "mode",
 				       "mode changes only through 'feedctl "
 				       "switch'");
-		else if (parse_enum(path, readonly) >= 0)
+		else if (domain_field_readonly(path))
 			rc = error_set(err, ERR_INVALID, path,
 				       "%s is read-only", p.buf);
 		else
@@ -345,7 +509,7 @@ int domain_set(struct domain *d, const char *path, const char *value,
 	if (strlen(value) > 1024)
 		return error_set(err, ERR_INVALID, path, "%s: value too long",
 				 path);
-	if (s->set(&copy, s, value, conf, err) < 0)
+	if (domain_field_set(&copy, f, value, conf, err) < 0)
 		return -1;
 	*d = copy;
 	return 0;
@@ -353,13 +517,41 @@ int domain_set(struct domain *d, const char *path, const char *value,
 
 /* ---- whole-record rules ------------------------------------------ */
 
+/* A member's value passes its row's validator again (a row read back,
+ * or a record changed in memory since it was set). */
+static int field_valid(const struct domain *d, const struct field *f,
+		       const struct conf *conf, struct error *err)
+{
+	struct strbuf v = STRBUF_INIT;
+	struct domain scratch = *d;
+	int rc;
+
+	if (f->type == FT_CUSTOM || f->type == FT_TIME)
+		return 0; /* by hand below; any stored time is fine */
+	if (f->type == FT_ENUM) {
+		long i = domain_field_int(d, f), n = 0;
+
+		while (f->names[n] != NULL)
+			n++;
+		if (i < 0 || i >= n)
+			return error_set(err, ERR_INVALID, f->path,
+					 "%s holds no known value", f->path);
+	}
+	if (f->type == FT_TEXT &&
+	    strnlen(domain_field_str(d, f), f->size) >= f->size)
+		return error_set(err, ERR_INVALID, f->path, "%s too long",
+				 f->path);
+	domain_field_text(d, f, FIELD_TEXT_INPUT, &v);
+	rc = domain_field_set(&scratch, f, v.buf, conf, err);
+	sbuf_release(&v);
+	return rc;
+}
+
 int domain_check(const struct domain *d, const struct conf *conf,
 		 struct error *err)
 {
 	size_t i;
-	int l;
 
-	(void)conf;
 	if (d->mode == MODE_POP3) {
 		if (d->has_dest || d->nfallbacks > 0)
 			return error_set(err, ERR_INVALID, "destination",
@@ -380,24 +572,35 @@ int domain_check(const struct domain *d, const struct conf *conf,
 					 "fallbacks: %s is the destination "
 					 "itself",
 					 d->dest.ip.text);
-	if (d->queue_days < 1 || d->queue_days > QUEUE_DAYS_MAX)
-		return error_set(err, ERR_INVALID, "queue.days",
-				 "queue.days must be a whole number from 1 "
-				 "to 31");
-	if (d->max_message_mb < 1 || d->max_message_mb > MESSAGE_MB_MAX)
-		return error_set(err, ERR_INVALID, "max_message_mb",
-				 "max_message_mb must be a whole number from "
-				 "1 to 1024");
-	for (l = 0; l < SPAM_NLEVELS; l++)
-		if (spam_text_check(d->spam[l].text, "spam text", err) < 0)
+	for (i = 0; i < FLD_COUNT; i++)
+		if (field_valid(d, &domain_fields[i], conf, err) < 0)
 			return -1;
 	return 0;
+}
+
+static bool field_equal(const struct domain *a, const struct domain *b,
+			const struct field *f)
+{
+	switch (f->type) {
+	case FT_BOOL:
+		return domain_field_bool(a, f) == domain_field_bool(b, f);
+	case FT_INT:
+	case FT_ENUM:
+		return domain_field_int(a, f) == domain_field_int(b, f);
+	case FT_TEXT:
+		return strcmp(domain_field_str(a, f), domain_field_str(b, f)) ==
+		       0;
+	case FT_TIME:
+		return domain_field_time(a, f) == domain_field_time(b, f);
+	case FT_CUSTOM:
+		return true; /* the destination: by hand */
+	}
+	return false;
 }
 
 bool domain_settings_equal(const struct domain *a, const struct domain *b)
 {
 	size_t i;
-	int l;
 
 	if (strcmp(a->name.alabel, b->name.alabel) != 0 || a->mode != b->mode ||
 	    a->temp_pop3 != b->temp_pop3 ||
@@ -405,20 +608,13 @@ bool domain_settings_equal(const struct domain *a, const struct domain *b)
 			      strcmp(a->temp_pop3_by, b->temp_pop3_by) != 0)) ||
 	    a->has_dest != b->has_dest ||
 	    (a->has_dest && !dest_equal(&a->dest, &b->dest)) ||
-	    a->nfallbacks != b->nfallbacks ||
-	    a->greylisting != b->greylisting ||
-	    a->spam_enabled != b->spam_enabled ||
-	    a->queue_days != b->queue_days ||
-	    a->queue_extended_until != b->queue_extended_until ||
-	    a->recipients != b->recipients ||
-	    a->max_message_mb != b->max_message_mb)
+	    a->nfallbacks != b->nfallbacks)
 		return false;
 	for (i = 0; i < a->nfallbacks; i++)
 		if (!dest_equal(&a->fallbacks[i], &b->fallbacks[i]))
 			return false;
-	for (l = 0; l < SPAM_NLEVELS; l++)
-		if (a->spam[l].action != b->spam[l].action ||
-		    strcmp(a->spam[l].text, b->spam[l].text) != 0)
+	for (i = 0; i < FLD_COUNT; i++)
+		if (!field_equal(a, b, &domain_fields[i]))
 			return false;
 	return true;
 }

@@ -2,9 +2,11 @@
  * model - the domain record of SPEC section 3 and its rules
  *
  * struct domain is the typed, validated form of one row of "domains".
- * Every field is set only through the setting table in model.c, so the
- * CLI (feedctl set NAME=VALUE), JSON merge patches (the API and feedctl
- * apply) and rows read from the database all pass the same validators.
+ * Its settings are the rows of fields.def (path, member, type, column,
+ * defaults, bounds, flags, label, help); every field is set only
+ * through that table (domain_field_set), so the CLI (feedctl set
+ * NAME=VALUE), JSON merge patches (the API and feedctl apply) and rows
+ * read from the database all pass the same validators.
  *
  * Setting paths (the JSON field paths of SPEC section 7):
  *   destination.host  destination.port  dest (shorthand IP[:PORT])
@@ -33,6 +35,7 @@
 #include "dest.h"
 #include "domain.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 enum domain_mode { MODE_POP3, MODE_FEED, MODE_BACKUP };
 enum spam_action { SPAM_NONE, SPAM_HEADER, SPAM_SUBJECT, SPAM_DELETE };
@@ -56,23 +59,48 @@ struct spam_setting {
 	char text[SPAM_TEXT_MAX + 1];
 };
 
+/* Value types of the rows of fields.def. */
+enum field_type { FT_BOOL, FT_INT, FT_ENUM, FT_TEXT, FT_TIME, FT_CUSTOM };
+
+/* Flags of the rows of fields.def (see there). */
+#define FF_DEST_ONLY	0x01u
+#define FF_CLI_ONLY	0x02u
+#define FF_NO_FORM	0x04u
+#define FF_SNAP_POLICY	0x08u
+#define FF_SNAP_SPAM	0x10u
+#define FF_SNAP_QUEUE	0x20u
+#define FF_MODE_DEFAULT 0x40u
+#define FF_SITE_DEFAULT 0x80u
+
+/* The member declarations fields.def generates, by type. */
+#define FIELD_DECL_BOOL(ctype, member, max)   bool member;
+#define FIELD_DECL_INT(ctype, member, max)    int member;
+#define FIELD_DECL_ENUM(ctype, member, max)   ctype member;
+#define FIELD_DECL_TEXT(ctype, member, max)   char member[(max) + 1];
+#define FIELD_DECL_TIME(ctype, member, max)   int64_t member;
+#define FIELD_DECL_CUSTOM(ctype, member, max) /* hand-declared */
+
 struct domain {
 	struct domain_name name;
 	enum domain_mode mode;
 	bool temp_pop3;		 /* temporary POP3 in force */
 	int64_t temp_pop3_since; /* unix seconds, when temp_pop3 */
 	char temp_pop3_by[ACTOR_MAX + 1];
+	/* the CUSTOM rows: destination and fallbacks */
 	bool has_dest;
 	struct dest dest;
 	size_t nfallbacks;
 	struct dest fallbacks[DOMAIN_FALLBACKS_MAX];
-	bool greylisting;
-	bool spam_enabled;
+	/* the FIELD_AT rows */
 	struct spam_setting spam[SPAM_NLEVELS];
-	int queue_days;
-	int64_t queue_extended_until; /* unix seconds, 0 = none */
-	enum recipients_mode recipients;
-	int max_message_mb;
+	/* every other row of fields.def */
+#define FIELD(id, path, member, type, ctype, sql, d0, d1, d2, min, max, names, \
+	      flags, group, label, help)                                       \
+	FIELD_DECL_##type(ctype, member, max)
+#define FIELD_AT(...)
+#include "fields.def"
+#undef FIELD
+#undef FIELD_AT
 	/* bookkeeping, filled by the store, never from input */
 	int64_t version;
 	int64_t created_at, updated_at; /* unix seconds */
@@ -80,6 +108,32 @@ struct domain {
 	char updated_by[ACTOR_MAX + 1];
 	char ticket[TICKET_MAX + 1];
 };
+
+/* The ids of the rows of fields.def: FLD_GREYLISTING... */
+enum field_id {
+#define FIELD(id, ...)	  FLD_##id,
+#define FIELD_AT(id, ...) FLD_##id,
+#include "fields.def"
+#undef FIELD
+#undef FIELD_AT
+	FLD_COUNT
+};
+
+/* One row of fields.def, as every consumer walks it. */
+struct field {
+	enum field_id id;
+	const char *path;
+	enum field_type type;
+	size_t off, size;   /* of the member in struct domain */
+	const char *sql;    /* column, or NULL */
+	const char *def[3]; /* by enum domain_mode; NULL: none */
+	long min, max;
+	const char *const *names; /* FT_ENUM */
+	unsigned flags;
+	const char *group, *label, *help;
+};
+
+extern const struct field domain_fields[FLD_COUNT];
 
 /* Propagation of a domain's latest change to the relays. */
 struct propagation {
@@ -97,17 +151,34 @@ void domain_init(struct domain *d, const struct domain_name *name,
 int domain_set(struct domain *d, const char *path, const char *value,
 	       const struct conf *conf, struct error *err)
 	__attribute__((warn_unused_result));
-/* The JSON type a setting path takes (for merge patches). */
-enum setting_type {
-	SETTING_UNKNOWN,
-	SETTING_READONLY,
-	SETTING_BOOL,
-	SETTING_INT,
-	SETTING_STRING,
-	SETTING_NULLABLE_STRING, /* JSON null clears it */
-	SETTING_LIST,		 /* fallbacks */
-};
-enum setting_type domain_setting_type(const char *path);
+/* The row of fields.def for a setting path, or NULL. */
+const struct field *domain_field(const char *path);
+/* A path that exists but is never taken from input (name, version...). */
+bool domain_field_readonly(const char *path);
+/* Apply one value to a row's member, through the row's validator. */
+int domain_field_set(struct domain *d, const struct field *f, const char *v,
+		     const struct conf *conf, struct error *err)
+	__attribute__((warn_unused_result));
+/* Take a stored value (a database row's text: booleans "t"/"f", times
+ * unix seconds) through the same validators; d unchanged on error. */
+int domain_field_load(struct domain *d, const struct field *f, const char *v,
+		      struct error *err) __attribute__((warn_unused_result));
+/* The member's value as text: for the command line and forms
+ * (FIELD_TEXT_INPUT: "on"/"off", times RFC 3339 or "none": what
+ * domain_set() takes back) or for a relay snapshot (FIELD_TEXT_SNAP:
+ * "1"/"0", times unix seconds, 0 = none).  Not for FT_CUSTOM rows. */
+enum field_style { FIELD_TEXT_INPUT, FIELD_TEXT_SNAP };
+void domain_field_text(const struct domain *d, const struct field *f,
+		       enum field_style style, struct strbuf *out);
+/* Read-only views of a member, by type (BUG if the type differs). */
+bool domain_field_bool(const struct domain *d, const struct field *f);
+long domain_field_int(const struct domain *d, const struct field *f);
+const char *domain_field_str(const struct domain *d, const struct field *f);
+int64_t domain_field_time(const struct domain *d, const struct field *f);
+/* After a switch from mode "from" to d->mode: settings marked
+ * FF_MODE_DEFAULT that still hold from's default get d->mode's. */
+void domain_mode_defaults(struct domain *d, enum domain_mode from,
+			  const struct conf *conf);
 /* Cross-field rules (see the invariants above). */
 int domain_check(const struct domain *d, const struct conf *conf,
 		 struct error *err) __attribute__((warn_unused_result));

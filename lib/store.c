@@ -378,36 +378,12 @@ void store_close(struct store *s)
 
 #define EPOCH(x) "coalesce(floor(extract(epoch FROM " x "))::bigint, 0)"
 
-/* clang-format off */
-/* The record's columns, in the order of the C_ enum below. */
-#define DOMAIN_COLS \
-	"SELECT d.name, d.unicode_name, d.mode, " EPOCH("d.temp_pop3_since") \
-	", coalesce(d.temp_pop3_by, ''), coalesce(host(d.dest_host), ''),"    \
-	" coalesce(d.dest_port, 0),"                                          \
-	/* inet's text is the bare address for a host (/32, /128) */        \
-	" array_to_string(d.fallback_hosts, ','),"                            \
-	" array_to_string(d.fallback_ports, ','),"                            \
-	" d.greylisting, d.spam_enabled,"                                     \
-	" d.spam_low_action, d.spam_med_action, d.spam_high_action,"          \
-	" d.spam_low_text, d.spam_med_text, d.spam_high_text,"                \
-	" d.queue_days, " EPOCH("d.queue_extended_until") ", d.recipients,"   \
-	" d.max_message_mb, d.version, " EPOCH("d.created_at")                \
-	", d.created_by, " EPOCH("d.updated_at") ", d.updated_by, d.ticket,"
-
-/* ...with the propagation of the domain's latest change */
-static const char sql_domain_cols[] = DOMAIN_COLS
-	" coalesce(p.seq, 0),"
-	" (SELECT count(*) FROM relays r WHERE r.role = 'relay'"
-	"   AND r.applied_seq >= coalesce(p.seq, 0)),"
-	" (SELECT count(*) FROM relays r WHERE r.role = 'relay')"
-	" FROM domains d LEFT JOIN LATERAL"
-	" (SELECT max(c.seq) AS seq FROM changes c WHERE c.domain = d.name) p"
-	" ON true ";
-/* ...without it, for the generators (100k rows: every lookup counts) */
-static const char sql_domain_cols_lean[] = DOMAIN_COLS
-	" 0, 0, 0 FROM domains d ";
-/* clang-format on */
-
+/*
+ * The record's columns: the hand-read ones (identity, temporary POP3,
+ * destination), then one per row of fields.def that has a column, in
+ * the table's order, then the bookkeeping.  The statement texts are
+ * built from the table, so a new row needs no edit here.
+ */
 enum {
 	C_NAME,
 	C_UNAME,
@@ -418,29 +394,71 @@ enum {
 	C_PORT,
 	C_FB_HOSTS,
 	C_FB_PORTS,
-	C_GREY,
-	C_SPAM,
-	C_LOW_A,
-	C_MED_A,
-	C_HIGH_A,
-	C_LOW_T,
-	C_MED_T,
-	C_HIGH_T,
-	C_QDAYS,
-	C_QEXT,
-	C_RCPT,
-	C_MAXMB,
-	C_VERSION,
-	C_CREATED_AT,
-	C_CREATED_BY,
-	C_UPDATED_AT,
-	C_UPDATED_BY,
-	C_TICKET,
-	C_SEQ,
-	C_APPLIED,
-	C_TOTAL,
-	C_NCOLS
+	C_FIELDS /* the first of fields.def's columns */
 };
+
+/* after the fields: offsets from C_FIELDS + nsql_fields() */
+enum {
+	B_VERSION,
+	B_CREATED_AT,
+	B_CREATED_BY,
+	B_UPDATED_AT,
+	B_UPDATED_BY,
+	B_TICKET,
+	B_SEQ,
+	B_APPLIED,
+	B_TOTAL
+};
+
+static int nsql_fields(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < FLD_COUNT; i++)
+		n += domain_fields[i].sql != NULL;
+	return n;
+}
+
+/* clang-format off */
+static void domain_cols(struct strbuf *sql)
+{
+	int i;
+
+	sbuf_addstr(sql,
+		"SELECT d.name, d.unicode_name, d.mode, "
+		EPOCH("d.temp_pop3_since") ", coalesce(d.temp_pop3_by, ''),"
+		/* inet's text is the bare address for a host (/32, /128) */
+		" coalesce(host(d.dest_host), ''), coalesce(d.dest_port, 0),"
+		" array_to_string(d.fallback_hosts, ','),"
+		" array_to_string(d.fallback_ports, ','),");
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+
+		if (f->sql == NULL)
+			continue;
+		if (f->type == FT_TIME)
+			sbuf_addf(sql, " coalesce(floor(extract(epoch FROM"
+				  " d.%s))::bigint, 0),", f->sql);
+		else
+			sbuf_addf(sql, " d.%s,", f->sql);
+	}
+	sbuf_addstr(sql,
+		" d.version, " EPOCH("d.created_at") ", d.created_by, "
+		EPOCH("d.updated_at") ", d.updated_by, d.ticket,");
+}
+
+/* ...with the propagation of the domain's latest change */
+static const char sql_domain_prop[] =
+	" coalesce(p.seq, 0),"
+	" (SELECT count(*) FROM relays r WHERE r.role = 'relay'"
+	"   AND r.applied_seq >= coalesce(p.seq, 0)),"
+	" (SELECT count(*) FROM relays r WHERE r.role = 'relay')"
+	" FROM domains d LEFT JOIN LATERAL"
+	" (SELECT max(c.seq) AS seq FROM changes c WHERE c.domain = d.name) p"
+	" ON true ";
+/* ...without it, for the generators (100k rows: every lookup counts) */
+static const char sql_domain_lean[] = " 0, 0, 0 FROM domains d ";
+/* clang-format on */
 
 static bool get_i64(const PGresult *res, int row, int col, int64_t *out)
 {
@@ -522,10 +540,29 @@ static bool get_fallbacks(const PGresult *res, int row, struct domain *d)
 	return pp == NULL;
 }
 
+static bool get_fields(const PGresult *res, int row, struct domain *d,
+		       struct error *err)
+{
+	int i, col = C_FIELDS;
+
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+
+		if (f->sql == NULL)
+			continue;
+		if (domain_field_load(d, f, PQgetvalue(res, row, col++), err) <
+		    0) {
+			error_clear(err);
+			return false;
+		}
+	}
+	return true;
+}
+
 static int row_to_domain(const PGresult *res, int row, struct domain *d,
 			 struct propagation *prop, struct error *err)
 {
-	int m, a[SPAM_NLEVELS], r, i;
+	int m, b = C_FIELDS + nsql_fields();
 	int64_t seq = 0, applied = 0, total = 0;
 	bool ok;
 
@@ -538,31 +575,19 @@ static int row_to_domain(const PGresult *res, int row, struct domain *d,
 	     get_i64(res, row, C_TP_SINCE, &d->temp_pop3_since) &&
 	     get_text(res, row, C_TP_BY, d->temp_pop3_by,
 		      sizeof(d->temp_pop3_by)) &&
-	     get_enum(res, row, C_LOW_A, spam_action_names, &a[SPAM_LOW]) &&
-	     get_enum(res, row, C_MED_A, spam_action_names, &a[SPAM_MED]) &&
-	     get_enum(res, row, C_HIGH_A, spam_action_names, &a[SPAM_HIGH]) &&
-	     get_text(res, row, C_LOW_T, d->spam[SPAM_LOW].text,
-		      sizeof(d->spam[SPAM_LOW].text)) &&
-	     get_text(res, row, C_MED_T, d->spam[SPAM_MED].text,
-		      sizeof(d->spam[SPAM_MED].text)) &&
-	     get_text(res, row, C_HIGH_T, d->spam[SPAM_HIGH].text,
-		      sizeof(d->spam[SPAM_HIGH].text)) &&
-	     get_int(res, row, C_QDAYS, 1, QUEUE_DAYS_MAX, &d->queue_days) &&
-	     get_i64(res, row, C_QEXT, &d->queue_extended_until) &&
-	     get_enum(res, row, C_RCPT, recipients_mode_names, &r) &&
-	     get_int(res, row, C_MAXMB, 1, MESSAGE_MB_MAX,
-		     &d->max_message_mb) &&
-	     get_i64(res, row, C_VERSION, &d->version) &&
-	     get_i64(res, row, C_CREATED_AT, &d->created_at) &&
-	     get_text(res, row, C_CREATED_BY, d->created_by,
+	     get_fields(res, row, d, err) &&
+	     get_i64(res, row, b + B_VERSION, &d->version) &&
+	     get_i64(res, row, b + B_CREATED_AT, &d->created_at) &&
+	     get_text(res, row, b + B_CREATED_BY, d->created_by,
 		      sizeof(d->created_by)) &&
-	     get_i64(res, row, C_UPDATED_AT, &d->updated_at) &&
-	     get_text(res, row, C_UPDATED_BY, d->updated_by,
+	     get_i64(res, row, b + B_UPDATED_AT, &d->updated_at) &&
+	     get_text(res, row, b + B_UPDATED_BY, d->updated_by,
 		      sizeof(d->updated_by)) &&
-	     get_text(res, row, C_TICKET, d->ticket, sizeof(d->ticket)) &&
-	     get_i64(res, row, C_SEQ, &seq) &&
-	     get_i64(res, row, C_APPLIED, &applied) &&
-	     get_i64(res, row, C_TOTAL, &total) && get_fallbacks(res, row, d);
+	     get_text(res, row, b + B_TICKET, d->ticket, sizeof(d->ticket)) &&
+	     get_i64(res, row, b + B_SEQ, &seq) &&
+	     get_i64(res, row, b + B_APPLIED, &applied) &&
+	     get_i64(res, row, b + B_TOTAL, &total) &&
+	     get_fallbacks(res, row, d);
 	if (ok && PQgetvalue(res, row, C_HOST)[0] != '\0') {
 		d->has_dest = true;
 		ok = get_dest(PQgetvalue(res, row, C_HOST),
@@ -580,11 +605,6 @@ static int row_to_domain(const PGresult *res, int row, struct domain *d,
 	}
 	d->mode = (enum domain_mode)m;
 	d->temp_pop3 = d->temp_pop3_since != 0;
-	d->greylisting = get_bool(res, row, C_GREY);
-	d->spam_enabled = get_bool(res, row, C_SPAM);
-	for (i = 0; i < SPAM_NLEVELS; i++)
-		d->spam[i].action = (enum spam_action)a[i];
-	d->recipients = (enum recipients_mode)r;
 	if (prop != NULL) {
 		prop->sequence = seq;
 		prop->relays_applied = (long)applied;
@@ -606,7 +626,8 @@ enum lookup store_domain_get(struct store *s, const struct domain_name *dn,
 
 	if (ensure_conn(s, err) < 0)
 		return LOOKUP_FAIL;
-	sbuf_addstr(&sql, sql_domain_cols);
+	domain_cols(&sql);
+	sbuf_addstr(&sql, sql_domain_prop);
 	sbuf_addstr(&sql, sql_domain_get_tail);
 	p_str(&p, dn->alabel);
 	res = q(s, sql.buf, &p, "read", err);
@@ -660,7 +681,8 @@ int store_domain_list(struct store *s, const struct domain_filter *f,
 	} else {
 		p_str(&p, NULL);
 	}
-	sbuf_addstr(&sql, sql_domain_cols);
+	domain_cols(&sql);
+	sbuf_addstr(&sql, sql_domain_prop);
 	sbuf_addstr(&sql, sql_domain_list_tail);
 	res = q(s, sql.buf, &p, "list", err);
 	p_release(&p);
@@ -691,7 +713,7 @@ void domain_list_release(struct domain_list *l)
 
 /* ---- domains: writing -------------------------------------------- */
 
-/* $1.. of the settings, in the column order of sql_domain_insert. */
+/* $1.. of the settings, in the column order of domain_set_sql(). */
 static void domain_params(struct params *p, const struct domain *d)
 {
 	struct strbuf *hosts, *ports;
@@ -716,45 +738,100 @@ static void domain_params(struct params *p, const struct domain *d)
 		sbuf_addf(ports, "%s%u", i ? "," : "",
 			  (unsigned)d->fallbacks[i].port);
 	p_big_done(p);
-	p_bool(p, d->greylisting);
-	p_bool(p, d->spam_enabled);
-	for (i = 0; i < SPAM_NLEVELS; i++)
-		p_str(p, spam_action_names[d->spam[i].action]);
-	for (i = 0; i < SPAM_NLEVELS; i++)
-		p_str(p, d->spam[i].text);
-	p_int(p, d->queue_days);
-	p_time(p, d->queue_extended_until);
-	p_str(p, recipients_mode_names[d->recipients]);
-	p_int(p, d->max_message_mb);
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+
+		if (f->sql == NULL)
+			continue;
+		switch (f->type) {
+		case FT_BOOL:
+			p_bool(p, domain_field_bool(d, f));
+			break;
+		case FT_INT:
+			p_int(p, domain_field_int(d, f));
+			break;
+		case FT_ENUM:
+		case FT_TEXT:
+			p_str(p, domain_field_str(d, f));
+			break;
+		case FT_TIME:
+			p_time(p, domain_field_time(d, f));
+			break;
+		case FT_CUSTOM:
+			BUG("%s has a column but no type", f->path);
+		}
+	}
 }
 
-#define DOMAIN_SET_COLS                                                        \
+#define DOMAIN_HAND_COLS                                                       \
 	"name, unicode_name, mode, temp_pop3_since, temp_pop3_by,"             \
-	" dest_host, dest_port, fallback_hosts, fallback_ports,"               \
-	" greylisting, spam_enabled, spam_low_action, spam_med_action,"        \
-	" spam_high_action, spam_low_text, spam_med_text, spam_high_text,"     \
-	" queue_days, queue_extended_until, recipients, max_message_mb"
-#define DOMAIN_SET_VALUES                                                      \
+	" dest_host, dest_port, fallback_hosts, fallback_ports"
+#define DOMAIN_HAND_VALUES                                                     \
 	"$1, $2, $3, to_timestamp($4::bigint), $5, $6::inet, $7::integer,"     \
 	" string_to_array($8, ',')::inet[],"                                   \
-	" string_to_array($9, ',')::integer[], $10::boolean, $11::boolean,"    \
-	" $12, $13, $14, $15, $16, $17, $18::integer,"                         \
-	" to_timestamp($19::bigint), $20, $21::integer"
+	" string_to_array($9, ',')::integer[]"
+#define DOMAIN_HAND_NPARAMS 9
 
-/* clang-format off */
-static const char sql_domain_insert[] =
-	"INSERT INTO domains (" DOMAIN_SET_COLS ", version, created_by,"
-	" updated_by, ticket) VALUES (" DOMAIN_SET_VALUES ", 1, $22, $22, $23)"
-	" RETURNING " EPOCH("created_at") ", " EPOCH("updated_at");
-/* clang-format on */
+/* "(COLS, version, ...) VALUES|= (VALUES, ": the settings' columns and
+ * their placeholders; the number of the next parameter. */
+static int domain_set_sql(struct strbuf *sql, const char *more_cols,
+			  const char *between)
+{
+	int i, n = DOMAIN_HAND_NPARAMS;
 
-/* clang-format off */
-static const char sql_domain_update[] =
-	"UPDATE domains SET (" DOMAIN_SET_COLS ", version, updated_at,"
-	" updated_by, ticket) = (" DOMAIN_SET_VALUES ", version + 1, now(),"
-	" $22, $23) WHERE name = $1 AND version = $24"
-	" RETURNING version, " EPOCH("updated_at");
-/* clang-format on */
+	sbuf_addstr(sql, "(" DOMAIN_HAND_COLS);
+	for (i = 0; i < FLD_COUNT; i++)
+		if (domain_fields[i].sql != NULL)
+			sbuf_addf(sql, ", %s", domain_fields[i].sql);
+	sbuf_addf(sql, ", %s) %s (" DOMAIN_HAND_VALUES, more_cols, between);
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+
+		if (f->sql == NULL)
+			continue;
+		n++;
+		switch (f->type) {
+		case FT_BOOL:
+			sbuf_addf(sql, ", $%d::boolean", n);
+			break;
+		case FT_INT:
+			sbuf_addf(sql, ", $%d::integer", n);
+			break;
+		case FT_TIME:
+			sbuf_addf(sql, ", to_timestamp($%d::bigint)", n);
+			break;
+		default:
+			sbuf_addf(sql, ", $%d", n);
+			break;
+		}
+	}
+	return n + 1;
+}
+
+static void sql_domain_insert(struct strbuf *sql)
+{
+	int n;
+
+	sbuf_addstr(sql, "INSERT INTO domains ");
+	n = domain_set_sql(sql, "version, created_by, updated_by, ticket",
+			   "VALUES");
+	sbuf_addf(sql,
+		  ", 1, $%d, $%d, $%d) RETURNING " EPOCH(
+			  "created_at") ", " EPOCH("updated_at"),
+		  n, n, n + 1);
+}
+
+static void sql_domain_update(struct strbuf *sql)
+{
+	int n;
+
+	sbuf_addstr(sql, "UPDATE domains SET ");
+	n = domain_set_sql(sql, "version, updated_at, updated_by, ticket", "=");
+	sbuf_addf(sql,
+		  ", version + 1, now(), $%d, $%d) WHERE name = $1 AND "
+		  "version = $%d RETURNING version, " EPOCH("updated_at"),
+		  n, n + 1, n + 2);
+}
 
 static const char sql_domain_version[] =
 	"SELECT version, updated_by FROM domains WHERE name = $1";
@@ -818,14 +895,17 @@ static int do_create(struct store *s, struct domain *d,
 		     const struct change_ctx *ctx, struct error *err)
 {
 	struct params p = { 0 };
+	struct strbuf sql = STRBUF_INIT;
 	PGresult *res;
 	bool ok;
 
 	domain_params(&p, d);
 	p_str(&p, ctx->actor);
 	p_str(&p, ctx->ticket ? ctx->ticket : "");
-	res = q(s, sql_domain_insert, &p, d->name.alabel, err);
+	sql_domain_insert(&sql);
+	res = q(s, sql.buf, &p, d->name.alabel, err);
 	p_release(&p);
+	sbuf_release(&sql);
 	if (res == NULL) {
 		if (err->code == ERR_CONFLICT) {
 			error_clear(err);
@@ -878,6 +958,7 @@ static int do_update(struct store *s, const struct domain *old,
 		     const char *action, struct error *err)
 {
 	struct params p = { 0 };
+	struct strbuf sql = STRBUF_INIT;
 	PGresult *res;
 	int n;
 	bool ok;
@@ -886,8 +967,10 @@ static int do_update(struct store *s, const struct domain *old,
 	p_str(&p, ctx->actor);
 	p_str(&p, ctx->ticket ? ctx->ticket : "");
 	p_int(&p, old->version);
-	res = q(s, sql_domain_update, &p, nd->name.alabel, err);
+	sql_domain_update(&sql);
+	res = q(s, sql.buf, &p, nd->name.alabel, err);
 	p_release(&p);
+	sbuf_release(&sql);
 	if (res == NULL)
 		return -1;
 	n = PQntuples(res);
@@ -2277,7 +2360,8 @@ static int tx_snapshot(struct store *s, void *arg, struct error *err)
 		return error_set(err, ERR_INTERNAL, NULL, "bad sequence");
 	}
 	PQclear(res);
-	sbuf_addstr(&sql, sql_domain_cols_lean);
+	domain_cols(&sql);
+	sbuf_addstr(&sql, sql_domain_lean);
 	sbuf_addstr(&sql, sql_snap_domains_tail);
 	res = q(s, sql.buf, NULL, "snapshot", err);
 	sbuf_release(&sql);

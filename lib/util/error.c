@@ -6,7 +6,9 @@
  */
 #include "error.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int error_set(struct error *err, enum err_code code, const char *field,
@@ -94,4 +96,16 @@ int error_http_status(enum err_code code)
 		return 500;
 	}
 	return 500;
+}
+
+void error_bug(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)fprintf(stderr, "BUG at %s:%d: ", file, line);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', stderr);
+	abort();
 }

@@ -49,5 +49,9 @@ const char *error_msg(const struct error *err);
 int error_exit_status(enum err_code code);
 /* HTTP status for a code (422 for ERR_INVALID). */
 int error_http_status(enum err_code code);
+/* A broken invariant that no input can reach: print where, abort. */
+#define BUG(...) error_bug(__FILE__, __LINE__, __VA_ARGS__)
+void error_bug(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
 
 #endif
