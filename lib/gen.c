@@ -13,6 +13,47 @@
 #include "mailbox.h"
 #include "util/parse.h"
 
+static const char *const rule_cols[] = { "name", "action", "kind", "value" };
+static const char *const rcpt_cols[] = { "name", "local" };
+static const struct snap_schema rule_schema = { "rule", rule_cols, 4 };
+static const struct snap_schema rcpt_schema = { "rcpt", rcpt_cols, 2 };
+
+static void col_add(struct gen_file *gf, enum gen_col_kind k, const char *name,
+		    const struct field *f)
+{
+	size_t n = gf->schema.n;
+
+	if (n == SNAP_COLS_MAX)
+		BUG("too many snapshot columns");
+	gf->kind[n] = k;
+	gf->names[n] = name;
+	gf->field[n] = f;
+	gf->schema.n = n + 1;
+}
+
+/* The columns: the leading hand-made ones, then the rows of fields.def
+ * that carry flag, then GC_IPS when ips. */
+static void cols_init(struct gen_file *gf, const char *kind, unsigned flag,
+		      bool mode, bool max_bytes, bool ips)
+{
+	size_t i;
+
+	memset(gf, 0, sizeof(*gf));
+	gf->schema.kind = kind;
+	gf->schema.names = gf->names;
+	col_add(gf, GC_NAME, "name", NULL);
+	if (mode)
+		col_add(gf, GC_MODE, "mode", NULL);
+	if (max_bytes)
+		col_add(gf, GC_MAX_BYTES, "max_bytes", NULL);
+	for (i = 0; i < FLD_COUNT; i++)
+		if (domain_fields[i].flags & flag)
+			col_add(gf, GC_FIELD, domain_fields[i].path,
+				&domain_fields[i]);
+	if (ips)
+		col_add(gf, GC_IPS, "ips", NULL);
+}
+
 void gen_init(struct gen *g, const struct conf *conf)
 {
 	memset(g, 0, sizeof(*g));
@@ -24,6 +65,14 @@ void gen_init(struct gen *g, const struct conf *conf)
 	sbuf_init(&g->spam, 0);
 	sbuf_init(&g->modes, 0);
 	g->max_message_mb = conf->max_message_mb;
+	cols_init(&g->policy_cols, "domain", FF_SNAP_POLICY, true, true, true);
+	cols_init(&g->spam_cols, NULL, FF_SNAP_SPAM, true, false, false);
+	cols_init(&g->queue_cols, NULL, FF_SNAP_QUEUE, false, false, false);
+	snap_header(&g->policy, &g->policy_cols.schema);
+	snap_header(&g->policy, &rule_schema);
+	snap_header(&g->policy, &rcpt_schema);
+	snap_header(&g->spam, &g->spam_cols.schema);
+	snap_header(&g->queue, &g->queue_cols.schema);
 }
 
 void gen_release(struct gen *g)
@@ -97,11 +146,53 @@ static void nexthop(struct strbuf *sb, const struct dest *d)
 	sbuf_addf(sb, "[%s]:%u", d->ip.text, (unsigned)d->port);
 }
 
+/* One domain's row of a snapshot file. */
+static int snap_domain(struct strbuf *out, const struct gen_file *gf,
+		       const struct domain *d, struct error *err)
+{
+	struct strbuf v[SNAP_COLS_MAX];
+	const char *vals[SNAP_COLS_MAX];
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < gf->schema.n; i++) {
+		sbuf_init(&v[i], 0);
+		switch (gf->kind[i]) {
+		case GC_FIELD:
+			domain_field_text(d, gf->field[i], FIELD_TEXT_SNAP,
+					  &v[i]);
+			break;
+		case GC_NAME:
+			sbuf_addstr(&v[i], d->name.alabel);
+			break;
+		case GC_MODE:
+			sbuf_addstr(&v[i], domain_mode_names[d->mode]);
+			break;
+		case GC_MAX_BYTES:
+			sbuf_addf(&v[i], "%lld",
+				  (long long)d->max_message_mb * 1024 * 1024);
+			break;
+		case GC_IPS:
+			/* the addresses that may ask for the queue (ETRN) */
+			if (!d->has_dest)
+				break;
+			sbuf_addstr(&v[i], d->dest.ip.text);
+			for (k = 0; k < d->nfallbacks; k++)
+				sbuf_addf(&v[i], ",%s",
+					  d->fallbacks[k].ip.text);
+			break;
+		}
+		vals[i] = v[i].buf;
+	}
+	rc = snap_row(out, &gf->schema, vals, err);
+	for (i = 0; i < gf->schema.n; i++)
+		sbuf_release(&v[i]);
+	return rc;
+}
+
 int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 {
-	struct strbuf tr = STRBUF_INIT, ips = STRBUF_INIT;
-	char maxbytes[32];
-	const char *f[7];
+	struct strbuf tr = STRBUF_INIT;
 	size_t i;
 	int rc;
 
@@ -125,54 +216,10 @@ int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 	}
 	rc = map_line_add(&g->transport, d->name.alabel, tr.buf, err);
 	sbuf_release(&tr);
-	if (rc < 0)
+	if (rc < 0 || snap_domain(&g->policy, &g->policy_cols, d, err) < 0 ||
+	    snap_domain(&g->queue, &g->queue_cols, d, err) < 0 ||
+	    snap_domain(&g->spam, &g->spam_cols, d, err) < 0)
 		return -1;
-	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
-		       (long long)d->max_message_mb * 1024 * 1024);
-	/* the addresses that may ask for the domain's queue (ETRN) */
-	if (d->has_dest) {
-		sbuf_addstr(&ips, d->dest.ip.text);
-		for (i = 0; i < d->nfallbacks; i++)
-			sbuf_addf(&ips, ",%s", d->fallbacks[i].ip.text);
-	}
-	f[0] = "domain";
-	f[1] = d->name.alabel;
-	f[2] = domain_mode_names[d->mode];
-	f[3] = maxbytes;
-	f[4] = d->greylisting ? "1" : "0";
-	f[5] = recipients_mode_names[d->recipients];
-	f[6] = ips.buf;
-	rc = policy_line_add(&g->policy, f, 7, err);
-	sbuf_release(&ips);
-	if (rc < 0)
-		return -1;
-	{
-		char days[16], until[32];
-		const char *q[3];
-
-		(void)snprintf(days, sizeof(days), "%d", d->queue_days);
-		(void)snprintf(until, sizeof(until), "%lld",
-			       (long long)d->queue_extended_until);
-		q[0] = d->name.alabel;
-		q[1] = days;
-		q[2] = until;
-		if (policy_line_add(&g->queue, q, 3, err) < 0)
-			return -1;
-	}
-	{
-		const char *sp[9];
-		int lv;
-
-		sp[0] = d->name.alabel;
-		sp[1] = domain_mode_names[d->mode];
-		sp[2] = d->spam_enabled ? "1" : "0";
-		for (lv = 0; lv < SPAM_NLEVELS; lv++) {
-			sp[3 + 2 * lv] = spam_action_names[d->spam[lv].action];
-			sp[4 + 2 * lv] = d->spam[lv].text;
-		}
-		if (policy_line_add(&g->spam, sp, 9, err) < 0)
-			return -1;
-	}
 	if (gen_mode_line(g, d, err) < 0)
 		return -1;
 	if (d->max_message_mb > g->max_message_mb)
@@ -185,18 +232,17 @@ int gen_rule(struct gen *g, const char *alabel, const struct rule *r,
 	     struct error *err)
 {
 	struct rule check;
-	const char *f[5];
+	const char *f[4];
 
 	/* the stored kind names are the canonical ones rule_parse takes */
 	if (rule_parse(rule_action_names[r->action], rule_kind_names[r->kind],
 		       r->value, &check, err) < 0)
 		return -1;
-	f[0] = "rule";
-	f[1] = alabel;
-	f[2] = rule_action_names[check.action];
-	f[3] = rule_kind_names[check.kind];
-	f[4] = check.value;
-	if (policy_line_add(&g->policy, f, 5, err) < 0)
+	f[0] = alabel;
+	f[1] = rule_action_names[check.action];
+	f[2] = rule_kind_names[check.kind];
+	f[3] = check.value;
+	if (snap_row(&g->policy, &rule_schema, f, err) < 0)
 		return -1;
 	g->nrules++;
 	return 0;
@@ -269,14 +315,13 @@ int gen_rcpt(struct gen *g, const char *alabel, const char *local,
 	     struct error *err)
 {
 	char canon[MAILBOX_LOCAL_MAX + 1];
-	const char *f[3];
+	const char *f[2];
 
 	if (mailbox_local_parse(local, canon, err) < 0)
 		return -1;
-	f[0] = "rcpt";
-	f[1] = alabel;
-	f[2] = canon;
-	return policy_line_add(&g->policy, f, 3, err);
+	f[0] = alabel;
+	f[1] = canon;
+	return snap_row(&g->policy, &rcpt_schema, f, err);
 }
 
 int gen_fill(const char *name, const char *text, const struct gen_var *vars,

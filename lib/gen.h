@@ -8,21 +8,27 @@
  *   relay_domains  "NAME OK" for every domain (Postfix lmdb map source);
  *   transport      "NAME smtp:[IP]:PORT, [IP]:PORT..." for feed/backup,
  *                  "NAME lmtp:DEST" for pop3 and temporary POP3;
- *   policy         the policy daemon's snapshot (policy.h reads it):
- *                  "domain\tNAME\tMODE\tMAXBYTES\tGREY\tRECIPIENTS\tIPS"
- *                  (IPS: destination and fallbacks, comma-separated) and
- *                  "rule\tNAME\tACTION\tKIND\tVALUE" and
- *                  "rcpt\tNAME\tLOCAL" (recipients = list), tab-separated;
- *   spam           rspamd's per-domain policy (rspamd.local.lua reads it):
- *                  "NAME\tMODE\tENABLED\tLOW_ACTION\tLOW_TEXT\tMED_...";
+ *   policy         the policy daemon's snapshot (policy.c reads it), a
+ *                  keyed snapshot file (snapshot.h) with rows
+ *                  "domain": name, mode, max_bytes, the fields.def rows
+ *                  flagged FF_SNAP_POLICY, ips (destination and
+ *                  fallbacks, comma-separated); "rule": name, action,
+ *                  kind, value; "rcpt": name, local (recipients = list);
+ *   spam           rspamd's per-domain policy (rspamd.local.lua reads
+ *                  it), a plain snapshot file: name, mode, the rows
+ *                  flagged FF_SNAP_SPAM ("spam.enabled", ...);
  *   modes          rspamd's per-mode filters (mxfeed-filters.lua reads
  *                  it): a "#domain\tmode\tspam" header row, then
  *                  "NAME\tMODE\tSPAM_ENABLED" (gen_mode_line());
- *   queue          each domain's queue lifetime for mta-glue queue-expire:
- *                  "NAME\tDAYS\tEXTENDED_UNTIL" (unix seconds, 0 = none).
- * The writers map_line_add() and policy_line_add() refuse any byte that
- * the format could misread (control characters, and space or '#' in a
- * map key), so no input can add a line or a setting.
+ *   queue          each domain's queue lifetime for mta-glue
+ *                  queue-expire (queue.c reads it): name, the rows
+ *                  flagged FF_SNAP_QUEUE ("queue.days",
+ *                  "queue.extended_until": unix seconds, 0 = none).
+ * Each snapshot file starts with its header rows; a column's name is the
+ * setting's JSON path, so a new setting reaches the relays by a flag in
+ * its fields.def row.  The writers map_line_add() and snap_row() refuse
+ * any byte that the format could misread (control characters, and
+ * space or '#' in a map key), so no input can add a line or a setting.
  * gen_smtpd_checks() gives the restriction-class text of the site's
  * envelope checks (dnsbl.*, senders.*) that main.cf's feed and backup
  * classes begin with: "reject_rbl_client ZONE, ..." (each zone
@@ -42,11 +48,23 @@
 #include "conf.h"
 #include "model.h"
 #include "rule.h"
+#include "snapshot.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 
+/* A column of a domain's snapshot row: a fields.def row, or made here. */
+enum gen_col_kind { GC_FIELD, GC_NAME, GC_MODE, GC_MAX_BYTES, GC_IPS };
+
+struct gen_file {
+	struct snap_schema schema;
+	const char *names[SNAP_COLS_MAX];
+	enum gen_col_kind kind[SNAP_COLS_MAX];
+	const struct field *field[SNAP_COLS_MAX];
+};
+
 struct gen {
 	const struct conf *conf;
+	struct gen_file policy_cols, spam_cols, queue_cols;
 	struct strbuf relay_domains;
 	struct strbuf transport;
 	struct strbuf policy;

@@ -1,8 +1,10 @@
 /*
  * policy - the relay's per-recipient decisions (SPEC section 4, step 2)
  *
- * See policy.h.  Lookups are a binary search over the domains, which
- * gen.c wrote in name order (the loader checks that order).
+ * See policy.h.  The snapshot is a keyed snapshot file (snapshot.h):
+ * rows "domain", "rule" and "rcpt", read by column name.  Lookups are a
+ * binary search over the domains, which gen.c wrote in name order (the
+ * loader checks that order).
  */
 #include "policy.h"
 
@@ -12,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snapshot.h"
 #include "util/parse.h"
-
-#define LINE_MAX_LEN 2048
 
 static void domain_release(struct policy_domain *d)
 {
@@ -54,51 +55,40 @@ const struct policy_domain *policy_find(const struct policy *p,
 	return bsearch(alabel, p->v, p->n, sizeof(*p->v), cmp_name);
 }
 
-/* Split line at tabs into at most max fields; the count, or -1. */
-static int split(char *line, char **f, int max)
+static int load_domain(struct policy *p, const struct snap_reader *r,
+		       struct error *err)
 {
-	int n = 0;
-
-	for (;;) {
-		char *tab = strchr(line, '\t');
-
-		if (n == max)
-			return -1;
-		f[n++] = line;
-		if (tab == NULL)
-			return n;
-		*tab = '\0';
-		line = tab + 1;
-	}
-}
-
-static int load_domain(struct policy *p, char **f, int nf, struct error *err)
-{
+	const char *name = snap_get(r, "name", err);
+	const char *m = snap_get(r, "mode", err);
+	const char *mb = snap_get(r, "max_bytes", err);
+	const char *grey = snap_get(r, "greylisting", err);
+	const char *rc = snap_get(r, "recipients", err);
+	const char *ips = snap_get(r, "ips", err);
 	struct policy_domain *d;
 	struct domain_name dn;
 	long long maxbytes;
 	int mode, rcpt;
 	char *end;
 
-	if (nf != 7)
-		return error_set(err, ERR_INTERNAL, NULL,
-				 "domain line has %d fields", nf);
-	if (domain_name_parse(f[1], &dn, err) < 0)
+	if (name == NULL || m == NULL || mb == NULL || grey == NULL ||
+	    rc == NULL || ips == NULL)
 		return -1;
-	if (strcmp(dn.alabel, f[1]) != 0)
+	if (domain_name_parse(name, &dn, err) < 0)
+		return -1;
+	if (strcmp(dn.alabel, name) != 0)
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "domain not in canonical form");
 	if (p->n > 0 && strcmp(p->v[p->n - 1].name, dn.alabel) >= 0)
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "domains out of order at %s", dn.alabel);
-	mode = parse_enum(f[2], domain_mode_names);
-	rcpt = parse_enum(f[5], recipients_mode_names);
+	mode = parse_enum(m, domain_mode_names);
+	rcpt = parse_enum(rc, recipients_mode_names);
 	errno = 0;
-	maxbytes = strtoll(f[3], &end, 10);
+	maxbytes = strtoll(mb, &end, 10);
 	if (mode < 0 || rcpt < 0 || errno != 0 || *end != '\0' ||
 	    maxbytes < 1024 * 1024 ||
 	    maxbytes > (long long)MESSAGE_MB_MAX * 1024 * 1024 ||
-	    (strcmp(f[4], "0") != 0 && strcmp(f[4], "1") != 0))
+	    (strcmp(grey, "0") != 0 && strcmp(grey, "1") != 0))
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "bad domain line for %s", dn.alabel);
 	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
@@ -107,22 +97,22 @@ static int load_domain(struct policy *p, char **f, int nf, struct error *err)
 	memcpy(d->name, dn.alabel, sizeof(d->name));
 	d->mode = (enum domain_mode)mode;
 	d->maxbytes = maxbytes;
-	d->greylisting = f[4][0] == '1';
+	d->greylisting = grey[0] == '1';
 	d->recipients = (enum recipients_mode)rcpt;
-	while (f[6][0] != '\0') {
-		size_t n = strcspn(f[6], ",");
+	while (ips[0] != '\0') {
+		size_t n = strcspn(ips, ",");
 		char ip[IP_TEXT_MAX + 1];
 
 		if (n > IP_TEXT_MAX)
 			return error_set(err, ERR_INTERNAL, NULL,
 					 "bad address for %s", dn.alabel);
-		memcpy(ip, f[6], n);
+		memcpy(ip, ips, n);
 		ip[n] = '\0';
 		d->ips = xrealloc(d->ips, (d->nips + 1) * sizeof(*d->ips));
 		if (ip_parse(ip, &d->ips[d->nips], "ips", err) < 0)
 			return -1;
 		d->nips++;
-		f[6] += n + (f[6][n] == ',');
+		ips += n + (ips[n] == ',');
 	}
 	return 0;
 }
@@ -212,60 +202,70 @@ static bool listed(const struct policy_domain *d, const char *rcpt)
 					sizeof(*d->rcpts), cmp_str) != NULL;
 }
 
+/* The snapshot's columns; headerless files (older generations) have
+ * them in this order. */
+static const char *const domain_cols[] = { "name",	 "mode",
+					   "max_bytes",	 "greylisting",
+					   "recipients", "ips" };
+static const char *const rule_cols[] = { "name", "action", "kind", "value" };
+static const char *const rcpt_cols[] = { "name", "local" };
+static const struct snap_schema legacy[] = {
+	{ "domain", domain_cols, 6 },
+	{ "rule", rule_cols, 4 },
+	{ "rcpt", rcpt_cols, 2 },
+	{ NULL, NULL, 0 },
+};
+
+/* A rule or rcpt row as the positional fields load_rule() and
+ * load_rcpt() take: f[0] the kind, then the columns of cols. */
+static int row_fields(const struct snap_reader *r, const char *const *cols,
+		      size_t n, const char **f, struct error *err)
+{
+	size_t i;
+
+	f[0] = snap_kind(r);
+	for (i = 0; i < n; i++)
+		if ((f[i + 1] = snap_get(r, cols[i], err)) == NULL)
+			return -1;
+	return (int)n + 1;
+}
+
 int policy_load(const char *path, struct policy *out, struct error *err)
 {
 	struct policy p = { 0, NULL };
-	char line[LINE_MAX_LEN];
-	FILE *fp = fopen(path, "re");
-	long lineno = 0;
+	struct snap_reader r;
+	int rc;
 
-	if (fp == NULL)
-		return error_set(err, ERR_TEMPFAIL, NULL, "cannot open %s: %s",
-				 path, strerror(errno));
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		size_t len = strlen(line);
-		char *f[7];
-		int nf, rc;
+	if (snap_open(&r, path, true, legacy, err) < 0)
+		return -1;
+	while ((rc = snap_next(&r, err)) > 0) {
+		const char *kind = snap_kind(&r), *f[5];
+		int nf;
 
-		lineno++;
-		if (len == 0 || line[len - 1] != '\n') {
-			error_set(err, ERR_INTERNAL, NULL,
-				  "%s:%ld: line too long or cut", path, lineno);
-			goto bad;
-		}
-		line[len - 1] = '\0';
-		nf = split(line, f, 7);
-		if (nf > 0 && strcmp(f[0], "domain") == 0)
-			rc = load_domain(&p, f, nf, err);
-		else if (nf > 0 && strcmp(f[0], "rule") == 0)
-			rc = load_rule(&p, f, nf, err);
-		else if (nf > 0 && strcmp(f[0], "rcpt") == 0)
-			rc = load_rcpt(&p, f, nf, err);
+		if (strcmp(kind, "domain") == 0)
+			rc = load_domain(&p, &r, err);
+		else if (strcmp(kind, "rule") == 0)
+			rc = (nf = row_fields(&r, rule_cols, 4, f, err)) < 0
+				     ? -1
+				     : load_rule(&p, (char **)f, nf, err);
+		else if (strcmp(kind, "rcpt") == 0)
+			rc = (nf = row_fields(&r, rcpt_cols, 2, f, err)) < 0
+				     ? -1
+				     : load_rcpt(&p, (char **)f, nf, err);
 		else
-			rc = error_set(err, ERR_INTERNAL, NULL,
-				       "unknown line kind");
+			rc = snap_fail(&r, err, "unknown kind of row");
 		if (rc < 0) {
-			struct strbuf m = STRBUF_INIT;
-
-			sbuf_addf(&m, "%s:%ld: %s", path, lineno,
-				  error_msg(err));
-			sbuf_reset(&err->msg);
-			sbuf_add(&err->msg, m.buf, m.len);
-			sbuf_release(&m);
-			goto bad;
+			snap_where(&r, err);
+			break;
 		}
 	}
-	if (ferror(fp)) {
-		error_set(err, ERR_TEMPFAIL, NULL, "cannot read %s", path);
-		goto bad;
+	snap_close(&r);
+	if (rc < 0) {
+		policy_release(&p);
+		return -1;
 	}
-	fclose(fp);
 	*out = p;
 	return 0;
-bad:
-	fclose(fp);
-	policy_release(&p);
-	return -1;
 }
 
 /* Lower-cased domain part of an address into buf; false if none. */

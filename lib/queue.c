@@ -8,6 +8,7 @@
 #include "queue.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include <sys/stat.h>
 
 #include "domain_json.h"
+#include "snapshot.h"
+#include "util/parse.h"
 #include "util/spawn.h"
 
 #define QUEUE_OUT_MAX (256 * 1024 * 1024)
@@ -217,47 +220,67 @@ static int cmp_life(const void *key, const void *elem)
 	return strcmp(key, ((const struct lifetime *)elem)->name);
 }
 
+/* The queue snapshot's columns; a headerless file (an older
+ * generation) has them in this order. */
+static const char *const life_cols[] = { "name", "queue.days",
+					 "queue.extended_until" };
+static const struct snap_schema life_legacy[] = {
+	{ NULL, life_cols, 3 },
+	{ NULL, NULL, 0 },
+};
+
+static int load_lifetime(struct snap_reader *r, struct expire_arg *a,
+			 struct error *err)
+{
+	const char *name = snap_get(r, "name", err);
+	const char *days = snap_get(r, "queue.days", err);
+	const char *until = snap_get(r, "queue.extended_until", err);
+	struct lifetime *l;
+	long n;
+	long long u;
+	char *end;
+
+	if (name == NULL || days == NULL || until == NULL)
+		return -1;
+	if (name[0] == '\0' || strlen(name) > DOMAIN_NAME_MAX ||
+	    parse_long(days, 1, QUEUE_LIFETIME_MAX_DAYS, &n, "queue.days",
+		       err) < 0)
+		return snap_fail(r, err, "bad queue row");
+	errno = 0;
+	u = strtoll(until, &end, 10);
+	if (errno != 0 || end == until || *end != '\0' || u < 0)
+		return snap_fail(r, err, "bad queue.extended_until");
+	a->v = xrealloc(a->v, (a->n + 1) * sizeof(*a->v));
+	l = &a->v[a->n++];
+	memcpy(l->name, name, strlen(name) + 1);
+	l->days = (int)n;
+	l->until = u;
+	/* sorted, as the generator writes it */
+	if (a->n > 1 && strcmp(a->v[a->n - 2].name, l->name) >= 0)
+		return snap_fail(r, err, "rows out of order");
+	return 0;
+}
+
 static int load_lifetimes(const char *cur, struct expire_arg *a,
 			  struct error *err)
 {
-	char path[PATH_MAX], line[512];
-	FILE *fp;
-	int n = snprintf(path, sizeof(path), "%s/queue", cur);
+	char path[PATH_MAX];
+	struct snap_reader r;
+	int n = snprintf(path, sizeof(path), "%s/queue", cur), rc;
 
 	if (n < 0 || (size_t)n >= sizeof(path) ||
-	    (fp = fopen(path, "re")) == NULL)
+	    snap_open(&r, path, false, life_legacy, err) < 0) {
+		error_clear(err);
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "the current generation has no queue file");
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		struct lifetime *l;
-		char *t1 = strchr(line, '\t'), *t2, *end;
-		long days;
-		long long until;
-
-		t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-		if (t2 == NULL || (size_t)(t1 - line) > DOMAIN_NAME_MAX)
-			goto bad;
-		days = strtol(t1 + 1, &end, 10);
-		if (end != t2 || days < 1 || days > QUEUE_LIFETIME_MAX_DAYS)
-			goto bad;
-		until = strtoll(t2 + 1, &end, 10);
-		if (*end != '\n' || until < 0)
-			goto bad;
-		a->v = xrealloc(a->v, (a->n + 1) * sizeof(*a->v));
-		l = &a->v[a->n++];
-		memcpy(l->name, line, (size_t)(t1 - line));
-		l->name[t1 - line] = '\0';
-		l->days = (int)days;
-		l->until = until;
-		/* sorted, as the generator writes it */
-		if (a->n > 1 && strcmp(a->v[a->n - 2].name, l->name) >= 0)
-			goto bad;
 	}
-	fclose(fp);
-	return 0;
-bad:
-	fclose(fp);
-	return error_set(err, ERR_INTERNAL, NULL, "bad line in %s", path);
+	while ((rc = snap_next(&r, err)) > 0)
+		if (load_lifetime(&r, a, err) < 0) {
+			rc = -1;
+			break;
+		}
+	snap_close(&r);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Expire one message and send it on at once: its sender gets the
