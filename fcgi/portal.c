@@ -242,65 +242,24 @@ static int form_ticket(struct page *pg, const char **ticket)
 
 /* ---- the settings form --------------------------------------------- */
 
-enum fkind { F_TEXT, F_NUMBER, F_BOOL, F_ENUM };
+/* The rows of fields.def a person edits in the settings form. */
+static bool settings_form_has(const struct field *f, enum domain_mode mode)
+{
+	if (f->flags & (FF_CLI_ONLY | FF_NO_FORM))
+		return false;
+	return !((f->flags & FF_DEST_ONLY) && mode == MODE_POP3);
+}
 
-struct field_def {
-	const char *group;
-	const char *name; /* setting path */
-	const char *label;
-	enum fkind kind;
-	const char *const *choices; /* F_ENUM */
-	const char *help;
-	bool dest_only; /* feed and backup only */
-};
-
-static const char *const actions[] = { "none", "header", "subject", "delete",
-				       NULL };
-static const char *const recipient_modes[] = { "verify", "list", "any", NULL };
-
-static const struct field_def fields[] = {
-	{ "Delivery", "destination.host", "Destination IP", F_TEXT, NULL,
-	  "the customer's mail server, an IP address", true },
-	{ "Delivery", "destination.port", "Port", F_NUMBER, NULL, NULL, true },
-	{ "Delivery", "fallbacks", "Fallbacks", F_TEXT, NULL,
-	  "further IP[:PORT], comma-separated, tried in order", true },
-	{ "Delivery", "recipients", "Recipients", F_ENUM, recipient_modes,
-	  "verify: ask the destination; list: listed only; any: accept all",
-	  false },
-	{ "Delivery", "max_message_mb", "Size limit (MB)", F_NUMBER, NULL,
-	  "1 to 1024", false },
-	{ "Queue and greylisting", "greylisting", "Greylisting", F_BOOL, NULL,
-	  NULL, false },
-	{ "Queue and greylisting", "queue.days", "Queue lifetime (days)",
-	  F_NUMBER, NULL, "1 to 31: undeliverable mail bounces after this",
-	  false },
-	{ "Spam", "spam.enabled", "Spam checking", F_BOOL, NULL,
-	  "off: messages pass untouched", false },
-	{ "Spam", "spam.low.action", "Low: action", F_ENUM, actions, NULL,
-	  false },
-	{ "Spam", "spam.low.text", "Low: subject text", F_TEXT, NULL, NULL,
-	  false },
-	{ "Spam", "spam.med.action", "Medium: action", F_ENUM, actions, NULL,
-	  false },
-	{ "Spam", "spam.med.text", "Medium: subject text", F_TEXT, NULL, NULL,
-	  false },
-	{ "Spam", "spam.high.action", "High: action", F_ENUM, actions, NULL,
-	  false },
-	{ "Spam", "spam.high.text", "High: subject text", F_TEXT, NULL, NULL,
-	  false },
-};
-
-#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+#define NFIELDS FLD_COUNT
 
 /* The record's value of a field as form text. */
-static void field_value(const struct domain *d, const json_t *dj,
-			const struct field_def *f, struct strbuf *out)
+static void field_value(const struct domain *d, const struct field *f,
+			struct strbuf *out)
 {
-	const json_t *v = dj;
-	const char *p = f->name;
 	size_t i;
 
-	if (strcmp(f->name, "fallbacks") == 0) {
+	switch (f->id) {
+	case FLD_FALLBACKS:
 		for (i = 0; i < d->nfallbacks; i++) {
 			char buf[64];
 
@@ -308,24 +267,19 @@ static void field_value(const struct domain *d, const json_t *dj,
 			sbuf_addf(out, "%s%s", i ? "," : "", buf);
 		}
 		return;
+	case FLD_DEST_HOST:
+		if (d->has_dest)
+			sbuf_addstr(out, d->dest.ip.text);
+		return;
+	case FLD_DEST_PORT:
+		if (d->has_dest)
+			sbuf_addf(out, "%u", (unsigned)d->dest.port);
+		return;
+	default:
+		if (f->type != FT_CUSTOM)
+			domain_field_text(d, f, FIELD_TEXT_INPUT, out);
+		return;
 	}
-	while (*p && v != NULL) {
-		char part[32];
-		size_t n = strcspn(p, ".");
-
-		if (n >= sizeof(part))
-			return;
-		memcpy(part, p, n);
-		part[n] = '\0';
-		v = json_object_get(v, part);
-		p += n + (p[n] == '.');
-	}
-	if (json_is_string(v))
-		sbuf_addstr(out, json_string_value(v));
-	else if (json_is_integer(v))
-		sbuf_addf(out, "%lld", (long long)json_integer_value(v));
-	else if (json_is_boolean(v))
-		sbuf_addstr(out, json_is_true(v) ? "on" : "off");
 }
 
 static json_t *options(const char *const *choices, const char *value)
@@ -374,15 +328,19 @@ static json_t *field_ctx(const char *name, const char *label, const char *type,
 	return o;
 }
 
+/* Add field to the group legend, made at the end when new. */
 static json_t *groups_add(json_t *groups, const char *legend, json_t *field)
 {
-	json_t *g =
-		json_array_size(groups)
-			? json_array_get(groups, json_array_size(groups) - 1)
-			: NULL;
+	json_t *g = NULL, *e;
+	size_t i;
 
-	if (g == NULL || strcmp(json_string_value(json_object_get(g, "legend")),
-				legend) != 0) {
+	json_array_foreach(groups, i, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "legend")),
+			   legend) == 0)
+			g = e;
+	}
+	if (g == NULL) {
 		g = json_pack("{s:s, s:[]}", "legend", legend, "fields");
 		json_array_append_new(groups, g);
 	}
@@ -396,32 +354,39 @@ static const char *const bools[] = { "on", "off", NULL };
 static json_t *settings_fields(struct page *pg, const struct domain *d,
 			       const json_t *errors, bool posted)
 {
-	json_t *dj = domain_to_json(d, NULL), *groups = json_array();
+	json_t *groups = json_array();
 	struct strbuf html = STRBUF_INIT;
 	size_t i;
 
 	for (i = 0; i < NFIELDS; i++) {
-		const struct field_def *f = &fields[i];
-		struct strbuf v = STRBUF_INIT;
+		const struct field *f = &domain_fields[i];
+		struct strbuf v = STRBUF_INIT, help = STRBUF_INIT;
 		const char *pv =
-			posted ? http_form_get(&pg->form, f->name) : NULL;
-		const json_t *e = json_object_get(errors, f->name);
+			posted ? http_form_get(&pg->form, f->path) : NULL;
+		const json_t *e = json_object_get(errors, f->path);
+		bool number = f->type == FT_INT || f->id == FLD_DEST_PORT;
 
-		if (f->dest_only && d->mode == MODE_POP3)
+		if (!settings_form_has(f, d->mode))
 			continue;
 		if (pv != NULL)
 			sbuf_addstr(&v, pv);
 		else
-			field_value(d, dj, f, &v);
+			field_value(d, f, &v);
+		if (f->type == FT_INT)
+			sbuf_addf(&help, "%ld to %ld%s%s", f->min, f->max,
+				  f->help ? ": " : "", f->help ? f->help : "");
+		else if (f->help != NULL)
+			sbuf_addstr(&help, f->help);
 		groups_add(groups, f->group,
-			   field_ctx(f->name, f->label,
-				     f->kind == F_NUMBER ? "number" : "text",
-				     v.buf,
-				     f->kind == F_BOOL	 ? bools
-				     : f->kind == F_ENUM ? f->choices
-							 : NULL,
-				     f->help, NULL, json_string_value(e)));
+			   field_ctx(f->path, f->label,
+				     number ? "number" : "text", v.buf,
+				     f->type == FT_BOOL	  ? bools
+				     : f->type == FT_ENUM ? f->names
+							  : NULL,
+				     help.len ? help.buf : NULL, NULL,
+				     json_string_value(e)));
 		sbuf_release(&v);
+		sbuf_release(&help);
 	}
 	{
 		json_t *ctx = json_pack("{s:o}", "groups", groups);
@@ -432,7 +397,6 @@ static json_t *settings_fields(struct page *pg, const struct domain *d,
 				  error_msg(&pg->err));
 		json_decref(ctx);
 	}
-	json_decref(dj);
 	{
 		json_t *t = template_trusted(html.buf);
 
@@ -1755,19 +1719,19 @@ static void domain_post(struct page *pg, const char *name)
 	pg->ox.change.ticket = ticket;
 	/* each field on its own, so that every error is found at once */
 	for (i = 0; i < NFIELDS; i++) {
-		const char *v = http_form_get(&pg->form, fields[i].name);
+		const struct field *f = &domain_fields[i];
+		const char *v = http_form_get(&pg->form, f->path);
 		struct error e = ERROR_INIT;
 
-		if (v == NULL || (fields[i].dest_only && d.mode == MODE_POP3))
+		if (v == NULL || !settings_form_has(f, d.mode))
 			continue;
 		scratch = d;
-		if (domain_set(&scratch, fields[i].name, v, pg->ox.conf, &e) <
-		    0)
-			json_object_set_new(errors, fields[i].name,
+		if (domain_set(&scratch, f->path, v, pg->ox.conf, &e) < 0)
+			json_object_set_new(errors, f->path,
 					    json_string(error_msg(&e)));
 		error_release(&e);
 		sbuf_init(&sets[n], 0);
-		sbuf_addf(&sets[n], "%s=%s", fields[i].name, v);
+		sbuf_addf(&sets[n], "%s=%s", f->path, v);
 		argv[n] = sets[n].buf;
 		n++;
 	}

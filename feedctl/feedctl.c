@@ -228,56 +228,55 @@ static void print_table(const json_t *rows, const struct column *cols)
 	free(cells);
 }
 
+#define SHOW_W 20 /* the longest setting path: queue.extended_until */
+
+/* The record as "PATH VALUE" lines: the rows of fields.def by their
+ * setting names, then the bookkeeping. */
 static void print_domain(const struct domain *d, const struct propagation *p)
 {
 	char when[32], dest[DEST_TEXT_MAX];
-	int i;
-	size_t f;
+	size_t i, f;
 
-	printf("%-14s %s\n", "name", d->name.alabel);
+	printf("%-*s %s\n", SHOW_W, "name", d->name.alabel);
 	if (strcmp(d->name.alabel, d->name.ulabel) != 0)
-		printf("%-14s %s\n", "unicode name", d->name.ulabel);
-	printf("%-14s %s\n", "mode", domain_mode_names[d->mode]);
+		printf("%-*s %s\n", SHOW_W, "unicode_name", d->name.ulabel);
+	printf("%-*s %s\n", SHOW_W, "mode", domain_mode_names[d->mode]);
 	if (d->temp_pop3) {
 		time_format_utc(d->temp_pop3_since, when, sizeof(when));
-		printf("%-14s since %s by %s\n", "temp pop3", when,
+		printf("%-*s since %s by %s\n", SHOW_W, "temp_pop3", when,
 		       d->temp_pop3_by);
 	}
-	if (d->has_dest) {
-		dest_format(&d->dest, dest, sizeof(dest));
-		printf("%-14s %s\n", "destination", dest);
-	}
-	for (f = 0; f < d->nfallbacks; f++) {
-		dest_format(&d->fallbacks[f], dest, sizeof(dest));
-		printf("%-14s %s\n", f ? "" : "fallbacks", dest);
-	}
-	printf("%-14s %s\n", "greylisting", d->greylisting ? "on" : "off");
-	printf("%-14s %s\n", "spam", d->spam_enabled ? "on" : "off");
-	for (i = 0; i < SPAM_NLEVELS; i++) {
-		struct strbuf t = STRBUF_INIT;
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *fd = &domain_fields[i];
+		struct strbuf v = STRBUF_INIT;
 
-		sbuf_addesc(&t, d->spam[i].text, SPAM_TEXT_MAX);
-		printf("  %-12s %-8s \"%s\"\n", spam_level_names[i],
-		       spam_action_names[d->spam[i].action], t.buf);
-		sbuf_release(&t);
+		if (fd->id == FLD_DEST_HOST && d->has_dest) {
+			dest_format(&d->dest, dest, sizeof(dest));
+			printf("%-*s %s\n", SHOW_W, "destination", dest);
+		} else if (fd->id == FLD_FALLBACKS) {
+			for (f = 0; f < d->nfallbacks; f++) {
+				dest_format(&d->fallbacks[f], dest,
+					    sizeof(dest));
+				printf("%-*s %s\n", SHOW_W,
+				       f ? "" : "fallbacks", dest);
+			}
+		} else if (fd->type != FT_CUSTOM) {
+			domain_field_text(d, fd, FIELD_TEXT_INPUT, &v);
+			/* quoted: a subject text may end in a space */
+			printf(fd->type == FT_TEXT ? "%-*s \"%s\"\n"
+						   : "%-*s %s\n",
+			       SHOW_W, fd->path, v.buf);
+		}
+		sbuf_release(&v);
 	}
-	printf("%-14s %d day%s", "queue", d->queue_days,
-	       d->queue_days == 1 ? "" : "s");
-	if (d->queue_extended_until) {
-		time_format_utc(d->queue_extended_until, when, sizeof(when));
-		printf(", extended until %s", when);
-	}
-	putchar('\n');
-	printf("%-14s %s\n", "recipients",
-	       recipients_mode_names[d->recipients]);
-	printf("%-14s %d MB\n", "max message", d->max_message_mb);
 	time_format_utc(d->updated_at, when, sizeof(when));
-	printf("%-14s %lld (%s by %s%s%s)\n", "version", (long long)d->version,
-	       when, d->updated_by, d->ticket[0] ? ", ticket " : "", d->ticket);
+	printf("%-*s %lld (%s by %s%s%s)\n", SHOW_W, "version",
+	       (long long)d->version, when, d->updated_by,
+	       d->ticket[0] ? ", ticket " : "", d->ticket);
 	if (p == NULL || p->relays_total == 0)
-		printf("%-14s no relays registered\n", "propagation");
+		printf("%-*s no relays registered\n", SHOW_W, "propagation");
 	else
-		printf("%-14s %ld of %ld relays applied change %lld%s\n",
+		printf("%-*s %ld of %ld relays applied change %lld%s\n", SHOW_W,
 		       "propagation", p->relays_applied, p->relays_total,
 		       (long long)p->sequence,
 		       p->relays_applied == p->relays_total ? ""
@@ -1446,14 +1445,8 @@ static const struct cmd cmds[] = {
 	  "set DOMAIN SETTING=VALUE ... [--if-version N] [--force]",
 	  "Change settings in one step.  A new destination or fallback is\n"
 	  "probed first and refused when it fails, unless --force.\n"
-	  "SETTING is a JSON field path:\n"
-	  "  dest=IP[:PORT]  destination.host=IP  destination.port=N\n"
-	  "  fallbacks=IP[:PORT],...  greylisting=on|off  spam.enabled=on|off\n"
-	  "  spam.low|med|high.action=none|header|subject|delete\n"
-	  "  spam.low|med|high.text=TEXT  queue.days=1-31\n"
-	  "  queue.extended_until=YYYY-MM-DD|none  recipients=verify|list|any\n"
-	  "  max_message_mb=1-1024\n"
-	  "--if-version N refuses (exit 4) if someone changed it since N." },
+	  "--if-version N refuses (exit 4) if someone changed it since N.\n"
+	  "SETTING is a JSON field path:" },
 	{ "remove", cmd_remove, true,
 	  "remove DOMAIN [--confirm=DOMAIN] [--bounce-queue]",
 	  "Remove a domain that has no mailboxes left and no mail queued on\n"
@@ -1563,6 +1556,115 @@ static void print_help(FILE *fp)
 	      fp);
 }
 
+/* a and b differ in exactly dot-separated segment *seg, same count */
+static bool one_segment_apart(const char *a, const char *b, int *seg)
+{
+	int k = 0, diff = -1;
+
+	for (;;) {
+		size_t na = strcspn(a, "."), nb = strcspn(b, ".");
+
+		if (na != nb || strncmp(a, b, na) != 0) {
+			if (diff >= 0)
+				return false;
+			diff = k;
+		}
+		if ((a[na] == '\0') != (b[nb] == '\0'))
+			return false;
+		if (a[na] == '\0')
+			break;
+		a += na + 1;
+		b += nb + 1;
+		k++;
+	}
+	*seg = diff;
+	return diff >= 0;
+}
+
+/* Segment k of path. */
+static void add_segment(struct strbuf *out, const char *path, int k)
+{
+	for (; k > 0; k--)
+		path = strchr(path, '.') + 1;
+	sbuf_add(out, path, strcspn(path, "."));
+}
+
+/*
+ * "help set": the settings, from fields.def.  Rows that differ in one
+ * path segment and take the same values print as one line, as in
+ * "spam.low|med|high.action=none|header|subject|delete".
+ */
+static void print_settings_help(void)
+{
+	bool done[FLD_COUNT] = { false };
+	size_t i, j;
+
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		struct strbuf syn = STRBUF_INIT, alt = STRBUF_INIT,
+			      path = STRBUF_INIT;
+		int seg = -1, k;
+		size_t nsame = 0;
+
+		if (done[i])
+			continue;
+		domain_field_syntax(f, &syn);
+		for (j = i + 1; j < FLD_COUNT; j++) {
+			struct strbuf s2 = STRBUF_INIT;
+			int sj;
+
+			domain_field_syntax(&domain_fields[j], &s2);
+			if (!done[j] && strcmp(s2.buf, syn.buf) == 0 &&
+			    one_segment_apart(f->path, domain_fields[j].path,
+					      &sj) &&
+			    (seg < 0 || sj == seg)) {
+				seg = sj;
+				done[j] = true;
+				sbuf_addch(&alt, '|');
+				add_segment(&alt, domain_fields[j].path, seg);
+				nsame++;
+			}
+			sbuf_release(&s2);
+		}
+		if (nsame == 0) {
+			sbuf_addstr(&path, f->path);
+		} else {
+			/* the path with segment seg replaced by the choices */
+			const char *p = f->path;
+
+			for (k = 0;; k++) {
+				size_t n = strcspn(p, ".");
+
+				if (k > 0)
+					sbuf_addch(&path, '.');
+				sbuf_add(&path, p, n);
+				if (k == seg)
+					sbuf_add(&path, alt.buf, alt.len);
+				if (p[n] == '\0')
+					break;
+				p += n + 1;
+			}
+		}
+		printf("  %s=%s\n", path.buf, syn.buf);
+		if (nsame == 0)
+			printf("      %s%s%s%s\n", f->label, f->help ? ": " : "",
+			       f->help ? f->help : "",
+			       (f->flags & FF_DEST_ONLY)
+				       ? " (feed and backup only)"
+				       : "");
+		sbuf_release(&syn);
+		sbuf_release(&alt);
+		sbuf_release(&path);
+	}
+}
+
+static void print_cmd_help(const struct cmd *c)
+{
+	printf("usage: feedctl %s\n\n%s\n", c->usage, c->help);
+	if (c->fn == cmd_set)
+		print_settings_help();
+}
+
 static int cmd_help(struct cli *cli, int argc, char **argv)
 {
 	const struct cmd *c;
@@ -1574,7 +1676,7 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 	}
 	if ((c = find_cmd(argv[1])) == NULL)
 		return usage_error(cli, NULL, "unknown command '%s'", argv[1]);
-	printf("usage: feedctl %s\n\n%s\n", c->usage, c->help);
+	print_cmd_help(c);
 	return 0;
 }
 
@@ -1648,7 +1750,7 @@ int main(int argc, char **argv)
 	if ((c = find_cmd(args[0])) == NULL)
 		return usage_error(&cli, NULL, "unknown command '%s'", args[0]);
 	if (help) {
-		printf("usage: feedctl %s\n\n%s\n", c->usage, c->help);
+		print_cmd_help(c);
 		return 0;
 	}
 	if (c->fn == cmd_help)

@@ -399,6 +399,48 @@ void domain_field_text(const struct domain *d, const struct field *f,
 	BUG("%s has no text form", f->path);
 }
 
+void domain_field_syntax(const struct field *f, struct strbuf *out)
+{
+	size_t i;
+
+	switch (f->type) {
+	case FT_BOOL:
+		sbuf_addstr(out, "on|off");
+		return;
+	case FT_INT:
+		sbuf_addf(out, "%ld-%ld", f->min, f->max);
+		return;
+	case FT_ENUM:
+		for (i = 0; f->names[i]; i++)
+			sbuf_addf(out, "%s%s", i ? "|" : "", f->names[i]);
+		return;
+	case FT_TEXT:
+		sbuf_addf(out, "TEXT (at most %ld bytes)", f->max);
+		return;
+	case FT_TIME:
+		sbuf_addstr(out, "YYYY-MM-DD|YYYY-MM-DDTHH:MM:SSZ|none");
+		return;
+	case FT_CUSTOM:
+		break;
+	}
+	switch (f->id) {
+	case FLD_DEST_HOST:
+		sbuf_addstr(out, "IP");
+		return;
+	case FLD_DEST_PORT:
+		sbuf_addf(out, "%ld-%ld", f->min, f->max);
+		return;
+	case FLD_DEST:
+		sbuf_addstr(out, "IP[:PORT]");
+		return;
+	case FLD_FALLBACKS:
+		sbuf_addstr(out, "IP[:PORT],...");
+		return;
+	default:
+		BUG("%s has no syntax", f->path);
+	}
+}
+
 /* ---- init, set, mode defaults ---------------------------------------- */
 
 int domain_default_queue_days(enum domain_mode mode)

@@ -170,6 +170,9 @@ int domain_field_load(struct domain *d, const struct field *f, const char *v,
 enum field_style { FIELD_TEXT_INPUT, FIELD_TEXT_SNAP };
 void domain_field_text(const struct domain *d, const struct field *f,
 		       enum field_style style, struct strbuf *out);
+/* What a setting takes on the command line: "on|off", "1-31",
+ * "verify|list|any", "IP[:PORT]"... (feedctl help set). */
+void domain_field_syntax(const struct field *f, struct strbuf *out);
 /* Read-only views of a member, by type (BUG if the type differs). */
 bool domain_field_bool(const struct domain *d, const struct field *f);
 long domain_field_int(const struct domain *d, const struct field *f);
