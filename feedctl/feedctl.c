@@ -150,14 +150,27 @@ static void print_json(const json_t *j)
 	}
 }
 
-/* Text of one JSON leaf for a table cell; control bytes escaped. */
+/*
+ * The text of one JSON value for a table cell: the value itself, not
+ * its JSON spelling (a regex "^a\.b$" shows as typed, a list of
+ * addresses as "a@x,b@x").  Only text that is not printable UTF-8 is
+ * escaped, so a control byte from the database cannot reach the
+ * terminal.
+ */
 static void cell_text(const json_t *v, struct strbuf *out)
 {
-	char *s;
+	const char *key, *s;
+	const json_t *e;
+	size_t i;
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		sbuf_addesc(out, json_string_value(v), 200);
+		s = json_string_value(v);
+		if (strlen(s) == json_string_length(v) &&
+		    utf8_printable(s, strlen(s)))
+			sbuf_addstr(out, s);
+		else
+			sbuf_addesc(out, s, 200);
 		break;
 	case JSON_INTEGER:
 		sbuf_addf(out, "%lld", (long long)json_integer_value(v));
@@ -175,13 +188,28 @@ static void cell_text(const json_t *v, struct strbuf *out)
 		sbuf_addstr(out, "-");
 		break;
 	case JSON_ARRAY:
-	case JSON_OBJECT:
-		s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (json_is_array(v) && json_array_size(v) == 0)
+		if (json_array_size(v) == 0)
 			sbuf_addstr(out, "-");
-		else if (s != NULL)
-			sbuf_addesc(out, s, 200);
-		free(s);
+		json_array_foreach(v, i, e)
+		{
+			if (i > 0)
+				sbuf_addch(out, ',');
+			cell_text(e, out);
+		}
+		break;
+	case JSON_OBJECT:
+		i = 0;
+		json_object_foreach((json_t *)v, key, e)
+		{
+			if (i++ > 0)
+				sbuf_addch(out, ' ');
+			if (utf8_printable(key, strlen(key)))
+				sbuf_addstr(out, key);
+			else
+				sbuf_addesc(out, key, 64);
+			sbuf_addch(out, '=');
+			cell_text(e, out);
+		}
 		break;
 	}
 }
@@ -1647,8 +1675,8 @@ static void print_settings_help(void)
 		}
 		printf("  %s=%s\n", path.buf, syn.buf);
 		if (nsame == 0)
-			printf("      %s%s%s%s\n", f->label, f->help ? ": " : "",
-			       f->help ? f->help : "",
+			printf("      %s%s%s%s\n", f->label,
+			       f->help ? ": " : "", f->help ? f->help : "",
 			       (f->flags & FF_DEST_ONLY)
 				       ? " (feed and backup only)"
 				       : "");
