@@ -123,6 +123,15 @@ int domain_name_parse(const char *in, struct domain_name *out,
 				 "a domain name is required");
 	if (n > DOMAIN_INPUT_MAX)
 		return bad(err, in, "too long");
+	/* one trailing dot, as pasted from a zone file, names the same
+	 * domain (SPEC section 3): parse the name without it */
+	if (n > 1 && in[n - 1] == '.' && in[n - 2] != '.') {
+		char copy[DOMAIN_INPUT_MAX + 1];
+
+		memcpy(copy, in, n - 1);
+		copy[n - 1] = '\0';
+		return domain_name_parse(copy, out, err);
+	}
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];
 

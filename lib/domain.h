@@ -9,6 +9,8 @@
  *     "localhost" or below it;
  *   - ulabel: the IDNA2008 Unicode form (UTF-8), for display only; equal
  *     to alabel for plain ASCII names.
+ * One trailing dot on input ("example.com.", as pasted from a zone
+ * file) is dropped: it names the same domain; two are refused.
  * Input bytes are allow-listed before libidn2 sees them; bad punycode
  * ("xn--" labels that do not decode) is rejected.
  * Errors: -1 with err->code == ERR_INVALID, field "name".  Never logs.

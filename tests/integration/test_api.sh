@@ -118,7 +118,7 @@ localhost
 com
 -a.example
 a..example
-a.example.
+a.example..
 *.example
 a b.example
 a;rm -rf.example

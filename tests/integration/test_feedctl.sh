@@ -79,7 +79,7 @@ bad_add() { # DESC EXPECTED-MESSAGE ARGS...
 		tap_fail "message for $desc says '$msg'"
 	fi
 }
-bad_add "trailing dot" "trailing dot" example.org. --mode pop3
+bad_add "two trailing dots" "trailing dot" example.org.. --mode pop3
 bad_add "newline in name" "not allowed" $'evil.example\nrelay_domains' --mode pop3
 bad_add "space in name" "not allowed" "a b.example" --mode pop3
 bad_add "shell metacharacters" "not allowed" 'x;rm -rf.example' --mode pop3

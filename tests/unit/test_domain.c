@@ -22,6 +22,9 @@ struct good {
 static const struct good good[] = {
 	{ "example.com", "example.com", "example.com" },
 	{ "EXAMPLE.COM", "example.com", "example.com" },
+	/* one trailing dot, as in a zone file: the same domain */
+	{ "example.com.", "example.com", "example.com" },
+	{ "bücher.example.", "xn--bcher-kva.example", "bücher.example" },
 	{ "MiXeD.Example", "mixed.example", "mixed.example" },
 	{ "a.b", "a.b", "a.b" },
 	{ "x1.example", "x1.example", "x1.example" },
@@ -70,7 +73,6 @@ static const struct bad bad[] = {
 	{ "", "required" },
 	{ "example", "two labels" },
 	{ "com", "two labels" },
-	{ "example.com.", "trailing dot" },
 	{ "example.com..", "trailing dot" },
 	{ ".example.com", "leading dot" },
 	{ "a..example", "empty label" },
