@@ -93,8 +93,9 @@ static json_t *body_json(struct call *c, const char *const *types)
 	}
 	j = json_load_strict(c->q->body.buf, c->q->body.len, JSON_BODY_MAX,
 			     &c->err);
+	/* not JSON: 400; JSON whose value is bad for a field: 422 */
 	if (j == NULL)
-		resp_problem(c->r, 400, &c->err);
+		resp_problem(c->r, c->err.field[0] ? 422 : 400, &c->err);
 	return j;
 }
 

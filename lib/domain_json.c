@@ -519,6 +519,51 @@ static bool too_deep(const json_t *j, int depth)
 	return false;
 }
 
+/*
+ * A string holding NUL (\u0000) is no valid value of any field: refuse
+ * it naming the field's path ("spam.low.text"; an array's elements are
+ * named by the array: "fallbacks"; in an array of domains, as in an
+ * apply document, by their own paths), so the API answers 422 like for any bad
+ * value. Called after too_deep(): the recursion is bounded.
+ */
+static int nul_in_string(const json_t *j, const char *path, bool in_array,
+			 struct error *err)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(j)) {
+		if (strlen(json_string_value(j)) == json_string_length(j))
+			return 0;
+		return error_set(err, ERR_INVALID, path[0] ? path : NULL,
+				 "%s must not hold a NUL character",
+				 path[0] ? path : "a string");
+	}
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+		{
+			if (nul_in_string(v, path, path[0] != '\0', err) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (!json_is_object(j))
+		return 0;
+	json_object_foreach((json_t *)j, key, v)
+	{
+		char sub[ERROR_FIELD_MAX];
+		int n = snprintf(sub, sizeof(sub), "%s%s%s", path,
+				 path[0] ? "." : "", key);
+
+		if (in_array || n < 0 || (size_t)n >= sizeof(sub))
+			(void)snprintf(sub, sizeof(sub), "%s", path);
+		if (nul_in_string(v, sub, in_array, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 json_t *json_load_strict(const char *buf, size_t len, size_t max,
 			 struct error *err)
 {
@@ -530,9 +575,10 @@ json_t *json_load_strict(const char *buf, size_t len, size_t max,
 			  "document larger than %zu bytes", max);
 		return NULL;
 	}
-	/* jansson refuses invalid UTF-8, NUL, trailing data and, with
-	 * this flag, duplicate keys */
-	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	/* jansson refuses invalid UTF-8, raw NUL, trailing data and, with
+	 * this flag, duplicate keys; \u0000 in a string is let through to
+	 * be refused below as a bad value of its field */
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (j == NULL) {
 		error_set(err, ERR_INVALID, NULL,
 			  "invalid JSON at line %d, column %d: %s", je.line,
@@ -543,6 +589,10 @@ json_t *json_load_strict(const char *buf, size_t len, size_t max,
 		json_decref(j);
 		error_set(err, ERR_INVALID, NULL,
 			  "JSON nested deeper than %d levels", JSON_DEPTH_MAX);
+		return NULL;
+	}
+	if (nul_in_string(j, "", false, err) < 0) {
+		json_decref(j);
 		return NULL;
 	}
 	return j;

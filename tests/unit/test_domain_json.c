@@ -169,7 +169,11 @@ static const struct badpatch bad_patches[] = {
 	  "none, header" },
 	{ "{\"spam\":{\"low\":{\"text\":\"a\\nb\"}}}", "spam.low.text",
 	  "printable" },
-	{ "{\"spam\":{\"low\":{\"text\":\"a\\u0000b\"}}}", "", "" },
+	/* a field-level error naming the field (issue 14) */
+	{ "{\"spam\":{\"low\":{\"text\":\"a\\u0000b\"}}}", "spam.low.text",
+	  "NUL" },
+	{ "{\"fallbacks\":[{\"host\":\"127.0.0.3\\u0000\"}]}", "fallbacks",
+	  "NUL" },
 	{ "{\"destination\":null}", "destination", "needs a destination" },
 	{ "{\"destination\":\"127.0.0.1\"}", "destination", "an object" },
 	{ "{\"destination\":{\"host\":\"10.1.1.1\"}}", "destination.host",
