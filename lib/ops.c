@@ -996,8 +996,8 @@ int ops_switch_relay(const struct ops_ctx *ox, const char *name,
 				 cur.name.alabel);
 	nd = cur;
 	nd.mode = to;
-	if (cur.queue_days == domain_default_queue_days(cur.mode))
-		nd.queue_days = domain_default_queue_days(to);
+	/* a queue.days still at the old mode's default takes the new one's */
+	domain_mode_defaults(&nd, cur.mode, ox->conf);
 	if (dest != NULL && dest[0] != '\0') {
 		nd.has_dest = true;
 		if (dest_parse(dest, ox->conf, &nd.dest, "destination", err) <
