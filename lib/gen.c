@@ -39,6 +39,8 @@ static void cols_init(struct gen_file *gf, const char *kind, unsigned flag,
 	size_t i;
 
 	memset(gf, 0, sizeof(*gf));
+	for (i = 0; i < SNAP_COLS_MAX; i++)
+		sbuf_init(&gf->value[i], 0);
 	gf->schema.kind = kind;
 	gf->schema.names = gf->names;
 	col_add(gf, GC_NAME, "name", NULL);
@@ -75,8 +77,19 @@ void gen_init(struct gen *g, const struct conf *conf)
 	snap_header(&g->queue, &g->queue_cols.schema);
 }
 
+static void cols_release(struct gen_file *gf)
+{
+	size_t i;
+
+	for (i = 0; i < SNAP_COLS_MAX; i++)
+		sbuf_release(&gf->value[i]);
+}
+
 void gen_release(struct gen *g)
 {
+	cols_release(&g->policy_cols);
+	cols_release(&g->spam_cols);
+	cols_release(&g->queue_cols);
 	sbuf_release(&g->relay_domains);
 	sbuf_release(&g->transport);
 	sbuf_release(&g->policy);
@@ -147,16 +160,15 @@ static void nexthop(struct strbuf *sb, const struct dest *d)
 }
 
 /* One domain's row of a snapshot file. */
-static int snap_domain(struct strbuf *out, const struct gen_file *gf,
+static int snap_domain(struct strbuf *out, struct gen_file *gf,
 		       const struct domain *d, struct error *err)
 {
-	struct strbuf v[SNAP_COLS_MAX];
+	struct strbuf *v = gf->value;
 	const char *vals[SNAP_COLS_MAX];
 	size_t i, k;
-	int rc;
 
 	for (i = 0; i < gf->schema.n; i++) {
-		sbuf_init(&v[i], 0);
+		sbuf_reset(&v[i]);
 		switch (gf->kind[i]) {
 		case GC_FIELD:
 			domain_field_text(d, gf->field[i], FIELD_TEXT_SNAP,
@@ -184,10 +196,7 @@ static int snap_domain(struct strbuf *out, const struct gen_file *gf,
 		}
 		vals[i] = v[i].buf;
 	}
-	rc = snap_row(out, &gf->schema, vals, err);
-	for (i = 0; i < gf->schema.n; i++)
-		sbuf_release(&v[i]);
-	return rc;
+	return snap_row(out, &gf->schema, vals, err);
 }
 
 int gen_domain(struct gen *g, const struct domain *d, struct error *err)

@@ -60,6 +60,7 @@ struct gen_file {
 	const char *names[SNAP_COLS_MAX];
 	enum gen_col_kind kind[SNAP_COLS_MAX];
 	const struct field *field[SNAP_COLS_MAX];
+	struct strbuf value[SNAP_COLS_MAX]; /* reused from row to row */
 };
 
 struct gen {
