@@ -12,6 +12,9 @@
  * snapshot file changed (mta-glue swapped generations) and reloads it,
  * keeping the connection; a snapshot that fails to load leaves the old
  * one in force, and with none at all every request is deferred (451).
+ * Sender regexes are compiled once per load, never per request; a rule
+ * skipped at load or a match that hit its limits is logged to stderr
+ * (Postfix's log) as "mxfeed-policyd: warning: ...".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "policy.h"
+#include "util/log.h"
 
 #define ATTR_LINE_MAX 4096
 #define ATTRS_MAX     256
@@ -86,6 +90,7 @@ int main(int argc, char **argv)
 		      stderr);
 		return 2;
 	}
+	log_init("mxfeed-policyd", LOG_LEVEL_INFO);
 	snap.path = argv[2];
 	refresh(&snap);
 	while (fgets(line, sizeof(line), stdin) != NULL) {
