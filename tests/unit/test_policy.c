@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "policyreq.h"
 
 static char path[64];
 
@@ -331,6 +332,37 @@ static void match_limits(void **state)
 	policy_release(&p);
 }
 
+/* the request reader policyd uses (lib/policyreq) */
+static void request_reader(void **state)
+{
+	struct policy_attrs a = POLICY_ATTRS_INIT;
+	struct policy_request rq;
+	char big[POLICY_LINE_MAX + 2];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(policy_attrs_line(&a, "sender=a=b@x", 12), 0);
+	assert_int_equal(policy_attrs_line(&a, "sender=second", 13), 0);
+	assert_int_equal(policy_attrs_line(&a, "protocol_state=RCPT", 19), 0);
+	assert_int_equal(policy_attrs_line(&a, "", 0), 1);
+	policy_attrs_request(&a, &rq);
+	assert_string_equal(rq.sender, "a=b@x"); /* the first one wins */
+	assert_string_equal(rq.state, "RCPT");
+	assert_null(rq.recipient);
+	policy_attrs_reset(&a);
+	assert_int_equal(policy_attrs_line(&a, "noequals", 8), -1);
+	assert_int_equal(policy_attrs_line(&a, "a=\0b", 4), -1);
+	memset(big, 'x', sizeof(big));
+	big[0] = '=';
+	assert_int_equal(policy_attrs_line(&a, big, POLICY_LINE_MAX), 0);
+	assert_int_equal(policy_attrs_line(&a, big, POLICY_LINE_MAX + 1), -1);
+	policy_attrs_reset(&a);
+	for (i = 0; i < POLICY_ATTRS_MAX; i++)
+		assert_int_equal(policy_attrs_line(&a, "a=1", 3), 0);
+	assert_int_equal(policy_attrs_line(&a, "a=1", 3), -1);
+	policy_attrs_reset(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +370,7 @@ int main(void)
 		cmocka_unit_test(refusals),
 		cmocka_unit_test(old_rules_skipped),
 		cmocka_unit_test(match_limits),
+		cmocka_unit_test(request_reader),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
