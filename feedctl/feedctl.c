@@ -877,6 +877,7 @@ static int cmd_rule(struct cli *cli, int argc, char **argv)
 		{ "action", "ACTION" },
 		{ "kind", "KIND" },
 		{ "value", "VALUE" },
+		{ "refused", "REFUSED (relays skip it)" },
 		{ NULL, NULL },
 	};
 	bool add;

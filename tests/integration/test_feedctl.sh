@@ -276,6 +276,8 @@ check "the old rule is listed as refused" \
 check "the current rule is not marked" \
 	test "$(jq -r '.[] | select(.value == "^spam@.*\\.example$") | has("refused")' "$T/out")" = false
 mkdir -p "$T/state"
+expect_exit 0 "rule list (table) with an old rule" $F rule list example.com
+check "the table says why the old rule is refused" bash -c "grep -F '((a{255}' '$T/out' | grep -q 'nested repeats'"
 expect_exit 0 "generate skips the old rule" bash -c 'ulimit -v 1048576; exec timeout 60 "$@"' _ "$MTA_GLUE" generate "$T/gen"
 check "generate warned about the skipped rule" err_has 'skipping block rule "((a{255}){255}){255}"'
 check "the generated snapshot has the good rule, not the old one" \
