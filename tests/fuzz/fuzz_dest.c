@@ -1,6 +1,8 @@
 /* fuzz_dest - dest_parse: an accepted destination re-parses to itself */
 #include "fuzz.h"
 
+#include <sys/socket.h>
+
 #include "conf.h"
 #include "dest.h"
 
@@ -20,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char text[DEST_TEXT_MAX + 16];
 
 		FUZZ_CHECK(d.port > 0);
-		if (d.ip.family == 10 /* AF_INET6 */)
+		if (d.ip.family == AF_INET6)
 			(void)snprintf(text, sizeof(text), "[%s]:%u", d.ip.text,
 				       (unsigned)d.port);
 		else
