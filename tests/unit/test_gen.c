@@ -417,7 +417,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(golden),	cmocka_unit_test(map_lines),
 		cmocka_unit_test(policy_lines), cmocka_unit_test(old_rules),
-		cmocka_unit_test(fill), cmocka_unit_test(smtpd_checks),
+		cmocka_unit_test(fill),		cmocka_unit_test(smtpd_checks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
