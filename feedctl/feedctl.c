@@ -904,6 +904,7 @@ static int cmd_rule(struct cli *cli, int argc, char **argv)
 		{ "action", "ACTION" },
 		{ "kind", "KIND" },
 		{ "value", "VALUE" },
+		{ "refused", "REFUSED (relays skip it)" },
 		{ NULL, NULL },
 	};
 	bool add;
@@ -1495,8 +1496,15 @@ static const struct cmd cmds[] = {
 	{ "rule", cmd_rule, true,
 	  "rule (list|add|remove) DOMAIN [allow|block] "
 	  "[sender-regex RE | client CIDR]",
-	  "Allow or block senders by envelope-sender regex (POSIX ERE) or\n"
-	  "client network." },
+	  "Allow or block senders by envelope-sender regex (POSIX ERE syntax,\n"
+	  "ignoring case, anywhere in the sender unless anchored) or client\n"
+	  "network.  Refused on save: nested repeats such as '(a+)+' (a\n"
+	  "repeated group may hold no repeat, except under '?'), a repeat\n"
+	  "right after a repeat ('a+*', 'a*?'), '\\' before a letter or digit\n"
+	  "('\\d': write [0-9]), '(?' and '(*', repeat counts over 255,\n"
+	  "patterns over 256 characters or compiling to over 8 KB.  Inside\n"
+	  "[...] a '\\' is a literal backslash.  \"rule list\" marks a stored\n"
+	  "rule the checks now refuse; relays skip it until it is removed." },
 	{ "token", cmd_token, true,
 	  "token (create NAME --role read|operator|admin [--domain D ...]\n"
 	  "       [--expires-days N] | list | revoke NAME)",

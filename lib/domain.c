@@ -61,6 +61,9 @@ static const char *alabel_check(const char *a)
 		return "empty";
 	if (n > DOMAIN_NAME_MAX)
 		return "longer than 253 characters";
+	/* the input had none: IDNA made one of U+FF0E, U+3002, ".\u00ad" */
+	if (a[n - 1] == '.')
+		return "trailing dot not allowed";
 	while (*p) {
 		const char *dot = strchr(p, '.');
 		size_t len = dot ? (size_t)(dot - p) : strlen(p);

@@ -11,6 +11,7 @@
 
 #include "dest.h"
 #include "mailbox.h"
+#include "util/log.h"
 #include "util/parse.h"
 
 static const char *const rule_cols[] = { "name", "action", "kind", "value" };
@@ -245,8 +246,25 @@ int gen_rule(struct gen *g, const char *alabel, const struct rule *r,
 
 	/* the stored kind names are the canonical ones rule_parse takes */
 	if (rule_parse(rule_action_names[r->action], rule_kind_names[r->kind],
-		       r->value, &check, err) < 0)
-		return -1;
+		       r->value, &check, err) < 0) {
+		struct strbuf esc = STRBUF_INIT;
+
+		if (r->kind != RULE_SENDER_REGEX || err->code != ERR_INVALID)
+			return -1;
+		/*
+		 * A regex saved before the checks grew stricter: leave it
+		 * out (the relay then behaves as if it were not there)
+		 * rather than stop every domain's changes; "rule list"
+		 * shows it as refused.
+		 */
+		sbuf_addesc(&esc, r->value, RULE_VALUE_MAX);
+		log_warn("domain=%s skipping %s rule \"%s\": %s", alabel,
+			 rule_action_names[r->action], esc.buf, error_msg(err));
+		sbuf_release(&esc);
+		error_release(err);
+		g->nskipped++;
+		return 0;
+	}
 	f[0] = alabel;
 	f[1] = rule_action_names[check.action];
 	f[2] = rule_kind_names[check.kind];

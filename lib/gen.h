@@ -3,8 +3,10 @@
  *
  * gen_domain() and gen_rule() take records read back from the store,
  * re-validate them (domain_check, rule_parse: a row the validators
- * refuse aborts the generation - it means a bug), and append lines to
- * the generation's files:
+ * refuse aborts the generation - it means a bug - except a sender regex
+ * saved before the regex checks grew stricter, which is left out with a
+ * warning and counted in nskipped), and append lines to the
+ * generation's files:
  *   relay_domains  "NAME OK" for every domain (Postfix lmdb map source);
  *   transport      "NAME smtp:[IP]:PORT, [IP]:PORT..." for feed/backup,
  *                  "NAME lmtp:DEST" for pop3 and temporary POP3;
@@ -73,6 +75,7 @@ struct gen {
 	struct strbuf spam;  /* rspamd/mxfeed-domains */
 	struct strbuf modes; /* rspamd/mxfeed-modes */
 	size_t ndomains, nrules;
+	size_t nskipped;    /* stored sender regexes rule_parse now refuses */
 	int max_message_mb; /* the largest of any domain and the site's */
 };
 

@@ -1193,8 +1193,13 @@ int ops_rule(const struct ops_ctx *ox, const char *name, bool add,
 	struct domain cur;
 	struct rule r;
 
+	/*
+	 * removing takes any stored shape, so that a regex saved before
+	 * the checks grew stricter can still be removed
+	 */
 	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    rule_parse(action, kind, value, &r, err) < 0)
+	    (add ? rule_parse(action, kind, value, &r, err)
+		 : rule_parse_stored(action, kind, value, &r, err)) < 0)
 		return -1;
 	if (add)
 		return store_rule_add(ox->store, &cur, &r, &ox->change, err);
@@ -1238,12 +1243,23 @@ json_t *ops_rules_json(const struct ops_ctx *ox, const struct domain *d,
 	if (store_rule_list(ox->store, &d->name, &rules, &n, err) < 0)
 		return NULL;
 	list = json_array();
-	for (k = 0; k < n; k++)
-		json_array_append_new(
-			list, json_pack("{s:s, s:s, s:s}", "action",
-					rule_action_names[rules[k].action],
-					"kind", rule_kind_names[rules[k].kind],
-					"value", rules[k].value));
+	for (k = 0; k < n; k++) {
+		struct error why = ERROR_INIT;
+		struct rule check;
+		json_t *o = json_pack("{s:s, s:s, s:s}", "action",
+				      rule_action_names[rules[k].action],
+				      "kind", rule_kind_names[rules[k].kind],
+				      "value", rules[k].value);
+
+		/* saved before the checks grew stricter: relays skip it */
+		if (rule_parse(rule_action_names[rules[k].action],
+			       rule_kind_names[rules[k].kind], rules[k].value,
+			       &check, &why) < 0)
+			json_object_set_new(o, "refused",
+					    json_string(error_msg(&why)));
+		error_release(&why);
+		json_array_append_new(list, o);
+	}
 	free(rules);
 	return list;
 }

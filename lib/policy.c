@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "snapshot.h"
+#include "util/log.h"
 #include "util/parse.h"
 
 static void domain_release(struct policy_domain *d)
@@ -22,8 +23,7 @@ static void domain_release(struct policy_domain *d)
 	size_t i;
 
 	for (i = 0; i < d->nrules; i++)
-		if (d->rules[i].kind == RULE_SENDER_REGEX)
-			regfree(&d->rules[i].re);
+		rule_regex_free(d->rules[i].re);
 	free(d->rules);
 	free(d->ips);
 	for (i = 0; i < d->nrcpts; i++)
@@ -135,7 +135,7 @@ static int load_rule(struct policy *p, char **f, int nf, struct error *err)
 	} else {
 		d = &p->v[p->n - 1];
 	}
-	if (rule_parse(f[2], f[3], f[4], &r, err) < 0)
+	if (rule_parse_stored(f[2], f[3], f[4], &r, err) < 0)
 		return -1;
 	d->rules = xrealloc(d->rules, (d->nrules + 1) * sizeof(*d->rules));
 	pr = &d->rules[d->nrules];
@@ -143,10 +143,20 @@ static int load_rule(struct policy *p, char **f, int nf, struct error *err)
 	pr->action = r.action;
 	pr->kind = r.kind;
 	if (r.kind == RULE_SENDER_REGEX) {
-		if (regcomp(&pr->re, r.value,
-			    REG_EXTENDED | REG_NOSUB | REG_ICASE) != 0)
-			return error_set(err, ERR_INTERNAL, NULL,
-					 "rule regex does not compile");
+		struct error why = ERROR_INIT;
+		struct strbuf esc = STRBUF_INIT;
+
+		/* compiled once per process, here; checked as on save */
+		pr->re = rule_regex_compile(r.value, &why);
+		if (pr->re == NULL) {
+			sbuf_addesc(&esc, r.value, RULE_VALUE_MAX);
+			log_warn("domain=%s skipping %s rule \"%s\": %s",
+				 d->name, rule_action_names[r.action], esc.buf,
+				 error_msg(&why));
+			sbuf_release(&esc);
+			error_release(&why);
+			return 0;
+		}
 	} else if (cidr_parse(r.value, &pr->net, "rule", err) < 0) {
 		return -1;
 	}
@@ -287,19 +297,35 @@ static bool rcpt_domain(const char *rcpt, char *buf, size_t size)
 	return true;
 }
 
-static bool rule_matches(const struct policy_rule *r,
-			 const struct policy_request *rq)
+static enum rule_match rule_matches(const struct policy_domain *d,
+				    const struct policy_rule *r,
+				    const struct policy_request *rq)
 {
 	struct ip_addr ip;
 	struct error e = ERROR_INIT;
-	bool m = false;
+	enum rule_match m = RULE_NOMATCH;
 
-	if (r->kind == RULE_SENDER_REGEX)
-		return regexec(&r->re, rq->sender ? rq->sender : "", 0, NULL,
-			       0) == 0;
+	if (r->kind == RULE_SENDER_REGEX) {
+		const char *s = rq->sender ? rq->sender : "";
+		const char *why = "matcher error";
+
+		m = rule_regex_match(r->re, s, strlen(s), &why);
+		if (m == RULE_MATCH_ERROR) {
+			struct strbuf esc = STRBUF_INIT;
+
+			sbuf_addesc(&esc, s, 100);
+			log_warn("domain=%s %s rule #%zu hit the %s for "
+				 "sender=<%s>",
+				 d->name, rule_action_names[r->action],
+				 (size_t)(r - d->rules) + 1, why, esc.buf);
+			sbuf_release(&esc);
+		}
+		return m;
+	}
 	if (rq->client_address != NULL &&
-	    ip_parse(rq->client_address, &ip, "client", &e) == 0)
-		m = cidr_contains(&r->net, &ip);
+	    ip_parse(rq->client_address, &ip, "client", &e) == 0 &&
+	    cidr_contains(&r->net, &ip))
+		m = RULE_MATCH;
 	error_release(&e);
 	return m;
 }
@@ -365,6 +391,7 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 	const struct policy_domain *d;
 	char dom[DOMAIN_NAME_MAX + 2];
 	bool allowed = false, blocked = false, grey;
+	bool allow_unknown = false, block_unknown = false;
 	size_t i;
 
 	if (strcmp(ss->instance, inst) != 0) {
@@ -407,12 +434,28 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 		return;
 	}
 	for (i = 0; i < d->nrules; i++) {
-		if (!rule_matches(&d->rules[i], rq))
-			continue;
-		if (d->rules[i].action == RULE_ALLOW)
-			allowed = true;
-		else
-			blocked = true;
+		bool allow = d->rules[i].action == RULE_ALLOW;
+
+		switch (rule_matches(d, &d->rules[i], rq)) {
+		case RULE_NOMATCH:
+			break;
+		case RULE_MATCH:
+			*(allow ? &allowed : &blocked) = true;
+			break;
+		case RULE_MATCH_ERROR:
+			*(allow ? &allow_unknown : &block_unknown) = true;
+			break;
+		}
+	}
+	/*
+	 * A rule that could not be evaluated defers only when its answer
+	 * could change the outcome; an allow rule that could not be
+	 * evaluated otherwise just leaves greylisting on.
+	 */
+	if (!allowed && ((blocked && allow_unknown) || block_unknown)) {
+		sbuf_addstr(action, "451 4.3.0 Sender rules could not be "
+				    "evaluated, try again later");
+		return;
 	}
 	if (blocked && !allowed) {
 		sbuf_addstr(action, d->mode == MODE_BACKUP

@@ -3,8 +3,10 @@
  *
  * policy_load() reads the snapshot gen.c wrote (never the database) and
  * re-validates every line: domain names, modes, numbers, rules (regexes
- * compiled again, CIDRs parsed again); one bad line refuses the whole
- * file, so the daemon keeps the snapshot it had.
+ * compiled once here, CIDRs parsed again); one bad line refuses the
+ * whole file, so the daemon keeps the snapshot it had - except a sender
+ * regex that today's checks refuse (saved before they grew stricter):
+ * that rule is skipped with a warning and the rest loads.
  *
  * policy_decide() answers one Postfix policy request with the text of
  * an "action=" line:
@@ -15,6 +17,9 @@
  *   RCPT, a block rule matches (sender regex against the whole envelope
  *         sender, or client CIDR) and no allow rule     554 5.7.1,
  *                                                   450 4.7.1 for backup
+ *   RCPT, a sender regex hit its match limits (logged) where its answer
+ *         mattered: a block rule with no allow rule matched, or an
+ *         allow rule when a block rule matched         451 4.3.0
  *   END-OF-MESSAGE, size over the transaction domain's limit  552 5.3.4
  *   ETRN for a domain from an address that is not one of its
  *         destinations (or for no domain of ours)         554 5.7.1
@@ -37,7 +42,6 @@
 #ifndef MXFEED_POLICY_H
 #define MXFEED_POLICY_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -67,7 +71,7 @@
 struct policy_rule {
 	enum rule_action action;
 	enum rule_kind kind;
-	regex_t re; /* RULE_SENDER_REGEX */
+	struct rule_regex *re; /* RULE_SENDER_REGEX, compiled at load */
 	struct cidr net;
 };
 

@@ -12,6 +12,9 @@
  * snapshot file changed (mta-glue swapped generations) and reloads it,
  * keeping the connection; a snapshot that fails to load leaves the old
  * one in force, and with none at all every request is deferred (451).
+ * Sender regexes are compiled once per load, never per request; a rule
+ * skipped at load or a match that hit its limits is logged to stderr
+ * (Postfix's log) as "mxfeed-policyd: warning: ...".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +22,8 @@
 #include <sys/stat.h>
 
 #include "policy.h"
-
-#define ATTR_LINE_MAX 4096
-#define ATTRS_MAX     256
+#include "policyreq.h"
+#include "util/log.h"
 
 struct snapshot {
 	const char *path;
@@ -61,23 +63,13 @@ static void refresh(struct snapshot *s)
 	s->mtime = st.st_mtim;
 }
 
-static char *attr(char **names, char **values, int n, const char *name)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
-			return values[i];
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	struct snapshot snap = { 0 };
 	struct policy_session ss = { "", "" };
-	char line[ATTR_LINE_MAX];
-	char *names[ATTRS_MAX], *values[ATTRS_MAX];
-	int n = 0, i;
+	struct policy_attrs attrs = POLICY_ATTRS_INIT;
+	char line[POLICY_LINE_MAX + 2];
+	int status = 0;
 
 	if (argc != 3 || strcmp(argv[1], "-s") != 0) {
 		fputs("usage: mxfeed-policyd -s SNAPSHOT\n"
@@ -86,25 +78,21 @@ int main(int argc, char **argv)
 		      stderr);
 		return 2;
 	}
+	log_init("mxfeed-policyd", LOG_LEVEL_INFO);
 	snap.path = argv[2];
 	refresh(&snap);
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		size_t len = strlen(line);
-		char *eq;
+		int rc;
 
-		if (len == 0 || line[len - 1] != '\n')
-			return 1; /* over-long line: a confused client */
-		line[--len] = '\0';
-		if (len > 0) {
-			eq = strchr(line, '=');
-			if (eq == NULL || n >= ATTRS_MAX)
-				return 1;
-			*eq = '\0';
-			names[n] = xstrdup(line);
-			values[n] = xstrdup(eq + 1);
-			n++;
-			continue;
+		/* an over-long line, a NUL, no '=': a confused client */
+		if (len == 0 || line[len - 1] != '\n' ||
+		    (rc = policy_attrs_line(&attrs, line, len - 1)) < 0) {
+			status = 1;
+			break;
 		}
+		if (rc == 0)
+			continue;
 		refresh(&snap);
 		if (!snap.loaded) {
 			fputs("action=451 4.3.0 Relay configuration not "
@@ -114,26 +102,16 @@ int main(int argc, char **argv)
 			struct policy_request rq;
 			struct strbuf act = STRBUF_INIT;
 
-			rq.state = attr(names, values, n, "protocol_state");
-			rq.instance = attr(names, values, n, "instance");
-			rq.recipient = attr(names, values, n, "recipient");
-			rq.sender = attr(names, values, n, "sender");
-			rq.client_address =
-				attr(names, values, n, "client_address");
-			rq.size = attr(names, values, n, "size");
-			rq.etrn_domain = attr(names, values, n, "etrn_domain");
+			policy_attrs_request(&attrs, &rq);
 			policy_decide(&snap.pol, &ss, &rq, &act);
 			printf("action=%s\n\n", act.buf);
 			sbuf_release(&act);
 		}
 		fflush(stdout);
-		for (i = 0; i < n; i++) {
-			free(names[i]);
-			free(values[i]);
-		}
-		n = 0;
+		policy_attrs_reset(&attrs);
 	}
+	policy_attrs_reset(&attrs);
 	if (snap.loaded)
 		policy_release(&snap.pol);
-	return 0;
+	return status;
 }

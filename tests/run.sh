@@ -3,7 +3,9 @@
 #
 # Every test prints TAP: "ok N - what", "not ok N - what", and
 # "ok N # SKIP why".  Unit tests run twice: the hardened build and the
-# ASan+UBSan build.  Integration scripts are tests/integration/test_*.sh.
+# ASan+UBSan build.  The fuzz targets (tests/fuzz/) run FUZZ_CHECK_TIME
+# seconds each (default 5).  Integration scripts are
+# tests/integration/test_*.sh.
 # The last line is "N passed, N failed[, N skipped]"; the exit status
 # is non-zero when anything failed or a test program crashed.
 set -u
@@ -37,6 +39,15 @@ for u in "$@"; do
 	run "$u (hardened)" "$b/rel/tests/$u"
 	run "$u (asan+ubsan)" "$b/san/tests/$u"
 done
+# libFuzzer targets (make fuzz-bins), a few seconds each over their
+# seed corpora: one TAP line per target, a crash or leak fails
+fuzz_names=$(for f in "$top"/tests/fuzz/fuzz_*.c; do
+	[ -e "$f" ] && basename "$f" .c | sed 's/^fuzz_//'
+done)
+if [ -n "$fuzz_names" ]; then
+	# shellcheck disable=SC2086
+	run "fuzz" sh "$top/tests/fuzz/run.sh" "$b" "${FUZZ_CHECK_TIME:-5}" $fuzz_names
+fi
 for t in "$top"/tests/integration/test_*.sh; do
 	[ -e "$t" ] || continue
 	run "$(basename "$t")" env MXFEED_BUILD="$top/$b" bash "$t"

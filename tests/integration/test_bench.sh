@@ -38,4 +38,6 @@ bench relay.sh root '^policyd req/s: .*ratio' BENCH_RELAY_DOMAINS=1000 \
 	BENCH_CHANGES=2 BENCH_POLICY_N=2000 BENCH_RUNS=1
 bench mail.sh root '^mail msgs/s: .*ratio' BENCH_MAIL_N=20 BENCH_RUNS=1
 bench switch.sh root '^switch\.forward_20: .*ratio' BENCH_N=20
+bench regex.sh any '^policyd decisions/s with 100 sender regexes: .*ratio' \
+	BENCH_NREQ=2000 BENCH_RUNS=1
 tap_done

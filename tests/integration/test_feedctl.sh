@@ -251,9 +251,39 @@ expect_exit 0 "rule add block regex" $F rule add example.com block sender-regex 
 expect_exit 0 "rule add allow client" $F rule add example.com allow client 127.0.0.0/24
 expect_exit 2 "rule with a bad regex" $F rule add example.com block sender-regex '(unclosed'
 expect_exit 2 "rule with host bits set" $F rule add example.com block client 127.0.0.1/24
+# sender regexes that glibc's regcomp() compiled into gigabytes at every
+# policy daemon start: refused on save, bounded in time and memory
+for re in '((a{255}){255}){255}' '(.{0,255}){0,255}z' '([a-z]+\.)+x'; do
+	expect_exit 2 "rule with nested repeats refused: $re" \
+		bash -c 'ulimit -v 1048576; exec timeout 20 "$@"' _ $F rule add example.com block sender-regex "$re"
+	check "nested repeats: the message names the field and the reason" \
+		bash -c "grep -q 'value' '$T/err' && grep -q 'nested repeats' '$T/err'"
+done
+expect_exit 2 "rule compiling too large refused" $F rule add example.com block sender-regex '(abcdefghijklmnopqrstuvwxyz0123456789){255}'
+check "too large: the message says what" err_has "compiles to"
+expect_exit 2 "rule with a stacked repeat refused" $F rule add example.com block sender-regex 'a+*'
+expect_exit 2 "rule with \\d refused" $F rule add example.com block sender-regex '^\d+@'
+check "refused rules: nothing stored" test "$(sql "SELECT count(*) FROM sender_rules WHERE value <> '^spam@.*\\.example\$'")" = 1
 expect_exit 0 "rule list --json" $F rule list example.com --json
 check "two rules listed" test "$(jq length "$T/out")" = 2
 expect_exit 0 "rule remove" $F rule remove example.com allow client 127.0.0.0/24
+# a rule stored before the checks grew stricter: listed as refused, left
+# out of a generation with a warning (the rest generates), removable
+sql "INSERT INTO sender_rules (domain_id, action, kind, value) SELECT id, 'block', 'address-regex', '((a{255}){255}){255}' FROM domains WHERE name = 'example.com'" > /dev/null
+expect_exit 0 "rule list --json with an old rule" $F rule list example.com --json
+check "the old rule is listed as refused" \
+	test "$(jq -r '.[] | select(.value == "((a{255}){255}){255}") | .refused | test("nested repeats")' "$T/out")" = true
+check "the current rule is not marked" \
+	test "$(jq -r '.[] | select(.value == "^spam@.*\\.example$") | has("refused")' "$T/out")" = false
+mkdir -p "$T/state"
+expect_exit 0 "rule list (table) with an old rule" $F rule list example.com
+check "the table says why the old rule is refused" bash -c "grep -F '((a{255}' '$T/out' | grep -q 'nested repeats'"
+expect_exit 0 "generate skips the old rule" bash -c 'ulimit -v 1048576; exec timeout 60 "$@"' _ "$MTA_GLUE" generate "$T/gen"
+check "generate warned about the skipped rule" err_has 'skipping block rule "((a{255}){255}){255}"'
+check "the generated snapshot has the good rule, not the old one" \
+	bash -c "grep -qF '^spam@.*\\.example\$' '$T/gen/policy' && ! grep -qF '((a{255}' '$T/gen/policy'"
+expect_exit 0 "rule remove takes the old rule" $F rule remove example.com block sender-regex '((a{255}){255}){255}'
+check "the old rule is gone" test "$(sql "SELECT count(*) FROM sender_rules WHERE value LIKE '((a%'")" = 0
 expect_exit 0 "token create --json" $F --json token create prov --role operator --domain example.com
 check "token shown once" test "$(jq -r '.token|startswith("mxf_")' "$T/out")" = true
 tok=$(jq -r .token "$T/out")

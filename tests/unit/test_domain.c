@@ -71,6 +71,10 @@ struct bad {
 
 static const struct bad bad[] = {
 	{ "", "required" },
+	/* found by fuzz_domain_name: IDNA maps these to a trailing dot */
+	{ "a.b\xef\xbc\x8e", "trailing dot" },
+	{ "a.b\xe3\x80\x82", "trailing dot" },
+	{ "a.b.\xc2\xad", "trailing dot" },
 	{ "example", "two labels" },
 	{ "com", "two labels" },
 	{ "example.com..", "trailing dot" },
