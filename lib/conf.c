@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <libconfig.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -339,9 +340,13 @@ static int walk(const config_setting_t *g, const char *prefix, const char *path,
 	return 0;
 }
 
-/* A list of addresses, at most one of each family. */
-static int read_ips(const config_setting_t *st, const struct setting *s,
-		    struct cidr_list *out, const char *path, struct error *err)
+/*
+ * A list of CIDRs, or with hosts of addresses (kept as host routes), at
+ * most one of each family.
+ */
+static int read_cidrs(const config_setting_t *st, const struct setting *s,
+		      struct cidr_list *out, bool hosts, const char *path,
+		      struct error *err)
 {
 	int i, n;
 	size_t j;
@@ -349,8 +354,10 @@ static int read_ips(const config_setting_t *st, const struct setting *s,
 
 	if (!config_setting_is_array(st) && !config_setting_is_list(st))
 		return fail(err, path, line, s->name,
-			    "must be a list of addresses like "
-			    "[ \"192.0.2.25\", \"2001:db8::25\" ]");
+			    hosts ? "must be a list of addresses like "
+				    "[ \"192.0.2.25\", \"2001:db8::25\" ]"
+				  : "must be a list of CIDRs like "
+				    "[ \"192.0.2.0/24\" ]");
 	n = config_setting_length(st);
 	if (n > (int)s->max)
 		return fail(err, path, line, s->name, "too many entries");
@@ -363,50 +370,21 @@ static int read_ips(const config_setting_t *st, const struct setting *s,
 		if (v == NULL)
 			return fail(err, path, line, s->name,
 				    "entries must be strings");
-		if (ip_parse(v, &c.net, "entry", &e) < 0) {
+		if ((hosts ? ip_parse(v, &c.net, "entry", &e)
+			   : cidr_parse(v, &c, "entry", &e)) < 0) {
 			fail(err, path, line, s->name, error_msg(&e));
 			error_release(&e);
 			return -1;
 		}
-		for (j = 0; j < out->n; j++)
-			if (out->v[j].net.family == c.net.family)
-				return fail(err, path, line, s->name,
-					    "at most one address of each "
-					    "family");
-		c.prefix = c.net.family == AF_INET ? 32 : 128;
-		(void)snprintf(c.text, sizeof(c.text), "%s", c.net.text);
-		cidr_list_add(out, &c);
-	}
-	return 0;
-}
-
-static int read_cidrs(const config_setting_t *st, const struct setting *s,
-		      struct cidr_list *out, const char *path,
-		      struct error *err)
-{
-	int i, n;
-	unsigned line = config_setting_source_line(st);
-
-	if (!config_setting_is_array(st) && !config_setting_is_list(st))
-		return fail(
-			err, path, line, s->name,
-			"must be a list of CIDRs like [ \"192.0.2.0/24\" ]");
-	n = config_setting_length(st);
-	if (n > (int)s->max)
-		return fail(err, path, line, s->name, "too many entries");
-	cidr_list_release(out);
-	for (i = 0; i < n; i++) {
-		const char *v = config_setting_get_string_elem(st, i);
-		struct error e = ERROR_INIT;
-		struct cidr c;
-
-		if (v == NULL)
-			return fail(err, path, line, s->name,
-				    "entries must be strings");
-		if (cidr_parse(v, &c, "entry", &e) < 0) {
-			fail(err, path, line, s->name, error_msg(&e));
-			error_release(&e);
-			return -1;
+		if (hosts) {
+			for (j = 0; j < out->n; j++)
+				if (out->v[j].net.family == c.net.family)
+					return fail(err, path, line, s->name,
+						    "at most one address of "
+						    "each family");
+			c.prefix = c.net.family == AF_INET ? 32 : 128;
+			(void)snprintf(c.text, sizeof(c.text), "%s",
+				       c.net.text);
 		}
 		cidr_list_add(out, &c);
 	}
@@ -687,9 +665,9 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 		*(double *)field(c, s) = d;
 		return 0;
 	case K_CIDRS:
-		return read_cidrs(st, s, field(c, s), path, err);
+		return read_cidrs(st, s, field(c, s), false, path, err);
 	case K_IPS:
-		return read_ips(st, s, field(c, s), path, err);
+		return read_cidrs(st, s, field(c, s), true, path, err);
 	case K_NAMES:
 		return read_names(st, s, c, path, err);
 	case K_DNSBLS:
