@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509err.h>
 
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -52,9 +53,17 @@ int tls_pair_check(const char *cert_file, const char *key_file,
 		goto out;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-		error_set(err, ERR_INTERNAL, "tls.key_file",
-			  "tls.key_file: cannot load '%s': %s", key_file,
-			  ssl_reason(why, sizeof(why)));
+		if (ERR_GET_REASON(ERR_peek_last_error()) ==
+		    X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			error_set(err, ERR_INTERNAL, "tls.key_file",
+				  "tls.key_file: '%s' is not the key of '%s'",
+				  key_file, cert_file);
+		} else {
+			error_set(err, ERR_INTERNAL, "tls.key_file",
+				  "tls.key_file: cannot load '%s': %s",
+				  key_file, ssl_reason(why, sizeof(why)));
+		}
 		goto out;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -66,8 +75,8 @@ int tls_pair_check(const char *cert_file, const char *key_file,
 	}
 	leaf = SSL_CTX_get0_certificate(ctx);
 	if (leaf != NULL && X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0)
-		log_warn("tls.cert_file: '%s' has expired: senders that "
-			 "check certificates will not use TLS",
+		log_warn("tls.cert_file: '%s' has expired: renew it (senders "
+			 "that check certificates refuse it)",
 			 cert_file);
 	rc = 0;
 out:

@@ -164,4 +164,27 @@ check "destination unreachable: the unknown recipient is deferred (450)" replied
 check "... and the reply does not name the destination's address" \
 	bash -c "! grep -E '^<[-~*]* +450' '$T/out' | grep -qE '127\.0\.0\.1|2605'"
 
+# --- Dovecot beyond loopback: TLS required -----------------------------------
+$F add pop.example --mode pop3 greylisting=off > /dev/null
+PW=$($F --json mailbox add pop.example info | jq -r '.mailboxes[0].password')
+sed -i 's|mailbox = { listen = "127.0.0.1";|mailbox = { listen = "*";|' "$MXFEED_CONF"
+expect_exit 0 "mailbox.listen \"*\" with the site's key pair: apply" $M apply
+check "... Dovecot gets ssl = required and no plaintext authentication" \
+	bash -c "grep -qx 'ssl = required' '$T/state/current/dovecot/tls.conf.ext' && grep -qx 'disable_plaintext_auth = yes' '$T/state/current/dovecot/tls.conf.ext'"
+dovecot_start
+run curl -s -m 10 --ssl-reqd -k "pop3://127.0.0.1:1110/" -u "info@pop.example:$PW"
+check "... and POP3 logins work over STLS with the site's certificate" test "$rc" = 0
+run bash -c "openssl s_client -connect 127.0.0.1:1110 -starttls pop3 < /dev/null 2>&1 | openssl x509 -noout -fingerprint -sha256"
+check "... which is the certificate Dovecot presents" out_has "$RELAY_FP"
+dovecot_stop
+before=$(readlink "$T/state/current")
+sed -i "s|key_file = \"$T/tls/key.pem\"|key_file = \"$T/cust/tls/key.pem\"|" "$MXFEED_CONF"
+expect_exit 1 "a key that is not the certificate's: apply refused" $M apply
+check "... saying so" err_has "is not the key of '$T/tls/cert.pem'"
+check "... and the previous generation stays" test "$(readlink "$T/state/current")" = "$before"
+sed -i '/^tls = /d' "$MXFEED_CONF"
+expect_exit 2 "mailbox.listen \"*\" without a key pair: apply refused" $M apply
+check "... saying why" err_has 'mailbox.listen "*" reaches beyond loopback but there is no certificate'
+check "... and the previous generation stays" test "$(readlink "$T/state/current")" = "$before"
+
 tap_done
