@@ -448,3 +448,39 @@ out:
 	sbuf_release(&rcpt);
 	return o;
 }
+
+const char *probe_tls_refusal(const json_t *report, enum tls_policy policy,
+			      const char *fingerprint, char *buf, size_t size)
+{
+	const json_t *tls = json_object_get(report, "tls");
+	const char *got =
+		json_string_value(json_object_get(tls, "fingerprint"));
+	const char *why =
+		json_string_value(json_object_get(report, "tls_error"));
+
+	switch (policy) {
+	case TLS_MAY:
+		return NULL;
+	case TLS_ENCRYPT:
+	case TLS_VERIFY:
+		break;
+	}
+	if (!json_is_object(tls)) {
+		(void)snprintf(
+			buf, size, "no TLS handshake (%s)",
+			why ? why
+			: json_is_true(json_object_get(report, "starttls"))
+				? "failed"
+				: "STARTTLS not offered");
+		return buf;
+	}
+	if (policy == TLS_VERIFY && (got == NULL || fingerprint == NULL ||
+				     strcmp(got, fingerprint) != 0)) {
+		(void)snprintf(buf, size,
+			       "the server's certificate has SHA-256 %s, not "
+			       "tls.fingerprint",
+			       got ? got : "(none)");
+		return buf;
+	}
+	return NULL;
+}

@@ -29,6 +29,7 @@
 
 #include "dest.h"
 #include "domain.h"
+#include "tls.h"
 #include "util/error.h"
 
 #define PROBE_TIMEOUT_MS 10000
@@ -38,5 +39,14 @@
  * false, not an error. */
 json_t *probe_run(const struct dest *d, const struct domain_name *dn,
 		  const char *helo, int timeout_ms);
+/*
+ * Can a server whose probe gave report take a domain's mail under
+ * policy (fingerprint: canonical, for TLS_VERIFY)?  NULL if so, else
+ * what is missing, for an operator ("no TLS handshake (STARTTLS not
+ * offered)", "certificate fingerprint ... is not tls.fingerprint").
+ * A report that is not ok is the caller's business.
+ */
+const char *probe_tls_refusal(const json_t *report, enum tls_policy policy,
+			      const char *fingerprint, char *buf, size_t size);
 
 #endif

@@ -131,6 +131,9 @@ check "... reports the handshake: protocol, cipher and the certificate's SHA-256
 	'.ok and .starttls and (.tls.protocol | test("^TLSv1\\.[23]$")) and (.tls.cipher | length > 0) and .tls.fingerprint == $fp and (has("tls_error") | not)'
 check "... and the RCPT went over TLS (the destination logged the session)" \
 	grep -q 'TLS connection established from' "$T/cust/postfix.log"
+expect_exit 0 "feedctl probe without --json shows the handshake" $F probe tls-may.example
+check "... protocol and fingerprint" \
+	bash -c "grep -qE '^  TLS: +TLSv1\.[23] ' '$T/out' && grep -qi '^  SHA-256: *$(echo "$CUST_FP" | tr -d :)' '$T/out'"
 expect_exit 0 "probe a destination without STARTTLS" $F --json probe plain-may.example
 check "... no tls object, not a failure" jqe '.ok and .starttls == false and (has("tls") | not)'
 expect_exit 0 "probe the relay itself by address" $F --json probe 127.0.0.1:2525
