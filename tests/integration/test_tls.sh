@@ -151,7 +151,7 @@ check "may: delivered in clear to a server without STARTTLS" sink_has 2603 M-may
 # --- recipient verification never shows the destination to senders ---------
 smtp-sink -u postfix -f RCPT 127.0.0.1:2604 20 > "$T/sink-2604.log" 2>&1 &
 REFUSER=$!
-$F add v-refuse.example --mode feed --dest 127.0.0.1:2604 greylisting=off > /dev/null
+$F add v-refuse.example --mode feed --force --dest 127.0.0.1:2604 greylisting=off > /dev/null
 "$M" apply > /dev/null
 send a@sender.test nobody@v-refuse.example M-vrefuse
 check "a recipient the destination refuses is refused (550 5.1.1)" replied "550 5.1.1"
@@ -160,7 +160,7 @@ check "... and the reply does not name the destination's address" \
 check "... while the relay's log keeps the destination's own answer" \
 	grep -q 'v-refuse.example.*status=undeliverable (host 127\.0\.0\.1\[127\.0\.0\.1\] said' "$T/state/postfix.log"
 kill "$REFUSER" 2> /dev/null
-$F add v-down.example --mode feed --dest 127.0.0.1:2605 greylisting=off > /dev/null
+$F add v-down.example --mode feed --force --dest 127.0.0.1:2605 greylisting=off > /dev/null
 "$M" apply > /dev/null
 send a@sender.test nobody@v-down.example M-vdown
 check "destination unreachable: the unknown recipient is deferred (450)" replied "450"
