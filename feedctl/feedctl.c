@@ -1256,6 +1256,20 @@ static int cmd_probe(struct cli *cli, int argc, char **argv)
 		       json_is_true(json_object_get(r, "starttls"))
 			       ? "offered"
 			       : "not offered");
+		if (json_is_object(json_object_get(r, "tls"))) {
+			const json_t *t = json_object_get(r, "tls");
+
+			printf("  TLS:      %s %s\n  SHA-256:  %s\n",
+			       json_string_value(
+				       json_object_get(t, "protocol")),
+			       json_string_value(json_object_get(t, "cipher")),
+			       json_string_value(
+				       json_object_get(t, "fingerprint")));
+		} else if (json_is_string(json_object_get(r, "tls_error"))) {
+			printf("  TLS:      %s (went on in clear)\n",
+			       json_string_value(
+				       json_object_get(r, "tls_error")));
+		}
 		if (json_string_length(json_object_get(r, "rcpt_reply")) > 0)
 			printf("  RCPT:     %s\n",
 			       json_string_value(

@@ -173,6 +173,12 @@ static const struct setting settings[] = {
 	  "global message size limit in MB, the default of each domain" },
 	{ "limits.archive_days", K_INT, OFF(archive_days), "30", 1, 3650,
 	  "days an archived mailbox is kept before it is removed" },
+	{ "tls.cert_file", K_PATH, OFF(tls_cert_file), NULL, 0, 0,
+	  "PEM certificate chain (leaf first) for STARTTLS on the relay's "
+	  "SMTP port and for Dovecot; required unless relay.listen and "
+	  "mailbox.listen are loopback only" },
+	{ "tls.key_file", K_PATH, OFF(tls_key_file), NULL, 0, 0,
+	  "PEM private key of tls.cert_file (readable by root only)" },
 	{ "fcgi.listen", K_STR, OFF(fcgi_listen), "unix:/run/mxfeed/fcgi.sock",
 	  0, 0, "where mxfeed-fcgi listens: unix:PATH or HOST:PORT" },
 	{ "fcgi.workers", K_INT, OFF(fcgi_workers), "4", 1, 64,
@@ -265,6 +271,8 @@ void conf_release(struct conf *c)
 	free(c->scanner_controller);
 	free(c->scanner_clamd);
 	free(c->scanner_rspamd_pid);
+	free(c->tls_cert_file);
+	free(c->tls_key_file);
 	for (i = 0; i < c->n_own_names; i++)
 		free(c->own_names[i]);
 	for (i = 0; i < c->dnsbl_reject.n; i++)
@@ -717,6 +725,11 @@ int conf_load(struct conf *c, const char *path, struct error *err)
 	}
 	if (!owner_set)
 		set_str(&n.db_owner_conninfo, n.db_conninfo);
+	if ((n.tls_cert_file == NULL) != (n.tls_key_file == NULL)) {
+		error_set(err, ERR_INVALID, "tls",
+			  "%s: tls: cert_file and key_file go together", path);
+		goto out;
+	}
 	if (!(n.spam_low < n.spam_med && n.spam_med < n.spam_high)) {
 		error_set(err, ERR_INVALID, "spam",
 			  "%s: spam: low < med < high "

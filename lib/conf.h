@@ -71,6 +71,8 @@ struct conf {
 	int senders_check_domain;		 /* senders.check_domain */
 	int headers_backup_defer;		 /* headers.backup_defer */
 	int headers_feed_refuse;		 /* headers.feed_refuse */
+	char *tls_cert_file; /* tls.cert_file, NULL: none (loopback only) */
+	char *tls_key_file;  /* tls.key_file, NULL: none */
 	char *own_names[CONF_NAMES_MAX]; /* site.own_names: our hostnames */
 	int n_own_names;
 	char *state_dir;		      /* paths.state */

@@ -7,6 +7,7 @@
  */
 #include "gen.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "dest.h"
@@ -86,11 +87,20 @@ static void cols_release(struct gen_file *gf)
 		sbuf_release(&gf->value[i]);
 }
 
+struct gen_tls {
+	char key[DEST_TEXT_MAX + 3]; /* "[IP]:PORT" */
+	enum tls_policy policy;
+	char fp[TLS_FP_HEX + 1]; /* "" for encrypt */
+};
+
 void gen_release(struct gen *g)
 {
 	cols_release(&g->policy_cols);
 	cols_release(&g->spam_cols);
 	cols_release(&g->queue_cols);
+	free(g->tls);
+	g->tls = NULL;
+	g->ntls = 0;
 	sbuf_release(&g->relay_domains);
 	sbuf_release(&g->transport);
 	sbuf_release(&g->policy);
@@ -328,6 +338,159 @@ int gen_mode_line(struct gen *g, const struct domain *d, struct error *err)
 	f[1] = domain_mode_names[d->mode];
 	f[2] = d->spam_enabled ? "1" : "0";
 	return policy_line_add(&g->modes, f, 3, err);
+}
+
+int gen_tls_policy_add(struct gen *g, const struct dest *d,
+		       enum tls_policy policy, const char *fingerprint,
+		       struct error *err)
+{
+	struct gen_tls t;
+	struct strbuf key = STRBUF_INIT;
+
+	memset(&t, 0, sizeof(t));
+	switch (policy) {
+	case TLS_MAY:
+		return 0; /* the default: no line */
+	case TLS_ENCRYPT:
+		break;
+	case TLS_VERIFY:
+		if (fingerprint == NULL)
+			return error_set(err, ERR_INTERNAL, "tls.fingerprint",
+					 "tls.policy verify without a "
+					 "fingerprint");
+		if (tls_fingerprint_parse(fingerprint, t.fp, "tls.fingerprint",
+					  err) < 0)
+			return -1;
+		break;
+	}
+	nexthop(&key, d);
+	if (strlcpy_checked(t.key, key.buf, sizeof(t.key)) < 0) {
+		sbuf_release(&key);
+		return error_set(err, ERR_INTERNAL, NULL, "next hop too long");
+	}
+	sbuf_release(&key);
+	t.policy = policy;
+	g->tls = xrealloc(g->tls, (g->ntls + 1) * sizeof(*g->tls));
+	g->tls[g->ntls++] = t;
+	return 0;
+}
+
+static int cmp_tls(const void *a, const void *b)
+{
+	const struct gen_tls *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c != 0 ? c : strcmp(x->fp, y->fp);
+}
+
+int gen_tls_policy_finish(struct gen *g, struct strbuf *out, struct error *err)
+{
+	size_t i = 0, j;
+
+	if (g->ntls > 1)
+		qsort(g->tls, g->ntls, sizeof(*g->tls), cmp_tls);
+	while (i < g->ntls) {
+		struct strbuf v = STRBUF_INIT;
+		enum tls_policy p = TLS_ENCRYPT;
+		const char *last = "";
+		int rc;
+
+		for (j = i;
+		     j < g->ntls && strcmp(g->tls[j].key, g->tls[i].key) == 0;
+		     j++)
+			if (g->tls[j].policy == TLS_VERIFY)
+				p = TLS_VERIFY;
+		if (p == TLS_ENCRYPT) {
+			sbuf_addstr(&v, "encrypt");
+		} else {
+			sbuf_addstr(&v, "fingerprint match=");
+			for (; i < j; i++) {
+				char pf[TLS_FP_POSTFIX + 1];
+
+				if (g->tls[i].fp[0] == '\0' ||
+				    strcmp(g->tls[i].fp, last) == 0)
+					continue;
+				tls_fingerprint_postfix(g->tls[i].fp, pf);
+				sbuf_addf(&v, "%s%s", last[0] ? "|" : "", pf);
+				last = g->tls[i].fp;
+			}
+		}
+		rc = map_line_add(out, g->tls[j - 1].key, v.buf, err);
+		sbuf_release(&v);
+		if (rc < 0)
+			return -1;
+		i = j;
+	}
+	return 0;
+}
+
+/* The key pair's paths go into lists (Postfix: comma or space) and
+ * Dovecot's "<FILE": plain path bytes only. */
+static int tls_paths_check(const struct conf *conf, struct error *err)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@";
+
+	if (strspn(conf->tls_cert_file, ok) != strlen(conf->tls_cert_file) ||
+	    strspn(conf->tls_key_file, ok) != strlen(conf->tls_key_file))
+		return error_set(err, ERR_INVALID, "tls.cert_file",
+				 "tls.cert_file and tls.key_file may hold only "
+				 "letters, digits and '/._-+@'");
+	return 0;
+}
+
+int gen_smtpd_tls(const struct conf *conf, const char **level,
+		  struct strbuf *chain, struct error *err)
+{
+	if (conf->tls_cert_file != NULL && conf->tls_key_file != NULL) {
+		if (tls_paths_check(conf, err) < 0)
+			return -1;
+		*level = "may";
+		sbuf_addf(chain, "%s, %s", conf->tls_key_file,
+			  conf->tls_cert_file);
+		return 0;
+	}
+	if (!tls_listen_loopback(conf->relay_listen, true))
+		return error_set(err, ERR_INVALID, "tls.cert_file",
+				 "relay.listen \"%s\" reaches beyond loopback "
+				 "but there is no certificate: set "
+				 "tls.cert_file and tls.key_file so that "
+				 "senders can use STARTTLS",
+				 conf->relay_listen);
+	*level = "none";
+	return 0;
+}
+
+int gen_dovecot_tls(const struct conf *conf, struct strbuf *out,
+		    struct error *err)
+{
+	if (tls_listen_loopback(conf->mailbox_listen, false)) {
+		sbuf_addstr(out, "# mailbox.listen is loopback only: no TLS, "
+				 "plaintext logins allowed\n"
+				 "ssl = no\n"
+				 "disable_plaintext_auth = no\n");
+		return 0;
+	}
+	if (conf->tls_cert_file == NULL || conf->tls_key_file == NULL)
+		return error_set(err, ERR_INVALID, "tls.cert_file",
+				 "mailbox.listen \"%s\" reaches beyond "
+				 "loopback but there is no certificate: set "
+				 "tls.cert_file and tls.key_file (Dovecot "
+				 "would take passwords in clear)",
+				 conf->mailbox_listen);
+	if (tls_paths_check(conf, err) < 0)
+		return -1;
+	sbuf_addf(out,
+		  "# mailbox.listen reaches beyond loopback: TLS required, "
+		  "no password in clear\n"
+		  "ssl = required\n"
+		  "ssl_cert = <%s\n"
+		  "ssl_key = <%s\n"
+		  "ssl_min_protocol = TLSv1.2\n"
+		  "ssl_prefer_server_ciphers = yes\n"
+		  "disable_plaintext_auth = yes\n",
+		  conf->tls_cert_file, conf->tls_key_file);
+	return 0;
 }
 
 void gen_postgrey_args(const struct conf *conf, struct strbuf *out)

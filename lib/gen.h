@@ -35,6 +35,19 @@
  * envelope checks (dnsbl.*, senders.*) that main.cf's feed and backup
  * classes begin with: "reject_rbl_client ZONE, ..." (each zone
  * re-checked by conf_dnsbl_parse), ending in ", " or empty.
+ *   tls_policy     Postfix's smtp_tls_policy_maps source, by next hop:
+ *                  "[IP]:PORT encrypt" or "[IP]:PORT fingerprint
+ *                  match=AB:...|CD:..." (gen_tls_policy_add() per
+ *                  destination, gen_tls_policy_finish() at the end: a
+ *                  server shared by several domains gets the strictest
+ *                  of their policies and all their fingerprints);
+ *                  "may" needs no line (smtp_tls_security_level).
+ * gen_smtpd_tls() gives main.cf's inbound STARTTLS settings and
+ * gen_dovecot_tls() Dovecot's (dovecot/tls.conf.ext): with the site's
+ * key pair, STARTTLS offered (Postfix) and TLS required with no
+ * plaintext authentication (Dovecot, when mailbox.listen is not
+ * loopback); without a pair, a listener beyond loopback is refused -
+ * a relay never runs without TLS because a setting was forgotten.
  * gen_postgrey_args() gives postgrey's command-line options (listen
  * address, delay, client /24 and IPv6 /64 triplets) for postgrey.args.
  * gen_fill() expands a text template's @NAME@ placeholders (main.cf,
@@ -51,6 +64,7 @@
 #include "model.h"
 #include "rule.h"
 #include "snapshot.h"
+#include "tls.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 
@@ -74,6 +88,8 @@ struct gen {
 	struct strbuf queue;
 	struct strbuf spam;  /* rspamd/mxfeed-domains */
 	struct strbuf modes; /* rspamd/mxfeed-modes */
+	struct gen_tls *tls; /* tls_policy entries, merged at the end */
+	size_t ntls;
 	size_t ndomains, nrules;
 	size_t nskipped;    /* stored sender regexes rule_parse now refuses */
 	int max_message_mb; /* the largest of any domain and the site's */
@@ -103,6 +119,17 @@ int gen_mode_line(struct gen *g, const struct domain *d, struct error *err)
 int gen_smtpd_checks(const struct conf *conf, struct strbuf *feed,
 		     struct strbuf *backup, struct error *err)
 	__attribute__((warn_unused_result));
+int gen_tls_policy_add(struct gen *g, const struct dest *d,
+		       enum tls_policy policy, const char *fingerprint,
+		       struct error *err) __attribute__((warn_unused_result));
+int gen_tls_policy_finish(struct gen *g, struct strbuf *out, struct error *err)
+	__attribute__((warn_unused_result));
+/* *level: "may" or "none"; chain: "KEY, CERT" or empty */
+int gen_smtpd_tls(const struct conf *conf, const char **level,
+		  struct strbuf *chain, struct error *err)
+	__attribute__((warn_unused_result));
+int gen_dovecot_tls(const struct conf *conf, struct strbuf *out,
+		    struct error *err) __attribute__((warn_unused_result));
 void gen_postgrey_args(const struct conf *conf, struct strbuf *out);
 int gen_fill(const char *name, const char *text, const struct gen_var *vars,
 	     size_t nvars, struct strbuf *out, struct error *err)

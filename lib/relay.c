@@ -29,6 +29,7 @@
 #include "doveadm.h"
 #include "gen.h"
 #include "queue.h"
+#include "tls.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/httpc.h"
@@ -328,7 +329,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 {
 	char sub[PATH_MAX], run[PATH_MAX], st[PATH_MAX], log[PATH_MAX],
 		sql[PATH_MAX], pop3[16], imap[16], lmtp[16], group[64],
-		dvconf[PATH_MAX], dvaddr[128], dvport[16],
+		dvconf[PATH_MAX], dvaddr[128], dvport[16], dvtls[PATH_MAX],
 		key[DOVEADM_KEY_LEN + 1];
 	const struct gen_var vars[] = {
 		{ "RUN", run },
@@ -346,6 +347,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 		{ "DOVEADMCONF", dvconf },
 		{ "DOVEADM_ADDR", dvaddr },
 		{ "DOVEADM_PORT", dvport },
+		{ "DOVETLSCONF", dvtls },
 	};
 	size_t nv = sizeof(vars) / sizeof(vars[0]);
 	char cur[PATH_MAX];
@@ -370,6 +372,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	    path_of(log, conf->state_dir, "dovecot.log", err) < 0 ||
 	    path_of(sql, cur, "dovecot-sql.conf.ext", err) < 0 ||
 	    path_of(dvconf, cur, "doveadm.conf.ext", err) < 0 ||
+	    path_of(dvtls, cur, "tls.conf.ext", err) < 0 ||
 	    doveadm_key(conf, true, key, err) < 0 ||
 	    split_hostport(conf->mailbox_doveadm, dvaddr, sizeof(dvaddr),
 			   dvport, sizeof(dvport), err) < 0)
@@ -377,6 +380,17 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	(void)snprintf(pop3, sizeof(pop3), "%d", conf->mailbox_pop3_port);
 	(void)snprintf(imap, sizeof(imap), "%d", conf->mailbox_imap_port);
 	(void)snprintf(lmtp, sizeof(lmtp), "%d", conf->mailbox_lmtp_port);
+	{
+		struct strbuf tc = STRBUF_INIT;
+		int rc = gen_dovecot_tls(conf, &tc, err);
+
+		if (rc == 0)
+			rc = write_file(sub, "tls.conf.ext", tc.buf, tc.len,
+					err);
+		sbuf_release(&tc);
+		if (rc < 0)
+			return -1;
+	}
 	if (write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
 			   nv, err) < 0 ||
 	    write_template(dir, "dovecot/dovecot-sql.conf.ext",
@@ -422,8 +436,10 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX], map[PATH_MAX];
 	char seqs[32], maxbytes[32];
 	const char *bind4 = "", *bind6 = "";
-	struct strbuf clients = STRBUF_INIT;
+	struct strbuf clients = STRBUF_INIT, tls_chain = STRBUF_INIT,
+		      tls_map = STRBUF_INIT;
 	struct strbuf feed_checks = STRBUF_INIT, backup_checks = STRBUF_INIT;
+	const char *tls_level = NULL;
 	struct gen g;
 	size_t i;
 	int rc = -1;
@@ -469,6 +485,11 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	    path_of(spool, conf->state_dir, "spool", err) < 0 ||
 	    path_of(data, conf->state_dir, "data", err) < 0)
 		goto out;
+	/* STARTTLS: a pair that loads, or loopback only */
+	if (gen_smtpd_tls(conf, &tls_level, &tls_chain, err) < 0 ||
+	    (conf->tls_cert_file != NULL &&
+	     tls_pair_check(conf->tls_cert_file, conf->tls_key_file, err) < 0))
+		goto out;
 	{
 		const struct gen_var vars[] = {
 			{ "SEQ", seqs },
@@ -490,6 +511,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "REINJECT_CLIENTS", clients.buf },
 			{ "FEED_CHECKS", feed_checks.buf },
 			{ "BACKUP_CHECKS", backup_checks.buf },
+			{ "SMTPD_TLS_LEVEL", tls_level },
+			{ "SMTPD_TLS_CHAIN", tls_chain.buf },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -506,6 +529,9 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	    write_file(dir, "policy", g.policy.buf, g.policy.len, err) < 0 ||
 	    write_file(dir, "queue", g.queue.buf, g.queue.len, err) < 0 ||
 	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0)
+		goto out;
+	if (gen_tls_policy_finish(&g, &tls_map, err) < 0 ||
+	    write_file(dir, "tls_policy", tls_map.buf, tls_map.len, err) < 0)
 		goto out;
 	if (write_rspamd(dir, conf, &g, err) < 0 ||
 	    write_dovecot(dir, conf, err) < 0)
@@ -535,6 +561,11 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
 		if (run(argv, "postmap transport", err) < 0)
 			goto out;
+		if (path_of(map, dir, "tls_policy", err) < 0)
+			goto out;
+		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
+		if (run(argv, "postmap tls_policy", err) < 0)
+			goto out;
 	}
 	rc = fsync_dir(dir, err);
 out:
@@ -542,6 +573,8 @@ out:
 	sbuf_release(&clients);
 	sbuf_release(&feed_checks);
 	sbuf_release(&backup_checks);
+	sbuf_release(&tls_chain);
+	sbuf_release(&tls_map);
 	return rc;
 }
 

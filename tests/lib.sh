@@ -221,7 +221,24 @@ sink_lacks() {
 	! grep -rqF -- "$2" "$T/sink-$1" 2> /dev/null
 }
 
+# tls_pair DIR NAME: a self-signed certificate (DIR/cert.pem, CN NAME)
+# and its key (DIR/key.pem, mode 600), as an operator would make one
+tls_pair() {
+	mkdir -p "$1"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-days 30 -subj "/CN=$2" -addext "subjectAltName=DNS:$2" \
+		-keyout "$1/key.pem" -out "$1/cert.pem" > "$1/openssl.log" 2>&1 ||
+		{ echo "Bail out! openssl cannot make a key pair"; cat "$1/openssl.log"; exit 1; }
+	chmod 600 "$1/key.pem"
+}
+
+# the SHA-256 fingerprint of a PEM certificate, as feedctl takes it
+tls_fingerprint() {
+	openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/^.*=//'
+}
+
 relay_setup() {
+	tls_pair "$T/tls" relay.test
 	sed -i 's|^relay = { name = "test-relay"; };|relay = { name = "test-relay"; listen = "127.0.0.1:2525"; hostname = "relay.test"; dns = 0; };|' \
 		"$T/mxfeed.conf"
 	cat >> "$T/mxfeed.conf" <<CONF
@@ -230,6 +247,7 @@ mailbox = { listen = "127.0.0.1"; pop3_port = 1110; imap_port = 1143;
             maildir = "$T/mail"; user = "nobody"; settle = 2; };
 spam = { network_checks = 0; test_header = 1; };
 scanner = { rspamd_pid = "$T/rspamd.pid"; };
+tls = { cert_file = "$T/tls/cert.pem"; key_file = "$T/tls/key.pem"; };
 CONF
 	trap relay_teardown EXIT
 }

@@ -188,6 +188,19 @@ start() {
 		{ echo "demo: build first (make)" >&2; exit 1; }
 	mkdir -p "$demo/state"
 	bash "$top/contrib/pgcluster.sh" "$demo/pg" init
+	# the relay's STARTTLS certificate (SPEC section 10): self-signed,
+	# made once and kept, so that a fingerprint noted stays true
+	if [ ! -s "$demo/tls/cert.pem" ] || [ ! -s "$demo/tls/key.pem" ]; then
+		mkdir -p "$demo/tls"
+		(umask 077 && openssl req -x509 -newkey ec \
+			-pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+			-subj "/CN=relay.demo.test" \
+			-addext "subjectAltName=DNS:relay.demo.test" \
+			-keyout "$demo/tls/key.pem" -out "$demo/tls/cert.pem" \
+			> "$demo/tls/openssl.log" 2>&1) ||
+			{ echo "demo: openssl cannot make the relay's certificate; see $demo/tls/openssl.log" >&2; exit 1; }
+		chmod 644 "$demo/tls/cert.pem"
+	fi
 	cat > "$conf.tmp" <<CONF
 # mxfeed demo configuration (written by contrib/demo/demo.sh)
 database = {
@@ -205,6 +218,8 @@ greylist = { postgrey = "127.0.0.1:10023"; delay = 10; };
 # each spam level (demo only)
 spam = { network_checks = 0; test_header = 1; };
 scanner = { rspamd_pid = "$demo/rspamd.pid"; };
+# STARTTLS on 127.0.0.1:2525 with the demo's self-signed certificate
+tls = { cert_file = "$demo/tls/cert.pem"; key_file = "$demo/tls/key.pem"; };
 # the mailbox host: Dovecot on the demo's fixed addresses (SPEC section 10)
 mailbox = { listen = "127.0.0.1"; pop3_port = 1110; imap_port = 1143;
             lmtp_port = 24; maildir = "$demo/mail"; user = "mail";

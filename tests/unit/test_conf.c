@@ -138,6 +138,10 @@ struct badconf {
 };
 
 static const struct badconf bad[] = {
+	{ "tls = { cert_file = \"/etc/mxfeed/c.pem\"; };\n",
+	  "tls: cert_file and key_file go together" },
+	{ "tls = { key_file = \"k.pem\"; };\n",
+	  "tls.key_file: must be an absolute path" },
 	{ "\n\ndatabase = { connnfo = \"x\"; };\n",
 	  ":3: database.connnfo: unknown setting" },
 	{ "colour = \"red\";\n", ":1: colour: unknown setting" },

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "dest.h"
 #include "domain_json.h"
 #include "gen.h"
 #include "util/parse.h"
@@ -171,6 +172,9 @@ static void generate(const char *in, struct strbuf *out)
 			{ "REINJECT_CLIENTS", "127.0.0.0/8" },
 			{ "FEED_CHECKS", feed.buf },
 			{ "BACKUP_CHECKS", backup.buf },
+			{ "SMTPD_TLS_LEVEL", "may" },
+			{ "SMTPD_TLS_CHAIN",
+			  "/etc/mxfeed/tls/key.pem, /etc/mxfeed/tls/cert.pem" },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -189,6 +193,8 @@ static void generate(const char *in, struct strbuf *out)
 	sbuf_addf(out, "==> queue <==\n%s", g.queue.buf);
 	sbuf_addf(out, "==> rspamd/mxfeed-domains <==\n%s", g.spam.buf);
 	sbuf_addf(out, "==> rspamd/mxfeed-modes <==\n%s", g.modes.buf);
+	sbuf_addstr(out, "==> tls_policy <==\n");
+	assert_int_equal(gen_tls_policy_finish(&g, out, &err), 0);
 	sbuf_addstr(out, "==> postgrey.args <==\n");
 	gen_postgrey_args(&conf, out);
 	sbuf_addf(out, "==> main.cf <==\n%s", mcf.buf);
@@ -416,12 +422,165 @@ static void smtpd_checks(void **state)
 	}
 }
 
+/* One entry per next hop: the strictest policy, every fingerprint. */
+static void tls_policy_map(void **state)
+{
+	static const char fa[] = "00112233445566778899aabbccddeeff"
+				 "00112233445566778899aabbccddeeff";
+	static const char fb[] = "ffeeddccbbaa99887766554433221100"
+				 "ffeeddccbbaa99887766554433221100";
+	struct error err = ERROR_INIT;
+	struct strbuf out = STRBUF_INIT;
+	struct dest a, b, c;
+	struct gen g;
+
+	(void)state;
+	assert_int_equal(dest_parse("127.0.0.1:2601", &conf, &a, "d", &err), 0);
+	assert_int_equal(dest_parse("127.0.0.2", &conf, &b, "d", &err), 0);
+	assert_int_equal(dest_parse("[::1]:26", &conf, &c, "d", &err), 0);
+	gen_init(&g, &conf);
+	assert_int_equal(gen_tls_policy_add(&g, &a, TLS_MAY, NULL, &err), 0);
+	assert_int_equal(gen_tls_policy_add(&g, &b, TLS_ENCRYPT, NULL, &err),
+			 0);
+	assert_int_equal(gen_tls_policy_add(&g, &b, TLS_ENCRYPT, NULL, &err),
+			 0);
+	assert_int_equal(gen_tls_policy_add(&g, &a, TLS_VERIFY, fb, &err), 0);
+	assert_int_equal(gen_tls_policy_add(&g, &a, TLS_ENCRYPT, NULL, &err),
+			 0);
+	assert_int_equal(gen_tls_policy_add(&g, &a, TLS_VERIFY, fa, &err), 0);
+	assert_int_equal(gen_tls_policy_add(&g, &a, TLS_VERIFY, fa, &err), 0);
+	assert_int_equal(gen_tls_policy_add(&g, &c, TLS_VERIFY, fa, &err), 0);
+	/* a verify without its fingerprint, or a bad one: refused */
+	assert_int_equal(gen_tls_policy_add(&g, &c, TLS_VERIFY, NULL, &err),
+			 -1);
+	error_release(&err);
+	assert_int_equal(gen_tls_policy_add(&g, &c, TLS_VERIFY, "00\n11", &err),
+			 -1);
+	error_release(&err);
+	assert_int_equal(gen_tls_policy_finish(&g, &out, &err), 0);
+	assert_string_equal(
+		out.buf,
+		"[127.0.0.1]:2601 fingerprint "
+		"match=00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:"
+		"22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF|FF:EE:DD:CC:BB:AA:"
+		"99:88:77:66:55:44:33:22:11:00:FF:EE:DD:CC:BB:AA:99:88:77:66:"
+		"55:44:33:22:11:00\n"
+		"[127.0.0.2]:25 encrypt\n"
+		"[::1]:26 fingerprint "
+		"match=00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:"
+		"22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n");
+	gen_release(&g);
+	sbuf_release(&out);
+}
+
+/* tests/golden/dovecot/NAME.ref: Dovecot's TLS settings for a
+ * listener; beyond loopback without a key pair is refused. */
+static void dovecot_golden(void **state)
+{
+	static const struct {
+		const char *name, *listen;
+		bool pair;
+	} cases[] = {
+		{ "loopback", "127.0.0.1, ::1", false },
+		{ "loopback-pair", "127.0.0.1", true },
+		{ "public", "*", true },
+		{ "public-addr", "192.0.2.7, 127.0.0.1", true },
+	};
+	bool update = getenv("MXFEED_GOLDEN_UPDATE") != NULL;
+	struct error err = ERROR_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf c;
+		struct strbuf got = STRBUF_INIT;
+		char path[256];
+		size_t len;
+		char *ref;
+
+		conf_defaults(&c);
+		free(c.mailbox_listen);
+		c.mailbox_listen = xstrdup(cases[i].listen);
+		if (cases[i].pair) {
+			c.tls_cert_file = xstrdup("/etc/mxfeed/tls/cert.pem");
+			c.tls_key_file = xstrdup("/etc/mxfeed/tls/key.pem");
+		}
+		assert_int_equal(gen_dovecot_tls(&c, &got, &err), 0);
+		(void)snprintf(path, sizeof(path),
+			       "tests/golden/dovecot/%s.ref", cases[i].name);
+		if (update) {
+			FILE *fp = fopen(path, "we");
+
+			assert_non_null(fp);
+			fputs(got.buf, fp);
+			fclose(fp);
+		} else {
+			ref = slurp(path, &len);
+			if (ref == NULL || strcmp(ref, got.buf) != 0)
+				fail_msg("%s differs:\n%s", path, got.buf);
+			free(ref);
+		}
+		sbuf_release(&got);
+		conf_release(&c);
+	}
+	{
+		struct conf c;
+		struct strbuf got = STRBUF_INIT;
+
+		conf_defaults(&c); /* listen "*", no pair */
+		assert_int_equal(gen_dovecot_tls(&c, &got, &err), -1);
+		assert_non_null(strstr(error_msg(&err), "tls.cert_file"));
+		assert_int_equal(got.len, 0);
+		error_release(&err);
+		conf_release(&c);
+	}
+}
+
+/* Inbound STARTTLS: the pair if any, else loopback only. */
+static void smtpd_tls(void **state)
+{
+	struct error err = ERROR_INIT;
+	struct strbuf chain = STRBUF_INIT;
+	const char *level = NULL;
+	struct conf c;
+
+	(void)state;
+	conf_defaults(&c); /* relay.listen "25": every address */
+	assert_int_equal(gen_smtpd_tls(&c, &level, &chain, &err), -1);
+	assert_non_null(strstr(error_msg(&err), "beyond loopback"));
+	error_release(&err);
+	free(c.relay_listen);
+	c.relay_listen = xstrdup("127.0.0.1:2525");
+	assert_int_equal(gen_smtpd_tls(&c, &level, &chain, &err), 0);
+	assert_string_equal(level, "none");
+	assert_int_equal(chain.len, 0);
+	c.tls_cert_file = xstrdup("/etc/mxfeed/tls/cert.pem");
+	c.tls_key_file = xstrdup("/etc/mxfeed/tls/key.pem");
+	assert_int_equal(gen_smtpd_tls(&c, &level, &chain, &err), 0);
+	assert_string_equal(level, "may");
+	assert_string_equal(
+		chain.buf, "/etc/mxfeed/tls/key.pem, /etc/mxfeed/tls/cert.pem");
+	free(c.tls_key_file);
+	c.tls_key_file = xstrdup("/etc/mxfeed/tls/a key.pem");
+	sbuf_reset(&chain);
+	assert_int_equal(gen_smtpd_tls(&c, &level, &chain, &err), -1);
+	error_release(&err);
+	sbuf_release(&chain);
+	conf_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(golden),	cmocka_unit_test(map_lines),
-		cmocka_unit_test(policy_lines), cmocka_unit_test(old_rules),
-		cmocka_unit_test(fill),		cmocka_unit_test(smtpd_checks),
+		cmocka_unit_test(golden),
+		cmocka_unit_test(map_lines),
+		cmocka_unit_test(policy_lines),
+		cmocka_unit_test(old_rules),
+		cmocka_unit_test(fill),
+		cmocka_unit_test(smtpd_checks),
+		cmocka_unit_test(tls_policy_map),
+		cmocka_unit_test(dovecot_golden),
+		cmocka_unit_test(smtpd_tls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,193 @@
+#!/bin/bash
+# test_tls.sh - TLS on the relay, both ways, with real daemons in a
+# network namespace of its own (loopback only).  The customer's server
+# that speaks TLS is a second Postfix instance (127.0.0.1:2601, its own
+# self-signed certificate, Received: headers naming the TLS protocol)
+# that hands everything to smtp-sink on 2600, where the test reads
+# it; plain smtp-sink instances (no STARTTLS) play servers without
+# TLS.  One relay runs throughout: each step changes the record and
+# checks the next message.
+set -u
+. "$(dirname "$0")/../lib.sh"
+in_netns "$0" "$@"
+pg_setup
+relay_setup
+F=$FEEDCTL
+M=$MTA_GLUE
+jqe() { jq -e "$@" "$T/out" > /dev/null; }
+
+# cust_start: the customer's Postfix with STARTTLS on 127.0.0.1:2601
+cust_start() {
+	local d=$T/cust
+	mkdir -p "$d/etc" "$d/spool" "$d/data"
+	chown postfix "$d/data"
+	tls_pair "$d/tls" cust.test
+	cat > "$d/etc/main.cf" << CONF
+compatibility_level = 3.6
+myhostname = cust.test
+mydestination =
+mynetworks = 127.0.0.0/8
+local_recipient_maps =
+alias_maps =
+alias_database =
+queue_directory = $d/spool
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $d/postfix.log
+maillog_file_prefixes = $d
+smtp_dns_support_level = disabled
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:2600
+smtpd_tls_security_level = may
+smtpd_tls_chain_files = $d/tls/key.pem, $d/tls/cert.pem
+smtpd_tls_received_header = yes
+smtpd_tls_loglevel = 1
+CONF
+	cat > "$d/etc/master.cf" << 'CONF'
+127.0.0.1:2601 inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+postlog   unix-dgram n  -       n       -       1       postlogd
+CONF
+	postfix -c "$d/etc" start > "$d/start.log" 2>&1 ||
+		{ echo "Bail out! the customer's Postfix did not start"; cat "$d/start.log"; exit 1; }
+	for _ in $(seq 50); do
+		(exec 3<> /dev/tcp/127.0.0.1/2601) 2> /dev/null && return 0
+		sleep 0.1
+	done
+	echo "Bail out! the customer's Postfix does not answer"
+	exit 1
+}
+
+cust_stop() {
+	[ -f "$T/cust/etc/main.cf" ] && postfix -c "$T/cust/etc" stop > /dev/null 2>&1
+}
+
+tls_teardown() {
+	cust_stop
+	for p in 2600 2602 2603; do sink_stop $p; done
+	relay_teardown
+}
+trap tls_teardown EXIT
+
+# the message holding TEXT at the sink on PORT
+msg_at() { grep -rlF -- "$2" "$T/sink-$1" | head -n 1; }
+# the relay's queue holds a message for DOMAIN
+queued() { postqueue -c "$T/state/current" -j | grep -qF -- "@$1\""; }
+
+sink_start 2600
+sink_start 2602
+sink_start 2603
+cust_start
+CUST_FP=$(tls_fingerprint "$T/cust/tls/cert.pem")
+RELAY_FP=$(tls_fingerprint "$T/tls/cert.pem")
+
+$F add tls-may.example --mode feed --dest 127.0.0.1:2601 greylisting=off recipients=any > /dev/null
+$F add plain-may.example --mode feed --dest 127.0.0.1:2603 greylisting=off recipients=any > /dev/null
+expect_exit 0 "mta-glue apply with the site's key pair" $M apply
+check "main.cf offers STARTTLS with the pair and names TLS in Received:" \
+	bash -c "postconf -c '$T/state/current' -h smtpd_tls_security_level smtpd_tls_received_header | tr '\n' ' ' | grep -qx 'may yes '"
+clamd_start
+rspamd_start
+expect_exit 0 "mta-glue start" $M start
+for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/2525) 2> /dev/null && break; sleep 0.1; done
+
+# --- inbound ------------------------------------------------------------------
+run smtp "EHLO client.test" QUIT
+check "the relay offers STARTTLS" out_has "250-STARTTLS"
+send a@sender.test user@plain-may.example M-in-tls -tls
+check "a sender using STARTTLS is accepted" replied 250
+check "... and Received: shows the TLS protocol" \
+	bash -c "$(declare -f sink_has msg_at); T=$T; sink_has 2603 M-in-tls && grep -A2 '^Received: from client.test' \"\$(msg_at 2603 M-in-tls)\" | grep -q 'using TLSv1\.[23] with cipher'"
+send a@sender.test user@plain-may.example M-in-clear
+check "a sender without STARTTLS is still accepted (opportunistic)" sink_has 2603 M-in-clear
+check "... and its Received: names no TLS" \
+	bash -c "! grep -A2 '^Received: from client.test' '$(msg_at 2603 M-in-clear)' | grep -q 'using TLS'"
+run openssl s_client -connect 127.0.0.1:2525 -starttls smtp -tls1_1 < /dev/null
+check "TLS 1.1 is refused" test "$rc" != 0
+
+# --- probe ------------------------------------------------------------------------
+expect_exit 0 "probe a destination with STARTTLS" $F --json probe tls-may.example
+check "... reports the handshake: protocol, cipher and the certificate's SHA-256" \
+	jqe --arg fp "$(echo "$CUST_FP" | tr -d : | tr A-F a-f)" \
+	'.ok and .starttls and (.tls.protocol | test("^TLSv1\\.[23]$")) and (.tls.cipher | length > 0) and .tls.fingerprint == $fp and (has("tls_error") | not)'
+check "... and the RCPT went over TLS (the destination logged the session)" \
+	grep -q 'TLS connection established from' "$T/cust/postfix.log"
+expect_exit 0 "feedctl probe without --json shows the handshake" $F probe tls-may.example
+check "... protocol and fingerprint" \
+	bash -c "grep -qE '^  TLS: +TLSv1\.[23] ' '$T/out' && grep -qi '^  SHA-256: *$(echo "$CUST_FP" | tr -d :)' '$T/out'"
+expect_exit 0 "probe a destination without STARTTLS" $F --json probe plain-may.example
+check "... no tls object, not a failure" jqe '.ok and .starttls == false and (has("tls") | not)'
+expect_exit 0 "probe the relay itself by address" $F --json probe 127.0.0.1:2525
+check "... its fingerprint is the relay's certificate" \
+	jqe --arg fp "$(echo "$RELAY_FP" | tr -d : | tr A-F a-f)" '.tls.fingerprint == $fp'
+
+# --- outbound: opportunistic ------------------------------------------------------
+send a@sender.test user@tls-may.example M-may-tls
+check "may: delivered to a server with STARTTLS" sink_has 2600 M-may-tls
+check "... over TLS (the destination's Received: names the protocol)" \
+	bash -c "grep -A2 '^Received: from relay.test' '$(msg_at 2600 M-may-tls)' | grep -q 'using TLSv1\.[23] with cipher'"
+send a@sender.test user@plain-may.example M-may-plain
+check "may: delivered in clear to a server without STARTTLS" sink_has 2603 M-may-plain
+
+# --- recipient verification never shows the destination to senders ---------
+smtp-sink -u postfix -f RCPT 127.0.0.1:2604 20 > "$T/sink-2604.log" 2>&1 &
+REFUSER=$!
+$F add v-refuse.example --mode feed --force --dest 127.0.0.1:2604 greylisting=off > /dev/null
+"$M" apply > /dev/null
+send a@sender.test nobody@v-refuse.example M-vrefuse
+check "a recipient the destination refuses is refused (550 5.1.1)" replied "550 5.1.1"
+check "... and the reply does not name the destination's address" \
+	bash -c "! grep -E '^<[-~*]* +550' '$T/out' | grep -qE '127\.0\.0\.1|2604|said'"
+check "... while the relay's log keeps the destination's own answer" \
+	grep -q 'v-refuse.example.*status=undeliverable (host 127\.0\.0\.1\[127\.0\.0\.1\] said' "$T/state/postfix.log"
+kill "$REFUSER" 2> /dev/null
+$F add v-down.example --mode feed --force --dest 127.0.0.1:2605 greylisting=off > /dev/null
+"$M" apply > /dev/null
+send a@sender.test nobody@v-down.example M-vdown
+check "destination unreachable: the unknown recipient is deferred (450)" replied "450"
+check "... and the reply does not name the destination's address" \
+	bash -c "! grep -E '^<[-~*]* +450' '$T/out' | grep -qE '127\.0\.0\.1|2605'"
+
+# --- Dovecot beyond loopback: TLS required -----------------------------------
+$F add pop.example --mode pop3 greylisting=off > /dev/null
+PW=$($F --json mailbox add pop.example info | jq -r '.mailboxes[0].password')
+sed -i 's|mailbox = { listen = "127.0.0.1";|mailbox = { listen = "*";|' "$MXFEED_CONF"
+expect_exit 0 "mailbox.listen \"*\" with the site's key pair: apply" $M apply
+check "... Dovecot gets ssl = required and no plaintext authentication" \
+	bash -c "grep -qx 'ssl = required' '$T/state/current/dovecot/tls.conf.ext' && grep -qx 'disable_plaintext_auth = yes' '$T/state/current/dovecot/tls.conf.ext'"
+dovecot_start
+run curl -s -m 10 --ssl-reqd -k "pop3://127.0.0.1:1110/" -u "info@pop.example:$PW"
+check "... and POP3 logins work over STLS with the site's certificate" test "$rc" = 0
+run bash -c "openssl s_client -connect 127.0.0.1:1110 -starttls pop3 < /dev/null 2>&1 | openssl x509 -noout -fingerprint -sha256"
+check "... which is the certificate Dovecot presents" out_has "$RELAY_FP"
+dovecot_stop
+before=$(readlink "$T/state/current")
+sed -i "s|key_file = \"$T/tls/key.pem\"|key_file = \"$T/cust/tls/key.pem\"|" "$MXFEED_CONF"
+expect_exit 1 "a key that is not the certificate's: apply refused" $M apply
+check "... saying so" err_has "is not the key of '$T/tls/cert.pem'"
+check "... and the previous generation stays" test "$(readlink "$T/state/current")" = "$before"
+sed -i '/^tls = /d' "$MXFEED_CONF"
+expect_exit 2 "mailbox.listen \"*\" without a key pair: apply refused" $M apply
+check "... saying why" err_has 'mailbox.listen "*" reaches beyond loopback but there is no certificate'
+check "... and the previous generation stays" test "$(readlink "$T/state/current")" = "$before"
+
+tap_done
