@@ -28,7 +28,7 @@ is_problem() {
 	[ "$(hdr Content-Type)" = "application/problem+json" ] &&
 		jq -e --argjson s "$status" '.type and .title and .status == $s and .detail' "$T/out" > /dev/null
 }
-jqe() { jq -e "$@" > /dev/null; }
+jqe() { jq -e "$@" "$T/out" > /dev/null; }
 field_is() { jq -e --arg f "$1" '.errors | any(.field == $f)' "$T/out" > /dev/null; }
 
 # --- health, headers ----------------------------------------------------

@@ -18,7 +18,7 @@ ADMIN=$(token t-admin --role admin)
 A=(-H "Authorization: Bearer $ADMIN")
 J=(-H "Content-Type: application/json")
 MP=(-H "Content-Type: application/merge-patch+json")
-jqe() { jq -e "$@" > /dev/null; }
+jqe() { jq -e "$@" "$T/out" > /dev/null; }
 count() { sql "SELECT count(*) FROM domains"; }
 
 # --- (a) one trailing dot: the same domain ------------------------------
