@@ -20,7 +20,6 @@
 #include "domain_json.h"
 #include "fcgi.h"
 #include "ops.h"
-#include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -438,7 +437,7 @@ static void h_queue(struct call *c)
 	struct domain d;
 
 	if (load(c, &d, NULL) == 0) {
-		json_t *q = queue_list(c->ox.conf, &d.name, &c->err);
+		json_t *q = ops_queue(&c->ox, &d.name, &c->err);
 
 		if (q == NULL) {
 			fail(c);
@@ -452,15 +451,14 @@ static void h_queue(struct call *c)
 static void h_flush(struct call *c)
 {
 	struct domain d;
+	json_t *o;
 
 	if (load(c, &d, NULL) < 0)
 		return;
-	if (queue_flush(c->ox.conf, &d.name, &c->err) < 0) {
+	if ((o = ops_flush(&c->ox, &d.name, &c->err)) == NULL) {
 		fail(c);
 	} else {
-		json_t *o = json_pack("{s:s, s:b}", "domain", d.name.alabel,
-				      "flushed", 1);
-
+		json_object_set_new(o, "flushed", json_true());
 		resp_json(c->r, 202, o);
 		json_decref(o);
 	}

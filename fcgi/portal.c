@@ -35,7 +35,6 @@
 #include "fcgi.h"
 #include "mailbox.h"
 #include "ops.h"
-#include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -1247,11 +1246,19 @@ static void verb_run(struct page *pg, const struct domain *d,
 		if (rc == 0)
 			sbuf_addstr(&q, "?done=extend");
 		break;
-	case V_FLUSH:
-		rc = queue_flush(pg->ox.conf, &d->name, &pg->err);
+	case V_FLUSH: {
+		json_t *o = ops_flush(&pg->ox, &d->name, &pg->err);
+
+		rc = o == NULL ? -1 : 0;
 		if (rc == 0)
-			sbuf_addstr(&q, "?done=flush");
+			sbuf_addf(&q, "?done=flush&relays=%zu&confirmed=%s",
+				  json_array_size(json_object_get(o, "relays")),
+				  json_is_true(json_object_get(o, "done"))
+					  ? "all"
+					  : "some");
+		json_decref(o);
 		break;
+	}
 	}
 	if (rc < 0) {
 		if (v->id == V_SWITCH_FEED && pg->err.code == ERR_INVALID &&
@@ -1391,10 +1398,27 @@ static json_t *verb_flash(const struct domain *d, const struct http_form *qs)
 			json_decref(w);
 		}
 		break;
-	case 3:
-		sbuf_addstr(&m, "Flush requested: the relay retries the "
-				"domain's queued mail now.");
+	case 3: {
+		const char *nr = http_form_get(qs, "relays");
+		const char *all = http_form_get(qs, "confirmed");
+		long relays = 0;
+
+		if (nr == NULL ||
+		    parse_long(nr, 0, 1000, &relays, "relays", &e) < 0)
+			relays = 0;
+		error_release(&e);
+		sbuf_addf(&m,
+			  "Flush requested on %ld relay(s): they retry the "
+			  "domain's queued mail now.",
+			  relays);
+		if (all == NULL || strcmp(all, "all") != 0) {
+			sbuf_addstr(&m, " Not every relay has confirmed yet; "
+					"one that is down runs it when it is "
+					"back.");
+			failed = true;
+		}
 		break;
+	}
 	default:
 		sbuf_release(&m);
 		return NULL;

@@ -28,7 +28,6 @@
 #include "migrate.h"
 #include "model.h"
 #include "ops.h"
-#include "queue.h"
 #include "store.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -1048,10 +1047,12 @@ static int cmd_relays(struct cli *cli, int argc, char **argv)
 	static const struct column cols[] = {
 		{ "name", "RELAY" },
 		{ "role", "ROLE" },
+		{ "state", "STATE" },
 		{ "addresses", "SENDS FROM" },
 		{ "applied_seq", "APPLIED" },
-		{ "applied_at", "AT" },
+		{ "lag", "BEHIND" },
 		{ "heartbeat", "HEARTBEAT" },
+		{ "queue_total", "QUEUED" },
 		{ "last_error", "LAST ERROR" },
 		{ NULL, NULL },
 	};
@@ -1069,6 +1070,42 @@ static int cmd_relays(struct cli *cli, int argc, char **argv)
 	else
 		print_table(list, cols);
 	json_decref(list);
+	return 0;
+}
+
+static int cmd_relay(struct cli *cli, int argc, char **argv)
+{
+	bool force = false, retire;
+	int i;
+
+	if (argc < 3 || (strcmp(argv[1], "retire") != 0 &&
+			 strcmp(argv[1], "activate") != 0))
+		return usage_error(cli, "relay",
+				   "relay takes retire NAME or activate NAME");
+	retire = strcmp(argv[1], "retire") == 0;
+	for (i = 3; i < argc; i++) {
+		if (retire && strcmp(argv[i], "--force") == 0) {
+			force = true;
+			continue;
+		}
+		return usage_error(cli, "relay", "unexpected argument '%s'",
+				   argv[i]);
+	}
+	if (ops_relay_retire(&cli->ox, argv[2], retire, force, &cli->err) < 0)
+		return fail(cli);
+	if (cli->json) {
+		json_t *o = json_pack("{s:s, s:s}", "name", argv[2], "role",
+				      retire ? "retired" : "relay");
+
+		print_json(o);
+		json_decref(o);
+	} else if (retire) {
+		printf("%s: retired: no change, queue view, command or job "
+		       "waits for it any more\n",
+		       argv[2]);
+	} else {
+		printf("%s: active again\n", argv[2]);
+	}
 	return 0;
 }
 
@@ -1167,9 +1204,34 @@ static int cmd_extend(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* The relays of a fleet answer that are not in state ok, one a line. */
+static void print_relay_states(const json_t *relays, const char *ok)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(relays, i, r)
+	{
+		const char *state =
+			json_string_value(json_object_get(r, "state"));
+		const json_t *e = json_object_get(r, "error");
+		const json_t *t = json_object_get(r, "as_of");
+
+		if (strcmp(state, ok) == 0)
+			continue;
+		printf("  relay %s: %s%s%s%s%s\n",
+		       json_string_value(json_object_get(r, "name")), state,
+		       json_is_string(t) ? ", as of " : "",
+		       json_is_string(t) ? json_string_value(t) : "",
+		       json_is_string(e) ? ": " : "",
+		       json_is_string(e) ? json_string_value(e) : "");
+	}
+}
+
 static int cmd_queue(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
+		{ "relay", "RELAY" },
 		{ "queue_id", "QUEUE ID" },
 		{ "arrival", "ARRIVED" },
 		{ "sender", "SENDER" },
@@ -1184,21 +1246,21 @@ static int cmd_queue(struct cli *cli, int argc, char **argv)
 		return usage_error(cli, "queue", "queue takes one DOMAIN");
 	cli->subject = argv[1];
 	if (ops_name(&cli->conf, argv[1], &dn, &cli->err) < 0 ||
-	    (q = queue_list(&cli->conf, &dn, &cli->err)) == NULL)
+	    (q = ops_queue(&cli->ox, &dn, &cli->err)) == NULL)
 		return fail(cli);
 	if (cli->json) {
 		print_json(q);
 	} else {
-		printf("%s: %lld message(s) queued on this relay%s%s\n",
+		const json_t *o = json_object_get(q, "oldest");
+
+		printf("%s: %lld message(s) queued on %zu relay(s)%s%s\n",
 		       dn.alabel,
 		       (long long)json_integer_value(
 			       json_object_get(q, "count")),
-		       json_is_string(json_object_get(q, "oldest"))
-			       ? ", oldest from "
-			       : "",
-		       json_is_string(json_object_get(q, "oldest"))
-			       ? json_string_value(json_object_get(q, "oldest"))
-			       : "");
+		       json_array_size(json_object_get(q, "relays")),
+		       json_is_string(o) ? ", oldest from " : "",
+		       json_is_string(o) ? json_string_value(o) : "");
+		print_relay_states(json_object_get(q, "relays"), "fresh");
 		if (json_array_size(json_object_get(q, "messages")) > 0)
 			print_table(json_object_get(q, "messages"), cols);
 	}
@@ -1209,22 +1271,26 @@ static int cmd_queue(struct cli *cli, int argc, char **argv)
 static int cmd_flush(struct cli *cli, int argc, char **argv)
 {
 	struct domain_name dn;
+	json_t *o;
 
 	if (argc != 2)
 		return usage_error(cli, "flush", "flush takes one DOMAIN");
 	cli->subject = argv[1];
 	if (ops_name(&cli->conf, argv[1], &dn, &cli->err) < 0 ||
-	    queue_flush(&cli->conf, &dn, &cli->err) < 0)
+	    (o = ops_flush(&cli->ox, &dn, &cli->err)) == NULL)
 		return fail(cli);
 	if (cli->json) {
-		json_t *o = json_pack("{s:s, s:b}", "domain", dn.alabel,
-				      "flushed", 1);
-
 		print_json(o);
-		json_decref(o);
 	} else {
-		printf("%s: delivery of its queued mail started\n", dn.alabel);
+		printf("%s: delivery of its queued mail started on %zu "
+		       "relay(s)%s\n",
+		       dn.alabel, json_array_size(json_object_get(o, "relays")),
+		       json_is_true(json_object_get(o, "done"))
+			       ? ""
+			       : "; not every relay has confirmed yet:");
+		print_relay_states(json_object_get(o, "relays"), "done");
 	}
+	json_decref(o);
 	return 0;
 }
 
@@ -1525,6 +1591,13 @@ static const struct cmd cmds[] = {
 	  "API tokens.  create prints the token once; only its hash is kept." },
 	{ "relays", cmd_relays, true, "relays",
 	  "Relays and the change each one has applied." },
+	{ "relay", cmd_relay, true,
+	  "relay retire NAME [--force]\n"
+	  "relay activate NAME",
+	  "Take a relay out of service for good (retire) or back: a\n"
+	  "retired relay is no longer counted in propagation, asked for\n"
+	  "its queue, sent commands or waited for by jobs.  Refused while\n"
+	  "its last published queue held mail, unless --force." },
 	{ "jobs", cmd_jobs, true, "jobs [DOMAIN]",
 	  "Queued and finished mailbox and queue jobs, with their errors." },
 	{ "db", cmd_db, false, "db (migrate | status)",
@@ -1546,7 +1619,7 @@ static const struct cmd cmds[] = {
 	{ "temp-pop3", cmd_temp_pop3, true,
 	  "temp-pop3 DOMAIN [--mailbox LOCAL ...] [--from-queue] [--catch-all]",
 	  "While a feed or backup domain's server is out: temporary POP3\n"
-	  "mailboxes (listed, the recipients in this relay's queue, and/or\n"
+	  "mailboxes (listed, the recipients in the relays' queues, and/or\n"
 	  "a catch-all) whose passwords are shown once; the relays deliver\n"
 	  "the domain's mail, queued mail too, into them." },
 	{ "revert", cmd_revert, true, "revert DOMAIN [--keep-days N]",
@@ -1559,11 +1632,16 @@ static const struct cmd cmds[] = {
 	  "Lengthen the domain's queue: N days from now (1-31), or to the\n"
 	  "end of that day (UTC, within 31 days).  No message of the\n"
 	  "domain expires before then; afterwards queue.days applies." },
-	{ "queue", cmd_queue, false, "queue DOMAIN",
-	  "The domain's messages in this relay's queue: id, arrival,\n"
-	  "sender, recipients, last delay reason (run it on a relay)." },
-	{ "flush", cmd_flush, false, "flush DOMAIN",
-	  "Try to deliver the domain's queued mail now (on this relay)." },
+	{ "queue", cmd_queue, true, "queue DOMAIN",
+	  "The domain's messages in the queue of every relay: relay, id,\n"
+	  "arrival, sender, recipients, last delay reason.  Works from any\n"
+	  "host: each relay publishes its queue through the database and\n"
+	  "is asked to do so now; one that does not answer within 5 s is\n"
+	  "shown as of its last publication (stale, or down)." },
+	{ "flush", cmd_flush, true, "flush DOMAIN",
+	  "Try to deliver the domain's queued mail now, on every relay.\n"
+	  "A relay that is down runs the flush when it is back (within an\n"
+	  "hour); the answer says which relays confirmed." },
 	{ "probe", cmd_probe, true, "probe DOMAIN|IP[:PORT]",
 	  "Ask a destination over SMTP: banner, EHLO (STARTTLS offered?)\n"
 	  "and, for a domain, RCPT TO:<postmaster@DOMAIN>; no mail is sent.\n"

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "domain_json.h"
+#include "fleet.h"
 #include "probe.h"
 #include "queue.h"
 #include "util/log.h"
@@ -427,6 +428,135 @@ int ops_probe(const struct ops_ctx *ox, const char *target, json_t **report,
 	return 0;
 }
 
+json_t *ops_queue(const struct ops_ctx *ox, const struct domain_name *dn,
+		  struct error *err)
+{
+	return fleet_queue(ox->store, ox->conf, dn, ox->change.actor,
+			   FLEET_WAIT_MS, err);
+}
+
+json_t *ops_flush(const struct ops_ctx *ox, const struct domain_name *dn,
+		  struct error *err)
+{
+	return fleet_command(ox->store, ox->conf, dn, FLEET_FLUSH,
+			     ox->change.actor, FLEET_WAIT_MS, err);
+}
+
+int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
+		     bool force, struct error *err)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "abcdefghijklmnopqrstuvwxyz0123456789.-";
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 63 || strspn(name, ok) != n)
+		return error_set(err, ERR_INVALID, "relay",
+				 "a relay name is 1 to 63 letters, digits, "
+				 "dots and hyphens");
+	if (store_relay_retire(ox->store, name, retire, force, ox->change.actor,
+			       err) < 0)
+		return -1;
+	log_info("relay %s %s by %s", name, retire ? "retired" : "activated",
+		 ox->change.actor);
+	return 0;
+}
+
+/* The relays of a fleet answer that did not do their part, by name. */
+static void laggards(const json_t *relays, const char *ok, struct strbuf *out)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(relays, i, r)
+	{
+		const char *state =
+			json_string_value(json_object_get(r, "state"));
+
+		if (strcmp(state, ok) == 0)
+			continue;
+		sbuf_addf(
+			out, "%s%s (%s%s%s)", out->len ? ", " : "",
+			json_string_value(json_object_get(r, "name")), state,
+			json_is_string(json_object_get(r, "error")) ? ": " : "",
+			json_is_string(json_object_get(r, "error"))
+				? json_string_value(json_object_get(r, "error"))
+				: "");
+	}
+}
+
+/* remove --bounce-queue: every relay bounces the domain's mail first. */
+static int remove_bounce(const struct ops_ctx *ox, const struct domain_name *dn,
+			 struct error *err)
+{
+	struct strbuf late = STRBUF_INIT;
+	json_t *r = fleet_command(ox->store, ox->conf, dn, FLEET_BOUNCE,
+				  ox->change.actor, FLEET_WAIT_MS * 2, err);
+	int rc = 0;
+
+	if (r == NULL)
+		return -1;
+	laggards(json_object_get(r, "relays"), "done", &late);
+	if (late.len > 0)
+		rc = error_set(err, ERR_TEMPFAIL, "queue",
+			       "%s: not every relay bounced its queued mail: "
+			       "%s; nothing was removed (run it again once "
+			       "they answer)",
+			       dn->alabel, late.buf);
+	else
+		log_info("%s: %" JSON_INTEGER_FORMAT " queued message%s "
+			 "bounced before removal",
+			 dn->alabel,
+			 json_integer_value(json_object_get(r, "bounced")),
+			 json_integer_value(json_object_get(r, "bounced")) == 1
+				 ? ""
+				 : "s");
+	sbuf_release(&late);
+	json_decref(r);
+	return rc;
+}
+
+/*
+ * Mail still queued would bounce once the domain is gone: only an
+ * explicit --bounce-queue does that.  No relay at all: nothing queued.
+ */
+static int remove_queue_check(const struct ops_ctx *ox,
+			      const struct domain_name *dn, struct error *err)
+{
+	struct strbuf late = STRBUF_INIT;
+	struct error qe = ERROR_INIT;
+	json_t *q = fleet_queue(ox->store, ox->conf, dn, ox->change.actor,
+				FLEET_WAIT_MS, &qe);
+	json_int_t count = json_integer_value(json_object_get(q, "count"));
+	int rc = 0;
+
+	if (q == NULL) {
+		rc = qe.code == ERR_UNAVAILABLE
+			     ? 0
+			     : error_set(err, qe.code, NULL, "%s",
+					 error_msg(&qe));
+		error_release(&qe);
+		return rc;
+	}
+	laggards(json_object_get(q, "relays"), "fresh", &late);
+	if (count > 0)
+		rc = error_set(err, ERR_CONFLICT, "queue",
+			       "%s still has %" JSON_INTEGER_FORMAT
+			       " message%s queued on the relays: let "
+			       "them be delivered (feedctl flush), or "
+			       "bounce them to their senders with "
+			       "--bounce-queue",
+			       dn->alabel, count, count == 1 ? "" : "s");
+	else if (late.len > 0)
+		rc = error_set(err, ERR_TEMPFAIL, "queue",
+			       "%s: these relays did not report their queue: "
+			       "%s; nothing was removed (run it again once "
+			       "they answer)",
+			       dn->alabel, late.buf);
+	sbuf_release(&late);
+	json_decref(q);
+	return rc;
+}
+
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 		      const char *confirm, bool bounce_queue, struct error *err)
 {
@@ -440,37 +570,10 @@ int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 				 "--confirm must name the domain (%s)",
 				 cur.name.alabel);
 	if (bounce_queue) {
-		size_t n = 0;
-
-		if (queue_bounce(ox->conf, &cur.name, &n, err) < 0)
+		if (remove_bounce(ox, &cur.name, err) < 0)
 			return -1;
-		log_info("%s: %zu queued message%s bounced before removal",
-			 cur.name.alabel, n, n == 1 ? "" : "s");
-	} else {
-		/* mail still queued here would bounce once the domain is
-		 * gone: only an explicit --bounce-queue does that (a host
-		 * without a relay has no queue to ask) */
-		struct error qe = ERROR_INIT;
-		json_t *q = queue_list(ox->conf, &cur.name, &qe);
-		json_int_t count =
-			json_integer_value(json_object_get(q, "count"));
-
-		json_decref(q);
-		if (q == NULL && qe.code != ERR_UNAVAILABLE) {
-			error_set(err, qe.code, NULL, "%s", error_msg(&qe));
-			error_release(&qe);
-			return -1;
-		}
-		error_release(&qe);
-		if (count > 0)
-			return error_set(
-				err, ERR_CONFLICT, "queue",
-				"%s still has %" JSON_INTEGER_FORMAT
-				" message%s queued on this relay: let "
-				"them be delivered (feedctl flush), or "
-				"bounce them to their senders with "
-				"--bounce-queue",
-				cur.name.alabel, count, count == 1 ? "" : "s");
+	} else if (remove_queue_check(ox, &cur.name, err) < 0) {
+		return -1;
 	}
 	return store_domain_remove(ox->store, &cur, &ox->change, err);
 }
@@ -895,7 +998,7 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 		if (add_local(&nm.mbs, &nm.n, locals[i], err) < 0)
 			goto out;
 	if (from_queue) {
-		json_t *q = queue_list(ox->conf, &cur.name, err), *m, *r;
+		json_t *q = ops_queue(ox, &cur.name, err), *m, *r;
 		size_t k, j;
 
 		if (q == NULL)

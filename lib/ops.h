@@ -97,9 +97,25 @@ int ops_extend(const struct ops_ctx *ox, const char *name, long days,
 int ops_probe(const struct ops_ctx *ox, const char *target, json_t **report,
 	      struct error *err) __attribute__((warn_unused_result));
 /*
+ * A domain's queue on every relay, and its flush (fleet_queue(),
+ * fleet_command()); the domain need not exist any more: mail of a
+ * removed domain may still wait.  A flush some relay has not confirmed
+ * yet is no error: its entry says "pending" until it runs or expires.
+ */
+json_t *ops_queue(const struct ops_ctx *ox, const struct domain_name *dn,
+		  struct error *err);
+json_t *ops_flush(const struct ops_ctx *ox, const struct domain_name *dn,
+		  struct error *err);
+/* Retire a relay, or make a retired one active again (store.h). */
+int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
+		     bool force, struct error *err)
+	__attribute__((warn_unused_result));
+/*
  * confirm: NULL, or must equal the domain's name.  Refused while the
- * domain has mailboxes or (on a relay) queued mail, unless bounce_queue:
- * then its queued mail is bounced to the senders first.
+ * domain has mailboxes or queued mail on any relay, unless
+ * bounce_queue: then every relay bounces its queued mail to the
+ * senders first.  A relay that does not answer refuses the removal
+ * (ERR_TEMPFAIL): nobody can tell what waits there.
  */
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 		      const char *confirm, bool bounce_queue, struct error *err)
@@ -126,7 +142,7 @@ int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
 /*
  * Temporary POP3 for a feed or backup domain during its server's outage
  * (SPEC section 5): temporary mailboxes for locals, for the recipients
- * seen in this relay's queue (from_queue) and/or a catch-all, and the
+ * seen in the relays' queues (from_queue) and/or a catch-all, and the
  * domain switched to them, in one transaction.  Relays then deliver the
  * domain over LMTP and requeue its queued mail into the mailboxes.
  * *created as for ops_mailbox_add: the only time passwords are shown.

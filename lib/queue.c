@@ -108,29 +108,16 @@ static int walk(const struct conf *conf, msg_fn fn, void *arg,
 	return rc;
 }
 
-struct list_arg {
-	const char *domain;
-	json_t *messages;
-	int64_t oldest;
-};
-
-static int list_one(void *arg, const json_t *msg, const char *domain,
-		    struct error *err)
+/* One message as SPEC section 10 lists it; *arrival set. */
+static json_t *msg_json(const json_t *msg, int64_t *arrival)
 {
-	struct list_arg *a = arg;
 	const json_t *r, *rcpts = json_object_get(msg, "recipients");
 	json_t *addrs = json_array();
 	const char *reason = "";
-	int64_t arrival =
-		json_integer_value(json_object_get(msg, "arrival_time"));
 	char when[32];
 	size_t i;
 
-	(void)err;
-	if (strcmp(domain, a->domain) != 0) {
-		json_decref(addrs);
-		return 0;
-	}
+	*arrival = json_integer_value(json_object_get(msg, "arrival_time"));
 	json_array_foreach(rcpts, i, r)
 	{
 		const char *addr =
@@ -143,37 +130,133 @@ static int list_one(void *arg, const json_t *msg, const char *domain,
 		if (why && *why)
 			reason = why;
 	}
-	time_format_utc(arrival, when, sizeof(when));
-	json_array_append_new(
-		a->messages,
-		json_pack("{s:O, s:O, s:o, s:s, s:s, s:O}", "queue_id",
-			  json_object_get(msg, "queue_id"), "sender",
-			  json_object_get(msg, "sender"), "recipients", addrs,
-			  "arrival", when, "reason", reason, "queue",
-			  json_object_get(msg, "queue_name")));
-	if (a->oldest == 0 || arrival < a->oldest)
-		a->oldest = arrival;
+	time_format_utc(*arrival, when, sizeof(when));
+	return json_pack("{s:O, s:O, s:o, s:s, s:s, s:O}", "queue_id",
+			 json_object_get(msg, "queue_id"), "sender",
+			 json_object_get(msg, "sender"), "recipients", addrs,
+			 "arrival", when, "reason", reason, "queue",
+			 json_object_get(msg, "queue_name"));
+}
+
+/* One domain's share being gathered. */
+struct share {
+	json_t *messages;
+	size_t count;
+	int64_t oldest;
+};
+
+static void share_add(struct share *sh, const json_t *msg, size_t keep)
+{
+	int64_t arrival;
+	json_t *m = msg_json(msg, &arrival);
+
+	if (json_array_size(sh->messages) < keep)
+		json_array_append_new(sh->messages, m);
+	else
+		json_decref(m);
+	sh->count++;
+	if (sh->oldest == 0 || arrival < sh->oldest)
+		sh->oldest = arrival;
+}
+
+static json_t *share_json(const char *domain, struct share *sh)
+{
+	char when[32];
+	json_t *o;
+
+	time_format_utc(sh->oldest, when, sizeof(when));
+	o = json_pack("{s:s, s:I, s:o}", "domain", domain, "count",
+		      (json_int_t)sh->count, "messages", sh->messages);
+	json_object_set_new(o, "oldest",
+			    sh->oldest ? json_string(when) : json_null());
+	sh->messages = NULL;
+	return o;
+}
+
+struct list_arg {
+	const char *domain;
+	struct share sh;
+};
+
+static int list_one(void *arg, const json_t *msg, const char *domain,
+		    struct error *err)
+{
+	struct list_arg *a = arg;
+
+	(void)err;
+	if (strcmp(domain, a->domain) == 0)
+		share_add(&a->sh, msg, SIZE_MAX);
 	return 0;
 }
 
 json_t *queue_list(const struct conf *conf, const struct domain_name *dn,
 		   struct error *err)
 {
-	struct list_arg a = { dn->alabel, json_array(), 0 };
-	char when[32];
-	json_t *o;
+	struct list_arg a = { dn->alabel, { json_array(), 0, 0 } };
 
 	if (walk(conf, list_one, &a, err) < 0) {
-		json_decref(a.messages);
+		json_decref(a.sh.messages);
 		return NULL;
 	}
-	time_format_utc(a.oldest, when, sizeof(when));
-	o = json_pack("{s:s, s:I, s:o}", "domain", dn->alabel, "count",
-		      (json_int_t)json_array_size(a.messages), "messages",
-		      a.messages);
-	json_object_set_new(o, "oldest",
-			    a.oldest ? json_string(when) : json_null());
-	return o;
+	return share_json(dn->alabel, &a.sh);
+}
+
+struct summary_arg {
+	json_t *by_domain; /* domain -> share index + 1 in v */
+	struct share *v;
+	char **names;
+	size_t n, keep;
+};
+
+static int summary_one(void *arg, const json_t *msg, const char *domain,
+		       struct error *err)
+{
+	struct summary_arg *a = arg;
+	json_t *ix = json_object_get(a->by_domain, domain);
+	size_t i;
+
+	(void)err;
+	if (domain[0] == '\0') /* no recipient domain: nobody's share */
+		return 0;
+	if (ix == NULL) {
+		i = a->n++;
+		a->v = xrealloc(a->v, a->n * sizeof(*a->v));
+		a->names = xrealloc(a->names, a->n * sizeof(*a->names));
+		a->v[i] = (struct share){ json_array(), 0, 0 };
+		a->names[i] = xstrdup(domain);
+		json_object_set_new(a->by_domain, domain,
+				    json_integer((json_int_t)i));
+	} else {
+		i = (size_t)json_integer_value(ix);
+	}
+	share_add(&a->v[i], msg, a->keep);
+	return 0;
+}
+
+json_t *queue_summary(const struct conf *conf, size_t keep, size_t *total,
+		      struct error *err)
+{
+	struct summary_arg a = { json_object(), NULL, NULL, 0, keep };
+	json_t *out = NULL;
+	size_t i;
+	int rc = walk(conf, summary_one, &a, err);
+
+	*total = 0;
+	if (rc == 0)
+		out = json_array();
+	for (i = 0; i < a.n; i++) {
+		if (out != NULL) {
+			*total += a.v[i].count;
+			json_array_append_new(out,
+					      share_json(a.names[i], &a.v[i]));
+		}
+		json_decref(a.v[i].messages);
+		free(a.names[i]);
+	}
+	free(a.v);
+	free(a.names);
+	json_decref(a.by_domain);
+	return out;
 }
 
 int queue_flush(const struct conf *conf, const struct domain_name *dn,

@@ -38,6 +38,13 @@
  */
 json_t *queue_list(const struct conf *conf, const struct domain_name *dn,
 		   struct error *err);
+/*
+ * The whole queue by domain, for publishing: an array of the objects
+ * queue_list() gives, one per domain with mail queued, each listing
+ * its first keep messages (count is every one); *total counts all.
+ */
+json_t *queue_summary(const struct conf *conf, size_t keep, size_t *total,
+		      struct error *err);
 int queue_flush(const struct conf *conf, const struct domain_name *dn,
 		struct error *err) __attribute__((warn_unused_result));
 /* Expire what is due; *expired counts the messages. */

@@ -1145,12 +1145,24 @@ json_t *store_history(struct store *s, const struct domain_name *dn, long limit,
 	return json_query(s, sql_history, &p, "history", err);
 }
 
+/* state: retired; down (no heartbeat for a minute); failing (its last
+ * apply failed); behind (not at the newest change); else ok */
 static const char sql_relays[] =
 	"SELECT coalesce(json_agg(json_build_object('name', name, 'role', role,"
 	" 'addresses', (SELECT coalesce(json_agg(host(a)), '[]')"
 	"   FROM unnest(addresses) a), 'applied_seq', applied_seq,"
 	" 'applied_at', mx_utc(applied_at), 'heartbeat', mx_utc(heartbeat),"
-	" 'last_error', last_error) ORDER BY name), '[]')::text FROM relays";
+	" 'heartbeat_age', extract(epoch FROM now() - heartbeat)::bigint,"
+	" 'lag', greatest(m.seq - applied_seq, 0),"
+	" 'state', CASE WHEN role = 'retired' THEN 'retired'"
+	"  WHEN heartbeat IS NULL OR heartbeat <= now() - interval '60 seconds'"
+	"  THEN 'down' WHEN last_error IS NOT NULL THEN 'failing'"
+	"  WHEN role = 'relay' AND applied_seq < m.seq THEN 'behind'"
+	"  ELSE 'ok' END,"
+	" 'queue_total', queue_total, 'queue_as_of', mx_utc(queue_as_of),"
+	" 'retired_at', mx_utc(retired_at), 'retired_by', retired_by,"
+	" 'last_error', last_error) ORDER BY name), '[]')::text FROM relays,"
+	" (SELECT coalesce(max(seq), 0) AS seq FROM changes) m";
 
 json_t *store_relay_list(struct store *s, struct error *err)
 {
@@ -2495,7 +2507,10 @@ int store_wait_change(struct store *s, int timeout_ms, struct error *err)
 	if (ensure_conn(s, err) < 0)
 		return -1;
 	if (!s->listening) {
-		if (q0(s, "LISTEN mxfeed_changes", NULL, "listen", err) < 0)
+		/* a relay also wakes for the commands staff queue for it */
+		if (q0(s, "LISTEN mxfeed_changes", NULL, "listen", err) < 0 ||
+		    q0(s, "LISTEN mxfeed_relay_commands", NULL, "listen", err) <
+			    0)
 			return -1;
 		s->listening = true;
 	}
@@ -2513,4 +2528,235 @@ int store_wait_change(struct store *s, int timeout_ms, struct error *err)
 		PQfreemem(n);
 	}
 	return got;
+}
+
+/* ---- the relay bus: published queues and relay commands ---------- */
+
+static const char sql_bus_register[] =
+	"INSERT INTO relays (name) VALUES ($1) ON CONFLICT (name) DO NOTHING";
+static const char sql_bus_clear[] = "DELETE FROM relay_queue WHERE relay = $1";
+/* rows whose domain is not a name mxfeed could serve (an address
+ * literal, say) are nobody's share and are left out */
+static const char sql_bus_fill[] =
+	"INSERT INTO relay_queue (relay, domain, count, oldest, messages)"
+	" SELECT $1, x.domain, x.count, x.oldest::timestamptz, x.messages"
+	" FROM jsonb_to_recordset($2::jsonb)"
+	"  AS x(domain text, count integer, oldest text, messages jsonb)"
+	" WHERE x.domain ~ '^[a-z0-9.-]{1,253}$' AND x.count > 0";
+static const char sql_bus_stamp[] =
+	"UPDATE relays SET queue_as_of = now(), queue_total = $2"
+	" WHERE name = $1";
+
+struct publish_arg {
+	const char *relay;
+	const json_t *summary;
+	int64_t total;
+};
+
+static int tx_publish(struct store *s, void *arg, struct error *err)
+{
+	struct publish_arg *a = arg;
+	struct params p = { 0 };
+	int rc;
+
+	p_str(&p, a->relay);
+	if (q0(s, sql_bus_register, &p, "relay register", err) < 0 ||
+	    q0(s, sql_bus_clear, &p, "queue publish", err) < 0)
+		return -1;
+	p_json(&p, a->summary);
+	rc = q0(s, sql_bus_fill, &p, "queue publish", err);
+	p_release(&p);
+	if (rc < 0)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p_str(&p, a->relay);
+	p_int(&p, a->total);
+	return q0(s, sql_bus_stamp, &p, "queue publish", err);
+}
+
+int store_queue_publish(struct store *s, const char *relay,
+			const json_t *summary, int64_t total, struct error *err)
+{
+	struct publish_arg a = { relay, summary, total };
+
+	return with_tx(s, tx_publish, &a, err);
+}
+
+/* the relays a view or a command covers: the active relays */
+static const char sql_bus_view[] =
+	"SELECT coalesce(json_agg(json_build_object('name', r.name,"
+	" 'as_of', mx_utc(r.queue_as_of), 'heartbeat', mx_utc(r.heartbeat),"
+	" 'alive', coalesce(r.heartbeat > now() - interval '60 seconds', "
+	"false),"
+	" 'count', coalesce(q.count, 0), 'oldest', mx_utc(q.oldest),"
+	" 'messages', coalesce(q.messages, '[]'::jsonb)) ORDER BY r.name),"
+	" '[]')::text FROM relays r"
+	" LEFT JOIN relay_queue q ON q.relay = r.name AND q.domain = $1"
+	" WHERE r.role = 'relay'";
+
+json_t *store_queue_view(struct store *s, const char *domain, struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, domain);
+	return json_query(s, sql_bus_view, &p, "queue view", err);
+}
+
+static const char sql_bus_add[] =
+	"WITH ins AS (INSERT INTO relay_commands"
+	" (relay, verb, domain, created_by, expires_at)"
+	" SELECT name, $1, $2, $3, now() + $4 * interval '1 second'"
+	" FROM relays WHERE role = 'relay' AND name <> coalesce($5, '')"
+	" RETURNING id, relay)"
+	" SELECT coalesce(json_agg(json_build_object('id', id, 'relay', relay)"
+	" ORDER BY relay), '[]')::text FROM ins";
+
+json_t *store_command_add(struct store *s, const char *verb, const char *domain,
+			  const char *actor, int ttl_s, const char *except,
+			  struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, verb);
+	p_str(&p, domain);
+	p_str(&p, actor);
+	p_int(&p, ttl_s);
+	p_str(&p, except);
+	return json_query(s, sql_bus_add, &p, "relay command", err);
+}
+
+/* a pending command past its time reads as expired, for everyone */
+static const char sql_bus_status[] =
+	"SELECT coalesce(json_agg(json_build_object('id', c.id,"
+	" 'relay', c.relay, 'state', CASE WHEN c.state = 'pending' AND"
+	"  c.expires_at <= now() THEN 'expired' ELSE c.state END,"
+	" 'result', c.result, 'error', c.error, 'done_at', mx_utc(c.done_at),"
+	" 'expires_at', mx_utc(c.expires_at),"
+	" 'alive', coalesce(r.heartbeat > now() - interval '60 seconds', "
+	"false))"
+	" ORDER BY c.relay), '[]')::text FROM relay_commands c"
+	" JOIN relays r ON r.name = c.relay WHERE c.id = ANY($1::bigint[])";
+
+json_t *store_command_status(struct store *s, const char *ids,
+			     struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, ids);
+	return json_query(s, sql_bus_status, &p, "relay command", err);
+}
+
+static const char sql_bus_expire[] =
+	"UPDATE relay_commands SET state = 'expired', done_at = now()"
+	" WHERE relay = $1 AND state = 'pending' AND expires_at <= now()";
+static const char sql_bus_take[] =
+	"SELECT coalesce(json_agg(json_build_object('id', id, 'verb', verb,"
+	" 'domain', domain) ORDER BY id), '[]')::text FROM relay_commands"
+	" WHERE relay = $1 AND state = 'pending'";
+
+json_t *store_command_take(struct store *s, const char *relay,
+			   struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, relay);
+	if (ensure_conn(s, err) < 0 ||
+	    q0(s, sql_bus_expire, &p, "relay command", err) < 0)
+		return NULL;
+	return json_query(s, sql_bus_take, &p, "relay command", err);
+}
+
+static const char sql_bus_finish[] =
+	"UPDATE relay_commands SET state = $2, result = $3::jsonb,"
+	" error = nullif($4, ''), done_at = now()"
+	" WHERE id = $1 AND state = 'pending'";
+
+int store_command_finish(struct store *s, int64_t id, bool ok,
+			 const json_t *result, const char *error,
+			 struct error *err)
+{
+	struct params p = { 0 };
+	char msg[1025];
+	int rc;
+
+	(void)snprintf(msg, sizeof(msg), "%s", error ? error : "");
+	p_int(&p, id);
+	p_str(&p, ok ? "done" : "failed");
+	p_json(&p, result);
+	p_str(&p, msg);
+	rc = ensure_conn(s, err) < 0
+		     ? -1
+		     : q0(s, sql_bus_finish, &p, "relay command", err);
+	p_release(&p);
+	return rc;
+}
+
+static const char sql_relay_lock[] =
+	"SELECT role, coalesce(queue_total, 0), coalesce(mx_utc(queue_as_of),"
+	" 'never') FROM relays WHERE name = $1 FOR UPDATE";
+static const char sql_relay_retire[] =
+	"UPDATE relays SET role = 'retired', retired_at = now(),"
+	" retired_by = $2 WHERE name = $1";
+static const char sql_relay_activate[] =
+	"UPDATE relays SET role = 'relay', retired_at = NULL, retired_by = NULL"
+	" WHERE name = $1";
+static const char sql_relay_drop_cmds[] =
+	"UPDATE relay_commands SET state = 'expired', done_at = now(),"
+	" error = 'the relay was retired' WHERE relay = $1 AND state = "
+	"'pending'";
+
+struct retire_arg {
+	const char *name, *actor;
+	bool retire, force;
+};
+
+static int tx_retire(struct store *s, void *arg, struct error *err)
+{
+	struct retire_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	char role[16], when[40];
+	int64_t queued = 0;
+
+	p_str(&p, a->name);
+	if ((res = q(s, sql_relay_lock, &p, "relay", err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return error_set(err, ERR_NOTFOUND, "relay",
+				 "no relay is registered as %s", a->name);
+	}
+	(void)snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 0));
+	(void)get_i64(res, 0, 1, &queued);
+	(void)snprintf(when, sizeof(when), "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if (a->retire && strcmp(role, "relay") != 0)
+		return error_set(err, ERR_CONFLICT, "relay",
+				 "%s is not an active relay (role %s)", a->name,
+				 role);
+	if (!a->retire && strcmp(role, "retired") != 0)
+		return error_set(err, ERR_CONFLICT, "relay",
+				 "%s is not retired (role %s)", a->name, role);
+	if (a->retire && queued > 0 && !a->force)
+		return error_set(err, ERR_CONFLICT, "relay",
+				 "%s still held %" PRId64 " queued message%s "
+				 "when it last published its queue (as of "
+				 "%s): let them be delivered first, or retire "
+				 "it with --force",
+				 a->name, queued, queued == 1 ? "" : "s", when);
+	if (!a->retire)
+		return q0(s, sql_relay_activate, &p, "relay", err);
+	p_str(&p, a->actor);
+	if (q0(s, sql_relay_retire, &p, "relay", err) < 0)
+		return -1;
+	p.n = 1;
+	return q0(s, sql_relay_drop_cmds, &p, "relay", err);
+}
+
+int store_relay_retire(struct store *s, const char *name, bool retire,
+		       bool force, const char *actor, struct error *err)
+{
+	struct retire_arg a = { name, actor, retire, force };
+
+	return with_tx(s, tx_retire, &a, err);
 }

@@ -296,4 +296,39 @@ int store_token_revoke(struct store *s, const char *name,
 		       const struct change_ctx *ctx, struct error *err)
 	__attribute__((warn_unused_result));
 
+/*
+ * The relay bus (sql/007): a relay publishes its queue by domain (the
+ * array queue_summary() gives; its old rows replaced in one
+ * transaction); staff read one domain's share on every active relay:
+ * [{"name", "as_of", "heartbeat", "alive", "count", "oldest",
+ * "messages"}].  Commands (verb "publish", "flush", "bounce") are added
+ * for every active relay but except (NULL: none), and answer
+ * [{"id", "relay"}]; their status [{"id", "relay", "state", "result",
+ * "error", "done_at", "expires_at", "alive"}] for ids "{1,2}"; a relay
+ * takes its pending ones [{"id", "verb", "domain"}] and finishes each.
+ */
+int store_queue_publish(struct store *s, const char *relay,
+			const json_t *summary, int64_t total, struct error *err)
+	__attribute__((warn_unused_result));
+json_t *store_queue_view(struct store *s, const char *domain,
+			 struct error *err);
+json_t *store_command_add(struct store *s, const char *verb, const char *domain,
+			  const char *actor, int ttl_s, const char *except,
+			  struct error *err);
+json_t *store_command_status(struct store *s, const char *ids,
+			     struct error *err);
+json_t *store_command_take(struct store *s, const char *relay,
+			   struct error *err);
+/*
+ * Take a relay out of service (retire) or back (!retire).  Retiring
+ * is refused while its last published queue held mail, unless force;
+ * its pending commands expire.
+ */
+int store_relay_retire(struct store *s, const char *name, bool retire,
+		       bool force, const char *actor, struct error *err)
+	__attribute__((warn_unused_result));
+int store_command_finish(struct store *s, int64_t id, bool ok,
+			 const json_t *result, const char *error,
+			 struct error *err) __attribute__((warn_unused_result));
+
 #endif

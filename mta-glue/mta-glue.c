@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fleet.h"
 #include "mailjob.h"
 #include "queue.h"
 #include "relay.h"
@@ -226,6 +227,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 	int64_t applied = relay_current_seq(conf), want = 0, seq = 0;
 	int backoff = 1;
 	time_t last_beat = 0, last_expire = 0;
+	struct fleet_relay fleet = { 0 };
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop; /* no SA_RESTART: poll() must wake */
@@ -300,6 +302,9 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 				goto db_failed;
 			last_beat = time(NULL);
 		}
+		/* staff's queue commands, and the queue published */
+		if (applied > 0 && fleet_serve(s, conf, &fleet, &err) < 0)
+			goto db_failed;
 		rc = store_wait_change(s, 2000, &err);
 		if (rc < 0)
 			goto db_failed;

@@ -285,9 +285,9 @@ check "... now backup, queue.days the backup default" test "$(sql "SELECT mode |
 expect_status 409 "switch to backup twice: 409" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"backup"}'
 expect_status 422 "switch to an unknown mode: 422" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"relay"}'
 check "... naming the field" jqe '.errors[0].field == "to"'
-expect_status 501 "GET queue on a host without a relay: 501" GET /api/v1/domains/example.com/queue "${R[@]}"
-check "... saying so" jqe '.detail | test("no relay on this host")'
-expect_status 501 "POST flush on a host without a relay: 501" POST /api/v1/domains/example.com/flush "${O[@]}" "${J[@]}" -d '{}'
+expect_status 501 "GET queue with no relay registered: 501" GET /api/v1/domains/example.com/queue "${R[@]}"
+check "... saying so" jqe '.detail | test("no relay has registered")'
+expect_status 501 "POST flush with no relay registered: 501" POST /api/v1/domains/example.com/flush "${O[@]}" "${J[@]}" -d '{}'
 v=$(sql "SELECT version FROM domains WHERE name='example.com'")
 for bad in '{"days":0}' '{"days":32}' '{"days":"3"}' '{"colour":1}' '{"until":"2001-01-01"}' '{"days":3,"until":"2031-01-01"}' '{"until":"soon"}'; do
 	expect_status 422 "extend $bad: 422" POST /api/v1/domains/example.com/extend "${O[@]}" "${J[@]}" -d "$bad"
@@ -387,7 +387,7 @@ expect_status 403 "operator may not remove" DELETE /api/v1/domains/e.example "${
 expect_status 412 "remove with a stale If-Match: 412" DELETE /api/v1/domains/e.example "${A[@]}" -H 'If-Match: "7"'
 expect_status 400 "remove with an unknown query parameter: 400" DELETE '/api/v1/domains/e.example?colour=1' "${A[@]}"
 expect_status 400 "remove with bounce_queue=maybe: 400" DELETE '/api/v1/domains/e.example?bounce_queue=maybe' "${A[@]}"
-expect_status 501 "remove with bounce_queue=true on a host without a relay: 501" DELETE '/api/v1/domains/e.example?bounce_queue=true' "${A[@]}"
+expect_status 501 "remove with bounce_queue=true with no relay registered: 501" DELETE '/api/v1/domains/e.example?bounce_queue=true' "${A[@]}"
 check "... and e.example is still there" test "$(sql "SELECT count(*) FROM domains WHERE name='e.example'")" = 1
 expect_status 204 "admin removes" DELETE /api/v1/domains/e.example "${A[@]}" -H 'If-Match: "1"'
 expect_status 404 "gone" GET /api/v1/domains/e.example "${A[@]}"

@@ -362,8 +362,8 @@ expect_exit 4 "revert of a domain not in temporary POP3 is refused" $F revert ex
 check "... saying so" err_has "not in temporary POP3"
 expect_exit 2 "revert --keep-days 0 is refused" $F revert example.com --keep-days 0
 for v in queue flush; do
-	expect_exit 1 "$v on a host without a relay: exit 1" $F $v example.com
-	check "... saying where to run it" err_has "no relay on this host"
+	expect_exit 1 "$v with no relay registered: exit 1" $F $v example.com
+	check "... saying that relays publish their queues" err_has "no relay has registered"
 done
 ver=$(sql "SELECT version FROM domains WHERE name='example.com'")
 expect_exit 2 "extend needs --days or --until" $F extend example.com

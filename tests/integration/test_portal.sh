@@ -259,9 +259,9 @@ check "... nothing changed" test "$(state pop.example)" = "$s_pop"
 s_tp=$(state tp.example)
 expect_status 422 "temp-pop3 without mailboxes: 422" POST /portal/d/tp.example/temp-pop3 "${U[@]}" "${OR[@]}" "${C[@]}"
 check "... beside the mailboxes field" err_beside temp-pop3-mailboxes 'temp-pop3 needs'
-expect_status 501 "temp-pop3 from the queue on a host without a relay" POST /portal/d/tp.example/temp-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
+expect_status 501 "temp-pop3 from the queue with no relay registered" POST /portal/d/tp.example/temp-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
 	--data-urlencode from_queue=on
-check "... says so" body_has 'no relay on this host'
+check "... says so" body_has 'no relay has registered'
 check "... nothing changed" test "$(state tp.example)" = "$s_tp"
 expect_status 200 "temp-pop3: the passwords page" POST /portal/d/tp.example/temp-pop3 "${U[@]}" "${OR[@]}" "${C[@]}" \
 	--data-urlencode mailboxes=info --data-urlencode catch_all=on --data-urlencode ticket=T-602
@@ -305,8 +305,8 @@ expect_status 303 "extend by 5 days: 303" POST /portal/d/tp.example/extend "${U[
 check "... extended_until about 5 days ahead" test "$(sql "SELECT queue_extended_until BETWEEN now() + interval '119 hours' AND now() + interval '121 hours' FROM domains WHERE name='tp.example'")" = t
 expect_status 200 "the page after extend" GET "$(hdr Location)" "${U[@]}"
 check "... says until when" body_has "Queue extended: no mail expires before $(date -u -d '+5 days' +%Y-%m-%d)"
-expect_status 501 "flush on a host without a relay" POST /portal/d/tp.example/flush "${U[@]}" "${OR[@]}" "${C[@]}"
-check "... says so" body_has 'no relay on this host'
+expect_status 501 "flush with no relay registered" POST /portal/d/tp.example/flush "${U[@]}" "${OR[@]}" "${C[@]}"
+check "... says so" body_has 'no relay has registered'
 
 # --- odd requests --------------------------------------------------------
 expect_status 404 "an unknown page: 404" GET /portal/nothing "${U[@]}"

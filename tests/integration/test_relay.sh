@@ -370,7 +370,8 @@ check "it lists the domain's one message with its recipient and delay reason" \
 	test "$(jq -r '[.domain, .count, .messages[0].sender, .messages[0].recipients[0], (.messages[0].reason | test("refused"))] | @tsv' "$T/out")" \
 	= "$(printf 'exp.example\t1\ta@sender.test\tu@exp.example\ttrue')"
 expect_exit 0 "feedctl queue (table)" $F queue keep.example
-check "the table says how many and from when" out_has "keep.example: 1 message(s) queued on this relay, oldest from"
+check "the table says how many, on how many relays, and from when" out_has "keep.example: 1 message(s) queued on 1 relay(s), oldest from"
+check "... and on which relay each message waits" out_has "test-relay"
 expect_exit 0 "feedctl flush" $F flush exp.example
 expect_exit 2 "feedctl extend without --days or --until: exit 2" $F extend exp.example
 expect_exit 2 "feedctl extend --days 32: exit 2" $F extend exp.example --days 32
@@ -392,6 +393,71 @@ done
 check "exp.example's message left the queue (bounced after 1 day)" test $gone = yes
 run $F queue keep.example --json
 check "keep.example's message (3-day lifetime) stays" test "$(jq .count "$T/out")" = 1
+# --- the queue from a host without a relay (seed 001: an admin host) ----------
+# This host's feedctl sees no generation under its paths.state: the queue
+# and the flush go through the database, served by the relay's sync.
+sed -e "s|state = \"$T/state\"|state = \"$T/admin-state\"|" \
+	-e 's|name = "test-relay";|name = "admin-host";|' "$T/mxfeed.conf" > "$T/admin.conf"
+A="$FEEDCTL -c $T/admin.conf"
+expect_exit 0 "queue from an admin host" $A queue keep.example --json
+check "... lists the message the relay's sync published, with its relay" \
+	test "$(jq -r '[.count, .messages[0].recipients[0], .messages[0].relay] | @tsv' "$T/out")" \
+	= "$(printf '1\tu@keep.example\ttest-relay')"
+check "... and the relay answered just now" \
+	test "$(jq -r '[.relays[] | .name + " " + .state] | join(",")' "$T/out")" = "test-relay fresh"
+check "the sync took the publish command from the database" \
+	test "$(sql "SELECT state FROM relay_commands WHERE verb = 'publish' ORDER BY id DESC LIMIT 1")" = done
+send a@sender.test v@keep.example M-keep2
+run $A queue keep.example --json
+check "a message queued a moment ago is listed from the admin host" \
+	test "$(jq .count "$T/out")" = 2
+sink_start 2529
+expect_exit 0 "flush from the admin host" $A flush keep.example --json
+check "... the relay confirms it" \
+	test "$(jq -c '[.done, .relays[0].name, .relays[0].state]' "$T/out")" = '[true,"test-relay","done"]'
+check "... and the queued mail is delivered" sink_has 2529 M-keep2
+sink_stop 2529
+gone=no
+for _ in $(seq 50); do
+	run $A queue keep.example --json
+	[ "$(jq .count "$T/out")" = 0 ] && gone=yes && break
+	sleep 0.2
+done
+check "the admin host sees the queue empty after the flush" test $gone = yes
+# a relay that is registered but down: shown as such, never waited for
+sql "INSERT INTO relays (name, heartbeat) VALUES ('relay-down', now() - interval '10 minutes')" > /dev/null
+expect_exit 0 "queue with a relay down" $A queue keep.example --json
+check "... the down relay is named as down" \
+	test "$(jq -r '[.relays[] | .name + " " + .state] | join(",")' "$T/out")" = "relay-down down,test-relay fresh"
+expect_exit 0 "flush with a relay down" $A flush keep.example --json
+check "... says which relay has not confirmed and until when it may" \
+	test "$(jq -c '[.done, (.relays[] | select(.name == "relay-down") | .state, (.expires_at | type))]' "$T/out")" = '[false,"pending","string"]'
+$A add gone.example --mode feed --force --dest 127.0.0.1:2529 > /dev/null
+expect_exit 5 "remove while a relay cannot say what it holds: exit 5" $A remove gone.example --confirm=gone.example
+check "... naming the relay" err_has "relay-down"
+check "... and the domain stays" test "$(sql "SELECT count(*) FROM domains WHERE name = 'gone.example'")" = 1
+run $A show keep.example --json
+check "propagation counts the down relay" test "$(jq -c '[.propagation.relays_applied, .propagation.relays_total]' "$T/out")" = '[1,2]'
+expect_exit 0 "feedctl relays --json" $A relays --json
+check "... shows each relay's state, lag and queue" \
+	test "$(jq -c '[.[] | [.name, .state, .lag > 0, (.queue_total | type)]]' "$T/out")" = '[["relay-down","down",true,"null"],["test-relay","ok",false,"number"]]'
+expect_exit 3 "retire an unknown relay: exit 3" $A relay retire nowhere
+expect_exit 2 "retire a bad relay name: exit 2" $A relay retire 'a b'
+expect_exit 4 "retire a relay whose queue held mail: exit 4" $A relay retire test-relay
+check "... saying how many and what to do" err_has "when it last published its queue"
+check "... and it stays active" test "$(sql "SELECT role FROM relays WHERE name = 'test-relay'")" = relay
+expect_exit 0 "retire the relay that is down" $A relay retire relay-down
+check "... recorded with who and when" test "$(sql "SELECT role || ' ' || (retired_at IS NOT NULL) || ' ' || retired_by FROM relays WHERE name = 'relay-down'")" = "retired true $(id -un)"
+check "... its pending flush expired: nobody waits for it" \
+	test "$(sql "SELECT count(*) FROM relay_commands WHERE relay = 'relay-down' AND state = 'pending'")" = 0
+run $A show keep.example --json
+check "propagation no longer counts it" test "$(jq -c '[.propagation.relays_applied, .propagation.relays_total]' "$T/out")" = '[1,1]'
+expect_exit 0 "remove once every relay answers" $A remove gone.example --confirm=gone.example
+check "... removes it" test "$(sql "SELECT count(*) FROM domains WHERE name = 'gone.example'")" = 0
+expect_exit 4 "retire it twice: exit 4" $A relay retire relay-down
+expect_exit 0 "activate it again" $A relay activate relay-down
+check "... it counts again" test "$(sql "SELECT role || ' ' || (retired_at IS NULL) FROM relays WHERE name = 'relay-down'")" = "relay true"
+$A relay retire relay-down > /dev/null
 sleep 1
 postqueue -c "$T/state/current" -j > "$T/out"
 check "the sender gets the bounce" \

@@ -267,7 +267,7 @@ send a@sender.test x@rm.example RM-queued
 check "rm.example's mail is queued (its server never answers)" queued rm.example 1
 V=$(sql "SELECT version FROM domains WHERE name='rm.example'")
 expect_exit 4 "remove with mail still queued is refused" $F remove rm.example
-check "... saying how many and what to do" err_has "1 message queued on this relay"
+check "... saying how many and what to do" err_has "1 message queued on the relays"
 check "... and the domain is still there, unchanged" test "$(sql "SELECT version FROM domains WHERE name='rm.example'")" = "$V"
 expect_exit 0 "remove --bounce-queue bounces the queued mail, then removes" $F remove rm.example --bounce-queue
 check "... the message was returned to its sender" \
