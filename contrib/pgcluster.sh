@@ -1,6 +1,8 @@
 #!/bin/bash
 # pgcluster.sh DIR init|start|stop|status|env|psql [ARGS] - a private
 # PostgreSQL 15 cluster for the tests and the demo.
+# pgcluster.sh DIR standby PRIMARY_DIR - a streaming standby of the
+# cluster in PRIMARY_DIR (pg_basebackup over its socket), on DIR/sock.
 #
 # The cluster lives in DIR (data in DIR/data, socket in DIR/sock, log in
 # DIR/log), listens on its unix socket only (listen_addresses = ''), and
@@ -15,6 +17,7 @@ set -euo pipefail
 
 usage() {
 	echo "usage: pgcluster.sh DIR init|start|stop|status|env|psql [ARGS]" >&2
+	echo "       pgcluster.sh DIR standby PRIMARY_DIR" >&2
 	exit 2
 }
 
@@ -90,6 +93,23 @@ SQL
 	psql_super -d mxfeed -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC; ALTER SCHEMA public OWNER TO mxfeed_owner;"
 }
 
+do_standby() {
+	[ $# -eq 1 ] || usage
+	if [ ! -f "$data/PG_VERSION" ]; then
+		chmod 755 "$dir"
+		mkdir -p "$sock"
+		chown "$owner" "$sock"
+		chmod 755 "$sock"
+		install -d -o "$owner" -m 700 "$data"
+		# -R: standby.signal and primary_conninfo; the copied
+		# configuration's socket line is overridden by the last one
+		as_owner "$pgbin/pg_basebackup" -h "$1/sock" -U postgres \
+			-D "$data" -R -X stream --no-sync > "$dir/basebackup.log" 2>&1
+		echo "unix_socket_directories = '$sock'" >> "$data/postgresql.conf"
+	fi
+	do_start
+}
+
 do_start() {
 	[ -f "$data/PG_VERSION" ] || { echo "pgcluster: no cluster in $dir (run init)" >&2; exit 1; }
 	running && return 0
@@ -105,6 +125,7 @@ do_stop() {
 
 case $verb in
 init) do_init ;;
+standby) do_standby "$@" ;;
 start) do_start ;;
 stop) do_stop ;;
 status)

@@ -53,6 +53,11 @@ static const struct setting settings[] = {
 	{ "database.owner_conninfo", K_STR, OFF(db_owner_conninfo), NULL, 0, 0,
 	  "connection string of the schema owner, for 'feedctl db "
 	  "migrate' (default: database.conninfo)" },
+	{ "database.read_conninfo", K_STR, OFF(db_read_conninfo), NULL, 0, 0,
+	  "relays: read the change sequence and the snapshot from this "
+	  "connection (a PostgreSQL streaming standby); reports, queue "
+	  "publication and commands still use database.conninfo "
+	  "(default: database.conninfo for everything)" },
 	{ "database.connect_timeout", K_INT, OFF(db_connect_timeout), "5", 1,
 	  60, "seconds to wait for a database connection" },
 	{ "relay.name", K_NAME, OFF(relay_name), NULL, 0, 0,
@@ -253,6 +258,7 @@ void conf_release(struct conf *c)
 	free(c->path);
 	free(c->db_conninfo);
 	free(c->db_owner_conninfo);
+	free(c->db_read_conninfo);
 	free(c->relay_name);
 	free(c->state_dir);
 	free(c->fcgi_listen);

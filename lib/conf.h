@@ -35,6 +35,8 @@ struct conf {
 	char *db_conninfo;	 /* database.conninfo (secret) */
 	char *db_owner_conninfo; /* database.owner_conninfo: migrations;
 				    defaults to db_conninfo */
+	char *db_read_conninfo;	 /* database.read_conninfo: a standby the
+				    relay reads from; NULL: db_conninfo */
 	int db_connect_timeout;	 /* database.connect_timeout, seconds */
 	char *relay_name;	 /* relay.name */
 	struct cidr_list relay_addresses; /* relay.addresses: own IPs */

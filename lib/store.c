@@ -1160,6 +1160,7 @@ static const char sql_relays[] =
 	"  WHEN role = 'relay' AND applied_seq < m.seq THEN 'behind'"
 	"  ELSE 'ok' END,"
 	" 'queue_total', queue_total, 'queue_as_of', mx_utc(queue_as_of),"
+	" 'read_lag_ms', read_lag_ms,"
 	" 'retired_at', mx_utc(retired_at), 'retired_by', retired_by,"
 	" 'last_error', last_error) ORDER BY name), '[]')::text FROM relays,"
 	" (SELECT coalesce(max(seq), 0) AS seq FROM changes) m";
@@ -2759,4 +2760,41 @@ int store_relay_retire(struct store *s, const char *name, bool retire,
 	struct retire_arg a = { name, actor, retire, force };
 
 	return with_tx(s, tx_retire, &a, err);
+}
+
+/* 0 when nothing received is waiting to be replayed (an idle primary
+ * sends nothing, so the age of the last replayed commit is no lag) */
+static const char sql_read_lag[] =
+	"SELECT CASE WHEN NOT pg_is_in_recovery() THEN -1"
+	" WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM"
+	"  pg_last_wal_replay_lsn() THEN 0"
+	" ELSE greatest(coalesce(extract(epoch FROM now() -"
+	"  pg_last_xact_replay_timestamp()) * 1000, 0), 0) END::bigint";
+static const char sql_relay_read_lag[] =
+	"UPDATE relays SET read_lag_ms = nullif($2::bigint, -1) WHERE name = "
+	"$1";
+
+int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
+{
+	PGresult *res;
+	bool ok;
+
+	if (ensure_conn(s, err) < 0 ||
+	    (res = q(s, sql_read_lag, NULL, "replay lag", err)) == NULL)
+		return -1;
+	ok = get_i64(res, 0, 0, lag_ms);
+	PQclear(res);
+	return ok ? 0 : error_set(err, ERR_INTERNAL, NULL, "bad replay lag");
+}
+
+int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
+			 struct error *err)
+{
+	struct params p = { 0 };
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, name);
+	p_int(&p, lag_ms);
+	return q0(s, sql_relay_read_lag, &p, "replay lag", err);
 }

@@ -327,6 +327,14 @@ json_t *store_command_take(struct store *s, const char *relay,
 int store_relay_retire(struct store *s, const char *name, bool retire,
 		       bool force, const char *actor, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * A standby's replay lag in ms (0: caught up; -1: s is no standby),
+ * and a relay's report of it (-1 clears it).
+ */
+int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
+	__attribute__((warn_unused_result));
+int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
+			 struct error *err) __attribute__((warn_unused_result));
 int store_command_finish(struct store *s, int64_t id, bool ok,
 			 const json_t *result, const char *error,
 			 struct error *err) __attribute__((warn_unused_result));

@@ -214,15 +214,41 @@ static int cmd_worker(const struct conf *conf, int argc, char **argv)
 /*
  * The relay daemon.  A change is applied as soon as its notification
  * arrives; the 2-second poll catches what a replica cannot notify.
+ * With database.read_conninfo the sequence and the snapshot are read
+ * from that standby (LISTEN is not available there: the notification
+ * comes from the primary, and the poll catches the standby up), and
+ * its replay lag is reported with the heartbeat.
  * Failures never stop the loop: the database away means reconnecting
  * with backoff (1 s doubling to 30 s) while Postfix keeps serving the
  * generation in force; a failed apply is reported and retried with
  * the same backoff.
  */
+/* Open the standby connection if one is configured and not open. */
+static int open_read(struct store **rs, const struct conf *conf,
+		     struct error *err)
+{
+	if (conf->db_read_conninfo == NULL || *rs != NULL)
+		return 0;
+	return store_open(rs, conf->db_read_conninfo, conf, err);
+}
+
+/* Tell the database how far the standby this relay reads lags. */
+static int report_read_lag(struct store *s, struct store *rs,
+			   const struct conf *conf, struct error *err)
+{
+	int64_t lag = 0;
+
+	if (rs == NULL)
+		return 0;
+	if (store_read_lag(rs, &lag, err) < 0)
+		return -1;
+	return store_relay_read_lag(s, conf->relay_name, lag, err);
+}
+
 static int cmd_sync(const struct conf *conf, const char *policyd)
 {
 	struct sigaction sa;
-	struct store *s = NULL;
+	struct store *s = NULL, *rs = NULL; /* rs: the standby, if any */
 	struct error err = ERROR_INIT;
 	int64_t applied = relay_current_seq(conf), want = 0, seq = 0;
 	int backoff = 1;
@@ -250,11 +276,13 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 			backoff = backoff < 16 ? backoff * 2 : 30;
 			continue;
 		}
-		if (store_change_seq(s, &want, &err) < 0)
+		if (open_read(&rs, conf, &err) < 0 ||
+		    store_change_seq(rs ? rs : s, &want, &err) < 0)
 			goto db_failed;
 		if (want != applied) {
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			if (relay_apply(s, conf, policyd, &seq, &err) < 0) {
+			if (relay_apply(rs ? rs : s, conf, policyd, &seq,
+					&err) < 0) {
 				struct error e2 = ERROR_INIT;
 
 				log_error("sync: apply failed: %s; sequence "
@@ -298,7 +326,8 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 		}
 		if (time(NULL) - last_beat >= 10) {
 			if (store_relay_heartbeat(s, conf->relay_name, &err) <
-			    0)
+				    0 ||
+			    report_read_lag(s, rs, conf, &err) < 0)
 				goto db_failed;
 			last_beat = time(NULL);
 		}
@@ -319,12 +348,14 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 			 "sequence %lld",
 			 error_msg(&err), (long long)applied);
 		store_close(s);
-		s = NULL;
+		store_close(rs);
+		s = rs = NULL;
 		pause_for(backoff);
 		backoff = backoff < 16 ? backoff * 2 : 30;
 	}
 	log_info("sync: stopping at sequence %lld", (long long)applied);
 	store_close(s);
+	store_close(rs);
 	error_release(&err);
 	return 0;
 }
@@ -339,7 +370,7 @@ int main(int argc, char **argv)
 {
 	const char *conf_path = NULL, *verb;
 	struct error err = ERROR_INIT;
-	struct store *s = NULL;
+	struct store *s = NULL, *rs = NULL;
 	char policyd[PATH_MAX];
 	struct conf conf = { 0 };
 	int64_t seq = 0;
@@ -376,20 +407,21 @@ int main(int argc, char **argv)
 			rc = 2;
 			goto out;
 		}
-		if (store_open(&s, conf.db_conninfo, &conf, &err) < 0) {
+		if (store_open(&s, conf.db_conninfo, &conf, &err) < 0 ||
+		    open_read(&rs, &conf, &err) < 0) {
 			rc = fail(verb, &err);
 			goto out;
 		}
 		if (strcmp(verb, "generate") == 0) {
-			if (relay_generate(s, &conf, argv[i + 1], policyd, &seq,
-					   &err) < 0)
+			if (relay_generate(rs ? rs : s, &conf, argv[i + 1],
+					   policyd, &seq, &err) < 0)
 				rc = fail(verb, &err);
 			else
 				printf("generated sequence %lld into %s\n",
 				       (long long)seq, argv[i + 1]);
 			goto out;
 		}
-		if (relay_apply(s, &conf, policyd, &seq, &err) < 0) {
+		if (relay_apply(rs ? rs : s, &conf, policyd, &seq, &err) < 0) {
 			struct error e2 = ERROR_INIT;
 
 			rc = fail(verb, &err);
@@ -456,6 +488,7 @@ int main(int argc, char **argv)
 	}
 out:
 	store_close(s);
+	store_close(rs);
 	error_release(&err);
 	conf_release(&conf);
 	return rc;

@@ -63,3 +63,7 @@ ALTER TABLE relays ADD CONSTRAINT relays_role_check
 ALTER TABLE relays ADD COLUMN retired_at timestamptz;
 ALTER TABLE relays ADD COLUMN retired_by text
 	CHECK (retired_by ~ '^[ -~]{1,128}$');
+
+-- A relay reading from a streaming standby (database.read_conninfo)
+-- reports the standby's replay lag; NULL when it reads the primary.
+ALTER TABLE relays ADD COLUMN read_lag_ms bigint CHECK (read_lag_ms >= 0);
