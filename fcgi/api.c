@@ -432,6 +432,56 @@ static void h_rules(struct call *c)
 		send_list(c, "rules", ops_rules_json(&c->ox, &d, &c->err));
 }
 
+/* ?address=&message_id=&since=&limit=&after= (SPEC section 12) */
+static void h_messages(struct call *c)
+{
+	static const char *const names[] = { "address", "message_id", "since",
+					     "limit",	"after",      NULL };
+	struct http_form qs = HTTP_FORM_INIT;
+	struct ops_trace_in in = { 0 };
+	struct domain d;
+	const char *v;
+	json_t *o;
+	size_t k;
+
+	if (load(c, &d, NULL) < 0)
+		return;
+	if (http_form_parse(c->q->query, strlen(c->q->query), &qs, &c->err) <
+	    0) {
+		resp_problem(c->r, 400, &c->err);
+		return;
+	}
+	for (k = 0; k < qs.n; k++)
+		if (parse_enum(qs.v[k].name, names) < 0 ||
+		    http_form_count(&qs, qs.v[k].name) > 1) {
+			resp_problem_msg(c->r, 400, "query",
+					 "query parameters are address, "
+					 "message_id, since, limit and after, "
+					 "each at most once");
+			goto out;
+		}
+	in.domain = d.name.alabel;
+	in.address = http_form_get(&qs, "address");
+	in.message_id = http_form_get(&qs, "message_id");
+	in.since = http_form_get(&qs, "since");
+	in.before = http_form_get(&qs, "after");
+	if ((v = http_form_get(&qs, "limit")) != NULL &&
+	    parse_long(v, 1, 500, &in.limit, "limit", &c->err) < 0) {
+		resp_problem(c->r, 422, &c->err);
+		goto out;
+	}
+	in.scope = c->who.scope;
+	in.nscope = c->who.nscope;
+	if ((o = ops_trace(&c->ox, &in, &c->err)) == NULL) {
+		fail(c);
+	} else {
+		resp_json(c->r, 200, o);
+		json_decref(o);
+	}
+out:
+	http_form_release(&qs);
+}
+
 static void h_queue(struct call *c)
 {
 	struct domain d;
@@ -789,6 +839,7 @@ static const struct route routes[] = {
 	{ "GET", S_DOMAIN_SUB, "mailboxes", ROLE_READ, h_mailboxes },
 	{ "GET", S_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
 	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
+	{ "GET", S_DOMAIN_SUB, "messages", ROLE_READ, h_messages },
 	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_switch },
 	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_temp_pop3 },
 	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_revert },

@@ -1109,6 +1109,55 @@ static int cmd_relay(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_trace(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "time", "TIME" },
+		{ "sender", "SENDER" },
+		{ "recipient", "RECIPIENT" },
+		{ "verdict", "VERDICT" },
+		{ "summary", "WHAT HAPPENED" },
+		{ NULL, NULL },
+	};
+	struct ops_trace_in in = { 0 };
+	json_t *o;
+	int i, r;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error(cli, "trace",
+				   "trace needs a DOMAIN or an "
+				   "ADDRESS");
+	cli->subject = argv[1];
+	if (strchr(argv[1], '@') != NULL)
+		in.address = argv[1];
+	else
+		in.domain = argv[1];
+	for (i = 2; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--since", &in.since)) !=
+			    0 ||
+		    (r = opt_value(argc, argv, &i, "--message-id",
+				   &in.message_id)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "trace",
+						   "%s needs a value", argv[i]);
+			continue;
+		}
+		return usage_error(cli, "trace", "unexpected argument '%s'",
+				   argv[i]);
+	}
+	in.limit = 500;
+	if ((o = ops_trace(&cli->ox, &in, &cli->err)) == NULL)
+		return fail(cli);
+	if (cli->json)
+		print_json(o);
+	else if (json_array_size(json_object_get(o, "messages")) == 0)
+		printf("%s: no message found\n", argv[1]);
+	else
+		print_table(json_object_get(o, "messages"), cols);
+	json_decref(o);
+	return 0;
+}
+
 static int cmd_jobs(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
@@ -1642,6 +1691,14 @@ static const struct cmd cmds[] = {
 	  "Try to deliver the domain's queued mail now, on every relay.\n"
 	  "A relay that is down runs the flush when it is back (within an\n"
 	  "hour); the answer says which relays confirmed." },
+	{ "trace", cmd_trace, true,
+	  "trace DOMAIN|ADDRESS [--since T] [--message-id ID]",
+	  "Where did the mail go: every message of the domain (or from or\n"
+	  "to the address) since T (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, Nh\n"
+	  "or Nd ago; default tracking.days), newest first, with what\n"
+	  "happened on which relay: refused (with the reply), greylisted,\n"
+	  "accepted, virus, deleted as spam, delivered, deferred, bounced,\n"
+	  "expired.  --message-id takes the id without <>." },
 	{ "probe", cmd_probe, true, "probe DOMAIN|IP[:PORT]",
 	  "Ask a destination over SMTP: banner, EHLO (STARTTLS offered?)\n"
 	  "and, for a domain, RCPT TO:<postmaster@DOMAIN>; no mail is sent.\n"

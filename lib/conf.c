@@ -144,6 +144,11 @@ static const struct setting settings[] = {
 	{ "spam.backup_defer", K_FLOAT, OFF(spam_backup_defer), "6", 0, 100,
 	  "backup domains with spam checking on: a score over this defers "
 	  "the message (451 4.7.1), the sender tries the primary; 0: never" },
+	{ "tracking.enabled", K_INT, OFF(tracking_enabled), "1", 0, 1,
+	  "relays: follow the Postfix log and record each message's steps "
+	  "for feedctl trace, the API and the portal (0: off)" },
+	{ "tracking.days", K_INT, OFF(tracking_days), "30", 1, 3660,
+	  "days the tracking events are kept (whole days are dropped)" },
 	{ "spam.network_checks", K_INT, OFF(spam_network_checks), "1", 0, 1,
 	  "0: rspamd's network modules (RBL, SPF, DKIM...) off (tests, "
 	  "demo)" },

@@ -8,6 +8,7 @@
  */
 #include "ops.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 
 #include "domain_json.h"
 #include "fleet.h"
+#include "track.h"
 #include "probe.h"
 #include "queue.h"
 #include "util/log.h"
@@ -440,6 +442,110 @@ json_t *ops_flush(const struct ops_ctx *ox, const struct domain_name *dn,
 {
 	return fleet_command(ox->store, ox->conf, dn, FLEET_FLUSH,
 			     ox->change.actor, FLEET_WAIT_MS, err);
+}
+
+/* "Nh" / "Nd" ago, or a date or time (time_parse_utc) */
+static int since_parse(const char *in, int64_t now, int64_t *out,
+		       struct error *err)
+{
+	size_t n = strlen(in);
+	long v;
+
+	if (n >= 2 && (in[n - 1] == 'h' || in[n - 1] == 'd')) {
+		char num[16];
+
+		if (n - 1 >= sizeof(num))
+			return error_set(err, ERR_INVALID, "since",
+					 "since is too long");
+		memcpy(num, in, n - 1);
+		num[n - 1] = '\0';
+		if (parse_long(num, 1, in[n - 1] == 'h' ? 24 * 3660 : 3660, &v,
+			       "since", err) < 0)
+			return -1;
+		*out = now - v * (in[n - 1] == 'h' ? 3600 : 86400);
+		return 0;
+	}
+	if (time_parse_utc(in, out, "since", err) < 0) {
+		error_clear(err);
+		return error_set(err, ERR_INVALID, "since",
+				 "since must be YYYY-MM-DD, "
+				 "YYYY-MM-DDTHH:MM:SSZ, Nh or Nd");
+	}
+	return 0;
+}
+
+json_t *ops_trace(const struct ops_ctx *ox, const struct ops_trace_in *in,
+		  struct error *err)
+{
+	struct track_query tq = { 0 };
+	struct domain_name dn, ad;
+	int64_t now = (int64_t)time(NULL);
+	long before = 0;
+	const char *at;
+	size_t i;
+
+	tq.limit = in->limit > 0 ? in->limit : 100;
+	if (tq.limit > 500)
+		return error_set(err, ERR_INVALID, "limit",
+				 "limit must be 1 to 500"),
+		       NULL;
+	if (in->domain != NULL) {
+		if (ops_name(ox->conf, in->domain, &dn, err) < 0)
+			return NULL;
+		tq.domain = dn.alabel;
+	}
+	if (in->address != NULL) {
+		at = strrchr(in->address, '@');
+		if (at == NULL || at == in->address ||
+		    strlen(in->address) > 320)
+			return error_set(err, ERR_INVALID, "address",
+					 "address must be LOCAL@DOMAIN, at "
+					 "most 320 bytes"),
+			       NULL;
+		for (i = 0; in->address[i]; i++)
+			if ((unsigned char)in->address[i] <= ' ' ||
+			    in->address[i] == 0x7f)
+				return error_set(err, ERR_INVALID, "address",
+						 "address holds a space or a "
+						 "control character"),
+				       NULL;
+		if (domain_name_parse(at + 1, &ad, err) < 0)
+			return NULL;
+		tq.address = in->address;
+		/* an address alone names its domain's messages too */
+		if (tq.domain != NULL && strcmp(tq.domain, ad.alabel) != 0)
+			return error_set(err, ERR_INVALID, "address",
+					 "the address is not in %s", tq.domain),
+			       NULL;
+	}
+	if (in->message_id != NULL) {
+		size_t n = strlen(in->message_id);
+
+		if (n == 0 || n > 255)
+			return error_set(err, ERR_INVALID, "message_id",
+					 "message_id must be 1 to 255 bytes"),
+			       NULL;
+		/* as the log has it: without the angle brackets */
+		tq.message_id = in->message_id;
+	}
+	if (tq.domain == NULL && tq.address == NULL && tq.message_id == NULL)
+		return error_set(err, ERR_INVALID, "domain",
+				 "trace needs a domain, an address or a "
+				 "message id"),
+		       NULL;
+	tq.since = now - (int64_t)ox->conf->tracking_days * 86400;
+	if (in->since != NULL &&
+	    since_parse(in->since, now, &tq.since, err) < 0)
+		return NULL;
+	if (in->before != NULL) {
+		if (parse_long(in->before, 1, LONG_MAX, &before, "after", err) <
+		    0)
+			return NULL;
+		tq.before = before;
+	}
+	tq.scope = in->scope;
+	tq.nscope = in->nscope;
+	return track_trace(ox->store, &tq, err);
 }
 
 int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,

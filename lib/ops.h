@@ -106,6 +106,20 @@ json_t *ops_queue(const struct ops_ctx *ox, const struct domain_name *dn,
 		  struct error *err);
 json_t *ops_flush(const struct ops_ctx *ox, const struct domain_name *dn,
 		  struct error *err);
+/*
+ * Message tracking (track_trace()): what is a domain (A- or U-label)
+ * or an address; message_id, since ("YYYY-MM-DD", RFC 3339 UTC, or
+ * "Nh"/"Nd" ago; default: tracking.days ago), before (the "next" of
+ * a previous answer) may be NULL; limit 1..500 (0: 100).
+ */
+struct ops_trace_in {
+	const char *domain, *address, *message_id, *since, *before;
+	long limit;
+	const struct domain_name *scope;
+	size_t nscope;
+};
+json_t *ops_trace(const struct ops_ctx *ox, const struct ops_trace_in *in,
+		  struct error *err);
 /* Retire a relay, or make a retired one active again (store.h). */
 int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
 		     bool force, struct error *err)

@@ -16,6 +16,7 @@
  */
 #include "store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -2797,4 +2798,100 @@ int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
 	p_str(&p, name);
 	p_int(&p, lag_ms);
 	return q0(s, sql_relay_read_lag, &p, "replay lag", err);
+}
+
+/* ---- tracking: message_events (sql/008) ------------------------- */
+
+static const char sql_events_prepare[] = "SELECT mx_events_prepare($1)";
+
+int store_events_prepare(struct store *s, int keep_days, int *dropped,
+			 struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int64_t n = 0;
+
+	p_int(&p, keep_days);
+	if (ensure_conn(s, err) < 0 ||
+	    (res = q(s, sql_events_prepare, &p, "tracking partitions", err)) ==
+		    NULL)
+		return -1;
+	(void)get_i64(res, 0, 0, &n);
+	PQclear(res);
+	*dropped = (int)n;
+	return 0;
+}
+
+static const char sql_events_add[] =
+	"INSERT INTO message_events (at, relay, queue_id, message_id, sender,"
+	" recipient, domain, client, helo, verdict, code, reply, destination)"
+	" SELECT to_timestamp(x.at), $1, x.queue_id, x.message_id, x.sender,"
+	" x.recipient, x.domain, x.client, x.helo, x.verdict, x.code, x.reply,"
+	" x.destination FROM jsonb_to_recordset($2::jsonb) AS x(at bigint,"
+	" queue_id text, message_id text, sender text, recipient text,"
+	" domain text, client text, helo text, verdict text, code text,"
+	" reply text, destination text)";
+
+int store_events_add(struct store *s, const char *relay, const json_t *rows,
+		     struct error *err)
+{
+	struct params p = { 0 };
+	int rc;
+
+	p_str(&p, relay);
+	p_json(&p, rows);
+	rc = ensure_conn(s, err) < 0
+		     ? -1
+		     : q0(s, sql_events_add, &p, "tracking events", err);
+	p_release(&p);
+	return rc;
+}
+
+/* the matching rows, and every row of the queued messages among them */
+static const char sql_events_find[] =
+	"WITH hit AS (SELECT * FROM message_events"
+	" WHERE at >= to_timestamp($4) AND ($1::text IS NULL OR domain = $1)"
+	" AND ($2::text IS NULL OR lower(recipient) = $2 OR lower(sender) = $2)"
+	" AND ($3::text IS NULL OR message_id = $3)"
+	" AND ($5::text[] IS NULL OR domain = ANY($5::text[]))"
+	" ORDER BY at DESC LIMIT 20000),"
+	" q AS (SELECT DISTINCT relay, queue_id FROM hit"
+	"  WHERE queue_id IS NOT NULL),"
+	" r AS (SELECT * FROM hit WHERE queue_id IS NULL UNION ALL"
+	"  SELECT e.* FROM message_events e JOIN q USING (relay, queue_id)"
+	"  WHERE e.at >= to_timestamp($4) - interval '31 days')"
+	" SELECT coalesce(json_agg(json_build_object('at', mx_utc(at),"
+	" 'at_s', extract(epoch FROM at)::bigint, 'relay', relay,"
+	" 'queue_id', queue_id, 'message_id', message_id, 'sender', sender,"
+	" 'recipient', recipient, 'domain', domain, 'client', client,"
+	" 'helo', helo, 'verdict', verdict, 'code', code, 'reply', reply,"
+	" 'destination', destination) ORDER BY at), '[]')::text FROM r";
+
+json_t *store_events_find(struct store *s, const char *domain,
+			  const char *address, const char *message_id,
+			  int64_t since, const struct domain_name *scope,
+			  size_t nscope, struct error *err)
+{
+	struct params p = { 0 };
+	struct strbuf arr = STRBUF_INIT;
+	char low[321];
+	size_t i;
+	json_t *j;
+
+	for (i = 0; address != NULL && address[i] && i + 1 < sizeof(low); i++)
+		low[i] = (char)tolower((unsigned char)address[i]);
+	low[address ? i : 0] = '\0';
+	p_str(&p, domain);
+	p_str(&p, address ? low : NULL);
+	p_str(&p, message_id);
+	p_int(&p, since);
+	/* A-labels: [a-z0-9.-] only, safe inside an array literal */
+	sbuf_addch(&arr, '{');
+	for (i = 0; i < nscope; i++)
+		sbuf_addf(&arr, "%s%s", i ? "," : "", scope[i].alabel);
+	sbuf_addch(&arr, '}');
+	p_str(&p, nscope > 0 ? arr.buf : NULL);
+	j = json_query(s, sql_events_find, &p, "tracking", err);
+	sbuf_release(&arr);
+	return j;
 }

@@ -335,6 +335,20 @@ int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
 	__attribute__((warn_unused_result));
 int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
 			 struct error *err) __attribute__((warn_unused_result));
+/*
+ * Tracking (sql/008): the days' partitions made and old ones dropped;
+ * rows ([{"at": unix, "queue_id", ..., "verdict", ...}]) added for a
+ * relay; the rows a search matches plus every row of the queued
+ * messages among them, oldest first (NULLs for any filter not given).
+ */
+int store_events_prepare(struct store *s, int keep_days, int *dropped,
+			 struct error *err) __attribute__((warn_unused_result));
+int store_events_add(struct store *s, const char *relay, const json_t *rows,
+		     struct error *err) __attribute__((warn_unused_result));
+json_t *store_events_find(struct store *s, const char *domain,
+			  const char *address, const char *message_id,
+			  int64_t since, const struct domain_name *scope,
+			  size_t nscope, struct error *err);
 int store_command_finish(struct store *s, int64_t id, bool ok,
 			 const json_t *result, const char *error,
 			 struct error *err) __attribute__((warn_unused_result));

@@ -29,6 +29,7 @@
 #include "queue.h"
 #include "relay.h"
 #include "store.h"
+#include "track.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -254,12 +255,14 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 	int backoff = 1;
 	time_t last_beat = 0, last_expire = 0;
 	struct fleet_relay fleet = { 0 };
+	struct track trk;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop; /* no SA_RESTART: poll() must wake */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	track_init(&trk, conf);
 	log_info("sync: relay %s starts at sequence %lld", conf->relay_name,
 		 (long long)applied);
 	while (!stop) {
@@ -334,6 +337,9 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 		/* staff's queue commands, and the queue published */
 		if (applied > 0 && fleet_serve(s, conf, &fleet, &err) < 0)
 			goto db_failed;
+		/* the log's new lines into message tracking */
+		if (track_turn(&trk, s, conf, &err) < 0)
+			goto db_failed;
 		rc = store_wait_change(s, 2000, &err);
 		if (rc < 0)
 			goto db_failed;
@@ -354,6 +360,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 		backoff = backoff < 16 ? backoff * 2 : 30;
 	}
 	log_info("sync: stopping at sequence %lld", (long long)applied);
+	track_release(&trk);
 	store_close(s);
 	store_close(rs);
 	error_release(&err);

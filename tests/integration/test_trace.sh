@@ -1,0 +1,136 @@
+#!/bin/bash
+# test_trace.sh - message tracking on a real relay (issue 17): "where
+# did my mail go?"  Postfix, rspamd with ClamAV, postgrey and mta-glue
+# sync run once; sync follows Postfix's log into message_events.  Each
+# kind of fate is produced for real, then found by feedctl trace and
+# the API with the right steps: a block rule's refusal, greylisted then
+# accepted, a virus, deleted as spam, deferred then delivered, bounced
+# after its queue lifetime; a scoped token sees only its domain.
+set -u
+. "$(dirname "$0")/../lib.sh"
+in_netns "$0" "$@"
+pg_setup
+relay_setup
+F=$FEEDCTL
+M=$MTA_GLUE
+
+printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' > "$T/eicar.com"
+$F add t.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
+	spam.enabled=on spam.high.action=delete > /dev/null
+$F add grey.example --mode feed --force --dest 127.0.0.1:2526 recipients=any > /dev/null
+$F add late.example --mode feed --force --dest 127.0.0.1:2527 greylisting=off recipients=any queue.days=1 > /dev/null
+$F add other.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
+$F rule add t.example block sender-regex '^blocked@' > /dev/null
+sink_start 2526
+"$M" apply > "$T/apply.log" 2>&1 || { echo "Bail out! apply failed"; cat "$T/apply.log"; exit 1; }
+clamd_start
+rspamd_start
+postgrey_start
+"$M" start > "$T/start.log" 2>&1 || { echo "Bail out! postfix did not start"; cat "$T/start.log"; exit 1; }
+for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/2525) 2> /dev/null && break; sleep 0.1; done
+"$M" sync > "$T/sync.log" 2>&1 &
+SYNC_PID=$!
+check "sync is up" relay_caught_up
+
+# traced QUERY JQ: feedctl trace QUERY --json, until JQ holds (20 s)
+traced() {
+	local q=$1 expr=$2
+	shift 2
+	for _ in $(seq 100); do
+		$F trace "$q" "$@" --json > "$T/trace" 2> "$T/err" &&
+			jq -e "$expr" "$T/trace" > /dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# line RECIPIENT: the newest message line to RECIPIENT in $T/trace
+line() { jq -c --arg r "$1" '[.messages[] | select(.recipient == $r)][0]' "$T/trace"; }
+
+send ok@sender.test a@t.example TR-ok
+check "a plain message is delivered" sink_has 2526 TR-ok
+check "trace finds it: accepted, then delivered, with the reply" \
+	traced a@t.example '[.messages[] | select(.recipient == "a@t.example") | [.steps[].verdict]] == [["accepted","delivered"]]'
+check "... with its envelope, client, relay and Message-ID" \
+	test "$(line a@t.example | jq -r '[.sender, .client, .relay, (.message_id | length > 0), .verdict] | @tsv')" \
+	= "$(printf 'ok@sender.test\t127.0.0.1\ttest-relay\ttrue\tdelivered')"
+check "... and says it in words" \
+	bash -c "jq -r '.messages[] | select(.recipient == \"a@t.example\") | .summary' '$T/trace' | grep -Eq '^accepted at [0-9-]{10}T[0-9:]{8}, delivered to 127.0.0.1\\[127.0.0.1\\]:2526 at [0-9:]{8} \\(250 2.0.0 Ok'"
+
+send blocked@sender.test b@t.example TR-blocked
+check "a blocked sender is refused" replied 554
+check "trace shows the refusal with the relay's reply" \
+	traced b@t.example '[.messages[] | select(.recipient == "b@t.example" and .verdict == "refused" and (.reply | test("5.7.1")) and .queue_id == null)] | length == 1'
+
+send ok@sender.test v@t.example TR-virus --attach @"$T/eicar.com"
+check "the standard EICAR is refused" replied 554
+check "trace calls it a virus" \
+	traced v@t.example '[.messages[] | select(.recipient == "v@t.example") | .verdict] == ["virus"]'
+
+send ok@sender.test s@t.example TR-spam --add-header "X-Test-Score: 16"
+check "a high-spam message to a delete domain is accepted (250)" replied 250
+check "trace says it was deleted as spam, not delivered" \
+	traced s@t.example '[.messages[] | select(.recipient == "s@t.example") | .verdict] == ["deleted"]'
+
+send ok@sender.test g@grey.example TR-grey
+check "a new triplet is greylisted" replied 450
+sleep 4
+send ok@sender.test g@grey.example TR-grey
+check "... and accepted when retried after the delay" replied 250
+check "trace joins the two tries: greylisted, accepted, delivered" \
+	traced g@grey.example '[.messages[] | select(.recipient == "g@grey.example") | [.steps[].verdict]] == [["greylisted","accepted","delivered"]]'
+check "... the words say so" \
+	bash -c "jq -r '.messages[0].summary' '$T/trace' | grep -q '^greylisted at .*, accepted at .*, delivered to'"
+
+send ok@sender.test d@late.example TR-late
+check "mail for a server that is down is accepted" replied 250
+check "trace shows it deferred with the reason" \
+	traced d@late.example '.messages[0].verdict == "deferred" and (.messages[0].reply | test("refused"))'
+sink_start 2527
+$F flush late.example > /dev/null
+check "flushed, it is delivered" sink_has 2527 TR-late
+check "trace: accepted, deferred, delivered" \
+	traced d@late.example '[.messages[0].steps[].verdict] == ["accepted","deferred","delivered"]'
+sink_stop 2527
+send ok@sender.test e@late.example TR-expire
+check "another one waits in the queue" traced e@late.example '.messages[0].verdict == "deferred"'
+expect_exit 0 "queue-expire as of two days later" $M queue-expire --as-of $(( $(date +%s) + 2 * 86400 ))
+check "trace: expired and returned to the sender once its lifetime passed" \
+	traced e@late.example '[.messages[0].steps[].verdict] | (.[0] == "accepted" and .[-1] == "expired")'
+
+# by domain, by sender, by Message-ID, since
+check "trace DOMAIN lists every message of the domain" \
+	traced t.example '[.messages[].recipient] | sort == ["a@t.example","b@t.example","s@t.example","v@t.example"]'
+check "trace ADDRESS finds a sender's messages" \
+	traced blocked@sender.test '[.messages[].recipient] == ["b@t.example"]'
+mid=$($F trace a@t.example --json | jq -r '.messages[0].message_id')
+check "trace --message-id finds the one message" \
+	traced t.example '[.messages[].recipient] == ["a@t.example"]' --message-id "$mid"
+expect_exit 0 "trace --since tomorrow finds nothing" $F trace t.example --since "$(date -u -d tomorrow +%Y-%m-%d)" --json
+check "... an empty list" test "$(jq -c '.messages' "$T/out")" = '[]'
+expect_exit 2 "trace --since soon: exit 2" $F trace t.example --since soon
+check "... naming the field" err_has "since must be"
+expect_exit 2 "trace of an address with a space: exit 2" $F trace 'a b@t.example'
+expect_exit 0 "the table form" $F trace t.example
+check "... has a line per message in words" out_has "delivered to 127.0.0.1[127.0.0.1]:2526"
+
+# the API, scoped
+web_setup
+TOK=$($F --json token create trace-t --role read --domain t.example | jq -r .token)
+expect_status 200 "GET messages of the token's domain" GET "/api/v1/domains/t.example/messages?address=a@t.example" -H "Authorization: Bearer $TOK"
+check "... the message with its steps" bash -c "jq -e '.messages[0].recipient == \"a@t.example\" and ([.messages[0].steps[].verdict] == [\"accepted\",\"delivered\"])' '$T/out' > /dev/null"
+expect_status 404 "another domain's messages: 404" GET /api/v1/domains/other.example/messages -H "Authorization: Bearer $TOK"
+expect_status 422 "limit=0: 422" GET "/api/v1/domains/t.example/messages?limit=0" -H "Authorization: Bearer $TOK"
+expect_status 400 "an unknown parameter: 400" GET "/api/v1/domains/t.example/messages?colour=1" -H "Authorization: Bearer $TOK"
+expect_status 200 "limit=1 pages" GET "/api/v1/domains/t.example/messages?limit=1" -H "Authorization: Bearer $TOK"
+next=$(jq -r .next "$T/out")
+first=$(jq -r '.messages[0].recipient' "$T/out")
+check "... with a next cursor" test "$next" != null
+expect_status 200 "... and the next page" GET "/api/v1/domains/t.example/messages?limit=1&after=$next" -H "Authorization: Bearer $TOK"
+check "... holds an older message" test "$(jq -r '.messages[0].recipient' "$T/out")" != "$first"
+
+check "every row is in a day's partition, none in the default" \
+	test "$(sql "SELECT count(*) FROM message_events_default")" = 0
+check "sync kept running" kill -0 "$SYNC_PID"
+web_teardown
+
+tap_done
