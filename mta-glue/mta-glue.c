@@ -54,7 +54,9 @@ static void usage(FILE *fp)
 	      "                 2 s as well), apply each, report to the "
 	      "relays table;\n"
 	      "                 while the database is away keep serving the "
-	      "last generation\n"
+	      "last generation;\n"
+	      "                 SIGHUP: re-read the configuration and apply "
+	      "by it\n"
 	      "  start | stop   start or stop the relay's Postfix instance\n"
 	      "  worker [--once] [--lease S] [--retry S]\n"
 	      "                 the mailbox host's jobs worker: forwards, "
@@ -91,12 +93,18 @@ static int policyd_path(char *buf, size_t size)
 									  : -1;
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reread;
 
 static void on_stop(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reread = 1;
 }
 
 static double ms_since(const struct timespec *t0)
@@ -218,19 +226,23 @@ static int cmd_worker(const struct conf *conf, int argc, char **argv)
  * generation in force; a failed apply is reported and retried with
  * the same backoff.
  */
-static int cmd_sync(const struct conf *conf, const char *policyd)
+static int cmd_sync(struct conf *conf, const char *conf_path,
+		    const char *policyd)
 {
 	struct sigaction sa;
 	struct store *s = NULL;
 	struct error err = ERROR_INIT;
 	int64_t applied = relay_current_seq(conf), want = 0, seq = 0;
 	int backoff = 1;
+	bool force = false;
 	time_t last_beat = 0, last_expire = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop; /* no SA_RESTART: poll() must wake */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("sync: relay %s starts at sequence %lld", conf->relay_name,
 		 (long long)applied);
@@ -239,6 +251,30 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 		int rc;
 
 		error_clear(&err);
+		if (reread) {
+			/* SIGHUP: mxfeed.conf again, and a generation by it
+			 * (site settings such as greylist.delay are in it) */
+			reread = 0;
+			if (conf_load(conf, conf_path, &err) < 0) {
+				log_error("sync: %s; the configuration read "
+					  "before stays in force",
+					  error_msg(&err));
+				if (s != NULL &&
+				    store_relay_report(s, conf->relay_name, 0,
+						       error_msg(&err),
+						       &conf->relay_outbound,
+						       &err) < 0)
+					log_warn("sync: %s", error_msg(&err));
+				error_clear(&err);
+			} else {
+				log_init("mta-glue", conf->log_level);
+				log_info("sync: re-read %s; applying",
+					 conf->path);
+				store_close(s);
+				s = NULL;
+				force = true;
+			}
+		}
 		if (s == NULL &&
 		    store_open(&s, conf->db_conninfo, conf, &err) < 0) {
 			log_warn("sync: %s; still serving sequence %lld; "
@@ -250,7 +286,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 		}
 		if (store_change_seq(s, &want, &err) < 0)
 			goto db_failed;
-		if (want != applied) {
+		if (want != applied || force) {
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			if (relay_apply(s, conf, policyd, &seq, &err) < 0) {
 				struct error e2 = ERROR_INIT;
@@ -270,6 +306,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 				continue;
 			}
 			applied = seq;
+			force = false;
 			log_info("sync: applied sequence %lld in %.0f ms",
 				 (long long)seq, ms_since(&t0));
 			if (store_relay_report(s, conf->relay_name, seq, NULL,
@@ -421,7 +458,7 @@ int main(int argc, char **argv)
 		else
 			printf("expired %zu message(s)\n", n);
 	} else if (strcmp(verb, "sync") == 0) {
-		rc = cmd_sync(&conf, policyd);
+		rc = cmd_sync(&conf, conf_path, policyd);
 	} else if (strcmp(verb, "worker") == 0) {
 		rc = cmd_worker(&conf, argc - i - 1, argv + i + 1);
 	} else if (strcmp(verb, "rollback") == 0) {
