@@ -6,8 +6,9 @@
  *   GET  /portal/d/NAME, POST      a domain: settings form, propagation,
  *                                  mailboxes, rules, jobs, history
  *   GET  /portal/d/NAME/remove, POST   confirmation page, then removal
- *   GET  /portal/d/NAME/VERB, POST     switch-feed, switch-pop3,
- *                                  temp-pop3, revert, extend, flush: a
+ *   GET  /portal/d/NAME/VERB, POST     switch-feed, switch-backup,
+ *                                  switch-pop3, temp-pop3, revert,
+ *                                  extend, flush: a
  *                                  confirmation page for the destructive
  *                                  ones, the passwords once for new
  *                                  mailboxes (see "mail-stack verbs")
@@ -433,7 +434,8 @@ enum verb_id {
 	V_TEMP_POP3,
 	V_REVERT,
 	V_EXTEND,
-	V_FLUSH
+	V_FLUSH,
+	V_SWITCH_BACKUP
 };
 
 struct verb {
@@ -470,6 +472,11 @@ static const struct verb verbs[] = {
 	{ V_FLUSH, "flush", "Flush the queue",
 	  "Ask the relay to retry the domain's queued mail now.", "Flush now",
 	  false },
+	{ V_SWITCH_BACKUP, "switch-backup", "Switch to backup",
+	  "Be a lower-priority MX for the domain: queue its mail for the "
+	  "customer's primary server and defer what the primary might still "
+	  "take. The next page says what happens to each mailbox.",
+	  "Review the switch…", true },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -495,6 +502,18 @@ static const struct vfield vfields[] = {
 	  "archive: keep a copy, deliver nothing; purge: delete",
 	  NULL },
 	{ V_SWITCH_FEED, "force", "Force", "checkbox", NULL,
+	  "switch even if the probe fails (mail then waits in the queue)",
+	  NULL },
+	{ V_SWITCH_BACKUP, "dest", "Destination", "text", NULL,
+	  "IP[:PORT] of the customer's primary server; empty: the "
+	  "destination stays (a pop3 domain needs one); a new one is probed "
+	  "over SMTP first",
+	  "192.0.2.10:25" },
+	{ V_SWITCH_BACKUP, "fate", "Mailboxes", "select", fates,
+	  "forward: re-inject their mail to the destination, then archive; "
+	  "archive: keep a copy, deliver nothing; purge: delete",
+	  NULL },
+	{ V_SWITCH_BACKUP, "force", "Force", "checkbox", NULL,
 	  "switch even if the probe fails (mail then waits in the queue)",
 	  NULL },
 	{ V_SWITCH_POP3, "mailboxes", "Mailboxes", "text", NULL,
@@ -528,6 +547,10 @@ static const struct {
 	{ V_SWITCH_FEED, "destination.host", "dest" },
 	{ V_SWITCH_FEED, "destination.port", "dest" },
 	{ V_SWITCH_FEED, "mailboxes", "fate" },
+	{ V_SWITCH_BACKUP, "destination", "dest" },
+	{ V_SWITCH_BACKUP, "destination.host", "dest" },
+	{ V_SWITCH_BACKUP, "destination.port", "dest" },
+	{ V_SWITCH_BACKUP, "mailboxes", "fate" },
 	{ V_SWITCH_POP3, "mailbox", "mailboxes" },
 	{ V_SWITCH_POP3, "local", "mailboxes" },
 	{ V_TEMP_POP3, "mailbox", "mailboxes" },
@@ -565,6 +588,8 @@ static bool verb_applies(const struct domain *d, enum verb_id v)
 	switch (v) {
 	case V_SWITCH_FEED:
 		return d->mode != MODE_FEED && !d->temp_pop3;
+	case V_SWITCH_BACKUP:
+		return d->mode != MODE_BACKUP && !d->temp_pop3;
 	case V_SWITCH_POP3:
 	case V_TEMP_POP3:
 		return d->mode != MODE_POP3 && !d->temp_pop3;
@@ -769,7 +794,8 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	in->plan = form_text(pg, "plan");
 	in->confirm = form_text(pg, "confirm");
 	switch (v->id) {
-	case V_SWITCH_FEED: {
+	case V_SWITCH_FEED:
+	case V_SWITCH_BACKUP: {
 		struct dest dest;
 
 		in->dest = form_text(pg, "dest");
@@ -781,6 +807,9 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 			json_object_set_new(
 				errors, "fate",
 				json_string("forward, archive or purge"));
+		/* to backup with none: the destination stays (lib) */
+		if (in->dest[0] == '\0' && v->id == V_SWITCH_BACKUP)
+			break;
 		if (in->dest[0] == '\0')
 			json_object_set_new(
 				errors, "dest",
@@ -945,15 +974,36 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	hidden(h, "plan", plan);
 	switch (v->id) {
 	case V_SWITCH_FEED:
+	case V_SWITCH_BACKUP: {
+		const char *mw = v->id == V_SWITCH_BACKUP ? "backup" : "feed";
+		/* to backup without a destination: the current one stays */
+		const char *to = in->dest_text[0] ? in->dest_text : cur;
+
 		purge = strcmp(in->fate, "purge") == 0;
-		sbuf_addf(&head, "Switch %s to feed?", d->name.ulabel);
-		sbuf_addf(&button, "Switch %s to feed%s", d->name.alabel,
+		sbuf_addf(&head, "Switch %s to %s?", d->name.ulabel, mw);
+		sbuf_addf(&button, "Switch %s to %s%s", d->name.alabel, mw,
 			  purge ? " and purge its mailboxes" : "");
-		effect(effects,
-		       "New mail for %s goes to %s once every relay has "
-		       "applied the change.",
-		       d->name.alabel, in->dest_text);
-		if (in->force)
+		if (v->id == V_SWITCH_BACKUP)
+			effect(effects,
+			       "Once every relay has applied the change, we "
+			       "are a backup MX for %s: new mail is queued "
+			       "for %s (the customer's primary; a queue.days "
+			       "still at the feed default takes the backup "
+			       "default), and what the primary might still "
+			       "take is deferred (4xx) so that the sender "
+			       "tries the primary again.",
+			       d->name.alabel, to);
+		else
+			effect(effects,
+			       "New mail for %s goes to %s once every relay "
+			       "has applied the change.",
+			       d->name.alabel, to);
+		if (in->dest_text[0] == '\0')
+			effect(effects,
+			       "The destination stays %s: it is not probed "
+			       "again.",
+			       to);
+		else if (in->force)
 			effect(effects,
 			       "The SMTP probe of %s is run but its outcome "
 			       "ignored (force): if the server does not "
@@ -977,13 +1027,13 @@ static void confirm_page(struct page *pg, const struct domain *d,
 			       "the mailboxes are archived (a copy kept %s "
 			       "days) and removed. Mail that still lands in "
 			       "them during the switch is included.",
-			       list.buf, in->dest_text, arch);
+			       list.buf, to, arch);
 		else if (strcmp(in->fate, "archive") == 0)
 			effect(effects,
 			       "The mailboxes %s are archived (a compressed "
 			       "copy kept %s days) and removed; their mail is "
 			       "not delivered to %s.",
-			       list.buf, arch, in->dest_text);
+			       list.buf, arch, to);
 		else
 			effect(effects,
 			       "The mailboxes %s are purged: deleted with all "
@@ -1001,6 +1051,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 		if (in->force)
 			hidden(h, "force", "on");
 		break;
+	}
 	case V_SWITCH_POP3: {
 		struct strbuf nl = STRBUF_INIT, ml = STRBUF_INIT;
 
@@ -1218,6 +1269,25 @@ static void verb_run(struct page *pg, const struct domain *d,
 					  : "&probe=failed");
 		}
 		break;
+	case V_SWITCH_BACKUP:
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, MODE_BACKUP,
+				      in->dest, in->fate, in->force,
+				      in->confirm, &out, &pg->err);
+		if (rc == 0) {
+			const json_t *probe = json_object_get(out, "probe");
+
+			/* no probe (the destination stayed) is no failure */
+			sbuf_addf(&q, "?done=switch-backup&fate=%s&jobs=%lld%s",
+				  in->fate,
+				  (long long)json_integer_value(
+					  json_object_get(out, "jobs")),
+				  probe == NULL || json_is_null(probe) ||
+						  json_is_true(json_object_get(
+							  probe, "ok"))
+					  ? ""
+					  : "&probe=failed");
+		}
+		break;
 	case V_SWITCH_POP3:
 		rc = ops_switch_pop3(&pg->ox, d->name.alabel, in->lp, in->n,
 				     in->catch_all, &out, &pg->err);
@@ -1254,7 +1324,8 @@ static void verb_run(struct page *pg, const struct domain *d,
 		break;
 	}
 	if (rc < 0) {
-		if (v->id == V_SWITCH_FEED && pg->err.code == ERR_INVALID &&
+		if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+		    pg->err.code == ERR_INVALID &&
 		    strcmp(pg->err.field, "confirm") == 0)
 			confirm_page(pg, d, v, in, 422, NULL, NULL,
 				     error_msg(&pg->err));
@@ -1288,7 +1359,8 @@ static void verb_post(struct page *pg, const struct domain *d,
 		goto out;
 	}
 	/* the confirmation, where the verb is destructive and may apply */
-	if ((v->id == V_SWITCH_FEED || v->id == V_REVERT ||
+	if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP ||
+	     v->id == V_REVERT ||
 	     (v->id == V_SWITCH_POP3 && (in.n > 0 || in.catch_all))) &&
 	    verb_applies(d, v->id)) {
 		json_t *mbs;
@@ -1316,8 +1388,8 @@ static void verb_post(struct page *pg, const struct domain *d,
 				     NULL, NULL);
 			goto out;
 		}
-		if (v->id == V_SWITCH_FEED && strcmp(in.fate, "purge") == 0 &&
-		    in.confirm[0] == '\0') {
+		if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+		    strcmp(in.fate, "purge") == 0 && in.confirm[0] == '\0') {
 			confirm_page(pg, d, v, &in, 422, NULL, NULL,
 				     "type the domain's name to confirm that "
 				     "the mail is deleted");
@@ -1332,8 +1404,9 @@ out:
 /* The flash after a verb's redirect, from enumerated values only. */
 static json_t *verb_flash(const struct domain *d, const struct http_form *qs)
 {
-	static const char *const done_names[] = { "switch-feed", "revert",
-						  "extend", "flush", NULL };
+	static const char *const done_names[] = { "switch-feed",   "revert",
+						  "extend",	   "flush",
+						  "switch-backup", NULL };
 	const char *done = http_form_get(qs, "done");
 	const char *jt = http_form_get(qs, "jobs"),
 		   *kt = http_form_get(qs, "keep");
@@ -1354,11 +1427,12 @@ static json_t *verb_flash(const struct domain *d, const struct http_form *qs)
 	error_release(&e);
 	switch (parse_enum(done, done_names)) {
 	case 0:
+	case 4:
 		sbuf_addf(&m,
-			  "Switched to feed. %ld mailbox job(s) queued (%s); "
+			  "Switched to %s. %ld mailbox job(s) queued (%s); "
 			  "they run once every relay has applied the "
 			  "change — see Jobs below.",
-			  jobs,
+			  done[7] == 'b' ? "backup" : "feed", jobs,
 			  ft && parse_enum(ft, fates) >= 0 ? ft : "forward");
 		if (failed)
 			sbuf_addstr(&m, " The destination did not pass the "
