@@ -12,6 +12,8 @@
  *                                  confirmation page for the destructive
  *                                  ones, the passwords once for new
  *                                  mailboxes (see "mail-stack verbs")
+ *   GET  /portal/relays            the relays: addresses, applied
+ *                                  sequence, heartbeat, state, last error
  *   GET  /portal/static/portal.css
  *
  * The login is nginx's (MXFEED_STAFF_USER, see main.c); staff act as
@@ -2038,6 +2040,116 @@ static void remove_post(struct page *pg, const struct domain *d)
 	}
 }
 
+/* A relay whose heartbeat is older is shown silent (sync beats every
+ * 10 s) */
+#define RELAY_SILENT_S 60
+
+static void age_text(int64_t s, char *buf, size_t size)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		(void)snprintf(buf, size, "%lld s ago", (long long)s);
+	else if (s < 7200)
+		(void)snprintf(buf, size, "%lld min ago", (long long)s / 60);
+	else if (s < 172800)
+		(void)snprintf(buf, size, "%lld h ago", (long long)s / 3600);
+	else
+		(void)snprintf(buf, size, "%lld days ago",
+			       (long long)s / 86400);
+}
+
+/*
+ * The relays, from store_relay_list() as feedctl relays and GET
+ * /api/v1/relays give them, with a state for support: silent (no
+ * heartbeat for RELAY_SILENT_S), error (its last apply failed), behind
+ * (not yet at the newest change) or up to date.
+ */
+static void relays_page(struct page *pg)
+{
+	json_t *l = store_relay_list(pg->ox.store, &pg->err), *r, *rows, *ctx;
+	int64_t latest = 0, now = (int64_t)time(NULL);
+	size_t k;
+
+	if (l == NULL ||
+	    store_change_seq(pg->ox.store, &latest, &pg->err) < 0) {
+		json_decref(l);
+		error_page_err(pg);
+		return;
+	}
+	rows = json_array();
+	json_array_foreach(l, k, r)
+	{
+		const char *hb =
+			json_string_value(json_object_get(r, "heartbeat"));
+		const char *le =
+			json_string_value(json_object_get(r, "last_error"));
+		json_int_t seq =
+			json_integer_value(json_object_get(r, "applied_seq"));
+		struct strbuf addrs = STRBUF_INIT, st = STRBUF_INIT;
+		struct error e = ERROR_INIT;
+		const char *state;
+		const json_t *a;
+		char age[64] = "never";
+		int64_t t = 0;
+		bool beat = hb != NULL &&
+			    time_parse_utc(hb, &t, "heartbeat", &e) == 0;
+		size_t i;
+
+		error_release(&e);
+		if (beat)
+			age_text(now - t, age, sizeof(age));
+		json_array_foreach(json_object_get(r, "addresses"), i, a)
+		{
+			sbuf_addf(&addrs, "%s%s", i ? ", " : "",
+				  json_string_value(a));
+		}
+		if (le != NULL && le[0] == '\0')
+			le = NULL;
+		if (!beat || now - t > RELAY_SILENT_S) {
+			state = "silent";
+			sbuf_addf(&st, "silent: no heartbeat %s",
+				  beat ? "for over a minute" : "yet");
+		} else if (le != NULL) {
+			state = "error";
+			sbuf_addstr(&st, "error: its last apply failed");
+		} else if ((int64_t)seq < latest) {
+			state = "behind";
+			sbuf_addf(&st, "behind: at %lld of %lld",
+				  (long long)seq, (long long)latest);
+		} else {
+			state = "ok";
+			sbuf_addstr(&st, "up to date");
+		}
+		{
+			json_t *at = when(json_object_get(r, "applied_at")),
+			       *hbw = when(json_object_get(r, "heartbeat"));
+
+			json_array_append_new(
+				rows,
+				json_pack("{s:O, s:O, s:s, s:I, s:o, s:s, s:o, "
+					  "s:s, s:s, s:b, s:o}",
+					  "name", json_object_get(r, "name"),
+					  "role", json_object_get(r, "role"),
+					  "addresses",
+					  addrs.len ? addrs.buf : "none",
+					  "applied_seq", seq, "applied_at", at,
+					  "heartbeat_age", age, "heartbeat",
+					  hbw, "state", state, "state_text",
+					  st.buf, "problem",
+					  strcmp(state, "ok") != 0,
+					  "last_error",
+					  le ? json_string(le) : json_null()));
+		}
+		sbuf_release(&addrs);
+		sbuf_release(&st);
+	}
+	json_decref(l);
+	ctx = json_pack("{s:o, s:I}", "relays", first_last(rows), "latest",
+			(json_int_t)latest);
+	render(pg, 200, "Relays", "relays.html", ctx, NULL);
+}
+
 /* ---- routing ------------------------------------------------------- */
 
 static void route(struct page *pg)
@@ -2061,6 +2173,13 @@ static void route(struct page *pg)
 	if (strcmp(path, "/portal/") == 0 || strcmp(path, "/portal") == 0) {
 		if (get)
 			list_page(pg);
+		else
+			error_page(pg, 405, "Nothing to post here.");
+		return;
+	}
+	if (strcmp(path, "/portal/relays") == 0) {
+		if (get)
+			relays_page(pg);
 		else
 			error_page(pg, 405, "Nothing to post here.");
 		return;

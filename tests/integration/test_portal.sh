@@ -355,6 +355,30 @@ check "... a backup domain now, a forward job for its mailbox" \
 	test "$(sql "SELECT mode||' '||host(dest_host)||':'||dest_port FROM domains WHERE name='bp.example'")|$(sql "SELECT count(*) FROM jobs WHERE domain='bp.example' AND kind='mailbox-forward'")" = "backup 127.0.0.1:2526|1"
 # ==== end of switch to backup ============================================
 
+# ==== the relays page ====================================================
+expect_status 200 "the relays page with none registered" GET /portal/relays "${U[@]}"
+check "... says so" body_has 'No relays registered (mta-glue sync registers them)'
+check "... and every page links to it" body_has '<a href="/portal/relays">Relays</a>'
+latest=$(sql "SELECT max(seq) FROM changes")
+sql "INSERT INTO relays (name, role, addresses, applied_seq, applied_at, heartbeat, last_error) VALUES
+	('mx1', 'relay', '{198.51.100.25,2001:db8::25}', $latest, now(), now() - interval '5 seconds', NULL),
+	('mx2', 'relay', '{198.51.100.26}', $((latest - 1)), now(), now(), 'postfix reload failed: <b>refused</b> & \"more\"'),
+	('mx3', 'relay', '{}', $((latest - 2)), now(), now(), NULL),
+	('mbox1', 'mailbox', '{}', $latest, now(), now() - interval '3 hours', NULL)" > /dev/null
+expect_status 200 "the relays page" GET /portal/relays "${U[@]}"
+check "... names the newest change" body_has "The newest change is sequence <strong>$latest</strong>"
+check "... an up-to-date relay: its role, addresses, sequence, heartbeat age" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx1</td> *<td>relay</td> *<td class=\"mono\">198.51.100.25, 2001:db8::25</td> *<td class=\"num\">$latest<div class=\"sub\">[0-9-]+ [0-9:]+ UTC</div></td> *<td>[0-9]+ s ago<div class=\"sub\">[0-9-]+ [0-9:]+ UTC</div></td> *<td><span class=\"state ok\">up to date</span></td>'"
+check "... a relay whose apply failed: error, its message escaped" \
+	bash -c "grep -qF '<span class=\"state error\">error: its last apply failed</span>' '$T/out' && grep -qF '<span class=\"error\">postfix reload failed: &lt;b&gt;refused&lt;/b&gt; &amp; &quot;more&quot;</span>' '$T/out' && ! grep -qF '<b>refused' '$T/out'"
+check "... a relay behind the newest change" body_has "<span class=\"state behind\">behind: at $((latest - 2)) of $latest</span>"
+check "... a host without addresses says none" bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx3</td> *<td>relay</td> *<td class=\"mono\">none</td>'"
+check "... a mailbox host silent for 3 hours" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mbox1</td> *<td>mailbox</td> *<td class=\"mono\">none</td> *<td class=\"num\">$latest<div class=\"sub\">[^<]*</div></td> *<td>3 h ago<div class=\"sub\">[^<]*</div></td> *<td><span class=\"state silent\">silent: no heartbeat for over a minute</span>'"
+expect_status 405 "POST to the relays page: 405" POST /portal/relays "${U[@]}" "${OR[@]}" "${C[@]}"
+sql "DELETE FROM relays" > /dev/null
+# ==== end of the relays page =============================================
+
 # --- odd requests --------------------------------------------------------
 expect_status 404 "an unknown page: 404" GET /portal/nothing "${U[@]}"
 expect_status 405 "PUT: 405" PUT /portal/d/example.com "${U[@]}"
