@@ -256,6 +256,8 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 			 * (site settings such as greylist.delay are in it) */
 			reread = 0;
 			if (conf_load(conf, conf_path, &err) < 0) {
+				struct error e2 = ERROR_INIT;
+
 				log_error("sync: %s; the configuration read "
 					  "before stays in force",
 					  error_msg(&err));
@@ -263,8 +265,9 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 				    store_relay_report(s, conf->relay_name, 0,
 						       error_msg(&err),
 						       &conf->relay_outbound,
-						       &err) < 0)
-					log_warn("sync: %s", error_msg(&err));
+						       &e2) < 0)
+					log_warn("sync: %s", error_msg(&e2));
+				error_release(&e2);
 				error_clear(&err);
 			} else {
 				log_init("mta-glue", conf->log_level);

@@ -307,6 +307,26 @@ check "retried after 5 s (old delay 3 s, new 30 s): still greylisted" replied "4
 check "... and not delivered" sink_lacks 2526 M-delay-2
 check "the relay reports no error after the restart" \
 	test "$(sql "SELECT last_error IS NULL FROM relays WHERE name='test-relay'")" = t
+# a broken mxfeed.conf on a HUP: reported, the configuration in force stays
+cp "$T/mxfeed.conf" "$T/mxfeed.conf.good"
+echo 'greylist_delay = 5;' >> "$T/mxfeed.conf"
+kill -HUP "$SYNC_PID"
+conf_error() {
+	for _ in $(seq 100); do
+		[ "$(sql "SELECT last_error LIKE '%greylist_delay: unknown setting%' FROM relays WHERE name='test-relay'")" = t ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "a broken mxfeed.conf on a HUP: the relay reports the line and setting" conf_error
+check "... sync keeps running" kill -0 "$SYNC_PID"
+check "... postgrey keeps the delay in force" grep -q -- '--delay=30 ' "$T/state/current/postgrey.args"
+cp "$T/mxfeed.conf.good" "$T/mxfeed.conf"
+n_applied=$(grep -c 'sync: applied sequence' "$T/sync.log")
+kill -HUP "$SYNC_PID"
+check "the file mended, a HUP: applied again" reapplied
+check "... and the error is gone" \
+	test "$(sql "SELECT last_error IS NULL FROM relays WHERE name='test-relay'")" = t
 change "greylisting=off (after the delay)" greylisting=off
 # ==== end of the postgrey block ===============================================
 
