@@ -23,7 +23,7 @@ shift 3
 if [ -s "$pidfile" ]; then
 	pid=$(cat "$pidfile")
 	case $pid in *[!0-9]* | '') pid= ;; esac
-	if [ -n "$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -q postgrey; then
+	if [ -n "$pid" ] && tr '\0' ' ' 2> /dev/null < "/proc/$pid/cmdline" | grep -q postgrey; then
 		kill "$pid"
 		i=0
 		while kill -0 "$pid" 2> /dev/null; do
