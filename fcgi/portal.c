@@ -6,11 +6,14 @@
  *   GET  /portal/d/NAME, POST      a domain: settings form, propagation,
  *                                  mailboxes, rules, jobs, history
  *   GET  /portal/d/NAME/remove, POST   confirmation page, then removal
- *   GET  /portal/d/NAME/VERB, POST     switch-feed, switch-pop3,
- *                                  temp-pop3, revert, extend, flush: a
+ *   GET  /portal/d/NAME/VERB, POST     switch-feed, switch-backup,
+ *                                  switch-pop3, temp-pop3, revert,
+ *                                  extend, flush: a
  *                                  confirmation page for the destructive
  *                                  ones, the passwords once for new
  *                                  mailboxes (see "mail-stack verbs")
+ *   GET  /portal/relays            the relays: addresses, applied
+ *                                  sequence, heartbeat, state, last error
  *   GET  /portal/static/portal.css
  *
  * The login is nginx's (MXFEED_STAFF_USER, see main.c); staff act as
@@ -432,7 +435,8 @@ enum verb_id {
 	V_TEMP_POP3,
 	V_REVERT,
 	V_EXTEND,
-	V_FLUSH
+	V_FLUSH,
+	V_SWITCH_BACKUP
 };
 
 struct verb {
@@ -469,6 +473,11 @@ static const struct verb verbs[] = {
 	{ V_FLUSH, "flush", "Flush the queue",
 	  "Ask the relay to retry the domain's queued mail now.", "Flush now",
 	  false },
+	{ V_SWITCH_BACKUP, "switch-backup", "Switch to backup",
+	  "Be a lower-priority MX for the domain: queue its mail for the "
+	  "customer's primary server and defer what the primary might still "
+	  "take. The next page says what happens to each mailbox.",
+	  "Review the switch…", true },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -494,6 +503,18 @@ static const struct vfield vfields[] = {
 	  "archive: keep a copy, deliver nothing; purge: delete",
 	  NULL },
 	{ V_SWITCH_FEED, "force", "Force", "checkbox", NULL,
+	  "switch even if the probe fails (mail then waits in the queue)",
+	  NULL },
+	{ V_SWITCH_BACKUP, "dest", "Destination", "text", NULL,
+	  "IP[:PORT] of the customer's primary server; empty: the "
+	  "destination stays (a pop3 domain needs one); a new one is probed "
+	  "over SMTP first",
+	  "192.0.2.10:25" },
+	{ V_SWITCH_BACKUP, "fate", "Mailboxes", "select", fates,
+	  "forward: re-inject their mail to the destination, then archive; "
+	  "archive: keep a copy, deliver nothing; purge: delete",
+	  NULL },
+	{ V_SWITCH_BACKUP, "force", "Force", "checkbox", NULL,
 	  "switch even if the probe fails (mail then waits in the queue)",
 	  NULL },
 	{ V_SWITCH_POP3, "mailboxes", "Mailboxes", "text", NULL,
@@ -527,6 +548,10 @@ static const struct {
 	{ V_SWITCH_FEED, "destination.host", "dest" },
 	{ V_SWITCH_FEED, "destination.port", "dest" },
 	{ V_SWITCH_FEED, "mailboxes", "fate" },
+	{ V_SWITCH_BACKUP, "destination", "dest" },
+	{ V_SWITCH_BACKUP, "destination.host", "dest" },
+	{ V_SWITCH_BACKUP, "destination.port", "dest" },
+	{ V_SWITCH_BACKUP, "mailboxes", "fate" },
 	{ V_SWITCH_POP3, "mailbox", "mailboxes" },
 	{ V_SWITCH_POP3, "local", "mailboxes" },
 	{ V_TEMP_POP3, "mailbox", "mailboxes" },
@@ -564,6 +589,8 @@ static bool verb_applies(const struct domain *d, enum verb_id v)
 	switch (v) {
 	case V_SWITCH_FEED:
 		return d->mode != MODE_FEED && !d->temp_pop3;
+	case V_SWITCH_BACKUP:
+		return d->mode != MODE_BACKUP && !d->temp_pop3;
 	case V_SWITCH_POP3:
 	case V_TEMP_POP3:
 		return d->mode != MODE_POP3 && !d->temp_pop3;
@@ -768,7 +795,8 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	in->plan = form_text(pg, "plan");
 	in->confirm = form_text(pg, "confirm");
 	switch (v->id) {
-	case V_SWITCH_FEED: {
+	case V_SWITCH_FEED:
+	case V_SWITCH_BACKUP: {
 		struct dest dest;
 
 		in->dest = form_text(pg, "dest");
@@ -780,6 +808,9 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 			json_object_set_new(
 				errors, "fate",
 				json_string("forward, archive or purge"));
+		/* to backup with none: the destination stays (lib) */
+		if (in->dest[0] == '\0' && v->id == V_SWITCH_BACKUP)
+			break;
 		if (in->dest[0] == '\0')
 			json_object_set_new(
 				errors, "dest",
@@ -944,15 +975,36 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	hidden(h, "plan", plan);
 	switch (v->id) {
 	case V_SWITCH_FEED:
+	case V_SWITCH_BACKUP: {
+		const char *mw = v->id == V_SWITCH_BACKUP ? "backup" : "feed";
+		/* to backup without a destination: the current one stays */
+		const char *to = in->dest_text[0] ? in->dest_text : cur;
+
 		purge = strcmp(in->fate, "purge") == 0;
-		sbuf_addf(&head, "Switch %s to feed?", d->name.ulabel);
-		sbuf_addf(&button, "Switch %s to feed%s", d->name.alabel,
+		sbuf_addf(&head, "Switch %s to %s?", d->name.ulabel, mw);
+		sbuf_addf(&button, "Switch %s to %s%s", d->name.alabel, mw,
 			  purge ? " and purge its mailboxes" : "");
-		effect(effects,
-		       "New mail for %s goes to %s once every relay has "
-		       "applied the change.",
-		       d->name.alabel, in->dest_text);
-		if (in->force)
+		if (v->id == V_SWITCH_BACKUP)
+			effect(effects,
+			       "Once every relay has applied the change, we "
+			       "are a backup MX for %s: new mail is queued "
+			       "for %s (the customer's primary; a queue.days "
+			       "still at the feed default takes the backup "
+			       "default), and what the primary might still "
+			       "take is deferred (4xx) so that the sender "
+			       "tries the primary again.",
+			       d->name.alabel, to);
+		else
+			effect(effects,
+			       "New mail for %s goes to %s once every relay "
+			       "has applied the change.",
+			       d->name.alabel, to);
+		if (in->dest_text[0] == '\0')
+			effect(effects,
+			       "The destination stays %s: it is not probed "
+			       "again.",
+			       to);
+		else if (in->force)
 			effect(effects,
 			       "The SMTP probe of %s is run but its outcome "
 			       "ignored (force): if the server does not "
@@ -976,13 +1028,13 @@ static void confirm_page(struct page *pg, const struct domain *d,
 			       "the mailboxes are archived (a copy kept %s "
 			       "days) and removed. Mail that still lands in "
 			       "them during the switch is included.",
-			       list.buf, in->dest_text, arch);
+			       list.buf, to, arch);
 		else if (strcmp(in->fate, "archive") == 0)
 			effect(effects,
 			       "The mailboxes %s are archived (a compressed "
 			       "copy kept %s days) and removed; their mail is "
 			       "not delivered to %s.",
-			       list.buf, arch, in->dest_text);
+			       list.buf, arch, to);
 		else
 			effect(effects,
 			       "The mailboxes %s are purged: deleted with all "
@@ -1000,6 +1052,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 		if (in->force)
 			hidden(h, "force", "on");
 		break;
+	}
 	case V_SWITCH_POP3: {
 		struct strbuf nl = STRBUF_INIT, ml = STRBUF_INIT;
 
@@ -1217,6 +1270,25 @@ static void verb_run(struct page *pg, const struct domain *d,
 					  : "&probe=failed");
 		}
 		break;
+	case V_SWITCH_BACKUP:
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, MODE_BACKUP,
+				      in->dest, in->fate, in->force,
+				      in->confirm, &out, &pg->err);
+		if (rc == 0) {
+			const json_t *probe = json_object_get(out, "probe");
+
+			/* no probe (the destination stayed) is no failure */
+			sbuf_addf(&q, "?done=switch-backup&fate=%s&jobs=%lld%s",
+				  in->fate,
+				  (long long)json_integer_value(
+					  json_object_get(out, "jobs")),
+				  probe == NULL || json_is_null(probe) ||
+						  json_is_true(json_object_get(
+							  probe, "ok"))
+					  ? ""
+					  : "&probe=failed");
+		}
+		break;
 	case V_SWITCH_POP3:
 		rc = ops_switch_pop3(&pg->ox, d->name.alabel, in->lp, in->n,
 				     in->catch_all, &out, &pg->err);
@@ -1261,7 +1333,8 @@ static void verb_run(struct page *pg, const struct domain *d,
 	}
 	}
 	if (rc < 0) {
-		if (v->id == V_SWITCH_FEED && pg->err.code == ERR_INVALID &&
+		if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+		    pg->err.code == ERR_INVALID &&
 		    strcmp(pg->err.field, "confirm") == 0)
 			confirm_page(pg, d, v, in, 422, NULL, NULL,
 				     error_msg(&pg->err));
@@ -1295,7 +1368,8 @@ static void verb_post(struct page *pg, const struct domain *d,
 		goto out;
 	}
 	/* the confirmation, where the verb is destructive and may apply */
-	if ((v->id == V_SWITCH_FEED || v->id == V_REVERT ||
+	if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP ||
+	     v->id == V_REVERT ||
 	     (v->id == V_SWITCH_POP3 && (in.n > 0 || in.catch_all))) &&
 	    verb_applies(d, v->id)) {
 		json_t *mbs;
@@ -1323,8 +1397,8 @@ static void verb_post(struct page *pg, const struct domain *d,
 				     NULL, NULL);
 			goto out;
 		}
-		if (v->id == V_SWITCH_FEED && strcmp(in.fate, "purge") == 0 &&
-		    in.confirm[0] == '\0') {
+		if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+		    strcmp(in.fate, "purge") == 0 && in.confirm[0] == '\0') {
 			confirm_page(pg, d, v, &in, 422, NULL, NULL,
 				     "type the domain's name to confirm that "
 				     "the mail is deleted");
@@ -1339,8 +1413,9 @@ out:
 /* The flash after a verb's redirect, from enumerated values only. */
 static json_t *verb_flash(const struct domain *d, const struct http_form *qs)
 {
-	static const char *const done_names[] = { "switch-feed", "revert",
-						  "extend", "flush", NULL };
+	static const char *const done_names[] = { "switch-feed",   "revert",
+						  "extend",	   "flush",
+						  "switch-backup", NULL };
 	const char *done = http_form_get(qs, "done");
 	const char *jt = http_form_get(qs, "jobs"),
 		   *kt = http_form_get(qs, "keep");
@@ -1361,11 +1436,12 @@ static json_t *verb_flash(const struct domain *d, const struct http_form *qs)
 	error_release(&e);
 	switch (parse_enum(done, done_names)) {
 	case 0:
+	case 4:
 		sbuf_addf(&m,
-			  "Switched to feed. %ld mailbox job(s) queued (%s); "
+			  "Switched to %s. %ld mailbox job(s) queued (%s); "
 			  "they run once every relay has applied the "
 			  "change — see Jobs below.",
-			  jobs,
+			  done[7] == 'b' ? "backup" : "feed", jobs,
 			  ft && parse_enum(ft, fates) >= 0 ? ft : "forward");
 		if (failed)
 			sbuf_addstr(&m, " The destination did not pass the "
@@ -1988,6 +2064,116 @@ static void remove_post(struct page *pg, const struct domain *d)
 	}
 }
 
+/* A relay whose heartbeat is older is shown silent (sync beats every
+ * 10 s) */
+#define RELAY_SILENT_S 60
+
+static void age_text(int64_t s, char *buf, size_t size)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		(void)snprintf(buf, size, "%lld s ago", (long long)s);
+	else if (s < 7200)
+		(void)snprintf(buf, size, "%lld min ago", (long long)s / 60);
+	else if (s < 172800)
+		(void)snprintf(buf, size, "%lld h ago", (long long)s / 3600);
+	else
+		(void)snprintf(buf, size, "%lld days ago",
+			       (long long)s / 86400);
+}
+
+/*
+ * The relays, from store_relay_list() as feedctl relays and GET
+ * /api/v1/relays give them, with a state for support: silent (no
+ * heartbeat for RELAY_SILENT_S), error (its last apply failed), behind
+ * (not yet at the newest change) or up to date.
+ */
+static void relays_page(struct page *pg)
+{
+	json_t *l = store_relay_list(pg->ox.store, &pg->err), *r, *rows, *ctx;
+	int64_t latest = 0, now = (int64_t)time(NULL);
+	size_t k;
+
+	if (l == NULL ||
+	    store_change_seq(pg->ox.store, &latest, &pg->err) < 0) {
+		json_decref(l);
+		error_page_err(pg);
+		return;
+	}
+	rows = json_array();
+	json_array_foreach(l, k, r)
+	{
+		const char *hb =
+			json_string_value(json_object_get(r, "heartbeat"));
+		const char *le =
+			json_string_value(json_object_get(r, "last_error"));
+		json_int_t seq =
+			json_integer_value(json_object_get(r, "applied_seq"));
+		struct strbuf addrs = STRBUF_INIT, st = STRBUF_INIT;
+		struct error e = ERROR_INIT;
+		const char *state;
+		const json_t *a;
+		char age[64] = "never";
+		int64_t t = 0;
+		bool beat = hb != NULL &&
+			    time_parse_utc(hb, &t, "heartbeat", &e) == 0;
+		size_t i;
+
+		error_release(&e);
+		if (beat)
+			age_text(now - t, age, sizeof(age));
+		json_array_foreach(json_object_get(r, "addresses"), i, a)
+		{
+			sbuf_addf(&addrs, "%s%s", i ? ", " : "",
+				  json_string_value(a));
+		}
+		if (le != NULL && le[0] == '\0')
+			le = NULL;
+		if (!beat || now - t > RELAY_SILENT_S) {
+			state = "silent";
+			sbuf_addf(&st, "silent: no heartbeat %s",
+				  beat ? "for over a minute" : "yet");
+		} else if (le != NULL) {
+			state = "error";
+			sbuf_addstr(&st, "error: its last apply failed");
+		} else if ((int64_t)seq < latest) {
+			state = "behind";
+			sbuf_addf(&st, "behind: at %lld of %lld",
+				  (long long)seq, (long long)latest);
+		} else {
+			state = "ok";
+			sbuf_addstr(&st, "up to date");
+		}
+		{
+			json_t *at = when(json_object_get(r, "applied_at")),
+			       *hbw = when(json_object_get(r, "heartbeat"));
+
+			json_array_append_new(
+				rows,
+				json_pack("{s:O, s:O, s:s, s:I, s:o, s:s, s:o, "
+					  "s:s, s:s, s:b, s:o}",
+					  "name", json_object_get(r, "name"),
+					  "role", json_object_get(r, "role"),
+					  "addresses",
+					  addrs.len ? addrs.buf : "none",
+					  "applied_seq", seq, "applied_at", at,
+					  "heartbeat_age", age, "heartbeat",
+					  hbw, "state", state, "state_text",
+					  st.buf, "problem",
+					  strcmp(state, "ok") != 0,
+					  "last_error",
+					  le ? json_string(le) : json_null()));
+		}
+		sbuf_release(&addrs);
+		sbuf_release(&st);
+	}
+	json_decref(l);
+	ctx = json_pack("{s:o, s:I}", "relays", first_last(rows), "latest",
+			(json_int_t)latest);
+	render(pg, 200, "Relays", "relays.html", ctx, NULL);
+}
+
 /* ---- routing ------------------------------------------------------- */
 
 static void route(struct page *pg)
@@ -2011,6 +2197,13 @@ static void route(struct page *pg)
 	if (strcmp(path, "/portal/") == 0 || strcmp(path, "/portal") == 0) {
 		if (get)
 			list_page(pg);
+		else
+			error_page(pg, 405, "Nothing to post here.");
+		return;
+	}
+	if (strcmp(path, "/portal/relays") == 0) {
+		if (get)
+			relays_page(pg);
 		else
 			error_page(pg, 405, "Nothing to post here.");
 		return;

@@ -32,7 +32,8 @@ enum kind {
 	K_IPS, /* addresses (a cidr_list of host routes), one per family */
 	K_NAMES,
 	K_LEVEL,
-	K_DNSBLS /* DNS blocklist zones: ZONE or ZONE=FILTER */
+	K_DNSBLS, /* DNS blocklist zones: ZONE or ZONE=FILTER */
+	K_ARGV	  /* a command: a list of words, the first an absolute path */
 };
 
 struct setting {
@@ -93,6 +94,13 @@ static const struct setting settings[] = {
 	  "postgrey's policy service on the relay, HOST:PORT" },
 	{ "greylist.delay", K_INT, OFF(greylist_delay), "300", 1, 86400,
 	  "seconds a new (client /24, sender, recipient) triplet waits" },
+	{ "greylist.restart", K_ARGV, OFF(greylist_restart), "", 0,
+	  CONF_ARGV_MAX,
+	  "the command (a list of words, the first an absolute path; no "
+	  "shell) that restarts postgrey with the options in "
+	  "paths.state/current/postgrey.args; mta-glue "
+	  "runs it when a generation changes them, then waits until "
+	  "postgrey answers with the new delay" },
 	{ "mailbox.lmtp", K_STR, OFF(mailbox_lmtp), "inet:[127.0.0.1]:24", 0, 0,
 	  "where relays deliver pop3 mail: Dovecot LMTP as a Postfix "
 	  "next hop (inet:[IP]:PORT or unix:PATH)" },
@@ -245,6 +253,7 @@ void conf_defaults(struct conf *c)
 		case K_IPS:
 		case K_NAMES:
 		case K_DNSBLS:
+		case K_ARGV:
 			break;
 		}
 	}
@@ -290,6 +299,8 @@ void conf_release(struct conf *c)
 		free(c->dnsbl_reject.v[i]);
 	for (i = 0; i < c->dnsbl_warn.n; i++)
 		free(c->dnsbl_warn.v[i]);
+	for (i = 0; c->greylist_restart[i] != NULL; i++)
+		free(c->greylist_restart[i]);
 	cidr_list_release(&c->relay_addresses);
 	cidr_list_release(&c->relay_outbound);
 	cidr_list_release(&c->relay_reinject_clients);
@@ -442,6 +453,40 @@ static int read_names(const config_setting_t *st, const struct setting *s,
 					 ? (char)(v[k] - 'A' + 'a')
 					 : v[k];
 		c->own_names[c->n_own_names++] = xstrdup(t.b);
+	}
+	return 0;
+}
+
+/* A command: [ "/abs/program", "arg", ... ], run without a shell. */
+static int read_argv(const config_setting_t *st, const struct setting *s,
+		     char **argv, const char *path, struct error *err)
+{
+	int i, n;
+	unsigned line = config_setting_source_line(st);
+
+	if (!config_setting_is_array(st) && !config_setting_is_list(st))
+		return fail(err, path, line, s->name,
+			    "must be a list of words, e.g. [ "
+			    "\"/usr/bin/systemctl\", \"restart\", "
+			    "\"postgrey\" ]");
+	n = config_setting_length(st);
+	if (n > CONF_ARGV_MAX)
+		return fail(err, path, line, s->name, "at most 16 words");
+	for (i = 0; argv[i] != NULL; i++)
+		free(argv[i]);
+	argv[0] = NULL;
+	for (i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(st, i);
+
+		if (v == NULL || v[0] == '\0' || strlen(v) > 4096 ||
+		    strchr(v, '\n') != NULL)
+			return fail(err, path, line, s->name,
+				    "entries must be non-empty strings");
+		if (i == 0 && v[0] != '/')
+			return fail(err, path, line, s->name,
+				    "the program must be an absolute path");
+		argv[i] = xstrdup(v);
+		argv[i + 1] = NULL;
 	}
 	return 0;
 }
@@ -691,6 +736,8 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 		return read_names(st, s, c, path, err);
 	case K_DNSBLS:
 		return read_dnsbls(st, s, field(c, s), path, err);
+	case K_ARGV:
+		return read_argv(st, s, field(c, s), path, err);
 	}
 	return 0;
 }
@@ -758,9 +805,11 @@ out:
 	return rc;
 }
 
-static const char *const kind_names[] = { "string",    "path",	 "name",
-					  "integer",   "number", "CIDR list",
-					  "name list", "level",	 "zone list" };
+/* by enum kind */
+static const char *const kind_names[] = { "string",    "path",	    "name",
+					  "host:port", "integer",   "number",
+					  "CIDR list", "addresses", "name list",
+					  "level",     "zone list", "command" };
 
 void conf_print_doc(FILE *fp)
 {

@@ -23,6 +23,7 @@
 #define CONF_NAMES_MAX	  16
 #define CONF_DNSBL_MAX	  16
 #define CONF_DNSBL_LEN	  320 /* a zone (253) and its reply filter */
+#define CONF_ARGV_MAX	  16  /* words of a command setting */
 
 /* a list of canonical strings (dnsbl.*: lower-case ZONE[=FILTER]) */
 struct conf_list {
@@ -87,6 +88,10 @@ struct conf {
 	char *fcgi_listen;		      /* fcgi.listen */
 	int fcgi_workers;		      /* fcgi.workers */
 	enum log_level log_level;	      /* log.level */
+
+	/* greylist.restart: the command that restarts postgrey, argv[0]
+	 * an absolute path, NULL-terminated; [0] NULL: none set */
+	char *greylist_restart[CONF_ARGV_MAX + 1];
 };
 
 void conf_defaults(struct conf *conf);

@@ -28,6 +28,7 @@
 
 #include "doveadm.h"
 #include "gen.h"
+#include "postgrey.h"
 #include "queue.h"
 #include "tls.h"
 #include "util/log.h"
@@ -196,6 +197,16 @@ static bool same_file(const char *dir, const char *state, const char *name)
 	free(x);
 	free(y);
 	return same;
+}
+
+/* The current generation holds the file name. */
+static bool has_current_file(const struct conf *conf, const char *name)
+{
+	char p[PATH_MAX];
+
+	return snprintf(p, sizeof(p), "%s/current/%s", conf->state_dir, name) <
+		       (int)sizeof(p) &&
+	       access(p, F_OK) == 0;
 }
 
 /* rspamd's configuration in a generation: output name, template */
@@ -882,10 +893,12 @@ static bool dovecot_running(const struct conf *conf)
 /*
  * Every running daemon the generation drives serves it: Postfix
  * reloaded, rspamd judging by it (checked by a scan), Dovecot reloaded
- * when its configuration changed.  Only then may the relay report it.
+ * when its configuration changed, postgrey restarted by greylist.restart
+ * and greylisting by the new delay when its options changed.  Only then
+ * may the relay report it.
  */
 static int make_live(const struct conf *conf, const char *name, bool rspamd_new,
-		     bool dovecot_new, struct error *err)
+		     bool dovecot_new, bool postgrey_new, struct error *err)
 {
 	if (relay_postfix_running(conf) &&
 	    relay_postfix(conf, "reload", err) < 0)
@@ -899,6 +912,14 @@ static int make_live(const struct conf *conf, const char *name, bool rspamd_new,
 		if (path_of(dc, conf->state_dir, "current/dovecot/dovecot.conf",
 			    err) < 0 ||
 		    run(argv, "dovecot reload", err) < 0)
+			return -1;
+	}
+	if (postgrey_new) {
+		char args[PATH_MAX];
+
+		if (path_of(args, conf->state_dir, "current/postgrey.args",
+			    err) < 0 ||
+		    postgrey_follow(conf, args, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -1067,7 +1088,7 @@ static void generation_name(char *buf, size_t size, int64_t seq)
 /* The generation is checked; now make it current and live. */
 static int activate(const struct conf *conf, const char *gens,
 		    const char *tmpdir, const char *name, bool rspamd_new,
-		    bool dovecot_new, struct error *err)
+		    bool dovecot_new, bool postgrey_new, struct error *err)
 {
 	char final[PATH_MAX], target[PATH_MAX], prev[NAME_MAX + 1];
 
@@ -1081,7 +1102,8 @@ static int activate(const struct conf *conf, const char *gens,
 	(void)snprintf(target, sizeof(target), "generations/%s", name);
 	if (swap_current(conf, target, err) < 0)
 		return -1;
-	if (make_live(conf, name, rspamd_new, dovecot_new, err) == 0)
+	if (make_live(conf, name, rspamd_new, dovecot_new, postgrey_new, err) ==
+	    0)
 		return 0;
 	/* a daemon did not take it: the previous generation stays */
 	if (prev[0] != '\0') {
@@ -1089,7 +1111,8 @@ static int activate(const struct conf *conf, const char *gens,
 
 		(void)snprintf(target, sizeof(target), "generations/%s", prev);
 		if (swap_current(conf, target, &e2) < 0 ||
-		    make_live(conf, prev, rspamd_new, dovecot_new, &e2) < 0)
+		    make_live(conf, prev, rspamd_new, dovecot_new, postgrey_new,
+			      &e2) < 0)
 			log_error("back to generation %s: %s", prev,
 				  error_msg(&e2));
 		else
@@ -1104,7 +1127,7 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 		int64_t *seq, struct error *err)
 {
 	char gens[PATH_MAX], tmpdir[PATH_MAX], name[96];
-	bool rspamd_new, dovecot_new;
+	bool rspamd_new, dovecot_new, postgrey_new;
 	int lock, rc = -1;
 
 	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
@@ -1159,8 +1182,12 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 	}
 	dovecot_new =
 		!same_file(tmpdir, conf->state_dir, "dovecot/dovecot.conf");
-	if (activate(conf, gens, tmpdir, name, rspamd_new, dovecot_new, err) <
-	    0)
+	/* postgrey's options changed: it restarts (the first generation
+	 * has nothing before it; whoever starts postgrey reads it) */
+	postgrey_new = has_current_file(conf, "postgrey.args") &&
+		       !same_file(tmpdir, conf->state_dir, "postgrey.args");
+	if (activate(conf, gens, tmpdir, name, rspamd_new, dovecot_new,
+		     postgrey_new, err) < 0)
 		goto out;
 	requeue_moved(conf, gens, name);
 	prune(conf, gens);
@@ -1178,6 +1205,7 @@ int relay_rollback(const struct conf *conf, struct error *err)
 	char gens[PATH_MAX], cur[NAME_MAX + 1], target[PATH_MAX];
 	size_t n, i;
 	char **v;
+	bool postgrey_new;
 	int lock, rc = -1;
 
 	if (path_of(gens, conf->state_dir, "generations", err) < 0)
@@ -1194,8 +1222,16 @@ int relay_rollback(const struct conf *conf, struct error *err)
 		goto out;
 	}
 	(void)snprintf(target, sizeof(target), "generations/%s", v[i - 1]);
+	{
+		char dir[PATH_MAX];
+
+		postgrey_new =
+			snprintf(dir, sizeof(dir), "%s/%s", gens, v[i - 1]) <
+				(int)sizeof(dir) &&
+			!same_file(dir, conf->state_dir, "postgrey.args");
+	}
 	if (swap_current(conf, target, err) < 0 ||
-	    make_live(conf, v[i - 1], true, true, err) < 0)
+	    make_live(conf, v[i - 1], true, true, postgrey_new, err) < 0)
 		goto out;
 	rc = 0;
 out:

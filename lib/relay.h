@@ -12,7 +12,10 @@
  *
  * relay_apply(): snapshot -> a fresh directory (temp file, fsync,
  * rename for every file) -> postmap -> "postfix check" -> rename the
- * directory into place -> swap "current" -> reload Postfix if it runs.
+ * directory into place -> swap "current" -> every running daemon takes
+ * it: Postfix reloaded, rspamd judging by it, Dovecot reloaded, postgrey
+ * restarted by greylist.restart when postgrey.args changed (lib/postgrey);
+ * a daemon that does not take it swaps "current" back.
  * Any failure before the swap leaves the previous generation in force,
  * removes the half-written directory and reports the error (also to
  * the relays table).  The newest conf->relay_generations generations

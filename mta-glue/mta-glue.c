@@ -56,7 +56,9 @@ static void usage(FILE *fp)
 	      "                 2 s as well), apply each, report to the "
 	      "relays table;\n"
 	      "                 while the database is away keep serving the "
-	      "last generation\n"
+	      "last generation;\n"
+	      "                 SIGHUP: re-read the configuration and apply "
+	      "by it\n"
 	      "  start | stop   start or stop the relay's Postfix instance\n"
 	      "  worker [--once] [--lease S] [--retry S]\n"
 	      "                 the mailbox host's jobs worker: forwards, "
@@ -93,12 +95,18 @@ static int policyd_path(char *buf, size_t size)
 									  : -1;
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reread;
 
 static void on_stop(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reread = 1;
 }
 
 static double ms_since(const struct timespec *t0)
@@ -212,18 +220,6 @@ static int cmd_worker(const struct conf *conf, int argc, char **argv)
 	return rc;
 }
 
-/*
- * The relay daemon.  A change is applied as soon as its notification
- * arrives; the 2-second poll catches what a replica cannot notify.
- * With database.read_conninfo the sequence and the snapshot are read
- * from that standby (LISTEN is not available there: the notification
- * comes from the primary, and the poll catches the standby up), and
- * its replay lag is reported with the heartbeat.
- * Failures never stop the loop: the database away means reconnecting
- * with backoff (1 s doubling to 30 s) while Postfix keeps serving the
- * generation in force; a failed apply is reported and retried with
- * the same backoff.
- */
 /* Open the standby connection if one is configured and not open. */
 static int open_read(struct store **rs, const struct conf *conf,
 		     struct error *err)
@@ -246,13 +242,27 @@ static int report_read_lag(struct store *s, struct store *rs,
 	return store_relay_read_lag(s, conf->relay_name, lag, err);
 }
 
-static int cmd_sync(const struct conf *conf, const char *policyd)
+/*
+ * The relay daemon.  A change is applied as soon as its notification
+ * arrives; the 2-second poll catches what a replica cannot notify.
+ * With database.read_conninfo the sequence and the snapshot are read
+ * from that standby (LISTEN is not available there: the notification
+ * comes from the primary, and the poll catches the standby up), and
+ * its replay lag is reported with the heartbeat.
+ * Failures never stop the loop: the database away means reconnecting
+ * with backoff (1 s doubling to 30 s) while Postfix keeps serving the
+ * generation in force; a failed apply is reported and retried with
+ * the same backoff.
+ */
+static int cmd_sync(struct conf *conf, const char *conf_path,
+		    const char *policyd)
 {
 	struct sigaction sa;
 	struct store *s = NULL, *rs = NULL; /* rs: the standby, if any */
 	struct error err = ERROR_INIT;
 	int64_t applied = relay_current_seq(conf), want = 0, seq = 0;
 	int backoff = 1;
+	bool force = false;
 	time_t last_beat = 0, last_expire = 0;
 	struct fleet_relay fleet = { 0 };
 	struct track trk;
@@ -261,6 +271,8 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 	sa.sa_handler = on_stop; /* no SA_RESTART: poll() must wake */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	track_init(&trk, conf);
 	log_info("sync: relay %s starts at sequence %lld", conf->relay_name,
@@ -270,6 +282,33 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 		int rc;
 
 		error_clear(&err);
+		if (reread) {
+			/* SIGHUP: mxfeed.conf again, and a generation by it
+			 * (site settings such as greylist.delay are in it) */
+			reread = 0;
+			if (conf_load(conf, conf_path, &err) < 0) {
+				struct error e2 = ERROR_INIT;
+
+				log_error("sync: %s; the configuration read "
+					  "before stays in force",
+					  error_msg(&err));
+				if (s != NULL &&
+				    store_relay_report(s, conf->relay_name, 0,
+						       error_msg(&err),
+						       &conf->relay_outbound,
+						       &e2) < 0)
+					log_warn("sync: %s", error_msg(&e2));
+				error_release(&e2);
+				error_clear(&err);
+			} else {
+				log_init("mta-glue", conf->log_level);
+				log_info("sync: re-read %s; applying",
+					 conf->path);
+				store_close(s);
+				s = NULL;
+				force = true;
+			}
+		}
 		if (s == NULL &&
 		    store_open(&s, conf->db_conninfo, conf, &err) < 0) {
 			log_warn("sync: %s; still serving sequence %lld; "
@@ -282,7 +321,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 		if (open_read(&rs, conf, &err) < 0 ||
 		    store_change_seq(rs ? rs : s, &want, &err) < 0)
 			goto db_failed;
-		if (want != applied) {
+		if (want != applied || force) {
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			if (relay_apply(rs ? rs : s, conf, policyd, &seq,
 					&err) < 0) {
@@ -303,6 +342,7 @@ static int cmd_sync(const struct conf *conf, const char *policyd)
 				continue;
 			}
 			applied = seq;
+			force = false;
 			log_info("sync: applied sequence %lld in %.0f ms",
 				 (long long)seq, ms_since(&t0));
 			if (store_relay_report(s, conf->relay_name, seq, NULL,
@@ -465,7 +505,7 @@ int main(int argc, char **argv)
 		else
 			printf("expired %zu message(s)\n", n);
 	} else if (strcmp(verb, "sync") == 0) {
-		rc = cmd_sync(&conf, policyd);
+		rc = cmd_sync(&conf, conf_path, policyd);
 	} else if (strcmp(verb, "worker") == 0) {
 		rc = cmd_worker(&conf, argc - i - 1, argv + i + 1);
 	} else if (strcmp(verb, "rollback") == 0) {

@@ -242,7 +242,12 @@ relay_setup() {
 	sed -i 's|^relay = { name = "test-relay"; };|relay = { name = "test-relay"; listen = "127.0.0.1:2525"; hostname = "relay.test"; dns = 0; };|' \
 		"$T/mxfeed.conf"
 	cat >> "$T/mxfeed.conf" <<CONF
-greylist = { delay = 3; };
+greylist = { delay = 3;
+             restart = [ "/bin/sh", "$TOP/contrib/postgrey-restart.sh",
+                         "$T/postgrey.pid", "$T/state/current/postgrey.args",
+                         "$T/postgrey.log", "--dbdir=$T/postgrey",
+                         "--whitelist-clients=/dev/null",
+                         "--whitelist-recipients=/dev/null" ]; };
 mailbox = { listen = "127.0.0.1"; pop3_port = 1110; imap_port = 1143;
             maildir = "$T/mail"; user = "nobody"; settle = 2; };
 spam = { network_checks = 0; test_header = 1; };
@@ -252,15 +257,15 @@ CONF
 	trap relay_teardown EXIT
 }
 
-# postgrey_start: postgrey with the options of the current generation
+# postgrey_start: postgrey with the options of the current generation,
+# started as mta-glue restarts it when they change (greylist.restart)
 postgrey_start() {
 	mkdir -p "$T/postgrey"
 	chown postgrey "$T/postgrey"
-	# shellcheck disable=SC2046
-	postgrey $(cat "$T/state/current/postgrey.args") --dbdir="$T/postgrey" \
-		--pidfile="$T/postgrey.pid" --daemonize \
-		--whitelist-clients=/dev/null --whitelist-recipients=/dev/null \
-		> "$T/postgrey.log" 2>&1
+	sh "$TOP/contrib/postgrey-restart.sh" "$T/postgrey.pid" \
+		"$T/state/current/postgrey.args" "$T/postgrey.log" \
+		--dbdir="$T/postgrey" \
+		--whitelist-clients=/dev/null --whitelist-recipients=/dev/null
 	for _ in $(seq 50); do
 		(exec 3<> /dev/tcp/127.0.0.1/10023) 2> /dev/null && return 0
 		sleep 0.1

@@ -108,13 +108,14 @@ mail_start() {
 		echo $! > "$demo/sink.pid"
 	fi
 	MXFEED_CONF=$conf "$mtaglue" apply > /dev/null
+	# postgrey as mta-glue restarts it when its options change
+	# (greylist.restart in $conf)
 	if ! (exec 3<> /dev/tcp/127.0.0.1/10023) 2> /dev/null; then
 		mkdir -p "$demo/postgrey"
 		chown postgrey "$demo/postgrey"
-		# shellcheck disable=SC2046
-		daemon_run postgrey postgrey $(cat "$demo/state/current/postgrey.args") \
-			--dbdir="$demo/postgrey" --pidfile="$demo/postgrey.pid" \
-			--daemonize
+		daemon_run postgrey-start sh "$top/contrib/postgrey-restart.sh" \
+			"$demo/postgrey.pid" "$demo/state/current/postgrey.args" \
+			"$demo/postgrey.log" --dbdir="$demo/postgrey"
 	fi
 	scanner_start
 	if ! MXFEED_CONF=$conf "$mtaglue" status | grep -q 'postfix: running'; then
@@ -212,8 +213,13 @@ relay = { name = "demo-relay"; listen = "127.0.0.1:2525";
 paths = { state = "$demo/state"; };
 # the demo's customer server listens on loopback: allow it, nothing else
 destinations = { allow = [ "127.0.0.0/8" ]; };
-# greylisting as in production, with a short delay for trying it out
-greylist = { postgrey = "127.0.0.1:10023"; delay = 10; };
+# greylisting as in production, with a short delay for trying it out;
+# change the delay here, then "kill -HUP \$(cat $demo/sync.pid)": mta-glue
+# restarts postgrey with it (greylist.restart)
+greylist = { postgrey = "127.0.0.1:10023"; delay = 10;
+             restart = [ "/bin/sh", "$top/contrib/postgrey-restart.sh",
+                         "$demo/postgrey.pid", "$demo/state/current/postgrey.args",
+                         "$demo/postgrey.log", "--dbdir=$demo/postgrey" ]; };
 # no DNS here: rspamd's network checks off; X-Test-Score lets you try
 # each spam level (demo only)
 spam = { network_checks = 0; test_header = 1; };

@@ -187,5 +187,33 @@ await step('switch to feed: purge confirmation, probe failure beside the field, 
 	await shot('16-switched');
 });
 
+await step('switch to backup through its confirmation page; the record reads mode=backup', async () => {
+	execFileSync(FEEDCTL, ['add', 'standby.example', '--mode', 'feed', '--force', '--dest', '127.0.0.1:2526']);
+	await page.goto(`${BASE}/portal/d/standby.example`);
+	const form = page.locator('form.verb', { hasText: 'Switch to backup' });
+	// no destination: the current one stays
+	await form.locator('button:has-text("Review the switch")').click();
+	const confirm = await page.locator('.confirm').innerText();
+	expect(confirm.includes('we are a backup MX for standby.example') &&
+		confirm.includes('The destination stays 127.0.0.1:2526'),
+		'the page does not say what a backup MX does: ' + confirm.slice(0, 400));
+	await shot('17-backup-confirm');
+	await page.click('button:has-text("Switch standby.example to backup")');
+	await page.waitForURL(/done=switch-backup/);
+	expect((await page.locator('.flash.ok').innerText()).includes('Switched to backup.'), 'no switched message');
+	expect(await page.locator('.badge.backup').count() === 1, 'not a backup domain now');
+	const rec = JSON.parse(execFileSync(FEEDCTL, ['show', 'standby.example', '--json']).toString());
+	expect(rec.mode === 'backup' && rec.destination.port === 2526, 'the record: ' + JSON.stringify(rec).slice(0, 200));
+	await shot('18-backup');
+});
+
+await step('the relays page from the navigation', async () => {
+	await page.click('header nav a:has-text("Relays")');
+	await page.waitForURL(/\/portal\/relays$/);
+	expect(await page.locator('h1').innerText() === 'Relays', 'not the relays page');
+	expect((await page.locator('p.empty').innerText()).includes('No relays registered'), 'no empty-list text');
+	await shot('19-relays');
+});
+
 await browser.close();
 done();

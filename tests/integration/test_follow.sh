@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_follow.sh - the follow test: ONE running relay (Postfix, rspamd,
 # ClamAV, postgrey, Dovecot and mta-glue sync, started once and never
-# restarted), a domain added after it started, and every per-domain
+# restarted by the test; postgrey is restarted by mta-glue when its
+# options change), a domain added after it started, and every per-domain
 # setting changed in turn.  After each change, once "feedctl show" says
 # every relay applied it, the next message must follow the new record.
 #
@@ -272,6 +273,62 @@ check "revert on the running relay" test "$rc" = 0
 check "revert: applied on every relay" applied
 send a@sender.test "u@$D" M-reverted
 check "revert: the next message goes to the customer's server again" sink_has 2526 M-reverted
+
+# ==== postgrey follows the generation (site setting greylist.delay) ==========
+# (a block of its own.)  The site raises greylist.delay from 3 s to 30 s
+# in mxfeed.conf and tells the running sync (SIGHUP); the generation it
+# applies has new postgrey.args, so mta-glue restarts postgrey through
+# greylist.restart before it reports the generation.  The test restarts
+# nothing: a triplet greylisted, then retried past the old delay (3 s)
+# but well before the new one, is still deferred.
+change "greylisting=on (for the delay)" greylisting=on
+PG_PID_BEFORE=$(cat "$T/postgrey.pid")
+n_applied=$(grep -c 'sync: applied sequence' "$T/sync.log")
+sed -i 's/greylist = { delay = 3;/greylist = { delay = 30;/' "$T/mxfeed.conf"
+kill -HUP "$SYNC_PID"
+reapplied() {
+	for _ in $(seq 150); do
+		[ "$(grep -c 'sync: applied sequence' "$T/sync.log")" -gt "$n_applied" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "greylist.delay=30 in mxfeed.conf, sync told (HUP): applied again" reapplied
+check "... the generation in force says --delay=30" grep -q -- '--delay=30 ' "$T/state/current/postgrey.args"
+check "... postgrey was restarted by mta-glue (greylist.restart), not by the test" \
+	test "$(cat "$T/postgrey.pid" 2> /dev/null)" != "$PG_PID_BEFORE"
+check "... and runs with --delay=30" \
+	bash -c "tr '\\0' ' ' < /proc/\$(cat '$T/postgrey.pid')/cmdline | grep -q -- '--delay=30 '"
+send a@delay-follow.test "u@$D" M-delay-1
+check "a new triplet is greylisted (450)" replied "450 4.2.0"
+sleep 5 # past the old delay of 3 s, far from the new 30 s
+send a@delay-follow.test "u@$D" M-delay-2
+check "retried after 5 s (old delay 3 s, new 30 s): still greylisted" replied "450 4.2.0"
+check "... and not delivered" sink_lacks 2526 M-delay-2
+check "the relay reports no error after the restart" \
+	test "$(sql "SELECT last_error IS NULL FROM relays WHERE name='test-relay'")" = t
+# a broken mxfeed.conf on a HUP: reported, the configuration in force stays
+cp "$T/mxfeed.conf" "$T/mxfeed.conf.good"
+echo 'greylist_delay = 5;' >> "$T/mxfeed.conf"
+kill -HUP "$SYNC_PID"
+conf_error() {
+	for _ in $(seq 100); do
+		[ "$(sql "SELECT last_error LIKE '%greylist_delay: unknown setting%' FROM relays WHERE name='test-relay'")" = t ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "a broken mxfeed.conf on a HUP: the relay reports the line and setting" conf_error
+check "... sync keeps running" kill -0 "$SYNC_PID"
+check "... postgrey keeps the delay in force" grep -q -- '--delay=30 ' "$T/state/current/postgrey.args"
+cp "$T/mxfeed.conf.good" "$T/mxfeed.conf"
+n_applied=$(grep -c 'sync: applied sequence' "$T/sync.log")
+kill -HUP "$SYNC_PID"
+check "the file mended, a HUP: applied again" reapplied
+check "... and the error is gone" \
+	test "$(sql "SELECT last_error IS NULL FROM relays WHERE name='test-relay'")" = t
+change "greylisting=off (after the delay)" greylisting=off
+# ==== end of the postgrey block ===============================================
 
 # --- nothing was restarted by hand; rspamd is the one started first -------------
 kill "$PEER_PID" 2> /dev/null

@@ -308,6 +308,77 @@ check "... says until when" body_has "Queue extended: no mail expires before $(d
 expect_status 501 "flush with no relay registered" POST /portal/d/tp.example/flush "${U[@]}" "${OR[@]}" "${C[@]}"
 check "... says so" body_has 'no relay has registered'
 
+# ==== switch to backup ==================================================
+$F add bk.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
+$F add bp.example --mode pop3 > /dev/null
+$F mailbox add bp.example info > /dev/null
+expect_status 200 "a feed domain's page offers switch to backup" GET /portal/d/bk.example "${U[@]}"
+check "... (the form is there)" body_has 'action="/portal/d/bk.example/switch-backup"'
+s_bk=$(state bk.example)
+expect_status 403 "switch-backup without a CSRF token: 403" POST /portal/d/bk.example/switch-backup "${U[@]}" "${OR[@]}" \
+	--data-urlencode confirmed=1
+check "... nothing changed" test "$(state bk.example)" = "$s_bk"
+expect_status 200 "switch to backup, no destination given: the confirmation page" POST /portal/d/bk.example/switch-backup \
+	"${U[@]}" "${OR[@]}" "${C[@]}" --data-urlencode ticket=T-700
+check "... says what a backup MX does and that the destination stays" bash -c "grep -qF 'we are a backup MX for bk.example: new mail is queued for 127.0.0.1:2526' '$T/out' && grep -qF 'The destination stays 127.0.0.1:2526: it is not probed again' '$T/out'"
+check "... changed nothing yet" test "$(state bk.example)" = "$s_bk"
+P=$(plan)
+expect_status 303 "confirmed: 303" POST /portal/d/bk.example/switch-backup "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode confirmed=1 --data-urlencode "plan=$P" --data-urlencode ticket=T-700
+check "... to the domain page" test "$(hdr Location)" = "/portal/d/bk.example?done=switch-backup&fate=forward&jobs=0"
+run $F show bk.example --json
+check "... the record reads mode=backup, the destination kept, by staff" \
+	test "$(jq -r '[.mode, .destination.host, .destination.port, .queue.days, .ticket] | @tsv' "$T/out")" = "$(printf 'backup\t127.0.0.1\t2526\t8\tT-700')"
+expect_status 200 "the page after the switch" GET "/portal/d/bk.example?done=switch-backup&fate=forward&jobs=0" "${U[@]}"
+check "... says so" body_has 'Switched to backup. 0 mailbox job(s) queued (forward)'
+check "... and offers no second switch to backup" bash -c "! grep -q 'bk.example/switch-backup' '$T/out'"
+# from pop3: a destination is needed, and it is probed
+s_bp=$(state bp.example)
+expect_status 200 "a pop3 domain to backup without a destination: the confirmation first" POST /portal/d/bp.example/switch-backup \
+	"${U[@]}" "${OR[@]}" "${C[@]}"
+P=$(plan)
+expect_status 422 "... confirmed: 422" POST /portal/d/bp.example/switch-backup "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode confirmed=1 --data-urlencode "plan=$P"
+check "... lib's message beside the destination" err_beside switch-backup-dest 'switch --to backup needs --dest'
+expect_status 200 "with a destination: the confirmation page says it is probed" POST /portal/d/bp.example/switch-backup \
+	"${U[@]}" "${OR[@]}" "${C[@]}" --data-urlencode dest=127.0.0.1:2526
+check "... names the mailbox and the probe" bash -c "grep -qF 'The mail in info@bp.example is re-injected to 127.0.0.1:2526' '$T/out' && grep -qF 'RCPT TO:&lt;postmaster@bp.example&gt;); if it does not pass, nothing is changed' '$T/out'"
+P=$(plan)
+expect_status 409 "confirmed, the probe fails: 409" POST /portal/d/bp.example/switch-backup "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode confirmed=1 --data-urlencode "plan=$P"
+check "... the probe's message is beside the destination" err_beside switch-backup-dest '127.0.0.1:2526 did not pass the probe'
+check "... nothing changed" test "$(state bp.example)" = "$s_bp"
+expect_status 303 "with force: 303, the probe failure said" POST /portal/d/bp.example/switch-backup "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode dest=127.0.0.1:2526 --data-urlencode force=on --data-urlencode confirmed=1 --data-urlencode "plan=$P"
+check "... to the domain page" test "$(hdr Location)" = "/portal/d/bp.example?done=switch-backup&fate=forward&jobs=1&probe=failed"
+check "... a backup domain now, a forward job for its mailbox" \
+	test "$(sql "SELECT mode||' '||host(dest_host)||':'||dest_port FROM domains WHERE name='bp.example'")|$(sql "SELECT count(*) FROM jobs WHERE domain='bp.example' AND kind='mailbox-forward'")" = "backup 127.0.0.1:2526|1"
+# ==== end of switch to backup ============================================
+
+# ==== the relays page ====================================================
+expect_status 200 "the relays page with none registered" GET /portal/relays "${U[@]}"
+check "... says so" body_has 'No relays registered (mta-glue sync registers them)'
+check "... and every page links to it" body_has '<a href="/portal/relays">Relays</a>'
+latest=$(sql "SELECT max(seq) FROM changes")
+sql "INSERT INTO relays (name, role, addresses, applied_seq, applied_at, heartbeat, last_error) VALUES
+	('mx1', 'relay', '{198.51.100.25,2001:db8::25}', $latest, now(), now() - interval '5 seconds', NULL),
+	('mx2', 'relay', '{198.51.100.26}', $((latest - 1)), now(), now(), 'postfix reload failed: <b>refused</b> & \"more\"'),
+	('mx3', 'relay', '{}', $((latest - 2)), now(), now(), NULL),
+	('mbox1', 'mailbox', '{}', $latest, now(), now() - interval '3 hours', NULL)" > /dev/null
+expect_status 200 "the relays page" GET /portal/relays "${U[@]}"
+check "... names the newest change" body_has "The newest change is sequence <strong>$latest</strong>"
+check "... an up-to-date relay: its role, addresses, sequence, heartbeat age" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx1</td> *<td>relay</td> *<td class=\"mono\">198.51.100.25, 2001:db8::25</td> *<td class=\"num\">$latest<div class=\"sub\">[0-9-]+ [0-9:]+ UTC</div></td> *<td>[0-9]+ s ago<div class=\"sub\">[0-9-]+ [0-9:]+ UTC</div></td> *<td><span class=\"state ok\">up to date</span></td>'"
+check "... a relay whose apply failed: error, its message escaped" \
+	bash -c "grep -qF '<span class=\"state error\">error: its last apply failed</span>' '$T/out' && grep -qF '<span class=\"error\">postfix reload failed: &lt;b&gt;refused&lt;/b&gt; &amp; &quot;more&quot;</span>' '$T/out' && ! grep -qF '<b>refused' '$T/out'"
+check "... a relay behind the newest change" body_has "<span class=\"state behind\">behind: at $((latest - 2)) of $latest</span>"
+check "... a host without addresses says none" bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx3</td> *<td>relay</td> *<td class=\"mono\">none</td>'"
+check "... a mailbox host silent for 3 hours" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mbox1</td> *<td>mailbox</td> *<td class=\"mono\">none</td> *<td class=\"num\">$latest<div class=\"sub\">[^<]*</div></td> *<td>3 h ago<div class=\"sub\">[^<]*</div></td> *<td><span class=\"state silent\">silent: no heartbeat for over a minute</span>'"
+expect_status 405 "POST to the relays page: 405" POST /portal/relays "${U[@]}" "${OR[@]}" "${C[@]}"
+sql "DELETE FROM relays" > /dev/null
+# ==== end of the relays page =============================================
+
 # --- odd requests --------------------------------------------------------
 expect_status 404 "an unknown page: 404" GET /portal/nothing "${U[@]}"
 expect_status 405 "PUT: 405" PUT /portal/d/example.com "${U[@]}"

@@ -103,6 +103,55 @@ judged_by() {
 }
 check "... rspamd judges by the generation now current" judged_by
 
+# ==== postgrey that does not take the generation ===============================
+# greylist.delay changes, so the new generation's postgrey.args differ
+# and mta-glue must restart postgrey (greylist.restart) before it may
+# report the generation.  A restart command that fails, and one that
+# "succeeds" without restarting anything, both keep the previous
+# generation in force and report the error.
+postgrey_start
+PG_PID=$(cat "$T/postgrey.pid")
+cp "$T/mxfeed.conf" "$T/mxfeed.conf.good"
+cur=$(readlink "$T/state/current")
+applied=$(sql "SELECT applied_seq FROM relays WHERE name='test-relay'")
+$F set example.com max_message_mb=35 > /dev/null
+sed -i -e 's/greylist = { delay = 3;/greylist = { delay = 20;/' \
+	-e 's|restart = \[ "/bin/sh", |restart = [ "/bin/sh", "-c", "echo postgrey restart refused, injected >\&2; exit 3", |' \
+	"$T/mxfeed.conf"
+expect_exit 1 "an apply whose greylist.restart fails fails" "$M" apply
+check "... saying so, with the command's message" \
+	bash -c "grep -q 'greylist.restart (/bin/sh) failed (exit 3): postgrey restart refused, injected' '$T/err'"
+check "... the previous generation is current again" test "$(readlink "$T/state/current")" = "$cur"
+check "... with the old postgrey options" grep -q -- '--delay=3 ' "$T/state/current/postgrey.args"
+check "... the relay reports it and stays behind" \
+	test "$(sql "SELECT last_error LIKE '%greylist.restart%' AND applied_seq = $applied FROM relays WHERE name='test-relay'")" = t
+run $F show example.com --json
+check "... so show says not every relay applied it" \
+	jq -e '.propagation.relays_applied < .propagation.relays_total' "$T/out"
+check "... and the postgrey that ran keeps running" kill -0 "$PG_PID"
+# a restart command that does nothing: postgrey still greylists by 3 s
+cp "$T/mxfeed.conf.good" "$T/mxfeed.conf"
+sed -i -e 's/greylist = { delay = 3;/greylist = { delay = 20;/' \
+	-e 's|restart = \[ "/bin/sh", |restart = [ "/bin/sh", "-c", "exit 0", |' "$T/mxfeed.conf"
+expect_exit 1 "an apply whose greylist.restart restarts nothing fails" "$M" apply
+check "... because postgrey does not greylist by the new delay" \
+	err_has "did not take --delay=20 within 15 s after greylist.restart"
+check "... the previous generation is current again" test "$(readlink "$T/state/current")" = "$cur"
+check "... the relay reports it" \
+	test "$(sql "SELECT last_error LIKE '%did not take --delay=20%' FROM relays WHERE name='test-relay'")" = t
+# no greylist.restart at all: refused, not silently left on the old options
+sed -i -e '/restart = \[/,/\]; };/d' -e 's/greylist = { delay = 20;/greylist = { delay = 20; };/' "$T/mxfeed.conf"
+expect_exit 1 "options changed with no greylist.restart set: the apply fails" "$M" apply
+check "... saying greylist.restart is not set" err_has "greylist.restart is not set"
+# the working command: postgrey restarted with the new delay
+cp "$T/mxfeed.conf.good" "$T/mxfeed.conf"
+sed -i 's/greylist = { delay = 3;/greylist = { delay = 20;/' "$T/mxfeed.conf"
+expect_exit 0 "with the working greylist.restart the apply succeeds" "$M" apply
+check "... postgrey was restarted" test "$(cat "$T/postgrey.pid")" != "$PG_PID"
+check "... and is reported" relay_caught_up
+check "... with no error" test "$(sql "SELECT last_error IS NULL FROM relays WHERE name='test-relay'")" = t
+# ==== end of the postgrey block ================================================
+
 # --- disk full -----------------------------------------------------------------
 cur=$(readlink "$T/state/current")
 mkdir -p "$T/small"

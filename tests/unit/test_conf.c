@@ -68,6 +68,7 @@ static void defaults(void **state)
 	assert_true(c.spam_backup_defer > 5.9 && c.spam_backup_defer < 6.1);
 	assert_true(c.spam_low < c.spam_med && c.spam_med < c.spam_high);
 	assert_true(c.relay_name[0] != '\0');
+	assert_null(c.greylist_restart[0]);
 	conf_release(&c);
 }
 
@@ -99,6 +100,8 @@ static void full(void **state)
 		     " warn = [ \"bl.spamcop.net\" ]; };\n"
 		     "senders = { verify_backup = 1; check_domain = 1; };\n"
 		     "headers = { backup_defer = 0; feed_refuse = 1; };\n"
+		     "greylist = { restart = [ \"/usr/bin/systemctl\", "
+		     "\"restart\", \"postgrey\" ]; };\n"
 		     "",
 		     &c, &err),
 		0);
@@ -130,6 +133,9 @@ static void full(void **state)
 	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
 	assert_string_equal(c.mailbox_doveadm, "[::1]:8090");
 	assert_string_equal(c.mailbox_reinject, "relay1.isp.example:10025");
+	assert_string_equal(c.greylist_restart[0], "/usr/bin/systemctl");
+	assert_string_equal(c.greylist_restart[2], "postgrey");
+	assert_null(c.greylist_restart[3]);
 	conf_release(&c);
 }
 
@@ -206,6 +212,15 @@ static const struct badconf bad[] = {
 	{ "dnsbl = { zones = [ \"bl.test\" ]; };\n",
 	  "dnsbl.zones: unknown setting" },
 	{ "senders = { verify_backup = 2; };\n", "from 0 to 1" },
+	{ "greylist = { restart = \"/usr/bin/systemctl restart postgrey\"; "
+	  "};\n",
+	  "greylist.restart: must be a list of words" },
+	{ "greylist = { restart = [ \"systemctl\", \"restart\" ]; };\n",
+	  "greylist.restart: the program must be an absolute path" },
+	{ "greylist = { restart = [ \"/bin/x\", \"\" ]; };\n",
+	  "entries must be non-empty strings" },
+	{ "greylist = { restart = ( \"/bin/x\", 5 ); };\n",
+	  "entries must be non-empty strings" },
 	{ "headers = { feed_refuse = \"yes\"; };\n", "whole number" },
 	{ "spam = { backup_defer = 101; };\n", "from 0 to 100" },
 	{ "database = { conninfo = \"x\" ", "syntax error" },
@@ -259,6 +274,7 @@ static void documented(void **state)
 	assert_non_null(conf_doc("destinations.allow"));
 	assert_non_null(conf_doc("dnsbl.reject"));
 	assert_non_null(conf_doc("senders.verify_backup"));
+	assert_non_null(conf_doc("greylist.restart"));
 	assert_null(conf_doc("nonsense"));
 }
 
