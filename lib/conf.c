@@ -747,9 +747,14 @@ out:
 	return rc;
 }
 
-static const char *const kind_names[] = { "string",    "path",	 "name",
-					  "integer",   "number", "CIDR list",
-					  "name list", "level",	 "zone list" };
+static const char *const kind_names[] = {
+	[K_STR] = "string",	  [K_PATH] = "path",
+	[K_NAME] = "name",	  [K_HOSTPORT] = "HOST:PORT",
+	[K_INT] = "integer",	  [K_FLOAT] = "number",
+	[K_CIDRS] = "CIDR list",  [K_IPS] = "address list",
+	[K_NAMES] = "name list",  [K_LEVEL] = "level",
+	[K_DNSBLS] = "zone list",
+};
 
 void conf_print_doc(FILE *fp)
 {
@@ -770,4 +775,23 @@ const char *conf_doc(const char *name)
 	const struct setting *s = find(name);
 
 	return s ? s->doc : NULL;
+}
+
+/* One line per setting, tab-separated; tabs and newlines in the text
+ * cannot occur (the table is ours), so none is escaped. */
+void conf_print_table(FILE *fp, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+
+		fprintf(fp, "%s%s\t%s\t%s\t", prefix, s->name,
+			kind_names[s->kind], s->def ? s->def : "");
+		if (s->kind == K_INT || s->kind == K_FLOAT)
+			fprintf(fp, "%g\t%g", s->min, s->max);
+		else
+			fputs("\t", fp);
+		fprintf(fp, "\t%s\n", s->doc ? s->doc : "");
+	}
 }

@@ -1,0 +1,135 @@
+#!/bin/bash
+# test_ops.sh - what an operator installs besides the programs: the man
+# pages, the bash completion, the systemd units and drop-ins, logrotate,
+# and the Debian packaging's inputs.
+#
+# The man pages and the completion are generated at build time from the
+# programs' own tables (man/gen.sh reading "feedctl --doc-dump"); this
+# checks that they render without a warning, that every verb, domain
+# setting and mxfeed.conf setting is in them, that a table row without
+# text fails the generator, and that the completion completes.  The
+# units are checked with systemd-analyze verify (no running systemd
+# needed), ExecStart pointed at this build.  "make deb" builds the
+# packages from a copy of the tree: lintian, the file list, the packaged
+# units and pages are checked (about a minute: only the programs are
+# built).  No database, no daemon.
+set -u
+. "$(dirname "$0")/../lib.sh"
+T=$(mktemp -d /tmp/mxfeed-ops.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+DOC=$BUILD/doc
+export LC_ALL=C.UTF-8
+
+"$FEEDCTL" --doc-dump > "$T/dump"
+check "feedctl --doc-dump lists verbs, domain settings and conf settings" \
+	bash -c "grep -q '^verb	set	' '$T/dump' && grep -q '^field	queue.days	' '$T/dump' &&
+		 grep -q '^conf	database.conninfo	' '$T/dump'"
+check "the build's pages come from this feedctl's tables" \
+	cmp -s "$T/dump" "$DOC/dump.txt"
+
+# ---- man pages
+for p in feedctl.8 mta-glue.8 mxfeed-fcgi.8 mxfeed-policyd.8 mxfeed.conf.5; do
+	f=$DOC/man/$p
+	run groff -man -ww -z "$f"
+	check "$p: groff -man -ww finds nothing to warn about" \
+		test "$rc" = 0 -a ! -s "$T/err" -a -s "$f"
+	MANWIDTH=80 man --warnings -l "$f" > "$T/$p.txt" 2> "$T/err"
+	rc=$?
+	check "$p: man -l renders it with no warning" \
+		test "$rc" = 0 -a ! -s "$T/err" -a -s "$T/$p.txt"
+done
+
+# every verb (its usage as feedctl help prints it), every domain
+# setting and every mxfeed.conf setting has an entry
+missing=""
+while IFS=$'\t' read -r kind name rest; do
+	case $kind in
+	verb)
+		grep -qE "^ {7}$name( |$)" "$T/feedctl.8.txt" || missing="$missing $name"
+		;;
+	field)
+		grep -qE "^ {7}$name=" "$T/feedctl.8.txt" || missing="$missing $name"
+		;;
+	conf)
+		grep -qE "^ {7}$name\$" "$T/mxfeed.conf.5.txt" || missing="$missing $name"
+		;;
+	esac
+done < "$T/dump"
+echo "$missing" > "$T/out"
+check "every verb, domain setting and conf setting has its entry" test -z "$missing"
+"$FEEDCTL" help > "$T/help"
+n_help=$(grep -c '^  [a-z]' "$T/help")
+n_dump=$(grep -c '^verb' "$T/dump")
+check "feedctl help and the page list the same verbs ($n_dump)" test "$n_help" = "$n_dump"
+
+# the hand-written pages: every command and option of --help is there
+missing=""
+for w in $("$BUILD/rel/bin/mta-glue" --help | sed -n 's/^  \([a-z][a-z| -]*[a-z]\)  .*/\1/p' |
+	tr '|' ' ' | awk '{ print $1; if ($2 != "") print $2 }'); do
+	grep -qE "^ {7}([a-z-]+ \| )*$w( |$)" "$T/mta-glue.8.txt" || missing="$missing $w"
+done
+for w in $("$BUILD/rel/bin/mxfeed-fcgi" --help | grep -o -- '^  -[-a-z]*'); do
+	grep -qE -- "^ {7}$w( |,|$)" "$T/mxfeed-fcgi.8.txt" || missing="$missing $w"
+done
+echo "$missing" > "$T/out"
+check "mta-glue(8) and mxfeed-fcgi(8) have every command and option of --help" \
+	test -z "$missing"
+
+# a row without text fails the generator, naming it
+for kind in verb field conf; do
+	case $kind in
+	verb) sed 's/^\(verb	flush	[^	]*	\).*/\1/' "$T/dump" > "$T/bad" ;;
+	field) sed 's/^\(field	greylisting	[^	]*	\)[^	]*/\1/' "$T/dump" > "$T/bad" ;;
+	conf) sed 's/^\(conf	log.level	.*	\)[^	]*$/\1/' "$T/dump" > "$T/bad" ;;
+	esac
+	page=$TOP/man/feedctl.8.in
+	[ "$kind" = conf ] && page=$TOP/man/mxfeed.conf.5.in
+	expect_exit 1 "gen.sh refuses a $kind without text" sh "$TOP/man/gen.sh" man "$T/bad" "$page"
+	check "... and names it" grep -qE 'flush|greylisting|log.level' "$T/err"
+done
+
+# ---- bash completion
+C=$DOC/feedctl.bash
+check "the completion script parses (bash -n)" bash -n "$C"
+mkdir -p "$T/bin"
+cat > "$T/bin/feedctl" << 'EOF'
+#!/bin/sh
+# a feedctl whose "list" knows two domains (the completion asks it)
+[ "$1" = -c ] && { echo "$2" > "${0%/*}/conf-seen"; shift 2; }
+[ "$1" = list ] && printf 'DOMAIN MODE\nexample.test feed\nexample.org pop3\n'
+exit 0
+EOF
+chmod +x "$T/bin/feedctl"
+# complete LINE: what bash offers at the end of LINE
+complete_line() {
+	PATH="$T/bin:$PATH" bash -c '
+		. "$1"
+		COMP_LINE=$2 COMP_POINT=${#2}
+		COMP_WORDS=($2) COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		[[ $2 == *" " ]] && COMP_CWORD=${#COMP_WORDS[@]}
+		_feedctl
+		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$C" "$1"
+}
+want() {
+	local got
+	got=$(complete_line "$1")
+	echo "got: $got" > "$T/out"
+	check "completion of '$1' is '$2'" test "$got" = "$2"
+}
+want "feedctl se" "set "
+want "feedctl --json sh" "show "
+want "feedctl set example.test spam." \
+	"spam.enabled= spam.high.action= spam.high.text= spam.low.action= spam.low.text= spam.med.action= spam.med.text= "
+want "feedctl set example.test greylisting=o" "off on "
+want "feedctl set example.test spam.high.action=" "delete header none subject "
+want "feedctl set ex" "example.org example.test "
+want "feedctl -c /etc/x.conf show example.o" "example.org "
+check "... asking feedctl list with the line's -c" grep -qx /etc/x.conf "$T/bin/conf-seen"
+want "feedctl rule " "add list remove "
+want "feedctl rule add example.t" "example.test "
+want "feedctl extend example.test --d" "--days "
+want "feedctl token " "create list revoke "
+want "feedctl add shop.example --mode f" "feed "
+want "feedctl help rev" "revert "
+
+tap_done
