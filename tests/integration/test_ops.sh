@@ -132,4 +132,44 @@ want "feedctl token " "create list revoke "
 want "feedctl add shop.example --mode f" "feed "
 want "feedctl help rev" "revert "
 
+# ---- systemd units and drop-ins, logrotate
+U=$T/units
+cp -r "$TOP/contrib/systemd" "$U"
+for u in "$U"/*.service; do
+	sed -i "s,/usr/local/bin/,$BUILD/rel/bin/," "$u"
+done
+# the Debian units the drop-ins extend (when installed here)
+for d in rspamd.service postgrey.service clamav-daemon.service clamav-daemon.socket; do
+	[ -e "/lib/systemd/system/$d" ] && cp "/lib/systemd/system/$d" "$U/"
+done
+if command -v systemd-analyze > /dev/null; then
+	(cd "$U" && systemd-analyze verify --man=no ./*.service) > "$T/out" 2> "$T/err"
+	rc=$?
+	check "systemd-analyze verify: every unit and drop-in, no warning" \
+		test "$rc" = 0 -a ! -s "$T/err" -a ! -s "$T/out"
+	echo 'Bogus=1' >> "$U/rspamd.service.d/mxfeed.conf"
+	(cd "$U" && systemd-analyze verify --man=no rspamd.service) > "$T/out" 2> "$T/err"
+	check "... which reads the drop-ins (a bad key in one is reported)" grep -q Bogus "$T/err"
+else
+	tap_ok "systemd-analyze verify # SKIP systemd-analyze not installed"
+fi
+missing=""
+for u in "$TOP"/contrib/systemd/*.service "$TOP"/contrib/systemd/*.d/*.conf; do
+	for k in ProtectSystem=strict ProtectHome=yes NoNewPrivileges=yes PrivateTmp=yes \
+		CapabilityBoundingSet=; do
+		grep -q "^$k" "$u" || missing="$missing ${u#"$TOP"/}:$k"
+	done
+done
+echo "$missing" > "$T/out"
+check "every unit and drop-in is hardened" test -z "$missing"
+for d in sync postfix fcgi worker; do
+	check "a unit for mxfeed-$d" test -e "$TOP/contrib/systemd/mxfeed-$d.service"
+done
+run logrotate -d "$TOP/contrib/logrotate/mxfeed"
+check "logrotate -d takes contrib/logrotate/mxfeed" test "$rc" = 0
+check "... which rotates every log the product writes under paths.state" \
+	bash -c "grep -q postfix.log '$TOP/contrib/logrotate/mxfeed' &&
+		 grep -q dovecot.log '$TOP/contrib/logrotate/mxfeed' &&
+		 grep -q 'postfix.log' '$TOP/templates/postfix/main.cf.in'"
+
 tap_done
