@@ -172,4 +172,64 @@ check "... which rotates every log the product writes under paths.state" \
 		 grep -q dovecot.log '$TOP/contrib/logrotate/mxfeed' &&
 		 grep -q 'postfix.log' '$TOP/templates/postfix/main.cf.in'"
 
+# ---- Debian packages: built from a copy of the tree (dpkg-buildpackage
+# cleans it first), lintian, unpacked into a scratch root
+if command -v dh_listpackages > /dev/null && command -v lintian > /dev/null; then
+	(cd "$TOP" && dh_listpackages) > "$T/out" 2> "$T/err"
+	check "dh_listpackages: the four packages" \
+		test "$(sort "$T/out" | tr '\n' ' ')" = "mxfeed-common mxfeed-mailhost mxfeed-relay mxfeed-web "
+	mkdir -p "$T/src"
+	tar -C "$TOP" --exclude=./build --exclude=./.git --exclude=./debian/build \
+		--exclude=./tests/browser/node_modules -c . | tar -C "$T/src" -x
+	make -C "$T/src" --no-print-directory deb B="$T/pkg" > "$T/out" 2> "$T/err"
+	rc=$?
+	check "make deb builds the packages (dpkg-buildpackage -b, lintian without error)" \
+		test "$rc" = 0
+	grep -E '^(E|W): ' "$T/out" | sed 's/^/# lintian: /'
+	R=$T/root
+	for p in common web relay mailhost; do
+		f=$(ls "$T/pkg/deb/mxfeed-${p}_"*.deb 2> /dev/null | head -1)
+		check "mxfeed-$p: built" test -n "$f"
+		[ -n "$f" ] && dpkg -x "$f" "$R"
+	done
+	missing=""
+	for f in usr/bin/feedctl usr/sbin/mta-glue usr/sbin/mxfeed-fcgi usr/sbin/mxfeed-policyd \
+		etc/mxfeed/mxfeed.conf etc/mxfeed/nginx-fastcgi.conf etc/logrotate.d/mxfeed \
+		usr/share/man/man8/feedctl.8.gz usr/share/man/man8/mta-glue.8.gz \
+		usr/share/man/man8/mxfeed-fcgi.8.gz usr/share/man/man8/mxfeed-policyd.8.gz \
+		usr/share/man/man5/mxfeed.conf.5.gz usr/share/bash-completion/completions/feedctl \
+		usr/share/mxfeed/sql/001_init.sql var/lib/mxfeed \
+		lib/systemd/system/mxfeed-fcgi.service lib/systemd/system/mxfeed-sync.service \
+		lib/systemd/system/mxfeed-postfix.service lib/systemd/system/mxfeed-worker.service \
+		lib/systemd/system/rspamd.service.d/mxfeed.conf \
+		lib/systemd/system/postgrey.service.d/mxfeed.conf \
+		lib/systemd/system/clamav-daemon.service.d/mxfeed.conf \
+		lib/systemd/system/dovecot.service.d/mxfeed.conf; do
+		[ -e "$R/$f" ] || missing="$missing $f"
+	done
+	echo "$missing" > "$T/out"
+	check "the packages hold the programs, pages, units, config and state dir" test -z "$missing"
+	check "conffiles: /etc/mxfeed/mxfeed.conf (mxfeed-common)" \
+		bash -c "dpkg-deb -e '$(ls "$T/pkg/deb/mxfeed-common_"*.deb)' '$T/ctl' &&
+			 grep -qx /etc/mxfeed/mxfeed.conf '$T/ctl/conffiles'"
+	check "mxfeed-relay depends on the relay's daemons" \
+		bash -c "dpkg-deb -f '$(ls "$T/pkg/deb/mxfeed-relay_"*.deb)' Depends |
+			 grep -q 'postfix-lmdb.*rspamd.*clamav-daemon.*postgrey.*unbound'"
+	# the packaged units name the packaged programs; verify them there
+	mkdir -p "$T/punits"
+	for u in "$R"/lib/systemd/system/*.service; do
+		sed -e "s,/usr/sbin/\\(mta-glue\\|mxfeed-fcgi\\),$R/usr/sbin/\\1,g" \
+			-e "s,/usr/bin/feedctl,$R/usr/bin/feedctl,g" "$u" > "$T/punits/${u##*/}"
+	done
+	(cd "$T/punits" && systemd-analyze verify --man=no ./*.service) > "$T/out" 2> "$T/err"
+	rc=$?
+	check "systemd-analyze verify: the packaged units" test "$rc" = 0 -a ! -s "$T/err"
+	n=$(grep -c '/usr/sbin/' "$R"/lib/systemd/system/mxfeed-*.service | awk -F: '{ s += $2 } END { print s }')
+	check "the packaged units run /usr/sbin's programs" \
+		bash -c "test $n -gt 0 && ! grep -q /usr/local '$R'/lib/systemd/system/mxfeed-*.service"
+	zcat "$R/usr/share/man/man8/feedctl.8.gz" > "$T/feedctl.8"
+	check "the packaged feedctl(8) is the built one" cmp -s "$T/feedctl.8" "$DOC/man/feedctl.8"
+else
+	tap_ok "Debian packages # SKIP debhelper or lintian not installed"
+fi
 tap_done
