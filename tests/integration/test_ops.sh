@@ -24,6 +24,11 @@ export LC_ALL=C.UTF-8
 check "feedctl --doc-dump lists verbs, domain settings and conf settings" \
 	bash -c "grep -q '^verb	set	' '$T/dump' && grep -q '^field	queue.days	' '$T/dump' &&
 		 grep -q '^conf	database.conninfo	' '$T/dump'"
+check "conf types: HOST:PORT, level, zone list each named as such" \
+	bash -c "grep -q '^conf	greylist.postgrey	HOST:PORT	' '$T/dump' &&
+		 grep -q '^conf	log.level	level	' '$T/dump' &&
+		 grep -q '^conf	dnsbl.reject	zone list	' '$T/dump' &&
+		 grep -q '^conf	relay.outbound	address list	' '$T/dump'"
 check "the build's pages come from this feedctl's tables" \
 	cmp -s "$T/dump" "$DOC/dump.txt"
 
