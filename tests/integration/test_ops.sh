@@ -191,6 +191,10 @@ if command -v dh_listpackages > /dev/null && command -v lintian > /dev/null; the
 	check "make deb builds the packages (dpkg-buildpackage -b, lintian without error)" \
 		test "$rc" = 0
 	grep -E '^(E|W): ' "$T/out" | sed 's/^/# lintian: /'
+	check "... into build/deb/, leaving the tree and its parent clean" \
+		bash -c "! ls '$T'/*.deb '$T'/*.changes 2> /dev/null &&
+			 test ! -e '$T/src/debian/build' -a ! -e '$T/src/debian/tmp' &&
+			 test ! -e '$T/src/debian/mxfeed-common'"
 	R=$T/root
 	for p in common web relay mailhost; do
 		f=$(ls "$T/pkg/deb/mxfeed-${p}_"*.deb 2> /dev/null | head -1)
