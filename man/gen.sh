@@ -73,7 +73,7 @@ function verbs(  i, n, u, k, line, syn, lines) {
 			       roffline(syn[line])
 		printf "%s", roff(vhelp[i])
 		if (vname[i] == "set" || vname[i] == "add")
-			print "The settings are listed under\n.B SETTINGS\nbelow."
+			print "(See\n.B SETTINGS\nbelow.)"
 	}
 }
 function fields(  i, t) {
