@@ -122,8 +122,12 @@ function alternatives(s,  i, c, depth, g, n, alt, k, out) {
 	gsub(/\n/, " ", g)
 	n = split(g, alt, index(g, " | ") ? " [|] " : "[|]")
 	out = ""
-	for (k = 1; k <= n; k++)
+	for (k = 1; k <= n; k++) {
+		# "(DOMAIN|ADDRESS)": arguments, not sub-commands
+		if (firstword(alt[k]) !~ /^[a-z][a-z0-9-]*$/)
+			return ""
 		out = out " " firstword(alt[k])
+	}
 	return substr(out, 2)
 }
 function firstword(s) {
@@ -164,8 +168,9 @@ function tables(  i, opts, w, n, a, k, sub1, vals, s) {
 		w = vusage[i]
 		if (match(w, /^[a-z0-9-]+ \(/) == 0)
 			continue
-		printf "\t%s) echo \047%s\047 ;;\n", vname[i],
-		       alternatives(substr(w, RLENGTH + 1))
+		w = alternatives(substr(w, RLENGTH + 1))
+		if (w != "")
+			printf "\t%s) echo \047%s\047 ;;\n", vname[i], w
 	}
 	print "\tesac\n}"
 	print "_feedctl_values() {\n\tcase $1 in"
@@ -178,7 +183,7 @@ function tables(  i, opts, w, n, a, k, sub1, vals, s) {
 	print "\tesac\n}"
 	s = ""
 	for (i = 1; i <= nverb; i++)
-		if (vusage[i] ~ /^[a-z0-9-]+ (\([a-z|]+\) )?DOMAIN/)
+		if (vusage[i] ~ /^[a-z0-9-]+ (\([a-z|]+\) |\(|\[)?DOMAIN/)
 			s = s " " vname[i]
 	printf "_feedctl_domain_verbs=\047%s\047\n", substr(s, 2)
 }

@@ -136,6 +136,16 @@ want "feedctl extend example.test --d" "--days "
 want "feedctl token " "create list revoke "
 want "feedctl add shop.example --mode f" "feed "
 want "feedctl help rev" "revert "
+# a verb added to the table is completed without an edit here: one
+# taking (DOMAIN|ADDRESS), whose alternatives are no sub-commands
+printf 'verb\ttrace\ttrace (DOMAIN|ADDRESS) [--since T] [--message-id ID]\tFind messages.\n' |
+	cat - "$T/dump" > "$T/dump2"
+sh "$TOP/man/gen.sh" completion "$T/dump2" "$TOP/man/feedctl.bash.in" > "$T/c2.bash"
+C=$T/c2.bash
+want "feedctl tr" "trace "
+want "feedctl trace ex" "example.org example.test "
+want "feedctl trace example.test --m" "--message-id "
+C=$DOC/feedctl.bash
 
 # ---- systemd units and drop-ins, logrotate
 U=$T/units
