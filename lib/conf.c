@@ -756,6 +756,15 @@ static const char *const kind_names[] = {
 	[K_DNSBLS] = "zone list",
 };
 
+/* kind_names[k], or "" for a kind added without a name (man/gen.sh
+ * then refuses the setting) */
+static const char *kind_name(enum kind k)
+{
+	size_t n = sizeof(kind_names) / sizeof(kind_names[0]);
+
+	return (size_t)k < n && kind_names[k] ? kind_names[k] : "";
+}
+
 void conf_print_doc(FILE *fp)
 {
 	size_t i;
@@ -764,7 +773,7 @@ void conf_print_doc(FILE *fp)
 		const struct setting *s = &settings[i];
 
 		fprintf(fp, "%-26s %-9s default %-36s %s\n", s->name,
-			kind_names[s->kind],
+			kind_name(s->kind),
 			s->def ? (s->def[0] ? s->def : "(empty)") : "(see doc)",
 			s->doc);
 	}
@@ -787,7 +796,7 @@ void conf_print_table(FILE *fp, const char *prefix)
 		const struct setting *s = &settings[i];
 
 		fprintf(fp, "%s%s\t%s\t%s\t", prefix, s->name,
-			kind_names[s->kind], s->def ? s->def : "");
+			kind_name(s->kind), s->def ? s->def : "");
 		if (s->kind == K_INT || s->kind == K_FLOAT)
 			fprintf(fp, "%g\t%g", s->min, s->max);
 		else

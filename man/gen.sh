@@ -215,7 +215,7 @@ FILENAME == dump && $1 == "conf" {
 	cmin[nconf] = $5
 	cmax[nconf] = $6
 	cdoc[nconf] = $7
-	if ($7 == "")
+	if ($7 == "" || $3 == "")
 		missing("mxfeed.conf setting " $2)
 	next
 }

@@ -81,14 +81,15 @@ check "mta-glue(8) and mxfeed-fcgi(8) have every command and option of --help" \
 	test -z "$missing"
 
 # a row without text fails the generator, naming it
-for kind in verb field conf; do
+for kind in verb field conf conf-type; do
 	case $kind in
 	verb) sed 's/^\(verb	flush	[^	]*	\).*/\1/' "$T/dump" > "$T/bad" ;;
 	field) sed 's/^\(field	greylisting	[^	]*	\)[^	]*/\1/' "$T/dump" > "$T/bad" ;;
 	conf) sed 's/^\(conf	log.level	.*	\)[^	]*$/\1/' "$T/dump" > "$T/bad" ;;
+	conf-type) sed 's/^\(conf	log.level	\)[^	]*/\1/' "$T/dump" > "$T/bad" ;;
 	esac
 	page=$TOP/man/feedctl.8.in
-	[ "$kind" = conf ] && page=$TOP/man/mxfeed.conf.5.in
+	[ "${kind%-type}" = conf ] && page=$TOP/man/mxfeed.conf.5.in
 	expect_exit 1 "gen.sh refuses a $kind without text" sh "$TOP/man/gen.sh" man "$T/bad" "$page"
 	check "... and names it" grep -qE 'flush|greylisting|log.level' "$T/err"
 done
