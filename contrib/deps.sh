@@ -22,6 +22,7 @@ php-fpm roundcube-core roundcube-sqlite3
 swaks iproute2
 rbldnsd unbound bind9-dnsutils
 jq util-linux bc time
+debhelper dpkg-dev lintian groff-base man-db logrotate systemd
 "
 
 # npm: Debian's nodejs package ships without it, NodeSource's nodejs

@@ -1865,6 +1865,52 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* fputs s with "\" and newlines written as "\\" and "\n" */
+static void dump_escaped(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			fputs("\\n", stdout);
+		else if (*s == '\\')
+			fputs("\\\\", stdout);
+		else
+			putchar(*s);
+	}
+}
+
+/*
+ * "feedctl --doc-dump" (not in --help): the tables the man pages and
+ * the bash completion are generated from (man/gen.sh), one record a
+ * line, tab-separated: "verb NAME USAGE HELP", "field PATH SYNTAX
+ * LABEL HELP DEST_ONLY", "conf NAME TYPE DEFAULT MIN MAX DOC".
+ */
+static int doc_dump(void)
+{
+	const struct cmd *c;
+	size_t i;
+
+	for (c = cmds; c->name; c++) {
+		printf("verb\t%s\t", c->name);
+		dump_escaped(c->usage);
+		putchar('\t');
+		dump_escaped(c->help ? c->help : "");
+		putchar('\n');
+	}
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		struct strbuf syn = STRBUF_INIT;
+
+		domain_field_syntax(f, &syn);
+		printf("field\t%s\t%s\t%s\t", f->path, syn.buf,
+		       f->label ? f->label : "");
+		dump_escaped(f->help ? f->help : "");
+		printf("\t%d\n", (f->flags & FF_DEST_ONLY) ? 1 : 0);
+		sbuf_release(&syn);
+	}
+	conf_print_table(stdout, "conf\t");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static void set_actor(struct cli *cli)
 {
 	const char *who = getenv("SUDO_USER");
@@ -1891,6 +1937,8 @@ int main(int argc, char **argv)
 
 	cli.err = (struct error)ERROR_INIT;
 	log_init("feedctl", LOG_LEVEL_WARN);
+	if (argc == 2 && strcmp(argv[1], "--doc-dump") == 0)
+		return doc_dump();
 	/* pull the global options out, wherever they stand */
 	for (i = 1; i < argc; i++) {
 		if (!opts_done) {

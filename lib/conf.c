@@ -805,11 +805,23 @@ out:
 	return rc;
 }
 
-/* by enum kind */
-static const char *const kind_names[] = { "string",    "path",	    "name",
-					  "host:port", "integer",   "number",
-					  "CIDR list", "addresses", "name list",
-					  "level",     "zone list", "command" };
+static const char *const kind_names[] = {
+	[K_STR] = "string",	  [K_PATH] = "path",
+	[K_NAME] = "name",	  [K_HOSTPORT] = "HOST:PORT",
+	[K_INT] = "integer",	  [K_FLOAT] = "number",
+	[K_CIDRS] = "CIDR list",  [K_IPS] = "address list",
+	[K_NAMES] = "name list",  [K_LEVEL] = "level",
+	[K_DNSBLS] = "zone list", [K_ARGV] = "command",
+};
+
+/* kind_names[k], or "" for a kind added without a name (man/gen.sh
+ * then refuses the setting) */
+static const char *kind_name(enum kind k)
+{
+	size_t n = sizeof(kind_names) / sizeof(kind_names[0]);
+
+	return (size_t)k < n && kind_names[k] ? kind_names[k] : "";
+}
 
 void conf_print_doc(FILE *fp)
 {
@@ -819,7 +831,7 @@ void conf_print_doc(FILE *fp)
 		const struct setting *s = &settings[i];
 
 		fprintf(fp, "%-26s %-9s default %-36s %s\n", s->name,
-			kind_names[s->kind],
+			kind_name(s->kind),
 			s->def ? (s->def[0] ? s->def : "(empty)") : "(see doc)",
 			s->doc);
 	}
@@ -830,4 +842,23 @@ const char *conf_doc(const char *name)
 	const struct setting *s = find(name);
 
 	return s ? s->doc : NULL;
+}
+
+/* One line per setting, tab-separated; tabs and newlines in the text
+ * cannot occur (the table is ours), so none is escaped. */
+void conf_print_table(FILE *fp, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+
+		fprintf(fp, "%s%s\t%s\t%s\t", prefix, s->name,
+			kind_name(s->kind), s->def ? s->def : "");
+		if (s->kind == K_INT || s->kind == K_FLOAT)
+			fprintf(fp, "%g\t%g", s->min, s->max);
+		else
+			fputs("\t", fp);
+		fprintf(fp, "\t%s\n", s->doc ? s->doc : "");
+	}
 }

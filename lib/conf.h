@@ -105,6 +105,12 @@ int conf_load(struct conf *conf, const char *path, struct error *err)
 void conf_release(struct conf *conf);
 void conf_print_doc(FILE *fp);
 /*
+ * The table for generated documentation (mxfeed.conf(5)): one line per
+ * setting, PREFIX NAME TAB TYPE TAB DEFAULT TAB MIN TAB MAX TAB DOC (DEFAULT
+ * empty when built in elsewhere, MIN and MAX empty unless numeric).
+ */
+void conf_print_table(FILE *fp, const char *prefix);
+/*
  * A DNS blocklist entry as dnsbl.* takes it: ZONE (LDH labels, >= 2,
  * <= 253 bytes, no trailing dot) or ZONE=FILTER (Postfix's reply filter:
  * four octet patterns N, [N..M] or [A;B..C]); out gets the lower-case
