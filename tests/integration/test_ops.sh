@@ -139,14 +139,16 @@ want "feedctl add shop.example --mode f" "feed "
 want "feedctl help rev" "revert "
 # a verb added to the table is completed without an edit here: one
 # taking (DOMAIN|ADDRESS), whose alternatives are no sub-commands
-printf 'verb\ttrace\ttrace (DOMAIN|ADDRESS) [--since T] [--message-id ID]\tFind messages.\n' |
+printf 'verb\tseek\tseek (DOMAIN|ADDRESS) [--since T] [--message-id ID]\tFind messages.\n' |
 	cat - "$T/dump" > "$T/dump2"
 sh "$TOP/man/gen.sh" completion "$T/dump2" "$TOP/man/feedctl.bash.in" > "$T/c2.bash"
 C=$T/c2.bash
-want "feedctl tr" "trace "
-want "feedctl trace ex" "example.org example.test "
-want "feedctl trace example.test --m" "--message-id "
+want "feedctl se" "seek set "
+want "feedctl seek ex" "example.org example.test "
+want "feedctl seek example.test --m" "--message-id "
 C=$DOC/feedctl.bash
+want "feedctl tr" "trace "
+want "feedctl trace example.test --m" "--message-id "
 
 # ---- systemd units and drop-ins, logrotate
 U=$T/units
