@@ -12,6 +12,8 @@
  *                                  confirmation page for the destructive
  *                                  ones, the passwords once for new
  *                                  mailboxes (see "mail-stack verbs")
+ *   GET  /portal/d/NAME/messages   message tracking: search by address,
+ *                                  Message-ID, since; steps on click
  *   GET  /portal/relays            the relays: addresses, applied
  *                                  sequence, heartbeat, state, last error
  *   GET  /portal/static/portal.css
@@ -1727,6 +1729,30 @@ static void domain_page(struct page *pg, const struct domain *d,
 	json_object_set_new(ctx, "fields",
 			    settings_fields(pg, d, errors, posted));
 	{
+		/* the queue as the relays last published it (no waiting) */
+		struct strbuf mh = STRBUF_INIT;
+		json_t *qv = store_queue_view(pg->ox.store, d->name.alabel,
+					      &pg->err),
+		       *qr;
+		json_int_t total = 0;
+
+		error_clear(&pg->err);
+		json_array_foreach(qv, k, qr)
+		{
+			total += json_integer_value(
+				json_object_get(qr, "count"));
+			json_object_del(qr, "messages");
+			json_object_set_new(qr, "as_of",
+					    when(json_object_get(qr, "as_of")));
+		}
+		json_object_set_new(ctx, "queue",
+				    qv ? first_last(qv) : json_array());
+		json_object_set_new(ctx, "queue_total", json_integer(total));
+		domain_href(&mh, d->name.alabel, "/messages");
+		json_object_set_new(ctx, "messages_href", json_string(mh.buf));
+		sbuf_release(&mh);
+	}
+	{
 		json_t *vs = json_array();
 
 		for (k = 0; k < NVERBS; k++)
@@ -2174,6 +2200,100 @@ static void relays_page(struct page *pg)
 	render(pg, 200, "Relays", "relays.html", ctx, NULL);
 }
 
+/*
+ * /portal/d/NAME/messages?address=&message_id=&since=&after=: message
+ * tracking (ops_trace()), one line per message in words, its steps on
+ * click.  A bad search value is shown above the list (422).
+ */
+static void messages_page(struct page *pg, const struct domain *d)
+{
+	struct http_form qs = HTTP_FORM_INIT;
+	struct ops_trace_in in = { 0 };
+	struct strbuf action = STRBUF_INIT, back = STRBUF_INIT,
+		      next = STRBUF_INIT;
+	json_t *o = NULL, *ctx, *m, *st;
+	int status = 200;
+	size_t i, j;
+
+	domain_href(&action, d->name.alabel, "/messages");
+	domain_href(&back, d->name.alabel, "");
+	if (http_form_parse(pg->q->query, strlen(pg->q->query), &qs, &pg->err) <
+	    0) {
+		sbuf_release(&action);
+		sbuf_release(&back);
+		error_page(pg, 400, "The search is not a well-formed query.");
+		return;
+	}
+	in.domain = d->name.alabel;
+	in.address = http_form_get(&qs, "address");
+	in.message_id = http_form_get(&qs, "message_id");
+	in.since = http_form_get(&qs, "since");
+	in.before = http_form_get(&qs, "after");
+	if (in.address != NULL && in.address[0] == '\0')
+		in.address = NULL;
+	if (in.message_id != NULL && in.message_id[0] == '\0')
+		in.message_id = NULL;
+	if (in.since != NULL && in.since[0] == '\0')
+		in.since = NULL;
+	in.limit = 100;
+	o = ops_trace(&pg->ox, &in, &pg->err);
+	if (o == NULL && pg->err.code != ERR_INVALID) {
+		http_form_release(&qs);
+		sbuf_release(&action);
+		sbuf_release(&back);
+		error_page_err(pg);
+		return;
+	}
+	if (o == NULL)
+		status = 422;
+	json_array_foreach(json_object_get(o, "messages"), i, m)
+	{
+		json_object_set_new(m, "time",
+				    when(json_object_get(m, "time")));
+		json_array_foreach(json_object_get(m, "steps"), j, st)
+			json_object_set_new(st, "time",
+					    when(json_object_get(st, "time")));
+	}
+	if (json_is_integer(json_object_get(o, "next"))) {
+		sbuf_addf(&next, "%s?after=%" JSON_INTEGER_FORMAT, action.buf,
+			  json_integer_value(json_object_get(o, "next")));
+		if (in.address) {
+			sbuf_addstr(&next, "&address=");
+			sbuf_addurl(&next, in.address);
+		}
+		if (in.message_id) {
+			sbuf_addstr(&next, "&message_id=");
+			sbuf_addurl(&next, in.message_id);
+		}
+		if (in.since) {
+			sbuf_addstr(&next, "&since=");
+			sbuf_addurl(&next, in.since);
+		}
+	}
+	ctx = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "domain",
+			d->name.ulabel, "action", action.buf, "back", back.buf,
+			"address", in.address ? in.address : "", "message_id",
+			in.message_id ? in.message_id : "", "since_in",
+			in.since ? in.since : "");
+	json_object_set_new(ctx, "since",
+			    in.since ? json_string(in.since) : json_null());
+	json_object_set_new(
+		ctx, "messages",
+		o ? first_last(json_incref(json_object_get(o, "messages")))
+		  : json_array());
+	json_object_set_new(ctx, "next",
+			    next.len ? json_string(next.buf) : json_null());
+	json_object_set_new(ctx, "error",
+			    o == NULL ? json_string(error_msg(&pg->err))
+				      : json_null());
+	json_decref(o);
+	http_form_release(&qs);
+	sbuf_release(&action);
+	sbuf_release(&back);
+	sbuf_release(&next);
+	render(pg, status, d->name.ulabel, "messages.html", ctx, NULL);
+}
+
 /* ---- routing ------------------------------------------------------- */
 
 static void route(struct page *pg)
@@ -2233,6 +2353,13 @@ static void route(struct page *pg)
 			domain_get(pg, name);
 		else
 			domain_post(pg, name);
+		return;
+	}
+	if (strcmp(slash, "/messages") == 0) {
+		if (!get)
+			error_page(pg, 405, "Nothing to post here.");
+		else if (load(pg, name, &d, &p) == 0)
+			messages_page(pg, &d);
 		return;
 	}
 	v = verb_find(slash + 1);

@@ -379,6 +379,33 @@ expect_status 405 "POST to the relays page: 405" POST /portal/relays "${U[@]}" "
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the relays page =============================================
 
+# --- message tracking: the messages page -------------------------------------
+# rows as a relay's sync writes them (test_trace.sh makes them from a real
+# Postfix log); here the page's search, rendering, escaping and scope
+sql "INSERT INTO message_events (at, relay, queue_id, message_id, sender, recipient, domain, client, verdict, code, reply, destination) VALUES
+ (now() - interval '10 minutes', 'mx1', NULL, NULL, 'a@sender.test', 'info@example.com', 'example.com', '192.0.2.7', 'greylisted', '450', '4.2.0 Greylisted', NULL),
+ (now() - interval '5 minutes', 'mx1', 'ABCDE12345', 'm1@sender.test', 'a@sender.test', NULL, NULL, '192.0.2.7', 'accepted', NULL, NULL, NULL),
+ (now() - interval '5 minutes', 'mx1', 'ABCDE12345', 'm1@sender.test', 'a@sender.test', 'info@example.com', 'example.com', '192.0.2.7', 'delivered', '250', '2.0.0 Ok', '127.0.0.1[127.0.0.1]:2526'),
+ (now() - interval '2 minutes', 'mx1', NULL, NULL, 'x@evil.test', 'bob@example.com', 'example.com', '198.51.100.9', 'refused', '554', '5.7.1 <script>no</script>', NULL),
+ (now() - interval '2 minutes', 'mx1', NULL, NULL, 'x@evil.test', 'u@other.example', 'other.example', '198.51.100.9', 'refused', '554', '5.7.1 other', NULL)" > /dev/null
+expect_status 200 "the domain page links its messages" GET /portal/d/example.com "${U[@]}"
+check "... the link" body_has 'href="/portal/d/example.com/messages"'
+check "... and the queue line" body_has "<strong>Queued:</strong> 0 message(s)"
+expect_status 200 "the messages page" GET /portal/d/example.com/messages "${U[@]}"
+check "... greylisted, accepted and delivered joined in one line, in words" \
+	body_has "greylisted at $(date -u +%Y-%m-%d)"
+check "... the delivery" bash -c "grep -q 'accepted at [0-9:]*, delivered to 127.0.0.1\[127.0.0.1\]:2526 at [0-9:]* (250 2.0.0 Ok)' '$T/out'"
+check "... the refusal, its reply escaped" bash -c "grep -qF '5.7.1 &lt;script&gt;no&lt;/script&gt;' '$T/out' && ! grep -qF '<script>no' '$T/out'"
+check "... nothing of another domain" bash -c "! grep -q 'other.example' '$T/out'"
+expect_status 200 "search by address" GET '/portal/d/example.com/messages?address=bob@example.com' "${U[@]}"
+check "... only that address" bash -c "grep -q 'bob@example.com' '$T/out' && ! grep -q 'info@example.com</td>' '$T/out'"
+expect_status 422 "an address of another domain: 422" GET '/portal/d/example.com/messages?address=u@other.example' "${U[@]}"
+check "... says why" body_has "the address is not in example.com"
+expect_status 422 "since=soon: 422" GET '/portal/d/example.com/messages?since=soon' "${U[@]}"
+check "... says what since takes" body_has "since must be"
+expect_status 405 "POST to the messages page: 405" POST /portal/d/example.com/messages "${U[@]}" "${OR[@]}" "${C[@]}"
+sql "DELETE FROM message_events" > /dev/null
+
 # --- odd requests --------------------------------------------------------
 expect_status 404 "an unknown page: 404" GET /portal/nothing "${U[@]}"
 expect_status 405 "PUT: 405" PUT /portal/d/example.com "${U[@]}"
