@@ -33,13 +33,21 @@ struct call {
 	struct ops_ctx ox;
 	const char *name; /* {name} of the path, or NULL */
 	const char *sub;  /* the part after {name}/, or NULL */
+	char item[24];	  /* S_QUARANTINED: the {id} */
 	struct error err;
 	bool secret; /* the answer holds passwords: never stored */
 };
 
 typedef void (*handler_fn)(struct call *c);
 
-enum shape { S_DOMAINS, S_DOMAIN, S_DOMAIN_SUB, S_RELAYS, S_RELAY_ADDRS };
+enum shape {
+	S_DOMAINS,
+	S_DOMAIN,
+	S_DOMAIN_SUB,
+	S_RELAYS,
+	S_RELAY_ADDRS,
+	S_QUARANTINED, /* domains/{name}/quarantine/{id}/{sub} */
+};
 
 struct route {
 	const char *method;
@@ -482,6 +490,47 @@ out:
 	http_form_release(&qs);
 }
 
+static void h_quarantine(struct call *c)
+{
+	struct domain d;
+	json_t *q;
+
+	if (load(c, &d, NULL) < 0)
+		return;
+	if ((q = ops_quarantine_list(&c->ox, &d.name, &c->err)) == NULL) {
+		fail(c);
+		return;
+	}
+	resp_json(c->r, 200, q);
+	json_decref(q);
+}
+
+static void quarantine_act(struct call *c, bool release)
+{
+	struct domain d;
+	json_t *o;
+
+	if (load(c, &d, NULL) < 0)
+		return;
+	if ((o = ops_quarantine(&c->ox, &d.name, c->item, release, &c->err)) ==
+	    NULL) {
+		fail(c);
+		return;
+	}
+	resp_json(c->r, 200, o);
+	json_decref(o);
+}
+
+static void h_release(struct call *c)
+{
+	quarantine_act(c, true);
+}
+
+static void h_qdelete(struct call *c)
+{
+	quarantine_act(c, false);
+}
+
 static void h_queue(struct call *c)
 {
 	struct domain d;
@@ -840,6 +889,9 @@ static const struct route routes[] = {
 	{ "GET", S_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
 	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
 	{ "GET", S_DOMAIN_SUB, "messages", ROLE_READ, h_messages },
+	{ "GET", S_DOMAIN_SUB, "quarantine", ROLE_READ, h_quarantine },
+	{ "POST", S_QUARANTINED, "release", ROLE_OPERATOR, h_release },
+	{ "POST", S_QUARANTINED, "delete", ROLE_OPERATOR, h_qdelete },
 	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_switch },
 	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_temp_pop3 },
 	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_revert },
@@ -855,7 +907,7 @@ static const struct route routes[] = {
 
 /* Split the path into shape, name and sub; -1 if no shape fits. */
 static int path_shape(const char *path, char *name, size_t nsize,
-		      const char **sub)
+		      const char **sub, char *item, size_t isize)
 {
 	const char *rest, *slash;
 	size_t n;
@@ -879,6 +931,17 @@ static int path_shape(const char *path, char *name, size_t nsize,
 	if (slash == NULL)
 		return S_DOMAIN;
 	*sub = slash + 1;
+	if (strncmp(*sub, "quarantine/", 11) == 0) {
+		const char *id = *sub + 11, *s2 = strchr(id, '/');
+
+		if (s2 == NULL || s2 == id || (size_t)(s2 - id) >= isize ||
+		    strchr(s2 + 1, '/') != NULL)
+			return -1;
+		memcpy(item, id, (size_t)(s2 - id));
+		item[s2 - id] = '\0';
+		*sub = s2 + 1;
+		return S_QUARANTINED;
+	}
 	if (**sub == '\0' || strchr(*sub, '/') != NULL)
 		return -1;
 	return S_DOMAIN_SUB;
@@ -1079,10 +1142,11 @@ void api_handle(struct req *q, struct resp *r)
 	int shape;
 	size_t i;
 
-	shape = path_shape(q->path, name, sizeof(name), &c.sub);
+	shape = path_shape(q->path, name, sizeof(name), &c.sub, c.item,
+			   sizeof(c.item));
 	for (i = 0; shape >= 0 && i < NROUTES; i++) {
 		if (routes[i].shape != (enum shape)shape ||
-		    (shape == S_DOMAIN_SUB &&
+		    ((shape == S_DOMAIN_SUB || shape == S_QUARANTINED) &&
 		     strcmp(routes[i].sub, c.sub) != 0))
 			continue;
 		path_known = true;
@@ -1102,7 +1166,10 @@ void api_handle(struct req *q, struct resp *r)
 		}
 		return;
 	}
-	c.name = shape == S_DOMAIN || shape == S_DOMAIN_SUB ? name : NULL;
+	c.name = shape == S_DOMAIN || shape == S_DOMAIN_SUB ||
+				 shape == S_QUARANTINED
+			 ? name
+			 : NULL;
 	if ((c.ox.store = worker_store(q->w, &c.err)) == NULL) {
 		fail(&c);
 		goto out;

@@ -1109,6 +1109,56 @@ static int cmd_relay(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_quarantine(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "relay", "RELAY" },
+		{ "queue_id", "ID" },
+		{ "arrival", "ARRIVED" },
+		{ "sender", "SENDER" },
+		{ "recipients", "RECIPIENTS" },
+		{ "expires", "DELETED AFTER" },
+		{ NULL, NULL },
+	};
+	struct domain_name dn;
+	bool list, release;
+	json_t *o;
+
+	if (argc < 3)
+		return usage_error(cli, "quarantine",
+				   "quarantine takes list DOMAIN, release "
+				   "DOMAIN ID or delete DOMAIN ID");
+	list = strcmp(argv[1], "list") == 0;
+	release = strcmp(argv[1], "release") == 0;
+	if (!list && !release && strcmp(argv[1], "delete") != 0)
+		return usage_error(cli, "quarantine",
+				   "unknown sub-command '%s'", argv[1]);
+	if (argc != (list ? 3 : 4))
+		return usage_error(cli, "quarantine",
+				   list ? "quarantine list takes one DOMAIN"
+					: "quarantine %s takes DOMAIN ID",
+				   argv[1]);
+	cli->subject = argv[2];
+	if (ops_name(&cli->conf, argv[2], &dn, &cli->err) < 0)
+		return fail(cli);
+	o = list ? ops_quarantine_list(&cli->ox, &dn, &cli->err)
+		 : ops_quarantine(&cli->ox, &dn, argv[3], release, &cli->err);
+	if (o == NULL)
+		return fail(cli);
+	if (cli->json)
+		print_json(o);
+	else if (!list)
+		printf("%s: %s %s on relay %s\n", dn.alabel, argv[3],
+		       json_string_value(json_object_get(o, "done")),
+		       json_string_value(json_object_get(o, "relay")));
+	else if (json_array_size(json_object_get(o, "messages")) == 0)
+		printf("%s: nothing in quarantine\n", dn.alabel);
+	else
+		print_table(json_object_get(o, "messages"), cols);
+	json_decref(o);
+	return 0;
+}
+
 static int cmd_trace(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
@@ -1691,6 +1741,14 @@ static const struct cmd cmds[] = {
 	  "Try to deliver the domain's queued mail now, on every relay.\n"
 	  "A relay that is down runs the flush when it is back (within an\n"
 	  "hour); the answer says which relays confirmed." },
+	{ "quarantine", cmd_quarantine, true,
+	  "quarantine list DOMAIN\n"
+	  "quarantine (release | delete) DOMAIN ID",
+	  "Messages held by a spam level whose action is quarantine, on\n"
+	  "every relay: ID (the queue id), arrival, sender, recipients and\n"
+	  "when it is deleted (quarantine.days after arrival).  release\n"
+	  "sends one on to the customer now, without a second spam check;\n"
+	  "delete removes it for good." },
 	{ "trace", cmd_trace, true,
 	  "trace DOMAIN|ADDRESS [--since T] [--message-id ID]",
 	  "Where did the mail go: every message of the domain (or from or\n"

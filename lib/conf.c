@@ -152,6 +152,9 @@ static const struct setting settings[] = {
 	{ "spam.backup_defer", K_FLOAT, OFF(spam_backup_defer), "6", 0, 100,
 	  "backup domains with spam checking on: a score over this defers "
 	  "the message (451 4.7.1), the sender tries the primary; 0: never" },
+	{ "quarantine.days", K_INT, OFF(quarantine_days), "30", 1, 365,
+	  "days a message quarantined by a domain's spam action stays in "
+	  "the relay's hold queue before it is deleted" },
 	{ "tracking.enabled", K_INT, OFF(tracking_enabled), "1", 0, 1,
 	  "relays: follow the Postfix log and record each message's steps "
 	  "for feedctl trace, the API and the portal (0: off)" },

@@ -67,6 +67,7 @@ struct conf {
 	char *scanner_rspamd_pid;		 /* scanner.rspamd_pid */
 	int spam_network_checks;		 /* spam.network_checks */
 	int tracking_enabled;			 /* tracking.enabled */
+	int quarantine_days;			 /* quarantine.days */
 	int tracking_days;			 /* tracking.days */
 	int spam_test_header;			 /* spam.test_header */
 	double spam_backup_defer;		 /* spam.backup_defer */

@@ -144,8 +144,17 @@ json_t *fleet_queue(struct store *s, const struct conf *conf,
 		}
 		here_failed = le.code != ERR_NONE;
 	}
-	cmds = store_command_add(s, "publish", NULL, actor, 60,
-				 here ? conf->relay_name : NULL, err);
+	{
+		struct relay_cmd rc = { "publish",
+					NULL,
+					actor,
+					60,
+					here ? conf->relay_name : NULL,
+					NULL,
+					NULL };
+
+		cmds = store_command_add(s, &rc, err);
+	}
 	if (cmds == NULL ||
 	    (json_array_size(cmds) > 0 &&
 	     (st = await(s, cmds, wait_ms, err)) == NULL) ||
@@ -262,9 +271,17 @@ json_t *fleet_command(struct store *s, const struct conf *conf,
 		error_release(&le);
 		json_array_append_new(relays, e);
 	}
-	cmds = store_command_add(s, verbs[verb], dn->alabel, actor,
-				 verb == FLEET_FLUSH ? 3600 : 600,
-				 here ? conf->relay_name : NULL, err);
+	{
+		struct relay_cmd rc = { verbs[verb],
+					dn->alabel,
+					actor,
+					verb == FLEET_FLUSH ? 3600 : 600,
+					here ? conf->relay_name : NULL,
+					NULL,
+					NULL };
+
+		cmds = store_command_add(s, &rc, err);
+	}
 	if (cmds == NULL || (json_array_size(cmds) > 0 &&
 			     (st = await(s, cmds, wait_ms, err)) == NULL)) {
 		json_decref(cmds);
@@ -312,9 +329,127 @@ json_t *fleet_command(struct store *s, const struct conf *conf,
 	return out;
 }
 
+/* Release or delete a quarantined message here; its result. */
+static json_t *quarantine_here(const struct conf *conf,
+			       const struct domain_name *dn, const char *id,
+			       bool release, struct error *err);
+
+/* The relay holding quarantined message id of the domain, or NULL. */
+static const char *holder(const json_t *view, const char *id)
+{
+	const json_t *r, *m;
+	size_t i, j;
+
+	json_array_foreach(view, i, r)
+	{
+		json_array_foreach(json_object_get(r, "messages"), j, m)
+		{
+			const char *q =
+				json_string_value(json_object_get(m, "queue"));
+			const char *qid = json_string_value(
+				json_object_get(m, "queue_id"));
+
+			if (q != NULL && qid != NULL &&
+			    strcmp(q, "hold") == 0 && strcmp(qid, id) == 0)
+				return json_string_value(
+					json_object_get(r, "name"));
+		}
+	}
+	return NULL;
+}
+
+json_t *fleet_quarantine(struct store *s, const struct conf *conf,
+			 const struct domain_name *dn, const char *id,
+			 bool release, const char *actor, int wait_ms,
+			 struct error *err)
+{
+	json_t *q = fleet_queue(s, conf, dn, actor, wait_ms, err);
+	json_t *view, *cmds, *st = NULL, *out = NULL;
+	const char *relay;
+	const json_t *c;
+
+	/* the view fleet_queue() just refreshed, with each relay's list */
+	if (q == NULL)
+		return NULL;
+	json_decref(q);
+	if ((view = store_queue_view(s, dn->alabel, err)) == NULL)
+		return NULL;
+	if ((relay = holder(view, id)) == NULL) {
+		json_decref(view);
+		return error_set(err, ERR_NOTFOUND, "id",
+				 "no quarantined message %s of %s on any relay",
+				 id, dn->alabel),
+		       NULL;
+	}
+	if (local_relay(conf) && strcmp(relay, conf->relay_name) == 0) {
+		struct error le = ERROR_INIT;
+
+		out = quarantine_here(conf, dn, id, release, err);
+		if (out != NULL) {
+			json_object_set_new(out, "relay", json_string(relay));
+			if (publish(s, conf, &le, err) < 0) {
+				json_decref(out);
+				out = NULL;
+			}
+		}
+		error_release(&le);
+		json_decref(view);
+		return out;
+	}
+	{
+		struct relay_cmd rc = { release ? "release" : "delete",
+					dn->alabel,
+					actor,
+					600,
+					NULL,
+					relay,
+					id };
+
+		cmds = store_command_add(s, &rc, err);
+	}
+	if (cmds == NULL || (st = await(s, cmds, wait_ms, err)) == NULL) {
+		json_decref(cmds);
+		json_decref(view);
+		return NULL;
+	}
+	c = json_array_get(st, 0);
+	if (c != NULL &&
+	    strcmp(json_string_value(json_object_get(c, "state")), "done") == 0)
+		out = json_pack("{s:s, s:s, s:s}", "queue_id", id, "done",
+				release ? "released" : "deleted", "relay",
+				relay);
+	else if (c != NULL && json_is_string(json_object_get(c, "error")))
+		error_set(err, ERR_CONFLICT, "id", "relay %s: %s", relay,
+			  json_string_value(json_object_get(c, "error")));
+	else
+		error_set(
+			err, ERR_TEMPFAIL, "id",
+			"relay %s has not answered yet; the command runs "
+			"when it does (until %s)",
+			relay,
+			c ? json_string_value(json_object_get(c, "expires_at"))
+			  : "it expires");
+	json_decref(cmds);
+	json_decref(st);
+	json_decref(view);
+	return out;
+}
+
+/* Release or delete a quarantined message here; its result. */
+static json_t *quarantine_here(const struct conf *conf,
+			       const struct domain_name *dn, const char *id,
+			       bool release, struct error *err)
+{
+	if (queue_quarantine(conf, dn, id, release, err) < 0)
+		return NULL;
+	return json_pack("{s:s, s:s}", "queue_id", id, "done",
+			 release ? "released" : "deleted");
+}
+
 /* Run one command taken from the bus; its result, or NULL (err). */
 static json_t *serve_one(const struct conf *conf, const char *verb,
-			 const char *domain, struct error *err)
+			 const char *domain, const char *queue_id,
+			 struct error *err)
 {
 	struct domain_name dn;
 
@@ -326,6 +461,10 @@ static json_t *serve_one(const struct conf *conf, const char *verb,
 		return run_here(conf, &dn, FLEET_FLUSH, err);
 	if (strcmp(verb, "bounce") == 0)
 		return run_here(conf, &dn, FLEET_BOUNCE, err);
+	if ((strcmp(verb, "release") == 0 || strcmp(verb, "delete") == 0) &&
+	    queue_id != NULL)
+		return quarantine_here(conf, &dn, queue_id,
+				       strcmp(verb, "release") == 0, err);
 	return error_set(err, ERR_INTERNAL, NULL, "unknown relay command %s",
 			 verb),
 	       NULL;
@@ -357,9 +496,10 @@ int fleet_serve(struct store *s, const struct conf *conf,
 		due = true;
 		if (strcmp(verb, "publish") == 0)
 			continue;
-		res = serve_one(conf, verb,
-				json_string_value(json_object_get(c, "domain")),
-				&ce);
+		res = serve_one(
+			conf, verb,
+			json_string_value(json_object_get(c, "domain")),
+			json_string_value(json_object_get(c, "queue_id")), &ce);
 		if (res == NULL)
 			log_warn(
 				"fleet: %s %s: %s", verb,

@@ -31,6 +31,7 @@
 #define MXFEED_FLEET_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -50,6 +51,18 @@ json_t *fleet_queue(struct store *s, const struct conf *conf,
 json_t *fleet_command(struct store *s, const struct conf *conf,
 		      const struct domain_name *dn, enum fleet_verb verb,
 		      const char *actor, int wait_ms, struct error *err);
+
+/*
+ * Release (sent on, without a second spam judgement) or delete a
+ * quarantined message of the domain, on the relay that holds it:
+ * {"queue_id", "done": "released"|"deleted", "relay"}.  Held nowhere:
+ * ERR_NOTFOUND; the relay did not answer in time: ERR_TEMPFAIL (the
+ * command runs when it does).
+ */
+json_t *fleet_quarantine(struct store *s, const struct conf *conf,
+			 const struct domain_name *dn, const char *id,
+			 bool release, const char *actor, int wait_ms,
+			 struct error *err);
 
 /* The relay's side, called by "mta-glue sync" on every turn. */
 struct fleet_relay {

@@ -177,12 +177,13 @@ static bool contains_ci(const char *s, const char *needle)
  */
 static enum mlog_kind parse_reject(const char *s, struct mlog_line *out)
 {
-	bool milter = has_prefix(s, "milter-"), discard;
+	bool milter = has_prefix(s, "milter-"), discard, hold;
 	const char *p, *env, *to, *helo;
 
 	discard = has_prefix(s, "milter-discard: ");
+	hold = has_prefix(s, "milter-hold: ");
 	if (!has_prefix(s, "reject: ") && !has_prefix(s, "milter-reject: ") &&
-	    !discard)
+	    !discard && !hold)
 		return ML_NONE;
 	s = strchr(s, ' ') + 1;
 	if ((p = strstr(s, " from ")) == NULL ||
@@ -224,6 +225,8 @@ static enum mlog_kind parse_reject(const char *s, struct mlog_line *out)
 	}
 	if (discard)
 		memcpy(out->verdict, "deleted", 8);
+	else if (hold)
+		memcpy(out->verdict, "quarantined", 12);
 	else if (milter && contains_ci(out->reply, "virus"))
 		memcpy(out->verdict, "virus", 6);
 	else if (contains_ci(out->reply, "greylist"))
@@ -339,6 +342,11 @@ enum mlog_kind mlog_parse(const char *line, int64_t now, struct mlog_line *out)
 	}
 	if (strcmp(p, "removed") == 0)
 		return out->kind = ML_REMOVED;
+	if (strcmp(pg, "postsuper") == 0 &&
+	    strcmp(p, "released from hold") == 0) {
+		memcpy(out->verdict, "released", 9);
+		return out->kind = ML_RELEASED;
+	}
 	if (has_prefix(p, "to=<") && strcmp(pg, "qmgr") != 0)
 		return out->kind = parse_delivery(p, out);
 	return ML_NONE;

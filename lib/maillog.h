@@ -15,8 +15,9 @@
  *   ML_FROM       qmgr "QID: from=<S>, size=..."            sender
  *   ML_REJECT     "NOQUEUE: reject: RCPT from NAME[IP]: 554 5.7.1 text;
  *                 from=<S> to=<R> proto=.. helo=<H>", and the same with
- *                 a queue id, milter-reject (virus, spam) and
- *                 milter-discard (spam deleted): verdict, code, reply,
+ *                 a queue id, milter-reject (virus, spam),
+ *                 milter-discard (spam deleted) and milter-hold (spam
+ *                 quarantined): verdict, code, reply,
  *                 sender, recipient, client, helo
  *   ML_DELIVERY   smtp/lmtp/... "QID: to=<R>, relay=D, ..., status=S
  *                 (reply)": verdict delivered|deferred|bounced|expired,
@@ -24,6 +25,7 @@
  *   ML_EXPIRED    qmgr "QID: from=<S>, status=expired, returned to
  *                 sender" (or force-expired: postsuper -e)
  *   ML_REMOVED    qmgr "QID: removed": the message left the queue
+ *   ML_RELEASED   postsuper "QID: released from hold": out of quarantine
  *
  * The timestamp is the classic syslog one ("Mmm dd hh:mm:ss", no year:
  * the year is now's, or the one before when that would lie more than a
@@ -43,6 +45,7 @@ enum mlog_kind {
 	ML_DELIVERY,
 	ML_EXPIRED,
 	ML_REMOVED,
+	ML_RELEASED,
 };
 
 #define MLOG_ADDR_MAX  320

@@ -23,8 +23,8 @@
 #include "util/parse.h"
 
 const char *const domain_mode_names[] = { "pop3", "feed", "backup", NULL };
-const char *const spam_action_names[] = { "none", "header", "subject", "delete",
-					  NULL };
+const char *const spam_action_names[] = { "none",   "header",	  "subject",
+					  "delete", "quarantine", NULL };
 const char *const spam_level_names[] = { "low", "med", "high", NULL };
 const char *const recipients_mode_names[] = { "verify", "list", "any", NULL };
 

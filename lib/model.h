@@ -38,7 +38,13 @@
 #include "util/strbuf.h"
 
 enum domain_mode { MODE_POP3, MODE_FEED, MODE_BACKUP };
-enum spam_action { SPAM_NONE, SPAM_HEADER, SPAM_SUBJECT, SPAM_DELETE };
+enum spam_action {
+	SPAM_NONE,
+	SPAM_HEADER,
+	SPAM_SUBJECT,
+	SPAM_DELETE,
+	SPAM_QUARANTINE, /* held on the relay for quarantine.days */
+};
 enum spam_level { SPAM_LOW, SPAM_MED, SPAM_HIGH, SPAM_NLEVELS };
 enum recipients_mode { RCPT_VERIFY, RCPT_LIST, RCPT_ANY };
 

@@ -444,6 +444,59 @@ json_t *ops_flush(const struct ops_ctx *ox, const struct domain_name *dn,
 			     ox->change.actor, FLEET_WAIT_MS, err);
 }
 
+json_t *ops_quarantine_list(const struct ops_ctx *ox,
+			    const struct domain_name *dn, struct error *err)
+{
+	json_t *q = ops_queue(ox, dn, err), *held, *m;
+	size_t i;
+
+	if (q == NULL)
+		return NULL;
+	held = json_array();
+	json_array_foreach(json_object_get(q, "messages"), i, m)
+	{
+		const char *qn = json_string_value(json_object_get(m, "queue"));
+		const char *arr =
+			json_string_value(json_object_get(m, "arrival"));
+		struct error e = ERROR_INIT;
+		int64_t t = 0;
+		char until[32];
+
+		if (qn == NULL || strcmp(qn, "hold") != 0)
+			continue;
+		if (arr != NULL &&
+		    time_parse_utc(arr, &t, "arrival", &e) == 0) {
+			time_format_utc(t + (int64_t)ox->conf->quarantine_days *
+							86400,
+					until, sizeof(until));
+			json_object_set_new(m, "expires", json_string(until));
+		}
+		error_release(&e);
+		json_array_append(held, m);
+	}
+	json_object_set_new(q, "count",
+			    json_integer((json_int_t)json_array_size(held)));
+	json_object_set_new(q, "messages", held);
+	json_object_del(q, "oldest");
+	return q;
+}
+
+json_t *ops_quarantine(const struct ops_ctx *ox, const struct domain_name *dn,
+		       const char *id, bool release, struct error *err)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (n < 5 || n > 23 ||
+	    strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		       "abcdefghijklmnopqrstuvwxyz") != n)
+		return error_set(err, ERR_INVALID, "id",
+				 "a quarantine id is the message's queue id: "
+				 "5 to 23 letters and digits"),
+		       NULL;
+	return fleet_quarantine(ox->store, ox->conf, dn, id, release,
+				ox->change.actor, FLEET_WAIT_MS, err);
+}
+
 /* "Nh" / "Nd" ago, or a date or time (time_parse_utc) */
 static int since_parse(const char *in, int64_t now, int64_t *out,
 		       struct error *err)

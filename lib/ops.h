@@ -120,6 +120,16 @@ struct ops_trace_in {
 };
 json_t *ops_trace(const struct ops_ctx *ox, const struct ops_trace_in *in,
 		  struct error *err);
+/*
+ * Quarantine (spam action "quarantine"): the domain's held messages on
+ * every relay, {"domain", "count", "messages": [{..., "relay",
+ * "expires"}], "relays"}; and one released or deleted by queue id
+ * (fleet_quarantine()).
+ */
+json_t *ops_quarantine_list(const struct ops_ctx *ox,
+			    const struct domain_name *dn, struct error *err);
+json_t *ops_quarantine(const struct ops_ctx *ox, const struct domain_name *dn,
+		       const char *id, bool release, struct error *err);
 /* Retire a relay, or make a retired one active again (store.h). */
 int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
 		     bool force, struct error *err)

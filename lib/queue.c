@@ -57,6 +57,16 @@ static void addr_domain(const char *addr, char *buf, size_t size)
 	buf[i] = '\0';
 }
 
+/* queue ids are [0-9A-Za-z]: never an option or a path */
+static bool queue_id_ok(const char *id)
+{
+	size_t n = id ? strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "abcdefghijklmnopqrstuvwxyz")
+		      : 0;
+
+	return n >= 5 && n <= 23 && id[n] == '\0';
+}
+
 typedef int (*msg_fn)(void *arg, const json_t *msg, const char *domain,
 		      struct error *err);
 
@@ -295,7 +305,8 @@ struct expire_arg {
 	size_t n;
 	int64_t now;
 	const char *cur;
-	size_t expired;
+	size_t expired, purged;
+	int quarantine_days;
 };
 
 static int cmp_life(const void *key, const void *elem)
@@ -386,6 +397,21 @@ static int expire_id(const char *cur, const char *id, struct error *err)
 	return rc;
 }
 
+/* Delete one message for good (a quarantined one past its days). */
+static int drop_id(const char *cur, const char *id, struct error *err)
+{
+	const char *argv[] = { "postsuper", "-c", cur, "-d", id, NULL };
+	struct strbuf out = STRBUF_INIT;
+	int rc;
+
+	if (!queue_id_ok(id))
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "unexpected queue id");
+	rc = run(argv, &out, err);
+	sbuf_release(&out);
+	return rc;
+}
+
 static int expire_one(void *arg, const json_t *msg, const char *domain,
 		      struct error *err)
 {
@@ -396,11 +422,23 @@ static int expire_one(void *arg, const json_t *msg, const char *domain,
 	int64_t arrival =
 		json_integer_value(json_object_get(msg, "arrival_time"));
 
-	if (qn == NULL || strcmp(qn, "deferred") != 0 ||
-	    json_is_true(json_object_get(msg, "forced_expire")) || a->n == 0)
+	if (qn == NULL || a->n == 0)
 		return 0;
 	l = bsearch(domain, a->v, a->n, sizeof(*a->v), cmp_life);
-	if (l == NULL || a->now < queue_expiry(arrival, l->days, l->until))
+	if (l == NULL)
+		return 0;
+	if (strcmp(qn, "hold") == 0) {
+		/* quarantined: deleted, never bounced (spam: no backscatter) */
+		if (a->now < arrival + (int64_t)a->quarantine_days * DAY)
+			return 0;
+		if (drop_id(a->cur, id, err) < 0)
+			return -1;
+		a->purged++;
+		return 0;
+	}
+	if (strcmp(qn, "deferred") != 0 ||
+	    json_is_true(json_object_get(msg, "forced_expire")) ||
+	    a->now < queue_expiry(arrival, l->days, l->until))
 		return 0;
 	if (expire_id(a->cur, id, err) < 0)
 		return -1;
@@ -409,13 +447,15 @@ static int expire_one(void *arg, const json_t *msg, const char *domain,
 }
 
 int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
-		 struct error *err)
+		 size_t *purged, struct error *err)
 {
 	char cur[PATH_MAX];
-	struct expire_arg a = { NULL, 0, now, cur, 0 };
+	struct expire_arg a = {
+		NULL, 0, now, cur, 0, 0, conf->quarantine_days
+	};
 	int rc;
 
-	*expired = 0;
+	*expired = *purged = 0;
 	if (current_dir(conf, cur, sizeof(cur), err) < 0 ||
 	    load_lifetimes(cur, &a, err) < 0) {
 		free(a.v);
@@ -423,7 +463,63 @@ int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
 	}
 	rc = walk(conf, expire_one, &a, err);
 	*expired = a.expired;
+	*purged = a.purged;
 	free(a.v);
+	return rc;
+}
+
+struct held_arg {
+	const char *domain, *id;
+	bool found;
+};
+
+static int held_one(void *arg, const json_t *msg, const char *domain,
+		    struct error *err)
+{
+	struct held_arg *a = arg;
+	const char *id = json_string_value(json_object_get(msg, "queue_id"));
+	const char *qn = json_string_value(json_object_get(msg, "queue_name"));
+
+	(void)err;
+	if (id != NULL && qn != NULL && strcmp(id, a->id) == 0 &&
+	    strcmp(qn, "hold") == 0 && strcmp(domain, a->domain) == 0)
+		a->found = true;
+	return 0;
+}
+
+int queue_quarantine(const struct conf *conf, const struct domain_name *dn,
+		     const char *id, bool release, struct error *err)
+{
+	char cur[PATH_MAX];
+	struct held_arg a = { dn->alabel, id, false };
+	struct strbuf out = STRBUF_INIT;
+	int rc;
+
+	if (!queue_id_ok(id))
+		return error_set(err, ERR_INVALID, "id",
+				 "a queue id is 5 to 23 letters and digits");
+	if (current_dir(conf, cur, sizeof(cur), err) < 0 ||
+	    walk(conf, held_one, &a, err) < 0)
+		return -1;
+	if (!a.found)
+		return error_set(err, ERR_NOTFOUND, "id",
+				 "no quarantined message %s of %s on this "
+				 "relay",
+				 id, dn->alabel);
+	if (!release)
+		return drop_id(cur, id, err);
+	{
+		/* out of hold into the queue, then delivered now: past the
+		 * milter already, so the spam action does not run again */
+		const char *unhold[] = {
+			"postsuper", "-c", cur, "-H", id, NULL
+		};
+		const char *go[] = { "postqueue", "-c", cur, "-i", id, NULL };
+
+		rc = run(unhold, &out, err) < 0 || run(go, &out, err) < 0 ? -1
+									  : 0;
+	}
+	sbuf_release(&out);
 	return rc;
 }
 
@@ -437,8 +533,12 @@ static int bounce_one(void *arg, const json_t *msg, const char *domain,
 {
 	struct bounce_arg *a = arg;
 
+	const char *qn = json_string_value(json_object_get(msg, "queue_name"));
+
+	/* quarantined spam is never bounced (backscatter) */
 	if (strcmp(domain, a->domain) != 0 ||
-	    json_is_true(json_object_get(msg, "forced_expire")))
+	    json_is_true(json_object_get(msg, "forced_expire")) ||
+	    (qn != NULL && strcmp(qn, "hold") == 0))
 		return 0;
 	if (expire_id(a->cur,
 		      json_string_value(json_object_get(msg, "queue_id")),

@@ -23,6 +23,7 @@
 #define MXFEED_QUEUE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,9 +48,22 @@ json_t *queue_summary(const struct conf *conf, size_t keep, size_t *total,
 		      struct error *err);
 int queue_flush(const struct conf *conf, const struct domain_name *dn,
 		struct error *err) __attribute__((warn_unused_result));
-/* Expire what is due; *expired counts the messages. */
+/*
+ * Expire what is due; *expired counts the messages.  Quarantined
+ * messages (the hold queue) older than quarantine.days are deleted,
+ * not bounced; *purged counts them.
+ */
 int queue_expire(const struct conf *conf, int64_t now, size_t *expired,
-		 struct error *err) __attribute__((warn_unused_result));
+		 size_t *purged, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * A domain's quarantined message (in the hold queue) released - sent
+ * on now, without a second spam judgement - or deleted.  Not held
+ * here, or not of the domain: ERR_NOTFOUND.
+ */
+int queue_quarantine(const struct conf *conf, const struct domain_name *dn,
+		     const char *id, bool release, struct error *err)
+	__attribute__((warn_unused_result));
 /*
  * Bounce every queued message of a domain to its sender now (expire
  * and send on): the explicit way to empty its queue before a removal.

@@ -2606,24 +2606,26 @@ json_t *store_queue_view(struct store *s, const char *domain, struct error *err)
 
 static const char sql_bus_add[] =
 	"WITH ins AS (INSERT INTO relay_commands"
-	" (relay, verb, domain, created_by, expires_at)"
-	" SELECT name, $1, $2, $3, now() + $4 * interval '1 second'"
+	" (relay, verb, domain, created_by, expires_at, queue_id)"
+	" SELECT name, $1, $2, $3, now() + $4 * interval '1 second', $7"
 	" FROM relays WHERE role = 'relay' AND name <> coalesce($5, '')"
+	" AND ($6::text IS NULL OR name = $6)"
 	" RETURNING id, relay)"
 	" SELECT coalesce(json_agg(json_build_object('id', id, 'relay', relay)"
 	" ORDER BY relay), '[]')::text FROM ins";
 
-json_t *store_command_add(struct store *s, const char *verb, const char *domain,
-			  const char *actor, int ttl_s, const char *except,
+json_t *store_command_add(struct store *s, const struct relay_cmd *c,
 			  struct error *err)
 {
 	struct params p = { 0 };
 
-	p_str(&p, verb);
-	p_str(&p, domain);
-	p_str(&p, actor);
-	p_int(&p, ttl_s);
-	p_str(&p, except);
+	p_str(&p, c->verb);
+	p_str(&p, c->domain);
+	p_str(&p, c->actor);
+	p_int(&p, c->ttl_s);
+	p_str(&p, c->except);
+	p_str(&p, c->only);
+	p_str(&p, c->queue_id);
 	return json_query(s, sql_bus_add, &p, "relay command", err);
 }
 
@@ -2653,7 +2655,8 @@ static const char sql_bus_expire[] =
 	" WHERE relay = $1 AND state = 'pending' AND expires_at <= now()";
 static const char sql_bus_take[] =
 	"SELECT coalesce(json_agg(json_build_object('id', id, 'verb', verb,"
-	" 'domain', domain) ORDER BY id), '[]')::text FROM relay_commands"
+	" 'domain', domain, 'queue_id', queue_id) ORDER BY id), '[]')::text"
+	" FROM relay_commands"
 	" WHERE relay = $1 AND state = 'pending'";
 
 json_t *store_command_take(struct store *s, const char *relay,

@@ -302,18 +302,25 @@ int store_token_revoke(struct store *s, const char *name,
  * transaction); staff read one domain's share on every active relay:
  * [{"name", "as_of", "heartbeat", "alive", "count", "oldest",
  * "messages"}].  Commands (verb "publish", "flush", "bounce") are added
- * for every active relay but except (NULL: none), and answer
+ * for every active relay but except (or only one), and answer
  * [{"id", "relay"}]; their status [{"id", "relay", "state", "result",
  * "error", "done_at", "expires_at", "alive"}] for ids "{1,2}"; a relay
- * takes its pending ones [{"id", "verb", "domain"}] and finishes each.
+ * takes its pending ones [{"id", "verb", "domain", "queue_id"}] and
+ * finishes each.
  */
 int store_queue_publish(struct store *s, const char *relay,
 			const json_t *summary, int64_t total, struct error *err)
 	__attribute__((warn_unused_result));
 json_t *store_queue_view(struct store *s, const char *domain,
 			 struct error *err);
-json_t *store_command_add(struct store *s, const char *verb, const char *domain,
-			  const char *actor, int ttl_s, const char *except,
+struct relay_cmd {
+	const char *verb, *domain, *actor;
+	int ttl_s;
+	const char *except;   /* every active relay but this one, or NULL */
+	const char *only;     /* or this one alone, or NULL */
+	const char *queue_id; /* release, delete: the message */
+};
+json_t *store_command_add(struct store *s, const struct relay_cmd *c,
 			  struct error *err);
 json_t *store_command_status(struct store *s, const char *ids,
 			     struct error *err);

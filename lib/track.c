@@ -152,6 +152,7 @@ static void step(struct track *t, const struct mlog_line *l, json_t *rows)
 	case ML_REJECT:
 	case ML_DELIVERY:
 	case ML_EXPIRED:
+	case ML_RELEASED:
 		r = row_of(l, l->verdict);
 		break;
 	case ML_REMOVED:
@@ -165,8 +166,10 @@ static void step(struct track *t, const struct mlog_line *l, json_t *rows)
 	}
 	if (r != NULL)
 		json_array_append_new(rows, r);
+	/* a held message stays in flight: its release and delivery follow */
 	if (l->queue_id[0] &&
-	    (l->kind == ML_REMOVED || (l->kind == ML_REJECT && o != NULL)))
+	    (l->kind == ML_REMOVED || (l->kind == ML_REJECT && o != NULL &&
+				       strcmp(l->verdict, "quarantined") != 0)))
 		json_object_del(t->open, l->queue_id);
 }
 
@@ -334,6 +337,8 @@ static const char *words(const char *verdict)
 		{ "spam", "refused as spam" },
 		{ "deleted", "deleted as spam" },
 		{ "expired", "expired and returned to the sender" },
+		{ "quarantined", "quarantined as spam" },
+		{ "released", "released from quarantine" },
 	};
 	size_t i;
 

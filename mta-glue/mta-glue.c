@@ -352,18 +352,20 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 		}
 		backoff = 1;
 		if (time(NULL) - last_expire >= 60 && applied > 0) {
-			size_t n = 0;
+			size_t n = 0, q = 0;
 			struct error e2 = ERROR_INIT;
 
-			if (queue_expire(conf, (int64_t)time(NULL), &n, &e2) <
-			    0) {
+			if (queue_expire(conf, (int64_t)time(NULL), &n, &q,
+					 &e2) < 0) {
 				log_warn("sync: queue-expire: %s",
 					 error_msg(&e2));
 				error_release(&e2);
-			} else if (n > 0) {
+			} else if (n > 0 || q > 0) {
 				log_info("sync: expired %zu message(s) past "
-					 "their domain's queue lifetime",
-					 n);
+					 "their domain's queue lifetime, "
+					 "deleted %zu quarantined past %d "
+					 "days",
+					 n, q, conf->quarantine_days);
 			}
 			last_expire = time(NULL);
 		}
@@ -487,7 +489,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(verb, "queue-expire") == 0) {
 		int64_t now = (int64_t)time(NULL);
 		long as_of = 0;
-		size_t n = 0;
+		size_t n = 0, purged = 0;
 
 		if (i + 1 < argc &&
 		    (strcmp(argv[i + 1], "--as-of") != 0 || i + 3 != argc ||
@@ -500,10 +502,12 @@ int main(int argc, char **argv)
 		}
 		if (as_of > 0)
 			now = as_of;
-		if (queue_expire(&conf, now, &n, &err) < 0)
+		if (queue_expire(&conf, now, &n, &purged, &err) < 0)
 			rc = fail(verb, &err);
 		else
-			printf("expired %zu message(s)\n", n);
+			printf("expired %zu message(s), deleted %zu "
+			       "quarantined\n",
+			       n, purged);
 	} else if (strcmp(verb, "sync") == 0) {
 		rc = cmd_sync(&conf, conf_path, policyd);
 	} else if (strcmp(verb, "worker") == 0) {

@@ -26,8 +26,11 @@ CREATE INDEX relay_queue_domain ON relay_queue (domain);
 CREATE TABLE relay_commands (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	relay text NOT NULL REFERENCES relays (name) ON DELETE CASCADE,
-	verb text NOT NULL CHECK (verb IN ('publish', 'flush', 'bounce')),
+	verb text NOT NULL
+		CHECK (verb IN ('publish', 'flush', 'bounce', 'release', 'delete')),
 	domain text CHECK (domain ~ '^[a-z0-9.-]{1,253}$'),
+	-- release and delete act on one quarantined message
+	queue_id text CHECK (queue_id ~ '^[0-9A-Za-z]{5,23}$'),
 	state text NOT NULL DEFAULT 'pending'
 		CHECK (state IN ('pending', 'done', 'failed', 'expired')),
 	created_at timestamptz NOT NULL DEFAULT now(),
@@ -37,7 +40,8 @@ CREATE TABLE relay_commands (
 	done_at timestamptz,
 	result jsonb,
 	error text CHECK (octet_length(error) <= 1024),
-	CHECK ((verb = 'publish') = (domain IS NULL))
+	CHECK ((verb = 'publish') = (domain IS NULL)),
+	CHECK ((verb IN ('release', 'delete')) = (queue_id IS NOT NULL))
 );
 CREATE INDEX relay_commands_pending ON relay_commands (relay, id)
 	WHERE state = 'pending';

@@ -20,7 +20,7 @@ CREATE TABLE message_events (
 	helo text CHECK (octet_length(helo) <= 255),
 	verdict text NOT NULL CHECK (verdict IN ('accepted', 'refused',
 		'greylisted', 'deferred', 'virus', 'spam', 'deleted',
-		'delivered', 'bounced', 'expired')),
+		'delivered', 'bounced', 'expired', 'quarantined', 'released')),
 	code text CHECK (octet_length(code) <= 7),
 	reply text CHECK (octet_length(reply) <= 511),
 	destination text CHECK (octet_length(destination) <= 127)

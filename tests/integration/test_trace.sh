@@ -19,6 +19,8 @@ $F add t.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recip
 	spam.enabled=on spam.high.action=delete > /dev/null
 $F add grey.example --mode feed --force --dest 127.0.0.1:2526 recipients=any > /dev/null
 $F add late.example --mode feed --force --dest 127.0.0.1:2527 greylisting=off recipients=any queue.days=1 > /dev/null
+$F add q.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
+	spam.enabled=on spam.high.action=quarantine > /dev/null
 $F add other.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
 $F rule add t.example block sender-regex '^blocked@' > /dev/null
 sink_start 2526
@@ -113,6 +115,45 @@ expect_exit 2 "trace of an address with a space: exit 2" $F trace 'a b@t.example
 expect_exit 0 "the table form" $F trace t.example
 check "... has a line per message in words" out_has "delivered to 127.0.0.1[127.0.0.1]:2526"
 
+# --- quarantine: held on the relay, listed, released once, deleted, expired ---
+send ok@sender.test x@q.example TR-q1 --add-header "X-Test-Score: 16"
+check "a high-spam message to a quarantine domain is accepted (250)" replied 250
+check "... tracked as quarantined" traced x@q.example '.messages[0].verdict == "quarantined"'
+expect_exit 0 "feedctl quarantine list" $F quarantine list q.example --json
+check "... lists it with its relay and when it goes" \
+	test "$(jq -r '[.count, .messages[0].relay, .messages[0].recipients[0], (.messages[0].expires | length > 0)] | @tsv' "$T/out")" \
+	= "$(printf '1\ttest-relay\tx@q.example\ttrue')"
+check "... and it was not delivered" sink_lacks 2526 TR-q1
+q1=$(jq -r '.messages[0].queue_id' "$T/out")
+expect_exit 0 "release it" $F quarantine release q.example "$q1"
+check "... delivered to the customer" sink_has 2526 TR-q1
+check "... exactly once" test "$(grep -rl TR-q1 "$T/sink-2526" | wc -l)" = 1
+check "... tracked: quarantined, released, delivered" \
+	traced x@q.example '[.messages[0].steps[].verdict] == ["quarantined","released","delivered"]'
+run $F quarantine list q.example --json
+check "the quarantine is empty again" test "$(jq .count "$T/out")" = 0
+expect_exit 3 "releasing it again: exit 3" $F quarantine release q.example "$q1"
+expect_exit 2 "a bad id: exit 2" $F quarantine release q.example 'x;y'
+send ok@sender.test y@q.example TR-q2 --add-header "X-Test-Score: 16"
+q2=$($F quarantine list q.example --json | jq -r '.messages[0].queue_id')
+expect_exit 0 "delete a quarantined message" $F quarantine delete q.example "$q2"
+run $F quarantine list q.example --json
+check "... it is gone" test "$(jq .count "$T/out")" = 0
+check "... and was never delivered" sink_lacks 2526 TR-q2
+send ok@sender.test z@q.example TR-q3 --add-header "X-Test-Score: 16"
+check "a third one is held" traced z@q.example '.messages[0].verdict == "quarantined"'
+expect_exit 0 "queue-expire a day before quarantine.days" $M queue-expire --as-of $(( $(date +%s) + 29 * 86400 ))
+run $F quarantine list q.example --json
+check "... keeps it" test "$(jq .count "$T/out")" = 1
+expect_exit 0 "queue-expire after quarantine.days (30)" $M queue-expire --as-of $(( $(date +%s) + 31 * 86400 ))
+check "... deletes it" out_has "deleted 1 quarantined"
+run $F quarantine list q.example --json
+check "... the quarantine is empty" test "$(jq .count "$T/out")" = 0
+check "... never delivered" sink_lacks 2526 TR-q3
+check "... nor bounced: its only step stays quarantined" \
+	traced z@q.example '[.messages[0].steps[].verdict] == ["quarantined"]'
+check "... and Postfix removed it" grep -q "$(jq -r '.messages[0].queue_id' "$T/trace"): removed" "$T/state/postfix.log"
+
 # the API, scoped
 web_setup
 TOK=$($F --json token create trace-t --role read --domain t.example | jq -r .token)
@@ -128,6 +169,19 @@ check "... with a next cursor" test "$next" != null
 expect_status 200 "... and the next page" GET "/api/v1/domains/t.example/messages?limit=1&after=$next" -H "Authorization: Bearer $TOK"
 check "... holds an older message" test "$(jq -r '.messages[0].recipient' "$T/out")" != "$first"
 
+QTOK=$($F --json token create trace-q --role operator --domain q.example | jq -r .token)
+send ok@sender.test w@q.example TR-q4 --add-header "X-Test-Score: 16"
+traced w@q.example '.messages[0].verdict == "quarantined"' > /dev/null
+expect_status 200 "GET quarantine of the token's domain" GET /api/v1/domains/q.example/quarantine -H "Authorization: Bearer $QTOK"
+q4=$(jq -r '.messages[0].queue_id' "$T/out")
+check "... lists the held message" test "$(jq -r '.messages[0].recipients[0]' "$T/out")" = w@q.example
+expect_status 404 "another domain's quarantine: 404" GET /api/v1/domains/t.example/quarantine -H "Authorization: Bearer $QTOK"
+expect_status 404 "release an id that is not held: 404" POST /api/v1/domains/q.example/quarantine/ABCDE12345/release -H "Authorization: Bearer $QTOK"
+expect_status 422 "release a malformed id: 422" POST /api/v1/domains/q.example/quarantine/x-y/release -H "Authorization: Bearer $QTOK"
+expect_status 403 "a read token cannot release: 403" POST "/api/v1/domains/t.example/quarantine/$q4/release" -H "Authorization: Bearer $TOK"
+expect_status 200 "release through the API" POST "/api/v1/domains/q.example/quarantine/$q4/release" -H "Authorization: Bearer $QTOK"
+check "... says so" test "$(jq -r '.done + " " + .relay' "$T/out")" = "released test-relay"
+check "... and it is delivered" sink_has 2526 TR-q4
 check "every row is in a day's partition, none in the default" \
 	test "$(sql "SELECT count(*) FROM message_events_default")" = 0
 check "sync kept running" kill -0 "$SYNC_PID"

@@ -102,6 +102,18 @@ static void lines(void **state)
 		  "proto=ESMTP helo=<h>",
 		  ML_REJECT, "ABCDEF", "deleted", "", "s@t.test", "r@d.example",
 		  "10.1.1.1", "h", "", "", "milter triggers DISCARD action" },
+		{ "Dec 02 05:35:10 relay postfix/cleanup[3]: ABCDEF: "
+		  "milter-hold: END-OF-MESSAGE from x[10.1.1.1]: milter "
+		  "triggers HOLD action; from=<s@t.test> to=<r@d.example> "
+		  "proto=ESMTP helo=<h>",
+		  ML_REJECT, "ABCDEF", "quarantined", "", "s@t.test",
+		  "r@d.example", "10.1.1.1", "h", "", "",
+		  "milter triggers HOLD action" },
+		{ "Dec 02 05:35:10 relay postfix/postsuper[9]: ABCDEF: "
+		  "released "
+		  "from hold",
+		  ML_RELEASED, "ABCDEF", "released", "", "", "", "", "", "", "",
+		  "" },
 		{ "Dec 02 05:35:10 relay postfix/qmgr[3]: ABCDEF: from=<s@t>, "
 		  "status=expired, returned to sender",
 		  ML_EXPIRED, "ABCDEF", "expired", "", "s@t", "", "", "", "",

@@ -122,7 +122,7 @@ static const struct badset bad_sets[] = {
 	{ "greylisting", "", "on, off" },
 	{ "greylisting", "on ", "on, off" },
 	{ "spam.enabled", "enabled", "on, off" },
-	{ "spam.low.action", "reject", "none, header, subject or delete" },
+	{ "spam.low.action", "reject", "none, header, subject, delete or quarantine" },
 	{ "spam.low.action", "HEADER", "none, header" },
 	{ "spam.med.action", "", "none, header" },
 	{ "spam.low.text", "a\nb", "printable" },
