@@ -26,6 +26,7 @@ enum kind {
 	K_PATH,
 	K_NAME,
 	K_HOSTPORT, /* HOST:PORT or [IPv6]:PORT */
+	K_REINJECT, /* "local" (a unix socket of the relay) or K_HOSTPORT */
 	K_INT,
 	K_FLOAT,
 	K_CIDRS,
@@ -75,10 +76,11 @@ static const struct setting settings[] = {
 	  "the addresses this relay sends from (at most one IPv4 and one "
 	  "IPv6; smtp_bind_address): the customers' firewall list, GET "
 	  "/api/v1/relays/addresses" },
-	{ "relay.reinject", K_HOSTPORT, OFF(relay_reinject), "127.0.0.1:10025",
-	  0, 0,
-	  "the re-injection listener (ADDRESS:PORT): mail the mailbox "
-	  "host hands back, routed without a second scan" },
+	{ "relay.reinject", K_REINJECT, OFF(relay_reinject), "local", 0, 0,
+	  "the re-injection listener: \"local\", a socket only root and "
+	  "Postfix reach (the jobs worker on this host), or ADDRESS:PORT "
+	  "for mailbox hosts elsewhere; scanned for viruses, no spam "
+	  "action" },
 	{ "relay.reinject_clients", K_CIDRS, OFF(relay_reinject_clients), "", 0,
 	  64,
 	  "who may use the re-injection listener: the mailbox hosts "
@@ -108,9 +110,9 @@ static const struct setting settings[] = {
 	  0, 0,
 	  "Dovecot's doveadm HTTP API on the mailbox host, HOST:PORT (the "
 	  "key is paths.state/doveadm.key)" },
-	{ "mailbox.reinject", K_HOSTPORT, OFF(mailbox_reinject),
-	  "127.0.0.1:10025", 0, 0,
-	  "where the jobs worker re-injects mail: a relay's "
+	{ "mailbox.reinject", K_REINJECT, OFF(mailbox_reinject), "local", 0, 0,
+	  "where the jobs worker re-injects mail: \"local\" (the relay "
+	  "on this host, its socket under paths.state) or a relay's "
 	  "relay.reinject, HOST:PORT" },
 	{ "mailbox.settle", K_INT, OFF(mailbox_settle), "60", 0, 3600,
 	  "seconds a mailbox job waits after every relay applied its "
@@ -218,6 +220,7 @@ void conf_defaults(struct conf *c)
 		case K_STR:
 		case K_PATH:
 		case K_HOSTPORT:
+		case K_REINJECT:
 			if (s->def)
 				set_str(field(c, s), s->def);
 			break;
@@ -616,6 +619,7 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 	case K_PATH:
 	case K_NAME:
 	case K_HOSTPORT:
+	case K_REINJECT:
 	case K_LEVEL:
 		if (type != CONFIG_TYPE_STRING)
 			return fail(err, path, line, s->name,
@@ -637,6 +641,11 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 		if (s->kind == K_HOSTPORT && !hostport_ok(str))
 			return fail(err, path, line, s->name,
 				    "must be HOST:PORT or [IPv6]:PORT");
+		if (s->kind == K_REINJECT && strcmp(str, "local") != 0 &&
+		    !hostport_ok(str))
+			return fail(err, path, line, s->name,
+				    "must be \"local\", HOST:PORT or "
+				    "[IPv6]:PORT");
 		if (s->kind == K_LEVEL) {
 			if ((lvl = parse_enum(str, level_names)) < 0)
 				return fail(err, path, line, s->name,

@@ -30,6 +30,12 @@
  * renamed.  remove: the mailboxes row (audited), then the directory;
  * an archive gets an archive-expire job.
  *
+ * A message the relay refuses for good (5xx: a virus its scanner
+ * found) is marked $MxfeedRefused and stays in the mailbox; the step
+ * then fails, naming the relay's reply, as long as such a message is
+ * there (an operator deletes it, or switches with --mailboxes archive),
+ * so the mailbox is never archived and removed behind anyone's back.
+ *
  * A step that fails (doveadm or the relay unreachable, a message that
  * cannot be read) leaves everything as it is; the job goes back to
  * pending with the error shown and a growing delay.
@@ -43,7 +49,8 @@
 #include "store.h"
 #include "util/error.h"
 
-#define MAILJOB_KEPT "$MxfeedKept"
+#define MAILJOB_KEPT	"$MxfeedKept"
+#define MAILJOB_REFUSED "$MxfeedRefused"
 
 struct mailjob_ctx {
 	struct store *store;

@@ -29,6 +29,7 @@
 #include "doveadm.h"
 #include "gen.h"
 #include "queue.h"
+#include "reinject.h"
 #include "tls.h"
 #include "util/log.h"
 #include "util/spawn.h"
@@ -436,8 +437,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX], map[PATH_MAX];
 	char seqs[32], maxbytes[32];
 	const char *bind4 = "", *bind6 = "";
-	struct strbuf clients = STRBUF_INIT, tls_chain = STRBUF_INIT,
-		      tls_map = STRBUF_INIT;
+	struct strbuf clients = STRBUF_INIT, reinject = STRBUF_INIT,
+		      tls_chain = STRBUF_INIT, tls_map = STRBUF_INIT;
 	struct strbuf feed_checks = STRBUF_INIT, backup_checks = STRBUF_INIT;
 	const char *tls_level = NULL;
 	struct gen g;
@@ -469,6 +470,12 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			  conf->relay_reinject_clients.v[i].text);
 	if (clients.len == 0)
 		sbuf_addstr(&clients, "127.0.0.0/8");
+	/* "local": private/ of the queue directory (0700, postfix), so
+	 * only root and Postfix reach it; else a TCP listener */
+	if (strcmp(conf->relay_reinject, "local") == 0)
+		sbuf_addstr(&reinject, REINJECT_SOCKET " unix -");
+	else
+		sbuf_addf(&reinject, "%s inet n", conf->relay_reinject);
 	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
 		       (long long)g.max_message_mb * 1024 * 1024);
 	/* canonical addresses (ip_parse), one per family by conf.c */
@@ -507,7 +514,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "POLICYD", policyd },
 			{ "POSTGREY", conf->greylist_postgrey },
 			{ "MILTER", conf->scanner_milter },
-			{ "REINJECT", conf->relay_reinject },
+			{ "REINJECT", reinject.buf },
 			{ "REINJECT_CLIENTS", clients.buf },
 			{ "FEED_CHECKS", feed_checks.buf },
 			{ "BACKUP_CHECKS", backup_checks.buf },
@@ -571,6 +578,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 out:
 	gen_release(&g);
 	sbuf_release(&clients);
+	sbuf_release(&reinject);
 	sbuf_release(&feed_checks);
 	sbuf_release(&backup_checks);
 	sbuf_release(&tls_chain);

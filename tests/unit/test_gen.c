@@ -168,7 +168,7 @@ static void generate(const char *in, struct strbuf *out)
 			{ "POLICYD", "/usr/local/bin/mxfeed-policyd" },
 			{ "POSTGREY", "127.0.0.1:10023" },
 			{ "MILTER", "127.0.0.1:11332" },
-			{ "REINJECT", "127.0.0.1:10025" },
+			{ "REINJECT", "mxfeed-reinject unix -" },
 			{ "REINJECT_CLIENTS", "127.0.0.0/8" },
 			{ "FEED_CHECKS", feed.buf },
 			{ "BACKUP_CHECKS", backup.buf },

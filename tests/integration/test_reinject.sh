@@ -1,0 +1,104 @@
+#!/bin/bash
+# test_reinject.sh - the way mailbox mail goes back out, tried as an
+# attacker on the relay's host would (issue 13, findings 3 and 4): who
+# may hand mail to the re-injection listener, whether a virus in a
+# mailbox gets out on revert, and what a revert takes from a mailbox.
+# Real Postfix, rspamd, clamd, Dovecot and the jobs worker in a network
+# namespace of this test's own; smtp-sink plays the customer's server.
+set -u
+. "$(dirname "$0")/../lib.sh"
+in_netns "$0" "$@"
+pg_setup
+relay_setup
+F=$FEEDCTL
+M=$MTA_GLUE
+jqe() { jq -e "$@" "$T/out" > /dev/null; }
+WORKER_PID=
+worker_start() {
+	"$M" worker --lease 3 --retry 1 >> "$T/worker.log" 2>&1 &
+	WORKER_PID=$!
+}
+worker_stop() {
+	[ -n "$WORKER_PID" ] && kill "$WORKER_PID" 2> /dev/null && wait "$WORKER_PID" 2> /dev/null
+	WORKER_PID=
+}
+trap 'worker_stop; relay_teardown' EXIT
+in_sink() { grep -rlF -- "$2" "$T/sink-$1" 2> /dev/null | wc -l; }
+in_maildir() {
+	for _ in $(seq 100); do grep -rqF -- "$1" "$T/mail" 2> /dev/null && return 0; sleep 0.2; done
+	return 1
+}
+# job_error DOMAIN REGEX: a mailbox job of DOMAIN shows an error
+# matching REGEX (waits up to 30 s)
+job_error() {
+	for _ in $(seq 150); do
+		"$F" --json jobs "$1" 2> /dev/null |
+			jq -e --arg re "$2" 'any(.[]; (.last_error // "") | test($re))' > /dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# the standard 68-byte EICAR test file
+printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' > "$T/eicar.com"
+check "the test's EICAR is the standard file" \
+	test "$(md5sum < "$T/eicar.com")" = "44d88612fea8a8f36de82e1278abb02f  -"
+SOCK="$T/state/spool/private/mxfeed-reinject"
+
+$F add out.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
+	spam.enabled=on spam.high.action=delete > /dev/null
+expect_exit 0 "mta-glue apply" "$M" apply
+clamd_start
+rspamd_start
+"$M" start > /dev/null
+for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/2525) 2> /dev/null && break; sleep 0.1; done
+dovecot_start
+"$M" sync >> "$T/sync.log" 2>&1 &
+SYNC_PID=$!
+sink_start 2526
+
+# --- finding 3: only the mailbox host's worker may re-inject, and it is scanned --
+run runuser -u nobody -- swaks --server 127.0.0.1:10025 --helo evil.test \
+	--from ceo@bank.test --to alice@out.example --header "Subject: A-tcp" \
+	--attach @"$T/eicar.com" --timeout 10
+check "a local process gets no re-injection listener on 127.0.0.1:10025" \
+	bash -c "[ $rc != 0 ] && ! grep -qE '^<- +250 .*queued' '$T/out'"
+check "the re-injection listener is a socket in Postfix's private directory" \
+	bash -c "[ -S '$SOCK' ] && [ \"\$(stat -c '%a %U' '$(dirname "$SOCK")')\" = '700 postfix' ]"
+run runuser -u nobody -- swaks --socket "$SOCK" --helo evil.test \
+	--from ceo@bank.test --to alice@out.example --header "Subject: A-unix" --timeout 10
+check "... which a process of another user cannot reach" \
+	bash -c "[ $rc != 0 ] && ! grep -qE '^<- +250 .*queued' '$T/out'"
+run swaks --socket "$SOCK" --helo relay.test --from ceo@bank.test --to alice@out.example \
+	--header "Subject: A-virus" --attach @"$T/eicar.com" --timeout 20
+check "a virus handed to the listener is refused (554 5.7.1)" \
+	grep -qE '^<[-~*]* +554 5.7.1' "$T/out"
+run swaks --socket "$SOCK" --helo relay.test --from s@sender.test --to alice@out.example \
+	--header "Subject: A-clean" --header "X-Test-Score: 16" --timeout 20
+check "clean mail is taken, with no spam action (high level: delete)" \
+	bash -c "[ $rc = 0 ] && grep -qE '^<- +250 .*queued' '$T/out'"
+check "... and delivered" sink_has 2526 A-clean
+check "nothing of the refused attempts arrived" \
+	test "$(in_sink 2526 A-tcp):$(in_sink 2526 A-unix):$(in_sink 2526 A-virus)" = 0:0:0
+
+# a virus sitting in a temporary mailbox (delivered before its signature
+# was known: here straight over LMTP): the revert keeps it and says so
+expect_exit 0 "temp-pop3 out.example --mailbox alice" $F --json temp-pop3 out.example --mailbox alice
+relay_caught_up
+run swaks --protocol LMTP --server 127.0.0.1:24 --helo relay.test --from s@sender.test \
+	--to alice@out.example --header "Subject: J-virus" --attach @"$T/eicar.com" --timeout 10
+check "a virus lands in the mailbox over LMTP" in_maildir J-virus
+run swaks --protocol LMTP --server 127.0.0.1:24 --helo relay.test --from s@sender.test \
+	--to alice@out.example --header "Subject: J-clean" --timeout 10
+check "... and a clean message" in_maildir J-clean
+expect_exit 0 "revert" $F revert out.example
+worker_start
+check "the clean message reaches the customer's server" sink_has 2526 J-clean
+check "the job shows the relay's refusal of the virus" job_error out.example '554 5.7.1'
+check "... is not done, the mailbox not removed" \
+	test "$(sql "SELECT count(*) FROM jobs WHERE domain='out.example' AND kind='mailbox-forward' AND state <> 'done'"):$(sql "SELECT count(*) FROM mailboxes WHERE local='alice'")" = 1:1
+check "... the virus stays in the mailbox, never sent" \
+	bash -c "grep -rqF J-virus '$T/mail' && [ $(in_sink 2526 J-virus) = 0 ]"
+check "... the clean message went once" test "$(in_sink 2526 J-clean)" = 1
+worker_stop
+
+tap_done
