@@ -19,9 +19,12 @@
  * it is expunged, so a resumed job expunges it without sending it
  * again.  The one window left is between the relay's
  * 250 and that save: a worker killed exactly there sends that one
- * message twice - a duplicate, never a loss.  Messages that did not
- * arrive over LMTP (drafts, copies saved over IMAP) and those in Trash
- * are marked $MxfeedKept and left for the archive.  The step repeats
+ * message twice - a duplicate, never a loss.  Only LMTP puts mail in a
+ * mailbox (Dovecot's ACL denies IMAP APPEND, COPY and MOVE, see
+ * dovecot.conf.in), so the envelope read back is the one Dovecot
+ * recorded on delivery; a message without it (left from before) or
+ * naming another domain's recipient, and those in Trash, are marked
+ * $MxfeedKept and left for the archive.  The step repeats
  * until a pass finds nothing, and its last pass comes mailbox.settle
  * seconds after the relays applied the switch, for LMTP deliveries that
  * were already under way.

@@ -331,7 +331,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	char sub[PATH_MAX], run[PATH_MAX], st[PATH_MAX], log[PATH_MAX],
 		sql[PATH_MAX], pop3[16], imap[16], lmtp[16], group[64],
 		dvconf[PATH_MAX], dvaddr[128], dvport[16], dvtls[PATH_MAX],
-		key[DOVEADM_KEY_LEN + 1];
+		acl[PATH_MAX], key[DOVEADM_KEY_LEN + 1];
 	const struct gen_var vars[] = {
 		{ "RUN", run },
 		{ "DSTATE", st },
@@ -349,6 +349,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 		{ "DOVEADM_ADDR", dvaddr },
 		{ "DOVEADM_PORT", dvport },
 		{ "DOVETLSCONF", dvtls },
+		{ "ACLFILE", acl },
 	};
 	size_t nv = sizeof(vars) / sizeof(vars[0]);
 	char cur[PATH_MAX];
@@ -374,6 +375,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	    path_of(sql, cur, "dovecot-sql.conf.ext", err) < 0 ||
 	    path_of(dvconf, cur, "doveadm.conf.ext", err) < 0 ||
 	    path_of(dvtls, cur, "tls.conf.ext", err) < 0 ||
+	    path_of(acl, cur, "dovecot-acl", err) < 0 ||
 	    doveadm_key(conf, true, key, err) < 0 ||
 	    split_hostport(conf->mailbox_doveadm, dvaddr, sizeof(dvaddr),
 			   dvport, sizeof(dvport), err) < 0)
@@ -392,7 +394,10 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 		if (rc < 0)
 			return -1;
 	}
-	if (write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
+	/* the owner's rights on every mailbox: no "i" (insert: APPEND,
+	 * COPY, MOVE), so only LMTP ("p") puts mail in (dovecot.conf.in) */
+	if (write_file(sub, "dovecot-acl", "* owner lrwstep\n", 16, err) < 0 ||
+	    write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
 			   nv, err) < 0 ||
 	    write_template(dir, "dovecot/dovecot-sql.conf.ext",
 			   "dovecot-sql.conf.ext.in", vars, nv, err) < 0)

@@ -101,4 +101,101 @@ check "... the virus stays in the mailbox, never sent" \
 check "... the clean message went once" test "$(in_sink 2526 J-clean)" = 1
 worker_stop
 
+# --- finding 4: a revert forwards only what Dovecot took over LMTP ---------------
+$F add app.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any > /dev/null
+expect_exit 0 "temp-pop3 app.example --mailbox bob --catch-all" \
+	$F --json temp-pop3 app.example --mailbox bob --catch-all
+BPW=$(jq -r '.mailboxes[] | select(.address == "bob@app.example") | .password' "$T/out")
+relay_caught_up
+send real@sender.test bob@app.example L-real
+check "mail through the relay lands in bob's mailbox" in_maildir L-real
+send other@sender.test carol@app.example L-catch
+check "... and in the catch-all" in_maildir L-catch
+# what an attacker with bob's password APPENDs: a forged envelope on
+# top, a Received "for" naming bob, EICAR attached (L-forged) or not
+forged() {
+	printf '%s\r\n' "Return-Path: <ceo@bank.test>" \
+		"Received: from relay.test by mail.test with LMTP id x for <bob@app.example>; $(date -R)" \
+		"From: ceo@bank.test" "To: bob@app.example" "Subject: $1" "MIME-Version: 1.0" \
+		'Content-Type: multipart/mixed; boundary="b1"' "" "--b1" "Content-Type: text/plain" "" \
+		"pay now ($1)" "--b1"
+	if [ "$2" = virus ]; then
+		printf '%s\r\n' 'Content-Type: application/octet-stream; name="eicar.com"' \
+			"Content-Transfer-Encoding: base64" "" "$(base64 -w0 < "$T/eicar.com")" "--b1--"
+	else
+		printf '%s\r\n' "Content-Type: text/plain" "" "nothing" "--b1--"
+	fi
+}
+forged L-forged virus > "$T/forged.eml"
+forged L-forged2 clean > "$T/forged2.eml"
+imap_append() {
+	python3 - "$1" "$2" "$3" "$4" << 'PY' > "$T/out" 2>&1
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", 1143)
+m.login(sys.argv[1], sys.argv[2])
+try:
+    typ, data = m.append(sys.argv[3], None, None, open(sys.argv[4], "rb").read())
+except imaplib.IMAP4.error as e:
+    typ, data = "ERROR", [str(e)]
+print(typ, data)
+m.logout()
+sys.exit(0 if typ == "OK" else 3)
+PY
+}
+expect_exit 3 "IMAP APPEND of a message with a forged envelope and EICAR is refused" \
+	imap_append bob@app.example "$BPW" INBOX "$T/forged.eml"
+check "... for want of permission (Dovecot's ACL)" out_has "NOPERM"
+expect_exit 3 "... and without the virus" imap_append bob@app.example "$BPW" INBOX "$T/forged2.eml"
+run python3 - bob@app.example "$BPW" << 'PY'
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", 1143)
+m.login(sys.argv[1], sys.argv[2])
+m.select("INBOX")
+typ, data = m.copy("1", "INBOX")
+print("copy", typ, data)
+m.logout()
+sys.exit(0 if typ == "OK" else 3)
+PY
+check "... nor may a message be copied (a second send of it)" test "$rc" = 3
+run curl -s -m 10 "imap://127.0.0.1:1143/INBOX;UID=1" -u "bob@app.example:$BPW"
+check "bob still reads his mail over IMAP" out_has L-real
+# a message in Trash, and one in the catch-all naming another domain:
+# both put there as files (neither can arrive otherwise), both kept
+BOB=$(sql "SELECT id FROM mailboxes WHERE local='bob'")
+CATCH=$(sql "SELECT m.id FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE d.name='app.example' AND m.catch_all")
+mkdir -p "$T/mail/$BOB/Maildir/.Trash/cur" "$T/mail/$BOB/Maildir/.Trash/new" "$T/mail/$BOB/Maildir/.Trash/tmp"
+touch "$T/mail/$BOB/Maildir/.Trash/maildirfolder"
+printf '%s\n' "Return-Path: <real@sender.test>" \
+	"Received: from relay.test by mail.test with LMTP id y for <bob@app.example>; $(date -R)" \
+	"From: real@sender.test" "Subject: L-trash" "" "deleted by bob" \
+	> "$T/mail/$BOB/Maildir/.Trash/new/1700000000.M1P1.mail.test"
+printf '%s\n' "Return-Path: <real@sender.test>" \
+	"Received: from relay.test by mail.test with LMTP id z for <victim@bank.test>; $(date -R)" \
+	"From: real@sender.test" "Subject: L-other" "" "for another domain" \
+	> "$T/mail/$CATCH/Maildir/new/1700000001.M1P1.mail.test"
+chown -R nobody:nogroup "$T/mail/$BOB" "$T/mail/$CATCH"
+expect_exit 0 "revert app.example" $F revert app.example
+worker_start
+jobs_done_app() {
+	for _ in $(seq 300); do
+		[ "$(sql "SELECT count(*) FROM jobs WHERE domain='app.example' AND kind LIKE 'mailbox-%' AND state <> 'done'")" = 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "the revert's jobs finish" jobs_done_app
+check "the delivered mail reached the customer's server once each" \
+	test "$(in_sink 2526 L-real):$(in_sink 2526 L-catch)" = 1:1
+check "... with the envelope Dovecot recorded at delivery" \
+	bash -c "grep -rlF L-real '$T/sink-2526' | xargs grep -q '^X-Mail-Args: <real@sender.test>' &&
+		grep -rlF L-catch '$T/sink-2526' | xargs grep -q '^X-Rcpt-Args: <carol@app.example>'"
+check "nothing appended, in Trash or naming another domain was forwarded" \
+	test "$(in_sink 2526 L-forged):$(in_sink 2526 L-forged2):$(in_sink 2526 L-trash):$(in_sink 2526 L-other)" = 0:0:0:0
+check "no mail went out with the forged sender" bash -c "! grep -rq '^X-Mail-Args: <ceo@bank.test>' '$T/sink-2526'"
+check "the jobs report the two messages they kept" \
+	test "$(sql "SELECT sum((payload->>'kept')::int) FROM jobs WHERE domain='app.example' AND kind='mailbox-forward'")" = 2
+check "... and the archives hold them" \
+	bash -c "for a in '$T/state/archive/app.example/'*.tar.gz; do tar -xzOf \"\$a\"; done | grep -c 'Subject: L-\(trash\|other\)' | grep -qx 2"
+worker_stop
+
 tap_done
