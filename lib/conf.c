@@ -93,8 +93,17 @@ static const struct setting settings[] = {
 	{ "mailbox.lmtp", K_STR, OFF(mailbox_lmtp), "inet:[127.0.0.1]:24", 0, 0,
 	  "where relays deliver pop3 mail: Dovecot LMTP as a Postfix "
 	  "next hop (inet:[IP]:PORT or unix:PATH)" },
-	{ "mailbox.listen", K_STR, OFF(mailbox_listen), "*", 0, 0,
-	  "addresses Dovecot listens on for POP3, IMAP and LMTP" },
+	{ "mailbox.listen", K_STR, OFF(mailbox_listen), "127.0.0.1", 0, 0,
+	  "addresses Dovecot listens on for POP3 and IMAP (beyond "
+	  "loopback: TLS required, no password in clear)" },
+	{ "mailbox.lmtp_listen", K_STR, OFF(mailbox_lmtp_listen), "127.0.0.1",
+	  0, 0,
+	  "the address Dovecot's LMTP listens on: the one facing the "
+	  "relays (their mailbox.lmtp), never every address" },
+	{ "mailbox.local_conf", K_PATH, OFF(mailbox_local_conf),
+	  "/etc/mxfeed/dovecot-local.conf", 0, 0,
+	  "the site's own Dovecot settings, read last if the file exists "
+	  "(outside the generations, so they survive every one)" },
 	{ "mailbox.pop3_port", K_INT, OFF(mailbox_pop3_port), "110", 1, 65535,
 	  "POP3 port of the mailbox host" },
 	{ "mailbox.imap_port", K_INT, OFF(mailbox_imap_port), "143", 1, 65535,
@@ -264,6 +273,8 @@ void conf_release(struct conf *c)
 	free(c->mailbox_lmtp);
 	free(c->greylist_postgrey);
 	free(c->mailbox_listen);
+	free(c->mailbox_lmtp_listen);
+	free(c->mailbox_local_conf);
 	free(c->mailbox_maildir);
 	free(c->mailbox_user);
 	free(c->mailbox_doveadm);

@@ -47,6 +47,8 @@ struct conf {
 	struct cidr_list relay_reinject_clients; /* relay.reinject_clients */
 	char *mailbox_lmtp;			 /* mailbox.lmtp */
 	char *mailbox_listen;			 /* mailbox.listen */
+	char *mailbox_lmtp_listen;		 /* mailbox.lmtp_listen */
+	char *mailbox_local_conf;		 /* mailbox.local_conf */
 	int mailbox_pop3_port;			 /* mailbox.pop3_port */
 	int mailbox_imap_port;			 /* mailbox.imap_port */
 	int mailbox_lmtp_port;			 /* mailbox.lmtp_port */

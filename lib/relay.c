@@ -350,6 +350,8 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 		{ "DOVEADM_PORT", dvport },
 		{ "DOVETLSCONF", dvtls },
 		{ "ACLFILE", acl },
+		{ "LMTP_LISTEN", conf->mailbox_lmtp_listen },
+		{ "LOCALCONF", conf->mailbox_local_conf },
 	};
 	size_t nv = sizeof(vars) / sizeof(vars[0]);
 	char cur[PATH_MAX];

@@ -3,6 +3,8 @@
 # attacker on the relay's host would (issue 13, findings 3 and 4): who
 # may hand mail to the re-injection listener, whether a virus in a
 # mailbox gets out on revert, and what a revert takes from a mailbox.
+# Then (finding 5) where Dovecot listens: LMTP only on the address
+# facing the relays, site additions that survive every generation.
 # Real Postfix, rspamd, clamd, Dovecot and the jobs worker in a network
 # namespace of this test's own; smtp-sink plays the customer's server.
 set -u
@@ -197,5 +199,55 @@ check "the jobs report the two messages they kept" \
 check "... and the archives hold them" \
 	bash -c "for a in '$T/state/archive/app.example/'*.tar.gz; do tar -xzOf \"\$a\"; done | grep -c 'Subject: L-\(trash\|other\)' | grep -qx 2"
 worker_stop
+
+# --- finding 5: Dovecot listens where it is told, LMTP only towards the relays ---
+# POP3 and IMAP on two loopback addresses, LMTP left at its default
+# (127.0.0.1, the relay-facing one)
+# mta-glue sync reads the configuration when it starts: restarted
+# with each change to it, or it would write generations of the old one
+sync_restart() {
+	kill "$SYNC_PID" 2> /dev/null && wait "$SYNC_PID" 2> /dev/null
+	"$M" sync >> "$T/sync.log" 2>&1 &
+	SYNC_PID=$!
+}
+dovecot_restart() {
+	dovecot_stop
+	for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/24) 2> /dev/null || break; sleep 0.1; done
+	dovecot_start
+}
+# greeting HOST PORT REGEX: the server's first line matches (waits up
+# to 10 s for Dovecot's login processes)
+greeting() {
+	local g
+	for _ in $(seq 50); do
+		g=$( (exec 3<> "/dev/tcp/$1/$2" && timeout 5 head -1 <&3) 2> /dev/null)
+		printf '%s\n' "$g" | grep -q -- "$3" && return 0
+		sleep 0.2
+	done
+	echo "# greeting on $1:$2: $g ($(grep '^listen' "$T/state/current/dovecot/dovecot.conf"))"
+	return 1
+}
+sed -i 's|mailbox = { listen = "127.0.0.1";|mailbox = { listen = "127.0.0.1, 127.0.0.2";|' "$T/mxfeed.conf"
+sync_restart
+expect_exit 0 "mta-glue apply with mailbox.listen on 127.0.0.1 and 127.0.0.2" "$M" apply
+dovecot_restart
+check "POP3 answers on 127.0.0.2 (mailbox.listen)" greeting 127.0.0.2 1110 '^+OK'
+check "LMTP answers on 127.0.0.1, the relay-facing address" \
+	greeting 127.0.0.1 24 '^220 '
+check "LMTP is not reachable on 127.0.0.2" bash -c "! (exec 3<> /dev/tcp/127.0.0.2/24) 2> /dev/null"
+# the site's own settings, in a file outside the generations
+printf '%s\n' 'login_greeting = mxfeed-site-greeting' > "$T/dovecot-local.conf"
+sed -i "s|mailbox = { listen = \"127.0.0.1, 127.0.0.2\";|& local_conf = \"$T/dovecot-local.conf\";|" "$T/mxfeed.conf"
+sync_restart
+expect_exit 0 "mta-glue apply with mailbox.local_conf" "$M" apply
+dovecot_restart
+check "the site's additions (mailbox.local_conf) are read" \
+	greeting 127.0.0.2 1110 mxfeed-site-greeting
+G1=$(readlink "$T/state/current")
+$F set app.example queue.days=6 > /dev/null
+check "a change makes a new generation" \
+	bash -c "for _ in \$(seq 100); do [ \"\$(readlink '$T/state/current')\" != '$G1' ] && exit 0; sleep 0.2; done; exit 1"
+check "... which still reads the site's file, untouched" \
+	bash -c "grep -qxF '!include_try $T/dovecot-local.conf' '$T/state/current/dovecot/dovecot.conf' && grep -qx 'login_greeting = mxfeed-site-greeting' '$T/dovecot-local.conf'"
 
 tap_done

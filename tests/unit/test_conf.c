@@ -68,6 +68,13 @@ static void defaults(void **state)
 	assert_true(c.spam_backup_defer > 5.9 && c.spam_backup_defer < 6.1);
 	assert_true(c.spam_low < c.spam_med && c.spam_med < c.spam_high);
 	assert_true(c.relay_name[0] != '\0');
+	/* the mailbox host faces only loopback unless told otherwise */
+	assert_string_equal(c.mailbox_listen, "127.0.0.1");
+	assert_string_equal(c.mailbox_lmtp_listen, "127.0.0.1");
+	assert_string_equal(c.mailbox_local_conf,
+			    "/etc/mxfeed/dovecot-local.conf");
+	assert_string_equal(c.relay_reinject, "local");
+	assert_string_equal(c.mailbox_reinject, "local");
 	conf_release(&c);
 }
 
