@@ -81,6 +81,10 @@ static const struct setting settings[] = {
 	  "Postfix reach (the jobs worker on this host), or ADDRESS:PORT "
 	  "for mailbox hosts elsewhere; scanned for viruses, no spam "
 	  "action" },
+	{ "relay.reinject_ca", K_PATH, OFF(relay_reinject_ca), NULL, 0, 0,
+	  "CA file (PEM) that signs the mailbox hosts' client certificates: "
+	  "an ADDRESS:PORT relay.reinject takes mail only over TLS from a "
+	  "client with such a certificate" },
 	{ "relay.reinject_clients", K_CIDRS, OFF(relay_reinject_clients), "", 0,
 	  64,
 	  "who may use the re-injection listener: the mailbox hosts "
@@ -123,6 +127,15 @@ static const struct setting settings[] = {
 	  "where the jobs worker re-injects mail: \"local\" (the relay "
 	  "on this host, its socket under paths.state) or a relay's "
 	  "relay.reinject, HOST:PORT" },
+	{ "mailbox.reinject_cert", K_PATH, OFF(mailbox_reinject_cert), NULL, 0,
+	  0,
+	  "the worker's client certificate (PEM) for an ADDRESS:PORT "
+	  "mailbox.reinject, signed by the relays' relay.reinject_ca" },
+	{ "mailbox.reinject_key", K_PATH, OFF(mailbox_reinject_key), NULL, 0, 0,
+	  "the key of mailbox.reinject_cert (mode 0600)" },
+	{ "mailbox.reinject_ca", K_PATH, OFF(mailbox_reinject_ca), NULL, 0, 0,
+	  "CA file the relay's certificate is checked against (default: "
+	  "the system's)" },
 	{ "mailbox.settle", K_INT, OFF(mailbox_settle), "60", 0, 3600,
 	  "seconds a mailbox job waits after every relay applied its "
 	  "change, for deliveries already under way, before its last pass" },
@@ -280,6 +293,10 @@ void conf_release(struct conf *c)
 	free(c->mailbox_doveadm);
 	free(c->mailbox_reinject);
 	free(c->relay_reinject);
+	free(c->relay_reinject_ca);
+	free(c->mailbox_reinject_cert);
+	free(c->mailbox_reinject_key);
+	free(c->mailbox_reinject_ca);
 	free(c->scanner_milter);
 	free(c->scanner_normal);
 	free(c->scanner_controller);
@@ -748,6 +765,14 @@ int conf_load(struct conf *c, const char *path, struct error *err)
 	if ((n.tls_cert_file == NULL) != (n.tls_key_file == NULL)) {
 		error_set(err, ERR_INVALID, "tls",
 			  "%s: tls: cert_file and key_file go together", path);
+		goto out;
+	}
+	if ((n.mailbox_reinject_cert == NULL) !=
+	    (n.mailbox_reinject_key == NULL)) {
+		error_set(err, ERR_INVALID, "mailbox.reinject_cert",
+			  "%s: mailbox: reinject_cert and reinject_key go "
+			  "together",
+			  path);
 		goto out;
 	}
 	if (!(n.spam_low < n.spam_med && n.spam_med < n.spam_high)) {

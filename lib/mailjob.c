@@ -386,10 +386,18 @@ static int forward_one(struct mailjob_ctx *c, struct job *j,
 		rc = keep(c, j, t, f->name, uid, err) < 0 ? -1 : 0;
 		goto out;
 	}
-	if (c->smtp == NULL &&
-	    reinject_open(&c->smtp, c->conf->mailbox_reinject,
-			  c->conf->state_dir, c->conf->relay_hostname, err) < 0)
-		goto out;
+	if (c->smtp == NULL) {
+		const struct reinject_tls tls = {
+			c->conf->mailbox_reinject_cert,
+			c->conf->mailbox_reinject_key,
+			c->conf->mailbox_reinject_ca,
+		};
+
+		if (reinject_open(&c->smtp, c->conf->mailbox_reinject,
+				  c->conf->state_dir, c->conf->relay_hostname,
+				  &tls, err) < 0)
+			goto out;
+	}
 	switch (reinject_send(c->smtp, sender, rcpt, msg.buf, msg.len, err)) {
 	case 0:
 		break;

@@ -157,13 +157,21 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t n,
 }
 
 int reinject_open(struct reinject **out, const char *where,
-		  const char *state_dir, const char *helo, struct error *err)
+		  const char *state_dir, const char *helo,
+		  const struct reinject_tls *tls, struct error *err)
 {
 	bool local = strcmp(where, "local") == 0;
 	struct reinject *r;
 	int n, m = 0;
 
 	*out = NULL;
+	if (!local && (tls == NULL || tls->cert == NULL || tls->key == NULL))
+		return error_set(err, ERR_INVALID, "mailbox.reinject_cert",
+				 "mailbox.reinject \"%s\" is a TCP listener: "
+				 "it needs mailbox.reinject_cert and "
+				 "mailbox.reinject_key (a client certificate "
+				 "the relay's relay.reinject_ca signed)",
+				 where);
 	r = xcalloc(1, sizeof(*r));
 	n = snprintf(r->url, sizeof(r->url), "smtp://%s/%s",
 		     local ? "localhost" : where, helo);
@@ -178,8 +186,19 @@ int reinject_open(struct reinject **out, const char *where,
 				 "cannot set up SMTP to %s", where);
 	}
 	curl_easy_setopt(r->curl, CURLOPT_URL, r->url);
-	if (local)
+	if (local) {
 		curl_easy_setopt(r->curl, CURLOPT_UNIX_SOCKET_PATH, r->sock);
+	} else {
+		/* STARTTLS or nothing, our certificate, theirs checked */
+		curl_easy_setopt(r->curl, CURLOPT_USE_SSL,
+				 (long)CURLUSESSL_ALL);
+		curl_easy_setopt(r->curl, CURLOPT_SSLCERT, tls->cert);
+		curl_easy_setopt(r->curl, CURLOPT_SSLKEY, tls->key);
+		curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (tls->ca != NULL)
+			curl_easy_setopt(r->curl, CURLOPT_CAINFO, tls->ca);
+	}
 	curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "smtp");
 	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->curl, CURLOPT_NOPROXY, "*");

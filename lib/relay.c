@@ -448,6 +448,8 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		      tls_chain = STRBUF_INIT, tls_map = STRBUF_INIT;
 	struct strbuf feed_checks = STRBUF_INIT, backup_checks = STRBUF_INIT;
 	const char *tls_level = NULL;
+	const char *reinject_tls = "none", *reinject_ccert = "no",
+		   *reinject_ca = "";
 	struct gen g;
 	size_t i;
 	int rc = -1;
@@ -478,11 +480,24 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	if (clients.len == 0)
 		sbuf_addstr(&clients, "127.0.0.0/8");
 	/* "local": private/ of the queue directory (0700, postfix), so
-	 * only root and Postfix reach it; else a TCP listener */
-	if (strcmp(conf->relay_reinject, "local") == 0)
+	 * only root and Postfix reach it; else a TCP listener that takes
+	 * mail only over TLS from a client relay.reinject_ca signed */
+	if (strcmp(conf->relay_reinject, "local") == 0) {
 		sbuf_addstr(&reinject, REINJECT_SOCKET " unix -");
-	else
+	} else if (conf->relay_reinject_ca == NULL ||
+		   conf->tls_cert_file == NULL) {
+		error_set(err, ERR_INVALID, "relay.reinject_ca",
+			  "relay.reinject \"%s\" is a TCP listener: it needs "
+			  "relay.reinject_ca (the CA of the mailbox hosts' "
+			  "client certificates) and tls.cert_file",
+			  conf->relay_reinject);
+		goto out;
+	} else {
 		sbuf_addf(&reinject, "%s inet n", conf->relay_reinject);
+		reinject_tls = "encrypt";
+		reinject_ccert = "yes";
+		reinject_ca = conf->relay_reinject_ca;
+	}
 	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
 		       (long long)g.max_message_mb * 1024 * 1024);
 	/* canonical addresses (ip_parse), one per family by conf.c */
@@ -523,6 +538,9 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "MILTER", conf->scanner_milter },
 			{ "REINJECT", reinject.buf },
 			{ "REINJECT_CLIENTS", clients.buf },
+			{ "REINJECT_TLS", reinject_tls },
+			{ "REINJECT_CCERT", reinject_ccert },
+			{ "REINJECT_CA", reinject_ca },
 			{ "FEED_CHECKS", feed_checks.buf },
 			{ "BACKUP_CHECKS", backup_checks.buf },
 			{ "SMTPD_TLS_LEVEL", tls_level },

@@ -45,6 +45,25 @@ printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H
 check "the test's EICAR is the standard file" \
 	test "$(md5sum < "$T/eicar.com")" = "44d88612fea8a8f36de82e1278abb02f  -"
 SOCK="$T/state/spool/private/mxfeed-reinject"
+# a private CA for mailbox hosts elsewhere (the last part): it signs
+# their client certificates, and here the relay's own pair as well
+# (SAN IP:127.0.0.1: the worker checks the relay's certificate)
+leaf() {
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+		-keyout "$T/ca/$1.key" -out "$T/ca/$1.csr" > /dev/null 2>&1 &&
+		printf 'subjectAltName=%s\n' "$2" > "$T/ca/$1.ext" &&
+		openssl x509 -req -in "$T/ca/$1.csr" -CA "$T/ca/ca.pem" -CAkey "$T/ca/ca.key" \
+			-CAcreateserial -days 30 -extfile "$T/ca/$1.ext" -out "$T/ca/$1.pem" > /dev/null 2>&1 &&
+		chmod 600 "$T/ca/$1.key"
+}
+mkdir -p "$T/ca"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+	-subj "/CN=mxfeed test CA" -keyout "$T/ca/ca.key" -out "$T/ca/ca.pem" > /dev/null 2>&1
+check "a CA signs the relay's pair and a mailbox host's client certificate" \
+	bash -c "$(declare -f leaf); T='$T'; leaf relay.test DNS:relay.test,IP:127.0.0.1 && leaf mailbox.test DNS:mailbox.test"
+cp "$T/ca/relay.test.pem" "$T/tls/cert.pem"
+cp "$T/ca/relay.test.key" "$T/tls/key.pem"
+tls_pair "$T/rogue" mailbox.test
 
 $F add out.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
 	spam.enabled=on spam.high.action=delete > /dev/null
@@ -63,13 +82,13 @@ run runuser -u nobody -- swaks --server 127.0.0.1:10025 --helo evil.test \
 	--from ceo@bank.test --to alice@out.example --header "Subject: A-tcp" \
 	--attach @"$T/eicar.com" --timeout 10
 check "a local process gets no re-injection listener on 127.0.0.1:10025" \
-	bash -c "[ $rc != 0 ] && ! grep -qE '^<- +250 .*queued' '$T/out'"
+	bash -c "[ $rc != 0 ] && ! grep -qE '^<[-~] +250 .*queued' '$T/out'"
 check "the re-injection listener is a socket in Postfix's private directory" \
 	bash -c "[ -S '$SOCK' ] && [ \"\$(stat -c '%a %U' '$(dirname "$SOCK")')\" = '700 postfix' ]"
 run runuser -u nobody -- swaks --socket "$SOCK" --helo evil.test \
 	--from ceo@bank.test --to alice@out.example --header "Subject: A-unix" --timeout 10
 check "... which a process of another user cannot reach" \
-	bash -c "[ $rc != 0 ] && ! grep -qE '^<- +250 .*queued' '$T/out'"
+	bash -c "[ $rc != 0 ] && ! grep -qE '^<[-~] +250 .*queued' '$T/out'"
 run swaks --socket "$SOCK" --helo relay.test --from ceo@bank.test --to alice@out.example \
 	--header "Subject: A-virus" --attach @"$T/eicar.com" --timeout 20
 check "a virus handed to the listener is refused (554 5.7.1)" \
@@ -77,7 +96,7 @@ check "a virus handed to the listener is refused (554 5.7.1)" \
 run swaks --socket "$SOCK" --helo relay.test --from s@sender.test --to alice@out.example \
 	--header "Subject: A-clean" --header "X-Test-Score: 16" --timeout 20
 check "clean mail is taken, with no spam action (high level: delete)" \
-	bash -c "[ $rc = 0 ] && grep -qE '^<- +250 .*queued' '$T/out'"
+	bash -c "[ $rc = 0 ] && grep -qE '^<[-~] +250 .*queued' '$T/out'"
 check "... and delivered" sink_has 2526 A-clean
 check "nothing of the refused attempts arrived" \
 	test "$(in_sink 2526 A-tcp):$(in_sink 2526 A-unix):$(in_sink 2526 A-virus)" = 0:0:0
@@ -249,5 +268,48 @@ check "a change makes a new generation" \
 	bash -c "for _ in \$(seq 100); do [ \"\$(readlink '$T/state/current')\" != '$G1' ] && exit 0; sleep 0.2; done; exit 1"
 check "... which still reads the site's file, untouched" \
 	bash -c "grep -qxF '!include_try $T/dovecot-local.conf' '$T/state/current/dovecot/dovecot.conf' && grep -qx 'login_greeting = mxfeed-site-greeting' '$T/dovecot-local.conf'"
+
+# --- finding 3, mailbox hosts elsewhere: TCP only with TLS and a client certificate
+G1=$(readlink "$T/state/current")
+sed -i 's|relay = { name = "test-relay";|& reinject = "127.0.0.1:10026";|' "$T/mxfeed.conf"
+expect_exit 2 "a TCP re-injection listener without relay.reinject_ca is refused" "$M" apply
+check "... naming what is missing, the current generation kept" \
+	bash -c "grep -q relay.reinject_ca '$T/err' && [ \"\$(readlink '$T/state/current')\" = '$G1' ]"
+sed -i "s|reinject = \"127.0.0.1:10026\";|& reinject_ca = \"$T/ca/ca.pem\";|" "$T/mxfeed.conf"
+sed -i "s|mailbox = { listen = \"127.0.0.1, 127.0.0.2\";|& reinject = \"127.0.0.1:10026\"; reinject_cert = \"$T/ca/mailbox.test.pem\"; reinject_key = \"$T/ca/mailbox.test.key\"; reinject_ca = \"$T/ca/ca.pem\";|" \
+	"$T/mxfeed.conf"
+sync_restart
+expect_exit 0 "mta-glue apply with relay.reinject on 127.0.0.1:10026" "$M" apply
+check "the re-injection listener answers on 127.0.0.1:10026" \
+	greeting 127.0.0.1 10026 '^220 '
+remote() {
+	local subj=$1
+	shift
+	swaks --server 127.0.0.1:10026 --helo mailbox.test --from s@sender.test --to x@app.example \
+		--header "Subject: $subj" --timeout 10 "$@" > "$T/out" 2>&1
+}
+remote R-plain
+check "... refuses mail without TLS" bash -c "[ $? != 0 ] && ! grep -qE '^<[-~] +250 .*queued' '$T/out'"
+remote R-nocert --tls
+check "... and over TLS without a client certificate" bash -c "[ $? != 0 ] && ! grep -qE '^<[-~] +250 .*queued' '$T/out'"
+remote R-rogue --tls --tls-cert "$T/rogue/cert.pem" --tls-key "$T/rogue/key.pem"
+check "... and with a certificate its CA did not sign" bash -c "[ $? != 0 ] && ! grep -qE '^<[-~] +250 .*queued' '$T/out'"
+remote R-signed --tls --tls-cert "$T/ca/mailbox.test.pem" --tls-key "$T/ca/mailbox.test.key"
+check "... takes it with the mailbox host's certificate" grep -qE '^<[-~] +250 .*queued' "$T/out"
+check "... and delivers it" sink_has 2526 R-signed
+check "none of the refused ones arrived" \
+	test "$(in_sink 2526 R-plain):$(in_sink 2526 R-nocert):$(in_sink 2526 R-rogue)" = 0:0:0
+expect_exit 0 "temp-pop3 app.example --mailbox dan" $F temp-pop3 app.example --mailbox dan
+relay_caught_up
+run swaks --protocol LMTP --server 127.0.0.1:24 --helo relay.test --from s@sender.test \
+	--to dan@app.example --header "Subject: R-job" --timeout 10
+check "dan has mail" in_maildir R-job
+expect_exit 0 "revert app.example" $F revert app.example
+worker_start
+check "the worker re-injects over TLS with its certificate: the job finishes" jobs_done_app
+check "... and the message arrives once" test "$(in_sink 2526 R-job)" = 1
+check "... through the listener, which verified the certificate" \
+	grep -qE 'postfix/reinject/smtpd.*Trusted TLS connection established from [^ ]*\[127.0.0.1\]' "$T/state/postfix.log"
+worker_stop
 
 tap_done

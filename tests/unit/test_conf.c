@@ -183,6 +183,8 @@ static const struct badconf bad[] = {
 	{ "relay = { reinject = \"10025\"; };\n",
 	  "relay.reinject: must be \"local\", HOST:PORT or [IPv6]:PORT" },
 	{ "mailbox = { reinject = \"locals\"; };\n", "HOST:PORT" },
+	{ "mailbox = { reinject_cert = \"/etc/mxfeed/m.pem\"; };\n",
+	  "reinject_cert and reinject_key go together" },
 	{ "mailbox = { doveadm = \"127.0.0.1:0\"; };\n", "HOST:PORT" },
 	{ "mailbox = { doveadm = \"127.0.0.1:65536\"; };\n", "HOST:PORT" },
 	{ "mailbox = { reinject = \"127.0.0.1:025\"; };\n", "HOST:PORT" },
