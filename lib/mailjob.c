@@ -591,7 +591,20 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 		if (refused > 0) {
 			const char *why = json_string_value(
 				json_object_get(j->payload, "refused_error"));
+			/* unmarked again: the next attempt, after the
+			 * backoff, offers them once more (a refusal
+			 * may have been the relay's configuration) */
+			json_t *r = doveadm_call(
+				c->dove, "flagsRemove",
+				json_pack("{s:s, s:[s], s:[s,s,s,s]}", "user",
+					  t->address, "flag", MAILJOB_REFUSED,
+					  "query", "mailbox", "*", "keyword",
+					  MAILJOB_REFUSED),
+				err);
 
+			if (r == NULL)
+				goto out;
+			json_decref(r);
 			error_set(err, ERR_TEMPFAIL, NULL,
 				  "%ld message(s) refused by the relay, kept "
 				  "in the mailbox (delete them to go on): %s",

@@ -33,11 +33,12 @@
  * renamed.  remove: the mailboxes row (audited), then the directory;
  * an archive gets an archive-expire job.
  *
- * A message the relay refuses for good (5xx: a virus its scanner
- * found) is marked $MxfeedRefused and stays in the mailbox; the step
- * then fails, naming the relay's reply, as long as such a message is
- * there (an operator deletes it, or switches with --mailboxes archive),
- * so the mailbox is never archived and removed behind anyone's back.
+ * A message the relay refuses (5xx: a virus its scanner found) is
+ * marked $MxfeedRefused for the rest of the pass and stays in the
+ * mailbox; the step then fails, naming the relay's reply, and the next
+ * attempt (after the backoff) offers it again.  So the job goes on only
+ * once no such message is left (an operator deletes it), and the
+ * mailbox is never archived and removed behind anyone's back.
  *
  * A step that fails (doveadm or the relay unreachable, a message that
  * cannot be read) leaves everything as it is; the job goes back to

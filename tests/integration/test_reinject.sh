@@ -117,6 +117,14 @@ check "the clean message reaches the customer's server" sink_has 2526 J-clean
 check "the job shows the relay's refusal of the virus" job_error out.example '554 5.7.1'
 check "... is not done, the mailbox not removed" \
 	test "$(sql "SELECT count(*) FROM jobs WHERE domain='out.example' AND kind='mailbox-forward' AND state <> 'done'"):$(sql "SELECT count(*) FROM mailboxes WHERE local='alice'")" = 1:1
+refused_again() {
+	for _ in $(seq 150); do
+		[ "$(sql "SELECT attempts >= 2 AND last_error LIKE '%554 5.7.1%' FROM jobs WHERE domain='out.example' AND kind='mailbox-forward'")" = t ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "... offers it again at the next attempt, refused again" refused_again
 check "... the virus stays in the mailbox, never sent" \
 	bash -c "grep -rqF J-virus '$T/mail' && [ $(in_sink 2526 J-virus) = 0 ]"
 check "... the clean message went once" test "$(in_sink 2526 J-clean)" = 1
