@@ -26,6 +26,7 @@ enum kind {
 	K_PATH,
 	K_NAME,
 	K_HOSTPORT, /* HOST:PORT or [IPv6]:PORT */
+	K_REINJECT, /* "local" (a unix socket of the relay) or K_HOSTPORT */
 	K_INT,
 	K_FLOAT,
 	K_CIDRS,
@@ -81,10 +82,15 @@ static const struct setting settings[] = {
 	  "the addresses this relay sends from (at most one IPv4 and one "
 	  "IPv6; smtp_bind_address): the customers' firewall list, GET "
 	  "/api/v1/relays/addresses" },
-	{ "relay.reinject", K_HOSTPORT, OFF(relay_reinject), "127.0.0.1:10025",
-	  0, 0,
-	  "the re-injection listener (ADDRESS:PORT): mail the mailbox "
-	  "host hands back, routed without a second scan" },
+	{ "relay.reinject", K_REINJECT, OFF(relay_reinject), "local", 0, 0,
+	  "the re-injection listener: \"local\", a socket only root and "
+	  "Postfix reach (the jobs worker on this host), or ADDRESS:PORT "
+	  "for mailbox hosts elsewhere; scanned for viruses, no spam "
+	  "action" },
+	{ "relay.reinject_ca", K_PATH, OFF(relay_reinject_ca), NULL, 0, 0,
+	  "CA file (PEM) that signs the mailbox hosts' client certificates: "
+	  "an ADDRESS:PORT relay.reinject takes mail only over TLS from a "
+	  "client with such a certificate" },
 	{ "relay.reinject_clients", K_CIDRS, OFF(relay_reinject_clients), "", 0,
 	  64,
 	  "who may use the re-injection listener: the mailbox hosts "
@@ -104,8 +110,17 @@ static const struct setting settings[] = {
 	{ "mailbox.lmtp", K_STR, OFF(mailbox_lmtp), "inet:[127.0.0.1]:24", 0, 0,
 	  "where relays deliver pop3 mail: Dovecot LMTP as a Postfix "
 	  "next hop (inet:[IP]:PORT or unix:PATH)" },
-	{ "mailbox.listen", K_STR, OFF(mailbox_listen), "*", 0, 0,
-	  "addresses Dovecot listens on for POP3, IMAP and LMTP" },
+	{ "mailbox.listen", K_STR, OFF(mailbox_listen), "127.0.0.1", 0, 0,
+	  "addresses Dovecot listens on for POP3 and IMAP (beyond "
+	  "loopback: TLS required, no password in clear)" },
+	{ "mailbox.lmtp_listen", K_STR, OFF(mailbox_lmtp_listen), "127.0.0.1",
+	  0, 0,
+	  "the address Dovecot's LMTP listens on: the one facing the "
+	  "relays (their mailbox.lmtp), never every address" },
+	{ "mailbox.local_conf", K_PATH, OFF(mailbox_local_conf),
+	  "/etc/mxfeed/dovecot-local.conf", 0, 0,
+	  "the site's own Dovecot settings, read last if the file exists "
+	  "(outside the generations, so they survive every one)" },
 	{ "mailbox.pop3_port", K_INT, OFF(mailbox_pop3_port), "110", 1, 65535,
 	  "POP3 port of the mailbox host" },
 	{ "mailbox.imap_port", K_INT, OFF(mailbox_imap_port), "143", 1, 65535,
@@ -121,10 +136,19 @@ static const struct setting settings[] = {
 	  0, 0,
 	  "Dovecot's doveadm HTTP API on the mailbox host, HOST:PORT (the "
 	  "key is paths.state/doveadm.key)" },
-	{ "mailbox.reinject", K_HOSTPORT, OFF(mailbox_reinject),
-	  "127.0.0.1:10025", 0, 0,
-	  "where the jobs worker re-injects mail: a relay's "
+	{ "mailbox.reinject", K_REINJECT, OFF(mailbox_reinject), "local", 0, 0,
+	  "where the jobs worker re-injects mail: \"local\" (the relay "
+	  "on this host, its socket under paths.state) or a relay's "
 	  "relay.reinject, HOST:PORT" },
+	{ "mailbox.reinject_cert", K_PATH, OFF(mailbox_reinject_cert), NULL, 0,
+	  0,
+	  "the worker's client certificate (PEM) for an ADDRESS:PORT "
+	  "mailbox.reinject, signed by the relays' relay.reinject_ca" },
+	{ "mailbox.reinject_key", K_PATH, OFF(mailbox_reinject_key), NULL, 0, 0,
+	  "the key of mailbox.reinject_cert (mode 0600)" },
+	{ "mailbox.reinject_ca", K_PATH, OFF(mailbox_reinject_ca), NULL, 0, 0,
+	  "CA file the relay's certificate is checked against (default: "
+	  "the system's)" },
 	{ "mailbox.settle", K_INT, OFF(mailbox_settle), "60", 0, 3600,
 	  "seconds a mailbox job waits after every relay applied its "
 	  "change, for deliveries already under way, before its last pass" },
@@ -239,6 +263,7 @@ void conf_defaults(struct conf *c)
 		case K_STR:
 		case K_PATH:
 		case K_HOSTPORT:
+		case K_REINJECT:
 			if (s->def)
 				set_str(field(c, s), s->def);
 			break;
@@ -284,11 +309,17 @@ void conf_release(struct conf *c)
 	free(c->mailbox_lmtp);
 	free(c->greylist_postgrey);
 	free(c->mailbox_listen);
+	free(c->mailbox_lmtp_listen);
+	free(c->mailbox_local_conf);
 	free(c->mailbox_maildir);
 	free(c->mailbox_user);
 	free(c->mailbox_doveadm);
 	free(c->mailbox_reinject);
 	free(c->relay_reinject);
+	free(c->relay_reinject_ca);
+	free(c->mailbox_reinject_cert);
+	free(c->mailbox_reinject_key);
+	free(c->mailbox_reinject_ca);
 	free(c->scanner_milter);
 	free(c->scanner_normal);
 	free(c->scanner_controller);
@@ -675,6 +706,7 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 	case K_PATH:
 	case K_NAME:
 	case K_HOSTPORT:
+	case K_REINJECT:
 	case K_LEVEL:
 		if (type != CONFIG_TYPE_STRING)
 			return fail(err, path, line, s->name,
@@ -696,6 +728,11 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 		if (s->kind == K_HOSTPORT && !hostport_ok(str))
 			return fail(err, path, line, s->name,
 				    "must be HOST:PORT or [IPv6]:PORT");
+		if (s->kind == K_REINJECT && strcmp(str, "local") != 0 &&
+		    !hostport_ok(str))
+			return fail(err, path, line, s->name,
+				    "must be \"local\", HOST:PORT or "
+				    "[IPv6]:PORT");
 		if (s->kind == K_LEVEL) {
 			if ((lvl = parse_enum(str, level_names)) < 0)
 				return fail(err, path, line, s->name,
@@ -789,6 +826,14 @@ int conf_load(struct conf *c, const char *path, struct error *err)
 	if ((n.tls_cert_file == NULL) != (n.tls_key_file == NULL)) {
 		error_set(err, ERR_INVALID, "tls",
 			  "%s: tls: cert_file and key_file go together", path);
+		goto out;
+	}
+	if ((n.mailbox_reinject_cert == NULL) !=
+	    (n.mailbox_reinject_key == NULL)) {
+		error_set(err, ERR_INVALID, "mailbox.reinject_cert",
+			  "%s: mailbox: reinject_cert and reinject_key go "
+			  "together",
+			  path);
 		goto out;
 	}
 	if (!(n.spam_low < n.spam_med && n.spam_med < n.spam_high)) {

@@ -48,35 +48,41 @@ struct conf {
 	int relay_generations;		  /* relay.generations */
 	char *relay_reinject;		  /* relay.reinject */
 	struct cidr_list relay_reinject_clients; /* relay.reinject_clients */
-	char *mailbox_lmtp;			 /* mailbox.lmtp */
-	char *mailbox_listen;			 /* mailbox.listen */
-	int mailbox_pop3_port;			 /* mailbox.pop3_port */
-	int mailbox_imap_port;			 /* mailbox.imap_port */
-	int mailbox_lmtp_port;			 /* mailbox.lmtp_port */
-	char *mailbox_maildir;			 /* mailbox.maildir */
-	char *mailbox_user;			 /* mailbox.user */
-	char *mailbox_doveadm;			 /* mailbox.doveadm */
-	char *mailbox_reinject;			 /* mailbox.reinject */
-	int mailbox_settle;			 /* mailbox.settle */
-	char *greylist_postgrey;		 /* greylist.postgrey */
-	int greylist_delay;			 /* greylist.delay */
-	char *scanner_milter;			 /* scanner.milter */
-	char *scanner_normal;			 /* scanner.normal */
-	char *scanner_controller;		 /* scanner.controller */
-	char *scanner_clamd;			 /* scanner.clamd */
-	char *scanner_rspamd_pid;		 /* scanner.rspamd_pid */
-	int spam_network_checks;		 /* spam.network_checks */
-	int tracking_enabled;			 /* tracking.enabled */
-	int quarantine_days;			 /* quarantine.days */
-	int tracking_days;			 /* tracking.days */
-	int spam_test_header;			 /* spam.test_header */
-	double spam_backup_defer;		 /* spam.backup_defer */
-	struct conf_list dnsbl_reject;		 /* dnsbl.reject */
-	struct conf_list dnsbl_warn;		 /* dnsbl.warn */
-	int senders_verify_backup;		 /* senders.verify_backup */
-	int senders_check_domain;		 /* senders.check_domain */
-	int headers_backup_defer;		 /* headers.backup_defer */
-	int headers_feed_refuse;		 /* headers.feed_refuse */
+	char *relay_reinject_ca;       /* relay.reinject_ca, or NULL */
+	char *mailbox_reinject_cert;   /* mailbox.reinject_cert, or NULL */
+	char *mailbox_reinject_key;    /* mailbox.reinject_key, or NULL */
+	char *mailbox_reinject_ca;     /* mailbox.reinject_ca, or NULL */
+	char *mailbox_lmtp;	       /* mailbox.lmtp */
+	char *mailbox_listen;	       /* mailbox.listen */
+	char *mailbox_lmtp_listen;     /* mailbox.lmtp_listen */
+	char *mailbox_local_conf;      /* mailbox.local_conf */
+	int mailbox_pop3_port;	       /* mailbox.pop3_port */
+	int mailbox_imap_port;	       /* mailbox.imap_port */
+	int mailbox_lmtp_port;	       /* mailbox.lmtp_port */
+	char *mailbox_maildir;	       /* mailbox.maildir */
+	char *mailbox_user;	       /* mailbox.user */
+	char *mailbox_doveadm;	       /* mailbox.doveadm */
+	char *mailbox_reinject;	       /* mailbox.reinject */
+	int mailbox_settle;	       /* mailbox.settle */
+	char *greylist_postgrey;       /* greylist.postgrey */
+	int greylist_delay;	       /* greylist.delay */
+	char *scanner_milter;	       /* scanner.milter */
+	char *scanner_normal;	       /* scanner.normal */
+	char *scanner_controller;      /* scanner.controller */
+	char *scanner_clamd;	       /* scanner.clamd */
+	char *scanner_rspamd_pid;      /* scanner.rspamd_pid */
+	int spam_network_checks;       /* spam.network_checks */
+	int tracking_enabled;	       /* tracking.enabled */
+	int tracking_days;	       /* tracking.days */
+	int quarantine_days;	       /* quarantine.days */
+	int spam_test_header;	       /* spam.test_header */
+	double spam_backup_defer;      /* spam.backup_defer */
+	struct conf_list dnsbl_reject; /* dnsbl.reject */
+	struct conf_list dnsbl_warn;   /* dnsbl.warn */
+	int senders_verify_backup;     /* senders.verify_backup */
+	int senders_check_domain;      /* senders.check_domain */
+	int headers_backup_defer;      /* headers.backup_defer */
+	int headers_feed_refuse;       /* headers.feed_refuse */
 	char *tls_cert_file; /* tls.cert_file, NULL: none (loopback only) */
 	char *tls_key_file;  /* tls.key_file, NULL: none */
 	char *own_names[CONF_NAMES_MAX]; /* site.own_names: our hostnames */

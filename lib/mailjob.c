@@ -268,20 +268,46 @@ static int expunge(struct mailjob_ctx *c, const struct target *t,
 	return r ? 0 : -1;
 }
 
-static int keep(struct mailjob_ctx *c, struct job *j, const struct target *t,
-		const char *mailbox, const char *uid, struct error *err)
+static int flag(struct mailjob_ctx *c, const struct target *t,
+		const char *mailbox, const char *uid, const char *keyword,
+		struct error *err)
 {
 	json_t *r = doveadm_call(c->dove, "flagsAdd",
 				 json_pack("{s:s, s:[s], s:o}", "user",
-					   t->address, "flag", MAILJOB_KEPT,
-					   "query", uid_query(mailbox, uid)),
+					   t->address, "flag", keyword, "query",
+					   uid_query(mailbox, uid)),
 				 err);
+
+	json_decref(r);
+	return r ? 0 : -1;
+}
+
+static int keep(struct mailjob_ctx *c, struct job *j, const struct target *t,
+		const char *mailbox, const char *uid, struct error *err)
+{
+	if (flag(c, t, mailbox, uid, MAILJOB_KEPT, err) < 0)
+		return -1;
+	pl_set_int(j, "kept", pl_int(j, "kept") + 1);
+	return 0;
+}
+
+/* How many messages of the mailbox the relay refused (still there). */
+static long refused_count(struct mailjob_ctx *c, const struct target *t,
+			  struct error *err)
+{
+	json_t *r = doveadm_call(c->dove, "fetch",
+				 json_pack("{s:s, s:[s], s:[s,s,s,s,s]}",
+					   "user", t->address, "field", "uid",
+					   "query", "mailbox", "*", "undeleted",
+					   "keyword", MAILJOB_REFUSED),
+				 err);
+	long n;
 
 	if (r == NULL)
 		return -1;
+	n = json_is_array(r) ? (long)json_array_size(r) : 0;
 	json_decref(r);
-	pl_set_int(j, "kept", pl_int(j, "kept") + 1);
-	return 0;
+	return n;
 }
 
 /*
@@ -360,12 +386,37 @@ static int forward_one(struct mailjob_ctx *c, struct job *j,
 		rc = keep(c, j, t, f->name, uid, err) < 0 ? -1 : 0;
 		goto out;
 	}
-	if (c->smtp == NULL &&
-	    reinject_open(&c->smtp, c->conf->mailbox_reinject,
-			  c->conf->relay_hostname, err) < 0)
+	if (c->smtp == NULL) {
+		const struct reinject_tls tls = {
+			c->conf->mailbox_reinject_cert,
+			c->conf->mailbox_reinject_key,
+			c->conf->mailbox_reinject_ca,
+		};
+
+		if (reinject_open(&c->smtp, c->conf->mailbox_reinject,
+				  c->conf->state_dir, c->conf->relay_hostname,
+				  &tls, err) < 0)
+			goto out;
+	}
+	switch (reinject_send(c->smtp, sender, rcpt, msg.buf, msg.len, err)) {
+	case 0:
+		break;
+	case REINJECT_REFUSED:
+		/* refused for good (a virus): stays here, and the step
+		 * reports it once this pass is over */
+		log_warn("%s: message %s: %s: kept in the mailbox", t->address,
+			 guid, error_msg(err));
+		json_object_set_new(j->payload, "refused_error",
+				    json_string(error_msg(err)));
+		error_clear(err);
+		if (flag(c, t, f->name, uid, MAILJOB_REFUSED, err) < 0 ||
+		    store_job_save(c->store, j, c->worker, c->lease_s, err) < 0)
+			goto out;
+		rc = 0;
 		goto out;
-	if (reinject_send(c->smtp, sender, rcpt, msg.buf, msg.len, err) < 0)
+	default:
 		goto out;
+	}
 	/* sent: saved before the expunge, so a resumed job never sends it
 	 * again */
 	if (!json_is_array(json_object_get(j->payload, "sent")))
@@ -474,11 +525,12 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 	}
 	b.guids = json_array();
 	list = doveadm_call(c->dove, "fetch",
-			    json_pack("{s:s, s:[s,s,s], s:[s,s,s,s,s,s]}",
+			    json_pack("{s:s, s:[s,s,s], s:[s,s,s,s,s,s,s,s,s]}",
 				      "user", t->address, "field", "mailbox",
 				      "uid", "guid", "query", "mailbox", "*",
 				      "undeleted", "NOT", "keyword",
-				      MAILJOB_KEPT),
+				      MAILJOB_KEPT, "NOT", "keyword",
+				      MAILJOB_REFUSED),
 			    err);
 	if (list == NULL) {
 		json_decref(b.guids);
@@ -531,6 +583,35 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 	}
 	if (batch_flush(c, j, t, &b, err) < 0)
 		goto out;
+	if (done == 0) {
+		long refused = refused_count(c, t, err);
+
+		if (refused < 0)
+			goto out;
+		if (refused > 0) {
+			const char *why = json_string_value(
+				json_object_get(j->payload, "refused_error"));
+			/* unmarked again: the next attempt, after the
+			 * backoff, offers them once more (a refusal
+			 * may have been the relay's configuration) */
+			json_t *r = doveadm_call(
+				c->dove, "flagsRemove",
+				json_pack("{s:s, s:[s], s:[s,s,s,s]}", "user",
+					  t->address, "flag", MAILJOB_REFUSED,
+					  "query", "mailbox", "*", "keyword",
+					  MAILJOB_REFUSED),
+				err);
+
+			if (r == NULL)
+				goto out;
+			json_decref(r);
+			error_set(err, ERR_TEMPFAIL, NULL,
+				  "%ld message(s) refused by the relay, kept "
+				  "in the mailbox (delete them to go on): %s",
+				  refused, why ? why : "no reason recorded");
+			goto out;
+		}
+	}
 	if (done > 0) {
 		/* another pass: mail may have come in meanwhile */
 		*delay = 0;

@@ -19,9 +19,12 @@
  * it is expunged, so a resumed job expunges it without sending it
  * again.  The one window left is between the relay's
  * 250 and that save: a worker killed exactly there sends that one
- * message twice - a duplicate, never a loss.  Messages that did not
- * arrive over LMTP (drafts, copies saved over IMAP) and those in Trash
- * are marked $MxfeedKept and left for the archive.  The step repeats
+ * message twice - a duplicate, never a loss.  Only LMTP puts mail in a
+ * mailbox (Dovecot's ACL denies IMAP APPEND, COPY and MOVE, see
+ * dovecot.conf.in), so the envelope read back is the one Dovecot
+ * recorded on delivery; a message without it (left from before) or
+ * naming another domain's recipient, and those in Trash, are marked
+ * $MxfeedKept and left for the archive.  The step repeats
  * until a pass finds nothing, and its last pass comes mailbox.settle
  * seconds after the relays applied the switch, for LMTP deliveries that
  * were already under way.
@@ -29,6 +32,13 @@
  * paths.state/archive/DOMAIN/, written to a temporary name, synced and
  * renamed.  remove: the mailboxes row (audited), then the directory;
  * an archive gets an archive-expire job.
+ *
+ * A message the relay refuses (5xx: a virus its scanner found) is
+ * marked $MxfeedRefused for the rest of the pass and stays in the
+ * mailbox; the step then fails, naming the relay's reply, and the next
+ * attempt (after the backoff) offers it again.  So the job goes on only
+ * once no such message is left (an operator deletes it), and the
+ * mailbox is never archived and removed behind anyone's back.
  *
  * A step that fails (doveadm or the relay unreachable, a message that
  * cannot be read) leaves everything as it is; the job goes back to
@@ -43,7 +53,8 @@
 #include "store.h"
 #include "util/error.h"
 
-#define MAILJOB_KEPT "$MxfeedKept"
+#define MAILJOB_KEPT	"$MxfeedKept"
+#define MAILJOB_REFUSED "$MxfeedRefused"
 
 struct mailjob_ctx {
 	struct store *store;

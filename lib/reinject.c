@@ -6,6 +6,7 @@
 #include "reinject.h"
 
 #include <curl/curl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,9 @@
 struct reinject {
 	CURL *curl;
 	char url[300];
+	char sock[PATH_MAX]; /* "local": the relay's socket */
 	char errbuf[CURL_ERROR_SIZE];
+	char reply[256];  /* the relay's last reply line, for errors */
 	const char *data; /* the message being sent */
 	size_t len, off;
 };
@@ -128,22 +131,74 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 	return want;
 }
 
-int reinject_open(struct reinject **out, const char *hostport, const char *helo,
-		  struct error *err)
+/* Keeps the last reply line the relay sent: libcurl's own error text
+ * does not carry it, and "554 5.7.1 virus found" is what a job should
+ * show. */
+static int on_debug(CURL *c, curl_infotype type, char *data, size_t n,
+		    void *arg)
 {
+	struct reinject *r = arg;
+	size_t k;
+
+	(void)c;
+	if (type != CURLINFO_HEADER_IN)
+		return 0;
+	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+		n--;
+	if (n >= sizeof(r->reply))
+		n = sizeof(r->reply) - 1;
+	for (k = 0; k < n; k++)
+		r->reply[k] = (unsigned char)data[k] < ' ' ||
+					      (unsigned char)data[k] >= 0x7f
+				      ? '?'
+				      : data[k];
+	r->reply[n] = '\0';
+	return 0;
+}
+
+int reinject_open(struct reinject **out, const char *where,
+		  const char *state_dir, const char *helo,
+		  const struct reinject_tls *tls, struct error *err)
+{
+	bool local = strcmp(where, "local") == 0;
 	struct reinject *r;
-	int n;
+	int n, m = 0;
 
 	*out = NULL;
+	if (!local && (tls == NULL || tls->cert == NULL || tls->key == NULL))
+		return error_set(err, ERR_INVALID, "mailbox.reinject_cert",
+				 "mailbox.reinject \"%s\" is a TCP listener: "
+				 "it needs mailbox.reinject_cert and "
+				 "mailbox.reinject_key (a client certificate "
+				 "the relay's relay.reinject_ca signed)",
+				 where);
 	r = xcalloc(1, sizeof(*r));
-	n = snprintf(r->url, sizeof(r->url), "smtp://%s/%s", hostport, helo);
-	if (n < 0 || (size_t)n >= sizeof(r->url) ||
+	n = snprintf(r->url, sizeof(r->url), "smtp://%s/%s",
+		     local ? "localhost" : where, helo);
+	if (local)
+		m = snprintf(r->sock, sizeof(r->sock),
+			     "%s/spool/private/" REINJECT_SOCKET, state_dir);
+	if (n < 0 || (size_t)n >= sizeof(r->url) || m < 0 ||
+	    (size_t)m >= sizeof(r->sock) ||
 	    (r->curl = curl_easy_init()) == NULL) {
 		free(r);
 		return error_set(err, ERR_INTERNAL, "mailbox.reinject",
-				 "cannot set up SMTP to %s", hostport);
+				 "cannot set up SMTP to %s", where);
 	}
 	curl_easy_setopt(r->curl, CURLOPT_URL, r->url);
+	if (local) {
+		curl_easy_setopt(r->curl, CURLOPT_UNIX_SOCKET_PATH, r->sock);
+	} else {
+		/* STARTTLS or nothing, our certificate, theirs checked */
+		curl_easy_setopt(r->curl, CURLOPT_USE_SSL,
+				 (long)CURLUSESSL_ALL);
+		curl_easy_setopt(r->curl, CURLOPT_SSLCERT, tls->cert);
+		curl_easy_setopt(r->curl, CURLOPT_SSLKEY, tls->key);
+		curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (tls->ca != NULL)
+			curl_easy_setopt(r->curl, CURLOPT_CAINFO, tls->ca);
+	}
 	curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "smtp");
 	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->curl, CURLOPT_NOPROXY, "*");
@@ -151,6 +206,9 @@ int reinject_open(struct reinject **out, const char *hostport, const char *helo,
 	curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS,
 			 (long)REINJECT_TIMEOUT_MS);
 	curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(r->curl, CURLOPT_DEBUGFUNCTION, on_debug);
+	curl_easy_setopt(r->curl, CURLOPT_DEBUGDATA, r);
+	curl_easy_setopt(r->curl, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(r->curl, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(r->curl, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(r->curl, CURLOPT_READDATA, r);
@@ -183,7 +241,7 @@ int reinject_send(struct reinject *r, const char *sender, const char *rcpt,
 	r->data = msg;
 	r->len = len;
 	r->off = 0;
-	r->errbuf[0] = '\0';
+	r->errbuf[0] = r->reply[0] = '\0';
 	curl_easy_setopt(r->curl, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(r->curl, CURLOPT_MAIL_RCPT, to);
 	curl_easy_setopt(r->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
@@ -191,13 +249,13 @@ int reinject_send(struct reinject *r, const char *sender, const char *rcpt,
 	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_setopt(r->curl, CURLOPT_MAIL_RCPT, NULL);
 	curl_slist_free_all(to);
-	if (cc != CURLE_OK || code != 250)
-		return error_set(err, ERR_TEMPFAIL, NULL,
-				 "re-injection of mail for %s at %s: %s "
-				 "(reply %ld)",
-				 rcpt, r->url + 7,
-				 r->errbuf[0] ? r->errbuf
-					      : curl_easy_strerror(cc),
-				 code);
+	if (cc != CURLE_OK || code != 250) {
+		error_set(err, ERR_TEMPFAIL, NULL,
+			  "re-injection of mail for %s at %s: %s (reply %s)",
+			  rcpt, r->sock[0] ? r->sock : r->url + 7,
+			  r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc),
+			  r->reply[0] ? r->reply : "none");
+		return code >= 500 && code < 600 ? REINJECT_REFUSED : -1;
+	}
 	return 0;
 }

@@ -30,6 +30,7 @@
 #include "gen.h"
 #include "postgrey.h"
 #include "queue.h"
+#include "reinject.h"
 #include "tls.h"
 #include "util/log.h"
 #include "util/spawn.h"
@@ -341,7 +342,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	char sub[PATH_MAX], run[PATH_MAX], st[PATH_MAX], log[PATH_MAX],
 		sql[PATH_MAX], pop3[16], imap[16], lmtp[16], group[64],
 		dvconf[PATH_MAX], dvaddr[128], dvport[16], dvtls[PATH_MAX],
-		key[DOVEADM_KEY_LEN + 1];
+		acl[PATH_MAX], key[DOVEADM_KEY_LEN + 1];
 	const struct gen_var vars[] = {
 		{ "RUN", run },
 		{ "DSTATE", st },
@@ -359,6 +360,9 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 		{ "DOVEADM_ADDR", dvaddr },
 		{ "DOVEADM_PORT", dvport },
 		{ "DOVETLSCONF", dvtls },
+		{ "ACLFILE", acl },
+		{ "LMTP_LISTEN", conf->mailbox_lmtp_listen },
+		{ "LOCALCONF", conf->mailbox_local_conf },
 	};
 	size_t nv = sizeof(vars) / sizeof(vars[0]);
 	char cur[PATH_MAX];
@@ -384,6 +388,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	    path_of(sql, cur, "dovecot-sql.conf.ext", err) < 0 ||
 	    path_of(dvconf, cur, "doveadm.conf.ext", err) < 0 ||
 	    path_of(dvtls, cur, "tls.conf.ext", err) < 0 ||
+	    path_of(acl, cur, "dovecot-acl", err) < 0 ||
 	    doveadm_key(conf, true, key, err) < 0 ||
 	    split_hostport(conf->mailbox_doveadm, dvaddr, sizeof(dvaddr),
 			   dvport, sizeof(dvport), err) < 0)
@@ -402,7 +407,10 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 		if (rc < 0)
 			return -1;
 	}
-	if (write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
+	/* the owner's rights on every mailbox: no "i" (insert: APPEND,
+	 * COPY, MOVE), so only LMTP ("p") puts mail in (dovecot.conf.in) */
+	if (write_file(sub, "dovecot-acl", "* owner lrwstep\n", 16, err) < 0 ||
+	    write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
 			   nv, err) < 0 ||
 	    write_template(dir, "dovecot/dovecot-sql.conf.ext",
 			   "dovecot-sql.conf.ext.in", vars, nv, err) < 0)
@@ -447,10 +455,12 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX], map[PATH_MAX];
 	char seqs[32], maxbytes[32];
 	const char *bind4 = "", *bind6 = "";
-	struct strbuf clients = STRBUF_INIT, tls_chain = STRBUF_INIT,
-		      tls_map = STRBUF_INIT;
+	struct strbuf clients = STRBUF_INIT, reinject = STRBUF_INIT,
+		      tls_chain = STRBUF_INIT, tls_map = STRBUF_INIT;
 	struct strbuf feed_checks = STRBUF_INIT, backup_checks = STRBUF_INIT;
 	const char *tls_level = NULL;
+	const char *reinject_tls = "none", *reinject_ccert = "no",
+		   *reinject_ca = "";
 	struct gen g;
 	size_t i;
 	int rc = -1;
@@ -480,6 +490,25 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			  conf->relay_reinject_clients.v[i].text);
 	if (clients.len == 0)
 		sbuf_addstr(&clients, "127.0.0.0/8");
+	/* "local": private/ of the queue directory (0700, postfix), so
+	 * only root and Postfix reach it; else a TCP listener that takes
+	 * mail only over TLS from a client relay.reinject_ca signed */
+	if (strcmp(conf->relay_reinject, "local") == 0) {
+		sbuf_addstr(&reinject, REINJECT_SOCKET " unix -");
+	} else if (conf->relay_reinject_ca == NULL ||
+		   conf->tls_cert_file == NULL) {
+		error_set(err, ERR_INVALID, "relay.reinject_ca",
+			  "relay.reinject \"%s\" is a TCP listener: it needs "
+			  "relay.reinject_ca (the CA of the mailbox hosts' "
+			  "client certificates) and tls.cert_file",
+			  conf->relay_reinject);
+		goto out;
+	} else {
+		sbuf_addf(&reinject, "%s inet n", conf->relay_reinject);
+		reinject_tls = "encrypt";
+		reinject_ccert = "yes";
+		reinject_ca = conf->relay_reinject_ca;
+	}
 	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
 		       (long long)g.max_message_mb * 1024 * 1024);
 	/* canonical addresses (ip_parse), one per family by conf.c */
@@ -518,8 +547,11 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "POLICYD", policyd },
 			{ "POSTGREY", conf->greylist_postgrey },
 			{ "MILTER", conf->scanner_milter },
-			{ "REINJECT", conf->relay_reinject },
+			{ "REINJECT", reinject.buf },
 			{ "REINJECT_CLIENTS", clients.buf },
+			{ "REINJECT_TLS", reinject_tls },
+			{ "REINJECT_CCERT", reinject_ccert },
+			{ "REINJECT_CA", reinject_ca },
 			{ "FEED_CHECKS", feed_checks.buf },
 			{ "BACKUP_CHECKS", backup_checks.buf },
 			{ "SMTPD_TLS_LEVEL", tls_level },
@@ -582,6 +614,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 out:
 	gen_release(&g);
 	sbuf_release(&clients);
+	sbuf_release(&reinject);
 	sbuf_release(&feed_checks);
 	sbuf_release(&backup_checks);
 	sbuf_release(&tls_chain);

@@ -144,7 +144,13 @@ mail_start() {
 	answers 1110
 	answers 1143
 	answers 8090
-	answers 10025
+	# the re-injection listener: a socket only root and Postfix reach
+	for _ in $(seq 50); do
+		[ -S "$demo/state/spool/private/mxfeed-reinject" ] && break
+		sleep 0.1
+	done
+	[ -S "$demo/state/spool/private/mxfeed-reinject" ] ||
+		{ echo "demo: no re-injection socket in $demo/state/spool/private" >&2; exit 1; }
 }
 
 # (Re)start mxfeed-fcgi, so that a rebuilt binary is the one running.

@@ -55,8 +55,8 @@ $F add feed2.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off >
 $F mailbox add pop.example info > /dev/null
 $F mailbox add pop2.example info > /dev/null
 expect_exit 0 "mta-glue apply" $M apply
-check "the generation has a re-injection listener without milters" \
-	grep -q '^127.0.0.1:10025 inet .*smtpd' "$T/state/current/master.cf"
+check "the generation has a local re-injection socket (private/)" \
+	grep -q '^mxfeed-reinject unix - .*smtpd' "$T/state/current/master.cf"
 check "Dovecot's doveadm API key is in a file only root and Dovecot read" \
 	test "$(stat -c %a "$T/state/current/dovecot/doveadm.conf.ext")" = 640
 clamd_start

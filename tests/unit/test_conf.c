@@ -69,6 +69,16 @@ static void defaults(void **state)
 	assert_true(c.spam_low < c.spam_med && c.spam_med < c.spam_high);
 	assert_true(c.relay_name[0] != '\0');
 	assert_null(c.greylist_restart[0]);
+	/* the mailbox host faces only loopback unless told otherwise */
+	assert_string_equal(c.mailbox_listen, "127.0.0.1");
+	assert_string_equal(c.mailbox_lmtp_listen, "127.0.0.1");
+	assert_string_equal(c.mailbox_local_conf,
+			    "/etc/mxfeed/dovecot-local.conf");
+	assert_string_equal(c.relay_reinject, "local");
+	assert_string_equal(c.mailbox_reinject, "local");
+	assert_int_equal(c.tracking_enabled, 1);
+	assert_int_equal(c.tracking_days, 30);
+	assert_int_equal(c.quarantine_days, 30);
 	conf_release(&c);
 }
 
@@ -180,7 +190,10 @@ static const struct badconf bad[] = {
 	{ "spam = { low = -1; };\n", "from 0 to 100" },
 	{ "log = { level = \"chatty\"; };\n", "debug, info, warn or error" },
 	{ "relay = { reinject = \"10025\"; };\n",
-	  "relay.reinject: must be HOST:PORT or [IPv6]:PORT" },
+	  "relay.reinject: must be \"local\", HOST:PORT or [IPv6]:PORT" },
+	{ "mailbox = { reinject = \"locals\"; };\n", "HOST:PORT" },
+	{ "mailbox = { reinject_cert = \"/etc/mxfeed/m.pem\"; };\n",
+	  "reinject_cert and reinject_key go together" },
 	{ "mailbox = { doveadm = \"127.0.0.1:0\"; };\n", "HOST:PORT" },
 	{ "mailbox = { doveadm = \"127.0.0.1:65536\"; };\n", "HOST:PORT" },
 	{ "mailbox = { reinject = \"127.0.0.1:025\"; };\n", "HOST:PORT" },

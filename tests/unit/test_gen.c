@@ -168,8 +168,11 @@ static void generate(const char *in, struct strbuf *out)
 			{ "POLICYD", "/usr/local/bin/mxfeed-policyd" },
 			{ "POSTGREY", "127.0.0.1:10023" },
 			{ "MILTER", "127.0.0.1:11332" },
-			{ "REINJECT", "127.0.0.1:10025" },
+			{ "REINJECT", "mxfeed-reinject unix -" },
 			{ "REINJECT_CLIENTS", "127.0.0.0/8" },
+			{ "REINJECT_TLS", "none" },
+			{ "REINJECT_CCERT", "no" },
+			{ "REINJECT_CA", "" },
 			{ "FEED_CHECKS", feed.buf },
 			{ "BACKUP_CHECKS", backup.buf },
 			{ "SMTPD_TLS_LEVEL", "may" },
@@ -527,13 +530,81 @@ static void dovecot_golden(void **state)
 		struct conf c;
 		struct strbuf got = STRBUF_INIT;
 
-		conf_defaults(&c); /* listen "*", no pair */
+		conf_defaults(&c);
+		free(c.mailbox_listen);
+		c.mailbox_listen = xstrdup("*"); /* no pair */
 		assert_int_equal(gen_dovecot_tls(&c, &got, &err), -1);
 		assert_non_null(strstr(error_msg(&err), "tls.cert_file"));
 		assert_int_equal(got.len, 0);
 		error_release(&err);
 		conf_release(&c);
 	}
+}
+
+/* tests/golden/dovecot/dovecot.conf.ref: the mailbox host's Dovecot
+ * with the defaults of mxfeed.conf: POP3 and IMAP on loopback, LMTP
+ * on its own address, insert denied by ACL, the site's file last. */
+static void dovecot_conf_golden(void **state)
+{
+	static const char path[] = "tests/golden/dovecot/dovecot.conf.ref";
+	struct error err = ERROR_INIT;
+	struct strbuf got = STRBUF_INIT;
+	struct conf c;
+	size_t len;
+	char *ref;
+
+	(void)state;
+	conf_defaults(&c);
+	{
+		const struct gen_var vars[] = {
+			{ "RUN", "/var/lib/mxfeed/dovecot-run" },
+			{ "DSTATE", "/var/lib/mxfeed/dovecot-state" },
+			{ "LOG", "/var/lib/mxfeed/dovecot.log" },
+			{ "LISTEN", c.mailbox_listen },
+			{ "MAILUSER", c.mailbox_user },
+			{ "MAILGROUP", "mail" },
+			{ "SQLCONF", "/var/lib/mxfeed/current/dovecot/"
+				     "dovecot-sql.conf.ext" },
+			{ "POP3", "110" },
+			{ "IMAP", "143" },
+			{ "LMTP", "24" },
+			{ "DOVEADMCONF", "/var/lib/mxfeed/current/dovecot/"
+					 "doveadm.conf.ext" },
+			{ "DOVEADM_ADDR", "127.0.0.1" },
+			{ "DOVEADM_PORT", "8090" },
+			{ "DOVETLSCONF",
+			  "/var/lib/mxfeed/current/dovecot/tls.conf.ext" },
+			{ "ACLFILE",
+			  "/var/lib/mxfeed/current/dovecot/dovecot-acl" },
+			{ "LMTP_LISTEN", c.mailbox_lmtp_listen },
+			{ "LOCALCONF", c.mailbox_local_conf },
+		};
+
+		assert_int_equal(gen_fill("dovecot.conf.in",
+					  template_get("dovecot.conf.in"), vars,
+					  sizeof(vars) / sizeof(vars[0]), &got,
+					  &err),
+				 0);
+	}
+	assert_non_null(strstr(got.buf, "\nlisten = 127.0.0.1\n"));
+	assert_non_null(strstr(got.buf, "    address = 127.0.0.1\n"
+					"    port = 24\n"));
+	assert_non_null(strstr(got.buf, "\n!include_try "
+					"/etc/mxfeed/dovecot-local.conf\n"));
+	if (getenv("MXFEED_GOLDEN_UPDATE") != NULL) {
+		FILE *fp = fopen(path, "we");
+
+		assert_non_null(fp);
+		fputs(got.buf, fp);
+		fclose(fp);
+	} else {
+		ref = slurp(path, &len);
+		if (ref == NULL || strcmp(ref, got.buf) != 0)
+			fail_msg("%s differs:\n%s", path, got.buf);
+		free(ref);
+	}
+	sbuf_release(&got);
+	conf_release(&c);
 }
 
 /* Inbound STARTTLS: the pair if any, else loopback only. */
@@ -580,6 +651,7 @@ int main(void)
 		cmocka_unit_test(smtpd_checks),
 		cmocka_unit_test(tls_policy_map),
 		cmocka_unit_test(dovecot_golden),
+		cmocka_unit_test(dovecot_conf_golden),
 		cmocka_unit_test(smtpd_tls),
 	};
 
