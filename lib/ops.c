@@ -1084,9 +1084,7 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 		goto out;
 	nd = cur;
 	nd.mode = MODE_POP3;
-	nd.has_dest = false;
-	memset(&nd.dest, 0, sizeof(nd.dest));
-	nd.nfallbacks = 0;
+	domain_clear_dest(&nd); /* the tls settings go with the route */
 	r.old = &cur;
 	r.nd = &nd;
 	r.action = "switch";
