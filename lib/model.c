@@ -475,15 +475,21 @@ void domain_field_syntax(const struct field *f, struct strbuf *out)
 static bool field_equal(const struct domain *a, const struct domain *b,
 			const struct field *f);
 
-/* A typed FF_DEST_ONLY row of d holds its pop3 default (none: null). */
-static bool at_pop3_default(const struct domain *d, const struct field *f)
+/* A typed FF_DEST_ONLY row back at its pop3 default (none: null). */
+static void set_pop3_default(struct domain *d, const struct field *f)
 {
 	struct error e = ERROR_INIT;
-	struct domain def = *d;
 	const char *v = f->def[MODE_POP3] ? f->def[MODE_POP3] : "";
 
-	if (domain_field_set(&def, f, v, NULL, &e) < 0)
+	if (domain_field_set(d, f, v, NULL, &e) < 0)
 		BUG("pop3 default of %s: %s", f->path, error_msg(&e));
+}
+
+static bool at_pop3_default(const struct domain *d, const struct field *f)
+{
+	struct domain def = *d;
+
+	set_pop3_default(&def, f);
 	return field_equal(d, &def, f);
 }
 
@@ -497,7 +503,6 @@ static int pop3_refusal(const struct field *f, struct error *err)
 
 void domain_clear_dest(struct domain *d)
 {
-	struct error e = ERROR_INIT;
 	size_t i;
 
 	d->has_dest = false;
@@ -507,12 +512,8 @@ void domain_clear_dest(struct domain *d)
 	for (i = 0; i < FLD_COUNT; i++) {
 		const struct field *f = &domain_fields[i];
 
-		if (!(f->flags & FF_DEST_ONLY) || f->type == FT_CUSTOM)
-			continue;
-		if (domain_field_set(d, f,
-				     f->def[MODE_POP3] ? f->def[MODE_POP3] : "",
-				     NULL, &e) < 0)
-			BUG("pop3 default of %s: %s", f->path, error_msg(&e));
+		if ((f->flags & FF_DEST_ONLY) && f->type != FT_CUSTOM)
+			set_pop3_default(d, f);
 	}
 }
 
