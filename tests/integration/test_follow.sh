@@ -53,7 +53,7 @@ msg_file() { grep -rlF -- "$2" "$T/sink-$1" 2> /dev/null | head -n 1; }
 deferred() {
 	for _ in $(seq 300); do
 		postqueue -c "$T/state/current" -j 2> /dev/null |
-			jq -e --arg d "@$1" --arg p "$2" 'select(any(.recipients[];
+			jq -n -e --arg d "@$1" --arg p "$2" 'any(inputs; any(.recipients[];
 				(.address | endswith($d)) and ((.delay_reason // "") | test($p; "i"))))' \
 				> /dev/null && return 0
 		sleep 0.2

@@ -102,12 +102,13 @@ queued() { postqueue -c "$T/state/current" -j | grep -qF -- "@$1\""; }
 deferred() {
 	for _ in $(seq 300); do
 		postqueue -c "$T/state/current" -j 2> /dev/null |
-			jq -e --arg d "@$1" --arg p "$2" 'select(any(.recipients[];
+			jq -n -e --arg d "@$1" --arg p "$2" 'any(inputs; any(.recipients[];
 				(.address | endswith($d)) and ((.delay_reason // "") | test($p; "i"))))' \
 				> /dev/null && return 0
 		sleep 0.2
 	done
-	postqueue -c "$T/state/current" -j > "$T/out" 2>&1 # for the report
+	# for the report: the queue, and what the relay logged about it
+	{ date -u +%T; postqueue -c "$T/state/current" -j; grep -F "$1" "$T/state/postfix.log" | tail -n 20; } > "$T/out" 2>&1
 	return 1
 }
 # policy_of NEXTHOP: the relay's tls_policy line for [IP]:PORT
@@ -262,6 +263,17 @@ check "... tls.fingerprint from the wrong one to the right one" \
 expect_exit 2 "a pop3 domain takes no tls.policy" $F add tls-pop.example --mode pop3 tls.policy=encrypt
 check "... saying why" err_has "pop3 domains have no destination: tls.policy is for feed and backup domains"
 expect_exit 3 "... and nothing was stored" $F show tls-pop.example
+# the schema holds the same rules (sql/004_tls.sql), for any writer
+$F add tls-pop.example --mode pop3 > /dev/null
+for c in "domains_tls_verify:tls_policy = 'verify' WHERE name = 'plain-may.example'" \
+	"domains_tls_fingerprint:tls_fingerprint = upper(repeat('ab', 32)) WHERE name = 'plain-may.example'" \
+	"domains_tls_policy:tls_policy = 'strict' WHERE name = 'plain-may.example'" \
+	"domains_tls_pop3:tls_policy = 'encrypt' WHERE name = 'tls-pop.example'"; do
+	run sql "UPDATE domains SET ${c#*:}"
+	check "the schema refuses it too: ${c%%:*}" bash -c "test '$rc' != 0 && grep -q '\"${c%%:*}\"' '$T/err'"
+done
+check "... and nothing changed there" \
+	test "$(sql "SELECT string_agg(tls_policy || '/' || coalesce(tls_fingerprint, 'null'), ' ') FROM domains WHERE name IN ('plain-may.example', 'tls-pop.example')")" = "may/null may/null"
 
 # --- recipient verification never shows the destination to senders ---------
 smtp-sink -u postfix -f RCPT 127.0.0.1:2604 20 > "$T/sink-2604.log" 2>&1 &
