@@ -1648,11 +1648,15 @@ static const struct cmd cmds[] = {
 	  "[--force]",
 	  "Add a domain.  feed and backup need --dest.  Settings as for set.\n"
 	  "The destination (and every fallback) is probed first, as by\n"
-	  "'feedctl probe'; one that fails is refused unless --force." },
+	  "'feedctl probe'; one that fails (or, under tls.policy encrypt or\n"
+	  "verify, takes no TLS or shows another certificate) is refused\n"
+	  "unless --force." },
 	{ "set", cmd_set, true,
 	  "set DOMAIN SETTING=VALUE ... [--if-version N] [--force]",
 	  "Change settings in one step.  A new destination or fallback is\n"
-	  "probed first and refused when it fails, unless --force.\n"
+	  "probed first and refused when it fails, unless --force; so is\n"
+	  "every one when tls.policy asks for more (encrypt: STARTTLS must\n"
+	  "work; verify: the certificate must have tls.fingerprint).\n"
 	  "--if-version N refuses (exit 4) if someone changed it since N.\n"
 	  "SETTING is a JSON field path:" },
 	{ "remove", cmd_remove, true,

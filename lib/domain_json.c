@@ -137,6 +137,10 @@ static json_t *field_json(const struct domain *d, const struct field *f)
 		return json_string(domain_field_str(d, f));
 	case FT_TIME:
 		return json_time(domain_field_time(d, f));
+	case FT_FINGERPRINT:
+		return domain_field_str(d, f)[0]
+			       ? json_string(domain_field_str(d, f))
+			       : json_null();
 	case FT_CUSTOM:
 		break;
 	}
@@ -252,6 +256,7 @@ static int patch_scalar(struct domain *d, const char *path, const json_t *v,
 			       json_integer_value(v));
 		return domain_set(d, path, num, conf, err);
 	case FT_TIME:
+	case FT_FINGERPRINT:
 		if (json_is_null(v))
 			return domain_set(d, path, "", conf, err);
 		if (!json_is_string(v))

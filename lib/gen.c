@@ -210,6 +210,25 @@ static int snap_domain(struct strbuf *out, struct gen_file *gf,
 	return snap_row(out, &gf->schema, vals, err);
 }
 
+/* The domain's tls.policy for each next hop its mail takes (the
+ * destination and every fallback; none while in temporary POP3). */
+static int gen_domain_tls(struct gen *g, const struct domain *d,
+			  struct error *err)
+{
+	const char *fp = d->tls_fingerprint[0] ? d->tls_fingerprint : NULL;
+	size_t i;
+
+	if (d->mode == MODE_POP3 || d->temp_pop3 || !d->has_dest)
+		return 0;
+	if (gen_tls_policy_add(g, &d->dest, d->tls_policy, fp, err) < 0)
+		return -1;
+	for (i = 0; i < d->nfallbacks; i++)
+		if (gen_tls_policy_add(g, &d->fallbacks[i], d->tls_policy, fp,
+				       err) < 0)
+			return -1;
+	return 0;
+}
+
 int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 {
 	struct strbuf tr = STRBUF_INIT;
@@ -236,7 +255,8 @@ int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 	}
 	rc = map_line_add(&g->transport, d->name.alabel, tr.buf, err);
 	sbuf_release(&tr);
-	if (rc < 0 || snap_domain(&g->policy, &g->policy_cols, d, err) < 0 ||
+	if (rc < 0 || gen_domain_tls(g, d, err) < 0 ||
+	    snap_domain(&g->policy, &g->policy_cols, d, err) < 0 ||
 	    snap_domain(&g->queue, &g->queue_cols, d, err) < 0 ||
 	    snap_domain(&g->spam, &g->spam_cols, d, err) < 0)
 		return -1;

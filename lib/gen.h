@@ -37,8 +37,10 @@
  * re-checked by conf_dnsbl_parse), ending in ", " or empty.
  *   tls_policy     Postfix's smtp_tls_policy_maps source, by next hop:
  *                  "[IP]:PORT encrypt" or "[IP]:PORT fingerprint
- *                  match=AB:...|CD:..." (gen_tls_policy_add() per
- *                  destination, gen_tls_policy_finish() at the end: a
+ *                  match=AB:...|CD:..." (gen_domain() calls
+ *                  gen_tls_policy_add() for a feed or backup domain's
+ *                  destination and each fallback, not while it is in
+ *                  temporary POP3; gen_tls_policy_finish() at the end: a
  *                  server shared by several domains gets the strictest
  *                  of their policies and all their fingerprints);
  *                  "may" needs no line (smtp_tls_security_level).

@@ -8,7 +8,8 @@
  * destination rows, by a hand-written setter.  domain_set() works on a
  * copy and writes back only on success, so a refused setting leaves the
  * record exactly as it was.  Only the rules across fields are written
- * out by hand (domain_check).
+ * out by hand (domain_check: a pop3 domain has no destination and the
+ * FF_DEST_ONLY rows at their pop3 defaults; verify needs a fingerprint).
  */
 #include "model.h"
 
@@ -85,7 +86,7 @@ const char *domain_field_str(const struct domain *d, const struct field *f)
 {
 	if (f->type == FT_ENUM)
 		return f->names[*(const int *)cmember(d, f)];
-	if (f->type != FT_TEXT)
+	if (f->type != FT_TEXT && f->type != FT_FINGERPRINT)
 		BUG("%s is not a text", f->path);
 	return cmember(d, f);
 }
@@ -298,6 +299,22 @@ static int set_time(struct domain *d, const struct field *f, const char *v,
 	return 0;
 }
 
+/* "" or "none": null; else a fingerprint as people paste it */
+static int set_fingerprint(struct domain *d, const struct field *f,
+			   const char *v, struct error *err)
+{
+	char fp[TLS_FP_HEX + 1];
+
+	if (v[0] == '\0' || strcmp(v, "none") == 0) {
+		*(char *)member(d, f) = '\0';
+		return 0;
+	}
+	if (tls_fingerprint_parse(v, fp, f->path, err) < 0)
+		return -1;
+	memcpy(member(d, f), fp, sizeof(fp));
+	return 0;
+}
+
 int domain_field_set(struct domain *d, const struct field *f, const char *v,
 		     const struct conf *conf, struct error *err)
 {
@@ -317,6 +334,8 @@ int domain_field_set(struct domain *d, const struct field *f, const char *v,
 		return set_text(d, f, v, err);
 	case FT_TIME:
 		return set_time(d, f, v, err);
+	case FT_FINGERPRINT:
+		return set_fingerprint(d, f, v, err);
 	case FT_CUSTOM:
 		return set_custom(d, f, v, conf, err);
 	}
@@ -382,6 +401,12 @@ void domain_field_text(const struct domain *d, const struct field *f,
 	case FT_TEXT:
 		sbuf_addstr(out, domain_field_str(d, f));
 		return;
+	case FT_FINGERPRINT:
+		if (domain_field_str(d, f)[0] != '\0')
+			sbuf_addstr(out, domain_field_str(d, f));
+		else if (style == FIELD_TEXT_INPUT)
+			sbuf_addstr(out, "none");
+		return;
 	case FT_TIME:
 		t = domain_field_time(d, f);
 		if (style == FIELD_TEXT_SNAP) {
@@ -420,6 +445,10 @@ void domain_field_syntax(const struct field *f, struct strbuf *out)
 	case FT_TIME:
 		sbuf_addstr(out, "YYYY-MM-DD|YYYY-MM-DDTHH:MM:SSZ|none");
 		return;
+	case FT_FINGERPRINT:
+		sbuf_addstr(out, "SHA256-HEX|none (64 hex digits, ':' pairs "
+				 "accepted)");
+		return;
 	case FT_CUSTOM:
 		break;
 	}
@@ -442,6 +471,51 @@ void domain_field_syntax(const struct field *f, struct strbuf *out)
 }
 
 /* ---- init, set, mode defaults ---------------------------------------- */
+
+static bool field_equal(const struct domain *a, const struct domain *b,
+			const struct field *f);
+
+/* A typed FF_DEST_ONLY row back at its pop3 default (none: null). */
+static void set_pop3_default(struct domain *d, const struct field *f)
+{
+	struct error e = ERROR_INIT;
+	const char *v = f->def[MODE_POP3] ? f->def[MODE_POP3] : "";
+
+	if (domain_field_set(d, f, v, NULL, &e) < 0)
+		BUG("pop3 default of %s: %s", f->path, error_msg(&e));
+}
+
+static bool at_pop3_default(const struct domain *d, const struct field *f)
+{
+	struct domain def = *d;
+
+	set_pop3_default(&def, f);
+	return field_equal(d, &def, f);
+}
+
+static int pop3_refusal(const struct field *f, struct error *err)
+{
+	return error_set(err, ERR_INVALID, f->path,
+			 "pop3 domains have no destination: %s is for feed "
+			 "and backup domains",
+			 f->path);
+}
+
+void domain_clear_dest(struct domain *d)
+{
+	size_t i;
+
+	d->has_dest = false;
+	memset(&d->dest, 0, sizeof(d->dest));
+	d->nfallbacks = 0;
+	memset(d->fallbacks, 0, sizeof(d->fallbacks));
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+
+		if ((f->flags & FF_DEST_ONLY) && f->type != FT_CUSTOM)
+			set_pop3_default(d, f);
+	}
+}
 
 int domain_default_queue_days(enum domain_mode mode)
 {
@@ -553,6 +627,10 @@ int domain_set(struct domain *d, const char *path, const char *value,
 				 path);
 	if (domain_field_set(&copy, f, value, conf, err) < 0)
 		return -1;
+	/* the same value is fine: a pop3 domain's own document applies */
+	if ((f->flags & FF_DEST_ONLY) && f->type != FT_CUSTOM &&
+	    copy.mode == MODE_POP3 && !field_equal(d, &copy, f))
+		return pop3_refusal(f, err);
 	*d = copy;
 	return 0;
 }
@@ -600,6 +678,15 @@ static int field_valid(const struct domain *d, const struct field *f,
 					 "control characters",
 					 f->path);
 		return 0;
+	case FT_FINGERPRINT:
+		t = cmember(d, f);
+		len = strnlen(t, f->size);
+		if (len != 0 &&
+		    (len != TLS_FP_HEX || strspn(t, "0123456789abcdef") != len))
+			return error_set(err, ERR_INVALID, f->path,
+					 "%s holds no SHA-256 fingerprint",
+					 f->path);
+		return 0;
 	case FT_BOOL:
 	case FT_TIME:	/* any stored time is fine: input is checked */
 	case FT_CUSTOM: /* by hand in domain_check */
@@ -622,6 +709,13 @@ int domain_check(const struct domain *d, const struct conf *conf,
 			return error_set(err, ERR_INVALID, "temp_pop3",
 					 "temporary POP3 is for feed and "
 					 "backup domains");
+		for (i = 0; i < FLD_COUNT; i++) {
+			const struct field *f = &domain_fields[i];
+
+			if ((f->flags & FF_DEST_ONLY) && f->type != FT_CUSTOM &&
+			    !at_pop3_default(d, f))
+				return pop3_refusal(f, err);
+		}
 	} else if (!d->has_dest) {
 		return error_set(err, ERR_INVALID, "destination",
 				 "a %s domain needs a destination: --dest "
@@ -637,6 +731,11 @@ int domain_check(const struct domain *d, const struct conf *conf,
 	for (i = 0; i < FLD_COUNT; i++)
 		if (field_valid(d, &domain_fields[i], err) < 0)
 			return -1;
+	if (d->tls_policy == TLS_VERIFY && d->tls_fingerprint[0] == '\0')
+		return error_set(err, ERR_INVALID, "tls.fingerprint",
+				 "tls.policy verify needs tls.fingerprint: the "
+				 "SHA-256 of the destination's certificate, as "
+				 "'feedctl probe' shows it");
 	return 0;
 }
 
@@ -650,6 +749,7 @@ static bool field_equal(const struct domain *a, const struct domain *b,
 	case FT_ENUM:
 		return domain_field_int(a, f) == domain_field_int(b, f);
 	case FT_TEXT:
+	case FT_FINGERPRINT:
 		return strcmp(domain_field_str(a, f), domain_field_str(b, f)) ==
 		       0;
 	case FT_TIME:

@@ -12,6 +12,7 @@
  *   destination.host  destination.port  dest (shorthand IP[:PORT])
  *   fallbacks (comma-separated IP[:PORT] list on the CLI, array of
  *     {"host","port"} objects in JSON)
+ *   tls.policy (may|encrypt|verify)  tls.fingerprint (SHA-256 or none)
  *   greylisting  spam.enabled  spam.{low,med,high}.{action,text}
  *   queue.days  queue.extended_until  recipients  max_message_mb
  * Read-only (never taken from input): name, unicode_name, mode,
@@ -19,7 +20,11 @@
  * mode changes only through "switch" (SPEC section 5).
  *
  * Invariants after domain_check() succeeded:
- *   - feed/backup have a destination; pop3 has none and no fallbacks;
+ *   - feed/backup have a destination; pop3 has none and no fallbacks,
+ *     and tls.policy may without a fingerprint (TLS is a setting of the
+ *     way to the customer's server: 'switch --to pop3' drops it with
+ *     the destination);
+ *   - tls.policy verify has a tls.fingerprint (64 lower-case hex);
  *   - temp_pop3 only on feed/backup;
  *   - queue_days 1..31, max_message_mb 1..1024, spam texts printable
  *     UTF-8 <= 64 bytes without CR/LF/NUL.
@@ -34,6 +39,7 @@
 #include "conf.h"
 #include "dest.h"
 #include "domain.h"
+#include "tls.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 
@@ -66,7 +72,15 @@ struct spam_setting {
 };
 
 /* Value types of the rows of fields.def. */
-enum field_type { FT_BOOL, FT_INT, FT_ENUM, FT_TEXT, FT_TIME, FT_CUSTOM };
+enum field_type {
+	FT_BOOL,
+	FT_INT,
+	FT_ENUM,
+	FT_TEXT,
+	FT_TIME,
+	FT_FINGERPRINT,
+	FT_CUSTOM
+};
 
 /* Flags of the rows of fields.def (see there). */
 #define FF_DEST_ONLY	0x01u
@@ -79,12 +93,13 @@ enum field_type { FT_BOOL, FT_INT, FT_ENUM, FT_TEXT, FT_TIME, FT_CUSTOM };
 #define FF_SITE_DEFAULT 0x80u
 
 /* The member declarations fields.def generates, by type. */
-#define FIELD_DECL_BOOL(ctype, member, max)   bool member;
-#define FIELD_DECL_INT(ctype, member, max)    int member;
-#define FIELD_DECL_ENUM(ctype, member, max)   ctype member;
-#define FIELD_DECL_TEXT(ctype, member, max)   char member[(max) + 1];
-#define FIELD_DECL_TIME(ctype, member, max)   int64_t member;
-#define FIELD_DECL_CUSTOM(ctype, member, max) /* hand-declared */
+#define FIELD_DECL_BOOL(ctype, member, max)	   bool member;
+#define FIELD_DECL_INT(ctype, member, max)	   int member;
+#define FIELD_DECL_ENUM(ctype, member, max)	   ctype member;
+#define FIELD_DECL_TEXT(ctype, member, max)	   char member[(max) + 1];
+#define FIELD_DECL_TIME(ctype, member, max)	   int64_t member;
+#define FIELD_DECL_FINGERPRINT(ctype, member, max) char member[TLS_FP_HEX + 1];
+#define FIELD_DECL_CUSTOM(ctype, member, max)	   /* hand-declared */
 
 struct domain {
 	struct domain_name name;
@@ -170,20 +185,25 @@ int domain_field_set(struct domain *d, const struct field *f, const char *v,
 int domain_field_load(struct domain *d, const struct field *f, const char *v,
 		      struct error *err) __attribute__((warn_unused_result));
 /* The member's value as text: for the command line and forms
- * (FIELD_TEXT_INPUT: "on"/"off", times RFC 3339 or "none": what
- * domain_set() takes back) or for a relay snapshot (FIELD_TEXT_SNAP:
- * "1"/"0", times unix seconds, 0 = none).  Not for FT_CUSTOM rows. */
+ * (FIELD_TEXT_INPUT: "on"/"off", times RFC 3339 or "none", a null
+ * fingerprint "none": what domain_set() takes back) or for a relay
+ * snapshot (FIELD_TEXT_SNAP: "1"/"0", times unix seconds, 0 = none, a
+ * null fingerprint "").  Not for FT_CUSTOM rows. */
 enum field_style { FIELD_TEXT_INPUT, FIELD_TEXT_SNAP };
 void domain_field_text(const struct domain *d, const struct field *f,
 		       enum field_style style, struct strbuf *out);
 /* What a setting takes on the command line: "on|off", "1-31",
  * "verify|list|any", "IP[:PORT]"... (feedctl help set). */
 void domain_field_syntax(const struct field *f, struct strbuf *out);
-/* Read-only views of a member, by type (BUG if the type differs). */
+/* Read-only views of a member, by type (BUG if the type differs);
+ * domain_field_str() of a fingerprint is "" for null. */
 bool domain_field_bool(const struct domain *d, const struct field *f);
 long domain_field_int(const struct domain *d, const struct field *f);
 const char *domain_field_str(const struct domain *d, const struct field *f);
 int64_t domain_field_time(const struct domain *d, const struct field *f);
+/* For a switch to pop3: no destination, no fallbacks, and every other
+ * FF_DEST_ONLY setting back at the pop3 default. */
+void domain_clear_dest(struct domain *d);
 /* After a switch from mode "from" to d->mode: settings marked
  * FF_MODE_DEFAULT that still hold from's default get d->mode's. */
 void domain_mode_defaults(struct domain *d, enum domain_mode from,

@@ -145,53 +145,105 @@ static bool had_dest(const struct domain *old, const struct dest *d)
 	return false;
 }
 
-/* Probe d for nd; refuse it (ERR_CONFLICT) when the probe fails. */
-static int probe_or_refuse(const struct ops_ctx *ox, const struct domain *nd,
-			   const struct dest *d, const char *field,
-			   struct error *err)
+/*
+ * Whether a probe report lets nd's mail go to that server: the probe
+ * passed and, under tls.policy encrypt or verify, the TLS handshake
+ * did (with the recorded certificate).  0, or ERR_CONFLICT naming
+ * tls.fingerprint when the certificate differs, else field when the
+ * server itself is new, else tls.policy.
+ */
+static int probe_verdict(const json_t *probe, const struct domain *nd,
+			 const struct dest *d, const char *field, bool new_dest,
+			 const char *retry, struct error *err)
 {
-	json_t *probe = probe_run(d, &nd->name, ox->conf->relay_hostname,
-				  PROBE_TIMEOUT_MS);
-	char dt[IP_TEXT_MAX + 16];
-	int rc = 0;
+	bool handshake = json_is_object(json_object_get(probe, "tls"));
+	char dt[IP_TEXT_MAX + 16], why[160];
+	const char *refusal;
 
-	if (!json_is_true(json_object_get(probe, "ok"))) {
-		dest_format(d, dt, sizeof(dt));
-		rc = error_set(
-			err, ERR_CONFLICT, field,
-			"%s did not pass the probe (%s): mail for %s would only "
-			"queue there; fix it, or save with --force",
+	dest_format(d, dt, sizeof(dt));
+	if (!json_is_true(json_object_get(probe, "ok")))
+		return error_set(
+			err, ERR_CONFLICT, new_dest ? field : "tls.policy",
+			"%s did not pass the probe (%s): mail for %s would "
+			"only queue there; fix it, or %s with --force",
 			dt,
 			json_string_value(json_object_get(probe, "error"))
 				?: json_string_value(
 					   json_object_get(probe, "rcpt_reply"))
 				?: "refused",
-			nd->name.alabel);
-	}
+			nd->name.alabel, retry);
+	refusal = probe_tls_refusal(probe, nd->tls_policy, nd->tls_fingerprint,
+				    why, sizeof(why));
+	if (refusal == NULL)
+		return 0;
+	/* a handshake with another certificate: the fingerprint is what
+	 * disagrees; no handshake: the server, or the policy if the
+	 * server is not new */
+	return error_set(
+		err, ERR_CONFLICT,
+		handshake  ? "tls.fingerprint"
+		: new_dest ? field
+			   : "tls.policy",
+		"%s fails tls.policy %s: %s; mail for %s would wait in "
+		"the queue; fix it, or %s with --force",
+		dt, tls_policy_names[nd->tls_policy], refusal, nd->name.alabel,
+		retry);
+}
+
+/* Probe d for nd; refuse it (ERR_CONFLICT) as probe_verdict() says. */
+static int probe_or_refuse(const struct ops_ctx *ox, const struct domain *nd,
+			   const struct dest *d, const char *field,
+			   bool new_dest, struct error *err)
+{
+	json_t *probe = probe_run(d, &nd->name, ox->conf->relay_hostname,
+				  PROBE_TIMEOUT_MS);
+	int rc = probe_verdict(probe, nd, d, field, new_dest, "save", err);
+
 	json_decref(probe);
 	return rc;
+}
+
+/* nd asks more of TLS towards its servers than old did: a policy that
+ * is stricter, or another fingerprint to verify. */
+static bool tls_tightened(const struct domain *old, const struct domain *nd)
+{
+	if (nd->tls_policy == TLS_MAY)
+		return false;
+	if (old == NULL || old->mode == MODE_POP3 ||
+	    old->tls_policy < nd->tls_policy)
+		return true;
+	return nd->tls_policy == TLS_VERIFY &&
+	       strcmp(old->tls_fingerprint, nd->tls_fingerprint) != 0;
 }
 
 /*
  * Every destination of nd that old did not have is probed first: a
  * mistyped or dead address would otherwise queue the customer's mail
- * silently for days.  Unless ox->force.
+ * silently for days.  So is every one of them when the tls settings
+ * ask for more than before (tls.policy encrypt or verify: the server
+ * must take STARTTLS, and show the recorded certificate).  Unless
+ * ox->force.
  */
 static int probe_new_dests(const struct ops_ctx *ox, const struct domain *old,
 			   const struct domain *nd, struct error *err)
 {
+	bool tls = tls_tightened(old, nd), fresh;
 	size_t i;
 
 	if (ox->force || nd->mode == MODE_POP3 || !nd->has_dest)
 		return 0;
-	if (!had_dest(old, &nd->dest) &&
-	    probe_or_refuse(ox, nd, &nd->dest, "destination.host", err) < 0)
+	fresh = !had_dest(old, &nd->dest);
+	if ((fresh || tls) &&
+	    probe_or_refuse(ox, nd, &nd->dest, "destination.host", fresh, err) <
+		    0)
 		return -1;
-	for (i = 0; i < nd->nfallbacks; i++)
-		if (!had_dest(old, &nd->fallbacks[i]) &&
+	for (i = 0; i < nd->nfallbacks; i++) {
+		fresh = !had_dest(old, &nd->fallbacks[i]);
+		if ((fresh || tls) &&
 		    probe_or_refuse(ox, nd, &nd->fallbacks[i], "fallbacks",
-				    err) < 0)
+				    fresh, err) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -1273,20 +1325,10 @@ int ops_switch_relay(const struct ops_ctx *ox, const char *name,
 	    !same_dest(&cur.dest, &nd.dest))
 		probe = probe_run(&nd.dest, &nd.name, ox->conf->relay_hostname,
 				  PROBE_TIMEOUT_MS);
+	/* ...and under tls.policy encrypt or verify it must take TLS */
 	if (probe != NULL && !force &&
-	    !json_is_true(json_object_get(probe, "ok"))) {
-		char dt[IP_TEXT_MAX + 16];
-
-		dest_format(&nd.dest, dt, sizeof(dt));
-		error_set(err, ERR_CONFLICT, "destination",
-			  "%s did not pass the probe (%s): mail for %s would "
-			  "only queue there; fix it or switch with --force",
-			  dt,
-			  json_string_value(json_object_get(probe, "error"))
-				  ?: json_string_value(json_object_get(
-					     probe, "rcpt_reply"))
-				  ?: "refused",
-			  cur.name.alabel);
+	    probe_verdict(probe, &nd, &nd.dest, "destination", true, "switch",
+			  err) < 0) {
 		json_decref(probe);
 		return -1;
 	}
@@ -1346,9 +1388,7 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 		goto out;
 	nd = cur;
 	nd.mode = MODE_POP3;
-	nd.has_dest = false;
-	memset(&nd.dest, 0, sizeof(nd.dest));
-	nd.nfallbacks = 0;
+	domain_clear_dest(&nd); /* the tls settings go with the route */
 	r.old = &cur;
 	r.nd = &nd;
 	r.action = "switch";

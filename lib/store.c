@@ -440,6 +440,8 @@ static void domain_cols(struct strbuf *sql)
 		if (f->type == FT_TIME)
 			sbuf_addf(sql, " coalesce(floor(extract(epoch FROM"
 				  " d.%s))::bigint, 0),", f->sql);
+		else if (f->type == FT_FINGERPRINT)
+			sbuf_addf(sql, " coalesce(d.%s, ''),", f->sql);
 		else
 			sbuf_addf(sql, " d.%s,", f->sql);
 	}
@@ -757,6 +759,11 @@ static void domain_params(struct params *p, const struct domain *d)
 			break;
 		case FT_TIME:
 			p_time(p, domain_field_time(d, f));
+			break;
+		case FT_FINGERPRINT: /* "" is null */
+			p_str(p, domain_field_str(d, f)[0]
+					 ? domain_field_str(d, f)
+					 : NULL);
 			break;
 		case FT_CUSTOM:
 			BUG("%s has a column but no type", f->path);

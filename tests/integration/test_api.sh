@@ -80,6 +80,19 @@ expect_status 409 "PATCH to a dead destination: 409" PATCH /api/v1/domains/probe
 check "... nothing changed" test "$(sql "SELECT version || ':' || dest_port FROM domains WHERE name='probe.example'")" = "1:2526"
 expect_status 200 "PATCH to it with \"force\": true" PATCH /api/v1/domains/probe.example "${O[@]}" "${MP[@]}" -H 'If-Match: "1"' -d '{"destination":{"port":2599},"force":true}'
 check "... stored" test "$(sql "SELECT version || ':' || dest_port FROM domains WHERE name='probe.example'")" = "2:2599"
+# tls (SPEC section 12): a stricter policy is probed like a new destination
+expect_status 422 "PATCH tls.policy verify without a fingerprint: 422" PATCH /api/v1/domains/probe.example "${O[@]}" "${MP[@]}" -H 'If-Match: "2"' -d '{"tls":{"policy":"verify"}}'
+check "... naming tls.fingerprint" field_is tls.fingerprint
+expect_status 409 "PATCH tls.policy encrypt toward a server its probe cannot reach: 409" PATCH /api/v1/domains/probe.example "${O[@]}" "${MP[@]}" -H 'If-Match: "2"' -d '{"tls":{"policy":"encrypt"}}'
+check "... naming tls.policy" field_is tls.policy
+check "... nothing changed" test "$(sql "SELECT version || ':' || tls_policy FROM domains WHERE name='probe.example'")" = "2:may"
+expect_status 200 "with \"force\": true and a pasted fingerprint" PATCH /api/v1/domains/probe.example "${O[@]}" "${MP[@]}" -H 'If-Match: "2"' \
+	-d "{\"tls\":{\"policy\":\"verify\",\"fingerprint\":\"$(printf 'AB:%.0s' $(seq 31))AB\"},\"force\":true}"
+check "... the answer holds the tls object, canonical" \
+	bash -c "jq -e '.tls == {\"policy\":\"verify\",\"fingerprint\":\"$(printf 'ab%.0s' $(seq 32))\"}' '$T/out' > /dev/null"
+cp "$T/out" "$T/probe.json"
+expect_status 200 "the GET document PATCHed back unchanged: 200" PATCH /api/v1/domains/probe.example "${O[@]}" "${MP[@]}" -H 'If-Match: "3"' -d @"$T/probe.json"
+check "... and no new version" test "$(sql "SELECT version FROM domains WHERE name='probe.example'")" = 3
 "$FEEDCTL" remove probe.example --confirm=probe.example > /dev/null
 
 # strict input: each refused, each leaves nothing behind

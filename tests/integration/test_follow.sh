@@ -49,6 +49,20 @@ change() {
 
 msg_file() { grep -rlF -- "$2" "$T/sink-$1" 2> /dev/null | head -n 1; }
 
+# deferred DOMAIN PATTERN: a message for DOMAIN waits in the relay's
+# queue with a delay reason matching PATTERN (waits up to 60 s)
+deferred() {
+	for _ in $(seq 300); do
+		postqueue -c "$T/state/current" -j 2> /dev/null |
+			jq -n -e --arg d "@$1" --arg p "$2" 'any(inputs; any(.recipients[];
+				(.address | endswith($d)) and ((.delay_reason // "") | test($p; "i"))))' \
+				> /dev/null && return 0
+		sleep 0.2
+	done
+	postqueue -c "$T/state/current" -j > "$T/out" 2>&1 # for the report
+	return 1
+}
+
 # arrived PORT MARKER PATTERN: MARKER arrived and its file matches the
 # extended regex PATTERN (a header line, say)
 arrived() {
@@ -259,6 +273,22 @@ expect_exit 4 "a mistyped destination (nothing answers there) is refused" $F set
 check "... because its probe failed" err_has "did not pass the probe"
 send a@sender.test "u@$D" M-dest-kept
 check "... and the mail keeps going to the working one" sink_has 2526 M-dest-kept
+
+# --- tls: encrypt toward a server without STARTTLS, then may again ------------
+expect_exit 4 "tls.policy=encrypt toward a server without STARTTLS: refused by the probe" \
+	$F set "$D" tls.policy=encrypt
+check "... naming tls.policy" err_has "tls.policy: 127.0.0.1:2526 fails tls.policy encrypt"
+check "... and nothing was stored" test "$($F show "$D" --json | jq -r .tls.policy)" = may
+change "tls.policy=encrypt (--force)" tls.policy=encrypt --force
+send a@sender.test "u@$D" M-tls-enc
+check "encrypt, no STARTTLS at the destination: the relay accepts the message" replied "250 2.0.0"
+check "... and keeps it queued, deferred for want of TLS" deferred "$D" 'TLS is required'
+check "... never sent in clear" bash -c "sleep 2; ! grep -rqF M-tls-enc '$T/sink-2526'"
+change "tls.policy=may" tls.policy=may
+run $F flush "$D"
+check "may again: after a flush the waiting message is delivered" sink_has 2526 M-tls-enc
+send a@sender.test "u@$D" M-tls-may
+check "... and so is the next one" sink_has 2526 M-tls-may
 
 # --- temporary POP3 and revert ----------------------------------------------------
 run $F --json temp-pop3 "$D" --mailbox u

@@ -406,6 +406,29 @@ check "... says what since takes" body_has "since must be"
 expect_status 405 "POST to the messages page: 405" POST /portal/d/example.com/messages "${U[@]}" "${OR[@]}" "${C[@]}"
 sql "DELETE FROM message_events" > /dev/null
 
+# --- tls settings in the form (fields.def rows) ---------------------------
+expect_status 200 "the domain page" GET /portal/d/example.com "${U[@]}"
+check "... has tls.policy (may selected) and tls.fingerprint (none)" \
+	bash -c "grep -qF '<select id=\"f-tls-policy\" name=\"tls.policy\">' '$T/out' && grep -qF '<option value=\"may\" selected>may</option>' '$T/out' && grep -qF 'name=\"tls.fingerprint\" type=\"text\" value=\"none\"' '$T/out'"
+expect_status 200 "a pop3 domain's page" GET /portal/d/pop.example "${U[@]}"
+check "... has no tls fields (feed and backup only)" bash -c "! grep -qF 'name=\"tls.' '$T/out'"
+vt=$(version example.com)
+expect_status 422 "tls.policy verify without a fingerprint: 422" POST /portal/d/example.com "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode "version=$vt" --data-urlencode tls.policy=verify --data-urlencode tls.fingerprint=none
+check "... beside tls.fingerprint" body_has 'id="e-tls-fingerprint">tls.policy verify needs tls.fingerprint'
+expect_status 422 "a fingerprint that is no SHA-256: 422" POST /portal/d/example.com "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode "version=$vt" --data-urlencode tls.fingerprint=abc
+check "... beside the field, input kept" \
+	bash -c "grep -q 'id=\"e-tls-fingerprint\">tls.fingerprint must be a SHA-256 fingerprint' '$T/out' && grep -qF 'name=\"tls.fingerprint\" type=\"text\" value=\"abc\"' '$T/out'"
+expect_status 422 "tls.policy encrypt toward a server its probe cannot reach: 422" POST /portal/d/example.com "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode "version=$vt" --data-urlencode tls.policy=encrypt
+check "... the probe's refusal beside tls.policy" body_has 'id="e-tls-policy">127.0.0.1:2526 did not pass the probe'
+check "nothing was saved" \
+	test "$(sql "SELECT version||' '||tls_policy||' '||coalesce(tls_fingerprint, 'null') FROM domains WHERE name='example.com'")" = "$vt may null"
+expect_status 303 "... saved with the force box" POST /portal/d/example.com "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode "version=$vt" --data-urlencode tls.policy=encrypt --data-urlencode force=on
+check "... stored" test "$(sql "SELECT tls_policy FROM domains WHERE name='example.com'")" = encrypt
+
 # --- odd requests --------------------------------------------------------
 expect_status 404 "an unknown page: 404" GET /portal/nothing "${U[@]}"
 expect_status 405 "PUT: 405" PUT /portal/d/example.com "${U[@]}"

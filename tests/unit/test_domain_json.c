@@ -74,7 +74,9 @@ static void to_json_exact(void **state)
 		"{\"name\":\"xn--bcher-kva.example\",\"unicode_name\":"
 		"\"bücher.example\",\"mode\":\"feed\",\"temp_pop3\":null,"
 		"\"destination\":{\"host\":\"127.0.0.1\",\"port\":2526},"
-		"\"fallbacks\":[],\"greylisting\":true,\"spam\":{\"enabled\":"
+		"\"fallbacks\":[],\"tls\":{\"policy\":\"may\",\"fingerprint\":"
+		"null},"
+		"\"greylisting\":true,\"spam\":{\"enabled\":"
 		"false,\"low\":{\"action\":\"subject\",\"text\":\"[SPAM: low] "
 		"\"},\"med\":{\"action\":\"subject\",\"text\":\"[SPAM: med] "
 		"\"},\"high\":{\"action\":\"delete\",\"text\":\"[SPAM: high] "
@@ -141,6 +143,53 @@ static void patch_good(void **state)
 	assert_int_equal(d.nfallbacks, 0);
 }
 
+/* "tls": {"policy", "fingerprint"} in, canonical out, and back again */
+static void tls_object(void **state)
+{
+	static const char fp[] = "0123456789abcdef0123456789abcdef0123456789abc"
+				 "def0123456789abcdef";
+	struct domain d, again;
+	struct error err = ERROR_INIT;
+	struct propagation p = { 7, 1, 1 };
+	json_t *j, *t;
+
+	(void)state;
+	feed(&d);
+	assert_int_equal(patch_text(&d,
+				    "{\"tls\":{\"policy\":\"verify\","
+				    "\"fingerprint\":\"01:23:45:67:89:AB:CD:EF:"
+				    "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:"
+				    "CD:EF:01:23:45:67:89:AB:CD:EF\"}}",
+				    &err),
+			 0);
+	assert_int_equal(d.tls_policy, TLS_VERIFY);
+	assert_string_equal(d.tls_fingerprint, fp);
+	j = domain_to_json(&d, &p);
+	t = json_object_get(j, "tls");
+	assert_int_equal(json_object_size(t), 2);
+	assert_string_equal(json_string_value(json_object_get(t, "policy")),
+			    "verify");
+	assert_string_equal(
+		json_string_value(json_object_get(t, "fingerprint")), fp);
+	/* the document GET gives is accepted back unchanged */
+	again = d;
+	assert_int_equal(domain_patch(&again, j, &conf, &err), 0);
+	assert_true(domain_settings_equal(&d, &again));
+	json_decref(j);
+	/* null clears the fingerprint */
+	assert_int_equal(patch_text(&d,
+				    "{\"tls\":{\"policy\":\"encrypt\","
+				    "\"fingerprint\":null}}",
+				    &err),
+			 0);
+	assert_int_equal(d.tls_policy, TLS_ENCRYPT);
+	assert_string_equal(d.tls_fingerprint, "");
+	j = domain_to_json(&d, NULL);
+	assert_true(json_is_null(
+		json_object_get(json_object_get(j, "tls"), "fingerprint")));
+	json_decref(j);
+}
+
 struct badpatch {
 	const char *json, *field, *why;
 };
@@ -189,6 +238,16 @@ static const struct badpatch bad_patches[] = {
 	{ "{\"recipients\":[\"list\"]}", "recipients", "a string" },
 	{ "{\"queue\":{\"extended_until\":\"2020-01-01\"}}",
 	  "queue.extended_until", "next 31 days" },
+	{ "{\"tls\":\"encrypt\"}", "tls", "an object" },
+	{ "{\"tls\":null}", "tls", "an object" },
+	{ "{\"tls\":{\"policy\":\"strict\"}}", "tls.policy",
+	  "may, encrypt or verify" },
+	{ "{\"tls\":{\"policy\":null}}", "tls.policy", "a string" },
+	{ "{\"tls\":{\"fingerprint\":5}}", "tls.fingerprint",
+	  "a string or null" },
+	{ "{\"tls\":{\"fingerprint\":\"abc\"}}", "tls.fingerprint",
+	  "64 hex digits" },
+	{ "{\"tls\":{\"level\":\"may\"}}", "", "unknown setting" },
 	{ "[]", "", "JSON object" },
 };
 
@@ -310,11 +369,9 @@ static void times(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(to_json_exact),
-		cmocka_unit_test(patch_good),
-		cmocka_unit_test(patch_bad),
-		cmocka_unit_test(strict_loader),
-		cmocka_unit_test(times),
+		cmocka_unit_test(to_json_exact), cmocka_unit_test(patch_good),
+		cmocka_unit_test(patch_bad),	 cmocka_unit_test(tls_object),
+		cmocka_unit_test(strict_loader), cmocka_unit_test(times),
 	};
 
 	return cmocka_run_group_tests_name("domain_json", tests, setup,

@@ -476,6 +476,43 @@ static void tls_policy_map(void **state)
 	sbuf_release(&out);
 }
 
+/* gen_domain() adds a feed/backup domain's policy for its destination
+ * and fallbacks; not while its mail goes to temporary mailboxes */
+static void tls_policy_domains(void **state)
+{
+	struct error err = ERROR_INIT;
+	struct strbuf out = STRBUF_INIT;
+	struct domain_name dn;
+	struct domain d;
+	struct gen g;
+
+	(void)state;
+	gen_init(&g, &conf);
+	assert_int_equal(domain_name_parse("enc.example", &dn, &err), 0);
+	domain_init(&d, &dn, MODE_BACKUP, &conf);
+	assert_int_equal(domain_set(&d, "dest", "127.0.0.1:2601", &conf, &err),
+			 0);
+	assert_int_equal(domain_set(&d, "fallbacks", "127.0.0.2", &conf, &err),
+			 0);
+	assert_int_equal(domain_set(&d, "tls.policy", "encrypt", &conf, &err),
+			 0);
+	assert_int_equal(gen_domain(&g, &d, &err), 0);
+	assert_int_equal(domain_name_parse("temp.example", &dn, &err), 0);
+	domain_init(&d, &dn, MODE_FEED, &conf);
+	assert_int_equal(domain_set(&d, "dest", "127.0.0.3", &conf, &err), 0);
+	assert_int_equal(domain_set(&d, "tls.policy", "encrypt", &conf, &err),
+			 0);
+	d.temp_pop3 = true;
+	d.temp_pop3_since = 1;
+	memcpy(d.temp_pop3_by, "alice", 6);
+	assert_int_equal(gen_domain(&g, &d, &err), 0);
+	assert_int_equal(gen_tls_policy_finish(&g, &out, &err), 0);
+	assert_string_equal(out.buf, "[127.0.0.1]:2601 encrypt\n"
+				     "[127.0.0.2]:25 encrypt\n");
+	gen_release(&g);
+	sbuf_release(&out);
+}
+
 /* tests/golden/dovecot/NAME.ref: Dovecot's TLS settings for a
  * listener; beyond loopback without a key pair is refused. */
 static void dovecot_golden(void **state)
@@ -650,6 +687,7 @@ int main(void)
 		cmocka_unit_test(fill),
 		cmocka_unit_test(smtpd_checks),
 		cmocka_unit_test(tls_policy_map),
+		cmocka_unit_test(tls_policy_domains),
 		cmocka_unit_test(dovecot_golden),
 		cmocka_unit_test(dovecot_conf_golden),
 		cmocka_unit_test(smtpd_tls),

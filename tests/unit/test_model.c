@@ -109,6 +109,17 @@ static const struct setcase good_sets[] = {
 	{ "fallbacks", "" },
 	{ "queue.extended_until", "" },
 	{ "queue.extended_until", "none" },
+	{ "tls.policy", "may" },
+	{ "tls.policy", "encrypt" },
+	{ "tls.fingerprint",
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+	{ "tls.fingerprint",
+	  "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF" },
+	{ "tls.fingerprint",
+	  "01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:"
+	  "cd:ef:01:23:45:67:89:ab:cd:ef" },
+	{ "tls.fingerprint", "none" },
+	{ "tls.fingerprint", "" },
 };
 
 struct badset {
@@ -176,6 +187,40 @@ static const struct badset bad_sets[] = {
 	{ "greylist", "on", "unknown setting" },
 	{ "queue.days;drop", "1", "unknown setting" },
 	{ "", "1", "unknown setting" },
+	{ "tls.policy", "strict", "may, encrypt or verify" },
+	{ "tls.policy", "ENCRYPT", "may, encrypt or verify" },
+	{ "tls.policy", "", "may, encrypt" },
+	{ "tls.policy", "none", "may, encrypt" },
+	{ "tls.fingerprint",
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+	  "64 hex digits" },
+	{ "tls.fingerprint",
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+	  "64 hex digits" },
+	{ "tls.fingerprint",
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+	  "not a hex digit" },
+	{ "tls.fingerprint",
+	  " 123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	  "not a hex digit" },
+	{ "tls.fingerprint",
+	  "01-23-45-67-89-AB-CD-EF-01-23-45-67-89-AB-CD-EF-01-23-45-67-89-AB-"
+	  "CD-EF-01-23-45-67-89-AB-CD-EF",
+	  "':' expected" },
+	{ "tls.fingerprint",
+	  "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:"
+	  "CD:EF:01:23:45:67:89:AB:CD::F",
+	  "not a hex digit" },
+	{ "tls.fingerprint",
+	  "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:"
+	  "CD:EF:01:23:45:67:89:AB:CD:EF:",
+	  "64 hex digits" },
+	{ "tls.fingerprint", "NONE", "64 hex digits" },
+	{ "tls.fingerprint",
+	  "sha256:"
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	  "64 hex digits" },
+	{ "tls", "encrypt", "unknown setting" },
 };
 
 static void good_settings(void **state)
@@ -273,6 +318,80 @@ static void pop3_has_no_destination(void **state)
 	error_release(&err);
 }
 
+/* tls.policy and tls.fingerprint: canonical storage, the verify rule,
+ * and pop3 (no destination, so no TLS towards one) */
+static void tls_settings(void **state)
+{
+	static const char fp[] = "0123456789abcdef0123456789abcdef0123456789abc"
+				 "def0123456789abcdef";
+	struct domain d, before;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	make(&d, "feed.example", MODE_FEED);
+	assert_int_equal(d.tls_policy, TLS_MAY);
+	assert_string_equal(d.tls_fingerprint, "");
+	assert_int_equal(
+		domain_set(&d, "tls.fingerprint",
+			   "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:"
+			   "23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF",
+			   &conf, &err),
+		0);
+	assert_string_equal(d.tls_fingerprint, fp);
+	/* verify without a fingerprint: refused naming tls.fingerprint */
+	assert_int_equal(domain_set(&d, "tls.policy", "verify", &conf, &err),
+			 0);
+	assert_int_equal(domain_check(&d, &conf, &err), 0);
+	assert_int_equal(domain_set(&d, "tls.fingerprint", "none", &conf, &err),
+			 0);
+	assert_int_equal(domain_check(&d, &conf, &err), -1);
+	assert_int_equal(err.code, ERR_INVALID);
+	assert_string_equal(err.field, "tls.fingerprint");
+	assert_non_null(
+		strstr(error_msg(&err), "verify needs tls.fingerprint"));
+	error_release(&err);
+	/* a stored value that is not canonical is caught by the check */
+	make(&d, "feed.example", MODE_FEED);
+	memcpy(d.tls_fingerprint, "ABCD", 5);
+	assert_int_equal(domain_check(&d, &conf, &err), -1);
+	assert_string_equal(err.field, "tls.fingerprint");
+	error_release(&err);
+	/* pop3: the defaults are taken back, anything else refused */
+	make(&d, "pop.example", MODE_POP3);
+	before = d;
+	assert_int_equal(domain_set(&d, "tls.policy", "may", &conf, &err), 0);
+	assert_int_equal(domain_set(&d, "tls.fingerprint", "", &conf, &err), 0);
+	assert_int_equal(domain_set(&d, "tls.policy", "encrypt", &conf, &err),
+			 -1);
+	assert_int_equal(err.code, ERR_INVALID);
+	assert_string_equal(err.field, "tls.policy");
+	assert_non_null(strstr(error_msg(&err), "pop3 domains have no"));
+	error_release(&err);
+	assert_int_equal(domain_set(&d, "tls.fingerprint", fp, &conf, &err),
+			 -1);
+	assert_string_equal(err.field, "tls.fingerprint");
+	error_release(&err);
+	assert_memory_equal(&d, &before, sizeof(d));
+	d.tls_policy = TLS_ENCRYPT;
+	assert_int_equal(domain_check(&d, &conf, &err), -1);
+	assert_string_equal(err.field, "tls.policy");
+	error_release(&err);
+	/* a switch to pop3 drops them with the destination */
+	make(&d, "feed.example", MODE_FEED);
+	assert_int_equal(domain_set(&d, "tls.fingerprint", fp, &conf, &err), 0);
+	assert_int_equal(domain_set(&d, "tls.policy", "verify", &conf, &err),
+			 0);
+	assert_int_equal(domain_set(&d, "fallbacks", "127.0.0.3", &conf, &err),
+			 0);
+	d.mode = MODE_POP3;
+	domain_clear_dest(&d);
+	assert_false(d.has_dest);
+	assert_int_equal(d.nfallbacks, 0);
+	assert_int_equal(d.tls_policy, TLS_MAY);
+	assert_string_equal(d.tls_fingerprint, "");
+	assert_int_equal(domain_check(&d, &conf, &err), 0);
+}
+
 static void checks(void **state)
 {
 	struct domain d;
@@ -306,6 +425,17 @@ static void equality(void **state)
 	assert_false(domain_settings_equal(&a, &b));
 	b = a;
 	assert_int_equal(domain_set(&b, "destination.port", "26", &conf, &err),
+			 0);
+	assert_false(domain_settings_equal(&a, &b));
+	b = a;
+	assert_int_equal(domain_set(&b, "tls.policy", "encrypt", &conf, &err),
+			 0);
+	assert_false(domain_settings_equal(&a, &b));
+	b = a;
+	assert_int_equal(domain_set(&b, "tls.fingerprint",
+				    "0123456789abcdef0123456789abcdef0123456789"
+				    "abcdef0123456789abcdef",
+				    &conf, &err),
 			 0);
 	assert_false(domain_settings_equal(&a, &b));
 }
@@ -342,6 +472,7 @@ int main(void)
 		cmocka_unit_test(bad_settings),
 		cmocka_unit_test(values_stored),
 		cmocka_unit_test(pop3_has_no_destination),
+		cmocka_unit_test(tls_settings),
 		cmocka_unit_test(checks),
 		cmocka_unit_test(equality),
 		cmocka_unit_test(actors),
