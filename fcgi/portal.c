@@ -2092,7 +2092,6 @@ static void remove_post(struct page *pg, const struct domain *d)
 
 /* A relay whose heartbeat is older is shown silent (sync beats every
  * 10 s) */
-#define RELAY_SILENT_S 60
 
 static void age_text(int64_t s, char *buf, size_t size)
 {
@@ -2111,9 +2110,9 @@ static void age_text(int64_t s, char *buf, size_t size)
 
 /*
  * The relays, from store_relay_list() as feedctl relays and GET
- * /api/v1/relays give them, with a state for support: silent (no
- * heartbeat for RELAY_SILENT_S), error (its last apply failed), behind
- * (not yet at the newest change) or up to date.
+ * /api/v1/relays give them, with lib's state in support's words:
+ * silent (no heartbeat for a minute), error (its last apply failed),
+ * behind (not yet at the newest change), retired, or up to date.
  */
 static void relays_page(struct page *pg)
 {
@@ -2138,7 +2137,7 @@ static void relays_page(struct page *pg)
 			json_integer_value(json_object_get(r, "applied_seq"));
 		struct strbuf addrs = STRBUF_INIT, st = STRBUF_INIT;
 		struct error e = ERROR_INIT;
-		const char *state;
+		const char *state, *sst;
 		const json_t *a;
 		char age[64] = "never";
 		int64_t t = 0;
@@ -2156,14 +2155,22 @@ static void relays_page(struct page *pg)
 		}
 		if (le != NULL && le[0] == '\0')
 			le = NULL;
-		if (!beat || now - t > RELAY_SILENT_S) {
+		/* the state is lib's (store_relay_list), as feedctl shows it;
+		 * here it gets support's words */
+		sst = json_string_value(json_object_get(r, "state"));
+		if (sst == NULL)
+			sst = "";
+		if (strcmp(sst, "retired") == 0) {
+			state = "retired";
+			sbuf_addstr(&st, "retired: nothing waits for it");
+		} else if (strcmp(sst, "down") == 0) {
 			state = "silent";
 			sbuf_addf(&st, "silent: no heartbeat %s",
 				  beat ? "for over a minute" : "yet");
-		} else if (le != NULL) {
+		} else if (strcmp(sst, "failing") == 0) {
 			state = "error";
 			sbuf_addstr(&st, "error: its last apply failed");
-		} else if ((int64_t)seq < latest) {
+		} else if (strcmp(sst, "behind") == 0) {
 			state = "behind";
 			sbuf_addf(&st, "behind: at %lld of %lld",
 				  (long long)seq, (long long)latest);

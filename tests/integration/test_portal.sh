@@ -375,6 +375,9 @@ check "... a relay behind the newest change" body_has "<span class=\"state behin
 check "... a host without addresses says none" bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx3</td> *<td>relay</td> *<td class=\"mono\">none</td>'"
 check "... a mailbox host silent for 3 hours" \
 	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mbox1</td> *<td>mailbox</td> *<td class=\"mono\">none</td> *<td class=\"num\">$latest<div class=\"sub\">[^<]*</div></td> *<td>3 h ago<div class=\"sub\">[^<]*</div></td> *<td><span class=\"state silent\">silent: no heartbeat for over a minute</span>'"
+sql "INSERT INTO relays (name, role, heartbeat, retired_at, retired_by) VALUES ('mx-old', 'retired', now() - interval '2 days', now(), 'staff')" > /dev/null
+expect_status 200 "the relays page with a retired relay" GET /portal/relays "${U[@]}"
+check "... says it is retired, not silent" body_has '<span class="state retired">retired: nothing waits for it</span>'
 expect_status 405 "POST to the relays page: 405" POST /portal/relays "${U[@]}" "${OR[@]}" "${C[@]}"
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the relays page =============================================
