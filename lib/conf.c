@@ -854,12 +854,19 @@ out:
 }
 
 static const char *const kind_names[] = {
-	[K_STR] = "string",	  [K_PATH] = "path",
-	[K_NAME] = "name",	  [K_HOSTPORT] = "HOST:PORT",
-	[K_INT] = "integer",	  [K_FLOAT] = "number",
-	[K_CIDRS] = "CIDR list",  [K_IPS] = "address list",
-	[K_NAMES] = "name list",  [K_LEVEL] = "level",
-	[K_DNSBLS] = "zone list", [K_ARGV] = "command",
+	[K_STR] = "string",
+	[K_PATH] = "path",
+	[K_NAME] = "name",
+	[K_HOSTPORT] = "HOST:PORT",
+	[K_INT] = "integer",
+	[K_FLOAT] = "number",
+	[K_CIDRS] = "CIDR list",
+	[K_IPS] = "address list",
+	[K_NAMES] = "name list",
+	[K_LEVEL] = "level",
+	[K_DNSBLS] = "zone list",
+	[K_ARGV] = "command",
+	[K_REINJECT] = "local or HOST:PORT",
 };
 
 /* kind_names[k], or "" for a kind added without a name (man/gen.sh
