@@ -408,8 +408,14 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 			return -1;
 	}
 	/* the owner's rights on every mailbox: no "i" (insert: APPEND,
-	 * COPY, MOVE), so only LMTP ("p") puts mail in (dovecot.conf.in) */
-	if (write_file(sub, "dovecot-acl", "* owner lrwstep\n", 16, err) < 0 ||
+	 * COPY, MOVE), so only LMTP ("p") puts mail in (dovecot.conf.in);
+	 * but Trash takes what webmail deletes: a revert never forwards
+	 * Trash (mailjob.c), so nothing put there can leave with it */
+	static const char acl_rules[] = "* owner lrwstep\n"
+					"Trash owner lrwstipek\n";
+
+	if (write_file(sub, "dovecot-acl", acl_rules, sizeof(acl_rules) - 1,
+		       err) < 0 ||
 	    write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
 			   nv, err) < 0 ||
 	    write_template(dir, "dovecot/dovecot-sql.conf.ext",

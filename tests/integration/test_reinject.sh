@@ -186,6 +186,19 @@ m.logout()
 sys.exit(0 if typ == "OK" else 3)
 PY
 check "... nor may a message be copied (a second send of it)" test "$rc" = 3
+run python3 - bob@app.example "$BPW" << 'PY'
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", 1143)
+m.login(sys.argv[1], sys.argv[2])
+m.select("INBOX")
+typ, data = m.copy("1", "Trash")
+print("copy", typ, data)
+m.logout()
+sys.exit(0 if typ == "OK" else 3)
+PY
+check "a copy into Trash (webmail's delete) is allowed" test "$rc" = 0
+expect_exit 0 "... so is an APPEND there (Trash is never forwarded)" \
+	imap_append bob@app.example "$BPW" Trash "$T/forged2.eml"
 run curl -s -m 10 "imap://127.0.0.1:1143/INBOX;UID=1" -u "bob@app.example:$BPW"
 check "bob still reads his mail over IMAP" out_has L-real
 # a message in Trash, and one in the catch-all naming another domain:
@@ -221,10 +234,11 @@ check "... with the envelope Dovecot recorded at delivery" \
 check "nothing appended, in Trash or naming another domain was forwarded" \
 	test "$(in_sink 2526 L-forged):$(in_sink 2526 L-forged2):$(in_sink 2526 L-trash):$(in_sink 2526 L-other)" = 0:0:0:0
 check "no mail went out with the forged sender" bash -c "! grep -rq '^X-Mail-Args: <ceo@bank.test>' '$T/sink-2526'"
-check "the jobs report the two messages they kept" \
-	test "$(sql "SELECT sum((payload->>'kept')::int) FROM jobs WHERE domain='app.example' AND kind='mailbox-forward'")" = 2
+check "the jobs report the four messages they kept (three in Trash)" \
+	test "$(sql "SELECT sum((payload->>'kept')::int) FROM jobs WHERE domain='app.example' AND kind='mailbox-forward'")" = 4
 check "... and the archives hold them" \
-	bash -c "for a in '$T/state/archive/app.example/'*.tar.gz; do tar -xzOf \"\$a\"; done | grep -c 'Subject: L-\(trash\|other\)' | grep -qx 2"
+	test "$(for a in "$T/state/archive/app.example/"*.tar.gz; do tar -xzOf "$a"; done | grep -ao '^Subject: L-[a-z0-9]*' | sort -u | tr '\n' ' ')" \
+	= "Subject: L-forged2 Subject: L-other Subject: L-real Subject: L-trash "
 worker_stop
 
 # --- finding 5: Dovecot listens where it is told, LMTP only towards the relays ---
