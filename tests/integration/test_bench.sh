@@ -40,4 +40,6 @@ bench mail.sh root '^mail msgs/s: .*ratio' BENCH_MAIL_N=20 BENCH_RUNS=1
 bench switch.sh root '^switch\.forward_20: .*ratio' BENCH_N=20
 bench regex.sh any '^policyd decisions/s with 100 sender regexes: .*ratio' \
 	BENCH_NREQ=2000 BENCH_RUNS=1
+bench trace.sh any '^trace of one address over [0-9]+ events: .*ratio' \
+	BENCH_TRACE_EVENTS=2000 BENCH_TRACE_N=3
 tap_done
