@@ -127,7 +127,7 @@ want "feedctl --json sh" "show "
 want "feedctl set example.test spam." \
 	"spam.enabled= spam.high.action= spam.high.text= spam.low.action= spam.low.text= spam.med.action= spam.med.text= "
 want "feedctl set example.test greylisting=o" "off on "
-want "feedctl set example.test spam.high.action=" "delete header none subject "
+want "feedctl set example.test spam.high.action=" "delete header none quarantine subject "
 want "feedctl set ex" "example.org example.test "
 want "feedctl -c /etc/x.conf show example.o" "example.org "
 check "... asking feedctl list with the line's -c" grep -qx /etc/x.conf "$T/bin/conf-seen"
