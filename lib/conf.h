@@ -82,7 +82,8 @@ struct conf {
 	int archive_days;		      /* limits.archive_days */
 	char *fcgi_listen;		      /* fcgi.listen */
 	int fcgi_workers;		      /* fcgi.workers */
-	enum log_level log_level;	      /* log.level */
+	struct conf_list fcgi_peers; /* fcgi.peers: user:X, group:X, any */
+	enum log_level log_level;    /* log.level */
 };
 
 void conf_defaults(struct conf *conf);
