@@ -842,6 +842,10 @@ static int path_shape(const char *path, char *name, size_t nsize,
  * first is done, then the first answer.  A replay answers the first
  * answer's status, body and the headers in idem_headers[].  Returns 1
  * when the request is answered here, 0 when it is to run (key held).
+ * Keys belong to one token (its id, never its name: a token revoked
+ * and re-created under the same name with another scope must not
+ * replay the old one's answers), and a replay happens only after the
+ * route's scope and role checks have passed.
  */
 static const char *const idem_headers[] = { "Location", "ETag", NULL };
 
@@ -880,8 +884,15 @@ static void idem_replay(struct call *c, int status, const struct strbuf *body,
 	resp_header(c->r, "Idempotent-Replayed", "true");
 }
 
+/* The owner of the request's keys: "token#ID". */
+static void idem_owner(const struct call *c, char *buf, size_t size)
+{
+	(void)snprintf(buf, size, "token#%lld", (long long)c->who.token_id);
+}
+
 static int idem_begin(struct call *c, unsigned char hash[32])
 {
+	char owner[32];
 	struct strbuf stored = STRBUF_INIT, headers = STRBUF_INIT;
 	struct strbuf in = STRBUF_INIT;
 	const char *key = c->q->idem_key;
@@ -898,10 +909,11 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 	sbuf_add(&in, c->q->body.buf, c->q->body.len);
 	SHA256((const unsigned char *)in.buf, in.len, hash);
 	sbuf_release(&in);
+	idem_owner(c, owner, sizeof(owner));
 	/* a reservation may vanish between reserve and get (its request
 	 * ended without an answer to keep): then try to take it again */
 	for (tries = 0; tries < 3; tries++) {
-		switch (store_idem_reserve(c->ox.store, c->who.name, key, hash,
+		switch (store_idem_reserve(c->ox.store, owner, key, hash,
 					   &c->err)) {
 		case 1:
 			return 0;
@@ -913,9 +925,8 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 		}
 		sbuf_reset(&stored);
 		sbuf_reset(&headers);
-		switch (store_idem_get(c->ox.store, c->who.name, key, hash,
-				       &status, &stored, &headers, &same,
-				       &c->err)) {
+		switch (store_idem_get(c->ox.store, owner, key, hash, &status,
+				       &stored, &headers, &same, &c->err)) {
 		case LOOKUP_FAIL:
 			fail(c);
 			goto done;
@@ -986,7 +997,8 @@ static json_t *answer_headers(const struct resp *r)
 static void idem_end(struct call *c)
 {
 	struct error e = ERROR_INIT;
-	const char *actor = c->who.name, *key = c->q->idem_key;
+	const char *key = c->q->idem_key;
+	char actor[32];
 	char *hs;
 	json_t *h;
 	int rc;
@@ -999,6 +1011,7 @@ static void idem_end(struct call *c)
 		"before; the passwords it issued were shown once and are not "
 		"kept (a new one: mailbox passwd)\"}";
 
+	idem_owner(c, actor, sizeof(actor));
 	/* answers that a retry could change are not kept */
 	if (c->r->status >= 500 || c->r->status == 401 || c->r->body.len == 0) {
 		rc = store_idem_release(c->ox.store, actor, key, &e);
