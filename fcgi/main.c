@@ -224,6 +224,8 @@ static const char *problem_slug(int status)
 		return "not-implemented";
 	case 503:
 		return "unavailable";
+	case 504:
+		return "timeout";
 	default:
 		return "internal";
 	}

@@ -21,6 +21,8 @@
 #include "util/spawn.h"
 
 #define QUEUE_OUT_MAX (256 * 1024 * 1024)
+/* seconds: these run inside API requests, whose worker must come back */
+#define QUEUE_TIMEOUT 20
 #define DAY	      86400
 
 static int current_dir(const struct conf *conf, char *buf, size_t size,
@@ -39,8 +41,8 @@ static int current_dir(const struct conf *conf, char *buf, size_t size,
 
 static int run(const char *const *argv, struct strbuf *out, struct error *err)
 {
-	return spawn_check(argv, out, QUEUE_OUT_MAX, ERR_TEMPFAIL, argv[0],
-			   err);
+	return spawn_check_timeout(argv, out, QUEUE_OUT_MAX, QUEUE_TIMEOUT,
+				   ERR_TEMPFAIL, argv[0], err);
 }
 
 /* Lower-cased domain of an address, or "" (into buf). */

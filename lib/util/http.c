@@ -227,6 +227,7 @@ static const struct {
 	{ 500, "Internal Server Error" },
 	{ 501, "Not Implemented" },
 	{ 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" },
 };
 
 const char *http_reason(int status)

@@ -6,7 +6,7 @@
 # sink and the SMTP reply the sender saw.
 set -u
 . "$(dirname "$0")/../lib.sh"
-in_netns "$0" "$@"
+MXFEED_NS_MOUNT=1 in_netns "$0" "$@" # a mount namespace for with_fake
 pg_setup
 relay_setup
 F=$FEEDCTL
@@ -280,7 +280,7 @@ mkdir -p "$T/fakebin"
 printf '#!/bin/sh\necho "postmap: fatal: injected failure" >&2\nexit 1\n' > "$T/fakebin/postmap"
 chmod 755 "$T/fakebin/postmap"
 $F set example.com --force destination.port=2528 > /dev/null
-expect_exit 1 "apply with postmap failing fails" env PATH="$T/fakebin:$PATH" $M apply
+expect_exit 1 "apply with postmap failing fails" with_fake postmap "$T/fakebin/postmap" $M apply
 check "... saying why" err_has "postmap relay_domains failed"
 check "... the current generation is untouched" test "$(readlink "$T/state/current")" = "$cur"
 check "... no half-written generation is left" bash -c "! ls '$T/state/generations' | grep -q '\.new'"
@@ -301,7 +301,7 @@ chmod 755 "$T/fakebin2/rspamadm"
 cp "$T/mxfeed.conf" "$T/mxfeed.conf.good"
 sed -i 's/^spam = { network_checks = 0; test_header = 1; };/spam = { network_checks = 0; test_header = 1; low = 4.5; };/' "$T/mxfeed.conf"
 expect_exit 1 "an rspamd configuration rspamadm configtest refuses is not applied" \
-	env PATH="$T/fakebin2:$PATH" $M apply
+	with_fake rspamadm "$T/fakebin2/rspamadm" $M apply
 check "... by rspamadm configtest" err_has "rspamadm configtest failed"
 check "... and the current generation is untouched" test "$(readlink "$T/state/current")" = "$cur"
 # a clamd address with a quote would break rspamd's UCL: it is refused
