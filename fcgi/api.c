@@ -13,6 +13,7 @@
  * If-Match (428 without, 412 when stale); POSTs honour Idempotency-Key.
  */
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #include "domain_json.h"
 #include "fcgi.h"
 #include "ops.h"
+#include "probe.h"
 #include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -1021,7 +1023,8 @@ static void idem_end(struct call *c)
 
 	idem_owner(c, actor, sizeof(actor));
 	/* answers that a retry could change are not kept */
-	if (c->r->status >= 500 || c->r->status == 401 || c->r->body.len == 0) {
+	if (c->r->status >= 500 || c->r->status == 401 || c->r->status == 429 ||
+	    c->r->body.len == 0) {
 		rc = store_idem_release(c->ox.store, actor, key, &e);
 	} else if (c->secret && c->r->status < 300) {
 		rc = store_idem_put(c->ox.store, actor, key, 409, done, "{}",
@@ -1039,6 +1042,108 @@ static void idem_end(struct call *c)
 			 error_msg(&e));
 		error_release(&e);
 	}
+}
+
+/*
+ * Probes wait on customers' servers (up to PROBE_TIMEOUT_MS; a tarpit
+ * takes all of it), so they may hold at most half the workers at once,
+ * and one per token: the other workers stay free for everything else.
+ * Past either limit: 429 with Retry-After, nothing done.  A request
+ * counts when it would probe: POST .../probe, a switch to feed or
+ * backup, a create or a PATCH naming a destination without "force".
+ */
+#define PROBES_MAX 32
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static int probe_limit = 1;
+static int64_t probe_tokens[PROBES_MAX]; /* running: token id, 0 free */
+
+void api_setup(int workers)
+{
+	probe_limit = workers / 2 < 1 ? 1 : workers / 2;
+	if (probe_limit > PROBES_MAX)
+		probe_limit = PROBES_MAX;
+}
+
+static bool may_probe(const struct call *c, const struct route *rt)
+{
+	json_t *doc;
+	bool yes = false;
+
+	if (rt->fn == h_probe)
+		return true;
+	if (rt->fn != h_create && rt->fn != h_patch && rt->fn != h_switch)
+		return false;
+	doc = json_loadb(c->q->body.buf, c->q->body.len, 0, NULL);
+	if (!json_is_object(doc)) {
+		json_decref(doc); /* the route answers the bad body */
+		return false;
+	}
+	if (rt->fn == h_switch) {
+		const char *to = json_string_value(json_object_get(doc, "to"));
+
+		yes = to != NULL &&
+		      (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0);
+	} else if (!json_is_true(json_object_get(doc, "force"))) {
+		yes = rt->fn == h_create ||
+		      json_object_get(doc, "destination") != NULL ||
+		      json_object_get(doc, "fallbacks") != NULL ||
+		      json_object_get(doc, "mode") != NULL;
+	}
+	json_decref(doc);
+	return yes;
+}
+
+/* A probe slot for this token: its index, or -1 with 429 answered. */
+static int probe_take(struct call *c)
+{
+	int i, used = 0, fr = -1;
+	bool mine = false;
+
+	pthread_mutex_lock(&probe_lock);
+	for (i = 0; i < probe_limit; i++) {
+		if (probe_tokens[i] == 0) {
+			if (fr < 0)
+				fr = i;
+			continue;
+		}
+		used++;
+		if (probe_tokens[i] == c->who.token_id)
+			mine = true;
+	}
+	if (!mine && fr >= 0)
+		probe_tokens[fr] = c->who.token_id;
+	pthread_mutex_unlock(&probe_lock);
+	if (mine || fr < 0) {
+		resp_problem_msg(c->r, 429, NULL,
+				 mine ? "this token has a probe in progress; "
+					"one at a time; nothing was done"
+				      : "too many probes in progress; nothing "
+					"was done");
+		resp_header(c->r, "Retry-After", "%d", PROBE_TIMEOUT_MS / 1000);
+		log_info("request %s: probe refused (%d of %d running)",
+			 c->q->id, used, probe_limit);
+		return -1;
+	}
+	return fr;
+}
+
+static void probe_give(int slot)
+{
+	pthread_mutex_lock(&probe_lock);
+	probe_tokens[slot] = 0;
+	pthread_mutex_unlock(&probe_lock);
+}
+
+/* The route, inside a probe slot when it may probe. */
+static void run_route(struct call *c, const struct route *rt)
+{
+	int slot = -1;
+
+	if (may_probe(c, rt) && (slot = probe_take(c)) < 0)
+		return;
+	rt->fn(c);
+	if (slot >= 0)
+		probe_give(slot);
 }
 
 void api_handle(struct req *q, struct resp *r)
@@ -1108,10 +1213,10 @@ void api_handle(struct req *q, struct resp *r)
 	if (strcmp(rt->method, "POST") == 0 && q->idem_key != NULL) {
 		if (idem_begin(&c, hash))
 			goto out;
-		rt->fn(&c);
+		run_route(&c, rt);
 		idem_end(&c);
 	} else {
-		rt->fn(&c);
+		run_route(&c, rt);
 	}
 out:
 	principal_release(&c.who);

@@ -220,6 +220,8 @@ static const char *problem_slug(int status)
 		return "invalid";
 	case 428:
 		return "if-match-required";
+	case 429:
+		return "too-many-requests";
 	case 501:
 		return "not-implemented";
 	case 503:
@@ -611,6 +613,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	api_setup((int)nworkers);
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
 	tids = xcalloc((size_t)nworkers, sizeof(*tids));
 	for (i = 0; i < nworkers; i++) {

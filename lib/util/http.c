@@ -224,6 +224,7 @@ static const struct {
 	{ 415, "Unsupported Media Type" },
 	{ 422, "Unprocessable Content" },
 	{ 428, "Precondition Required" },
+	{ 429, "Too Many Requests" },
 	{ 500, "Internal Server Error" },
 	{ 501, "Not Implemented" },
 	{ 503, "Service Unavailable" },
