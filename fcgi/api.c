@@ -1050,7 +1050,8 @@ static void idem_end(struct call *c)
  * and one per token: the other workers stay free for everything else.
  * Past either limit: 429 with Retry-After, nothing done.  A request
  * counts when it would probe: POST .../probe, a switch to feed or
- * backup, a create or a PATCH naming a destination without "force".
+ * backup, a create naming a destination or fallbacks, a PATCH naming
+ * those or the mode - without "force".
  */
 #define PROBES_MAX 32
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -1084,10 +1085,11 @@ static bool may_probe(const struct call *c, const struct route *rt)
 		yes = to != NULL &&
 		      (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0);
 	} else if (!json_is_true(json_object_get(doc, "force"))) {
-		yes = rt->fn == h_create ||
-		      json_object_get(doc, "destination") != NULL ||
+		/* a pop3 create has nothing to probe */
+		yes = json_object_get(doc, "destination") != NULL ||
 		      json_object_get(doc, "fallbacks") != NULL ||
-		      json_object_get(doc, "mode") != NULL;
+		      (rt->fn == h_patch &&
+		       json_object_get(doc, "mode") != NULL);
 	}
 	json_decref(doc);
 	return yes;
