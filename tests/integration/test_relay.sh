@@ -25,6 +25,10 @@ for a in none header subject delete; do
 		"spam.low.action=$a" "spam.med.action=$a" "spam.high.action=$a" \
 		'spam.low.text=[low] ' 'spam.med.text=[med] ' 'spam.high.text=[high] ' > /dev/null
 done
+# three levels, three actions: each level must take its own
+$F add s-mixed.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off spam.enabled=on \
+	spam.low.action=header spam.med.action=subject spam.high.action=delete \
+	'spam.med.text=[med] ' > /dev/null
 $F rule add example.com block sender-regex '^spam@' > /dev/null
 $F rule add backup.example block sender-regex '^spam@' > /dev/null
 $F rule add other.example block client 127.0.0.1/32 > /dev/null
@@ -156,6 +160,24 @@ for a in none header subject delete; do
 		esac
 	done
 done
+# one domain, a different action per level, scores inside each band
+# (thresholds 5, 10, 15): the low ones get only the header, the med ones
+# the subject text, the high one is discarded
+mixed() { f=$(grep -rlF -- "$1" "$T/sink-2526" | head -n 1) && [ -n "$f" ] && cat "$f"; }
+for lv in low:5.5 low:9.5 med:10.5 med:14.5 high:15.5; do
+	send a@sender.test u@s-mixed.example "M-mixed-${lv%%:*}-${lv#*:}" --add-header "X-Test-Score: ${lv#*:}"
+done
+send a@sender.test user@example.com fence-mixed-
+for m in fence-mixed- M-mixed-low-5.5 M-mixed-low-9.5 M-mixed-med-10.5 M-mixed-med-14.5; do
+	sink_has 2526 "$m" # waits for it (the checks below say what is wrong)
+done
+for s in 5.5 9.5; do
+	check "mixed actions, low at $s: X-Spam-Level: low, subject as sent" bash -c "$(declare -f mixed); T=$T; m=\$(mixed M-mixed-low-$s) && grep -q '^X-Spam-Level: low' <<< \"\$m\" && grep -q '^Subject: M-mixed-low-$s' <<< \"\$m\""
+done
+for s in 10.5 14.5; do
+	check "mixed actions, med at $s: the med text in the subject" bash -c "$(declare -f mixed); T=$T; m=\$(mixed M-mixed-med-$s) && grep -q '^Subject: \[med\] M-mixed-med-$s' <<< \"\$m\""
+done
+check "mixed actions, high at 15.5: discarded" sink_lacks 2526 M-mixed-high-15.5
 send a@sender.test u@s-delete.example M-ham --add-header "X-Test-Score: 1"
 check "below the low threshold nothing happens, even with delete" sink_has 2526 M-ham
 
