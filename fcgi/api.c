@@ -1048,7 +1048,10 @@ static void idem_end(struct call *c)
  * Probes wait on customers' servers (up to PROBE_TIMEOUT_MS; a tarpit
  * takes all of it), so they may hold at most half the workers at once,
  * and one per token: the other workers stay free for everything else.
- * Past either limit: 429 with Retry-After, nothing done.  A request
+ * Each token also has a rate: PROBE_BURST probes at once, then one per
+ * PROBE_EVERY seconds (a generic cell rate: "tat" is when the token's
+ * allowance is next full).  Past any limit: 429 with Retry-After,
+ * nothing done.  A request
  * counts when it would probe: POST .../probe, a switch to feed or
  * backup, a create naming a destination or fallbacks, a PATCH naming
  * those or the mode - without "force".
@@ -1057,6 +1060,36 @@ static void idem_end(struct call *c)
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static int probe_limit = 1;
 static int64_t probe_tokens[PROBES_MAX]; /* running: token id, 0 free */
+#define PROBE_BURST 10
+#define PROBE_EVERY 6 /* seconds: 10 a minute once the burst is used */
+#define RATE_SLOTS  64
+static struct {
+	int64_t token, tat;
+} probe_rate[RATE_SLOTS];
+
+static int64_t mono_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec;
+}
+
+/* The token's rate entry (or the stalest one, reused); under lock. */
+static int rate_slot(int64_t token)
+{
+	int i, old = 0;
+
+	for (i = 0; i < RATE_SLOTS; i++) {
+		if (probe_rate[i].token == token)
+			return i;
+		if (probe_rate[i].tat < probe_rate[old].tat)
+			old = i;
+	}
+	probe_rate[old].token = token;
+	probe_rate[old].tat = 0;
+	return old;
+}
 
 void api_setup(int workers)
 {
@@ -1098,10 +1131,15 @@ static bool may_probe(const struct call *c, const struct route *rt)
 /* A probe slot for this token: its index, or -1 with 429 answered. */
 static int probe_take(struct call *c)
 {
-	int i, used = 0, fr = -1;
+	int i, used = 0, fr = -1, rs;
+	int64_t now = mono_now(), wait = 0, tat;
 	bool mine = false;
 
 	pthread_mutex_lock(&probe_lock);
+	rs = rate_slot(c->who.token_id);
+	tat = probe_rate[rs].tat > now ? probe_rate[rs].tat : now;
+	if (tat - now > (int64_t)(PROBE_BURST - 1) * PROBE_EVERY)
+		wait = tat - now - (int64_t)(PROBE_BURST - 1) * PROBE_EVERY;
 	for (i = 0; i < probe_limit; i++) {
 		if (probe_tokens[i] == 0) {
 			if (fr < 0)
@@ -1112,9 +1150,23 @@ static int probe_take(struct call *c)
 		if (probe_tokens[i] == c->who.token_id)
 			mine = true;
 	}
-	if (!mine && fr >= 0)
+	if (!mine && fr >= 0 && wait == 0) {
 		probe_tokens[fr] = c->who.token_id;
+		probe_rate[rs].tat = tat + PROBE_EVERY;
+	}
 	pthread_mutex_unlock(&probe_lock);
+	if (wait > 0) {
+		char msg[128];
+
+		(void)snprintf(msg, sizeof(msg),
+			       "this token used its %d probes; one more every "
+			       "%d seconds; nothing was done",
+			       PROBE_BURST, PROBE_EVERY);
+		resp_problem_msg(c->r, 429, NULL, msg);
+		resp_header(c->r, "Retry-After", "%lld", (long long)wait);
+		log_info("request %s: probe refused (token's rate)", c->q->id);
+		return -1;
+	}
 	if (mine || fr < 0) {
 		resp_problem_msg(c->r, 429, NULL,
 				 mine ? "this token has a probe in progress; "
