@@ -1060,8 +1060,10 @@ static void idem_end(struct call *c)
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static int probe_limit = 1;
 static int64_t probe_tokens[PROBES_MAX]; /* running: token id, 0 free */
-#define PROBE_BURST 10
-#define PROBE_EVERY 6 /* seconds: 10 a minute once the burst is used */
+/* generous: every create or PATCH naming a destination counts, even
+ * one its validation will refuse (a provisioning script's batch) */
+#define PROBE_BURST 60
+#define PROBE_EVERY 1 /* seconds: one a second once the burst is used */
 #define RATE_SLOTS  64
 static struct {
 	int64_t token, tat;
