@@ -19,9 +19,10 @@
 #include "error.h"
 #include "strbuf.h"
 
-#define SPAWN_OUT_MAX (64 * 1024)
-#define SPAWN_PATH    "/usr/sbin:/usr/bin:/sbin:/bin"
-#define SPAWN_TIMEOUT 120 /* seconds: postfix start, tar of a mailbox */
+#define SPAWN_OUT_MAX	   (64 * 1024)
+#define SPAWN_PATH	   "/usr/sbin:/usr/bin:/sbin:/bin"
+#define SPAWN_TIMEOUT	   300 /* seconds: postfix start, postmap, configtest */
+#define SPAWN_TIMEOUT_LONG 3600 /* tar or rm of a mailbox of many GB */
 
 int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
 	      int *status, struct error *err)
