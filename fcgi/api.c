@@ -13,6 +13,7 @@
  * If-Match (428 without, 412 when stale); POSTs honour Idempotency-Key.
  */
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,8 @@
 #include "domain_json.h"
 #include "fcgi.h"
 #include "ops.h"
+#include "probe.h"
+#include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -847,14 +850,22 @@ bad:
 	json_decref(doc);
 }
 
+/*
+ * A relay's last_error may name any customer's domain: only tokens that
+ * see every domain (staff's) get it; a scoped token's listing has no
+ * last_error field at all.
+ */
 static void h_relays(struct call *c)
 {
-	json_t *l = store_relay_list(c->ox.store, &c->err), *o;
+	json_t *l = store_relay_list(c->ox.store, &c->err), *o, *rl;
+	size_t i;
 
 	if (l == NULL) {
 		fail(c);
 		return;
 	}
+	if (c->who.nscope > 0)
+		json_array_foreach(l, i, rl) json_object_del(rl, "last_error");
 	o = json_pack("{s:o}", "relays", l);
 	resp_json(c->r, 200, o);
 	json_decref(o);
@@ -954,6 +965,10 @@ static int path_shape(const char *path, char *name, size_t nsize,
  * first is done, then the first answer.  A replay answers the first
  * answer's status, body and the headers in idem_headers[].  Returns 1
  * when the request is answered here, 0 when it is to run (key held).
+ * Keys belong to one token (its id, never its name: a token revoked
+ * and re-created under the same name with another scope must not
+ * replay the old one's answers), and a replay happens only after the
+ * route's scope and role checks have passed.
  */
 static const char *const idem_headers[] = { "Location", "ETag", NULL };
 
@@ -992,8 +1007,15 @@ static void idem_replay(struct call *c, int status, const struct strbuf *body,
 	resp_header(c->r, "Idempotent-Replayed", "true");
 }
 
+/* The owner of the request's keys: "token#ID". */
+static void idem_owner(const struct call *c, char *buf, size_t size)
+{
+	(void)snprintf(buf, size, "token#%lld", (long long)c->who.token_id);
+}
+
 static int idem_begin(struct call *c, unsigned char hash[32])
 {
+	char owner[32];
 	struct strbuf stored = STRBUF_INIT, headers = STRBUF_INIT;
 	struct strbuf in = STRBUF_INIT;
 	const char *key = c->q->idem_key;
@@ -1010,10 +1032,11 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 	sbuf_add(&in, c->q->body.buf, c->q->body.len);
 	SHA256((const unsigned char *)in.buf, in.len, hash);
 	sbuf_release(&in);
+	idem_owner(c, owner, sizeof(owner));
 	/* a reservation may vanish between reserve and get (its request
 	 * ended without an answer to keep): then try to take it again */
 	for (tries = 0; tries < 3; tries++) {
-		switch (store_idem_reserve(c->ox.store, c->who.name, key, hash,
+		switch (store_idem_reserve(c->ox.store, owner, key, hash,
 					   &c->err)) {
 		case 1:
 			return 0;
@@ -1025,9 +1048,8 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 		}
 		sbuf_reset(&stored);
 		sbuf_reset(&headers);
-		switch (store_idem_get(c->ox.store, c->who.name, key, hash,
-				       &status, &stored, &headers, &same,
-				       &c->err)) {
+		switch (store_idem_get(c->ox.store, owner, key, hash, &status,
+				       &stored, &headers, &same, &c->err)) {
 		case LOOKUP_FAIL:
 			fail(c);
 			goto done;
@@ -1098,7 +1120,8 @@ static json_t *answer_headers(const struct resp *r)
 static void idem_end(struct call *c)
 {
 	struct error e = ERROR_INIT;
-	const char *actor = c->who.name, *key = c->q->idem_key;
+	const char *key = c->q->idem_key;
+	char actor[32];
 	char *hs;
 	json_t *h;
 	int rc;
@@ -1111,8 +1134,10 @@ static void idem_end(struct call *c)
 		"before; the passwords it issued were shown once and are not "
 		"kept (a new one: mailbox passwd)\"}";
 
+	idem_owner(c, actor, sizeof(actor));
 	/* answers that a retry could change are not kept */
-	if (c->r->status >= 500 || c->r->status == 401 || c->r->body.len == 0) {
+	if (c->r->status >= 500 || c->r->status == 401 || c->r->status == 429 ||
+	    c->r->body.len == 0) {
 		rc = store_idem_release(c->ox.store, actor, key, &e);
 	} else if (c->secret && c->r->status < 300) {
 		rc = store_idem_put(c->ox.store, actor, key, 409, done, "{}",
@@ -1130,6 +1155,164 @@ static void idem_end(struct call *c)
 			 error_msg(&e));
 		error_release(&e);
 	}
+}
+
+/*
+ * Probes wait on customers' servers (up to PROBE_TIMEOUT_MS; a tarpit
+ * takes all of it), so they may hold at most half the workers at once,
+ * and one per token: the other workers stay free for everything else.
+ * Each token also has a rate: PROBE_BURST probes at once, then one per
+ * PROBE_EVERY seconds (a generic cell rate: "tat" is when the token's
+ * allowance is next full).  Past any limit: 429 with Retry-After,
+ * nothing done.  A request
+ * counts when it would probe: POST .../probe, a switch to feed or
+ * backup, a create naming a destination or fallbacks, a PATCH naming
+ * those or the mode - without "force".
+ */
+#define PROBES_MAX 32
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static int probe_limit = 1;
+static int64_t probe_tokens[PROBES_MAX]; /* running: token id, 0 free */
+/* generous: every create or PATCH naming a destination counts, even
+ * one its validation will refuse (a provisioning script's batch) */
+#define PROBE_BURST 60
+#define PROBE_EVERY 1 /* seconds: one a second once the burst is used */
+#define RATE_SLOTS  64
+static struct {
+	int64_t token, tat;
+} probe_rate[RATE_SLOTS];
+
+static int64_t mono_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec;
+}
+
+/* The token's rate entry (or the stalest one, reused); under lock. */
+static int rate_slot(int64_t token)
+{
+	int i, old = 0;
+
+	for (i = 0; i < RATE_SLOTS; i++) {
+		if (probe_rate[i].token == token)
+			return i;
+		if (probe_rate[i].tat < probe_rate[old].tat)
+			old = i;
+	}
+	probe_rate[old].token = token;
+	probe_rate[old].tat = 0;
+	return old;
+}
+
+void api_setup(int workers)
+{
+	probe_limit = workers / 2 < 1 ? 1 : workers / 2;
+	if (probe_limit > PROBES_MAX)
+		probe_limit = PROBES_MAX;
+}
+
+static bool may_probe(const struct call *c, const struct route *rt)
+{
+	json_t *doc;
+	bool yes = false;
+
+	if (rt->fn == h_probe)
+		return true;
+	if (rt->fn != h_create && rt->fn != h_patch && rt->fn != h_switch)
+		return false;
+	doc = json_loadb(c->q->body.buf, c->q->body.len, 0, NULL);
+	if (!json_is_object(doc)) {
+		json_decref(doc); /* the route answers the bad body */
+		return false;
+	}
+	if (rt->fn == h_switch) {
+		const char *to = json_string_value(json_object_get(doc, "to"));
+
+		yes = to != NULL &&
+		      (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0);
+	} else if (!json_is_true(json_object_get(doc, "force"))) {
+		/* a pop3 create has nothing to probe */
+		yes = json_object_get(doc, "destination") != NULL ||
+		      json_object_get(doc, "fallbacks") != NULL ||
+		      (rt->fn == h_patch &&
+		       json_object_get(doc, "mode") != NULL);
+	}
+	json_decref(doc);
+	return yes;
+}
+
+/* A probe slot for this token: its index, or -1 with 429 answered. */
+static int probe_take(struct call *c)
+{
+	int i, used = 0, fr = -1, rs;
+	int64_t now = mono_now(), wait = 0, tat;
+	bool mine = false;
+
+	pthread_mutex_lock(&probe_lock);
+	rs = rate_slot(c->who.token_id);
+	tat = probe_rate[rs].tat > now ? probe_rate[rs].tat : now;
+	if (tat - now > (int64_t)(PROBE_BURST - 1) * PROBE_EVERY)
+		wait = tat - now - (int64_t)(PROBE_BURST - 1) * PROBE_EVERY;
+	for (i = 0; i < probe_limit; i++) {
+		if (probe_tokens[i] == 0) {
+			if (fr < 0)
+				fr = i;
+			continue;
+		}
+		used++;
+		if (probe_tokens[i] == c->who.token_id)
+			mine = true;
+	}
+	if (!mine && fr >= 0 && wait == 0) {
+		probe_tokens[fr] = c->who.token_id;
+		probe_rate[rs].tat = tat + PROBE_EVERY;
+	}
+	pthread_mutex_unlock(&probe_lock);
+	if (wait > 0) {
+		char msg[128];
+
+		(void)snprintf(msg, sizeof(msg),
+			       "this token used its %d probes; one more every "
+			       "%d seconds; nothing was done",
+			       PROBE_BURST, PROBE_EVERY);
+		resp_problem_msg(c->r, 429, NULL, msg);
+		resp_header(c->r, "Retry-After", "%lld", (long long)wait);
+		log_info("request %s: probe refused (token's rate)", c->q->id);
+		return -1;
+	}
+	if (mine || fr < 0) {
+		resp_problem_msg(c->r, 429, NULL,
+				 mine ? "this token has a probe in progress; "
+					"one at a time; nothing was done"
+				      : "too many probes in progress; nothing "
+					"was done");
+		resp_header(c->r, "Retry-After", "%d", PROBE_TIMEOUT_MS / 1000);
+		log_info("request %s: probe refused (%d of %d running)",
+			 c->q->id, used, probe_limit);
+		return -1;
+	}
+	return fr;
+}
+
+static void probe_give(int slot)
+{
+	pthread_mutex_lock(&probe_lock);
+	probe_tokens[slot] = 0;
+	pthread_mutex_unlock(&probe_lock);
+}
+
+/* The route, inside a probe slot when it may probe. */
+static void run_route(struct call *c, const struct route *rt)
+{
+	int slot = -1;
+
+	if (may_probe(c, rt) && (slot = probe_take(c)) < 0)
+		return;
+	rt->fn(c);
+	if (slot >= 0)
+		probe_give(slot);
 }
 
 void api_handle(struct req *q, struct resp *r)
@@ -1203,10 +1386,10 @@ void api_handle(struct req *q, struct resp *r)
 	if (strcmp(rt->method, "POST") == 0 && q->idem_key != NULL) {
 		if (idem_begin(&c, hash))
 			goto out;
-		rt->fn(&c);
+		run_route(&c, rt);
 		idem_end(&c);
 	} else {
-		rt->fn(&c);
+		run_route(&c, rt);
 	}
 out:
 	principal_release(&c.who);

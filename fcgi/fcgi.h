@@ -67,6 +67,8 @@ void resp_problem(struct resp *r, int status, const struct error *err);
 void resp_problem_msg(struct resp *r, int status, const char *field,
 		      const char *msg);
 
+/* Before the workers start: sizes the probe limit (half of them). */
+void api_setup(int workers);
 void api_handle(struct req *q, struct resp *r);
 void health_handle(struct req *q, struct resp *r);
 void portal_handle(struct req *q, struct resp *r);

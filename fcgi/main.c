@@ -16,8 +16,18 @@
  * response carries Cache-Control: no-store and X-Request-Id; one access
  * log line per request (stderr), client text escaped.
  * SIGTERM/SIGINT: stop accepting, finish the requests in flight, exit.
+ *
+ * Peers: MXFEED_STAFF_USER is trusted because only nginx may connect.
+ * Each accepted connection's peer (SO_PEERCRED) must be root, the
+ * service's own user, or a user or primary group fcgi.peers names;
+ * any other is closed unanswered with a warning in the log, whatever
+ * the socket's mode (a wrong setup fails closed).  A TCP listener
+ * cannot tell its peers apart and needs fcgi.peers = [ "any" ].
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <curl/curl.h>
 #include <fcgiapp.h>
 #include <pthread.h>
@@ -43,6 +53,111 @@
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t stopping;
 static int listen_fd = -1;
+
+/* who may connect besides root and our own uid (fcgi.peers) */
+static struct {
+	bool any;
+	int nuid, ngid;
+	uid_t uid[CONF_DNSBL_MAX];
+	gid_t gid[CONF_DNSBL_MAX];
+} peers;
+
+/* A name or a decimal id: 0 with *id, or -1. */
+static int peer_id(const char *name, bool group, unsigned *id)
+{
+	long v;
+	struct error e = ERROR_INIT;
+
+	if (strspn(name, "0123456789") == strlen(name)) {
+		int rc = parse_long(name, 0, 0x7ffffffeL, &v, "id", &e);
+
+		error_release(&e);
+		*id = (unsigned)v;
+		return rc;
+	}
+	if (group) {
+		const struct group *g = getgrnam(name);
+
+		if (g == NULL)
+			return -1;
+		*id = (unsigned)g->gr_gid;
+	} else {
+		const struct passwd *p = getpwnam(name);
+
+		if (p == NULL)
+			return -1;
+		*id = (unsigned)p->pw_uid;
+	}
+	return 0;
+}
+
+/* Resolve fcgi.peers (before any thread: getpwnam is not reentrant). */
+static int peers_setup(const struct conf *c, const char *listen_spec)
+{
+	int i;
+
+	for (i = 0; i < c->fcgi_peers.n; i++) {
+		const char *v = c->fcgi_peers.v[i];
+		bool group = strncmp(v, "group:", 6) == 0;
+		unsigned id;
+
+		if (strcmp(v, "any") == 0) {
+			peers.any = true;
+			continue;
+		}
+		if (peer_id(strchr(v, ':') + 1, group, &id) < 0) {
+			fprintf(stderr,
+				"mxfeed-fcgi: %s: fcgi.peers: no %s '%s'\n",
+				c->path, group ? "group" : "user",
+				strchr(v, ':') + 1);
+			return -1;
+		}
+		if (group)
+			peers.gid[peers.ngid++] = (gid_t)id;
+		else
+			peers.uid[peers.nuid++] = (uid_t)id;
+	}
+	if (strncmp(listen_spec, "unix:", 5) != 0 && !peers.any) {
+		fprintf(stderr,
+			"mxfeed-fcgi: listen %s: mxfeed-fcgi cannot check who "
+			"connects over TCP; listen on unix:PATH, or set "
+			"fcgi.peers = [ \"any\" ] to trust every local "
+			"process\n",
+			listen_spec);
+		return -1;
+	}
+	return 0;
+}
+
+/* Is the peer of this accepted connection one we may serve? */
+static bool peer_allowed(int fd, int worker)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int i;
+
+	if (peers.any)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    len != sizeof(cr)) {
+		log_warn("worker %d: refused a connection whose peer is "
+			 "unknown: %s",
+			 worker, strerror(errno));
+		return false;
+	}
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	for (i = 0; i < peers.nuid; i++)
+		if (cr.uid == peers.uid[i])
+			return true;
+	for (i = 0; i < peers.ngid; i++)
+		if (cr.gid == peers.gid[i])
+			return true;
+	log_warn("worker %d: refused a connection from uid %u gid %u pid %d: "
+		 "not root, not this service's user and not in fcgi.peers",
+		 worker, (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+	return false;
+}
 
 struct store *worker_store(struct worker *w, struct error *err)
 {
@@ -105,10 +220,14 @@ static const char *problem_slug(int status)
 		return "invalid";
 	case 428:
 		return "if-match-required";
+	case 429:
+		return "too-many-requests";
 	case 501:
 		return "not-implemented";
 	case 503:
 		return "unavailable";
+	case 504:
+		return "timeout";
 	default:
 		return "internal";
 	}
@@ -346,6 +465,12 @@ static void *worker_main(void *arg)
 			(void)usleep(100000);
 			continue;
 		}
+		if (!peer_allowed(fr.ipcFd, w->id)) {
+			/* no answer at all: nothing of the request is used */
+			(void)shutdown(fr.ipcFd, SHUT_RDWR);
+			FCGX_Finish_r(&fr);
+			continue;
+		}
 		serve(w, &fr);
 		FCGX_Finish_r(&fr);
 	}
@@ -403,7 +528,9 @@ static void usage(FILE *fp)
 	      "\n"
 	      "The portal trusts the staff login only from the FastCGI "
 	      "parameter\nMXFEED_STAFF_USER, which nginx sets after its own "
-	      "authentication;\nsee contrib/nginx/mxfeed.conf.\n",
+	      "authentication;\nsee contrib/nginx/mxfeed.conf.  Only root, "
+	      "this service's user and the\npeers fcgi.peers names may "
+	      "connect (checked with SO_PEERCRED).\n",
 	      fp);
 }
 
@@ -471,6 +598,9 @@ int main(int argc, char **argv)
 		log_error("FastCGI library failed to start");
 		return 1;
 	}
+	if (peers_setup(&conf, listen_spec ? listen_spec : conf.fcgi_listen) <
+	    0)
+		return 2;
 	listen_fd = open_listener(listen_spec ? listen_spec : conf.fcgi_listen);
 	if (listen_fd < 0)
 		return 1;
@@ -483,6 +613,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	api_setup((int)nworkers);
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
 	tids = xcalloc((size_t)nworkers, sizeof(*tids));
 	for (i = 0; i < nworkers; i++) {

@@ -1973,19 +1973,40 @@ static int doc_dump(void)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/*
+ * The actor recorded for changes: the real user's login, or under sudo
+ * (real uid 0, SUDO_USER a user whose uid is SUDO_UID) "NAME via sudo
+ * (uid 0)".  Anyone else's SUDO_USER is ignored: it is only an
+ * environment variable.
+ */
 static void set_actor(struct cli *cli)
 {
-	const char *who = getenv("SUDO_USER");
+	const char *su = getenv("SUDO_USER"), *suid = getenv("SUDO_UID");
+	uid_t ruid = getuid();
 	struct passwd *pw;
+	char buf[ACTOR_MAX + 32];
+	long id = -1;
+	struct error e = ERROR_INIT;
 
-	if (who == NULL || who[0] == '\0') {
-		pw = getpwuid(getuid());
-		who = pw ? pw->pw_name : "unknown";
+	buf[0] = '\0';
+	if (ruid == 0 && su != NULL && su[0] != '\0' && suid != NULL &&
+	    parse_long(suid, 0, 0x7ffffffeL, &id, "SUDO_UID", &e) == 0 &&
+	    (pw = getpwnam(su)) != NULL && (long)pw->pw_uid == id)
+		(void)snprintf(buf, sizeof(buf), "%s via sudo (uid 0)", su);
+	error_release(&e);
+	if (buf[0] == '\0') {
+		pw = getpwuid(ruid);
+		if (pw != NULL)
+			(void)snprintf(buf, sizeof(buf), "%s", pw->pw_name);
+		else
+			(void)snprintf(buf, sizeof(buf), "uid %u",
+				       (unsigned)ruid);
 	}
-	if (strlcpy_checked(cli->actor, who, sizeof(cli->actor)) < 0 ||
+	if (strlcpy_checked(cli->actor, buf, sizeof(cli->actor)) < 0 ||
 	    actor_check(cli->actor, "actor", &cli->err) < 0) {
 		error_clear(&cli->err);
-		memcpy(cli->actor, "unknown", sizeof("unknown"));
+		(void)snprintf(cli->actor, sizeof(cli->actor), "uid %u",
+			       (unsigned)ruid);
 	}
 }
 

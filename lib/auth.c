@@ -127,6 +127,7 @@ int auth_bearer(struct store *s, struct auth_cache *cache,
 		error_release(&e);
 	}
 	memcpy(out->name, ti.name, sizeof(out->name));
+	out->token_id = ti.id;
 	out->role = ti.role;
 	out->nscope = ti.ndomains;
 	out->scope = ti.domains;

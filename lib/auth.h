@@ -35,6 +35,7 @@ struct principal {
 	bool staff;
 	size_t nscope;		   /* 0: every domain */
 	struct domain_name *scope; /* allocated */
+	int64_t token_id;	   /* api_tokens.id; 0 for staff */
 };
 
 /*

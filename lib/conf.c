@@ -34,7 +34,8 @@ enum kind {
 	K_NAMES,
 	K_LEVEL,
 	K_DNSBLS, /* DNS blocklist zones: ZONE or ZONE=FILTER */
-	K_ARGV	  /* a command: a list of words, the first an absolute path */
+	K_ARGV,	  /* a command: a list of words, the first an absolute path */
+	K_PEERS	  /* user:NAME, group:NAME (or ids) or "any" */
 };
 
 struct setting {
@@ -226,6 +227,12 @@ static const struct setting settings[] = {
 	  "PEM private key of tls.cert_file (readable by root only)" },
 	{ "fcgi.listen", K_STR, OFF(fcgi_listen), "unix:/run/mxfeed/fcgi.sock",
 	  0, 0, "where mxfeed-fcgi listens: unix:PATH or HOST:PORT" },
+	{ "fcgi.peers", K_PEERS, OFF(fcgi_peers), "", 0, CONF_DNSBL_MAX,
+	  "who besides root and the service's own user may connect to the "
+	  "FastCGI socket (SO_PEERCRED): user:NAME or group:NAME (names or "
+	  "ids; group: the peer's primary group), e.g. [ \"user:www-data\" "
+	  "] for nginx; \"any\" skips the check (required on a TCP "
+	  "listener, where it cannot be made)" },
 	{ "fcgi.workers", K_INT, OFF(fcgi_workers), "4", 1, 64,
 	  "mxfeed-fcgi worker threads, each with its own database "
 	  "connection" },
@@ -282,6 +289,7 @@ void conf_defaults(struct conf *c)
 		case K_NAMES:
 		case K_DNSBLS:
 		case K_ARGV:
+		case K_PEERS:
 			break;
 		}
 	}
@@ -335,6 +343,8 @@ void conf_release(struct conf *c)
 		free(c->dnsbl_warn.v[i]);
 	for (i = 0; c->greylist_restart[i] != NULL; i++)
 		free(c->greylist_restart[i]);
+	for (i = 0; i < c->fcgi_peers.n; i++)
+		free(c->fcgi_peers.v[i]);
 	cidr_list_release(&c->relay_addresses);
 	cidr_list_release(&c->relay_outbound);
 	cidr_list_release(&c->relay_reinject_clients);
@@ -666,6 +676,55 @@ static int read_dnsbls(const config_setting_t *st, const struct setting *s,
 	return 0;
 }
 
+/* "any", or user:NAME / group:NAME, NAME a user or group name or id. */
+static bool peer_ok(const char *v)
+{
+	const char *name;
+	size_t n;
+
+	if (strcmp(v, "any") == 0)
+		return true;
+	if (strncmp(v, "user:", 5) == 0)
+		name = v + 5;
+	else if (strncmp(v, "group:", 6) == 0)
+		name = v + 6;
+	else
+		return false;
+	n = strlen(name);
+	return n > 0 && n <= 32 && name[0] != '-' &&
+	       strspn(name,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789._-") == n;
+}
+
+static int read_peers(const config_setting_t *st, const struct setting *s,
+		      struct conf_list *out, const char *path,
+		      struct error *err)
+{
+	unsigned line = config_setting_source_line(st);
+	int i, n;
+
+	if (!config_setting_is_array(st) && !config_setting_is_list(st))
+		return fail(err, path, line, s->name,
+			    "must be a list like [ \"user:www-data\" ]");
+	n = config_setting_length(st);
+	if (n > CONF_DNSBL_MAX)
+		return fail(err, path, line, s->name, "at most 16 entries");
+	for (i = 0; i < out->n; i++)
+		free(out->v[i]);
+	out->n = 0;
+	for (i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(st, i);
+
+		if (v == NULL || !peer_ok(v))
+			return fail(err, path, line, s->name,
+				    "entries must be user:NAME, group:NAME "
+				    "(a name or a numeric id) or \"any\"");
+		out->v[out->n++] = xstrdup(v);
+	}
+	return 0;
+}
+
 /* HOST:PORT, HOST a name or IPv4 address, or [IPv6]:PORT; the port a
  * decimal 1-65535 without leading zeros.  These end up in generated
  * configuration lines and URLs: nothing else may pass. */
@@ -778,6 +837,8 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 		return read_dnsbls(st, s, field(c, s), path, err);
 	case K_ARGV:
 		return read_argv(st, s, field(c, s), path, err);
+	case K_PEERS:
+		return read_peers(st, s, field(c, s), path, err);
 	}
 	return 0;
 }
@@ -867,6 +928,7 @@ static const char *const kind_names[] = {
 	[K_DNSBLS] = "zone list",
 	[K_ARGV] = "command",
 	[K_REINJECT] = "local or HOST:PORT",
+	[K_PEERS] = "peer list",
 };
 
 /* kind_names[k], or "" for a kind added without a name (man/gen.sh

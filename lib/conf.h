@@ -94,7 +94,8 @@ struct conf {
 	int archive_days;		      /* limits.archive_days */
 	char *fcgi_listen;		      /* fcgi.listen */
 	int fcgi_workers;		      /* fcgi.workers */
-	enum log_level log_level;	      /* log.level */
+	struct conf_list fcgi_peers; /* fcgi.peers: user:X, group:X, any */
+	enum log_level log_level;    /* log.level */
 
 	/* greylist.restart: the command that restarts postgrey, argv[0]
 	 * an absolute path, NULL-terminated; [0] NULL: none set */

@@ -719,7 +719,8 @@ static int step_archive(struct mailjob_ctx *c, struct job *j,
 				      id,     NULL };
 
 		if (spawn_check(mk, NULL, 0, ERR_TEMPFAIL, "mkdir", err) < 0 ||
-		    spawn_check(tar, NULL, 0, ERR_TEMPFAIL, "tar", err) < 0)
+		    spawn_check_timeout(tar, NULL, 0, SPAWN_TIMEOUT_LONG,
+					ERR_TEMPFAIL, "tar", err) < 0)
 			return -1;
 	}
 	if (sync_path(tmp, O_RDONLY, err) < 0)
@@ -744,7 +745,8 @@ static int step_remove(struct mailjob_ctx *c, struct job *j,
 	/* the row first: from then on nobody logs in or delivers here */
 	if (store_mailbox_drop(c->store, t->id, j->domain, t->address,
 			       c->worker, err) < 0 ||
-	    spawn_check(rm, NULL, 0, ERR_TEMPFAIL, "rm", err) < 0)
+	    spawn_check_timeout(rm, NULL, 0, SPAWN_TIMEOUT_LONG, ERR_TEMPFAIL,
+				"rm", err) < 0)
 		return -1;
 	if (archive != NULL) {
 		json_t *p = json_pack("{s:s, s:s}", "archive", archive,

@@ -10,10 +10,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "domain_json.h"
 #include "snapshot.h"
@@ -21,6 +24,8 @@
 #include "util/spawn.h"
 
 #define QUEUE_OUT_MAX (256 * 1024 * 1024)
+/* seconds: these run inside API requests, whose worker must come back */
+#define QUEUE_TIMEOUT 20
 #define DAY	      86400
 
 static int current_dir(const struct conf *conf, char *buf, size_t size,
@@ -39,8 +44,8 @@ static int current_dir(const struct conf *conf, char *buf, size_t size,
 
 static int run(const char *const *argv, struct strbuf *out, struct error *err)
 {
-	return spawn_check(argv, out, QUEUE_OUT_MAX, ERR_TEMPFAIL, argv[0],
-			   err);
+	return spawn_check_timeout(argv, out, QUEUE_OUT_MAX, QUEUE_TIMEOUT,
+				   ERR_TEMPFAIL, argv[0], err);
 }
 
 /* Lower-cased domain of an address, or "" (into buf). */
@@ -70,31 +75,56 @@ static bool queue_id_ok(const char *id)
 typedef int (*msg_fn)(void *arg, const json_t *msg, const char *domain,
 		      struct error *err);
 
-/* Walk the queue; fn sees each message with its (first) domain. */
-static int walk(const struct conf *conf, msg_fn fn, void *arg,
-		struct error *err)
-{
+/*
+ * The last "postqueue -j" output of this process, for listings only:
+ * an API worker asking for a domain's queue reuses an answer at most
+ * QUEUE_CACHE_MS old instead of reading the whole queue again, and
+ * concurrent listings wait for one postqueue instead of starting one
+ * each.  Changes (expire, bounce, requeue, flush) always read afresh
+ * and drop the cached answer.
+ */
+#define QUEUE_CACHE_MS 2000
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool valid;
 	char cur[PATH_MAX];
-	const char *argv[] = { "postqueue", "-c", cur, "-j", NULL };
-	struct strbuf out = STRBUF_INIT;
-	char *line, *next;
+	struct timespec at;
+	struct strbuf out;
+} cache = { .out = STRBUF_INIT };
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)(t1.tv_sec - t0->tv_sec) * 1000 +
+	       (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void cache_drop(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	cache.valid = false;
+	sbuf_release(&cache.out);
+	pthread_mutex_unlock(&cache_lock);
+}
+
+/* Each line of postqueue -j output to fn; the output is not changed. */
+static int walk_out(const struct strbuf *out, msg_fn fn, void *arg,
+		    struct error *err)
+{
+	const char *line = out->buf, *end = out->buf + out->len;
 	int rc = 0;
 
-	if (current_dir(conf, cur, sizeof(cur), err) < 0)
-		return -1;
-	if (run(argv, &out, err) < 0) {
-		sbuf_release(&out);
-		return -1;
-	}
-	for (line = out.buf; rc == 0 && line && *line; line = next) {
+	while (rc == 0 && line < end && *line) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
 		json_error_t je;
 		json_t *msg, *rcpts;
 		char dom[DOMAIN_NAME_MAX + 2];
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		msg = json_loads(line, 0, &je);
+		msg = json_loadb(line, n, 0, &je);
+		line += n + (nl != NULL);
 		rcpts = json_object_get(msg, "recipients");
 		if (!json_is_object(msg) || !json_is_array(rcpts) ||
 		    !json_is_string(json_object_get(msg, "queue_id"))) {
@@ -114,8 +144,51 @@ static int walk(const struct conf *conf, msg_fn fn, void *arg,
 		rc = fn(arg, msg, dom, err);
 		json_decref(msg);
 	}
-	sbuf_release(&out);
 	return rc;
+}
+
+/* Walk the queue; fn sees each message with its (first) domain.
+ * cached: a listing, which may use this process's last answer. */
+static int walk_queue(const struct conf *conf, msg_fn fn, void *arg,
+		      bool cached, struct error *err)
+{
+	char cur[PATH_MAX];
+	const char *argv[] = { "postqueue", "-c", cur, "-j", NULL };
+	struct strbuf out = STRBUF_INIT;
+	int rc;
+
+	if (current_dir(conf, cur, sizeof(cur), err) < 0)
+		return -1;
+	if (!cached) {
+		cache_drop();
+		rc = run(argv, &out, err) < 0 ? -1
+					      : walk_out(&out, fn, arg, err);
+		sbuf_release(&out);
+		return rc;
+	}
+	pthread_mutex_lock(&cache_lock);
+	if (!cache.valid || strcmp(cache.cur, cur) != 0 ||
+	    ms_since(&cache.at) >= QUEUE_CACHE_MS) {
+		cache.valid = false;
+		sbuf_release(&cache.out);
+		if (run(argv, &cache.out, err) < 0) {
+			sbuf_release(&cache.out);
+			pthread_mutex_unlock(&cache_lock);
+			return -1;
+		}
+		memcpy(cache.cur, cur, sizeof(cur));
+		clock_gettime(CLOCK_MONOTONIC, &cache.at);
+		cache.valid = true;
+	}
+	rc = walk_out(&cache.out, fn, arg, err);
+	pthread_mutex_unlock(&cache_lock);
+	return rc;
+}
+
+static int walk(const struct conf *conf, msg_fn fn, void *arg,
+		struct error *err)
+{
+	return walk_queue(conf, fn, arg, false, err);
 }
 
 /* One message as SPEC section 10 lists it; *arrival set. */
@@ -204,7 +277,7 @@ json_t *queue_list(const struct conf *conf, const struct domain_name *dn,
 {
 	struct list_arg a = { dn->alabel, { json_array(), 0, 0 } };
 
-	if (walk(conf, list_one, &a, err) < 0) {
+	if (walk_queue(conf, list_one, &a, true, err) < 0) {
 		json_decref(a.sh.messages);
 		return NULL;
 	}
@@ -279,6 +352,7 @@ int queue_flush(const struct conf *conf, const struct domain_name *dn,
 
 	if (current_dir(conf, cur, sizeof(cur), err) < 0)
 		return -1;
+	cache_drop();
 	rc = run(argv, &out, err);
 	sbuf_release(&out);
 	return rc;

@@ -16,6 +16,10 @@
  * reason.  Messages of domains absent from the generation (removed)
  * are left to Postfix's global lifetime.
  *
+ * A listing (queue_list) may reuse this process's last postqueue -j
+ * answer for up to two seconds, and listings at once wait for one run
+ * rather than each reading the whole queue; every change reads afresh.
+ *
  * Every function needs the relay's instance under conf->state_dir; on
  * a host without one they fail with ERR_UNAVAILABLE.
  */

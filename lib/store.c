@@ -2127,7 +2127,7 @@ int store_token_revoke(struct store *s, const char *name,
 /* clang-format off */
 static const char sql_token_by_hash[] =
 	"SELECT name, role, array_to_string(domains, ','), "
-	EPOCH("expires_at") ", " EPOCH("last_used_at")
+	EPOCH("expires_at") ", " EPOCH("last_used_at") ", id"
 	" FROM api_tokens WHERE hash = decode($1, 'hex')";
 /* clang-format on */
 static const char sql_token_touch[] =
@@ -2204,7 +2204,7 @@ enum lookup store_token_by_hash(struct store *s,
 	role = parse_enum(PQgetvalue(res, 0, 1), token_role_names);
 	if (!get_text(res, 0, 0, out->name, sizeof(out->name)) || role < 0 ||
 	    !get_i64(res, 0, 3, &out->expires_at) ||
-	    !get_i64(res, 0, 4, last_used)) {
+	    !get_i64(res, 0, 4, last_used) || !get_i64(res, 0, 5, &out->id)) {
 		error_set(err, ERR_INTERNAL, NULL, "unexpected token row");
 	} else if (scope_from_row(PQgetvalue(res, 0, 2), out, err) == 0) {
 		out->role = (enum token_role)role;

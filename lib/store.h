@@ -248,6 +248,7 @@ int store_rule_remove(struct store *s, const struct domain *d,
 		      struct error *err) __attribute__((warn_unused_result));
 
 struct token_info {
+	int64_t id; /* api_tokens.id: a re-created name gets a new one */
 	char name[TOKEN_NAME_MAX + 1];
 	enum token_role role;
 	int64_t expires_at; /* 0 = never */

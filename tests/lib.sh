@@ -171,6 +171,21 @@ hdr() {
 
 # ---- the relay (mail end-to-end tests; run inside a network namespace) --
 
+# with_fake PROG FAKE CMD...: run CMD with the script FAKE in place of
+# PROG.  mxfeed runs programs by absolute path with a clean environment
+# (never from PATH), so the fake is bind-mounted over the system's PROG
+# for the duration of CMD; needs MXFEED_NS_MOUNT=1 (a mount namespace).
+with_fake() {
+	local prog=$1 fake=$2 real rc
+	shift 2
+	real=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$prog") || return 127
+	mount --bind "$fake" "$real" || return 126
+	"$@"
+	rc=$?
+	umount "$real"
+	return $rc
+}
+
 MTA_GLUE="$BUILD/rel/bin/mta-glue"
 
 # in_netns "$0" "$@": re-run the calling script in a new network

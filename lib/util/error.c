@@ -63,6 +63,7 @@ int error_exit_status(enum err_code code)
 	case ERR_UNAUTH:
 		return 4;
 	case ERR_TEMPFAIL:
+	case ERR_TIMEOUT:
 		return 5;
 	case ERR_UNAVAILABLE:
 	case ERR_INTERNAL:
@@ -94,6 +95,8 @@ int error_http_status(enum err_code code)
 		return 501;
 	case ERR_INTERNAL:
 		return 500;
+	case ERR_TIMEOUT:
+		return 504;
 	}
 	return 500;
 }

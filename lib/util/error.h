@@ -25,6 +25,7 @@ enum err_code {
 	ERR_TEMPFAIL,	 /* database or daemon down: exit 5, HTTP 503 */
 	ERR_UNAVAILABLE, /* feature not built yet: exit 1, HTTP 501 */
 	ERR_INTERNAL,	 /* a bug or an unexpected failure: exit 1, 500 */
+	ERR_TIMEOUT,	 /* a program we ran did not finish: exit 5, 504 */
 };
 
 #define ERROR_FIELD_MAX 64

@@ -224,9 +224,11 @@ static const struct {
 	{ 415, "Unsupported Media Type" },
 	{ 422, "Unprocessable Content" },
 	{ 428, "Precondition Required" },
+	{ 429, "Too Many Requests" },
 	{ 500, "Internal Server Error" },
 	{ 501, "Not Implemented" },
 	{ 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" },
 };
 
 const char *http_reason(int status)

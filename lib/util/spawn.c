@@ -6,42 +6,129 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
-	      int *status, struct error *err)
+/* argv[0] as an absolute path: as given when it has a '/', else the
+ * first executable of that name in SPAWN_PATH. */
+static int resolve(const char *name, char *buf, size_t size, struct error *err)
 {
+	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin",
+					    "/bin", NULL };
+	size_t i;
+
+	if (strchr(name, '/') != NULL) {
+		if (name[0] != '/')
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "cannot run %s: not an absolute path",
+					 name);
+		if (strlen(name) >= size)
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "cannot run %s: path too long", name);
+		memcpy(buf, name, strlen(name) + 1);
+		return 0;
+	}
+	for (i = 0; dirs[i]; i++) {
+		int n = snprintf(buf, size, "%s/%s", dirs[i], name);
+
+		if (n > 0 && (size_t)n < size && access(buf, X_OK) == 0)
+			return 0;
+	}
+	return error_set(err, ERR_INTERNAL, NULL,
+			 "cannot run %s: not found in %s", name, SPAWN_PATH);
+}
+
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static int start(const char *path, const char *const *argv, int outfd,
+		 pid_t *pid, struct error *err)
+{
+	static char env_path[] = "PATH=" SPAWN_PATH, env_lc[] = "LC_ALL=C";
+	static char *const env[] = { env_path, env_lc, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	int rc;
+
+	sigemptyset(&none);
+	sigfillset(&dfl);
+	sigdelset(&dfl, SIGKILL);
+	sigdelset(&dfl, SIGSTOP);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, outfd, 1);
+	posix_spawn_file_actions_adddup2(&fa, outfd, 2);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+					      POSIX_SPAWN_SETSIGMASK |
+					      POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	rc = posix_spawn(pid, path, &fa, &at, (char *const *)argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0)
+		return error_set(err, ERR_INTERNAL, NULL, "cannot run %s: %s",
+				 path, strerror(rc));
+	return 0;
+}
+
+int spawn_run_timeout(const char *const *argv, struct strbuf *out, size_t max,
+		      int timeout, int *status, struct error *err)
+{
+	char path[PATH_MAX], buf[4096];
+	struct timespec deadline;
+	bool timed_out = false;
 	int fds[2], ws;
 	pid_t pid;
-	char buf[4096];
 	ssize_t n;
 
+	if (resolve(argv[0], path, sizeof(path), err) < 0)
+		return -1;
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return error_set(err, ERR_INTERNAL, NULL, "pipe: %s",
 				 strerror(errno));
-	pid = fork();
-	if (pid < 0) {
+	if (start(path, argv, fds[1], &pid, err) < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		return error_set(err, ERR_INTERNAL, NULL, "fork: %s",
-				 strerror(errno));
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-
-		if (nul >= 0)
-			(void)dup2(nul, 0);
-		(void)dup2(fds[1], 1);
-		(void)dup2(fds[1], 2);
-		execvp(argv[0], (char *const *)argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		return -1;
 	}
 	close(fds[1]);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout < 1 ? 1 : timeout;
 	for (;;) {
+		struct pollfd pf = { .fd = fds[0], .events = POLLIN };
+		long left = ms_left(&deadline);
+		int pr;
+
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		pr = poll(&pf, 1, left > 1000000 ? 1000000 : (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			break;
+		if (pr == 0)
+			continue;
 		n = read(fds[0], buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -53,10 +140,18 @@ int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
 							    : max - out->len);
 	}
 	close(fds[0]);
+	if (timed_out)
+		(void)kill(-pid, SIGKILL); /* it and whatever it started */
 	while (waitpid(pid, &ws, 0) < 0)
 		if (errno != EINTR)
 			return error_set(err, ERR_INTERNAL, NULL, "waitpid: %s",
 					 strerror(errno));
+	if (timed_out)
+		return error_set(err, ERR_TIMEOUT, NULL,
+				 "%s did not finish within %d seconds and was "
+				 "stopped; nothing it would have printed was "
+				 "used",
+				 argv[0], timeout);
 	if (WIFEXITED(ws))
 		*status = WEXITSTATUS(ws);
 	else
@@ -67,14 +162,21 @@ int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
 	return 0;
 }
 
-int spawn_check(const char *const *argv, struct strbuf *out, size_t max,
-		enum err_code code, const char *what, struct error *err)
+int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
+	      int *status, struct error *err)
+{
+	return spawn_run_timeout(argv, out, max, SPAWN_TIMEOUT, status, err);
+}
+
+int spawn_check_timeout(const char *const *argv, struct strbuf *out, size_t max,
+			int timeout, enum err_code code, const char *what,
+			struct error *err)
 {
 	struct strbuf own = STRBUF_INIT, msg = STRBUF_INIT;
 	struct strbuf *o = out ? out : &own;
 	int status = 0, rc = 0;
 
-	if (spawn_run(argv, o, max, &status, err) < 0) {
+	if (spawn_run_timeout(argv, o, max, timeout, &status, err) < 0) {
 		rc = -1;
 	} else if (status != 0) {
 		spawn_summary(o, &msg);
@@ -84,6 +186,13 @@ int spawn_check(const char *const *argv, struct strbuf *out, size_t max,
 	sbuf_release(&msg);
 	sbuf_release(&own);
 	return rc;
+}
+
+int spawn_check(const char *const *argv, struct strbuf *out, size_t max,
+		enum err_code code, const char *what, struct error *err)
+{
+	return spawn_check_timeout(argv, out, max, SPAWN_TIMEOUT, code, what,
+				   err);
 }
 
 void spawn_summary(const struct strbuf *out, struct strbuf *msg)

@@ -229,6 +229,11 @@ check "last page: example.com and no next" test "$(jq -c '[.domains[].name, .nex
 expect_status 200 "filter by mode" GET '/api/v1/domains?mode=feed' "${R[@]}"
 check "only the feed domain" test "$(jq -c '[.domains[].name]' "$T/out")" = '["example.com"]'
 expect_status 200 "filter by match" GET '/api/v1/domains?match=xampl' "${R[@]}"
+check "... every name with the text" test "$(jq -c '[.domains[].name]' "$T/out")" = '["b.example","c.example","d.example","e.example","example.com"]'
+expect_status 200 "filter by a match only one name has" GET '/api/v1/domains?match=d.ex' "${R[@]}"
+check "... only that one" test "$(jq -c '[.domains[].name]' "$T/out")" = '["d.example"]'
+expect_status 200 "mode and match together" GET '/api/v1/domains?mode=pop3&match=example.com' "${R[@]}"
+check "... match nothing here" test "$(jq -c '.domains' "$T/out")" = '[]'
 expect_status 400 "limit 0: 400" GET '/api/v1/domains?limit=0' "${R[@]}"
 expect_status 400 "limit 1001: 400" GET '/api/v1/domains?limit=1001' "${R[@]}"
 expect_status 400 "an unknown query parameter: 400" GET '/api/v1/domains?order=name' "${R[@]}"
@@ -286,6 +291,10 @@ v=$(sql "SELECT version FROM domains WHERE name='example.com'")
 expect_status 200 "revert: back to the feed" POST /api/v1/domains/example.com/revert "${O[@]}" "${J[@]}" -d '{}'
 check "... a forward job per temporary mailbox" jqe '.revert.mailboxes == "forward" and .revert.jobs == 2'
 check "... one new version, temp_pop3 cleared" test "$(sql "SELECT version - $v, temp_pop3_since IS NULL FROM domains WHERE name='example.com'")" = "1|t"
+expect_status 200 "the domain's jobs after the revert" GET /api/v1/domains/example.com/jobs "${R[@]}"
+check "... list the revert's jobs, pending, by the operator" \
+	jqe '[.jobs[] | select(.domain == "example.com" and .state == "pending" and .created_by == "t-oper")] | length == 2'
+check "... and only this domain's" jqe '.jobs | all(.domain == "example.com")'
 expect_status 409 "revert twice: 409" POST /api/v1/domains/example.com/revert "${O[@]}" "${J[@]}" -d '{}'
 expect_status 409 "switch while the revert's mailbox jobs wait: 409" POST /api/v1/domains/example.com/switch "${O[@]}" "${J[@]}" -d '{"to":"pop3","catch_all":true}'
 check "... naming the jobs" jqe '.detail | test("mailbox jobs? to run")'

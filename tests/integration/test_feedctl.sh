@@ -267,6 +267,8 @@ check "refused rules: nothing stored" test "$(sql "SELECT count(*) FROM sender_r
 expect_exit 0 "rule list --json" $F rule list example.com --json
 check "two rules listed" test "$(jq length "$T/out")" = 2
 expect_exit 0 "rule remove" $F rule remove example.com allow client 127.0.0.0/24
+check "... that rule is gone, the other kept" \
+	test "$(sql "SELECT string_agg(action||' '||value, ',') FROM sender_rules")" = 'block ^spam@.*\.example$'
 # a rule stored before the checks grew stricter: listed as refused, left
 # out of a generation with a warning (the rest generates), removable
 sql "INSERT INTO sender_rules (domain_id, action, kind, value) SELECT id, 'block', 'address-regex', '((a{255}){255}){255}' FROM domains WHERE name = 'example.com'" > /dev/null
@@ -385,8 +387,12 @@ expect_exit 0 "--help" $F --help
 check "help lists every verb" bash -c "for v in list show add set switch temp-pop3 revert extend mailbox rule queue flush probe history remove apply relays jobs token db; do grep -q \"^  \$v\" '$T/out' || exit 1; done"
 expect_exit 0 "verb --help" $F set --help
 check "set --help lists setting names" out_has "spam.low|med|high.action"
+sql "INSERT INTO relays (name, applied_seq, last_error) VALUES ('mx-list', 7, 'postmap failed')" > /dev/null
 expect_exit 0 "relays" $F relays
+check "... lists the relay with its sequence and error" bash -c "grep 'mx-list' '$T/out' | grep -q '7' && grep -q 'postmap failed' '$T/out'"
+sql "DELETE FROM relays WHERE name = 'mx-list'" > /dev/null
 expect_exit 0 "jobs" $F jobs --json
+check "... a JSON list of jobs, each with its kind and domain" jq -e 'type == "array" and length > 0 and all(.[]; has("kind") and has("domain"))' "$T/out" > /dev/null
 expect_exit 0 "db status" $F db status
 check "db status shows applied migrations" out_has "applied"
 expect_exit 0 "db migrate is re-runnable" $F db migrate

@@ -6,6 +6,9 @@
 # post-redirect-get, add and the remove confirmation.
 set -u
 . "$(dirname "$0")/../lib.sh"
+# its probes must find nobody at 127.0.0.1:2526 whatever runs on the
+# host: a network namespace of its own, loopback only
+in_netns "$0" "$@"
 pg_setup
 web_setup
 

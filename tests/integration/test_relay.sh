@@ -6,7 +6,7 @@
 # sink and the SMTP reply the sender saw.
 set -u
 . "$(dirname "$0")/../lib.sh"
-in_netns "$0" "$@"
+MXFEED_NS_MOUNT=1 in_netns "$0" "$@" # a mount namespace for with_fake
 pg_setup
 relay_setup
 F=$FEEDCTL
@@ -25,6 +25,10 @@ for a in none header subject delete; do
 		"spam.low.action=$a" "spam.med.action=$a" "spam.high.action=$a" \
 		'spam.low.text=[low] ' 'spam.med.text=[med] ' 'spam.high.text=[high] ' > /dev/null
 done
+# three levels, three actions: each level must take its own
+$F add s-mixed.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off spam.enabled=on \
+	spam.low.action=header spam.med.action=subject spam.high.action=delete \
+	'spam.med.text=[med] ' > /dev/null
 $F rule add example.com block sender-regex '^spam@' > /dev/null
 $F rule add backup.example block sender-regex '^spam@' > /dev/null
 $F rule add other.example block client 127.0.0.1/32 > /dev/null
@@ -156,6 +160,24 @@ for a in none header subject delete; do
 		esac
 	done
 done
+# one domain, a different action per level, scores inside each band
+# (thresholds 5, 10, 15): the low ones get only the header, the med ones
+# the subject text, the high one is discarded
+mixed() { f=$(grep -rlF -- "$1" "$T/sink-2526" | head -n 1) && [ -n "$f" ] && cat "$f"; }
+for lv in low:5.5 low:9.5 med:10.5 med:14.5 high:15.5; do
+	send a@sender.test u@s-mixed.example "M-mixed-${lv%%:*}-${lv#*:}" --add-header "X-Test-Score: ${lv#*:}"
+done
+send a@sender.test user@example.com fence-mixed-
+for m in fence-mixed- M-mixed-low-5.5 M-mixed-low-9.5 M-mixed-med-10.5 M-mixed-med-14.5; do
+	sink_has 2526 "$m" # waits for it (the checks below say what is wrong)
+done
+for s in 5.5 9.5; do
+	check "mixed actions, low at $s: X-Spam-Level: low, subject as sent" bash -c "$(declare -f mixed); T=$T; m=\$(mixed M-mixed-low-$s) && grep -q '^X-Spam-Level: low' <<< \"\$m\" && grep -q '^Subject: M-mixed-low-$s' <<< \"\$m\""
+done
+for s in 10.5 14.5; do
+	check "mixed actions, med at $s: the med text in the subject" bash -c "$(declare -f mixed); T=$T; m=\$(mixed M-mixed-med-$s) && grep -q '^Subject: \[med\] M-mixed-med-$s' <<< \"\$m\""
+done
+check "mixed actions, high at 15.5: discarded" sink_lacks 2526 M-mixed-high-15.5
 send a@sender.test u@s-delete.example M-ham --add-header "X-Test-Score: 1"
 check "below the low threshold nothing happens, even with delete" sink_has 2526 M-ham
 
@@ -280,7 +302,7 @@ mkdir -p "$T/fakebin"
 printf '#!/bin/sh\necho "postmap: fatal: injected failure" >&2\nexit 1\n' > "$T/fakebin/postmap"
 chmod 755 "$T/fakebin/postmap"
 $F set example.com --force destination.port=2528 > /dev/null
-expect_exit 1 "apply with postmap failing fails" env PATH="$T/fakebin:$PATH" $M apply
+expect_exit 1 "apply with postmap failing fails" with_fake postmap "$T/fakebin/postmap" $M apply
 check "... saying why" err_has "postmap relay_domains failed"
 check "... the current generation is untouched" test "$(readlink "$T/state/current")" = "$cur"
 check "... no half-written generation is left" bash -c "! ls '$T/state/generations' | grep -q '\.new'"
@@ -301,7 +323,7 @@ chmod 755 "$T/fakebin2/rspamadm"
 cp "$T/mxfeed.conf" "$T/mxfeed.conf.good"
 sed -i 's/^spam = { network_checks = 0; test_header = 1; };/spam = { network_checks = 0; test_header = 1; low = 4.5; };/' "$T/mxfeed.conf"
 expect_exit 1 "an rspamd configuration rspamadm configtest refuses is not applied" \
-	env PATH="$T/fakebin2:$PATH" $M apply
+	with_fake rspamadm "$T/fakebin2/rspamadm" $M apply
 check "... by rspamadm configtest" err_has "rspamadm configtest failed"
 check "... and the current generation is untouched" test "$(readlink "$T/state/current")" = "$cur"
 # a clamd address with a quote would break rspamd's UCL: it is refused

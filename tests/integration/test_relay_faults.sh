@@ -55,13 +55,17 @@ mkdir -p "$T/fakebin"
 {
 	echo '#!/bin/sh'
 	echo 'for a; do [ "$a" = reload ] && { echo "postfix: fatal: reload refused (injected)" >&2; exit 1; }; done'
-	echo "exec $(command -v postfix) \"\$@\""
+	echo "exec $T/real-postfix \"\$@\""
 } > "$T/fakebin/postfix"
 chmod 755 "$T/fakebin/postfix"
+# the real one stays reachable while the fake covers /usr/sbin/postfix
+touch "$T/real-postfix"
+mount --bind "$(PATH=/usr/sbin:/usr/bin command -v postfix)" "$T/real-postfix"
 cur=$(readlink "$T/state/current")
 applied=$(sql "SELECT applied_seq FROM relays WHERE name='test-relay'")
 $F set example.com max_message_mb=33 > /dev/null
-expect_exit 1 "an apply whose postfix reload fails fails" env PATH="$T/fakebin:$PATH" "$M" apply
+expect_exit 1 "an apply whose postfix reload fails fails" with_fake postfix "$T/fakebin/postfix" "$M" apply
+umount "$T/real-postfix"
 check "... saying so" err_has "postfix reload failed"
 check "... the previous generation is current again" test "$(readlink "$T/state/current")" = "$cur"
 check "... and whole" complete

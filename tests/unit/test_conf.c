@@ -82,6 +82,26 @@ static void defaults(void **state)
 	conf_release(&c);
 }
 
+static void peers(void **state)
+{
+	struct conf c;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(load("fcgi = { peers = [ \"user:www-data\", "
+			      "\"group:33\", \"any\" ]; };\n",
+			      &c, &err),
+			 0);
+	assert_int_equal(c.fcgi_peers.n, 3);
+	assert_string_equal(c.fcgi_peers.v[0], "user:www-data");
+	assert_string_equal(c.fcgi_peers.v[1], "group:33");
+	assert_string_equal(c.fcgi_peers.v[2], "any");
+	conf_release(&c);
+	conf_defaults(&c);
+	assert_int_equal(c.fcgi_peers.n, 0); /* fail closed: nobody else */
+	conf_release(&c);
+}
+
 static void full(void **state)
 {
 	struct conf c;
@@ -201,6 +221,14 @@ static const struct badconf bad[] = {
 	{ "mailbox = { reinject = \"x:25\\n-o y\"; };\n", "HOST:PORT" },
 	{ "scanner = { clamd = \"[::1:3310\"; };\n", "HOST:PORT" },
 	{ "greylist = { postgrey = \":10023\"; };\n", "HOST:PORT" },
+	{ "fcgi = { peers = \"user:www-data\"; };\n",
+	  "fcgi.peers: must be a list" },
+	{ "fcgi = { peers = [ \"www-data\" ]; };\n", "user:NAME, group:NAME" },
+	{ "fcgi = { peers = [ \"user:\" ]; };\n", "user:NAME, group:NAME" },
+	{ "fcgi = { peers = [ \"user:-x\" ]; };\n", "user:NAME, group:NAME" },
+	{ "fcgi = { peers = [ \"group:a b\" ]; };\n", "user:NAME, group:NAME" },
+	{ "fcgi = { peers = [ \"uid:33\" ]; };\n", "user:NAME, group:NAME" },
+	{ "fcgi = { peers = [ 33 ]; };\n", "user:NAME, group:NAME" },
 	{ "dnsbl = { reject = \"zen.spamhaus.org\"; };\n",
 	  "dnsbl.reject: must be a list of zones" },
 	{ "dnsbl = { reject = [ \"localhost\" ]; };\n", "ZONE or ZONE=FILTER" },
@@ -294,9 +322,9 @@ static void documented(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults),   cmocka_unit_test(full),
-		cmocka_unit_test(refusals),   cmocka_unit_test(missing_file),
-		cmocka_unit_test(documented),
+		cmocka_unit_test(defaults),	cmocka_unit_test(full),
+		cmocka_unit_test(peers),	cmocka_unit_test(refusals),
+		cmocka_unit_test(missing_file), cmocka_unit_test(documented),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

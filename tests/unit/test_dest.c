@@ -162,6 +162,9 @@ static const struct bad bad[] = {
 	{ "[::ffff:127.0.0.1]", "mapped" },
 	{ "::8.8.8.8", "compatible" },
 	{ "64:ff9b::808:808", "NAT64" },
+	{ "64:ff9b::ffff:ffff", "NAT64" },
+	{ "64:ff9b:1::1", "NAT64" }, /* local-use NAT64, RFC 8215 */
+	{ "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "NAT64" },
 	{ "100::1", "discard" },
 	{ "2001::1", "Teredo" },
 	{ "2001:db8::1", "documentation" },

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "token.h"
@@ -37,6 +38,50 @@ static void tokens(void **state)
 	assert_int_equal(again[31], 0xad);
 }
 
+/*
+ * Many tokens: all different, and every character position varies
+ * across them (a token from a fixed or poorly seeded source, or with
+ * part of its bytes left zero, fails).  43 base64url characters carry
+ * 256 bits: the last one only 4 of its 6, so at most 16 values.
+ */
+static void randomness(void **state)
+{
+	enum { N = 256, LEN = 43 };
+	static char t[N][TOKEN_TEXT_MAX + 1];
+	unsigned char h[TOKEN_HASH_LEN];
+	struct error err = ERROR_INIT;
+	int i, j, pos;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		bool seen[256] = { false };
+		int distinct = 0;
+
+		assert_int_equal(token_new(t[i], h, &err), 0);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(t[i], t[j]);
+		for (pos = 4; pos < 4 + LEN; pos++)
+			if (!seen[(unsigned char)t[i][pos]]) {
+				seen[(unsigned char)t[i][pos]] = true;
+				distinct++;
+			}
+		/* 43 draws from 64 characters: about 31 distinct */
+		assert_true(distinct >= 16);
+	}
+	for (pos = 4; pos < 4 + LEN; pos++) {
+		bool seen[256] = { false };
+		int distinct = 0;
+
+		for (i = 0; i < N; i++)
+			if (!seen[(unsigned char)t[i][pos]]) {
+				seen[(unsigned char)t[i][pos]] = true;
+				distinct++;
+			}
+		/* 256 draws from 64 (last: 16) characters */
+		assert_true(distinct >= (pos == 4 + LEN - 1 ? 10 : 48));
+	}
+}
+
 static void names_and_roles(void **state)
 {
 	static const char *const bad[] = {
@@ -65,6 +110,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tokens),
+		cmocka_unit_test(randomness),
 		cmocka_unit_test(names_and_roles),
 	};
 
