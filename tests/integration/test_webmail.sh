@@ -68,6 +68,12 @@ check "... named mxfeed webmail" out_has "mxfeed webmail"
 expect_status 200 "its static files are served" GET /webmail/skins/elastic/images/logo.svg
 expect_status 404 "dot files are not" GET /webmail/.htaccess
 expect_status 404 "nor the configuration outside public_html" GET /webmail/config/config.inc.php
+# issue 13, finding 8: a plugin's config.inc.php was sent as text
+check "a plugin's configuration exists under public_html" test -f /var/lib/roundcube/public_html/plugins/jqueryui/config.inc.php
+expect_status 404 "... and is not served" GET /webmail/plugins/jqueryui/config.inc.php
+expect_status 404 "... nor its .dist copy" GET /webmail/plugins/jqueryui/config.inc.php.dist
+expect_status 404 "... nor any PHP file but index.php" GET /webmail/plugins/jqueryui/jqueryui.php
+expect_status 200 "index.php still is" GET /webmail/index.php
 
 SHOTS="$BUILD/test-output/webmail"
 rm -rf "$SHOTS"
