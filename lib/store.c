@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "domain_json.h"
+#include "metrics.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -147,6 +148,7 @@ static int store_fail(struct store *s, PGresult *res, const char *what,
 	if (strlcpy_checked(s->sqlstate, st, sizeof(s->sqlstate)) < 0)
 		s->sqlstate[0] = '\0';
 	if (PQstatus(s->db) != CONNECTION_OK || tempfail_state(st)) {
+		metrics_db_error(true);
 		log_warn("database unavailable during %s: %.*s", what, n, msg);
 		error_set(err, ERR_TEMPFAIL, NULL,
 			  "database unavailable, try again: %.*s", n, msg);
@@ -160,6 +162,7 @@ static int store_fail(struct store *s, PGresult *res, const char *what,
 			  "the database refused a value (%s): %.*s", what, n,
 			  msg);
 	} else {
+		metrics_db_error(false);
 		log_error("database error during %s (%s): %.*s", what, st, n,
 			  msg);
 		error_set(err, ERR_INTERNAL, NULL,
