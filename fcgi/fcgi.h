@@ -45,7 +45,9 @@ struct req {
 	const char *remote_user;
 	char id[REQ_ID_LEN + 1];
 	struct strbuf body;
-	const char *actor; /* for the access log, once known */
+	const char *actor;	 /* for the access log, once known */
+	const char *remote_addr; /* REMOTE_ADDR, as nginx saw the client */
+	char route[96];		 /* metrics label: the route's template */
 };
 
 struct resp {
@@ -70,5 +72,14 @@ void resp_problem_msg(struct resp *r, int status, const char *field,
 void api_handle(struct req *q, struct resp *r);
 void health_handle(struct req *q, struct resp *r);
 void portal_handle(struct req *q, struct resp *r);
+
+/* GET /metrics (metrics.c) and GET /api/v1/openapi.json (openapi.c) */
+void metrics_handle(struct req *q, struct resp *r);
+void openapi_handle(struct req *q, struct resp *r);
+/* Row i of the API's route table: its method, path template ("{name}"
+ * for a segment) and the token role it needs (NULL: no token); false
+ * past the end. */
+bool api_route_at(size_t i, const char **method, char *path, size_t size,
+		  const char **role);
 
 #endif

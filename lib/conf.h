@@ -94,6 +94,7 @@ struct conf {
 	int archive_days;		      /* limits.archive_days */
 	char *fcgi_listen;		      /* fcgi.listen */
 	int fcgi_workers;		      /* fcgi.workers */
+	struct cidr_list web_metrics_allow;   /* web.metrics_allow */
 	enum log_level log_level;	      /* log.level */
 
 	/* greylist.restart: the command that restarts postgrey, argv[0]
