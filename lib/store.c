@@ -1211,6 +1211,18 @@ json_t *store_job_list(struct store *s, const struct domain_name *dn,
 	return json_query(s, sql_jobs, &p, "jobs", err);
 }
 
+static const char sql_job_counts[] =
+	"SELECT coalesce(json_agg(json_build_object('state', state,"
+	" 'count', n) ORDER BY state), '[]')::text FROM"
+	" (SELECT state, count(*) AS n FROM jobs GROUP BY state) j";
+
+json_t *store_job_counts(struct store *s, struct error *err)
+{
+	struct params p = { 0 };
+
+	return json_query(s, sql_job_counts, &p, "job counts", err);
+}
+
 /* ---- mailboxes ---------------------------------------------------- */
 
 /* clang-format off */

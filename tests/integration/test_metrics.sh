@@ -133,4 +133,26 @@ check "a token route needs the bearer scheme, the relays' addresses none" \
 	jqf '(.paths["/api/v1/domains"].get.security == [{"bearer": []}]) and (.paths["/api/v1/relays/addresses"].get.security == [{}])' "$T/openapi.json"
 expect_status 405 "POST openapi.json is 405" POST /api/v1/openapi.json
 
+# --- the example alerts (contrib/prometheus/alerts.yml) ------------------
+# they parse, and every mxfeed_ metric they name is one we export
+# (mxfeed-fcgi's, as scraped above, or the relay file's, lib/relaystat.c)
+if python3 -c 'import yaml' 2> /dev/null; then
+	check "alerts.yml parses, every rule has alert, expr and a summary" python3 -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+rules = [r for g in d["groups"] for r in g["rules"]]
+assert len(rules) >= 5
+assert all(r.get("alert") and r.get("expr") and r["annotations"]["summary"] for r in rules)' \
+		"$TOP/contrib/prometheus/alerts.yml"
+else
+	tap_ok "alerts.yml parses # SKIP python3-yaml not installed"
+fi
+http GET /metrics
+known=$( (grep -o '^[a-z_]*' "$T/out"; grep -o '"mxfeed_[a-z_]*"' "$TOP/lib/relaystat.c" | tr -d '"') | sort -u)
+unknown=
+for m in $(grep -o 'mxfeed_[a-z_]*' "$TOP/contrib/prometheus/alerts.yml" | sort -u); do
+	printf '%s\n' "$known" | grep -qx "$m" || unknown="$unknown $m"
+done
+check "the alerts name only metrics that exist${unknown:+ (unknown:$unknown)}" test -z "$unknown"
+
 tap_done
