@@ -4,7 +4,8 @@
  * main.c owns the process: the listening socket, the worker threads,
  * one database connection per worker, reading a request into a struct
  * req and writing a struct resp back.  api.c answers /api/v1/ and
- * /healthz, portal.c answers /portal/.  Both only parse their syntax,
+ * /healthz, portal.c answers /portal/, metrics.c /metrics and
+ * openapi.c /api/v1/openapi.json.  Both only parse their syntax,
  * call lib/ and render: every rule lives in lib/.
  */
 #ifndef MXFEED_FCGI_H
