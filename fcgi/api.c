@@ -916,6 +916,36 @@ static const struct route routes[] = {
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+/* The template of a route's path: metrics label, OpenAPI path. */
+static void route_path(const struct route *rt, char *buf, size_t size)
+{
+	static const char *const base[] = {
+		[S_DOMAINS] = "/api/v1/domains",
+		[S_DOMAIN] = "/api/v1/domains/{name}",
+		[S_DOMAIN_SUB] = "/api/v1/domains/{name}/",
+		[S_RELAYS] = "/api/v1/relays",
+		[S_RELAY_ADDRS] = "/api/v1/relays/addresses",
+		[S_QUARANTINED] = "/api/v1/domains/{name}/quarantine/{id}/",
+	};
+
+	(void)snprintf(buf, size, "%s%s", base[rt->shape],
+		       rt->sub ? rt->sub : "");
+}
+
+bool api_route_at(size_t i, const char **method, char *path, size_t size,
+		  const char **role)
+{
+	if (i >= NROUTES)
+		return false;
+	*method = routes[i].method;
+	route_path(&routes[i], path, size);
+	/* api_handle() asks no token for S_RELAY_ADDRS */
+	*role = routes[i].shape == S_RELAY_ADDRS
+			? NULL
+			: token_role_names[routes[i].need];
+	return true;
+}
+
 /* Split the path into shape, name and sub; -1 if no shape fits. */
 static int path_shape(const char *path, char *name, size_t nsize,
 		      const char **sub, char *item, size_t isize)
@@ -1349,6 +1379,7 @@ void api_handle(struct req *q, struct resp *r)
 		}
 		return;
 	}
+	route_path(rt, q->route, sizeof(q->route));
 	c.name = shape == S_DOMAIN || shape == S_DOMAIN_SUB ||
 				 shape == S_QUARANTINED
 			 ? name

@@ -4,7 +4,8 @@
  * main.c owns the process: the listening socket, the worker threads,
  * one database connection per worker, reading a request into a struct
  * req and writing a struct resp back.  api.c answers /api/v1/ and
- * /healthz, portal.c answers /portal/.  Both only parse their syntax,
+ * /healthz, portal.c answers /portal/, metrics.c /metrics and
+ * openapi.c /api/v1/openapi.json.  Both only parse their syntax,
  * call lib/ and render: every rule lives in lib/.
  */
 #ifndef MXFEED_FCGI_H
@@ -45,7 +46,9 @@ struct req {
 	const char *remote_user;
 	char id[REQ_ID_LEN + 1];
 	struct strbuf body;
-	const char *actor; /* for the access log, once known */
+	const char *actor;	 /* for the access log, once known */
+	const char *remote_addr; /* REMOTE_ADDR, as nginx saw the client */
+	char route[96];		 /* metrics label: the route's template */
 };
 
 struct resp {
@@ -72,5 +75,14 @@ void api_setup(int workers);
 void api_handle(struct req *q, struct resp *r);
 void health_handle(struct req *q, struct resp *r);
 void portal_handle(struct req *q, struct resp *r);
+
+/* GET /metrics (metrics.c) and GET /api/v1/openapi.json (openapi.c) */
+void metrics_handle(struct req *q, struct resp *r);
+void openapi_handle(struct req *q, struct resp *r);
+/* Row i of the API's route table: its method, path template ("{name}"
+ * for a segment) and the token role it needs (NULL: no token); false
+ * past the end. */
+bool api_route_at(size_t i, const char **method, char *path, size_t size,
+		  const char **role);
 
 #endif

@@ -46,6 +46,7 @@
 
 #include "domain_json.h"
 #include "fcgi.h"
+#include "metrics.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -352,8 +353,18 @@ static void dispatch(struct req *q, struct resp *r)
 {
 	const char *p = q->path;
 
+	/* metrics labels; api_handle() sets its routes' own */
+	if (strncmp(p, "/portal", 7) == 0)
+		(void)snprintf(q->route, sizeof(q->route), "/portal/");
+	else if (strcmp(p, "/metrics") == 0 || strcmp(p, "/healthz") == 0 ||
+		 strcmp(p, "/api/v1/openapi.json") == 0)
+		(void)snprintf(q->route, sizeof(q->route), "%s", p);
 	if (strcmp(p, "/healthz") == 0)
 		health_handle(q, r);
+	else if (strcmp(p, "/metrics") == 0)
+		metrics_handle(q, r);
+	else if (strcmp(p, "/api/v1/openapi.json") == 0)
+		openapi_handle(q, r);
 	else if (strncmp(p, "/api/v1/", 8) == 0 || strcmp(p, "/api/v1") == 0)
 		api_handle(q, r);
 	else if (strncmp(p, "/portal/", 8) == 0 || strcmp(p, "/portal") == 0)
@@ -411,6 +422,7 @@ static void serve(struct worker *w, FCGX_Request *fr)
 	struct req q = { 0 };
 	struct resp r = { 0 };
 	struct timespec t0;
+	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	q.w = w;
@@ -433,11 +445,18 @@ static void serve(struct worker *w, FCGX_Request *fr)
 	q.body = (struct strbuf)STRBUF_INIT;
 	r.headers = (struct strbuf)STRBUF_INIT;
 	r.body = (struct strbuf)STRBUF_INIT;
+	q.remote_addr = param(fr, "REMOTE_ADDR");
 	make_id(&q, fr);
+	metrics_http_in_flight(1);
 	if (read_body(&q, fr, &r) == 0)
 		dispatch(&q, &r);
 	write_resp(fr, &q, &r);
-	access_log(&q, &r, ms_since(&t0));
+	ms = ms_since(&t0);
+	access_log(&q, &r, ms);
+	/* a path no route knows is "other": clients make no series */
+	metrics_http_observe(q.route[0] ? q.route : "other", r.status,
+			     ms / 1e3);
+	metrics_http_in_flight(-1);
 	sbuf_release(&q.body);
 	sbuf_release(&r.headers);
 	sbuf_release(&r.body);
@@ -614,6 +633,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	api_setup((int)nworkers);
+	metrics_http_workers((int)nworkers);
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
 	tids = xcalloc((size_t)nworkers, sizeof(*tids));
 	for (i = 0; i < nworkers; i++) {

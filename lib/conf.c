@@ -236,6 +236,10 @@ static const struct setting settings[] = {
 	{ "fcgi.workers", K_INT, OFF(fcgi_workers), "4", 1, 64,
 	  "mxfeed-fcgi worker threads, each with its own database "
 	  "connection" },
+	{ "web.metrics_allow", K_CIDRS, OFF(web_metrics_allow),
+	  "127.0.0.0/8 ::1/128", 0, 64,
+	  "clients (CIDRs, as nginx passes REMOTE_ADDR) that may read "
+	  "mxfeed-fcgi's GET /metrics; any other gets 404" },
 	{ "log.level", K_LEVEL, OFF(log_level), "info", 0, 0,
 	  "debug, info, warn or error" },
 };
@@ -254,6 +258,29 @@ static void set_str(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = xstrdup(v);
+}
+
+/* A K_CIDRS default: CIDRs separated by spaces, ours, so valid. */
+static void cidrs_default(struct cidr_list *l, const char *def)
+{
+	char one[IP_TEXT_MAX + 4];
+	size_t n;
+
+	while (def != NULL && *def != '\0') {
+		struct error e = ERROR_INIT;
+		struct cidr c;
+
+		n = strcspn(def, " ");
+		if (n == 0 || n >= sizeof(one))
+			BUG("bad CIDR default");
+		memcpy(one, def, n);
+		one[n] = '\0';
+		if (cidr_parse(one, &c, "default", &e) < 0)
+			BUG("bad CIDR default %s", one);
+		cidr_list_add(l, &c);
+		def += n;
+		def += strspn(def, " ");
+	}
 }
 
 void conf_defaults(struct conf *c)
@@ -283,8 +310,10 @@ void conf_defaults(struct conf *c)
 		case K_LEVEL:
 			c->log_level = LOG_LEVEL_INFO;
 			break;
-		case K_NAME:
 		case K_CIDRS:
+			cidrs_default(field(c, s), s->def);
+			break;
+		case K_NAME:
 		case K_IPS:
 		case K_NAMES:
 		case K_DNSBLS:
@@ -349,6 +378,7 @@ void conf_release(struct conf *c)
 	cidr_list_release(&c->relay_outbound);
 	cidr_list_release(&c->relay_reinject_clients);
 	cidr_list_release(&c->dest_allow);
+	cidr_list_release(&c->web_metrics_allow);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -95,7 +95,8 @@ struct conf {
 	char *fcgi_listen;		      /* fcgi.listen */
 	int fcgi_workers;		      /* fcgi.workers */
 	struct conf_list fcgi_peers; /* fcgi.peers: user:X, group:X, any */
-	enum log_level log_level;    /* log.level */
+	struct cidr_list web_metrics_allow; /* web.metrics_allow */
+	enum log_level log_level;	    /* log.level */
 
 	/* greylist.restart: the command that restarts postgrey, argv[0]
 	 * an absolute path, NULL-terminated; [0] NULL: none set */

@@ -342,6 +342,34 @@ json_t *queue_summary(const struct conf *conf, size_t keep, size_t *total,
 	return out;
 }
 
+static int count_one(void *arg, const json_t *msg, const char *domain,
+		     struct error *err)
+{
+	struct queue_counts *c = arg;
+	const char *qn = json_string_value(json_object_get(msg, "queue_name"));
+
+	(void)domain;
+	(void)err;
+	if (qn == NULL)
+		qn = "";
+	if (strcmp(qn, "active") == 0)
+		c->active++;
+	else if (strcmp(qn, "deferred") == 0)
+		c->deferred++;
+	else if (strcmp(qn, "hold") == 0)
+		c->hold++;
+	else
+		c->other++;
+	return 0;
+}
+
+int queue_count(const struct conf *conf, struct queue_counts *out,
+		struct error *err)
+{
+	memset(out, 0, sizeof(*out));
+	return walk(conf, count_one, out, err);
+}
+
 int queue_flush(const struct conf *conf, const struct domain_name *dn,
 		struct error *err)
 {

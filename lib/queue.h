@@ -50,6 +50,16 @@ json_t *queue_list(const struct conf *conf, const struct domain_name *dn,
  */
 json_t *queue_summary(const struct conf *conf, size_t keep, size_t *total,
 		      struct error *err);
+/*
+ * How many messages wait in each of Postfix's queues ("postqueue -j"'s
+ * queue_name), for the relay's metrics; "incoming" and "maildrop"
+ * count as other.
+ */
+struct queue_counts {
+	size_t active, deferred, hold, other;
+};
+int queue_count(const struct conf *conf, struct queue_counts *out,
+		struct error *err) __attribute__((warn_unused_result));
 int queue_flush(const struct conf *conf, const struct domain_name *dn,
 		struct error *err) __attribute__((warn_unused_result));
 /*

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "domain_json.h"
+#include "metrics.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -147,6 +148,7 @@ static int store_fail(struct store *s, PGresult *res, const char *what,
 	if (strlcpy_checked(s->sqlstate, st, sizeof(s->sqlstate)) < 0)
 		s->sqlstate[0] = '\0';
 	if (PQstatus(s->db) != CONNECTION_OK || tempfail_state(st)) {
+		metrics_db_error(true);
 		log_warn("database unavailable during %s: %.*s", what, n, msg);
 		error_set(err, ERR_TEMPFAIL, NULL,
 			  "database unavailable, try again: %.*s", n, msg);
@@ -160,6 +162,7 @@ static int store_fail(struct store *s, PGresult *res, const char *what,
 			  "the database refused a value (%s): %.*s", what, n,
 			  msg);
 	} else {
+		metrics_db_error(false);
 		log_error("database error during %s (%s): %.*s", what, st, n,
 			  msg);
 		error_set(err, ERR_INTERNAL, NULL,
@@ -1206,6 +1209,18 @@ json_t *store_job_list(struct store *s, const struct domain_name *dn,
 
 	p_str(&p, dn ? dn->alabel : NULL);
 	return json_query(s, sql_jobs, &p, "jobs", err);
+}
+
+static const char sql_job_counts[] =
+	"SELECT coalesce(json_agg(json_build_object('state', state,"
+	" 'count', n) ORDER BY state), '[]')::text FROM"
+	" (SELECT state, count(*) AS n FROM jobs GROUP BY state) j";
+
+json_t *store_job_counts(struct store *s, struct error *err)
+{
+	struct params p = { 0 };
+
+	return json_query(s, sql_job_counts, &p, "job counts", err);
 }
 
 /* ---- mailboxes ---------------------------------------------------- */

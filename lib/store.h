@@ -144,6 +144,8 @@ json_t *store_relay_list(struct store *s, struct error *err);
 json_t *store_relay_addresses(struct store *s, struct error *err);
 json_t *store_job_list(struct store *s, const struct domain_name *dn,
 		       struct error *err);
+/* [{"state", "count"}] of every job, by state (relay metrics) */
+json_t *store_job_counts(struct store *s, struct error *err);
 
 int store_mailbox_list(struct store *s, const struct domain_name *dn,
 		       struct mailbox **out, size_t *n, struct error *err)

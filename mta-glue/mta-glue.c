@@ -28,6 +28,7 @@
 #include "mailjob.h"
 #include "queue.h"
 #include "relay.h"
+#include "relaystat.h"
 #include "store.h"
 #include "track.h"
 #include "util/log.h"
@@ -265,6 +266,7 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 	bool force = false;
 	time_t last_beat = 0, last_expire = 0;
 	struct fleet_relay fleet = { 0 };
+	struct relaystat rst = { 0 };
 	struct track trk;
 
 	memset(&sa, 0, sizeof(sa));
@@ -330,6 +332,7 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 				log_error("sync: apply failed: %s; sequence "
 					  "%lld stays in force",
 					  error_msg(&err), (long long)applied);
+				relaystat_failed(&rst);
 				if (store_relay_report(s, conf->relay_name, 0,
 						       error_msg(&err),
 						       &conf->relay_outbound,
@@ -343,6 +346,7 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 			}
 			applied = seq;
 			force = false;
+			relaystat_applied(&rst, ms_since(&t0) / 1e3);
 			log_info("sync: applied sequence %lld in %.0f ms",
 				 (long long)seq, ms_since(&t0));
 			if (store_relay_report(s, conf->relay_name, seq, NULL,
@@ -382,6 +386,8 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 		/* the log's new lines into message tracking */
 		if (track_turn(&trk, s, conf, &err) < 0)
 			goto db_failed;
+		/* paths.state/metrics.prom, every few seconds */
+		relaystat_turn(&rst, s, conf, applied, want);
 		rc = store_wait_change(s, 2000, &err);
 		if (rc < 0)
 			goto db_failed;

@@ -394,6 +394,32 @@ check "it lists the domain's one message with its recipient and delay reason" \
 expect_exit 0 "feedctl queue (table)" $F queue keep.example
 check "the table says how many, on how many relays, and from when" out_has "keep.example: 1 message(s) queued on 1 relay(s), oldest from"
 check "... and on which relay each message waits" out_has "test-relay"
+# --- metrics: paths.state/metrics.prom of sync (issue 16 item 5) -------------
+# The two messages above wait (nothing listens on 2529); the file is
+# rewritten every 5 s and the queue read every 30 s, so wait for a
+# version that shows them.
+prom() { awk -v s="$1" '$1 == s { print $2 }' "$T/state/metrics.prom" 2> /dev/null; }
+queued_in_prom() {
+	local a d
+	a=$(prom 'mxfeed_relay_queue_messages{queue="active"}')
+	d=$(prom 'mxfeed_relay_queue_messages{queue="deferred"}')
+	[ -n "$a" ] && [ -n "$d" ] && [ $((a + d)) -ge 2 ]
+}
+for _ in $(seq 80); do queued_in_prom && break; sleep 0.5; done
+check "sync writes metrics.prom" test -s "$T/state/metrics.prom"
+check "its applied sequence is the database's ($(prom mxfeed_relay_applied_sequence))" \
+	test "$(prom mxfeed_relay_applied_sequence)" = "$(sql "SELECT max(seq) FROM changes")"
+check "... so the lag is 0" test "$(prom mxfeed_relay_lag_changes)" = 0
+check "the queue gauge shows the two waiting messages" queued_in_prom
+check "the queue could be read" test "$(prom mxfeed_relay_queue_up)" = 1
+check "rspamd and clamd are seen up" \
+	test "$(prom 'mxfeed_relay_scanner_up{scanner="rspamd"}')$(prom 'mxfeed_relay_scanner_up{scanner="clamd"}')" = 11
+check "no apply failed since sync started" test "$(prom mxfeed_relay_apply_failures_total)" = 0
+check "jobs by state are listed" test -n "$(prom 'mxfeed_jobs{state="failed"}')"
+check "the relay is named" grep -qx 'mxfeed_relay_info{relay="test-relay"} 1' "$T/state/metrics.prom"
+check "no temporary file is left beside it" \
+	bash -c "! ls '$T/state/' | grep -q '^metrics.prom.'"
+# --- end of metrics ---------------------------------------------------------
 expect_exit 0 "feedctl flush" $F flush exp.example
 expect_exit 2 "feedctl extend without --days or --until: exit 2" $F extend exp.example
 expect_exit 2 "feedctl extend --days 32: exit 2" $F extend exp.example --days 32

@@ -57,6 +57,10 @@ static void defaults(void **state)
 	assert_int_equal(c.archive_days, 30);
 	assert_string_equal(c.state_dir, "/var/lib/mxfeed");
 	assert_int_equal(c.dest_allow.n, 0);
+	/* a K_CIDRS default of several networks */
+	assert_int_equal(c.web_metrics_allow.n, 2);
+	assert_string_equal(c.web_metrics_allow.v[0].text, "127.0.0.0/8");
+	assert_string_equal(c.web_metrics_allow.v[1].text, "::1/128");
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
 	/* production's envelope checks need DNS: off unless switched on */
 	assert_int_equal(c.dnsbl_reject.n, 0);
@@ -130,6 +134,7 @@ static void full(void **state)
 		     " warn = [ \"bl.spamcop.net\" ]; };\n"
 		     "senders = { verify_backup = 1; check_domain = 1; };\n"
 		     "headers = { backup_defer = 0; feed_refuse = 1; };\n"
+		     "web = { metrics_allow = [ \"192.0.2.0/24\" ]; };\n"
 		     "greylist = { restart = [ \"/usr/bin/systemctl\", "
 		     "\"restart\", \"postgrey\" ]; };\n"
 		     "",
@@ -157,6 +162,9 @@ static void full(void **state)
 	assert_int_equal(c.n_own_names, 1);
 	assert_string_equal(c.own_names[0], "mx1.isp.example");
 	assert_string_equal(c.state_dir, "/srv/mxfeed");
+	/* the file's list replaces the default one */
+	assert_int_equal(c.web_metrics_allow.n, 1);
+	assert_string_equal(c.web_metrics_allow.v[0].text, "192.0.2.0/24");
 	assert_int_equal(c.dest_allow.n, 1);
 	assert_true(c.spam_med > 8.4 && c.spam_med < 8.6);
 	assert_int_equal(c.max_message_mb, 100);

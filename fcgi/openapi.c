@@ -1,0 +1,113 @@
+/*
+ * openapi - GET /api/v1/openapi.json, the OpenAPI 3.1 document
+ *
+ * Built on every request from api.c's route table (api_route_at()) by
+ * lib/openapi.c, so it lists exactly the routes the service answers.
+ * Each row needs a one-line summary in summaries[] below: a route
+ * added without one makes this answer 500 (and the integration test
+ * fail), not a document with a hole.  Public, like any API
+ * documentation: no token, no database; it tells nothing SPEC does not.
+ */
+#include <string.h>
+
+#include "fcgi.h"
+#include "openapi.h"
+#include "util/log.h"
+
+#define OPENAPI_PATH "/api/v1/openapi.json"
+
+static const struct {
+	const char *method, *path, *summary;
+} summaries[] = {
+	{ "GET", "/api/v1/domains",
+	  "List domains (mode, match, limit, after)" },
+	{ "POST", "/api/v1/domains", "Add a domain" },
+	{ "GET", "/api/v1/domains/{name}", "Show a domain's record and ETag" },
+	{ "PATCH", "/api/v1/domains/{name}",
+	  "Change a domain (JSON merge patch, If-Match)" },
+	{ "DELETE", "/api/v1/domains/{name}", "Remove a domain (If-Match)" },
+	{ "GET", "/api/v1/domains/{name}/history",
+	  "A domain's audit history, newest first" },
+	{ "GET", "/api/v1/domains/{name}/jobs", "A domain's mailbox jobs" },
+	{ "GET", "/api/v1/domains/{name}/mailboxes", "A domain's mailboxes" },
+	{ "GET", "/api/v1/domains/{name}/rules",
+	  "A domain's allow and block rules" },
+	{ "GET", "/api/v1/domains/{name}/queue",
+	  "A domain's queued mail on every relay" },
+	{ "GET", "/api/v1/domains/{name}/messages",
+	  "Message tracking: where a domain's mail went" },
+	{ "GET", "/api/v1/domains/{name}/quarantine",
+	  "A domain's quarantined messages" },
+	{ "POST", "/api/v1/domains/{name}/quarantine/{id}/release",
+	  "Send a quarantined message on" },
+	{ "POST", "/api/v1/domains/{name}/quarantine/{id}/delete",
+	  "Delete a quarantined message" },
+	{ "POST", "/api/v1/domains/{name}/switch",
+	  "Switch a domain to feed, backup or pop3" },
+	{ "POST", "/api/v1/domains/{name}/temp-pop3",
+	  "Temporary POP3 mailboxes during an outage" },
+	{ "POST", "/api/v1/domains/{name}/revert",
+	  "End temporary POP3 and go back to the feed" },
+	{ "POST", "/api/v1/domains/{name}/extend",
+	  "Extend the queue lifetime of a domain's mail" },
+	{ "POST", "/api/v1/domains/{name}/flush",
+	  "Flush a domain's queue on every relay" },
+	{ "POST", "/api/v1/domains/{name}/probe",
+	  "Probe the domain's destination server" },
+	{ "GET", "/api/v1/relays",
+	  "The relays: role, addresses, applied sequence, state" },
+	{ "GET", "/api/v1/relays/addresses",
+	  "The addresses filtered mail comes from (no token)" },
+	{ "GET", OPENAPI_PATH, "This document (no token)" },
+};
+
+static const char *summary_of(const char *method, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(summaries) / sizeof(summaries[0]); i++)
+		if (strcmp(summaries[i].method, method) == 0 &&
+		    strcmp(summaries[i].path, path) == 0)
+			return summaries[i].summary;
+	return NULL;
+}
+
+void openapi_handle(struct req *q, struct resp *r)
+{
+	struct openapi_op *ops = NULL;
+	struct error err = ERROR_INIT;
+	char(*paths)[96] = NULL;
+	size_t n = 0, i;
+	const char *method, *role;
+	char path[96];
+	json_t *doc;
+
+	if (strcmp(q->method, "GET") != 0 && strcmp(q->method, "HEAD") != 0) {
+		resp_problem_msg(r, 405, NULL, "method not allowed here");
+		resp_header(r, "Allow", "GET, HEAD");
+		return;
+	}
+	while (api_route_at(n, &method, path, sizeof(path), &role))
+		n++;
+	ops = xcalloc(n + 1, sizeof(*ops));
+	paths = xcalloc(n + 1, sizeof(*paths));
+	for (i = 0; i < n &&
+		    api_route_at(i, &method, paths[i], sizeof(paths[i]), &role);
+	     i++)
+		ops[i] = (struct openapi_op){ method, paths[i],
+					      summary_of(method, paths[i]),
+					      role };
+	ops[n] = (struct openapi_op){ "GET", OPENAPI_PATH,
+				      summary_of("GET", OPENAPI_PATH), NULL };
+	doc = openapi_document(ops, n + 1, &err);
+	if (doc == NULL) {
+		log_error("openapi: %s", error_msg(&err));
+		resp_problem(r, 500, &err);
+	} else {
+		resp_json(r, 200, doc);
+		json_decref(doc);
+	}
+	error_release(&err);
+	free(ops);
+	free(paths);
+}
