@@ -43,13 +43,14 @@ static bool local_relay(const struct conf *conf)
 /*
  * Publish this relay's queue.  A queue that cannot be read is the
  * relay's trouble, reported in qerr (and nothing published); -1 with
- * err is the database's.
+ * err is the database's.  cached: for staff, the listing may be this
+ * process's last one (queue_summary()).
  */
-static int publish(struct store *s, const struct conf *conf, struct error *qerr,
-		   struct error *err)
+static int publish(struct store *s, const struct conf *conf, bool cached,
+		   struct error *qerr, struct error *err)
 {
 	size_t total = 0;
-	json_t *sum = queue_summary(conf, FLEET_KEEP, &total, qerr);
+	json_t *sum = queue_summary(conf, FLEET_KEEP, cached, &total, qerr);
 	int rc;
 
 	if (sum == NULL)
@@ -138,7 +139,7 @@ json_t *fleet_queue(struct store *s, const struct conf *conf,
 	size_t i, j;
 
 	if (here) {
-		if (publish(s, conf, &le, err) < 0) {
+		if (publish(s, conf, true, &le, err) < 0) {
 			error_release(&le);
 			return NULL;
 		}
@@ -165,14 +166,21 @@ json_t *fleet_queue(struct store *s, const struct conf *conf,
 		return NULL;
 	}
 	json_decref(cmds);
-	if (json_array_size(view) == 0) {
+	if (json_array_size(view) == 0 ||
+	    (here_failed && json_array_size(view) == 1)) {
+		/* nothing to show: no relay, or this one alone and it could
+		 * not read its queue (that error, a timeout say, is the
+		 * answer) */
 		json_decref(st);
 		json_decref(view);
+		if (here_failed)
+			error_set(err, le.code, le.field, "%s", error_msg(&le));
+		else
+			error_set(err, ERR_UNAVAILABLE, NULL,
+				  "no relay has registered (each relay's "
+				  "mta-glue sync publishes its queue)");
 		error_release(&le);
-		return error_set(err, ERR_UNAVAILABLE, NULL,
-				 "no relay has registered (each relay's "
-				 "mta-glue sync publishes its queue)"),
-		       NULL;
+		return NULL;
 	}
 	msgs = json_array();
 	relays = json_array();
@@ -241,11 +249,23 @@ json_t *fleet_command(struct store *s, const struct conf *conf,
 	json_t *cmds, *st = NULL, *relays = json_array(), *out;
 	const json_t *c;
 	json_int_t bounced = 0;
+	int64_t others = 0;
 	size_t i;
 
 	if (here) {
 		struct error le = ERROR_INIT;
 		json_t *res = run_here(conf, dn, verb, &le);
+
+		/* this relay alone, and it failed: that error is the answer */
+		if (res == NULL && (others = store_relay_count(
+					    s, conf->relay_name, err)) <= 0) {
+			json_decref(relays);
+			if (others == 0)
+				error_set(err, le.code, le.field, "%s",
+					  error_msg(&le));
+			error_release(&le);
+			return NULL;
+		}
 		json_t *e = json_pack("{s:s, s:s}", "name", conf->relay_name,
 				      "state", res ? "done" : "failed");
 
@@ -258,7 +278,7 @@ json_t *fleet_command(struct store *s, const struct conf *conf,
 				json_object_get(res, "bounced"));
 			json_object_update(e, res);
 			json_decref(res);
-			if (publish(s, conf, &le, err) < 0) {
+			if (publish(s, conf, false, &le, err) < 0) {
 				json_decref(e);
 				json_decref(relays);
 				error_release(&le);
@@ -387,7 +407,7 @@ json_t *fleet_quarantine(struct store *s, const struct conf *conf,
 		out = quarantine_here(conf, dn, id, release, err);
 		if (out != NULL) {
 			json_object_set_new(out, "relay", json_string(relay));
-			if (publish(s, conf, &le, err) < 0) {
+			if (publish(s, conf, false, &le, err) < 0) {
 				json_decref(out);
 				out = NULL;
 			}
@@ -513,7 +533,7 @@ int fleet_serve(struct store *s, const struct conf *conf,
 			break;
 	}
 	if (rc == 0 && due) {
-		rc = publish(s, conf, &pe, err);
+		rc = publish(s, conf, false, &pe, err);
 		published = rc == 0 && pe.code == ERR_NONE ? 0 : -1;
 		if (rc == 0 && published < 0)
 			log_warn("fleet: queue not published: %s",

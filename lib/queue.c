@@ -316,13 +316,13 @@ static int summary_one(void *arg, const json_t *msg, const char *domain,
 	return 0;
 }
 
-json_t *queue_summary(const struct conf *conf, size_t keep, size_t *total,
-		      struct error *err)
+json_t *queue_summary(const struct conf *conf, size_t keep, bool cached,
+		      size_t *total, struct error *err)
 {
 	struct summary_arg a = { json_object(), NULL, NULL, 0, keep };
 	json_t *out = NULL;
 	size_t i;
-	int rc = walk(conf, summary_one, &a, err);
+	int rc = walk_queue(conf, summary_one, &a, cached, err);
 
 	*total = 0;
 	if (rc == 0)

@@ -47,9 +47,11 @@ json_t *queue_list(const struct conf *conf, const struct domain_name *dn,
  * The whole queue by domain, for publishing: an array of the objects
  * queue_list() gives, one per domain with mail queued, each listing
  * its first keep messages (count is every one); *total counts all.
+ * cached: a listing for staff, which may use this process's last
+ * postqueue answer (2 s), as queue_list() does.
  */
-json_t *queue_summary(const struct conf *conf, size_t keep, size_t *total,
-		      struct error *err);
+json_t *queue_summary(const struct conf *conf, size_t keep, bool cached,
+		      size_t *total, struct error *err);
 /*
  * How many messages wait in each of Postfix's queues ("postqueue -j"'s
  * queue_name), for the relay's metrics; "incoming" and "maildrop"

@@ -2920,3 +2920,22 @@ json_t *store_events_find(struct store *s, const char *domain,
 	sbuf_release(&arr);
 	return j;
 }
+
+static const char sql_relay_others[] =
+	"SELECT count(*) FROM relays WHERE role = 'relay' AND name <> $1";
+
+int64_t store_relay_count(struct store *s, const char *except,
+			  struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int64_t n = -1;
+
+	p_str(&p, except);
+	if (ensure_conn(s, err) < 0 ||
+	    (res = q(s, sql_relay_others, &p, "relays", err)) == NULL)
+		return -1;
+	(void)get_i64(res, 0, 0, &n);
+	PQclear(res);
+	return n;
+}

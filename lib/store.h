@@ -329,6 +329,9 @@ json_t *store_command_status(struct store *s, const char *ids,
 			     struct error *err);
 json_t *store_command_take(struct store *s, const char *relay,
 			   struct error *err);
+/* How many active relays there are besides except; -1 (err) on failure. */
+int64_t store_relay_count(struct store *s, const char *except,
+			  struct error *err);
 /*
  * Take a relay out of service (retire) or back (!retire).  Retiring
  * is refused while its last published queue held mail, unless force;

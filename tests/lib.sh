@@ -32,6 +32,12 @@ tap_done() {
 	[ "$TAP_FAILED" -eq 0 ]
 }
 
+# jq_out EXPR: the JSON in $T/out satisfies EXPR (quietly: a check's
+# own output must reach the TAP stream)
+jq_out() {
+	jq -e "$1" "$T/out" > /dev/null
+}
+
 # check DESC CMD...: CMD must succeed
 check() {
 	local desc=$1

@@ -28,6 +28,15 @@ run() {
 				>> "$out/one.tap"
 		fi
 	fi
+	# a plan "1..N" must match the results printed: a check whose
+	# line went elsewhere (a redirect) would hide what it proved
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$out/one.tap" | tail -n 1)
+	got=$(grep -cE '^(not )?ok( |$)' "$out/one.tap")
+	if [ -n "$plan" ] && [ "$plan" != "$got" ] &&
+		! grep -q '^not ok - .* exited with status' "$out/one.tap"; then
+		echo "not ok - $name planned $plan results and printed $got" \
+			>> "$out/one.tap"
+	fi
 	cat "$out/one.tap"
 	cat "$out/one.tap" >> "$log"
 }

@@ -392,7 +392,7 @@ expect_exit 0 "relays" $F relays
 check "... lists the relay with its sequence and error" bash -c "grep 'mx-list' '$T/out' | grep -q '7' && grep -q 'postmap failed' '$T/out'"
 sql "DELETE FROM relays WHERE name = 'mx-list'" > /dev/null
 expect_exit 0 "jobs" $F jobs --json
-check "... a JSON list of jobs, each with its kind and domain" jq -e 'type == "array" and length > 0 and all(.[]; has("kind") and has("domain"))' "$T/out" > /dev/null
+check "... a JSON list of jobs, each with its kind and domain" jq_out 'type == "array" and length > 0 and all(.[]; has("kind") and has("domain"))'
 expect_exit 0 "db status" $F db status
 check "db status shows applied migrations" out_has "applied"
 expect_exit 0 "db migrate is re-runnable" $F db migrate

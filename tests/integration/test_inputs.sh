@@ -20,7 +20,7 @@ for n in isp.example mx1.isp.example MX1.ISP.Example; do
 	check "... saying it is ours" err_has "is one of our own host names"
 done
 expect_status 422 "API create of our own name: 422" POST /api/v1/domains "${O[@]}" "${J[@]}" -d '{"name":"mx1.isp.example","mode":"pop3"}'
-check "... naming the field" jq -e '.errors[0].field == "name"' "$T/out" > /dev/null
+check "... naming the field" jq_out '.errors[0].field == "name"'
 check "no domain stored by any of them" test "$(ndom)" = 0
 
 $F add a.example --mode feed --force --dest 127.0.0.1:2526 fallbacks=127.0.0.2:25,127.0.0.3:25 > /dev/null
@@ -34,7 +34,7 @@ check "... the new port is stored" test "$(fb)" = '["127.0.0.3:2525","127.0.0.4:
 v=$(sql "SELECT version FROM domains WHERE name='a.example'")
 expect_status 200 "API PATCH: one fallback replaced, same count" PATCH /api/v1/domains/a.example "${O[@]}" "${MP[@]}" \
 	-H "If-Match: \"$v\"" -d '{"fallbacks":[{"host":"127.0.0.5","port":25},{"host":"127.0.0.4","port":25}],"force":true}'
-check "... the answer shows it" jq -e '[.fallbacks[].host] == ["127.0.0.5","127.0.0.4"]' "$T/out" > /dev/null
+check "... the answer shows it" jq_out '[.fallbacks[].host] == ["127.0.0.5","127.0.0.4"]'
 check "... and it is stored" test "$(fb)" = '["127.0.0.5:25","127.0.0.4:25"]'
 
 $F add p.example --mode pop3 > /dev/null

@@ -40,7 +40,7 @@ check "token B's probe is in the tarpit too" wait_accepted $((base + 2))
 
 expect_status 429 "a second probe of token A at once: 429" POST /api/v1/domains/d3.example/probe -H "Authorization: Bearer $TA"
 check "... with Retry-After" test -n "$(hdr Retry-After)"
-check "... as problem+json saying why" jq -e '.status == 429 and (.detail | test("probe"))' "$T/out" > /dev/null
+check "... as problem+json saying why" jq_out '.status == 429 and (.detail | test("probe"))'
 expect_status 429 "token C's probe past the global limit: 429" POST /api/v1/domains/d4.example/probe -H "Authorization: Bearer $TC"
 check "... with Retry-After" test -n "$(hdr Retry-After)"
 expect_status 429 "a create that would probe counts too: 429" POST /api/v1/domains -H "Authorization: Bearer $TC" \
@@ -69,7 +69,7 @@ done
 check "a token's first 60 probes in a row are answered" test "$(echo $codes | cut -d' ' -f1-60)" = "$(printf '200 %.0s' $(seq 60) | sed 's/ $//')"
 check "... and one of the next 60 (in under a minute) is 429 ($(echo $codes | wc -w) sent)" test "$status" = 429
 check "... with Retry-After" test "$(hdr Retry-After)" -ge 1
-check "... saying the token used its probes" jq -e '.detail | test("used its 60 probes")' "$T/out" > /dev/null
+check "... saying the token used its probes" jq_out '.detail | test("used its 60 probes")'
 expect_status 200 "another token may still probe" POST /api/v1/domains/closed.example/probe -H "Authorization: Bearer $TE"
 kill "$TARPIT_PID" 2> /dev/null
 tap_done

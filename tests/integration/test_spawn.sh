@@ -12,6 +12,8 @@ set -u
 MXFEED_NS_MOUNT=1 in_netns "$0" "$@"
 pg_setup
 mkdir -p "$T/state/current" "$T/evil"
+# a relay host (a generation in force): the queue is read here
+echo 1 > "$T/state/current/SEQ"
 # the fake: records its environment, then prints an empty queue or hangs
 cat > "$T/fake-postqueue" <<FAKE
 #!/bin/bash
@@ -32,7 +34,7 @@ TOK=$("$FEEDCTL" token create t --role operator --json | jq -r .token)
 A=(-H "Authorization: Bearer $TOK")
 
 expect_status 200 "the queue of a domain (the fake postqueue: empty)" GET /api/v1/domains/example.com/queue "${A[@]}"
-check "... lists no messages" jq -e '.messages == []' "$T/out" > /dev/null
+check "... lists no messages" jq_out '.messages == []'
 check "postqueue ran by its absolute path, not the one first in PATH" test ! -e "$T/hijacked"
 check "... and it did run" test -s "$T/pq-env"
 check "its environment is clean: no variable of the service leaks" bash -c "! grep -q MXFEED_LEAK_CHECK '$T/pq-env'"
@@ -61,8 +63,8 @@ check "a flush whose postqueue hangs: 504" test "$status" = 504
 rm -f "$T/pq-pid" "$T/pq-child"
 http GET /api/v1/domains/example.com/queue "${A[@]}"
 check "a hung postqueue: the API answers 504 itself" test "$status" = 504
-check "... as problem+json naming the program" jq -e '.status == 504 and (.detail | test("postqueue"))' "$T/out" > /dev/null
-check "... saying it did not finish" jq -e '.detail | test("did not finish")' "$T/out" > /dev/null
+check "... as problem+json naming the program" jq_out '.status == 504 and (.detail | test("postqueue"))'
+check "... saying it did not finish" jq_out '.detail | test("did not finish")'
 pq=$(cat "$T/pq-pid" 2> /dev/null) child=$(cat "$T/pq-child" 2> /dev/null)
 # gone PID: not running (no process, or a zombie its new parent has not
 # reaped yet)
