@@ -21,7 +21,7 @@ dovecot-core dovecot-lmtpd dovecot-pop3d dovecot-imapd dovecot-pgsql
 php-fpm roundcube-core roundcube-sqlite3
 swaks iproute2
 rbldnsd unbound bind9-dnsutils
-jq util-linux bc time
+jq util-linux bc time python3-yaml
 debhelper dpkg-dev lintian groff-base man-db logrotate systemd
 "
 
