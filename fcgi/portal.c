@@ -2258,8 +2258,10 @@ static void messages_page(struct page *pg, const struct domain *d)
 		json_object_set_new(m, "time",
 				    when(json_object_get(m, "time")));
 		json_array_foreach(json_object_get(m, "steps"), j, st)
+		{
 			json_object_set_new(st, "time",
 					    when(json_object_get(st, "time")));
+		}
 	}
 	if (json_is_integer(json_object_get(o, "next"))) {
 		sbuf_addf(&next, "%s?after=%" JSON_INTEGER_FORMAT, action.buf,

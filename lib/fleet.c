@@ -75,8 +75,10 @@ static json_t *await(struct store *s, const json_t *cmds, int wait_ms,
 
 	sbuf_addch(&ids, '{');
 	json_array_foreach(cmds, i, c)
+	{
 		sbuf_addf(&ids, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
 			  json_integer_value(json_object_get(c, "id")));
+	}
 	sbuf_addch(&ids, '}');
 	for (;;) {
 		size_t waiting = 0;
@@ -84,10 +86,15 @@ static json_t *await(struct store *s, const json_t *cmds, int wait_ms,
 		st = store_command_status(s, ids.buf, err);
 		if (st == NULL)
 			break;
-		json_array_foreach(st, i, c) if (
-			strcmp(json_string_value(json_object_get(c, "state")),
-			       "pending") == 0 &&
-			json_is_true(json_object_get(c, "alive"))) waiting++;
+		json_array_foreach(st, i, c)
+		{
+			const char *state =
+				json_string_value(json_object_get(c, "state"));
+
+			if (strcmp(state, "pending") == 0 &&
+			    json_is_true(json_object_get(c, "alive")))
+				waiting++;
+		}
 		if (waiting == 0 || mono_ms() >= deadline)
 			break;
 		json_decref(st);
@@ -104,10 +111,12 @@ static const json_t *status_of(const json_t *st, const char *name)
 	const json_t *c;
 	size_t i;
 
-	json_array_foreach(
-		st, i,
-		c) if (strcmp(json_string_value(json_object_get(c, "relay")),
-			      name) == 0) return c;
+	json_array_foreach(st, i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "relay")),
+			   name) == 0)
+			return c;
+	}
 	return NULL;
 }
 

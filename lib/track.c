@@ -426,11 +426,12 @@ static bool attach_all(json_t *byq, const char *qk, const json_t *row)
 	const char *k;
 	json_t *l;
 
-	json_object_foreach(byq, k,
-			    l) if (strncmp(k, qk, ql) == 0 && k[ql] == ' ')
+	json_object_foreach(byq, k, l)
 	{
-		line_add(l, row);
-		any = true;
+		if (strncmp(k, qk, ql) == 0 && k[ql] == ' ') {
+			line_add(l, row);
+			any = true;
+		}
 	}
 	return any;
 }
@@ -518,9 +519,11 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 			json_t *bl;
 			size_t ql = strlen(qk);
 
-			json_object_foreach(byq, bk,
-					    bl) if (strncmp(bk, qk, ql) == 0 &&
-						    bk[ql] == ' ') used = true;
+			json_object_foreach(byq, bk, bl)
+			{
+				if (strncmp(bk, qk, ql) == 0 && bk[ql] == ' ')
+					used = true;
+			}
 			if (!used) {
 				json_t *l = line_new(a);
 
@@ -530,11 +533,13 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 		}
 	}
 	v = xmalloc((json_array_size(all) + 1) * sizeof(*v));
-	json_array_foreach(
-		all, i, r) if (line_visible(r, tq) &&
-			       (tq->before == 0 ||
-				json_integer_value(json_object_get(r, "at_s")) <
-					tq->before)) v[n++] = r;
+	json_array_foreach(all, i, r)
+	{
+		json_int_t at = json_integer_value(json_object_get(r, "at_s"));
+
+		if (line_visible(r, tq) && (tq->before == 0 || at < tq->before))
+			v[n++] = r;
+	}
 	qsort(v, n, sizeof(*v), cmp_lines);
 	msgs = json_array();
 	for (k = 0; k < n && k < (size_t)tq->limit; k++) {
@@ -548,7 +553,10 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 			? json_integer(json_integer_value(
 				  json_object_get(v[tq->limit - 1], "at_s")))
 			: json_null());
-	json_array_foreach(msgs, i, r) json_object_del(r, "at_s");
+	json_array_foreach(msgs, i, r)
+	{
+		json_object_del(r, "at_s");
+	}
 	free(v);
 	json_decref(byq);
 	json_decref(acc);
