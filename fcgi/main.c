@@ -565,6 +565,14 @@ int main(int argc, char **argv)
 	long nworkers = 0;
 	int i, sig;
 
+	/* the stop signals wait for sigwait() below from the start: a
+	 * SIGTERM while starting up (libfcgi installs a handler of its own
+	 * for it) would otherwise be swallowed and never stop us */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	log_init("mxfeed-fcgi", LOG_LEVEL_INFO);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -624,12 +632,7 @@ int main(int argc, char **argv)
 	if (listen_fd < 0)
 		return 1;
 
-	/* workers inherit a mask with the stop signals blocked */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* workers inherit the mask with the stop signals blocked (above) */
 	signal(SIGPIPE, SIG_IGN);
 
 	api_setup((int)nworkers);

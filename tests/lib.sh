@@ -115,7 +115,12 @@ web_setup() {
 	bash "$TOP/contrib/nginx/run.sh" "$T" "$WEB_PORT" "$T/fcgi.sock" start \
 		> "$T/nginx-start.log" 2>&1 ||
 		{ echo "Bail out! nginx did not start"; cat "$T/nginx-start.log" "$T/nginx-error.log"; exit 1; }
-	trap web_teardown EXIT
+	# after relay_setup the relay's daemons must go too (before $T does)
+	if [ "${RELAY_UP:-0}" = 1 ]; then
+		trap 'web_stop; relay_teardown' EXIT
+	else
+		trap web_teardown EXIT
+	fi
 	BASE="http://127.0.0.1:$WEB_PORT"
 	for _ in $(seq 50); do
 		curl -s -o /dev/null "$BASE/healthz" && return 0
@@ -143,9 +148,13 @@ fcgi_stop() {
 	FCGI_PID=
 }
 
-web_teardown() {
+web_stop() {
 	bash "$TOP/contrib/nginx/run.sh" "$T" "$WEB_PORT" "$T/fcgi.sock" stop > /dev/null 2>&1
 	fcgi_stop
+}
+
+web_teardown() {
+	web_stop
 	pg_teardown
 }
 
@@ -275,6 +284,7 @@ spam = { network_checks = 0; test_header = 1; };
 scanner = { rspamd_pid = "$T/rspamd.pid"; };
 tls = { cert_file = "$T/tls/cert.pem"; key_file = "$T/tls/key.pem"; };
 CONF
+	RELAY_UP=1
 	trap relay_teardown EXIT
 }
 

@@ -76,5 +76,6 @@ check "... naming the setting" err_has "fcgi.peers"
 cp "$T/conf.orig" "$MXFEED_CONF"
 expect_exit 2 "a TCP listener without fcgi.peers = [\"any\"]: exit 2" timeout 10 "$FCGI" --listen "127.0.0.1:$((WEB_PORT + 7))"
 check "... saying the peer cannot be checked" err_has "cannot check"
+rm -f "$SOCK"
 fcgi_start
 tap_done

@@ -185,6 +185,6 @@ check "... and it is delivered" sink_has 2526 TR-q4
 check "every row is in a day's partition, none in the default" \
 	test "$(sql "SELECT count(*) FROM message_events_default")" = 0
 check "sync kept running" kill -0 "$SYNC_PID"
-web_teardown
+web_stop
 
 tap_done
