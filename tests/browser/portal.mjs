@@ -17,7 +17,7 @@ const ctx = await browser.newContext({
 	javaScriptEnabled: false, // the portal must work without it
 });
 const page = await ctx.newPage();
-page.setDefaultTimeout(10000);
+page.setDefaultTimeout(30000); // a loaded CI machine, not a target
 const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
 await step('log in and see the domain list', async () => {

@@ -14,7 +14,9 @@ const { step, done } = tap(Number(process.env.TAP_FIRST || 0));
 const browser = await launch();
 const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 const page = await ctx.newPage();
-page.setDefaultTimeout(15000);
+// Roundcube's php-fpm answers a logout in seconds on a loaded CI machine
+// (two cores, several suites): 15 s was seen to run out once.
+page.setDefaultTimeout(45000);
 const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 const user = page.locator('input[name=_user]');
 const pass = page.locator('input[name=_pass]');
