@@ -275,6 +275,38 @@ int store_token_touch(struct store *s, const char *name, struct error *err)
 	__attribute__((warn_unused_result));
 
 /*
+ * Staff users: the portal's logins (nginx's REMOTE_USER), their role
+ * and their domain group (the exact domains they see; none = every
+ * domain).  A login without a row may not use the portal.  Every
+ * change writes an audit row (staff-add, staff-set, staff-remove).
+ * set: role NULL keeps the role; domains_given replaces the group
+ * (ndomains 0: every domain).  ERR_CONFLICT when add finds the login,
+ * ERR_NOTFOUND when set or remove does not.
+ */
+struct staff_info {
+	char login[ACTOR_MAX + 1];
+	enum token_role role;
+	size_t ndomains;
+	struct domain_name *domains; /* allocated by store_staff_get() */
+};
+
+int store_staff_add(struct store *s, const struct staff_info *st,
+		    const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+int store_staff_set(struct store *s, const char *login,
+		    const enum token_role *role,
+		    const struct domain_name *domains, size_t ndomains,
+		    bool domains_given, const struct change_ctx *ctx,
+		    struct error *err) __attribute__((warn_unused_result));
+int store_staff_remove(struct store *s, const char *login,
+		       const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+json_t *store_staff_list(struct store *s, struct error *err);
+/* out->domains is allocated (free()); the login was checked already. */
+enum lookup store_staff_get(struct store *s, const char *login,
+			    struct staff_info *out, struct error *err);
+
+/*
  * Idempotency keys (24 h).  reserve: insert a pending row for the key
  * before its request runs; 1 when this caller holds it, 0 when a row
  * exists (look at it with get), -1 on error.  get: LOOKUP_FOUND fills
