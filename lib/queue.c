@@ -524,13 +524,14 @@ static int expire_one(void *arg, const json_t *msg, const char *domain,
 	int64_t arrival =
 		json_integer_value(json_object_get(msg, "arrival_time"));
 
-	if (qn == NULL || a->n == 0)
+	if (qn == NULL)
 		return 0;
-	l = bsearch(domain, a->v, a->n, sizeof(*a->v), cmp_life);
-	if (l == NULL)
-		return 0;
+	/*
+	 * quarantined: deleted, never bounced (spam: no backscatter), after
+	 * the site's quarantine.days whether or not the domain still
+	 * exists - a removed domain's held mail has no one to release it
+	 */
 	if (strcmp(qn, "hold") == 0) {
-		/* quarantined: deleted, never bounced (spam: no backscatter) */
 		if (a->now < arrival + (int64_t)a->quarantine_days * DAY)
 			return 0;
 		if (drop_id(a->cur, id, err) < 0)
@@ -538,6 +539,11 @@ static int expire_one(void *arg, const json_t *msg, const char *domain,
 		a->purged++;
 		return 0;
 	}
+	if (a->n == 0)
+		return 0;
+	l = bsearch(domain, a->v, a->n, sizeof(*a->v), cmp_life);
+	if (l == NULL)
+		return 0;
 	if (strcmp(qn, "deferred") != 0 ||
 	    json_is_true(json_object_get(msg, "forced_expire")) ||
 	    a->now < queue_expiry(arrival, l->days, l->until))

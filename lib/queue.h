@@ -13,8 +13,10 @@
  *     arrival + 31 days               (Postfix's ceiling);
  * it is expired with "postsuper -e" and sent on its way at once
  * ("postqueue -i"), which bounces it to its sender with the last delay
- * reason.  Messages of domains absent from the generation (removed)
- * are left to Postfix's global lifetime.
+ * reason.  Deferred messages of domains absent from the generation
+ * (removed) are left to Postfix's global lifetime; quarantined ones
+ * (the hold queue) of any domain, removed or not, are deleted after
+ * the site's quarantine.days.
  *
  * A listing (queue_list) may reuse this process's last postqueue -j
  * answer for up to two seconds, and listings at once wait for one run

@@ -5,7 +5,8 @@
 # kind of fate is produced for real, then found by feedctl trace and
 # the API with the right steps: a block rule's refusal, greylisted then
 # accepted, a virus, deleted as spam, deferred then delivered, bounced
-# after its queue lifetime; a scoped token sees only its domain.
+# after its queue lifetime; a scoped token sees only its domain.  The
+# quarantine: release, delete, expiry (a removed domain's too).
 set -u
 . "$(dirname "$0")/../lib.sh"
 in_netns "$0" "$@"
@@ -153,6 +154,24 @@ check "... never delivered" sink_lacks 2526 TR-q3
 check "... nor bounced: its only step stays quarantined" \
 	traced z@q.example '[.messages[0].steps[].verdict] == ["quarantined"]'
 check "... and Postfix removed it" grep -q "$(jq -r '.messages[0].queue_id' "$T/trace"): removed" "$T/state/postfix.log"
+
+# a removed domain's quarantine still expires after quarantine.days
+$F add gone.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
+	spam.enabled=on spam.high.action=quarantine > /dev/null
+check "a quarantine domain added" relay_caught_up
+send ok@sender.test x@gone.example TR-gone --add-header "X-Test-Score: 16"
+check "its message is held" traced x@gone.example '.messages[0].verdict == "quarantined"'
+qg=$(jq -r '.messages[0].queue_id' "$T/trace")
+expect_exit 0 "the domain is removed (held mail is never bounced)" \
+	$F remove gone.example --confirm=gone.example --bounce-queue
+check "... and the relay applies the removal" relay_caught_up
+check "... its message is still held" bash -c "postqueue -c '$T/state/current' -j | grep -q '\"$qg\"'"
+expect_exit 0 "queue-expire a day before quarantine.days" $M queue-expire --as-of $(( $(date +%s) + 29 * 86400 ))
+check "... keeps it" bash -c "postqueue -c '$T/state/current' -j | grep -q '\"$qg\"'"
+expect_exit 0 "queue-expire after quarantine.days (30)" $M queue-expire --as-of $(( $(date +%s) + 31 * 86400 ))
+check "... deletes the removed domain's held message" out_has "deleted 1 quarantined"
+check "... Postfix removed it" grep -q "$qg: removed" "$T/state/postfix.log"
+check "... never delivered" sink_lacks 2526 TR-gone
 
 # the API, scoped
 web_setup
