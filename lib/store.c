@@ -3157,3 +3157,85 @@ int64_t store_relay_count(struct store *s, const char *except,
 	PQclear(res);
 	return n;
 }
+
+/* ---- the quarantine digest ------------------------------------------ */
+
+static const char sql_digest_targets[] =
+	"SELECT coalesce(json_agg(json_build_object('domain', name, 'address',"
+	" quarantine_digest) ORDER BY name), '[]')::text"
+	" FROM domains WHERE name = ANY (string_to_array($1, ','))"
+	" AND quarantine_digest <> ''";
+static const char sql_digest_claim[] =
+	"INSERT INTO quarantine_digests (relay, domain, day, messages)"
+	" VALUES ($1, $2, $3::date, $4::integer) ON CONFLICT DO NOTHING"
+	" RETURNING 1";
+static const char sql_digest_unclaim[] =
+	"DELETE FROM quarantine_digests WHERE relay = $1 AND domain = $2"
+	" AND day = $3::date";
+static const char sql_digest_prune[] =
+	"DELETE FROM quarantine_digests WHERE day < $1::date - 60";
+
+json_t *store_digest_targets(struct store *s, char *const *names, size_t n,
+			     struct error *err)
+{
+	struct params p = { 0 };
+	struct strbuf *sb;
+	json_t *j;
+	size_t i;
+
+	if (ensure_conn(s, err) < 0)
+		return NULL;
+	sb = p_big(&p);
+	for (i = 0; i < n; i++)
+		sbuf_addf(sb, "%s%s", i ? "," : "", names[i]);
+	p_big_done(&p);
+	j = json_query(s, sql_digest_targets, &p, "digest targets", err);
+	p_release(&p);
+	return j;
+}
+
+int store_digest_claim(struct store *s, const char *relay, const char *domain,
+		       const char *day, long messages, struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, relay);
+	p_str(&p, domain);
+	p_str(&p, day);
+	p_int(&p, messages);
+	res = q(s, sql_digest_claim, &p, "digest claim", err);
+	p_release(&p);
+	if (res == NULL)
+		return -1;
+	rc = PQntuples(res) > 0 ? 1 : 0;
+	PQclear(res);
+	if (rc == 1) {
+		p = (struct params){ 0 };
+		p_str(&p, day);
+		/* bookkeeping: a failure here changes nothing that matters */
+		if (q0(s, sql_digest_prune, &p, "digest prune", err) < 0)
+			error_clear(err);
+		p_release(&p);
+	}
+	return rc;
+}
+
+int store_digest_unclaim(struct store *s, const char *relay, const char *domain,
+			 const char *day, struct error *err)
+{
+	struct params p = { 0 };
+	int rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, relay);
+	p_str(&p, domain);
+	p_str(&p, day);
+	rc = q0(s, sql_digest_unclaim, &p, "digest unclaim", err);
+	p_release(&p);
+	return rc;
+}

@@ -398,4 +398,20 @@ int store_command_finish(struct store *s, int64_t id, bool ok,
 			 const json_t *result, const char *error,
 			 struct error *err) __attribute__((warn_unused_result));
 
+/*
+ * The quarantine digest (lib/digest): of the domains names (A-labels),
+ * those with a quarantine.digest address: [{"domain", "address"}];
+ * claim the digest of relay, domain and UTC day ("YYYY-MM-DD"): 1 when
+ * this caller may send it, 0 when it was sent already; unclaim: give a
+ * claim back after a failed send, so that the next run tries again.
+ */
+json_t *store_digest_targets(struct store *s, char *const *names, size_t n,
+			     struct error *err);
+int store_digest_claim(struct store *s, const char *relay, const char *domain,
+		       const char *day, long messages, struct error *err)
+	__attribute__((warn_unused_result));
+int store_digest_unclaim(struct store *s, const char *relay, const char *domain,
+			 const char *day, struct error *err)
+	__attribute__((warn_unused_result));
+
 #endif
