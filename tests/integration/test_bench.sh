@@ -42,4 +42,7 @@ bench regex.sh any '^policyd decisions/s with 100 sender regexes: .*ratio' \
 	BENCH_NREQ=2000 BENCH_RUNS=1
 bench trace.sh any '^trace of one address over [0-9]+ events: .*ratio' \
 	BENCH_TRACE_EVENTS=2000 BENCH_TRACE_N=3
+bench portal.sh any '^portal domain page at [0-9]+ domains: .*ratio' \
+	BENCH_PORTAL_DOMAINS=2000 BENCH_DURATION=1s \
+	WEB_PORT="$WEB_PORT" BENCH_BARE_PORT=$((WEB_PORT + 100))
 tap_done
