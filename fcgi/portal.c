@@ -2168,8 +2168,16 @@ static void relays_page(struct page *pg)
 	{
 		const char *hb =
 			json_string_value(json_object_get(r, "heartbeat"));
+		/* an error may name any customer's domain: a domain group's
+		 * login sees that there is one, not what it says (as a
+		 * scoped token) */
 		const char *le =
-			json_string_value(json_object_get(r, "last_error"));
+			pg->who.nscope > 0 && json_is_string(json_object_get(
+						      r, "last_error"))
+				? "(hidden: your login sees only its domain "
+				  "group)"
+				: json_string_value(
+					  json_object_get(r, "last_error"));
 		json_int_t seq =
 			json_integer_value(json_object_get(r, "applied_seq"));
 		struct strbuf addrs = STRBUF_INIT, st = STRBUF_INIT;

@@ -176,6 +176,15 @@ for p in "" /messages /remove /flush /extend /switch-pop3 /temp-pop3 /revert /sw
 	expect_status 404 "group: GET b.example$p is 404" GET "/portal/d/b.example$p" "${U[@]}"
 done
 check "... the same page as for a missing domain" bash -c "sed 's/zz.example/b.example/g' '$T/missing.html' | cmp -s - '$T/out'"
+sql "UPDATE relays SET last_error = 'apply failed: b.example broke it'" > /dev/null
+sql "INSERT INTO relays (name, role, last_error) SELECT 'r1', 'relay', 'apply failed: b.example broke it' WHERE NOT EXISTS (SELECT 1 FROM relays)" > /dev/null
+expect_status 200 "group: the relays page" GET /portal/relays "${U[@]}"
+check "... hides a relay's last error (it may name any domain)" \
+	bash -c "grep -q 'hidden: your login sees only its domain group' '$T/out' && ! grep -q 'b.example' '$T/out'"
+as staff
+expect_status 200 "admin: the relays page" GET /portal/relays "${U[@]}"
+check "... shows it" body_has "apply failed: b.example broke it"
+as grouped
 v=$(version b.example)
 for p in "" /remove /flush /extend /switch-pop3 /temp-pop3; do
 	expect_status 404 "group: POST b.example$p is 404" POST "/portal/d/b.example$p" "${U[@]}" "${OR[@]}" \
