@@ -9,7 +9,9 @@
  * connection with one prepared statement: the primary-key SELECT of
  * store_domain_get() in lib/store.c (sql_domain_cols + sql_domain_get_tail,
  * copied here).  The last path segment is the domain name; the answer is
- * {"name":"..."} with 200, or 404 when there is no row.  No
+ * {"name":"..."} with 200, or 404 when there is no row.  A path under
+ * /api/v1/list/AFTER is the keyset page of bench/portal.sh's list: the
+ * 50 names after AFTER by the primary key, {"name":"LAST"}.  No
  * authentication, no JSON library, no logging: only the floor.
  * SIGTERM/SIGINT end the process at once (libfcgi would otherwise catch
  * SIGTERM and leave the threads blocked in accept()).
@@ -49,6 +51,8 @@ static const char sql_get[] =
 	" (SELECT max(c.seq) AS seq FROM changes c WHERE c.domain = d.name) p"
 	" ON true "
 	"WHERE d.name = $1";
+static const char sql_list[] =
+	"SELECT name FROM domains WHERE name > $1 ORDER BY name LIMIT 50";
 /* clang-format on */
 
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -66,6 +70,14 @@ static PGconn *db_open(void)
 		return NULL;
 	}
 	res = PQprepare(db, "get", sql_get, 1, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "bare_fcgi: prepare: %s", PQerrorMessage(db));
+		PQclear(res);
+		PQfinish(db);
+		return NULL;
+	}
+	PQclear(res);
+	res = PQprepare(db, "list", sql_list, 1, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "bare_fcgi: prepare: %s", PQerrorMessage(db));
 		PQclear(res);
@@ -103,7 +115,9 @@ static void serve(PGconn *db, FCGX_Request *fr)
 		path = "/";
 	slash = strrchr(path, '/');
 	name = slash ? slash + 1 : path;
-	res = PQexecPrepared(db, "get", 1, &name, NULL, NULL, 0);
+	res = PQexecPrepared(
+		db, strncmp(path, "/api/v1/list/", 13) == 0 ? "list" : "get", 1,
+		&name, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		FCGX_PutS("Status: 500 Internal Server Error\r\n"
 			  "Content-Type: application/json\r\n\r\n"
@@ -120,7 +134,7 @@ static void serve(PGconn *db, FCGX_Request *fr)
 		FCGX_PutS("Status: 200 OK\r\n"
 			  "Content-Type: application/json\r\n\r\n",
 			  fr->out);
-		put_json(fr->out, PQgetvalue(res, 0, 0));
+		put_json(fr->out, PQgetvalue(res, PQntuples(res) - 1, 0));
 	}
 	PQclear(res);
 }

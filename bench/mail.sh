@@ -23,8 +23,13 @@
 #            at the destination's smtp-sink, both stamped with
 #            $EPOCHREALTIME (to about a millisecond).  No baseline: the
 #            target is absolute.
+#   tracking: msgs/s of the same bursts through mxfeed's Postfix with
+#            "mta-glue sync" running and following the Postfix log into
+#            message_events (tracking.enabled = 1)  vs  the same sync with
+#            tracking.enabled = 0, alternating, best of $BENCH_RUNS each
+#            ($BENCH_TRACK_N messages a burst, default $BENCH_MAIL_N).
 # Targets (SPEC): msgs/s >= 0.9x the stock configuration; accept to
-# delivered well under 20 s.  Runs in a network namespace with loopback
+# delivered well under 20 s; tracking on >= 0.95x tracking off.  Runs in a network namespace with loopback
 # only; everything on 127.0.0.1; every loop is bounded; nothing is
 # asserted.
 set -uo pipefail
@@ -320,3 +325,43 @@ printf '#   all (ms):'
 printf ' %.1f' "${sorted[@]}"
 echo
 echo "#   Postfix's delays= of the last one (before queue / queue / connect / transmission, s): $(grep -F 'to=<u@grey.example>' "$MX_LOG" | grep ' status=sent ' | tail -n 1 | grep -o 'delays=[^,]*' | cut -d= -f2)"
+
+# ---- 3. tracking on vs off ------------------------------------------------
+NT=${BENCH_TRACK_N:-$N}
+grep -q '^tracking' "$MXFEED_CONF" && die "the test configuration sets tracking already"
+cp "$MXFEED_CONF" "$T/notrack.conf"
+echo 'tracking = { enabled = 0; };' >> "$T/notrack.conf"
+# sync_run CONF: (re)start "mta-glue sync" with CONF, caught up
+sync_run() {
+	if [ -n "${SYNC_PID:-}" ]; then
+		kill "$SYNC_PID" 2> /dev/null
+		wait "$SYNC_PID" 2> /dev/null
+	fi
+	MXFEED_CONF=$1 "$MTA_GLUE" sync >> "$T/sync.log" 2>&1 &
+	SYNC_PID=$!
+	relay_caught_up || die "sync did not catch up: $(tail -n 3 "$T/sync.log")"
+}
+events() { sql "SELECT count(*) FROM message_events WHERE domain = 'bench.example'"; }
+on_all='' off_all='' on_best='' off_best=''
+for r in $(seq 1 "$RUNS"); do
+	sync_run "$MXFEED_CONF"
+	e0=$(events)
+	burst "track-on-$r" 2525 "$MX_SPOOL" "$MX_LOG" "$NT"
+	on_all+=" $(printf '%.2f' "$ELAPSED")"
+	[ -z "$on_best" ] || [ "$(echo "$ELAPSED < $on_best" | bc)" = 1 ] && on_best=$ELAPSED
+	for _ in $(seq 100); do # the follower writes in batches
+		[ $(($(events) - e0)) -ge "$NT" ] && break
+		sleep 0.2
+	done
+	tracked=$(($(events) - e0))
+	sync_run "$T/notrack.conf"
+	e0=$(events)
+	burst "track-off-$r" 2525 "$MX_SPOOL" "$MX_LOG" "$NT"
+	off_all+=" $(printf '%.2f' "$ELAPSED")"
+	[ -z "$off_best" ] || [ "$(echo "$ELAPSED < $off_best" | bc)" = 1 ] && off_best=$ELAPSED
+	[ "$(events)" = "$e0" ] || echo "# WARNING: events were recorded with tracking off"
+done
+a=$(printf '%.0f' "$(echo "$NT / $on_best" | bc -l)")
+b0=$(printf '%.0f' "$(echo "$NT / $off_best" | bc -l)")
+echo "mail tracking on/off msgs/s: $a (tracking off $b0) ratio $(ratio "$a" "$b0") [target >= 0.95]"
+echo "#   seconds for $NT messages: tracking on$on_all; off$off_all; events of the last run on: $tracked"

@@ -547,7 +547,9 @@ static void usage(FILE *fp)
 	      "\n"
 	      "The portal trusts the staff login only from the FastCGI "
 	      "parameter\nMXFEED_STAFF_USER, which nginx sets after its own "
-	      "authentication;\nsee contrib/nginx/mxfeed.conf.  Only root, "
+	      "authentication;\nsee contrib/nginx/mxfeed.conf; a login needs "
+	      "a row of 'feedctl staff'\n(its role and domain group).  Only "
+	      "root, "
 	      "this service's user and the\npeers fcgi.peers names may "
 	      "connect (checked with SO_PEERCRED).\n",
 	      fp);

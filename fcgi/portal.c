@@ -18,14 +18,19 @@
  *                                  sequence, heartbeat, state, last error
  *   GET  /portal/static/portal.css
  *
- * The login is nginx's (MXFEED_STAFF_USER, see main.c); staff act as
- * admin and are the actor of their changes, with the ticket typed in
- * the form.  Every POST must carry our Origin (403 otherwise) and the
- * CSRF token of the login (HMAC-SHA256 of the user under a key made at
- * start-up; 403 otherwise) before anything is parsed further.  A good
- * POST answers 303 to a GET page (post-redirect-get); a refused one
- * renders the form again with the input kept and each error next to
- * its field.  Pages come from templates/portal through
+ * The login is nginx's (MXFEED_STAFF_USER, see main.c); lib/auth
+ * looks it up in staff_users (feedctl staff): a login without a row
+ * gets a 403 page, a row gives the role and the domain group.  What a
+ * role may do is auth_may()'s table: pages offer only the forms the
+ * role may send, and every such page and POST is refused (403,
+ * nothing stored) above it; a domain outside the group is "not found"
+ * (404) on every page and POST, its list shows only the group.  Staff
+ * are the actor of their changes, with the ticket typed in the form.  Every
+ * POST must carry our Origin (403 otherwise) and the CSRF token of the login
+ * (HMAC-SHA256 of the user under a key made at start-up; 403 otherwise) before
+ * anything is parsed further.  A good POST answers 303 to a GET page
+ * (post-redirect-get); a refused one renders the form again with the input kept
+ * and each error next to its field.  Pages come from templates/portal through
  * lib/util/template, which escapes every value.
  */
 #include <openssl/crypto.h>
@@ -86,9 +91,14 @@ static void render(struct page *pg, int status, const char *title,
 	json_object_set_new(ctx, "csrf", json_string(pg->csrf));
 	if (template_render(tmpl, template_get(tmpl), ctx, &body, &pg->err) < 0)
 		goto bug;
-	lay = json_pack("{s:s, s:s, s:o, s:o}", "title", title, "user",
-			pg->who.name, "body", template_trusted(body.buf),
-			"flash", flash ? flash : json_null());
+	lay = json_pack(
+		"{s:s, s:s, s:o, s:b, s:o, s:o}", "title", title, "user",
+		pg->who.name, "role",
+		pg->who.staff ? json_string(token_role_names[pg->who.role])
+			      : json_null(),
+		"can_add", pg->who.staff && auth_can(&pg->who, ACT_DOMAIN_ADD),
+		"body", template_trusted(body.buf), "flash",
+		flash ? flash : json_null());
 	if (template_render("layout.html", template_get("layout.html"), lay,
 			    &html, &pg->err) < 0) {
 		json_decref(lay);
@@ -443,6 +453,7 @@ enum verb_id {
 
 struct verb {
 	enum verb_id id;
+	enum auth_act act; /* what the role must allow */
 	const char *path;
 	const char *title;
 	const char *intro;
@@ -451,31 +462,31 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{ V_SWITCH_FEED, "switch-feed", "Switch to feed",
+	{ V_SWITCH_FEED, ACT_MAIL_STACK, "switch-feed", "Switch to feed",
 	  "Relay the domain's mail to the customer's server instead of "
 	  "mailboxes. The next page says what happens to each mailbox.",
 	  "Review the switch…", true },
-	{ V_SWITCH_POP3, "switch-pop3", "Switch to POP3",
+	{ V_SWITCH_POP3, ACT_MAIL_STACK, "switch-pop3", "Switch to POP3",
 	  "Host the domain's mail in mailboxes instead of relaying it. The "
 	  "next page says what happens.",
 	  "Review the switch…", true },
-	{ V_TEMP_POP3, "temp-pop3", "Temporary POP3",
+	{ V_TEMP_POP3, ACT_MAIL_STACK, "temp-pop3", "Temporary POP3",
 	  "While the customer's server is out: temporary mailboxes (POP3, "
 	  "IMAP and webmail at /webmail/) receive the mail, queued mail "
 	  "included. Each password is shown once.",
 	  "Create temporary mailboxes", false },
-	{ V_REVERT, "revert", "Revert to the feed",
+	{ V_REVERT, ACT_MAIL_STACK, "revert", "Revert to the feed",
 	  "End temporary POP3: mail goes to the destination again. The next "
 	  "page says what happens to the temporary mailboxes.",
 	  "Review the revert…", true },
-	{ V_EXTEND, "extend", "Extend the queue",
+	{ V_EXTEND, ACT_QUEUE, "extend", "Extend the queue",
 	  "Keep queued mail (and mail still to come) longer than the queue "
 	  "lifetime, e.g. while the customer's server is out.",
 	  "Extend", false },
-	{ V_FLUSH, "flush", "Flush the queue",
+	{ V_FLUSH, ACT_QUEUE, "flush", "Flush the queue",
 	  "Ask the relay to retry the domain's queued mail now.", "Flush now",
 	  false },
-	{ V_SWITCH_BACKUP, "switch-backup", "Switch to backup",
+	{ V_SWITCH_BACKUP, ACT_MAIL_STACK, "switch-backup", "Switch to backup",
 	  "Be a lower-priority MX for the domain: queue its mail for the "
 	  "customer's primary server and defer what the primary might still "
 	  "take. The next page says what happens to each mailbox.",
@@ -1543,6 +1554,8 @@ static void list_page(struct page *pg)
 	if (after != NULL && after[0] != '\0' &&
 	    strlen(after) <= DOMAIN_NAME_MAX)
 		f.after = after;
+	f.scope = pg->who.scope; /* a domain group lists only its own */
+	f.nscope = pg->who.nscope;
 	if (store_domain_list(pg->ox.store, &f, &l, &pg->err) < 0) {
 		http_form_release(&qs);
 		error_page_err(pg);
@@ -1602,10 +1615,11 @@ static void list_page(struct page *pg)
 				  "label", k ? mode_opts[k] : "any mode",
 				  "selected",
 				  mode && strcmp(mode, mode_opts[k]) == 0));
-	ctx = json_pack("{s:s, s:o, s:o, s:b, s:b}", "q", q ? q : "", "modes",
-			modes, "domains", first_last(rows), "filtered",
+	ctx = json_pack("{s:s, s:o, s:o, s:b, s:b, s:b}", "q", q ? q : "",
+			"modes", modes, "domains", first_last(rows), "filtered",
 			f.match != NULL || f.mode >= 0, "paged",
-			f.after != NULL);
+			f.after != NULL, "can_add",
+			auth_can(&pg->who, ACT_DOMAIN_ADD));
 	if (l.n == LIST_PAGE) {
 		struct strbuf next = STRBUF_INIT;
 
@@ -1756,12 +1770,20 @@ static void domain_page(struct page *pg, const struct domain *d,
 		json_t *vs = json_array();
 
 		for (k = 0; k < NVERBS; k++)
-			if (verb_applies(d, verbs[k].id))
+			if (verb_applies(d, verbs[k].id) &&
+			    auth_can(&pg->who, verbs[k].act))
 				json_array_append_new(vs,
 						      verb_ctx(pg, d, &verbs[k],
 							       NULL, false));
 		json_object_set_new(ctx, "verbs", vs);
 	}
+	json_object_set_new(ctx, "can_set",
+			    json_boolean(auth_can(&pg->who, ACT_DOMAIN_SET)));
+	json_object_set_new(
+		ctx, "can_remove",
+		json_boolean(auth_can(&pg->who, ACT_DOMAIN_REMOVE)));
+	json_object_set_new(ctx, "role",
+			    json_string(token_role_names[pg->who.role]));
 	json_object_set_new(ctx, "job_errors",
 			    njob_errors ? json_integer((json_int_t)njob_errors)
 					: json_null());
@@ -1985,6 +2007,21 @@ static void new_post(struct page *pg)
 		return;
 	}
 	pg->ox.change.ticket = ticket;
+	if (pg->who.nscope > 0) {
+		struct domain_name dn;
+		struct error e = ERROR_INIT;
+
+		if (ops_name(pg->ox.conf, name ? name : "", &dn, &e) == 0 &&
+		    !auth_sees(&pg->who, dn.alabel)) {
+			error_page(pg, 403,
+				   "This domain is outside your domain group; "
+				   "nothing was added.");
+			error_release(&e);
+			json_decref(errors);
+			return;
+		}
+		error_release(&e);
+	}
 	if (dest != NULL && dest[0] == '\0')
 		dest = NULL;
 	pg->ox.force = form_checked(pg, "force");
@@ -2131,8 +2168,16 @@ static void relays_page(struct page *pg)
 	{
 		const char *hb =
 			json_string_value(json_object_get(r, "heartbeat"));
+		/* an error may name any customer's domain: a domain group's
+		 * login sees that there is one, not what it says (as a
+		 * scoped token) */
 		const char *le =
-			json_string_value(json_object_get(r, "last_error"));
+			pg->who.nscope > 0 && json_is_string(json_object_get(
+						      r, "last_error"))
+				? "(hidden: your login sees only its domain "
+				  "group)"
+				: json_string_value(
+					  json_object_get(r, "last_error"));
 		json_int_t seq =
 			json_integer_value(json_object_get(r, "applied_seq"));
 		struct strbuf addrs = STRBUF_INIT, st = STRBUF_INIT;
@@ -2305,6 +2350,36 @@ static void messages_page(struct page *pg, const struct domain *d)
 
 /* ---- routing ------------------------------------------------------- */
 
+/* A 403 page when the login's role may not do act (auth_may()). */
+static bool refused(struct page *pg, enum auth_act act)
+{
+	if (auth_may(&pg->who, act, &pg->err) == 0)
+		return false;
+	error_page(pg, 403, error_msg(&pg->err));
+	error_clear(&pg->err);
+	return true;
+}
+
+/*
+ * A 404 page, the same as for a missing domain, when name is outside
+ * the login's domain group (or names no domain at all).
+ */
+static bool unseen(struct page *pg, const char *name)
+{
+	struct domain_name dn;
+
+	if (pg->who.nscope == 0)
+		return false;
+	if (ops_name(pg->ox.conf, name, &dn, &pg->err) == 0 &&
+	    auth_sees(&pg->who, dn.alabel))
+		return false;
+	error_clear(&pg->err);
+	error_set(&pg->err, ERR_NOTFOUND, "name", "no such domain");
+	error_page_err(pg);
+	error_clear(&pg->err);
+	return true;
+}
+
 static void route(struct page *pg)
 {
 	const char *path = pg->q->path, *m = pg->q->method;
@@ -2338,6 +2413,8 @@ static void route(struct page *pg)
 		return;
 	}
 	if (strcmp(path, "/portal/new") == 0) {
+		if (refused(pg, ACT_DOMAIN_ADD))
+			return;
 		if (get)
 			new_page(pg, 200, NULL, NULL);
 		else
@@ -2357,10 +2434,12 @@ static void route(struct page *pg)
 	}
 	memcpy(name, rest, n);
 	name[n] = '\0';
+	if (unseen(pg, name))
+		return;
 	if (slash == NULL) {
 		if (get)
 			domain_get(pg, name);
-		else
+		else if (!refused(pg, ACT_DOMAIN_SET))
 			domain_post(pg, name);
 		return;
 	}
@@ -2376,6 +2455,9 @@ static void route(struct page *pg)
 		error_page(pg, 404, "There is no such page.");
 		return;
 	}
+	/* the forms of these pages change things: GET as well as POST */
+	if (refused(pg, v != NULL ? v->act : ACT_DOMAIN_REMOVE))
+		return;
 	if (load(pg, name, &d, &p) < 0)
 		return;
 	if (v != NULL)
@@ -2397,20 +2479,23 @@ void portal_handle(struct req *q, struct resp *r)
 		return;
 	}
 	pg.form = (struct http_form)HTTP_FORM_INIT;
-	if (auth_staff(q->remote_user, &pg.who, &pg.err) < 0) {
-		/* nginx authenticates /portal/; reaching here is a setup bug */
-		r->status = 401;
-		r->ctype = "text/plain; charset=utf-8";
-		sbuf_addstr(&r->body, "the portal needs nginx's login "
-				      "(see contrib/nginx/mxfeed.conf)\n");
+	if ((pg.ox.store = worker_store(q->w, &pg.err)) == NULL ||
+	    auth_staff(pg.ox.store, q->remote_user, &pg.who, &pg.err) < 0) {
+		if (pg.err.code == ERR_UNAUTH) {
+			/* nginx authenticates /portal/: a setup bug */
+			r->status = 401;
+			r->ctype = "text/plain; charset=utf-8";
+			sbuf_addstr(&r->body,
+				    "the portal needs nginx's login "
+				    "(see contrib/nginx/mxfeed.conf)\n");
+			goto out;
+		}
+		memset(pg.csrf, 0, sizeof(pg.csrf)); /* no forms here */
+		error_page_err(&pg);
 		goto out;
 	}
 	q->actor = pg.who.name;
 	csrf_make(&pg);
-	if ((pg.ox.store = worker_store(q->w, &pg.err)) == NULL) {
-		error_page_err(&pg);
-		goto out;
-	}
 	pg.ox.conf = q->w->conf;
 	pg.ox.change.actor = pg.who.name;
 	pg.ox.change.ticket = "";

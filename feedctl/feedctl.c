@@ -1042,6 +1042,101 @@ static int cmd_token(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_staff(struct cli *cli, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "login", "LOGIN" },	  { "role", "ROLE" },
+		{ "domains", "DOMAINS" }, { "updated_at", "CHANGED" },
+		{ "created_by", "BY" },	  { NULL, NULL },
+	};
+	char *domains[ARGS_MAX];
+	const char *role = NULL, *dom = NULL, *verb;
+	bool all = false, add, set;
+	size_t nd = 0;
+	json_t *list;
+	int i, r;
+
+	if (argc < 2)
+		return usage_error(cli, "staff", "staff needs a sub-command");
+	verb = argv[1];
+	if (strcmp(verb, "list") == 0) {
+		if (argc != 2)
+			return usage_error(cli, "staff",
+					   "staff list takes no arguments");
+		if ((list = store_staff_list(cli->store, &cli->err)) == NULL)
+			return fail(cli);
+		if (cli->json)
+			print_json(list);
+		else
+			print_table(list, cols);
+		json_decref(list);
+		return 0;
+	}
+	add = strcmp(verb, "add") == 0;
+	set = strcmp(verb, "set") == 0;
+	if (!add && !set && strcmp(verb, "remove") != 0)
+		return usage_error(cli, "staff", "unknown sub-command '%s'",
+				   verb);
+	if (argc < 3)
+		return usage_error(cli, "staff", "staff %s needs a LOGIN",
+				   verb);
+	cli->subject = argv[2];
+	if (!add && !set) {
+		if (argc != 3)
+			return usage_error(cli, "staff",
+					   "staff remove takes one LOGIN");
+		if (ops_staff_remove(&cli->ox, argv[2], &cli->err) < 0)
+			return fail(cli);
+		printf("%s: removed\n", argv[2]);
+		return 0;
+	}
+	for (i = 3; i < argc; i++) {
+		if ((r = opt_value(argc, argv, &i, "--role", &role)) != 0) {
+			if (r < 0)
+				return usage_error(cli, "staff",
+						   "--role needs a value");
+			continue;
+		}
+		if ((r = opt_value(argc, argv, &i, "--domain", &dom)) != 0) {
+			if (r < 0 || nd >= ARGS_MAX)
+				return usage_error(cli, "staff",
+						   "--domain needs DOMAIN");
+			domains[nd++] = (char *)dom;
+			continue;
+		}
+		if (set && strcmp(argv[i], "--all-domains") == 0) {
+			all = true;
+			continue;
+		}
+		return usage_error(cli, "staff", "unexpected argument '%s'",
+				   argv[i]);
+	}
+	if (all && nd > 0)
+		return usage_error(cli, "staff",
+				   "--all-domains and --domain exclude each "
+				   "other");
+	if (add) {
+		if (role == NULL)
+			return usage_error(cli, "staff",
+					   "--role read|operator|admin is "
+					   "required");
+		if (ops_staff_add(&cli->ox, argv[2], role, domains, nd,
+				  &cli->err) < 0)
+			return fail(cli);
+		printf("%s: added\n", argv[2]);
+		return 0;
+	}
+	if (role == NULL && nd == 0 && !all)
+		return usage_error(cli, "staff",
+				   "staff set needs --role, --domain or "
+				   "--all-domains");
+	if (ops_staff_set(&cli->ox, argv[2], role, domains, nd, all || nd > 0,
+			  &cli->err) < 0)
+		return fail(cli);
+	printf("%s: changed\n", argv[2]);
+	return 0;
+}
+
 static int cmd_relays(struct cli *cli, int argc, char **argv)
 {
 	static const struct column cols[] = {
@@ -1692,6 +1787,17 @@ static const struct cmd cmds[] = {
 	  "token (create NAME --role read|operator|admin [--domain D ...]\n"
 	  "       [--expires-days N] | list | revoke NAME)",
 	  "API tokens.  create prints the token once; only its hash is kept." },
+	{ "staff", cmd_staff, true,
+	  "staff (add LOGIN --role read|operator|admin [--domain D ...]\n"
+	  "       | set LOGIN [--role R] [--domain D ... | --all-domains]\n"
+	  "       | remove LOGIN | list)",
+	  "Portal logins (as nginx authenticates them) and what each may\n"
+	  "do: read sees, operator changes settings, switches, extends and\n"
+	  "flushes, admin also removes domains.  --domain (repeatable)\n"
+	  "limits the login to those exact domains, its domain group;\n"
+	  "others are \"not found\" to it.  A login without a row is\n"
+	  "refused by the portal: add the first admin here.  Each change\n"
+	  "is in the audit log (staff-add, staff-set, staff-remove)." },
 	{ "relays", cmd_relays, true, "relays",
 	  "Relays and the change each one has applied." },
 	{ "relay", cmd_relay, true,

@@ -135,20 +135,49 @@ int auth_bearer(struct store *s, struct auth_cache *cache,
 	return 0;
 }
 
-int auth_staff(const char *remote_user, struct principal *out,
+int auth_login_check(const char *login, struct error *err)
+{
+	if (login == NULL || login[0] == '\0')
+		return error_set(err, ERR_INVALID, "login", "login is empty");
+	return actor_check(login, "login", err);
+}
+
+int auth_staff(struct store *s, const char *remote_user, struct principal *out,
 	       struct error *err)
 {
+	struct staff_info st;
+
 	memset(out, 0, sizeof(*out));
 	if (remote_user == NULL || remote_user[0] == '\0')
 		return error_set(err, ERR_UNAUTH, NULL,
 				 "the portal needs a login (nginx sets "
 				 "REMOTE_USER)");
 	if (actor_check(remote_user, "REMOTE_USER", err) < 0 ||
-	    strlcpy_checked(out->name, remote_user, sizeof(out->name)) < 0)
+	    strlcpy_checked(out->name, remote_user, sizeof(out->name)) < 0) {
+		error_clear(err);
 		return error_set(err, ERR_UNAUTH, NULL,
 				 "the login name is not usable");
-	out->role = ROLE_ADMIN;
+	}
+	switch (store_staff_get(s, remote_user, &st, err)) {
+	case LOOKUP_FAIL:
+		return -1;
+	case LOOKUP_NOTFOUND:
+		return error_set(err, ERR_FORBIDDEN, NULL,
+				 "the login %s is not a staff user here; an "
+				 "administrator adds it with 'feedctl staff "
+				 "add %s --role read'",
+				 remote_user, remote_user);
+	case LOOKUP_FOUND:
+		break;
+	}
+	out->role = st.role;
 	out->staff = true;
+	out->nscope = st.ndomains;
+	out->scope = st.domains;
+	if (st.ndomains == 0) {
+		free(st.domains);
+		out->scope = NULL;
+	}
 	return 0;
 }
 
@@ -165,8 +194,62 @@ int auth_require(const struct principal *p, enum token_role need,
 	if (p->role >= need)
 		return 0;
 	return error_set(err, ERR_FORBIDDEN, NULL,
-			 "token %s has role %s; this needs %s", p->name,
+			 "%s %s has role %s; this "
+			 "needs %s",
+			 p->staff ? "staff user" : "token", p->name,
 			 token_role_names[p->role], token_role_names[need]);
+}
+
+/*
+ * The least role of each action: read sees, operator changes, admin
+ * removes (as the API's routes).  Indexed by enum auth_act.
+ */
+/* clang-format off */
+static const struct {
+	const char *name;
+	enum token_role need;
+} auth_acts[ACT_COUNT] = {
+	[ACT_VIEW] =          { "view",          ROLE_READ },
+	[ACT_DOMAIN_ADD] =    { "add domains",   ROLE_OPERATOR },
+	[ACT_DOMAIN_SET] =    { "change settings", ROLE_OPERATOR },
+	[ACT_DOMAIN_REMOVE] = { "remove domains", ROLE_ADMIN },
+	[ACT_MAIL_STACK] =    { "switch or revert domains", ROLE_OPERATOR },
+	[ACT_QUEUE] =         { "extend or flush queues", ROLE_OPERATOR },
+	[ACT_QUARANTINE] =    { "release or delete quarantined mail",
+				ROLE_OPERATOR },
+	[ACT_PROBE] =         { "probe destinations", ROLE_OPERATOR },
+};
+/* clang-format on */
+
+const char *const auth_act_names[] = {
+	"view",		 "domain-add", "domain-set",
+	"domain-remove", "mail-stack", "queue",
+	"quarantine",	 "probe",      NULL,
+};
+
+enum token_role auth_act_role(enum auth_act a)
+{
+	if ((unsigned)a >= ACT_COUNT)
+		BUG("auth action %d out of range", (int)a);
+	return auth_acts[a].need;
+}
+
+int auth_may(const struct principal *p, enum auth_act a, struct error *err)
+{
+	enum token_role need = auth_act_role(a);
+
+	if (p->role >= need)
+		return 0;
+	return error_set(err, ERR_FORBIDDEN, NULL,
+			 "%s %s has role %s: only %s or above may %s",
+			 p->staff ? "staff user" : "token", p->name,
+			 token_role_names[p->role], token_role_names[need],
+			 auth_acts[a].name);
+}
+
+bool auth_can(const struct principal *p, enum auth_act a)
+{
+	return p->role >= auth_act_role(a);
 }
 
 bool auth_sees(const struct principal *p, const char *alabel)

@@ -4,10 +4,16 @@
  * A principal is either an API token (Authorization: Bearer, looked up
  * by its SHA-256, confirmed with a constant-time compare, refused when
  * expired) or a staff user whom nginx authenticated for the portal
- * (REMOTE_USER; staff act with the admin role on every domain).
- * auth_require() checks the role of a route; auth_sees() the domain
- * scope: a scoped token must find any other domain "not found", so the
- * callers turn a false auth_sees() into ERR_NOTFOUND, never 403.
+ * (REMOTE_USER) and who has a row in staff_users: its role and its
+ * domain group (the exact domains it sees, like a token's scope), kept
+ * with "feedctl staff".  A login without a row is refused
+ * (ERR_FORBIDDEN); the first admin is added with feedctl on the server.
+ * auth_require() checks a role; auth_may() an action of the front ends
+ * against the table of the least role each needs (auth.c), so the
+ * portal and its templates ask the same question; auth_sees() the
+ * domain scope: a scoped principal must find any other domain "not
+ * found", so the callers turn a false auth_sees() into ERR_NOTFOUND,
+ * never 403.
  * Errors: ERR_UNAUTH (no, unknown or expired credentials), ERR_FORBIDDEN
  * (role too low), ERR_TEMPFAIL (database down).  Secrets are never put
  * into messages or logs; only a token's name is.
@@ -62,11 +68,35 @@ int auth_bearer(struct store *s, struct auth_cache *cache,
 		const char *authorization, int64_t now, struct principal *out,
 		struct error *err) __attribute__((warn_unused_result));
 void auth_cache_release(struct auth_cache *cache);
-int auth_staff(const char *remote_user, struct principal *out,
+/* A portal login: 1..64 printable ASCII, no space at either end. */
+int auth_login_check(const char *login, struct error *err)
+	__attribute__((warn_unused_result));
+/* The login is checked before the store is asked (s may then be NULL). */
+int auth_staff(struct store *s, const char *remote_user, struct principal *out,
 	       struct error *err) __attribute__((warn_unused_result));
 void principal_release(struct principal *p);
 int auth_require(const struct principal *p, enum token_role need,
 		 struct error *err) __attribute__((warn_unused_result));
 bool auth_sees(const struct principal *p, const char *alabel);
+
+/* What the front ends let a principal do (see the table in auth.c). */
+enum auth_act {
+	ACT_VIEW,	   /* any page or listing of a domain it sees */
+	ACT_DOMAIN_ADD,	   /* add a domain */
+	ACT_DOMAIN_SET,	   /* change settings */
+	ACT_DOMAIN_REMOVE, /* remove a domain */
+	ACT_MAIL_STACK,	   /* switch, temp-pop3, revert */
+	ACT_QUEUE,	   /* extend, flush */
+	ACT_QUARANTINE,	   /* release or delete a held message */
+	ACT_PROBE,	   /* probe a destination */
+	ACT_COUNT
+};
+extern const char *const auth_act_names[]; /* "view", ... NULL */
+
+enum token_role auth_act_role(enum auth_act a);
+/* ERR_FORBIDDEN naming the action when the role is too low. */
+int auth_may(const struct principal *p, enum auth_act a, struct error *err)
+	__attribute__((warn_unused_result));
+bool auth_can(const struct principal *p, enum auth_act a);
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include "model.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -695,6 +696,53 @@ static int field_valid(const struct domain *d, const struct field *f,
 	return 0;
 }
 
+static bool atext(unsigned char c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+/=?^_`{|}~-", c));
+}
+
+int digest_address_check(const char *addr, const char *field, struct error *err)
+{
+	const char *at = strrchr(addr, '@');
+	struct domain_name dn;
+	struct error e = ERROR_INIT;
+	size_t i, n;
+
+	if (at == NULL || at == addr)
+		return error_set(err, ERR_INVALID, field,
+				 "%s must be an address LOCAL@DOMAIN", field);
+	n = (size_t)(at - addr);
+	if (n > 64)
+		return error_set(err, ERR_INVALID, field,
+				 "%s: the part before '@' must be at most 64 "
+				 "bytes",
+				 field);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)addr[i];
+
+		if (c == '.' && i > 0 && i + 1 < n && addr[i + 1] != '.')
+			continue;
+		if (!atext(c))
+			return error_set(err, ERR_INVALID, field,
+					 "%s: character 0x%02x not allowed "
+					 "before '@' (letters, digits, "
+					 "!#$%%&'*+/=?^_`{|}~- and single dots "
+					 "inside)",
+					 field, c);
+	}
+	if (domain_name_parse(at + 1, &dn, &e) < 0) {
+		error_set(err, ERR_INVALID, field, "%s: %s", field,
+			  error_msg(&e));
+		error_release(&e);
+		return -1;
+	}
+	if (strcmp(dn.alabel, at + 1) != 0)
+		return error_set(err, ERR_INVALID, field,
+				 "%s: write the domain as %s", field,
+				 dn.alabel);
+	return 0;
+}
+
 int domain_check(const struct domain *d, const struct conf *conf,
 		 struct error *err)
 {
@@ -731,6 +779,10 @@ int domain_check(const struct domain *d, const struct conf *conf,
 	for (i = 0; i < FLD_COUNT; i++)
 		if (field_valid(d, &domain_fields[i], err) < 0)
 			return -1;
+	if (d->quarantine_digest[0] != '\0' &&
+	    digest_address_check(d->quarantine_digest, "quarantine.digest",
+				 err) < 0)
+		return -1;
 	if (d->tls_policy == TLS_VERIFY && d->tls_fingerprint[0] == '\0')
 		return error_set(err, ERR_INVALID, "tls.fingerprint",
 				 "tls.policy verify needs tls.fingerprint: the "

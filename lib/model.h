@@ -60,6 +60,7 @@ enum recipients_mode { RCPT_VERIFY, RCPT_LIST, RCPT_ANY };
 #define TICKET_MAX	     64
 #define QUEUE_DAYS_MAX	     31
 #define MESSAGE_MB_MAX	     1024
+#define DIGEST_ADDR_MAX	     254 /* quarantine.digest: an address */
 
 extern const char *const domain_mode_names[];	  /* "pop3", ... NULL */
 extern const char *const spam_action_names[];	  /* "none", ... NULL */
@@ -213,6 +214,15 @@ int domain_check(const struct domain *d, const struct conf *conf,
 		 struct error *err) __attribute__((warn_unused_result));
 /* true when every user-settable field is equal (bookkeeping ignored) */
 bool domain_settings_equal(const struct domain *a, const struct domain *b);
+/*
+ * A quarantine digest's address as the record keeps it: LOCAL@DOMAIN,
+ * LOCAL a dot-atom of 1..64 bytes (letters, digits, !#$%&'*+/=?^_`{|}~-
+ * and single dots inside), DOMAIN a domain name in its canonical form
+ * (lower-case A-label: what domain_name_parse() returns); no quoting,
+ * no comments, no address literal.  field names the setting.
+ */
+int digest_address_check(const char *addr, const char *field, struct error *err)
+	__attribute__((warn_unused_result));
 /* Check an actor or ticket string: printable ASCII, 1..64 bytes. */
 int actor_check(const char *s, const char *field, struct error *err)
 	__attribute__((warn_unused_result));

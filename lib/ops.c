@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "auth.h"
 #include "domain_json.h"
 #include "fleet.h"
 #include "track.h"
@@ -1597,4 +1598,73 @@ out:
 	OPENSSL_cleanse(hash, sizeof(hash));
 	free(t.domains);
 	return rc;
+}
+
+/* ---- staff users ----------------------------------------------------- */
+
+/* The group's names, each through ops_name(); *out allocated. */
+static int staff_domains(const struct ops_ctx *ox, char *const *domains,
+			 size_t n, struct domain_name **out, struct error *err)
+{
+	size_t i;
+
+	*out = xcalloc(n ? n : 1, sizeof(**out));
+	for (i = 0; i < n; i++)
+		if (ops_name(ox->conf, domains[i], &(*out)[i], err) < 0) {
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+	return 0;
+}
+
+int ops_staff_add(const struct ops_ctx *ox, const char *login, const char *role,
+		  char *const *domains, size_t ndomains, struct error *err)
+{
+	struct staff_info st = { { 0 }, ROLE_READ, 0, NULL };
+	int rc;
+
+	if (auth_login_check(login, err) < 0 ||
+	    token_role_parse(role, &st.role, err) < 0)
+		return -1;
+	if (strlcpy_checked(st.login, login, sizeof(st.login)) < 0)
+		return error_set(err, ERR_INVALID, "login", "login too long");
+	if (staff_domains(ox, domains, ndomains, &st.domains, err) < 0)
+		return -1;
+	st.ndomains = ndomains;
+	rc = store_staff_add(ox->store, &st, &ox->change, err);
+	free(st.domains);
+	return rc;
+}
+
+int ops_staff_set(const struct ops_ctx *ox, const char *login, const char *role,
+		  char *const *domains, size_t ndomains, bool domains_given,
+		  struct error *err)
+{
+	struct domain_name *dv = NULL;
+	enum token_role r = ROLE_READ;
+	int rc;
+
+	if (auth_login_check(login, err) < 0)
+		return -1;
+	if (role == NULL && !domains_given)
+		return error_set(err, ERR_INVALID, NULL,
+				 "nothing to change: give a role or the "
+				 "domains");
+	if (role != NULL && token_role_parse(role, &r, err) < 0)
+		return -1;
+	if (domains_given && staff_domains(ox, domains, ndomains, &dv, err) < 0)
+		return -1;
+	rc = store_staff_set(ox->store, login, role ? &r : NULL, dv, ndomains,
+			     domains_given, &ox->change, err);
+	free(dv);
+	return rc;
+}
+
+int ops_staff_remove(const struct ops_ctx *ox, const char *login,
+		     struct error *err)
+{
+	if (auth_login_check(login, err) < 0)
+		return -1;
+	return store_staff_remove(ox->store, login, &ox->change, err);
 }

@@ -229,6 +229,21 @@ int ops_token_create(const struct ops_ctx *ox, const char *name,
 		     long expires_days, char text[TOKEN_TEXT_MAX + 1],
 		     struct error *err) __attribute__((warn_unused_result));
 /*
+ * Staff users (store_staff_add()): login as nginx passes it (1..64
+ * printable ASCII, no space at either end), role read|operator|admin,
+ * domains the group (exact names; none: every domain).  set: role NULL
+ * keeps the role, domains_given replaces the group (ndomains 0: every
+ * domain); at least one of them is required.
+ */
+int ops_staff_add(const struct ops_ctx *ox, const char *login, const char *role,
+		  char *const *domains, size_t ndomains, struct error *err)
+	__attribute__((warn_unused_result));
+int ops_staff_set(const struct ops_ctx *ox, const char *login, const char *role,
+		  char *const *domains, size_t ndomains, bool domains_given,
+		  struct error *err) __attribute__((warn_unused_result));
+int ops_staff_remove(const struct ops_ctx *ox, const char *login,
+		     struct error *err) __attribute__((warn_unused_result));
+/*
  * [{"field", "old", "new"}] between two domain JSON objects as the
  * history keeps them, values as display text; [] unless both are
  * objects.  Bookkeeping members (version, updated_*) are left out.

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -524,13 +525,14 @@ static int expire_one(void *arg, const json_t *msg, const char *domain,
 	int64_t arrival =
 		json_integer_value(json_object_get(msg, "arrival_time"));
 
-	if (qn == NULL || a->n == 0)
+	if (qn == NULL)
 		return 0;
-	l = bsearch(domain, a->v, a->n, sizeof(*a->v), cmp_life);
-	if (l == NULL)
-		return 0;
+	/*
+	 * quarantined: deleted, never bounced (spam: no backscatter), after
+	 * the site's quarantine.days whether or not the domain still
+	 * exists - a removed domain's held mail has no one to release it
+	 */
 	if (strcmp(qn, "hold") == 0) {
-		/* quarantined: deleted, never bounced (spam: no backscatter) */
 		if (a->now < arrival + (int64_t)a->quarantine_days * DAY)
 			return 0;
 		if (drop_id(a->cur, id, err) < 0)
@@ -538,6 +540,11 @@ static int expire_one(void *arg, const json_t *msg, const char *domain,
 		a->purged++;
 		return 0;
 	}
+	if (a->n == 0)
+		return 0;
+	l = bsearch(domain, a->v, a->n, sizeof(*a->v), cmp_life);
+	if (l == NULL)
+		return 0;
 	if (strcmp(qn, "deferred") != 0 ||
 	    json_is_true(json_object_get(msg, "forced_expire")) ||
 	    a->now < queue_expiry(arrival, l->days, l->until))
@@ -732,5 +739,108 @@ int queue_requeue(const struct conf *conf, char *const *domains, size_t n,
 		rc = run(argv, &out, err);
 		sbuf_release(&out);
 	}
+	return rc;
+}
+
+/* ---- the quarantine digest's view ------------------------------------- */
+
+struct held_list_arg {
+	json_t *by_domain;
+	size_t keep;
+};
+
+static int held_list_one(void *arg, const json_t *msg, const char *domain,
+			 struct error *err)
+{
+	struct held_list_arg *a = arg;
+	const char *qn = json_string_value(json_object_get(msg, "queue_name"));
+	json_t *sh;
+	int64_t arrival;
+
+	(void)err;
+	if (qn == NULL || strcmp(qn, "hold") != 0 || domain[0] == '\0')
+		return 0;
+	if ((sh = json_object_get(a->by_domain, domain)) == NULL) {
+		sh = json_pack("{s:I, s:[]}", "count", (json_int_t)0,
+			       "messages");
+		json_object_set_new(a->by_domain, domain, sh);
+	}
+	json_object_set_new(
+		sh, "count",
+		json_integer(json_integer_value(json_object_get(sh, "count")) +
+			     1));
+	if (json_array_size(json_object_get(sh, "messages")) < a->keep) {
+		json_t *m = msg_json(msg, &arrival);
+
+		json_object_set_new(m, "arrival_time", json_integer(arrival));
+		json_array_append_new(json_object_get(sh, "messages"), m);
+	}
+	return 0;
+}
+
+json_t *queue_held(const struct conf *conf, size_t keep, struct error *err)
+{
+	struct held_list_arg a = { json_object(), keep };
+
+	if (walk(conf, held_list_one, &a, err) < 0) {
+		json_decref(a.by_domain);
+		return NULL;
+	}
+	return a.by_domain;
+}
+
+int queue_subject(const struct conf *conf, const char *id, struct strbuf *out,
+		  struct error *err)
+{
+	char cur[PATH_MAX];
+	const char *argv[] = { "postcat", "-c", cur, "-h", "-q", id, NULL };
+	struct strbuf txt = STRBUF_INIT, raw = STRBUF_INIT;
+	const char *p, *end, *b, *e;
+	int rc = 0;
+
+	sbuf_reset(out);
+	if (!queue_id_ok(id))
+		return error_set(err, ERR_INVALID, "id",
+				 "a queue id is letters and digits");
+	if (current_dir(conf, cur, sizeof(cur), err) < 0 ||
+	    run(argv, &txt, err) < 0) {
+		sbuf_release(&txt);
+		return -1;
+	}
+	/* the first Subject: header, unfolded, printable ASCII only */
+	for (p = txt.buf, end = txt.buf + txt.len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *q;
+
+		if (n == 0) /* the end of the headers */
+			break;
+		if (n < 8 || strncasecmp(p, "Subject:", 8) != 0) {
+			p += n + (nl != NULL);
+			continue;
+		}
+		for (q = p + 8;;) {
+			for (; q < p + n && raw.len < QUEUE_SUBJECT_MAX; q++)
+				sbuf_addch(&raw,
+					   *q >= 0x20 && *q < 0x7f ? *q : ' ');
+			/* a folded continuation line */
+			if (nl == NULL || nl + 1 >= end ||
+			    (nl[1] != ' ' && nl[1] != '\t'))
+				break;
+			p = nl + 1;
+			nl = memchr(p, '\n', (size_t)(end - p));
+			n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			q = p;
+		}
+		rc = 1;
+		break;
+	}
+	for (b = raw.buf, e = raw.buf + raw.len; b < e && *b == ' '; b++)
+		;
+	while (e > b && e[-1] == ' ')
+		e--;
+	sbuf_add(out, b, (size_t)(e - b));
+	sbuf_release(&raw);
+	sbuf_release(&txt);
 	return rc;
 }

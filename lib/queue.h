@@ -13,8 +13,10 @@
  *     arrival + 31 days               (Postfix's ceiling);
  * it is expired with "postsuper -e" and sent on its way at once
  * ("postqueue -i"), which bounces it to its sender with the last delay
- * reason.  Messages of domains absent from the generation (removed)
- * are left to Postfix's global lifetime.
+ * reason.  Deferred messages of domains absent from the generation
+ * (removed) are left to Postfix's global lifetime; quarantined ones
+ * (the hold queue) of any domain, removed or not, are deleted after
+ * the site's quarantine.days.
  *
  * A listing (queue_list) may reuse this process's last postqueue -j
  * answer for up to two seconds, and listings at once wait for one run
@@ -34,6 +36,7 @@
 #include "conf.h"
 #include "domain.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 #define QUEUE_LIFETIME_MAX_DAYS 31
 
@@ -95,6 +98,21 @@ int queue_bounce(const struct conf *conf, const struct domain_name *dn,
 int queue_requeue(const struct conf *conf, char *const *domains, size_t n,
 		  size_t *requeued, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * The quarantine on this relay by domain, for the daily digest: an
+ * object domain -> {"count", "messages": [first keep of queue_list()'s
+ * objects, plus "arrival_time" in unix seconds]}; domains without
+ * held mail are absent.
+ */
+json_t *queue_held(const struct conf *conf, size_t keep, struct error *err);
+/*
+ * The Subject of queued message id ("postcat -h"): unfolded, each byte
+ * outside printable ASCII a space, at most QUEUE_SUBJECT_MAX bytes
+ * (encoded words stay encoded).  1: found, 0: none, -1: error.
+ */
+#define QUEUE_SUBJECT_MAX 200
+int queue_subject(const struct conf *conf, const char *id, struct strbuf *out,
+		  struct error *err) __attribute__((warn_unused_result));
 /* When a message of a domain expires (pure: for the enforcer and tests). */
 int64_t queue_expiry(int64_t arrival, int days, int64_t extended_until);
 

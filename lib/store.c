@@ -2239,6 +2239,224 @@ int store_token_touch(struct store *s, const char *name, struct error *err)
 	return q0(s, sql_token_touch, &p, "token last-used", err);
 }
 
+/* ---- staff users (the portal's logins) ----------------------------- */
+
+static const char sql_staff_insert[] =
+	"INSERT INTO staff_users (login, role, domains, created_by)"
+	" VALUES ($1, $2, string_to_array($3, ','), $4)";
+/* the old row is locked and read in the same statement: audit old/new */
+static const char sql_staff_update[] =
+	"WITH o AS (SELECT login, role, domains FROM staff_users"
+	" WHERE login = $1 FOR UPDATE)"
+	" UPDATE staff_users s SET role = coalesce($2, o.role),"
+	" domains = CASE WHEN $3::text IS NULL THEN o.domains"
+	" ELSE string_to_array($3, ',') END, updated_at = now()"
+	" FROM o WHERE s.login = o.login"
+	" RETURNING o.role, to_json(o.domains)::text, s.role,"
+	" to_json(s.domains)::text";
+static const char sql_staff_delete[] =
+	"DELETE FROM staff_users WHERE login = $1"
+	" RETURNING role, to_json(domains)::text";
+static const char sql_staff_list[] =
+	"SELECT coalesce(json_agg(json_build_object('login', login, 'role',"
+	" role, 'domains', to_json(domains), 'created_at', mx_utc(created_at),"
+	" 'created_by', created_by, 'updated_at', mx_utc(updated_at))"
+	" ORDER BY login), '[]')::text FROM staff_users";
+static const char sql_staff_get[] =
+	"SELECT role, array_to_string(domains, ',') FROM staff_users"
+	" WHERE login = $1";
+
+struct staff_arg {
+	const char *login;
+	const enum token_role *role; /* NULL: keep (set) */
+	const struct domain_name *domains;
+	size_t ndomains;
+	bool domains_given; /* set: replace the group */
+	const struct change_ctx *ctx;
+};
+
+/* The group as a comma list parameter and as JSON for the audit. */
+static json_t *p_domains(struct params *p, const struct domain_name *dv,
+			 size_t n)
+{
+	struct strbuf *sb = p_big(p);
+	json_t *doms = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sbuf_addf(sb, "%s%s", i ? "," : "", dv[i].alabel);
+		json_array_append_new(doms, json_string(dv[i].alabel));
+	}
+	p_big_done(p);
+	return doms;
+}
+
+static json_t *staff_json(const char *login, const char *role,
+			  const char *domains_json)
+{
+	json_t *d = json_loads(domains_json, 0, NULL);
+
+	return json_pack("{s:s, s:s, s:o}", "login", login, "role", role,
+			 "domains", d ? d : json_array());
+}
+
+static int tx_staff_add(struct store *s, void *arg, struct error *err)
+{
+	struct staff_arg *a = arg;
+	struct params p = { 0 };
+	json_t *doms, *j;
+	int rc;
+
+	p_str(&p, a->login);
+	p_str(&p, token_role_names[*a->role]);
+	doms = p_domains(&p, a->domains, a->ndomains);
+	p_str(&p, a->ctx->actor);
+	rc = q0(s, sql_staff_insert, &p, "staff add", err);
+	p_release(&p);
+	if (rc < 0) {
+		json_decref(doms);
+		if (err->code == ERR_CONFLICT) {
+			error_clear(err);
+			error_set(err, ERR_CONFLICT, "login",
+				  "staff user %s exists (use 'staff set')",
+				  a->login);
+		}
+		return -1;
+	}
+	j = json_pack("{s:s, s:s, s:o}", "login", a->login, "role",
+		      token_role_names[*a->role], "domains", doms);
+	rc = audit(s, a->ctx, "staff-add", NULL, NULL, j, err);
+	json_decref(j);
+	return rc;
+}
+
+static int tx_staff_set(struct store *s, void *arg, struct error *err)
+{
+	struct staff_arg *a = arg;
+	struct params p = { 0 };
+	json_t *doms = NULL, *jo, *jn;
+	PGresult *res;
+	int rc;
+
+	p_str(&p, a->login);
+	p_str(&p, a->role ? token_role_names[*a->role] : NULL);
+	if (a->domains_given)
+		doms = p_domains(&p, a->domains, a->ndomains);
+	else
+		p_str(&p, NULL);
+	json_decref(doms);
+	res = q(s, sql_staff_update, &p, "staff set", err);
+	p_release(&p);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return error_set(err, ERR_NOTFOUND, "login", "no staff user %s",
+				 a->login);
+	}
+	jo = staff_json(a->login, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	jn = staff_json(a->login, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+	PQclear(res);
+	rc = audit(s, a->ctx, "staff-set", NULL, jo, jn, err);
+	json_decref(jo);
+	json_decref(jn);
+	return rc;
+}
+
+static int tx_staff_remove(struct store *s, void *arg, struct error *err)
+{
+	struct staff_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	json_t *j;
+	int rc;
+
+	p_str(&p, a->login);
+	res = q(s, sql_staff_delete, &p, "staff remove", err);
+	p_release(&p);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return error_set(err, ERR_NOTFOUND, "login", "no staff user %s",
+				 a->login);
+	}
+	j = staff_json(a->login, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+	rc = audit(s, a->ctx, "staff-remove", NULL, j, NULL, err);
+	json_decref(j);
+	return rc;
+}
+
+int store_staff_add(struct store *s, const struct staff_info *st,
+		    const struct change_ctx *ctx, struct error *err)
+{
+	struct staff_arg a = { st->login,    &st->role, st->domains,
+			       st->ndomains, true,	ctx };
+
+	return with_tx(s, tx_staff_add, &a, err);
+}
+
+int store_staff_set(struct store *s, const char *login,
+		    const enum token_role *role,
+		    const struct domain_name *domains, size_t ndomains,
+		    bool domains_given, const struct change_ctx *ctx,
+		    struct error *err)
+{
+	struct staff_arg a = { login,	 role,		domains,
+			       ndomains, domains_given, ctx };
+
+	return with_tx(s, tx_staff_set, &a, err);
+}
+
+int store_staff_remove(struct store *s, const char *login,
+		       const struct change_ctx *ctx, struct error *err)
+{
+	struct staff_arg a = { login, NULL, NULL, 0, false, ctx };
+
+	return with_tx(s, tx_staff_remove, &a, err);
+}
+
+json_t *store_staff_list(struct store *s, struct error *err)
+{
+	return json_query(s, sql_staff_list, NULL, "staff", err);
+}
+
+enum lookup store_staff_get(struct store *s, const char *login,
+			    struct staff_info *out, struct error *err)
+{
+	struct params p = { 0 };
+	struct token_info scope;
+	PGresult *res;
+	enum lookup rc = LOOKUP_FAIL;
+	int role;
+
+	memset(out, 0, sizeof(*out));
+	if (ensure_conn(s, err) < 0)
+		return LOOKUP_FAIL;
+	p_str(&p, login);
+	res = q(s, sql_staff_get, &p, "staff lookup", err);
+	p_release(&p);
+	if (res == NULL)
+		return LOOKUP_FAIL;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return LOOKUP_NOTFOUND;
+	}
+	role = parse_enum(PQgetvalue(res, 0, 0), token_role_names);
+	if (role < 0 ||
+	    strlcpy_checked(out->login, login, sizeof(out->login)) < 0) {
+		error_set(err, ERR_INTERNAL, NULL, "unexpected staff row");
+	} else if (scope_from_row(PQgetvalue(res, 0, 1), &scope, err) == 0) {
+		out->role = (enum token_role)role;
+		out->ndomains = scope.ndomains;
+		out->domains = scope.domains;
+		rc = LOOKUP_FOUND;
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* ---- idempotency keys --------------------------------------------- */
 
 static const char sql_idem_get[] =
@@ -2938,4 +3156,86 @@ int64_t store_relay_count(struct store *s, const char *except,
 	(void)get_i64(res, 0, 0, &n);
 	PQclear(res);
 	return n;
+}
+
+/* ---- the quarantine digest ------------------------------------------ */
+
+static const char sql_digest_targets[] =
+	"SELECT coalesce(json_agg(json_build_object('domain', name, 'address',"
+	" quarantine_digest) ORDER BY name), '[]')::text"
+	" FROM domains WHERE name = ANY (string_to_array($1, ','))"
+	" AND quarantine_digest <> ''";
+static const char sql_digest_claim[] =
+	"INSERT INTO quarantine_digests (relay, domain, day, messages)"
+	" VALUES ($1, $2, $3::date, $4::integer) ON CONFLICT DO NOTHING"
+	" RETURNING 1";
+static const char sql_digest_unclaim[] =
+	"DELETE FROM quarantine_digests WHERE relay = $1 AND domain = $2"
+	" AND day = $3::date";
+static const char sql_digest_prune[] =
+	"DELETE FROM quarantine_digests WHERE day < $1::date - 60";
+
+json_t *store_digest_targets(struct store *s, char *const *names, size_t n,
+			     struct error *err)
+{
+	struct params p = { 0 };
+	struct strbuf *sb;
+	json_t *j;
+	size_t i;
+
+	if (ensure_conn(s, err) < 0)
+		return NULL;
+	sb = p_big(&p);
+	for (i = 0; i < n; i++)
+		sbuf_addf(sb, "%s%s", i ? "," : "", names[i]);
+	p_big_done(&p);
+	j = json_query(s, sql_digest_targets, &p, "digest targets", err);
+	p_release(&p);
+	return j;
+}
+
+int store_digest_claim(struct store *s, const char *relay, const char *domain,
+		       const char *day, long messages, struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, relay);
+	p_str(&p, domain);
+	p_str(&p, day);
+	p_int(&p, messages);
+	res = q(s, sql_digest_claim, &p, "digest claim", err);
+	p_release(&p);
+	if (res == NULL)
+		return -1;
+	rc = PQntuples(res) > 0 ? 1 : 0;
+	PQclear(res);
+	if (rc == 1) {
+		p = (struct params){ 0 };
+		p_str(&p, day);
+		/* bookkeeping: a failure here changes nothing that matters */
+		if (q0(s, sql_digest_prune, &p, "digest prune", err) < 0)
+			error_clear(err);
+		p_release(&p);
+	}
+	return rc;
+}
+
+int store_digest_unclaim(struct store *s, const char *relay, const char *domain,
+			 const char *day, struct error *err)
+{
+	struct params p = { 0 };
+	int rc;
+
+	if (ensure_conn(s, err) < 0)
+		return -1;
+	p_str(&p, relay);
+	p_str(&p, domain);
+	p_str(&p, day);
+	rc = q0(s, sql_digest_unclaim, &p, "digest unclaim", err);
+	p_release(&p);
+	return rc;
 }

@@ -275,6 +275,38 @@ int store_token_touch(struct store *s, const char *name, struct error *err)
 	__attribute__((warn_unused_result));
 
 /*
+ * Staff users: the portal's logins (nginx's REMOTE_USER), their role
+ * and their domain group (the exact domains they see; none = every
+ * domain).  A login without a row may not use the portal.  Every
+ * change writes an audit row (staff-add, staff-set, staff-remove).
+ * set: role NULL keeps the role; domains_given replaces the group
+ * (ndomains 0: every domain).  ERR_CONFLICT when add finds the login,
+ * ERR_NOTFOUND when set or remove does not.
+ */
+struct staff_info {
+	char login[ACTOR_MAX + 1];
+	enum token_role role;
+	size_t ndomains;
+	struct domain_name *domains; /* allocated by store_staff_get() */
+};
+
+int store_staff_add(struct store *s, const struct staff_info *st,
+		    const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+int store_staff_set(struct store *s, const char *login,
+		    const enum token_role *role,
+		    const struct domain_name *domains, size_t ndomains,
+		    bool domains_given, const struct change_ctx *ctx,
+		    struct error *err) __attribute__((warn_unused_result));
+int store_staff_remove(struct store *s, const char *login,
+		       const struct change_ctx *ctx, struct error *err)
+	__attribute__((warn_unused_result));
+json_t *store_staff_list(struct store *s, struct error *err);
+/* out->domains is allocated (free()); the login was checked already. */
+enum lookup store_staff_get(struct store *s, const char *login,
+			    struct staff_info *out, struct error *err);
+
+/*
  * Idempotency keys (24 h).  reserve: insert a pending row for the key
  * before its request runs; 1 when this caller holds it, 0 when a row
  * exists (look at it with get), -1 on error.  get: LOOKUP_FOUND fills
@@ -365,5 +397,21 @@ json_t *store_events_find(struct store *s, const char *domain,
 int store_command_finish(struct store *s, int64_t id, bool ok,
 			 const json_t *result, const char *error,
 			 struct error *err) __attribute__((warn_unused_result));
+
+/*
+ * The quarantine digest (lib/digest): of the domains names (A-labels),
+ * those with a quarantine.digest address: [{"domain", "address"}];
+ * claim the digest of relay, domain and UTC day ("YYYY-MM-DD"): 1 when
+ * this caller may send it, 0 when it was sent already; unclaim: give a
+ * claim back after a failed send, so that the next run tries again.
+ */
+json_t *store_digest_targets(struct store *s, char *const *names, size_t n,
+			     struct error *err);
+int store_digest_claim(struct store *s, const char *relay, const char *domain,
+		       const char *day, long messages, struct error *err)
+	__attribute__((warn_unused_result));
+int store_digest_unclaim(struct store *s, const char *relay, const char *domain,
+			 const char *day, struct error *err)
+	__attribute__((warn_unused_result));
 
 #endif

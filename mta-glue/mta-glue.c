@@ -8,6 +8,7 @@
  *   status         the current generation and whether Postfix runs
  *   sync           the relay daemon: apply every change as it happens
  *   queue-expire   expire each domain's mail at its own queue lifetime
+ *   quarantine-digest  send the day's quarantine digests not sent yet
  *   start | stop   the relay's Postfix instance (on the current one)
  *   worker         the mailbox host's jobs worker (lib/mailjob)
  *
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "digest.h"
 #include "fleet.h"
 #include "mailjob.h"
 #include "queue.h"
@@ -52,6 +54,12 @@ static void usage(FILE *fp)
 	      "minute;\n"
 	      "                 --as-of UNIXTIME judges as of that moment "
 	      "(what-if, tests)\n"
+	      "  quarantine-digest [--as-of UNIXTIME]\n"
+	      "                 send each domain with quarantine.digest and "
+	      "mail held here\n"
+	      "                 its digest of the day (UTC), once a day; sync "
+	      "runs it every\n"
+	      "                 minute\n"
 	      "  sync           run as the relay daemon: LISTEN for changes "
 	      "(polling every\n"
 	      "                 2 s as well), apply each, report to the "
@@ -371,6 +379,12 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 					 "days",
 					 n, q, conf->quarantine_days);
 			}
+			if (digest_run(s, conf, (int64_t)time(NULL), &n, &e2) <
+			    0) {
+				log_warn("sync: quarantine digest: %s",
+					 error_msg(&e2));
+				error_release(&e2);
+			}
 			last_expire = time(NULL);
 		}
 		if (time(NULL) - last_beat >= 10) {
@@ -514,6 +528,28 @@ int main(int argc, char **argv)
 			printf("expired %zu message(s), deleted %zu "
 			       "quarantined\n",
 			       n, purged);
+	} else if (strcmp(verb, "quarantine-digest") == 0) {
+		int64_t now = (int64_t)time(NULL);
+		long as_of = 0;
+		size_t n = 0;
+
+		if (i + 1 < argc &&
+		    (strcmp(argv[i + 1], "--as-of") != 0 || i + 3 != argc ||
+		     parse_long(argv[i + 2], 1, 0x7fffffffL, &as_of, "--as-of",
+				&err) < 0)) {
+			fputs("mta-glue: quarantine-digest [--as-of "
+			      "UNIXTIME]\n",
+			      stderr);
+			rc = 2;
+			goto out;
+		}
+		if (as_of > 0)
+			now = as_of;
+		if (store_open(&s, conf.db_conninfo, &conf, &err) < 0 ||
+		    digest_run(s, &conf, now, &n, &err) < 0)
+			rc = fail(verb, &err);
+		else
+			printf("sent %zu quarantine digest(s)\n", n);
 	} else if (strcmp(verb, "sync") == 0) {
 		rc = cmd_sync(&conf, conf_path, policyd);
 	} else if (strcmp(verb, "worker") == 0) {

@@ -107,10 +107,13 @@ FCGI="$BUILD/rel/bin/mxfeed-fcgi"
 WEB_PORT=${WEB_PORT:-18080}
 
 # web_setup: mxfeed-fcgi on $T/fcgi.sock and nginx on 127.0.0.1:$WEB_PORT
-# in front of it; staff login "staff" / $STAFF_PW for the portal.
+# in front of it; staff login "staff" / $STAFF_PW for the portal, an
+# admin in staff_users (the portal refuses logins without a row).
 web_setup() {
 	STAFF_PW=staff-test-pw
 	printf 'staff:%s\n' "$(openssl passwd -6 "$STAFF_PW")" > "$T/htpasswd"
+	"$FEEDCTL" --ticket TEST staff add staff --role admin > "$T/staff-add.log" 2>&1 ||
+		{ echo "Bail out! cannot add the staff login"; cat "$T/staff-add.log"; exit 1; }
 	fcgi_start
 	bash "$TOP/contrib/nginx/run.sh" "$T" "$WEB_PORT" "$T/fcgi.sock" start \
 		> "$T/nginx-start.log" 2>&1 ||

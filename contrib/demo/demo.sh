@@ -252,6 +252,11 @@ CONF
 			> "$demo/mailbox.json"
 		chmod 600 "$demo/mailbox.json"
 	fi
+	# the portal refuses a login without a staff row: the demo's
+	# "staff" login is its admin (the documented bootstrap)
+	if ! "$feedctl" --json staff list | jq -e '.[] | select(.login == "staff")' > /dev/null; then
+		"$feedctl" --ticket DEMO-1 staff add staff --role admin > /dev/null
+	fi
 	if [ ! -s "$demo/api-token" ]; then
 		"$feedctl" token revoke demo > /dev/null 2>&1 || true
 		(umask 077 && "$feedctl" --ticket DEMO-1 token create demo --role admin --json |
@@ -308,6 +313,7 @@ Try:
                                                 #   $demo/mailbox.json
   echo '[{"name":"example.org","mode":"feed","destination":{"host":"127.0.0.1","port":2526}}]' \\
     | feedctl apply -f - --dry-run
+  feedctl staff add alice --role read --domain example.com   # a read-only login
   feedctl help
 
 An outage, end to end (example.com's server "is down"):

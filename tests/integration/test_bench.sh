@@ -36,10 +36,14 @@ bench web.sh any '^api GET req/s: .*ratio' BENCH_DURATION=1s \
 	WEB_PORT="$WEB_PORT" BENCH_BARE_PORT=$((WEB_PORT + 100))
 bench relay.sh root '^policyd req/s: .*ratio' BENCH_RELAY_DOMAINS=1000 \
 	BENCH_CHANGES=2 BENCH_POLICY_N=2000 BENCH_RUNS=1
-bench mail.sh root '^mail msgs/s: .*ratio' BENCH_MAIL_N=20 BENCH_RUNS=1
+# the tracking line is mail.sh's last: the other figures came first
+bench mail.sh root '^mail tracking on/off msgs/s: .*ratio' BENCH_MAIL_N=20 BENCH_RUNS=1
 bench switch.sh root '^switch\.forward_20: .*ratio' BENCH_N=20
 bench regex.sh any '^policyd decisions/s with 100 sender regexes: .*ratio' \
 	BENCH_NREQ=2000 BENCH_RUNS=1
 bench trace.sh any '^trace of one address over [0-9]+ events: .*ratio' \
 	BENCH_TRACE_EVENTS=2000 BENCH_TRACE_N=3
+bench portal.sh any '^portal domain page at [0-9]+ domains: .*ratio' \
+	BENCH_PORTAL_DOMAINS=2000 BENCH_DURATION=1s \
+	WEB_PORT="$WEB_PORT" BENCH_BARE_PORT=$((WEB_PORT + 100))
 tap_done

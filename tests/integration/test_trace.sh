@@ -5,7 +5,9 @@
 # kind of fate is produced for real, then found by feedctl trace and
 # the API with the right steps: a block rule's refusal, greylisted then
 # accepted, a virus, deleted as spam, deferred then delivered, bounced
-# after its queue lifetime; a scoped token sees only its domain.
+# after its queue lifetime; a scoped token sees only its domain.  The
+# quarantine: release, delete, expiry (a removed domain's too), the
+# daily digest (once a day, none when nothing is held).
 set -u
 . "$(dirname "$0")/../lib.sh"
 in_netns "$0" "$@"
@@ -142,6 +144,45 @@ check "... it is gone" test "$(jq .count "$T/out")" = 0
 check "... and was never delivered" sink_lacks 2526 TR-q2
 send ok@sender.test z@q.example TR-q3 --add-header "X-Test-Score: 16"
 check "a third one is held" traced z@q.example '.messages[0].verdict == "quarantined"'
+q3=$(jq -r '.messages[0].queue_id' "$T/trace")
+
+# the daily digest, to an address whose mail reaches the sink
+digests() { grep -rlF "Subject: Quarantine digest for $1" "$T/sink-2526" 2> /dev/null | wc -l; }
+# digests_are DOMAIN N: N digests of DOMAIN in the sink (waiting 20 s)
+digests_are() {
+	for _ in $(seq 100); do
+		[ "$(digests "$1")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+expect_exit 2 "a digest address with a space: exit 2" $F set q.example 'quarantine.digest=a b@other.example'
+check "... the message names the setting" err_has "quarantine.digest: character 0x20 not allowed"
+expect_exit 2 "a digest address with an upper-case domain: exit 2" $F set q.example 'quarantine.digest=ops@Other.example'
+check "... the message gives the canonical form" err_has "quarantine.digest: write the domain as other.example"
+check "... nothing stored" test "$(sql "SELECT quarantine_digest FROM domains WHERE name='q.example'")" = ""
+expect_exit 0 "set quarantine.digest" $F set q.example quarantine.digest=ops@other.example
+expect_exit 0 "... and on a domain with nothing held" $F set t.example quarantine.digest=ops@other.example
+expect_exit 0 "show it in the record" $F show q.example --json
+check "... as quarantine.digest" jq_out '.quarantine.digest == "ops@other.example"'
+expect_exit 0 "mta-glue quarantine-digest" $M quarantine-digest
+check "the digest is delivered" sink_has 2526 "Subject: Quarantine digest for q.example: 1 message(s) held on test-relay"
+check "... listing the held message: queue id, sender, subject" \
+	bash -c "f=\$(grep -rlF 'Quarantine digest for q.example' '$T/sink-2526' | head -n 1) &&
+		grep -q 'queue id $q3' \"\$f\" && grep -q 'From:    ok@sender.test' \"\$f\" &&
+		grep -q 'Subject: TR-q3' \"\$f\" && grep -q 'To:      z@q.example' \"\$f\""
+dq=$(grep -o '[0-9A-Za-z]*: message-id=<digest\.[0-9-]*\.test-relay\.q\.example@' "$T/state/postfix.log" | head -n 1 | cut -d: -f1)
+check "... submitted to the relay's Postfix from the null sender" grep -q "$dq: from=<>," "$T/state/postfix.log"
+expect_exit 0 "quarantine-digest again the same day" $M quarantine-digest
+check "... sends none" out_has "sent 0 quarantine digest(s)"
+sleep 1
+check "... exactly one digest arrived" digests_are q.example 1
+check "... recorded once for the relay and day" \
+	test "$(sql "SELECT count(*)||' '||min(messages) FROM quarantine_digests WHERE domain='q.example'")" = "1 1"
+check "no digest for a domain with nothing held" test "$(digests t.example)" = 0
+expect_exit 0 "quarantine-digest as of the next day" $M quarantine-digest --as-of $(( $(date +%s) + 86400 ))
+check "... sends one" out_has "sent 1 quarantine digest(s)"
+check "... a second digest arrives" digests_are q.example 2
 expect_exit 0 "queue-expire a day before quarantine.days" $M queue-expire --as-of $(( $(date +%s) + 29 * 86400 ))
 run $F quarantine list q.example --json
 check "... keeps it" test "$(jq .count "$T/out")" = 1
@@ -149,10 +190,31 @@ expect_exit 0 "queue-expire after quarantine.days (30)" $M queue-expire --as-of 
 check "... deletes it" out_has "deleted 1 quarantined"
 run $F quarantine list q.example --json
 check "... the quarantine is empty" test "$(jq .count "$T/out")" = 0
-check "... never delivered" sink_lacks 2526 TR-q3
+check "... never delivered" sink_lacks 2526 "body of TR-q3"
 check "... nor bounced: its only step stays quarantined" \
 	traced z@q.example '[.messages[0].steps[].verdict] == ["quarantined"]'
 check "... and Postfix removed it" grep -q "$(jq -r '.messages[0].queue_id' "$T/trace"): removed" "$T/state/postfix.log"
+expect_exit 0 "quarantine-digest two days later, nothing held" $M quarantine-digest --as-of $(( $(date +%s) + 2 * 86400 ))
+check "... sends none" out_has "sent 0 quarantine digest(s)"
+check "... no digest arrived" test "$(digests q.example)|$(digests t.example)" = "2|0"
+
+# a removed domain's quarantine still expires after quarantine.days
+$F add gone.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
+	spam.enabled=on spam.high.action=quarantine > /dev/null
+check "a quarantine domain added" relay_caught_up
+send ok@sender.test x@gone.example TR-gone --add-header "X-Test-Score: 16"
+check "its message is held" traced x@gone.example '.messages[0].verdict == "quarantined"'
+qg=$(jq -r '.messages[0].queue_id' "$T/trace")
+expect_exit 0 "the domain is removed (held mail is never bounced)" \
+	$F remove gone.example --confirm=gone.example --bounce-queue
+check "... and the relay applies the removal" relay_caught_up
+check "... its message is still held" bash -c "postqueue -c '$T/state/current' -j | grep -q '\"$qg\"'"
+expect_exit 0 "queue-expire a day before quarantine.days" $M queue-expire --as-of $(( $(date +%s) + 29 * 86400 ))
+check "... keeps it" bash -c "postqueue -c '$T/state/current' -j | grep -q '\"$qg\"'"
+expect_exit 0 "queue-expire after quarantine.days (30)" $M queue-expire --as-of $(( $(date +%s) + 31 * 86400 ))
+check "... deletes the removed domain's held message" out_has "deleted 1 quarantined"
+check "... Postfix removed it" grep -q "$qg: removed" "$T/state/postfix.log"
+check "... never delivered" sink_lacks 2526 TR-gone
 
 # the API, scoped
 web_setup
