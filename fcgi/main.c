@@ -408,7 +408,7 @@ static void access_log(const struct req *q, const struct resp *r, double ms)
 
 	sbuf_addesc(&m, q->method, 16);
 	sbuf_addesc(&p, q->path, 200);
-	sbuf_addesc(&a, q->actor ? q->actor : "-", 64);
+	sbuf_addesc(&a, q->actor[0] ? q->actor : "-", 64);
 	log_info("access id=%s method=%s path=\"%s\" status=%d ms=%.1f "
 		 "actor=\"%s\" bytes=%zu",
 		 q->id, m.buf, p.buf, r->status, ms, a.buf, r->body.len);
@@ -447,12 +447,17 @@ static void serve(struct worker *w, FCGX_Request *fr)
 	r.body = (struct strbuf)STRBUF_INIT;
 	q.remote_addr = param(fr, "REMOTE_ADDR");
 	make_id(&q, fr);
+	/* every line about this request names it (the journal's fields;
+	 * api.c and portal.c add the actor, ticket and domain) */
+	log_ctx_clear();
+	log_ctx_set(LOG_F_REQUEST_ID, q.id);
 	metrics_http_in_flight(1);
 	if (read_body(&q, fr, &r) == 0)
 		dispatch(&q, &r);
 	write_resp(fr, &q, &r);
 	ms = ms_since(&t0);
 	access_log(&q, &r, ms);
+	log_ctx_clear();
 	/* a path no route knows is "other": clients make no series */
 	metrics_http_observe(q.route[0] ? q.route : "other", r.status,
 			     ms / 1e3);
@@ -610,6 +615,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("mxfeed-fcgi", conf.log_level);
+	log_set_target(conf.log_target, LOG_LEVEL_NONE);
 	if (nworkers == 0)
 		nworkers = conf.fcgi_workers;
 	if (RAND_bytes(key, sizeof(key)) != 1) {

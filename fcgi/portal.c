@@ -2405,7 +2405,8 @@ void portal_handle(struct req *q, struct resp *r)
 				      "(see contrib/nginx/mxfeed.conf)\n");
 		goto out;
 	}
-	q->actor = pg.who.name;
+	(void)snprintf(q->actor, sizeof(q->actor), "%s", pg.who.name);
+	log_ctx_set(LOG_F_ACTOR, pg.who.name);
 	csrf_make(&pg);
 	if ((pg.ox.store = worker_store(q->w, &pg.err)) == NULL) {
 		error_page_err(&pg);
