@@ -46,6 +46,7 @@
 
 #include "domain_json.h"
 #include "fcgi.h"
+#include "openapi.h"
 #include "metrics.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -196,42 +197,10 @@ void resp_json(struct resp *r, int status, const json_t *j)
 	free(s);
 }
 
+/* the slugs are the OpenAPI document's (lib/openapi.c) */
 static const char *problem_slug(int status)
 {
-	switch (status) {
-	case 400:
-		return "bad-request";
-	case 401:
-		return "unauthorized";
-	case 403:
-		return "forbidden";
-	case 404:
-		return "not-found";
-	case 405:
-		return "method-not-allowed";
-	case 409:
-		return "conflict";
-	case 412:
-		return "stale";
-	case 413:
-		return "too-large";
-	case 415:
-		return "unsupported-media-type";
-	case 422:
-		return "invalid";
-	case 428:
-		return "if-match-required";
-	case 429:
-		return "too-many-requests";
-	case 501:
-		return "not-implemented";
-	case 503:
-		return "unavailable";
-	case 504:
-		return "timeout";
-	default:
-		return "internal";
-	}
+	return openapi_problem_slug(status);
 }
 
 void resp_problem_msg(struct resp *r, int status, const char *field,
