@@ -1782,6 +1782,8 @@ static int load(struct page *pg, const char *name, struct domain *d,
 		error_page_err(pg);
 		return -1;
 	}
+	/* the request's later lines (and its access line) name it */
+	log_ctx_set(LOG_F_DOMAIN, d->name.alabel);
 	return 0;
 }
 

@@ -10,7 +10,8 @@
 # mxfeed-fcgi's (a PATCH with X-Ticket) carry DOMAIN=, TICKET=, ACTOR=
 # and, from the API, REQUEST_ID= (the X-Request-Id answered); the
 # access line carries the request's fields and the next request none of
-# them; MESSAGE is the text the plain line had.  log.target = "stderr"
+# them, the portal's its staff user and domain; MESSAGE is the text
+# the plain line had.  log.target = "stderr"
 # sends nothing; "journal" with no socket falls back to the plain line.
 set -u
 if [ -z "${MXFEED_IN_MOUNTNS:-}" ]; then
@@ -107,6 +108,10 @@ http GET /api/v1/domains
 RID4=$(hdr X-Request-Id)
 check "a request without a token: REQUEST_ID, no ACTOR ($status)" \
 	entry ".REQUEST_ID == \"$RID4\" and has(\"ACTOR\") == false"
+http GET /portal/d/j1.example -u "staff:$STAFF_PW"
+RID5=$(hdr X-Request-Id)
+check "the portal's page of a domain: ACTOR=staff, DOMAIN=j1.example ($status)" \
+	entry ".REQUEST_ID == \"$RID5\" and .ACTOR == \"staff\" and .DOMAIN == \"j1.example\""
 check "no access line went to mxfeed-fcgi's stderr" bash -c "! grep -q 'access id=' '$T/fcgi.log'"
 
 # --- mta-glue and mxfeed-policyd -----------------------------------------------
