@@ -310,7 +310,7 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 			} else {
 				log_init("mta-glue", conf->log_level);
 				log_set_target(conf->log_target,
-					       LOG_LEVEL_WARN);
+					       LOG_LEVEL_NONE);
 				log_info("sync: re-read %s; applying",
 					 conf->path);
 				store_close(s);
@@ -458,7 +458,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("mta-glue", conf.log_level);
-	log_set_target(conf.log_target, LOG_LEVEL_WARN);
+	/* the daemons log to the journal only; a verb run by hand still
+	 * shows its lines on the terminal too */
+	log_set_target(conf.log_target,
+		       strcmp(verb, "sync") == 0 || strcmp(verb, "worker") == 0
+			       ? LOG_LEVEL_NONE
+			       : conf.log_level);
 	if (policyd_path(policyd, sizeof(policyd)) < 0) {
 		fputs("mta-glue: cannot find mxfeed-policyd beside mta-glue\n",
 		      stderr);
