@@ -10,7 +10,8 @@
 # row of lib/fields.def is a member of the Domain, DomainPatch and
 # DomainCreate schemas with its type, bounds and enum names.  Real
 # answers validate against the schemas the document names for them (a
-# GET of a domain, a list, a PATCH's answer, a problem), and a body the
+# GET of a domain, a list, a PATCH's answer, a problem, history, rules,
+# mailboxes, jobs, relays), and a body the
 # service refuses with 422 is refused by the request schema too.  The
 # checker is shown to fail on a document missing a route or a field.
 set -u
@@ -149,6 +150,12 @@ expect_status 422 "recipients \"everyone\": 422" PATCH /api/v1/domains/o1.exampl
 	-H 'Content-Type: application/merge-patch+json' -H 'If-Match: "2"' -d @"$T/bad.json"
 check "... and not in DomainPatch's enum" \
 	bash -c "! python3 '$CHK' '$D' --validate DomainPatch '$T/bad.json' > /dev/null"
+for sub in history:History rules:Rules mailboxes:Mailboxes jobs:Jobs; do
+	http GET "/api/v1/domains/o1.example/${sub%%:*}" "${O[@]}"
+	check "GET .../${sub%%:*} ($status) validates against ${sub#*:}" valid "${sub#*:}" "$T/out"
+done
+http GET /api/v1/relays "${O[@]}"
+check "GET /relays validates against Relays" valid Relays "$T/out"
 http GET /api/v1/relays/addresses
 check "the relays' addresses validate against RelayAddresses" valid RelayAddresses "$T/out"
 expect_status 405 "POST openapi.json is 405" POST /api/v1/openapi.json
