@@ -102,7 +102,10 @@ int main(int argc, char **argv)
 			struct strbuf act = STRBUF_INIT;
 
 			policy_attrs_request(&attrs, &rq);
+			/* a line about this request names its message */
+			log_ctx_set(LOG_F_QUEUE_ID, rq.queue_id);
 			policy_decide(&snap.pol, &ss, &rq, &act);
+			log_ctx_clear();
 			printf("action=%s\n\n", act.buf);
 			sbuf_release(&act);
 		}
