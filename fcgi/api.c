@@ -126,6 +126,9 @@ static int path_domain(struct call *c)
 		resp_problem_msg(c->r, 404, "name", "no such domain");
 		return -1;
 	}
+	log_ctx_set(LOG_F_DOMAIN, dn.alabel);
+	if (c->item[0] != '\0')
+		log_ctx_set(LOG_F_QUEUE_ID, c->item);
 	return 0;
 }
 
@@ -1398,7 +1401,8 @@ void api_handle(struct req *q, struct resp *r)
 		fail(&c);
 		goto out;
 	}
-	q->actor = c.who.name;
+	(void)snprintf(q->actor, sizeof(q->actor), "%s", c.who.name);
+	log_ctx_set(LOG_F_ACTOR, c.who.name);
 	if (c.name != NULL && path_domain(&c) < 0)
 		goto out;
 	if (auth_require(&c.who, rt->need, &c.err) < 0) {
@@ -1413,6 +1417,7 @@ void api_handle(struct req *q, struct resp *r)
 			goto out;
 		}
 		c.ox.change.ticket = q->ticket;
+		log_ctx_set(LOG_F_TICKET, q->ticket);
 	}
 	if (strcmp(rt->method, "POST") == 0 && q->idem_key != NULL) {
 		if (idem_begin(&c, hash))

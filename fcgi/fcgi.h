@@ -46,7 +46,9 @@ struct req {
 	const char *remote_user;
 	char id[REQ_ID_LEN + 1];
 	struct strbuf body;
-	const char *actor;	 /* for the access log, once known */
+	/* for the access log, once known: a copy, the principal is gone
+	 * by then */
+	char actor[TOKEN_NAME_MAX + 1];
 	const char *remote_addr; /* REMOTE_ADDR, as nginx saw the client */
 	char route[96];		 /* metrics label: the route's template */
 };

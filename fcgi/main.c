@@ -46,6 +46,7 @@
 
 #include "domain_json.h"
 #include "fcgi.h"
+#include "openapi.h"
 #include "metrics.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -196,42 +197,10 @@ void resp_json(struct resp *r, int status, const json_t *j)
 	free(s);
 }
 
+/* the slugs are the OpenAPI document's (lib/openapi.c) */
 static const char *problem_slug(int status)
 {
-	switch (status) {
-	case 400:
-		return "bad-request";
-	case 401:
-		return "unauthorized";
-	case 403:
-		return "forbidden";
-	case 404:
-		return "not-found";
-	case 405:
-		return "method-not-allowed";
-	case 409:
-		return "conflict";
-	case 412:
-		return "stale";
-	case 413:
-		return "too-large";
-	case 415:
-		return "unsupported-media-type";
-	case 422:
-		return "invalid";
-	case 428:
-		return "if-match-required";
-	case 429:
-		return "too-many-requests";
-	case 501:
-		return "not-implemented";
-	case 503:
-		return "unavailable";
-	case 504:
-		return "timeout";
-	default:
-		return "internal";
-	}
+	return openapi_problem_slug(status);
 }
 
 void resp_problem_msg(struct resp *r, int status, const char *field,
@@ -408,7 +377,7 @@ static void access_log(const struct req *q, const struct resp *r, double ms)
 
 	sbuf_addesc(&m, q->method, 16);
 	sbuf_addesc(&p, q->path, 200);
-	sbuf_addesc(&a, q->actor ? q->actor : "-", 64);
+	sbuf_addesc(&a, q->actor[0] ? q->actor : "-", 64);
 	log_info("access id=%s method=%s path=\"%s\" status=%d ms=%.1f "
 		 "actor=\"%s\" bytes=%zu",
 		 q->id, m.buf, p.buf, r->status, ms, a.buf, r->body.len);
@@ -447,12 +416,17 @@ static void serve(struct worker *w, FCGX_Request *fr)
 	r.body = (struct strbuf)STRBUF_INIT;
 	q.remote_addr = param(fr, "REMOTE_ADDR");
 	make_id(&q, fr);
+	/* every line about this request names it (the journal's fields;
+	 * api.c and portal.c add the actor, ticket and domain) */
+	log_ctx_clear();
+	log_ctx_set(LOG_F_REQUEST_ID, q.id);
 	metrics_http_in_flight(1);
 	if (read_body(&q, fr, &r) == 0)
 		dispatch(&q, &r);
 	write_resp(fr, &q, &r);
 	ms = ms_since(&t0);
 	access_log(&q, &r, ms);
+	log_ctx_clear();
 	/* a path no route knows is "other": clients make no series */
 	metrics_http_observe(q.route[0] ? q.route : "other", r.status,
 			     ms / 1e3);
@@ -612,6 +586,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("mxfeed-fcgi", conf.log_level);
+	log_set_target(conf.log_target, LOG_LEVEL_NONE);
 	if (nworkers == 0)
 		nworkers = conf.fcgi_workers;
 	if (RAND_bytes(key, sizeof(key)) != 1) {

@@ -1804,6 +1804,8 @@ static int load(struct page *pg, const char *name, struct domain *d,
 		error_page_err(pg);
 		return -1;
 	}
+	/* the request's later lines (and its access line) name it */
+	log_ctx_set(LOG_F_DOMAIN, d->name.alabel);
 	return 0;
 }
 
@@ -2494,7 +2496,8 @@ void portal_handle(struct req *q, struct resp *r)
 		error_page_err(&pg);
 		goto out;
 	}
-	q->actor = pg.who.name;
+	(void)snprintf(q->actor, sizeof(q->actor), "%s", pg.who.name);
+	log_ctx_set(LOG_F_ACTOR, pg.who.name);
 	csrf_make(&pg);
 	pg.ox.conf = q->w->conf;
 	pg.ox.change.actor = pg.who.name;

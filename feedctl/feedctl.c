@@ -2182,7 +2182,13 @@ int main(int argc, char **argv)
 		return fail(&cli);
 	if (conf_load(&cli.conf, cli.conf_path, &cli.err) < 0)
 		return fail(&cli);
-	log_init("feedctl", cli.conf.log_level > LOG_LEVEL_WARN
+	/* the journal takes log.level (the audit lines are info); the
+	 * terminal still sees warnings and errors only */
+	log_set_target(cli.conf.log_target, cli.conf.log_level > LOG_LEVEL_WARN
+						    ? cli.conf.log_level
+						    : LOG_LEVEL_WARN);
+	log_init("feedctl", log_to_journal() ? cli.conf.log_level
+			    : cli.conf.log_level > LOG_LEVEL_WARN
 				    ? cli.conf.log_level
 				    : LOG_LEVEL_WARN);
 	set_actor(&cli);

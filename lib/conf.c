@@ -33,6 +33,7 @@ enum kind {
 	K_IPS, /* addresses (a cidr_list of host routes), one per family */
 	K_NAMES,
 	K_LEVEL,
+	K_TARGET, /* log.target: auto, journal or stderr */
 	K_DNSBLS, /* DNS blocklist zones: ZONE or ZONE=FILTER */
 	K_ARGV,	  /* a command: a list of words, the first an absolute path */
 	K_PEERS	  /* user:NAME, group:NAME (or ids) or "any" */
@@ -242,6 +243,13 @@ static const struct setting settings[] = {
 	  "mxfeed-fcgi's GET /metrics; any other gets 404" },
 	{ "log.level", K_LEVEL, OFF(log_level), "info", 0, 0,
 	  "debug, info, warn or error" },
+	{ "log.target", K_TARGET, OFF(log_target), "auto", 0, 0,
+	  "where the programs log: journal (one entry per event with the "
+	  "fields DOMAIN, QUEUE_ID, TICKET, ACTOR and REQUEST_ID where they "
+	  "apply; needs a build with libsystemd), stderr (plain lines), or "
+	  "auto: the journal when $JOURNAL_STREAM is set or "
+	  "/run/systemd/journal/socket exists, else stderr.  feedctl still "
+	  "prints its warnings on stderr" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -309,6 +317,9 @@ void conf_defaults(struct conf *c)
 			break;
 		case K_LEVEL:
 			c->log_level = LOG_LEVEL_INFO;
+			break;
+		case K_TARGET:
+			c->log_target = LOG_TARGET_AUTO;
 			break;
 		case K_CIDRS:
 			cidrs_default(field(c, s), s->def);
@@ -797,6 +808,7 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 	case K_HOSTPORT:
 	case K_REINJECT:
 	case K_LEVEL:
+	case K_TARGET:
 		if (type != CONFIG_TYPE_STRING)
 			return fail(err, path, line, s->name,
 				    "must be a string in double quotes");
@@ -828,6 +840,13 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 					    "must be debug, info, warn or "
 					    "error");
 			c->log_level = (enum log_level)lvl;
+			return 0;
+		}
+		if (s->kind == K_TARGET) {
+			if ((lvl = parse_enum(str, log_target_names)) < 0)
+				return fail(err, path, line, s->name,
+					    "must be auto, journal or stderr");
+			c->log_target = (enum log_target)lvl;
 			return 0;
 		}
 		set_str(field(c, s), str);
@@ -945,19 +964,13 @@ out:
 }
 
 static const char *const kind_names[] = {
-	[K_STR] = "string",
-	[K_PATH] = "path",
-	[K_NAME] = "name",
-	[K_HOSTPORT] = "HOST:PORT",
-	[K_INT] = "integer",
-	[K_FLOAT] = "number",
-	[K_CIDRS] = "CIDR list",
-	[K_IPS] = "address list",
-	[K_NAMES] = "name list",
-	[K_LEVEL] = "level",
-	[K_DNSBLS] = "zone list",
-	[K_ARGV] = "command",
-	[K_REINJECT] = "local or HOST:PORT",
+	[K_STR] = "string",	 [K_PATH] = "path",
+	[K_NAME] = "name",	 [K_HOSTPORT] = "HOST:PORT",
+	[K_INT] = "integer",	 [K_FLOAT] = "number",
+	[K_CIDRS] = "CIDR list", [K_IPS] = "address list",
+	[K_NAMES] = "name list", [K_LEVEL] = "level",
+	[K_TARGET] = "target",	 [K_DNSBLS] = "zone list",
+	[K_ARGV] = "command",	 [K_REINJECT] = "local or HOST:PORT",
 	[K_PEERS] = "peer list",
 };
 

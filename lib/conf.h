@@ -97,6 +97,7 @@ struct conf {
 	struct conf_list fcgi_peers; /* fcgi.peers: user:X, group:X, any */
 	struct cidr_list web_metrics_allow; /* web.metrics_allow */
 	enum log_level log_level;	    /* log.level */
+	enum log_target log_target;	    /* log.target */
 
 	/* greylist.restart: the command that restarts postgrey, argv[0]
 	 * an absolute path, NULL-terminated; [0] NULL: none set */

@@ -602,3 +602,277 @@ json_t *json_load_strict(const char *buf, size_t len, size_t max,
 	}
 	return j;
 }
+
+/* ---- the JSON Schemas of the record (OpenAPI 3.1, lib/openapi.c) ---- */
+
+static json_t *names_array(const char *const *names)
+{
+	json_t *a = json_array();
+
+	for (; names && *names; names++)
+		json_array_append_new(a, json_string(*names));
+	return a;
+}
+
+static json_t *nullable(const char *type)
+{
+	return json_pack("[s, s]", type, "null");
+}
+
+/* {"host": IP, "port": N}: a destination or a fallback */
+static json_t *dest_schema(const struct field *port)
+{
+	return json_pack("{s:s, s:{s:{s:s, s:s}, s:{s:s, s:I, s:I}}, s:b}",
+			 "type", "object", "properties", "host", "type",
+			 "string", "description", "an IP address", "port",
+			 "type", "integer", "minimum", (json_int_t)port->min,
+			 "maximum", (json_int_t)port->max,
+			 "additionalProperties", 0);
+}
+
+/* One row of fields.def as a schema: its type, bounds and names. */
+static json_t *field_schema(const struct field *f, enum domain_schema kind)
+{
+	bool in = kind != DOMAIN_SCHEMA_RECORD;
+	struct strbuf desc = STRBUF_INIT;
+	json_t *s = NULL;
+
+	switch (f->type) {
+	case FT_BOOL:
+		s = json_pack("{s:s}", "type", "boolean");
+		break;
+	case FT_INT:
+		s = json_pack("{s:s, s:I, s:I}", "type", "integer", "minimum",
+			      (json_int_t)f->min, "maximum",
+			      (json_int_t)f->max);
+		break;
+	case FT_ENUM:
+		s = json_pack("{s:s, s:o}", "type", "string", "enum",
+			      names_array(f->names));
+		break;
+	case FT_TEXT:
+		/* max is in bytes: at most as many characters */
+		s = json_pack("{s:s, s:I}", "type", "string", "maxLength",
+			      (json_int_t)f->max);
+		break;
+	case FT_TIME:
+		/* input: RFC 3339 or YYYY-MM-DD, within max days */
+		s = json_pack("{s:o}", "type", nullable("string"));
+		if (!in)
+			json_object_set_new(s, "format",
+					    json_string("date-time"));
+		break;
+	case FT_FINGERPRINT:
+		s = json_pack("{s:o}", "type", nullable("string"));
+		if (!in)
+			json_object_set_new(s, "pattern",
+					    json_string("^[0-9a-f]{64}$"));
+		break;
+	case FT_CUSTOM:
+		break;
+	}
+	if (s == NULL)
+		return NULL;
+	sbuf_addf(&desc, "%s%s%s", f->label, f->help ? ": " : "",
+		  f->help ? f->help : "");
+	json_object_set_new(s, "description", json_string(desc.buf));
+	json_object_set_new(s, "x-mxfeed-field", json_string(f->path));
+	sbuf_release(&desc);
+	return s;
+}
+
+static json_t *object_schema(void)
+{
+	return json_pack("{s:s, s:{}, s:b}", "type", "object", "properties",
+			 "additionalProperties", 0);
+}
+
+/* The "properties" of the object at "a.b" of path "a.b.c" under root's,
+ * made when missing; the leaf's key in *leaf. */
+static json_t *schema_parent(json_t *root, const char *path, const char **leaf)
+{
+	json_t *props = json_object_get(root, "properties");
+	const char *dot;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		json_t *sub =
+			json_object_getn(props, path, (size_t)(dot - path));
+
+		if (sub == NULL) {
+			sub = object_schema();
+			json_object_setn_new(props, path, (size_t)(dot - path),
+					     sub);
+		}
+		props = json_object_get(sub, "properties");
+		path = dot + 1;
+	}
+	*leaf = path;
+	return props;
+}
+
+/* A record: every member is always there. */
+static void require_all(json_t *s)
+{
+	json_t *props = json_object_get(s, "properties"), *v, *req;
+	const char *key;
+
+	if (props == NULL)
+		return;
+	req = json_array();
+	json_object_foreach(props, key, v)
+	{
+		json_array_append_new(req, json_string(key));
+		require_all(v);
+		require_all(json_object_get(v, "items"));
+	}
+	json_object_set_new(s, "required", req);
+}
+
+static void bookkeeping(json_t *props, enum domain_schema kind)
+{
+	bool create = kind == DOMAIN_SCHEMA_CREATE;
+	json_t *name, *mode;
+
+	name = json_pack("{s:s, s:s}", "type", "string", "description",
+			 "the domain's A-label (a U-label is taken on input "
+			 "and converted)");
+	mode = json_pack("{s:s, s:o, s:s}", "type", "string", "enum",
+			 names_array(domain_mode_names), "description",
+			 "pop3, feed or backup; changed by POST .../switch");
+	if (!create) {
+		json_object_set_new(name, "readOnly", json_true());
+		json_object_set_new(mode, "readOnly", json_true());
+	}
+	json_object_set_new(props, "name", name);
+	json_object_set_new(props, "mode", mode);
+	if (create)
+		return;
+	json_object_set_new(
+		props, "unicode_name",
+		json_pack("{s:s, s:b}", "type", "string", "readOnly", 1));
+	json_object_set_new(
+		props, "temp_pop3",
+		json_pack("{s:o, s:{s:{s:s, s:s}, s:{s:s}}, s:b, s:b, s:s}",
+			  "type", nullable("object"), "properties", "since",
+			  "type", "string", "format", "date-time", "by", "type",
+			  "string", "additionalProperties", 0, "readOnly", 1,
+			  "description",
+			  "temporary POP3 in force (since, by whom), or null"));
+}
+
+static void bookkeeping_tail(json_t *props)
+{
+	static const char *const times[] = { "created_at", "updated_at", NULL };
+	static const char *const who[] = { "created_by", "updated_by", NULL };
+	size_t i;
+
+	json_object_set_new(props, "version",
+			    json_pack("{s:s, s:i, s:b, s:s}", "type", "integer",
+				      "minimum", 1, "readOnly", 1,
+				      "description",
+				      "the record's version: the ETag, and "
+				      "If-Match of a change"));
+	for (i = 0; times[i]; i++)
+		json_object_set_new(props, times[i],
+				    json_pack("{s:o, s:s, s:b}", "type",
+					      nullable("string"), "format",
+					      "date-time", "readOnly", 1));
+	for (i = 0; who[i]; i++)
+		json_object_set_new(props, who[i],
+				    json_pack("{s:s, s:b}", "type", "string",
+					      "readOnly", 1));
+	json_object_set_new(props, "ticket",
+			    json_pack("{s:o, s:b, s:s}", "type",
+				      nullable("string"), "readOnly", 1,
+				      "description",
+				      "the ticket of the latest change, or "
+				      "null"));
+	json_object_set_new(
+		props, "propagation",
+		json_pack("{s:o, s:{s:{s:s}, s:{s:s}, s:{s:s}}, s:b, s:b, "
+			  "s:s}",
+			  "type", nullable("object"), "properties", "sequence",
+			  "type", "integer", "relays_applied", "type",
+			  "integer", "relays_total", "type", "integer",
+			  "additionalProperties", 0, "readOnly", 1,
+			  "description",
+			  "how far the latest change has reached the relays "
+			  "(null in lists that do not report it)"));
+}
+
+json_t *domain_json_schema(enum domain_schema kind)
+{
+	const struct field *port = &domain_fields[FLD_DEST_PORT];
+	bool in = kind != DOMAIN_SCHEMA_RECORD;
+	json_t *root = object_schema(), *props;
+	size_t i;
+
+	props = json_object_get(root, "properties");
+	bookkeeping(props, kind);
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		const char *leaf;
+		json_t *s, *parent, *item;
+
+		if (f->flags & FF_CLI_ONLY || f->id == FLD_DEST_PORT)
+			continue;
+		if (f->id == FLD_DEST_HOST) {
+			s = dest_schema(port);
+			json_object_set_new(s, "type", nullable("object"));
+			json_object_set_new(
+				s, "description",
+				json_string("the customer's server "
+					    "(destination.host, "
+					    "destination.port); null for pop3 "
+					    "domains"));
+			json_object_set_new(
+				json_object_get(
+					json_object_get(s, "properties"),
+					"host"),
+				"x-mxfeed-field", json_string(f->path));
+			json_object_set_new(
+				json_object_get(
+					json_object_get(s, "properties"),
+					"port"),
+				"x-mxfeed-field", json_string(port->path));
+			json_object_set_new(props, "destination", s);
+			continue;
+		}
+		if (f->id == FLD_FALLBACKS) {
+			item = dest_schema(port);
+			if (in)
+				item = json_pack("{s:[o, {s:s, s:s}]}", "oneOf",
+						 item, "type", "string",
+						 "description", "IP[:PORT]");
+			json_object_set_new(
+				props, "fallbacks",
+				json_pack("{s:s, s:o, s:i, s:s, s:s}", "type",
+					  "array", "items", item, "maxItems",
+					  DOMAIN_FALLBACKS_MAX, "description",
+					  f->help, "x-mxfeed-field", f->path));
+			continue;
+		}
+		if ((s = field_schema(f, kind)) == NULL)
+			BUG("field %s has no schema", f->path);
+		parent = schema_parent(root, f->path, &leaf);
+		json_object_set_new(parent, leaf, s);
+	}
+	if (kind == DOMAIN_SCHEMA_RECORD) {
+		bookkeeping_tail(props);
+		require_all(root);
+	} else {
+		if (kind == DOMAIN_SCHEMA_PATCH)
+			bookkeeping_tail(props);
+		json_object_set_new(
+			props, "force",
+			json_pack("{s:s, s:b, s:s}", "type", "boolean",
+				  "writeOnly", 1, "description",
+				  "true: skip the probe of a new destination "
+				  "(feedctl --force); not stored"));
+		if (kind == DOMAIN_SCHEMA_CREATE)
+			json_object_set_new(
+				root, "required",
+				json_pack("[s, s]", "name", "mode"));
+	}
+	return root;
+}

@@ -29,6 +29,21 @@ int domain_patch(struct domain *d, const json_t *patch, const struct conf *conf,
 		 struct error *err) __attribute__((warn_unused_result));
 json_t *json_load_strict(const char *buf, size_t len, size_t max,
 			 struct error *err);
+/*
+ * The JSON Schema (2020-12, as OpenAPI 3.1 takes it) of the record,
+ * walked from fields.def: each row's JSON path, type, bounds or enum
+ * names, label and help (and "x-mxfeed-field": the row's path), the
+ * bookkeeping members readOnly.  RECORD: what GET answers (every member
+ * required, nothing else allowed); PATCH: a merge patch (every member
+ * optional; read-only ones only as they are; "force"); CREATE: the
+ * POST body (name and mode required, then any setting; "force").
+ */
+enum domain_schema {
+	DOMAIN_SCHEMA_RECORD,
+	DOMAIN_SCHEMA_PATCH,
+	DOMAIN_SCHEMA_CREATE
+};
+json_t *domain_json_schema(enum domain_schema kind);
 /* RFC 3339 UTC text of unix seconds into buf (>= 21 bytes). */
 void time_format_utc(int64_t t, char *buf, size_t size);
 /* Parse "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (start of day UTC). */

@@ -529,11 +529,19 @@ int fleet_serve(struct store *s, const struct conf *conf,
 			conf, verb,
 			json_string_value(json_object_get(c, "domain")),
 			json_string_value(json_object_get(c, "queue_id")), &ce);
-		if (res == NULL)
-			log_warn(
-				"fleet: %s %s: %s", verb,
-				json_string_value(json_object_get(c, "domain")),
-				error_msg(&ce));
+		if (res == NULL) {
+			const char *dom =
+				json_string_value(json_object_get(c, "domain"));
+
+			log_kv(LOG_LEVEL_WARN,
+			       (struct log_field[]){
+				       { LOG_F_DOMAIN, dom },
+				       { LOG_F_QUEUE_ID,
+					 json_string_value(json_object_get(
+						 c, "queue_id")) },
+				       { NULL, NULL } },
+			       "fleet: %s %s: %s", verb, dom, error_msg(&ce));
+		}
 		rc = store_command_finish(s, id, res != NULL, res,
 					  res ? NULL : error_msg(&ce), err);
 		json_decref(res);

@@ -288,8 +288,11 @@ int gen_rule(struct gen *g, const char *alabel, const struct rule *r,
 		 * shows it as refused.
 		 */
 		sbuf_addesc(&esc, r->value, RULE_VALUE_MAX);
-		log_warn("domain=%s skipping %s rule \"%s\": %s", alabel,
-			 rule_action_names[r->action], esc.buf, error_msg(err));
+		log_kv(LOG_LEVEL_WARN,
+		       (struct log_field[]){ { LOG_F_DOMAIN, alabel },
+					     { NULL, NULL } },
+		       "domain=%s skipping %s rule \"%s\": %s", alabel,
+		       rule_action_names[r->action], esc.buf, error_msg(err));
 		sbuf_release(&esc);
 		error_release(err);
 		g->nskipped++;

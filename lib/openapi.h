@@ -7,11 +7,15 @@
  * list a route the service lacks or miss one it has.  Each operation
  * gets its path parameters (every "{x}" of the path), the bearer
  * security requirement unless role is NULL (the token's role is in
- * "x-mxfeed-role"), a 2XX answer and the problem+json answers (SPEC
- * section 7: "urn:mxfeed:problem:SLUG") its method can give.  An
- * operation without a summary, or a path not starting with "/", is
- * ERR_INTERNAL: the table is ours, so that is a bug to show, not a gap
- * to paper over.
+ * "x-mxfeed-role"), its success answer with the body's schema, the
+ * request body's schema, and one answer per problem status it can give
+ * (SPEC section 7), each naming its problem type
+ * ("urn:mxfeed:problem:SLUG") as a const.  The body schemas are
+ * components.schemas: Domain, DomainPatch and DomainCreate generated
+ * from fields.def (domain_json_schema()), the others written here.  An
+ * operation without a summary, a path not starting with "/", or a
+ * schema name the document does not define is ERR_INTERNAL: the table
+ * is ours, so that is a bug to show, not a gap to paper over.
  */
 #ifndef MXFEED_OPENAPI_H
 #define MXFEED_OPENAPI_H
@@ -24,11 +28,18 @@
 #define OPENAPI_VERSION "3.1.0"
 
 struct openapi_op {
-	const char *method;  /* "GET", "POST", "PATCH", "DELETE" */
-	const char *path;    /* "/api/v1/domains/{name}" */
-	const char *summary; /* one line */
-	const char *role;    /* token role needed; NULL: no token */
+	const char *method;   /* "GET", "POST", "PATCH", "DELETE" */
+	const char *path;     /* "/api/v1/domains/{name}" */
+	const char *summary;  /* one line */
+	const char *role;     /* token role needed; NULL: no token */
+	int status;	      /* the success answer; 0: 200 */
+	const char *request;  /* schema of the JSON body, or NULL: none */
+	const char *response; /* schema of the success body; NULL: none */
+	const char *problems; /* more problem statuses ("429"), or NULL */
 };
+
+/* The problem statuses the service answers with, and their slugs. */
+const char *openapi_problem_slug(int status);
 
 json_t *openapi_document(const struct openapi_op *ops, size_t n,
 			 struct error *err);

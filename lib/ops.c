@@ -668,8 +668,12 @@ int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
 	if (store_relay_retire(ox->store, name, retire, force, ox->change.actor,
 			       err) < 0)
 		return -1;
-	log_info("relay %s %s by %s", name, retire ? "retired" : "activated",
-		 ox->change.actor);
+	log_kv(LOG_LEVEL_INFO,
+	       (struct log_field[]){ { LOG_F_ACTOR, ox->change.actor },
+				     { LOG_F_TICKET, ox->change.ticket },
+				     { NULL, NULL } },
+	       "relay %s %s by %s", name, retire ? "retired" : "activated",
+	       ox->change.actor);
 	return 0;
 }
 
@@ -715,13 +719,19 @@ static int remove_bounce(const struct ops_ctx *ox, const struct domain_name *dn,
 			       "they answer)",
 			       dn->alabel, late.buf);
 	else
-		log_info("%s: %" JSON_INTEGER_FORMAT " queued message%s "
-			 "bounced before removal",
-			 dn->alabel,
-			 json_integer_value(json_object_get(r, "bounced")),
-			 json_integer_value(json_object_get(r, "bounced")) == 1
-				 ? ""
-				 : "s");
+		log_kv(LOG_LEVEL_INFO,
+		       (struct log_field[]){
+			       { LOG_F_DOMAIN, dn->alabel },
+			       { LOG_F_ACTOR, ox->change.actor },
+			       { LOG_F_TICKET, ox->change.ticket },
+			       { NULL, NULL } },
+		       "%s: %" JSON_INTEGER_FORMAT " queued message%s "
+		       "bounced before removal",
+		       dn->alabel,
+		       json_integer_value(json_object_get(r, "bounced")),
+		       json_integer_value(json_object_get(r, "bounced")) == 1
+			       ? ""
+			       : "s");
 	sbuf_release(&late);
 	json_decref(r);
 	return rc;

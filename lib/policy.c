@@ -150,9 +150,12 @@ static int load_rule(struct policy *p, char **f, int nf, struct error *err)
 		pr->re = rule_regex_compile(r.value, &why);
 		if (pr->re == NULL) {
 			sbuf_addesc(&esc, r.value, RULE_VALUE_MAX);
-			log_warn("domain=%s skipping %s rule \"%s\": %s",
-				 d->name, rule_action_names[r.action], esc.buf,
-				 error_msg(&why));
+			log_kv(LOG_LEVEL_WARN,
+			       (struct log_field[]){ { LOG_F_DOMAIN, d->name },
+						     { NULL, NULL } },
+			       "domain=%s skipping %s rule \"%s\": %s", d->name,
+			       rule_action_names[r.action], esc.buf,
+			       error_msg(&why));
 			sbuf_release(&esc);
 			error_release(&why);
 			return 0;
@@ -314,10 +317,13 @@ static enum rule_match rule_matches(const struct policy_domain *d,
 			struct strbuf esc = STRBUF_INIT;
 
 			sbuf_addesc(&esc, s, 100);
-			log_warn("domain=%s %s rule #%zu hit the %s for "
-				 "sender=<%s>",
-				 d->name, rule_action_names[r->action],
-				 (size_t)(r - d->rules) + 1, why, esc.buf);
+			log_kv(LOG_LEVEL_WARN,
+			       (struct log_field[]){ { LOG_F_DOMAIN, d->name },
+						     { NULL, NULL } },
+			       "domain=%s %s rule #%zu hit the %s for "
+			       "sender=<%s>",
+			       d->name, rule_action_names[r->action],
+			       (size_t)(r - d->rules) + 1, why, esc.buf);
 			sbuf_release(&esc);
 		}
 		return m;

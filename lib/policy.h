@@ -107,6 +107,7 @@ struct policy_request {
 	const char *client_address;
 	const char *size;	 /* decimal, may be NULL or "0" */
 	const char *etrn_domain; /* ETRN's argument, "#domain" or "domain" */
+	const char *queue_id;	 /* Postfix's, once it has one; for logs */
 };
 
 int policy_load(const char *path, struct policy *out, struct error *err)

@@ -58,6 +58,7 @@ void policy_attrs_request(const struct policy_attrs *a,
 	rq->client_address = attr(a, "client_address");
 	rq->size = attr(a, "size");
 	rq->etrn_domain = attr(a, "etrn_domain");
+	rq->queue_id = attr(a, "queue_id");
 }
 
 void policy_attrs_reset(struct policy_attrs *a)

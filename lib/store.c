@@ -42,12 +42,22 @@ struct stmt {
 	char name[16];
 };
 
+/* An audit row of the open transaction: logged once it commits. */
+struct audit_note {
+	char action[24];
+	char domain[256];
+	char actor[ACTOR_MAX + 1];
+	char ticket[TICKET_MAX + 1];
+};
+
 struct store {
 	PGconn *db;
 	bool listening; /* LISTEN mxfeed_changes issued on this connection */
 	const struct conf *conf;
 	char sqlstate[6]; /* of the last failure, "" if none */
 	bool in_tx;
+	size_t nnotes, notes_cap;
+	struct audit_note *notes;
 	int nstmts;
 	struct stmt stmts[STMT_MAX];
 };
@@ -300,6 +310,51 @@ static int ensure_conn(struct store *s, struct error *err)
 
 typedef int (*tx_fn)(struct store *s, void *arg, struct error *err);
 
+/* One line per audit row just committed: the change as the journal
+ * indexes it (DOMAIN=, ACTOR=, TICKET=; fcgi adds REQUEST_ID=). */
+static void audit_log(struct store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nnotes; i++) {
+		const struct audit_note *a = &s->notes[i];
+		struct strbuf actor = STRBUF_INIT, ticket = STRBUF_INIT;
+
+		sbuf_addesc(&actor, a->actor, ACTOR_MAX);
+		sbuf_addesc(&ticket, a->ticket, TICKET_MAX);
+		log_kv(LOG_LEVEL_INFO,
+		       (struct log_field[]){ { LOG_F_DOMAIN, a->domain },
+					     { LOG_F_ACTOR, a->actor },
+					     { LOG_F_TICKET, a->ticket },
+					     { NULL, NULL } },
+		       "audit: %s%s%s by %s%s%s%s", a->action,
+		       a->domain[0] ? " " : "", a->domain, actor.buf,
+		       ticket.len ? " (ticket " : "", ticket.buf,
+		       ticket.len ? ")" : "");
+		sbuf_release(&actor);
+		sbuf_release(&ticket);
+	}
+	s->nnotes = 0;
+}
+
+static void audit_note(struct store *s, const struct change_ctx *ctx,
+		       const char *action, const char *domain)
+{
+	struct audit_note *a;
+
+	if (s->nnotes == s->notes_cap) {
+		s->notes_cap = s->notes_cap ? s->notes_cap * 2 : 8;
+		s->notes = xrealloc(s->notes, s->notes_cap * sizeof(*s->notes));
+	}
+	a = &s->notes[s->nnotes++];
+	(void)snprintf(a->action, sizeof(a->action), "%s", action);
+	(void)snprintf(a->domain, sizeof(a->domain), "%s",
+		       domain ? domain : "");
+	(void)snprintf(a->actor, sizeof(a->actor), "%s", ctx->actor);
+	(void)snprintf(a->ticket, sizeof(a->ticket), "%s",
+		       ctx->ticket ? ctx->ticket : "");
+}
+
 /* Run fn inside one transaction, retrying serialization failures. */
 static int with_tx(struct store *s, tx_fn fn, void *arg, struct error *err)
 {
@@ -311,12 +366,15 @@ static int with_tx(struct store *s, tx_fn fn, void *arg, struct error *err)
 		    q0(s, "BEGIN", NULL, "begin", err) < 0)
 			return -1;
 		s->in_tx = true;
+		s->nnotes = 0;
 		if (fn(s, arg, err) == 0 &&
 		    q0(s, "COMMIT", NULL, "commit", err) == 0) {
 			s->in_tx = false;
+			audit_log(s);
 			return 0;
 		}
 		s->in_tx = false;
+		s->nnotes = 0;
 		if (PQstatus(s->db) == CONNECTION_OK)
 			PQclear(PQexecParams(s->db, "ROLLBACK", 0, NULL, NULL,
 					     NULL, NULL, 0));
@@ -375,6 +433,7 @@ void store_close(struct store *s)
 		return;
 	PQfinish(s->db);
 	stmt_forget(s);
+	free(s->notes);
 	free(s);
 }
 
@@ -873,6 +932,11 @@ static int audit(struct store *s, const struct change_ctx *ctx,
 	p_json(&p, new);
 	rc = q0(s, sql_audit, &p, "audit", err);
 	p_release(&p);
+	if (rc == 0) {
+		audit_note(s, ctx, action, domain);
+		if (!s->in_tx)
+			audit_log(s);
+	}
 	return rc;
 }
 

@@ -215,11 +215,16 @@ static int cmd_worker(const struct conf *conf, int argc, char **argv)
 			pause_for(1);
 			continue;
 		}
+		/* every line of the job names its domain and the worker,
+		 * the actor of the job's audit entries */
+		log_ctx_set(LOG_F_DOMAIN, j.domain);
+		log_ctx_set(LOG_F_ACTOR, name);
 		log_info("job %lld (%s %s) step %d, attempt %d",
 			 (long long)j.id, j.kind, j.domain, j.step, j.attempts);
 		if (mailjob_run(&c, &j, &err) < 0)
 			log_warn("job %lld: %s", (long long)j.id,
 				 error_msg(&err));
+		log_ctx_clear();
 		job_release(&j);
 	}
 	mailjob_ctx_release(&c);
@@ -312,6 +317,8 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 				error_clear(&err);
 			} else {
 				log_init("mta-glue", conf->log_level);
+				log_set_target(conf->log_target,
+					       LOG_LEVEL_NONE);
 				log_info("sync: re-read %s; applying",
 					 conf->path);
 				store_close(s);
@@ -465,6 +472,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("mta-glue", conf.log_level);
+	/* the daemons log to the journal only; a verb run by hand still
+	 * shows its lines on the terminal too */
+	log_set_target(conf.log_target,
+		       strcmp(verb, "sync") == 0 || strcmp(verb, "worker") == 0
+			       ? LOG_LEVEL_NONE
+			       : conf.log_level);
 	if (policyd_path(policyd, sizeof(policyd)) < 0) {
 		fputs("mta-glue: cannot find mxfeed-policyd beside mta-glue\n",
 		      stderr);

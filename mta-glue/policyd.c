@@ -47,10 +47,7 @@ static void refresh(struct snapshot *s)
 	    st.st_mtim.tv_nsec == s->mtime.tv_nsec)
 		return;
 	if (policy_load(s->path, &fresh, &err) < 0) {
-		fprintf(stderr,
-			"mxfeed-policyd: %s (keeping the previous "
-			"snapshot)\n",
-			error_msg(&err));
+		log_warn("%s (keeping the previous snapshot)", error_msg(&err));
 		error_release(&err);
 		return;
 	}
@@ -79,6 +76,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("mxfeed-policyd", LOG_LEVEL_INFO);
+	/* no mxfeed.conf here: the journal wherever it runs */
+	log_set_target(LOG_TARGET_AUTO, LOG_LEVEL_NONE);
 	snap.path = argv[2];
 	refresh(&snap);
 	while (fgets(line, sizeof(line), stdin) != NULL) {
@@ -103,7 +102,10 @@ int main(int argc, char **argv)
 			struct strbuf act = STRBUF_INIT;
 
 			policy_attrs_request(&attrs, &rq);
+			/* a line about this request names its message */
+			log_ctx_set(LOG_F_QUEUE_ID, rq.queue_id);
 			policy_decide(&snap.pol, &ss, &rq, &act);
+			log_ctx_clear();
 			printf("action=%s\n\n", act.buf);
 			sbuf_release(&act);
 		}

@@ -92,6 +92,9 @@ database = {
 relay = { name = "test-relay"; };
 paths = { state = "$T/state"; };
 destinations = { allow = [ "127.0.0.0/8" ]; };
+# the tests read the programs' lines from their stderr, also on a host
+# where journald runs (test_journal.sh takes this line out)
+log = { target = "stderr"; };
 CONF
 	export MXFEED_CONF="$T/mxfeed.conf"
 	"$FEEDCTL" db migrate > "$T/migrate.log" 2>&1 ||

@@ -234,6 +234,65 @@ if command -v dh_listpackages > /dev/null && command -v lintian > /dev/null; the
 	check "conffiles: /etc/mxfeed/mxfeed.conf (mxfeed-common)" \
 		bash -c "dpkg-deb -e '$(ls "$T/pkg/deb/mxfeed-common_"*.deb)' '$T/ctl' &&
 			 grep -qx /etc/mxfeed/mxfeed.conf '$T/ctl/conffiles'"
+	# every user and group the packaged units run as is made by a
+	# maintainer script of the packages (the hardened layout of INSTALL
+	# section 8: mxfeed, and mxfeed-web for the socket)
+	for p in common web relay mailhost; do
+		dpkg-deb -e "$(ls "$T/pkg/deb/mxfeed-${p}_"*.deb)" "$T/ctl-$p"
+	done
+	cat "$T"/ctl-*/postinst > "$T/postinsts" 2> /dev/null
+	missing=""
+	for g in $(sed -n 's/^\(User\|Group\|SupplementaryGroups\)=//p' "$R"/lib/systemd/system/*.service | tr ' ' '\n' | sort -u); do
+		grep -qE "^[[:space:]]*(addgroup|adduser) .*[[:space:]]$g\$" "$T/postinsts" || missing="$missing $g"
+	done
+	echo "$missing" > "$T/out"
+	check "every User=/Group= of the packaged units is made by a postinst (got: $(sed -n 's/^\(User\|Group\|SupplementaryGroups\)=//p' "$R"/lib/systemd/system/*.service | sort -u | tr '\n' ' '))" \
+		test -z "$missing"
+	# mxfeed-web's postinst, run against stand-ins of getent, id,
+	# addgroup, adduser and deb-systemd-helper that log what they are
+	# asked (this host's users and units are left alone)
+	mkdir -p "$T/fake"
+	cat > "$T/fake/getent" << 'EOF2'
+#!/bin/sh
+case "$1 $2" in
+"group mxfeed-web") [ -n "$FAKE_GROUP" ] && echo "$FAKE_GROUP" ;;
+"passwd www-data") echo "www-data:x:33:33::/var/www:/usr/sbin/nologin" ;;
+*) exit 2 ;;
+esac
+EOF2
+	cat > "$T/fake/id" << 'EOF2'
+#!/bin/sh
+echo "www-data $FAKE_WWW_GROUPS"
+EOF2
+	for c in addgroup adduser deb-systemd-helper; do
+		# dh_installsystemd's part asks deb-systemd-helper: the
+		# unit is not "debian-installed" here
+		cat > "$T/fake/$c" << EOF2
+#!/bin/sh
+echo "$c \$*" >> "\$FAKE_LOG"
+[ $c != deb-systemd-helper ]
+EOF2
+	done
+	chmod +x "$T"/fake/*
+	postinst_web() { # GROUP-LINE WWW-DATA'S-GROUPS
+		: > "$T/fake.log"
+		env PATH="$T/fake:$PATH" FAKE_LOG="$T/fake.log" FAKE_GROUP="$1" \
+			FAKE_WWW_GROUPS="$2" DPKG_MAINTSCRIPT_NAME=postinst \
+			DPKG_MAINTSCRIPT_PACKAGE=mxfeed-web \
+			sh "$T/ctl-web/postinst" configure > "$T/out" 2> "$T/err"
+	}
+	postinst_web "" ""
+	check "mxfeed-web postinst on a fresh host: makes the group mxfeed-web, adds www-data" \
+		test "$(grep -E '^(addgroup|adduser)' "$T/fake.log" | tr '\n' ';')" = \
+		"addgroup --system --quiet mxfeed-web;adduser --quiet www-data mxfeed-web;"
+	postinst_web "mxfeed-web:x:120:www-data" "mxfeed-web"
+	check "... run again (upgrade): changes nothing, says nothing" \
+		bash -c "! grep -qE '^(addgroup|adduser)' '$T/fake.log' && test ! -s '$T/err'"
+	postinst_web "mxfeed-web:x:120:www-data,php" "mxfeed-web"
+	check "... warns when another user is in the socket's group" \
+		grep -q "group mxfeed-web has members besides www-data: php" "$T/err"
+	check "mxfeed-web depends on adduser" \
+		bash -c "dpkg-deb -f '$(ls "$T/pkg/deb/mxfeed-web_"*.deb)' Depends | grep -qw adduser"
 	check "mxfeed-relay depends on the relay's daemons" \
 		bash -c "dpkg-deb -f '$(ls "$T/pkg/deb/mxfeed-relay_"*.deb)' Depends |
 			 grep -q 'postfix-lmdb.*rspamd.*clamav-daemon.*postgrey.*unbound'"

@@ -62,6 +62,7 @@ static void defaults(void **state)
 	assert_string_equal(c.web_metrics_allow.v[0].text, "127.0.0.0/8");
 	assert_string_equal(c.web_metrics_allow.v[1].text, "::1/128");
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(c.log_target, LOG_TARGET_AUTO);
 	/* production's envelope checks need DNS: off unless switched on */
 	assert_int_equal(c.dnsbl_reject.n, 0);
 	assert_int_equal(c.dnsbl_warn.n, 0);
@@ -84,6 +85,35 @@ static void defaults(void **state)
 	assert_int_equal(c.tracking_days, 30);
 	assert_int_equal(c.quarantine_days, 30);
 	conf_release(&c);
+}
+
+static void log_target(void **state)
+{
+	static const struct {
+		const char *text;
+		enum log_target want;
+	} ok[] = {
+		{ "log = { target = \"journal\"; };\n", LOG_TARGET_JOURNAL },
+		{ "log = { target = \"stderr\"; };\n", LOG_TARGET_STDERR },
+		{ "log = { target = \"auto\"; };\n", LOG_TARGET_AUTO },
+	};
+	struct conf c;
+	struct error err = ERROR_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(load(ok[i].text, &c, &err), 0);
+		assert_int_equal(c.log_target, ok[i].want);
+		conf_release(&c);
+	}
+	assert_int_equal(load("log = { target = \"syslog\"; };\n", &c, &err),
+			 -1);
+	assert_non_null(
+		strstr(error_msg(&err),
+		       ":1: log.target: must be auto, journal or stderr"));
+	conf_release(&c);
+	error_release(&err);
 }
 
 static void peers(void **state)
@@ -330,9 +360,10 @@ static void documented(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults),	cmocka_unit_test(full),
-		cmocka_unit_test(peers),	cmocka_unit_test(refusals),
-		cmocka_unit_test(missing_file), cmocka_unit_test(documented),
+		cmocka_unit_test(defaults),   cmocka_unit_test(full),
+		cmocka_unit_test(peers),      cmocka_unit_test(refusals),
+		cmocka_unit_test(log_target), cmocka_unit_test(missing_file),
+		cmocka_unit_test(documented),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
