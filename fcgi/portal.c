@@ -3,7 +3,9 @@
  *
  *   GET  /portal/                  domain list: search, mode filter, paging
  *   GET  /portal/new, POST         add a domain
- *   GET  /portal/d/NAME, POST      a domain: settings form, propagation,
+ *   GET  /portal/d/NAME, POST      a domain: the queue on every relay
+ *                                  (count, oldest, top reasons, flush),
+ *                                  settings form, propagation,
  *                                  mailboxes, rules, jobs, history
  *   GET  /portal/d/NAME/remove, POST   confirmation page, then removal
  *   GET  /portal/d/NAME/VERB, POST     switch-feed, switch-backup,
@@ -1657,6 +1659,69 @@ static void list_page(struct page *pg)
 }
 
 /* The domain page; errors/stale/form_error set when re-rendering. */
+static void age_text(int64_t s, char *buf, size_t size);
+
+/* An age in seconds (ops' "oldest_age") as words, or null. */
+static json_t *age_json(const json_t *secs)
+{
+	char buf[64];
+
+	if (!json_is_integer(secs))
+		return json_null();
+	age_text((int64_t)json_integer_value(secs), buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/*
+ * The queue summary of the domain page: ops_queue_summary() (what the
+ * relays last published; nothing waits), its times in words, and the
+ * flush form where the role may send it.
+ */
+static void queue_ctx(struct page *pg, const struct domain *d, json_t *ctx)
+{
+	struct strbuf mh = STRBUF_INIT, fh = STRBUF_INIT;
+	json_t *q = ops_queue_summary(&pg->ox, &d->name, (int64_t)time(NULL),
+				      &pg->err),
+	       *r;
+	size_t k;
+
+	if (q == NULL) {
+		/* the rest of the page is still worth showing */
+		log_warn("request %s: queue summary: %s", pg->q->id,
+			 error_msg(&pg->err));
+		error_clear(&pg->err);
+		q = json_pack("{s:i, s:[], s:[], s:n, s:n}", "count", 0,
+			      "reasons", "relays", "oldest", "oldest_age");
+		json_object_set_new(q, "unavailable", json_true());
+	}
+	json_array_foreach(json_object_get(q, "relays"), k, r)
+	{
+		json_object_set_new(r, "as_of",
+				    when(json_object_get(r, "as_of")));
+		json_object_set_new(r, "oldest",
+				    when(json_object_get(r, "oldest")));
+		json_object_set_new(r, "oldest_age",
+				    age_json(json_object_get(r, "oldest_age")));
+		first_last(json_object_get(r, "reasons"));
+	}
+	json_object_set_new(q, "oldest", when(json_object_get(q, "oldest")));
+	json_object_set_new(q, "oldest_age",
+			    age_json(json_object_get(q, "oldest_age")));
+	first_last(json_object_get(q, "relays"));
+	first_last(json_object_get(q, "reasons"));
+	json_object_set_new(ctx, "queue", q);
+	domain_href(&mh, d->name.alabel, "/messages");
+	json_object_set_new(ctx, "messages_href", json_string(mh.buf));
+	domain_href(&fh, d->name.alabel, "/flush");
+	json_object_set_new(ctx, "flush_href",
+			    verb_applies(d, V_FLUSH) &&
+					    auth_can(&pg->who, ACT_QUEUE)
+				    ? json_string(fh.buf)
+				    : json_null());
+	sbuf_release(&mh);
+	sbuf_release(&fh);
+}
+
 static void domain_page(struct page *pg, const struct domain *d,
 			const struct propagation *p, int status, json_t *errors,
 			json_t *stale, const char *form_error,
@@ -1742,30 +1807,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 		(json_int_t)(form_version ? form_version : d->version));
 	json_object_set_new(ctx, "fields",
 			    settings_fields(pg, d, errors, posted));
-	{
-		/* the queue as the relays last published it (no waiting) */
-		struct strbuf mh = STRBUF_INIT;
-		json_t *qv = store_queue_view(pg->ox.store, d->name.alabel,
-					      &pg->err),
-		       *qr;
-		json_int_t total = 0;
-
-		error_clear(&pg->err);
-		json_array_foreach(qv, k, qr)
-		{
-			total += json_integer_value(
-				json_object_get(qr, "count"));
-			json_object_del(qr, "messages");
-			json_object_set_new(qr, "as_of",
-					    when(json_object_get(qr, "as_of")));
-		}
-		json_object_set_new(ctx, "queue",
-				    qv ? first_last(qv) : json_array());
-		json_object_set_new(ctx, "queue_total", json_integer(total));
-		domain_href(&mh, d->name.alabel, "/messages");
-		json_object_set_new(ctx, "messages_href", json_string(mh.buf));
-		sbuf_release(&mh);
-	}
+	queue_ctx(pg, d, ctx);
 	{
 		json_t *vs = json_array();
 

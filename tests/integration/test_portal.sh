@@ -385,6 +385,58 @@ expect_status 405 "POST to the relays page: 405" POST /portal/relays "${U[@]}" "
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the relays page =============================================
 
+# ==== the domain page: the work of the day =================================
+# a read login and an operator, for what each is offered
+for u in reader oper; do
+	printf '%s:%s\n' "$u" "$(openssl passwd -6 "$STAFF_PW")" >> "$T/htpasswd"
+done
+$F staff add reader --role operator > /dev/null
+http GET /portal/d/example.com -u "reader:$STAFF_PW"
+CR=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/out" | head -n 1)
+$F staff set reader --role read > /dev/null
+$F staff add oper --role operator > /dev/null
+R=(-u "reader:$STAFF_PW")
+O=(-u "oper:$STAFF_PW")
+check "the read login has a CSRF token" test ${#CR} = 64
+# the queue as two relays published it (mta-glue sync writes these rows)
+sql "INSERT INTO relays (name, role, heartbeat, queue_as_of) VALUES
+	('mx1', 'relay', now() - interval '5 minutes', now() - interval '5 minutes'),
+	('mx2', 'relay', now() - interval '5 minutes', now() - interval '5 minutes')" > /dev/null
+sql "INSERT INTO relay_queue (relay, domain, count, oldest, messages) VALUES
+	('mx1', 'example.com', 3, now() - interval '3 hours', '[
+	  {\"queue_id\": \"AAAA1\", \"reason\": \"connect to 127.0.0.1[127.0.0.1]:2526: Connection refused\"},
+	  {\"queue_id\": \"AAAA2\", \"reason\": \"connect to 127.0.0.1[127.0.0.1]:2526: Connection refused\"},
+	  {\"queue_id\": \"AAAA3\", \"reason\": \"<b>lost</b> & found\"}]'),
+	('mx2', 'example.com', 1, now() - interval '10 minutes', '[
+	  {\"queue_id\": \"BBBB1\", \"reason\": \"connect to 127.0.0.1[127.0.0.1]:2526: Connection refused\"}]')" > /dev/null
+expect_status 200 "the domain page with a queue on two relays" GET /portal/d/example.com "${U[@]}"
+check "... the total and the oldest message's age" bash -c "grep -qE '<strong>Queued:</strong> 4 message\(s\), the oldest since [0-9-]+ [0-9:]+ UTC \(3 h ago\)' '$T/out'"
+check "... the top reasons across relays, most frequent first" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<ul class=\"reasons\"><li><span class=\"num\">3×</span> <span class=\"mono\">connect to 127.0.0.1\[127.0.0.1\]:2526: Connection refused</span></li><li><span class=\"num\">1×</span> <span class=\"mono\">&lt;b&gt;lost&lt;/b&gt; &amp; found</span></li></ul>'"
+check "... a published reason is escaped, never raw" bash -c "! grep -qF '<b>lost' '$T/out'"
+check "... one row per relay: count, oldest, silent" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx1 <span class=\"state silent\">silent</span></td><td class=\"num\">3</td><td>3 h ago<div class=\"sub\">' && tr -d '\n' < '$T/out' | grep -qE '<td>mx2 <span class=\"state silent\">silent</span></td><td class=\"num\">1</td><td>10 min ago'"
+check "... the flush form for an admin" body_has '<form class="inline" method="post" action="/portal/d/example.com/flush">'
+expect_status 200 "the read login's domain page" GET /portal/d/example.com "${R[@]}"
+check "... shows the queue" body_has '<strong>Queued:</strong> 4 message(s)'
+check "... and no form at all" bash -c "! grep -q '<form' '$T/out'"
+expect_status 403 "the read login's flush: 403" POST /portal/d/example.com/flush "${R[@]}" "${OR[@]}" --data-urlencode "csrf=$CR"
+check "... says why" body_has 'staff user reader has role read: only operator or above may'
+check "... nothing queued" test "$(sql "SELECT count(*) FROM relay_commands")" = 0
+expect_status 403 "a flush without a CSRF token: 403" POST /portal/d/example.com/flush "${O[@]}" "${OR[@]}" --data-urlencode ticket=
+check "... nothing queued" test "$(sql "SELECT count(*) FROM relay_commands")" = 0
+expect_status 303 "the operator's flush: 303" POST /portal/d/example.com/flush "${O[@]}" "${OR[@]}" \
+	--data-urlencode "csrf=$(curl -s "${O[@]}" "$BASE/portal/d/example.com" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)"
+check "... a flush queued for every relay, as feedctl flush does" \
+	test "$(sql "SELECT string_agg(relay||':'||verb||':'||domain, ',' ORDER BY relay) FROM relay_commands")" = "mx1:flush:example.com,mx2:flush:example.com"
+expect_status 200 "... back on the domain page" GET "$(hdr Location)" "${O[@]}"
+check "... with a flash that says so" body_has 'Flush requested on 2 relay(s)'
+sql "DELETE FROM relay_commands; DELETE FROM relay_queue" > /dev/null
+expect_status 200 "the domain page with empty published queues" GET /portal/d/example.com "${U[@]}"
+check "... says 0, no reasons" bash -c "grep -qF '<strong>Queued:</strong> 0 message(s)</p>' '$T/out' && ! grep -q 'class=\"reasons\"' '$T/out'"
+sql "DELETE FROM relays" > /dev/null
+# ==== end of the work of the day ===========================================
+
 # --- message tracking: the messages page -------------------------------------
 # rows as a relay's sync writes them (test_trace.sh makes them from a real
 # Postfix log); here the page's search, rendering, escaping and scope
@@ -396,7 +448,7 @@ sql "INSERT INTO message_events (at, relay, queue_id, message_id, sender, recipi
  (now() - interval '2 minutes', 'mx1', NULL, NULL, 'x@evil.test', 'u@other.example', 'other.example', '198.51.100.9', 'refused', '554', '5.7.1 other', NULL)" > /dev/null
 expect_status 200 "the domain page links its messages" GET /portal/d/example.com "${U[@]}"
 check "... the link" body_has 'href="/portal/d/example.com/messages"'
-check "... and the queue line" body_has "<strong>Queued:</strong> 0 message(s)"
+check "... and the queue line" body_has "<strong>Queued:</strong> 0 message(s) (no relay has published its queue)"
 expect_status 200 "the messages page" GET /portal/d/example.com/messages "${U[@]}"
 check "... greylisted, accepted and delivered joined in one line, in words" \
 	body_has "greylisted at $(date -u +%Y-%m-%d)"
