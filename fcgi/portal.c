@@ -5,6 +5,7 @@
  *   GET  /portal/new, POST         add a domain
  *   GET  /portal/d/NAME, POST      a domain: the queue on every relay
  *                                  (count, oldest, top reasons, flush),
+ *                                  recent refusals from tracking,
  *                                  settings form, propagation,
  *                                  mailboxes, rules, jobs, history
  *   GET  /portal/d/NAME/remove, POST   confirmation page, then removal
@@ -1722,6 +1723,44 @@ static void queue_ctx(struct page *pg, const struct domain *d, json_t *ctx)
 	sbuf_release(&fh);
 }
 
+/*
+ * Recent refusals from tracking (ops_refusals()): the newest ten
+ * refused, virus, greylisted or bounced events, each linking to the
+ * messages page searched by its recipient.
+ */
+#define REFUSALS_SHOWN 10
+
+static void refusals_ctx(struct page *pg, const struct domain *d, json_t *ctx)
+{
+	json_t *l = ops_refusals(&pg->ox, &d->name, REFUSALS_SHOWN, &pg->err),
+	       *e;
+	size_t k;
+
+	if (l == NULL) {
+		log_warn("request %s: recent refusals: %s", pg->q->id,
+			 error_msg(&pg->err));
+		error_clear(&pg->err);
+		json_object_set_new(ctx, "refusals_unavailable", json_true());
+		l = json_array();
+	}
+	json_array_foreach(l, k, e)
+	{
+		const char *rcpt =
+			json_string_value(json_object_get(e, "recipient"));
+		struct strbuf h = STRBUF_INIT;
+
+		domain_href(&h, d->name.alabel, "/messages");
+		if (rcpt != NULL && rcpt[0] != '\0') {
+			sbuf_addstr(&h, "?address=");
+			sbuf_addurl(&h, rcpt);
+		}
+		json_object_set_new(e, "href", json_string(h.buf));
+		json_object_set_new(e, "at", when(json_object_get(e, "at")));
+		sbuf_release(&h);
+	}
+	json_object_set_new(ctx, "refusals", first_last(l));
+}
+
 static void domain_page(struct page *pg, const struct domain *d,
 			const struct propagation *p, int status, json_t *errors,
 			json_t *stale, const char *form_error,
@@ -1808,6 +1847,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 	json_object_set_new(ctx, "fields",
 			    settings_fields(pg, d, errors, posted));
 	queue_ctx(pg, d, ctx);
+	refusals_ctx(pg, d, ctx);
 	{
 		json_t *vs = json_array();
 

@@ -614,6 +614,21 @@ json_t *ops_queue_summary(const struct ops_ctx *ox,
 	return out;
 }
 
+json_t *ops_refusals(const struct ops_ctx *ox, const struct domain_name *dn,
+		     long limit, struct error *err)
+{
+	int64_t since =
+		(int64_t)time(NULL) - (int64_t)ox->conf->tracking_days * 86400;
+
+	if (limit < 1 || limit > OPS_REFUSALS_MAX)
+		return error_set(err, ERR_INVALID, "limit",
+				 "limit must be 1 to %d", OPS_REFUSALS_MAX),
+		       NULL;
+	return store_events_recent(ox->store, dn->alabel,
+				   "{refused,virus,greylisted,bounced}", since,
+				   limit, err);
+}
+
 json_t *ops_quarantine_list(const struct ops_ctx *ox,
 			    const struct domain_name *dn, struct error *err)
 {

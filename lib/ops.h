@@ -120,6 +120,14 @@ json_t *ops_queue_summary(const struct ops_ctx *ox,
 			  const struct domain_name *dn, int64_t now,
 			  struct error *err);
 /*
+ * What tracking refused or sent back for a domain lately (since
+ * tracking.days): the newest limit (1..50) events refused, virus,
+ * greylisted or bounced, newest first, as store_events_recent().
+ */
+#define OPS_REFUSALS_MAX 50
+json_t *ops_refusals(const struct ops_ctx *ox, const struct domain_name *dn,
+		     long limit, struct error *err);
+/*
  * Message tracking (track_trace()): what is a domain (A- or U-label)
  * or an address; message_id, since ("YYYY-MM-DD", RFC 3339 UTC, or
  * "Nh"/"Nd" ago; default: tracking.days ago), before (the "next" of

@@ -433,6 +433,7 @@ expect_status 200 "... back on the domain page" GET "$(hdr Location)" "${O[@]}"
 check "... with a flash that says so" body_has 'Flush requested on 2 relay(s)'
 sql "DELETE FROM relay_commands; DELETE FROM relay_queue" > /dev/null
 expect_status 200 "the domain page with empty published queues" GET /portal/d/example.com "${U[@]}"
+check "... no refusals tracked yet" body_has 'Nothing refused, greylisted or bounced lately.'
 check "... says 0, no reasons" bash -c "grep -qF '<strong>Queued:</strong> 0 message(s)</p>' '$T/out' && ! grep -q 'class=\"reasons\"' '$T/out'"
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the work of the day ===========================================
@@ -449,6 +450,13 @@ sql "INSERT INTO message_events (at, relay, queue_id, message_id, sender, recipi
 expect_status 200 "the domain page links its messages" GET /portal/d/example.com "${U[@]}"
 check "... the link" body_has 'href="/portal/d/example.com/messages"'
 check "... and the queue line" body_has "<strong>Queued:</strong> 0 message(s) (no relay has published its queue)"
+check "... the recent refusals, newest first: the refusal, then the greylisting" \
+	bash -c "tr -d '\n' < '$T/out' | grep -oE '<span class=\"state [a-z]+\">[a-z]+</span></td><td class=\"mono\">[^<]*</td><td class=\"mono\">[^<]*</td>' | tr '\n' '|' | grep -qxF '<span class=\"state refused\">refused</span></td><td class=\"mono\">x@evil.test</td><td class=\"mono\">bob@example.com</td>|<span class=\"state greylisted\">greylisted</span></td><td class=\"mono\">a@sender.test</td><td class=\"mono\">info@example.com</td>|'"
+check "... the reply escaped, never raw" bash -c "grep -qF '<td>554 5.7.1 &lt;script&gt;no&lt;/script&gt;</td>' '$T/out' && ! grep -qF '<script>no' '$T/out'"
+check "... each links to the messages page searched by its recipient" body_has 'href="/portal/d/example.com/messages?address=bob%40example.com"'
+check "... nothing delivered, nothing of another domain" bash -c "! grep -q 'state delivered' '$T/out' && ! grep -q 'other.example' '$T/out'"
+expect_status 200 "the read login sees the refusals too" GET /portal/d/example.com "${R[@]}"
+check "... the refusal" body_has '<span class="state refused">refused</span>'
 expect_status 200 "the messages page" GET /portal/d/example.com/messages "${U[@]}"
 check "... greylisted, accepted and delivered joined in one line, in words" \
 	body_has "greylisted at $(date -u +%Y-%m-%d)"
