@@ -6,6 +6,7 @@
  *   GET  /portal/d/NAME, POST      a domain: the queue on every relay
  *                                  (count, oldest, top reasons, flush),
  *                                  recent refusals from tracking,
+ *                                  the destination's TLS and probe,
  *                                  settings form, propagation,
  *                                  mailboxes, rules, jobs, history
  *   GET  /portal/d/NAME/remove, POST   confirmation page, then removal
@@ -15,6 +16,8 @@
  *                                  confirmation page for the destructive
  *                                  ones, the passwords once for new
  *                                  mailboxes (see "mail-stack verbs")
+ *   POST /portal/d/NAME/probe      probe now: the domain page with
+ *                                  the result (nothing stored)
  *   GET  /portal/d/NAME/messages   message tracking: search by address,
  *                                  Message-ID, since; steps on click
  *   GET  /portal/relays            the relays: addresses, applied
@@ -48,6 +51,7 @@
 #include "fcgi.h"
 #include "mailbox.h"
 #include "ops.h"
+#include "probe.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -64,6 +68,7 @@ struct page {
 	struct http_form form; /* POST body */
 	struct error err;
 	char csrf[CSRF_HEX + 1];
+	json_t *probe; /* a probe just run for the domain page, or NULL */
 };
 
 /* ---- rendering ----------------------------------------------------- */
@@ -1761,6 +1766,61 @@ static void refusals_ctx(struct page *pg, const struct domain *d, json_t *ctx)
 	json_object_set_new(ctx, "refusals", first_last(l));
 }
 
+/*
+ * The destination on the domain page: the queue's lifetime and its
+ * extension, tls.policy, and the probe just run ("Probe now", below),
+ * with whether its TLS would do for the policy (probe_tls_refusal(),
+ * lib's words).  No probe result is stored: the page probes on request.
+ */
+static void dest_ctx(struct page *pg, const struct domain *d, json_t *ctx)
+{
+	json_t *o = json_pack("{s:i, s:s}", "queue_days", d->queue_days,
+			      "tls_policy", tls_policy_names[d->tls_policy]);
+	int64_t now = (int64_t)time(NULL);
+	char buf[256];
+
+	if (d->queue_extended_until > 0) {
+		json_t *t;
+
+		time_format_utc(d->queue_extended_until, buf, sizeof(buf));
+		t = json_string(buf);
+		json_object_set_new(o,
+				    d->queue_extended_until > now
+					    ? "extended_until"
+					    : "extension_ended",
+				    when(t));
+		json_decref(t);
+	}
+	if (d->has_dest) {
+		dest_format(&d->dest, buf, sizeof(buf));
+		json_object_set_new(o, "address", json_string(buf));
+		if (d->tls_fingerprint[0])
+			json_object_set_new(o, "tls_fingerprint",
+					    json_string(d->tls_fingerprint));
+		if (auth_can(&pg->who, ACT_PROBE)) {
+			struct strbuf h = STRBUF_INIT;
+
+			domain_href(&h, d->name.alabel, "/probe");
+			json_object_set_new(o, "probe_href",
+					    json_string(h.buf));
+			sbuf_release(&h);
+		}
+	}
+	if (pg->probe != NULL) {
+		const char *why;
+
+		why = json_is_true(json_object_get(pg->probe, "ok"))
+			      ? probe_tls_refusal(pg->probe, d->tls_policy,
+						  d->tls_fingerprint, buf,
+						  sizeof(buf))
+			      : NULL;
+		json_object_set_new(pg->probe, "tls_refusal",
+				    why ? json_string(why) : json_null());
+		json_object_set(o, "probe", pg->probe);
+	}
+	json_object_set_new(ctx, "dest", o);
+}
+
 static void domain_page(struct page *pg, const struct domain *d,
 			const struct propagation *p, int status, json_t *errors,
 			json_t *stale, const char *form_error,
@@ -1848,6 +1908,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 			    settings_fields(pg, d, errors, posted));
 	queue_ctx(pg, d, ctx);
 	refusals_ctx(pg, d, ctx);
+	dest_ctx(pg, d, ctx);
 	{
 		json_t *vs = json_array();
 
@@ -2430,6 +2491,53 @@ static void messages_page(struct page *pg, const struct domain *d)
 	render(pg, status, d->name.ulabel, "messages.html", ctx, NULL);
 }
 
+/*
+ * POST /portal/d/NAME/probe: "Probe now" (ops_probe(), as feedctl probe
+ * and the API's POST .../probe), inside the API's probe limits
+ * (probe_gate_take(), keyed by the login), answered with the domain
+ * page showing the result; nothing is stored.
+ */
+static void probe_post(struct page *pg, const struct domain *d,
+		       const struct propagation *p)
+{
+	uint64_t h = 14695981039346656037ULL;
+	char msg[128];
+	int retry = 0, slot;
+	const char *c;
+	json_t *r = NULL;
+
+	if (!d->has_dest) {
+		error_page(pg, 409,
+			   "A pop3 domain has no destination to probe.");
+		return;
+	}
+	for (c = pg->who.name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	slot = probe_gate_take(-(int64_t)(h >> 2) - 1, "login", &retry, msg,
+			       sizeof(msg));
+	if (slot < 0) {
+		domain_page(pg, d, p, 429, NULL, NULL, NULL, 0, false,
+			    flash("error", msg));
+		resp_header(pg->r, "Retry-After", "%d", retry);
+		return;
+	}
+	if (ops_probe(&pg->ox, d->name.alabel, &r, &pg->err) < 0) {
+		probe_gate_give(slot);
+		error_page_err(pg);
+		return;
+	}
+	probe_gate_give(slot);
+	pg->probe = r;
+	domain_page(
+		pg, d, p, 200, NULL, NULL, NULL, 0, false,
+		flash(json_is_true(json_object_get(r, "ok")) ? "ok" : "warn",
+		      json_is_true(json_object_get(r, "ok"))
+			      ? "The destination passed the probe: see "
+				"Destination below."
+			      : "The destination did not pass the probe: "
+				"see Destination below."));
+}
+
 /* ---- routing ------------------------------------------------------- */
 
 /* A 403 page when the login's role may not do act (auth_may()). */
@@ -2525,6 +2633,13 @@ static void route(struct page *pg)
 			domain_post(pg, name);
 		return;
 	}
+	if (strcmp(slash, "/probe") == 0) {
+		if (!post)
+			error_page(pg, 405, "The probe is a button: POST.");
+		else if (!refused(pg, ACT_PROBE) && load(pg, name, &d, &p) == 0)
+			probe_post(pg, &d, &p);
+		return;
+	}
 	if (strcmp(slash, "/messages") == 0) {
 		if (!get)
 			error_page(pg, 405, "Nothing to post here.");
@@ -2586,4 +2701,5 @@ out:
 	http_form_release(&pg.form);
 	principal_release(&pg.who);
 	error_release(&pg.err);
+	json_decref(pg.probe);
 }

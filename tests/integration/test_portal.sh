@@ -435,6 +435,39 @@ sql "DELETE FROM relay_commands; DELETE FROM relay_queue" > /dev/null
 expect_status 200 "the domain page with empty published queues" GET /portal/d/example.com "${U[@]}"
 check "... no refusals tracked yet" body_has 'Nothing refused, greylisted or bounced lately.'
 check "... says 0, no reasons" bash -c "grep -qF '<strong>Queued:</strong> 0 message(s)</p>' '$T/out' && ! grep -q 'class=\"reasons\"' '$T/out'"
+# the destination: TLS policy, the queue's extension, probe now
+expect_status 200 "the domain page's destination" GET /portal/d/example.com "${U[@]}"
+check "... address, TLS policy, queue lifetime, no extension" \
+	bash -c "grep -qF '<span class=\"mono\">127.0.0.1:2526</span> · TLS policy <strong>may</strong> · queue lifetime 4 day(s)</p>' '$T/out'"
+check "... a probe button" body_has '<form class="inline" method="post" action="/portal/d/example.com/probe">'
+expect_status 200 "an extended domain's page" GET /portal/d/tp.example "${U[@]}"
+check "... says until when" bash -c "grep -qE 'extended until $(date -u -d '+5 days' +%Y-%m-%d) [0-9:]+ UTC</strong>' '$T/out'"
+expect_status 200 "the read login's page has the destination" GET /portal/d/example.com "${R[@]}"
+check "... and no probe button" bash -c "grep -qF 'TLS policy <strong>may</strong>' '$T/out' && ! grep -q '/probe\"' '$T/out'"
+a0=$(sql "SELECT count(*) FROM audit")
+v0=$(version example.com)
+expect_status 403 "the read login's probe: 403" POST /portal/d/example.com/probe "${R[@]}" "${OR[@]}" --data-urlencode "csrf=$CR"
+check "... says why" body_has 'staff user reader has role read: only operator or above may probe destinations'
+expect_status 403 "a probe without a CSRF token: 403" POST /portal/d/example.com/probe "${O[@]}" "${OR[@]}" --data-urlencode x=1
+expect_status 405 "a probe by GET: 405" GET /portal/d/example.com/probe "${O[@]}"
+CO=$(curl -s "${O[@]}" "$BASE/portal/d/example.com" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)
+expect_status 200 "probe now, nobody listening: the page with the result" POST /portal/d/example.com/probe "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO"
+check "... says it failed, and why" bash -c "grep -qF 'The destination did not pass the probe' '$T/out' && grep -qE '<strong>Probe of 127.0.0.1:2526:</strong> <span class=\"state error\">failed</span> — <span class=\"error\">[^<]+</span>' '$T/out'"
+check "... nothing stored" test "$(sql "SELECT count(*) FROM audit")|$(version example.com)" = "$a0|$v0"
+tls_pair "$T/smtp-tls" tls.test
+/usr/bin/python3 "$TOP/tests/integration/smtp_tls.py" 2527 "$T/smtp-tls/cert.pem" "$T/smtp-tls/key.pem" &
+SMTP_TLS_PID=$!
+for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/2527) 2> /dev/null && break; sleep 0.1; done
+$F add tls.example --mode feed --force --dest 127.0.0.1:2527 > /dev/null
+$F set tls.example tls.policy=verify "tls.fingerprint=$(printf '%064d' 0)" --force > /dev/null
+fp=$(tls_fingerprint "$T/smtp-tls/cert.pem" | tr -d : | tr 'A-F' 'a-f')
+expect_status 200 "probe now, a server with STARTTLS" POST /portal/d/tls.example/probe "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO"
+check "... passed" body_has '<span class="state ok">passed</span>'
+check "... protocol, cipher and the certificate's fingerprint" \
+	bash -c "grep -qE '<p>TLS <strong>TLSv1\.[23]</strong>, cipher <span class=\"mono\">[A-Za-z0-9_-]+</span>, certificate SHA-256 <span class=\"mono\">$fp</span></p>' '$T/out'"
+check "... and that it is not the recorded certificate" body_has "Under TLS policy verify this server would not take the mail: the server&#39;s certificate has SHA-256 $fp, not tls.fingerprint"
+kill "$SMTP_TLS_PID"
+wait "$SMTP_TLS_PID" 2> /dev/null
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the work of the day ===========================================
 
