@@ -468,6 +468,61 @@ check "... protocol, cipher and the certificate's fingerprint" \
 check "... and that it is not the recorded certificate" body_has "Under TLS policy verify this server would not take the mail: the server&#39;s certificate has SHA-256 $fp, not tls.fingerprint"
 kill "$SMTP_TLS_PID"
 wait "$SMTP_TLS_PID" 2> /dev/null
+# rules from the domain page: add, then remove through a confirmation
+nrules() { sql "SELECT count(*) FROM sender_rules r JOIN domains d ON d.id = r.domain_id WHERE d.name = 'example.com'"; }
+n0=$(nrules)
+expect_status 200 "the domain page offers a rule form" GET /portal/d/example.com "${O[@]}"
+check "... the form" body_has '<form class="rule" method="post" action="/portal/d/example.com/rule-add">'
+expect_status 403 "the read login adds a rule: 403" POST /portal/d/example.com/rule-add "${R[@]}" "${OR[@]}" --data-urlencode "csrf=$CR" \
+	--data-urlencode action=block --data-urlencode kind=client --data-urlencode value=192.0.2.0/24
+check "... says why" body_has 'staff user reader has role read: only operator or above may change settings'
+check "... nothing stored" test "$(nrules)" = "$n0"
+expect_status 403 "a rule without a CSRF token: 403" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" \
+	--data-urlencode action=block --data-urlencode kind=client --data-urlencode value=192.0.2.0/24
+check "... nothing stored" test "$(nrules)" = "$n0"
+run $F rule add example.com block client 300.1.2.3/8
+climsg=$(sed -n 's/^feedctl: example.com: //p' "$T/err" | head -n 1)
+check "feedctl refuses a bad CIDR" test -n "$climsg"
+expect_status 422 "the same bad CIDR from the portal: 422" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=client --data-urlencode value=300.1.2.3/8
+check "... feedctl's message beside the value, input kept" \
+	bash -c "grep -qF 'id=\"e-rule-value\">$climsg</small>' '$T/out' && grep -qF 'name=\"value\" value=\"300.1.2.3/8\"' '$T/out' && grep -qF '<option value=\"client\" selected>client</option>' '$T/out'"
+check "... nothing stored" test "$(nrules)" = "$n0"
+expect_status 422 "an unknown action: 422" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=maybe --data-urlencode kind=client --data-urlencode value=192.0.2.0/24
+check "... beside the action" body_has 'id="e-rule-action">'
+check "... nothing stored" test "$(nrules)" = "$n0"
+expect_status 303 "a block rule with markup: 303" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=sender-regex --data-urlencode 'value=^<b>x@evil\.test$' --data-urlencode ticket=T-88
+check "... stored, by the operator with the ticket" \
+	test "$(nrules)|$(sql "SELECT actor||' '||ticket FROM audit WHERE domain='example.com' ORDER BY id DESC LIMIT 1")" = "$((n0 + 1))|oper T-88"
+expect_status 200 "... back on the page" GET "$(hdr Location)" "${O[@]}"
+check "... says so, the value escaped" bash -c "grep -qF 'Rule added.' '$T/out' && grep -qF '<td class=\"mono\">^&lt;b&gt;x@evil\\.test$</td>' '$T/out' && ! grep -qF '^<b>x' '$T/out'"
+rm_href=$(sed -n 's/.*href="\(\/portal\/d\/example.com\/rule-remove?[^"]*\)".*/\1/p' "$T/out" | head -n 1 | sed 's/&amp;/\&/g')
+check "... and a removal link" test -n "$rm_href"
+expect_status 409 "the same rule again: 409" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=sender-regex --data-urlencode 'value=^<b>x@evil\.test$'
+check "... says so beside the value" body_has 'id="e-rule-value">example.com already has this rule</small>'
+expect_status 200 "the read login's page lists the rule" GET /portal/d/example.com "${R[@]}"
+check "... with no removal link" bash -c "grep -qF 'x@evil' '$T/out' && ! grep -q 'rule-remove' '$T/out'"
+expect_status 403 "the read login's removal page: 403" GET "$rm_href" "${R[@]}"
+expect_status 200 "the removal link: a confirmation page" GET "$rm_href" "${O[@]}"
+check "... names the rule, escaped" body_has 'Removing the rule <strong>block</strong> address-regex <span class="mono">^&lt;b&gt;x@evil\.test$</span>'
+check "... nothing removed yet" test "$(nrules)" = "$((n0 + 1))"
+expect_status 403 "the read login's removal: 403" POST /portal/d/example.com/rule-remove "${R[@]}" "${OR[@]}" --data-urlencode "csrf=$CR" \
+	--data-urlencode action=block --data-urlencode kind=address-regex --data-urlencode 'value=^<b>x@evil\.test$' --data-urlencode confirmed=1
+check "... nothing removed" test "$(nrules)" = "$((n0 + 1))"
+expect_status 200 "a removal not confirmed: the confirmation page again" POST /portal/d/example.com/rule-remove "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=address-regex --data-urlencode 'value=^<b>x@evil\.test$'
+check "... nothing removed" test "$(nrules)" = "$((n0 + 1))"
+expect_status 404 "removing a rule the domain does not have: 404" POST /portal/d/example.com/rule-remove "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=allow --data-urlencode kind=client --data-urlencode value=192.0.2.0/24 --data-urlencode confirmed=1
+check "... says so" body_has 'example.com has no such rule'
+expect_status 303 "the removal confirmed: 303" POST /portal/d/example.com/rule-remove "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=address-regex --data-urlencode 'value=^<b>x@evil\.test$' --data-urlencode confirmed=1
+check "... removed" test "$(nrules)" = "$n0"
+expect_status 200 "... back on the page" GET "$(hdr Location)" "${O[@]}"
+check "... says so" body_has 'Rule removed.'
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the work of the day ===========================================
 
