@@ -1276,15 +1276,15 @@ static bool may_probe(const struct call *c, const struct route *rt)
 	return yes;
 }
 
-/* A probe slot for this token: its index, or -1 with 429 answered. */
-static int probe_take(struct call *c)
+int probe_gate_take(int64_t key, const char *who, int *retry_after, char *msg,
+		    size_t size)
 {
 	int i, used = 0, fr = -1, rs;
 	int64_t now = mono_now(), wait = 0, tat;
 	bool mine = false;
 
 	pthread_mutex_lock(&probe_lock);
-	rs = rate_slot(c->who.token_id);
+	rs = rate_slot(key);
 	tat = probe_rate[rs].tat > now ? probe_rate[rs].tat : now;
 	if (tat - now > (int64_t)(PROBE_BURST - 1) * PROBE_EVERY)
 		wait = tat - now - (int64_t)(PROBE_BURST - 1) * PROBE_EVERY;
@@ -1295,45 +1295,65 @@ static int probe_take(struct call *c)
 			continue;
 		}
 		used++;
-		if (probe_tokens[i] == c->who.token_id)
+		if (probe_tokens[i] == key)
 			mine = true;
 	}
 	if (!mine && fr >= 0 && wait == 0) {
-		probe_tokens[fr] = c->who.token_id;
+		probe_tokens[fr] = key;
 		probe_rate[rs].tat = tat + PROBE_EVERY;
 	}
 	pthread_mutex_unlock(&probe_lock);
 	if (wait > 0) {
-		char msg[128];
-
-		(void)snprintf(msg, sizeof(msg),
-			       "this token used its %d probes; one more every "
+		(void)snprintf(msg, size,
+			       "this %s used its %d probes; one more every "
 			       "%d seconds; nothing was done",
-			       PROBE_BURST, PROBE_EVERY);
-		resp_problem_msg(c->r, 429, NULL, msg);
-		resp_header(c->r, "Retry-After", "%lld", (long long)wait);
-		log_info("request %s: probe refused (token's rate)", c->q->id);
+			       who, PROBE_BURST, PROBE_EVERY);
+		*retry_after = (int)wait;
+		log_info("probe refused (%s's rate)", who);
 		return -1;
 	}
 	if (mine || fr < 0) {
-		resp_problem_msg(c->r, 429, NULL,
-				 mine ? "this token has a probe in progress; "
-					"one at a time; nothing was done"
-				      : "too many probes in progress; nothing "
-					"was done");
-		resp_header(c->r, "Retry-After", "%d", PROBE_TIMEOUT_MS / 1000);
-		log_info("request %s: probe refused (%d of %d running)",
-			 c->q->id, used, probe_limit);
+		if (mine)
+			(void)snprintf(msg, size,
+				       "this %s has a probe in progress; one "
+				       "at a time; nothing was done",
+				       who);
+		else
+			(void)snprintf(msg, size,
+				       "too many probes in progress; nothing "
+				       "was done");
+		*retry_after = PROBE_TIMEOUT_MS / 1000;
+		log_info("probe refused (%d of %d running)", used, probe_limit);
 		return -1;
 	}
 	return fr;
 }
 
-static void probe_give(int slot)
+void probe_gate_give(int slot)
 {
 	pthread_mutex_lock(&probe_lock);
 	probe_tokens[slot] = 0;
 	pthread_mutex_unlock(&probe_lock);
+}
+
+/* A probe slot for this token: its index, or -1 with 429 answered. */
+static int probe_take(struct call *c)
+{
+	char msg[128];
+	int retry = 0, slot = probe_gate_take(c->who.token_id, "token", &retry,
+					      msg, sizeof(msg));
+
+	if (slot < 0) {
+		resp_problem_msg(c->r, 429, NULL, msg);
+		resp_header(c->r, "Retry-After", "%d", retry);
+		log_info("request %s: probe refused", c->q->id);
+	}
+	return slot;
+}
+
+static void probe_give(int slot)
+{
+	probe_gate_give(slot);
 }
 
 /* The route, inside a probe slot when it may probe. */

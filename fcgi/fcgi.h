@@ -74,6 +74,15 @@ void resp_problem_msg(struct resp *r, int status, const char *field,
 
 /* Before the workers start: sizes the probe limit (half of them). */
 void api_setup(int workers);
+/*
+ * The probe limits of every front (api.c): at most half the workers
+ * probing at once, one probe per key (a token's id; a staff login's
+ * is negative) and a rate per key.  The slot to give back, or -1 with
+ * *retry_after (seconds) and msg saying why ("this WHO has ...").
+ */
+int probe_gate_take(int64_t key, const char *who, int *retry_after, char *msg,
+		    size_t size);
+void probe_gate_give(int slot);
 void api_handle(struct req *q, struct resp *r);
 void health_handle(struct req *q, struct resp *r);
 void portal_handle(struct req *q, struct resp *r);

@@ -3,7 +3,11 @@
  *
  *   GET  /portal/                  domain list: search, mode filter, paging
  *   GET  /portal/new, POST         add a domain
- *   GET  /portal/d/NAME, POST      a domain: settings form, propagation,
+ *   GET  /portal/d/NAME, POST      a domain: the queue on every relay
+ *                                  (count, oldest, top reasons, flush),
+ *                                  recent refusals from tracking,
+ *                                  the destination's TLS and probe,
+ *                                  settings form, propagation,
  *                                  mailboxes, rules, jobs, history
  *   GET  /portal/d/NAME/remove, POST   confirmation page, then removal
  *   GET  /portal/d/NAME/VERB, POST     switch-feed, switch-backup,
@@ -12,6 +16,11 @@
  *                                  confirmation page for the destructive
  *                                  ones, the passwords once for new
  *                                  mailboxes (see "mail-stack verbs")
+ *   POST /portal/d/NAME/rule-add   add an allow/block rule
+ *   GET  /portal/d/NAME/rule-remove?action=&kind=&value=, POST
+ *                                  confirmation page, then removal
+ *   POST /portal/d/NAME/probe      probe now: the domain page with
+ *                                  the result (nothing stored)
  *   GET  /portal/d/NAME/messages   message tracking: search by address,
  *                                  Message-ID, since; steps on click
  *   GET  /portal/relays            the relays: addresses, applied
@@ -45,6 +54,7 @@
 #include "fcgi.h"
 #include "mailbox.h"
 #include "ops.h"
+#include "probe.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -61,6 +71,10 @@ struct page {
 	struct http_form form; /* POST body */
 	struct error err;
 	char csrf[CSRF_HEX + 1];
+	json_t *probe; /* a probe just run for the domain page, or NULL */
+	/* the rule form posted back: {"action", "kind", "value",
+	 * "errors": {field: message}, "error"}, or NULL */
+	json_t *rule_form;
 };
 
 /* ---- rendering ----------------------------------------------------- */
@@ -1657,6 +1671,219 @@ static void list_page(struct page *pg)
 }
 
 /* The domain page; errors/stale/form_error set when re-rendering. */
+static void age_text(int64_t s, char *buf, size_t size);
+
+/* An age in seconds (ops' "oldest_age") as words, or null. */
+static json_t *age_json(const json_t *secs)
+{
+	char buf[64];
+
+	if (!json_is_integer(secs))
+		return json_null();
+	age_text((int64_t)json_integer_value(secs), buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/*
+ * The queue summary of the domain page: ops_queue_summary() (what the
+ * relays last published; nothing waits), its times in words, and the
+ * flush form where the role may send it.
+ */
+static void queue_ctx(struct page *pg, const struct domain *d, json_t *ctx)
+{
+	struct strbuf mh = STRBUF_INIT, fh = STRBUF_INIT;
+	json_t *q = ops_queue_summary(&pg->ox, &d->name, (int64_t)time(NULL),
+				      &pg->err),
+	       *r;
+	size_t k;
+
+	if (q == NULL) {
+		/* the rest of the page is still worth showing */
+		log_warn("request %s: queue summary: %s", pg->q->id,
+			 error_msg(&pg->err));
+		error_clear(&pg->err);
+		q = json_pack("{s:i, s:[], s:[], s:n, s:n}", "count", 0,
+			      "reasons", "relays", "oldest", "oldest_age");
+		json_object_set_new(q, "unavailable", json_true());
+	}
+	json_array_foreach(json_object_get(q, "relays"), k, r)
+	{
+		json_object_set_new(r, "as_of",
+				    when(json_object_get(r, "as_of")));
+		json_object_set_new(r, "oldest",
+				    when(json_object_get(r, "oldest")));
+		json_object_set_new(r, "oldest_age",
+				    age_json(json_object_get(r, "oldest_age")));
+		first_last(json_object_get(r, "reasons"));
+	}
+	json_object_set_new(q, "oldest", when(json_object_get(q, "oldest")));
+	json_object_set_new(q, "oldest_age",
+			    age_json(json_object_get(q, "oldest_age")));
+	first_last(json_object_get(q, "relays"));
+	first_last(json_object_get(q, "reasons"));
+	json_object_set_new(ctx, "queue", q);
+	domain_href(&mh, d->name.alabel, "/messages");
+	json_object_set_new(ctx, "messages_href", json_string(mh.buf));
+	domain_href(&fh, d->name.alabel, "/flush");
+	json_object_set_new(ctx, "flush_href",
+			    verb_applies(d, V_FLUSH) &&
+					    auth_can(&pg->who, ACT_QUEUE)
+				    ? json_string(fh.buf)
+				    : json_null());
+	sbuf_release(&mh);
+	sbuf_release(&fh);
+}
+
+/*
+ * Recent refusals from tracking (ops_refusals()): the newest ten
+ * refused, virus, greylisted or bounced events, each linking to the
+ * messages page searched by its recipient.
+ */
+#define REFUSALS_SHOWN 10
+
+static void refusals_ctx(struct page *pg, const struct domain *d, json_t *ctx)
+{
+	json_t *l = ops_refusals(&pg->ox, &d->name, REFUSALS_SHOWN, &pg->err),
+	       *e;
+	size_t k;
+
+	if (l == NULL) {
+		log_warn("request %s: recent refusals: %s", pg->q->id,
+			 error_msg(&pg->err));
+		error_clear(&pg->err);
+		json_object_set_new(ctx, "refusals_unavailable", json_true());
+		l = json_array();
+	}
+	json_array_foreach(l, k, e)
+	{
+		const char *rcpt =
+			json_string_value(json_object_get(e, "recipient"));
+		struct strbuf h = STRBUF_INIT;
+
+		domain_href(&h, d->name.alabel, "/messages");
+		if (rcpt != NULL && rcpt[0] != '\0') {
+			sbuf_addstr(&h, "?address=");
+			sbuf_addurl(&h, rcpt);
+		}
+		json_object_set_new(e, "href", json_string(h.buf));
+		json_object_set_new(e, "at", when(json_object_get(e, "at")));
+		sbuf_release(&h);
+	}
+	json_object_set_new(ctx, "refusals", first_last(l));
+}
+
+/*
+ * The destination on the domain page: the queue's lifetime and its
+ * extension, tls.policy, and the probe just run ("Probe now", below),
+ * with whether its TLS would do for the policy (probe_tls_refusal(),
+ * lib's words).  No probe result is stored: the page probes on request.
+ */
+static void dest_ctx(struct page *pg, const struct domain *d, json_t *ctx)
+{
+	json_t *o = json_pack("{s:i, s:s}", "queue_days", d->queue_days,
+			      "tls_policy", tls_policy_names[d->tls_policy]);
+	int64_t now = (int64_t)time(NULL);
+	char buf[256];
+
+	if (d->queue_extended_until > 0) {
+		json_t *t;
+
+		time_format_utc(d->queue_extended_until, buf, sizeof(buf));
+		t = json_string(buf);
+		json_object_set_new(o,
+				    d->queue_extended_until > now
+					    ? "extended_until"
+					    : "extension_ended",
+				    when(t));
+		json_decref(t);
+	}
+	if (d->has_dest) {
+		dest_format(&d->dest, buf, sizeof(buf));
+		json_object_set_new(o, "address", json_string(buf));
+		if (d->tls_fingerprint[0])
+			json_object_set_new(o, "tls_fingerprint",
+					    json_string(d->tls_fingerprint));
+		if (auth_can(&pg->who, ACT_PROBE)) {
+			struct strbuf h = STRBUF_INIT;
+
+			domain_href(&h, d->name.alabel, "/probe");
+			json_object_set_new(o, "probe_href",
+					    json_string(h.buf));
+			sbuf_release(&h);
+		}
+	}
+	if (pg->probe != NULL) {
+		const char *why;
+
+		why = json_is_true(json_object_get(pg->probe, "ok"))
+			      ? probe_tls_refusal(pg->probe, d->tls_policy,
+						  d->tls_fingerprint, buf,
+						  sizeof(buf))
+			      : NULL;
+		json_object_set_new(pg->probe, "tls_refusal",
+				    why ? json_string(why) : json_null());
+		json_object_set(o, "probe", pg->probe);
+	}
+	json_object_set_new(ctx, "dest", o);
+}
+
+/* The rules with their removal links, and the add form, as the role
+ * may (ACT_DOMAIN_SET, as for every change of the record). */
+static void rules_ctx(struct page *pg, const struct domain *d, json_t *rules,
+		      json_t *ctx)
+{
+	static const char *const kinds[] = { "sender-regex", "client", NULL };
+	bool can = auth_can(&pg->who, ACT_DOMAIN_SET);
+	struct strbuf add = STRBUF_INIT;
+	const json_t *rf = pg->rule_form;
+	json_t *r, *form;
+	size_t k;
+
+	json_array_foreach(rules, k, r)
+	{
+		struct strbuf h = STRBUF_INIT;
+
+		if (!can)
+			break;
+		domain_href(&h, d->name.alabel, "/rule-remove?action=");
+		sbuf_addurl(&h,
+			    json_string_value(json_object_get(r, "action")));
+		sbuf_addstr(&h, "&kind=");
+		sbuf_addurl(&h, json_string_value(json_object_get(r, "kind")));
+		sbuf_addstr(&h, "&value=");
+		sbuf_addurl(&h, json_string_value(json_object_get(r, "value")));
+		json_object_set_new(r, "remove_href", json_string(h.buf));
+		sbuf_release(&h);
+	}
+	if (!can) {
+		json_object_set_new(ctx, "rule_form", json_null());
+		return;
+	}
+	domain_href(&add, d->name.alabel, "/rule-add");
+	{
+		const char *a = json_string_value(
+				   json_object_get(rf, "action")),
+			   *kd = json_string_value(json_object_get(rf, "kind")),
+			   *v = json_string_value(json_object_get(rf, "value"));
+		json_t *errs = json_object_get(rf, "errors");
+
+		form = json_pack("{s:s, s:o, s:o, s:s}", "action_href", add.buf,
+				 "actions",
+				 options(rule_action_names, a ? a : "block"),
+				 "kinds", options(kinds, kd ? kd : ""), "value",
+				 v ? v : "");
+		json_object_set_new(form, "errors",
+				    errs ? json_incref(errs) : json_object());
+		json_object_set_new(
+			form, "error",
+			json_object_get(rf, "error")
+				? json_incref(json_object_get(rf, "error"))
+				: json_null());
+	}
+	json_object_set_new(ctx, "rule_form", form);
+	sbuf_release(&add);
+}
+
 static void domain_page(struct page *pg, const struct domain *d,
 			const struct propagation *p, int status, json_t *errors,
 			json_t *stale, const char *form_error,
@@ -1742,30 +1969,10 @@ static void domain_page(struct page *pg, const struct domain *d,
 		(json_int_t)(form_version ? form_version : d->version));
 	json_object_set_new(ctx, "fields",
 			    settings_fields(pg, d, errors, posted));
-	{
-		/* the queue as the relays last published it (no waiting) */
-		struct strbuf mh = STRBUF_INIT;
-		json_t *qv = store_queue_view(pg->ox.store, d->name.alabel,
-					      &pg->err),
-		       *qr;
-		json_int_t total = 0;
-
-		error_clear(&pg->err);
-		json_array_foreach(qv, k, qr)
-		{
-			total += json_integer_value(
-				json_object_get(qr, "count"));
-			json_object_del(qr, "messages");
-			json_object_set_new(qr, "as_of",
-					    when(json_object_get(qr, "as_of")));
-		}
-		json_object_set_new(ctx, "queue",
-				    qv ? first_last(qv) : json_array());
-		json_object_set_new(ctx, "queue_total", json_integer(total));
-		domain_href(&mh, d->name.alabel, "/messages");
-		json_object_set_new(ctx, "messages_href", json_string(mh.buf));
-		sbuf_release(&mh);
-	}
+	queue_ctx(pg, d, ctx);
+	refusals_ctx(pg, d, ctx);
+	dest_ctx(pg, d, ctx);
+	rules_ctx(pg, d, rules, ctx);
 	{
 		json_t *vs = json_array();
 
@@ -1829,6 +2036,11 @@ static void domain_get(struct page *pg, const char *name)
 		} else if (http_form_get(&qs, "unchanged") != NULL) {
 			fl = flash("ok", "Nothing changed: the settings were "
 					 "already so.");
+		} else if (http_form_get(&qs, "rule") != NULL) {
+			fl = flash("ok", strcmp(http_form_get(&qs, "rule"),
+						"removed") == 0
+						 ? "Rule removed."
+						 : "Rule added.");
 		} else if (http_form_get(&qs, "added") != NULL) {
 			fl = flash("ok", "Domain added.");
 		} else {
@@ -2350,6 +2562,173 @@ static void messages_page(struct page *pg, const struct domain *d)
 	render(pg, status, d->name.ulabel, "messages.html", ctx, NULL);
 }
 
+/*
+ * POST /portal/d/NAME/probe: "Probe now" (ops_probe(), as feedctl probe
+ * and the API's POST .../probe), inside the API's probe limits
+ * (probe_gate_take(), keyed by the login), answered with the domain
+ * page showing the result; nothing is stored.
+ */
+static void probe_post(struct page *pg, const struct domain *d,
+		       const struct propagation *p)
+{
+	uint64_t h = 14695981039346656037ULL;
+	char msg[128];
+	int retry = 0, slot;
+	const char *c;
+	json_t *r = NULL;
+
+	if (!d->has_dest) {
+		error_page(pg, 409,
+			   "A pop3 domain has no destination to probe.");
+		return;
+	}
+	for (c = pg->who.name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	slot = probe_gate_take(-(int64_t)(h >> 2) - 1, "login", &retry, msg,
+			       sizeof(msg));
+	if (slot < 0) {
+		domain_page(pg, d, p, 429, NULL, NULL, NULL, 0, false,
+			    flash("error", msg));
+		resp_header(pg->r, "Retry-After", "%d", retry);
+		return;
+	}
+	if (ops_probe(&pg->ox, d->name.alabel, &r, &pg->err) < 0) {
+		probe_gate_give(slot);
+		error_page_err(pg);
+		return;
+	}
+	probe_gate_give(slot);
+	pg->probe = r;
+	domain_page(
+		pg, d, p, 200, NULL, NULL, NULL, 0, false,
+		flash(json_is_true(json_object_get(r, "ok")) ? "ok" : "warn",
+		      json_is_true(json_object_get(r, "ok"))
+			      ? "The destination passed the probe: see "
+				"Destination below."
+			      : "The destination did not pass the probe: "
+				"see Destination below."));
+}
+
+/*
+ * Rules from the domain page, through ops_rule() as feedctl rule
+ * add/remove: the same validation and messages.  POST .../rule-add
+ * (action, kind, value, ticket) answers 303 to the domain page, or the
+ * page again (422, 409) with lib's message beside its field and the
+ * input kept; GET .../rule-remove?action=&kind=&value= is the
+ * confirmation page, whose POST (confirmed=1) removes the rule.
+ */
+static void rule_done(struct page *pg, const struct domain *d, bool add)
+{
+	struct strbuf loc = STRBUF_INIT;
+
+	domain_href(&loc, d->name.alabel,
+		    add ? "?rule=added#rules" : "?rule=removed#rules");
+	redirect(pg, loc.buf);
+	sbuf_release(&loc);
+}
+
+static void rule_add_post(struct page *pg, const struct domain *d,
+			  const struct propagation *p)
+{
+	const char *a = form_text(pg, "action"), *k = form_text(pg, "kind"),
+		   *v = form_text(pg, "value"), *ticket;
+	json_t *errs = json_object();
+	int status;
+
+	if (form_ticket(pg, &ticket) == 0) {
+		pg->ox.change.ticket = ticket;
+		if (ops_rule(&pg->ox, d->name.alabel, true, a, k, v,
+			     &pg->err) == 0) {
+			json_decref(errs);
+			rule_done(pg, d, true);
+			return;
+		}
+	}
+	status = error_http_status(pg->err.code);
+	if (status >= 500 || status == 404) {
+		json_decref(errs);
+		error_page_err(pg);
+		return;
+	}
+	json_object_set_new(errs,
+			    strcmp(pg->err.field, "action") == 0 ||
+					    strcmp(pg->err.field, "kind") == 0
+				    ? pg->err.field
+				    : "value",
+			    json_string(error_msg(&pg->err)));
+	pg->rule_form =
+		json_pack("{s:s, s:s, s:s, s:o, s:s}", "action", a, "kind", k,
+			  "value", v, "errors", errs, "error",
+			  "Nothing was saved: correct the rule below.");
+	domain_page(pg, d, p, status == 409 ? 409 : 422, NULL, NULL, NULL, 0,
+		    false, NULL);
+}
+
+static void rule_remove_page(struct page *pg, const struct domain *d,
+			     const char *a, const char *k, const char *v,
+			     int status, const char *error)
+{
+	struct strbuf act = STRBUF_INIT, back = STRBUF_INIT;
+	json_t *ctx;
+
+	domain_href(&act, d->name.alabel, "/rule-remove");
+	domain_href(&back, d->name.alabel, "#rules");
+	ctx = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "domain",
+			d->name.ulabel, "action", a, "kind", k, "value", v,
+			"form_action", act.buf, "back_href", back.buf,
+			"verdict",
+			strcmp(a, "allow") == 0 ? "no longer passes"
+						: "is no longer refused");
+	json_object_set_new(ctx, "form_error",
+			    error ? json_string(error) : json_null());
+	sbuf_release(&act);
+	sbuf_release(&back);
+	render(pg, status, "Remove a rule", "rule-remove.html", ctx, NULL);
+}
+
+static void rule_remove(struct page *pg, const struct domain *d, bool get)
+{
+	struct http_form qs = HTTP_FORM_INIT;
+	const struct http_form *f = &pg->form;
+	const char *a, *k, *v, *ticket;
+
+	if (get) {
+		if (http_form_parse(pg->q->query, strlen(pg->q->query), &qs,
+				    &pg->err) < 0) {
+			error_page(pg, 400, "The link is not well-formed.");
+			return;
+		}
+		f = &qs;
+	}
+	a = http_form_get(f, "action");
+	k = http_form_get(f, "kind");
+	v = http_form_get(f, "value");
+	if (a == NULL || k == NULL || v == NULL) {
+		http_form_release(&qs);
+		error_page(pg, 400, "The rule to remove is not named.");
+		return;
+	}
+	if (get || strcmp(form_text(pg, "confirmed"), "1") != 0) {
+		rule_remove_page(pg, d, a, k, v, 200, NULL);
+	} else if (form_ticket(pg, &ticket) < 0) {
+		rule_remove_page(pg, d, a, k, v, 422, error_msg(&pg->err));
+	} else {
+		pg->ox.change.ticket = ticket;
+		if (ops_rule(&pg->ox, d->name.alabel, false, a, k, v,
+			     &pg->err) == 0)
+			rule_done(pg, d, false);
+		else if (pg->err.code == ERR_INVALID ||
+			 pg->err.code == ERR_NOTFOUND)
+			rule_remove_page(pg, d, a, k, v,
+					 pg->err.code == ERR_INVALID ? 422
+								     : 404,
+					 error_msg(&pg->err));
+		else
+			error_page_err(pg);
+	}
+	http_form_release(&qs);
+}
+
 /* ---- routing ------------------------------------------------------- */
 
 /* A 403 page when the login's role may not do act (auth_may()). */
@@ -2445,6 +2824,28 @@ static void route(struct page *pg)
 			domain_post(pg, name);
 		return;
 	}
+	if (strcmp(slash, "/rule-add") == 0 ||
+	    strcmp(slash, "/rule-remove") == 0) {
+		/* the confirmation page offers a change: GET as well */
+		if (refused(pg, ACT_DOMAIN_SET) || load(pg, name, &d, &p) < 0)
+			return;
+		if (slash[6] == 'r')
+			rule_remove(pg, &d, get);
+		else if (get)
+			error_page(pg, 405,
+				   "The rule form is on the domain "
+				   "page: POST.");
+		else
+			rule_add_post(pg, &d, &p);
+		return;
+	}
+	if (strcmp(slash, "/probe") == 0) {
+		if (!post)
+			error_page(pg, 405, "The probe is a button: POST.");
+		else if (!refused(pg, ACT_PROBE) && load(pg, name, &d, &p) == 0)
+			probe_post(pg, &d, &p);
+		return;
+	}
 	if (strcmp(slash, "/messages") == 0) {
 		if (!get)
 			error_page(pg, 405, "Nothing to post here.");
@@ -2507,4 +2908,6 @@ out:
 	http_form_release(&pg.form);
 	principal_release(&pg.who);
 	error_release(&pg.err);
+	json_decref(pg.probe);
+	json_decref(pg.rule_form);
 }

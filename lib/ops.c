@@ -497,6 +497,138 @@ json_t *ops_flush(const struct ops_ctx *ox, const struct domain_name *dn,
 			     ox->change.actor, FLEET_WAIT_MS, err);
 }
 
+/* Count m's "reason" into counts (reason -> n); empty ones are not. */
+static void reasons_count(json_t *counts, const json_t *msgs)
+{
+	const json_t *m;
+	size_t i;
+
+	json_array_foreach(msgs, i, m)
+	{
+		const char *r = json_string_value(json_object_get(m, "reason"));
+		json_int_t n;
+
+		if (r == NULL || r[0] == '\0')
+			continue;
+		n = json_integer_value(json_object_get(counts, r));
+		json_object_set_new(counts, r, json_integer(n + 1));
+	}
+}
+
+static int reason_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(const json_t *const *)a,
+		     *y = *(const json_t *const *)b;
+	json_int_t nx = json_integer_value(json_object_get(x, "count")),
+		   ny = json_integer_value(json_object_get(y, "count"));
+
+	if (nx != ny)
+		return nx > ny ? -1 : 1;
+	return strcmp(json_string_value(json_object_get(x, "reason")),
+		      json_string_value(json_object_get(y, "reason")));
+}
+
+/* The top QUEUE_TOP_REASONS of counts as [{"reason", "count"}]. */
+static json_t *reasons_top(const json_t *counts)
+{
+	size_t n = json_object_size(counts), k = 0, i;
+	json_t **v = xcalloc(n ? n : 1, sizeof(*v)), *out = json_array();
+	const char *r;
+	json_t *c;
+
+	json_object_foreach((json_t *)counts, r, c)
+	{
+		v[k++] = json_pack("{s:s, s:O}", "reason", r, "count", c);
+	}
+	qsort(v, n, sizeof(*v), reason_cmp);
+	for (i = 0; i < n; i++) {
+		if (i < QUEUE_TOP_REASONS)
+			json_array_append(out, v[i]);
+		json_decref(v[i]);
+	}
+	free(v);
+	return out;
+}
+
+/* Seconds from the UTC stamp t to now, or null. */
+static json_t *age_of(const json_t *t, int64_t now)
+{
+	struct error e = ERROR_INIT;
+	int64_t at = 0;
+	int rc;
+
+	if (!json_is_string(t))
+		return json_null();
+	rc = time_parse_utc(json_string_value(t), &at, "oldest", &e);
+	error_release(&e);
+	if (rc < 0)
+		return json_null();
+	return json_integer(now > at ? (json_int_t)(now - at) : 0);
+}
+
+json_t *ops_queue_summary(const struct ops_ctx *ox,
+			  const struct domain_name *dn, int64_t now,
+			  struct error *err)
+{
+	json_t *view = store_queue_view(ox->store, dn->alabel, err);
+	json_t *all, *relays, *out;
+	const json_t *r;
+	const char *oldest = NULL;
+	json_int_t count = 0;
+	size_t i;
+
+	if (view == NULL)
+		return NULL;
+	all = json_object();
+	relays = json_array();
+	json_array_foreach(view, i, r)
+	{
+		const json_t *msgs = json_object_get(r, "messages");
+		const char *o = json_string_value(json_object_get(r, "oldest"));
+		json_t *mine = json_object(), *e;
+
+		reasons_count(mine, msgs);
+		reasons_count(all, msgs);
+		e = json_pack("{s:O, s:O, s:O, s:O, s:O, s:o, s:o}", "name",
+			      json_object_get(r, "name"), "alive",
+			      json_object_get(r, "alive"), "as_of",
+			      json_object_get(r, "as_of"), "count",
+			      json_object_get(r, "count"), "oldest",
+			      json_object_get(r, "oldest"), "oldest_age",
+			      age_of(json_object_get(r, "oldest"), now),
+			      "reasons", reasons_top(mine));
+		json_decref(mine);
+		json_array_append_new(relays, e);
+		count += json_integer_value(json_object_get(r, "count"));
+		if (o != NULL && (oldest == NULL || strcmp(o, oldest) < 0))
+			oldest = o;
+	}
+	out = json_pack("{s:I, s:o, s:o}", "count", count, "reasons",
+			reasons_top(all), "relays", relays);
+	json_object_set_new(out, "oldest",
+			    oldest ? json_string(oldest) : json_null());
+	json_object_set_new(out, "oldest_age",
+			    age_of(json_object_get(out, "oldest"), now));
+	json_decref(all);
+	json_decref(view);
+	return out;
+}
+
+json_t *ops_refusals(const struct ops_ctx *ox, const struct domain_name *dn,
+		     long limit, struct error *err)
+{
+	int64_t since =
+		(int64_t)time(NULL) - (int64_t)ox->conf->tracking_days * 86400;
+
+	if (limit < 1 || limit > OPS_REFUSALS_MAX)
+		return error_set(err, ERR_INVALID, "limit",
+				 "limit must be 1 to %d", OPS_REFUSALS_MAX),
+		       NULL;
+	return store_events_recent(ox->store, dn->alabel,
+				   "{refused,virus,greylisted,bounced}", since,
+				   limit, err);
+}
+
 json_t *ops_quarantine_list(const struct ops_ctx *ox,
 			    const struct domain_name *dn, struct error *err)
 {

@@ -107,6 +107,27 @@ json_t *ops_queue(const struct ops_ctx *ox, const struct domain_name *dn,
 json_t *ops_flush(const struct ops_ctx *ox, const struct domain_name *dn,
 		  struct error *err);
 /*
+ * The queue as the relays last published it (store_queue_view(); no
+ * relay is asked, nothing waits): {"count", "oldest", "oldest_age"
+ * (seconds before now, or null), "reasons": the top QUEUE_TOP_REASONS
+ * delay reasons of the published messages [{"reason", "count"}], most
+ * frequent first, "relays": [{"name", "alive", "as_of", "count",
+ * "oldest", "oldest_age", "reasons"}]}.  Each relay publishes at most
+ * the first 200 messages of a domain, so the reasons count those.
+ */
+#define QUEUE_TOP_REASONS 3
+json_t *ops_queue_summary(const struct ops_ctx *ox,
+			  const struct domain_name *dn, int64_t now,
+			  struct error *err);
+/*
+ * What tracking refused or sent back for a domain lately (since
+ * tracking.days): the newest limit (1..50) events refused, virus,
+ * greylisted or bounced, newest first, as store_events_recent().
+ */
+#define OPS_REFUSALS_MAX 50
+json_t *ops_refusals(const struct ops_ctx *ox, const struct domain_name *dn,
+		     long limit, struct error *err);
+/*
  * Message tracking (track_trace()): what is a domain (A- or U-label)
  * or an address; message_id, since ("YYYY-MM-DD", RFC 3339 UTC, or
  * "Nh"/"Nd" ago; default: tracking.days ago), before (the "next" of

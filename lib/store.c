@@ -3203,6 +3203,28 @@ json_t *store_events_find(struct store *s, const char *domain,
 	return j;
 }
 
+static const char sql_events_recent[] =
+	"SELECT coalesce(json_agg(json_build_object('at', mx_utc(at),"
+	" 'relay', relay, 'queue_id', queue_id, 'message_id', message_id,"
+	" 'sender', sender, 'recipient', recipient, 'client', client,"
+	" 'verdict', verdict, 'code', code, 'reply', reply) ORDER BY at DESC),"
+	" '[]')::text FROM (SELECT * FROM message_events"
+	" WHERE domain = $1 AND at >= to_timestamp($2)"
+	" AND verdict = ANY($3::text[]) ORDER BY at DESC LIMIT $4) e";
+
+json_t *store_events_recent(struct store *s, const char *domain,
+			    const char *verdicts, int64_t since, long limit,
+			    struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, domain);
+	p_int(&p, since);
+	p_str(&p, verdicts);
+	p_int(&p, limit);
+	return json_query(s, sql_events_recent, &p, "tracking", err);
+}
+
 static const char sql_relay_others[] =
 	"SELECT count(*) FROM relays WHERE role = 'relay' AND name <> $1";
 

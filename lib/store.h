@@ -394,6 +394,15 @@ json_t *store_events_find(struct store *s, const char *domain,
 			  const char *address, const char *message_id,
 			  int64_t since, const struct domain_name *scope,
 			  size_t nscope, struct error *err);
+/*
+ * The newest limit events of a domain since (unix seconds) whose
+ * verdict is one of verdicts ("{refused,virus}"), newest first:
+ * [{"at", "relay", "queue_id", "message_id", "sender", "recipient",
+ * "client", "verdict", "code", "reply"}].
+ */
+json_t *store_events_recent(struct store *s, const char *domain,
+			    const char *verdicts, int64_t since, long limit,
+			    struct error *err);
 int store_command_finish(struct store *s, int64_t id, bool ok,
 			 const json_t *result, const char *error,
 			 struct error *err) __attribute__((warn_unused_result));

@@ -385,6 +385,147 @@ expect_status 405 "POST to the relays page: 405" POST /portal/relays "${U[@]}" "
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the relays page =============================================
 
+# ==== the domain page: the work of the day =================================
+# a read login and an operator, for what each is offered
+for u in reader oper; do
+	printf '%s:%s\n' "$u" "$(openssl passwd -6 "$STAFF_PW")" >> "$T/htpasswd"
+done
+$F staff add reader --role operator > /dev/null
+http GET /portal/d/example.com -u "reader:$STAFF_PW"
+CR=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/out" | head -n 1)
+$F staff set reader --role read > /dev/null
+$F staff add oper --role operator > /dev/null
+R=(-u "reader:$STAFF_PW")
+O=(-u "oper:$STAFF_PW")
+check "the read login has a CSRF token" test ${#CR} = 64
+# the queue as two relays published it (mta-glue sync writes these rows)
+sql "INSERT INTO relays (name, role, heartbeat, queue_as_of) VALUES
+	('mx1', 'relay', now() - interval '5 minutes', now() - interval '5 minutes'),
+	('mx2', 'relay', now() - interval '5 minutes', now() - interval '5 minutes')" > /dev/null
+sql "INSERT INTO relay_queue (relay, domain, count, oldest, messages) VALUES
+	('mx1', 'example.com', 3, now() - interval '3 hours', '[
+	  {\"queue_id\": \"AAAA1\", \"reason\": \"connect to 127.0.0.1[127.0.0.1]:2526: Connection refused\"},
+	  {\"queue_id\": \"AAAA2\", \"reason\": \"connect to 127.0.0.1[127.0.0.1]:2526: Connection refused\"},
+	  {\"queue_id\": \"AAAA3\", \"reason\": \"<b>lost</b> & found\"}]'),
+	('mx2', 'example.com', 1, now() - interval '10 minutes', '[
+	  {\"queue_id\": \"BBBB1\", \"reason\": \"connect to 127.0.0.1[127.0.0.1]:2526: Connection refused\"}]')" > /dev/null
+expect_status 200 "the domain page with a queue on two relays" GET /portal/d/example.com "${U[@]}"
+check "... the total and the oldest message's age" bash -c "grep -qE '<strong>Queued:</strong> 4 message\(s\), the oldest since [0-9-]+ [0-9:]+ UTC \(3 h ago\)' '$T/out'"
+check "... the top reasons across relays, most frequent first" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<ul class=\"reasons\"><li><span class=\"num\">3×</span> <span class=\"mono\">connect to 127.0.0.1\[127.0.0.1\]:2526: Connection refused</span></li><li><span class=\"num\">1×</span> <span class=\"mono\">&lt;b&gt;lost&lt;/b&gt; &amp; found</span></li></ul>'"
+check "... a published reason is escaped, never raw" bash -c "! grep -qF '<b>lost' '$T/out'"
+check "... one row per relay: count, oldest, silent" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx1 <span class=\"state silent\">silent</span></td><td class=\"num\">3</td><td>3 h ago<div class=\"sub\">' && tr -d '\n' < '$T/out' | grep -qE '<td>mx2 <span class=\"state silent\">silent</span></td><td class=\"num\">1</td><td>10 min ago'"
+check "... the flush form for an admin" body_has '<form class="inline" method="post" action="/portal/d/example.com/flush">'
+expect_status 200 "the read login's domain page" GET /portal/d/example.com "${R[@]}"
+check "... shows the queue" body_has '<strong>Queued:</strong> 4 message(s)'
+check "... and no form at all" bash -c "! grep -q '<form' '$T/out'"
+expect_status 403 "the read login's flush: 403" POST /portal/d/example.com/flush "${R[@]}" "${OR[@]}" --data-urlencode "csrf=$CR"
+check "... says why" body_has 'staff user reader has role read: only operator or above may'
+check "... nothing queued" test "$(sql "SELECT count(*) FROM relay_commands")" = 0
+expect_status 403 "a flush without a CSRF token: 403" POST /portal/d/example.com/flush "${O[@]}" "${OR[@]}" --data-urlencode ticket=
+check "... nothing queued" test "$(sql "SELECT count(*) FROM relay_commands")" = 0
+expect_status 303 "the operator's flush: 303" POST /portal/d/example.com/flush "${O[@]}" "${OR[@]}" \
+	--data-urlencode "csrf=$(curl -s "${O[@]}" "$BASE/portal/d/example.com" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)"
+check "... a flush queued for every relay, as feedctl flush does" \
+	test "$(sql "SELECT string_agg(relay||':'||verb||':'||domain, ',' ORDER BY relay) FROM relay_commands")" = "mx1:flush:example.com,mx2:flush:example.com"
+expect_status 200 "... back on the domain page" GET "$(hdr Location)" "${O[@]}"
+check "... with a flash that says so" body_has 'Flush requested on 2 relay(s)'
+sql "DELETE FROM relay_commands; DELETE FROM relay_queue" > /dev/null
+expect_status 200 "the domain page with empty published queues" GET /portal/d/example.com "${U[@]}"
+check "... no refusals tracked yet" body_has 'Nothing refused, greylisted or bounced lately.'
+check "... says 0, no reasons" bash -c "grep -qF '<strong>Queued:</strong> 0 message(s)</p>' '$T/out' && ! grep -q 'class=\"reasons\"' '$T/out'"
+# the destination: TLS policy, the queue's extension, probe now
+expect_status 200 "the domain page's destination" GET /portal/d/example.com "${U[@]}"
+check "... address, TLS policy, queue lifetime, no extension" \
+	bash -c "grep -qF '<span class=\"mono\">127.0.0.1:2526</span> · TLS policy <strong>may</strong> · queue lifetime 4 day(s)</p>' '$T/out'"
+check "... a probe button" body_has '<form class="inline" method="post" action="/portal/d/example.com/probe">'
+expect_status 200 "an extended domain's page" GET /portal/d/tp.example "${U[@]}"
+check "... says until when" bash -c "grep -qE 'extended until $(date -u -d '+5 days' +%Y-%m-%d) [0-9:]+ UTC</strong>' '$T/out'"
+expect_status 200 "the read login's page has the destination" GET /portal/d/example.com "${R[@]}"
+check "... and no probe button" bash -c "grep -qF 'TLS policy <strong>may</strong>' '$T/out' && ! grep -q '/probe\"' '$T/out'"
+a0=$(sql "SELECT count(*) FROM audit")
+v0=$(version example.com)
+expect_status 403 "the read login's probe: 403" POST /portal/d/example.com/probe "${R[@]}" "${OR[@]}" --data-urlencode "csrf=$CR"
+check "... says why" body_has 'staff user reader has role read: only operator or above may probe destinations'
+expect_status 403 "a probe without a CSRF token: 403" POST /portal/d/example.com/probe "${O[@]}" "${OR[@]}" --data-urlencode x=1
+expect_status 405 "a probe by GET: 405" GET /portal/d/example.com/probe "${O[@]}"
+CO=$(curl -s "${O[@]}" "$BASE/portal/d/example.com" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)
+expect_status 200 "probe now, nobody listening: the page with the result" POST /portal/d/example.com/probe "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO"
+check "... says it failed, and why" bash -c "grep -qF 'The destination did not pass the probe' '$T/out' && grep -qE '<strong>Probe of 127.0.0.1:2526:</strong> <span class=\"state error\">failed</span> — <span class=\"error\">[^<]+</span>' '$T/out'"
+check "... nothing stored" test "$(sql "SELECT count(*) FROM audit")|$(version example.com)" = "$a0|$v0"
+tls_pair "$T/smtp-tls" tls.test
+/usr/bin/python3 "$TOP/tests/integration/smtp_tls.py" 2527 "$T/smtp-tls/cert.pem" "$T/smtp-tls/key.pem" &
+SMTP_TLS_PID=$!
+for _ in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/2527) 2> /dev/null && break; sleep 0.1; done
+$F add tls.example --mode feed --force --dest 127.0.0.1:2527 > /dev/null
+$F set tls.example tls.policy=verify "tls.fingerprint=$(printf '%064d' 0)" --force > /dev/null
+fp=$(tls_fingerprint "$T/smtp-tls/cert.pem" | tr -d : | tr 'A-F' 'a-f')
+expect_status 200 "probe now, a server with STARTTLS" POST /portal/d/tls.example/probe "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO"
+check "... passed" body_has '<span class="state ok">passed</span>'
+check "... protocol, cipher and the certificate's fingerprint" \
+	bash -c "grep -qE '<p>TLS <strong>TLSv1\.[23]</strong>, cipher <span class=\"mono\">[A-Za-z0-9_-]+</span>, certificate SHA-256 <span class=\"mono\">$fp</span></p>' '$T/out'"
+check "... and that it is not the recorded certificate" body_has "Under TLS policy verify this server would not take the mail: the server&#39;s certificate has SHA-256 $fp, not tls.fingerprint"
+kill "$SMTP_TLS_PID"
+wait "$SMTP_TLS_PID" 2> /dev/null
+# rules from the domain page: add, then remove through a confirmation
+nrules() { sql "SELECT count(*) FROM sender_rules r JOIN domains d ON d.id = r.domain_id WHERE d.name = 'example.com'"; }
+n0=$(nrules)
+expect_status 200 "the domain page offers a rule form" GET /portal/d/example.com "${O[@]}"
+check "... the form" body_has '<form class="rule" method="post" action="/portal/d/example.com/rule-add">'
+expect_status 403 "the read login adds a rule: 403" POST /portal/d/example.com/rule-add "${R[@]}" "${OR[@]}" --data-urlencode "csrf=$CR" \
+	--data-urlencode action=block --data-urlencode kind=client --data-urlencode value=192.0.2.0/24
+check "... says why" body_has 'staff user reader has role read: only operator or above may change settings'
+check "... nothing stored" test "$(nrules)" = "$n0"
+expect_status 403 "a rule without a CSRF token: 403" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" \
+	--data-urlencode action=block --data-urlencode kind=client --data-urlencode value=192.0.2.0/24
+check "... nothing stored" test "$(nrules)" = "$n0"
+run $F rule add example.com block client 300.1.2.3/8
+climsg=$(sed -n 's/^feedctl: example.com: //p' "$T/err" | head -n 1)
+check "feedctl refuses a bad CIDR" test -n "$climsg"
+expect_status 422 "the same bad CIDR from the portal: 422" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=client --data-urlencode value=300.1.2.3/8
+check "... feedctl's message beside the value, input kept" \
+	bash -c "grep -qF 'id=\"e-rule-value\">$climsg</small>' '$T/out' && grep -qF 'name=\"value\" value=\"300.1.2.3/8\"' '$T/out' && grep -qF '<option value=\"client\" selected>client</option>' '$T/out'"
+check "... nothing stored" test "$(nrules)" = "$n0"
+expect_status 422 "an unknown action: 422" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=maybe --data-urlencode kind=client --data-urlencode value=192.0.2.0/24
+check "... beside the action" body_has 'id="e-rule-action">'
+check "... nothing stored" test "$(nrules)" = "$n0"
+expect_status 303 "a block rule with markup: 303" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=sender-regex --data-urlencode 'value=^<b>x@evil\.test$' --data-urlencode ticket=T-88
+check "... stored, by the operator with the ticket" \
+	test "$(nrules)|$(sql "SELECT actor||' '||ticket FROM audit WHERE domain='example.com' ORDER BY id DESC LIMIT 1")" = "$((n0 + 1))|oper T-88"
+expect_status 200 "... back on the page" GET "$(hdr Location)" "${O[@]}"
+check "... says so, the value escaped" bash -c "grep -qF 'Rule added.' '$T/out' && grep -qF '<td class=\"mono\">^&lt;b&gt;x@evil\\.test$</td>' '$T/out' && ! grep -qF '^<b>x' '$T/out'"
+rm_href=$(sed -n 's/.*href="\(\/portal\/d\/example.com\/rule-remove?[^"]*\)".*/\1/p' "$T/out" | head -n 1 | sed 's/&amp;/\&/g')
+check "... and a removal link" test -n "$rm_href"
+expect_status 409 "the same rule again: 409" POST /portal/d/example.com/rule-add "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=sender-regex --data-urlencode 'value=^<b>x@evil\.test$'
+check "... says so beside the value" body_has 'id="e-rule-value">example.com already has this rule</small>'
+expect_status 200 "the read login's page lists the rule" GET /portal/d/example.com "${R[@]}"
+check "... with no removal link" bash -c "grep -qF 'x@evil' '$T/out' && ! grep -q 'rule-remove' '$T/out'"
+expect_status 403 "the read login's removal page: 403" GET "$rm_href" "${R[@]}"
+expect_status 200 "the removal link: a confirmation page" GET "$rm_href" "${O[@]}"
+check "... names the rule, escaped" body_has 'Removing the rule <strong>block</strong> address-regex <span class="mono">^&lt;b&gt;x@evil\.test$</span>'
+check "... nothing removed yet" test "$(nrules)" = "$((n0 + 1))"
+expect_status 403 "the read login's removal: 403" POST /portal/d/example.com/rule-remove "${R[@]}" "${OR[@]}" --data-urlencode "csrf=$CR" \
+	--data-urlencode action=block --data-urlencode kind=address-regex --data-urlencode 'value=^<b>x@evil\.test$' --data-urlencode confirmed=1
+check "... nothing removed" test "$(nrules)" = "$((n0 + 1))"
+expect_status 200 "a removal not confirmed: the confirmation page again" POST /portal/d/example.com/rule-remove "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=address-regex --data-urlencode 'value=^<b>x@evil\.test$'
+check "... nothing removed" test "$(nrules)" = "$((n0 + 1))"
+expect_status 404 "removing a rule the domain does not have: 404" POST /portal/d/example.com/rule-remove "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=allow --data-urlencode kind=client --data-urlencode value=192.0.2.0/24 --data-urlencode confirmed=1
+check "... says so" body_has 'example.com has no such rule'
+expect_status 303 "the removal confirmed: 303" POST /portal/d/example.com/rule-remove "${O[@]}" "${OR[@]}" --data-urlencode "csrf=$CO" \
+	--data-urlencode action=block --data-urlencode kind=address-regex --data-urlencode 'value=^<b>x@evil\.test$' --data-urlencode confirmed=1
+check "... removed" test "$(nrules)" = "$n0"
+expect_status 200 "... back on the page" GET "$(hdr Location)" "${O[@]}"
+check "... says so" body_has 'Rule removed.'
+sql "DELETE FROM relays" > /dev/null
+# ==== end of the work of the day ===========================================
+
 # --- message tracking: the messages page -------------------------------------
 # rows as a relay's sync writes them (test_trace.sh makes them from a real
 # Postfix log); here the page's search, rendering, escaping and scope
@@ -396,7 +537,14 @@ sql "INSERT INTO message_events (at, relay, queue_id, message_id, sender, recipi
  (now() - interval '2 minutes', 'mx1', NULL, NULL, 'x@evil.test', 'u@other.example', 'other.example', '198.51.100.9', 'refused', '554', '5.7.1 other', NULL)" > /dev/null
 expect_status 200 "the domain page links its messages" GET /portal/d/example.com "${U[@]}"
 check "... the link" body_has 'href="/portal/d/example.com/messages"'
-check "... and the queue line" body_has "<strong>Queued:</strong> 0 message(s)"
+check "... and the queue line" body_has "<strong>Queued:</strong> 0 message(s) (no relay has published its queue)"
+check "... the recent refusals, newest first: the refusal, then the greylisting" \
+	bash -c "tr -d '\n' < '$T/out' | grep -oE '<span class=\"state [a-z]+\">[a-z]+</span></td><td class=\"mono\">[^<]*</td><td class=\"mono\">[^<]*</td>' | tr '\n' '|' | grep -qxF '<span class=\"state refused\">refused</span></td><td class=\"mono\">x@evil.test</td><td class=\"mono\">bob@example.com</td>|<span class=\"state greylisted\">greylisted</span></td><td class=\"mono\">a@sender.test</td><td class=\"mono\">info@example.com</td>|'"
+check "... the reply escaped, never raw" bash -c "grep -qF '<td>554 5.7.1 &lt;script&gt;no&lt;/script&gt;</td>' '$T/out' && ! grep -qF '<script>no' '$T/out'"
+check "... each links to the messages page searched by its recipient" body_has 'href="/portal/d/example.com/messages?address=bob%40example.com"'
+check "... nothing delivered, nothing of another domain" bash -c "! grep -q 'state delivered' '$T/out' && ! grep -q 'other.example' '$T/out'"
+expect_status 200 "the read login sees the refusals too" GET /portal/d/example.com "${R[@]}"
+check "... the refusal" body_has '<span class="state refused">refused</span>'
 expect_status 200 "the messages page" GET /portal/d/example.com/messages "${U[@]}"
 check "... greylisted, accepted and delivered joined in one line, in words" \
 	body_has "greylisted at $(date -u +%Y-%m-%d)"
