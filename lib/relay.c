@@ -595,25 +595,30 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		if (r < 0)
 			goto out;
 	}
-	/* postmap writes the .lmdb beside its source, via a temp file */
-	if (path_of(map, dir, "relay_domains", err) < 0)
-		goto out;
+	/* postmap writes the .lmdb beside its source, via a temp file; the
+	 * three maps are built at the same time */
 	{
-		char arg[PATH_MAX + 8];
-		const char *argv[] = { "postmap", "-c", dir, arg, NULL };
+		static const char *const maps[] = { "relay_domains",
+						    "transport", "tls_policy" };
+		static const char *const whats[] = { "postmap relay_domains",
+						     "postmap transport",
+						     "postmap tls_policy" };
+		char arg[3][PATH_MAX + 8];
+		const char *argv[3][5];
+		const char *const *argvs[3];
 
-		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
-		if (run(argv, "postmap relay_domains", err) < 0)
-			goto out;
-		if (path_of(map, dir, "transport", err) < 0)
-			goto out;
-		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
-		if (run(argv, "postmap transport", err) < 0)
-			goto out;
-		if (path_of(map, dir, "tls_policy", err) < 0)
-			goto out;
-		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
-		if (run(argv, "postmap tls_policy", err) < 0)
+		for (i = 0; i < 3; i++) {
+			if (path_of(map, dir, maps[i], err) < 0)
+				goto out;
+			(void)snprintf(arg[i], sizeof(arg[i]), "lmdb:%s", map);
+			argv[i][0] = "postmap";
+			argv[i][1] = "-c";
+			argv[i][2] = dir;
+			argv[i][3] = arg[i];
+			argv[i][4] = NULL;
+			argvs[i] = argv[i];
+		}
+		if (spawn_check_all(argvs, whats, 3, ERR_INTERNAL, err) < 0)
 			goto out;
 	}
 	rc = fsync_dir(dir, err);
