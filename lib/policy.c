@@ -4,15 +4,21 @@
  * See policy.h.  The snapshot is a keyed snapshot file (snapshot.h):
  * rows "domain", "rule" and "rcpt", read by column name.  Lookups are a
  * binary search over the domains, which gen.c wrote in name order (the
- * loader checks that order).
+ * loader checks that order).  A mapped policy (policy_map) searches the
+ * file's lines instead and keeps what it found in a per-process cache.
  */
 #include "policy.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "snapshot.h"
 #include "util/log.h"
@@ -31,6 +37,34 @@ static void domain_release(struct policy_domain *d)
 	free(d->rcpts);
 }
 
+/* The kinds of rows, in the order of their sections in the file. */
+enum { K_DOMAIN, K_RULE, K_RCPT, K_COUNT };
+static const char *const kinds[K_COUNT] = { "domain", "rule", "rcpt" };
+
+struct policy_map {
+	struct snap_reader r; /* its headers; the row being checked */
+	const char *base;     /* the mapping */
+	size_t size;
+	size_t body;	       /* offset of the first row */
+	int name_col[K_COUNT]; /* field index of "name" per kind */
+	bool failed;	       /* the last lookup met a bad row */
+	struct policy_domain cache[POLICY_CACHE];
+	bool used[POLICY_CACHE];
+};
+
+static void map_release(struct policy_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < POLICY_CACHE; i++)
+		if (m->used[i])
+			domain_release(&m->cache[i]);
+	if (m->base != NULL)
+		(void)munmap((void *)m->base, m->size);
+	snap_close(&m->r);
+	free(m);
+}
+
 void policy_release(struct policy *p)
 {
 	size_t i;
@@ -40,6 +74,9 @@ void policy_release(struct policy *p)
 	free(p->v);
 	p->v = NULL;
 	p->n = 0;
+	if (p->map != NULL)
+		map_release(p->map);
+	p->map = NULL;
 }
 
 static int cmp_name(const void *key, const void *elem)
@@ -47,9 +84,14 @@ static int cmp_name(const void *key, const void *elem)
 	return strcmp(key, ((const struct policy_domain *)elem)->name);
 }
 
+static const struct policy_domain *map_find(struct policy_map *m,
+					    const char *alabel);
+
 const struct policy_domain *policy_find(const struct policy *p,
 					const char *alabel)
 {
+	if (p->map != NULL)
+		return map_find(p->map, alabel);
 	if (p->n == 0)
 		return NULL;
 	return bsearch(alabel, p->v, p->n, sizeof(*p->v), cmp_name);
@@ -242,7 +284,7 @@ static int row_fields(const struct snap_reader *r, const char *const *cols,
 
 int policy_load(const char *path, struct policy *out, struct error *err)
 {
-	struct policy p = { 0, NULL };
+	struct policy p = { 0, NULL, NULL };
 	struct snap_reader r;
 	int rc;
 
@@ -276,6 +318,251 @@ int policy_load(const char *path, struct policy *out, struct error *err)
 	}
 	*out = p;
 	return 0;
+}
+
+/* ---- the mapped snapshot ------------------------------------------ */
+
+/* The line holding offset off (from m->body on): its start and end. */
+static const char *line_at(const struct policy_map *m, size_t off,
+			   const char **end)
+{
+	const char *lo = m->base + m->body, *p = m->base + off, *e;
+
+	while (p > lo && p[-1] != '\n')
+		p--;
+	e = memchr(p, '\n', (size_t)(m->base + m->size - p));
+	*end = e != NULL ? e : m->base + m->size;
+	return p;
+}
+
+/* The kind of a row as its section's rank, K_COUNT for none. */
+static int line_kind(const char *p, const char *end)
+{
+	int k;
+
+	for (k = 0; k < K_COUNT; k++) {
+		size_t n = strlen(kinds[k]);
+
+		if ((size_t)(end - p) > n && memcmp(p, kinds[k], n) == 0 &&
+		    p[n] == '\t')
+			return k;
+	}
+	return K_COUNT;
+}
+
+/* Field i of a row (no copy): its start and length; false without it. */
+static bool line_field(const char *p, const char *end, int i, const char **f,
+		       size_t *n)
+{
+	const char *t;
+
+	for (; i > 0; i--) {
+		t = memchr(p, '\t', (size_t)(end - p));
+		if (t == NULL)
+			return false;
+		p = t + 1;
+	}
+	t = memchr(p, '\t', (size_t)(end - p));
+	*f = p;
+	*n = (size_t)((t != NULL ? t : end) - p);
+	return true;
+}
+
+/* (kind, name) of the row at p against the key; a row of no known kind
+ * sorts last. */
+static int line_cmp(const struct policy_map *m, const char *p, const char *end,
+		    int kind, const char *name, size_t nlen)
+{
+	int k = line_kind(p, end), c;
+	const char *f;
+	size_t n;
+
+	if (k != kind)
+		return k < kind ? -1 : 1;
+	if (!line_field(p, end, m->name_col[k], &f, &n))
+		return 1;
+	c = memcmp(f, name, n < nlen ? n : nlen);
+	if (c != 0)
+		return c;
+	return n < nlen ? -1 : n > nlen;
+}
+
+/* The offset of the first row not below (kind, name): lower bound. */
+static size_t lower_bound(const struct policy_map *m, int kind,
+			  const char *name)
+{
+	size_t lo = m->body, hi = m->size, nlen = strlen(name);
+
+	while (lo < hi) {
+		const char *end, *p = line_at(m, lo + (hi - lo) / 2, &end);
+
+		if (line_cmp(m, p, end, kind, name, nlen) < 0)
+			lo = (size_t)(end - m->base) + 1;
+		else
+			hi = (size_t)(p - m->base);
+	}
+	return lo;
+}
+
+/* Put the row at [p, end) through the reader; 1 when it is a row. */
+static int map_row(struct policy_map *m, const char *p, const char *end,
+		   struct error *err)
+{
+	/* the line number is not known without counting: the offset
+	 * names the row in messages instead */
+	return snap_line(&m->r, p, (size_t)(end - p), (long)(p - m->base), err);
+}
+
+/* The domain's rows checked into one[0]; 0 absent, 1 found, -1 bad. */
+static int map_load(struct policy_map *m, const char *alabel,
+		    struct policy *one, struct error *err)
+{
+	size_t off = lower_bound(m, K_DOMAIN, alabel), nlen = strlen(alabel);
+	const char *end, *p, *f[5];
+	int k, nf;
+
+	if (off >= m->size)
+		return 0;
+	p = line_at(m, off, &end);
+	if (line_cmp(m, p, end, K_DOMAIN, alabel, nlen) != 0)
+		return 0;
+	if (map_row(m, p, end, err) != 1 || load_domain(one, &m->r, err) < 0)
+		return -1;
+	for (k = K_RULE; k < K_COUNT; k++) {
+		off = lower_bound(m, k, alabel);
+		while (off < m->size) {
+			p = line_at(m, off, &end);
+			if (line_cmp(m, p, end, k, alabel, nlen) != 0)
+				break;
+			if (map_row(m, p, end, err) != 1)
+				return -1;
+			nf = k == K_RULE
+				     ? row_fields(&m->r, rule_cols, 4, f, err)
+				     : row_fields(&m->r, rcpt_cols, 2, f, err);
+			if (nf < 0 ||
+			    (k == K_RULE
+				     ? load_rule(one, (char **)f, nf, err)
+				     : load_rcpt(one, (char **)f, nf, err)) < 0)
+				return -1;
+			off = (size_t)(end - m->base) + 1;
+		}
+	}
+	return 1;
+}
+
+static size_t slot_of(const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % POLICY_CACHE;
+}
+
+static const struct policy_domain *map_find(struct policy_map *m,
+					    const char *alabel)
+{
+	size_t i = slot_of(alabel);
+	struct policy one = { 0, NULL, NULL };
+	struct error err = ERROR_INIT;
+	int rc;
+
+	m->failed = false;
+	if (m->used[i] && strcmp(m->cache[i].name, alabel) == 0)
+		return &m->cache[i];
+	rc = map_load(m, alabel, &one, &err);
+	if (rc < 0) {
+		snap_where(&m->r, &err);
+		log_error("%s (offset, not line); deferring its mail",
+			  error_msg(&err));
+		error_release(&err);
+		m->failed = true;
+	}
+	if (rc <= 0) {
+		policy_release(&one);
+		return NULL;
+	}
+	if (m->used[i])
+		domain_release(&m->cache[i]);
+	m->cache[i] = one.v[0];
+	m->used[i] = true;
+	free(one.v);
+	return &m->cache[i];
+}
+
+/* A lookup met a bad row (mapped policy only). */
+static bool lookup_failed(const struct policy *p)
+{
+	return p->map != NULL && p->map->failed;
+}
+
+int policy_map(const char *path, struct policy *out, struct error *err)
+{
+	struct policy_map *m = xcalloc(1, sizeof(*m));
+	struct stat st;
+	const char *p, *end;
+	int fd, k, rc;
+
+	(void)snap_open_lines(&m->r, path, true, legacy);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error_set(err, ERR_TEMPFAIL, NULL, "cannot open %s: %s", path,
+			  strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size < 1) {
+		close(fd);
+		error_set(err, ERR_INTERNAL, NULL, "%s: empty or unreadable",
+			  path);
+		goto fail;
+	}
+	m->size = (size_t)st.st_size;
+	p = mmap(NULL, m->size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		error_set(err, ERR_TEMPFAIL, NULL, "cannot map %s: %s", path,
+			  strerror(errno));
+		goto fail;
+	}
+	m->base = p;
+	if (m->base[m->size - 1] != '\n') {
+		error_set(err, ERR_INTERNAL, NULL, "%s: last line cut", path);
+		goto fail;
+	}
+	/* the header rows only: constant time whatever the domain count */
+	for (p = m->base; p < m->base + m->size && *p == '#'; p = end + 1) {
+		end = memchr(p, '\n', (size_t)(m->base + m->size - p));
+		if (map_row(m, p, end, err) < 0)
+			goto fail;
+	}
+	m->body = (size_t)(p - m->base);
+	for (k = 0; k < K_COUNT; k++) {
+		const char *h = snap_header_kind(&m->r, k);
+
+		/* the sections' order is the headers' (when there are) */
+		if (h != NULL && strcmp(h, kinds[k]) != 0) {
+			error_set(err, ERR_INTERNAL, NULL,
+				  "%s: header rows not in the order domain, "
+				  "rule, rcpt",
+				  path);
+			goto fail;
+		}
+		m->name_col[k] = snap_column(&m->r, kinds[k], "name");
+		if (m->name_col[k] < 0) {
+			error_set(err, ERR_INTERNAL, NULL,
+				  "%s: no column 'name' for %s rows", path,
+				  kinds[k]);
+			goto fail;
+		}
+	}
+	rc = 0;
+	out->n = 0;
+	out->v = NULL;
+	out->map = m;
+	return rc;
+fail:
+	map_release(m);
+	return -1;
 }
 
 /* Lower-cased domain part of an address into buf; false if none. */
@@ -418,8 +705,11 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 	}
 	if (!rcpt_domain(rq->recipient, dom, sizeof(dom)) ||
 	    (d = policy_find(p, dom)) == NULL) {
-		sbuf_addstr(action, "550 5.1.2 Recipient domain not handled "
-				    "here");
+		sbuf_addstr(action, lookup_failed(p)
+					    ? "451 4.3.0 Relay configuration "
+					      "problem, try again later"
+					    : "550 5.1.2 Recipient domain not "
+					      "handled here");
 		return;
 	}
 	if (ss->domain[0] != '\0' && strcmp(ss->domain, d->name) != 0) {
