@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +46,12 @@ struct policy_map {
 	struct snap_reader r; /* its headers; the row being checked */
 	const char *base;     /* the mapping */
 	size_t size;
-	size_t body;	       /* offset of the first row */
-	int name_col[K_COUNT]; /* field index of "name" per kind */
-	bool failed;	       /* the last lookup met a bad row */
+	size_t body;		 /* offset of the first row */
+	size_t sec[K_COUNT + 1]; /* where each kind's rows start; size */
+	int name_col[K_COUNT];	 /* field index of "name" per kind */
+	bool failed;		 /* the last lookup met a bad row */
+	const char *idx;	 /* the sparse index (policy_index), or NULL */
+	size_t idx_size, idx_body;
 	struct policy_domain cache[POLICY_CACHE];
 	bool used[POLICY_CACHE];
 };
@@ -61,6 +65,8 @@ static void map_release(struct policy_map *m)
 			domain_release(&m->cache[i]);
 	if (m->base != NULL)
 		(void)munmap((void *)m->base, m->size);
+	if (m->idx != NULL)
+		(void)munmap((void *)m->idx, m->idx_size);
 	snap_close(&m->r);
 	free(m);
 }
@@ -328,8 +334,10 @@ static const char *line_at(const struct policy_map *m, size_t off,
 {
 	const char *lo = m->base + m->body, *p = m->base + off, *e;
 
-	while (p > lo && p[-1] != '\n')
-		p--;
+	if (p > lo) {
+		e = memrchr(lo, '\n', (size_t)(p - lo));
+		p = e != NULL ? e + 1 : lo;
+	}
 	e = memchr(p, '\n', (size_t)(m->base + m->size - p));
 	*end = e != NULL ? e : m->base + m->size;
 	return p;
@@ -387,11 +395,12 @@ static int line_cmp(const struct policy_map *m, const char *p, const char *end,
 	return n < nlen ? -1 : n > nlen;
 }
 
-/* The offset of the first row not below (kind, name): lower bound. */
-static size_t lower_bound(const struct policy_map *m, int kind,
-			  const char *name)
+/* The offset of the first row not below (kind, name) in [lo, hi), both
+ * line starts: lower bound. */
+static size_t lower_bound(const struct policy_map *m, size_t lo, size_t hi,
+			  int kind, const char *name)
 {
-	size_t lo = m->body, hi = m->size, nlen = strlen(name);
+	size_t nlen = strlen(name);
 
 	while (lo < hi) {
 		const char *end, *p = line_at(m, lo + (hi - lo) / 2, &end);
@@ -413,15 +422,162 @@ static int map_row(struct policy_map *m, const char *p, const char *end,
 	return snap_line(&m->r, p, (size_t)(end - p), (long)(p - m->base), err);
 }
 
+/* The sparse index: a line "NAME\tOFFSET" for every POLICY_INDEX_STRIDE-th
+ * domain row.  The section of domain rows to search: from the last
+ * entry not above the name to the next entry, or all of it without an
+ * index (or with one that does not fit this file: it is dropped). */
+static size_t idx_lower_bound(struct policy_map *m, const char *name)
+{
+	size_t lo = m->idx_body, hi = m->idx_size, nlen = strlen(name);
+	size_t from = m->sec[K_DOMAIN], to = m->sec[K_DOMAIN + 1];
+	const char *best = NULL, *next = NULL;
+
+	if (m->idx == NULL)
+		return lower_bound(m, from, to, K_DOMAIN, name);
+	/* the first entry above the name: upper bound over the lines */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *p = m->idx + mid, *e, *t;
+		int c;
+
+		if (p > m->idx + m->idx_body) {
+			const char *nl = memrchr(m->idx + m->idx_body, '\n',
+						 mid - m->idx_body);
+
+			p = nl != NULL ? nl + 1 : m->idx + m->idx_body;
+		}
+		e = memchr(p, '\n', (size_t)(m->idx + m->idx_size - p));
+		t = e != NULL ? memchr(p, '\t', (size_t)(e - p)) : NULL;
+		if (t == NULL)
+			goto drop;
+		c = memcmp(p, name,
+			   (size_t)(t - p) < nlen ? (size_t)(t - p) : nlen);
+		if (c == 0)
+			c = (size_t)(t - p) < nlen ? -1
+						   : (size_t)(t - p) > nlen;
+		if (c <= 0)
+			lo = (size_t)(e - m->idx) + 1;
+		else
+			hi = (size_t)(p - m->idx);
+	}
+	/* entries [idx_body, lo) are not above the name: the last of them
+	 * starts the range, the entry at lo ends it */
+	if (lo > m->idx_body) {
+		const char *p = memrchr(m->idx + m->idx_body, '\n',
+					lo - 1 - m->idx_body);
+
+		best = p != NULL ? p + 1 : m->idx + m->idx_body;
+	}
+	if (lo < m->idx_size)
+		next = m->idx + lo;
+	if (best != NULL) {
+		const char *t =
+			memchr(best, '\t', (size_t)(m->idx + lo - best));
+		unsigned long long v;
+		char *end;
+
+		if (t == NULL)
+			goto drop;
+		errno = 0;
+		v = strtoull(t + 1, &end, 10);
+		if (errno != 0 || *end != '\n' || v < from || v >= to ||
+		    (v > 0 && m->base[v - 1] != '\n'))
+			goto drop;
+		from = (size_t)v;
+	}
+	if (next != NULL) {
+		const char *t = memchr(next, '\t',
+				       (size_t)(m->idx + m->idx_size - next));
+		unsigned long long v;
+		char *end;
+
+		if (t == NULL)
+			goto drop;
+		errno = 0;
+		v = strtoull(t + 1, &end, 10);
+		if (errno != 0 || *end != '\n' || v <= from || v > to ||
+		    m->base[v - 1] != '\n')
+			goto drop;
+		to = (size_t)v;
+	}
+	return lower_bound(m, from, to, K_DOMAIN, name);
+drop:
+	log_warn("%s.idx does not fit the snapshot: searching without it",
+		 m->r.path);
+	(void)munmap((void *)m->idx, m->idx_size);
+	m->idx = NULL;
+	return lower_bound(m, m->sec[K_DOMAIN], m->sec[K_DOMAIN + 1], K_DOMAIN,
+			   name);
+}
+
+/* Map PATH.idx when there is one for this very file (its header gives
+ * the snapshot's size); without it the search is over all domain rows. */
+static void idx_map(struct policy_map *m, const char *path)
+{
+	char ipath[PATH_MAX], want[96];
+	struct stat st;
+	const char *p, *e;
+	int fd, n;
+
+	if (snprintf(ipath, sizeof(ipath), "%s.idx", path) >=
+	    (int)sizeof(ipath))
+		return;
+	fd = open(ipath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || st.st_size < 1) {
+		close(fd);
+		return;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return;
+	n = snprintf(want, sizeof(want), POLICY_INDEX_HEADER "%zu\n", m->size);
+	e = memchr(p, '\n', (size_t)st.st_size);
+	if (n < 0 || e == NULL || (size_t)(e + 1 - p) != (size_t)n ||
+	    memcmp(p, want, (size_t)n) != 0 || p[st.st_size - 1] != '\n') {
+		/* another generation's, or another version's */
+		(void)munmap((void *)p, (size_t)st.st_size);
+		return;
+	}
+	m->idx = p;
+	m->idx_size = (size_t)st.st_size;
+	m->idx_body = (size_t)n;
+}
+
+void policy_index(const char *text, size_t len, struct strbuf *out)
+{
+	const char *p = text, *end = text + len;
+	size_t k = 0;
+
+	sbuf_addf(out, POLICY_INDEX_HEADER "%zu\n", len);
+	while (p < end) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		const char *t;
+
+		if (e == NULL)
+			break;
+		if ((size_t)(e - p) > 7 && memcmp(p, "domain\t", 7) == 0 &&
+		    k++ % POLICY_INDEX_STRIDE == 0 &&
+		    (t = memchr(p + 7, '\t', (size_t)(e - p - 7))) != NULL) {
+			sbuf_add(out, p + 7, (size_t)(t - p - 7));
+			sbuf_addf(out, "\t%zu\n", (size_t)(p - text));
+		}
+		p = e + 1;
+	}
+}
+
 /* The domain's rows checked into one[0]; 0 absent, 1 found, -1 bad. */
 static int map_load(struct policy_map *m, const char *alabel,
 		    struct policy *one, struct error *err)
 {
-	size_t off = lower_bound(m, K_DOMAIN, alabel), nlen = strlen(alabel);
+	size_t off, nlen = strlen(alabel);
 	const char *end, *p, *f[5];
 	int k, nf;
 
-	if (off >= m->size)
+	off = idx_lower_bound(m, alabel);
+	if (off >= m->sec[K_DOMAIN + 1])
 		return 0;
 	p = line_at(m, off, &end);
 	if (line_cmp(m, p, end, K_DOMAIN, alabel, nlen) != 0)
@@ -429,8 +585,10 @@ static int map_load(struct policy_map *m, const char *alabel,
 	if (map_row(m, p, end, err) != 1 || load_domain(one, &m->r, err) < 0)
 		return -1;
 	for (k = K_RULE; k < K_COUNT; k++) {
-		off = lower_bound(m, k, alabel);
-		while (off < m->size) {
+		if (m->sec[k] == m->sec[k + 1])
+			continue; /* no rows of that kind at all */
+		off = lower_bound(m, m->sec[k], m->sec[k + 1], k, alabel);
+		while (off < m->sec[k + 1]) {
 			p = line_at(m, off, &end);
 			if (line_cmp(m, p, end, k, alabel, nlen) != 0)
 				break;
@@ -555,6 +713,11 @@ int policy_map(const char *path, struct policy *out, struct error *err)
 			goto fail;
 		}
 	}
+	/* each section's start: the first row not below (kind, "") */
+	m->sec[K_COUNT] = m->size;
+	for (k = K_COUNT - 1; k >= 0; k--)
+		m->sec[k] = lower_bound(m, m->body, m->sec[k + 1], k, "");
+	idx_map(m, path);
 	rc = 0;
 	out->n = 0;
 	out->v = NULL;

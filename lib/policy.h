@@ -130,6 +130,21 @@ int policy_load(const char *path, struct policy *out, struct error *err)
 #define POLICY_CACHE 256
 int policy_map(const char *path, struct policy *out, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * policy_index() writes the sparse index policy_map() uses when it finds
+ * PATH.idx beside the snapshot (mta-glue writes "policy.idx"): a header
+ * line naming the version, the columns and the snapshot's size in bytes,
+ * POLICY_INDEX_HEADER "SIZE", then "NAME\tOFFSET" for every
+ * POLICY_INDEX_STRIDE-th domain row (in name order; OFFSET the row's
+ * byte offset in the snapshot).  A lookup then binary-searches the small
+ * index (it stays in the CPU caches) and only a stride of the
+ * snapshot's rows; an index of another size, or whose offsets do not
+ * fit, is ignored and the whole section searched.
+ */
+#define POLICY_INDEX_HEADER                                                    \
+	"#mxfeed-policy-index\tversion=1\tname\toffset\tsize="
+#define POLICY_INDEX_STRIDE 32
+void policy_index(const char *text, size_t len, struct strbuf *out);
 void policy_release(struct policy *p);
 const struct policy_domain *policy_find(const struct policy *p,
 					const char *alabel);

@@ -28,6 +28,7 @@
 
 #include "doveadm.h"
 #include "gen.h"
+#include "policy.h"
 #include "postgrey.h"
 #include "queue.h"
 #include "reinject.h"
@@ -455,6 +456,19 @@ static bool rspamd_changed(const char *dir, const struct conf *conf)
 	return false;
 }
 
+/* policy.idx: the policy snapshot's sparse index (policy_index) */
+static int write_policy_index(const char *dir, const struct gen *g,
+			      struct error *err)
+{
+	struct strbuf idx = STRBUF_INIT;
+	int rc;
+
+	policy_index(g->policy.buf, g->policy.len, &idx);
+	rc = write_file(dir, "policy.idx", idx.buf, idx.len, err);
+	sbuf_release(&idx);
+	return rc;
+}
+
 int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		   const char *policyd, int64_t *seq, struct error *err)
 {
@@ -576,6 +590,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	    write_file(dir, "transport", g.transport.buf, g.transport.len,
 		       err) < 0 ||
 	    write_file(dir, "policy", g.policy.buf, g.policy.len, err) < 0 ||
+	    write_policy_index(dir, &g, err) < 0 ||
 	    write_file(dir, "queue", g.queue.buf, g.queue.len, err) < 0 ||
 	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0)
 		goto out;

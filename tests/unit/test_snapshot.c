@@ -221,6 +221,8 @@ static void gen_to_policy(void **state)
 	struct domain other;
 	struct rule r;
 	struct cidr c;
+	struct strbuf idx = STRBUF_INIT;
+	char ipath[96], head[256];
 	int k;
 
 	(void)state;
@@ -258,9 +260,40 @@ static void gen_to_policy(void **state)
 	assert_int_equal(gen_rcpt(&g, "example.com", "sales", &err), 0);
 	assert_non_null(strstr(g.queue.buf, "\nexample.com\t8\t0\n"));
 	write_file(g.policy.buf);
+	policy_index(g.policy.buf, g.policy.len, &idx);
+	(void)snprintf(ipath, sizeof(ipath), "%s.idx", path);
+	/* the index names its version, columns and the snapshot's size */
+	(void)snprintf(head, sizeof(head),
+		       "#mxfeed-policy-index\tversion=1\tname\toffset\t"
+		       "size=%zu\na.example\t%zu\n",
+		       g.policy.len,
+		       (size_t)(strstr(g.policy.buf, "domain\ta.example") -
+				g.policy.buf));
+	assert_string_equal(idx.buf, head);
 	gen_release(&g);
-	/* the loader and the mapped reader (policyd's) read the same */
-	for (k = 0; k < 2; k++) {
+	/* the loader and the mapped reader (policyd's) read the same:
+	 * 0 loaded, 1 mapped, 2 mapped with its index, 3 with an index of
+	 * another snapshot (ignored), 4 with offsets that do not fit
+	 * (dropped at the first lookup) */
+	for (k = 0; k < 5; k++) {
+		FILE *fp;
+
+		(void)unlink(ipath);
+		if (k >= 2) {
+			fp = fopen(ipath, "we");
+			assert_non_null(fp);
+			if (k == 2)
+				fputs(idx.buf, fp);
+			else if (k == 3)
+				fputs("#mxfeed-policy-index\tversion=1\tname"
+				      "\toffset\tsize=1\na.example\t0\n",
+				      fp);
+			else
+				fprintf(fp,
+					"%.*s\na.example\t3\nz.example\t1\n",
+					(int)strcspn(idx.buf, "\n"), idx.buf);
+			fclose(fp);
+		}
 		assert_int_equal(k == 0 ? policy_load(path, &p, &err)
 					: policy_map(path, &p, &err),
 				 0);
@@ -290,6 +323,8 @@ static void gen_to_policy(void **state)
 		assert_non_null(policy_find(&p, "a.example"));
 		policy_release(&p);
 	}
+	(void)unlink(ipath);
+	sbuf_release(&idx);
 	conf_release(&conf);
 	error_release(&err);
 }
