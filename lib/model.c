@@ -346,7 +346,6 @@ int domain_field_set(struct domain *d, const struct field *f, const char *v,
 int domain_field_load(struct domain *d, const struct field *f, const char *v,
 		      struct error *err)
 {
-	struct domain copy = *d;
 	long long n;
 	char *end;
 	int rc;
@@ -356,8 +355,8 @@ int domain_field_load(struct domain *d, const struct field *f, const char *v,
 		if (strcmp(v, "t") != 0 && strcmp(v, "f") != 0)
 			return error_set(err, ERR_INTERNAL, f->path,
 					 "stored %s is not a boolean", f->path);
-		rc = domain_field_set(&copy, f, v[0] == 't' ? "on" : "off",
-				      NULL, err);
+		rc = domain_field_set(d, f, v[0] == 't' ? "on" : "off", NULL,
+				      err);
 		break;
 	case FT_TIME:
 		/* a past time is fine in a row: only input must be ahead */
@@ -366,19 +365,16 @@ int domain_field_load(struct domain *d, const struct field *f, const char *v,
 		if (errno != 0 || end == v || *end != '\0' || n < 0)
 			return error_set(err, ERR_INTERNAL, f->path,
 					 "stored %s is not a time", f->path);
-		*(int64_t *)member(&copy, f) = (int64_t)n;
+		*(int64_t *)member(d, f) = (int64_t)n;
 		rc = 0;
 		break;
 	case FT_CUSTOM:
 		BUG("%s is read by hand", f->path);
 	default:
-		rc = domain_field_set(&copy, f, v, NULL, err);
+		rc = domain_field_set(d, f, v, NULL, err);
 		break;
 	}
-	if (rc < 0)
-		return -1;
-	*d = copy;
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 void domain_field_text(const struct domain *d, const struct field *f,

@@ -4,15 +4,22 @@
  * See policy.h.  The snapshot is a keyed snapshot file (snapshot.h):
  * rows "domain", "rule" and "rcpt", read by column name.  Lookups are a
  * binary search over the domains, which gen.c wrote in name order (the
- * loader checks that order).
+ * loader checks that order).  A mapped policy (policy_map) searches the
+ * file's lines instead and keeps what it found in a per-process cache.
  */
 #include "policy.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "snapshot.h"
 #include "util/log.h"
@@ -31,6 +38,39 @@ static void domain_release(struct policy_domain *d)
 	free(d->rcpts);
 }
 
+/* The kinds of rows, in the order of their sections in the file. */
+enum { K_DOMAIN, K_RULE, K_RCPT, K_COUNT };
+static const char *const kinds[K_COUNT] = { "domain", "rule", "rcpt" };
+
+struct policy_map {
+	struct snap_reader r; /* its headers; the row being checked */
+	const char *base;     /* the mapping */
+	size_t size;
+	size_t body;		 /* offset of the first row */
+	size_t sec[K_COUNT + 1]; /* where each kind's rows start; size */
+	int name_col[K_COUNT];	 /* field index of "name" per kind */
+	bool failed;		 /* the last lookup met a bad row */
+	const char *idx;	 /* the sparse index (policy_index), or NULL */
+	size_t idx_size, idx_body;
+	struct policy_domain cache[POLICY_CACHE];
+	bool used[POLICY_CACHE];
+};
+
+static void map_release(struct policy_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < POLICY_CACHE; i++)
+		if (m->used[i])
+			domain_release(&m->cache[i]);
+	if (m->base != NULL)
+		(void)munmap((void *)m->base, m->size);
+	if (m->idx != NULL)
+		(void)munmap((void *)m->idx, m->idx_size);
+	snap_close(&m->r);
+	free(m);
+}
+
 void policy_release(struct policy *p)
 {
 	size_t i;
@@ -40,6 +80,9 @@ void policy_release(struct policy *p)
 	free(p->v);
 	p->v = NULL;
 	p->n = 0;
+	if (p->map != NULL)
+		map_release(p->map);
+	p->map = NULL;
 }
 
 static int cmp_name(const void *key, const void *elem)
@@ -47,9 +90,14 @@ static int cmp_name(const void *key, const void *elem)
 	return strcmp(key, ((const struct policy_domain *)elem)->name);
 }
 
+static const struct policy_domain *map_find(struct policy_map *m,
+					    const char *alabel);
+
 const struct policy_domain *policy_find(const struct policy *p,
 					const char *alabel)
 {
+	if (p->map != NULL)
+		return map_find(p->map, alabel);
 	if (p->n == 0)
 		return NULL;
 	return bsearch(alabel, p->v, p->n, sizeof(*p->v), cmp_name);
@@ -245,7 +293,7 @@ static int row_fields(const struct snap_reader *r, const char *const *cols,
 
 int policy_load(const char *path, struct policy *out, struct error *err)
 {
-	struct policy p = { 0, NULL };
+	struct policy p = { 0, NULL, NULL };
 	struct snap_reader r;
 	int rc;
 
@@ -279,6 +327,408 @@ int policy_load(const char *path, struct policy *out, struct error *err)
 	}
 	*out = p;
 	return 0;
+}
+
+/* ---- the mapped snapshot ------------------------------------------ */
+
+/* The line holding offset off (from m->body on): its start and end. */
+static const char *line_at(const struct policy_map *m, size_t off,
+			   const char **end)
+{
+	const char *lo = m->base + m->body, *p = m->base + off, *e;
+
+	if (p > lo) {
+		e = memrchr(lo, '\n', (size_t)(p - lo));
+		p = e != NULL ? e + 1 : lo;
+	}
+	e = memchr(p, '\n', (size_t)(m->base + m->size - p));
+	*end = e != NULL ? e : m->base + m->size;
+	return p;
+}
+
+/* The kind of a row as its section's rank, K_COUNT for none. */
+static int line_kind(const char *p, const char *end)
+{
+	int k;
+
+	for (k = 0; k < K_COUNT; k++) {
+		size_t n = strlen(kinds[k]);
+
+		if ((size_t)(end - p) > n && memcmp(p, kinds[k], n) == 0 &&
+		    p[n] == '\t')
+			return k;
+	}
+	return K_COUNT;
+}
+
+/* Field i of a row (no copy): its start and length; false without it. */
+static bool line_field(const char *p, const char *end, int i, const char **f,
+		       size_t *n)
+{
+	const char *t;
+
+	for (; i > 0; i--) {
+		t = memchr(p, '\t', (size_t)(end - p));
+		if (t == NULL)
+			return false;
+		p = t + 1;
+	}
+	t = memchr(p, '\t', (size_t)(end - p));
+	*f = p;
+	*n = (size_t)((t != NULL ? t : end) - p);
+	return true;
+}
+
+/* (kind, name) of the row at p against the key; a row of no known kind
+ * sorts last. */
+static int line_cmp(const struct policy_map *m, const char *p, const char *end,
+		    int kind, const char *name, size_t nlen)
+{
+	int k = line_kind(p, end), c;
+	const char *f;
+	size_t n;
+
+	if (k != kind)
+		return k < kind ? -1 : 1;
+	if (!line_field(p, end, m->name_col[k], &f, &n))
+		return 1;
+	c = memcmp(f, name, n < nlen ? n : nlen);
+	if (c != 0)
+		return c;
+	return n < nlen ? -1 : n > nlen;
+}
+
+/* The offset of the first row not below (kind, name) in [lo, hi), both
+ * line starts: lower bound. */
+static size_t lower_bound(const struct policy_map *m, size_t lo, size_t hi,
+			  int kind, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	while (lo < hi) {
+		const char *end, *p = line_at(m, lo + (hi - lo) / 2, &end);
+
+		if (line_cmp(m, p, end, kind, name, nlen) < 0)
+			lo = (size_t)(end - m->base) + 1;
+		else
+			hi = (size_t)(p - m->base);
+	}
+	return lo;
+}
+
+/* Put the row at [p, end) through the reader; 1 when it is a row. */
+static int map_row(struct policy_map *m, const char *p, const char *end,
+		   struct error *err)
+{
+	/* the line number is not known without counting: the offset
+	 * names the row in messages instead */
+	return snap_line(&m->r, p, (size_t)(end - p), (long)(p - m->base), err);
+}
+
+/* The sparse index: a line "NAME\tOFFSET" for every POLICY_INDEX_STRIDE-th
+ * domain row.  The section of domain rows to search: from the last
+ * entry not above the name to the next entry, or all of it without an
+ * index (or with one that does not fit this file: it is dropped). */
+static size_t idx_lower_bound(struct policy_map *m, const char *name)
+{
+	size_t lo = m->idx_body, hi = m->idx_size, nlen = strlen(name);
+	size_t from = m->sec[K_DOMAIN], to = m->sec[K_DOMAIN + 1];
+	const char *best = NULL, *next = NULL;
+
+	if (m->idx == NULL)
+		return lower_bound(m, from, to, K_DOMAIN, name);
+	/* the first entry above the name: upper bound over the lines */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *p = m->idx + mid, *e, *t;
+		int c;
+
+		if (p > m->idx + m->idx_body) {
+			const char *nl = memrchr(m->idx + m->idx_body, '\n',
+						 mid - m->idx_body);
+
+			p = nl != NULL ? nl + 1 : m->idx + m->idx_body;
+		}
+		e = memchr(p, '\n', (size_t)(m->idx + m->idx_size - p));
+		t = e != NULL ? memchr(p, '\t', (size_t)(e - p)) : NULL;
+		if (t == NULL)
+			goto drop;
+		c = memcmp(p, name,
+			   (size_t)(t - p) < nlen ? (size_t)(t - p) : nlen);
+		if (c == 0)
+			c = (size_t)(t - p) < nlen ? -1
+						   : (size_t)(t - p) > nlen;
+		if (c <= 0)
+			lo = (size_t)(e - m->idx) + 1;
+		else
+			hi = (size_t)(p - m->idx);
+	}
+	/* entries [idx_body, lo) are not above the name: the last of them
+	 * starts the range, the entry at lo ends it */
+	if (lo > m->idx_body) {
+		const char *p = memrchr(m->idx + m->idx_body, '\n',
+					lo - 1 - m->idx_body);
+
+		best = p != NULL ? p + 1 : m->idx + m->idx_body;
+	}
+	if (lo < m->idx_size)
+		next = m->idx + lo;
+	if (best != NULL) {
+		const char *t =
+			memchr(best, '\t', (size_t)(m->idx + lo - best));
+		unsigned long long v;
+		char *end;
+
+		if (t == NULL)
+			goto drop;
+		errno = 0;
+		v = strtoull(t + 1, &end, 10);
+		if (errno != 0 || *end != '\n' || v < from || v >= to ||
+		    (v > 0 && m->base[v - 1] != '\n'))
+			goto drop;
+		from = (size_t)v;
+	}
+	if (next != NULL) {
+		const char *t = memchr(next, '\t',
+				       (size_t)(m->idx + m->idx_size - next));
+		unsigned long long v;
+		char *end;
+
+		if (t == NULL)
+			goto drop;
+		errno = 0;
+		v = strtoull(t + 1, &end, 10);
+		if (errno != 0 || *end != '\n' || v <= from || v > to ||
+		    m->base[v - 1] != '\n')
+			goto drop;
+		to = (size_t)v;
+	}
+	return lower_bound(m, from, to, K_DOMAIN, name);
+drop:
+	log_warn("%s.idx does not fit the snapshot: searching without it",
+		 m->r.path);
+	(void)munmap((void *)m->idx, m->idx_size);
+	m->idx = NULL;
+	return lower_bound(m, m->sec[K_DOMAIN], m->sec[K_DOMAIN + 1], K_DOMAIN,
+			   name);
+}
+
+/* Map PATH.idx when there is one for this very file (its header gives
+ * the snapshot's size); without it the search is over all domain rows. */
+static void idx_map(struct policy_map *m, const char *path)
+{
+	char ipath[PATH_MAX], want[96];
+	struct stat st;
+	const char *p, *e;
+	int fd, n;
+
+	if (snprintf(ipath, sizeof(ipath), "%s.idx", path) >=
+	    (int)sizeof(ipath))
+		return;
+	fd = open(ipath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || st.st_size < 1) {
+		close(fd);
+		return;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return;
+	n = snprintf(want, sizeof(want), POLICY_INDEX_HEADER "%zu\n", m->size);
+	e = memchr(p, '\n', (size_t)st.st_size);
+	if (n < 0 || e == NULL || (size_t)(e + 1 - p) != (size_t)n ||
+	    memcmp(p, want, (size_t)n) != 0 || p[st.st_size - 1] != '\n') {
+		/* another generation's, or another version's */
+		(void)munmap((void *)p, (size_t)st.st_size);
+		return;
+	}
+	m->idx = p;
+	m->idx_size = (size_t)st.st_size;
+	m->idx_body = (size_t)n;
+}
+
+void policy_index(const char *text, size_t len, struct strbuf *out)
+{
+	const char *p = text, *end = text + len;
+	size_t k = 0;
+
+	sbuf_addf(out, POLICY_INDEX_HEADER "%zu\n", len);
+	while (p < end) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		const char *t;
+
+		if (e == NULL)
+			break;
+		if ((size_t)(e - p) > 7 && memcmp(p, "domain\t", 7) == 0 &&
+		    k++ % POLICY_INDEX_STRIDE == 0 &&
+		    (t = memchr(p + 7, '\t', (size_t)(e - p - 7))) != NULL) {
+			sbuf_add(out, p + 7, (size_t)(t - p - 7));
+			sbuf_addf(out, "\t%zu\n", (size_t)(p - text));
+		}
+		p = e + 1;
+	}
+}
+
+/* The domain's rows checked into one[0]; 0 absent, 1 found, -1 bad. */
+static int map_load(struct policy_map *m, const char *alabel,
+		    struct policy *one, struct error *err)
+{
+	size_t off, nlen = strlen(alabel);
+	const char *end, *p, *f[5];
+	int k, nf;
+
+	off = idx_lower_bound(m, alabel);
+	if (off >= m->sec[K_DOMAIN + 1])
+		return 0;
+	p = line_at(m, off, &end);
+	if (line_cmp(m, p, end, K_DOMAIN, alabel, nlen) != 0)
+		return 0;
+	if (map_row(m, p, end, err) != 1 || load_domain(one, &m->r, err) < 0)
+		return -1;
+	for (k = K_RULE; k < K_COUNT; k++) {
+		if (m->sec[k] == m->sec[k + 1])
+			continue; /* no rows of that kind at all */
+		off = lower_bound(m, m->sec[k], m->sec[k + 1], k, alabel);
+		while (off < m->sec[k + 1]) {
+			p = line_at(m, off, &end);
+			if (line_cmp(m, p, end, k, alabel, nlen) != 0)
+				break;
+			if (map_row(m, p, end, err) != 1)
+				return -1;
+			nf = k == K_RULE
+				     ? row_fields(&m->r, rule_cols, 4, f, err)
+				     : row_fields(&m->r, rcpt_cols, 2, f, err);
+			if (nf < 0 ||
+			    (k == K_RULE
+				     ? load_rule(one, (char **)f, nf, err)
+				     : load_rcpt(one, (char **)f, nf, err)) < 0)
+				return -1;
+			off = (size_t)(end - m->base) + 1;
+		}
+	}
+	return 1;
+}
+
+static size_t slot_of(const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % POLICY_CACHE;
+}
+
+static const struct policy_domain *map_find(struct policy_map *m,
+					    const char *alabel)
+{
+	size_t i = slot_of(alabel);
+	struct policy one = { 0, NULL, NULL };
+	struct error err = ERROR_INIT;
+	int rc;
+
+	m->failed = false;
+	if (m->used[i] && strcmp(m->cache[i].name, alabel) == 0)
+		return &m->cache[i];
+	rc = map_load(m, alabel, &one, &err);
+	if (rc < 0) {
+		snap_where(&m->r, &err);
+		log_error("%s (offset, not line); deferring its mail",
+			  error_msg(&err));
+		error_release(&err);
+		m->failed = true;
+	}
+	if (rc <= 0) {
+		policy_release(&one);
+		return NULL;
+	}
+	if (m->used[i])
+		domain_release(&m->cache[i]);
+	m->cache[i] = one.v[0];
+	m->used[i] = true;
+	free(one.v);
+	return &m->cache[i];
+}
+
+/* A lookup met a bad row (mapped policy only). */
+static bool lookup_failed(const struct policy *p)
+{
+	return p->map != NULL && p->map->failed;
+}
+
+int policy_map(const char *path, struct policy *out, struct error *err)
+{
+	struct policy_map *m = xcalloc(1, sizeof(*m));
+	struct stat st;
+	const char *p, *end;
+	int fd, k, rc;
+
+	(void)snap_open_lines(&m->r, path, true, legacy);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error_set(err, ERR_TEMPFAIL, NULL, "cannot open %s: %s", path,
+			  strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size < 1) {
+		close(fd);
+		error_set(err, ERR_INTERNAL, NULL, "%s: empty or unreadable",
+			  path);
+		goto fail;
+	}
+	m->size = (size_t)st.st_size;
+	p = mmap(NULL, m->size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		error_set(err, ERR_TEMPFAIL, NULL, "cannot map %s: %s", path,
+			  strerror(errno));
+		goto fail;
+	}
+	m->base = p;
+	if (m->base[m->size - 1] != '\n') {
+		error_set(err, ERR_INTERNAL, NULL, "%s: last line cut", path);
+		goto fail;
+	}
+	/* the header rows only: constant time whatever the domain count */
+	for (p = m->base; p < m->base + m->size && *p == '#'; p = end + 1) {
+		end = memchr(p, '\n', (size_t)(m->base + m->size - p));
+		if (map_row(m, p, end, err) < 0)
+			goto fail;
+	}
+	m->body = (size_t)(p - m->base);
+	for (k = 0; k < K_COUNT; k++) {
+		const char *h = snap_header_kind(&m->r, k);
+
+		/* the sections' order is the headers' (when there are) */
+		if (h != NULL && strcmp(h, kinds[k]) != 0) {
+			error_set(err, ERR_INTERNAL, NULL,
+				  "%s: header rows not in the order domain, "
+				  "rule, rcpt",
+				  path);
+			goto fail;
+		}
+		m->name_col[k] = snap_column(&m->r, kinds[k], "name");
+		if (m->name_col[k] < 0) {
+			error_set(err, ERR_INTERNAL, NULL,
+				  "%s: no column 'name' for %s rows", path,
+				  kinds[k]);
+			goto fail;
+		}
+	}
+	/* each section's start: the first row not below (kind, "") */
+	m->sec[K_COUNT] = m->size;
+	for (k = K_COUNT - 1; k >= 0; k--)
+		m->sec[k] = lower_bound(m, m->body, m->sec[k + 1], k, "");
+	idx_map(m, path);
+	rc = 0;
+	out->n = 0;
+	out->v = NULL;
+	out->map = m;
+	return rc;
+fail:
+	map_release(m);
+	return -1;
 }
 
 /* Lower-cased domain part of an address into buf; false if none. */
@@ -424,8 +874,11 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 	}
 	if (!rcpt_domain(rq->recipient, dom, sizeof(dom)) ||
 	    (d = policy_find(p, dom)) == NULL) {
-		sbuf_addstr(action, "550 5.1.2 Recipient domain not handled "
-				    "here");
+		sbuf_addstr(action, lookup_failed(p)
+					    ? "451 4.3.0 Relay configuration "
+					      "problem, try again later"
+					    : "550 5.1.2 Recipient domain not "
+					      "handled here");
 		return;
 	}
 	if (ss->domain[0] != '\0' && strcmp(ss->domain, d->name) != 0) {

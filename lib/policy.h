@@ -89,9 +89,12 @@ struct policy_domain {
 	char **rcpts; /* recipients = list: local parts, sorted */
 };
 
+struct policy_map;
+
 struct policy {
 	size_t n;
 	struct policy_domain *v; /* sorted by name */
+	struct policy_map *map;	 /* policy_map(): the file, searched in place */
 };
 
 struct policy_session {
@@ -112,6 +115,37 @@ struct policy_request {
 
 int policy_load(const char *path, struct policy *out, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * policy_map() maps the snapshot read-only (shared with every other
+ * policyd: nothing of it is copied) and reads only its header rows, so
+ * it takes the same time whatever the number of domains.  policy_find()
+ * then binary-searches the file in place: the domain row (sections in
+ * header order domain, rule, rcpt, each in name order - as gen.c writes
+ * them) and the rule and rcpt rows of that name, and checks them with
+ * policy_load()'s rules; the result stays in a small per-process cache
+ * (POLICY_CACHE domains, regexes compiled once per entry), valid until
+ * the next policy_find().  A row that fails the checks is logged and
+ * the request is deferred (451 4.3.0), never answered as unknown.  The
+ * file must be replaced (rename), never rewritten in place.
+ */
+#define POLICY_CACHE 256
+int policy_map(const char *path, struct policy *out, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * policy_index() writes the sparse index policy_map() uses when it finds
+ * PATH.idx beside the snapshot (mta-glue writes "policy.idx"): a header
+ * line naming the version, the columns and the snapshot's size in bytes,
+ * POLICY_INDEX_HEADER "SIZE", then "NAME\tOFFSET" for every
+ * POLICY_INDEX_STRIDE-th domain row (in name order; OFFSET the row's
+ * byte offset in the snapshot).  A lookup then binary-searches the small
+ * index (it stays in the CPU caches) and only a stride of the
+ * snapshot's rows; an index of another size, or whose offsets do not
+ * fit, is ignored and the whole section searched.
+ */
+#define POLICY_INDEX_HEADER                                                    \
+	"#mxfeed-policy-index\tversion=1\tname\toffset\tsize="
+#define POLICY_INDEX_STRIDE 32
+void policy_index(const char *text, size_t len, struct strbuf *out);
 void policy_release(struct policy *p);
 const struct policy_domain *policy_find(const struct policy *p,
 					const char *alabel);

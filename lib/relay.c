@@ -28,6 +28,7 @@
 
 #include "doveadm.h"
 #include "gen.h"
+#include "policy.h"
 #include "postgrey.h"
 #include "queue.h"
 #include "reinject.h"
@@ -455,6 +456,19 @@ static bool rspamd_changed(const char *dir, const struct conf *conf)
 	return false;
 }
 
+/* policy.idx: the policy snapshot's sparse index (policy_index) */
+static int write_policy_index(const char *dir, const struct gen *g,
+			      struct error *err)
+{
+	struct strbuf idx = STRBUF_INIT;
+	int rc;
+
+	policy_index(g->policy.buf, g->policy.len, &idx);
+	rc = write_file(dir, "policy.idx", idx.buf, idx.len, err);
+	sbuf_release(&idx);
+	return rc;
+}
+
 int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		   const char *policyd, int64_t *seq, struct error *err)
 {
@@ -576,6 +590,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	    write_file(dir, "transport", g.transport.buf, g.transport.len,
 		       err) < 0 ||
 	    write_file(dir, "policy", g.policy.buf, g.policy.len, err) < 0 ||
+	    write_policy_index(dir, &g, err) < 0 ||
 	    write_file(dir, "queue", g.queue.buf, g.queue.len, err) < 0 ||
 	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0)
 		goto out;
@@ -595,25 +610,30 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		if (r < 0)
 			goto out;
 	}
-	/* postmap writes the .lmdb beside its source, via a temp file */
-	if (path_of(map, dir, "relay_domains", err) < 0)
-		goto out;
+	/* postmap writes the .lmdb beside its source, via a temp file; the
+	 * three maps are built at the same time */
 	{
-		char arg[PATH_MAX + 8];
-		const char *argv[] = { "postmap", "-c", dir, arg, NULL };
+		static const char *const maps[] = { "relay_domains",
+						    "transport", "tls_policy" };
+		static const char *const whats[] = { "postmap relay_domains",
+						     "postmap transport",
+						     "postmap tls_policy" };
+		char arg[3][PATH_MAX + 8];
+		const char *argv[3][5];
+		const char *const *argvs[3];
 
-		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
-		if (run(argv, "postmap relay_domains", err) < 0)
-			goto out;
-		if (path_of(map, dir, "transport", err) < 0)
-			goto out;
-		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
-		if (run(argv, "postmap transport", err) < 0)
-			goto out;
-		if (path_of(map, dir, "tls_policy", err) < 0)
-			goto out;
-		(void)snprintf(arg, sizeof(arg), "lmdb:%s", map);
-		if (run(argv, "postmap tls_policy", err) < 0)
+		for (i = 0; i < 3; i++) {
+			if (path_of(map, dir, maps[i], err) < 0)
+				goto out;
+			(void)snprintf(arg[i], sizeof(arg[i]), "lmdb:%s", map);
+			argv[i][0] = "postmap";
+			argv[i][1] = "-c";
+			argv[i][2] = dir;
+			argv[i][3] = arg[i];
+			argv[i][4] = NULL;
+			argvs[i] = argv[i];
+		}
+		if (spawn_check_all(argvs, whats, 3, ERR_INTERNAL, err) < 0)
 			goto out;
 	}
 	rc = fsync_dir(dir, err);

@@ -233,6 +233,72 @@ int snap_next(struct snap_reader *r, struct error *err)
 	}
 }
 
+int snap_open_lines(struct snap_reader *r, const char *path, bool keyed,
+		    const struct snap_schema *legacy)
+{
+	memset(r, 0, sizeof(*r));
+	r->path = xstrdup(path);
+	r->keyed = keyed;
+	r->legacy = legacy;
+	return 0;
+}
+
+int snap_line(struct snap_reader *r, const char *text, size_t len, long lineno,
+	      struct error *err)
+{
+	r->lineno = lineno;
+	if (len + 1 > SNAP_LINE_MAX)
+		return snap_fail(r, err, "line too long or cut");
+	if (memchr(text, '\0', len) != NULL)
+		return snap_fail(r, err, "line holds a NUL byte");
+	if (r->cap < len + 1) {
+		r->cap = len + 1;
+		r->line = xrealloc(r->line, r->cap);
+	}
+	memcpy(r->line, text, len);
+	r->line[len] = '\0';
+	if (r->line[0] == '#')
+		return add_header(r, err) < 0 ? -1 : 0;
+	r->seen_row = true;
+	if (split(r, r->line) < 0)
+		return snap_fail(r, err, "row has too many fields");
+	if (name_row(r, err) < 0)
+		return -1;
+	return 1;
+}
+
+int snap_column(const struct snap_reader *r, const char *kind, const char *name)
+{
+	const struct snap_schema *s;
+	int i, j, skip = r->keyed ? 1 : 0;
+
+	for (i = 0; i < r->nhdr; i++) {
+		const struct snap_header_row *h = &r->hdr[i];
+
+		if (r->keyed && strcmp(h->names[0], kind) != 0)
+			continue;
+		for (j = skip; j < h->n; j++)
+			if (strcmp(h->names[j], name) == 0)
+				return j;
+		return -1;
+	}
+	if (r->seen_header || r->legacy == NULL)
+		return -1;
+	for (s = r->legacy; s->names != NULL; s++)
+		if (!r->keyed || strcmp(s->kind, kind) == 0) {
+			for (j = 0; j < (int)s->n; j++)
+				if (strcmp(s->names[j], name) == 0)
+					return j + skip;
+			return -1;
+		}
+	return -1;
+}
+
+const char *snap_header_kind(const struct snap_reader *r, int i)
+{
+	return i >= 0 && i < r->nhdr ? r->hdr[i].names[0] : NULL;
+}
+
 const char *snap_kind(const struct snap_reader *r)
 {
 	return r->kind;

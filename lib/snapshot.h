@@ -91,6 +91,23 @@ int snap_fail(const struct snap_reader *r, struct error *err, const char *fmt,
 	      ...) __attribute__((format(printf, 3, 4)));
 /* Prefix err's message with "PATH:LINE: " unless it has it; code kept. */
 void snap_where(const struct snap_reader *r, struct error *err);
+/*
+ * A reader of lines the caller finds itself (a mapped file searched in
+ * place, policy.c): snap_open_lines() opens none; snap_line() takes one
+ * line (no '\n') and gives 0 for a header row (kept, as snap_next()
+ * does), 1 for a row that is now current, -1 on error ("PATH:LINENO:").
+ * snap_column() is the field index (0 = the kind in a keyed file) of
+ * column name in rows of kind, from the header rows seen or the legacy
+ * layout, -1 without it; snap_header_kind() the kind of the i-th header
+ * row seen, NULL past the last.
+ */
+int snap_open_lines(struct snap_reader *r, const char *path, bool keyed,
+		    const struct snap_schema *legacy);
+int snap_line(struct snap_reader *r, const char *text, size_t len, long lineno,
+	      struct error *err) __attribute__((warn_unused_result));
+int snap_column(const struct snap_reader *r, const char *kind,
+		const char *name);
+const char *snap_header_kind(const struct snap_reader *r, int i);
 void snap_close(struct snap_reader *r);
 
 #endif

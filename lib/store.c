@@ -525,9 +525,8 @@ static const char sql_domain_prop[] =
 static const char sql_domain_lean[] = " 0, 0, 0 FROM domains d ";
 /* clang-format on */
 
-static bool get_i64(const PGresult *res, int row, int col, int64_t *out)
+static bool str_i64(const char *v, int64_t *out)
 {
-	const char *v = PQgetvalue(res, row, col);
 	char *end;
 	long long n;
 
@@ -537,6 +536,11 @@ static bool get_i64(const PGresult *res, int row, int col, int64_t *out)
 		return false;
 	*out = n;
 	return true;
+}
+
+static bool get_i64(const PGresult *res, int row, int col, int64_t *out)
+{
+	return str_i64(PQgetvalue(res, row, col), out);
 }
 
 static bool get_int(const PGresult *res, int row, int col, int lo, int hi,
@@ -583,15 +587,39 @@ static bool get_dest(const char *host, const char *port, struct dest *d)
 	return ok;
 }
 
-static bool get_fallbacks(const PGresult *res, int row, struct domain *d)
+/* A domain row's cells: a PGresult's row, or a COPY line split into
+ * columns (cells[i], "" for NULL). */
+struct rowv {
+	const PGresult *res;
+	int row;
+	const char *const *cells;
+};
+
+static const char *cell(const struct rowv *r, int col)
+{
+	return r->cells != NULL ? r->cells[col]
+				: PQgetvalue(r->res, r->row, col);
+}
+
+static bool cell_text(const struct rowv *r, int col, char *buf, size_t size)
+{
+	return strlcpy_checked(buf, cell(r, col), size) == 0;
+}
+
+static bool cell_i64(const struct rowv *r, int col, int64_t *out)
+{
+	return str_i64(cell(r, col), out);
+}
+
+static bool get_fallbacks(const struct rowv *r, struct domain *d)
 {
 	char hosts[DOMAIN_FALLBACKS_MAX * (IP_TEXT_MAX + 1)];
 	char ports[DOMAIN_FALLBACKS_MAX * 6 + 8];
 	char *hp = hosts, *pp = ports, *h, *p;
 
 	d->nfallbacks = 0;
-	if (!get_text(res, row, C_FB_HOSTS, hosts, sizeof(hosts)) ||
-	    !get_text(res, row, C_FB_PORTS, ports, sizeof(ports)))
+	if (!cell_text(r, C_FB_HOSTS, hosts, sizeof(hosts)) ||
+	    !cell_text(r, C_FB_PORTS, ports, sizeof(ports)))
 		return false;
 	if (hosts[0] == '\0')
 		return ports[0] == '\0';
@@ -605,7 +633,7 @@ static bool get_fallbacks(const PGresult *res, int row, struct domain *d)
 	return pp == NULL;
 }
 
-static bool get_fields(const PGresult *res, int row, struct domain *d,
+static bool get_fields(const struct rowv *r, struct domain *d,
 		       struct error *err)
 {
 	int i, col = C_FIELDS;
@@ -615,8 +643,7 @@ static bool get_fields(const PGresult *res, int row, struct domain *d,
 
 		if (f->sql == NULL)
 			continue;
-		if (domain_field_load(d, f, PQgetvalue(res, row, col++), err) <
-		    0) {
+		if (domain_field_load(d, f, cell(r, col++), err) < 0) {
 			error_clear(err);
 			return false;
 		}
@@ -624,44 +651,38 @@ static bool get_fields(const PGresult *res, int row, struct domain *d,
 	return true;
 }
 
-static int row_to_domain(const PGresult *res, int row, struct domain *d,
-			 struct propagation *prop, struct error *err)
+static int rowv_to_domain(const struct rowv *r, struct domain *d,
+			  struct propagation *prop, struct error *err)
 {
-	int m, b = C_FIELDS + nsql_fields();
+	int m = -1, b = C_FIELDS + nsql_fields();
 	int64_t seq = 0, applied = 0, total = 0;
 	bool ok;
 
 	memset(d, 0, sizeof(*d));
-	ok = get_text(res, row, C_NAME, d->name.alabel,
-		      sizeof(d->name.alabel)) &&
-	     get_text(res, row, C_UNAME, d->name.ulabel,
-		      sizeof(d->name.ulabel)) &&
-	     get_enum(res, row, C_MODE, domain_mode_names, &m) &&
-	     get_i64(res, row, C_TP_SINCE, &d->temp_pop3_since) &&
-	     get_text(res, row, C_TP_BY, d->temp_pop3_by,
-		      sizeof(d->temp_pop3_by)) &&
-	     get_fields(res, row, d, err) &&
-	     get_i64(res, row, b + B_VERSION, &d->version) &&
-	     get_i64(res, row, b + B_CREATED_AT, &d->created_at) &&
-	     get_text(res, row, b + B_CREATED_BY, d->created_by,
-		      sizeof(d->created_by)) &&
-	     get_i64(res, row, b + B_UPDATED_AT, &d->updated_at) &&
-	     get_text(res, row, b + B_UPDATED_BY, d->updated_by,
-		      sizeof(d->updated_by)) &&
-	     get_text(res, row, b + B_TICKET, d->ticket, sizeof(d->ticket)) &&
-	     get_i64(res, row, b + B_SEQ, &seq) &&
-	     get_i64(res, row, b + B_APPLIED, &applied) &&
-	     get_i64(res, row, b + B_TOTAL, &total) &&
-	     get_fallbacks(res, row, d);
-	if (ok && PQgetvalue(res, row, C_HOST)[0] != '\0') {
+	ok = cell_text(r, C_NAME, d->name.alabel, sizeof(d->name.alabel)) &&
+	     cell_text(r, C_UNAME, d->name.ulabel, sizeof(d->name.ulabel)) &&
+	     (m = parse_enum(cell(r, C_MODE), domain_mode_names)) >= 0 &&
+	     cell_i64(r, C_TP_SINCE, &d->temp_pop3_since) &&
+	     cell_text(r, C_TP_BY, d->temp_pop3_by, sizeof(d->temp_pop3_by)) &&
+	     get_fields(r, d, err) && cell_i64(r, b + B_VERSION, &d->version) &&
+	     cell_i64(r, b + B_CREATED_AT, &d->created_at) &&
+	     cell_text(r, b + B_CREATED_BY, d->created_by,
+		       sizeof(d->created_by)) &&
+	     cell_i64(r, b + B_UPDATED_AT, &d->updated_at) &&
+	     cell_text(r, b + B_UPDATED_BY, d->updated_by,
+		       sizeof(d->updated_by)) &&
+	     cell_text(r, b + B_TICKET, d->ticket, sizeof(d->ticket)) &&
+	     cell_i64(r, b + B_SEQ, &seq) &&
+	     cell_i64(r, b + B_APPLIED, &applied) &&
+	     cell_i64(r, b + B_TOTAL, &total) && get_fallbacks(r, d);
+	if (ok && cell(r, C_HOST)[0] != '\0') {
 		d->has_dest = true;
-		ok = get_dest(PQgetvalue(res, row, C_HOST),
-			      PQgetvalue(res, row, C_PORT), &d->dest);
+		ok = get_dest(cell(r, C_HOST), cell(r, C_PORT), &d->dest);
 	}
 	if (!ok) {
 		struct strbuf name = STRBUF_INIT;
 
-		sbuf_addesc(&name, PQgetvalue(res, row, C_NAME), 64);
+		sbuf_addesc(&name, cell(r, C_NAME), 64);
 		error_set(err, ERR_INTERNAL, NULL,
 			  "stored record of %s does not pass the validators",
 			  name.buf);
@@ -676,6 +697,14 @@ static int row_to_domain(const PGresult *res, int row, struct domain *d,
 		prop->relays_total = (long)total;
 	}
 	return 0;
+}
+
+static int row_to_domain(const PGresult *res, int row, struct domain *d,
+			 struct propagation *prop, struct error *err)
+{
+	const struct rowv r = { res, row, NULL };
+
+	return rowv_to_domain(&r, d, prop, err);
 }
 
 static const char sql_domain_get_tail[] = "WHERE d.name = $1";
@@ -2658,12 +2687,176 @@ struct snap_arg {
 	void *arg;
 };
 
+#define COPY_COLS_MAX 128
+
+/* One COPY text-format line split into cells in place: tabs separate,
+ * "\N" is NULL (given as ""), backslash escapes are decoded (a decoded
+ * cell is never longer than its text).  The number of cells, or -1 when
+ * there are more than max. */
+static int copy_split(char *line, size_t len, const char **cells, int max)
+{
+	char *r = line, *w = line, *end = line + len;
+	int n = 0;
+
+	if (len > 0 && end[-1] == '\n')
+		end--;
+	cells[n++] = w;
+	while (r < end) {
+		char c = *r++;
+
+		if (c == '\t') {
+			*w++ = '\0';
+			if (n == max)
+				return -1;
+			cells[n++] = w;
+			continue;
+		}
+		if (c != '\\' || r == end) {
+			*w++ = c;
+			continue;
+		}
+		c = *r++;
+		switch (c) {
+		case 'N': /* NULL: the whole cell */
+			break;
+		case 'b':
+			*w++ = '\b';
+			break;
+		case 'f':
+			*w++ = '\f';
+			break;
+		case 'n':
+			*w++ = '\n';
+			break;
+		case 'r':
+			*w++ = '\r';
+			break;
+		case 't':
+			*w++ = '\t';
+			break;
+		case 'v':
+			*w++ = '\v';
+			break;
+		default:
+			if (c >= '0' && c <= '7') {
+				int v = c - '0', k;
+
+				for (k = 0;
+				     k < 2 && r < end && *r >= '0' && *r <= '7';
+				     k++)
+					v = v * 8 + (*r++ - '0');
+				*w++ = (char)v;
+			} else {
+				*w++ = c; /* "\\" and any other: the byte */
+			}
+			break;
+		}
+	}
+	*w = '\0';
+	return n;
+}
+
+typedef int (*copy_fn)(void *arg, const char *const *cells, int n,
+		       struct error *err);
+
+/* "COPY (SELECT ...) TO STDOUT": fn() for each row, as it arrives (the
+ * rows are never all in memory).  A row of another width than ncols is
+ * an error; after an fn() error the rest of the COPY is drained. */
+static int copy_rows(struct store *s, const char *select, int ncols, copy_fn fn,
+		     void *arg, const char *what, struct error *err)
+{
+	struct strbuf sql = STRBUF_INIT;
+	const char *cells[COPY_COLS_MAX];
+	PGresult *res;
+	char *buf;
+	int len, rc = 0;
+
+	if (ncols > COPY_COLS_MAX)
+		return error_set(err, ERR_INTERNAL, NULL, "%s: %d columns",
+				 what, ncols);
+	sbuf_addf(&sql, "COPY (%s) TO STDOUT", select);
+	res = PQexec(s->db, sql.buf);
+	sbuf_release(&sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		store_fail(s, res, what, err);
+		return -1;
+	}
+	PQclear(res);
+	while ((len = PQgetCopyData(s->db, &buf, 0)) > 0) {
+		if (rc == 0) {
+			int n = copy_split(buf, (size_t)len, cells, ncols);
+
+			if (n != ncols)
+				rc = error_set(err, ERR_INTERNAL, NULL,
+					       "%s: a row of %d columns, "
+					       "not %d",
+					       what, n, ncols);
+			else
+				rc = fn(arg, cells, n, err);
+		}
+		PQfreemem(buf);
+	}
+	if (len == -2 && rc == 0)
+		rc = store_fail(s, NULL, what, err);
+	while ((res = PQgetResult(s->db)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = store_fail(s, res, what, err);
+		else
+			PQclear(res);
+	}
+	return rc;
+}
+
+static int snap_domain_row(void *arg, const char *const *cells, int n,
+			   struct error *err)
+{
+	struct snap_arg *a = arg;
+	const struct rowv r = { NULL, 0, cells };
+	struct domain d;
+
+	(void)n;
+	if (rowv_to_domain(&r, &d, NULL, err) < 0)
+		return -1;
+	return a->fns->on_domain(a->arg, &d, err);
+}
+
+static int snap_rule_row(void *arg, const char *const *cells, int n,
+			 struct error *err)
+{
+	struct snap_arg *a = arg;
+	struct rule r;
+	int act = parse_enum(cells[1], rule_action_names);
+	int kind = parse_enum(cells[2], rule_kind_names);
+
+	(void)n;
+	if (act < 0 || kind < 0 ||
+	    strlcpy_checked(r.value, cells[3], sizeof(r.value)) != 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "unexpected rule row");
+	r.id = 0;
+	r.action = (enum rule_action)act;
+	r.kind = (enum rule_kind)kind;
+	return a->fns->on_rule(a->arg, cells[0], &r, err);
+}
+
+static int snap_rcpt_row(void *arg, const char *const *cells, int n,
+			 struct error *err)
+{
+	struct snap_arg *a = arg;
+
+	(void)n;
+	return a->fns->on_rcpt(a->arg, cells[0], cells[1], err);
+}
+
+/* The generators read with COPY: the rows stream through the callbacks
+ * as they arrive, with no result set built (100k domains: every copy
+ * counts). */
 static int tx_snapshot(struct store *s, void *arg, struct error *err)
 {
 	struct snap_arg *a = arg;
 	struct strbuf sql = STRBUF_INIT;
 	PGresult *res;
-	int i, n, rc = 0;
+	int rc;
 
 	if (q0(s, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
 	       NULL, "snapshot", err) < 0)
@@ -2681,51 +2874,16 @@ static int tx_snapshot(struct store *s, void *arg, struct error *err)
 	domain_cols(&sql);
 	sbuf_addstr(&sql, sql_domain_lean);
 	sbuf_addstr(&sql, sql_snap_domains_tail);
-	res = q(s, sql.buf, NULL, "snapshot", err);
+	rc = copy_rows(s, sql.buf, C_FIELDS + nsql_fields() + B_TOTAL + 1,
+		       snap_domain_row, a, "snapshot", err);
 	sbuf_release(&sql);
-	if (res == NULL)
-		return -1;
-	n = PQntuples(res);
-	for (i = 0; i < n && rc == 0; i++) {
-		struct domain d;
-
-		rc = row_to_domain(res, i, &d, NULL, err);
-		if (rc == 0)
-			rc = a->fns->on_domain(a->arg, &d, err);
-	}
-	PQclear(res);
-	if (rc < 0)
-		return -1;
-	if ((res = q(s, sql_snap_rules, NULL, "snapshot", err)) == NULL)
-		return -1;
-	n = PQntuples(res);
-	for (i = 0; i < n && rc == 0; i++) {
-		struct rule r;
-		int act = parse_enum(PQgetvalue(res, i, 1), rule_action_names);
-		int kind = parse_enum(PQgetvalue(res, i, 2), rule_kind_names);
-
-		if (act < 0 || kind < 0 ||
-		    !get_text(res, i, 3, r.value, sizeof(r.value))) {
-			rc = error_set(err, ERR_INTERNAL, NULL,
-				       "unexpected rule row");
-			break;
-		}
-		r.id = 0;
-		r.action = (enum rule_action)act;
-		r.kind = (enum rule_kind)kind;
-		rc = a->fns->on_rule(a->arg, PQgetvalue(res, i, 0), &r, err);
-	}
-	PQclear(res);
-	if (rc < 0)
-		return -1;
-	if ((res = q(s, sql_snap_rcpts, NULL, "snapshot", err)) == NULL)
-		return -1;
-	n = PQntuples(res);
-	for (i = 0; i < n && rc == 0; i++)
-		rc = a->fns->on_rcpt(a->arg, PQgetvalue(res, i, 0),
-				     PQgetvalue(res, i, 1), err);
-	PQclear(res);
-	return rc;
+	if (rc == 0)
+		rc = copy_rows(s, sql_snap_rules, 4, snap_rule_row, a,
+			       "snapshot", err);
+	if (rc == 0)
+		rc = copy_rows(s, sql_snap_rcpts, 2, snap_rcpt_row, a,
+			       "snapshot", err);
+	return rc < 0 ? -1 : 0;
 }
 
 int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,

@@ -12,9 +12,13 @@
  * snapshot file changed (mta-glue swapped generations) and reloads it,
  * keeping the connection; a snapshot that fails to load leaves the old
  * one in force, and with none at all every request is deferred (451).
- * Sender regexes are compiled once per load, never per request; a rule
- * skipped at load or a match that hit its limits is logged to stderr
- * (Postfix's log) as "mxfeed-policyd: warning: ...".
+ * The snapshot is mapped, not read (policy_map): start-up reads its
+ * header rows only, every policyd shares the same pages, and a lookup
+ * binary-searches the file; what a lookup found stays in a small
+ * per-process cache, so a sender regex is compiled once per cached
+ * domain, never per request.  A rule skipped or a row found bad at
+ * lookup, or a match that hit its limits, is logged to stderr
+ * (Postfix's log) as "mxfeed-policyd: ...".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +50,7 @@ static void refresh(struct snapshot *s)
 	    st.st_mtim.tv_sec == s->mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == s->mtime.tv_nsec)
 		return;
-	if (policy_load(s->path, &fresh, &err) < 0) {
+	if (policy_map(s->path, &fresh, &err) < 0) {
 		log_warn("%s (keeping the previous snapshot)", error_msg(&err));
 		error_release(&err);
 		return;

@@ -90,32 +90,52 @@ static int start(const char *path, const char *const *argv, int outfd,
 	return 0;
 }
 
-int spawn_run_timeout(const char *const *argv, struct strbuf *out, size_t max,
-		      int timeout, int *status, struct error *err)
-{
-	char path[PATH_MAX], buf[4096];
-	struct timespec deadline;
-	bool timed_out = false;
-	int fds[2], ws;
+/* A started child: its pid, the read end of its output, its deadline. */
+struct child {
+	const char *name;
 	pid_t pid;
-	ssize_t n;
+	int fd;
+	int timeout;
+	struct timespec deadline;
+};
+
+static int child_start(const char *const *argv, int timeout, struct child *c,
+		       struct error *err)
+{
+	char path[PATH_MAX];
+	int fds[2];
 
 	if (resolve(argv[0], path, sizeof(path), err) < 0)
 		return -1;
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return error_set(err, ERR_INTERNAL, NULL, "pipe: %s",
 				 strerror(errno));
-	if (start(path, argv, fds[1], &pid, err) < 0) {
+	if (start(path, argv, fds[1], &c->pid, err) < 0) {
 		close(fds[0]);
 		close(fds[1]);
 		return -1;
 	}
 	close(fds[1]);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout < 1 ? 1 : timeout;
+	c->name = argv[0];
+	c->fd = fds[0];
+	c->timeout = timeout < 1 ? 1 : timeout;
+	clock_gettime(CLOCK_MONOTONIC, &c->deadline);
+	c->deadline.tv_sec += c->timeout;
+	return 0;
+}
+
+/* Collect a started child's output and wait for it. */
+static int child_finish(struct child *c, struct strbuf *out, size_t max,
+			int *status, struct error *err)
+{
+	char buf[4096];
+	bool timed_out = false;
+	int ws;
+	ssize_t n;
+
 	for (;;) {
-		struct pollfd pf = { .fd = fds[0], .events = POLLIN };
-		long left = ms_left(&deadline);
+		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+		long left = ms_left(&c->deadline);
 		int pr;
 
 		if (left <= 0) {
@@ -129,7 +149,7 @@ int spawn_run_timeout(const char *const *argv, struct strbuf *out, size_t max,
 			break;
 		if (pr == 0)
 			continue;
-		n = read(fds[0], buf, sizeof(buf));
+		n = read(c->fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -139,10 +159,10 @@ int spawn_run_timeout(const char *const *argv, struct strbuf *out, size_t max,
 				 (size_t)n < max - out->len ? (size_t)n
 							    : max - out->len);
 	}
-	close(fds[0]);
+	close(c->fd);
 	if (timed_out)
-		(void)kill(-pid, SIGKILL); /* it and whatever it started */
-	while (waitpid(pid, &ws, 0) < 0)
+		(void)kill(-c->pid, SIGKILL); /* it and whatever it started */
+	while (waitpid(c->pid, &ws, 0) < 0)
 		if (errno != EINTR)
 			return error_set(err, ERR_INTERNAL, NULL, "waitpid: %s",
 					 strerror(errno));
@@ -151,15 +171,25 @@ int spawn_run_timeout(const char *const *argv, struct strbuf *out, size_t max,
 				 "%s did not finish within %d seconds and was "
 				 "stopped; nothing it would have printed was "
 				 "used",
-				 argv[0], timeout);
+				 c->name, c->timeout);
 	if (WIFEXITED(ws))
 		*status = WEXITSTATUS(ws);
 	else
 		*status = 128 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
 	if (*status == 127)
 		return error_set(err, ERR_INTERNAL, NULL, "cannot run %s",
-				 argv[0]);
+				 c->name);
 	return 0;
+}
+
+int spawn_run_timeout(const char *const *argv, struct strbuf *out, size_t max,
+		      int timeout, int *status, struct error *err)
+{
+	struct child c;
+
+	if (child_start(argv, timeout, &c, err) < 0)
+		return -1;
+	return child_finish(&c, out, max, status, err);
 }
 
 int spawn_run(const char *const *argv, struct strbuf *out, size_t max,
@@ -193,6 +223,47 @@ int spawn_check(const char *const *argv, struct strbuf *out, size_t max,
 {
 	return spawn_check_timeout(argv, out, max, SPAWN_TIMEOUT, code, what,
 				   err);
+}
+
+int spawn_check_all(const char *const *const *argvs, const char *const *whats,
+		    size_t n, enum err_code code, struct error *err)
+{
+	struct child c[SPAWN_ALL_MAX];
+	size_t i, started = 0;
+	int rc = 0;
+
+	if (n > SPAWN_ALL_MAX)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "%zu programs at once", n);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (child_start(argvs[i], SPAWN_TIMEOUT, &c[i], err) < 0)
+			rc = -1;
+		else
+			started++;
+	}
+	/* each child runs on while an earlier one is read: one blocked on
+	 * a full pipe waits only until its turn */
+	for (i = 0; i < started; i++) {
+		struct strbuf out = STRBUF_INIT, msg = STRBUF_INIT;
+		struct error e = ERROR_INIT;
+		int status = 0;
+
+		if (child_finish(&c[i], &out, SPAWN_OUT_MAX, &status, &e) < 0) {
+			if (rc == 0)
+				rc = error_set(err, e.code,
+					       e.field[0] ? e.field : NULL,
+					       "%s", error_msg(&e));
+		} else if (status != 0 && rc == 0) {
+			spawn_summary(&out, &msg);
+			rc = error_set(err, code, NULL,
+				       "%s failed (exit %d): %s", whats[i],
+				       status, msg.buf);
+		}
+		error_release(&e);
+		sbuf_release(&msg);
+		sbuf_release(&out);
+	}
+	return rc;
 }
 
 void spawn_summary(const struct strbuf *out, struct strbuf *msg)

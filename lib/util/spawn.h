@@ -42,6 +42,16 @@ int spawn_check(const char *const *argv, struct strbuf *out, size_t max,
 int spawn_check_timeout(const char *const *argv, struct strbuf *out, size_t max,
 			int timeout, enum err_code code, const char *what,
 			struct error *err) __attribute__((warn_unused_result));
+/*
+ * spawn_check() of n programs (at most SPAWN_ALL_MAX) running at the
+ * same time: all are started, then each is waited for; the first
+ * failure (whats[i] names it) is the error.  Whatever failed, every
+ * program started has finished on return.
+ */
+#define SPAWN_ALL_MAX 8
+int spawn_check_all(const char *const *const *argvs, const char *const *whats,
+		    size_t n, enum err_code code, struct error *err)
+	__attribute__((warn_unused_result));
 /* The first line of out, escaped and short, for an error message. */
 void spawn_summary(const struct strbuf *out, struct strbuf *msg);
 

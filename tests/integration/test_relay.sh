@@ -33,6 +33,8 @@ $F rule add example.com block sender-regex '^spam@' > /dev/null
 $F rule add backup.example block sender-regex '^spam@' > /dev/null
 $F rule add other.example block client 127.0.0.1/32 > /dev/null
 $F rule add other.example allow sender-regex '^friend@' > /dev/null
+# a backslash is escaped in COPY's text format: it reaches the maps as is
+$F rule add other.example allow sender-regex '^x\.y\\z@' > /dev/null
 sink_start 2526
 
 # --- generate, apply, start -----------------------------------------------
@@ -40,6 +42,8 @@ sink_start 2526
 check "no paths.state yet" test ! -e "$T/state"
 expect_exit 0 "mta-glue generate DIR works before paths.state exists" $M generate "$T/gen-first"
 check "... and writes the maps" test -s "$T/gen-first/transport.lmdb" -a -s "$T/gen-first/relay_domains.lmdb"
+check "... a regex with backslashes reaches the policy snapshot unchanged" \
+	grep -qxF "$(printf 'rule\tother.example\tallow\taddress-regex\t^x\\.y\\\\z@')" "$T/gen-first/policy"
 expect_exit 0 "mta-glue apply writes and activates a generation" $M apply
 check "the current generation holds the maps and the policy snapshot" \
 	test -s "$T/state/current/transport.lmdb" -a -s "$T/state/current/relay_domains.lmdb" -a -s "$T/state/current/policy"

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/spawn.h"
 
@@ -78,12 +79,47 @@ static void timeout(void **state)
 	sbuf_release(&out);
 }
 
+/* spawn_check_all(): the programs run at the same time (the first waits
+ * for a file only the second makes, so one after the other it fails),
+ * a loud one does not block, and the failure is named */
+static void check_all(void **state)
+{
+	char dir[] = "/tmp/test_spawn.XXXXXX", flag[64], w[256], m[128];
+	const char *waiter[] = { "sh", "-c", w, NULL };
+	const char *maker[] = { "sh", "-c", m, NULL };
+	const char *loud[] = { "sh", "-c", "head -c 200000 /dev/zero", NULL };
+	const char *fail[] = { "sh", "-c", "echo broken; exit 4", NULL };
+	const char *const *ok[] = { waiter, loud, maker };
+	const char *const *bad[] = { loud, fail, loud };
+	const char *const whats[] = { "first", "second", "third" };
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(flag, sizeof(flag), "%s/flag", dir);
+	(void)snprintf(w, sizeof(w),
+		       "i=0; while [ ! -e %s ] && [ $i -lt 200 ]; do "
+		       "sleep 0.05; i=$((i+1)); done; test -e %s",
+		       flag, flag);
+	(void)snprintf(m, sizeof(m), "touch %s", flag);
+	assert_int_equal(spawn_check_all(ok, whats, 3, ERR_TEMPFAIL, &err), 0);
+	assert_int_equal(unlink(flag), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(spawn_check_all(bad, whats, 3, ERR_TEMPFAIL, &err),
+			 -1);
+	assert_int_equal(err.code, ERR_TEMPFAIL);
+	assert_non_null(
+		strstr(error_msg(&err), "second failed (exit 4): broken"));
+	error_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(clean_environment),
 		cmocka_unit_test(paths),
 		cmocka_unit_test(timeout),
+		cmocka_unit_test(check_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
