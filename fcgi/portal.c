@@ -596,19 +596,26 @@ static const struct verb *verb_find(const char *path)
 	return NULL;
 }
 
-/* Which forms the domain page offers (presentation only: lib decides). */
+/* The switching verbs as lib's plan knows them (switchplan.h). */
+static enum sp_verb sp_verb_of(enum verb_id v)
+{
+	return v == V_SWITCH_BACKUP ? SP_TO_BACKUP
+	       : v == V_SWITCH_POP3 ? SP_TO_POP3
+	       : v == V_TEMP_POP3   ? SP_TEMP_POP3
+	       : v == V_REVERT	    ? SP_REVERT
+				    : SP_TO_FEED;
+}
+
+/* Which forms the domain page offers: lib's state rules decide. */
 static bool verb_applies(const struct domain *d, enum verb_id v)
 {
 	switch (v) {
 	case V_SWITCH_FEED:
-		return d->mode != MODE_FEED && !d->temp_pop3;
 	case V_SWITCH_BACKUP:
-		return d->mode != MODE_BACKUP && !d->temp_pop3;
 	case V_SWITCH_POP3:
 	case V_TEMP_POP3:
-		return d->mode != MODE_POP3 && !d->temp_pop3;
 	case V_REVERT:
-		return d->temp_pop3;
+		return switch_plan_offered(d, sp_verb_of(v));
 	case V_EXTEND:
 	case V_FLUSH:
 		return d->mode != MODE_POP3;
@@ -948,6 +955,34 @@ static void hidden(json_t *h, const char *name, const char *value)
 }
 
 /*
+ * The lines of lib's plan for the verb (ops_switch_plan: what feedctl
+ * --dry-run prints), under "In short"; none when lib refuses it (the
+ * refusal comes when the verb is run).
+ */
+static void plan_effects(struct page *pg, const struct domain *d,
+			 const struct verb *v, const struct vin *in,
+			 json_t *effects)
+{
+	struct sp_req req = { .verb = sp_verb_of(v->id),
+			      .dest = in->dest,
+			      .fate = in->fate,
+			      .force = in->force,
+			      .confirm = d->name.alabel,
+			      .nlocals = in->n,
+			      .catch_all = in->catch_all,
+			      .keep_days = in->keep_days,
+			      .now = (int64_t)time(NULL) };
+	struct error e = ERROR_INIT;
+	json_t *p = ops_switch_plan(&pg->ox, d->name.alabel, &req, &e), *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "effects"), i, t)
+		effect(effects, "In short: %s.", json_string_value(t));
+	json_decref(p);
+	error_release(&e);
+}
+
+/*
  * The confirmation page of a destructive verb: what happens to which
  * mailboxes, the input as hidden fields, the plan digest.
  */
@@ -1159,6 +1194,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 			  v->path);
 		break;
 	}
+	plan_effects(pg, d, v, in, effects);
 	rows = json_array();
 	if (v->id != V_SWITCH_POP3)
 		json_array_foreach(mbs, k, m)

@@ -582,10 +582,47 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* A switching verb's --dry-run: what ops would do (ops_switch_plan). */
+static int dry_run(struct cli *cli, const char *name, const struct sp_req *req)
+{
+	json_t *p = ops_switch_plan(&cli->ox, name, req, &cli->err), *v;
+	const json_t *mb;
+	size_t i;
+
+	if (p == NULL)
+		return fail(cli);
+	if (cli->json) {
+		print_json(p);
+		json_decref(p);
+		return 0;
+	}
+	mb = json_object_get(p, "mailboxes");
+	printf("%s: %s (version %lld): %s -> %s%s\n", name,
+	       json_string_value(json_object_get(p, "verb")),
+	       (long long)json_integer_value(json_object_get(p, "version")),
+	       json_string_value(json_object_get(p, "from")),
+	       json_string_value(json_object_get(p, "to")),
+	       json_is_true(json_object_get(p, "temp_pop3"))
+		       ? " (temporary POP3)"
+		       : "");
+	printf("  probe: %s\n", json_string_value(json_object_get(p, "probe")));
+	printf("  mailboxes: %s",
+	       json_string_value(json_object_get(mb, "fate")));
+	json_array_foreach(json_object_get(mb, "affected"), i, v)
+		printf("%s%s", i == 0 ? ": " : ", ", json_string_value(v));
+	printf("\n  queue: %s\n",
+	       json_string_value(json_object_get(p, "queue")));
+	json_array_foreach(json_object_get(p, "effects"), i, v)
+		printf("  - %s\n", json_string_value(v));
+	puts("dry run: nothing was changed");
+	json_decref(p);
+	return 0;
+}
+
 static int cmd_remove(struct cli *cli, int argc, char **argv)
 {
 	const char *confirm = NULL;
-	bool bounce = false;
+	bool bounce = false, dry = false;
 	int i, r;
 
 	if (argc < 2 || argv[1][0] == '-')
@@ -594,6 +631,10 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--bounce-queue") == 0) {
 			bounce = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
 			continue;
 		}
 		if ((r = opt_value(argc, argv, &i, "--confirm", &confirm)) !=
@@ -606,6 +647,11 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 		return usage_error(cli, "remove", "unexpected argument '%s'",
 				   argv[i]);
 	}
+	if (dry)
+		return dry_run(cli, argv[1],
+			       &(struct sp_req){ .verb = SP_REMOVE,
+						 .confirm = confirm,
+						 .bounce_queue = bounce });
 	if (ops_domain_remove(&cli->ox, argv[1], confirm, bounce, &cli->err) <
 	    0)
 		return fail(cli);
@@ -1545,7 +1591,7 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 {
 	char *locals[ARGS_MAX];
 	size_t n = 0;
-	bool from_queue = false, catch_all = false;
+	bool from_queue = false, catch_all = false, dry = false;
 	const char *v;
 	json_t *created = NULL;
 	int i, r;
@@ -1567,11 +1613,20 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 			from_queue = true;
 		} else if (strcmp(argv[i], "--catch-all") == 0) {
 			catch_all = true;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
 		} else {
 			return usage_error(cli, "temp-pop3",
 					   "unexpected argument '%s'", argv[i]);
 		}
 	}
+	if (dry)
+		return dry_run(cli, argv[1],
+			       &(struct sp_req){ .verb = SP_TEMP_POP3,
+						 .nlocals = n,
+						 .from_queue = from_queue,
+						 .catch_all = catch_all,
+						 .now = (int64_t)time(NULL) });
 	if (ops_temp_pop3(&cli->ox, argv[1], locals, n, from_queue, catch_all,
 			  (int64_t)time(NULL), &created, &cli->err) < 0)
 		return fail(cli);
@@ -1588,7 +1643,7 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 {
 	char *locals[ARGS_MAX];
 	const char *to = NULL, *dest = NULL, *fate = NULL, *confirm = NULL, *v;
-	bool force = false, catch_all = false;
+	bool force = false, catch_all = false, dry = false;
 	json_t *out = NULL;
 	size_t n = 0;
 	int i, r;
@@ -1632,6 +1687,8 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 			force = true;
 		} else if (strcmp(argv[i], "--catch-all") == 0) {
 			catch_all = true;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
 		} else {
 			return usage_error(cli, "switch",
 					   "unexpected argument '%s'", argv[i]);
@@ -1643,6 +1700,16 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 			return usage_error(cli, "switch",
 					   "--mailbox and --catch-all are for "
 					   "--to pop3");
+		if (dry)
+			return dry_run(cli, argv[1],
+				       &(struct sp_req){
+					       .verb = to[0] == 'f'
+							       ? SP_TO_FEED
+							       : SP_TO_BACKUP,
+					       .dest = dest,
+					       .fate = fate,
+					       .force = force,
+					       .confirm = confirm });
 		if (ops_switch_relay(&cli->ox, argv[1],
 				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
 				     dest, fate, force, confirm, &out,
@@ -1668,6 +1735,12 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 			return usage_error(cli, "switch",
 					   "--dest, --mailboxes and --force "
 					   "are for --to feed");
+		if (dry)
+			return dry_run(
+				cli, argv[1],
+				&(struct sp_req){ .verb = SP_TO_POP3,
+						  .nlocals = n,
+						  .catch_all = catch_all });
 		if (ops_switch_pop3(&cli->ox, argv[1], locals, n, catch_all,
 				    &out, &cli->err) < 0)
 			return fail(cli);
@@ -1690,6 +1763,7 @@ static int cmd_revert(struct cli *cli, int argc, char **argv)
 	long keep = -1;
 	json_t *out = NULL;
 	const char *v;
+	bool dry = false;
 	int i, r;
 
 	if (argc < 2 || argv[1][0] == '-')
@@ -1703,11 +1777,18 @@ static int cmd_revert(struct cli *cli, int argc, char **argv)
 			if (parse_long(v, 1, 365, &keep, "keep_days",
 				       &cli->err) < 0)
 				return fail(cli);
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
 		} else {
 			return usage_error(cli, "revert",
 					   "unexpected argument '%s'", argv[i]);
 		}
 	}
+	if (dry)
+		return dry_run(cli, argv[1],
+			       &(struct sp_req){ .verb = SP_REVERT,
+						 .keep_days = keep,
+						 .now = (int64_t)time(NULL) });
 	if (ops_revert(&cli->ox, argv[1], keep, (int64_t)time(NULL), &out,
 		       &cli->err) < 0)
 		return fail(cli);
@@ -1755,10 +1836,12 @@ static const struct cmd cmds[] = {
 	  "--if-version N refuses (exit 4) if someone changed it since N.\n"
 	  "SETTING is a JSON field path:" },
 	{ "remove", cmd_remove, true,
-	  "remove DOMAIN [--confirm=DOMAIN] [--bounce-queue]",
+	  "remove DOMAIN [--confirm=DOMAIN] [--bounce-queue] [--dry-run]",
 	  "Remove a domain that has no mailboxes left and no mail queued on\n"
 	  "this relay; its history stays.  --bounce-queue bounces the\n"
-	  "queued mail to its senders first." },
+	  "queued mail to its senders first.  --dry-run (here and with\n"
+	  "switch, temp-pop3, revert) prints what would happen and changes\n"
+	  "nothing; the relays' queues are not asked." },
 	{ "history", cmd_history, true, "history DOMAIN",
 	  "Every change to a domain: when, who, ticket, what changed." },
 	{ "apply", cmd_apply, true, "apply -f FILE|- [--dry-run] [--force]",
@@ -1814,8 +1897,9 @@ static const struct cmd cmds[] = {
 	{ "switch", cmd_switch, true,
 	  "switch DOMAIN --to feed|backup --dest IP[:PORT] "
 	  "[--mailboxes forward|archive|purge]\n"
-	  "       [--force] [--confirm=DOMAIN]\n"
-	  "switch DOMAIN --to pop3 (--mailbox LOCAL ... | --catch-all)",
+	  "       [--force] [--confirm=DOMAIN] [--dry-run]\n"
+	  "switch DOMAIN --to pop3 (--mailbox LOCAL ... | --catch-all) "
+	  "[--dry-run]",
 	  "To feed (or backup MX): a live probe of the destination must\n"
 	  "pass (unless --force).  The mailboxes' mail is forwarded to it\n"
 	  "(default), archived, or purged (needs --confirm=DOMAIN), by a\n"
@@ -1824,14 +1908,16 @@ static const struct cmd cmds[] = {
 	  "--dest is optional (the probe runs for a new one); a queue.days\n"
 	  "still at the old mode's default takes the new one's (2 / 8).\n"
 	  "To pop3: the new mailboxes' passwords are shown once; queued\n"
-	  "mail is delivered into them." },
+	  "mail is delivered into them.  --dry-run prints the plan (probe,\n"
+	  "mailboxes and their job, queue) and changes nothing." },
 	{ "temp-pop3", cmd_temp_pop3, true,
-	  "temp-pop3 DOMAIN [--mailbox LOCAL ...] [--from-queue] [--catch-all]",
+	  "temp-pop3 DOMAIN [--mailbox LOCAL ...] [--from-queue] [--catch-all]\n"
+	  "       [--dry-run]",
 	  "While a feed or backup domain's server is out: temporary POP3\n"
 	  "mailboxes (listed, the recipients in the relays' queues, and/or\n"
 	  "a catch-all) whose passwords are shown once; the relays deliver\n"
 	  "the domain's mail, queued mail too, into them." },
-	{ "revert", cmd_revert, true, "revert DOMAIN [--keep-days N]",
+	{ "revert", cmd_revert, true, "revert DOMAIN [--keep-days N] [--dry-run]",
 	  "End temporary POP3: the domain's mail goes to its feed again.\n"
 	  "The mail left in the temporary mailboxes is re-injected to the\n"
 	  "destination, then they are archived and removed; with\n"

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "model.h"
 #include "store.h"
+#include "switchplan.h"
 #include "util/error.h"
 
 #define OPS_NO_VERSION	(-1)
@@ -144,6 +145,14 @@ int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 		      const char *confirm, bool bounce_queue, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * What a switching verb (switch, temp-pop3, revert, remove: req) would
+ * do to name, changing nothing: switch_plan_json() of the plan the verb
+ * itself executes, or NULL with err set to the verb's refusal.  The
+ * live probe and the relays' queues are not consulted.
+ */
+json_t *ops_switch_plan(const struct ops_ctx *ox, const char *name,
+			const struct sp_req *req, struct error *err);
 /*
  * Converge the domains of doc (one object or an array of them) to it.
  * *report: {"dry_run": b, "results": [{"name", "action":
