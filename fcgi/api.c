@@ -386,14 +386,7 @@ static void h_delete(struct call *c)
 	http_form_release(&qs);
 	if (load(c, &d, NULL) < 0 || if_match(c, false, &v) < 0)
 		return;
-	if (v != OPS_NO_VERSION && v != d.version) {
-		error_set(&c->err, ERR_STALE, "version",
-			  "version is %lld, not %lld: changed by %s",
-			  (long long)d.version, (long long)v, d.updated_by);
-		fail(c);
-		return;
-	}
-	if (ops_domain_remove(&c->ox, d.name.alabel, NULL, bounce, &c->err) <
+	if (ops_domain_remove(&c->ox, d.name.alabel, v, NULL, bounce, &c->err) <
 	    0) {
 		fail(c);
 		return;

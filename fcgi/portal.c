@@ -2148,8 +2148,8 @@ static void remove_post(struct page *pg, const struct domain *d)
 			    "type the domain's name to confirm");
 		return;
 	}
-	if (ops_domain_remove(&pg->ox, d->name.alabel, confirm, false,
-			      &pg->err) == 0) {
+	if (ops_domain_remove(&pg->ox, d->name.alabel, OPS_NO_VERSION, confirm,
+			      false, &pg->err) == 0) {
 		struct strbuf loc = STRBUF_INIT;
 
 		sbuf_addstr(&loc, "/portal/?removed=");

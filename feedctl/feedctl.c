@@ -621,8 +621,9 @@ static int dry_run(struct cli *cli, const char *name, const struct sp_req *req)
 
 static int cmd_remove(struct cli *cli, int argc, char **argv)
 {
-	const char *confirm = NULL;
+	const char *confirm = NULL, *vtext;
 	bool bounce = false, dry = false;
+	int64_t if_version = OPS_NO_VERSION;
 	int i, r;
 
 	if (argc < 2 || argv[1][0] == '-')
@@ -635,6 +636,15 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--dry-run") == 0) {
 			dry = true;
+			continue;
+		}
+		if ((r = opt_value(argc, argv, &i, "--if-version", &vtext)) !=
+		    0) {
+			if (r < 0)
+				return usage_error(cli, "remove",
+						   "--if-version needs N");
+			if (parse_version_opt(cli, vtext, &if_version) < 0)
+				return fail(cli);
 			continue;
 		}
 		if ((r = opt_value(argc, argv, &i, "--confirm", &confirm)) !=
@@ -652,8 +662,8 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 			       &(struct sp_req){ .verb = SP_REMOVE,
 						 .confirm = confirm,
 						 .bounce_queue = bounce });
-	if (ops_domain_remove(&cli->ox, argv[1], confirm, bounce, &cli->err) <
-	    0)
+	if (ops_domain_remove(&cli->ox, argv[1], if_version, confirm, bounce,
+			      &cli->err) < 0)
 		return fail(cli);
 	if (cli->json) {
 		json_t *o =
@@ -1836,10 +1846,12 @@ static const struct cmd cmds[] = {
 	  "--if-version N refuses (exit 4) if someone changed it since N.\n"
 	  "SETTING is a JSON field path:" },
 	{ "remove", cmd_remove, true,
-	  "remove DOMAIN [--confirm=DOMAIN] [--bounce-queue] [--dry-run]",
+	  "remove DOMAIN [--confirm=DOMAIN] [--bounce-queue] [--if-version N]\n"
+	  "       [--dry-run]",
 	  "Remove a domain that has no mailboxes left and no mail queued on\n"
 	  "this relay; its history stays.  --bounce-queue bounces the\n"
-	  "queued mail to its senders first.  --dry-run (here and with\n"
+	  "queued mail to its senders first.  --if-version N: only if the\n"
+	  "domain is still at version N (else exit 4).  --dry-run (here and with\n"
 	  "switch, temp-pop3, revert) prints what would happen and changes\n"
 	  "nothing; the relays' queues are not asked." },
 	{ "history", cmd_history, true, "history DOMAIN",

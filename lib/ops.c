@@ -771,7 +771,8 @@ static int remove_queue_check(const struct ops_ctx *ox,
 }
 
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
-		      const char *confirm, bool bounce_queue, struct error *err)
+		      int64_t if_version, const char *confirm,
+		      bool bounce_queue, struct error *err)
 {
 	struct sp_req req = { .verb = SP_REMOVE,
 			      .confirm = confirm,
@@ -780,6 +781,7 @@ int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 	struct domain cur;
 
 	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
+	    check_version(&cur, if_version, err) < 0 ||
 	    switch_plan(&cur, &req, ox->conf, &p, err) < 0)
 		return -1;
 	if (p.bounce_queue) {

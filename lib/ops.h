@@ -140,10 +140,12 @@ int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
  * domain has mailboxes or queued mail on any relay, unless
  * bounce_queue: then every relay bounces its queued mail to the
  * senders first.  A relay that does not answer refuses the removal
- * (ERR_TEMPFAIL): nobody can tell what waits there.
+ * (ERR_TEMPFAIL): nobody can tell what waits there.  if_version as for
+ * ops_domain_set(): the version the caller saw, or OPS_NO_VERSION.
  */
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
-		      const char *confirm, bool bounce_queue, struct error *err)
+		      int64_t if_version, const char *confirm,
+		      bool bounce_queue, struct error *err)
 	__attribute__((warn_unused_result));
 /*
  * What a switching verb (switch, temp-pop3, revert, remove: req) would

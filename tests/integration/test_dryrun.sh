@@ -54,4 +54,13 @@ check "... keeps the temporary mailbox, its archive job later" jq_out '.verb == 
 expect_exit 0 "revert --keep-days 3" $F --json revert feed.example --keep-days 3
 check "... does what the plan said" jq_out '.mailboxes == "keep" and .jobs == 1'
 check "... one mailbox-archive job" test "$(sql "SELECT kind FROM jobs WHERE domain='feed.example'")" = mailbox-archive
+
+# remove takes an expected version like every changing verb
+$F add rm.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
+$F set rm.example greylisting=off > /dev/null
+expect_exit 4 "remove --if-version of a stale version is refused" $F remove rm.example --if-version 1
+check "... saying the version moved" err_has "version is 2, not 1"
+check "... and removes nothing" test "$(sql "SELECT count(*) FROM domains WHERE name='rm.example'")" = 1
+expect_exit 0 "remove --if-version of the current version" $F remove rm.example --if-version 2
+check "... removes it" test "$(sql "SELECT count(*) FROM domains WHERE name='rm.example'")" = 0
 tap_done
