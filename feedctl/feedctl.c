@@ -127,14 +127,26 @@ static int opt_value(int argc, char **argv, int *i, const char *name,
 	return 1;
 }
 
-static int parse_version_opt(struct cli *cli, const char *s, int64_t *out)
+/* --if-version N at argv[*i]: 0 not it, 1 taken, -1 bad (*rc: exit) */
+static int opt_if_version(struct cli *cli, int argc, char **argv, int *i,
+			  const char *verb, int64_t *out, int *rc)
 {
-	long v;
+	const char *v;
+	long n;
+	int r = opt_value(argc, argv, i, "--if-version", &v);
 
-	if (parse_long(s, 1, 1000000000L, &v, "--if-version", &cli->err) < 0)
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		*rc = usage_error(cli, verb, "--if-version needs N");
 		return -1;
-	*out = v;
-	return 0;
+	}
+	if (parse_long(v, 1, 1000000000L, &n, "--if-version", &cli->err) < 0) {
+		*rc = fail(cli);
+		return -1;
+	}
+	*out = n;
+	return 1;
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -537,24 +549,20 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 static int cmd_set(struct cli *cli, int argc, char **argv)
 {
 	int64_t if_version = OPS_NO_VERSION;
-	const char *vtext = NULL;
 	char *settings[ARGS_MAX];
 	size_t nset = 0;
 	bool changed = false;
 	struct domain d;
-	int i, r;
+	int i, r, rc = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(cli, "set", "set needs a DOMAIN");
 	cli->subject = argv[1];
 	for (i = 2; i < argc; i++) {
-		if ((r = opt_value(argc, argv, &i, "--if-version", &vtext)) !=
-		    0) {
+		if ((r = opt_if_version(cli, argc, argv, &i, "set", &if_version,
+					&rc)) != 0) {
 			if (r < 0)
-				return usage_error(cli, "set",
-						   "--if-version needs N");
-			if (parse_version_opt(cli, vtext, &if_version) < 0)
-				return fail(cli);
+				return rc;
 			continue;
 		}
 		if (strcmp(argv[i], "--force") == 0) {
@@ -621,10 +629,10 @@ static int dry_run(struct cli *cli, const char *name, const struct sp_req *req)
 
 static int cmd_remove(struct cli *cli, int argc, char **argv)
 {
-	const char *confirm = NULL, *vtext;
+	const char *confirm = NULL;
 	bool bounce = false, dry = false;
 	int64_t if_version = OPS_NO_VERSION;
-	int i, r;
+	int i, r, rc = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(cli, "remove", "remove needs a DOMAIN");
@@ -638,13 +646,10 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 			dry = true;
 			continue;
 		}
-		if ((r = opt_value(argc, argv, &i, "--if-version", &vtext)) !=
-		    0) {
+		if ((r = opt_if_version(cli, argc, argv, &i, "remove",
+					&if_version, &rc)) != 0) {
 			if (r < 0)
-				return usage_error(cli, "remove",
-						   "--if-version needs N");
-			if (parse_version_opt(cli, vtext, &if_version) < 0)
-				return fail(cli);
+				return rc;
 			continue;
 		}
 		if ((r = opt_value(argc, argv, &i, "--confirm", &confirm)) !=

@@ -18,29 +18,9 @@
 
 #include "fake_store.h"
 #include "ops.h"
+#include "unit_conf.h"
 
-static struct conf conf;
 static struct ops_ctx ox;
-
-static int setup(void **state)
-{
-	struct error err = ERROR_INIT;
-	struct cidr c;
-
-	(void)state;
-	conf_defaults(&conf);
-	if (cidr_parse("127.0.0.0/8", &c, "allow", &err) < 0)
-		return -1;
-	cidr_list_add(&conf.dest_allow, &c);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	cidr_list_release(&conf.dest_allow);
-	return 0;
-}
 
 static int fresh(void **state)
 {
@@ -324,5 +304,6 @@ int main(void)
 						gone),
 	};
 
-	return cmocka_run_group_tests_name("ops", tests, setup, teardown);
+	return cmocka_run_group_tests_name("ops", tests, unit_conf_group_setup,
+					   unit_conf_group_teardown);
 }

@@ -14,29 +14,7 @@
 #include <string.h>
 
 #include "switchplan.h"
-
-static struct conf conf;
-
-static int setup(void **state)
-{
-	struct error err = ERROR_INIT;
-	struct cidr c;
-
-	(void)state;
-	memset(&conf, 0, sizeof(conf));
-	conf.max_message_mb = 50;
-	if (cidr_parse("127.0.0.0/8", &c, "allow", &err) < 0)
-		return -1;
-	cidr_list_add(&conf.dest_allow, &c);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	cidr_list_release(&conf.dest_allow);
-	return 0;
-}
+#include "unit_conf.h"
 
 static void make(struct domain *d, enum domain_mode m)
 {
@@ -375,6 +353,7 @@ int main(void)
 		cmocka_unit_test(as_json),
 	};
 
-	return cmocka_run_group_tests_name("switchplan", tests, setup,
-					   teardown);
+	return cmocka_run_group_tests_name("switchplan", tests,
+					   unit_conf_group_setup,
+					   unit_conf_group_teardown);
 }
