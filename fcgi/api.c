@@ -625,7 +625,6 @@ static void h_probe(struct call *c)
 }
 
 /* {"mailboxes": ["LOCAL", ...], "from_queue": bool, "catch_all": bool} */
-#define LOCALS_MAX 64
 
 /* Member key of doc, a list of local parts, into locals (at most
  * LOCALS_MAX; the strings stay doc's).  -1 with c->err set. */
@@ -847,9 +846,10 @@ static void h_revert(struct call *c)
 		goto bad;
 	if ((kd = json_object_get(doc, "keep_days")) != NULL) {
 		if (!json_is_integer(kd) || json_integer_value(kd) < 1 ||
-		    json_integer_value(kd) > 365) {
+		    json_integer_value(kd) > KEEP_DAYS_MAX) {
 			error_set(&c->err, ERR_INVALID, "keep_days",
-				  "keep_days is a whole number from 1 to 365");
+				  "keep_days is a whole number from 1 to %d",
+				  KEEP_DAYS_MAX);
 			goto bad;
 		}
 		keep = (long)json_integer_value(kd);

@@ -438,8 +438,7 @@ static json_t *settings_fields(struct page *pg, const struct domain *d,
  * refusal is then what the page shows: the rules stay in lib.
  */
 
-#define LOCALS_MAX 64 /* as the API */
-#define PLAN_HEX   64
+#define PLAN_HEX 64
 
 enum verb_id {
 	V_SWITCH_FEED,
@@ -853,7 +852,8 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	case V_REVERT:
 		t = form_text(pg, "keep_days");
 		if (t[0] != '\0' &&
-		    parse_long(t, 1, 365, &in->keep_days, "keep_days", &e) < 0)
+		    parse_long(t, 1, KEEP_DAYS_MAX, &in->keep_days, "keep_days",
+			       &e) < 0)
 			field_err(errors, "keep_days", &e);
 		break;
 	case V_EXTEND:
@@ -1480,7 +1480,8 @@ static json_t *verb_flash(const struct domain *d, const struct http_form *qs)
 		return NULL;
 	if (jt != NULL && parse_long(jt, 0, 1000000, &jobs, "jobs", &e) < 0)
 		jobs = 0;
-	if (kt != NULL && parse_long(kt, 0, 365, &keep, "keep", &e) < 0)
+	if (kt != NULL &&
+	    parse_long(kt, 0, KEEP_DAYS_MAX, &keep, "keep", &e) < 0)
 		keep = 0;
 	error_release(&e);
 	switch (parse_enum(done, done_names)) {

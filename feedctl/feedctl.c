@@ -1789,7 +1789,7 @@ static int cmd_revert(struct cli *cli, int argc, char **argv)
 			if (r < 0)
 				return usage_error(cli, "revert",
 						   "--keep-days needs N");
-			if (parse_long(v, 1, 365, &keep, "keep_days",
+			if (parse_long(v, 1, KEEP_DAYS_MAX, &keep, "keep_days",
 				       &cli->err) < 0)
 				return fail(cli);
 		} else if (strcmp(argv[i], "--dry-run") == 0) {

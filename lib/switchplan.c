@@ -143,6 +143,10 @@ int switch_plan(const struct domain *cur, const struct sp_req *req,
 		break;
 	case SP_TO_POP3:
 		p->fate = "new";
+		if (req->nlocals > LOCALS_MAX)
+			return error_set(err, ERR_INVALID, "mailbox",
+					 "at most %d mailboxes at once",
+					 LOCALS_MAX);
 		if (req->nlocals == 0 && !req->catch_all)
 			return error_set(err, ERR_INVALID, "mailbox",
 					 "switch --to pop3 needs --mailbox "
@@ -158,6 +162,10 @@ int switch_plan(const struct domain *cur, const struct sp_req *req,
 		p->fate = "new";
 		p->action = "temp-pop3";
 		p->temp_only = true;
+		if (req->nlocals > LOCALS_MAX)
+			return error_set(err, ERR_INVALID, "mailbox",
+					 "at most %d mailboxes at once",
+					 LOCALS_MAX);
 		if (state_check(cur, req->verb, err) < 0)
 			return -1;
 		if (req->nlocals == 0 && !req->from_queue && !req->catch_all)
@@ -176,9 +184,10 @@ int switch_plan(const struct domain *cur, const struct sp_req *req,
 	case SP_REVERT:
 		p->action = "revert";
 		p->temp_only = true;
-		if (req->keep_days == 0 || req->keep_days > 365)
+		if (req->keep_days == 0 || req->keep_days > KEEP_DAYS_MAX)
 			return error_set(err, ERR_INVALID, "keep_days",
-					 "--keep-days is 1 to 365");
+					 "--keep-days is 1 to %d",
+					 KEEP_DAYS_MAX);
 		if (state_check(cur, req->verb, err) < 0)
 			return -1;
 		p->nd.temp_pop3 = false;

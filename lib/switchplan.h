@@ -35,6 +35,10 @@ enum sp_verb {
 
 extern const char *const sp_verb_names[]; /* "switch-feed", ... */
 
+/* The bounds the fronts check their input against (lib decides) */
+#define KEEP_DAYS_MAX 365 /* revert --keep-days 1..KEEP_DAYS_MAX */
+#define LOCALS_MAX    64  /* mailboxes named in one request */
+
 struct sp_req {
 	enum sp_verb verb;
 	const char *dest;    /* to feed/backup: IP[:PORT] or NULL */

@@ -187,6 +187,14 @@ static void relay_to_pop3(void **state)
 		assert_string_equal(p.fate, "new");
 		refused(&d, &(struct sp_req){ .verb = SP_TO_POP3 }, ERR_INVALID,
 			"mailbox", "needs --mailbox LOCAL");
+		refused(&d,
+			&(struct sp_req){ .verb = SP_TO_POP3,
+					  .nlocals = LOCALS_MAX + 1 },
+			ERR_INVALID, "mailbox", "at most 64 mailboxes");
+		refused(&d,
+			&(struct sp_req){ .verb = SP_TEMP_POP3,
+					  .nlocals = LOCALS_MAX + 1 },
+			ERR_INVALID, "mailbox", "at most 64 mailboxes");
 	}
 	make(&d, MODE_POP3);
 	refused(&d, &(struct sp_req){ .verb = SP_TO_POP3, .catch_all = true },
