@@ -309,6 +309,17 @@ static int check_version(const struct domain *cur, int64_t if_version,
 			 cur->updated_by[0] ? cur->updated_by : "someone");
 }
 
+/* The domain name as stored (at if_version) and req's plan for it. */
+static int get_plan(const struct ops_ctx *ox, const char *name,
+		    int64_t if_version, const struct sp_req *req,
+		    struct domain *cur, struct sp_plan *p, struct error *err)
+{
+	if (ops_domain_get(ox, name, cur, NULL, err) < 0 ||
+	    check_version(cur, if_version, err) < 0)
+		return -1;
+	return switch_plan(cur, req, ox->conf, p, err);
+}
+
 /* Write nd over cur unless nothing changed. */
 static int commit_change(const struct ops_ctx *ox, const struct domain *cur,
 			 struct domain *nd, const char *action, bool *changed,
@@ -780,9 +791,7 @@ int ops_domain_remove(const struct ops_ctx *ox, const char *name,
 	struct sp_plan p;
 	struct domain cur;
 
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    check_version(&cur, if_version, err) < 0 ||
-	    switch_plan(&cur, &req, ox->conf, &p, err) < 0)
+	if (get_plan(ox, name, if_version, &req, &cur, &p, err) < 0)
 		return -1;
 	if (p.bounce_queue) {
 		if (remove_bounce(ox, &cur.name, err) < 0)
@@ -803,8 +812,7 @@ json_t *ops_switch_plan(const struct ops_ctx *ox, const char *name,
 
 	if (r.verb == SP_TEMP_POP3 && r.actor == NULL)
 		r.actor = ox->change.actor;
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    switch_plan(&cur, &r, ox->conf, &p, err) < 0 ||
+	if (get_plan(ox, name, OPS_NO_VERSION, &r, &cur, &p, err) < 0 ||
 	    (mbs = ops_mailboxes_json(ox, &cur, err)) == NULL)
 		return NULL;
 	out = switch_plan_json(&cur, &p, mbs);
@@ -1158,6 +1166,17 @@ struct new_mailboxes {
 	json_t *list;
 };
 
+static int add_locals(struct new_mailboxes *nm, char *const *locals, size_t n,
+		      struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (add_local(&nm->mbs, &nm->n, locals[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 static void add_catch_all(struct new_mailboxes *nm, bool temporary)
 {
 	nm->mbs = xrealloc(nm->mbs, (nm->n + 1) * sizeof(*nm->mbs));
@@ -1219,16 +1238,13 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 	struct new_mailboxes nm = { 0 };
 	struct sp_plan p;
 	struct domain cur;
-	size_t i;
 	int rc = -1;
 
 	*created = NULL;
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    switch_plan(&cur, &req, ox->conf, &p, err) < 0)
+	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
 		return -1;
-	for (i = 0; i < nlocals; i++)
-		if (add_local(&nm.mbs, &nm.n, locals[i], err) < 0)
-			goto out;
+	if (add_locals(&nm, locals, nlocals, err) < 0)
+		goto out;
 	if (from_queue) {
 		json_t *q = ops_queue(ox, &cur.name, err), *m, *r;
 		size_t k, j;
@@ -1298,8 +1314,7 @@ int ops_switch_relay(const struct ops_ctx *ox, const char *name,
 	if (to != MODE_FEED && to != MODE_BACKUP)
 		return error_set(err, ERR_INTERNAL, "to",
 				 "ops_switch_relay: not a relay mode");
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    switch_plan(&cur, &req, ox->conf, &p, err) < 0)
+	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
 		return -1;
 	if (p.probe)
 		probe = probe_run(&p.nd.dest, &p.nd.name,
@@ -1341,12 +1356,10 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 	int rc = -1;
 
 	*created = NULL;
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    switch_plan(&cur, &req, ox->conf, &p, err) < 0)
+	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
 		return -1;
-	for (i = 0; i < nlocals; i++)
-		if (add_local(&nm.mbs, &nm.n, locals[i], err) < 0)
-			goto out;
+	if (add_locals(&nm, locals, nlocals, err) < 0)
+		goto out;
 	/* add_local() marks them temporary: these are for good */
 	for (i = 0; i < nm.n; i++)
 		nm.mbs[i].temporary = false;
@@ -1380,8 +1393,7 @@ int ops_revert(const struct ops_ctx *ox, const char *name, long keep_days,
 	long jobs = 0;
 
 	*report = NULL;
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    switch_plan(&cur, &req, ox->conf, &p, err) < 0)
+	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
 		return -1;
 	r.old = &cur;
 	r.nd = &p.nd;
