@@ -957,7 +957,8 @@ static void hidden(json_t *h, const char *name, const char *value)
 /*
  * The lines of lib's plan for the verb (ops_switch_plan: what feedctl
  * --dry-run prints), under "In short"; none when lib refuses it (the
- * refusal comes when the verb is run).
+ * refusal comes when the verb is run).  The page itself asks for the
+ * purge confirmation, so the plan is computed as if it were given.
  */
 static void plan_effects(struct page *pg, const struct domain *d,
 			 const struct verb *v, const struct vin *in,
