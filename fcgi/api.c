@@ -386,14 +386,7 @@ static void h_delete(struct call *c)
 	http_form_release(&qs);
 	if (load(c, &d, NULL) < 0 || if_match(c, false, &v) < 0)
 		return;
-	if (v != OPS_NO_VERSION && v != d.version) {
-		error_set(&c->err, ERR_STALE, "version",
-			  "version is %lld, not %lld: changed by %s",
-			  (long long)d.version, (long long)v, d.updated_by);
-		fail(c);
-		return;
-	}
-	if (ops_domain_remove(&c->ox, d.name.alabel, NULL, bounce, &c->err) <
+	if (ops_domain_remove(&c->ox, d.name.alabel, v, NULL, bounce, &c->err) <
 	    0) {
 		fail(c);
 		return;
@@ -632,7 +625,6 @@ static void h_probe(struct call *c)
 }
 
 /* {"mailboxes": ["LOCAL", ...], "from_queue": bool, "catch_all": bool} */
-#define LOCALS_MAX 64
 
 /* Member key of doc, a list of local parts, into locals (at most
  * LOCALS_MAX; the strings stay doc's).  -1 with c->err set. */
@@ -759,12 +751,12 @@ static int bool_member(struct call *c, const json_t *doc, const char *key,
 static void h_switch(struct call *c)
 {
 	static const char *const types[] = { "application/json", NULL };
-	static const char *const allowed[] = { "to",	    "dest",
-					       "mailboxes", "force",
-					       "confirm",   "mailbox",
-					       "catch_all", NULL };
+	static const char *const allowed[] = {
+		"to",	   "dest",	"mailboxes", "force", "confirm",
+		"mailbox", "catch_all", "dry_run",   NULL
+	};
 	const char *to, *dest, *fate, *confirm;
-	bool force, catch_all;
+	bool force, catch_all, dry;
 	char *locals[LOCALS_MAX];
 	size_t n = 0;
 	json_t *doc, *mb, *out = NULL, *o;
@@ -778,14 +770,35 @@ static void h_switch(struct call *c)
 	    str_member(c, doc, "mailboxes", &fate) < 0 ||
 	    str_member(c, doc, "confirm", &confirm) < 0 ||
 	    bool_member(c, doc, "force", &force) < 0 ||
-	    bool_member(c, doc, "catch_all", &catch_all) < 0)
+	    bool_member(c, doc, "catch_all", &catch_all) < 0 ||
+	    bool_member(c, doc, "dry_run", &dry) < 0)
 		goto bad;
 	mb = json_object_get(doc, "mailbox");
 	if (body_locals(c, doc, "mailbox", locals, &n) < 0)
 		goto bad;
-	if (to != NULL &&
-	    (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0) &&
-	    mb == NULL && !catch_all) {
+	if (dry && to != NULL &&
+	    (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0 ||
+	     strcmp(to, "pop3") == 0)) {
+		struct sp_req req = { .verb = strcmp(to, "pop3") == 0
+						      ? SP_TO_POP3
+					      : strcmp(to, "backup") == 0
+						      ? SP_TO_BACKUP
+						      : SP_TO_FEED,
+				      .dest = dest,
+				      .fate = fate,
+				      .force = force,
+				      .confirm = confirm,
+				      .nlocals = n,
+				      .catch_all = catch_all };
+
+		if ((out = ops_switch_plan(&c->ox, d.name.alabel, &req,
+					   &c->err)) == NULL)
+			goto bad;
+		o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "plan",
+			      out);
+	} else if (to != NULL &&
+		   (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0) &&
+		   mb == NULL && !catch_all) {
 		if (ops_switch_relay(&c->ox, d.name.alabel,
 				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
 				     dest, fate, force, confirm, &out,
@@ -833,9 +846,10 @@ static void h_revert(struct call *c)
 		goto bad;
 	if ((kd = json_object_get(doc, "keep_days")) != NULL) {
 		if (!json_is_integer(kd) || json_integer_value(kd) < 1 ||
-		    json_integer_value(kd) > 365) {
+		    json_integer_value(kd) > KEEP_DAYS_MAX) {
 			error_set(&c->err, ERR_INVALID, "keep_days",
-				  "keep_days is a whole number from 1 to 365");
+				  "keep_days is a whole number from 1 to %d",
+				  KEEP_DAYS_MAX);
 			goto bad;
 		}
 		keep = (long)json_integer_value(kd);
@@ -1264,7 +1278,8 @@ static bool may_probe(const struct call *c, const struct route *rt)
 		const char *to = json_string_value(json_object_get(doc, "to"));
 
 		yes = to != NULL &&
-		      (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0);
+		      (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0) &&
+		      !json_is_true(json_object_get(doc, "dry_run"));
 	} else if (!json_is_true(json_object_get(doc, "force"))) {
 		/* a pop3 create has nothing to probe */
 		yes = json_object_get(doc, "destination") != NULL ||

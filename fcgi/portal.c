@@ -452,8 +452,7 @@ static json_t *settings_fields(struct page *pg, const struct domain *d,
  * refusal is then what the page shows: the rules stay in lib.
  */
 
-#define LOCALS_MAX 64 /* as the API */
-#define PLAN_HEX   64
+#define PLAN_HEX 64
 
 enum verb_id {
 	V_SWITCH_FEED,
@@ -610,19 +609,26 @@ static const struct verb *verb_find(const char *path)
 	return NULL;
 }
 
-/* Which forms the domain page offers (presentation only: lib decides). */
+/* The switching verbs as lib's plan knows them (switchplan.h). */
+static enum sp_verb sp_verb_of(enum verb_id v)
+{
+	return v == V_SWITCH_BACKUP ? SP_TO_BACKUP
+	       : v == V_SWITCH_POP3 ? SP_TO_POP3
+	       : v == V_TEMP_POP3   ? SP_TEMP_POP3
+	       : v == V_REVERT	    ? SP_REVERT
+				    : SP_TO_FEED;
+}
+
+/* Which forms the domain page offers: lib's state rules decide. */
 static bool verb_applies(const struct domain *d, enum verb_id v)
 {
 	switch (v) {
 	case V_SWITCH_FEED:
-		return d->mode != MODE_FEED && !d->temp_pop3;
 	case V_SWITCH_BACKUP:
-		return d->mode != MODE_BACKUP && !d->temp_pop3;
 	case V_SWITCH_POP3:
 	case V_TEMP_POP3:
-		return d->mode != MODE_POP3 && !d->temp_pop3;
 	case V_REVERT:
-		return d->temp_pop3;
+		return switch_plan_offered(d, sp_verb_of(v));
 	case V_EXTEND:
 	case V_FLUSH:
 		return d->mode != MODE_POP3;
@@ -860,7 +866,8 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	case V_REVERT:
 		t = form_text(pg, "keep_days");
 		if (t[0] != '\0' &&
-		    parse_long(t, 1, 365, &in->keep_days, "keep_days", &e) < 0)
+		    parse_long(t, 1, KEEP_DAYS_MAX, &in->keep_days, "keep_days",
+			       &e) < 0)
 			field_err(errors, "keep_days", &e);
 		break;
 	case V_EXTEND:
@@ -959,6 +966,35 @@ static void hidden(json_t *h, const char *name, const char *value)
 {
 	json_array_append_new(
 		h, json_pack("{s:s, s:s}", "name", name, "value", value));
+}
+
+/*
+ * The lines of lib's plan for the verb (ops_switch_plan: what feedctl
+ * --dry-run prints), under "In short"; none when lib refuses it (the
+ * refusal comes when the verb is run).  The page itself asks for the
+ * purge confirmation, so the plan is computed as if it were given.
+ */
+static void plan_effects(struct page *pg, const struct domain *d,
+			 const struct verb *v, const struct vin *in,
+			 json_t *effects)
+{
+	struct sp_req req = { .verb = sp_verb_of(v->id),
+			      .dest = in->dest,
+			      .fate = in->fate,
+			      .force = in->force,
+			      .confirm = d->name.alabel,
+			      .nlocals = in->n,
+			      .catch_all = in->catch_all,
+			      .keep_days = in->keep_days,
+			      .now = (int64_t)time(NULL) };
+	struct error e = ERROR_INIT;
+	json_t *p = ops_switch_plan(&pg->ox, d->name.alabel, &req, &e), *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "effects"), i, t)
+		effect(effects, "In short: %s.", json_string_value(t));
+	json_decref(p);
+	error_release(&e);
 }
 
 /*
@@ -1173,6 +1209,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 			  v->path);
 		break;
 	}
+	plan_effects(pg, d, v, in, effects);
 	rows = json_array();
 	if (v->id != V_SWITCH_POP3)
 		json_array_foreach(mbs, k, m)
@@ -1458,7 +1495,8 @@ static json_t *verb_flash(const struct domain *d, const struct http_form *qs)
 		return NULL;
 	if (jt != NULL && parse_long(jt, 0, 1000000, &jobs, "jobs", &e) < 0)
 		jobs = 0;
-	if (kt != NULL && parse_long(kt, 0, 365, &keep, "keep", &e) < 0)
+	if (kt != NULL &&
+	    parse_long(kt, 0, KEEP_DAYS_MAX, &keep, "keep", &e) < 0)
 		keep = 0;
 	error_release(&e);
 	switch (parse_enum(done, done_names)) {
@@ -2324,8 +2362,8 @@ static void remove_post(struct page *pg, const struct domain *d)
 			    "type the domain's name to confirm");
 		return;
 	}
-	if (ops_domain_remove(&pg->ox, d->name.alabel, confirm, false,
-			      &pg->err) == 0) {
+	if (ops_domain_remove(&pg->ox, d->name.alabel, OPS_NO_VERSION, confirm,
+			      false, &pg->err) == 0) {
 		struct strbuf loc = STRBUF_INIT;
 
 		sbuf_addstr(&loc, "/portal/?removed=");

@@ -127,14 +127,26 @@ static int opt_value(int argc, char **argv, int *i, const char *name,
 	return 1;
 }
 
-static int parse_version_opt(struct cli *cli, const char *s, int64_t *out)
+/* --if-version N at argv[*i]: 0 not it, 1 taken, -1 bad (*rc: exit) */
+static int opt_if_version(struct cli *cli, int argc, char **argv, int *i,
+			  const char *verb, int64_t *out, int *rc)
 {
-	long v;
+	const char *v;
+	long n;
+	int r = opt_value(argc, argv, i, "--if-version", &v);
 
-	if (parse_long(s, 1, 1000000000L, &v, "--if-version", &cli->err) < 0)
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		*rc = usage_error(cli, verb, "--if-version needs N");
 		return -1;
-	*out = v;
-	return 0;
+	}
+	if (parse_long(v, 1, 1000000000L, &n, "--if-version", &cli->err) < 0) {
+		*rc = fail(cli);
+		return -1;
+	}
+	*out = n;
+	return 1;
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -537,24 +549,20 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 static int cmd_set(struct cli *cli, int argc, char **argv)
 {
 	int64_t if_version = OPS_NO_VERSION;
-	const char *vtext = NULL;
 	char *settings[ARGS_MAX];
 	size_t nset = 0;
 	bool changed = false;
 	struct domain d;
-	int i, r;
+	int i, r, rc = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(cli, "set", "set needs a DOMAIN");
 	cli->subject = argv[1];
 	for (i = 2; i < argc; i++) {
-		if ((r = opt_value(argc, argv, &i, "--if-version", &vtext)) !=
-		    0) {
+		if ((r = opt_if_version(cli, argc, argv, &i, "set", &if_version,
+					&rc)) != 0) {
 			if (r < 0)
-				return usage_error(cli, "set",
-						   "--if-version needs N");
-			if (parse_version_opt(cli, vtext, &if_version) < 0)
-				return fail(cli);
+				return rc;
 			continue;
 		}
 		if (strcmp(argv[i], "--force") == 0) {
@@ -582,11 +590,49 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* A switching verb's --dry-run: what ops would do (ops_switch_plan). */
+static int dry_run(struct cli *cli, const char *name, const struct sp_req *req)
+{
+	json_t *p = ops_switch_plan(&cli->ox, name, req, &cli->err), *v;
+	const json_t *mb;
+	size_t i;
+
+	if (p == NULL)
+		return fail(cli);
+	if (cli->json) {
+		print_json(p);
+		json_decref(p);
+		return 0;
+	}
+	mb = json_object_get(p, "mailboxes");
+	printf("%s: %s (version %lld): %s -> %s%s\n", name,
+	       json_string_value(json_object_get(p, "verb")),
+	       (long long)json_integer_value(json_object_get(p, "version")),
+	       json_string_value(json_object_get(p, "from")),
+	       json_string_value(json_object_get(p, "to")),
+	       json_is_true(json_object_get(p, "temp_pop3"))
+		       ? " (temporary POP3)"
+		       : "");
+	printf("  probe: %s\n", json_string_value(json_object_get(p, "probe")));
+	printf("  mailboxes: %s",
+	       json_string_value(json_object_get(mb, "fate")));
+	json_array_foreach(json_object_get(mb, "affected"), i, v)
+		printf("%s%s", i == 0 ? ": " : ", ", json_string_value(v));
+	printf("\n  queue: %s\n",
+	       json_string_value(json_object_get(p, "queue")));
+	json_array_foreach(json_object_get(p, "effects"), i, v)
+		printf("  - %s\n", json_string_value(v));
+	puts("dry run: nothing was changed");
+	json_decref(p);
+	return 0;
+}
+
 static int cmd_remove(struct cli *cli, int argc, char **argv)
 {
 	const char *confirm = NULL;
-	bool bounce = false;
-	int i, r;
+	bool bounce = false, dry = false;
+	int64_t if_version = OPS_NO_VERSION;
+	int i, r, rc = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(cli, "remove", "remove needs a DOMAIN");
@@ -594,6 +640,16 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--bounce-queue") == 0) {
 			bounce = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
+			continue;
+		}
+		if ((r = opt_if_version(cli, argc, argv, &i, "remove",
+					&if_version, &rc)) != 0) {
+			if (r < 0)
+				return rc;
 			continue;
 		}
 		if ((r = opt_value(argc, argv, &i, "--confirm", &confirm)) !=
@@ -606,8 +662,13 @@ static int cmd_remove(struct cli *cli, int argc, char **argv)
 		return usage_error(cli, "remove", "unexpected argument '%s'",
 				   argv[i]);
 	}
-	if (ops_domain_remove(&cli->ox, argv[1], confirm, bounce, &cli->err) <
-	    0)
+	if (dry)
+		return dry_run(cli, argv[1],
+			       &(struct sp_req){ .verb = SP_REMOVE,
+						 .confirm = confirm,
+						 .bounce_queue = bounce });
+	if (ops_domain_remove(&cli->ox, argv[1], if_version, confirm, bounce,
+			      &cli->err) < 0)
 		return fail(cli);
 	if (cli->json) {
 		json_t *o =
@@ -1545,7 +1606,7 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 {
 	char *locals[ARGS_MAX];
 	size_t n = 0;
-	bool from_queue = false, catch_all = false;
+	bool from_queue = false, catch_all = false, dry = false;
 	const char *v;
 	json_t *created = NULL;
 	int i, r;
@@ -1567,11 +1628,20 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 			from_queue = true;
 		} else if (strcmp(argv[i], "--catch-all") == 0) {
 			catch_all = true;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
 		} else {
 			return usage_error(cli, "temp-pop3",
 					   "unexpected argument '%s'", argv[i]);
 		}
 	}
+	if (dry)
+		return dry_run(cli, argv[1],
+			       &(struct sp_req){ .verb = SP_TEMP_POP3,
+						 .nlocals = n,
+						 .from_queue = from_queue,
+						 .catch_all = catch_all,
+						 .now = (int64_t)time(NULL) });
 	if (ops_temp_pop3(&cli->ox, argv[1], locals, n, from_queue, catch_all,
 			  (int64_t)time(NULL), &created, &cli->err) < 0)
 		return fail(cli);
@@ -1588,7 +1658,7 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 {
 	char *locals[ARGS_MAX];
 	const char *to = NULL, *dest = NULL, *fate = NULL, *confirm = NULL, *v;
-	bool force = false, catch_all = false;
+	bool force = false, catch_all = false, dry = false;
 	json_t *out = NULL;
 	size_t n = 0;
 	int i, r;
@@ -1632,6 +1702,8 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 			force = true;
 		} else if (strcmp(argv[i], "--catch-all") == 0) {
 			catch_all = true;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
 		} else {
 			return usage_error(cli, "switch",
 					   "unexpected argument '%s'", argv[i]);
@@ -1643,6 +1715,16 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 			return usage_error(cli, "switch",
 					   "--mailbox and --catch-all are for "
 					   "--to pop3");
+		if (dry)
+			return dry_run(cli, argv[1],
+				       &(struct sp_req){
+					       .verb = to[0] == 'f'
+							       ? SP_TO_FEED
+							       : SP_TO_BACKUP,
+					       .dest = dest,
+					       .fate = fate,
+					       .force = force,
+					       .confirm = confirm });
 		if (ops_switch_relay(&cli->ox, argv[1],
 				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
 				     dest, fate, force, confirm, &out,
@@ -1668,6 +1750,12 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 			return usage_error(cli, "switch",
 					   "--dest, --mailboxes and --force "
 					   "are for --to feed");
+		if (dry)
+			return dry_run(
+				cli, argv[1],
+				&(struct sp_req){ .verb = SP_TO_POP3,
+						  .nlocals = n,
+						  .catch_all = catch_all });
 		if (ops_switch_pop3(&cli->ox, argv[1], locals, n, catch_all,
 				    &out, &cli->err) < 0)
 			return fail(cli);
@@ -1690,6 +1778,7 @@ static int cmd_revert(struct cli *cli, int argc, char **argv)
 	long keep = -1;
 	json_t *out = NULL;
 	const char *v;
+	bool dry = false;
 	int i, r;
 
 	if (argc < 2 || argv[1][0] == '-')
@@ -1700,14 +1789,21 @@ static int cmd_revert(struct cli *cli, int argc, char **argv)
 			if (r < 0)
 				return usage_error(cli, "revert",
 						   "--keep-days needs N");
-			if (parse_long(v, 1, 365, &keep, "keep_days",
+			if (parse_long(v, 1, KEEP_DAYS_MAX, &keep, "keep_days",
 				       &cli->err) < 0)
 				return fail(cli);
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
 		} else {
 			return usage_error(cli, "revert",
 					   "unexpected argument '%s'", argv[i]);
 		}
 	}
+	if (dry)
+		return dry_run(cli, argv[1],
+			       &(struct sp_req){ .verb = SP_REVERT,
+						 .keep_days = keep,
+						 .now = (int64_t)time(NULL) });
 	if (ops_revert(&cli->ox, argv[1], keep, (int64_t)time(NULL), &out,
 		       &cli->err) < 0)
 		return fail(cli);
@@ -1755,10 +1851,14 @@ static const struct cmd cmds[] = {
 	  "--if-version N refuses (exit 4) if someone changed it since N.\n"
 	  "SETTING is a JSON field path:" },
 	{ "remove", cmd_remove, true,
-	  "remove DOMAIN [--confirm=DOMAIN] [--bounce-queue]",
+	  "remove DOMAIN [--confirm=DOMAIN] [--bounce-queue] [--if-version N]\n"
+	  "       [--dry-run]",
 	  "Remove a domain that has no mailboxes left and no mail queued on\n"
 	  "this relay; its history stays.  --bounce-queue bounces the\n"
-	  "queued mail to its senders first." },
+	  "queued mail to its senders first.  --if-version N: only if the\n"
+	  "domain is still at version N (else exit 4).  --dry-run (here and with\n"
+	  "switch, temp-pop3, revert) prints what would happen and changes\n"
+	  "nothing; the relays' queues are not asked." },
 	{ "history", cmd_history, true, "history DOMAIN",
 	  "Every change to a domain: when, who, ticket, what changed." },
 	{ "apply", cmd_apply, true, "apply -f FILE|- [--dry-run] [--force]",
@@ -1814,8 +1914,9 @@ static const struct cmd cmds[] = {
 	{ "switch", cmd_switch, true,
 	  "switch DOMAIN --to feed|backup --dest IP[:PORT] "
 	  "[--mailboxes forward|archive|purge]\n"
-	  "       [--force] [--confirm=DOMAIN]\n"
-	  "switch DOMAIN --to pop3 (--mailbox LOCAL ... | --catch-all)",
+	  "       [--force] [--confirm=DOMAIN] [--dry-run]\n"
+	  "switch DOMAIN --to pop3 (--mailbox LOCAL ... | --catch-all) "
+	  "[--dry-run]",
 	  "To feed (or backup MX): a live probe of the destination must\n"
 	  "pass (unless --force).  The mailboxes' mail is forwarded to it\n"
 	  "(default), archived, or purged (needs --confirm=DOMAIN), by a\n"
@@ -1824,14 +1925,16 @@ static const struct cmd cmds[] = {
 	  "--dest is optional (the probe runs for a new one); a queue.days\n"
 	  "still at the old mode's default takes the new one's (2 / 8).\n"
 	  "To pop3: the new mailboxes' passwords are shown once; queued\n"
-	  "mail is delivered into them." },
+	  "mail is delivered into them.  --dry-run prints the plan (probe,\n"
+	  "mailboxes and their job, queue) and changes nothing." },
 	{ "temp-pop3", cmd_temp_pop3, true,
-	  "temp-pop3 DOMAIN [--mailbox LOCAL ...] [--from-queue] [--catch-all]",
+	  "temp-pop3 DOMAIN [--mailbox LOCAL ...] [--from-queue] [--catch-all]\n"
+	  "       [--dry-run]",
 	  "While a feed or backup domain's server is out: temporary POP3\n"
 	  "mailboxes (listed, the recipients in the relays' queues, and/or\n"
 	  "a catch-all) whose passwords are shown once; the relays deliver\n"
 	  "the domain's mail, queued mail too, into them." },
-	{ "revert", cmd_revert, true, "revert DOMAIN [--keep-days N]",
+	{ "revert", cmd_revert, true, "revert DOMAIN [--keep-days N] [--dry-run]",
 	  "End temporary POP3: the domain's mail goes to its feed again.\n"
 	  "The mail left in the temporary mailboxes is re-injected to the\n"
 	  "destination, then they are archived and removed; with\n"

@@ -687,36 +687,6 @@ int conf_dnsbl_parse(const char *in, char *out, size_t size)
 	return 0;
 }
 
-static int read_dnsbls(const config_setting_t *st, const struct setting *s,
-		       struct conf_list *out, const char *path,
-		       struct error *err)
-{
-	unsigned line = config_setting_source_line(st);
-	int i, n;
-
-	if (!config_setting_is_array(st) && !config_setting_is_list(st))
-		return fail(err, path, line, s->name,
-			    "must be a list of zones like "
-			    "[ \"zen.spamhaus.org=127.0.0.[2..11]\" ]");
-	n = config_setting_length(st);
-	if (n > CONF_DNSBL_MAX)
-		return fail(err, path, line, s->name, "at most 16 zones");
-	for (i = 0; i < out->n; i++)
-		free(out->v[i]);
-	out->n = 0;
-	for (i = 0; i < n; i++) {
-		const char *v = config_setting_get_string_elem(st, i);
-		char zone[CONF_DNSBL_LEN + 1];
-
-		if (v == NULL || conf_dnsbl_parse(v, zone, sizeof(zone)) < 0)
-			return fail(err, path, line, s->name,
-				    "entries must be ZONE or ZONE=FILTER, the "
-				    "filter like 127.0.0.2 or 127.0.0.[2..11]");
-		out->v[out->n++] = xstrdup(zone);
-	}
-	return 0;
-}
-
 /* "any", or user:NAME / group:NAME, NAME a user or group name or id. */
 static bool peer_ok(const char *v)
 {
@@ -738,30 +708,55 @@ static bool peer_ok(const char *v)
 		      "0123456789._-") == n;
 }
 
-static int read_peers(const config_setting_t *st, const struct setting *s,
-		      struct conf_list *out, const char *path,
-		      struct error *err)
+static int peer_entry(const char *in, char *out, size_t size)
+{
+	return peer_ok(in) ? strlcpy_checked(out, in, size) : -1;
+}
+
+/* A list of strings, each checked and made canonical by entry(). */
+struct list_shape {
+	const char *shape, *too_many, *bad;
+	int (*entry)(const char *in, char *out, size_t size);
+};
+
+static const struct list_shape dnsbl_list = {
+	"must be a list of zones like "
+	"[ \"zen.spamhaus.org=127.0.0.[2..11]\" ]",
+	"at most 16 zones",
+	"entries must be ZONE or ZONE=FILTER, the filter like 127.0.0.2 or "
+	"127.0.0.[2..11]",
+	conf_dnsbl_parse
+};
+
+static const struct list_shape peer_list = {
+	"must be a list like [ \"user:www-data\" ]", "at most 16 entries",
+	"entries must be user:NAME, group:NAME (a name or a numeric id) or "
+	"\"any\"",
+	peer_entry
+};
+
+static int read_list(const config_setting_t *st, const struct setting *s,
+		     const struct list_shape *ls, struct conf_list *out,
+		     const char *path, struct error *err)
 {
 	unsigned line = config_setting_source_line(st);
 	int i, n;
 
 	if (!config_setting_is_array(st) && !config_setting_is_list(st))
-		return fail(err, path, line, s->name,
-			    "must be a list like [ \"user:www-data\" ]");
+		return fail(err, path, line, s->name, ls->shape);
 	n = config_setting_length(st);
-	if (n > CONF_DNSBL_MAX)
-		return fail(err, path, line, s->name, "at most 16 entries");
+	if (n > (int)s->max)
+		return fail(err, path, line, s->name, ls->too_many);
 	for (i = 0; i < out->n; i++)
 		free(out->v[i]);
 	out->n = 0;
 	for (i = 0; i < n; i++) {
 		const char *v = config_setting_get_string_elem(st, i);
+		char canon[CONF_DNSBL_LEN + 1];
 
-		if (v == NULL || !peer_ok(v))
-			return fail(err, path, line, s->name,
-				    "entries must be user:NAME, group:NAME "
-				    "(a name or a numeric id) or \"any\"");
-		out->v[out->n++] = xstrdup(v);
+		if (v == NULL || ls->entry(v, canon, sizeof(canon)) < 0)
+			return fail(err, path, line, s->name, ls->bad);
+		out->v[out->n++] = xstrdup(canon);
 	}
 	return 0;
 }
@@ -883,11 +878,11 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 	case K_NAMES:
 		return read_names(st, s, c, path, err);
 	case K_DNSBLS:
-		return read_dnsbls(st, s, field(c, s), path, err);
+		return read_list(st, s, &dnsbl_list, field(c, s), path, err);
 	case K_ARGV:
 		return read_argv(st, s, field(c, s), path, err);
 	case K_PEERS:
-		return read_peers(st, s, field(c, s), path, err);
+		return read_list(st, s, &peer_list, field(c, s), path, err);
 	}
 	return 0;
 }

@@ -188,3 +188,8 @@ void dest_format(const struct dest *d, char *buf, size_t size)
 	if (n < 0 || (size_t)n >= size)
 		buf[0] = '\0';
 }
+
+bool dest_equal(const struct dest *a, const struct dest *b)
+{
+	return a->port == b->port && strcmp(a->ip.text, b->ip.text) == 0;
+}

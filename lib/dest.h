@@ -16,6 +16,7 @@
 #ifndef MXFEED_DEST_H
 #define MXFEED_DEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -41,5 +42,7 @@ int dest_port_parse(const char *in, uint16_t *out, const char *field,
 		    struct error *err) __attribute__((warn_unused_result));
 /* "192.0.2.1:25" or "[2001:db8::1]:25" */
 void dest_format(const struct dest *d, char *buf, size_t size);
+/* The same server: address and port. */
+bool dest_equal(const struct dest *a, const struct dest *b);
 
 #endif

@@ -167,11 +167,6 @@ static int set_dest(struct domain *d, const char *path, const char *v,
 	return 0;
 }
 
-static bool dest_equal(const struct dest *a, const struct dest *b)
-{
-	return a->port == b->port && strcmp(a->ip.text, b->ip.text) == 0;
-}
-
 static int set_fallbacks(struct domain *d, const char *path, const char *v,
 			 const struct conf *conf, struct error *err)
 {

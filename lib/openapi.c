@@ -130,11 +130,14 @@ static const struct {
 	  ","
 	  "\"confirm\":{\"type\":\"string\"},\"mailbox\":{\"type\":\"array\","
 	  "\"items\":{\"type\":\"string\"},\"description\":\"local parts, for "
-	  "pop3\"},\"catch_all\":{\"type\":\"boolean\"}}}" },
+	  "pop3\"},\"catch_all\":{\"type\":\"boolean\"},\"dry_run\":{"
+	  "\"type\":\"boolean\",\"description\":\"answer the plan, change "
+	  "nothing\"}}}" },
 	{ "SwitchDone",
 	  "{\"type\":\"object\",\"required\":[\"domain\"],\"properties\":{"
 	  "\"domain\":{\"type\":\"string\"},\"switch\":{\"type\":\"object\"},"
-	  "\"mailboxes\":{}}}" },
+	  "\"mailboxes\":{},\"plan\":{\"type\":\"object\",\"description\":"
+	  "\"with dry_run: what the switch would do\"}}}" },
 	{ "TempPop3",
 	  "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
 	  "\"mailboxes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"

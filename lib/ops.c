@@ -122,15 +122,6 @@ static int apply_settings(struct domain *d, char *const *settings, size_t n,
 	return 0;
 }
 
-static bool same_dest(const struct dest *a, const struct dest *b)
-{
-	char x[IP_TEXT_MAX + 16], y[IP_TEXT_MAX + 16];
-
-	dest_format(a, x, sizeof(x));
-	dest_format(b, y, sizeof(y));
-	return strcmp(x, y) == 0;
-}
-
 /* d's destination was already old's (or one of old's fallbacks). */
 static bool had_dest(const struct domain *old, const struct dest *d)
 {
@@ -138,10 +129,10 @@ static bool had_dest(const struct domain *old, const struct dest *d)
 
 	if (old == NULL || old->mode == MODE_POP3 || !old->has_dest)
 		return false;
-	if (same_dest(&old->dest, d))
+	if (dest_equal(&old->dest, d))
 		return true;
 	for (i = 0; i < old->nfallbacks; i++)
-		if (same_dest(&old->fallbacks[i], d))
+		if (dest_equal(&old->fallbacks[i], d))
 			return true;
 	return false;
 }
@@ -316,6 +307,17 @@ static int check_version(const struct domain *cur, int64_t if_version,
 			 "review and retry",
 			 (long long)cur->version, (long long)if_version,
 			 cur->updated_by[0] ? cur->updated_by : "someone");
+}
+
+/* The domain name as stored (at if_version) and req's plan for it. */
+static int get_plan(const struct ops_ctx *ox, const char *name,
+		    int64_t if_version, const struct sp_req *req,
+		    struct domain *cur, struct sp_plan *p, struct error *err)
+{
+	if (ops_domain_get(ox, name, cur, NULL, err) < 0 ||
+	    check_version(cur, if_version, err) < 0)
+		return -1;
+	return switch_plan(cur, req, ox->conf, p, err);
 }
 
 /* Write nd over cur unless nothing changed. */
@@ -912,24 +914,42 @@ static int remove_queue_check(const struct ops_ctx *ox,
 }
 
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
-		      const char *confirm, bool bounce_queue, struct error *err)
+		      int64_t if_version, const char *confirm,
+		      bool bounce_queue, struct error *err)
 {
+	struct sp_req req = { .verb = SP_REMOVE,
+			      .confirm = confirm,
+			      .bounce_queue = bounce_queue };
+	struct sp_plan p;
 	struct domain cur;
 
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+	if (get_plan(ox, name, if_version, &req, &cur, &p, err) < 0)
 		return -1;
-	if (confirm != NULL && strcmp(confirm, cur.name.alabel) != 0 &&
-	    strcmp(confirm, cur.name.ulabel) != 0)
-		return error_set(err, ERR_INVALID, "confirm",
-				 "--confirm must name the domain (%s)",
-				 cur.name.alabel);
-	if (bounce_queue) {
+	if (p.bounce_queue) {
 		if (remove_bounce(ox, &cur.name, err) < 0)
 			return -1;
 	} else if (remove_queue_check(ox, &cur.name, err) < 0) {
 		return -1;
 	}
 	return store_domain_remove(ox->store, &cur, &ox->change, err);
+}
+
+json_t *ops_switch_plan(const struct ops_ctx *ox, const char *name,
+			const struct sp_req *req, struct error *err)
+{
+	struct sp_req r = *req;
+	struct sp_plan p;
+	struct domain cur;
+	json_t *mbs, *out;
+
+	if (r.verb == SP_TEMP_POP3 && r.actor == NULL)
+		r.actor = ox->change.actor;
+	if (get_plan(ox, name, OPS_NO_VERSION, &r, &cur, &p, err) < 0 ||
+	    (mbs = ops_mailboxes_json(ox, &cur, err)) == NULL)
+		return NULL;
+	out = switch_plan_json(&cur, &p, mbs);
+	json_decref(mbs);
+	return out;
 }
 
 /* Flatten a JSON object into {"a.b.c": leaf} (arrays stay leaves). */
@@ -1278,6 +1298,17 @@ struct new_mailboxes {
 	json_t *list;
 };
 
+static int add_locals(struct new_mailboxes *nm, char *const *locals, size_t n,
+		      struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (add_local(&nm->mbs, &nm->n, locals[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 static void add_catch_all(struct new_mailboxes *nm, bool temporary)
 {
 	nm->mbs = xrealloc(nm->mbs, (nm->n + 1) * sizeof(*nm->mbs));
@@ -1330,27 +1361,22 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 		  bool catch_all, int64_t now, json_t **created,
 		  struct error *err)
 {
+	struct sp_req req = { .verb = SP_TEMP_POP3,
+			      .nlocals = nlocals,
+			      .from_queue = from_queue,
+			      .catch_all = catch_all,
+			      .actor = ox->change.actor,
+			      .now = now };
 	struct new_mailboxes nm = { 0 };
-	struct domain cur, nd;
-	size_t i;
+	struct sp_plan p;
+	struct domain cur;
 	int rc = -1;
 
 	*created = NULL;
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
 		return -1;
-	if (cur.mode == MODE_POP3)
-		return error_set(err, ERR_CONFLICT, "mode",
-				 "%s is a pop3 domain: temp-pop3 is for feed "
-				 "and backup domains",
-				 cur.name.alabel);
-	if (cur.temp_pop3)
-		return error_set(err, ERR_CONFLICT, "temp_pop3",
-				 "%s is in temporary POP3 already (since it "
-				 "was set by %s); revert it first",
-				 cur.name.alabel, cur.temp_pop3_by);
-	for (i = 0; i < nlocals; i++)
-		if (add_local(&nm.mbs, &nm.n, locals[i], err) < 0)
-			goto out;
+	if (add_locals(&nm, locals, nlocals, err) < 0)
+		goto out;
 	if (from_queue) {
 		json_t *q = ops_queue(ox, &cur.name, err), *m, *r;
 		size_t k, j;
@@ -1390,13 +1416,7 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 	}
 	if (issue_passwords(&cur, &nm, err) < 0)
 		goto out;
-	nd = cur;
-	nd.temp_pop3 = true;
-	nd.temp_pop3_since = now;
-	if (strlcpy_checked(nd.temp_pop3_by, ox->change.actor,
-			    sizeof(nd.temp_pop3_by)) < 0 ||
-	    domain_check(&nd, ox->conf, err) < 0 ||
-	    store_temp_pop3(ox->store, &cur, &nd, nm.mbs, nm.hashes, nm.n,
+	if (store_temp_pop3(ox->store, &cur, &p.nd, nm.mbs, nm.hashes, nm.n,
 			    &ox->change, err) < 0)
 		goto out;
 	rc = 0;
@@ -1410,82 +1430,44 @@ int ops_switch_relay(const struct ops_ctx *ox, const char *name,
 		     bool force, const char *confirm, json_t **report,
 		     struct error *err)
 {
+	struct sp_req req = { .verb = to == MODE_BACKUP ? SP_TO_BACKUP
+							: SP_TO_FEED,
+			      .dest = dest,
+			      .fate = fate,
+			      .force = force,
+			      .confirm = confirm };
 	struct switch_req r = { 0 };
-	struct domain cur, nd;
+	struct sp_plan p;
+	struct domain cur;
 	json_t *probe = NULL;
-	char kind[32];
 	long jobs = 0;
 
 	*report = NULL;
-	if (fate == NULL)
-		fate = "forward";
-	if (strcmp(fate, "forward") != 0 && strcmp(fate, "archive") != 0 &&
-	    strcmp(fate, "purge") != 0)
-		return error_set(err, ERR_INVALID, "mailboxes",
-				 "--mailboxes is forward, archive or purge, "
-				 "not \"%s\"",
-				 fate);
 	if (to != MODE_FEED && to != MODE_BACKUP)
 		return error_set(err, ERR_INTERNAL, "to",
 				 "ops_switch_relay: not a relay mode");
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
 		return -1;
-	if ((dest == NULL || dest[0] == '\0') && cur.mode == MODE_POP3)
-		return error_set(err, ERR_INVALID, "destination",
-				 "switch --to %s needs --dest IP[:PORT]",
-				 domain_mode_names[to]);
-	if (cur.mode == to)
-		return error_set(err, ERR_CONFLICT, "mode",
-				 "%s is a %s domain already (a new "
-				 "destination is 'feedctl set %s dest=IP')",
-				 cur.name.alabel, domain_mode_names[to],
-				 cur.name.alabel);
-	if (strcmp(fate, "purge") == 0 &&
-	    (confirm == NULL || (strcmp(confirm, cur.name.alabel) != 0 &&
-				 strcmp(confirm, cur.name.ulabel) != 0)))
-		return error_set(err, ERR_INVALID, "confirm",
-				 "purging the mailboxes of %s deletes their "
-				 "mail: confirm with --confirm=%s",
-				 cur.name.alabel, cur.name.alabel);
-	if (cur.temp_pop3)
-		return error_set(err, ERR_CONFLICT, "temp_pop3",
-				 "%s is in temporary POP3: revert it first",
-				 cur.name.alabel);
-	nd = cur;
-	nd.mode = to;
-	/* a queue.days still at the old mode's default takes the new one's */
-	domain_mode_defaults(&nd, cur.mode, ox->conf);
-	if (dest != NULL && dest[0] != '\0') {
-		nd.has_dest = true;
-		if (dest_parse(dest, ox->conf, &nd.dest, "destination", err) <
-		    0)
-			return -1;
-	}
-	if (domain_check(&nd, ox->conf, err) < 0)
-		return -1;
-	/* the route changes only with a new destination */
-	if (cur.mode == MODE_POP3 || !cur.has_dest ||
-	    !same_dest(&cur.dest, &nd.dest))
-		probe = probe_run(&nd.dest, &nd.name, ox->conf->relay_hostname,
-				  PROBE_TIMEOUT_MS);
+	if (p.probe)
+		probe = probe_run(&p.nd.dest, &p.nd.name,
+				  ox->conf->relay_hostname, PROBE_TIMEOUT_MS);
 	/* ...and under tls.policy encrypt or verify it must take TLS */
-	if (probe != NULL && !force &&
-	    probe_verdict(probe, &nd, &nd.dest, "destination", true, "switch",
-			  err) < 0) {
+	if (probe != NULL && p.probe_binding &&
+	    probe_verdict(probe, &p.nd, &p.nd.dest, "destination", true,
+			  "switch", err) < 0) {
 		json_decref(probe);
 		return -1;
 	}
-	(void)snprintf(kind, sizeof(kind), "mailbox-%s", fate);
 	r.old = &cur;
-	r.nd = &nd;
-	r.action = "switch";
-	r.job_kind = kind;
+	r.nd = &p.nd;
+	r.action = p.action;
+	r.job_kind = p.job_kind;
 	if (store_switch(ox->store, &r, &jobs, &ox->change, err) < 0) {
 		json_decref(probe);
 		return -1;
 	}
 	*report = json_pack("{s:o, s:s, s:i}", "probe",
-			    probe ? probe : json_null(), "mailboxes", fate,
+			    probe ? probe : json_null(), "mailboxes", p.fate,
 			    "jobs", (json_int_t)jobs);
 	return 0;
 }
@@ -1494,34 +1476,22 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 		    char *const *locals, size_t nlocals, bool catch_all,
 		    json_t **created, struct error *err)
 {
+	struct sp_req req = { .verb = SP_TO_POP3,
+			      .nlocals = nlocals,
+			      .catch_all = catch_all };
 	struct switch_req r = { 0 };
 	struct new_mailboxes nm = { 0 };
-	struct domain cur, nd;
+	struct sp_plan p;
+	struct domain cur;
 	size_t i;
 	long jobs = 0;
 	int rc = -1;
 
 	*created = NULL;
-	if (nlocals == 0 && !catch_all)
-		return error_set(err, ERR_INVALID, "mailbox",
-				 "switch --to pop3 needs --mailbox LOCAL or "
-				 "--catch-all: a pop3 domain without mailboxes "
-				 "would refuse all its mail");
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
 		return -1;
-	if (cur.mode == MODE_POP3)
-		return error_set(
-			err, ERR_CONFLICT, "mode",
-			"%s is a pop3 domain already ('feedctl mailbox "
-			"add' adds mailboxes)",
-			cur.name.alabel);
-	if (cur.temp_pop3)
-		return error_set(err, ERR_CONFLICT, "temp_pop3",
-				 "%s is in temporary POP3: revert it first",
-				 cur.name.alabel);
-	for (i = 0; i < nlocals; i++)
-		if (add_local(&nm.mbs, &nm.n, locals[i], err) < 0)
-			goto out;
+	if (add_locals(&nm, locals, nlocals, err) < 0)
+		goto out;
 	/* add_local() marks them temporary: these are for good */
 	for (i = 0; i < nm.n; i++)
 		nm.mbs[i].temporary = false;
@@ -1529,17 +1499,13 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 		add_catch_all(&nm, false);
 	if (issue_passwords(&cur, &nm, err) < 0)
 		goto out;
-	nd = cur;
-	nd.mode = MODE_POP3;
-	domain_clear_dest(&nd); /* the tls settings go with the route */
 	r.old = &cur;
-	r.nd = &nd;
-	r.action = "switch";
+	r.nd = &p.nd;
+	r.action = p.action;
 	r.mbs = nm.mbs;
 	r.hashes = nm.hashes;
 	r.n = nm.n;
-	if (domain_check(&nd, ox->conf, err) < 0 ||
-	    store_switch(ox->store, &r, &jobs, &ox->change, err) < 0)
+	if (store_switch(ox->store, &r, &jobs, &ox->change, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -1550,43 +1516,30 @@ out:
 int ops_revert(const struct ops_ctx *ox, const char *name, long keep_days,
 	       int64_t now, json_t **report, struct error *err)
 {
+	struct sp_req req = { .verb = SP_REVERT,
+			      .keep_days = keep_days,
+			      .now = now };
 	struct switch_req r = { 0 };
-	struct domain cur, nd;
+	struct sp_plan p;
+	struct domain cur;
 	long jobs = 0;
 
 	*report = NULL;
-	if (keep_days == 0 || keep_days > 365)
-		return error_set(err, ERR_INVALID, "keep_days",
-				 "--keep-days is 1 to 365");
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
 		return -1;
-	if (!cur.temp_pop3)
-		return error_set(err, ERR_CONFLICT, "temp_pop3",
-				 "%s is not in temporary POP3: nothing to "
-				 "revert",
-				 cur.name.alabel);
-	nd = cur;
-	nd.temp_pop3 = false;
-	nd.temp_pop3_since = 0;
-	nd.temp_pop3_by[0] = '\0';
 	r.old = &cur;
-	r.nd = &nd;
-	r.action = "revert";
-	r.temp_only = true;
-	if (keep_days > 0) {
-		r.job_kind = "mailbox-archive";
-		r.run_after = r.keep_until = now + (int64_t)keep_days * 86400;
-	} else {
-		r.job_kind = "mailbox-forward";
-	}
-	if (domain_check(&nd, ox->conf, err) < 0 ||
-	    store_switch(ox->store, &r, &jobs, &ox->change, err) < 0)
+	r.nd = &p.nd;
+	r.action = p.action;
+	r.temp_only = p.temp_only;
+	r.job_kind = p.job_kind;
+	r.run_after = p.run_after;
+	r.keep_until = p.keep_until;
+	if (store_switch(ox->store, &r, &jobs, &ox->change, err) < 0)
 		return -1;
-	*report = json_pack("{s:s, s:i, s:o}", "mailboxes",
-			    keep_days > 0 ? "keep" : "forward", "jobs",
+	*report = json_pack("{s:s, s:i, s:o}", "mailboxes", p.fate, "jobs",
 			    (json_int_t)jobs, "keep_until",
-			    keep_days > 0 ? json_integer(r.keep_until)
-					  : json_null());
+			    p.keep_until ? json_integer(p.keep_until)
+					 : json_null());
 	return 0;
 }
 

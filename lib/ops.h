@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "model.h"
 #include "store.h"
+#include "switchplan.h"
 #include "util/error.h"
 
 #define OPS_NO_VERSION	(-1)
@@ -160,11 +161,21 @@ int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
  * domain has mailboxes or queued mail on any relay, unless
  * bounce_queue: then every relay bounces its queued mail to the
  * senders first.  A relay that does not answer refuses the removal
- * (ERR_TEMPFAIL): nobody can tell what waits there.
+ * (ERR_TEMPFAIL): nobody can tell what waits there.  if_version as for
+ * ops_domain_set(): the version the caller saw, or OPS_NO_VERSION.
  */
 int ops_domain_remove(const struct ops_ctx *ox, const char *name,
-		      const char *confirm, bool bounce_queue, struct error *err)
+		      int64_t if_version, const char *confirm,
+		      bool bounce_queue, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * What a switching verb (switch, temp-pop3, revert, remove: req) would
+ * do to name, changing nothing: switch_plan_json() of the plan the verb
+ * itself executes, or NULL with err set to the verb's refusal.  The
+ * live probe and the relays' queues are not consulted.
+ */
+json_t *ops_switch_plan(const struct ops_ctx *ox, const char *name,
+			const struct sp_req *req, struct error *err);
 /*
  * Converge the domains of doc (one object or an array of them) to it.
  * *report: {"dry_run": b, "results": [{"name", "action":

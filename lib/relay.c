@@ -33,6 +33,7 @@
 #include "queue.h"
 #include "reinject.h"
 #include "tls.h"
+#include "util/atomicfile.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/httpc.h"
@@ -52,77 +53,18 @@ static int path_of(char *buf, const char *a, const char *b, struct error *err)
 	return 0;
 }
 
+/* Postfix trusts a configuration file only once its mtime is in the
+ * past: the file is complete, so it is dated two seconds back.  The
+ * directory is synced once its files are all written. */
 static int write_file(const char *dir, const char *name, const char *data,
 		      size_t len, struct error *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	size_t off = 0;
-	int fd;
+	char path[PATH_MAX];
 
 	if (path_of(path, dir, name, err) < 0)
 		return -1;
-	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return error_set(err, ERR_INTERNAL, NULL,
-				 "cannot create %s: %s", tmp, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto bad;
-		off += (size_t)n;
-	}
-	/*
-	 * Postfix waits until a configuration file's mtime is in the past
-	 * (up to two seconds, in 300 ms steps) before it trusts it; the
-	 * file is complete, so date it two seconds back.
-	 */
-	{
-		struct timespec ts[2];
-
-		clock_gettime(CLOCK_REALTIME, &ts[0]);
-		ts[0].tv_sec -= 2;
-		ts[1] = ts[0];
-		if (futimens(fd, ts) < 0)
-			goto bad;
-	}
-	if (fsync(fd) < 0)
-		goto bad;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto bad;
-	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
-		goto bad;
-	}
-	return 0;
-bad:
-	error_set(err, ERR_INTERNAL, NULL, "cannot write %s: %s", path,
-		  strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
-}
-
-static int fsync_dir(const char *dir, struct error *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return error_set(err, ERR_INTERNAL, NULL, "cannot sync %s: %s",
-				 dir, strerror(e));
-	}
-	close(fd);
-	return 0;
+	return atomic_write(path, data, len, 0644,
+			    ATOMIC_NO_DIRSYNC | ATOMIC_BACKDATE, err);
 }
 
 /* Run a command; its first output line goes into the error. */
@@ -287,11 +229,11 @@ static int write_rspamd(const char *dir, const struct conf *conf,
 		       err) < 0 ||
 	    write_file(dir, "rspamd/mxfeed-modes", g->modes.buf, g->modes.len,
 		       err) < 0 ||
-	    fsync_dir(sub, err) < 0)
+	    atomic_sync_dir(sub, err) < 0)
 		return -1;
 	if (path_of(sub, dir, "rspamd", err) < 0)
 		return -1;
-	return fsync_dir(sub, err);
+	return atomic_sync_dir(sub, err);
 }
 
 /* Mode 0640, group dovecot (when there is one). */
@@ -442,7 +384,7 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	if (protect(sub, "dovecot-sql.conf.ext", err) < 0 ||
 	    protect(sub, "doveadm.conf.ext", err) < 0)
 		return -1;
-	return fsync_dir(sub, err);
+	return atomic_sync_dir(sub, err);
 }
 
 /* rspamd's configuration (not its data) differs from the current one. */
@@ -636,7 +578,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		if (spawn_check_all(argvs, whats, 3, ERR_INTERNAL, err) < 0)
 			goto out;
 	}
-	rc = fsync_dir(dir, err);
+	rc = atomic_sync_dir(dir, err);
 out:
 	gen_release(&g);
 	sbuf_release(&clients);
@@ -730,7 +672,7 @@ static int swap_current(const struct conf *conf, const char *target,
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "cannot switch %s to %s: %s", cur, target,
 				 strerror(errno));
-	return fsync_dir(conf->state_dir, err);
+	return atomic_sync_dir(conf->state_dir, err);
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "util/atomicfile.h"
 #include "util/log.h"
 
 #define CONNECT_TIMEOUT_MS 500
@@ -164,44 +165,9 @@ void relaystat_render(struct strbuf *out, const struct relaystat *st,
 int relaystat_write(const char *path, const struct strbuf *text,
 		    struct error *err)
 {
-	char tmp[PATH_MAX];
-	size_t off = 0;
-	int fd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return error_set(err, ERR_INTERNAL, NULL, "path too long: %s",
-				 path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return error_set(err, ERR_INTERNAL, NULL,
-				 "cannot create %s: %s", tmp, strerror(errno));
-	while (off < text->len) {
-		ssize_t n = write(fd, text->buf + off, text->len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto bad;
-		off += (size_t)n;
-	}
 	/* node_exporter runs as its own user */
-	if (fchmod(fd, 0644) < 0)
-		goto bad;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto bad;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto bad;
-	return 0;
-bad:
-	error_set(err, ERR_INTERNAL, NULL, "cannot write %s: %s", path,
-		  strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
+	return atomic_write(path, text->buf, text->len, 0644, ATOMIC_NO_SYNC,
+			    err);
 }
 
 /* Does HOST:PORT (or [V6]:PORT) accept a TCP connection, soon? */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "maillog.h"
+#include "util/atomicfile.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -187,17 +188,15 @@ static bool read_pos(const char *path, unsigned long long *ino, long long *off)
 
 static void write_pos(const char *path, unsigned long long ino, long long off)
 {
-	char tmp[PATH_MAX + 8];
-	FILE *fp;
+	struct error err = ERROR_INIT;
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%llu %lld\n", ino, off);
 
-	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fp = fopen(tmp, "w")) == NULL) {
-		log_warn("tracking: %s: %s", tmp, strerror(errno));
-		return;
-	}
-	fprintf(fp, "%llu %lld\n", ino, off);
-	if (fclose(fp) != 0 || rename(tmp, path) != 0)
-		log_warn("tracking: %s: %s", path, strerror(errno));
+	/* rewritten every turn, not fsynced (as before): a crash loses
+	 * at most the last position */
+	if (atomic_write(path, line, (size_t)n, 0644, ATOMIC_NO_SYNC, &err) < 0)
+		log_warn("tracking: %s", error_msg(&err));
+	error_release(&err);
 }
 
 int track_turn(struct track *t, struct store *s, const struct conf *conf,

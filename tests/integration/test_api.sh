@@ -301,6 +301,14 @@ check "... naming the jobs" jqe '.detail | test("mailbox jobs? to run")'
 check "refused switches changed nothing" test "$(sql "SELECT version - $v, mode FROM domains WHERE name='example.com'")" = "1|feed"
 expect_status 201 "create a feed domain to turn into a backup MX" POST /api/v1/domains "${O[@]}" "${J[@]}" \
 	-d '{"name":"bk-api.example","mode":"feed","destination":{"host":"127.0.0.1","port":2599},"force":true}'
+bk0=$(sql "SELECT version || ' ' || mode || ' ' || (SELECT count(*) FROM audit WHERE domain='bk-api.example') FROM domains WHERE name='bk-api.example'")
+expect_status 200 "switch with \"dry_run\": the plan" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"backup","dry_run":true}'
+check "... what would happen: feed to backup, no probe, queue.days 2 -> 8" \
+	jq_out '.domain == "bk-api.example" and .plan.verb == "switch-backup" and .plan.from == "feed" and .plan.to == "backup" and .plan.probe == "none" and .plan.queue_days == {"old": 2, "new": 8} and (has("switch") | not)'
+check "... and nothing changed (version, mode, audit)" \
+	test "$(sql "SELECT version || ' ' || mode || ' ' || (SELECT count(*) FROM audit WHERE domain='bk-api.example') FROM domains WHERE name='bk-api.example'")" = "$bk0"
+expect_status 409 "a dry run is refused as the switch would be" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"feed","dry_run":true}'
+check "... with the switch's message" jq_out '.detail | test("is a feed domain already")'
 expect_status 200 "switch to backup, keeping the destination (no probe)" POST /api/v1/domains/bk-api.example/switch "${O[@]}" "${J[@]}" -d '{"to":"backup"}'
 check "... no probe ran, no mailbox job" jqe '.switch.probe == null and .switch.jobs == 0'
 check "... now backup, queue.days the backup default" test "$(sql "SELECT mode || ' ' || queue_days FROM domains WHERE name='bk-api.example'")" = "backup 8"

@@ -185,6 +185,10 @@ check "... keeps the ticket" body_has 'value="T-600"'
 check "... changed nothing yet" test "$(state sw.example)" = "$s_sw"
 P=$(plan)
 check "... carries the plan it showed" test ${#P} = 64
+cp "$T/out" "$T/confirm.html"
+$F --json switch sw.example --to feed --dest 127.0.0.1:2526 --dry-run > "$T/plan.json"
+check "... and lists lib's plan, line for line as feedctl switch --dry-run" \
+	bash -c "n=0; while IFS= read -r e; do n=\$((n + 1)); e=\$(printf '%s' \"\$e\" | sed 's/&/\\&amp;/g; s/</\\&lt;/g; s/>/\\&gt;/g'); grep -qF \"In short: \$e.\" '$T/confirm.html' || exit 1; done < <(jq -r '.effects[]' '$T/plan.json'); [ \$n -ge 3 ]"
 expect_status 409 "confirmed, the probe fails: 409" POST /portal/d/sw.example/switch-feed "${U[@]}" "${OR[@]}" "${C[@]}" \
 	--data-urlencode dest=127.0.0.1:2526 --data-urlencode fate=forward --data-urlencode confirmed=1 --data-urlencode "plan=$P"
 check "... the probe's message is beside the destination" err_beside switch-feed-dest '127.0.0.1:2526 did not pass the probe'

@@ -1,0 +1,315 @@
+/*
+ * switchplan - the rules of the switching verbs, as a plan (see
+ * switchplan.h).  Nothing here reads or writes the database.
+ */
+#include "switchplan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dest.h"
+#include "util/strbuf.h"
+
+const char *const sp_verb_names[] = { "switch-feed", "switch-backup",
+				      "switch-pop3", "temp-pop3",
+				      "revert",	     "remove" };
+
+static bool names_domain(const struct domain *d, const char *s)
+{
+	return s != NULL && (strcmp(s, d->name.alabel) == 0 ||
+			     strcmp(s, d->name.ulabel) == 0);
+}
+
+/* The state rules: which verb a domain in cur's state can take. */
+static int state_check(const struct domain *cur, enum sp_verb v,
+		       struct error *err)
+{
+	const char *n = cur->name.alabel;
+
+	switch (v) {
+	case SP_TO_FEED:
+	case SP_TO_BACKUP: {
+		enum domain_mode to = v == SP_TO_FEED ? MODE_FEED : MODE_BACKUP;
+
+		if (cur->mode == to)
+			return error_set(err, ERR_CONFLICT, "mode",
+					 "%s is a %s domain already (a new "
+					 "destination is 'feedctl set %s "
+					 "dest=IP')",
+					 n, domain_mode_names[to], n);
+		break;
+	}
+	case SP_TO_POP3:
+		if (cur->mode == MODE_POP3)
+			return error_set(err, ERR_CONFLICT, "mode",
+					 "%s is a pop3 domain already "
+					 "('feedctl mailbox add' adds "
+					 "mailboxes)",
+					 n);
+		break;
+	case SP_TEMP_POP3:
+		if (cur->mode == MODE_POP3)
+			return error_set(err, ERR_CONFLICT, "mode",
+					 "%s is a pop3 domain: temp-pop3 is "
+					 "for feed and backup domains",
+					 n);
+		if (cur->temp_pop3)
+			return error_set(err, ERR_CONFLICT, "temp_pop3",
+					 "%s is in temporary POP3 already "
+					 "(since it was set by %s); revert it "
+					 "first",
+					 n, cur->temp_pop3_by);
+		return 0;
+	case SP_REVERT:
+		if (!cur->temp_pop3)
+			return error_set(err, ERR_CONFLICT, "temp_pop3",
+					 "%s is not in temporary POP3: nothing "
+					 "to revert",
+					 n);
+		return 0;
+	case SP_REMOVE:
+		return 0;
+	}
+	if (cur->temp_pop3)
+		return error_set(err, ERR_CONFLICT, "temp_pop3",
+				 "%s is in temporary POP3: revert it first", n);
+	return 0;
+}
+
+bool switch_plan_offered(const struct domain *cur, enum sp_verb verb)
+{
+	struct error e = ERROR_INIT;
+	bool ok = state_check(cur, verb, &e) == 0;
+
+	error_release(&e);
+	return ok;
+}
+
+static int plan_relay(const struct domain *cur, const struct sp_req *req,
+		      const struct conf *conf, struct sp_plan *p,
+		      struct error *err)
+{
+	enum domain_mode to = req->verb == SP_TO_FEED ? MODE_FEED : MODE_BACKUP;
+	bool new_dest = req->dest != NULL && req->dest[0] != '\0';
+
+	if (strcmp(p->fate, "forward") != 0 &&
+	    strcmp(p->fate, "archive") != 0 && strcmp(p->fate, "purge") != 0)
+		return error_set(err, ERR_INVALID, "mailboxes",
+				 "--mailboxes is forward, archive or purge, "
+				 "not \"%s\"",
+				 p->fate);
+	if (!new_dest && cur->mode == MODE_POP3)
+		return error_set(err, ERR_INVALID, "destination",
+				 "switch --to %s needs --dest IP[:PORT]",
+				 domain_mode_names[to]);
+	if (state_check(cur, req->verb, err) < 0)
+		return -1;
+	if (strcmp(p->fate, "purge") == 0 && !names_domain(cur, req->confirm))
+		return error_set(err, ERR_INVALID, "confirm",
+				 "purging the mailboxes of %s deletes their "
+				 "mail: confirm with --confirm=%s",
+				 cur->name.alabel, cur->name.alabel);
+	p->nd.mode = to;
+	/* a queue.days still at the old mode's default takes the new one's */
+	domain_mode_defaults(&p->nd, cur->mode, conf);
+	if (new_dest) {
+		p->nd.has_dest = true;
+		if (dest_parse(req->dest, conf, &p->nd.dest, "destination",
+			       err) < 0)
+			return -1;
+	}
+	/* the route changes only with a new destination */
+	p->probe = cur->mode == MODE_POP3 || !cur->has_dest ||
+		   !dest_equal(&cur->dest, &p->nd.dest);
+	p->probe_binding = p->probe && !req->force;
+	(void)snprintf(p->job_kind, sizeof(p->job_kind), "mailbox-%s", p->fate);
+	return 0;
+}
+
+int switch_plan(const struct domain *cur, const struct sp_req *req,
+		const struct conf *conf, struct sp_plan *p, struct error *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->verb = req->verb;
+	p->nd = *cur;
+	p->action = "switch";
+	switch (req->verb) {
+	case SP_TO_FEED:
+	case SP_TO_BACKUP:
+		p->fate = req->fate ? req->fate : "forward";
+		if (plan_relay(cur, req, conf, p, err) < 0)
+			return -1;
+		break;
+	case SP_TO_POP3:
+		p->fate = "new";
+		if (req->nlocals > LOCALS_MAX)
+			return error_set(err, ERR_INVALID, "mailbox",
+					 "at most %d mailboxes at once",
+					 LOCALS_MAX);
+		if (req->nlocals == 0 && !req->catch_all)
+			return error_set(err, ERR_INVALID, "mailbox",
+					 "switch --to pop3 needs --mailbox "
+					 "LOCAL or --catch-all: a pop3 domain "
+					 "without mailboxes would refuse all "
+					 "its mail");
+		if (state_check(cur, req->verb, err) < 0)
+			return -1;
+		p->nd.mode = MODE_POP3;
+		domain_clear_dest(&p->nd); /* the tls settings go with it */
+		break;
+	case SP_TEMP_POP3:
+		p->fate = "new";
+		p->action = "temp-pop3";
+		p->temp_only = true;
+		if (req->nlocals > LOCALS_MAX)
+			return error_set(err, ERR_INVALID, "mailbox",
+					 "at most %d mailboxes at once",
+					 LOCALS_MAX);
+		if (state_check(cur, req->verb, err) < 0)
+			return -1;
+		if (req->nlocals == 0 && !req->from_queue && !req->catch_all)
+			return error_set(err, ERR_INVALID, "mailbox",
+					 "temp-pop3 needs --mailbox LOCAL, "
+					 "--from-queue (with mail queued) or "
+					 "--catch-all");
+		p->nd.temp_pop3 = true;
+		p->nd.temp_pop3_since = req->now;
+		if (strlcpy_checked(p->nd.temp_pop3_by,
+				    req->actor ? req->actor : "",
+				    sizeof(p->nd.temp_pop3_by)) < 0)
+			return error_set(err, ERR_INVALID, "actor",
+					 "the actor's name is too long");
+		break;
+	case SP_REVERT:
+		p->action = "revert";
+		p->temp_only = true;
+		if (req->keep_days == 0 || req->keep_days > KEEP_DAYS_MAX)
+			return error_set(err, ERR_INVALID, "keep_days",
+					 "--keep-days is 1 to %d",
+					 KEEP_DAYS_MAX);
+		if (state_check(cur, req->verb, err) < 0)
+			return -1;
+		p->nd.temp_pop3 = false;
+		p->nd.temp_pop3_since = 0;
+		p->nd.temp_pop3_by[0] = '\0';
+		if (req->keep_days > 0) {
+			p->fate = "keep";
+			(void)snprintf(p->job_kind, sizeof(p->job_kind),
+				       "mailbox-archive");
+			p->run_after = p->keep_until =
+				req->now + (int64_t)req->keep_days * 86400;
+		} else {
+			p->fate = "forward";
+			(void)snprintf(p->job_kind, sizeof(p->job_kind),
+				       "mailbox-forward");
+		}
+		break;
+	case SP_REMOVE:
+		p->action = "remove";
+		p->fate = "removed";
+		p->bounce_queue = req->bounce_queue;
+		if (req->confirm != NULL && !names_domain(cur, req->confirm))
+			return error_set(err, ERR_INVALID, "confirm",
+					 "--confirm must name the domain (%s)",
+					 cur->name.alabel);
+		return 0;
+	}
+	p->queue_days_changed = p->nd.queue_days != cur->queue_days;
+	return domain_check(&p->nd, conf, err);
+}
+
+static void effect(json_t *effects, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void effect(json_t *effects, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(effects, json_string(buf));
+}
+
+/* The addresses the plan's mailbox job touches. */
+static json_t *affected(const struct sp_plan *p, const json_t *mailboxes)
+{
+	json_t *out = json_array(), *m;
+	size_t i;
+
+	if (p->job_kind[0] == '\0' && p->verb != SP_REMOVE)
+		return out;
+	json_array_foreach(mailboxes, i, m)
+	{
+		if (p->temp_only &&
+		    !json_is_true(json_object_get(m, "temporary")))
+			continue;
+		json_array_append(out, json_object_get(m, "address"));
+	}
+	return out;
+}
+
+static const char *queue_text(const struct sp_plan *p)
+{
+	switch (p->verb) {
+	case SP_TO_FEED:
+	case SP_TO_BACKUP:
+		return "queued mail goes to the destination once every relay "
+		       "routes the new way";
+	case SP_TO_POP3:
+	case SP_TEMP_POP3:
+		return "queued mail is delivered into the mailboxes";
+	case SP_REVERT:
+		return "queued mail goes to the destination again";
+	case SP_REMOVE:
+		return p->bounce_queue ? "every relay bounces the domain's "
+					 "queued mail to its senders first"
+				       : "refused while mail is queued on any "
+					 "relay";
+	}
+	return "";
+}
+
+json_t *switch_plan_json(const struct domain *cur, const struct sp_plan *p,
+			 const json_t *mailboxes)
+{
+	char dest[DEST_TEXT_MAX + 8] = "";
+	json_t *list = affected(p, mailboxes), *effects = json_array();
+	const char *probe = !p->probe	       ? "none"
+			    : p->probe_binding ? "required"
+					       : "advisory";
+
+	if (p->nd.has_dest && p->nd.mode != MODE_POP3)
+		dest_format(&p->nd.dest, dest, sizeof(dest));
+	if (p->probe)
+		effect(effects, "%s is probed over SMTP first%s", dest,
+		       p->probe_binding ? "; if it does not pass, nothing "
+					  "is changed"
+					: " (force: the outcome is ignored)");
+	if (json_array_size(list) > 0 && p->job_kind[0] != '\0')
+		effect(effects, "%zu mailbox%s: %s (job %s)",
+		       json_array_size(list),
+		       json_array_size(list) == 1 ? "" : "es", p->fate,
+		       p->job_kind);
+	if (p->queue_days_changed)
+		effect(effects, "queue.days %d -> %d (the %s default)",
+		       cur->queue_days, p->nd.queue_days,
+		       domain_mode_names[p->nd.mode]);
+	return json_pack(
+		"{s:s, s:s, s:I, s:s, s:s, s:b, s:s, s:s?, s:{s:s?, s:s?, "
+		"s:o}, s:s, s:{s:i, s:i}, s:o, s:o}",
+		"verb", sp_verb_names[p->verb], "domain", cur->name.alabel,
+		"version", (json_int_t)cur->version, "from",
+		domain_mode_names[cur->mode], "to",
+		p->verb == SP_REMOVE ? "removed"
+				     : domain_mode_names[p->nd.mode],
+		"temp_pop3", p->nd.temp_pop3, "probe", probe, "destination",
+		dest[0] ? dest : NULL, "mailboxes", "fate", p->fate, "job",
+		p->job_kind[0] ? p->job_kind : NULL, "affected", list, "queue",
+		queue_text(p), "queue_days", "old", cur->queue_days, "new",
+		p->nd.queue_days, "keep_until",
+		p->keep_until ? json_integer(p->keep_until) : json_null(),
+		"effects", effects);
+}

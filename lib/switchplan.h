@@ -1,0 +1,92 @@
+/*
+ * switchplan - what a switching verb will do, decided before doing it
+ *
+ * switch_plan() holds the rules of the verbs that change a domain's
+ * mail path (SPEC section 5): switch to feed, backup or pop3,
+ * temp-pop3, revert and remove.  From the domain as it is and the
+ * request it either refuses (err set, as the verb would) or fills a
+ * struct sp_plan: the record after the change, the job the mailboxes
+ * get, whether a live probe runs, what the queue sees.  It changes
+ * nothing: ops executes the plan it computed (lib/ops.c), and
+ * ops_switch_plan() returns it as JSON for a --dry-run, the API's
+ * "dry_run" and the portal's confirmation page.
+ */
+#ifndef MXFEED_SWITCHPLAN_H
+#define MXFEED_SWITCHPLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "model.h"
+#include "util/error.h"
+
+enum sp_verb {
+	SP_TO_FEED,
+	SP_TO_BACKUP,
+	SP_TO_POP3,
+	SP_TEMP_POP3,
+	SP_REVERT,
+	SP_REMOVE
+};
+
+extern const char *const sp_verb_names[]; /* "switch-feed", ... */
+
+/* The bounds the fronts check their input against (lib decides) */
+#define KEEP_DAYS_MAX 365 /* revert --keep-days 1..KEEP_DAYS_MAX */
+#define LOCALS_MAX    64  /* mailboxes named in one request */
+
+struct sp_req {
+	enum sp_verb verb;
+	const char *dest;    /* to feed/backup: IP[:PORT] or NULL */
+	const char *fate;    /* to feed/backup: forward (NULL)|archive|purge */
+	bool force;	     /* to feed/backup: a failed probe is ignored */
+	const char *confirm; /* purge, remove: must name the domain */
+	size_t nlocals;	     /* to pop3, temp-pop3: mailboxes asked for */
+	bool catch_all;
+	bool from_queue;   /* temp-pop3 */
+	long keep_days;	   /* revert: < 0 forward now, 1..365 keep */
+	bool bounce_queue; /* remove */
+	const char *actor; /* temp-pop3: who set it */
+	int64_t now;
+};
+
+struct sp_plan {
+	enum sp_verb verb;
+	struct domain nd;	 /* the record after (remove: the one before) */
+	const char *action;	 /* the audit action: switch|temp-pop3|... */
+	const char *fate;	 /* the mailboxes': forward|archive|purge|keep|
+				    new|removed */
+	char job_kind[32];	 /* the mailboxes' job, "" for none */
+	bool temp_only;		 /* only the temporary mailboxes are affected */
+	bool probe;		 /* a live probe of nd.dest runs */
+	bool probe_binding;	 /* ...and a failure refuses (not force) */
+	bool queue_days_changed; /* queue.days took the new mode's default */
+	bool bounce_queue;	 /* remove: the relays bounce queued mail */
+	int64_t run_after, keep_until;
+};
+
+/*
+ * The plan of req for cur, or -1 with err set (the refusal: its code,
+ * field and message are the verb's).  conf: the defaults and the
+ * destination rules.
+ */
+int switch_plan(const struct domain *cur, const struct sp_req *req,
+		const struct conf *conf, struct sp_plan *p, struct error *err)
+	__attribute__((warn_unused_result));
+/* Whether verb fits cur's state at all (which forms to offer). */
+bool switch_plan_offered(const struct domain *cur, enum sp_verb verb);
+/*
+ * p as JSON: {"verb", "domain", "version", "from", "to", "temp_pop3",
+ * "probe": "none"|"required"|"advisory", "destination", "mailboxes":
+ * {"fate", "job", "affected": [ADDRESS...]}, "queue": TEXT,
+ * "queue_days": {"old", "new"}, "keep_until": T|null, "effects":
+ * [TEXT...]}.  mailboxes: ops_mailboxes_json()'s list (may be NULL).
+ */
+json_t *switch_plan_json(const struct domain *cur, const struct sp_plan *p,
+			 const json_t *mailboxes);
+
+#endif
