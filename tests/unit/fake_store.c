@@ -384,6 +384,15 @@ json_t *store_events_find(struct store *s, const char *domain,
 	return NULL;
 }
 
+json_t *store_events_recent(struct store *s, const char *domain,
+			    const char *verdicts, int64_t since, long limit,
+			    struct error *err)
+{
+	(void)s, (void)domain, (void)verdicts, (void)since, (void)limit;
+	UNAVAILABLE("store_events_recent");
+	return NULL;
+}
+
 int store_events_prepare(struct store *s, int keep_days, int *dropped,
 			 struct error *err)
 {
