@@ -1968,7 +1968,8 @@ static const struct cmd cmds[] = {
 	  "to the address) since T (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, Nh\n"
 	  "or Nd ago; default tracking.days), newest first, with what\n"
 	  "happened on which relay: refused (with the reply), greylisted,\n"
-	  "accepted, virus, deleted as spam, delivered, deferred, bounced,\n"
+	  "accepted, virus, deleted, quarantined or tagged as spam (with\n"
+	  "the level, score and action), delivered, deferred, bounced,\n"
 	  "expired.  --message-id takes the id without <>." },
 	{ "probe", cmd_probe, true, "probe DOMAIN|IP[:PORT]",
 	  "Ask a destination over SMTP: banner, EHLO (STARTTLS offered?)\n"

@@ -275,6 +275,57 @@ static enum mlog_kind parse_delivery(const char *s, struct mlog_line *out)
 	return ML_DELIVERY;
 }
 
+/* word at *s followed by ' ' or the end, one of the list: into dst */
+static bool one_of(const char **s, const char *const *list, char *dst,
+		   size_t size)
+{
+	size_t n = strcspn(*s, " "), i;
+
+	for (i = 0; list[i] != NULL; i++) {
+		if (strlen(list[i]) == n && strncmp(*s, list[i], n) == 0 &&
+		    n < size) {
+			memcpy(dst, *s, n);
+			dst[n] = '\0';
+			*s += n;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * "header X-Mxfeed-Spam: level=L action=A score=S from NAME[IP]; ...":
+ * each value from a closed list or digits, so nothing of the sender's
+ * reaches the row (the header is ours: milter_header_checks sees only
+ * what a milter adds).
+ */
+static enum mlog_kind parse_tagged(const char *s, struct mlog_line *out)
+{
+	static const char *const levels[] = { "low", "med", "high", NULL };
+	static const char *const actions[] = { "header", "subject", NULL };
+	size_t n;
+
+	if (!has_prefix(s, "header " MLOG_SPAM_HEADER ": level="))
+		return ML_NONE;
+	s += strlen("header " MLOG_SPAM_HEADER ": level=");
+	if (!one_of(&s, levels, out->spam_level, sizeof(out->spam_level)) ||
+	    !has_prefix(s, " action="))
+		return ML_NONE;
+	s += 8;
+	if (!one_of(&s, actions, out->spam_action, sizeof(out->spam_action)) ||
+	    !has_prefix(s, " score="))
+		return ML_NONE;
+	s += 7;
+	n = strspn(s, "-0123456789.");
+	if (n == 0 || n >= sizeof(out->spam_score) ||
+	    (s[n] != ' ' && s[n] != '\0') || !isdigit((unsigned char)s[n - 1]))
+		return ML_NONE;
+	memcpy(out->spam_score, s, n);
+	out->spam_score[n] = '\0';
+	memcpy(out->verdict, "tagged", 7);
+	return ML_TAGGED;
+}
+
 enum mlog_kind mlog_parse(const char *line, int64_t now, struct mlog_line *out)
 {
 	const char *p, *tag, *colon, *prog, *b;
@@ -304,6 +355,12 @@ enum mlog_kind mlog_parse(const char *line, int64_t now, struct mlog_line *out)
 	if (!(n == 7 && has_prefix(p, "NOQUEUE")))
 		copy_clean(out->queue_id, sizeof(out->queue_id), p, n);
 	p += n + 2;
+	/* "milter-header-warning": milter_header_checks, which sees only
+	 * what a milter adds (header_checks would log "warning:") */
+	if (strcmp(pg, "cleanup") == 0 &&
+	    has_prefix(p, "milter-header-warning: "))
+		return out->kind = out->queue_id[0] ? parse_tagged(p + 23, out)
+						    : ML_NONE;
 	if (strstr(p, "reject: ") == p || has_prefix(p, "milter-"))
 		return out->kind = parse_reject(p, out);
 	if (out->queue_id[0] == '\0')

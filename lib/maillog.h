@@ -26,6 +26,15 @@
  *                 sender" (or force-expired: postsuper -e)
  *   ML_REMOVED    qmgr "QID: removed": the message left the queue
  *   ML_RELEASED   postsuper "QID: released from hold": out of quarantine
+ *   ML_TAGGED     cleanup "QID: milter-header-warning: header
+ *                 X-Mxfeed-Spam: level=L
+ *                 action=A score=S from ...: ": rspamd classified the
+ *                 message as spam and the domain's action only tags it
+ *                 (header, subject), so it is delivered.  The header is
+ *                 added by our rspamd policy through the milter and
+ *                 logged by milter_header_checks (WARN), which sees
+ *                 only headers a milter adds, never the sender's own:
+ *                 verdict "tagged", spam_level, spam_action, spam_score
  *
  * The timestamp is the classic syslog one ("Mmm dd hh:mm:ss", no year:
  * the year is now's, or the one before when that would lie more than a
@@ -46,6 +55,7 @@ enum mlog_kind {
 	ML_EXPIRED,
 	ML_REMOVED,
 	ML_RELEASED,
+	ML_TAGGED,
 };
 
 #define MLOG_ADDR_MAX  320
@@ -64,7 +74,13 @@ struct mlog_line {
 	char helo[256];
 	char message_id[256];
 	char destination[128]; /* relay=...: where it was delivered */
+	char spam_level[8];    /* ML_TAGGED: low, med, high */
+	char spam_action[8];   /* ML_TAGGED: header, subject */
+	char spam_score[16];   /* ML_TAGGED: "6.00", as rspamd wrote it */
 };
+
+/* The header our rspamd policy adds to a message it tags as spam. */
+#define MLOG_SPAM_HEADER "X-Mxfeed-Spam"
 
 /* ML_NONE (0) for a line of no interest; now: unix seconds, for the year */
 enum mlog_kind mlog_parse(const char *line, int64_t now, struct mlog_line *out);

@@ -112,6 +112,14 @@ static json_t *row_of(const struct mlog_line *l, const char *verdict)
 	put(r, "code", l->code);
 	put(r, "reply", l->reply);
 	put(r, "destination", l->destination);
+	if (l->kind == ML_TAGGED) {
+		char v[64];
+
+		/* the values are from closed lists and digits (maillog.c) */
+		(void)snprintf(v, sizeof(v), "level=%s action=%s score=%s",
+			       l->spam_level, l->spam_action, l->spam_score);
+		put(r, "reply", v);
+	}
 	return r;
 }
 
@@ -154,6 +162,7 @@ static void step(struct track *t, const struct mlog_line *l, json_t *rows)
 	case ML_DELIVERY:
 	case ML_EXPIRED:
 	case ML_RELEASED:
+	case ML_TAGGED:
 		r = row_of(l, l->verdict);
 		break;
 	case ML_REMOVED:
@@ -321,6 +330,19 @@ static void line_add(json_t *l, const json_t *row)
 			       json_object_get(row, "reply"), "destination",
 			       json_object_get(row, "destination"));
 
+	if (strcmp(sget(row, "verdict"), "tagged") == 0) {
+		const char *rp = sget(row, "reply");
+		char level[8], action[8], score[16];
+
+		/* "level=L action=A score=S", as row_of wrote it */
+		if (rp != NULL && sscanf(rp, "level=%7s action=%7s score=%15s",
+					 level, action, score) == 3)
+			json_object_set_new(st, "spam",
+					    json_pack("{s:s, s:s, s:f}",
+						      "level", level, "action",
+						      action, "score",
+						      strtod(score, NULL)));
+	}
 	json_array_append_new(json_object_get(l, "steps"), st);
 	/* fill in what earlier steps did not know */
 	copy_field(l, row, "message_id");
@@ -347,6 +369,24 @@ static const char *words(const char *verdict)
 	return verdict;
 }
 
+/* "tagged as spam (med, score 6.00): subject rewritten" */
+static void tagged_words(struct strbuf *sb, const json_t *st)
+{
+	const json_t *sp = json_object_get(st, "spam");
+	const char *a = sget(sp, "action");
+
+	if (sp == NULL || a == NULL) {
+		sbuf_addf(sb, "tagged as spam");
+		return;
+	}
+	sbuf_addf(sb, "tagged as spam (%s, score %.2f): %s",
+		  sget(sp, "level") ? sget(sp, "level") : "?",
+		  json_number_value(json_object_get(sp, "score")),
+		  strcmp(a, "header") == 0    ? "header X-Spam-Flag added"
+		  : strcmp(a, "subject") == 0 ? "subject rewritten"
+					      : a);
+}
+
 /* "greylisted at 10:02:11, accepted at 10:07:15, delivered to D at
  * 10:07:16 (250 2.0.0 Ok)"; the first time with its date */
 static void line_finish(json_t *l)
@@ -362,7 +402,14 @@ static void line_finish(json_t *l)
 			   *r = sget(st, "reply");
 		bool tell = i + 1 == n || strcmp(v, "delivered") != 0;
 
-		sbuf_addf(&sb, "%s%s", i ? ", " : "", words(v ? v : "?"));
+		if (v != NULL && strcmp(v, "tagged") == 0) {
+			sbuf_addf(&sb, "%s", i ? ", " : "");
+			tagged_words(&sb, st);
+			r = NULL; /* the words say it all */
+		} else {
+			sbuf_addf(&sb, "%s%s", i ? ", " : "",
+				  words(v ? v : "?"));
+		}
 		if (d != NULL && strcmp(d, "none") != 0)
 			sbuf_addf(&sb, " to %s", d);
 		if (t != NULL && strlen(t) >= 19)
@@ -444,6 +491,7 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 	       *r;
 	json_t *byq = json_object();  /* "relay qid rcpt" -> line */
 	json_t *acc = json_object();  /* "relay qid" -> accepted row */
+	json_t *tag = json_object();  /* "relay qid" -> tagged row */
 	json_t *wait = json_object(); /* "sender\nrcpt" -> NOQUEUE line */
 	json_t *all = json_array(), *out, *msgs;
 	json_t **v;
@@ -453,9 +501,23 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 	if (rows == NULL) {
 		json_decref(byq);
 		json_decref(acc);
+		json_decref(tag);
 		json_decref(wait);
 		json_decref(all);
 		return NULL;
+	}
+	/* tagged as spam: a step of the whole message, right after its
+	 * acceptance on each of its lines (it may share their second) */
+	json_array_foreach(rows, i, r)
+	{
+		const char *qid = sget(r, "queue_id");
+		char qk[128];
+
+		if (qid == NULL || sget(r, "recipient") != NULL ||
+		    strcmp(sget(r, "verdict"), "tagged") != 0)
+			continue;
+		(void)snprintf(qk, sizeof(qk), "%s %s", sget(r, "relay"), qid);
+		json_object_set(tag, qk, r);
 	}
 	json_array_foreach(rows, i, r)
 	{
@@ -483,6 +545,8 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 			json_object_set(acc, qk, r);
 			continue;
 		}
+		if (rcpt == NULL && strcmp(verdict, "tagged") == 0)
+			continue;			    /* in tag */
 		if (rcpt == NULL && attach_all(byq, qk, r)) /* expired */
 			continue;
 		(void)snprintf(key, sizeof(key), "%s %s", qk, rcpt ? rcpt : "");
@@ -501,6 +565,8 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 				json_array_append_new(all, l);
 			}
 			if ((a = json_object_get(acc, qk)) != NULL)
+				line_add(l, a);
+			if ((a = json_object_get(tag, qk)) != NULL)
 				line_add(l, a);
 			json_object_set(byq, key, l);
 		}
@@ -524,9 +590,11 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 					used = true;
 			}
 			if (!used) {
-				json_t *l = line_new(a);
+				json_t *l = line_new(a), *tg;
 
 				line_add(l, a);
+				if ((tg = json_object_get(tag, qk)) != NULL)
+					line_add(l, tg);
 				json_array_append_new(all, l);
 			}
 		}
@@ -559,6 +627,7 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 	free(v);
 	json_decref(byq);
 	json_decref(acc);
+	json_decref(tag);
 	json_decref(wait);
 	json_decref(all);
 	json_decref(rows);

@@ -23,7 +23,10 @@
  * message that was accepted later for the same sender and recipient.
  * "summary" says it in words: "greylisted at 10:02:11, accepted at
  * 10:07:15, delivered to 192.0.2.10[192.0.2.10]:25 at 10:07:16 (250
- * 2.0.0 Ok)".
+ * 2.0.0 Ok)".  A message tagged as spam and delivered (spam action
+ * header or subject) has a step "tagged" after "accepted", with
+ * "spam": {"level", "action", "score"}; its words: "tagged as spam
+ * (med, score 6.00): subject rewritten".
  */
 #ifndef MXFEED_TRACK_H
 #define MXFEED_TRACK_H

@@ -30,6 +30,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		clean(l.helo, sizeof(l.helo));
 		clean(l.message_id, sizeof(l.message_id));
 		clean(l.destination, sizeof(l.destination));
+		clean(l.spam_level, sizeof(l.spam_level));
+		clean(l.spam_action, sizeof(l.spam_action));
+		clean(l.spam_score, sizeof(l.spam_score));
+	}
+	if (k == ML_TAGGED) { /* closed lists and a number, nothing else */
+		FUZZ_CHECK(strcmp(l.spam_level, "low") == 0 ||
+			   strcmp(l.spam_level, "med") == 0 ||
+			   strcmp(l.spam_level, "high") == 0);
+		FUZZ_CHECK(strcmp(l.spam_action, "header") == 0 ||
+			   strcmp(l.spam_action, "subject") == 0);
+		FUZZ_CHECK(l.spam_score[0] != '\0' &&
+			   strspn(l.spam_score, "-0123456789.") ==
+				   strlen(l.spam_score));
 	}
 	free(in);
 	return 0;

@@ -5,7 +5,8 @@
 # kind of fate is produced for real, then found by feedctl trace and
 # the API with the right steps: a block rule's refusal, greylisted then
 # accepted, a virus, deleted as spam, deferred then delivered, bounced
-# after its queue lifetime; a scoped token sees only its domain.  The
+# after its queue lifetime, tagged as spam (header, subject) and
+# delivered, with the level, score and action; a scoped token sees only its domain.  The
 # quarantine: release, delete, expiry (a removed domain's too), the
 # daily digest (once a day, none when nothing is held).
 set -u
@@ -19,6 +20,8 @@ M=$MTA_GLUE
 printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' > "$T/eicar.com"
 $F add t.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
 	spam.enabled=on spam.high.action=delete > /dev/null
+$F add tag.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
+	spam.enabled=on spam.low.action=header spam.med.action=subject > /dev/null
 $F add grey.example --mode feed --force --dest 127.0.0.1:2526 recipients=any > /dev/null
 $F add late.example --mode feed --force --dest 127.0.0.1:2527 greylisting=off recipients=any queue.days=1 > /dev/null
 $F add q.example --mode feed --force --dest 127.0.0.1:2526 greylisting=off recipients=any \
@@ -74,6 +77,30 @@ send ok@sender.test s@t.example TR-spam --add-header "X-Test-Score: 16"
 check "a high-spam message to a delete domain is accepted (250)" replied 250
 check "trace says it was deleted as spam, not delivered" \
 	traced s@t.example '[.messages[] | select(.recipient == "s@t.example") | .verdict] == ["deleted"]'
+
+# tagged as spam and delivered: nothing in Postfix's own lines says so;
+# the header our rspamd policy adds is logged by milter_header_checks
+send ok@sender.test h@tag.example TR-tag-h --add-header "X-Test-Score: 6"
+check "a low-spam message to a header domain is accepted (250)" replied 250
+check "... delivered with X-Spam-Flag and the level in X-Mxfeed-Spam" \
+	bash -c "f=\$(grep -rlF 'body of TR-tag-h' '$T/sink-2526' | head -n 1) && grep -q '^X-Spam-Flag: YES' \"\$f\" &&
+		grep -Eq '^X-Mxfeed-Spam: level=low action=header score=[0-9]+\.[0-9]{2}' \"\$f\""
+check "trace: accepted, tagged as spam, delivered" \
+	traced h@tag.example '[.messages[0].steps[].verdict] == ["accepted","tagged","delivered"]'
+check "... the step has the level, the action and the score" \
+	traced h@tag.example '.messages[0].steps[1].spam | .level == "low" and .action == "header" and .score >= 5 and .score < 10'
+check "... and the words say so" \
+	bash -c "jq -r '.messages[0].summary' '$T/trace' | grep -Eq '^accepted at .*, tagged as spam \(low, score [0-9]+\.[0-9]{2}\): header X-Spam-Flag added at [0-9:]{8}, delivered to 127.0.0.1'"
+send ok@sender.test m@tag.example TR-tag-s --add-header "X-Test-Score: 11"
+check "a medium-spam message to a subject domain is accepted (250)" replied 250
+check "... delivered with the subject rewritten" \
+	bash -c "f=\$(grep -rlF 'body of TR-tag-s' '$T/sink-2526' | head -n 1) && grep -q '^Subject: \[SPAM: med\] TR-tag-s' \"\$f\""
+check "trace: accepted, tagged as spam (med, subject), delivered" \
+	traced m@tag.example '[.messages[0].steps[] | .verdict + (if .spam then " " + .spam.level + " " + .spam.action else "" end)] == ["accepted","tagged med subject","delivered"]'
+check "... in words" \
+	bash -c "jq -r '.messages[0].summary' '$T/trace' | grep -Eq ', tagged as spam \(med, score [0-9]+\.[0-9]{2}\): subject rewritten at [0-9:]{8}, delivered to'"
+check "a message below spam.low is not tagged" \
+	traced a@t.example '[.messages[0].steps[].verdict] == ["accepted","delivered"]'
 
 send ok@sender.test g@grey.example TR-grey
 check "a new triplet is greylisted" replied 450

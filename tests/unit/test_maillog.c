@@ -204,11 +204,74 @@ static void times(void **state)
 	assert_int_equal(l.time, NOW - 24 * 60 - 53);
 }
 
+/* the warning milter_header_checks logs for our spam header */
+static void tagged(void **state)
+{
+	static const char pre[] = "Dec 02 05:35:07 relay postfix/cleanup[9]: "
+				  "4B8DAA7595F: milter-header-warning: header ";
+	static const char *const bad[] = {
+		/* a level or action outside the lists, a score not a number */
+		"X-Mxfeed-Spam: level=huge action=subject score=6.00 from x",
+		"X-Mxfeed-Spam: level=med action=reject score=6.00 from x",
+		"X-Mxfeed-Spam: level=med action=subject score=6.0x from x",
+		"X-Mxfeed-Spam: level=med action=subject score= from x",
+		"X-Mxfeed-Spam: level=med action=subject score=6. from x",
+		"X-Mxfeed-Spam: level=med action=subjects score=6.00",
+		"X-Mxfeed-Spam: level=med score=6.00 action=subject",
+		"X-Mxfeed-Spamx: level=med action=subject score=6.00",
+		"Subject: level=med action=subject score=6.00 from x",
+		"X-Mxfeed-Spam: level=med action=subject score="
+		"123456789012345678 from x",
+	};
+	char line[512];
+	struct mlog_line l;
+	size_t i;
+
+	(void)state;
+	(void)snprintf(line, sizeof(line),
+		       "%sX-Mxfeed-Spam: level=med action=subject score=6.00 "
+		       "from unknown[127.0.0.1]; from=<s@sender.test> "
+		       "to=<a@t.example> proto=ESMTP helo=<client.test>: ",
+		       pre);
+	assert_int_equal(mlog_parse(line, NOW, &l), ML_TAGGED);
+	assert_string_equal(l.queue_id, "4B8DAA7595F");
+	assert_string_equal(l.verdict, "tagged");
+	assert_string_equal(l.spam_level, "med");
+	assert_string_equal(l.spam_action, "subject");
+	assert_string_equal(l.spam_score, "6.00");
+	(void)snprintf(line, sizeof(line),
+		       "%sX-Mxfeed-Spam: level=low action=header score=-0.5",
+		       pre);
+	assert_int_equal(mlog_parse(line, NOW, &l), ML_TAGGED);
+	assert_string_equal(l.spam_level, "low");
+	assert_string_equal(l.spam_action, "header");
+	assert_string_equal(l.spam_score, "-0.5");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(line, sizeof(line), "%s%s", pre, bad[i]);
+		assert_int_equal(mlog_parse(line, NOW, &l), ML_NONE);
+	}
+	/* header_checks' WARN is on the sender's own headers: not ours */
+	assert_int_equal(
+		mlog_parse("Dec 02 05:35:07 relay postfix/cleanup[9]: "
+			   "4B8DAA7595F: warning: header X-Mxfeed-Spam: "
+			   "level=med action=subject score=6.00 from x",
+			   NOW, &l),
+		ML_NONE);
+	/* only cleanup logs it; another program's warning is not a step */
+	assert_int_equal(
+		mlog_parse("Dec 02 05:35:07 relay postfix/smtpd[9]: "
+			   "4B8DAA7595F: milter-header-warning: header "
+			   "X-Mxfeed-Spam: level=med action=subject score=6.00",
+			   NOW, &l),
+		ML_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lines),
 		cmocka_unit_test(times),
+		cmocka_unit_test(tagged),
 	};
 
 	return cmocka_run_group_tests_name("maillog", tests, NULL, NULL);
