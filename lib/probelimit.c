@@ -56,18 +56,29 @@ static int rate_slot(const char *key)
 	return old;
 }
 
+/* what the key names, for the refusal: the text before ':' ("token") */
+static void kind(const char *key, char *out, size_t size)
+{
+	size_t n = strcspn(key, ":");
+
+	(void)snprintf(out, size, "%.*s", (int)n, key);
+}
+
 int probelimit_take(const char *key, int64_t now, int probe_timeout_s,
 		    long *retry_after, char *msg, size_t msgsize)
 {
 	char k[PROBELIMIT_KEY + 1];
 	int i, fr = -1, rs;
 	int64_t wait = 0, tat;
-	const int64_t slack = (int64_t)(PROBELIMIT_BURST - 1) * PROBELIMIT_EVERY;
+	const int64_t slack =
+		(int64_t)(PROBELIMIT_BURST - 1) * PROBELIMIT_EVERY;
 	bool mine = false;
+	char who[PROBELIMIT_KEY + 1];
 
 	/* a longer key is cut: still one principal's, as long as keys
 	 * differ within the first PROBELIMIT_KEY bytes (ids, logins) */
 	(void)snprintf(k, sizeof(k), "%s", key);
+	kind(k, who, sizeof(who));
 	pthread_mutex_lock(&lock);
 	rs = rate_slot(k);
 	tat = rate[rs].tat > now ? rate[rs].tat : now;
@@ -89,18 +100,23 @@ int probelimit_take(const char *key, int64_t now, int probe_timeout_s,
 	if (wait > 0) {
 		*retry_after = (long)wait;
 		(void)snprintf(msg, msgsize,
-			       "you used your %d probes; one more every %d "
+			       "this %s used its %d probes; one more every %d "
 			       "seconds; nothing was done",
-			       PROBELIMIT_BURST, PROBELIMIT_EVERY);
+			       who, PROBELIMIT_BURST, PROBELIMIT_EVERY);
 		return -1;
 	}
-	if (mine || fr < 0) {
+	if (mine) {
+		*retry_after = probe_timeout_s;
+		(void)snprintf(msg, msgsize,
+			       "this %s has a probe in progress; one at a "
+			       "time; nothing was done",
+			       who);
+		return -1;
+	}
+	if (fr < 0) {
 		*retry_after = probe_timeout_s;
 		(void)snprintf(msg, msgsize, "%s",
-			       mine ? "you have a probe in progress; one at a "
-				      "time; nothing was done"
-				    : "too many probes in progress; nothing "
-				      "was done");
+			       "too many probes in progress; nothing was done");
 		return -1;
 	}
 	return fr;

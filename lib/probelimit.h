@@ -18,18 +18,18 @@
 
 #define PROBELIMIT_MAX	 32 /* probes at once, whatever the workers */
 #define PROBELIMIT_BURST 60
-#define PROBELIMIT_EVERY 1 /* seconds */
+#define PROBELIMIT_EVERY 1  /* seconds */
 #define PROBELIMIT_KEY	 80 /* longest principal key kept */
 
 /* workers: the process's request workers (half may probe, at least 1) */
 void probelimit_setup(int workers);
 
 /*
- * A probe slot for principal key (e.g. "token:12", "staff:alice") at
+ * A probe slot for principal key ("WHO:ID": "token:12", "login:-5") at
  * monotonic time now (seconds): >= 0 the slot (give it back with
  * probelimit_give), or -1 refused with *retry_after (seconds) and msg
- * (what to tell the client) set.  probe_timeout_s: the Retry-After of
- * a refusal because probes are running.
+ * (what to tell the client: "this WHO has a probe in progress...") set.
+ * probe_timeout_s: the Retry-After of a refusal because probes are running.
  */
 int probelimit_take(const char *key, int64_t now, int probe_timeout_s,
 		    long *retry_after, char *msg, size_t msgsize);
