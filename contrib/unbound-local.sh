@@ -25,7 +25,13 @@ shift 2
 case $verb in
 stop)
 	if [ -f "$dir/unbound.pid" ]; then
-		kill "$(cat "$dir/unbound.pid")" 2> /dev/null || true
+		pid=$(cat "$dir/unbound.pid")
+		kill "$pid" 2> /dev/null || true
+		# gone when this returns: a restart finds the port free
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2> /dev/null || break
+			sleep 0.1
+		done
 		rm -f "$dir/unbound.pid"
 	fi
 	exit 0

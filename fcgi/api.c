@@ -13,7 +13,6 @@
  * If-Match (428 without, 412 when stale); POSTs honour Idempotency-Key.
  */
 #include <openssl/sha.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +21,7 @@
 #include "fcgi.h"
 #include "ops.h"
 #include "probe.h"
+#include "probelimit.h"
 #include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -1019,18 +1019,6 @@ static int path_shape(const char *path, char *name, size_t nsize,
  */
 static const char *const idem_headers[] = { "Location", "ETag", NULL };
 
-static bool idem_key_ok(const char *key)
-{
-	size_t i, n = strlen(key);
-
-	if (n == 0 || n > 255)
-		return false;
-	for (i = 0; i < n; i++)
-		if (key[i] < 0x20 || key[i] > 0x7e)
-			return false;
-	return true;
-}
-
 /* Answer the stored one: status, body and the kept headers. */
 static void idem_replay(struct call *c, int status, const struct strbuf *body,
 			const struct strbuf *headers)
@@ -1069,7 +1057,7 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 	bool same = false;
 	int status = 0, tries;
 
-	if (!idem_key_ok(key)) {
+	if (!http_idem_key_ok(key)) {
 		resp_problem_msg(c->r, 400, "Idempotency-Key",
 				 "Idempotency-Key must be 1 to 255 printable "
 				 "ASCII characters");
@@ -1208,56 +1196,16 @@ static void idem_end(struct call *c)
  * Probes wait on customers' servers (up to PROBE_TIMEOUT_MS; a tarpit
  * takes all of it), so they may hold at most half the workers at once,
  * and one per token: the other workers stay free for everything else.
- * Each token also has a rate: PROBE_BURST probes at once, then one per
- * PROBE_EVERY seconds (a generic cell rate: "tat" is when the token's
- * allowance is next full).  Past any limit: 429 with Retry-After,
+ * Each token also has a rate (lib/probelimit, shared with the portal's
+ * staff logins).  Past any limit: 429 with Retry-After,
  * nothing done.  A request
  * counts when it would probe: POST .../probe, a switch to feed or
  * backup, a create naming a destination or fallbacks, a PATCH naming
  * those or the mode - without "force".
  */
-#define PROBES_MAX 32
-static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
-static int probe_limit = 1;
-static int64_t probe_tokens[PROBES_MAX]; /* running: token id, 0 free */
-/* generous: every create or PATCH naming a destination counts, even
- * one its validation will refuse (a provisioning script's batch) */
-#define PROBE_BURST 60
-#define PROBE_EVERY 1 /* seconds: one a second once the burst is used */
-#define RATE_SLOTS  64
-static struct {
-	int64_t token, tat;
-} probe_rate[RATE_SLOTS];
-
-static int64_t mono_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec;
-}
-
-/* The token's rate entry (or the stalest one, reused); under lock. */
-static int rate_slot(int64_t token)
-{
-	int i, old = 0;
-
-	for (i = 0; i < RATE_SLOTS; i++) {
-		if (probe_rate[i].token == token)
-			return i;
-		if (probe_rate[i].tat < probe_rate[old].tat)
-			old = i;
-	}
-	probe_rate[old].token = token;
-	probe_rate[old].tat = 0;
-	return old;
-}
-
 void api_setup(int workers)
 {
-	probe_limit = workers / 2 < 1 ? 1 : workers / 2;
-	if (probe_limit > PROBES_MAX)
-		probe_limit = PROBES_MAX;
+	probelimit_setup(workers);
 }
 
 static bool may_probe(const struct call *c, const struct route *rt)
@@ -1294,61 +1242,25 @@ static bool may_probe(const struct call *c, const struct route *rt)
 int probe_gate_take(int64_t key, const char *who, int *retry_after, char *msg,
 		    size_t size)
 {
-	int i, used = 0, fr = -1, rs;
-	int64_t now = mono_now(), wait = 0, tat;
-	bool mine = false;
+	struct timespec t;
+	char k[PROBELIMIT_KEY + 1];
+	long wait = 0;
+	int slot;
 
-	pthread_mutex_lock(&probe_lock);
-	rs = rate_slot(key);
-	tat = probe_rate[rs].tat > now ? probe_rate[rs].tat : now;
-	if (tat - now > (int64_t)(PROBE_BURST - 1) * PROBE_EVERY)
-		wait = tat - now - (int64_t)(PROBE_BURST - 1) * PROBE_EVERY;
-	for (i = 0; i < probe_limit; i++) {
-		if (probe_tokens[i] == 0) {
-			if (fr < 0)
-				fr = i;
-			continue;
-		}
-		used++;
-		if (probe_tokens[i] == key)
-			mine = true;
-	}
-	if (!mine && fr >= 0 && wait == 0) {
-		probe_tokens[fr] = key;
-		probe_rate[rs].tat = tat + PROBE_EVERY;
-	}
-	pthread_mutex_unlock(&probe_lock);
-	if (wait > 0) {
-		(void)snprintf(msg, size,
-			       "this %s used its %d probes; one more every "
-			       "%d seconds; nothing was done",
-			       who, PROBE_BURST, PROBE_EVERY);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	(void)snprintf(k, sizeof(k), "%s:%lld", who, (long long)key);
+	slot = probelimit_take(k, (int64_t)t.tv_sec, PROBE_TIMEOUT_MS / 1000,
+			       &wait, msg, size);
+	if (slot < 0) {
 		*retry_after = (int)wait;
-		log_info("probe refused (%s's rate)", who);
-		return -1;
+		log_info("probe refused: %s", msg);
 	}
-	if (mine || fr < 0) {
-		if (mine)
-			(void)snprintf(msg, size,
-				       "this %s has a probe in progress; one "
-				       "at a time; nothing was done",
-				       who);
-		else
-			(void)snprintf(msg, size,
-				       "too many probes in progress; nothing "
-				       "was done");
-		*retry_after = PROBE_TIMEOUT_MS / 1000;
-		log_info("probe refused (%d of %d running)", used, probe_limit);
-		return -1;
-	}
-	return fr;
+	return slot;
 }
 
 void probe_gate_give(int slot)
 {
-	pthread_mutex_lock(&probe_lock);
-	probe_tokens[slot] = 0;
-	pthread_mutex_unlock(&probe_lock);
+	probelimit_give(slot);
 }
 
 /* A probe slot for this token: its index, or -1 with 429 answered. */

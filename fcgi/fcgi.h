@@ -75,7 +75,8 @@ void resp_problem_msg(struct resp *r, int status, const char *field,
 /* Before the workers start: sizes the probe limit (half of them). */
 void api_setup(int workers);
 /*
- * The probe limits of every front (api.c): at most half the workers
+ * The probe limits of every front (api.c over lib/probelimit, shared by
+ * the API and the portal's forms and "Probe now"): at most half the workers
  * probing at once, one probe per key (a token's id; a staff login's
  * is negative) and a rate per key.  The slot to give back, or -1 with
  * *retry_after (seconds) and msg saying why ("this WHO has ...").

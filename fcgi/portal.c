@@ -185,6 +185,46 @@ static void error_page_err(struct page *pg)
 		resp_header(pg->r, "Retry-After", "5");
 }
 
+/* The login's key in the probe limits (probe_gate_take()): negative,
+ * apart from every token id; one per login name. */
+static int64_t login_key(const struct page *pg)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const char *c;
+
+	for (c = pg->who.name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	return -(int64_t)(h >> 2) - 1;
+}
+
+/*
+ * A probe slot for this staff login (the API's limits, lib/probelimit,
+ * one key per login as for "Probe now"): >= 0, or -1 with a 429 page
+ * saying when to try again.  Taken by a form that would probe a
+ * customer's server: a destination, fallbacks or mode saved, a domain
+ * added with a destination, a switch to feed or backup - without
+ * "force".
+ */
+static int probe_take(struct page *pg)
+{
+	struct strbuf text = STRBUF_INIT;
+	char msg[128];
+	int retry = 0, slot;
+
+	slot = probe_gate_take(login_key(pg), "login", &retry, msg,
+			       sizeof(msg));
+	if (slot >= 0)
+		return slot;
+	sbuf_addf(&text,
+		  "The destination server is probed before a change, and %s. "
+		  "Try again in %d seconds.",
+		  msg, retry);
+	error_page(pg, 429, text.buf);
+	resp_header(pg->r, "Retry-After", "%d", retry);
+	sbuf_release(&text);
+	return -1;
+}
+
 static void redirect(struct page *pg, const char *location)
 {
 	pg->r->status = 303;
@@ -1469,7 +1509,16 @@ static void verb_post(struct page *pg, const struct domain *d,
 			goto out;
 		}
 	}
-	verb_run(pg, d, v, &in, errors);
+	if (v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) {
+		int slot = probe_take(pg);
+
+		if (slot < 0)
+			goto out;
+		verb_run(pg, d, v, &in, errors);
+		probe_gate_give(slot);
+	} else {
+		verb_run(pg, d, v, &in, errors);
+	}
 out:
 	json_decref(errors);
 }
@@ -2101,6 +2150,7 @@ static void domain_post(struct page *pg, const char *name)
 	size_t i, n = 0;
 	bool changed = false;
 	long version = 0;
+	int slot = -1, rc;
 
 	if (load(pg, name, &d, &p) < 0)
 		goto out;
@@ -2148,8 +2198,17 @@ static void domain_post(struct page *pg, const char *name)
 		goto out;
 	}
 	pg->ox.force = form_checked(pg, "force");
-	if (ops_domain_set(&pg->ox, name, argv, n, version, &nd, &changed,
-			   &pg->err) == 0) {
+	if (!pg->ox.force &&
+	    (http_form_get(&pg->form, "destination.host") != NULL ||
+	     http_form_get(&pg->form, "destination.port") != NULL ||
+	     http_form_get(&pg->form, "fallbacks") != NULL ||
+	     http_form_get(&pg->form, "mode") != NULL) &&
+	    (slot = probe_take(pg)) < 0)
+		goto out;
+	rc = ops_domain_set(&pg->ox, name, argv, n, version, &nd, &changed,
+			    &pg->err);
+	probe_gate_give(slot);
+	if (rc == 0) {
 		struct strbuf loc = STRBUF_INIT;
 
 		domain_href(&loc, d.name.alabel,
@@ -2252,6 +2311,7 @@ static void new_post(struct page *pg)
 	const char *ticket;
 	json_t *errors = json_object();
 	struct domain d;
+	int slot = -1, rc;
 
 	if (form_ticket(pg, &ticket) < 0) {
 		new_page(pg, 422, errors, error_msg(&pg->err));
@@ -2277,8 +2337,14 @@ static void new_post(struct page *pg)
 	if (dest != NULL && dest[0] == '\0')
 		dest = NULL;
 	pg->ox.force = form_checked(pg, "force");
-	if (ops_domain_add(&pg->ox, name ? name : "", mode, dest, NULL, 0, &d,
-			   &pg->err) == 0) {
+	if (dest != NULL && !pg->ox.force && (slot = probe_take(pg)) < 0) {
+		json_decref(errors);
+		return;
+	}
+	rc = ops_domain_add(&pg->ox, name ? name : "", mode, dest, NULL, 0, &d,
+			    &pg->err);
+	probe_gate_give(slot);
+	if (rc == 0) {
 		struct strbuf loc = STRBUF_INIT;
 
 		domain_href(&loc, d.name.alabel, "?added=1");
@@ -2609,10 +2675,8 @@ static void messages_page(struct page *pg, const struct domain *d)
 static void probe_post(struct page *pg, const struct domain *d,
 		       const struct propagation *p)
 {
-	uint64_t h = 14695981039346656037ULL;
 	char msg[128];
 	int retry = 0, slot;
-	const char *c;
 	json_t *r = NULL;
 
 	if (!d->has_dest) {
@@ -2620,9 +2684,7 @@ static void probe_post(struct page *pg, const struct domain *d,
 			   "A pop3 domain has no destination to probe.");
 		return;
 	}
-	for (c = pg->who.name; *c; c++)
-		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	slot = probe_gate_take(-(int64_t)(h >> 2) - 1, "login", &retry, msg,
+	slot = probe_gate_take(login_key(pg), "login", &retry, msg,
 			       sizeof(msg));
 	if (slot < 0) {
 		domain_page(pg, d, p, 429, NULL, NULL, NULL, 0, false,

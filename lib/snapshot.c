@@ -219,6 +219,13 @@ int snap_next(struct snap_reader *r, struct error *err)
 		r->line[len - 1] = '\0';
 		if ((size_t)(len - 1) != strlen(r->line))
 			return snap_fail(r, err, "line holds a NUL byte");
+		/* values are printable: a CR (or any control byte) is not
+		 * part of one, as the writer guarantees (fuzz_snapshot) */
+		for (const char *c = r->line; *c; c++)
+			if ((unsigned char)*c < 0x20 && *c != '\t')
+				return snap_fail(r, err,
+						 "line holds a control "
+						 "character");
 		if (r->line[0] == '#') {
 			if (add_header(r, err) < 0)
 				return -1;

@@ -14,6 +14,11 @@
 # smtp-sink on 127.0.0.1:2526 keeping each message in $demo/sink/.
 # Webmail: Roundcube under /webmail/ of the same nginx, with its own
 # php-fpm and state in $demo/webmail (contrib/roundcube/run.sh).
+# The relay's resolver: a caching unbound on 127.0.0.1:53
+# (contrib/unbound-local.sh, TTLs capped at 5 minutes, state in
+# $demo/unbound) that never asks a server elsewhere: a name it does not
+# hold answers SERVFAIL at once.  Postfix and rspamd run in a mount
+# namespace of their own whose /etc/resolv.conf names it.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +29,10 @@ mtaglue=$top/build/rel/bin/mta-glue
 conf=$demo/mxfeed.conf
 web=$demo/web
 port=8080
+# "${with_resolver[@]}" CMD...: run CMD (in the same process, and what it
+# leaves behind) with $demo/resolv.conf as its /etc/resolv.conf
+with_resolver=(unshare --mount --propagation private sh -c
+	'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$demo/resolv.conf")
 
 fcgi_stop() {
 	if [ -f "$web/fcgi.pid" ] && kill -0 "$(cat "$web/fcgi.pid")" 2> /dev/null; then
@@ -70,6 +79,22 @@ daemon_run() {
 	fi
 }
 
+# The relay's caching resolver, unless it already answers.  The demo
+# is offline: unbound asks no server at all (not the root, not the
+# host's resolver), so a name outside its own local zones (localhost,
+# 127.in-addr.arpa) is SERVFAIL within milliseconds and the mail waits
+# in the queue instead of a worker waiting for a timeout.
+resolver_start() {
+	mkdir -p "$demo/unbound"
+	printf '\tdo-not-query-address: 0.0.0.0/0\n\tdo-not-query-address: ::/0\n' \
+		> "$demo/unbound/local.conf"
+	if ! dig +short +time=1 +tries=1 @127.0.0.1 localhost. A > /dev/null 2>&1; then
+		daemon_run unbound-start sh "$top/contrib/unbound-local.sh" "$demo" start 127.0.0.1 53
+	fi
+	echo "nameserver 127.0.0.1" > "$demo/resolv.conf"
+}
+
+
 # ClamAV with a signature database made here (EICAR, no download) and
 # rspamd reading the current generation, unless they already run.
 scanner_start() {
@@ -81,7 +106,7 @@ scanner_start() {
 	if ! (exec 3<> /dev/tcp/127.0.0.1/11332) 2> /dev/null; then
 		mkdir -p "$demo/rspamd"
 		chown _rspamd:_rspamd "$demo/rspamd"
-		setsid rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf \
+		setsid "${with_resolver[@]}" rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf \
 			--var=LOCAL_CONFDIR="$demo/state/current/rspamd" \
 			--var=DBDIR="$demo/rspamd" --var=RUNDIR="$demo/rspamd" \
 			--var=LOGDIR="$demo/rspamd" > "$demo/rspamd/out.log" 2>&1 < /dev/null &
@@ -119,7 +144,7 @@ mail_start() {
 	fi
 	scanner_start
 	if ! MXFEED_CONF=$conf "$mtaglue" status | grep -q 'postfix: running'; then
-		daemon_run mta-glue-start env MXFEED_CONF="$conf" "$mtaglue" start
+		daemon_run mta-glue-start "${with_resolver[@]}" env MXFEED_CONF="$conf" "$mtaglue" start
 	fi
 	pid_stop "$demo/sync.pid"
 	MXFEED_CONF=$conf setsid "$mtaglue" sync >> "$demo/sync.log" 2>&1 < /dev/null &
@@ -215,7 +240,7 @@ database = {
   owner_conninfo = "host=$demo/pg/sock dbname=mxfeed user=mxfeed_owner";
 };
 relay = { name = "demo-relay"; listen = "127.0.0.1:2525";
-          hostname = "relay.demo.test"; dns = 0; };
+          hostname = "relay.demo.test"; dns = 1; };
 paths = { state = "$demo/state"; };
 # the demo's customer server listens on loopback: allow it, nothing else
 destinations = { allow = [ "127.0.0.0/8" ]; };
@@ -226,7 +251,8 @@ greylist = { postgrey = "127.0.0.1:10023"; delay = 10;
              restart = [ "/bin/sh", "$top/contrib/postgrey-restart.sh",
                          "$demo/postgrey.pid", "$demo/state/current/postgrey.args",
                          "$demo/postgrey.log", "--dbdir=$demo/postgrey" ]; };
-# no DNS here: rspamd's network checks off; X-Test-Score lets you try
+# the resolver (127.0.0.1:53) reaches no server: rspamd's network
+# checks off; X-Test-Score lets you try
 # each spam level (demo only)
 spam = { network_checks = 0; test_header = 1; };
 scanner = { rspamd_pid = "$demo/rspamd.pid"; };
@@ -262,6 +288,7 @@ CONF
 		(umask 077 && "$feedctl" --ticket DEMO-1 token create demo --role admin --json |
 			jq -r .token > "$demo/api-token")
 	fi
+	resolver_start
 	web_start
 	webmail_start
 	mail_start
@@ -285,6 +312,9 @@ Webmail: http://127.0.0.1:$port/webmail/   for temporary mailboxes: the address
        http://127.0.0.1:$port/api/v1/domains/example.org
 
 Mail:    relay 127.0.0.1:2525 -> demo customer server 127.0.0.1:2526
+DNS:     the relay resolves through unbound on 127.0.0.1:53 (TTLs capped at
+         5 minutes); offline, it asks no server: other names are SERVFAIL
+  dig @127.0.0.1 -x 127.0.0.1       # answered locally (localhost.)
 
   swaks --server 127.0.0.1:2525 --helo client.example --from you@sender.example --to info@example.com
       # example.com greylists (as in production): the first try gets
@@ -360,6 +390,7 @@ stop)
 	pid_stop "$demo/postgrey.pid"
 	pid_stop "$demo/rspamd.pid"
 	pid_stop "$demo/clamd.pid"
+	sh "$top/contrib/unbound-local.sh" "$demo" stop
 	if [ -d "$demo/pg" ]; then
 		bash "$top/contrib/pgcluster.sh" "$demo/pg" stop
 	fi

@@ -284,6 +284,18 @@ int http_etag_parse(const char *in, int64_t *version, struct error *err)
 	return 0;
 }
 
+bool http_idem_key_ok(const char *key)
+{
+	size_t i, n = strlen(key);
+
+	if (n == 0 || n > 255)
+		return false;
+	for (i = 0; i < n; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e)
+			return false;
+	return true;
+}
+
 const char *http_bearer(const char *in)
 {
 	if (in == NULL || strncasecmp(in, "Bearer ", 7) != 0)

@@ -64,6 +64,8 @@ const char *http_reason(int status);
 #define HTTP_ETAG_WEAK 0
 int http_etag_parse(const char *in, int64_t *version, struct error *err)
 	__attribute__((warn_unused_result));
+/* Idempotency-Key: 1 to 255 printable ASCII characters (0x20-0x7e). */
+bool http_idem_key_ok(const char *key);
 /* "Bearer TOKEN": pointer to TOKEN inside in, or NULL if not that shape. */
 const char *http_bearer(const char *in);
 /* Origin check: true when origin is exactly scheme://host. */

@@ -46,7 +46,8 @@ int parse_long(const char *in, long min, long max, long *out, const char *field,
 		goto bad;
 	if (*p == '-')
 		p++;
-	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
+	/* one spelling per number: no leading zero, no "-0" */
+	if (*p < '0' || *p > '9' || (p[0] == '0' && (p[1] != '\0' || p != in)))
 		goto bad;
 	if (strspn(p, "0123456789") != strlen(p))
 		goto bad;

@@ -4,7 +4,9 @@
 # token, sixty per token in a burst then one a second; past that
 # 429 with Retry-After, and nothing else waits: healthz
 # answers while probes hang in a tarpit (a server that accepts and never
-# speaks).  In a network namespace of its own (loopback only).
+# speaks).  The portal's probing forms (a destination, fallbacks or mode
+# saved, an add with a destination, a switch to feed or backup) are
+# bounded the same way per staff login: a 429 page saying why.  In a network namespace of its own (loopback only).
 set -u
 . "$(dirname "$0")/../lib.sh"
 in_netns "$0" "$@"
@@ -71,5 +73,52 @@ check "... and one of the next 60 (in under a minute) is 429 ($(echo $codes | wc
 check "... with Retry-After" test "$(hdr Retry-After)" -ge 1
 check "... saying the token used its probes" jq_out '.detail | test("used its 60 probes")'
 expect_status 200 "another token may still probe" POST /api/v1/domains/closed.example/probe -H "Authorization: Bearer $TE"
+
+# --- the portal: the same bounds per staff login (lib/probelimit) ----------
+U=(-u "staff:$STAFF_PW")
+OR=(-H "Origin: $BASE")
+http GET /portal/d/closed.example "${U[@]}"
+CSRF=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/out" | head -n 1)
+v1=$(sql "SELECT version FROM domains WHERE name='closed.example'")
+base=$(accepted)
+curl -s -m 60 -o "$T/pp1" -w '%{http_code}' -X POST "${U[@]}" "${OR[@]}" \
+	--data-urlencode "csrf=$CSRF" --data-urlencode "version=$v1" \
+	--data-urlencode destination.host=127.0.0.1 --data-urlencode "destination.port=$TARPIT" \
+	"$BASE/portal/d/closed.example" > "$T/pp1.status" &
+PP1=$!
+check "a portal save of a new destination probes it (into the tarpit)" wait_accepted $((base + 1))
+expect_status 429 "a second probing form of the same staff login at once: 429" POST /portal/new "${U[@]}" "${OR[@]}" \
+	--data-urlencode "csrf=$CSRF" --data-urlencode name=d6.example --data-urlencode mode=feed \
+	--data-urlencode "dest=127.0.0.1:$TARPIT"
+check "... an HTML page saying why and when to try again" \
+	bash -c "grep -qF 'this login has a probe in progress; one at a time; nothing was done' '$T/out' && grep -qF 'Try again in 10 seconds' '$T/out'"
+check "... with Retry-After" test "$(hdr Retry-After)" = 10
+check "... and stored nothing" test "$(sql "SELECT count(*) FROM domains WHERE name='d6.example'")" = 0
+check "... nor probed" test "$(accepted)" = $((base + 1))
+expect_status 200 "healthz answers while the portal's probe hangs" GET /healthz
+v4=$(sql "SELECT version FROM domains WHERE name='d4.example'")
+expect_status 303 "... and the same login's save that does not probe goes through" POST /portal/d/d4.example "${U[@]}" "${OR[@]}" \
+	--data-urlencode "csrf=$CSRF" --data-urlencode "version=$v4" --data-urlencode greylisting=on
+wait $PP1
+check "the hung portal probe ends: 422, the destination not saved" \
+	bash -c "[ \"\$(cat '$T/pp1.status')\" = 422 ] && grep -qF 'did not pass the probe' '$T/pp1'"
+expect_status 303 "after it the login may save a (forced) destination again" POST /portal/d/closed.example "${U[@]}" "${OR[@]}" \
+	--data-urlencode "csrf=$CSRF" --data-urlencode "version=$v1" \
+	--data-urlencode destination.host=127.0.0.1 --data-urlencode destination.port=2597 \
+	--data-urlencode force=on
+# (nothing listens on 2597 either)
+# the rate per staff login: the burst, then 429 naming it
+codes=
+for i in $(seq 120); do
+	http POST /portal/new "${U[@]}" "${OR[@]}" --data-urlencode "csrf=$CSRF" \
+		--data-urlencode "name=r$i.example" --data-urlencode mode=feed --data-urlencode dest=127.0.0.1:2598
+	codes="$codes $status"
+	[ "$status" = 429 ] && break
+done
+check "a staff login's probing forms are refused past the burst ($(echo $codes | wc -w) sent)" test "$status" = 429
+check "... saying the login used its probes, with Retry-After" \
+	bash -c "grep -qF 'this login used its 60 probes' '$T/out' && [ \"\$(grep -i '^Retry-After:' '$T/hdr' | tr -dc 0-9)\" -ge 1 ]"
+check "... and the refused one stored nothing" test "$(sql "SELECT count(*) FROM domains WHERE name='r$i.example'")" = 0
+expect_status 200 "an API token may still probe" POST /api/v1/domains/closed.example/probe -H "Authorization: Bearer $TE" -m 60
 kill "$TARPIT_PID" 2> /dev/null
 tap_done

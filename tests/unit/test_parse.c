@@ -52,6 +52,8 @@ static void integers(void **state)
 		"11",
 		"-11",
 		"--1",
+		"-0", /* found by fuzz_number: one spelling per number */
+		"-00",
 	};
 	struct error err = ERROR_INIT;
 	long v;

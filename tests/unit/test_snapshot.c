@@ -161,6 +161,11 @@ static const struct bad bad_files[] = {
 	  ":2: header row after the first row" },
 	{ false, "a\tb\tc", ":1: line too long or cut" },
 	{ false, "a\tb\tc\td\n", ":1: row has 4 fields, its header 3" },
+	/* found by fuzz_snapshot: a CR was read as part of a value */
+	{ false, "#name\tmode\tdays\nexample.com\tfeed\t2\r\n",
+	  ":2: line holds a control character" },
+	{ true, "domain\ta\x01\tfeed\tT\n",
+	  ":1: line holds a control character" },
 };
 
 static void refusals(void **state)
