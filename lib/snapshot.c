@@ -200,6 +200,24 @@ count:
 	return 0;
 }
 
+/*
+ * r->line holds len bytes and a NUL: no other NUL, and no control byte
+ * but tab.  Values are printable: a CR (or any control byte) is not
+ * part of one, as the writer guarantees (fuzz_snapshot).  Both readers,
+ * the file's and the mapped lines', go through here.
+ */
+static int line_check(const struct snap_reader *r, size_t len,
+		      struct error *err)
+{
+	if (strlen(r->line) != len)
+		return snap_fail(r, err, "line holds a NUL byte");
+	for (const char *c = r->line; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\t')
+			return snap_fail(r, err,
+					 "line holds a control character");
+	return 0;
+}
+
 int snap_next(struct snap_reader *r, struct error *err)
 {
 	ssize_t len;
@@ -217,15 +235,8 @@ int snap_next(struct snap_reader *r, struct error *err)
 		if (len == 0 || r->line[len - 1] != '\n' || len > SNAP_LINE_MAX)
 			return snap_fail(r, err, "line too long or cut");
 		r->line[len - 1] = '\0';
-		if ((size_t)(len - 1) != strlen(r->line))
-			return snap_fail(r, err, "line holds a NUL byte");
-		/* values are printable: a CR (or any control byte) is not
-		 * part of one, as the writer guarantees (fuzz_snapshot) */
-		for (const char *c = r->line; *c; c++)
-			if ((unsigned char)*c < 0x20 && *c != '\t')
-				return snap_fail(r, err,
-						 "line holds a control "
-						 "character");
+		if (line_check(r, (size_t)(len - 1), err) < 0)
+			return -1;
 		if (r->line[0] == '#') {
 			if (add_header(r, err) < 0)
 				return -1;
@@ -256,14 +267,14 @@ int snap_line(struct snap_reader *r, const char *text, size_t len, long lineno,
 	r->lineno = lineno;
 	if (len + 1 > SNAP_LINE_MAX)
 		return snap_fail(r, err, "line too long or cut");
-	if (memchr(text, '\0', len) != NULL)
-		return snap_fail(r, err, "line holds a NUL byte");
 	if (r->cap < len + 1) {
 		r->cap = len + 1;
 		r->line = xrealloc(r->line, r->cap);
 	}
 	memcpy(r->line, text, len);
 	r->line[len] = '\0';
+	if (line_check(r, len, err) < 0)
+		return -1;
 	if (r->line[0] == '#')
 		return add_header(r, err) < 0 ? -1 : 0;
 	r->seen_row = true;

@@ -196,6 +196,38 @@ static void refusals(void **state)
 	}
 }
 
+/* The mapped reader (snap_line, policyd) refuses what snap_next does;
+ * a file without its last newline is only the file reader's case. */
+static void line_refusals(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		const char *t = bad_files[i].text, *nl;
+		struct error err = ERROR_INIT;
+		struct snap_reader r;
+		long lineno = 0;
+		int rc = 0;
+
+		if (t[strlen(t) - 1] != '\n')
+			continue;
+		assert_int_equal(snap_open_lines(&r, path, bad_files[i].keyed,
+						 bad_files[i].keyed
+							 ? legacy_keyed
+							 : legacy_plain),
+				 0);
+		for (; rc >= 0 && (nl = strchr(t, '\n')) != NULL; t = nl + 1)
+			rc = snap_line(&r, t, (size_t)(nl - t), ++lineno, &err);
+		snap_close(&r);
+		if (rc != -1 ||
+		    strstr(error_msg(&err), bad_files[i].why) == NULL)
+			fail_msg("case %zu: rc %d, '%s'", i, rc,
+				 error_msg(&err));
+		error_release(&err);
+	}
+}
+
 static void writer_refuses(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -341,6 +373,7 @@ int main(void)
 		cmocka_unit_test(by_name),
 		cmocka_unit_test(legacy),
 		cmocka_unit_test(refusals),
+		cmocka_unit_test(line_refusals),
 		cmocka_unit_test(writer_refuses),
 		cmocka_unit_test(gen_to_policy),
 	};
