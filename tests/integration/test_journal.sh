@@ -121,7 +121,8 @@ check "no access line went to mxfeed-fcgi's stderr" bash -c "! grep -q 'access i
 check "mta-glue worker: its start line is an entry" \
 	entry '.SYSLOG_IDENTIFIER == "mta-glue" and (.MESSAGE | test("^worker test-relay:[0-9]+ starts$"))'
 check "... and not on its stderr (a daemon: no echo)" bash -c "! grep -q 'starts' '$T/w.err'"
-printf 'garbage\n' > "$T/bad.snapshot"
+# a header row policy_map() refuses (rows are only read at lookup)
+printf '#domain\tname\tname\n' > "$T/bad.snapshot"
 "$BUILD/rel/bin/mxfeed-policyd" -s "$T/bad.snapshot" < /dev/null > "$T/p.out" 2> "$T/p.err"
 check "mxfeed-policyd: an unreadable snapshot is a warning entry (PRIORITY 4)" \
 	entry '.SYSLOG_IDENTIFIER == "mxfeed-policyd" and .PRIORITY == "4" and (.MESSAGE | endswith("(keeping the previous snapshot)"))'
