@@ -429,6 +429,22 @@ static int map_row(struct policy_map *m, const char *p, const char *end,
  * domain row.  The section of domain rows to search: from the last
  * entry not above the name to the next entry, or all of it without an
  * index (or with one that does not fit this file: it is dropped). */
+/*
+ * One index line at line, ending before lim: "NAME\tOFFSET\n"; *v the
+ * offset.  -1 when the line is not of that form.
+ */
+static int idx_offset(const char *line, const char *lim, unsigned long long *v)
+{
+	const char *t = memchr(line, '\t', (size_t)(lim - line));
+	char *end;
+
+	if (t == NULL)
+		return -1;
+	errno = 0;
+	*v = strtoull(t + 1, &end, 10);
+	return errno != 0 || *end != '\n' ? -1 : 0;
+}
+
 static size_t idx_lower_bound(struct policy_map *m, const char *name)
 {
 	size_t lo = m->idx_body, hi = m->idx_size, nlen = strlen(name);
@@ -474,32 +490,18 @@ static size_t idx_lower_bound(struct policy_map *m, const char *name)
 	if (lo < m->idx_size)
 		next = m->idx + lo;
 	if (best != NULL) {
-		const char *t =
-			memchr(best, '\t', (size_t)(m->idx + lo - best));
 		unsigned long long v;
-		char *end;
 
-		if (t == NULL)
-			goto drop;
-		errno = 0;
-		v = strtoull(t + 1, &end, 10);
-		if (errno != 0 || *end != '\n' || v < from || v >= to ||
-		    (v > 0 && m->base[v - 1] != '\n'))
+		if (idx_offset(best, m->idx + lo, &v) < 0 || v < from ||
+		    v >= to || (v > 0 && m->base[v - 1] != '\n'))
 			goto drop;
 		from = (size_t)v;
 	}
 	if (next != NULL) {
-		const char *t = memchr(next, '\t',
-				       (size_t)(m->idx + m->idx_size - next));
 		unsigned long long v;
-		char *end;
 
-		if (t == NULL)
-			goto drop;
-		errno = 0;
-		v = strtoull(t + 1, &end, 10);
-		if (errno != 0 || *end != '\n' || v <= from || v > to ||
-		    m->base[v - 1] != '\n')
+		if (idx_offset(next, m->idx + m->idx_size, &v) < 0 ||
+		    v <= from || v > to || m->base[v - 1] != '\n')
 			goto drop;
 		to = (size_t)v;
 	}
