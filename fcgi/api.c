@@ -596,7 +596,7 @@ static void h_extend(struct call *c)
 			  QUEUE_DAYS_MAX);
 		goto bad;
 	}
-	if (ops_extend(&c->ox, d.name.alabel,
+	if (ops_extend(&c->ox, d.name.alabel, OPS_NO_VERSION,
 		       days ? (long)json_integer_value(days) : 0,
 		       until ? json_string_value(until) : NULL,
 		       (int64_t)time(NULL), &nd, &c->err) < 0)
@@ -683,7 +683,7 @@ static void h_temp_pop3(struct call *c)
 		goto bad;
 	}
 	c->secret = true;
-	if (ops_temp_pop3(&c->ox, d.name.alabel, locals, n,
+	if (ops_temp_pop3(&c->ox, d.name.alabel, OPS_NO_VERSION, locals, n,
 			  json_is_true(json_object_get(doc, "from_queue")),
 			  json_is_true(json_object_get(doc, "catch_all")),
 			  (int64_t)time(NULL), &created, &c->err) < 0)
@@ -799,7 +799,7 @@ static void h_switch(struct call *c)
 	} else if (to != NULL &&
 		   (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0) &&
 		   mb == NULL && !catch_all) {
-		if (ops_switch_relay(&c->ox, d.name.alabel,
+		if (ops_switch_relay(&c->ox, d.name.alabel, OPS_NO_VERSION,
 				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
 				     dest, fate, force, confirm, &out,
 				     &c->err) < 0)
@@ -809,8 +809,8 @@ static void h_switch(struct call *c)
 	} else if (to != NULL && strcmp(to, "pop3") == 0 && dest == NULL &&
 		   fate == NULL && !force) {
 		c->secret = true;
-		if (ops_switch_pop3(&c->ox, d.name.alabel, locals, n, catch_all,
-				    &out, &c->err) < 0)
+		if (ops_switch_pop3(&c->ox, d.name.alabel, OPS_NO_VERSION,
+				    locals, n, catch_all, &out, &c->err) < 0)
 			goto bad;
 		o = json_pack("{s:s, s:o}", "domain", d.name.alabel,
 			      "mailboxes", out);
@@ -854,8 +854,8 @@ static void h_revert(struct call *c)
 		}
 		keep = (long)json_integer_value(kd);
 	}
-	if (ops_revert(&c->ox, d.name.alabel, keep, (int64_t)time(NULL), &out,
-		       &c->err) < 0)
+	if (ops_revert(&c->ox, d.name.alabel, OPS_NO_VERSION, keep,
+		       (int64_t)time(NULL), &out, &c->err) < 0)
 		goto bad;
 	o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "revert", out);
 	resp_json(c->r, 200, o);

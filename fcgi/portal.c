@@ -1359,8 +1359,8 @@ static void verb_run(struct page *pg, const struct domain *d,
 
 	switch (v->id) {
 	case V_SWITCH_FEED:
-		rc = ops_switch_relay(&pg->ox, d->name.alabel, MODE_FEED,
-				      in->dest, in->fate, in->force,
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+				      MODE_FEED, in->dest, in->fate, in->force,
 				      in->confirm, &out, &pg->err);
 		if (rc == 0) {
 			const json_t *probe = json_object_get(out, "probe");
@@ -1375,9 +1375,9 @@ static void verb_run(struct page *pg, const struct domain *d,
 		}
 		break;
 	case V_SWITCH_BACKUP:
-		rc = ops_switch_relay(&pg->ox, d->name.alabel, MODE_BACKUP,
-				      in->dest, in->fate, in->force,
-				      in->confirm, &out, &pg->err);
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+				      MODE_BACKUP, in->dest, in->fate,
+				      in->force, in->confirm, &out, &pg->err);
 		if (rc == 0) {
 			const json_t *probe = json_object_get(out, "probe");
 
@@ -1394,21 +1394,23 @@ static void verb_run(struct page *pg, const struct domain *d,
 		}
 		break;
 	case V_SWITCH_POP3:
-		rc = ops_switch_pop3(&pg->ox, d->name.alabel, in->lp, in->n,
-				     in->catch_all, &out, &pg->err);
+		rc = ops_switch_pop3(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+				     in->lp, in->n, in->catch_all, &out,
+				     &pg->err);
 		if (rc == 0)
 			passwords_page(pg, d, out, false);
 		break;
 	case V_TEMP_POP3:
-		rc = ops_temp_pop3(&pg->ox, d->name.alabel, in->lp, in->n,
-				   in->from_queue, in->catch_all,
+		rc = ops_temp_pop3(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+				   in->lp, in->n, in->from_queue, in->catch_all,
 				   (int64_t)time(NULL), &out, &pg->err);
 		if (rc == 0)
 			passwords_page(pg, d, out, true);
 		break;
 	case V_REVERT:
-		rc = ops_revert(&pg->ox, d->name.alabel, in->keep_days,
-				(int64_t)time(NULL), &out, &pg->err);
+		rc = ops_revert(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+				in->keep_days, (int64_t)time(NULL), &out,
+				&pg->err);
 		if (rc == 0)
 			sbuf_addf(&q, "?done=revert&jobs=%lld&keep=%ld",
 				  (long long)json_integer_value(
@@ -1416,7 +1418,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 				  in->keep_days < 0 ? 0 : in->keep_days);
 		break;
 	case V_EXTEND:
-		rc = ops_extend(&pg->ox, d->name.alabel,
+		rc = ops_extend(&pg->ox, d->name.alabel, OPS_NO_VERSION,
 				in->until ? 0 : in->days, in->until,
 				(int64_t)time(NULL), &nd, &pg->err);
 		if (rc == 0)

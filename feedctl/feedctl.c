@@ -1445,8 +1445,8 @@ static int cmd_extend(struct cli *cli, int argc, char **argv)
 	if (days != NULL &&
 	    parse_long(days, 1, QUEUE_DAYS_MAX, &n, "days", &cli->err) < 0)
 		return fail(cli);
-	if (ops_extend(&cli->ox, argv[1], n, until, (int64_t)time(NULL), &d,
-		       &cli->err) < 0)
+	if (ops_extend(&cli->ox, argv[1], OPS_NO_VERSION, n, until,
+		       (int64_t)time(NULL), &d, &cli->err) < 0)
 		return fail(cli);
 	if (cli->json) {
 		print_domain_json(&d, NULL);
@@ -1642,8 +1642,9 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 						 .from_queue = from_queue,
 						 .catch_all = catch_all,
 						 .now = (int64_t)time(NULL) });
-	if (ops_temp_pop3(&cli->ox, argv[1], locals, n, from_queue, catch_all,
-			  (int64_t)time(NULL), &created, &cli->err) < 0)
+	if (ops_temp_pop3(&cli->ox, argv[1], OPS_NO_VERSION, locals, n,
+			  from_queue, catch_all, (int64_t)time(NULL), &created,
+			  &cli->err) < 0)
 		return fail(cli);
 	if (!cli->json)
 		printf("%s: temporary POP3 is on; the relays deliver its mail "
@@ -1725,7 +1726,7 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 					       .fate = fate,
 					       .force = force,
 					       .confirm = confirm });
-		if (ops_switch_relay(&cli->ox, argv[1],
+		if (ops_switch_relay(&cli->ox, argv[1], OPS_NO_VERSION,
 				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
 				     dest, fate, force, confirm, &out,
 				     &cli->err) < 0)
@@ -1756,8 +1757,8 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 				&(struct sp_req){ .verb = SP_TO_POP3,
 						  .nlocals = n,
 						  .catch_all = catch_all });
-		if (ops_switch_pop3(&cli->ox, argv[1], locals, n, catch_all,
-				    &out, &cli->err) < 0)
+		if (ops_switch_pop3(&cli->ox, argv[1], OPS_NO_VERSION, locals,
+				    n, catch_all, &out, &cli->err) < 0)
 			return fail(cli);
 		if (!cli->json)
 			printf("%s: now a pop3 domain; the relays deliver its "
@@ -1804,8 +1805,8 @@ static int cmd_revert(struct cli *cli, int argc, char **argv)
 			       &(struct sp_req){ .verb = SP_REVERT,
 						 .keep_days = keep,
 						 .now = (int64_t)time(NULL) });
-	if (ops_revert(&cli->ox, argv[1], keep, (int64_t)time(NULL), &out,
-		       &cli->err) < 0)
+	if (ops_revert(&cli->ox, argv[1], OPS_NO_VERSION, keep,
+		       (int64_t)time(NULL), &out, &cli->err) < 0)
 		return fail(cli);
 	if (cli->json) {
 		print_json(out);

@@ -422,8 +422,8 @@ int ops_domain_patch(const struct ops_ctx *ox, const char *name,
 		      err);
 }
 
-int ops_extend(const struct ops_ctx *ox, const char *name, long days,
-	       const char *until, int64_t now, struct domain *out,
+int ops_extend(const struct ops_ctx *ox, const char *name, int64_t if_version,
+	       long days, const char *until, int64_t now, struct domain *out,
 	       struct error *err)
 {
 	struct domain cur;
@@ -446,7 +446,8 @@ int ops_extend(const struct ops_ctx *ox, const char *name, long days,
 		return error_set(err, ERR_INVALID, "until",
 				 "until must be a date, YYYY-MM-DD");
 	}
-	if (ops_domain_get(ox, name, &cur, NULL, err) < 0)
+	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
+	    check_version(&cur, if_version, err) < 0)
 		return -1;
 	*out = cur;
 	if (domain_set(out, "queue.extended_until", value, ox->conf, err) < 0)
@@ -1357,9 +1358,9 @@ static json_t *new_mailboxes_done(struct new_mailboxes *nm, bool made)
 }
 
 int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
-		  char *const *locals, size_t nlocals, bool from_queue,
-		  bool catch_all, int64_t now, json_t **created,
-		  struct error *err)
+		  int64_t if_version, char *const *locals, size_t nlocals,
+		  bool from_queue, bool catch_all, int64_t now,
+		  json_t **created, struct error *err)
 {
 	struct sp_req req = { .verb = SP_TEMP_POP3,
 			      .nlocals = nlocals,
@@ -1373,7 +1374,7 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
 	int rc = -1;
 
 	*created = NULL;
-	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
+	if (get_plan(ox, name, if_version, &req, &cur, &p, err) < 0)
 		return -1;
 	if (add_locals(&nm, locals, nlocals, err) < 0)
 		goto out;
@@ -1426,9 +1427,9 @@ out:
 }
 
 int ops_switch_relay(const struct ops_ctx *ox, const char *name,
-		     enum domain_mode to, const char *dest, const char *fate,
-		     bool force, const char *confirm, json_t **report,
-		     struct error *err)
+		     int64_t if_version, enum domain_mode to, const char *dest,
+		     const char *fate, bool force, const char *confirm,
+		     json_t **report, struct error *err)
 {
 	struct sp_req req = { .verb = to == MODE_BACKUP ? SP_TO_BACKUP
 							: SP_TO_FEED,
@@ -1446,7 +1447,7 @@ int ops_switch_relay(const struct ops_ctx *ox, const char *name,
 	if (to != MODE_FEED && to != MODE_BACKUP)
 		return error_set(err, ERR_INTERNAL, "to",
 				 "ops_switch_relay: not a relay mode");
-	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
+	if (get_plan(ox, name, if_version, &req, &cur, &p, err) < 0)
 		return -1;
 	if (p.probe)
 		probe = probe_run(&p.nd.dest, &p.nd.name,
@@ -1473,8 +1474,8 @@ int ops_switch_relay(const struct ops_ctx *ox, const char *name,
 }
 
 int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
-		    char *const *locals, size_t nlocals, bool catch_all,
-		    json_t **created, struct error *err)
+		    int64_t if_version, char *const *locals, size_t nlocals,
+		    bool catch_all, json_t **created, struct error *err)
 {
 	struct sp_req req = { .verb = SP_TO_POP3,
 			      .nlocals = nlocals,
@@ -1488,7 +1489,7 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
 	int rc = -1;
 
 	*created = NULL;
-	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
+	if (get_plan(ox, name, if_version, &req, &cur, &p, err) < 0)
 		return -1;
 	if (add_locals(&nm, locals, nlocals, err) < 0)
 		goto out;
@@ -1513,8 +1514,8 @@ out:
 	return rc;
 }
 
-int ops_revert(const struct ops_ctx *ox, const char *name, long keep_days,
-	       int64_t now, json_t **report, struct error *err)
+int ops_revert(const struct ops_ctx *ox, const char *name, int64_t if_version,
+	       long keep_days, int64_t now, json_t **report, struct error *err)
 {
 	struct sp_req req = { .verb = SP_REVERT,
 			      .keep_days = keep_days,
@@ -1525,7 +1526,7 @@ int ops_revert(const struct ops_ctx *ox, const char *name, long keep_days,
 	long jobs = 0;
 
 	*report = NULL;
-	if (get_plan(ox, name, OPS_NO_VERSION, &req, &cur, &p, err) < 0)
+	if (get_plan(ox, name, if_version, &req, &cur, &p, err) < 0)
 		return -1;
 	r.old = &cur;
 	r.nd = &p.nd;

@@ -85,9 +85,14 @@ int ops_domain_patch(const struct ops_ctx *ox, const char *name,
  * Lengthen the queue (SPEC section 11): days 1..31 from now, or until
  * the end of the day "YYYY-MM-DD" (UTC, at most 31 days ahead).
  * Exactly one of days (> 0) and until (non-NULL) is given.
+ *
+ * if_version, here and for the switching verbs below (ops_temp_pop3,
+ * ops_switch_relay, ops_switch_pop3, ops_revert): the version the caller
+ * saw, refused with ERR_STALE when the domain changed since, or
+ * OPS_NO_VERSION.
  */
-int ops_extend(const struct ops_ctx *ox, const char *name, long days,
-	       const char *until, int64_t now, struct domain *out,
+int ops_extend(const struct ops_ctx *ox, const char *name, int64_t if_version,
+	       long days, const char *until, int64_t now, struct domain *out,
 	       struct error *err) __attribute__((warn_unused_result));
 /*
  * Probe a destination (SPEC section 11): target is a domain (its
@@ -204,9 +209,10 @@ int ops_mailbox_add(const struct ops_ctx *ox, const char *name,
  * *created as for ops_mailbox_add: the only time passwords are shown.
  */
 int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
-		  char *const *locals, size_t nlocals, bool from_queue,
-		  bool catch_all, int64_t now, json_t **created,
-		  struct error *err) __attribute__((warn_unused_result));
+		  int64_t if_version, char *const *locals, size_t nlocals,
+		  bool from_queue, bool catch_all, int64_t now,
+		  json_t **created, struct error *err)
+	__attribute__((warn_unused_result));
 /*
  * Switch (SPEC section 5).  To feed or backup (to): a pop3 domain gets
  * destination dest; a live probe must pass unless force (*report holds
@@ -218,17 +224,18 @@ int ops_temp_pop3(const struct ops_ctx *ox, const char *name,
  * {"probe": {...}|null, "mailboxes": "forward"|..., "jobs": N}.
  */
 int ops_switch_relay(const struct ops_ctx *ox, const char *name,
-		     enum domain_mode to, const char *dest, const char *fate,
-		     bool force, const char *confirm, json_t **report,
-		     struct error *err) __attribute__((warn_unused_result));
+		     int64_t if_version, enum domain_mode to, const char *dest,
+		     const char *fate, bool force, const char *confirm,
+		     json_t **report, struct error *err)
+	__attribute__((warn_unused_result));
 /*
  * To pop3: a feed or backup domain (not in temporary POP3) gets the
  * mailboxes locals and/or a catch-all; at least one is required.
  * *created as for ops_mailbox_add.
  */
 int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
-		    char *const *locals, size_t nlocals, bool catch_all,
-		    json_t **created, struct error *err)
+		    int64_t if_version, char *const *locals, size_t nlocals,
+		    bool catch_all, json_t **created, struct error *err)
 	__attribute__((warn_unused_result));
 /*
  * Back from temporary POP3 to the feed: the temporary mailboxes' mail
@@ -237,8 +244,8 @@ int ops_switch_pop3(const struct ops_ctx *ox, const char *name,
  * more days and are then archived and removed.  *report: {"mailboxes":
  * "forward"|"keep", "jobs": N, "keep_until": T|null}.
  */
-int ops_revert(const struct ops_ctx *ox, const char *name, long keep_days,
-	       int64_t now, json_t **report, struct error *err)
+int ops_revert(const struct ops_ctx *ox, const char *name, int64_t if_version,
+	       long keep_days, int64_t now, json_t **report, struct error *err)
 	__attribute__((warn_unused_result));
 int ops_mailbox_passwd(const struct ops_ctx *ox, const char *name,
 		       const char *local, json_t **changed, struct error *err)

@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "fake_store.h"
 #include "ops.h"
@@ -169,8 +170,9 @@ static void plan_then_switch(void **state)
 			       &(struct sp_req){ .verb = SP_TO_BACKUP }, &err);
 	assert_non_null(plan);
 	assert_int_equal(f->writes, 0);
-	assert_int_equal(ops_switch_relay(&ox, "f.example", MODE_BACKUP, NULL,
-					  NULL, false, NULL, &rep, &err),
+	assert_int_equal(ops_switch_relay(&ox, "f.example", OPS_NO_VERSION,
+					  MODE_BACKUP, NULL, NULL, false, NULL,
+					  &rep, &err),
 			 0);
 	assert_string_equal(json_string_value(json_object_get(plan, "to")),
 			    domain_mode_names[row("f.example")->mode]);
@@ -185,16 +187,17 @@ static void plan_then_switch(void **state)
 	json_decref(plan);
 	json_decref(rep);
 	/* back to feed: queue.days follows again */
-	assert_int_equal(ops_switch_relay(&ox, "f.example", MODE_FEED, NULL,
-					  NULL, false, NULL, &rep, &err),
+	assert_int_equal(ops_switch_relay(&ox, "f.example", OPS_NO_VERSION,
+					  MODE_FEED, NULL, NULL, false, NULL,
+					  &rep, &err),
 			 0);
 	assert_int_equal(row("f.example")->mode, MODE_FEED);
 	assert_int_equal(row("f.example")->queue_days,
 			 domain_default_queue_days(MODE_FEED));
 	json_decref(rep);
 	/* twice: refused by the plan, nothing written */
-	fails(ops_switch_relay(&ox, "f.example", MODE_FEED, NULL, NULL, false,
-			       NULL, &rep, &err),
+	fails(ops_switch_relay(&ox, "f.example", OPS_NO_VERSION, MODE_FEED,
+			       NULL, NULL, false, NULL, &rep, &err),
 	      &err, ERR_CONFLICT, "is a feed domain already");
 	assert_int_equal(f->writes, 2);
 }
@@ -208,21 +211,22 @@ static void switch_refusals_write_nothing(void **state)
 
 	(void)state;
 	put("p.example", MODE_POP3, 2);
-	fails(ops_switch_relay(&ox, "p.example", MODE_FEED, NULL, NULL, false,
-			       NULL, &rep, &err),
+	fails(ops_switch_relay(&ox, "p.example", OPS_NO_VERSION, MODE_FEED,
+			       NULL, NULL, false, NULL, &rep, &err),
 	      &err, ERR_INVALID, "needs --dest");
-	fails(ops_switch_relay(&ox, "p.example", MODE_FEED, "127.0.0.9",
-			       "purge", false, NULL, &rep, &err),
+	fails(ops_switch_relay(&ox, "p.example", OPS_NO_VERSION, MODE_FEED,
+			       "127.0.0.9", "purge", false, NULL, &rep, &err),
 	      &err, ERR_INVALID, "--confirm=p.example");
-	fails(ops_switch_pop3(&ox, "p.example", locals, 1, false, &rep, &err),
+	fails(ops_switch_pop3(&ox, "p.example", OPS_NO_VERSION, locals, 1,
+			      false, &rep, &err),
 	      &err, ERR_CONFLICT, "is a pop3 domain already");
-	fails(ops_temp_pop3(&ox, "p.example", NULL, 0, false, true, 1, &rep,
-			    &err),
+	fails(ops_temp_pop3(&ox, "p.example", OPS_NO_VERSION, NULL, 0, false,
+			    true, 1, &rep, &err),
 	      &err, ERR_CONFLICT, "temp-pop3 is for feed");
-	fails(ops_revert(&ox, "p.example", -1, 1, &rep, &err), &err,
-	      ERR_CONFLICT, "not in temporary POP3");
-	fails(ops_switch_relay(&ox, "nx.example", MODE_FEED, NULL, NULL, false,
-			       NULL, &rep, &err),
+	fails(ops_revert(&ox, "p.example", OPS_NO_VERSION, -1, 1, &rep, &err),
+	      &err, ERR_CONFLICT, "not in temporary POP3");
+	fails(ops_switch_relay(&ox, "nx.example", OPS_NO_VERSION, MODE_FEED,
+			       NULL, NULL, false, NULL, &rep, &err),
 	      &err, ERR_NOTFOUND, "no such domain");
 	assert_null(rep);
 	assert_int_equal(f->writes, 0);
@@ -238,8 +242,8 @@ static void feed_to_pop3(void **state)
 
 	(void)state;
 	put("q.example", MODE_FEED, 0);
-	assert_int_equal(ops_switch_pop3(&ox, "q.example", locals, 3, true,
-					 &created, &err),
+	assert_int_equal(ops_switch_pop3(&ox, "q.example", OPS_NO_VERSION,
+					 locals, 3, true, &created, &err),
 			 0);
 	r = fake_store_find(ox.store, "q.example");
 	assert_int_equal(r->d.mode, MODE_POP3);
@@ -259,24 +263,28 @@ static void temp_pop3_then_revert(void **state)
 
 	(void)state;
 	put("t.example", MODE_FEED, 0);
-	assert_int_equal(ops_temp_pop3(&ox, "t.example", locals, 1, false, true,
-				       1000, &created, &err),
+	assert_int_equal(ops_temp_pop3(&ox, "t.example", OPS_NO_VERSION, locals,
+				       1, false, true, 1000, &created, &err),
 			 0);
 	assert_true(row("t.example")->temp_pop3);
 	assert_string_equal(row("t.example")->temp_pop3_by, "t-ops");
 	assert_int_equal(json_array_size(created), 2);
 	json_decref(created);
-	fails(ops_switch_relay(&ox, "t.example", MODE_BACKUP, NULL, NULL, false,
-			       NULL, &rep, &err),
+	fails(ops_switch_relay(&ox, "t.example", OPS_NO_VERSION, MODE_BACKUP,
+			       NULL, NULL, false, NULL, &rep, &err),
 	      &err, ERR_CONFLICT, "revert it first");
-	fails(ops_revert(&ox, "t.example", 400, 1000, &rep, &err), &err,
-	      ERR_INVALID, "1 to 365");
+	fails(ops_revert(&ox, "t.example", OPS_NO_VERSION, 400, 1000, &rep,
+			 &err),
+	      &err, ERR_INVALID, "1 to 365");
 	/* a writer gets in: the revert fails, it does not retry */
 	f->race_next = 1;
-	fails(ops_revert(&ox, "t.example", -1, 1000, &rep, &err), &err,
-	      ERR_STALE, "version is");
+	fails(ops_revert(&ox, "t.example", OPS_NO_VERSION, -1, 1000, &rep,
+			 &err),
+	      &err, ERR_STALE, "version is");
 	assert_true(row("t.example")->temp_pop3);
-	assert_int_equal(ops_revert(&ox, "t.example", 3, 1000, &rep, &err), 0);
+	assert_int_equal(ops_revert(&ox, "t.example", OPS_NO_VERSION, 3, 1000,
+				    &rep, &err),
+			 0);
 	assert_false(row("t.example")->temp_pop3);
 	assert_string_equal(f->last_job, "mailbox-archive");
 	assert_string_equal(
@@ -284,6 +292,49 @@ static void temp_pop3_then_revert(void **state)
 	assert_int_equal(json_integer_value(json_object_get(rep, "jobs")), 2);
 	assert_int_equal(json_integer_value(json_object_get(rep, "keep_until")),
 			 1000 + 3 * 86400);
+	json_decref(rep);
+}
+
+/* every switching verb and extend take the version the caller saw */
+static void verbs_take_a_version(void **state)
+{
+	struct fake_store *f = fake_store_of(ox.store);
+	struct error err = ERROR_INIT;
+	struct domain d;
+	json_t *rep = NULL;
+	char alice[] = "alice", *locals[] = { alice };
+
+	(void)state;
+	put("v.example", MODE_FEED, 0);
+	fails(ops_switch_relay(&ox, "v.example", 7, MODE_BACKUP, NULL, NULL,
+			       false, NULL, &rep, &err),
+	      &err, ERR_STALE, "version is 1, not 7");
+	fails(ops_switch_pop3(&ox, "v.example", 7, locals, 1, false, &rep,
+			      &err),
+	      &err, ERR_STALE, "version is 1, not 7");
+	fails(ops_temp_pop3(&ox, "v.example", 7, locals, 1, false, false, 1,
+			    &rep, &err),
+	      &err, ERR_STALE, "version is 1, not 7");
+	fails(ops_extend(&ox, "v.example", 7, 3, NULL, (int64_t)time(NULL), &d,
+			 &err),
+	      &err, ERR_STALE, "version is 1, not 7");
+	assert_null(rep);
+	assert_int_equal(f->writes, 0);
+	assert_int_equal(row("v.example")->version, 1);
+	/* the version seen: each verb goes ahead */
+	if (ops_extend(&ox, "v.example", 1, 3, NULL, (int64_t)time(NULL), &d,
+		       &err) < 0)
+		fail_msg("extend: %s", error_msg(&err));
+	assert_int_equal(ops_temp_pop3(&ox, "v.example", 2, locals, 1, false,
+				       false, 1000, &rep, &err),
+			 0);
+	json_decref(rep);
+	fails(ops_revert(&ox, "v.example", 2, -1, 1000, &rep, &err), &err,
+	      ERR_STALE, "version is 3, not 2");
+	assert_true(row("v.example")->temp_pop3);
+	assert_int_equal(ops_revert(&ox, "v.example", 3, -1, 1000, &rep, &err),
+			 0);
+	assert_false(row("v.example")->temp_pop3);
 	json_decref(rep);
 }
 
@@ -297,6 +348,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(remove_takes_a_version, fresh,
 						gone),
 		cmocka_unit_test_setup_teardown(plan_then_switch, fresh, gone),
+		cmocka_unit_test_setup_teardown(verbs_take_a_version, fresh,
+						gone),
 		cmocka_unit_test_setup_teardown(switch_refusals_write_nothing,
 						fresh, gone),
 		cmocka_unit_test_setup_teardown(feed_to_pop3, fresh, gone),
