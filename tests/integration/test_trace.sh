@@ -102,6 +102,17 @@ check "... in words" \
 check "a message below spam.low is not tagged" \
 	traced a@t.example '[.messages[0].steps[].verdict] == ["accepted","delivered"]'
 
+# a sender's own X-Mxfeed-Spam is not ours: it is stripped on the way
+# in, so it neither reaches the customer nor becomes a tracking step
+send ok@sender.test f@tag.example TR-forged \
+	--add-header "X-Mxfeed-Spam: level=high action=header score=99.00"
+check "a clean message with a forged X-Mxfeed-Spam is accepted (250)" replied 250
+check "... delivered without the sender's X-Mxfeed-Spam" \
+	bash -c "f=\$(grep -rlF 'body of TR-forged' '$T/sink-2526' | head -n 1) && [ -n \"\$f\" ] &&
+		! grep -qi '^X-Mxfeed-Spam:' \"\$f\""
+check "... and the trace does not call it tagged" \
+	traced f@tag.example '[.messages[0].steps[].verdict] == ["accepted","delivered"]'
+
 send ok@sender.test g@grey.example TR-grey
 check "a new triplet is greylisted" replied 450
 sleep 4
