@@ -3,10 +3,10 @@
  *
  * See store.h for the contract.  Conventions inside:
  *   - every statement is a static const char[] below and runs through
- *     q(), which prepares it on the connection at first use (then runs
+ *     store_q(), which prepares it on the connection at first use (then runs
  *     it by name with text parameters), checks the result status and
  *     maps failures through store_fail();
- *   - a change runs in with_tx(): BEGIN, the work, COMMIT; on a
+ *   - a change runs in store_with_tx(): BEGIN, the work, COMMIT; on a
  *     serialization failure or deadlock (40001, 40P01) the whole
  *     transaction is retried a few times, then reported as ERR_TEMPFAIL;
  *   - rows read back are re-checked (ip_parse, enum tables): a row the
@@ -15,6 +15,8 @@
  * built by PostgreSQL (json_agg) with mx_utc() text timestamps.
  */
 #include "store.h"
+
+#include "store_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -31,108 +33,6 @@
 #include "util/parse.h"
 
 #define TX_RETRIES 3
-#define PARAMS_MAX 32
-#define PARAM_LEN  64
-
-#define STMT_MAX 48
-
-/* A statement prepared on this connection, named "mxN". */
-struct stmt {
-	char *sql;
-	char name[16];
-};
-
-/* An audit row of the open transaction: logged once it commits. */
-struct audit_note {
-	char action[24];
-	char domain[256];
-	char actor[ACTOR_MAX + 1];
-	char ticket[TICKET_MAX + 1];
-};
-
-struct store {
-	PGconn *db;
-	bool listening; /* LISTEN mxfeed_changes issued on this connection */
-	const struct conf *conf;
-	char sqlstate[6]; /* of the last failure, "" if none */
-	bool in_tx;
-	size_t nnotes, notes_cap;
-	struct audit_note *notes;
-	int nstmts;
-	struct stmt stmts[STMT_MAX];
-};
-
-/* A set of text parameters; NULL entries are SQL NULLs. */
-struct params {
-	int n;
-	const char *v[PARAMS_MAX];
-	char buf[PARAMS_MAX][PARAM_LEN];
-	struct strbuf big[4]; /* for the long ones (lists, JSON) */
-	int nbig;
-};
-
-static void p_str(struct params *p, const char *s)
-{
-	p->v[p->n++] = s;
-}
-
-static void p_int(struct params *p, int64_t v)
-{
-	(void)snprintf(p->buf[p->n], PARAM_LEN, "%" PRId64, v);
-	p->v[p->n] = p->buf[p->n];
-	p->n++;
-}
-
-/* unix seconds, 0 = NULL */
-static void p_time(struct params *p, int64_t t)
-{
-	if (t == 0)
-		p_str(p, NULL);
-	else
-		p_int(p, t);
-}
-
-static void p_bool(struct params *p, bool b)
-{
-	p_str(p, b ? "t" : "f");
-}
-
-static struct strbuf *p_big(struct params *p)
-{
-	struct strbuf *sb = &p->big[p->nbig++];
-
-	sbuf_init(sb, 0);
-	p->v[p->n++] = NULL; /* set by p_big_done() */
-	return sb;
-}
-
-static void p_big_done(struct params *p)
-{
-	p->v[p->n - 1] = p->big[p->nbig - 1].buf;
-}
-
-static void p_json(struct params *p, const json_t *j)
-{
-	char *s;
-
-	if (j == NULL) {
-		p_str(p, NULL);
-		return;
-	}
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	sbuf_addstr(p_big(p), s ? s : "null");
-	p_big_done(p);
-	free(s);
-}
-
-static void p_release(struct params *p)
-{
-	int i;
-
-	for (i = 0; i < p->nbig; i++)
-		sbuf_release(&p->big[i]);
-	p->nbig = 0;
-}
 
 /* ---- failures ---------------------------------------------------- */
 
@@ -145,8 +45,8 @@ static bool tempfail_state(const char *st)
 }
 
 /* Map a failed result (res may be NULL) to err; clears res. */
-static int store_fail(struct store *s, PGresult *res, const char *what,
-		      struct error *err)
+int store_fail(struct store *s, PGresult *res, const char *what,
+	       struct error *err)
 {
 	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg =
@@ -254,8 +154,8 @@ static PGresult *exec(struct store *s, const char *sql, const struct params *p)
 }
 
 /* Run one statement; NULL on failure (err set). */
-static PGresult *q(struct store *s, const char *sql, const struct params *p,
-		   const char *what, struct error *err)
+PGresult *store_q(struct store *s, const char *sql, const struct params *p,
+		  const char *what, struct error *err)
 {
 	PGresult *res;
 	ExecStatusType st;
@@ -285,10 +185,10 @@ static PGresult *q(struct store *s, const char *sql, const struct params *p,
 }
 
 /* Run a statement whose result is not needed. */
-static int q0(struct store *s, const char *sql, const struct params *p,
-	      const char *what, struct error *err)
+int store_q0(struct store *s, const char *sql, const struct params *p,
+	     const char *what, struct error *err)
 {
-	PGresult *res = q(s, sql, p, what, err);
+	PGresult *res = store_q(s, sql, p, what, err);
 
 	if (res == NULL)
 		return -1;
@@ -297,7 +197,7 @@ static int q0(struct store *s, const char *sql, const struct params *p,
 }
 
 /* Make sure the connection is up; one reset attempt if it is not. */
-static int ensure_conn(struct store *s, struct error *err)
+int store_ensure_conn(struct store *s, struct error *err)
 {
 	if (PQstatus(s->db) == CONNECTION_OK)
 		return 0;
@@ -307,8 +207,6 @@ static int ensure_conn(struct store *s, struct error *err)
 		return 0;
 	return store_fail(s, NULL, "connect", err);
 }
-
-typedef int (*tx_fn)(struct store *s, void *arg, struct error *err);
 
 /* One line per audit row just committed: the change as the journal
  * indexes it (DOMAIN=, ACTOR=, TICKET=; fcgi adds REQUEST_ID=). */
@@ -356,19 +254,19 @@ static void audit_note(struct store *s, const struct change_ctx *ctx,
 }
 
 /* Run fn inside one transaction, retrying serialization failures. */
-static int with_tx(struct store *s, tx_fn fn, void *arg, struct error *err)
+int store_with_tx(struct store *s, tx_fn fn, void *arg, struct error *err)
 {
 	int attempt;
 
 	for (attempt = 0;; attempt++) {
 		s->sqlstate[0] = '\0';
-		if (ensure_conn(s, err) < 0 ||
-		    q0(s, "BEGIN", NULL, "begin", err) < 0)
+		if (store_ensure_conn(s, err) < 0 ||
+		    store_q0(s, "BEGIN", NULL, "begin", err) < 0)
 			return -1;
 		s->in_tx = true;
 		s->nnotes = 0;
 		if (fn(s, arg, err) == 0 &&
-		    q0(s, "COMMIT", NULL, "commit", err) == 0) {
+		    store_q0(s, "COMMIT", NULL, "commit", err) == 0) {
 			s->in_tx = false;
 			audit_log(s);
 			return 0;
@@ -419,7 +317,7 @@ int store_open(struct store **out, const char *conninfo,
 		free(s);
 		return -1;
 	}
-	if (q0(s, "SET TIME ZONE 'UTC'", NULL, "settings", err) < 0) {
+	if (store_q0(s, "SET TIME ZONE 'UTC'", NULL, "settings", err) < 0) {
 		store_close(s);
 		return -1;
 	}
@@ -438,8 +336,6 @@ void store_close(struct store *s)
 }
 
 /* ---- domains: reading -------------------------------------------- */
-
-#define EPOCH(x) "coalesce(floor(extract(epoch FROM " x "))::bigint, 0)"
 
 /*
  * The record's columns: the hand-read ones (identity, temporary POP3,
@@ -525,53 +421,6 @@ static const char sql_domain_prop[] =
 static const char sql_domain_lean[] = " 0, 0, 0 FROM domains d ";
 /* clang-format on */
 
-static bool str_i64(const char *v, int64_t *out)
-{
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0')
-		return false;
-	*out = n;
-	return true;
-}
-
-static bool get_i64(const PGresult *res, int row, int col, int64_t *out)
-{
-	return str_i64(PQgetvalue(res, row, col), out);
-}
-
-static bool get_int(const PGresult *res, int row, int col, int lo, int hi,
-		    int *out)
-{
-	int64_t v;
-
-	if (!get_i64(res, row, col, &v) || v < lo || v > hi)
-		return false;
-	*out = (int)v;
-	return true;
-}
-
-static bool get_enum(const PGresult *res, int row, int col,
-		     const char *const *names, int *out)
-{
-	*out = parse_enum(PQgetvalue(res, row, col), names);
-	return *out >= 0;
-}
-
-static bool get_text(const PGresult *res, int row, int col, char *buf,
-		     size_t size)
-{
-	return strlcpy_checked(buf, PQgetvalue(res, row, col), size) == 0;
-}
-
-static bool get_bool(const PGresult *res, int row, int col)
-{
-	return PQgetvalue(res, row, col)[0] == 't';
-}
-
 /* A stored address: canonical, but no range policy (that was applied
  * when it was written; a site may have tightened it since). */
 static bool get_dest(const char *host, const char *port, struct dest *d)
@@ -586,14 +435,6 @@ static bool get_dest(const char *host, const char *port, struct dest *d)
 		d->port = (uint16_t)n;
 	return ok;
 }
-
-/* A domain row's cells: a PGresult's row, or a COPY line split into
- * columns (cells[i], "" for NULL). */
-struct rowv {
-	const PGresult *res;
-	int row;
-	const char *const *cells;
-};
 
 static const char *cell(const struct rowv *r, int col)
 {
@@ -718,13 +559,13 @@ enum lookup store_domain_get(struct store *s, const struct domain_name *dn,
 	PGresult *res;
 	enum lookup rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return LOOKUP_FAIL;
 	domain_cols(&sql);
 	sbuf_addstr(&sql, sql_domain_prop);
 	sbuf_addstr(&sql, sql_domain_get_tail);
 	p_str(&p, dn->alabel);
-	res = q(s, sql.buf, &p, "read", err);
+	res = store_q(s, sql.buf, &p, "read", err);
 	sbuf_release(&sql);
 	if (res == NULL)
 		return LOOKUP_FAIL;
@@ -758,7 +599,7 @@ int store_domain_list(struct store *s, const struct domain_filter *f,
 	if (f->limit < 1 || f->limit > 1000)
 		return error_set(err, ERR_INVALID, "limit",
 				 "limit must be a whole number from 1 to 1000");
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, f->mode >= 0 ? domain_mode_names[f->mode] : NULL);
 	p_str(&p, f->match);
@@ -778,7 +619,7 @@ int store_domain_list(struct store *s, const struct domain_filter *f,
 	domain_cols(&sql);
 	sbuf_addstr(&sql, sql_domain_prop);
 	sbuf_addstr(&sql, sql_domain_list_tail);
-	res = q(s, sql.buf, &p, "list", err);
+	res = store_q(s, sql.buf, &p, "list", err);
 	p_release(&p);
 	sbuf_release(&sql);
 	if (res == NULL)
@@ -946,9 +787,9 @@ static const char sql_audit[] =
 	"INSERT INTO audit (actor, ticket, action, domain, old, new)"
 	" VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)";
 
-static int audit(struct store *s, const struct change_ctx *ctx,
-		 const char *action, const char *domain, const json_t *old,
-		 const json_t *new, struct error *err)
+int store_audit(struct store *s, const struct change_ctx *ctx,
+		const char *action, const char *domain, const json_t *old,
+		const json_t *new, struct error *err)
 {
 	struct params p = { 0 };
 	int rc;
@@ -959,7 +800,7 @@ static int audit(struct store *s, const struct change_ctx *ctx,
 	p_str(&p, domain);
 	p_json(&p, old);
 	p_json(&p, new);
-	rc = q0(s, sql_audit, &p, "audit", err);
+	rc = store_q0(s, sql_audit, &p, "audit", err);
 	p_release(&p);
 	if (rc == 0) {
 		audit_note(s, ctx, action, domain);
@@ -975,8 +816,8 @@ static int audit_domain(struct store *s, const struct change_ctx *ctx,
 {
 	json_t *jo = old ? domain_to_json(old, NULL) : NULL;
 	json_t *jn = new ? domain_to_json(new, NULL) : NULL;
-	int rc = audit(s, ctx, action, (new ? new : old)->name.alabel, jo, jn,
-		       err);
+	int rc = store_audit(s, ctx, action, (new ? new : old)->name.alabel, jo,
+			     jn, err);
 
 	json_decref(jo);
 	json_decref(jn);
@@ -1007,7 +848,7 @@ static int do_create(struct store *s, struct domain *d,
 	p_str(&p, ctx->actor);
 	p_str(&p, ctx->ticket ? ctx->ticket : "");
 	sql_domain_insert(&sql);
-	res = q(s, sql.buf, &p, d->name.alabel, err);
+	res = store_q(s, sql.buf, &p, d->name.alabel, err);
 	p_release(&p);
 	sbuf_release(&sql);
 	if (res == NULL) {
@@ -1041,7 +882,7 @@ static int stale_or_gone(struct store *s, const struct domain *old,
 	int rc;
 
 	p_str(&p, old->name.alabel);
-	res = q(s, sql_domain_version, &p, "version check", err);
+	res = store_q(s, sql_domain_version, &p, "version check", err);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 0)
@@ -1072,7 +913,7 @@ static int do_update(struct store *s, const struct domain *old,
 	p_str(&p, ctx->ticket ? ctx->ticket : "");
 	p_int(&p, old->version);
 	sql_domain_update(&sql);
-	res = q(s, sql.buf, &p, nd->name.alabel, err);
+	res = store_q(s, sql.buf, &p, nd->name.alabel, err);
 	p_release(&p);
 	sbuf_release(&sql);
 	if (res == NULL)
@@ -1113,7 +954,7 @@ int store_domain_create(struct store *s, struct domain *d,
 {
 	struct create_arg a = { d, ctx };
 
-	return with_tx(s, tx_create, &a, err);
+	return store_with_tx(s, tx_create, &a, err);
 }
 
 struct update_arg {
@@ -1136,7 +977,7 @@ int store_domain_update(struct store *s, const struct domain *old,
 {
 	struct update_arg a = { old, nd, ctx, action ? action : "update" };
 
-	return with_tx(s, tx_update, &a, err);
+	return store_with_tx(s, tx_update, &a, err);
 }
 
 static int tx_remove(struct store *s, void *arg, struct error *err)
@@ -1147,7 +988,7 @@ static int tx_remove(struct store *s, void *arg, struct error *err)
 	int64_t n = 0;
 
 	p_str(&p, a->old->name.alabel);
-	res = q(s, sql_domain_mailboxes, &p, "mailbox count", err);
+	res = store_q(s, sql_domain_mailboxes, &p, "mailbox count", err);
 	if (res == NULL)
 		return -1;
 	if (!get_i64(res, 0, 0, &n))
@@ -1160,7 +1001,7 @@ static int tx_remove(struct store *s, void *arg, struct error *err)
 				 "remove them first ('feedctl mailbox list')",
 				 a->old->name.alabel, n, n == 1 ? "" : "es");
 	p_int(&p, a->old->version);
-	res = q(s, sql_domain_delete, &p, "remove", err);
+	res = store_q(s, sql_domain_delete, &p, "remove", err);
 	if (res == NULL)
 		return -1;
 	n = strtoll(PQcmdTuples(res), NULL, 10);
@@ -1175,7 +1016,7 @@ int store_domain_remove(struct store *s, const struct domain *old,
 {
 	struct update_arg a = { old, NULL, ctx, "remove" };
 
-	return with_tx(s, tx_remove, &a, err);
+	return store_with_tx(s, tx_remove, &a, err);
 }
 
 struct apply_arg {
@@ -1206,20 +1047,21 @@ int store_domain_apply(struct store *s, struct apply_item *items, size_t n,
 {
 	struct apply_arg a = { items, n, ctx };
 
-	return with_tx(s, tx_apply, &a, err);
+	return store_with_tx(s, tx_apply, &a, err);
 }
 
 /* ---- listings built by PostgreSQL -------------------------------- */
 
-static json_t *json_query(struct store *s, const char *sql,
-			  const struct params *p, const char *what,
-			  struct error *err)
+json_t *store_json_query(struct store *s, const char *sql,
+			 const struct params *p, const char *what,
+			 struct error *err)
 {
 	PGresult *res;
 	json_error_t je;
 	json_t *j;
 
-	if (ensure_conn(s, err) < 0 || (res = q(s, sql, p, what, err)) == NULL)
+	if (store_ensure_conn(s, err) < 0 ||
+	    (res = store_q(s, sql, p, what, err)) == NULL)
 		return NULL;
 	j = json_loads(PQgetvalue(res, 0, 0), 0, &je);
 	PQclear(res);
@@ -1246,7 +1088,7 @@ json_t *store_history(struct store *s, const struct domain_name *dn, long limit,
 
 	p_str(&p, dn->alabel);
 	p_int(&p, limit);
-	return json_query(s, sql_history, &p, "history", err);
+	return store_json_query(s, sql_history, &p, "history", err);
 }
 
 /* state: retired; down (no heartbeat for a minute); failing (its last
@@ -1271,7 +1113,7 @@ static const char sql_relays[] =
 
 json_t *store_relay_list(struct store *s, struct error *err)
 {
-	return json_query(s, sql_relays, NULL, "relays", err);
+	return store_json_query(s, sql_relays, NULL, "relays", err);
 }
 
 static const char sql_relay_addresses[] =
@@ -1282,7 +1124,8 @@ static const char sql_relay_addresses[] =
 
 json_t *store_relay_addresses(struct store *s, struct error *err)
 {
-	return json_query(s, sql_relay_addresses, NULL, "relay addresses", err);
+	return store_json_query(s, sql_relay_addresses, NULL, "relay addresses",
+				err);
 }
 
 static const char sql_jobs[] =
@@ -1301,7 +1144,7 @@ json_t *store_job_list(struct store *s, const struct domain_name *dn,
 	struct params p = { 0 };
 
 	p_str(&p, dn ? dn->alabel : NULL);
-	return json_query(s, sql_jobs, &p, "jobs", err);
+	return store_json_query(s, sql_jobs, &p, "jobs", err);
 }
 
 static const char sql_job_counts[] =
@@ -1313,7 +1156,7 @@ json_t *store_job_counts(struct store *s, struct error *err)
 {
 	struct params p = { 0 };
 
-	return json_query(s, sql_job_counts, &p, "job counts", err);
+	return store_json_query(s, sql_job_counts, &p, "job counts", err);
 }
 
 /* ---- mailboxes ---------------------------------------------------- */
@@ -1335,10 +1178,10 @@ int store_mailbox_list(struct store *s, const struct domain_name *dn,
 
 	*out = NULL;
 	*n = 0;
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, dn->alabel);
-	if ((res = q(s, sql_mailbox_list, &p, "mailboxes", err)) == NULL)
+	if ((res = store_q(s, sql_mailbox_list, &p, "mailboxes", err)) == NULL)
 		return -1;
 	rows = PQntuples(res);
 	*out = xcalloc((size_t)rows + 1, sizeof(**out));
@@ -1428,7 +1271,8 @@ static int domain_takes_mailboxes(struct store *s, const struct domain *d,
 	bool ok;
 
 	p_str(&p, d->name.alabel);
-	if ((res = q(s, sql_domain_lock_share, &p, "mailbox add", err)) == NULL)
+	if ((res = store_q(s, sql_domain_lock_share, &p, "mailbox add", err)) ==
+	    NULL)
 		return -1;
 	rows = PQntuples(res);
 	ok = rows == 1 && get_bool(res, 0, 0);
@@ -1460,8 +1304,9 @@ static int tx_mailbox_add(struct store *s, void *arg, struct error *err)
 	p_bool(&p, a->mb->temporary);
 	p_bool(&p, a->mb->catch_all);
 	p_time(&p, a->mb->expires_at);
-	res = q(s, a->mb->temporary ? sql_mailbox_add_temp : sql_mailbox_add,
-		&p, "mailbox add", err);
+	res = store_q(s,
+		      a->mb->temporary ? sql_mailbox_add_temp : sql_mailbox_add,
+		      &p, "mailbox add", err);
 	if (res == NULL) {
 		if (err->code == ERR_CONFLICT) {
 			error_clear(err);
@@ -1485,7 +1330,8 @@ static int tx_mailbox_add(struct store *s, void *arg, struct error *err)
 				 "%s@%s already has a mailbox", a->mb->local,
 				 a->d->name.alabel);
 	j = mailbox_json(a->d, a->mb->local, a->mb);
-	rc = audit(s, a->ctx, "mailbox-add", a->d->name.alabel, NULL, j, err);
+	rc = store_audit(s, a->ctx, "mailbox-add", a->d->name.alabel, NULL, j,
+			 err);
 	json_decref(j);
 	return rc;
 }
@@ -1528,7 +1374,7 @@ static int tx_temp_pop3(struct store *s, void *arg, struct error *err)
 
 	p_str(&p, a->old->name.alabel);
 	if (lock_domain(s, a->old, err) < 0 ||
-	    q0(s, sql_keep_cancel, &p, "temp-pop3", err) < 0 ||
+	    store_q0(s, sql_keep_cancel, &p, "temp-pop3", err) < 0 ||
 	    no_open_jobs(s, a->old, err) < 0 ||
 	    do_update(s, a->old, a->nd, a->ctx, "temp-pop3", err) < 0)
 		return -1;
@@ -1540,7 +1386,7 @@ static int tx_temp_pop3(struct store *s, void *arg, struct error *err)
 			return -1;
 	}
 	/* kept ones not named again stay in use, with their passwords */
-	return q0(s, sql_keep_end, &p, "temp-pop3", err);
+	return store_q0(s, sql_keep_end, &p, "temp-pop3", err);
 }
 
 int store_temp_pop3(struct store *s, const struct domain *old,
@@ -1550,7 +1396,7 @@ int store_temp_pop3(struct store *s, const struct domain *old,
 {
 	struct temp_arg a = { old, nd, mbs, hashes, n, ctx };
 
-	return with_tx(s, tx_temp_pop3, &a, err);
+	return store_with_tx(s, tx_temp_pop3, &a, err);
 }
 
 int store_mailbox_add(struct store *s, const struct domain *d,
@@ -1559,7 +1405,7 @@ int store_mailbox_add(struct store *s, const struct domain *d,
 {
 	struct mailbox_arg a = { d, mb, mb->local, hash, ctx };
 
-	return with_tx(s, tx_mailbox_add, &a, err);
+	return store_with_tx(s, tx_mailbox_add, &a, err);
 }
 
 static const char sql_mailbox_passwd[] =
@@ -1578,7 +1424,8 @@ static int tx_mailbox_passwd(struct store *s, void *arg, struct error *err)
 	p_str(&p, a->d->name.alabel);
 	p_str(&p, a->local);
 	p_str(&p, a->hash);
-	if ((res = q(s, sql_mailbox_passwd, &p, "mailbox passwd", err)) == NULL)
+	if ((res = store_q(s, sql_mailbox_passwd, &p, "mailbox passwd", err)) ==
+	    NULL)
 		return -1;
 	n = strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
@@ -1588,8 +1435,8 @@ static int tx_mailbox_passwd(struct store *s, void *arg, struct error *err)
 				 a->d->name.alabel);
 	/* never the hash: the audit is readable by more people */
 	j = mailbox_json(a->d, a->local, NULL);
-	rc = audit(s, a->ctx, "mailbox-passwd", a->d->name.alabel, NULL, j,
-		   err);
+	rc = store_audit(s, a->ctx, "mailbox-passwd", a->d->name.alabel, NULL,
+			 j, err);
 	json_decref(j);
 	return rc;
 }
@@ -1600,7 +1447,7 @@ int store_mailbox_passwd(struct store *s, const struct domain *d,
 {
 	struct mailbox_arg a = { d, NULL, local, hash, ctx };
 
-	return with_tx(s, tx_mailbox_passwd, &a, err);
+	return store_with_tx(s, tx_mailbox_passwd, &a, err);
 }
 
 static const char sql_mailbox_delete[] =
@@ -1627,7 +1474,8 @@ static int tx_mailbox_remove(struct store *s, void *arg, struct error *err)
 
 	p_str(&p, a->d->name.alabel);
 	p_str(&p, a->local);
-	if ((res = q(s, sql_mailbox_delete, &p, "mailbox remove", err)) == NULL)
+	if ((res = store_q(s, sql_mailbox_delete, &p, "mailbox remove", err)) ==
+	    NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -1642,14 +1490,14 @@ static int tx_mailbox_remove(struct store *s, void *arg, struct error *err)
 	p_str(&pj, PQgetvalue(res, 0, 0));
 	p_str(&pj, addr.buf);
 	p_str(&pj, a->ctx->actor);
-	rc = q0(s, sql_job_archive, &pj, "archive job", err);
+	rc = store_q0(s, sql_job_archive, &pj, "archive job", err);
 	PQclear(res);
 	sbuf_release(&addr);
 	if (rc < 0)
 		return -1;
 	j = mailbox_json(a->d, a->local, &mb);
-	rc = audit(s, a->ctx, "mailbox-remove", a->d->name.alabel, j, NULL,
-		   err);
+	rc = store_audit(s, a->ctx, "mailbox-remove", a->d->name.alabel, j,
+			 NULL, err);
 	json_decref(j);
 	return rc;
 }
@@ -1660,7 +1508,7 @@ int store_mailbox_remove(struct store *s, const struct domain *d,
 {
 	struct mailbox_arg a = { d, NULL, local, NULL, ctx };
 
-	return with_tx(s, tx_mailbox_remove, &a, err);
+	return store_with_tx(s, tx_mailbox_remove, &a, err);
 }
 
 /* ---- switches and the jobs worker -------------------------------- */
@@ -1678,7 +1526,7 @@ static int no_open_jobs(struct store *s, const struct domain *d,
 	int64_t n = -1;
 
 	p_str(&p, d->name.alabel);
-	if ((res = q(s, sql_jobs_open, &p, "jobs", err)) == NULL)
+	if ((res = store_q(s, sql_jobs_open, &p, "jobs", err)) == NULL)
 		return -1;
 	if (!get_i64(res, 0, 0, &n))
 		n = -1;
@@ -1719,7 +1567,7 @@ static int lock_domain(struct store *s, const struct domain *d,
 	struct params p = { 0 };
 
 	p_str(&p, d->name.alabel);
-	return q0(s, sql_domain_lock, &p, "switch", err);
+	return store_q0(s, sql_domain_lock, &p, "switch", err);
 }
 
 struct switch_arg {
@@ -1747,7 +1595,7 @@ static int tx_switch(struct store *s, void *arg, struct error *err)
 		p_str(&p, r->nd->name.alabel);
 		p_int(&p, r->keep_until);
 		p_bool(&p, r->temp_only);
-		if (q0(s, sql_keep_until, &p, "keep", err) < 0)
+		if (store_q0(s, sql_keep_until, &p, "keep", err) < 0)
 			return -1;
 	}
 	if (r->job_kind != NULL) {
@@ -1759,7 +1607,8 @@ static int tx_switch(struct store *s, void *arg, struct error *err)
 		p_time(&p, r->run_after);
 		p_str(&p, a->ctx->actor);
 		p_bool(&p, r->temp_only);
-		if ((res = q(s, sql_switch_jobs, &p, "jobs", err)) == NULL)
+		if ((res = store_q(s, sql_switch_jobs, &p, "jobs", err)) ==
+		    NULL)
 			return -1;
 		*a->jobs = strtol(PQcmdTuples(res), NULL, 10);
 		PQclear(res);
@@ -1779,7 +1628,7 @@ int store_switch(struct store *s, const struct switch_req *r, long *jobs,
 {
 	struct switch_arg a = { r, jobs, ctx };
 
-	return with_tx(s, tx_switch, &a, err);
+	return store_with_tx(s, tx_switch, &a, err);
 }
 
 void job_release(struct job *j)
@@ -1842,11 +1691,11 @@ int store_job_claim(struct store *s, const char *worker, int lease_s,
 	bool ok;
 
 	memset(j, 0, sizeof(*j));
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, worker);
 	p_int(&p, lease_s);
-	if ((res = q(s, sql_job_claim, &p, "job claim", err)) == NULL)
+	if ((res = store_q(s, sql_job_claim, &p, "job claim", err)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -1875,7 +1724,7 @@ static int job_update(struct store *s, const char *sql, const struct job *j,
 	PGresult *res;
 	long n;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_int(&p, j->id);
 	p_str(&p, worker);
@@ -1885,7 +1734,7 @@ static int job_update(struct store *s, const char *sql, const struct job *j,
 		p_int(&p, secs);
 	if (has_error)
 		p_str(&p, error);
-	res = q(s, sql, &p, "job", err);
+	res = store_q(s, sql, &p, "job", err);
 	p_release(&p);
 	if (res == NULL)
 		return -1;
@@ -1941,14 +1790,14 @@ int store_job_add(struct store *s, const char *kind, const char *domain,
 	struct params p = { 0 };
 	int rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, kind);
 	p_str(&p, domain);
 	p_json(&p, payload);
 	p_int(&p, delay_s);
 	p_str(&p, actor);
-	rc = q0(s, sql_job_add, &p, "job add", err);
+	rc = store_q0(s, sql_job_add, &p, "job add", err);
 	p_release(&p);
 	return rc;
 }
@@ -1968,7 +1817,8 @@ static int tx_mailbox_drop(struct store *s, void *arg, struct error *err)
 	int rc;
 
 	p_int(&p, a->id);
-	if ((res = q(s, sql_mailbox_drop, &p, "mailbox drop", err)) == NULL)
+	if ((res = store_q(s, sql_mailbox_drop, &p, "mailbox drop", err)) ==
+	    NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -1977,7 +1827,7 @@ static int tx_mailbox_drop(struct store *s, void *arg, struct error *err)
 	j = json_pack("{s:s, s:b, s:b}", "address", a->address, "temporary",
 		      get_bool(res, 0, 0), "catch_all", get_bool(res, 0, 1));
 	PQclear(res);
-	rc = audit(s, a->ctx, "mailbox-remove", a->domain, j, NULL, err);
+	rc = store_audit(s, a->ctx, "mailbox-remove", a->domain, j, NULL, err);
 	json_decref(j);
 	return rc;
 }
@@ -1991,7 +1841,7 @@ int store_mailbox_drop(struct store *s, int64_t id, const char *domain,
 
 	ctx.actor = actor;
 	ctx.ticket = "";
-	return with_tx(s, tx_mailbox_drop, &a, err);
+	return store_with_tx(s, tx_mailbox_drop, &a, err);
 }
 
 /* ---- sender rules ------------------------------------------------- */
@@ -2010,10 +1860,10 @@ int store_rule_list(struct store *s, const struct domain_name *dn,
 
 	*out = NULL;
 	*n = 0;
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, dn->alabel);
-	if ((res = q(s, sql_rule_list, &p, "rules", err)) == NULL)
+	if ((res = store_q(s, sql_rule_list, &p, "rules", err)) == NULL)
 		return -1;
 	rows = PQntuples(res);
 	*out = xcalloc((size_t)rows + 1, sizeof(**out));
@@ -2065,7 +1915,8 @@ static int tx_rule(struct store *s, void *arg, struct error *err)
 	p_str(&p, rule_action_names[a->r->action]);
 	p_str(&p, rule_kind_names[a->r->kind]);
 	p_str(&p, a->r->value);
-	res = q(s, a->add ? sql_rule_add : sql_rule_delete, &p, "rule", err);
+	res = store_q(s, a->add ? sql_rule_add : sql_rule_delete, &p, "rule",
+		      err);
 	if (res == NULL) {
 		if (err->code == ERR_CONFLICT) {
 			error_clear(err);
@@ -2090,9 +1941,9 @@ static int tx_rule(struct store *s, void *arg, struct error *err)
 	j = json_pack("{s:s, s:s, s:s}", "action",
 		      rule_action_names[a->r->action], "kind",
 		      rule_kind_names[a->r->kind], "value", a->r->value);
-	rc = audit(s, a->ctx, a->add ? "rule-add" : "rule-remove",
-		   a->d->name.alabel, a->add ? NULL : j, a->add ? j : NULL,
-		   err);
+	rc = store_audit(s, a->ctx, a->add ? "rule-add" : "rule-remove",
+			 a->d->name.alabel, a->add ? NULL : j,
+			 a->add ? j : NULL, err);
 	json_decref(j);
 	return rc;
 }
@@ -2102,7 +1953,7 @@ int store_rule_add(struct store *s, const struct domain *d, struct rule *r,
 {
 	struct rule_arg a = { d, r, ctx, true };
 
-	return with_tx(s, tx_rule, &a, err);
+	return store_with_tx(s, tx_rule, &a, err);
 }
 
 int store_rule_remove(struct store *s, const struct domain *d,
@@ -2112,7 +1963,7 @@ int store_rule_remove(struct store *s, const struct domain *d,
 	struct rule copy = *r;
 	struct rule_arg a = { d, &copy, ctx, false };
 
-	return with_tx(s, tx_rule, &a, err);
+	return store_with_tx(s, tx_rule, &a, err);
 }
 
 /* ---- API tokens --------------------------------------------------- */
@@ -2162,7 +2013,7 @@ static int tx_token_create(struct store *s, void *arg, struct error *err)
 	p_big_done(&p);
 	p_time(&p, a->t->expires_at);
 	p_str(&p, a->ctx->actor);
-	rc = q0(s, sql_token_insert, &p, "token", err);
+	rc = store_q0(s, sql_token_insert, &p, "token", err);
 	p_release(&p);
 	if (rc < 0) {
 		json_decref(doms);
@@ -2176,7 +2027,7 @@ static int tx_token_create(struct store *s, void *arg, struct error *err)
 	}
 	j = json_pack("{s:s, s:s, s:o}", "name", a->t->name, "role",
 		      token_role_names[a->t->role], "domains", doms);
-	rc = audit(s, a->ctx, "token-create", NULL, NULL, j, err);
+	rc = store_audit(s, a->ctx, "token-create", NULL, NULL, j, err);
 	json_decref(j);
 	return rc;
 }
@@ -2187,12 +2038,12 @@ int store_token_create(struct store *s, const struct token_info *t,
 {
 	struct token_arg a = { t, hash, t->name, ctx };
 
-	return with_tx(s, tx_token_create, &a, err);
+	return store_with_tx(s, tx_token_create, &a, err);
 }
 
 json_t *store_token_list(struct store *s, struct error *err)
 {
-	return json_query(s, sql_token_list, NULL, "tokens", err);
+	return store_json_query(s, sql_token_list, NULL, "tokens", err);
 }
 
 static int tx_token_revoke(struct store *s, void *arg, struct error *err)
@@ -2204,7 +2055,8 @@ static int tx_token_revoke(struct store *s, void *arg, struct error *err)
 	int rc;
 
 	p_str(&p, a->name);
-	if ((res = q(s, sql_token_delete, &p, "token revoke", err)) == NULL)
+	if ((res = store_q(s, sql_token_delete, &p, "token revoke", err)) ==
+	    NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -2213,7 +2065,7 @@ static int tx_token_revoke(struct store *s, void *arg, struct error *err)
 	j = json_pack("{s:s, s:s}", "name", a->name, "role",
 		      PQgetvalue(res, 0, 0));
 	PQclear(res);
-	rc = audit(s, a->ctx, "token-revoke", NULL, j, NULL, err);
+	rc = store_audit(s, a->ctx, "token-revoke", NULL, j, NULL, err);
 	json_decref(j);
 	return rc;
 }
@@ -2229,7 +2081,7 @@ int store_token_revoke(struct store *s, const char *name,
 		error_release(&e);
 		return error_set(err, ERR_NOTFOUND, "name", "no such token");
 	}
-	return with_tx(s, tx_token_revoke, &a, err);
+	return store_with_tx(s, tx_token_revoke, &a, err);
 }
 
 /* clang-format off */
@@ -2298,10 +2150,10 @@ enum lookup store_token_by_hash(struct store *s,
 	int role;
 
 	memset(out, 0, sizeof(*out));
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return LOOKUP_FAIL;
 	p_hex(&p, hash, TOKEN_HASH_LEN);
-	res = q(s, sql_token_by_hash, &p, "token lookup", err);
+	res = store_q(s, sql_token_by_hash, &p, "token lookup", err);
 	p_release(&p);
 	if (res == NULL)
 		return LOOKUP_FAIL;
@@ -2326,10 +2178,10 @@ int store_token_touch(struct store *s, const char *name, struct error *err)
 {
 	struct params p = { 0 };
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, name);
-	return q0(s, sql_token_touch, &p, "token last-used", err);
+	return store_q0(s, sql_token_touch, &p, "token last-used", err);
 }
 
 /* ---- staff users (the portal's logins) ----------------------------- */
@@ -2404,7 +2256,7 @@ static int tx_staff_add(struct store *s, void *arg, struct error *err)
 	p_str(&p, token_role_names[*a->role]);
 	doms = p_domains(&p, a->domains, a->ndomains);
 	p_str(&p, a->ctx->actor);
-	rc = q0(s, sql_staff_insert, &p, "staff add", err);
+	rc = store_q0(s, sql_staff_insert, &p, "staff add", err);
 	p_release(&p);
 	if (rc < 0) {
 		json_decref(doms);
@@ -2418,7 +2270,7 @@ static int tx_staff_add(struct store *s, void *arg, struct error *err)
 	}
 	j = json_pack("{s:s, s:s, s:o}", "login", a->login, "role",
 		      token_role_names[*a->role], "domains", doms);
-	rc = audit(s, a->ctx, "staff-add", NULL, NULL, j, err);
+	rc = store_audit(s, a->ctx, "staff-add", NULL, NULL, j, err);
 	json_decref(j);
 	return rc;
 }
@@ -2438,7 +2290,7 @@ static int tx_staff_set(struct store *s, void *arg, struct error *err)
 	else
 		p_str(&p, NULL);
 	json_decref(doms);
-	res = q(s, sql_staff_update, &p, "staff set", err);
+	res = store_q(s, sql_staff_update, &p, "staff set", err);
 	p_release(&p);
 	if (res == NULL)
 		return -1;
@@ -2450,7 +2302,7 @@ static int tx_staff_set(struct store *s, void *arg, struct error *err)
 	jo = staff_json(a->login, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
 	jn = staff_json(a->login, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
 	PQclear(res);
-	rc = audit(s, a->ctx, "staff-set", NULL, jo, jn, err);
+	rc = store_audit(s, a->ctx, "staff-set", NULL, jo, jn, err);
 	json_decref(jo);
 	json_decref(jn);
 	return rc;
@@ -2465,7 +2317,7 @@ static int tx_staff_remove(struct store *s, void *arg, struct error *err)
 	int rc;
 
 	p_str(&p, a->login);
-	res = q(s, sql_staff_delete, &p, "staff remove", err);
+	res = store_q(s, sql_staff_delete, &p, "staff remove", err);
 	p_release(&p);
 	if (res == NULL)
 		return -1;
@@ -2476,7 +2328,7 @@ static int tx_staff_remove(struct store *s, void *arg, struct error *err)
 	}
 	j = staff_json(a->login, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
 	PQclear(res);
-	rc = audit(s, a->ctx, "staff-remove", NULL, j, NULL, err);
+	rc = store_audit(s, a->ctx, "staff-remove", NULL, j, NULL, err);
 	json_decref(j);
 	return rc;
 }
@@ -2487,7 +2339,7 @@ int store_staff_add(struct store *s, const struct staff_info *st,
 	struct staff_arg a = { st->login,    &st->role, st->domains,
 			       st->ndomains, true,	ctx };
 
-	return with_tx(s, tx_staff_add, &a, err);
+	return store_with_tx(s, tx_staff_add, &a, err);
 }
 
 int store_staff_set(struct store *s, const char *login,
@@ -2499,7 +2351,7 @@ int store_staff_set(struct store *s, const char *login,
 	struct staff_arg a = { login,	 role,		domains,
 			       ndomains, domains_given, ctx };
 
-	return with_tx(s, tx_staff_set, &a, err);
+	return store_with_tx(s, tx_staff_set, &a, err);
 }
 
 int store_staff_remove(struct store *s, const char *login,
@@ -2507,12 +2359,12 @@ int store_staff_remove(struct store *s, const char *login,
 {
 	struct staff_arg a = { login, NULL, NULL, 0, false, ctx };
 
-	return with_tx(s, tx_staff_remove, &a, err);
+	return store_with_tx(s, tx_staff_remove, &a, err);
 }
 
 json_t *store_staff_list(struct store *s, struct error *err)
 {
-	return json_query(s, sql_staff_list, NULL, "staff", err);
+	return store_json_query(s, sql_staff_list, NULL, "staff", err);
 }
 
 enum lookup store_staff_get(struct store *s, const char *login,
@@ -2525,10 +2377,10 @@ enum lookup store_staff_get(struct store *s, const char *login,
 	int role;
 
 	memset(out, 0, sizeof(*out));
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return LOOKUP_FAIL;
 	p_str(&p, login);
-	res = q(s, sql_staff_get, &p, "staff lookup", err);
+	res = store_q(s, sql_staff_get, &p, "staff lookup", err);
 	p_release(&p);
 	if (res == NULL)
 		return LOOKUP_FAIL;
@@ -2580,14 +2432,14 @@ int store_idem_reserve(struct store *s, const char *actor, const char *key,
 	PGresult *res;
 	int rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
-	if (q0(s, sql_idem_expire, &p, "idempotency keys", err) < 0)
+	if (store_q0(s, sql_idem_expire, &p, "idempotency keys", err) < 0)
 		return -1;
 	p_str(&p, actor);
 	p_str(&p, key);
 	p_hex(&p, hash, 32);
-	res = q(s, sql_idem_reserve, &p, "idempotency key", err);
+	res = store_q(s, sql_idem_reserve, &p, "idempotency key", err);
 	p_release(&p);
 	if (res == NULL)
 		return -1;
@@ -2605,12 +2457,12 @@ enum lookup store_idem_get(struct store *s, const char *actor, const char *key,
 	PGresult *res;
 	enum lookup rc = LOOKUP_NOTFOUND;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return LOOKUP_FAIL;
 	p_str(&p, actor);
 	p_str(&p, key);
 	p_hex(&p, hash, 32);
-	res = q(s, sql_idem_get, &p, "idempotency key", err);
+	res = store_q(s, sql_idem_get, &p, "idempotency key", err);
 	p_release(&p);
 	if (res == NULL)
 		return LOOKUP_FAIL;
@@ -2638,14 +2490,14 @@ int store_idem_put(struct store *s, const char *actor, const char *key,
 	struct params p = { 0 };
 	int rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, actor);
 	p_str(&p, key);
 	p_int(&p, status);
 	p_str(&p, response);
 	p_str(&p, headers);
-	rc = q0(s, sql_idem_put, &p, "idempotency key", err);
+	rc = store_q0(s, sql_idem_put, &p, "idempotency key", err);
 	p_release(&p);
 	return rc;
 }
@@ -2656,11 +2508,11 @@ int store_idem_release(struct store *s, const char *actor, const char *key,
 	struct params p = { 0 };
 	int rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, actor);
 	p_str(&p, key);
-	rc = q0(s, sql_idem_release, &p, "idempotency key", err);
+	rc = store_q0(s, sql_idem_release, &p, "idempotency key", err);
 	p_release(&p);
 	return rc;
 }
@@ -2756,14 +2608,11 @@ static int copy_split(char *line, size_t len, const char **cells, int max)
 	return n;
 }
 
-typedef int (*copy_fn)(void *arg, const char *const *cells, int n,
-		       struct error *err);
-
 /* "COPY (SELECT ...) TO STDOUT": fn() for each row, as it arrives (the
  * rows are never all in memory).  A row of another width than ncols is
  * an error; after an fn() error the rest of the COPY is drained. */
-static int copy_rows(struct store *s, const char *select, int ncols, copy_fn fn,
-		     void *arg, const char *what, struct error *err)
+int store_copy_rows(struct store *s, const char *select, int ncols, copy_fn fn,
+		    void *arg, const char *what, struct error *err)
 {
 	struct strbuf sql = STRBUF_INIT;
 	const char *cells[COPY_COLS_MAX];
@@ -2858,13 +2707,15 @@ static int tx_snapshot(struct store *s, void *arg, struct error *err)
 	PGresult *res;
 	int rc;
 
-	if (q0(s, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-	       NULL, "snapshot", err) < 0)
+	if (store_q0(s,
+		     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ "
+		     "ONLY",
+		     NULL, "snapshot", err) < 0)
 		return -1;
 	/* a plain scan: JIT compilation would cost more than it saves */
-	if (q0(s, "SET LOCAL jit = off", NULL, "snapshot", err) < 0)
+	if (store_q0(s, "SET LOCAL jit = off", NULL, "snapshot", err) < 0)
 		return -1;
-	if ((res = q(s, sql_snap_seq, NULL, "snapshot", err)) == NULL)
+	if ((res = store_q(s, sql_snap_seq, NULL, "snapshot", err)) == NULL)
 		return -1;
 	if (!get_i64(res, 0, 0, a->seq)) {
 		PQclear(res);
@@ -2874,15 +2725,15 @@ static int tx_snapshot(struct store *s, void *arg, struct error *err)
 	domain_cols(&sql);
 	sbuf_addstr(&sql, sql_domain_lean);
 	sbuf_addstr(&sql, sql_snap_domains_tail);
-	rc = copy_rows(s, sql.buf, C_FIELDS + nsql_fields() + B_TOTAL + 1,
-		       snap_domain_row, a, "snapshot", err);
+	rc = store_copy_rows(s, sql.buf, C_FIELDS + nsql_fields() + B_TOTAL + 1,
+			     snap_domain_row, a, "snapshot", err);
 	sbuf_release(&sql);
 	if (rc == 0)
-		rc = copy_rows(s, sql_snap_rules, 4, snap_rule_row, a,
-			       "snapshot", err);
+		rc = store_copy_rows(s, sql_snap_rules, 4, snap_rule_row, a,
+				     "snapshot", err);
 	if (rc == 0)
-		rc = copy_rows(s, sql_snap_rcpts, 2, snap_rcpt_row, a,
-			       "snapshot", err);
+		rc = store_copy_rows(s, sql_snap_rcpts, 2, snap_rcpt_row, a,
+				     "snapshot", err);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -2891,7 +2742,7 @@ int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,
 {
 	struct snap_arg a = { seq, fns, arg };
 
-	return with_tx(s, tx_snapshot, &a, err);
+	return store_with_tx(s, tx_snapshot, &a, err);
 }
 
 static const char sql_relay_report[] =
@@ -2916,7 +2767,7 @@ int store_relay_report(struct store *s, const char *name, int64_t seq,
 	size_t i;
 	int rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	/* the column holds at most 1024 bytes of printable text */
 	(void)snprintf(msg, sizeof(msg), "%s", last_error ? last_error : "");
@@ -2930,7 +2781,7 @@ int store_relay_report(struct store *s, const char *name, int64_t seq,
 	p_int(&p, seq);
 	p_str(&p, msg);
 	p_str(&p, arr.buf);
-	rc = q0(s, sql_relay_report, &p, "relay report", err);
+	rc = store_q0(s, sql_relay_report, &p, "relay report", err);
 	sbuf_release(&arr);
 	return rc;
 }
@@ -2943,10 +2794,10 @@ int store_relay_heartbeat(struct store *s, const char *name, struct error *err)
 {
 	struct params p = { 0 };
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, name);
-	return q0(s, sql_relay_heartbeat, &p, "heartbeat", err);
+	return store_q0(s, sql_relay_heartbeat, &p, "heartbeat", err);
 }
 
 int store_change_seq(struct store *s, int64_t *seq, struct error *err)
@@ -2954,8 +2805,9 @@ int store_change_seq(struct store *s, int64_t *seq, struct error *err)
 	PGresult *res;
 	bool ok;
 
-	if (ensure_conn(s, err) < 0 ||
-	    (res = q(s, sql_snap_seq, NULL, "change sequence", err)) == NULL)
+	if (store_ensure_conn(s, err) < 0 ||
+	    (res = store_q(s, sql_snap_seq, NULL, "change sequence", err)) ==
+		    NULL)
 		return -1;
 	ok = get_i64(res, 0, 0, seq);
 	PQclear(res);
@@ -2968,13 +2820,14 @@ int store_wait_change(struct store *s, int timeout_ms, struct error *err)
 	PGnotify *n;
 	int got = 0, rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	if (!s->listening) {
 		/* a relay also wakes for the commands staff queue for it */
-		if (q0(s, "LISTEN mxfeed_changes", NULL, "listen", err) < 0 ||
-		    q0(s, "LISTEN mxfeed_relay_commands", NULL, "listen", err) <
-			    0)
+		if (store_q0(s, "LISTEN mxfeed_changes", NULL, "listen", err) <
+			    0 ||
+		    store_q0(s, "LISTEN mxfeed_relay_commands", NULL, "listen",
+			     err) < 0)
 			return -1;
 		s->listening = true;
 	}
@@ -3024,18 +2877,18 @@ static int tx_publish(struct store *s, void *arg, struct error *err)
 	int rc;
 
 	p_str(&p, a->relay);
-	if (q0(s, sql_bus_register, &p, "relay register", err) < 0 ||
-	    q0(s, sql_bus_clear, &p, "queue publish", err) < 0)
+	if (store_q0(s, sql_bus_register, &p, "relay register", err) < 0 ||
+	    store_q0(s, sql_bus_clear, &p, "queue publish", err) < 0)
 		return -1;
 	p_json(&p, a->summary);
-	rc = q0(s, sql_bus_fill, &p, "queue publish", err);
+	rc = store_q0(s, sql_bus_fill, &p, "queue publish", err);
 	p_release(&p);
 	if (rc < 0)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	p_str(&p, a->relay);
 	p_int(&p, a->total);
-	return q0(s, sql_bus_stamp, &p, "queue publish", err);
+	return store_q0(s, sql_bus_stamp, &p, "queue publish", err);
 }
 
 int store_queue_publish(struct store *s, const char *relay,
@@ -3043,7 +2896,7 @@ int store_queue_publish(struct store *s, const char *relay,
 {
 	struct publish_arg a = { relay, summary, total };
 
-	return with_tx(s, tx_publish, &a, err);
+	return store_with_tx(s, tx_publish, &a, err);
 }
 
 /* the relays a view or a command covers: the active relays */
@@ -3063,7 +2916,7 @@ json_t *store_queue_view(struct store *s, const char *domain, struct error *err)
 	struct params p = { 0 };
 
 	p_str(&p, domain);
-	return json_query(s, sql_bus_view, &p, "queue view", err);
+	return store_json_query(s, sql_bus_view, &p, "queue view", err);
 }
 
 static const char sql_bus_add[] =
@@ -3088,7 +2941,7 @@ json_t *store_command_add(struct store *s, const struct relay_cmd *c,
 	p_str(&p, c->except);
 	p_str(&p, c->only);
 	p_str(&p, c->queue_id);
-	return json_query(s, sql_bus_add, &p, "relay command", err);
+	return store_json_query(s, sql_bus_add, &p, "relay command", err);
 }
 
 /* a pending command past its time reads as expired, for everyone */
@@ -3109,7 +2962,7 @@ json_t *store_command_status(struct store *s, const char *ids,
 	struct params p = { 0 };
 
 	p_str(&p, ids);
-	return json_query(s, sql_bus_status, &p, "relay command", err);
+	return store_json_query(s, sql_bus_status, &p, "relay command", err);
 }
 
 static const char sql_bus_expire[] =
@@ -3127,10 +2980,10 @@ json_t *store_command_take(struct store *s, const char *relay,
 	struct params p = { 0 };
 
 	p_str(&p, relay);
-	if (ensure_conn(s, err) < 0 ||
-	    q0(s, sql_bus_expire, &p, "relay command", err) < 0)
+	if (store_ensure_conn(s, err) < 0 ||
+	    store_q0(s, sql_bus_expire, &p, "relay command", err) < 0)
 		return NULL;
-	return json_query(s, sql_bus_take, &p, "relay command", err);
+	return store_json_query(s, sql_bus_take, &p, "relay command", err);
 }
 
 static const char sql_bus_finish[] =
@@ -3151,9 +3004,9 @@ int store_command_finish(struct store *s, int64_t id, bool ok,
 	p_str(&p, ok ? "done" : "failed");
 	p_json(&p, result);
 	p_str(&p, msg);
-	rc = ensure_conn(s, err) < 0
+	rc = store_ensure_conn(s, err) < 0
 		     ? -1
-		     : q0(s, sql_bus_finish, &p, "relay command", err);
+		     : store_q0(s, sql_bus_finish, &p, "relay command", err);
 	p_release(&p);
 	return rc;
 }
@@ -3186,7 +3039,7 @@ static int tx_retire(struct store *s, void *arg, struct error *err)
 	int64_t queued = 0;
 
 	p_str(&p, a->name);
-	if ((res = q(s, sql_relay_lock, &p, "relay", err)) == NULL)
+	if ((res = store_q(s, sql_relay_lock, &p, "relay", err)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -3212,12 +3065,12 @@ static int tx_retire(struct store *s, void *arg, struct error *err)
 				 "it with --force",
 				 a->name, queued, queued == 1 ? "" : "s", when);
 	if (!a->retire)
-		return q0(s, sql_relay_activate, &p, "relay", err);
+		return store_q0(s, sql_relay_activate, &p, "relay", err);
 	p_str(&p, a->actor);
-	if (q0(s, sql_relay_retire, &p, "relay", err) < 0)
+	if (store_q0(s, sql_relay_retire, &p, "relay", err) < 0)
 		return -1;
 	p.n = 1;
-	return q0(s, sql_relay_drop_cmds, &p, "relay", err);
+	return store_q0(s, sql_relay_drop_cmds, &p, "relay", err);
 }
 
 int store_relay_retire(struct store *s, const char *name, bool retire,
@@ -3225,7 +3078,7 @@ int store_relay_retire(struct store *s, const char *name, bool retire,
 {
 	struct retire_arg a = { name, actor, retire, force };
 
-	return with_tx(s, tx_retire, &a, err);
+	return store_with_tx(s, tx_retire, &a, err);
 }
 
 /* 0 when nothing received is waiting to be replayed (an idle primary
@@ -3245,8 +3098,8 @@ int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
 	PGresult *res;
 	bool ok;
 
-	if (ensure_conn(s, err) < 0 ||
-	    (res = q(s, sql_read_lag, NULL, "replay lag", err)) == NULL)
+	if (store_ensure_conn(s, err) < 0 ||
+	    (res = store_q(s, sql_read_lag, NULL, "replay lag", err)) == NULL)
 		return -1;
 	ok = get_i64(res, 0, 0, lag_ms);
 	PQclear(res);
@@ -3258,11 +3111,11 @@ int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
 {
 	struct params p = { 0 };
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, name);
 	p_int(&p, lag_ms);
-	return q0(s, sql_relay_read_lag, &p, "replay lag", err);
+	return store_q0(s, sql_relay_read_lag, &p, "replay lag", err);
 }
 
 /* ---- tracking: message_events (sql/008) ------------------------- */
@@ -3277,9 +3130,9 @@ int store_events_prepare(struct store *s, int keep_days, int *dropped,
 	int64_t n = 0;
 
 	p_int(&p, keep_days);
-	if (ensure_conn(s, err) < 0 ||
-	    (res = q(s, sql_events_prepare, &p, "tracking partitions", err)) ==
-		    NULL)
+	if (store_ensure_conn(s, err) < 0 ||
+	    (res = store_q(s, sql_events_prepare, &p, "tracking partitions",
+			   err)) == NULL)
 		return -1;
 	(void)get_i64(res, 0, 0, &n);
 	PQclear(res);
@@ -3305,9 +3158,9 @@ int store_events_add(struct store *s, const char *relay, const json_t *rows,
 
 	p_str(&p, relay);
 	p_json(&p, rows);
-	rc = ensure_conn(s, err) < 0
+	rc = store_ensure_conn(s, err) < 0
 		     ? -1
-		     : q0(s, sql_events_add, &p, "tracking events", err);
+		     : store_q0(s, sql_events_add, &p, "tracking events", err);
 	p_release(&p);
 	return rc;
 }
@@ -3356,7 +3209,7 @@ json_t *store_events_find(struct store *s, const char *domain,
 		sbuf_addf(&arr, "%s%s", i ? "," : "", scope[i].alabel);
 	sbuf_addch(&arr, '}');
 	p_str(&p, nscope > 0 ? arr.buf : NULL);
-	j = json_query(s, sql_events_find, &p, "tracking", err);
+	j = store_json_query(s, sql_events_find, &p, "tracking", err);
 	sbuf_release(&arr);
 	return j;
 }
@@ -3380,7 +3233,7 @@ json_t *store_events_recent(struct store *s, const char *domain,
 	p_int(&p, since);
 	p_str(&p, verdicts);
 	p_int(&p, limit);
-	return json_query(s, sql_events_recent, &p, "tracking", err);
+	return store_json_query(s, sql_events_recent, &p, "tracking", err);
 }
 
 static const char sql_relay_others[] =
@@ -3394,8 +3247,8 @@ int64_t store_relay_count(struct store *s, const char *except,
 	int64_t n = -1;
 
 	p_str(&p, except);
-	if (ensure_conn(s, err) < 0 ||
-	    (res = q(s, sql_relay_others, &p, "relays", err)) == NULL)
+	if (store_ensure_conn(s, err) < 0 ||
+	    (res = store_q(s, sql_relay_others, &p, "relays", err)) == NULL)
 		return -1;
 	(void)get_i64(res, 0, 0, &n);
 	PQclear(res);
@@ -3427,13 +3280,13 @@ json_t *store_digest_targets(struct store *s, char *const *names, size_t n,
 	json_t *j;
 	size_t i;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return NULL;
 	sb = p_big(&p);
 	for (i = 0; i < n; i++)
 		sbuf_addf(sb, "%s%s", i ? "," : "", names[i]);
 	p_big_done(&p);
-	j = json_query(s, sql_digest_targets, &p, "digest targets", err);
+	j = store_json_query(s, sql_digest_targets, &p, "digest targets", err);
 	p_release(&p);
 	return j;
 }
@@ -3445,13 +3298,13 @@ int store_digest_claim(struct store *s, const char *relay, const char *domain,
 	PGresult *res;
 	int rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, relay);
 	p_str(&p, domain);
 	p_str(&p, day);
 	p_int(&p, messages);
-	res = q(s, sql_digest_claim, &p, "digest claim", err);
+	res = store_q(s, sql_digest_claim, &p, "digest claim", err);
 	p_release(&p);
 	if (res == NULL)
 		return -1;
@@ -3461,7 +3314,7 @@ int store_digest_claim(struct store *s, const char *relay, const char *domain,
 		p = (struct params){ 0 };
 		p_str(&p, day);
 		/* bookkeeping: a failure here changes nothing that matters */
-		if (q0(s, sql_digest_prune, &p, "digest prune", err) < 0)
+		if (store_q0(s, sql_digest_prune, &p, "digest prune", err) < 0)
 			error_clear(err);
 		p_release(&p);
 	}
@@ -3474,12 +3327,12 @@ int store_digest_unclaim(struct store *s, const char *relay, const char *domain,
 	struct params p = { 0 };
 	int rc;
 
-	if (ensure_conn(s, err) < 0)
+	if (store_ensure_conn(s, err) < 0)
 		return -1;
 	p_str(&p, relay);
 	p_str(&p, domain);
 	p_str(&p, day);
-	rc = q0(s, sql_digest_unclaim, &p, "digest unclaim", err);
+	rc = store_q0(s, sql_digest_unclaim, &p, "digest unclaim", err);
 	p_release(&p);
 	return rc;
 }
