@@ -219,4 +219,18 @@ json_t *store_json_query(struct store *s, const char *sql,
 int store_copy_rows(struct store *s, const char *select, int ncols, copy_fn fn,
 		    void *arg, const char *what, struct error *err);
 
+/* ---- domain rows (store_domain.c), for switches and the snapshot - */
+
+/* The record nd over old, version-guarded, with its audit row (action). */
+int store_do_update(struct store *s, const struct domain *old,
+		    struct domain *nd, const struct change_ctx *ctx,
+		    const char *action, struct error *err);
+/* A domain row (a result's or a COPY line's cells) through the
+ * validators; prop may be NULL. */
+int store_rowv_to_domain(const struct rowv *r, struct domain *d,
+			 struct propagation *prop, struct error *err);
+/* "SELECT <every column> FROM domains d " without the propagation */
+void store_domain_select_lean(struct strbuf *sql);
+int store_domain_ncols(void);
+
 #endif
