@@ -95,16 +95,6 @@ json_t *store_relay_list(struct store *s, struct error *err);
 /* Every relay's outbound addresses, distinct, as a JSON array of text. */
 json_t *store_relay_addresses(struct store *s, struct error *err);
 
-int store_rule_list(struct store *s, const struct domain_name *dn,
-		    struct rule **out, size_t *n, struct error *err)
-	__attribute__((warn_unused_result));
-int store_rule_add(struct store *s, const struct domain *d, struct rule *r,
-		   const struct change_ctx *ctx, struct error *err)
-	__attribute__((warn_unused_result));
-int store_rule_remove(struct store *s, const struct domain *d,
-		      const struct rule *r, const struct change_ctx *ctx,
-		      struct error *err) __attribute__((warn_unused_result));
-
 struct token_info {
 	int64_t id; /* api_tokens.id: a re-created name gets a new one */
 	char name[TOKEN_NAME_MAX + 1];
@@ -283,5 +273,6 @@ int store_digest_unclaim(struct store *s, const char *relay, const char *domain,
 #include "store_domain.h"
 #include "store_mailbox.h"
 #include "store_job.h"
+#include "store_rule.h"
 
 #endif
