@@ -71,15 +71,6 @@ struct snap_fns {
 int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,
 		   void *arg, struct error *err)
 	__attribute__((warn_unused_result));
-/* A relay reports what it applied (seq 0: keep the old) and its error. */
-/* addrs: the relay's outbound addresses (relay.outbound), kept in its row */
-int store_relay_report(struct store *s, const char *name, int64_t seq,
-		       const char *last_error, const struct cidr_list *addrs,
-		       struct error *err) __attribute__((warn_unused_result));
-
-/* The heartbeat alone: the relay is alive, applied state unchanged. */
-int store_relay_heartbeat(struct store *s, const char *name, struct error *err)
-	__attribute__((warn_unused_result));
 /* The newest change sequence. */
 int store_change_seq(struct store *s, int64_t *seq, struct error *err)
 	__attribute__((warn_unused_result));
@@ -91,59 +82,6 @@ int store_change_seq(struct store *s, int64_t *seq, struct error *err)
 int store_wait_change(struct store *s, int timeout_ms, struct error *err)
 	__attribute__((warn_unused_result));
 
-json_t *store_relay_list(struct store *s, struct error *err);
-/* Every relay's outbound addresses, distinct, as a JSON array of text. */
-json_t *store_relay_addresses(struct store *s, struct error *err);
-
-/*
- * The relay bus (sql/007): a relay publishes its queue by domain (the
- * array queue_summary() gives; its old rows replaced in one
- * transaction); staff read one domain's share on every active relay:
- * [{"name", "as_of", "heartbeat", "alive", "count", "oldest",
- * "messages"}].  Commands (verb "publish", "flush", "bounce") are added
- * for every active relay but except (or only one), and answer
- * [{"id", "relay"}]; their status [{"id", "relay", "state", "result",
- * "error", "done_at", "expires_at", "alive"}] for ids "{1,2}"; a relay
- * takes its pending ones [{"id", "verb", "domain", "queue_id"}] and
- * finishes each.
- */
-int store_queue_publish(struct store *s, const char *relay,
-			const json_t *summary, int64_t total, struct error *err)
-	__attribute__((warn_unused_result));
-json_t *store_queue_view(struct store *s, const char *domain,
-			 struct error *err);
-struct relay_cmd {
-	const char *verb, *domain, *actor;
-	int ttl_s;
-	const char *except;   /* every active relay but this one, or NULL */
-	const char *only;     /* or this one alone, or NULL */
-	const char *queue_id; /* release, delete: the message */
-};
-json_t *store_command_add(struct store *s, const struct relay_cmd *c,
-			  struct error *err);
-json_t *store_command_status(struct store *s, const char *ids,
-			     struct error *err);
-json_t *store_command_take(struct store *s, const char *relay,
-			   struct error *err);
-/* How many active relays there are besides except; -1 (err) on failure. */
-int64_t store_relay_count(struct store *s, const char *except,
-			  struct error *err);
-/*
- * Take a relay out of service (retire) or back (!retire).  Retiring
- * is refused while its last published queue held mail, unless force;
- * its pending commands expire.
- */
-int store_relay_retire(struct store *s, const char *name, bool retire,
-		       bool force, const char *actor, struct error *err)
-	__attribute__((warn_unused_result));
-/*
- * A standby's replay lag in ms (0: caught up; -1: s is no standby),
- * and a relay's report of it (-1 clears it).
- */
-int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
-	__attribute__((warn_unused_result));
-int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
-			 struct error *err) __attribute__((warn_unused_result));
 /*
  * Tracking (sql/008): the days' partitions made and old ones dropped;
  * rows ([{"at": unix, "queue_id", ..., "verdict", ...}]) added for a
@@ -167,10 +105,6 @@ json_t *store_events_find(struct store *s, const char *domain,
 json_t *store_events_recent(struct store *s, const char *domain,
 			    const char *verdicts, int64_t since, long limit,
 			    struct error *err);
-int store_command_finish(struct store *s, int64_t id, bool ok,
-			 const json_t *result, const char *error,
-			 struct error *err) __attribute__((warn_unused_result));
-
 /*
  * The quarantine digest (lib/digest): of the domains names (A-labels),
  * those with a quarantine.digest address: [{"domain", "address"}];
@@ -193,5 +127,6 @@ int store_digest_unclaim(struct store *s, const char *relay, const char *domain,
 #include "store_job.h"
 #include "store_rule.h"
 #include "store_auth.h"
+#include "store_relay.h"
 
 #endif
