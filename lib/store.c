@@ -1,33 +1,29 @@
 /*
- * store - the PostgreSQL store (libpq): the only place SQL lives
+ * store - the PostgreSQL store (libpq): the core every table's module
+ * runs on
  *
- * See store.h for the contract.  Conventions inside:
- *   - every statement is a static const char[] below and runs through
- *     store_q(), which prepares it on the connection at first use (then runs
- *     it by name with text parameters), checks the result status and
- *     maps failures through store_fail();
+ * See store.h for the contract and store_int.h for what the modules
+ * (store_domain.c, store_mailbox.c, store_job.c, store_rule.c,
+ * store_auth.c, store_relay.c, store_event.c, store_snap.c) share.
+ * This file owns the connection and the conventions:
+ *   - every statement is a static const char[] in a store*.c and runs
+ *     through store_q(), which prepares it on the connection at first
+ *     use (then runs it by name with text parameters), checks the
+ *     result status and maps failures through store_fail();
  *   - a change runs in store_with_tx(): BEGIN, the work, COMMIT; on a
  *     serialization failure or deadlock (40001, 40P01) the whole
  *     transaction is retried a few times, then reported as ERR_TEMPFAIL;
+ *     its audit rows (store_audit()) are logged once it committed;
  *   - rows read back are re-checked (ip_parse, enum tables): a row the
  *     validators would refuse is reported as ERR_INTERNAL, never used.
  * Timestamps cross the wire as unix seconds (bigint); JSON listings are
- * built by PostgreSQL (json_agg) with mx_utc() text timestamps.
+ * built by PostgreSQL (json_agg) with mx_utc() text timestamps and read
+ * by store_json_query(); bulk reads stream with store_copy_rows().
  */
 #include "store.h"
 
 #include "store_int.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <libpq-fe.h>
-#include <poll.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "domain_json.h"
 #include "metrics.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -335,6 +331,8 @@ void store_close(struct store *s)
 	free(s);
 }
 
+/* ---- audit rows --------------------------------------------------- */
+
 static const char sql_audit[] =
 	"INSERT INTO audit (actor, ticket, action, domain, old, new)"
 	" VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)";
@@ -362,7 +360,7 @@ int store_audit(struct store *s, const struct change_ctx *ctx,
 	return rc;
 }
 
-/* ---- listings built by PostgreSQL -------------------------------- */
+/* ---- listings built by PostgreSQL, rows read with COPY ----------- */
 
 json_t *store_json_query(struct store *s, const char *sql,
 			 const struct params *p, const char *what,
