@@ -180,16 +180,20 @@ PGresult *store_q(struct store *s, const char *sql, const struct params *p,
 	return res;
 }
 
-/* Run a statement whose result is not needed. */
-int store_q0(struct store *s, const char *sql, const struct params *p,
-	     const char *what, struct error *err)
+/* A result that is not needed: 0, or -1 for none (a failure). */
+static int clear0(PGresult *res)
 {
-	PGresult *res = store_q(s, sql, p, what, err);
-
 	if (res == NULL)
 		return -1;
 	PQclear(res);
 	return 0;
+}
+
+/* Run a statement whose result is not needed. */
+int store_q0(struct store *s, const char *sql, const struct params *p,
+	     const char *what, struct error *err)
+{
+	return clear0(store_q(s, sql, p, what, err));
 }
 
 /* Make sure the connection is up; one reset attempt if it is not. */
@@ -202,6 +206,25 @@ int store_ensure_conn(struct store *s, struct error *err)
 	if (PQstatus(s->db) == CONNECTION_OK && set_session(s) == 0)
 		return 0;
 	return store_fail(s, NULL, "connect", err);
+}
+
+/* Outside a transaction: connect if need be, run, give p back. */
+PGresult *store_run(struct store *s, const char *sql, struct params *p,
+		    const char *what, struct error *err)
+{
+	PGresult *res = NULL;
+
+	if (store_ensure_conn(s, err) == 0)
+		res = store_q(s, sql, p, what, err);
+	if (p != NULL)
+		p_release(p);
+	return res;
+}
+
+int store_run0(struct store *s, const char *sql, struct params *p,
+	       const char *what, struct error *err)
+{
+	return clear0(store_run(s, sql, p, what, err));
 }
 
 /* One line per audit row just committed: the change as the journal

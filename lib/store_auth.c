@@ -194,11 +194,8 @@ enum lookup store_token_by_hash(struct store *s,
 	int role;
 
 	memset(out, 0, sizeof(*out));
-	if (store_ensure_conn(s, err) < 0)
-		return LOOKUP_FAIL;
 	p_hex(&p, hash, TOKEN_HASH_LEN);
-	res = store_q(s, sql_token_by_hash, &p, "token lookup", err);
-	p_release(&p);
+	res = store_run(s, sql_token_by_hash, &p, "token lookup", err);
 	if (res == NULL)
 		return LOOKUP_FAIL;
 	if (PQntuples(res) == 0) {
@@ -222,10 +219,8 @@ int store_token_touch(struct store *s, const char *name, struct error *err)
 {
 	struct params p = { 0 };
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, name);
-	return store_q0(s, sql_token_touch, &p, "token last-used", err);
+	return store_run0(s, sql_token_touch, &p, "token last-used", err);
 }
 
 /* ---- staff users (the portal's logins) ----------------------------- */
@@ -421,11 +416,8 @@ enum lookup store_staff_get(struct store *s, const char *login,
 	int role;
 
 	memset(out, 0, sizeof(*out));
-	if (store_ensure_conn(s, err) < 0)
-		return LOOKUP_FAIL;
 	p_str(&p, login);
-	res = store_q(s, sql_staff_get, &p, "staff lookup", err);
-	p_release(&p);
+	res = store_run(s, sql_staff_get, &p, "staff lookup", err);
 	if (res == NULL)
 		return LOOKUP_FAIL;
 	if (PQntuples(res) == 0) {
@@ -476,15 +468,12 @@ int store_idem_reserve(struct store *s, const char *actor, const char *key,
 	PGresult *res;
 	int rc;
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
-	if (store_q0(s, sql_idem_expire, &p, "idempotency keys", err) < 0)
+	if (store_run0(s, sql_idem_expire, NULL, "idempotency keys", err) < 0)
 		return -1;
 	p_str(&p, actor);
 	p_str(&p, key);
 	p_hex(&p, hash, 32);
-	res = store_q(s, sql_idem_reserve, &p, "idempotency key", err);
-	p_release(&p);
+	res = store_run(s, sql_idem_reserve, &p, "idempotency key", err);
 	if (res == NULL)
 		return -1;
 	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 1 : 0;
@@ -501,13 +490,10 @@ enum lookup store_idem_get(struct store *s, const char *actor, const char *key,
 	PGresult *res;
 	enum lookup rc = LOOKUP_NOTFOUND;
 
-	if (store_ensure_conn(s, err) < 0)
-		return LOOKUP_FAIL;
 	p_str(&p, actor);
 	p_str(&p, key);
 	p_hex(&p, hash, 32);
-	res = store_q(s, sql_idem_get, &p, "idempotency key", err);
-	p_release(&p);
+	res = store_run(s, sql_idem_get, &p, "idempotency key", err);
 	if (res == NULL)
 		return LOOKUP_FAIL;
 	if (PQntuples(res) == 1) {
@@ -532,31 +518,21 @@ int store_idem_put(struct store *s, const char *actor, const char *key,
 		   struct error *err)
 {
 	struct params p = { 0 };
-	int rc;
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, actor);
 	p_str(&p, key);
 	p_int(&p, status);
 	p_str(&p, response);
 	p_str(&p, headers);
-	rc = store_q0(s, sql_idem_put, &p, "idempotency key", err);
-	p_release(&p);
-	return rc;
+	return store_run0(s, sql_idem_put, &p, "idempotency key", err);
 }
 
 int store_idem_release(struct store *s, const char *actor, const char *key,
 		       struct error *err)
 {
 	struct params p = { 0 };
-	int rc;
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, actor);
 	p_str(&p, key);
-	rc = store_q0(s, sql_idem_release, &p, "idempotency key", err);
-	p_release(&p);
-	return rc;
+	return store_run0(s, sql_idem_release, &p, "idempotency key", err);
 }

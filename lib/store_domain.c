@@ -240,13 +240,11 @@ enum lookup store_domain_get(struct store *s, const struct domain_name *dn,
 	PGresult *res;
 	enum lookup rc;
 
-	if (store_ensure_conn(s, err) < 0)
-		return LOOKUP_FAIL;
 	domain_cols(&sql);
 	sbuf_addstr(&sql, sql_domain_prop);
 	sbuf_addstr(&sql, sql_domain_get_tail);
 	p_str(&p, dn->alabel);
-	res = store_q(s, sql.buf, &p, "read", err);
+	res = store_run(s, sql.buf, &p, "read", err);
 	sbuf_release(&sql);
 	if (res == NULL)
 		return LOOKUP_FAIL;
@@ -280,8 +278,6 @@ int store_domain_list(struct store *s, const struct domain_filter *f,
 	if (f->limit < 1 || f->limit > 1000)
 		return error_set(err, ERR_INVALID, "limit",
 				 "limit must be a whole number from 1 to 1000");
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, f->mode >= 0 ? domain_mode_names[f->mode] : NULL);
 	p_str(&p, f->match);
 	p_str(&p, f->after);
@@ -300,8 +296,7 @@ int store_domain_list(struct store *s, const struct domain_filter *f,
 	domain_cols(&sql);
 	sbuf_addstr(&sql, sql_domain_prop);
 	sbuf_addstr(&sql, sql_domain_list_tail);
-	res = store_q(s, sql.buf, &p, "list", err);
-	p_release(&p);
+	res = store_run(s, sql.buf, &p, "list", err);
 	sbuf_release(&sql);
 	if (res == NULL)
 		return -1;

@@ -24,9 +24,8 @@ int store_events_prepare(struct store *s, int keep_days, int *dropped,
 	int64_t n = 0;
 
 	p_int(&p, keep_days);
-	if (store_ensure_conn(s, err) < 0 ||
-	    (res = store_q(s, sql_events_prepare, &p, "tracking partitions",
-			   err)) == NULL)
+	res = store_run(s, sql_events_prepare, &p, "tracking partitions", err);
+	if (res == NULL)
 		return -1;
 	(void)get_i64(res, 0, 0, &n);
 	PQclear(res);
@@ -48,15 +47,10 @@ int store_events_add(struct store *s, const char *relay, const json_t *rows,
 		     struct error *err)
 {
 	struct params p = { 0 };
-	int rc;
 
 	p_str(&p, relay);
 	p_json(&p, rows);
-	rc = store_ensure_conn(s, err) < 0
-		     ? -1
-		     : store_q0(s, sql_events_add, &p, "tracking events", err);
-	p_release(&p);
-	return rc;
+	return store_run0(s, sql_events_add, &p, "tracking events", err);
 }
 
 /* the matching rows, and every row of the queued messages among them */
@@ -155,8 +149,6 @@ json_t *store_digest_targets(struct store *s, char *const *names, size_t n,
 	json_t *j;
 	size_t i;
 
-	if (store_ensure_conn(s, err) < 0)
-		return NULL;
 	sb = p_big(&p);
 	for (i = 0; i < n; i++)
 		sbuf_addf(sb, "%s%s", i ? "," : "", names[i]);
@@ -173,14 +165,11 @@ int store_digest_claim(struct store *s, const char *relay, const char *domain,
 	PGresult *res;
 	int rc;
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, relay);
 	p_str(&p, domain);
 	p_str(&p, day);
 	p_int(&p, messages);
-	res = store_q(s, sql_digest_claim, &p, "digest claim", err);
-	p_release(&p);
+	res = store_run(s, sql_digest_claim, &p, "digest claim", err);
 	if (res == NULL)
 		return -1;
 	rc = PQntuples(res) > 0 ? 1 : 0;
@@ -200,14 +189,9 @@ int store_digest_unclaim(struct store *s, const char *relay, const char *domain,
 			 const char *day, struct error *err)
 {
 	struct params p = { 0 };
-	int rc;
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, relay);
 	p_str(&p, domain);
 	p_str(&p, day);
-	rc = store_q0(s, sql_digest_unclaim, &p, "digest unclaim", err);
-	p_release(&p);
-	return rc;
+	return store_run0(s, sql_digest_unclaim, &p, "digest unclaim", err);
 }

@@ -205,6 +205,16 @@ int store_q0(struct store *s, const char *sql, const struct params *p,
 	     const char *what, struct error *err);
 /* Make sure the connection is up; one reset attempt if it is not. */
 int store_ensure_conn(struct store *s, struct error *err);
+/*
+ * One statement outside a transaction: the connection made sure of
+ * (store_ensure_conn()), then store_q() or store_q0(); p (NULL: no
+ * parameters) is given back with p_release() on every path.  Never
+ * inside store_with_tx(): a reset there would lose the transaction.
+ */
+PGresult *store_run(struct store *s, const char *sql, struct params *p,
+		    const char *what, struct error *err);
+int store_run0(struct store *s, const char *sql, struct params *p,
+	       const char *what, struct error *err);
 /* Run fn inside one transaction, retrying serialization failures. */
 int store_with_tx(struct store *s, tx_fn fn, void *arg, struct error *err);
 /* An audit row (old and new JSON) by ctx, logged once it commits. */

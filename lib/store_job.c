@@ -101,11 +101,9 @@ int store_job_claim(struct store *s, const char *worker, int lease_s,
 	bool ok;
 
 	memset(j, 0, sizeof(*j));
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, worker);
 	p_int(&p, lease_s);
-	if ((res = store_q(s, sql_job_claim, &p, "job claim", err)) == NULL)
+	if ((res = store_run(s, sql_job_claim, &p, "job claim", err)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -134,8 +132,6 @@ static int job_update(struct store *s, const char *sql, const struct job *j,
 	PGresult *res;
 	long n;
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_int(&p, j->id);
 	p_str(&p, worker);
 	p_int(&p, j->step);
@@ -144,9 +140,7 @@ static int job_update(struct store *s, const char *sql, const struct job *j,
 		p_int(&p, secs);
 	if (has_error)
 		p_str(&p, error);
-	res = store_q(s, sql, &p, "job", err);
-	p_release(&p);
-	if (res == NULL)
+	if ((res = store_run(s, sql, &p, "job", err)) == NULL)
 		return -1;
 	n = strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
@@ -198,16 +192,11 @@ int store_job_add(struct store *s, const char *kind, const char *domain,
 		  struct error *err)
 {
 	struct params p = { 0 };
-	int rc;
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, kind);
 	p_str(&p, domain);
 	p_json(&p, payload);
 	p_int(&p, delay_s);
 	p_str(&p, actor);
-	rc = store_q0(s, sql_job_add, &p, "job add", err);
-	p_release(&p);
-	return rc;
+	return store_run0(s, sql_job_add, &p, "job add", err);
 }

@@ -32,10 +32,9 @@ int store_mailbox_list(struct store *s, const struct domain_name *dn,
 
 	*out = NULL;
 	*n = 0;
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, dn->alabel);
-	if ((res = store_q(s, sql_mailbox_list, &p, "mailboxes", err)) == NULL)
+	res = store_run(s, sql_mailbox_list, &p, "mailboxes", err);
+	if (res == NULL)
 		return -1;
 	rows = PQntuples(res);
 	*out = xcalloc((size_t)rows + 1, sizeof(**out));

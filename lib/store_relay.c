@@ -70,8 +70,6 @@ int store_relay_report(struct store *s, const char *name, int64_t seq,
 	size_t i;
 	int rc;
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	/* the column holds at most 1024 bytes of printable text */
 	(void)snprintf(msg, sizeof(msg), "%s", last_error ? last_error : "");
 	/* an array literal of canonical addresses (ip_parse): digits, hex,
@@ -84,7 +82,7 @@ int store_relay_report(struct store *s, const char *name, int64_t seq,
 	p_int(&p, seq);
 	p_str(&p, msg);
 	p_str(&p, arr.buf);
-	rc = store_q0(s, sql_relay_report, &p, "relay report", err);
+	rc = store_run0(s, sql_relay_report, &p, "relay report", err);
 	sbuf_release(&arr);
 	return rc;
 }
@@ -97,10 +95,8 @@ int store_relay_heartbeat(struct store *s, const char *name, struct error *err)
 {
 	struct params p = { 0 };
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, name);
-	return store_q0(s, sql_relay_heartbeat, &p, "heartbeat", err);
+	return store_run0(s, sql_relay_heartbeat, &p, "heartbeat", err);
 }
 
 /* ---- the relay bus: published queues and relay commands ---------- */
@@ -253,18 +249,13 @@ int store_command_finish(struct store *s, int64_t id, bool ok,
 {
 	struct params p = { 0 };
 	char msg[1025];
-	int rc;
 
 	(void)snprintf(msg, sizeof(msg), "%s", error ? error : "");
 	p_int(&p, id);
 	p_str(&p, ok ? "done" : "failed");
 	p_json(&p, result);
 	p_str(&p, msg);
-	rc = store_ensure_conn(s, err) < 0
-		     ? -1
-		     : store_q0(s, sql_bus_finish, &p, "relay command", err);
-	p_release(&p);
-	return rc;
+	return store_run0(s, sql_bus_finish, &p, "relay command", err);
 }
 
 static const char sql_relay_lock[] =
@@ -354,8 +345,7 @@ int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
 	PGresult *res;
 	bool ok;
 
-	if (store_ensure_conn(s, err) < 0 ||
-	    (res = store_q(s, sql_read_lag, NULL, "replay lag", err)) == NULL)
+	if ((res = store_run(s, sql_read_lag, NULL, "replay lag", err)) == NULL)
 		return -1;
 	ok = get_i64(res, 0, 0, lag_ms);
 	PQclear(res);
@@ -367,11 +357,9 @@ int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
 {
 	struct params p = { 0 };
 
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, name);
 	p_int(&p, lag_ms);
-	return store_q0(s, sql_relay_read_lag, &p, "replay lag", err);
+	return store_run0(s, sql_relay_read_lag, &p, "replay lag", err);
 }
 
 static const char sql_relay_others[] =
@@ -385,8 +373,7 @@ int64_t store_relay_count(struct store *s, const char *except,
 	int64_t n = -1;
 
 	p_str(&p, except);
-	if (store_ensure_conn(s, err) < 0 ||
-	    (res = store_q(s, sql_relay_others, &p, "relays", err)) == NULL)
+	if ((res = store_run(s, sql_relay_others, &p, "relays", err)) == NULL)
 		return -1;
 	(void)get_i64(res, 0, 0, &n);
 	PQclear(res);

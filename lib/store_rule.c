@@ -24,10 +24,8 @@ int store_rule_list(struct store *s, const struct domain_name *dn,
 
 	*out = NULL;
 	*n = 0;
-	if (store_ensure_conn(s, err) < 0)
-		return -1;
 	p_str(&p, dn->alabel);
-	if ((res = store_q(s, sql_rule_list, &p, "rules", err)) == NULL)
+	if ((res = store_run(s, sql_rule_list, &p, "rules", err)) == NULL)
 		return -1;
 	rows = PQntuples(res);
 	*out = xcalloc((size_t)rows + 1, sizeof(**out));

@@ -127,9 +127,8 @@ int store_change_seq(struct store *s, int64_t *seq, struct error *err)
 	PGresult *res;
 	bool ok;
 
-	if (store_ensure_conn(s, err) < 0 ||
-	    (res = store_q(s, sql_snap_seq, NULL, "change sequence", err)) ==
-		    NULL)
+	res = store_run(s, sql_snap_seq, NULL, "change sequence", err);
+	if (res == NULL)
 		return -1;
 	ok = get_i64(res, 0, 0, seq);
 	PQclear(res);
