@@ -7,12 +7,13 @@
  * NTHREADS threads share one listening socket and accept under a mutex
  * (FCGX_Accept_r), exactly like mxfeed-fcgi; each owns one PostgreSQL
  * connection with one prepared statement: the primary-key SELECT of
- * store_domain_get() in lib/store.c (sql_domain_cols + sql_domain_get_tail,
- * copied here).  The last path segment is the domain name; the answer is
- * {"name":"..."} with 200, or 404 when there is no row.  A path under
- * /api/v1/list/AFTER is the keyset page of bench/portal.sh's list: the
- * 50 names after AFTER by the primary key, {"name":"LAST"}.  No
- * authentication, no JSON library, no logging: only the floor.
+ * store_domain_get() in lib/store_domain.c (sql_domain_cols +
+ * sql_domain_get_tail, copied here).  The last path segment is the
+ * domain name; the answer is {"name":"..."} with 200, or 404 when there
+ * is no row.  A path under /api/v1/list/AFTER is the keyset page of
+ * bench/portal.sh's list: the 50 names after AFTER by the primary key,
+ * {"name":"LAST"}.  No authentication, no JSON library, no logging:
+ * only the floor.
  * SIGTERM/SIGINT end the process at once (libfcgi would otherwise catch
  * SIGTERM and leave the threads blocked in accept()).
  */
@@ -29,7 +30,7 @@
 #define EPOCH(x) "coalesce(floor(extract(epoch FROM " x "))::bigint, 0)"
 
 /* clang-format off */
-/* copied from lib/store.c: sql_domain_cols + sql_domain_get_tail */
+/* copied from lib/store_domain.c: sql_domain_cols + sql_domain_get_tail */
 static const char sql_get[] =
 	"SELECT d.name, d.unicode_name, d.mode, " EPOCH("d.temp_pop3_since")
 	", coalesce(d.temp_pop3_by, ''), coalesce(host(d.dest_host), ''),"

@@ -211,7 +211,7 @@ bad=$(awk '$1 == "patch-non-200:" { print $2 }' "$T/wrk-patch.txt")
 [ "${bad:-x}" = 0 ] || die "PATCH run: ${bad:-?} answers were not 200: $(grep patch-non-200 "$T/wrk-patch.txt")"
 npatch=$(sql "SELECT count(*) FROM audit WHERE action = 'set'")
 
-# The baseline: the transaction of store_domain_update() (lib/store.c
+# The baseline: the transaction of store_domain_update() (lib/store_domain.c
 # do_update + audit) after the read of the row, as pgbench runs it.  The
 # audit row carries the domain's JSON as old and new, as the API's does.
 dj=$(jq -c 'del(.propagation)' "$T/get.json" | sed "s/'/''/g")

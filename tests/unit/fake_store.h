@@ -1,13 +1,15 @@
 /*
  * fake_store - an in-memory stand-in for lib/store.c, linked into
  * test_ops in its place (link-time substitution: the test binary's
- * fake_store.o defines the store_* functions ops reaches, so the
- * archive's store.o is never pulled in).  It keeps domains and a
- * mailbox count per domain, checks versions as the database does
- * (ERR_STALE when old->version is not the stored one) and can play a
- * concurrent writer.  Everything else answers ERR_UNAVAILABLE.  It
- * also stands in for relay_current_seq() (this host is no relay), so
- * that lib/relay.c, which needs the real store, stays out too.
+ * fake_store.o defines the store_* functions ops reaches, so none of
+ * the archive's store modules, lib/store*.o, is pulled in; should one
+ * be, its need of lib/store.o brings a second store_open() and the
+ * link fails).  It keeps domains and a mailbox count per domain,
+ * checks versions as the database does (ERR_STALE when old->version
+ * is not the stored one) and can play a concurrent writer.
+ * Everything else answers ERR_UNAVAILABLE.  It also stands in for
+ * relay_current_seq() (this host is no relay), so that lib/relay.c,
+ * which needs the real store, stays out too.
  */
 #ifndef MXFEED_FAKE_STORE_H
 #define MXFEED_FAKE_STORE_H

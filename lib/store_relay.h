@@ -1,0 +1,82 @@
+/*
+ * store_relay - the relays table and the relay bus
+ *
+ * Part of the store's public interface: callers include store.h, which
+ * includes this file (store.h has the contract every store function
+ * keeps: failures mapped once, changes audited, lookups three-state).
+ */
+#ifndef MXFEED_STORE_RELAY_H
+#define MXFEED_STORE_RELAY_H
+
+#include "store.h"
+
+/* A relay reports what it applied (seq 0: keep the old) and its error. */
+/* addrs: the relay's outbound addresses (relay.outbound), kept in its row */
+int store_relay_report(struct store *s, const char *name, int64_t seq,
+		       const char *last_error, const struct cidr_list *addrs,
+		       struct error *err) __attribute__((warn_unused_result));
+
+/* The heartbeat alone: the relay is alive, applied state unchanged. */
+int store_relay_heartbeat(struct store *s, const char *name, struct error *err)
+	__attribute__((warn_unused_result));
+
+json_t *store_relay_list(struct store *s, struct error *err);
+/* Every relay's outbound addresses, distinct, as a JSON array of text. */
+json_t *store_relay_addresses(struct store *s, struct error *err);
+
+/*
+ * The relay bus (sql/007): a relay publishes its queue by domain (the
+ * array queue_summary() gives; its old rows replaced in one
+ * transaction); staff read one domain's share on every active relay:
+ * [{"name", "as_of", "heartbeat", "alive", "count", "oldest",
+ * "messages"}].  Commands (verb "publish", "flush", "bounce") are added
+ * for every active relay but except (or only one), and answer
+ * [{"id", "relay"}]; their status [{"id", "relay", "state", "result",
+ * "error", "done_at", "expires_at", "alive"}] for ids "{1,2}"; a relay
+ * takes its pending ones [{"id", "verb", "domain", "queue_id"}] and
+ * finishes each.
+ */
+int store_queue_publish(struct store *s, const char *relay,
+			const json_t *summary, int64_t total, struct error *err)
+	__attribute__((warn_unused_result));
+json_t *store_queue_view(struct store *s, const char *domain,
+			 struct error *err);
+struct relay_cmd {
+	const char *verb, *domain, *actor;
+	int ttl_s;
+	const char *except;   /* every active relay but this one, or NULL */
+	const char *only;     /* or this one alone, or NULL */
+	const char *queue_id; /* release, delete: the message */
+};
+json_t *store_command_add(struct store *s, const struct relay_cmd *c,
+			  struct error *err);
+json_t *store_command_status(struct store *s, const char *ids,
+			     struct error *err);
+json_t *store_command_take(struct store *s, const char *relay,
+			   struct error *err);
+/* How many active relays there are besides except; -1 (err) on failure. */
+int64_t store_relay_count(struct store *s, const char *except,
+			  struct error *err);
+
+int store_command_finish(struct store *s, int64_t id, bool ok,
+			 const json_t *result, const char *error,
+			 struct error *err) __attribute__((warn_unused_result));
+
+/*
+ * Take a relay out of service (retire) or back (!retire).  Retiring
+ * is refused while its last published queue held mail, unless force;
+ * its pending commands expire.
+ */
+int store_relay_retire(struct store *s, const char *name, bool retire,
+		       bool force, const char *actor, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * A standby's replay lag in ms (0: caught up; -1: s is no standby),
+ * and a relay's report of it (-1 clears it).
+ */
+int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
+	__attribute__((warn_unused_result));
+int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
+			 struct error *err) __attribute__((warn_unused_result));
+
+#endif
