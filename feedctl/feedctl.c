@@ -1423,9 +1423,10 @@ static int cmd_db(struct cli *cli, int argc, char **argv)
 static int cmd_extend(struct cli *cli, int argc, char **argv)
 {
 	const char *days = NULL, *until = NULL;
+	int64_t if_version = OPS_NO_VERSION;
 	struct domain d;
 	long n = 0;
-	int i, r;
+	int i, r, rc = 0;
 	char when[32];
 
 	if (argc < 2 || argv[1][0] == '-')
@@ -1439,13 +1440,19 @@ static int cmd_extend(struct cli *cli, int argc, char **argv)
 						   "%s needs a value", argv[i]);
 			continue;
 		}
+		if ((r = opt_if_version(cli, argc, argv, &i, "extend",
+					&if_version, &rc)) != 0) {
+			if (r < 0)
+				return rc;
+			continue;
+		}
 		return usage_error(cli, "extend", "unexpected argument '%s'",
 				   argv[i]);
 	}
 	if (days != NULL &&
 	    parse_long(days, 1, QUEUE_DAYS_MAX, &n, "days", &cli->err) < 0)
 		return fail(cli);
-	if (ops_extend(&cli->ox, argv[1], OPS_NO_VERSION, n, until,
+	if (ops_extend(&cli->ox, argv[1], if_version, n, until,
 		       (int64_t)time(NULL), &d, &cli->err) < 0)
 		return fail(cli);
 	if (cli->json) {
@@ -1607,9 +1614,10 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 	char *locals[ARGS_MAX];
 	size_t n = 0;
 	bool from_queue = false, catch_all = false, dry = false;
+	int64_t if_version = OPS_NO_VERSION;
 	const char *v;
 	json_t *created = NULL;
-	int i, r;
+	int i, r, rc = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(cli, "temp-pop3",
@@ -1624,6 +1632,10 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 				return usage_error(cli, "temp-pop3",
 						   "too many mailboxes");
 			locals[n++] = (char *)v;
+		} else if ((r = opt_if_version(cli, argc, argv, &i, "temp-pop3",
+					       &if_version, &rc)) != 0) {
+			if (r < 0)
+				return rc;
 		} else if (strcmp(argv[i], "--from-queue") == 0) {
 			from_queue = true;
 		} else if (strcmp(argv[i], "--catch-all") == 0) {
@@ -1642,8 +1654,8 @@ static int cmd_temp_pop3(struct cli *cli, int argc, char **argv)
 						 .from_queue = from_queue,
 						 .catch_all = catch_all,
 						 .now = (int64_t)time(NULL) });
-	if (ops_temp_pop3(&cli->ox, argv[1], OPS_NO_VERSION, locals, n,
-			  from_queue, catch_all, (int64_t)time(NULL), &created,
+	if (ops_temp_pop3(&cli->ox, argv[1], if_version, locals, n, from_queue,
+			  catch_all, (int64_t)time(NULL), &created,
 			  &cli->err) < 0)
 		return fail(cli);
 	if (!cli->json)
@@ -1660,9 +1672,10 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 	char *locals[ARGS_MAX];
 	const char *to = NULL, *dest = NULL, *fate = NULL, *confirm = NULL, *v;
 	bool force = false, catch_all = false, dry = false;
+	int64_t if_version = OPS_NO_VERSION;
 	json_t *out = NULL;
 	size_t n = 0;
-	int i, r;
+	int i, r, rc = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(cli, "switch", "switch needs a DOMAIN");
@@ -1699,6 +1712,10 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 				return usage_error(cli, "switch",
 						   "--mailbox needs LOCAL");
 			locals[n++] = (char *)v;
+		} else if ((r = opt_if_version(cli, argc, argv, &i, "switch",
+					       &if_version, &rc)) != 0) {
+			if (r < 0)
+				return rc;
 		} else if (strcmp(argv[i], "--force") == 0) {
 			force = true;
 		} else if (strcmp(argv[i], "--catch-all") == 0) {
@@ -1726,7 +1743,7 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 					       .fate = fate,
 					       .force = force,
 					       .confirm = confirm });
-		if (ops_switch_relay(&cli->ox, argv[1], OPS_NO_VERSION,
+		if (ops_switch_relay(&cli->ox, argv[1], if_version,
 				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
 				     dest, fate, force, confirm, &out,
 				     &cli->err) < 0)
@@ -1757,8 +1774,8 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 				&(struct sp_req){ .verb = SP_TO_POP3,
 						  .nlocals = n,
 						  .catch_all = catch_all });
-		if (ops_switch_pop3(&cli->ox, argv[1], OPS_NO_VERSION, locals,
-				    n, catch_all, &out, &cli->err) < 0)
+		if (ops_switch_pop3(&cli->ox, argv[1], if_version, locals, n,
+				    catch_all, &out, &cli->err) < 0)
 			return fail(cli);
 		if (!cli->json)
 			printf("%s: now a pop3 domain; the relays deliver its "
@@ -1777,10 +1794,11 @@ static int cmd_switch(struct cli *cli, int argc, char **argv)
 static int cmd_revert(struct cli *cli, int argc, char **argv)
 {
 	long keep = -1;
+	int64_t if_version = OPS_NO_VERSION;
 	json_t *out = NULL;
 	const char *v;
 	bool dry = false;
-	int i, r;
+	int i, r, rc = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(cli, "revert", "revert needs a DOMAIN");
@@ -1793,6 +1811,10 @@ static int cmd_revert(struct cli *cli, int argc, char **argv)
 			if (parse_long(v, 1, KEEP_DAYS_MAX, &keep, "keep_days",
 				       &cli->err) < 0)
 				return fail(cli);
+		} else if ((r = opt_if_version(cli, argc, argv, &i, "revert",
+					       &if_version, &rc)) != 0) {
+			if (r < 0)
+				return rc;
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			dry = true;
 		} else {
@@ -1805,8 +1827,8 @@ static int cmd_revert(struct cli *cli, int argc, char **argv)
 			       &(struct sp_req){ .verb = SP_REVERT,
 						 .keep_days = keep,
 						 .now = (int64_t)time(NULL) });
-	if (ops_revert(&cli->ox, argv[1], OPS_NO_VERSION, keep,
-		       (int64_t)time(NULL), &out, &cli->err) < 0)
+	if (ops_revert(&cli->ox, argv[1], if_version, keep, (int64_t)time(NULL),
+		       &out, &cli->err) < 0)
 		return fail(cli);
 	if (cli->json) {
 		print_json(out);
@@ -1915,9 +1937,9 @@ static const struct cmd cmds[] = {
 	{ "switch", cmd_switch, true,
 	  "switch DOMAIN --to feed|backup --dest IP[:PORT] "
 	  "[--mailboxes forward|archive|purge]\n"
-	  "       [--force] [--confirm=DOMAIN] [--dry-run]\n"
-	  "switch DOMAIN --to pop3 (--mailbox LOCAL ... | --catch-all) "
-	  "[--dry-run]",
+	  "       [--force] [--confirm=DOMAIN] [--if-version N] [--dry-run]\n"
+	  "switch DOMAIN --to pop3 (--mailbox LOCAL ... | --catch-all)\n"
+	  "       [--if-version N] [--dry-run]",
 	  "To feed (or backup MX): a live probe of the destination must\n"
 	  "pass (unless --force).  The mailboxes' mail is forwarded to it\n"
 	  "(default), archived, or purged (needs --confirm=DOMAIN), by a\n"
@@ -1927,21 +1949,24 @@ static const struct cmd cmds[] = {
 	  "still at the old mode's default takes the new one's (2 / 8).\n"
 	  "To pop3: the new mailboxes' passwords are shown once; queued\n"
 	  "mail is delivered into them.  --dry-run prints the plan (probe,\n"
-	  "mailboxes and their job, queue) and changes nothing." },
+	  "mailboxes and their job, queue) and changes nothing.\n"
+	  "--if-version N (here and with temp-pop3, revert, extend): only\n"
+	  "if the domain is still at version N, else exit 4 and nothing\n"
+	  "changes." },
 	{ "temp-pop3", cmd_temp_pop3, true,
 	  "temp-pop3 DOMAIN [--mailbox LOCAL ...] [--from-queue] [--catch-all]\n"
-	  "       [--dry-run]",
+	  "       [--if-version N] [--dry-run]",
 	  "While a feed or backup domain's server is out: temporary POP3\n"
 	  "mailboxes (listed, the recipients in the relays' queues, and/or\n"
 	  "a catch-all) whose passwords are shown once; the relays deliver\n"
 	  "the domain's mail, queued mail too, into them." },
-	{ "revert", cmd_revert, true, "revert DOMAIN [--keep-days N] [--dry-run]",
+	{ "revert", cmd_revert, true, "revert DOMAIN [--keep-days N] [--if-version N] [--dry-run]",
 	  "End temporary POP3: the domain's mail goes to its feed again.\n"
 	  "The mail left in the temporary mailboxes is re-injected to the\n"
 	  "destination, then they are archived and removed; with\n"
 	  "--keep-days N (1-365) they stay readable N days instead." },
 	{ "extend", cmd_extend, true,
-	  "extend DOMAIN (--days N | --until YYYY-MM-DD)",
+	  "extend DOMAIN (--days N | --until YYYY-MM-DD) [--if-version N]",
 	  "Lengthen the domain's queue: N days from now (1-31), or to the\n"
 	  "end of that day (UTC, within 31 days).  No message of the\n"
 	  "domain expires before then; afterwards queue.days applies." },
