@@ -182,9 +182,13 @@ int main(int argc, char **argv)
 	}
 	if (c->fn != cmd_help && cli.ticket != NULL &&
 	    actor_check(cli.ticket, "ticket", &cli.err) < 0)
-		return fail(&cli);
-	if ((rc = parse_args(&cli, c, g.n, g.args, &a, &row)) != 0)
+		rc = fail(&cli);
+	else
+		rc = parse_args(&cli, c, g.n, g.args, &a, &row);
+	if (rc != 0) {
+		error_release(&cli.err);
 		return rc;
+	}
 	if (row->fn == cmd_help)
 		return cmd_help(&cli, &a);
 	/* a configuration or database error is about neither argument */
@@ -193,6 +197,7 @@ int main(int argc, char **argv)
 	if (open_session(&cli, c) < 0) {
 		rc = fail(&cli);
 		conf_release(&cli.conf);
+		error_release(&cli.err);
 		return rc;
 	}
 	cli.subject = subject;
