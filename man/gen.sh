@@ -6,7 +6,7 @@
 #
 # DUMP is the output of "feedctl --doc-dump": feedctl's command table,
 # lib/fields.def's settings and lib/conf.c's settings, one record a line
-# (see feedctl.c, doc_dump()).  In a man page template a line @VERBS@,
+# (see feedctl/help.c, doc_dump()).  In a man page template a line @VERBS@,
 # @DOMAIN_SETTINGS@ or @CONF_SETTINGS@ becomes that table in roff; in
 # the completion template @TABLES@ becomes shell variables.  Everything
 # else is copied as it is.  A verb, setting or configuration key without

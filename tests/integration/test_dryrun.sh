@@ -63,4 +63,31 @@ check "... saying the version moved" err_has "version is 2, not 1"
 check "... and removes nothing" test "$(sql "SELECT count(*) FROM domains WHERE name='rm.example'")" = 1
 expect_exit 0 "remove --if-version of the current version" $F remove rm.example --if-version 2
 check "... removes it" test "$(sql "SELECT count(*) FROM domains WHERE name='rm.example'")" = 0
+# every switching verb and extend takes --if-version like set and
+# remove: a stale one is refused (exit 4, naming both versions) and
+# stores nothing - no version, audit row or job - a current one runs
+ver() { sql "SELECT version FROM domains WHERE name='$1'"; }
+trail() { sql "SELECT (SELECT count(*) FROM audit WHERE domain='$1')||'/'||(SELECT count(*) FROM jobs WHERE domain='$1')"; }
+stale_then_current() { # DESC DOMAIN VERB ARGS...
+	local desc=$1 dom=$2 v t0
+	shift 2
+	v=$(ver "$dom")
+	t0=$(trail "$dom")
+	expect_exit 4 "$desc --if-version of a stale version is refused" $F "$@" --if-version $((v - 1))
+	check "... saying the version moved" err_has "feedctl: $dom: version is $v, not $((v - 1))"
+	check "... and stores nothing (version, audit row, job)" test "$(ver "$dom")/$(trail "$dom")" = "$v/$t0"
+	expect_exit 0 "$desc --if-version of the current version" $F "$@" --if-version "$v"
+	check "... is applied" test "$(ver "$dom")" -gt "$v"
+}
+$F add iv.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
+$F add iv2.example --mode feed --force --dest 127.0.0.1:2526 > /dev/null
+$F set iv.example greylisting=off > /dev/null
+$F set iv2.example greylisting=off > /dev/null
+stale_then_current "extend" iv.example extend iv.example --days 3
+stale_then_current "switch --to backup" iv.example switch iv.example --to backup
+stale_then_current "temp-pop3" iv.example temp-pop3 iv.example --catch-all
+stale_then_current "revert" iv.example revert iv.example --keep-days 2
+stale_then_current "switch --to pop3" iv2.example switch iv2.example --to pop3 --catch-all
+expect_exit 2 "switch --if-version must be a number" $F switch iv.example --to feed --dest 127.0.0.1:2599 --if-version x
+expect_exit 2 "extend --if-version needs N" $F extend iv.example --days 3 --if-version
 tap_done
