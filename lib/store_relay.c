@@ -328,24 +328,44 @@ int store_relay_retire(struct store *s, const char *name, bool retire,
 	return store_with_tx(s, tx_retire, &a, err);
 }
 
-/* 0 when nothing received is waiting to be replayed (an idle primary
- * sends nothing, so the age of the last replayed commit is no lag) */
-static const char sql_read_lag[] =
-	"SELECT CASE WHEN NOT pg_is_in_recovery() THEN -1"
-	" WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM"
-	"  pg_last_wal_replay_lsn() THEN 0"
-	" ELSE greatest(coalesce(extract(epoch FROM now() -"
-	"  pg_last_xact_replay_timestamp()) * 1000, 0), 0) END::bigint";
+/*
+ * The lag that matters to a relay is that of the domain changes: the
+ * age, on the primary, of the oldest change the standby has not
+ * replayed.  The age of the last replayed commit is no measure: the
+ * relay's own heartbeat, committed on the primary a moment before,
+ * is often still in flight, and the commit before it is 10 s old.
+ */
+static const char sql_standby_seq[] =
+	"SELECT pg_is_in_recovery()::int,"
+	" coalesce((SELECT max(seq) FROM changes), 0)";
+static const char sql_changes_age[] =
+	"SELECT coalesce(greatest(extract(epoch FROM now() - min(at)) * 1000,"
+	" 0), 0)::bigint FROM changes WHERE seq > $1";
 static const char sql_relay_read_lag[] =
 	"UPDATE relays SET read_lag_ms = nullif($2::bigint, -1) WHERE name = "
 	"$1";
 
-int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
+int store_read_lag(struct store *s, struct store *standby, int64_t *lag_ms,
+		   struct error *err)
 {
+	struct params p = { 0 };
 	PGresult *res;
+	int64_t recovery = 0, seq = 0;
 	bool ok;
 
-	if ((res = store_run(s, sql_read_lag, NULL, "replay lag", err)) == NULL)
+	*lag_ms = -1;
+	if ((res = store_run(standby, sql_standby_seq, NULL, "replay lag",
+			     err)) == NULL)
+		return -1;
+	ok = get_i64(res, 0, 0, &recovery) && get_i64(res, 0, 1, &seq);
+	PQclear(res);
+	if (!ok)
+		return error_set(err, ERR_INTERNAL, NULL, "bad replay lag");
+	if (recovery == 0)
+		return 0;
+	p_int(&p, seq);
+	if ((res = store_run(s, sql_changes_age, &p, "replay lag", err)) ==
+	    NULL)
 		return -1;
 	ok = get_i64(res, 0, 0, lag_ms);
 	PQclear(res);

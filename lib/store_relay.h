@@ -71,11 +71,13 @@ int store_relay_retire(struct store *s, const char *name, bool retire,
 		       bool force, const char *actor, struct error *err)
 	__attribute__((warn_unused_result));
 /*
- * A standby's replay lag in ms (0: caught up; -1: s is no standby),
- * and a relay's report of it (-1 clears it).
+ * How far the standby a relay reads lags its primary s, in ms: the age
+ * on s of the oldest domain change standby has not replayed (0: caught
+ * up; -1: standby is no standby).  And a relay's report of it (-1
+ * clears it).
  */
-int store_read_lag(struct store *s, int64_t *lag_ms, struct error *err)
-	__attribute__((warn_unused_result));
+int store_read_lag(struct store *s, struct store *standby, int64_t *lag_ms,
+		   struct error *err) __attribute__((warn_unused_result));
 int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
 			 struct error *err) __attribute__((warn_unused_result));
 

@@ -251,7 +251,7 @@ static int report_read_lag(struct store *s, struct store *rs,
 
 	if (rs == NULL)
 		return 0;
-	if (store_read_lag(rs, &lag, err) < 0)
+	if (store_read_lag(s, rs, &lag, err) < 0)
 		return -1;
 	return store_relay_read_lag(s, conf->relay_name, lag, err);
 }

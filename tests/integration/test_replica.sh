@@ -56,8 +56,21 @@ expect_exit 0 "feedctl relays --json" $F relays --json
 check "... reports the standby as caught up (replay lag 0)" \
 	test "$(jq -r '.[] | select(.name == "test-relay") | .read_lag_ms' "$T/out")" = 0
 
-# replay paused: the primary moves on, the standby (and so the relay) not
+# replay paused with only writes that are no domain change in flight
+# (the relay's heartbeat, this UPDATE): the changes are all on the
+# standby, so it is not behind; the age of the last replayed commit
+# would say it was
 psql -X -q -h "$PG2/sock" -U postgres -d mxfeed -c "SELECT pg_wal_replay_pause()" > /dev/null
+sql "UPDATE relays SET read_lag_ms = NULL WHERE name = 'test-relay'" > /dev/null
+lag=
+for _ in $(seq 150); do
+	lag=$(sql "SELECT read_lag_ms FROM relays WHERE name = 'test-relay'")
+	[ -n "$lag" ] && break
+	sleep 0.2
+done
+check "paused with no change in flight: replay lag 0 (got '${lag}')" test "$lag" = 0
+
+# replay paused: the primary moves on, the standby (and so the relay) not
 $F set example.com --force destination.port=2526 > /dev/null
 sleep 4
 run $F show example.com --json
