@@ -37,6 +37,7 @@ NQ=${BENCH_QUEUE_N:-10000}
 RUNS=${BENCH_RUNS:-3}
 BUDGET=${BENCH_BUDGET:-300} # seconds of changes per domain count
 LIVE_MAX=${BENCH_LIVE_MAX:-300} # seconds one change may take to be live
+INJECT_MAX=${BENCH_INJECT_MAX:-1800} # seconds to queue the messages (on a busy box, 4 a second a relay)
 NRELAY=3
 WEB_PORT=${WEB_PORT:-18094}
 QDOM=down.example
@@ -206,7 +207,7 @@ declare -a inj
 t0=$EPOCHREALTIME
 for r in $(seq 1 "$NRELAY"); do
 	(
-		share=$(((NQ - r) / NRELAY + 1)) end=$((SECONDS + 600))
+		share=$(((NQ - r) / NRELAY + 1)) end=$((SECONDS + INJECT_MAX))
 		for i in $(seq 1 "$share"); do
 			[ "$SECONDS" -le "$end" ] || exit 1
 			printf 'From: <s@sender.test>\nTo: <u%d@%s>\nSubject: queued %d on relay %d\n\nqueued\n' \
@@ -222,12 +223,12 @@ done
 inject_s=$(since "$t0")
 # queued(R): messages in relay R's deferred queue
 deferred() { postqueue -c "$T/r$1/state/current" -j | grep -c '"queue_name": *"deferred"'; }
-end=$((SECONDS + 600))
+end=$((SECONDS + INJECT_MAX))
 while :; do
 	q=0
 	for r in $(seq 1 "$NRELAY"); do q=$((q + $(deferred "$r"))); done
 	[ "$q" -ge "$NQ" ] && break
-	[ "$SECONDS" -le "$end" ] || die "only $q of $NQ messages deferred after 600 s"
+	[ "$SECONDS" -le "$end" ] || die "only $q of $NQ messages deferred after $INJECT_MAX s"
 	sleep 1
 done
 printf '#   queue: %d messages queued in %.1f s, all deferred %.1f s after the start\n' \
