@@ -459,3 +459,84 @@ send() {
 replied() {
 	grep -qE -- "^<[-~*]* +$1" "$T/out"
 }
+
+# ---- bench: relays ----------------------------------------------------------
+# Several relays on one box (bench/relays.sh): relay N is its own Postfix
+# instance (configuration, queue and state under $T/rN/state), listening
+# on 127.0.0.N:2525 with its own "mta-glue sync", all on the one
+# database.  Call relay_setup first: each relay's mxfeed.conf is that
+# configuration with its own name, listener and state; relay 1 alone
+# restarts the one postgrey.  Inside in_netns (127.0.0.0/8 is on lo).
+
+# relays_conf N: write $T/rN/mxfeed.conf
+relays_conf() {
+	local n=$1 d=$T/r$1
+	mkdir -p "$d"
+	sed -e "s|name = \"test-relay\"|name = \"relay-$n\"|" \
+		-e "s|listen = \"127.0.0.1:2525\"|listen = \"127.0.0.$n:2525\"|" \
+		-e "s|hostname = \"relay.test\"|hostname = \"relay$n.test\"|" \
+		-e "s|$T/state|$d/state|g" "$T/mxfeed.conf" > "$d/mxfeed.conf"
+	[ "$n" = 1 ] ||
+		sed -i '/^greylist = {/,/\]; };$/c greylist = { delay = 3; };' "$d/mxfeed.conf"
+}
+
+# relays_start COUNT: relays 1..COUNT configured, applied, Postfix up
+# and "mta-glue sync" running (pids in RELAYS_SYNC); RELAYS_APPLY_S is
+# what each first "mta-glue apply" took, in seconds.
+relays_start() {
+	local n t0
+	RELAYS_N=$1
+	RELAYS_SYNC=()
+	RELAYS_APPLY_S=()
+	for n in $(seq 1 "$RELAYS_N"); do
+		relays_conf "$n"
+		t0=$EPOCHREALTIME
+		"$MTA_GLUE" -c "$T/r$n/mxfeed.conf" apply > "$T/r$n/apply.log" 2>&1 ||
+			{ echo "Bail out! relay $n: mta-glue apply failed"; tail -n 5 "$T/r$n/apply.log"; exit 1; }
+		RELAYS_APPLY_S+=("$(echo "$EPOCHREALTIME - $t0" | bc -l)")
+		"$MTA_GLUE" -c "$T/r$n/mxfeed.conf" start > "$T/r$n/start.log" 2>&1 ||
+			{ echo "Bail out! relay $n: mta-glue start failed"; tail -n 5 "$T/r$n/start.log"; exit 1; }
+		for _ in $(seq 50); do
+			(exec 3<> "/dev/tcp/127.0.0.$n/2525") 2> /dev/null && break
+			sleep 0.1
+		done
+		(exec 3<> "/dev/tcp/127.0.0.$n/2525") 2> /dev/null ||
+			{ echo "Bail out! relay $n: Postfix does not answer on 127.0.0.$n:2525"; exit 1; }
+		"$MTA_GLUE" -c "$T/r$n/mxfeed.conf" sync > "$T/r$n/sync.log" 2>&1 &
+		RELAYS_SYNC+=($!)
+	done
+}
+
+# relays_live: how many of the relays applied the newest change
+relays_live() {
+	psql -X -A -t -q -h "$T/pg/sock" -U mxfeed_app -d mxfeed -c \
+		"SELECT count(*) FROM relays WHERE name ~ '^relay-[0-9]+\$'
+		   AND applied_seq >= (SELECT max(seq) FROM changes)" 2> /dev/null
+}
+
+# relays_caught_up [SECONDS]: every relay applied the newest change
+# (waits up to SECONDS, default 20)
+relays_caught_up() {
+	local end=$((SECONDS + ${1:-20}))
+	while [ "$SECONDS" -le "$end" ]; do
+		[ "$(relays_live)" = "$RELAYS_N" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+relays_stop() {
+	local p n
+	for p in "${RELAYS_SYNC[@]}"; do
+		kill "$p" 2> /dev/null && wait "$p" 2> /dev/null
+	done
+	RELAYS_SYNC=()
+	for n in $(seq 1 "${RELAYS_N:-0}"); do
+		"$MTA_GLUE" -c "$T/r$n/mxfeed.conf" stop > /dev/null 2>&1
+	done
+}
+
+relays_teardown() {
+	relays_stop
+	relay_teardown
+}

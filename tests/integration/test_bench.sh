@@ -33,9 +33,12 @@ bench() {
 cd "$TOP" || exit 1
 bench run.sh any '^add .*ratio' BENCH_N=20
 bench web.sh any '^api GET req/s: .*ratio' BENCH_DURATION=1s \
-	WEB_PORT="$WEB_PORT" BENCH_BARE_PORT=$((WEB_PORT + 100))
+	WEB_PORT="$WEB_PORT" BENCH_BARE_PORT=$((WEB_PORT + 1))
 bench relay.sh root '^policyd req/s: .*ratio' BENCH_RELAY_DOMAINS=1000 \
 	BENCH_CHANGES=2 BENCH_POLICY_N=2000 BENCH_RUNS=1
+bench relays.sh root '^relays queue listing of [0-9]+ messages on 3 relays: .*ratio' \
+	BENCH_RELAYS_DOMAINS="100 200" BENCH_CHANGES=2 BENCH_QUEUE_N=30 BENCH_RUNS=1 \
+	WEB_PORT=$((WEB_PORT + 2))
 # the tracking line is mail.sh's last: the other figures came first
 bench mail.sh root '^mail tracking on/off msgs/s: .*ratio' BENCH_MAIL_N=20 BENCH_RUNS=1
 bench switch.sh root '^switch\.forward_20: .*ratio' BENCH_N=20
@@ -45,5 +48,5 @@ bench trace.sh any '^trace of one address over [0-9]+ events: .*ratio' \
 	BENCH_TRACE_EVENTS=2000 BENCH_TRACE_N=3
 bench portal.sh any '^portal domain page at [0-9]+ domains: .*ratio' \
 	BENCH_PORTAL_DOMAINS=2000 BENCH_DURATION=1s \
-	WEB_PORT="$WEB_PORT" BENCH_BARE_PORT=$((WEB_PORT + 100))
+	WEB_PORT="$WEB_PORT" BENCH_BARE_PORT=$((WEB_PORT + 1))
 tap_done
