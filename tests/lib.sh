@@ -351,11 +351,13 @@ rspamd_start() {
 		> "$T/rspamd/out.log" 2>&1 &
 	RSPAMD_PID=$!
 	echo "$RSPAMD_PID" > "$T/rspamd.pid" # -f writes none; mta-glue HUPs this
-	for _ in $(seq 900); do
+	# it compiles its TLD list and maps first: on a loaded 2-core box
+	# that took longer than 90 s (a bail-out bound, not a timing check)
+	for _ in $(seq $((${MXFEED_RSPAMD_WAIT:-300} * 10))); do
 		(exec 3<> /dev/tcp/127.0.0.1/11332) 2> /dev/null && return 0
 		sleep 0.1
 	done
-	echo "Bail out! rspamd does not answer"
+	echo "Bail out! rspamd does not answer in ${MXFEED_RSPAMD_WAIT:-300} s"
 	tail -20 "$T/rspamd/out.log" "$T/rspamd/rspamd.log" 2> /dev/null
 	exit 1
 }
