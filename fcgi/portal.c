@@ -779,6 +779,7 @@ struct vin {
 	const char *dest, *fate, *confirm, *until, *plan;
 	bool force, catch_all, from_queue, confirmed;
 	long keep_days, days;
+	int64_t version; /* the version the page showed; OPS_NO_VERSION */
 	char dest_text[IP_TEXT_MAX + 16]; /* canonical */
 	char locals[LOCALS_MAX][MAILBOX_LOCAL_MAX + 1];
 	char *lp[LOCALS_MAX];
@@ -867,6 +868,7 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	in->confirmed = strcmp(form_text(pg, "confirmed"), "1") == 0;
 	in->plan = form_text(pg, "plan");
 	in->confirm = form_text(pg, "confirm");
+	in->version = OPS_NO_VERSION;
 	switch (v->id) {
 	case V_SWITCH_FEED:
 	case V_SWITCH_BACKUP: {
@@ -1051,7 +1053,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 		      button = STRBUF_INIT;
 	json_t *mbs, *effects = json_array(), *h = json_array(), *rows, *ctx,
 		     *m;
-	char plan[PLAN_HEX + 1], cur[IP_TEXT_MAX + 16] = "", num[32];
+	char plan[PLAN_HEX + 1], cur[IP_TEXT_MAX + 16] = "", num[32], ver[24];
 	const char *arch, *row_fate = "";
 	bool purge = false, temp_only = v->id == V_REVERT;
 	size_t k;
@@ -1076,6 +1078,8 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	arch = num;
 	hidden(h, "confirmed", "1");
 	hidden(h, "plan", plan);
+	(void)snprintf(ver, sizeof(ver), "%lld", (long long)d->version);
+	hidden(h, "version", ver);
 	switch (v->id) {
 	case V_SWITCH_FEED:
 	case V_SWITCH_BACKUP: {
@@ -1338,6 +1342,8 @@ static void passwords_page(struct page *pg, const struct domain *d,
 	sbuf_release(&head);
 }
 
+static void stale_page(struct page *pg, const char *name, const char *verb);
+
 static void verb_done(struct page *pg, const struct domain *d,
 		      const char *query)
 {
@@ -1359,7 +1365,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 
 	switch (v->id) {
 	case V_SWITCH_FEED:
-		rc = ops_switch_relay(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, in->version,
 				      MODE_FEED, in->dest, in->fate, in->force,
 				      in->confirm, &out, &pg->err);
 		if (rc == 0) {
@@ -1375,7 +1381,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 		}
 		break;
 	case V_SWITCH_BACKUP:
-		rc = ops_switch_relay(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, in->version,
 				      MODE_BACKUP, in->dest, in->fate,
 				      in->force, in->confirm, &out, &pg->err);
 		if (rc == 0) {
@@ -1394,21 +1400,21 @@ static void verb_run(struct page *pg, const struct domain *d,
 		}
 		break;
 	case V_SWITCH_POP3:
-		rc = ops_switch_pop3(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_switch_pop3(&pg->ox, d->name.alabel, in->version,
 				     in->lp, in->n, in->catch_all, &out,
 				     &pg->err);
 		if (rc == 0)
 			passwords_page(pg, d, out, false);
 		break;
 	case V_TEMP_POP3:
-		rc = ops_temp_pop3(&pg->ox, d->name.alabel, OPS_NO_VERSION,
-				   in->lp, in->n, in->from_queue, in->catch_all,
+		rc = ops_temp_pop3(&pg->ox, d->name.alabel, in->version, in->lp,
+				   in->n, in->from_queue, in->catch_all,
 				   (int64_t)time(NULL), &out, &pg->err);
 		if (rc == 0)
 			passwords_page(pg, d, out, true);
 		break;
 	case V_REVERT:
-		rc = ops_revert(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_revert(&pg->ox, d->name.alabel, in->version,
 				in->keep_days, (int64_t)time(NULL), &out,
 				&pg->err);
 		if (rc == 0)
@@ -1418,7 +1424,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 				  in->keep_days < 0 ? 0 : in->keep_days);
 		break;
 	case V_EXTEND:
-		rc = ops_extend(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_extend(&pg->ox, d->name.alabel, in->version,
 				in->until ? 0 : in->days, in->until,
 				(int64_t)time(NULL), &nd, &pg->err);
 		if (rc == 0)
@@ -1438,7 +1444,9 @@ static void verb_run(struct page *pg, const struct domain *d,
 		break;
 	}
 	}
-	if (rc < 0) {
+	if (rc < 0 && pg->err.code == ERR_STALE) {
+		stale_page(pg, d->name.alabel, v->title);
+	} else if (rc < 0) {
 		if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
 		    pg->err.code == ERR_INVALID &&
 		    strcmp(pg->err.field, "confirm") == 0)
@@ -1457,7 +1465,8 @@ static void verb_post(struct page *pg, const struct domain *d,
 		      const struct verb *v)
 {
 	json_t *errors = json_object();
-	const char *ticket;
+	const char *ticket, *vtext;
+	long version = 0;
 	struct vin in;
 
 	if (form_ticket(pg, &ticket) < 0) {
@@ -1465,12 +1474,28 @@ static void verb_post(struct page *pg, const struct domain *d,
 		goto out;
 	}
 	pg->ox.change.ticket = ticket;
+	vtext = http_form_get(&pg->form, "version");
+	if (vtext != NULL && parse_long(vtext, 1, 0x7fffffffL, &version,
+					"version", &pg->err) < 0) {
+		error_page(pg, 400, "The form has no usable version.");
+		goto out;
+	}
 	verb_input(pg, v, &in, errors);
+	if (vtext != NULL)
+		in.version = version;
 	if (json_object_size(errors) > 0) {
 		verb_page(pg, d, v, 422, errors,
 			  "Nothing was changed: correct the fields marked "
 			  "below.",
 			  true);
+		goto out;
+	}
+	/* the page showed another version: say who changed it, show the
+	 * record as it is now, change nothing (a confirmation page's own
+	 * digest covers the version for a confirmed POST) */
+	if (!in.confirmed && in.version != OPS_NO_VERSION &&
+	    in.version != d->version) {
+		stale_page(pg, d->name.alabel, v->title);
 		goto out;
 	}
 	/* the confirmation, where the verb is destructive and may apply */
@@ -2103,6 +2128,31 @@ static int load(struct page *pg, const char *name, struct domain *d,
 	/* the request's later lines (and its access line) name it */
 	log_ctx_set(LOG_F_DOMAIN, d->name.alabel);
 	return 0;
+}
+
+/*
+ * A verb's form named a version the domain has left (or lib found it
+ * stale): 409 with the domain page as it is now, saying who changed it
+ * and when, and that nothing was done.
+ */
+static void stale_page(struct page *pg, const char *name, const char *verb)
+{
+	struct propagation p;
+	struct domain d;
+	char stamp[32];
+	json_t *js;
+
+	error_clear(&pg->err);
+	if (load(pg, name, &d, &p) < 0)
+		return;
+	time_format_utc(d.updated_at, stamp, sizeof(stamp));
+	js = json_string(stamp);
+	domain_page(pg, &d, &p, 409, NULL,
+		    json_pack("{s:s, s:o, s:I, s:s}", "by", d.updated_by, "at",
+			      when(js), "version", (json_int_t)d.version,
+			      "verb_title", verb),
+		    NULL, d.version, false, NULL);
+	json_decref(js);
 }
 
 static void domain_get(struct page *pg, const char *name)
