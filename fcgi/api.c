@@ -23,7 +23,7 @@
 #include "fcgi.h"
 #include "ops.h"
 #include "probe.h"
-#include "probelimit.h"
+#include "probegate.h"
 #include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -1206,18 +1206,13 @@ static void idem_end(struct call *c)
  * Probes wait on customers' servers (up to PROBE_TIMEOUT_MS; a tarpit
  * takes all of it), so they may hold at most half the workers at once,
  * and one per token: the other workers stay free for everything else.
- * Each token also has a rate (lib/probelimit, shared with the portal's
- * staff logins).  Past any limit: 429 with Retry-After,
- * nothing done.  A request
+ * Each token also has a rate (probegate.h over lib/probelimit, shared
+ * with the portal's staff logins).  Past any limit: 429 with
+ * Retry-After, nothing done.  A request
  * counts when it would probe: POST .../probe, a switch to feed or
  * backup, a create naming a destination or fallbacks, a PATCH naming
  * those or the mode - without "force".
  */
-void api_setup(int workers)
-{
-	probelimit_setup(workers);
-}
-
 static bool may_probe(const struct call *c, const struct route *rt)
 {
 	json_t *doc;
@@ -1247,30 +1242,6 @@ static bool may_probe(const struct call *c, const struct route *rt)
 	}
 	json_decref(doc);
 	return yes;
-}
-
-int probe_gate_take(int64_t key, const char *who, int *retry_after, char *msg,
-		    size_t size)
-{
-	struct timespec t;
-	char k[PROBELIMIT_KEY + 1];
-	long wait = 0;
-	int slot;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	(void)snprintf(k, sizeof(k), "%s:%lld", who, (long long)key);
-	slot = probelimit_take(k, (int64_t)t.tv_sec, PROBE_TIMEOUT_MS / 1000,
-			       &wait, msg, size);
-	if (slot < 0) {
-		*retry_after = (int)wait;
-		log_info("probe refused: %s", msg);
-	}
-	return slot;
-}
-
-void probe_gate_give(int slot)
-{
-	probelimit_give(slot);
 }
 
 /* A probe slot for this token: its index, or -1 with 429 answered. */

@@ -52,6 +52,7 @@
 
 #include "domain_json.h"
 #include "fcgi.h"
+#include "probegate.h"
 #include "mailbox.h"
 #include "ops.h"
 #include "probe.h"
