@@ -59,6 +59,7 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/timefmt.h"
 #include "util/template.h"
 
 #define LIST_PAGE 50
