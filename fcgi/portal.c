@@ -491,7 +491,9 @@ static json_t *settings_fields(struct page *pg, const struct domain *d,
  * and lib's message beside its field.  Which forms the domain page
  * offers follows the domain's state (verb_applies); a verb posted for a
  * state it does not fit skips the confirmation and goes to lib, whose
- * refusal is then what the page shows: the rules stay in lib.
+ * refusal is then what the page shows: the rules stay in lib.  The
+ * confirmation's words are lib's too (switch_plan_words(), then the
+ * plan's effects); the page adds the heading, button and hidden input.
  */
 
 #define PLAN_HEX 64
@@ -1041,9 +1043,107 @@ static void plan_effects(struct page *pg, const struct domain *d,
 	error_release(&e);
 }
 
+/* s as a JSON string, or null for NULL */
+static json_t *json_nstr(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* A switch to feed or backup: its heading, button and hidden input. */
+static void confirm_relay(const struct domain *d, const struct verb *v,
+			  const struct vin *in, json_t *h, struct strbuf *head,
+			  struct strbuf *button)
+{
+	const char *mw = v->id == V_SWITCH_BACKUP ? "backup" : "feed";
+
+	sbuf_addf(head, "Switch %s to %s?", d->name.ulabel, mw);
+	sbuf_addf(button, "Switch %s to %s%s", d->name.alabel, mw,
+		  strcmp(in->fate, "purge") == 0 ? " and purge its mailboxes"
+						 : "");
+	hidden(h, "dest", in->dest);
+	hidden(h, "fate", in->fate);
+	if (in->force)
+		hidden(h, "force", "on");
+}
+
+/* A switch to pop3: heading, button, hidden input, the new mailboxes
+ * listed into created. */
+static void confirm_pop3(const struct domain *d, const struct vin *in,
+			 json_t *h, struct strbuf *head, struct strbuf *button,
+			 struct strbuf *created)
+{
+	struct strbuf ml = STRBUF_INIT;
+	size_t k;
+
+	sbuf_addf(head, "Switch %s to POP3?", d->name.ulabel);
+	sbuf_addf(button, "Switch %s to POP3", d->name.alabel);
+	for (k = 0; k < in->n; k++) {
+		sbuf_addf(created, "%s%s@%s", k ? ", " : "", in->lp[k],
+			  d->name.alabel);
+		sbuf_addf(&ml, "%s%s", k ? "," : "", in->lp[k]);
+	}
+	hidden(h, "mailboxes", ml.buf);
+	if (in->catch_all) {
+		sbuf_addf(created, "%scatch-all@%s (the catch-all)",
+			  k ? " and " : "", d->name.alabel);
+		hidden(h, "catch_all", "on");
+	}
+	sbuf_release(&ml);
+}
+
+/* A revert: heading, button, hidden input, until when it keeps. */
+static void confirm_revert(const struct domain *d, const struct vin *in,
+			   json_t *h, struct strbuf *head,
+			   struct strbuf *button, struct strbuf *until)
+{
+	char iso[32], kd[16];
+	json_t *t, *w;
+
+	sbuf_addf(head, "Revert %s to its feed?", d->name.ulabel);
+	sbuf_addf(button, "Revert %s", d->name.alabel);
+	if (in->keep_days < 0)
+		return;
+	time_format_utc(time(NULL) + (int64_t)in->keep_days * 86400, iso,
+			sizeof(iso));
+	t = json_string(iso);
+	w = when(t);
+	sbuf_addstr(until, json_string_value(w));
+	json_decref(t);
+	json_decref(w);
+	(void)snprintf(kd, sizeof(kd), "%ld", in->keep_days);
+	hidden(h, "keep_days", kd);
+}
+
+/* The mailbox table: each affected mailbox, its kind and fate. */
+static json_t *confirm_rows(const json_t *mbs, bool temp_only, const char *fate)
+{
+	json_t *rows = json_array();
+	const json_t *m;
+	size_t k;
+
+	json_array_foreach(mbs, k, m)
+	{
+		bool temp = json_is_true(json_object_get(m, "temporary")),
+		     ca = json_is_true(json_object_get(m, "catch_all"));
+
+		if (temp_only && !temp)
+			continue;
+		json_array_append_new(
+			rows, json_pack("{s:O, s:s, s:s}", "address",
+					json_object_get(m, "address"), "kind",
+					ca     ? (temp ? "temporary, catch-all"
+						       : "catch-all")
+					: temp ? "temporary"
+					       : "hosted",
+					"fate", fate));
+	}
+	return first_last(rows);
+}
+
 /*
  * The confirmation page of a destructive verb: what happens to which
- * mailboxes, the input as hidden fields, the plan digest.
+ * mailboxes (lib's words, then lib's plan), the input as hidden
+ * fields, the plan digest and the version shown.
  */
 static void confirm_page(struct page *pg, const struct domain *d,
 			 const struct verb *v, const struct vin *in, int status,
@@ -1052,21 +1152,21 @@ static void confirm_page(struct page *pg, const struct domain *d,
 {
 	struct strbuf action = STRBUF_INIT, back = STRBUF_INIT,
 		      list = STRBUF_INIT, head = STRBUF_INIT,
-		      button = STRBUF_INIT;
-	json_t *mbs, *effects = json_array(), *h = json_array(), *rows, *ctx,
-		     *m;
-	char plan[PLAN_HEX + 1], cur[IP_TEXT_MAX + 16] = "", num[32], ver[24];
-	const char *arch, *row_fate = "";
-	bool purge = false, temp_only = v->id == V_REVERT;
-	size_t k;
+		      button = STRBUF_INIT, extra = STRBUF_INIT;
+	json_t *mbs, *effects = json_array(), *h = json_array(), *ctx;
+	char plan[PLAN_HEX + 1], cur[IP_TEXT_MAX + 16] = "", ver[24];
+	struct sp_words w = { .verb = sp_verb_of(v->id),
+			      .domain = d->name.alabel,
+			      .cur = cur,
+			      .dest = in->dest_text,
+			      .force = in->force,
+			      .fate = in->fate ? in->fate : "",
+			      .catch_all = in->catch_all,
+			      .keep_days = in->keep_days,
+			      .archive_days = pg->ox.conf->archive_days };
 
-	if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL) {
-		json_decref(effects);
-		json_decref(h);
-		error_page_err(pg);
-		return;
-	}
-	if (plan_digest(pg, d, mbs, plan) < 0) {
+	if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL ||
+	    plan_digest(pg, d, mbs, plan) < 0) {
 		json_decref(mbs);
 		json_decref(effects);
 		json_decref(h);
@@ -1075,228 +1175,43 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	}
 	if (d->has_dest)
 		dest_format(&d->dest, cur, sizeof(cur));
-	mb_list(mbs, temp_only, &list);
-	(void)snprintf(num, sizeof(num), "%d", pg->ox.conf->archive_days);
-	arch = num;
+	mb_list(mbs, v->id == V_REVERT, &list);
 	hidden(h, "confirmed", "1");
 	hidden(h, "plan", plan);
 	(void)snprintf(ver, sizeof(ver), "%lld", (long long)d->version);
 	hidden(h, "version", ver);
-	switch (v->id) {
-	case V_SWITCH_FEED:
-	case V_SWITCH_BACKUP: {
-		const char *mw = v->id == V_SWITCH_BACKUP ? "backup" : "feed";
-		/* to backup without a destination: the current one stays */
-		const char *to = in->dest_text[0] ? in->dest_text : cur;
-
-		purge = strcmp(in->fate, "purge") == 0;
-		sbuf_addf(&head, "Switch %s to %s?", d->name.ulabel, mw);
-		sbuf_addf(&button, "Switch %s to %s%s", d->name.alabel, mw,
-			  purge ? " and purge its mailboxes" : "");
-		if (v->id == V_SWITCH_BACKUP)
-			effect(effects,
-			       "Once every relay has applied the change, we "
-			       "are a backup MX for %s: new mail is queued "
-			       "for %s (the customer's primary; a queue.days "
-			       "still at the feed default takes the backup "
-			       "default), and what the primary might still "
-			       "take is deferred (4xx) so that the sender "
-			       "tries the primary again.",
-			       d->name.alabel, to);
-		else
-			effect(effects,
-			       "New mail for %s goes to %s once every relay "
-			       "has applied the change.",
-			       d->name.alabel, to);
-		if (in->dest_text[0] == '\0')
-			effect(effects,
-			       "The destination stays %s: it is not probed "
-			       "again.",
-			       to);
-		else if (in->force)
-			effect(effects,
-			       "The SMTP probe of %s is run but its outcome "
-			       "ignored (force): if the server does not "
-			       "answer, mail waits in the queue.",
-			       in->dest_text);
-		else
-			effect(effects,
-			       "First %s is probed over SMTP (connect, EHLO, "
-			       "RCPT TO:<postmaster@%s>); if it does not pass, "
-			       "nothing is changed.",
-			       in->dest_text, d->name.alabel);
-		if (list.len == 0)
-			effect(effects,
-			       "%s has no mailboxes: there is no mail to "
-			       "forward, archive or purge.",
-			       d->name.alabel);
-		else if (strcmp(in->fate, "forward") == 0)
-			effect(effects,
-			       "The mail in %s is re-injected to %s (original "
-			       "envelope recipient, not scanned again), then "
-			       "the mailboxes are archived (a copy kept %s "
-			       "days) and removed. Mail that still lands in "
-			       "them during the switch is included.",
-			       list.buf, to, arch);
-		else if (strcmp(in->fate, "archive") == 0)
-			effect(effects,
-			       "The mailboxes %s are archived (a compressed "
-			       "copy kept %s days) and removed; their mail is "
-			       "not delivered to %s.",
-			       list.buf, arch, to);
-		else
-			effect(effects,
-			       "The mailboxes %s are purged: deleted with all "
-			       "their mail, without a copy. This cannot be "
-			       "undone.",
-			       list.buf);
-		row_fate = strcmp(in->fate, "forward") == 0
-				   ? "mail re-injected, then archived and "
-				     "removed"
-			   : strcmp(in->fate, "archive") == 0
-				   ? "archived and removed, mail not delivered"
-				   : "purged: deleted without a copy";
-		hidden(h, "dest", in->dest);
-		hidden(h, "fate", in->fate);
-		if (in->force)
-			hidden(h, "force", "on");
-		break;
-	}
-	case V_SWITCH_POP3: {
-		struct strbuf nl = STRBUF_INIT, ml = STRBUF_INIT;
-
-		sbuf_addf(&head, "Switch %s to POP3?", d->name.ulabel);
-		sbuf_addf(&button, "Switch %s to POP3", d->name.alabel);
-		for (k = 0; k < in->n; k++) {
-			sbuf_addf(&nl, "%s%s@%s", k ? ", " : "", in->lp[k],
-				  d->name.alabel);
-			sbuf_addf(&ml, "%s%s", k ? "," : "", in->lp[k]);
-		}
-		hidden(h, "mailboxes", ml.buf);
-		if (in->catch_all) {
-			sbuf_addf(&nl, "%scatch-all@%s (the catch-all)",
-				  k ? " and " : "", d->name.alabel);
-			hidden(h, "catch_all", "on");
-		}
-		effect(effects,
-		       "Mail for %s is no longer relayed to %s: once every "
-		       "relay has applied the change it is delivered into "
-		       "mailboxes.",
-		       d->name.alabel, cur[0] ? cur : "its destination");
-		effect(effects, "These mailboxes are created: %s.", nl.buf);
-		if (!in->catch_all)
-			effect(effects,
-			       "Mail to any other address of %s is refused as "
-			       "unknown (there is no catch-all).",
-			       d->name.alabel);
-		effect(effects,
-		       "Mail queued for %s is re-queued and delivered into "
-		       "these mailboxes.",
-		       cur[0] ? cur : "the old destination");
-		effect(effects, "Each mailbox's password is shown once, on the "
-				"next page.");
-		sbuf_release(&nl);
-		sbuf_release(&ml);
-		break;
-	}
-	case V_REVERT: {
-		char until[32];
-
-		sbuf_addf(&head, "Revert %s to its feed?", d->name.ulabel);
-		sbuf_addf(&button, "Revert %s", d->name.alabel);
-		effect(effects,
-		       "New mail for %s goes to %s again once every relay has "
-		       "applied the change.",
-		       d->name.alabel, cur);
-		if (list.len == 0)
-			effect(effects, "There are no temporary mailboxes.");
-		else if (in->keep_days < 0)
-			effect(effects,
-			       "The mail in the temporary mailboxes %s is "
-			       "re-injected to %s, then the mailboxes are "
-			       "archived (a copy kept %s days) and removed.",
-			       list.buf, cur, arch);
-		else {
-			char kd[16];
-
-			time_format_utc(time(NULL) +
-						(int64_t)in->keep_days * 86400,
-					until, sizeof(until));
-			{
-				json_t *iso = json_string(until),
-				       *w = when(iso);
-
-				effect(effects,
-				       "The temporary mailboxes %s stay "
-				       "readable (POP3, IMAP, webmail) for %ld "
-				       "more day(s), until %s; then they are "
-				       "archived (a copy kept %s days) and "
-				       "removed. Their mail is not re-injected "
-				       "to %s.",
-				       list.buf, in->keep_days,
-				       json_string_value(w), arch, cur);
-				json_decref(iso);
-				json_decref(w);
-			}
-			(void)snprintf(kd, sizeof(kd), "%ld", in->keep_days);
-			hidden(h, "keep_days", kd);
-		}
-		row_fate = in->keep_days < 0
-				   ? "mail re-injected, then archived and "
-				     "removed"
-				   : "kept readable, then archived and removed";
-		break;
-	}
-	case V_TEMP_POP3:
-	case V_EXTEND:
-	case V_FLUSH:
-		/* verb_post() never asks: these change no mailbox */
+	if (v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP)
+		confirm_relay(d, v, in, h, &head, &button);
+	else if (v->id == V_SWITCH_POP3)
+		confirm_pop3(d, in, h, &head, &button, &extra);
+	else if (v->id == V_REVERT)
+		confirm_revert(d, in, h, &head, &button, &extra);
+	else /* verb_post() never asks: these change no mailbox */
 		log_error("request %s: %s has no confirmation page", pg->q->id,
 			  v->path);
-		break;
-	}
+	w.mailboxes = list.buf ? list.buf : "";
+	w.created = w.until = extra.buf ? extra.buf : "";
+	switch_plan_words(&w, effects);
 	plan_effects(pg, d, v, in, effects);
-	rows = json_array();
-	if (v->id != V_SWITCH_POP3)
-		json_array_foreach(mbs, k, m)
-		{
-			bool temp =
-				json_is_true(json_object_get(m, "temporary"));
-
-			if (temp_only && !temp)
-				continue;
-			json_array_append_new(
-				rows,
-				json_pack("{s:O, s:s, s:s}", "address",
-					  json_object_get(m, "address"), "kind",
-					  json_is_true(json_object_get(
-						  m, "catch_all"))
-						  ? (temp ? "temporary, "
-							    "catch-all"
-							  : "catch-all")
-					  : temp ? "temporary"
-						 : "hosted",
-					  "fate", row_fate));
-		}
 	domain_href(&action, d->name.alabel, "/");
 	sbuf_addstr(&action, v->path);
 	domain_href(&back, d->name.alabel, "");
-	ctx = json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, "
-			"s:s}",
-			"d", domain_to_json(d, NULL), "heading", head.buf,
-			"effects", effects, "mailboxes", first_last(rows),
-			"hidden", h, "action", action.buf, "back_href",
-			back.buf, "button", button.buf, "purge", purge,
-			"confirm",
-			confirm_error || form_error ? in->confirm : "",
-			"ticket", form_text(pg, "ticket"));
-	json_object_set_new(ctx, "changed",
-			    changed ? json_string(changed) : json_null());
-	json_object_set_new(ctx, "form_error",
-			    form_error ? json_string(form_error) : json_null());
-	json_object_set_new(ctx, "confirm_error",
-			    confirm_error ? json_string(confirm_error)
-					  : json_null());
+	ctx = json_pack(
+		"{s:o, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, s:s}", "d",
+		domain_to_json(d, NULL), "heading", head.buf, "effects",
+		effects, "mailboxes",
+		v->id == V_SWITCH_POP3 ? first_last(json_array())
+				       : confirm_rows(mbs, v->id == V_REVERT,
+						      switch_plan_row_fate(&w)),
+		"hidden", h, "action", action.buf, "back_href", back.buf,
+		"button", button.buf, "purge",
+		(v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+			strcmp(w.fate, "purge") == 0,
+		"confirm", confirm_error || form_error ? in->confirm : "",
+		"ticket", form_text(pg, "ticket"));
+	json_object_set_new(ctx, "changed", json_nstr(changed));
+	json_object_set_new(ctx, "form_error", json_nstr(form_error));
+	json_object_set_new(ctx, "confirm_error", json_nstr(confirm_error));
 	json_decref(mbs);
 	render(pg, status, head.buf, "confirm.html", ctx, NULL);
 	sbuf_release(&action);
@@ -1304,6 +1219,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	sbuf_release(&list);
 	sbuf_release(&head);
 	sbuf_release(&button);
+	sbuf_release(&extra);
 }
 
 /*
