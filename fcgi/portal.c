@@ -55,6 +55,7 @@
 #include "probegate.h"
 #include "mailbox.h"
 #include "ops.h"
+#include "ops_view.h"
 #include "probe.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -1938,7 +1939,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 	hist = store_history(pg->ox.store, &d->name, 20, &pg->err);
 	mbs = hist ? ops_mailboxes_json(&pg->ox, d, &pg->err) : NULL;
 	rules = mbs ? ops_rules_json(&pg->ox, d, &pg->err) : NULL;
-	jobs = rules ? store_job_list(pg->ox.store, &d->name, &pg->err) : NULL;
+	jobs = rules ? ops_domain_jobs(&pg->ox, &d->name, &pg->err) : NULL;
 	if (jobs == NULL) {
 		json_decref(hist);
 		json_decref(mbs);
@@ -2434,14 +2435,14 @@ static void age_text(int64_t s, char *buf, size_t size)
 }
 
 /*
- * The relays, from store_relay_list() as feedctl relays and GET
+ * The relays, from ops_relay_list() as feedctl relays and GET
  * /api/v1/relays give them, with lib's state in support's words:
  * silent (no heartbeat for a minute), error (its last apply failed),
  * behind (not yet at the newest change), retired, or up to date.
  */
 static void relays_page(struct page *pg)
 {
-	json_t *l = store_relay_list(pg->ox.store, &pg->err), *r, *rows, *ctx;
+	json_t *l = ops_relay_list(&pg->ox, &pg->err), *r, *rows, *ctx;
 	int64_t latest = 0, now = (int64_t)time(NULL);
 	size_t k;
 
