@@ -9,8 +9,10 @@
  * parse the request's syntax, call lib/ops and render the result; the
  * rules are in lib/.  Strict input: a body must be application/json
  * (PATCH also application/merge-patch+json), at most 64 KiB, loaded by
- * json_load_strict (duplicate keys, depth, UTF-8).  Changes require
- * If-Match (428 without, 412 when stale); POSTs honour Idempotency-Key.
+ * json_load_strict (duplicate keys, depth, UTF-8).  PATCH requires
+ * If-Match (428 without, 412 when stale); DELETE and the switching
+ * verbs (switch, temp-pop3, revert, extend) check an optional one the
+ * same way.  POSTs honour Idempotency-Key.
  */
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -21,7 +23,7 @@
 #include "fcgi.h"
 #include "ops.h"
 #include "probe.h"
-#include "probelimit.h"
+#include "probegate.h"
 #include "queue.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -567,11 +569,13 @@ static void h_extend(struct call *c)
 {
 	static const char *const types[] = { "application/json", NULL };
 	struct domain d, nd;
+	int64_t ver;
 	const json_t *days, *until;
 	const char *key;
 	json_t *doc, *v;
 
-	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
+	if (load(c, &d, NULL) < 0 || if_match(c, false, &ver) < 0 ||
+	    (doc = body_json(c, types)) == NULL)
 		return;
 	json_object_foreach(doc, key, v)
 	{
@@ -596,7 +600,7 @@ static void h_extend(struct call *c)
 			  QUEUE_DAYS_MAX);
 		goto bad;
 	}
-	if (ops_extend(&c->ox, d.name.alabel, OPS_NO_VERSION,
+	if (ops_extend(&c->ox, d.name.alabel, ver,
 		       days ? (long)json_integer_value(days) : 0,
 		       until ? json_string_value(until) : NULL,
 		       (int64_t)time(NULL), &nd, &c->err) < 0)
@@ -658,8 +662,10 @@ static void h_temp_pop3(struct call *c)
 	const char *key;
 	json_t *doc, *v, *created = NULL, *o;
 	struct domain d;
+	int64_t ver;
 
-	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
+	if (load(c, &d, NULL) < 0 || if_match(c, false, &ver) < 0 ||
+	    (doc = body_json(c, types)) == NULL)
 		return;
 	json_object_foreach(doc, key, v)
 	{
@@ -683,7 +689,7 @@ static void h_temp_pop3(struct call *c)
 		goto bad;
 	}
 	c->secret = true;
-	if (ops_temp_pop3(&c->ox, d.name.alabel, OPS_NO_VERSION, locals, n,
+	if (ops_temp_pop3(&c->ox, d.name.alabel, ver, locals, n,
 			  json_is_true(json_object_get(doc, "from_queue")),
 			  json_is_true(json_object_get(doc, "catch_all")),
 			  (int64_t)time(NULL), &created, &c->err) < 0)
@@ -761,8 +767,10 @@ static void h_switch(struct call *c)
 	size_t n = 0;
 	json_t *doc, *mb, *out = NULL, *o;
 	struct domain d;
+	int64_t ver;
 
-	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
+	if (load(c, &d, NULL) < 0 || if_match(c, false, &ver) < 0 ||
+	    (doc = body_json(c, types)) == NULL)
 		return;
 	if (only_members(c, doc, "switch", allowed) < 0 ||
 	    str_member(c, doc, "to", &to) < 0 ||
@@ -799,7 +807,7 @@ static void h_switch(struct call *c)
 	} else if (to != NULL &&
 		   (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0) &&
 		   mb == NULL && !catch_all) {
-		if (ops_switch_relay(&c->ox, d.name.alabel, OPS_NO_VERSION,
+		if (ops_switch_relay(&c->ox, d.name.alabel, ver,
 				     to[0] == 'f' ? MODE_FEED : MODE_BACKUP,
 				     dest, fate, force, confirm, &out,
 				     &c->err) < 0)
@@ -809,8 +817,8 @@ static void h_switch(struct call *c)
 	} else if (to != NULL && strcmp(to, "pop3") == 0 && dest == NULL &&
 		   fate == NULL && !force) {
 		c->secret = true;
-		if (ops_switch_pop3(&c->ox, d.name.alabel, OPS_NO_VERSION,
-				    locals, n, catch_all, &out, &c->err) < 0)
+		if (ops_switch_pop3(&c->ox, d.name.alabel, ver, locals, n,
+				    catch_all, &out, &c->err) < 0)
 			goto bad;
 		o = json_pack("{s:s, s:o}", "domain", d.name.alabel,
 			      "mailboxes", out);
@@ -838,9 +846,11 @@ static void h_revert(struct call *c)
 	const json_t *kd;
 	json_t *doc, *out = NULL, *o;
 	struct domain d;
+	int64_t ver;
 	long keep = -1;
 
-	if (load(c, &d, NULL) < 0 || (doc = body_json(c, types)) == NULL)
+	if (load(c, &d, NULL) < 0 || if_match(c, false, &ver) < 0 ||
+	    (doc = body_json(c, types)) == NULL)
 		return;
 	if (only_members(c, doc, "revert", allowed) < 0)
 		goto bad;
@@ -854,8 +864,8 @@ static void h_revert(struct call *c)
 		}
 		keep = (long)json_integer_value(kd);
 	}
-	if (ops_revert(&c->ox, d.name.alabel, OPS_NO_VERSION, keep,
-		       (int64_t)time(NULL), &out, &c->err) < 0)
+	if (ops_revert(&c->ox, d.name.alabel, ver, keep, (int64_t)time(NULL),
+		       &out, &c->err) < 0)
 		goto bad;
 	o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "revert", out);
 	resp_json(c->r, 200, o);
@@ -1196,18 +1206,13 @@ static void idem_end(struct call *c)
  * Probes wait on customers' servers (up to PROBE_TIMEOUT_MS; a tarpit
  * takes all of it), so they may hold at most half the workers at once,
  * and one per token: the other workers stay free for everything else.
- * Each token also has a rate (lib/probelimit, shared with the portal's
- * staff logins).  Past any limit: 429 with Retry-After,
- * nothing done.  A request
+ * Each token also has a rate (probegate.h over lib/probelimit, shared
+ * with the portal's staff logins).  Past any limit: 429 with
+ * Retry-After, nothing done.  A request
  * counts when it would probe: POST .../probe, a switch to feed or
  * backup, a create naming a destination or fallbacks, a PATCH naming
  * those or the mode - without "force".
  */
-void api_setup(int workers)
-{
-	probelimit_setup(workers);
-}
-
 static bool may_probe(const struct call *c, const struct route *rt)
 {
 	json_t *doc;
@@ -1237,30 +1242,6 @@ static bool may_probe(const struct call *c, const struct route *rt)
 	}
 	json_decref(doc);
 	return yes;
-}
-
-int probe_gate_take(int64_t key, const char *who, int *retry_after, char *msg,
-		    size_t size)
-{
-	struct timespec t;
-	char k[PROBELIMIT_KEY + 1];
-	long wait = 0;
-	int slot;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	(void)snprintf(k, sizeof(k), "%s:%lld", who, (long long)key);
-	slot = probelimit_take(k, (int64_t)t.tv_sec, PROBE_TIMEOUT_MS / 1000,
-			       &wait, msg, size);
-	if (slot < 0) {
-		*retry_after = (int)wait;
-		log_info("probe refused: %s", msg);
-	}
-	return slot;
-}
-
-void probe_gate_give(int slot)
-{
-	probelimit_give(slot);
 }
 
 /* A probe slot for this token: its index, or -1 with 429 answered. */

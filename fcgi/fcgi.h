@@ -3,10 +3,10 @@
  *
  * main.c owns the process: the listening socket, the worker threads,
  * one database connection per worker, reading a request into a struct
- * req and writing a struct resp back.  api.c answers /api/v1/ and
- * /healthz, portal.c answers /portal/, metrics.c /metrics and
- * openapi.c /api/v1/openapi.json.  Both only parse their syntax,
- * call lib/ and render: every rule lives in lib/.
+ * req and writing a struct resp (built with resp.h) back.  api.c
+ * answers /api/v1/ and /healthz, portal.c answers /portal/, metrics.c
+ * /metrics and openapi.c /api/v1/openapi.json.  They only parse their
+ * syntax, call lib/ and render: every rule lives in lib/.
  */
 #ifndef MXFEED_FCGI_H
 #define MXFEED_FCGI_H
@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "resp.h"
 #include "store.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -53,37 +54,9 @@ struct req {
 	char route[96];		 /* metrics label: the route's template */
 };
 
-struct resp {
-	int status;
-	const char *ctype;
-	struct strbuf headers; /* "Name: value\r\n" lines */
-	struct strbuf body;
-};
-
 /* Database handle of this worker, connecting if needed. */
 struct store *worker_store(struct worker *w, struct error *err);
 
-/* Add one header line; name and value must be free of CR/LF. */
-void resp_header(struct resp *r, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void resp_json(struct resp *r, int status, const json_t *j);
-/* problem+json from err; status 0: the status err->code maps to. */
-void resp_problem(struct resp *r, int status, const struct error *err);
-void resp_problem_msg(struct resp *r, int status, const char *field,
-		      const char *msg);
-
-/* Before the workers start: sizes the probe limit (half of them). */
-void api_setup(int workers);
-/*
- * The probe limits of every front (api.c over lib/probelimit, shared by
- * the API and the portal's forms and "Probe now"): at most half the workers
- * probing at once, one probe per key (a token's id; a staff login's
- * is negative) and a rate per key.  The slot to give back, or -1 with
- * *retry_after (seconds) and msg saying why ("this WHO has ...").
- */
-int probe_gate_take(int64_t key, const char *who, int *retry_after, char *msg,
-		    size_t size);
-void probe_gate_give(int slot);
 void api_handle(struct req *q, struct resp *r);
 void health_handle(struct req *q, struct resp *r);
 void portal_handle(struct req *q, struct resp *r);

@@ -17,11 +17,13 @@
 #define OPENAPI_PATH "/api/v1/openapi.json"
 
 /* method, path, summary, success status, request and response body
- * schemas (components.schemas of lib/openapi.c), more problem statuses */
+ * schemas (components.schemas of lib/openapi.c), more problem statuses,
+ * the If-Match header (OPENAPI_IF_MATCH_*; absent: none) */
 static const struct {
 	const char *method, *path, *summary;
 	int status;
 	const char *request, *response, *problems;
+	int if_match;
 } summaries[] = {
 	{ "GET", "/api/v1/domains", "List domains (mode, match, limit, after)",
 	  200, NULL, "DomainList", NULL },
@@ -31,9 +33,9 @@ static const struct {
 	  200, NULL, "Domain", NULL },
 	{ "PATCH", "/api/v1/domains/{name}",
 	  "Change a domain (JSON merge patch, If-Match)", 200, "DomainPatch",
-	  "Domain", NULL },
+	  "Domain", NULL, OPENAPI_IF_MATCH_REQUIRED },
 	{ "DELETE", "/api/v1/domains/{name}", "Remove a domain (If-Match)", 204,
-	  NULL, NULL, NULL },
+	  NULL, NULL, NULL, OPENAPI_IF_MATCH_OPTIONAL },
 	{ "GET", "/api/v1/domains/{name}/history",
 	  "A domain's audit history, newest first", 200, NULL, "History",
 	  NULL },
@@ -56,16 +58,16 @@ static const struct {
 	  "Delete a quarantined message", 200, NULL, "QuarantineDone", NULL },
 	{ "POST", "/api/v1/domains/{name}/switch",
 	  "Switch a domain to feed, backup or pop3", 200, "Switch",
-	  "SwitchDone", NULL },
+	  "SwitchDone", NULL, OPENAPI_IF_MATCH_OPTIONAL },
 	{ "POST", "/api/v1/domains/{name}/temp-pop3",
 	  "Temporary POP3 mailboxes during an outage", 200, "TempPop3",
-	  "TempPop3Done", NULL },
+	  "TempPop3Done", NULL, OPENAPI_IF_MATCH_OPTIONAL },
 	{ "POST", "/api/v1/domains/{name}/revert",
 	  "End temporary POP3 and go back to the feed", 200, "Revert",
-	  "RevertDone", NULL },
+	  "RevertDone", NULL, OPENAPI_IF_MATCH_OPTIONAL },
 	{ "POST", "/api/v1/domains/{name}/extend",
 	  "Extend the queue lifetime of a domain's mail", 200, "Extend",
-	  "Domain", NULL },
+	  "Domain", NULL, OPENAPI_IF_MATCH_OPTIONAL },
 	{ "POST", "/api/v1/domains/{name}/flush",
 	  "Flush a domain's queue on every relay", 202, NULL, "Flushed", NULL },
 	{ "POST", "/api/v1/domains/{name}/probe",
@@ -99,9 +101,11 @@ static struct openapi_op op_of(const char *method, const char *path,
 				summaries[i].request,
 				summaries[i].response,
 				summaries[i].problems,
+				summaries[i].if_match,
 			};
-	return (struct openapi_op){ method, path, NULL, role,
-				    0,	    NULL, NULL, NULL };
+	return (struct openapi_op){ method, path, NULL,
+				    role,   0,	  NULL,
+				    NULL,   NULL, OPENAPI_IF_MATCH_NONE };
 }
 
 void openapi_handle(struct req *q, struct resp *r)

@@ -52,12 +52,15 @@
 
 #include "domain_json.h"
 #include "fcgi.h"
+#include "probegate.h"
 #include "mailbox.h"
 #include "ops.h"
+#include "ops_view.h"
 #include "probe.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/timefmt.h"
 #include "util/template.h"
 
 #define LIST_PAGE 50
@@ -489,7 +492,9 @@ static json_t *settings_fields(struct page *pg, const struct domain *d,
  * and lib's message beside its field.  Which forms the domain page
  * offers follows the domain's state (verb_applies); a verb posted for a
  * state it does not fit skips the confirmation and goes to lib, whose
- * refusal is then what the page shows: the rules stay in lib.
+ * refusal is then what the page shows: the rules stay in lib.  The
+ * confirmation's words are lib's too (switch_plan_words(), then the
+ * plan's effects); the page adds the heading, button and hidden input.
  */
 
 #define PLAN_HEX 64
@@ -779,6 +784,7 @@ struct vin {
 	const char *dest, *fate, *confirm, *until, *plan;
 	bool force, catch_all, from_queue, confirmed;
 	long keep_days, days;
+	int64_t version; /* the version the page showed; OPS_NO_VERSION */
 	char dest_text[IP_TEXT_MAX + 16]; /* canonical */
 	char locals[LOCALS_MAX][MAILBOX_LOCAL_MAX + 1];
 	char *lp[LOCALS_MAX];
@@ -867,6 +873,7 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	in->confirmed = strcmp(form_text(pg, "confirmed"), "1") == 0;
 	in->plan = form_text(pg, "plan");
 	in->confirm = form_text(pg, "confirm");
+	in->version = OPS_NO_VERSION;
 	switch (v->id) {
 	case V_SWITCH_FEED:
 	case V_SWITCH_BACKUP: {
@@ -1037,9 +1044,107 @@ static void plan_effects(struct page *pg, const struct domain *d,
 	error_release(&e);
 }
 
+/* s as a JSON string, or null for NULL */
+static json_t *json_nstr(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* A switch to feed or backup: its heading, button and hidden input. */
+static void confirm_relay(const struct domain *d, const struct verb *v,
+			  const struct vin *in, json_t *h, struct strbuf *head,
+			  struct strbuf *button)
+{
+	const char *mw = v->id == V_SWITCH_BACKUP ? "backup" : "feed";
+
+	sbuf_addf(head, "Switch %s to %s?", d->name.ulabel, mw);
+	sbuf_addf(button, "Switch %s to %s%s", d->name.alabel, mw,
+		  strcmp(in->fate, "purge") == 0 ? " and purge its mailboxes"
+						 : "");
+	hidden(h, "dest", in->dest);
+	hidden(h, "fate", in->fate);
+	if (in->force)
+		hidden(h, "force", "on");
+}
+
+/* A switch to pop3: heading, button, hidden input, the new mailboxes
+ * listed into created. */
+static void confirm_pop3(const struct domain *d, const struct vin *in,
+			 json_t *h, struct strbuf *head, struct strbuf *button,
+			 struct strbuf *created)
+{
+	struct strbuf ml = STRBUF_INIT;
+	size_t k;
+
+	sbuf_addf(head, "Switch %s to POP3?", d->name.ulabel);
+	sbuf_addf(button, "Switch %s to POP3", d->name.alabel);
+	for (k = 0; k < in->n; k++) {
+		sbuf_addf(created, "%s%s@%s", k ? ", " : "", in->lp[k],
+			  d->name.alabel);
+		sbuf_addf(&ml, "%s%s", k ? "," : "", in->lp[k]);
+	}
+	hidden(h, "mailboxes", ml.buf);
+	if (in->catch_all) {
+		sbuf_addf(created, "%scatch-all@%s (the catch-all)",
+			  k ? " and " : "", d->name.alabel);
+		hidden(h, "catch_all", "on");
+	}
+	sbuf_release(&ml);
+}
+
+/* A revert: heading, button, hidden input, until when it keeps. */
+static void confirm_revert(const struct domain *d, const struct vin *in,
+			   json_t *h, struct strbuf *head,
+			   struct strbuf *button, struct strbuf *until)
+{
+	char iso[32], kd[16];
+	json_t *t, *w;
+
+	sbuf_addf(head, "Revert %s to its feed?", d->name.ulabel);
+	sbuf_addf(button, "Revert %s", d->name.alabel);
+	if (in->keep_days < 0)
+		return;
+	time_format_utc(time(NULL) + (int64_t)in->keep_days * 86400, iso,
+			sizeof(iso));
+	t = json_string(iso);
+	w = when(t);
+	sbuf_addstr(until, json_string_value(w));
+	json_decref(t);
+	json_decref(w);
+	(void)snprintf(kd, sizeof(kd), "%ld", in->keep_days);
+	hidden(h, "keep_days", kd);
+}
+
+/* The mailbox table: each affected mailbox, its kind and fate. */
+static json_t *confirm_rows(const json_t *mbs, bool temp_only, const char *fate)
+{
+	json_t *rows = json_array();
+	const json_t *m;
+	size_t k;
+
+	json_array_foreach(mbs, k, m)
+	{
+		bool temp = json_is_true(json_object_get(m, "temporary")),
+		     ca = json_is_true(json_object_get(m, "catch_all"));
+
+		if (temp_only && !temp)
+			continue;
+		json_array_append_new(
+			rows, json_pack("{s:O, s:s, s:s}", "address",
+					json_object_get(m, "address"), "kind",
+					ca     ? (temp ? "temporary, catch-all"
+						       : "catch-all")
+					: temp ? "temporary"
+					       : "hosted",
+					"fate", fate));
+	}
+	return first_last(rows);
+}
+
 /*
  * The confirmation page of a destructive verb: what happens to which
- * mailboxes, the input as hidden fields, the plan digest.
+ * mailboxes (lib's words, then lib's plan), the input as hidden
+ * fields, the plan digest and the version shown.
  */
 static void confirm_page(struct page *pg, const struct domain *d,
 			 const struct verb *v, const struct vin *in, int status,
@@ -1048,21 +1153,21 @@ static void confirm_page(struct page *pg, const struct domain *d,
 {
 	struct strbuf action = STRBUF_INIT, back = STRBUF_INIT,
 		      list = STRBUF_INIT, head = STRBUF_INIT,
-		      button = STRBUF_INIT;
-	json_t *mbs, *effects = json_array(), *h = json_array(), *rows, *ctx,
-		     *m;
-	char plan[PLAN_HEX + 1], cur[IP_TEXT_MAX + 16] = "", num[32];
-	const char *arch, *row_fate = "";
-	bool purge = false, temp_only = v->id == V_REVERT;
-	size_t k;
+		      button = STRBUF_INIT, extra = STRBUF_INIT;
+	json_t *mbs, *effects = json_array(), *h = json_array(), *ctx;
+	char plan[PLAN_HEX + 1], cur[IP_TEXT_MAX + 16] = "", ver[24];
+	struct sp_words w = { .verb = sp_verb_of(v->id),
+			      .domain = d->name.alabel,
+			      .cur = cur,
+			      .dest = in->dest_text,
+			      .force = in->force,
+			      .fate = in->fate ? in->fate : "",
+			      .catch_all = in->catch_all,
+			      .keep_days = in->keep_days,
+			      .archive_days = pg->ox.conf->archive_days };
 
-	if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL) {
-		json_decref(effects);
-		json_decref(h);
-		error_page_err(pg);
-		return;
-	}
-	if (plan_digest(pg, d, mbs, plan) < 0) {
+	if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL ||
+	    plan_digest(pg, d, mbs, plan) < 0) {
 		json_decref(mbs);
 		json_decref(effects);
 		json_decref(h);
@@ -1071,226 +1176,43 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	}
 	if (d->has_dest)
 		dest_format(&d->dest, cur, sizeof(cur));
-	mb_list(mbs, temp_only, &list);
-	(void)snprintf(num, sizeof(num), "%d", pg->ox.conf->archive_days);
-	arch = num;
+	mb_list(mbs, v->id == V_REVERT, &list);
 	hidden(h, "confirmed", "1");
 	hidden(h, "plan", plan);
-	switch (v->id) {
-	case V_SWITCH_FEED:
-	case V_SWITCH_BACKUP: {
-		const char *mw = v->id == V_SWITCH_BACKUP ? "backup" : "feed";
-		/* to backup without a destination: the current one stays */
-		const char *to = in->dest_text[0] ? in->dest_text : cur;
-
-		purge = strcmp(in->fate, "purge") == 0;
-		sbuf_addf(&head, "Switch %s to %s?", d->name.ulabel, mw);
-		sbuf_addf(&button, "Switch %s to %s%s", d->name.alabel, mw,
-			  purge ? " and purge its mailboxes" : "");
-		if (v->id == V_SWITCH_BACKUP)
-			effect(effects,
-			       "Once every relay has applied the change, we "
-			       "are a backup MX for %s: new mail is queued "
-			       "for %s (the customer's primary; a queue.days "
-			       "still at the feed default takes the backup "
-			       "default), and what the primary might still "
-			       "take is deferred (4xx) so that the sender "
-			       "tries the primary again.",
-			       d->name.alabel, to);
-		else
-			effect(effects,
-			       "New mail for %s goes to %s once every relay "
-			       "has applied the change.",
-			       d->name.alabel, to);
-		if (in->dest_text[0] == '\0')
-			effect(effects,
-			       "The destination stays %s: it is not probed "
-			       "again.",
-			       to);
-		else if (in->force)
-			effect(effects,
-			       "The SMTP probe of %s is run but its outcome "
-			       "ignored (force): if the server does not "
-			       "answer, mail waits in the queue.",
-			       in->dest_text);
-		else
-			effect(effects,
-			       "First %s is probed over SMTP (connect, EHLO, "
-			       "RCPT TO:<postmaster@%s>); if it does not pass, "
-			       "nothing is changed.",
-			       in->dest_text, d->name.alabel);
-		if (list.len == 0)
-			effect(effects,
-			       "%s has no mailboxes: there is no mail to "
-			       "forward, archive or purge.",
-			       d->name.alabel);
-		else if (strcmp(in->fate, "forward") == 0)
-			effect(effects,
-			       "The mail in %s is re-injected to %s (original "
-			       "envelope recipient, not scanned again), then "
-			       "the mailboxes are archived (a copy kept %s "
-			       "days) and removed. Mail that still lands in "
-			       "them during the switch is included.",
-			       list.buf, to, arch);
-		else if (strcmp(in->fate, "archive") == 0)
-			effect(effects,
-			       "The mailboxes %s are archived (a compressed "
-			       "copy kept %s days) and removed; their mail is "
-			       "not delivered to %s.",
-			       list.buf, arch, to);
-		else
-			effect(effects,
-			       "The mailboxes %s are purged: deleted with all "
-			       "their mail, without a copy. This cannot be "
-			       "undone.",
-			       list.buf);
-		row_fate = strcmp(in->fate, "forward") == 0
-				   ? "mail re-injected, then archived and "
-				     "removed"
-			   : strcmp(in->fate, "archive") == 0
-				   ? "archived and removed, mail not delivered"
-				   : "purged: deleted without a copy";
-		hidden(h, "dest", in->dest);
-		hidden(h, "fate", in->fate);
-		if (in->force)
-			hidden(h, "force", "on");
-		break;
-	}
-	case V_SWITCH_POP3: {
-		struct strbuf nl = STRBUF_INIT, ml = STRBUF_INIT;
-
-		sbuf_addf(&head, "Switch %s to POP3?", d->name.ulabel);
-		sbuf_addf(&button, "Switch %s to POP3", d->name.alabel);
-		for (k = 0; k < in->n; k++) {
-			sbuf_addf(&nl, "%s%s@%s", k ? ", " : "", in->lp[k],
-				  d->name.alabel);
-			sbuf_addf(&ml, "%s%s", k ? "," : "", in->lp[k]);
-		}
-		hidden(h, "mailboxes", ml.buf);
-		if (in->catch_all) {
-			sbuf_addf(&nl, "%scatch-all@%s (the catch-all)",
-				  k ? " and " : "", d->name.alabel);
-			hidden(h, "catch_all", "on");
-		}
-		effect(effects,
-		       "Mail for %s is no longer relayed to %s: once every "
-		       "relay has applied the change it is delivered into "
-		       "mailboxes.",
-		       d->name.alabel, cur[0] ? cur : "its destination");
-		effect(effects, "These mailboxes are created: %s.", nl.buf);
-		if (!in->catch_all)
-			effect(effects,
-			       "Mail to any other address of %s is refused as "
-			       "unknown (there is no catch-all).",
-			       d->name.alabel);
-		effect(effects,
-		       "Mail queued for %s is re-queued and delivered into "
-		       "these mailboxes.",
-		       cur[0] ? cur : "the old destination");
-		effect(effects, "Each mailbox's password is shown once, on the "
-				"next page.");
-		sbuf_release(&nl);
-		sbuf_release(&ml);
-		break;
-	}
-	case V_REVERT: {
-		char until[32];
-
-		sbuf_addf(&head, "Revert %s to its feed?", d->name.ulabel);
-		sbuf_addf(&button, "Revert %s", d->name.alabel);
-		effect(effects,
-		       "New mail for %s goes to %s again once every relay has "
-		       "applied the change.",
-		       d->name.alabel, cur);
-		if (list.len == 0)
-			effect(effects, "There are no temporary mailboxes.");
-		else if (in->keep_days < 0)
-			effect(effects,
-			       "The mail in the temporary mailboxes %s is "
-			       "re-injected to %s, then the mailboxes are "
-			       "archived (a copy kept %s days) and removed.",
-			       list.buf, cur, arch);
-		else {
-			char kd[16];
-
-			time_format_utc(time(NULL) +
-						(int64_t)in->keep_days * 86400,
-					until, sizeof(until));
-			{
-				json_t *iso = json_string(until),
-				       *w = when(iso);
-
-				effect(effects,
-				       "The temporary mailboxes %s stay "
-				       "readable (POP3, IMAP, webmail) for %ld "
-				       "more day(s), until %s; then they are "
-				       "archived (a copy kept %s days) and "
-				       "removed. Their mail is not re-injected "
-				       "to %s.",
-				       list.buf, in->keep_days,
-				       json_string_value(w), arch, cur);
-				json_decref(iso);
-				json_decref(w);
-			}
-			(void)snprintf(kd, sizeof(kd), "%ld", in->keep_days);
-			hidden(h, "keep_days", kd);
-		}
-		row_fate = in->keep_days < 0
-				   ? "mail re-injected, then archived and "
-				     "removed"
-				   : "kept readable, then archived and removed";
-		break;
-	}
-	case V_TEMP_POP3:
-	case V_EXTEND:
-	case V_FLUSH:
-		/* verb_post() never asks: these change no mailbox */
+	(void)snprintf(ver, sizeof(ver), "%lld", (long long)d->version);
+	hidden(h, "version", ver);
+	if (v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP)
+		confirm_relay(d, v, in, h, &head, &button);
+	else if (v->id == V_SWITCH_POP3)
+		confirm_pop3(d, in, h, &head, &button, &extra);
+	else if (v->id == V_REVERT)
+		confirm_revert(d, in, h, &head, &button, &extra);
+	else /* verb_post() never asks: these change no mailbox */
 		log_error("request %s: %s has no confirmation page", pg->q->id,
 			  v->path);
-		break;
-	}
+	w.mailboxes = list.buf ? list.buf : "";
+	w.created = w.until = extra.buf ? extra.buf : "";
+	switch_plan_words(&w, effects);
 	plan_effects(pg, d, v, in, effects);
-	rows = json_array();
-	if (v->id != V_SWITCH_POP3)
-		json_array_foreach(mbs, k, m)
-		{
-			bool temp =
-				json_is_true(json_object_get(m, "temporary"));
-
-			if (temp_only && !temp)
-				continue;
-			json_array_append_new(
-				rows,
-				json_pack("{s:O, s:s, s:s}", "address",
-					  json_object_get(m, "address"), "kind",
-					  json_is_true(json_object_get(
-						  m, "catch_all"))
-						  ? (temp ? "temporary, "
-							    "catch-all"
-							  : "catch-all")
-					  : temp ? "temporary"
-						 : "hosted",
-					  "fate", row_fate));
-		}
 	domain_href(&action, d->name.alabel, "/");
 	sbuf_addstr(&action, v->path);
 	domain_href(&back, d->name.alabel, "");
-	ctx = json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, "
-			"s:s}",
-			"d", domain_to_json(d, NULL), "heading", head.buf,
-			"effects", effects, "mailboxes", first_last(rows),
-			"hidden", h, "action", action.buf, "back_href",
-			back.buf, "button", button.buf, "purge", purge,
-			"confirm",
-			confirm_error || form_error ? in->confirm : "",
-			"ticket", form_text(pg, "ticket"));
-	json_object_set_new(ctx, "changed",
-			    changed ? json_string(changed) : json_null());
-	json_object_set_new(ctx, "form_error",
-			    form_error ? json_string(form_error) : json_null());
-	json_object_set_new(ctx, "confirm_error",
-			    confirm_error ? json_string(confirm_error)
-					  : json_null());
+	ctx = json_pack(
+		"{s:o, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, s:s}", "d",
+		domain_to_json(d, NULL), "heading", head.buf, "effects",
+		effects, "mailboxes",
+		v->id == V_SWITCH_POP3 ? first_last(json_array())
+				       : confirm_rows(mbs, v->id == V_REVERT,
+						      switch_plan_row_fate(&w)),
+		"hidden", h, "action", action.buf, "back_href", back.buf,
+		"button", button.buf, "purge",
+		(v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+			strcmp(w.fate, "purge") == 0,
+		"confirm", confirm_error || form_error ? in->confirm : "",
+		"ticket", form_text(pg, "ticket"));
+	json_object_set_new(ctx, "changed", json_nstr(changed));
+	json_object_set_new(ctx, "form_error", json_nstr(form_error));
+	json_object_set_new(ctx, "confirm_error", json_nstr(confirm_error));
 	json_decref(mbs);
 	render(pg, status, head.buf, "confirm.html", ctx, NULL);
 	sbuf_release(&action);
@@ -1298,6 +1220,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	sbuf_release(&list);
 	sbuf_release(&head);
 	sbuf_release(&button);
+	sbuf_release(&extra);
 }
 
 /*
@@ -1338,6 +1261,8 @@ static void passwords_page(struct page *pg, const struct domain *d,
 	sbuf_release(&head);
 }
 
+static void stale_page(struct page *pg, const char *name, const char *verb);
+
 static void verb_done(struct page *pg, const struct domain *d,
 		      const char *query)
 {
@@ -1359,7 +1284,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 
 	switch (v->id) {
 	case V_SWITCH_FEED:
-		rc = ops_switch_relay(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, in->version,
 				      MODE_FEED, in->dest, in->fate, in->force,
 				      in->confirm, &out, &pg->err);
 		if (rc == 0) {
@@ -1375,7 +1300,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 		}
 		break;
 	case V_SWITCH_BACKUP:
-		rc = ops_switch_relay(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_switch_relay(&pg->ox, d->name.alabel, in->version,
 				      MODE_BACKUP, in->dest, in->fate,
 				      in->force, in->confirm, &out, &pg->err);
 		if (rc == 0) {
@@ -1394,21 +1319,21 @@ static void verb_run(struct page *pg, const struct domain *d,
 		}
 		break;
 	case V_SWITCH_POP3:
-		rc = ops_switch_pop3(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_switch_pop3(&pg->ox, d->name.alabel, in->version,
 				     in->lp, in->n, in->catch_all, &out,
 				     &pg->err);
 		if (rc == 0)
 			passwords_page(pg, d, out, false);
 		break;
 	case V_TEMP_POP3:
-		rc = ops_temp_pop3(&pg->ox, d->name.alabel, OPS_NO_VERSION,
-				   in->lp, in->n, in->from_queue, in->catch_all,
+		rc = ops_temp_pop3(&pg->ox, d->name.alabel, in->version, in->lp,
+				   in->n, in->from_queue, in->catch_all,
 				   (int64_t)time(NULL), &out, &pg->err);
 		if (rc == 0)
 			passwords_page(pg, d, out, true);
 		break;
 	case V_REVERT:
-		rc = ops_revert(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_revert(&pg->ox, d->name.alabel, in->version,
 				in->keep_days, (int64_t)time(NULL), &out,
 				&pg->err);
 		if (rc == 0)
@@ -1418,7 +1343,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 				  in->keep_days < 0 ? 0 : in->keep_days);
 		break;
 	case V_EXTEND:
-		rc = ops_extend(&pg->ox, d->name.alabel, OPS_NO_VERSION,
+		rc = ops_extend(&pg->ox, d->name.alabel, in->version,
 				in->until ? 0 : in->days, in->until,
 				(int64_t)time(NULL), &nd, &pg->err);
 		if (rc == 0)
@@ -1438,7 +1363,9 @@ static void verb_run(struct page *pg, const struct domain *d,
 		break;
 	}
 	}
-	if (rc < 0) {
+	if (rc < 0 && pg->err.code == ERR_STALE) {
+		stale_page(pg, d->name.alabel, v->title);
+	} else if (rc < 0) {
 		if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
 		    pg->err.code == ERR_INVALID &&
 		    strcmp(pg->err.field, "confirm") == 0)
@@ -1457,7 +1384,8 @@ static void verb_post(struct page *pg, const struct domain *d,
 		      const struct verb *v)
 {
 	json_t *errors = json_object();
-	const char *ticket;
+	const char *ticket, *vtext;
+	long version = 0;
 	struct vin in;
 
 	if (form_ticket(pg, &ticket) < 0) {
@@ -1465,12 +1393,28 @@ static void verb_post(struct page *pg, const struct domain *d,
 		goto out;
 	}
 	pg->ox.change.ticket = ticket;
+	vtext = http_form_get(&pg->form, "version");
+	if (vtext != NULL && parse_long(vtext, 1, 0x7fffffffL, &version,
+					"version", &pg->err) < 0) {
+		error_page(pg, 400, "The form has no usable version.");
+		goto out;
+	}
 	verb_input(pg, v, &in, errors);
+	if (vtext != NULL)
+		in.version = version;
 	if (json_object_size(errors) > 0) {
 		verb_page(pg, d, v, 422, errors,
 			  "Nothing was changed: correct the fields marked "
 			  "below.",
 			  true);
+		goto out;
+	}
+	/* the page showed another version: say who changed it, show the
+	 * record as it is now, change nothing (a confirmation page's own
+	 * digest covers the version for a confirmed POST) */
+	if (!in.confirmed && in.version != OPS_NO_VERSION &&
+	    in.version != d->version) {
+		stale_page(pg, d->name.alabel, v->title);
 		goto out;
 	}
 	/* the confirmation, where the verb is destructive and may apply */
@@ -1995,7 +1939,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 	hist = store_history(pg->ox.store, &d->name, 20, &pg->err);
 	mbs = hist ? ops_mailboxes_json(&pg->ox, d, &pg->err) : NULL;
 	rules = mbs ? ops_rules_json(&pg->ox, d, &pg->err) : NULL;
-	jobs = rules ? store_job_list(pg->ox.store, &d->name, &pg->err) : NULL;
+	jobs = rules ? ops_domain_jobs(&pg->ox, &d->name, &pg->err) : NULL;
 	if (jobs == NULL) {
 		json_decref(hist);
 		json_decref(mbs);
@@ -2103,6 +2047,31 @@ static int load(struct page *pg, const char *name, struct domain *d,
 	/* the request's later lines (and its access line) name it */
 	log_ctx_set(LOG_F_DOMAIN, d->name.alabel);
 	return 0;
+}
+
+/*
+ * A verb's form named a version the domain has left (or lib found it
+ * stale): 409 with the domain page as it is now, saying who changed it
+ * and when, and that nothing was done.
+ */
+static void stale_page(struct page *pg, const char *name, const char *verb)
+{
+	struct propagation p;
+	struct domain d;
+	char stamp[32];
+	json_t *js;
+
+	error_clear(&pg->err);
+	if (load(pg, name, &d, &p) < 0)
+		return;
+	time_format_utc(d.updated_at, stamp, sizeof(stamp));
+	js = json_string(stamp);
+	domain_page(pg, &d, &p, 409, NULL,
+		    json_pack("{s:s, s:o, s:I, s:s}", "by", d.updated_by, "at",
+			      when(js), "version", (json_int_t)d.version,
+			      "verb_title", verb),
+		    NULL, d.version, false, NULL);
+	json_decref(js);
 }
 
 static void domain_get(struct page *pg, const char *name)
@@ -2466,14 +2435,14 @@ static void age_text(int64_t s, char *buf, size_t size)
 }
 
 /*
- * The relays, from store_relay_list() as feedctl relays and GET
+ * The relays, from ops_relay_list() as feedctl relays and GET
  * /api/v1/relays give them, with lib's state in support's words:
  * silent (no heartbeat for a minute), error (its last apply failed),
  * behind (not yet at the newest change), retired, or up to date.
  */
 static void relays_page(struct page *pg)
 {
-	json_t *l = store_relay_list(pg->ox.store, &pg->err), *r, *rows, *ctx;
+	json_t *l = ops_relay_list(&pg->ox, &pg->err), *r, *rows, *ctx;
 	int64_t latest = 0, now = (int64_t)time(NULL);
 	size_t k;
 

@@ -19,6 +19,9 @@
 #include "conf.h"
 #include "model.h"
 #include "util/error.h"
+/* time_format_utc/time_parse_utc moved to util/timefmt.h; kept
+ * reachable here for the callers that have not switched yet */
+#include "util/timefmt.h"
 
 #define JSON_DEPTH_MAX 8
 #define JSON_BODY_MAX  (64 * 1024)
@@ -44,10 +47,5 @@ enum domain_schema {
 	DOMAIN_SCHEMA_CREATE
 };
 json_t *domain_json_schema(enum domain_schema kind);
-/* RFC 3339 UTC text of unix seconds into buf (>= 21 bytes). */
-void time_format_utc(int64_t t, char *buf, size_t size);
-/* Parse "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (start of day UTC). */
-int time_parse_utc(const char *in, int64_t *out, const char *field,
-		   struct error *err) __attribute__((warn_unused_result));
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "domain_json.h"
 #include "util/parse.h"
+#include "util/timefmt.h"
 
 const char *const domain_mode_names[] = { "pop3", "feed", "backup", NULL };
 const char *const spam_action_names[] = { "none",   "header",	  "subject",

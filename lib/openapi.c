@@ -321,6 +321,22 @@ static json_t *path_params(const char *path)
 	return a;
 }
 
+/* The If-Match header of an operation that takes one (strong
+ * comparison: a weak tag never matches). */
+static json_t *if_match_param(int how)
+{
+	return json_pack(
+		"{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "If-Match", "in",
+		"header", "required", how == OPENAPI_IF_MATCH_REQUIRED,
+		"description",
+		how == OPENAPI_IF_MATCH_REQUIRED
+			? "the ETag read (\"N\" or *); 428 without it, 412 "
+			  "when stale or weak"
+			: "optional: the ETag read (\"N\" or *); 412 when "
+			  "stale or weak, none: no version check",
+		"schema", "type", "string");
+}
+
 static json_t *ref(const char *schema)
 {
 	struct strbuf r = STRBUF_INIT;
@@ -370,7 +386,7 @@ static bool answers(const struct openapi_op *op, const struct problem *p)
 static json_t *operation(const struct openapi_op *op)
 {
 	struct strbuf id = STRBUF_INIT, k = STRBUF_INIT;
-	json_t *o, *ok, *resp = json_object();
+	json_t *o, *ok, *params, *resp = json_object();
 	size_t i;
 
 	ok = json_pack("{s:s}", "description", op->summary);
@@ -393,9 +409,12 @@ static json_t *operation(const struct openapi_op *op)
 				    json_pack("{s:s}", "$ref", target));
 	}
 	operation_id(&id, op->method, op->path);
+	params = path_params(op->path);
+	if (op->if_match != OPENAPI_IF_MATCH_NONE)
+		json_array_append_new(params, if_match_param(op->if_match));
 	o = json_pack("{s:s, s:s, s:o, s:o}", "summary", op->summary,
-		      "operationId", id.buf, "parameters",
-		      path_params(op->path), "responses", resp);
+		      "operationId", id.buf, "parameters", params, "responses",
+		      resp);
 	if (op->request != NULL)
 		json_object_set_new(
 			o, "requestBody",

@@ -5,7 +5,8 @@
  * mxfeed-fcgi hands openapi_document() one struct openapi_op per row
  * of its route table (fcgi/api.c's routes[]), so the document cannot
  * list a route the service lacks or miss one it has.  Each operation
- * gets its path parameters (every "{x}" of the path), the bearer
+ * gets its path parameters (every "{x}" of the path), an If-Match
+ * header parameter where if_match says so, the bearer
  * security requirement unless role is NULL (the token's role is in
  * "x-mxfeed-role"), its success answer with the body's schema, the
  * request body's schema, and one answer per problem status it can give
@@ -36,7 +37,14 @@ struct openapi_op {
 	const char *request;  /* schema of the JSON body, or NULL: none */
 	const char *response; /* schema of the success body; NULL: none */
 	const char *problems; /* more problem statuses ("429"), or NULL */
+	int if_match;	      /* OPENAPI_IF_MATCH_*: the If-Match header */
 };
+
+/* openapi_op.if_match: no If-Match header; an optional one (a stale
+ * or weak tag is 412); a required one (428 without). */
+#define OPENAPI_IF_MATCH_NONE	  0
+#define OPENAPI_IF_MATCH_OPTIONAL 1
+#define OPENAPI_IF_MATCH_REQUIRED 2
 
 /* The problem statuses the service answers with, and their slugs. */
 const char *openapi_problem_slug(int status);

@@ -23,6 +23,7 @@
 #include "snapshot.h"
 #include "util/parse.h"
 #include "util/spawn.h"
+#include "util/timefmt.h"
 
 #define QUEUE_OUT_MAX (256 * 1024 * 1024)
 /* seconds: these run inside API requests, whose worker must come back */

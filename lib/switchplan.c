@@ -313,3 +313,153 @@ json_t *switch_plan_json(const struct domain *cur, const struct sp_plan *p,
 		p->keep_until ? json_integer(p->keep_until) : json_null(),
 		"effects", effects);
 }
+
+static void say(json_t *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void say(json_t *out, const char *fmt, ...)
+{
+	struct strbuf s = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&s, fmt, ap);
+	va_end(ap);
+	json_array_append_new(out, json_string(s.buf));
+	sbuf_release(&s);
+}
+
+static void words_relay(const struct sp_words *w, json_t *out)
+{
+	/* to backup without a destination: the current one stays */
+	const char *to = w->dest[0] ? w->dest : w->cur;
+
+	if (w->verb == SP_TO_BACKUP)
+		say(out,
+		    "Once every relay has applied the change, we are a backup "
+		    "MX for %s: new mail is queued for %s (the customer's "
+		    "primary; a queue.days still at the feed default takes "
+		    "the backup default), and what the primary might still "
+		    "take is deferred (4xx) so that the sender tries the "
+		    "primary again.",
+		    w->domain, to);
+	else
+		say(out,
+		    "New mail for %s goes to %s once every relay has applied "
+		    "the change.",
+		    w->domain, to);
+	if (w->dest[0] == '\0')
+		say(out, "The destination stays %s: it is not probed again.",
+		    to);
+	else if (w->force)
+		say(out,
+		    "The SMTP probe of %s is run but its outcome ignored "
+		    "(force): if the server does not answer, mail waits in "
+		    "the queue.",
+		    w->dest);
+	else
+		say(out,
+		    "First %s is probed over SMTP (connect, EHLO, RCPT "
+		    "TO:<postmaster@%s>); if it does not pass, nothing is "
+		    "changed.",
+		    w->dest, w->domain);
+	if (w->mailboxes[0] == '\0')
+		say(out,
+		    "%s has no mailboxes: there is no mail to forward, "
+		    "archive or purge.",
+		    w->domain);
+	else if (strcmp(w->fate, "forward") == 0)
+		say(out,
+		    "The mail in %s is re-injected to %s (original envelope "
+		    "recipient, not scanned again), then the mailboxes are "
+		    "archived (a copy kept %d days) and removed. Mail that "
+		    "still lands in them during the switch is included.",
+		    w->mailboxes, to, w->archive_days);
+	else if (strcmp(w->fate, "archive") == 0)
+		say(out,
+		    "The mailboxes %s are archived (a compressed copy kept %d "
+		    "days) and removed; their mail is not delivered to %s.",
+		    w->mailboxes, w->archive_days, to);
+	else
+		say(out,
+		    "The mailboxes %s are purged: deleted with all their "
+		    "mail, without a copy. This cannot be undone.",
+		    w->mailboxes);
+}
+
+static void words_pop3(const struct sp_words *w, json_t *out)
+{
+	say(out,
+	    "Mail for %s is no longer relayed to %s: once every relay has "
+	    "applied the change it is delivered into mailboxes.",
+	    w->domain, w->cur[0] ? w->cur : "its destination");
+	say(out, "These mailboxes are created: %s.", w->created);
+	if (!w->catch_all)
+		say(out,
+		    "Mail to any other address of %s is refused as unknown "
+		    "(there is no catch-all).",
+		    w->domain);
+	say(out,
+	    "Mail queued for %s is re-queued and delivered into these "
+	    "mailboxes.",
+	    w->cur[0] ? w->cur : "the old destination");
+	say(out, "Each mailbox's password is shown once, on the next page.");
+}
+
+static void words_revert(const struct sp_words *w, json_t *out)
+{
+	say(out,
+	    "New mail for %s goes to %s again once every relay has applied "
+	    "the change.",
+	    w->domain, w->cur);
+	if (w->mailboxes[0] == '\0')
+		say(out, "There are no temporary mailboxes.");
+	else if (w->keep_days < 0)
+		say(out,
+		    "The mail in the temporary mailboxes %s is re-injected to "
+		    "%s, then the mailboxes are archived (a copy kept %d "
+		    "days) and removed.",
+		    w->mailboxes, w->cur, w->archive_days);
+	else
+		say(out,
+		    "The temporary mailboxes %s stay readable (POP3, IMAP, "
+		    "webmail) for %ld more day(s), until %s; then they are "
+		    "archived (a copy kept %d days) and removed. Their mail "
+		    "is not re-injected to %s.",
+		    w->mailboxes, w->keep_days, w->until, w->archive_days,
+		    w->cur);
+}
+
+void switch_plan_words(const struct sp_words *w, json_t *out)
+{
+	switch (w->verb) {
+	case SP_TO_FEED:
+	case SP_TO_BACKUP:
+		words_relay(w, out);
+		break;
+	case SP_TO_POP3:
+		words_pop3(w, out);
+		break;
+	case SP_REVERT:
+		words_revert(w, out);
+		break;
+	case SP_TEMP_POP3:
+	case SP_REMOVE:
+		break;
+	}
+}
+
+const char *switch_plan_row_fate(const struct sp_words *w)
+{
+	if (w->verb == SP_REVERT)
+		return w->keep_days < 0
+			       ? "mail re-injected, then archived and removed"
+			       : "kept readable, then archived and removed";
+	if (w->verb != SP_TO_FEED && w->verb != SP_TO_BACKUP)
+		return "";
+	if (strcmp(w->fate, "forward") == 0)
+		return "mail re-injected, then archived and removed";
+	if (strcmp(w->fate, "archive") == 0)
+		return "archived and removed, mail not delivered";
+	return "purged: deleted without a copy";
+}

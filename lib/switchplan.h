@@ -89,4 +89,31 @@ bool switch_plan_offered(const struct domain *cur, enum sp_verb verb);
 json_t *switch_plan_json(const struct domain *cur, const struct sp_plan *p,
 			 const json_t *mailboxes);
 
+/*
+ * The words of a confirmation: what a switch to feed, backup or pop3,
+ * or a revert, will do, as sentences for a person (the portal's
+ * confirmation page says them above the plan's "effects").  The fronts
+ * pass what they show as text; the rules behind the words are
+ * switch_plan()'s.
+ */
+struct sp_words {
+	enum sp_verb verb;     /* SP_TO_FEED, SP_TO_BACKUP, SP_TO_POP3,
+				  SP_REVERT; any other says nothing */
+	const char *domain;    /* the A-label */
+	const char *cur;       /* the destination now, "" for none */
+	const char *dest;      /* feed/backup: the one asked for, "" none */
+	bool force;	       /* feed/backup: the probe's outcome ignored */
+	const char *fate;      /* feed/backup: forward|archive|purge */
+	const char *mailboxes; /* the affected ones listed, "" for none */
+	const char *created;   /* pop3: the mailboxes made, listed */
+	bool catch_all;	       /* pop3: one of them is the catch-all */
+	long keep_days;	       /* revert: < 0 forward now */
+	const char *until;     /* revert with keep_days: when, as shown */
+	int archive_days;      /* how long an archive is kept */
+};
+/* Append w's sentences (JSON strings) to the array out. */
+void switch_plan_words(const struct sp_words *w, json_t *out);
+/* What happens to each affected mailbox, for a table row. */
+const char *switch_plan_row_fate(const struct sp_words *w);
+
 #endif

@@ -329,6 +329,34 @@ check "queue.extended_until is 3 days ahead" test "$(sql "SELECT round(extract(e
 check "... recorded as an extend with the ticket" test "$(sql "SELECT action||' '||ticket FROM audit WHERE domain='example.com' ORDER BY id DESC LIMIT 1")" = "extend T-ext"
 expect_status 403 "read token may not switch" POST /api/v1/domains/example.com/switch "${R[@]}" "${J[@]}" -d '{}'
 
+# --- If-Match on the switching verbs (optional; strong comparison) ------
+expect_status 201 "create a feed domain for If-Match on the verbs" POST /api/v1/domains "${O[@]}" "${J[@]}" \
+	-d '{"name":"im.example","mode":"feed","destination":{"host":"127.0.0.1","port":2599},"force":true}'
+imstate() { sql "SELECT version || ' ' || mode || ' ' || (temp_pop3_since IS NULL) || ' ' || (queue_extended_until IS NULL) || ' ' || (SELECT count(*) FROM audit WHERE domain='im.example') || ' ' || (SELECT count(*) FROM mailboxes m WHERE m.domain_id = d.id) FROM domains d WHERE name='im.example'"; }
+# route body: each verb refuses a stale, a weak and a malformed tag and
+# writes nothing, then takes the current one
+im_verb() {
+	local route=$1 body=$2 v s0
+	v=$(sql "SELECT version FROM domains WHERE name='im.example'")
+	s0=$(imstate)
+	expect_status 412 "$route with a stale If-Match: 412" POST "/api/v1/domains/im.example/$route" "${O[@]}" "${J[@]}" -H "If-Match: \"$((v + 5))\"" -d "$body"
+	check "... problem+json saying who changed it" bash -c "$(declare -f hdr is_problem); T=$T status=412; is_problem && jq -e '.detail | test(\"t-oper\")' $T/out > /dev/null"
+	expect_status 412 "$route with a weak If-Match: 412" POST "/api/v1/domains/im.example/$route" "${O[@]}" "${J[@]}" -H "If-Match: W/\"$v\"" -d "$body"
+	check "... naming the weak tag" jqe '.detail | test("weak")'
+	expect_status 400 "$route with a malformed If-Match: 400" POST "/api/v1/domains/im.example/$route" "${O[@]}" "${J[@]}" -H "If-Match: $v" -d "$body"
+	check "$route: refusals stored nothing (version, mode, audit, mailboxes)" test "$(imstate)" = "$s0"
+	expect_status 200 "$route with the current If-Match: 200" POST "/api/v1/domains/im.example/$route" "${O[@]}" "${J[@]}" -H "If-Match: \"$v\"" -d "$body"
+	check "... one new version" test "$(sql "SELECT version - $v FROM domains WHERE name='im.example'")" = 1
+}
+im_verb extend '{"days":2}'
+im_verb switch '{"to":"backup"}'
+im_verb temp-pop3 '{"mailboxes":["info"]}'
+im_verb revert '{"keep_days":3}'
+v=$(sql "SELECT version FROM domains WHERE name='im.example'")
+expect_status 200 "extend with If-Match: * takes any version" POST /api/v1/domains/im.example/extend "${O[@]}" "${J[@]}" -H 'If-Match: *' -d '{"days":4}'
+expect_status 200 "extend without If-Match: as before, no version check" POST /api/v1/domains/im.example/extend "${O[@]}" "${J[@]}" -d '{"days":5}'
+check "... both stored" test "$(sql "SELECT version - $v FROM domains WHERE name='im.example'")" = 2
+
 # --- scoped tokens ------------------------------------------------------
 SC=(-H "Authorization: Bearer $(token t-cust --role operator --domain b.example)")
 vex=$(sql "SELECT version FROM domains WHERE name='example.com'")

@@ -108,6 +108,11 @@ check "probe names its 429, a GET no 428, a token route 401 and 403" \
 		and (.paths["/api/v1/domains"].get.responses | has("428") | not)
 		and (.paths["/api/v1/domains"].get.responses | has("401") and has("403"))
 		and (.paths["/api/v1/relays/addresses"].get.responses | has("401") | not)'
+check "If-Match: a required header on PATCH, an optional one on switch/temp-pop3/revert/extend/DELETE, none on GET" \
+	jqd '(.paths["/api/v1/domains/{name}"].patch.parameters | any(.name == "If-Match" and .in == "header" and .required == true))
+		and ([.paths["/api/v1/domains/{name}/switch", "/api/v1/domains/{name}/temp-pop3", "/api/v1/domains/{name}/revert", "/api/v1/domains/{name}/extend"].post, .paths["/api/v1/domains/{name}"].delete
+			| .parameters | any(.name == "If-Match" and .in == "header" and .required == false)] | all)
+		and (.paths["/api/v1/domains/{name}"].get.parameters | any(.name == "If-Match") | not)'
 check "each problem answer names its problem type as a const" \
 	jqd '.components.responses.P412.content["application/problem+json"].schema.allOf[1].properties.type.const == "urn:mxfeed:problem:stale"'
 check "every problem type the service sends is in the Problem schema (429 and 504 too)" \

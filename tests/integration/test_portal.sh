@@ -312,6 +312,34 @@ expect_status 303 "extend by 5 days: 303" POST /portal/d/tp.example/extend "${U[
 check "... extended_until about 5 days ahead" test "$(sql "SELECT queue_extended_until BETWEEN now() + interval '119 hours' AND now() + interval '121 hours' FROM domains WHERE name='tp.example'")" = t
 expect_status 200 "the page after extend" GET "$(hdr Location)" "${U[@]}"
 check "... says until when" body_has "Queue extended: no mail expires before $(date -u -d '+5 days' +%Y-%m-%d)"
+
+# the verb forms carry the version the page showed; a stale one changes
+# nothing and shows the current record with who changed it (409)
+v=$(version tp.example)
+expect_status 200 "the domain page's verb forms carry its version" GET /portal/d/tp.example "${U[@]}"
+check "... one hidden version per verb form" test "$(grep -c "name=\"version\" value=\"$v\"" "$T/out")" -ge 3
+expect_status 200 "a verb's own page carries it too" GET /portal/d/tp.example/extend "${U[@]}"
+check "... (hidden version $v)" body_has "name=\"version\" value=\"$v\""
+$F set tp.example greylisting=off > /dev/null
+s_tp=$(state tp.example)
+for verb in "extend days=3" "temp-pop3 mailboxes=info" "switch-pop3 mailboxes=info"; do
+	set -- $verb
+	path=$1
+	shift
+	args=()
+	for a in "$@"; do args+=(--data-urlencode "$a"); done
+	expect_status 409 "$path with the version the page showed, changed since: 409" POST "/portal/d/tp.example/$path" \
+		"${U[@]}" "${OR[@]}" "${C[@]}" --data-urlencode "version=$v" "${args[@]}"
+	check "... says who changed it and that nothing was done" bash -c "grep -qF 'Nothing was done: this domain was changed by' '$T/out' && grep -qF 'since you opened it' '$T/out' && grep -qF '(now version $((v + 1)))' '$T/out'"
+	check "... no confirmation page" bash -c "! grep -q 'name=\"plan\"' '$T/out'"
+done
+check "... the stale verbs changed nothing" test "$(state tp.example)" = "$s_tp"
+expect_status 400 "a malformed version: 400" POST /portal/d/tp.example/extend "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode version=x --data-urlencode days=3
+check "... nothing changed" test "$(state tp.example)" = "$s_tp"
+expect_status 303 "extend with the current version: 303" POST /portal/d/tp.example/extend "${U[@]}" "${OR[@]}" "${C[@]}" \
+	--data-urlencode "version=$((v + 1))" --data-urlencode days=5
+check "... one new version" test "$(version tp.example)" = "$((v + 2))"
 expect_status 501 "flush with no relay registered" POST /portal/d/tp.example/flush "${U[@]}" "${OR[@]}" "${C[@]}"
 check "... says so" body_has 'no relay has registered'
 

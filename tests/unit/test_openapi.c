@@ -175,11 +175,57 @@ static void record_schemas(void **state)
 	assert_string_equal(openapi_problem_slug(599), "internal");
 }
 
+/* If-Match is a header parameter where the row says so: required on
+ * PATCH, optional on the switching verbs, absent elsewhere. */
+static void if_match_header(void **state)
+{
+	static const struct openapi_op ops[] = {
+		{ "PATCH", "/api/v1/domains/{name}", "Change", "operator", 200,
+		  NULL, NULL, NULL, OPENAPI_IF_MATCH_REQUIRED },
+		{ "POST", "/api/v1/domains/{name}/switch", "Switch", "operator",
+		  200, NULL, NULL, NULL, OPENAPI_IF_MATCH_OPTIONAL },
+		{ "GET", "/api/v1/domains/{name}", "Show", "read" },
+	};
+	static const char *const methods[] = { "patch", "post", "get" };
+	static const char *const paths[] = { "/api/v1/domains/{name}",
+					     "/api/v1/domains/{name}/switch",
+					     "/api/v1/domains/{name}" };
+	struct error err = ERROR_INIT;
+	json_t *d = openapi_document(ops, 3, &err), *pp, *h;
+	size_t k;
+
+	(void)state;
+	assert_non_null(d);
+	for (k = 0; k < 3; k++) {
+		pp = json_object_get(
+			json_object_get(
+				json_object_get(json_object_get(d, "paths"),
+						paths[k]),
+				methods[k]),
+			"parameters");
+		h = json_array_get(pp, 1);
+		if (k == 2) {
+			assert_int_equal(json_array_size(pp), 1);
+			continue;
+		}
+		assert_int_equal(json_array_size(pp), 2);
+		assert_string_equal(
+			json_string_value(json_object_get(h, "name")),
+			"If-Match");
+		assert_string_equal(json_string_value(json_object_get(h, "in")),
+				    "header");
+		assert_int_equal(json_is_true(json_object_get(h, "required")),
+				 k == 0);
+	}
+	json_decref(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(openapi),
 		cmocka_unit_test(record_schemas),
+		cmocka_unit_test(if_match_header),
 	};
 
 	return cmocka_run_group_tests_name("openapi", tests, NULL, NULL);

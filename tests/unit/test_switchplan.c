@@ -348,6 +348,65 @@ static void as_json(void **state)
 	json_decref(mbs);
 }
 
+/* The words of a confirmation follow the request: what is probed, what
+ * the mailboxes get, the revert's keep; a verb without a confirmation
+ * says nothing. */
+static void words(void **state)
+{
+	struct sp_words w = { .verb = SP_TO_FEED,
+			      .domain = "ex.example",
+			      .cur = "192.0.2.1:25",
+			      .dest = "192.0.2.9:25",
+			      .fate = "archive",
+			      .mailboxes = "info@ex.example",
+			      .keep_days = -1,
+			      .archive_days = 30 };
+	json_t *out = json_array();
+
+	(void)state;
+	switch_plan_words(&w, out);
+	assert_int_equal(json_array_size(out), 3);
+	assert_string_equal(json_string_value(json_array_get(out, 0)),
+			    "New mail for ex.example goes to 192.0.2.9:25 "
+			    "once every relay has applied the change.");
+	assert_non_null(strstr(json_string_value(json_array_get(out, 1)),
+			       "First 192.0.2.9:25 is probed over SMTP"));
+	assert_non_null(strstr(json_string_value(json_array_get(out, 2)),
+			       "archived (a compressed copy kept 30 days)"));
+	assert_string_equal(switch_plan_row_fate(&w),
+			    "archived and removed, mail not delivered");
+	json_array_clear(out);
+	/* to backup without a destination: it stays, no probe */
+	w.verb = SP_TO_BACKUP;
+	w.dest = "";
+	w.mailboxes = "";
+	switch_plan_words(&w, out);
+	assert_non_null(strstr(json_string_value(json_array_get(out, 0)),
+			       "backup MX for ex.example: new mail is queued "
+			       "for 192.0.2.1:25"));
+	assert_string_equal(json_string_value(json_array_get(out, 1)),
+			    "The destination stays 192.0.2.1:25: it is not "
+			    "probed again.");
+	assert_non_null(strstr(json_string_value(json_array_get(out, 2)),
+			       "has no mailboxes"));
+	json_array_clear(out);
+	w.verb = SP_REVERT;
+	w.mailboxes = "t@ex.example";
+	w.keep_days = 3;
+	w.until = "2030-01-04 12:00 UTC";
+	switch_plan_words(&w, out);
+	assert_non_null(
+		strstr(json_string_value(json_array_get(out, 1)),
+		       "for 3 more day(s), until 2030-01-04 12:00 UTC"));
+	assert_string_equal(switch_plan_row_fate(&w),
+			    "kept readable, then archived and removed");
+	json_array_clear(out);
+	w.verb = SP_TEMP_POP3;
+	switch_plan_words(&w, out);
+	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +418,7 @@ int main(void)
 		cmocka_unit_test(remove_plan),
 		cmocka_unit_test(offered),
 		cmocka_unit_test(as_json),
+		cmocka_unit_test(words),
 	};
 
 	return cmocka_run_group_tests_name("switchplan", tests,
