@@ -1603,7 +1603,7 @@ static void list_page(struct page *pg)
 		f.after = after;
 	f.scope = pg->who.scope; /* a domain group lists only its own */
 	f.nscope = pg->who.nscope;
-	if (store_domain_list(pg->ox.store, &f, &l, &pg->err) < 0) {
+	if (ops_domain_page(&pg->ox, &f, &l, &pg->err) < 0) {
 		http_form_release(&qs);
 		error_page_err(pg);
 		return;
@@ -1722,7 +1722,8 @@ static json_t *age_json(const json_t *secs)
  * relays last published; nothing waits), its times in words, and the
  * flush form where the role may send it.
  */
-static void queue_ctx(struct page *pg, const struct domain *d, json_t *ctx)
+static void domain_queue_ctx(struct page *pg, const struct domain *d,
+			     json_t *ctx)
 {
 	struct strbuf mh = STRBUF_INIT, fh = STRBUF_INIT;
 	json_t *q = ops_queue_summary(&pg->ox, &d->name, (int64_t)time(NULL),
@@ -1936,7 +1937,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 	else
 		sbuf_addf(&prop, "%ld of %ld relays applied this version",
 			  p->relays_applied, p->relays_total);
-	hist = store_history(pg->ox.store, &d->name, 20, &pg->err);
+	hist = ops_domain_history(&pg->ox, &d->name, 20, &pg->err);
 	mbs = hist ? ops_mailboxes_json(&pg->ox, d, &pg->err) : NULL;
 	rules = mbs ? ops_rules_json(&pg->ox, d, &pg->err) : NULL;
 	jobs = rules ? ops_domain_jobs(&pg->ox, &d->name, &pg->err) : NULL;
@@ -2002,7 +2003,7 @@ static void domain_page(struct page *pg, const struct domain *d,
 		(json_int_t)(form_version ? form_version : d->version));
 	json_object_set_new(ctx, "fields",
 			    settings_fields(pg, d, errors, posted));
-	queue_ctx(pg, d, ctx);
+	domain_queue_ctx(pg, d, ctx);
 	refusals_ctx(pg, d, ctx);
 	dest_ctx(pg, d, ctx);
 	rules_ctx(pg, d, rules, ctx);
@@ -2446,8 +2447,7 @@ static void relays_page(struct page *pg)
 	int64_t latest = 0, now = (int64_t)time(NULL);
 	size_t k;
 
-	if (l == NULL ||
-	    store_change_seq(pg->ox.store, &latest, &pg->err) < 0) {
+	if (l == NULL || ops_change_seq(&pg->ox, &latest, &pg->err) < 0) {
 		json_decref(l);
 		error_page_err(pg);
 		return;
