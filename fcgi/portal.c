@@ -373,69 +373,14 @@ static bool unseen(struct page *pg, const char *name)
 	return true;
 }
 
-static void route(struct page *pg)
+/* /portal/d/NAME/...: the pages below a domain's (slash: "/..."). */
+static void route_domain_sub(struct page *pg, const char *name,
+			     const char *slash, bool get)
 {
-	const char *path = pg->q->path, *m = pg->q->method;
-	bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
-	bool post = strcmp(m, "POST") == 0;
-	char name[DOMAIN_INPUT_MAX + 1];
-	const char *rest, *slash;
 	const struct verb *v;
 	struct propagation p;
 	struct domain d;
-	size_t n;
 
-	if (!get && !post) {
-		portal_error_page(pg, 405, "Only GET and POST are used here.");
-		return;
-	}
-	if (post && post_guard(pg) < 0)
-		return;
-	if (strcmp(path, "/portal/") == 0 || strcmp(path, "/portal") == 0) {
-		if (get)
-			portal_list_page(pg);
-		else
-			portal_error_page(pg, 405, "Nothing to post here.");
-		return;
-	}
-	if (strcmp(path, "/portal/relays") == 0) {
-		if (get)
-			portal_relays_page(pg);
-		else
-			portal_error_page(pg, 405, "Nothing to post here.");
-		return;
-	}
-	if (strcmp(path, "/portal/new") == 0) {
-		if (refused(pg, ACT_DOMAIN_ADD))
-			return;
-		if (get)
-			portal_new_page(pg, 200, NULL, NULL);
-		else
-			portal_new_post(pg);
-		return;
-	}
-	if (strncmp(path, "/portal/d/", 10) != 0) {
-		portal_error_page(pg, 404, "There is no such page.");
-		return;
-	}
-	rest = path + 10;
-	slash = strchr(rest, '/');
-	n = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (n == 0 || n >= sizeof(name)) {
-		portal_error_page(pg, 404, "There is no such page.");
-		return;
-	}
-	memcpy(name, rest, n);
-	name[n] = '\0';
-	if (unseen(pg, name))
-		return;
-	if (slash == NULL) {
-		if (get)
-			portal_domain_get(pg, name);
-		else if (!refused(pg, ACT_DOMAIN_SET))
-			portal_domain_post(pg, name);
-		return;
-	}
 	if (strcmp(slash, "/rule-add") == 0 ||
 	    strcmp(slash, "/rule-remove") == 0) {
 		/* the confirmation page offers a change: GET as well */
@@ -453,7 +398,7 @@ static void route(struct page *pg)
 		return;
 	}
 	if (strcmp(slash, "/probe") == 0) {
-		if (!post)
+		if (get)
 			portal_error_page(pg, 405,
 					  "The probe is a button: POST.");
 		else if (!refused(pg, ACT_PROBE) &&
@@ -484,6 +429,81 @@ static void route(struct page *pg)
 		portal_remove_page(pg, &d, 200, NULL, NULL);
 	else
 		portal_remove_post(pg, &d);
+}
+
+/* /portal/d/NAME[/...]: rest is what follows "/portal/d/". */
+static void route_domain(struct page *pg, const char *rest, bool get)
+{
+	char name[DOMAIN_INPUT_MAX + 1];
+	const char *slash;
+	size_t n;
+
+	slash = strchr(rest, '/');
+	n = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (n == 0 || n >= sizeof(name)) {
+		portal_error_page(pg, 404, "There is no such page.");
+		return;
+	}
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (unseen(pg, name))
+		return;
+	if (slash == NULL) {
+		if (get)
+			portal_domain_get(pg, name);
+		else if (!refused(pg, ACT_DOMAIN_SET))
+			portal_domain_post(pg, name);
+		return;
+	}
+	route_domain_sub(pg, name, slash, get);
+}
+
+/* The pages with nothing to post. */
+static const struct {
+	const char *path;
+	void (*page)(struct page *pg);
+} get_pages[] = {
+	{ "/portal/", portal_list_page },
+	{ "/portal", portal_list_page },
+	{ "/portal/relays", portal_relays_page },
+};
+
+static void route(struct page *pg)
+{
+	const char *path = pg->q->path, *m = pg->q->method;
+	bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+	bool post = strcmp(m, "POST") == 0;
+	size_t i;
+
+	if (!get && !post) {
+		portal_error_page(pg, 405, "Only GET and POST are used here.");
+		return;
+	}
+	if (post && post_guard(pg) < 0)
+		return;
+	for (i = 0; i < sizeof(get_pages) / sizeof(get_pages[0]); i++) {
+		if (strcmp(path, get_pages[i].path) != 0)
+			continue;
+		if (get)
+			get_pages[i].page(pg);
+		else
+			portal_error_page(pg, 405, "Nothing to post here.");
+		return;
+	}
+	if (strcmp(path, "/portal/new") == 0) {
+		if (refused(pg, ACT_DOMAIN_ADD))
+			return;
+		if (get)
+			portal_new_page(pg, 200, NULL, NULL);
+		else
+			portal_new_post(pg);
+		return;
+	}
+	if (strncmp(path, "/portal/d/", 10) != 0) {
+		portal_error_page(pg, 404, "There is no such page.");
+		return;
+	}
+	route_domain(pg, path + 10, get);
 }
 
 void portal_handle(struct req *q, struct resp *r)

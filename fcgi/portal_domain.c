@@ -171,6 +171,80 @@ static void dest_ctx(struct page *pg, const struct domain *d, json_t *ctx)
 	json_object_set_new(ctx, "dest", o);
 }
 
+/* How far the relays are with this version, in words. */
+static void prop_text(const struct propagation *p, struct strbuf *prop)
+{
+	if (p->relays_total == 0)
+		sbuf_addstr(prop, "no relays registered yet (mta-glue reports "
+				  "here once relays run)");
+	else
+		sbuf_addf(prop, "%ld of %ld relays applied this version",
+			  p->relays_applied, p->relays_total);
+}
+
+/* The history's changes and the times of history and mailboxes in
+ * words. */
+static void history_words(json_t *hist, json_t *mbs)
+{
+	json_t *row;
+	size_t k;
+
+	json_array_foreach(hist, k, row)
+	{
+		json_t *ch = json_changes(json_object_get(row, "old"),
+					  json_object_get(row, "new"));
+
+		json_object_set_new(row, "changes", ch);
+		json_object_set_new(row, "at",
+				    portal_when(json_object_get(row, "at")));
+	}
+	json_array_foreach(mbs, k, row)
+	{
+		json_object_set_new(
+			row, "created_at",
+			portal_when(json_object_get(row, "created_at")));
+	}
+}
+
+/* Mark the jobs whose error must catch the eye (it is why mail is
+ * stuck); returns how many. */
+static size_t jobs_marked(json_t *jobs)
+{
+	size_t k, n = 0;
+	json_t *row;
+
+	json_array_foreach(jobs, k, row)
+	{
+		const char *st =
+			json_string_value(json_object_get(row, "state"));
+		bool bad = st != NULL && strcmp(st, "done") != 0 &&
+			   json_is_string(json_object_get(row, "last_error"));
+
+		json_object_set_new(row, "problem", json_boolean(bad));
+		json_object_set_new(
+			row, "retrying",
+			json_boolean(bad && strcmp(st, "failed") != 0));
+		json_object_set_new(
+			row, "run_after",
+			portal_when(json_object_get(row, "run_after")));
+		if (bad)
+			n++;
+	}
+	return n;
+}
+
+/* What the login's role lets the page offer. */
+static void role_ctx(struct page *pg, json_t *ctx)
+{
+	json_object_set_new(ctx, "can_set",
+			    json_boolean(auth_can(&pg->who, ACT_DOMAIN_SET)));
+	json_object_set_new(
+		ctx, "can_remove",
+		json_boolean(auth_can(&pg->who, ACT_DOMAIN_REMOVE)));
+	json_object_set_new(ctx, "role",
+			    json_string(token_role_names[pg->who.role]));
+}
+
 void portal_domain_page(struct page *pg, const struct domain *d,
 			const struct propagation *p, int status, json_t *errors,
 			json_t *stale, const char *form_error,
@@ -178,18 +252,13 @@ void portal_domain_page(struct page *pg, const struct domain *d,
 {
 	struct strbuf action = STRBUF_INIT, rm = STRBUF_INIT,
 		      prop = STRBUF_INIT;
-	json_t *ctx, *hist, *mbs, *rules, *jobs, *row, *dj;
+	json_t *ctx, *hist, *mbs, *rules, *jobs, *dj;
 	const char *ticket = posted ? http_form_get(&pg->form, "ticket") : "";
-	size_t k, njob_errors = 0;
+	size_t njob_errors;
 
 	portal_domain_href(&action, d->name.alabel, "");
 	portal_domain_href(&rm, d->name.alabel, "/remove");
-	if (p->relays_total == 0)
-		sbuf_addstr(&prop, "no relays registered yet (mta-glue reports "
-				   "here once relays run)");
-	else
-		sbuf_addf(&prop, "%ld of %ld relays applied this version",
-			  p->relays_applied, p->relays_total);
+	prop_text(p, &prop);
 	hist = ops_domain_history(&pg->ox, &d->name, 20, &pg->err);
 	mbs = hist ? ops_mailboxes_json(&pg->ox, d, &pg->err) : NULL;
 	rules = mbs ? ops_rules_json(&pg->ox, d, &pg->err) : NULL;
@@ -207,39 +276,8 @@ void portal_domain_page(struct page *pg, const struct domain *d,
 		portal_error_page_err(pg);
 		return;
 	}
-	json_array_foreach(hist, k, row)
-	{
-		json_t *ch = json_changes(json_object_get(row, "old"),
-					  json_object_get(row, "new"));
-
-		json_object_set_new(row, "changes", ch);
-		json_object_set_new(row, "at",
-				    portal_when(json_object_get(row, "at")));
-	}
-	json_array_foreach(mbs, k, row)
-	{
-		json_object_set_new(
-			row, "created_at",
-			portal_when(json_object_get(row, "created_at")));
-	}
-	/* a job's error must catch the eye: it is why mail is stuck */
-	json_array_foreach(jobs, k, row)
-	{
-		const char *st =
-			json_string_value(json_object_get(row, "state"));
-		bool bad = st != NULL && strcmp(st, "done") != 0 &&
-			   json_is_string(json_object_get(row, "last_error"));
-
-		json_object_set_new(row, "problem", json_boolean(bad));
-		json_object_set_new(
-			row, "retrying",
-			json_boolean(bad && strcmp(st, "failed") != 0));
-		json_object_set_new(
-			row, "run_after",
-			portal_when(json_object_get(row, "run_after")));
-		if (bad)
-			njob_errors++;
-	}
+	history_words(hist, mbs);
+	njob_errors = jobs_marked(jobs);
 	dj = domain_to_json(d, p);
 	json_object_set_new(dj, "updated_at",
 			    portal_when(json_object_get(dj, "updated_at")));
@@ -264,13 +302,7 @@ void portal_domain_page(struct page *pg, const struct domain *d,
 	dest_ctx(pg, d, ctx);
 	portal_rules_ctx(pg, d, rules, ctx);
 	json_object_set_new(ctx, "verbs", portal_verb_forms(pg, d));
-	json_object_set_new(ctx, "can_set",
-			    json_boolean(auth_can(&pg->who, ACT_DOMAIN_SET)));
-	json_object_set_new(
-		ctx, "can_remove",
-		json_boolean(auth_can(&pg->who, ACT_DOMAIN_REMOVE)));
-	json_object_set_new(ctx, "role",
-			    json_string(token_role_names[pg->who.role]));
+	role_ctx(pg, ctx);
 	json_object_set_new(ctx, "job_errors",
 			    njob_errors ? json_integer((json_int_t)njob_errors)
 					: json_null());
@@ -347,6 +379,51 @@ void portal_domain_get(struct page *pg, const char *name)
 	portal_domain_page(pg, &d, &p, 200, NULL, NULL, NULL, 0, false, fl);
 }
 
+/*
+ * The answer to a settings form ops_domain_set() took (rc 0: a
+ * redirect) or refused: the page again, 409 saying who changed the
+ * domain, or 422 with lib's message beside its field.  Takes errors.
+ */
+static void domain_saved(struct page *pg, const struct domain *d,
+			 const struct propagation *p, int rc, bool changed,
+			 json_t *errors, long version)
+{
+	if (rc == 0) {
+		struct strbuf loc = STRBUF_INIT;
+
+		portal_domain_href(&loc, d->name.alabel,
+				   changed ? "?saved=1" : "?unchanged=1");
+		portal_redirect(pg, loc.buf);
+		sbuf_release(&loc);
+		json_decref(errors);
+	} else if (pg->err.code == ERR_STALE) {
+		char stamp[32];
+		json_t *js;
+
+		time_format_utc(d->updated_at, stamp, sizeof(stamp));
+		js = json_string(stamp);
+		portal_domain_page(pg, d, p, 409, errors,
+				   json_pack("{s:s, s:o, s:I}", "by",
+					     d->updated_by, "at",
+					     portal_when(js), "version",
+					     (json_int_t)d->version),
+				   NULL, d->version, true, NULL);
+		json_decref(js);
+	} else if (pg->err.code == ERR_INVALID ||
+		   (pg->err.code == ERR_CONFLICT && pg->err.field[0])) {
+		/* a rule across fields (domain_check), or a new destination
+		 * that failed its probe: shown next to the field */
+		if (pg->err.field[0])
+			json_object_set_new(errors, pg->err.field,
+					    json_string(error_msg(&pg->err)));
+		portal_domain_page(pg, d, p, 422, errors, NULL,
+				   error_msg(&pg->err), version, true, NULL);
+	} else {
+		portal_error_page_err(pg);
+		json_decref(errors);
+	}
+}
+
 void portal_domain_post(struct page *pg, const char *name)
 {
 	struct strbuf *sets = xcalloc(NFIELDS, sizeof(*sets));
@@ -400,40 +477,8 @@ void portal_domain_post(struct page *pg, const char *name)
 	rc = ops_domain_set(&pg->ox, name, argv, n, version, &nd, &changed,
 			    &pg->err);
 	probe_gate_give(slot);
-	if (rc == 0) {
-		struct strbuf loc = STRBUF_INIT;
-
-		portal_domain_href(&loc, d.name.alabel,
-				   changed ? "?saved=1" : "?unchanged=1");
-		portal_redirect(pg, loc.buf);
-		sbuf_release(&loc);
-	} else if (pg->err.code == ERR_STALE) {
-		char stamp[32];
-		json_t *js;
-
-		time_format_utc(d.updated_at, stamp, sizeof(stamp));
-		js = json_string(stamp);
-		portal_domain_page(pg, &d, &p, 409, errors,
-				   json_pack("{s:s, s:o, s:I}", "by",
-					     d.updated_by, "at",
-					     portal_when(js), "version",
-					     (json_int_t)d.version),
-				   NULL, d.version, true, NULL);
-		json_decref(js);
-		errors = NULL;
-	} else if (pg->err.code == ERR_INVALID ||
-		   (pg->err.code == ERR_CONFLICT && pg->err.field[0])) {
-		/* a rule across fields (domain_check), or a new destination
-		 * that failed its probe: shown next to the field */
-		if (pg->err.field[0])
-			json_object_set_new(errors, pg->err.field,
-					    json_string(error_msg(&pg->err)));
-		portal_domain_page(pg, &d, &p, 422, errors, NULL,
-				   error_msg(&pg->err), version, true, NULL);
-		errors = NULL;
-	} else {
-		portal_error_page_err(pg);
-	}
+	domain_saved(pg, &d, &p, rc, changed, errors, version);
+	errors = NULL;
 out:
 	for (i = 0; i < n; i++)
 		sbuf_release(&sets[i]);

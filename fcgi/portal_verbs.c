@@ -827,50 +827,46 @@ static void verb_done(struct page *pg, const struct domain *d,
 	sbuf_release(&loc);
 }
 
-/* Run a verb whose input passed the form's checks. */
-static void verb_run(struct page *pg, const struct domain *d,
-		     const struct verb *v, struct vin *in, json_t *errors)
+/* A switch to feed or backup; its redirect's query into q. */
+static int verb_relay(struct page *pg, const struct domain *d,
+		      const struct verb *v, struct vin *in, json_t **out,
+		      struct strbuf *q)
+{
+	bool backup = v->id == V_SWITCH_BACKUP, probe_ok;
+	const json_t *probe;
+
+	if (ops_switch_relay(&pg->ox, d->name.alabel, in->version,
+			     backup ? MODE_BACKUP : MODE_FEED, in->dest,
+			     in->fate, in->force, in->confirm, out,
+			     &pg->err) < 0)
+		return -1;
+	probe = json_object_get(*out, "probe");
+	probe_ok = json_is_true(json_object_get(probe, "ok"));
+	/* to backup, no probe (the destination stayed) is no failure */
+	if (backup && (probe == NULL || json_is_null(probe)))
+		probe_ok = true;
+	sbuf_addf(q, "?done=%s&fate=%s&jobs=%lld%s", v->path, in->fate,
+		  (long long)json_integer_value(json_object_get(*out, "jobs")),
+		  probe_ok ? "" : "&probe=failed");
+	return 0;
+}
+
+/*
+ * Call lib for the verb: 0, with the redirect's query in q (or a page
+ * of passwords rendered), or -1 with pg->err set.
+ */
+static int verb_call(struct page *pg, const struct domain *d,
+		     const struct verb *v, struct vin *in, json_t **outp,
+		     struct strbuf *q)
 {
 	json_t *out = NULL;
-	struct strbuf q = STRBUF_INIT;
 	struct domain nd;
 	int rc = -1;
 
 	switch (v->id) {
 	case V_SWITCH_FEED:
-		rc = ops_switch_relay(&pg->ox, d->name.alabel, in->version,
-				      MODE_FEED, in->dest, in->fate, in->force,
-				      in->confirm, &out, &pg->err);
-		if (rc == 0) {
-			const json_t *probe = json_object_get(out, "probe");
-
-			sbuf_addf(&q, "?done=switch-feed&fate=%s&jobs=%lld%s",
-				  in->fate,
-				  (long long)json_integer_value(
-					  json_object_get(out, "jobs")),
-				  json_is_true(json_object_get(probe, "ok"))
-					  ? ""
-					  : "&probe=failed");
-		}
-		break;
 	case V_SWITCH_BACKUP:
-		rc = ops_switch_relay(&pg->ox, d->name.alabel, in->version,
-				      MODE_BACKUP, in->dest, in->fate,
-				      in->force, in->confirm, &out, &pg->err);
-		if (rc == 0) {
-			const json_t *probe = json_object_get(out, "probe");
-
-			/* no probe (the destination stayed) is no failure */
-			sbuf_addf(&q, "?done=switch-backup&fate=%s&jobs=%lld%s",
-				  in->fate,
-				  (long long)json_integer_value(
-					  json_object_get(out, "jobs")),
-				  probe == NULL || json_is_null(probe) ||
-						  json_is_true(json_object_get(
-							  probe, "ok"))
-					  ? ""
-					  : "&probe=failed");
-		}
+		rc = verb_relay(pg, d, v, in, &out, q);
 		break;
 	case V_SWITCH_POP3:
 		rc = ops_switch_pop3(&pg->ox, d->name.alabel, in->version,
@@ -891,7 +887,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 				in->keep_days, (int64_t)time(NULL), &out,
 				&pg->err);
 		if (rc == 0)
-			sbuf_addf(&q, "?done=revert&jobs=%lld&keep=%ld",
+			sbuf_addf(q, "?done=revert&jobs=%lld&keep=%ld",
 				  (long long)json_integer_value(
 					  json_object_get(out, "jobs")),
 				  in->keep_days < 0 ? 0 : in->keep_days);
@@ -901,14 +897,14 @@ static void verb_run(struct page *pg, const struct domain *d,
 				in->until ? 0 : in->days, in->until,
 				(int64_t)time(NULL), &nd, &pg->err);
 		if (rc == 0)
-			sbuf_addstr(&q, "?done=extend");
+			sbuf_addstr(q, "?done=extend");
 		break;
 	case V_FLUSH: {
 		json_t *o = ops_flush(&pg->ox, &d->name, &pg->err);
 
 		rc = o == NULL ? -1 : 0;
 		if (rc == 0)
-			sbuf_addf(&q, "?done=flush&relays=%zu&confirmed=%s",
+			sbuf_addf(q, "?done=flush&relays=%zu&confirmed=%s",
 				  json_array_size(json_object_get(o, "relays")),
 				  json_is_true(json_object_get(o, "done"))
 					  ? "all"
@@ -917,6 +913,18 @@ static void verb_run(struct page *pg, const struct domain *d,
 		break;
 	}
 	}
+	*outp = out;
+	return rc;
+}
+
+/* Run a verb whose input passed the form's checks. */
+static void verb_run(struct page *pg, const struct domain *d,
+		     const struct verb *v, struct vin *in, json_t *errors)
+{
+	json_t *out = NULL;
+	struct strbuf q = STRBUF_INIT;
+	int rc = verb_call(pg, d, v, in, &out, &q);
+
 	if (rc < 0 && pg->err.code == ERR_STALE) {
 		portal_stale_page(pg, d->name.alabel, v->title);
 	} else if (rc < 0) {
@@ -932,6 +940,55 @@ static void verb_run(struct page *pg, const struct domain *d,
 	}
 	json_decref(out);
 	sbuf_release(&q);
+}
+
+/*
+ * A destructive verb that may apply goes ahead only once confirmed with
+ * the plan (version and mailboxes) the confirmation page showed, and a
+ * purge with the domain's name typed: 0 to go ahead, or -1 with the
+ * confirmation (or an error) page rendered.
+ */
+static int verb_confirmed(struct page *pg, const struct domain *d,
+			  const struct verb *v, const struct vin *in)
+{
+	json_t *mbs;
+	char plan[PLAN_HEX + 1];
+
+	if (!((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP ||
+	       v->id == V_REVERT ||
+	       (v->id == V_SWITCH_POP3 && (in->n > 0 || in->catch_all))) &&
+	      verb_applies(d, v->id)))
+		return 0;
+	if (!in->confirmed) {
+		confirm_page(pg, d, v, in, 200, NULL, NULL, NULL);
+		return -1;
+	}
+	if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL) {
+		portal_error_page_err(pg);
+		return -1;
+	}
+	if (plan_digest(pg, d, mbs, plan) < 0) {
+		json_decref(mbs);
+		portal_error_page_err(pg);
+		return -1;
+	}
+	json_decref(mbs);
+	if (strcmp(plan, in->plan) != 0) {
+		confirm_page(pg, d, v, in, 409,
+			     "The domain or its mailboxes changed since this "
+			     "page was shown: review what happens now and "
+			     "confirm again.",
+			     NULL, NULL);
+		return -1;
+	}
+	if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+	    strcmp(in->fate, "purge") == 0 && in->confirm[0] == '\0') {
+		confirm_page(pg, d, v, in, 422, NULL, NULL,
+			     "type the domain's name to confirm that the mail "
+			     "is deleted");
+		return -1;
+	}
+	return 0;
 }
 
 static void verb_post(struct page *pg, const struct domain *d,
@@ -972,43 +1029,8 @@ static void verb_post(struct page *pg, const struct domain *d,
 		goto out;
 	}
 	/* the confirmation, where the verb is destructive and may apply */
-	if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP ||
-	     v->id == V_REVERT ||
-	     (v->id == V_SWITCH_POP3 && (in.n > 0 || in.catch_all))) &&
-	    verb_applies(d, v->id)) {
-		json_t *mbs;
-		char plan[PLAN_HEX + 1];
-
-		if (!in.confirmed) {
-			confirm_page(pg, d, v, &in, 200, NULL, NULL, NULL);
-			goto out;
-		}
-		if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL) {
-			portal_error_page_err(pg);
-			goto out;
-		}
-		if (plan_digest(pg, d, mbs, plan) < 0) {
-			json_decref(mbs);
-			portal_error_page_err(pg);
-			goto out;
-		}
-		json_decref(mbs);
-		if (strcmp(plan, in.plan) != 0) {
-			confirm_page(pg, d, v, &in, 409,
-				     "The domain or its mailboxes changed "
-				     "since this page was shown: review what "
-				     "happens now and confirm again.",
-				     NULL, NULL);
-			goto out;
-		}
-		if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
-		    strcmp(in.fate, "purge") == 0 && in.confirm[0] == '\0') {
-			confirm_page(pg, d, v, &in, 422, NULL, NULL,
-				     "type the domain's name to confirm that "
-				     "the mail is deleted");
-			goto out;
-		}
-	}
+	if (verb_confirmed(pg, d, v, &in) < 0)
+		goto out;
 	if (v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) {
 		int slot = portal_probe_take(pg);
 
@@ -1021,6 +1043,43 @@ static void verb_post(struct page *pg, const struct domain *d,
 	}
 out:
 	json_decref(errors);
+}
+
+/* The flash after extend: until when no mail expires. */
+static void flash_extended(const struct domain *d, struct strbuf *m)
+{
+	char stamp[32];
+	json_t *iso, *w;
+
+	time_format_utc(d->queue_extended_until, stamp, sizeof(stamp));
+	iso = json_string(stamp);
+	w = portal_when(iso);
+	sbuf_addf(m, "Queue extended: no mail expires before %s.",
+		  json_string_value(w));
+	json_decref(iso);
+	json_decref(w);
+}
+
+/* The flash after flush; false when not every relay confirmed. */
+static bool flash_flushed(const struct http_form *qs, struct strbuf *m)
+{
+	const char *nr = http_form_get(qs, "relays");
+	const char *all = http_form_get(qs, "confirmed");
+	struct error e = ERROR_INIT;
+	long relays = 0;
+
+	if (nr == NULL || parse_long(nr, 0, 1000, &relays, "relays", &e) < 0)
+		relays = 0;
+	error_release(&e);
+	sbuf_addf(m,
+		  "Flush requested on %ld relay(s): they retry the domain's "
+		  "queued mail now.",
+		  relays);
+	if (all != NULL && strcmp(all, "all") == 0)
+		return true;
+	sbuf_addstr(m, " Not every relay has confirmed yet; one that is "
+		       "down runs it when it is back.");
+	return false;
 }
 
 /* The flash after a verb's redirect, from enumerated values only. */
@@ -1037,7 +1096,6 @@ json_t *portal_verb_flash(const struct domain *d, const struct http_form *qs)
 	struct error e = ERROR_INIT;
 	long jobs = 0, keep = 0;
 	json_t *fl;
-	char stamp[32];
 	bool failed = http_form_get(qs, "probe") != NULL;
 
 	if (done == NULL)
@@ -1076,39 +1134,12 @@ json_t *portal_verb_flash(const struct domain *d, const struct http_form *qs)
 				  jobs);
 		break;
 	case 2:
-		time_format_utc(d->queue_extended_until, stamp, sizeof(stamp));
-		{
-			json_t *iso = json_string(stamp), *w = portal_when(iso);
-
-			sbuf_addf(&m,
-				  "Queue extended: no mail expires before "
-				  "%s.",
-				  json_string_value(w));
-			json_decref(iso);
-			json_decref(w);
-		}
+		flash_extended(d, &m);
 		break;
-	case 3: {
-		const char *nr = http_form_get(qs, "relays");
-		const char *all = http_form_get(qs, "confirmed");
-		long relays = 0;
-
-		if (nr == NULL ||
-		    parse_long(nr, 0, 1000, &relays, "relays", &e) < 0)
-			relays = 0;
-		error_release(&e);
-		sbuf_addf(&m,
-			  "Flush requested on %ld relay(s): they retry the "
-			  "domain's queued mail now.",
-			  relays);
-		if (all == NULL || strcmp(all, "all") != 0) {
-			sbuf_addstr(&m, " Not every relay has confirmed yet; "
-					"one that is down runs it when it is "
-					"back.");
+	case 3:
+		if (!flash_flushed(qs, &m))
 			failed = true;
-		}
 		break;
-	}
 	default:
 		sbuf_release(&m);
 		return NULL;
