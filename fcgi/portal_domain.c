@@ -191,8 +191,8 @@ static void history_words(json_t *hist, json_t *mbs)
 
 	json_array_foreach(hist, k, row)
 	{
-		json_t *ch = json_changes(json_object_get(row, "old"),
-					  json_object_get(row, "new"));
+		json_t *ch = ops_json_changes(json_object_get(row, "old"),
+					      json_object_get(row, "new"));
 
 		json_object_set_new(row, "changes", ch);
 		json_object_set_new(row, "at",

@@ -567,14 +567,14 @@ static json_t *diff_objects(const json_t *old, const json_t *new, bool as_text)
 	return res;
 }
 
-json_t *json_changes(const json_t *old, const json_t *new)
+json_t *ops_json_changes(const json_t *old, const json_t *new)
 {
 	if (!json_is_object(old) || !json_is_object(new))
 		return json_array();
 	return diff_objects(old, new, true);
 }
 
-json_t *domain_diff(const struct domain *a, const struct domain *b)
+json_t *ops_domain_diff(const struct domain *a, const struct domain *b)
 {
 	json_t *ja = domain_to_json(a, NULL), *jb = domain_to_json(b, NULL);
 	json_t *res = diff_objects(ja, jb, false);
@@ -697,7 +697,7 @@ int ops_apply(const struct ops_ctx *ox, const json_t *doc, bool dry_run,
 			changes = json_array();
 		} else {
 			action = "update";
-			changes = domain_diff(&st.cur[i], &st.next[i]);
+			changes = ops_domain_diff(&st.cur[i], &st.next[i]);
 			items[nitems].old = &st.cur[i];
 			items[nitems++].new = &st.next[i];
 		}
