@@ -287,8 +287,8 @@ int ops_staff_remove(const struct ops_ctx *ox, const char *login,
  * history keeps them, values as display text; [] unless both are
  * objects.  Bookkeeping members (version, updated_*) are left out.
  */
-json_t *json_changes(const json_t *old, const json_t *new);
+json_t *ops_json_changes(const json_t *old, const json_t *new);
 /* [{"field", "old", "new"}] between two records (JSON field paths). */
-json_t *domain_diff(const struct domain *a, const struct domain *b);
+json_t *ops_domain_diff(const struct domain *a, const struct domain *b);
 
 #endif
