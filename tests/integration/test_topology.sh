@@ -177,11 +177,16 @@ check "... relays 1 and 2 read the primary: no replay lag" \
 	test "$(jq -c '[.[] | select(.name != "relay-3") | .read_lag_ms]' "$T/out")" = '[null,null]'
 psql -X -q -h "$PG2/sock" -U postgres -d mxfeed -c "SELECT pg_wal_replay_pause()" > /dev/null
 $F set t.example max_message_mb=40 > /dev/null
-sleep 4
-check "with the standby's replay paused: applied on 2 of 3" test "$(prop t.example)" = "2 3"
+two_live() { [ "$(relays_live)" = 2 ]; }
+check "with the standby's replay paused, relays 1 and 2 apply a change" wait_for 30 two_live
+sleep 3 # relay-3 polls every 2 s: it had its chance to (wrongly) apply it
+check "... feedctl show: applied on 2 of 3" test "$(prop t.example)" = "2 3"
 check "... relay-3 shows behind" test "$(rstate relay-3)" = behind
 lagged() { [ "$(sql "SELECT coalesce(read_lag_ms, 0) > 0 FROM relays WHERE name = 'relay-3'")" = t ]; }
 check "... with its replay lag (> 0 ms)" wait_for 20 lagged
+expect_status 200 "GET /api/v1/relays from the admin host" GET /api/v1/relays "${AUTH[@]}"
+check "... shows relay-3 behind with its replay lag" \
+	jq_out '.relays[] | select(.name == "relay-3") | .state == "behind" and .read_lag_ms > 0'
 psql -X -q -h "$PG2/sock" -U postgres -d mxfeed -c "SELECT pg_wal_replay_resume()" > /dev/null
 check "resumed, relay-3 catches up by itself" relays_caught_up 30
 check "... applied on 3 of 3" test "$(prop t.example)" = "3 3"
@@ -231,7 +236,6 @@ sink_stop 2528
 phase "a relay stopped: behind everywhere, retired, caught up"
 relays_down 2
 expect_exit 0 "a change while relay-2 is stopped" $F set t.example max_message_mb=30
-two_live() { [ "$(relays_live)" = 2 ]; }
 check "... relays 1 and 3 apply it" wait_for 30 two_live
 check "feedctl show: applied on 2 of 3" test "$(prop t.example)" = "2 3"
 check "feedctl relays: relay-2 behind" test "$(rstate relay-2)" = behind
