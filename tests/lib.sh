@@ -341,12 +341,13 @@ clamd_stop() {
 	CLAMD_PID=
 }
 
-# rspamd_start: rspamd reading the current generation's configuration
+# rspamd_start [STATE]: rspamd reading the current generation's
+# configuration under STATE (default $T/state: the one relay's)
 rspamd_start() {
 	mkdir -p "$T/rspamd"
 	chown _rspamd:_rspamd "$T/rspamd"
 	rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf \
-		--var=LOCAL_CONFDIR="$T/state/current/rspamd" --var=DBDIR="$T/rspamd" \
+		--var=LOCAL_CONFDIR="${1:-$T/state}/current/rspamd" --var=DBDIR="$T/rspamd" \
 		--var=RUNDIR="$T/rspamd" --var=LOGDIR="$T/rspamd" \
 		> "$T/rspamd/out.log" 2>&1 &
 	RSPAMD_PID=$!

@@ -611,6 +611,8 @@ check "... saying it is not active" err_has "relay-gone is not an active relay (
 expect_exit 4 "hand over to a relay that reported no address: exit 4" $A relay drain test-relay --hand-over relay-down
 check "... saying what is missing" err_has "relay-down has not reported the address it takes mail on"
 check "... and nothing is stored" drained_none
+check "the relay's sync reported its own address" \
+	test "$(sql "SELECT smtp_address FROM relays WHERE name = 'test-relay'")" = "[127.0.0.1]:2525"
 $A relay retire relay-down > /dev/null
 expect_exit 4 "drain the last active relay: exit 4" $A relay drain test-relay
 check "... saying mail would have nowhere to go" err_has "test-relay is the last active relay: draining it would leave new mail nowhere to go"
@@ -618,7 +620,6 @@ check "... and nothing is stored" drained_none
 expect_exit 4 "drain a retired relay: exit 4" $A relay drain relay-down
 check "... and nothing is stored" drained_none
 $A relay activate relay-down > /dev/null
-sql "UPDATE relays SET smtp_address = '[127.0.0.1]:2525' WHERE name = 'test-relay'" > /dev/null
 expect_exit 0 "drain a relay, handing its queue to another after 2 h" \
 	$A --ticket T-9 relay drain relay-down --hand-over test-relay --max-age 2h
 check "... recorded with who, when, to whom and how long" \

@@ -1,4 +1,6 @@
-/* test_ops_relay - the drain's validators (ops_relay) */
+/* test_ops_relay - the drain's validators (ops_relay) and the relay's
+ * side of a drain that needs no daemon (drain: the plan's text, its
+ * template values, the address a relay takes hand-overs on) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "drain.h"
 #include "ops_relay.h"
 #include "unit_conf.h"
 
@@ -142,12 +145,101 @@ static void test_drain_refusals(void **state)
 	}
 }
 
+static void test_plan(void **state)
+{
+	struct drain_plan p;
+	struct drain_vars v;
+	char text[1200];
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	drain_plan_text(&p, text, sizeof(text));
+	assert_string_equal(text, "off");
+	drain_vars(&p, "/s/current", &v);
+	assert_string_equal(v.delay_reject, "yes");
+	assert_string_equal(v.client, "");
+	assert_string_equal(v.transport_maps, "lmdb:/s/current/transport");
+	assert_string_equal(v.relay_transport, "relay");
+	assert_string_equal(v.peer_checks, "");
+
+	p.mode = DRAIN_REFUSE;
+	drain_plan_text(&p, text, sizeof(text));
+	assert_string_equal(text, "refuse");
+	drain_vars(&p, "/s/current", &v);
+	assert_string_equal(v.delay_reject, "no");
+	assert_string_equal(v.client, "mxfeed_draining");
+	assert_string_equal(v.transport_maps, "lmdb:/s/current/transport");
+
+	p.mode = DRAIN_HAND_OVER;
+	(void)snprintf(p.hand_over, sizeof(p.hand_over), "[127.0.0.22]:2525");
+	(void)snprintf(p.peers, sizeof(p.peers), "127.0.0.5,2001:db8::1");
+	drain_plan_text(&p, text, sizeof(text));
+	assert_string_equal(text, "hand-over [127.0.0.22]:2525 peers "
+				  "127.0.0.5,2001:db8::1");
+	drain_vars(&p, "/s/current", &v);
+	assert_string_equal(v.client, "mxfeed_draining");
+	assert_string_equal(v.transport_maps, "");
+	assert_string_equal(v.relay_transport, "relay:[127.0.0.22]:2525");
+	assert_string_equal(v.peer_checks,
+			    "reject_unauth_destination, check_client_access "
+			    "cidr:{{127.0.0.5/32 OK}, {2001:db8::1/128 OK}}, ");
+
+	p.mode = DRAIN_OFF;
+	(void)snprintf(p.peers, sizeof(p.peers), "127.0.0.5");
+	drain_plan_text(&p, text, sizeof(text));
+	assert_string_equal(text, "off peers 127.0.0.5");
+}
+
+static void test_smtp_address(void **state)
+{
+	static const struct {
+		const char *listen, *outbound, *want;
+	} cases[] = {
+		{ "127.0.0.21:2525", NULL, "[127.0.0.21]:2525" },
+		{ "[2001:db8::1]:25", NULL, "[2001:db8::1]:25" },
+		{ "192.0.2.1:25", "198.51.100.1/32", "[192.0.2.1]:25" },
+		{ "25", "198.51.100.1/32", "[198.51.100.1]:25" },
+		{ "25", NULL, "" },
+		{ "mx.example:25", NULL, "" }, /* a name: not an address */
+		{ "127.0.0.1:", NULL, "" },
+		{ "127.0.0.1:smtp", NULL, "" },
+		{ "127.0.0.1:123456", NULL, "" },
+		{ "0127.0.0.1:25", NULL, "" },
+	};
+	char *saved = conf.relay_listen, buf[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cidr_list out = { 0 };
+
+		conf.relay_listen = (char *)cases[i].listen;
+		if (cases[i].outbound != NULL) {
+			struct error err = ERROR_INIT;
+			struct cidr c;
+
+			assert_int_equal(
+				cidr_parse(cases[i].outbound, &c, "o", &err),
+				0);
+			cidr_list_add(&out, &c);
+		}
+		conf.relay_outbound = out;
+		drain_smtp_address(&conf, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+		cidr_list_release(&out);
+		memset(&conf.relay_outbound, 0, sizeof(conf.relay_outbound));
+	}
+	conf.relay_listen = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_age),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_drain_refusals),
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_smtp_address),
 	};
 
 	return cmocka_run_group_tests(tests, unit_conf_group_setup,
