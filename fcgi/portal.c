@@ -2438,7 +2438,8 @@ static void age_text(int64_t s, char *buf, size_t size)
  * The relays, from ops_relay_list() as feedctl relays and GET
  * /api/v1/relays give them, with lib's state in support's words:
  * silent (no heartbeat for a minute), error (its last apply failed),
- * behind (not yet at the newest change), retired, or up to date.
+ * draining or drained (with the mail it has left), behind (not yet at
+ * the newest change), retired, or up to date.
  */
 static void relays_page(struct page *pg)
 {
@@ -2504,6 +2505,13 @@ static void relays_page(struct page *pg)
 		} else if (strcmp(sst, "failing") == 0) {
 			state = "error";
 			sbuf_addstr(&st, "error: its last apply failed");
+		} else if (strcmp(sst, "drained") == 0 ||
+			   strcmp(sst, "draining") == 0) {
+			/* feedctl relay drain: what its queue still holds */
+			state = sst;
+			sbuf_addf(&st, "%s: %lld message(s) left", sst,
+				  (long long)json_integer_value(
+					  json_object_get(r, "queue_total")));
 		} else if (strcmp(sst, "behind") == 0) {
 			state = "behind";
 			sbuf_addf(&st, "behind: at %lld of %lld",
