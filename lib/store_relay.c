@@ -268,11 +268,17 @@ int store_command_finish(struct store *s, int64_t id, bool ok,
 	return store_run0(s, sql_bus_finish, &p, "relay command", err);
 }
 
+/* every relay row locked, in the order tx_drain() locks them */
+static const char sql_relay_lock_all[] =
+	"SELECT name FROM relays ORDER BY name FOR UPDATE";
 static const char sql_relay_lock[] =
 	"SELECT role, coalesce(queue_total, 0), coalesce(mx_utc(queue_as_of),"
 	" 'never'), (SELECT string_agg(d.name, ', ' ORDER BY d.name)"
-	"  FROM relays d WHERE d.role = 'draining' AND d.drain_hand_over = $1)"
-	" FROM relays WHERE name = $1 FOR UPDATE";
+	"  FROM relays d WHERE d.role = 'draining' AND d.drain_hand_over = $1),"
+	" (SELECT count(*) FROM relays o WHERE o.role = 'relay'"
+	"  AND o.name <> $1),"
+	" (SELECT count(*) FROM relays d WHERE d.role = 'draining')"
+	" FROM relays WHERE name = $1";
 static const char sql_relay_retire[] =
 	"UPDATE relays SET role = 'retired', retired_at = now(),"
 	" retired_by = $2 WHERE name = $1";
@@ -300,10 +306,11 @@ static int tx_retire(struct store *s, void *arg, struct error *err)
 	struct params p = { 0 };
 	PGresult *res;
 	char role[16], when[40], takers[256];
-	int64_t queued = 0;
+	int64_t queued = 0, others = 0, draining = 0;
 
 	p_str(&p, a->name);
-	if ((res = store_q(s, sql_relay_lock, &p, "relay", err)) == NULL)
+	if (store_q0(s, sql_relay_lock_all, NULL, "relay", err) < 0 ||
+	    (res = store_q(s, sql_relay_lock, &p, "relay", err)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -314,6 +321,8 @@ static int tx_retire(struct store *s, void *arg, struct error *err)
 	(void)get_i64(res, 0, 1, &queued);
 	(void)snprintf(when, sizeof(when), "%s", PQgetvalue(res, 0, 2));
 	(void)snprintf(takers, sizeof(takers), "%s", PQgetvalue(res, 0, 3));
+	(void)get_i64(res, 0, 4, &others);
+	(void)get_i64(res, 0, 5, &draining);
 	PQclear(res);
 	/* a draining relay is still in service: it may be retired once
 	 * drained, or made active again */
@@ -332,6 +341,16 @@ static int tx_retire(struct store *s, void *arg, struct error *err)
 				 "%s takes the queue of draining %s: drain "
 				 "or activate that first",
 				 a->name, takers);
+	/* draining relays refuse new mail: someone must take it */
+	if (a->retire && strcmp(role, "relay") == 0 && others == 0 &&
+	    draining > 0)
+		return error_set(
+			err, ERR_CONFLICT, "relay",
+			"%s is the last active relay and %" PRId64
+			" relay%s drain%s: retiring it would leave new "
+			"mail nowhere to go",
+			a->name, draining, draining == 1 ? "" : "s",
+			draining == 1 ? "s" : "");
 	if (a->retire && queued > 0 && !a->force)
 		return error_set(err, ERR_CONFLICT, "relay",
 				 "%s still held %" PRId64 " queued message%s "

@@ -66,8 +66,9 @@ int store_command_finish(struct store *s, int64_t id, bool ok,
 /*
  * Take a relay out of service (retire) or back (!retire).  Retiring
  * (an active or a draining relay) is refused while its last published
- * queue held mail, unless force, and while a draining relay hands its
- * queue to it; its pending commands expire.  Back: a retired or a
+ * queue held mail, unless force, while a draining relay hands its
+ * queue to it, and for the last active relay while others drain; its
+ * pending commands expire.  Back: a retired or a
  * draining relay becomes active (the drain ends).
  */
 int store_relay_retire(struct store *s, const char *name, bool retire,

@@ -640,6 +640,9 @@ expect_exit 0 "activate ends a drain" $A relay activate relay-down
 check "... the relay is active and the drain forgotten" \
 	test "$(sql "SELECT role || ' ' || (drain_started_at IS NULL AND drain_hand_over IS NULL AND drain_max_age IS NULL) FROM relays WHERE name = 'relay-down'")" = "relay true"
 expect_exit 0 "drain it again, delivering its queue itself" $A relay drain relay-down
+expect_exit 4 "retire the last active relay while another drains: exit 4" $A relay retire test-relay --force
+check "... saying mail would have nowhere to go" err_has "test-relay is the last active relay and 1 relay drains"
+check "... and it stays active" test "$(sql "SELECT role FROM relays WHERE name = 'test-relay'")" = relay
 expect_exit 0 "retire a draining relay whose queue is empty" $A relay retire relay-down
 check "... retired, its drain kept on record" \
 	test "$(sql "SELECT role || ' ' || (drain_started_at IS NOT NULL) FROM relays WHERE name = 'relay-down'")" = "retired true"
