@@ -111,6 +111,9 @@ check "... a new SMTP session to relay-21 gets 421 4.3.2" \
 swaks --server 127.0.0.21:2525 --helo client.test --from s@sender.test --to u@down.example \
 	--header "Subject: M-drain-late" --body "late" > "$T/out" 2>&1
 check "... a sender is told to go elsewhere (421), nothing taken" replied 421
+swaks --socket "$T/r21/state/spool/private/mxfeed-reinject" --helo relay.test --from s@sender.test \
+	--to r@down.example --header "Subject: M-reinject" --body "body of M-reinject" > "$T/out" 2>&1
+check "relay-21's re-injection listener still takes mail while it drains" replied 250
 check "relay-22 still greets normally" bash -c "[[ \"\$($(declare -f greeting); greeting 22)\" == 220* ]]"
 check "relay-22 trusts relay-21 (sending from 127.0.0.21) for its domains" \
 	wait_for 60 grep -q "peers 127.0.0.21" "$T/r22/state/current/DRAIN"
@@ -151,6 +154,8 @@ expect_exit 0 "flush down.example from the admin host" $A flush down.example
 check "the message arrives at the customer's server" sink_has "$DOWN_PORT" M-drain-1
 check "... and leaves relay-22's queue" wait_for 30 empty 22
 check "... exactly once: one copy in the sink" test "$(grep -rlF M-drain-1 "$T/sink-$DOWN_PORT" | wc -l)" = 1
+check "the re-injected message arrives too, once" \
+	bash -c "$(declare -f sink_has); T='$T'; sink_has $DOWN_PORT M-reinject && test \$(grep -rlF M-reinject '$T/sink-$DOWN_PORT' | wc -l) = 1"
 check "the late message was never taken" sink_lacks "$DOWN_PORT" M-drain-late
 check "nothing bounced on either relay" \
 	bash -c "! grep -h 'status=bounced' '$T/r21/state/postfix.log' '$T/r22/state/postfix.log' | grep -q ."
