@@ -186,6 +186,13 @@ static const char *relay_state(const json_t *r, bool beat, json_int_t seq,
 		sbuf_addstr(st, "error: its last apply failed");
 		return "error";
 	}
+	if (strcmp(sst, "drained") == 0 || strcmp(sst, "draining") == 0) {
+		/* feedctl relay drain: what its queue still holds */
+		sbuf_addf(st, "%s: %lld message(s) left", sst,
+			  (long long)json_integer_value(
+				  json_object_get(r, "queue_total")));
+		return sst;
+	}
 	if (strcmp(sst, "behind") == 0) {
 		sbuf_addf(st, "behind: at %lld of %lld", (long long)seq,
 			  (long long)latest);
@@ -253,7 +260,8 @@ static json_t *relay_row(const struct page *pg, const json_t *r, int64_t latest,
  * The relays, from ops_relay_list() as feedctl relays and GET
  * /api/v1/relays give them, with lib's state in support's words:
  * silent (no heartbeat for a minute), error (its last apply failed),
- * behind (not yet at the newest change), retired, or up to date.
+ * draining or drained (with the mail it has left), behind (not yet at
+ * the newest change), retired, or up to date.
  */
 void portal_relays_page(struct page *pg)
 {

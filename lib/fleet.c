@@ -506,8 +506,8 @@ int fleet_serve(struct store *s, const struct conf *conf,
 	const json_t *c;
 	struct error pe = ERROR_INIT;
 	int64_t now = mono_ms() / 1000;
-	bool due = st->last_publish == 0 ||
-		   now - st->last_publish >= FLEET_PUBLISH_S;
+	int every = st->publish_s > 0 ? st->publish_s : FLEET_PUBLISH_S;
+	bool due = st->last_publish == 0 || now - st->last_publish >= every;
 	int rc = 0, published;
 	size_t i;
 

@@ -4,7 +4,7 @@
  * Layout under paths.state (conf->state_dir):
  *   generations/g-SEQ-TIME/   one generation: main.cf, master.cf, the
  *                             map sources and their .lmdb files, the
- *                             policy snapshot, SEQ
+ *                             policy snapshot, SEQ, DRAIN (lib/drain)
  *   current -> generations/g-...   the active one (an atomic symlink)
  *   spool/, data/             Postfix's queue and data directories
  *   lock                      flock()ed by every run: one at a time

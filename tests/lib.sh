@@ -371,9 +371,10 @@ rspamd_wait() {
 	exit 1
 }
 
-# rspamd_start: the relay's rspamd ($T/state, $T/rspamd, 127.0.0.1)
+# rspamd_start [STATE]: the relay's rspamd (configuration of STATE,
+# default $T/state; $T/rspamd; 127.0.0.1)
 rspamd_start() {
-	rspamd_spawn
+	rspamd_spawn "${1:-$T/state}"
 	RSPAMD_PID=$RSPAMD_SPAWNED
 	rspamd_wait
 }

@@ -415,6 +415,13 @@ check "... a mailbox host silent for 3 hours" \
 sql "INSERT INTO relays (name, role, heartbeat, retired_at, retired_by) VALUES ('mx-old', 'retired', now() - interval '2 days', now(), 'staff')" > /dev/null
 expect_status 200 "the relays page with a retired relay" GET /portal/relays "${U[@]}"
 check "... says it is retired, not silent" body_has '<span class="state retired">retired: nothing waits for it</span>'
+sql "INSERT INTO relays (name, role, heartbeat, drain_started_at, drain_by, queue_total, queue_as_of) VALUES
+	('mx-drain', 'draining', now(), now() - interval '1 hour', 'staff', 3, now()),
+	('mx-done', 'draining', now(), now() - interval '1 hour', 'staff', 0, now())" > /dev/null
+expect_status 200 "the relays page with draining relays" GET /portal/relays "${U[@]}"
+check "... a draining relay: its role and the mail it has left" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx-drain</td> *<td>draining</td>.*<span class=\"state draining\">draining: 3 message\(s\) left</span>'"
+check "... a drained one: nothing left" body_has '<span class="state drained">drained: 0 message(s) left</span>'
 expect_status 405 "POST to the relays page: 405" POST /portal/relays "${U[@]}" "${OR[@]}" "${C[@]}"
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the relays page =============================================
