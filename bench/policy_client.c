@@ -158,8 +158,7 @@ static void memory_of(pid_t pid, long *rss, long *priv)
 	FILE *f;
 
 	*rss = *priv = -1;
-	(void)snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup",
-		       (long)pid);
+	(void)snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
