@@ -8,11 +8,11 @@
  *
  * This file holds the domain record itself: get, add, set/patch,
  * remove, apply and their diffs, the version check, the commit and the
- * probe of new destinations (shared through ops_int.h), plus probe,
- * rules and relay retirement.  The verb families live beside it:
- * ops_queue.c (queues, quarantine, refusals, trace), ops_mailbox.c,
- * ops_switch.c (mode switches, temp-pop3, revert, extend) and
- * ops_admin.c (tokens, staff).
+ * probe of new destinations (shared through ops_int.h), plus probe
+ * and rules.  The verb families live beside it: ops_queue.c (queues,
+ * quarantine, refusals, trace), ops_mailbox.c, ops_switch.c (mode
+ * switches, temp-pop3, revert, extend), ops_admin.c (tokens, staff)
+ * and ops_relay.c (retire, activate, drain).
  */
 #include "ops.h"
 
@@ -446,29 +446,6 @@ int ops_probe(const struct ops_ctx *ox, const char *target, json_t **report,
 				 d.name.alabel);
 	*report = probe_run(&d.dest, &d.name, ox->conf->relay_hostname,
 			    PROBE_TIMEOUT_MS);
-	return 0;
-}
-
-int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
-		     bool force, struct error *err)
-{
-	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				 "abcdefghijklmnopqrstuvwxyz0123456789.-";
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 63 || strspn(name, ok) != n)
-		return error_set(err, ERR_INVALID, "relay",
-				 "a relay name is 1 to 63 letters, digits, "
-				 "dots and hyphens");
-	if (store_relay_retire(ox->store, name, retire, force, ox->change.actor,
-			       err) < 0)
-		return -1;
-	log_kv(LOG_LEVEL_INFO,
-	       (struct log_field[]){ { LOG_F_ACTOR, ox->change.actor },
-				     { LOG_F_TICKET, ox->change.ticket },
-				     { NULL, NULL } },
-	       "relay %s %s by %s", name, retire ? "retired" : "activated",
-	       ox->change.actor);
 	return 0;
 }
 

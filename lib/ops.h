@@ -157,10 +157,6 @@ json_t *ops_quarantine_list(const struct ops_ctx *ox,
 			    const struct domain_name *dn, struct error *err);
 json_t *ops_quarantine(const struct ops_ctx *ox, const struct domain_name *dn,
 		       const char *id, bool release, struct error *err);
-/* Retire a relay, or make a retired one active again (store.h). */
-int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
-		     bool force, struct error *err)
-	__attribute__((warn_unused_result));
 /*
  * confirm: NULL, or must equal the domain's name.  Refused while the
  * domain has mailboxes or queued mail on any relay, unless

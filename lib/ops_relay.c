@@ -1,5 +1,5 @@
 /*
- * ops_relay - the relay lifecycle verbs: draining a relay
+ * ops_relay - the relay lifecycle verbs: retire, activate, drain
  *
  * See ops_relay.h.  The rules that need every relay's role (the last
  * active one, the hand-over relay's state) are checked by the store in
@@ -94,5 +94,21 @@ int ops_relay_drain(const struct ops_ctx *ox, const struct ops_drain_in *in,
 	       in->hand_over ? ", handing over to " : "",
 	       in->hand_over ? in->hand_over : "", in->max_age ? " after " : "",
 	       in->max_age ? in->max_age : "");
+	return 0;
+}
+
+int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
+		     bool force, struct error *err)
+{
+	if (ops_relay_name_check(name, "relay", err) < 0 ||
+	    store_relay_retire(ox->store, name, retire, force, ox->change.actor,
+			       err) < 0)
+		return -1;
+	log_kv(LOG_LEVEL_INFO,
+	       (struct log_field[]){ { LOG_F_ACTOR, ox->change.actor },
+				     { LOG_F_TICKET, ox->change.ticket },
+				     { NULL, NULL } },
+	       "relay %s %s by %s", name, retire ? "retired" : "activated",
+	       ox->change.actor);
 	return 0;
 }

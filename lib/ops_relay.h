@@ -1,5 +1,8 @@
 /*
- * ops_relay - the relay lifecycle verbs: draining a relay
+ * ops_relay - the relay lifecycle verbs: retire, activate, drain
+ *
+ * ops_relay_retire() retires a relay (nothing waits for it any more)
+ * or makes a retired or draining one active again (store_relay.h).
  *
  * ops_relay_drain() takes a front end's raw text (feedctl relay drain
  * NAME [--hand-over RELAY [--max-age AGE]]), checks every word with the
@@ -46,5 +49,9 @@ struct ops_drain_in {
 };
 int ops_relay_drain(const struct ops_ctx *ox, const struct ops_drain_in *in,
 		    struct error *err) __attribute__((warn_unused_result));
+/* Retire a relay, or make a retired one active again (store_relay.h). */
+int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
+		     bool force, struct error *err)
+	__attribute__((warn_unused_result));
 
 #endif
