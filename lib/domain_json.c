@@ -155,6 +155,313 @@ json_t *domain_to_json(const struct domain *d, const struct propagation *p)
 	return o;
 }
 
+/* ---- the streaming writer ------------------------------------------ */
+
+/*
+ * domain_json_write() spells exactly what json_dumps(domain_to_json(),
+ * JSON_COMPACT) spells, without building the tree: the API's GET is
+ * mostly this.  jansson's string escapes: '"' and '\\' escaped, \b \f
+ * \n \r \t by name, other bytes below 0x20 as \u00XX (upper-case hex),
+ * everything else (DEL and all of UTF-8) as is.  The objects of dotted
+ * paths ("spam.low.action") open and close as the rows walk by, which
+ * needs the rows of one object contiguous in fields.def - as they are;
+ * test_domain_json compares both spellings over every row.  The bytes
+ * gather in a small local buffer and go to the strbuf in a few large
+ * appends.
+ */
+struct jw {
+	struct strbuf *sb;
+	size_t n;
+	char buf[1024];
+};
+
+static void jw_flush(struct jw *w)
+{
+	sbuf_add(w->sb, w->buf, w->n);
+	w->n = 0;
+}
+
+static void jw_add(struct jw *w, const void *p, size_t n)
+{
+	if (w->n + n > sizeof(w->buf)) {
+		jw_flush(w);
+		if (n > sizeof(w->buf)) {
+			sbuf_add(w->sb, p, n);
+			return;
+		}
+	}
+	memcpy(w->buf + w->n, p, n);
+	w->n += n;
+}
+
+/* a string literal, its length known at compile time */
+#define JW_LIT(w, lit) jw_add((w), (lit), sizeof(lit) - 1)
+
+static void jw_ch(struct jw *w, char c)
+{
+	if (w->n == sizeof(w->buf))
+		jw_flush(w);
+	w->buf[w->n++] = c;
+}
+
+static void put_str(struct jw *w, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *run;
+
+	jw_ch(w, '"');
+	for (;;) {
+		char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+		size_t n = 2;
+
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
+			;
+		jw_add(w, run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		switch (*p) {
+		case '"':
+		case '\\':
+			esc[1] = (char)*p;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			n = 6;
+		}
+		jw_add(w, esc, n);
+		p++;
+	}
+	jw_ch(w, '"');
+}
+
+/* "key": with the comma the member before it needs */
+static void put_key(struct jw *w, bool *first, const char *key, size_t n)
+{
+	if (!*first)
+		jw_ch(w, ',');
+	*first = false;
+	jw_ch(w, '"');
+	jw_add(w, key, n);
+	JW_LIT(w, "\":");
+}
+
+static void put_time(struct jw *w, int64_t t)
+{
+	char buf[32];
+
+	if (t == 0) {
+		JW_LIT(w, "null");
+		return;
+	}
+	time_format_utc(t, buf, sizeof(buf));
+	put_str(w, buf);
+}
+
+/* As "%lld" spells it. */
+static void put_int(struct jw *w, long long v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	unsigned long long u =
+		v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	jw_add(w, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static void put_dest(struct jw *w, const struct dest *d)
+{
+	JW_LIT(w, "{\"host\":");
+	put_str(w, d->ip.text);
+	JW_LIT(w, ",\"port\":");
+	put_int(w, d->port);
+	jw_ch(w, '}');
+}
+
+static void put_str_or_null(struct jw *w, const char *s)
+{
+	if (s[0] == '\0')
+		JW_LIT(w, "null");
+	else
+		put_str(w, s);
+}
+
+/* One row's value, as field_json() makes it. */
+static void put_field(struct jw *w, const struct domain *d,
+		      const struct field *f)
+{
+	switch (f->type) {
+	case FT_BOOL:
+		if (domain_field_bool(d, f))
+			JW_LIT(w, "true");
+		else
+			JW_LIT(w, "false");
+		break;
+	case FT_INT:
+		put_int(w, domain_field_int(d, f));
+		break;
+	case FT_ENUM:
+	case FT_TEXT:
+		put_str(w, domain_field_str(d, f));
+		break;
+	case FT_TIME:
+		put_time(w, domain_field_time(d, f));
+		break;
+	case FT_FINGERPRINT:
+		put_str_or_null(w, domain_field_str(d, f));
+		break;
+	case FT_CUSTOM:
+		break;
+	}
+}
+
+#define NEST_MAX 8
+
+/* The settings, as settings_to_json() sets them, after other members
+ * of the top level. */
+static void settings_write(struct jw *w, const struct domain *d)
+{
+	/* the open objects: the first open_len[k] bytes of open_path */
+	size_t open_len[NEST_MAX];
+	bool first[NEST_MAX + 1] = { false };
+	const char *open_path = "";
+	int depth = 0, i;
+	size_t k;
+
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		const char *path = f->path, *leaf, *dot;
+		int keep = 0;
+
+		if (f->flags & FF_CLI_ONLY ||
+		    (f->type == FT_CUSTOM && f->id != FLD_DEST_HOST &&
+		     f->id != FLD_FALLBACKS))
+			continue;
+		if (f->id == FLD_DEST_HOST)
+			path = "destination"; /* a top-level member */
+		/* how many of the open objects this path is inside */
+		while (keep < depth &&
+		       strncmp(path, open_path, open_len[keep]) == 0 &&
+		       path[open_len[keep]] == '.')
+			keep++;
+		for (; depth > keep; depth--)
+			jw_ch(w, '}');
+		/* open the rest of the path's objects */
+		leaf = path + (depth ? open_len[depth - 1] + 1 : 0);
+		while ((dot = strchr(leaf, '.')) != NULL) {
+			if (depth == NEST_MAX)
+				BUG("field path %s too deep", f->path);
+			put_key(w, &first[depth], leaf, (size_t)(dot - leaf));
+			jw_ch(w, '{');
+			open_len[depth++] = (size_t)(dot - path);
+			first[depth] = true;
+			leaf = dot + 1;
+		}
+		open_path = path;
+		put_key(w, &first[depth], leaf, strlen(leaf));
+		if (f->id == FLD_DEST_HOST) {
+			if (d->has_dest)
+				put_dest(w, &d->dest);
+			else
+				JW_LIT(w, "null");
+		} else if (f->id == FLD_FALLBACKS) {
+			jw_ch(w, '[');
+			for (k = 0; k < d->nfallbacks; k++) {
+				if (k > 0)
+					jw_ch(w, ',');
+				put_dest(w, &d->fallbacks[k]);
+			}
+			jw_ch(w, ']');
+		} else {
+			put_field(w, d, f);
+		}
+	}
+	for (; depth > 0; depth--)
+		jw_ch(w, '}');
+}
+
+void domain_json_write(struct strbuf *out, const struct domain *d,
+		       const struct propagation *p)
+{
+	struct jw w;
+
+	w.sb = out;
+	w.n = 0;
+	JW_LIT(&w, "{\"name\":");
+	put_str(&w, d->name.alabel);
+	JW_LIT(&w, ",\"unicode_name\":");
+	put_str(&w, d->name.ulabel);
+	JW_LIT(&w, ",\"mode\":");
+	put_str(&w, domain_mode_names[d->mode]);
+	JW_LIT(&w, ",\"temp_pop3\":");
+	if (d->temp_pop3) {
+		JW_LIT(&w, "{\"since\":");
+		put_time(&w, d->temp_pop3_since);
+		JW_LIT(&w, ",\"by\":");
+		put_str(&w, d->temp_pop3_by);
+		jw_ch(&w, '}');
+	} else {
+		JW_LIT(&w, "null");
+	}
+	settings_write(&w, d);
+	JW_LIT(&w, ",\"version\":");
+	put_int(&w, d->version);
+	JW_LIT(&w, ",\"created_at\":");
+	put_time(&w, d->created_at);
+	JW_LIT(&w, ",\"created_by\":");
+	put_str_or_null(&w, d->created_by);
+	JW_LIT(&w, ",\"updated_at\":");
+	put_time(&w, d->updated_at);
+	JW_LIT(&w, ",\"updated_by\":");
+	put_str_or_null(&w, d->updated_by);
+	JW_LIT(&w, ",\"ticket\":");
+	put_str_or_null(&w, d->ticket);
+	JW_LIT(&w, ",\"propagation\":");
+	if (p != NULL) {
+		JW_LIT(&w, "{\"sequence\":");
+		put_int(&w, p->sequence);
+		JW_LIT(&w, ",\"relays_applied\":");
+		put_int(&w, p->relays_applied);
+		JW_LIT(&w, ",\"relays_total\":");
+		put_int(&w, p->relays_total);
+		jw_ch(&w, '}');
+	} else {
+		JW_LIT(&w, "null");
+	}
+	jw_ch(&w, '}');
+	jw_flush(&w);
+}
+
+void domain_json_write_string(struct strbuf *out, const char *s)
+{
+	struct jw w;
+
+	w.sb = out;
+	w.n = 0;
+	put_str(&w, s);
+	jw_flush(&w);
+}
+
 /* ---- merge patch --------------------------------------------------- */
 
 static int type_error(struct error *err, const char *path, const char *want)
