@@ -41,6 +41,19 @@ void resp_json(struct resp *r, int status, const json_t *j)
 	free(s);
 }
 
+struct strbuf *resp_json_begin(struct resp *r, int status)
+{
+	r->status = status;
+	r->ctype = "application/json";
+	sbuf_reset(&r->body);
+	return &r->body;
+}
+
+void resp_json_end(struct resp *r)
+{
+	sbuf_addch(&r->body, '\n');
+}
+
 /* the slugs are the OpenAPI document's (lib/openapi.c) */
 static const char *problem_slug(int status)
 {
