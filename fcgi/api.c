@@ -22,6 +22,7 @@
 #include "domain_json.h"
 #include "fcgi.h"
 #include "ops.h"
+#include "ops_view.h"
 #include "probe.h"
 #include "probegate.h"
 #include "queue.h"
@@ -226,7 +227,7 @@ static void h_list(struct call *c)
 		f.scope = c->who.scope;
 		f.nscope = c->who.nscope;
 	}
-	if (store_domain_list(c->ox.store, &f, &l, &c->err) < 0) {
+	if (ops_domain_page(&c->ox, &f, &l, &c->err) < 0) {
 		fail(c);
 		goto out;
 	}
@@ -422,8 +423,7 @@ static void h_jobs(struct call *c)
 	struct domain d;
 
 	if (load(c, &d, NULL) == 0)
-		send_list(c, "jobs",
-			  store_job_list(c->ox.store, &d.name, &c->err));
+		send_list(c, "jobs", ops_domain_jobs(&c->ox, &d.name, &c->err));
 }
 
 static void h_mailboxes(struct call *c)
@@ -886,7 +886,7 @@ bad:
  */
 static void h_relays(struct call *c)
 {
-	json_t *l = store_relay_list(c->ox.store, &c->err), *o, *rl;
+	json_t *l = ops_relay_list(&c->ox, &c->err), *o, *rl;
 	size_t i;
 
 	if (l == NULL) {
@@ -906,7 +906,7 @@ static void h_relays(struct call *c)
  */
 static void h_relay_addresses(struct call *c)
 {
-	json_t *l = store_relay_addresses(c->ox.store, &c->err), *o;
+	json_t *l = ops_relay_addresses(&c->ox, &c->err), *o;
 
 	if (l == NULL) {
 		fail(c);
@@ -1083,8 +1083,7 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 	/* a reservation may vanish between reserve and get (its request
 	 * ended without an answer to keep): then try to take it again */
 	for (tries = 0; tries < 3; tries++) {
-		switch (store_idem_reserve(c->ox.store, owner, key, hash,
-					   &c->err)) {
+		switch (ops_idem_reserve(&c->ox, owner, key, hash, &c->err)) {
 		case 1:
 			return 0;
 		case 0:
@@ -1095,8 +1094,8 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 		}
 		sbuf_reset(&stored);
 		sbuf_reset(&headers);
-		switch (store_idem_get(c->ox.store, owner, key, hash, &status,
-				       &stored, &headers, &same, &c->err)) {
+		switch (ops_idem_get(&c->ox, owner, key, hash, &status, &stored,
+				     &headers, &same, &c->err)) {
 		case LOOKUP_FAIL:
 			fail(c);
 			goto done;
@@ -1185,16 +1184,15 @@ static void idem_end(struct call *c)
 	/* answers that a retry could change are not kept */
 	if (c->r->status >= 500 || c->r->status == 401 || c->r->status == 429 ||
 	    c->r->body.len == 0) {
-		rc = store_idem_release(c->ox.store, actor, key, &e);
+		rc = ops_idem_release(&c->ox, actor, key, &e);
 	} else if (c->secret && c->r->status < 300) {
-		rc = store_idem_put(c->ox.store, actor, key, 409, done, "{}",
-				    &e);
+		rc = ops_idem_put(&c->ox, actor, key, 409, done, "{}", &e);
 	} else {
 		h = answer_headers(c->r);
 		hs = json_dumps(h, JSON_COMPACT);
 		json_decref(h);
-		rc = store_idem_put(c->ox.store, actor, key, c->r->status,
-				    c->r->body.buf, hs ? hs : "{}", &e);
+		rc = ops_idem_put(&c->ox, actor, key, c->r->status,
+				  c->r->body.buf, hs ? hs : "{}", &e);
 		free(hs);
 	}
 	if (rc < 0) {
@@ -1365,11 +1363,12 @@ out:
 void health_handle(struct req *q, struct resp *r)
 {
 	struct error err = ERROR_INIT;
-	struct store *s = worker_store(q->w, &err);
+	struct ops_ctx ox = { .conf = q->w->conf };
 	json_t *j;
 
 	/* the relays listing is a cheap query that needs the database */
-	if (s == NULL || (j = store_relay_list(s, &err)) == NULL) {
+	if ((ox.store = worker_store(q->w, &err)) == NULL ||
+	    (j = ops_relay_list(&ox, &err)) == NULL) {
 		resp_problem(r, 503, &err);
 	} else {
 		json_decref(j);

@@ -70,6 +70,12 @@ json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 	}
 }
 
+int ops_domain_page(const struct ops_ctx *ox, const struct domain_filter *f,
+		    struct domain_list *out, struct error *err)
+{
+	return store_domain_list(ox->store, f, out, err);
+}
+
 json_t *ops_job_list(const struct ops_ctx *ox, const char *name,
 		     struct error *err)
 {
@@ -93,6 +99,11 @@ json_t *ops_relay_list(const struct ops_ctx *ox, struct error *err)
 	return store_relay_list(ox->store, err);
 }
 
+json_t *ops_relay_addresses(const struct ops_ctx *ox, struct error *err)
+{
+	return store_relay_addresses(ox->store, err);
+}
+
 json_t *ops_token_list(const struct ops_ctx *ox, struct error *err)
 {
 	return store_token_list(ox->store, err);
@@ -107,4 +118,34 @@ int ops_token_revoke(const struct ops_ctx *ox, const char *name,
 		     struct error *err)
 {
 	return store_token_revoke(ox->store, name, &ox->change, err);
+}
+
+int ops_idem_reserve(const struct ops_ctx *ox, const char *owner,
+		     const char *key, const unsigned char hash[32],
+		     struct error *err)
+{
+	return store_idem_reserve(ox->store, owner, key, hash, err);
+}
+
+enum lookup ops_idem_get(const struct ops_ctx *ox, const char *owner,
+			 const char *key, const unsigned char hash[32],
+			 int *status, struct strbuf *response,
+			 struct strbuf *headers, bool *same, struct error *err)
+{
+	return store_idem_get(ox->store, owner, key, hash, status, response,
+			      headers, same, err);
+}
+
+int ops_idem_put(const struct ops_ctx *ox, const char *owner, const char *key,
+		 int status, const char *response, const char *headers,
+		 struct error *err)
+{
+	return store_idem_put(ox->store, owner, key, status, response, headers,
+			      err);
+}
+
+int ops_idem_release(const struct ops_ctx *ox, const char *owner,
+		     const char *key, struct error *err)
+{
+	return store_idem_release(ox->store, owner, key, err);
 }

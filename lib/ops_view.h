@@ -39,6 +39,11 @@ void ops_session_close(struct ops_ctx *ox);
  */
 json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 			const char *match, struct error *err);
+/* One keyset page of domains as f asks (the API's list: f->limit rows
+ * after f->after, within f's scope), with their propagation. */
+int ops_domain_page(const struct ops_ctx *ox, const struct domain_filter *f,
+		    struct domain_list *out, struct error *err)
+	__attribute__((warn_unused_result));
 /* The jobs of one domain (name, validated) or of all (name NULL). */
 json_t *ops_job_list(const struct ops_ctx *ox, const char *name,
 		     struct error *err);
@@ -46,9 +51,30 @@ json_t *ops_job_list(const struct ops_ctx *ox, const char *name,
 json_t *ops_domain_jobs(const struct ops_ctx *ox, const struct domain_name *dn,
 			struct error *err);
 json_t *ops_relay_list(const struct ops_ctx *ox, struct error *err);
+/* The addresses the relays send from (public: customers' firewalls). */
+json_t *ops_relay_addresses(const struct ops_ctx *ox, struct error *err);
 json_t *ops_token_list(const struct ops_ctx *ox, struct error *err);
 json_t *ops_staff_list(const struct ops_ctx *ox, struct error *err);
 int ops_token_revoke(const struct ops_ctx *ox, const char *name,
 		     struct error *err) __attribute__((warn_unused_result));
+/*
+ * The API's Idempotency-Keys of one owner (a token): reserve before the
+ * request runs (1: held by this caller, 0: a row exists, look at it
+ * with get), keep the answer (put) or give the key up (release); see
+ * store_idem_reserve() for the rows.
+ */
+int ops_idem_reserve(const struct ops_ctx *ox, const char *owner,
+		     const char *key, const unsigned char hash[32],
+		     struct error *err) __attribute__((warn_unused_result));
+enum lookup ops_idem_get(const struct ops_ctx *ox, const char *owner,
+			 const char *key, const unsigned char hash[32],
+			 int *status, struct strbuf *response,
+			 struct strbuf *headers, bool *same, struct error *err);
+int ops_idem_put(const struct ops_ctx *ox, const char *owner, const char *key,
+		 int status, const char *response, const char *headers,
+		 struct error *err) __attribute__((warn_unused_result));
+int ops_idem_release(const struct ops_ctx *ox, const char *owner,
+		     const char *key, struct error *err)
+	__attribute__((warn_unused_result));
 
 #endif
