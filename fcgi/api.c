@@ -37,9 +37,10 @@ struct call {
 	struct resp *r;
 	struct principal who;
 	struct ops_ctx ox;
-	const char *name; /* {name} of the path, or NULL */
-	const char *sub;  /* the part after {name}/, or NULL */
-	char item[24];	  /* S_QUARANTINED: the {id} */
+	const char *name;      /* {name} of the path, or NULL */
+	struct domain_name dn; /* name, as path_domain() parsed it */
+	const char *sub;       /* the part after {name}/, or NULL */
+	char item[24];	       /* S_QUARANTINED: the {id} */
 	struct error err;
 	bool secret; /* the answer holds passwords: never stored */
 };
@@ -70,7 +71,10 @@ static void fail(struct call *c)
 
 static void etag(struct call *c, const struct domain *d)
 {
-	resp_header(c->r, "ETag", "\"%lld\"", (long long)d->version);
+	char v[32];
+
+	(void)snprintf(v, sizeof(v), "\"%lld\"", (long long)d->version);
+	resp_header_text(c->r, "ETag", v);
 }
 
 static void send_domain(struct call *c, int status, const struct domain *d,
@@ -120,24 +124,23 @@ static json_t *body_json(struct call *c, const char *const *types)
  */
 static int path_domain(struct call *c)
 {
-	struct domain_name dn;
-
-	if (ops_name(c->ox.conf, c->name, &dn, &c->err) < 0 ||
-	    !auth_sees(&c->who, dn.alabel)) {
+	if (ops_name(c->ox.conf, c->name, &c->dn, &c->err) < 0 ||
+	    !auth_sees(&c->who, c->dn.alabel)) {
 		error_clear(&c->err);
 		resp_problem_msg(c->r, 404, "name", "no such domain");
 		return -1;
 	}
-	log_ctx_set(LOG_F_DOMAIN, dn.alabel);
+	log_ctx_set(LOG_F_DOMAIN, c->dn.alabel);
 	if (c->item[0] != '\0')
 		log_ctx_set(LOG_F_QUEUE_ID, c->item);
 	return 0;
 }
 
-/* Read the domain of the path (path_domain() has vetted the name). */
+/* Read the domain of the path (path_domain() has vetted the name into
+ * c->dn: it is not parsed again). */
 static int load(struct call *c, struct domain *d, struct propagation *p)
 {
-	if (ops_domain_get(&c->ox, c->name, d, p, &c->err) < 0) {
+	if (ops_domain_read(&c->ox, &c->dn, d, p, &c->err) < 0) {
 		fail(c);
 		return -1;
 	}

@@ -29,6 +29,20 @@ void resp_header(struct resp *r, const char *name, const char *fmt, ...)
 	sbuf_release(&v);
 }
 
+void resp_header_text(struct resp *r, const char *name, const char *value)
+{
+	size_t at;
+
+	sbuf_addstr(&r->headers, name);
+	sbuf_addstr(&r->headers, ": ");
+	at = r->headers.len;
+	sbuf_addstr(&r->headers, value);
+	for (; at < r->headers.len; at++)
+		if (r->headers.buf[at] == '\r' || r->headers.buf[at] == '\n')
+			r->headers.buf[at] = ' '; /* never a second header */
+	sbuf_addstr(&r->headers, "\r\n");
+}
+
 void resp_json(struct resp *r, int status, const json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -26,6 +26,8 @@ struct resp {
 /* Add one header line; CR, LF and NUL in the value become spaces. */
 void resp_header(struct resp *r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same for a value already formatted (no printf on the way). */
+void resp_header_text(struct resp *r, const char *name, const char *value);
 /* The status and j as the body (application/json). */
 void resp_json(struct resp *r, int status, const json_t *j);
 /* The status and an empty application/json body for the caller to

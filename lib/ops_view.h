@@ -39,6 +39,11 @@ void ops_session_close(struct ops_ctx *ox);
  */
 json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 			const char *match, struct error *err);
+/* One domain, as ops_domain_get() reads it, by a name ops_name()
+ * has vetted already (the API's path: parsed once per request). */
+int ops_domain_read(const struct ops_ctx *ox, const struct domain_name *dn,
+		    struct domain *out, struct propagation *prop,
+		    struct error *err) __attribute__((warn_unused_result));
 /* One keyset page of domains as f asks (the API's list: f->limit rows
  * after f->after, within f's scope), with their propagation. */
 int ops_domain_page(const struct ops_ctx *ox, const struct domain_filter *f,
