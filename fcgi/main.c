@@ -389,7 +389,8 @@ static double ms_since(const struct timespec *t0)
  *     SIGILL, SIGFPE, SIGABRT: the handler writes the whole lines
  *     buffered, then the signal takes its default course).
  * Only SIGKILL (or the machine stopping) can lose lines: at most the
- * last ALOG_MAX_MS of each worker's.
+ * last ALOG_MAX_MS of each worker's.  (A crash in the middle of a
+ * worker's write may repeat some of its lines; none is lost.)
  */
 #define ALOG_BUF    4096
 #define ALOG_MAX_MS 100
@@ -405,7 +406,8 @@ struct alog {
 
 static struct alog *alogs;
 static int nalogs;
-static bool alog_plain; /* buffered to stderr, not log_info() */
+static atomic_int alog_dying; /* a fatal signal's handler is writing */
+static bool alog_plain;	      /* buffered to stderr, not log_info() */
 
 static int64_t mono_ms(void)
 {
@@ -457,6 +459,11 @@ static void alog_add(struct alog *a, const char *line, size_t n, bool flush)
 		memcpy(a->buf + len, line, n);
 		/* the fatal-signal handler reads len: the line is whole */
 		atomic_store(&a->len, len + n);
+		/* a handler that read len before the store above has set
+		 * alog_dying first: then this line is written here (twice,
+		 * at worst), not lost with an answer already sent */
+		if (atomic_load(&alog_dying))
+			write_all(line, n);
 	}
 	if (flush || now - a->since_ms >= ALOG_MAX_MS)
 		alog_flush_locked(a);
@@ -487,6 +494,7 @@ static void alog_fatal(int sig)
 {
 	int i;
 
+	atomic_store(&alog_dying, 1); /* before reading any len */
 	for (i = 0; i < nalogs; i++)
 		write_all(alogs[i].buf, atomic_load(&alogs[i].len));
 	(void)raise(sig);
@@ -812,10 +820,12 @@ int main(int argc, char **argv)
 	log_info("listening on %s with %ld workers",
 		 listen_spec ? listen_spec : conf.fcgi_listen, nworkers);
 	for (;;) {
-		/* woken every ALOG_MAX_MS for the access log's old lines */
+		/* woken every ALOG_MAX_MS for the access log's old lines
+		 * (on stderr; the journal's are never held) */
 		struct timespec tick = { 0, ALOG_MAX_MS * 1000000L };
 
-		sig = sigtimedwait(&set, NULL, &tick);
+		sig = alog_plain ? sigtimedwait(&set, NULL, &tick)
+				 : sigwaitinfo(&set, NULL);
 		if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
 			alog_tick(false);
 			continue;
