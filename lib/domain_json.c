@@ -11,6 +11,7 @@
 #include "domain_json.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -165,9 +166,9 @@ json_t *domain_to_json(const struct domain *d, const struct propagation *p)
  * everything else (DEL and all of UTF-8) as is.  The objects of dotted
  * paths ("spam.low.action") open and close as the rows walk by, which
  * needs the rows of one object contiguous in fields.def - as they are;
- * test_domain_json compares both spellings over every row.  The bytes
- * gather in a small local buffer and go to the strbuf in a few large
- * appends.
+ * test_domain_json compares both spellings over every row.  The keys
+ * are laid out once (layout_make); the bytes gather in a small local
+ * buffer and go to the strbuf in a few large appends.
  */
 struct jw {
 	struct strbuf *sb;
@@ -250,17 +251,6 @@ static void put_str(struct jw *w, const char *s)
 	jw_ch(w, '"');
 }
 
-/* "key": with the comma the member before it needs */
-static void put_key(struct jw *w, bool *first, const char *key, size_t n)
-{
-	if (!*first)
-		jw_ch(w, ',');
-	*first = false;
-	jw_ch(w, '"');
-	jw_add(w, key, n);
-	JW_LIT(w, "\":");
-}
-
 static void put_time(struct jw *w, int64_t t)
 {
 	char buf[32];
@@ -337,25 +327,58 @@ static void put_field(struct jw *w, const struct domain *d,
 
 #define NEST_MAX 8
 
-/* The settings, as settings_to_json() sets them, after other members
- * of the top level. */
-static void settings_write(struct jw *w, const struct domain *d)
+/*
+ * The keys and braces around the settings depend on fields.def alone:
+ * made once, they are for each row the text between the value before
+ * it and its own ("," and the key, closing and opening the objects of
+ * dotted paths), and after the last row the braces that close.
+ */
+static struct {
+	size_t off[FLD_COUNT + 1], len[FLD_COUNT + 1];
+	bool skip[FLD_COUNT];
+	char text[1024];
+	size_t n;
+} layout;
+static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
+
+static void layout_add(const char *p, size_t n)
+{
+	if (layout.n + n > sizeof(layout.text))
+		BUG("fields.def keys exceed %zu bytes", sizeof(layout.text));
+	memcpy(layout.text + layout.n, p, n);
+	layout.n += n;
+}
+
+/* "key": with the comma the member before it needs */
+static void layout_key(bool *first, const char *key, size_t n)
+{
+	if (!*first)
+		layout_add(",", 1);
+	*first = false;
+	layout_add("\"", 1);
+	layout_add(key, n);
+	layout_add("\":", 2);
+}
+
+static void layout_make(void)
 {
 	/* the open objects: the first open_len[k] bytes of open_path */
 	size_t open_len[NEST_MAX];
-	bool first[NEST_MAX + 1] = { false };
+	bool first[NEST_MAX + 1] = { false }; /* after "temp_pop3" */
 	const char *open_path = "";
 	int depth = 0, i;
-	size_t k;
 
 	for (i = 0; i < FLD_COUNT; i++) {
 		const struct field *f = &domain_fields[i];
 		const char *path = f->path, *leaf, *dot;
 		int keep = 0;
 
-		if (f->flags & FF_CLI_ONLY ||
-		    (f->type == FT_CUSTOM && f->id != FLD_DEST_HOST &&
-		     f->id != FLD_FALLBACKS))
+		layout.off[i] = layout.n;
+		layout.skip[i] =
+			f->flags & FF_CLI_ONLY ||
+			(f->type == FT_CUSTOM && f->id != FLD_DEST_HOST &&
+			 f->id != FLD_FALLBACKS);
+		if (layout.skip[i])
 			continue;
 		if (f->id == FLD_DEST_HOST)
 			path = "destination"; /* a top-level member */
@@ -365,20 +388,42 @@ static void settings_write(struct jw *w, const struct domain *d)
 		       path[open_len[keep]] == '.')
 			keep++;
 		for (; depth > keep; depth--)
-			jw_ch(w, '}');
+			layout_add("}", 1);
 		/* open the rest of the path's objects */
 		leaf = path + (depth ? open_len[depth - 1] + 1 : 0);
 		while ((dot = strchr(leaf, '.')) != NULL) {
 			if (depth == NEST_MAX)
 				BUG("field path %s too deep", f->path);
-			put_key(w, &first[depth], leaf, (size_t)(dot - leaf));
-			jw_ch(w, '{');
+			layout_key(&first[depth], leaf, (size_t)(dot - leaf));
+			layout_add("{", 1);
 			open_len[depth++] = (size_t)(dot - path);
 			first[depth] = true;
 			leaf = dot + 1;
 		}
 		open_path = path;
-		put_key(w, &first[depth], leaf, strlen(leaf));
+		layout_key(&first[depth], leaf, strlen(leaf));
+		layout.len[i] = layout.n - layout.off[i];
+	}
+	layout.off[FLD_COUNT] = layout.n;
+	for (; depth > 0; depth--)
+		layout_add("}", 1);
+	layout.len[FLD_COUNT] = layout.n - layout.off[FLD_COUNT];
+}
+
+/* The settings, as settings_to_json() sets them, after other members
+ * of the top level. */
+static void settings_write(struct jw *w, const struct domain *d)
+{
+	int i;
+	size_t k;
+
+	(void)pthread_once(&layout_once, layout_make);
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+
+		if (layout.skip[i])
+			continue;
+		jw_add(w, layout.text + layout.off[i], layout.len[i]);
 		if (f->id == FLD_DEST_HOST) {
 			if (d->has_dest)
 				put_dest(w, &d->dest);
@@ -396,8 +441,7 @@ static void settings_write(struct jw *w, const struct domain *d)
 			put_field(w, d, f);
 		}
 	}
-	for (; depth > 0; depth--)
-		jw_ch(w, '}');
+	jw_add(w, layout.text + layout.off[FLD_COUNT], layout.len[FLD_COUNT]);
 }
 
 void domain_json_write(struct strbuf *out, const struct domain *d,
