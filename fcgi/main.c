@@ -327,31 +327,48 @@ static void dispatch(struct req *q, struct resp *r)
 		resp_problem_msg(r, 404, NULL, "no such resource");
 }
 
+/* the response's fixed lines, gathered for one FCGX_PutStr */
+struct head {
+	char buf[512];
+	size_t n;
+};
+
+static void head_add(struct head *h, const char *s)
+{
+	size_t n = strnlen(s, sizeof(h->buf) - 1 - h->n);
+
+	memcpy(h->buf + h->n, s, n);
+	h->n += n;
+}
+
 static void write_resp(FCGX_Request *fr, const struct req *q,
 		       const struct resp *r)
 {
-	char head[512];
-	int n;
+	struct head h = { .n = 0 };
+	char code[4];
+	int st = r->status >= 100 && r->status <= 999 ? r->status : 500;
 
-	/* one block for the fixed lines (not one FCGX_FPrintF each) */
-	if (r->body.len > 0 || r->status != 204)
-		n = snprintf(head, sizeof(head),
-			     "Status: %d %s\r\nContent-Type: %.200s\r\n",
-			     r->status, http_reason(r->status),
-			     r->ctype ? r->ctype : "text/plain; charset=utf-8");
-	else
-		n = snprintf(head, sizeof(head), "Status: %d %s\r\n", r->status,
-			     http_reason(r->status));
-	if (n < 0 || (size_t)n >= sizeof(head))
-		n = 0;
-	n += snprintf(head + n, sizeof(head) - (size_t)n,
-		      "Cache-Control: no-store\r\n"
-		      "X-Content-Type-Options: nosniff\r\n"
-		      "X-Request-Id: %s\r\n",
-		      q->id);
-	if ((size_t)n >= sizeof(head))
-		n = (int)sizeof(head) - 1;
-	FCGX_PutStr(head, n, fr->out);
+	/* one block for the fixed lines, no printf: every answer has them */
+	code[0] = (char)('0' + st / 100);
+	code[1] = (char)('0' + st / 10 % 10);
+	code[2] = (char)('0' + st % 10);
+	code[3] = '\0';
+	head_add(&h, "Status: ");
+	head_add(&h, code);
+	head_add(&h, " ");
+	head_add(&h, http_reason(st));
+	head_add(&h, "\r\n");
+	if (r->body.len > 0 || r->status != 204) {
+		head_add(&h, "Content-Type: ");
+		head_add(&h, r->ctype ? r->ctype : "text/plain; charset=utf-8");
+		head_add(&h, "\r\n");
+	}
+	head_add(&h, "Cache-Control: no-store\r\n"
+		     "X-Content-Type-Options: nosniff\r\n"
+		     "X-Request-Id: ");
+	head_add(&h, q->id);
+	head_add(&h, "\r\n");
+	FCGX_PutStr(h.buf, (int)h.n, fr->out);
 	FCGX_PutStr(r->headers.buf, (int)r->headers.len, fr->out);
 	FCGX_PutS("\r\n", fr->out);
 	if (r->status != 204 && r->status != 304 &&
