@@ -22,6 +22,7 @@
 #include "domain_json.h"
 #include "fcgi.h"
 #include "ops.h"
+#include "ops_view.h"
 #include "probe.h"
 #include "probegate.h"
 #include "queue.h"
@@ -36,9 +37,10 @@ struct call {
 	struct resp *r;
 	struct principal who;
 	struct ops_ctx ox;
-	const char *name; /* {name} of the path, or NULL */
-	const char *sub;  /* the part after {name}/, or NULL */
-	char item[24];	  /* S_QUARANTINED: the {id} */
+	const char *name;      /* {name} of the path, or NULL */
+	struct domain_name dn; /* name, as path_domain() parsed it */
+	const char *sub;       /* the part after {name}/, or NULL */
+	char item[24];	       /* S_QUARANTINED: the {id} */
 	struct error err;
 	bool secret; /* the answer holds passwords: never stored */
 };
@@ -69,17 +71,19 @@ static void fail(struct call *c)
 
 static void etag(struct call *c, const struct domain *d)
 {
-	resp_header(c->r, "ETag", "\"%lld\"", (long long)d->version);
+	char v[32];
+
+	(void)snprintf(v, sizeof(v), "\"%lld\"", (long long)d->version);
+	resp_header_text(c->r, "ETag", v);
 }
 
 static void send_domain(struct call *c, int status, const struct domain *d,
 			const struct propagation *p)
 {
-	json_t *j = domain_to_json(d, p);
-
-	resp_json(c->r, status, j);
+	/* written straight into the answer: no tree (the GET's cost) */
+	domain_json_write(resp_json_begin(c->r, status), d, p);
+	resp_json_end(c->r);
 	etag(c, d);
-	json_decref(j);
 }
 
 /* Parse the body as one JSON document of an accepted media type. */
@@ -120,24 +124,23 @@ static json_t *body_json(struct call *c, const char *const *types)
  */
 static int path_domain(struct call *c)
 {
-	struct domain_name dn;
-
-	if (ops_name(c->ox.conf, c->name, &dn, &c->err) < 0 ||
-	    !auth_sees(&c->who, dn.alabel)) {
+	if (ops_name(c->ox.conf, c->name, &c->dn, &c->err) < 0 ||
+	    !auth_sees(&c->who, c->dn.alabel)) {
 		error_clear(&c->err);
 		resp_problem_msg(c->r, 404, "name", "no such domain");
 		return -1;
 	}
-	log_ctx_set(LOG_F_DOMAIN, dn.alabel);
+	log_ctx_set(LOG_F_DOMAIN, c->dn.alabel);
 	if (c->item[0] != '\0')
 		log_ctx_set(LOG_F_QUEUE_ID, c->item);
 	return 0;
 }
 
-/* Read the domain of the path (path_domain() has vetted the name). */
+/* Read the domain of the path (path_domain() has vetted the name into
+ * c->dn: it is not parsed again). */
 static int load(struct call *c, struct domain *d, struct propagation *p)
 {
-	if (ops_domain_get(&c->ox, c->name, d, p, &c->err) < 0) {
+	if (ops_domain_read(&c->ox, &c->dn, d, p, &c->err) < 0) {
 		fail(c);
 		return -1;
 	}
@@ -180,8 +183,8 @@ static void h_list(struct call *c)
 	struct domain_filter f = { -1, NULL, NULL, LIST_DEFAULT, NULL, 0 };
 	struct http_form qs = HTTP_FORM_INIT;
 	struct domain_list l = { 0 };
+	struct strbuf *body;
 	const char *v;
-	json_t *items, *o;
 	size_t k;
 	long limit;
 
@@ -227,20 +230,24 @@ static void h_list(struct call *c)
 		f.scope = c->who.scope;
 		f.nscope = c->who.nscope;
 	}
-	if (store_domain_list(c->ox.store, &f, &l, &c->err) < 0) {
+	if (ops_domain_page(&c->ox, &f, &l, &c->err) < 0) {
 		fail(c);
 		goto out;
 	}
-	items = json_array();
-	for (k = 0; k < l.n; k++)
-		json_array_append_new(items,
-				      domain_to_json(&l.v[k], &l.prop[k]));
-	o = json_pack("{s:o}", "domains", items);
+	/* {"domains":[...],"next":...} written straight into the answer */
+	body = resp_json_begin(c->r, 200);
+	sbuf_addstr(body, "{\"domains\":[");
+	for (k = 0; k < l.n; k++) {
+		if (k > 0)
+			sbuf_addch(body, ',');
+		domain_json_write(body, &l.v[k], &l.prop[k]);
+	}
+	sbuf_addstr(body, "],\"next\":");
 	if (l.n == (size_t)f.limit && l.n > 0) {
 		struct strbuf link = STRBUF_INIT;
 		const char *last = l.v[l.n - 1].name.alabel;
 
-		json_object_set_new(o, "next", json_string(last));
+		domain_json_write_string(body, last);
 		sbuf_addf(&link, "</api/v1/domains?limit=%ld&after=", f.limit);
 		sbuf_addurl(&link, last);
 		if (f.mode >= 0)
@@ -250,14 +257,13 @@ static void h_list(struct call *c)
 			sbuf_addurl(&link, f.match);
 		}
 		sbuf_addstr(&link, ">; rel=\"next\"");
-		resp_json(c->r, 200, o);
 		resp_header(c->r, "Link", "%s", link.buf);
 		sbuf_release(&link);
 	} else {
-		json_object_set_new(o, "next", json_null());
-		resp_json(c->r, 200, o);
+		sbuf_addstr(body, "null");
 	}
-	json_decref(o);
+	sbuf_addch(body, '}');
+	resp_json_end(c->r);
 	domain_list_release(&l);
 out:
 	http_form_release(&qs);
@@ -420,8 +426,7 @@ static void h_jobs(struct call *c)
 	struct domain d;
 
 	if (load(c, &d, NULL) == 0)
-		send_list(c, "jobs",
-			  store_job_list(c->ox.store, &d.name, &c->err));
+		send_list(c, "jobs", ops_domain_jobs(&c->ox, &d.name, &c->err));
 }
 
 static void h_mailboxes(struct call *c)
@@ -884,7 +889,7 @@ bad:
  */
 static void h_relays(struct call *c)
 {
-	json_t *l = store_relay_list(c->ox.store, &c->err), *o, *rl;
+	json_t *l = ops_relay_list(&c->ox, &c->err), *o, *rl;
 	size_t i;
 
 	if (l == NULL) {
@@ -904,7 +909,7 @@ static void h_relays(struct call *c)
  */
 static void h_relay_addresses(struct call *c)
 {
-	json_t *l = store_relay_addresses(c->ox.store, &c->err), *o;
+	json_t *l = ops_relay_addresses(&c->ox, &c->err), *o;
 
 	if (l == NULL) {
 		fail(c);
@@ -1081,8 +1086,7 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 	/* a reservation may vanish between reserve and get (its request
 	 * ended without an answer to keep): then try to take it again */
 	for (tries = 0; tries < 3; tries++) {
-		switch (store_idem_reserve(c->ox.store, owner, key, hash,
-					   &c->err)) {
+		switch (ops_idem_reserve(&c->ox, owner, key, hash, &c->err)) {
 		case 1:
 			return 0;
 		case 0:
@@ -1093,8 +1097,8 @@ static int idem_begin(struct call *c, unsigned char hash[32])
 		}
 		sbuf_reset(&stored);
 		sbuf_reset(&headers);
-		switch (store_idem_get(c->ox.store, owner, key, hash, &status,
-				       &stored, &headers, &same, &c->err)) {
+		switch (ops_idem_get(&c->ox, owner, key, hash, &status, &stored,
+				     &headers, &same, &c->err)) {
 		case LOOKUP_FAIL:
 			fail(c);
 			goto done;
@@ -1183,16 +1187,15 @@ static void idem_end(struct call *c)
 	/* answers that a retry could change are not kept */
 	if (c->r->status >= 500 || c->r->status == 401 || c->r->status == 429 ||
 	    c->r->body.len == 0) {
-		rc = store_idem_release(c->ox.store, actor, key, &e);
+		rc = ops_idem_release(&c->ox, actor, key, &e);
 	} else if (c->secret && c->r->status < 300) {
-		rc = store_idem_put(c->ox.store, actor, key, 409, done, "{}",
-				    &e);
+		rc = ops_idem_put(&c->ox, actor, key, 409, done, "{}", &e);
 	} else {
 		h = answer_headers(c->r);
 		hs = json_dumps(h, JSON_COMPACT);
 		json_decref(h);
-		rc = store_idem_put(c->ox.store, actor, key, c->r->status,
-				    c->r->body.buf, hs ? hs : "{}", &e);
+		rc = ops_idem_put(&c->ox, actor, key, c->r->status,
+				  c->r->body.buf, hs ? hs : "{}", &e);
 		free(hs);
 	}
 	if (rc < 0) {
@@ -1363,11 +1366,12 @@ out:
 void health_handle(struct req *q, struct resp *r)
 {
 	struct error err = ERROR_INIT;
-	struct store *s = worker_store(q->w, &err);
+	struct ops_ctx ox = { .conf = q->w->conf };
 	json_t *j;
 
 	/* the relays listing is a cheap query that needs the database */
-	if (s == NULL || (j = store_relay_list(s, &err)) == NULL) {
+	if ((ox.store = worker_store(q->w, &err)) == NULL ||
+	    (j = ops_relay_list(&ox, &err)) == NULL) {
 		resp_problem(r, 503, &err);
 	} else {
 		json_decref(j);

@@ -14,7 +14,9 @@
  * needs it gets 503 problem+json with Retry-After, and the next request
  * after the database is back is served without a restart; every
  * response carries Cache-Control: no-store and X-Request-Id; one access
- * log line per request (stderr), client text escaped.
+ * log line per request, client text escaped (to the journal, or to
+ * stderr in batches that lose nothing on exit or crash: see "the
+ * access log" below).
  * SIGTERM/SIGINT: stop accepting, finish the requests in flight, exit.
  *
  * Peers: MXFEED_STAFF_USER is trusted because only nginx may connect.
@@ -25,13 +27,16 @@
  * cannot tell its peers apart and needs fcgi.peers = [ "any" ].
  */
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <curl/curl.h>
 #include <fcgiapp.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,22 +175,77 @@ struct store *worker_store(struct worker *w, struct error *err)
 
 /* ---- one request ------------------------------------------------- */
 
-static const char *param(FCGX_Request *fr, const char *name)
+/*
+ * The FastCGI parameters a request uses, read in one pass over the
+ * environment (FCGX_GetParam() walks it once per name).  The first of
+ * a repeated name wins, as with FCGX_GetParam().
+ */
+struct fparams {
+	const char *method, *uri, *script, *query, *ctype, *auth, *if_match,
+		*idem, *ticket, *origin, *host, *scheme, *https, *staff, *addr,
+		*clen, *req_id;
+};
+
+#define FP(name, m)                                                            \
+	{                                                                      \
+		name, sizeof(name) - 1, offsetof(struct fparams, m)            \
+	}
+static const struct {
+	const char *name;
+	size_t len, off;
+} fparam_names[] = {
+	FP("REQUEST_METHOD", method),
+	FP("DOCUMENT_URI", uri),
+	FP("SCRIPT_NAME", script),
+	FP("QUERY_STRING", query),
+	FP("CONTENT_TYPE", ctype),
+	FP("HTTP_AUTHORIZATION", auth),
+	FP("HTTP_IF_MATCH", if_match),
+	FP("HTTP_IDEMPOTENCY_KEY", idem),
+	FP("HTTP_X_TICKET", ticket),
+	FP("HTTP_ORIGIN", origin),
+	FP("HTTP_HOST", host),
+	FP("REQUEST_SCHEME", scheme),
+	FP("HTTPS", https),
+	FP("MXFEED_STAFF_USER", staff),
+	FP("REMOTE_ADDR", addr),
+	FP("CONTENT_LENGTH", clen),
+	FP("REQUEST_ID", req_id),
+};
+#undef FP
+
+static void read_params(FCGX_Request *fr, struct fparams *fp)
 {
-	return FCGX_GetParam(name, fr->envp);
+	char **e;
+	size_t i;
+
+	memset(fp, 0, sizeof(*fp));
+	for (e = fr->envp; e != NULL && *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t n;
+
+		if (eq == NULL)
+			continue;
+		n = (size_t)(eq - *e);
+		for (i = 0; i < sizeof(fparam_names) / sizeof(*fparam_names);
+		     i++) {
+			const char **dst;
+
+			if (fparam_names[i].len != n ||
+			    memcmp(fparam_names[i].name, *e, n) != 0)
+				continue;
+			dst = (const char **)(void *)((char *)fp +
+						      fparam_names[i].off);
+			if (*dst == NULL)
+				*dst = eq + 1;
+			break;
+		}
+	}
 }
 
-static const char *param_or(FCGX_Request *fr, const char *name, const char *def)
-{
-	const char *v = param(fr, name);
-
-	return v ? v : def;
-}
-
-static void make_id(struct req *q, FCGX_Request *fr)
+static void make_id(struct req *q, const char *nid /* nginx's $request_id */)
 {
 	static const char hex[] = "0123456789abcdef";
-	const char *nid = param(fr, "REQUEST_ID"); /* nginx's $request_id */
 	unsigned char rnd[REQ_ID_LEN / 2];
 	size_t i;
 
@@ -204,9 +264,9 @@ static void make_id(struct req *q, FCGX_Request *fr)
 }
 
 /* Read the body; 413 before reading when it is announced too large. */
-static int read_body(struct req *q, FCGX_Request *fr, struct resp *r)
+static int read_body(struct req *q, FCGX_Request *fr, const char *cl,
+		     struct resp *r)
 {
-	const char *cl = param(fr, "CONTENT_LENGTH");
 	struct error err = ERROR_INIT;
 	long len = 0;
 	char buf[8192];
@@ -267,19 +327,48 @@ static void dispatch(struct req *q, struct resp *r)
 		resp_problem_msg(r, 404, NULL, "no such resource");
 }
 
+/* the response's fixed lines, gathered for one FCGX_PutStr */
+struct head {
+	char buf[512];
+	size_t n;
+};
+
+static void head_add(struct head *h, const char *s)
+{
+	size_t n = strnlen(s, sizeof(h->buf) - 1 - h->n);
+
+	memcpy(h->buf + h->n, s, n);
+	h->n += n;
+}
+
 static void write_resp(FCGX_Request *fr, const struct req *q,
 		       const struct resp *r)
 {
-	FCGX_FPrintF(fr->out, "Status: %d %s\r\n", r->status,
-		     http_reason(r->status));
-	if (r->body.len > 0 || r->status != 204)
-		FCGX_FPrintF(fr->out, "Content-Type: %s\r\n",
-			     r->ctype ? r->ctype : "text/plain; charset=utf-8");
-	FCGX_FPrintF(fr->out,
-		     "Cache-Control: no-store\r\n"
+	struct head h = { .n = 0 };
+	char code[4];
+	int st = r->status >= 100 && r->status <= 999 ? r->status : 500;
+
+	/* one block for the fixed lines, no printf: every answer has them */
+	code[0] = (char)('0' + st / 100);
+	code[1] = (char)('0' + st / 10 % 10);
+	code[2] = (char)('0' + st % 10);
+	code[3] = '\0';
+	head_add(&h, "Status: ");
+	head_add(&h, code);
+	head_add(&h, " ");
+	head_add(&h, http_reason(st));
+	head_add(&h, "\r\n");
+	if (r->body.len > 0 || r->status != 204) {
+		head_add(&h, "Content-Type: ");
+		head_add(&h, r->ctype ? r->ctype : "text/plain; charset=utf-8");
+		head_add(&h, "\r\n");
+	}
+	head_add(&h, "Cache-Control: no-store\r\n"
 		     "X-Content-Type-Options: nosniff\r\n"
-		     "X-Request-Id: %s\r\n",
-		     q->id);
+		     "X-Request-Id: ");
+	head_add(&h, q->id);
+	head_add(&h, "\r\n");
+	FCGX_PutStr(h.buf, (int)h.n, fr->out);
 	FCGX_PutStr(r->headers.buf, (int)r->headers.len, fr->out);
 	FCGX_PutS("\r\n", fr->out);
 	if (r->status != 204 && r->status != 304 &&
@@ -296,57 +385,247 @@ static double ms_since(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* ---- the access log ---------------------------------------------- */
+
+/*
+ * One line per request.  To the journal: an entry each, through
+ * log_info() with the request's fields, as every other event.  To
+ * stderr (a file, a pipe): the lines gather in the worker's buffer,
+ * whole lines only, and go out in one write(2) of at most ALOG_BUF
+ * bytes (PIPE_BUF: two workers' lines never interleave in a pipe).
+ * The buffer is written
+ *   - after a request when no other connection waits to be accepted
+ *     (an idle service writes each line before the answer leaves, as
+ *     a line at a time did); under load, the lines of several
+ *     requests go in one write;
+ *   - when the next line would not fit, or its oldest line is
+ *     ALOG_MAX_MS old: checked after each request, and every
+ *     ALOG_MAX_MS by the main thread, for a worker waiting in accept;
+ *   - when a worker ends (SIGTERM/SIGINT: every line is written before
+ *     the process exits), and on a fatal signal (SIGSEGV, SIGBUS,
+ *     SIGILL, SIGFPE, SIGABRT: the handler writes the whole lines
+ *     buffered, then the signal takes its default course).
+ * Only SIGKILL (or the machine stopping) can lose lines: at most the
+ * last ALOG_MAX_MS of each worker's.  (A crash in the middle of a
+ * worker's write may repeat some of its lines; none is lost.)
+ */
+#define ALOG_BUF    4096
+#define ALOG_MAX_MS 100
+#define ALOG_PREFIX "mxfeed-fcgi: info: " /* as log.c's plain lines */
+#define ALOG_MSG    1023		  /* log.c's LINE_MAX_LEN - 1 */
+
+struct alog {
+	pthread_mutex_t lock;
+	atomic_size_t len; /* whole lines in buf */
+	int64_t since_ms;  /* monotonic, of the oldest line in buf */
+	char buf[ALOG_BUF];
+};
+
+static struct alog *alogs;
+static int nalogs;
+static atomic_int alog_dying; /* a fatal signal's handler is writing */
+static bool alog_plain;	      /* buffered to stderr, not log_info() */
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* write(2) all of buf; async-signal-safe */
+static void write_all(const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(STDERR_FILENO, buf, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return; /* stderr gone or full: as fprintf would */
+		buf += k;
+		n -= (size_t)k;
+	}
+}
+
+/* with a->lock held */
+static void alog_flush_locked(struct alog *a)
+{
+	size_t n = atomic_load(&a->len);
+
+	if (n > 0)
+		write_all(a->buf, n);
+	atomic_store(&a->len, 0);
+}
+
+static void alog_add(struct alog *a, const char *line, size_t n, bool flush)
+{
+	int64_t now = mono_ms();
+	size_t len;
+
+	pthread_mutex_lock(&a->lock);
+	if (atomic_load(&a->len) + n > ALOG_BUF)
+		alog_flush_locked(a);
+	len = atomic_load(&a->len);
+	if (len == 0)
+		a->since_ms = now;
+	if (n > ALOG_BUF) {
+		write_all(line, n); /* cannot be: a line is < 1.1 KiB */
+	} else {
+		memcpy(a->buf + len, line, n);
+		/* the fatal-signal handler reads len: the line is whole */
+		atomic_store(&a->len, len + n);
+		/* a handler that read len before the store above has set
+		 * alog_dying first: then this line is written here (twice,
+		 * at worst), not lost with an answer already sent */
+		if (atomic_load(&alog_dying))
+			write_all(line, n);
+	}
+	if (flush || now - a->since_ms >= ALOG_MAX_MS)
+		alog_flush_locked(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* The main thread's round: lines older than ALOG_MAX_MS; all when
+ * all is true. */
+static void alog_tick(bool all)
+{
+	int64_t now = mono_ms();
+	int i;
+
+	for (i = 0; i < nalogs; i++) {
+		struct alog *a = &alogs[i];
+
+		pthread_mutex_lock(&a->lock);
+		if (atomic_load(&a->len) > 0 &&
+		    (all || now - a->since_ms >= ALOG_MAX_MS))
+			alog_flush_locked(a);
+		pthread_mutex_unlock(&a->lock);
+	}
+}
+
+/* SIGSEGV and the like: the whole lines buffered, then the signal's
+ * default action (SA_RESETHAND; raise() takes effect on return). */
+static void alog_fatal(int sig)
+{
+	int i;
+
+	atomic_store(&alog_dying, 1); /* before reading any len */
+	for (i = 0; i < nalogs; i++)
+		write_all(alogs[i].buf, atomic_load(&alogs[i].len));
+	(void)raise(sig);
+}
+
+static void alog_setup(const struct conf *c, int nworkers)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+	size_t i;
+
+	alog_plain = !log_to_journal() && c->log_level <= LOG_LEVEL_INFO;
+	alogs = xcalloc((size_t)nworkers, sizeof(*alogs));
+	for (i = 0; i < (size_t)nworkers; i++)
+		pthread_mutex_init(&alogs[i].lock, NULL);
+	nalogs = nworkers;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = alog_fatal;
+	sa.sa_flags = (int)SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(fatal) / sizeof(*fatal); i++)
+		(void)sigaction(fatal[i], &sa, NULL);
+}
+
+/* Is a connection waiting to be accepted? */
+static bool conn_waiting(void)
+{
+	struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* v in decimal, as %lu (the access line's numbers, without printf) */
+static void add_num(struct strbuf *sb, unsigned long v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	sbuf_add(sb, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 static void access_log(const struct req *q, const struct resp *r, double ms)
 {
-	struct strbuf m = STRBUF_INIT, p = STRBUF_INIT, a = STRBUF_INIT;
+	struct strbuf m = STRBUF_INIT;
+	long tenths = ms > 0 ? (long)(ms * 10 + 0.5) : 0;
 
+	sbuf_addstr(&m, ALOG_PREFIX "access id=");
+	sbuf_addstr(&m, q->id);
+	sbuf_addstr(&m, " method=");
 	sbuf_addesc(&m, q->method, 16);
-	sbuf_addesc(&p, q->path, 200);
-	sbuf_addesc(&a, q->actor[0] ? q->actor : "-", 64);
-	log_info("access id=%s method=%s path=\"%s\" status=%d ms=%.1f "
-		 "actor=\"%s\" bytes=%zu",
-		 q->id, m.buf, p.buf, r->status, ms, a.buf, r->body.len);
+	sbuf_addstr(&m, " path=\"");
+	sbuf_addesc(&m, q->path, 200);
+	sbuf_addstr(&m, "\" status=");
+	add_num(&m, (unsigned long)r->status);
+	sbuf_addstr(&m, " ms=");
+	add_num(&m, (unsigned long)(tenths / 10));
+	sbuf_addch(&m, '.');
+	add_num(&m, (unsigned long)(tenths % 10));
+	sbuf_addstr(&m, " actor=\"");
+	sbuf_addesc(&m, q->actor[0] ? q->actor : "-", 64);
+	sbuf_addstr(&m, "\" bytes=");
+	add_num(&m, r->body.len);
+	if (!alog_plain) {
+		log_info("%s", m.buf + strlen(ALOG_PREFIX));
+	} else {
+		/* cut as log.c cuts a line, marked */
+		if (m.len > strlen(ALOG_PREFIX) + ALOG_MSG) {
+			m.len = strlen(ALOG_PREFIX) + ALOG_MSG;
+			sbuf_addstr(&m, "...");
+		}
+		sbuf_addch(&m, '\n');
+		alog_add(&alogs[q->w->id], m.buf, m.len, !conn_waiting());
+	}
 	sbuf_release(&m);
-	sbuf_release(&p);
-	sbuf_release(&a);
 }
 
 static void serve(struct worker *w, FCGX_Request *fr)
 {
 	struct req q = { 0 };
 	struct resp r = { 0 };
+	struct fparams fp;
 	struct timespec t0;
 	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	read_params(fr, &fp);
 	q.w = w;
-	q.method = param_or(fr, "REQUEST_METHOD", "GET");
-	q.path = param(fr, "DOCUMENT_URI");
-	if (q.path == NULL)
-		q.path = param_or(fr, "SCRIPT_NAME", "/");
-	q.query = param_or(fr, "QUERY_STRING", "");
-	q.content_type = param(fr, "CONTENT_TYPE");
-	q.authorization = param(fr, "HTTP_AUTHORIZATION");
-	q.if_match = param(fr, "HTTP_IF_MATCH");
-	q.idem_key = param(fr, "HTTP_IDEMPOTENCY_KEY");
-	q.ticket = param(fr, "HTTP_X_TICKET");
-	q.origin = param(fr, "HTTP_ORIGIN");
-	q.host = param(fr, "HTTP_HOST");
-	q.scheme = param_or(fr, "REQUEST_SCHEME",
-			    param(fr, "HTTPS") ? "https" : "http");
+	q.method = fp.method ? fp.method : "GET";
+	q.path = fp.uri ? fp.uri : fp.script ? fp.script : "/";
+	q.query = fp.query ? fp.query : "";
+	q.content_type = fp.ctype;
+	q.authorization = fp.auth;
+	q.if_match = fp.if_match;
+	q.idem_key = fp.idem;
+	q.ticket = fp.ticket;
+	q.origin = fp.origin;
+	q.host = fp.host;
+	q.scheme = fp.scheme ? fp.scheme : fp.https ? "https" : "http";
 	/* trusted only from the param nginx sets after auth_basic */
-	q.remote_user = param(fr, "MXFEED_STAFF_USER");
+	q.remote_user = fp.staff;
 	q.body = (struct strbuf)STRBUF_INIT;
 	r.headers = (struct strbuf)STRBUF_INIT;
 	r.body = (struct strbuf)STRBUF_INIT;
-	q.remote_addr = param(fr, "REMOTE_ADDR");
-	make_id(&q, fr);
+	q.remote_addr = fp.addr;
+	make_id(&q, fp.req_id);
 	/* every line about this request names it (the journal's fields;
 	 * api.c and portal.c add the actor, ticket and domain) */
 	log_ctx_clear();
 	log_ctx_set(LOG_F_REQUEST_ID, q.id);
 	metrics_http_in_flight(1);
-	if (read_body(&q, fr, &r) == 0)
+	if (read_body(&q, fr, fp.clen, &r) == 0)
 		dispatch(&q, &r);
 	write_resp(fr, &q, &r);
 	ms = ms_since(&t0);
@@ -393,6 +672,9 @@ static void *worker_main(void *arg)
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
+	pthread_mutex_lock(&alogs[w->id].lock);
+	alog_flush_locked(&alogs[w->id]);
+	pthread_mutex_unlock(&alogs[w->id].lock);
 	auth_cache_release(&w->tokens);
 	store_close(w->store);
 	w->store = NULL;
@@ -537,6 +819,7 @@ int main(int argc, char **argv)
 	/* workers inherit the mask with the stop signals blocked (above) */
 	signal(SIGPIPE, SIG_IGN);
 
+	alog_setup(&conf, (int)nworkers);
 	probe_gate_setup((int)nworkers);
 	metrics_http_workers((int)nworkers);
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
@@ -553,16 +836,29 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on %s with %ld workers",
 		 listen_spec ? listen_spec : conf.fcgi_listen, nworkers);
-	do {
-		if (sigwait(&set, &sig) != 0)
+	for (;;) {
+		/* woken every ALOG_MAX_MS for the access log's old lines
+		 * (on stderr; the journal's are never held) */
+		struct timespec tick = { 0, ALOG_MAX_MS * 1000000L };
+
+		sig = alog_plain ? sigtimedwait(&set, NULL, &tick)
+				 : sigwaitinfo(&set, NULL);
+		if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
+			alog_tick(false);
+			continue;
+		}
+		if (sig < 0)
 			sig = SIGTERM;
-	} while (sig == SIGHUP); /* nothing to reload yet */
+		if (sig != SIGHUP) /* nothing to reload yet */
+			break;
+	}
 	log_info("signal %d: finishing requests in flight", sig);
 	stopping = 1;
 	/* wakes the thread blocked in accept(); the others see stopping */
 	(void)shutdown(listen_fd, SHUT_RDWR);
 	for (i = 0; i < nworkers; i++)
 		pthread_join(tids[i], NULL);
+	alog_tick(true);
 	close(listen_fd);
 	free(workers);
 	free(tids);

@@ -29,6 +29,20 @@ void resp_header(struct resp *r, const char *name, const char *fmt, ...)
 	sbuf_release(&v);
 }
 
+void resp_header_text(struct resp *r, const char *name, const char *value)
+{
+	size_t at;
+
+	sbuf_addstr(&r->headers, name);
+	sbuf_addstr(&r->headers, ": ");
+	at = r->headers.len;
+	sbuf_addstr(&r->headers, value);
+	for (; at < r->headers.len; at++)
+		if (r->headers.buf[at] == '\r' || r->headers.buf[at] == '\n')
+			r->headers.buf[at] = ' '; /* never a second header */
+	sbuf_addstr(&r->headers, "\r\n");
+}
+
 void resp_json(struct resp *r, int status, const json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -39,6 +53,19 @@ void resp_json(struct resp *r, int status, const json_t *j)
 	sbuf_addstr(&r->body, s ? s : "null");
 	sbuf_addch(&r->body, '\n');
 	free(s);
+}
+
+struct strbuf *resp_json_begin(struct resp *r, int status)
+{
+	r->status = status;
+	r->ctype = "application/json";
+	sbuf_reset(&r->body);
+	return &r->body;
+}
+
+void resp_json_end(struct resp *r)
+{
+	sbuf_addch(&r->body, '\n');
 }
 
 /* the slugs are the OpenAPI document's (lib/openapi.c) */

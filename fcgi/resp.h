@@ -26,8 +26,15 @@ struct resp {
 /* Add one header line; CR, LF and NUL in the value become spaces. */
 void resp_header(struct resp *r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same for a value already formatted (no printf on the way). */
+void resp_header_text(struct resp *r, const char *name, const char *value);
 /* The status and j as the body (application/json). */
 void resp_json(struct resp *r, int status, const json_t *j);
+/* The status and an empty application/json body for the caller to
+ * write a document into (domain_json_write()); resp_json_end() ends
+ * it with the newline resp_json() adds. */
+struct strbuf *resp_json_begin(struct resp *r, int status);
+void resp_json_end(struct resp *r);
 /* problem+json from err; status 0: the status err->code maps to.  500
  * and 503 say nothing of err (the details are in the log). */
 void resp_problem(struct resp *r, int status, const struct error *err);

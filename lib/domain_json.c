@@ -11,6 +11,7 @@
 #include "domain_json.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -153,6 +154,356 @@ json_t *domain_to_json(const struct domain *d, const struct propagation *p)
 	else
 		json_object_set_new(o, "propagation", json_null());
 	return o;
+}
+
+/* ---- the streaming writer ------------------------------------------ */
+
+/*
+ * domain_json_write() spells exactly what json_dumps(domain_to_json(),
+ * JSON_COMPACT) spells, without building the tree: the API's GET is
+ * mostly this.  jansson's string escapes: '"' and '\\' escaped, \b \f
+ * \n \r \t by name, other bytes below 0x20 as \u00XX (upper-case hex),
+ * everything else (DEL and all of UTF-8) as is.  The objects of dotted
+ * paths ("spam.low.action") open and close as the rows walk by, which
+ * needs the rows of one object contiguous in fields.def - as they are;
+ * test_domain_json compares both spellings over every row.  The keys
+ * are laid out once (layout_make); the bytes gather in a small local
+ * buffer and go to the strbuf in a few large appends.
+ */
+struct jw {
+	struct strbuf *sb;
+	size_t n;
+	char buf[1024];
+};
+
+static void jw_flush(struct jw *w)
+{
+	sbuf_add(w->sb, w->buf, w->n);
+	w->n = 0;
+}
+
+static void jw_add(struct jw *w, const void *p, size_t n)
+{
+	if (w->n + n > sizeof(w->buf)) {
+		jw_flush(w);
+		if (n > sizeof(w->buf)) {
+			sbuf_add(w->sb, p, n);
+			return;
+		}
+	}
+	memcpy(w->buf + w->n, p, n);
+	w->n += n;
+}
+
+/* a string literal, its length known at compile time */
+#define JW_LIT(w, lit) jw_add((w), (lit), sizeof(lit) - 1)
+
+static void jw_ch(struct jw *w, char c)
+{
+	if (w->n == sizeof(w->buf))
+		jw_flush(w);
+	w->buf[w->n++] = c;
+}
+
+static void put_str(struct jw *w, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *run;
+
+	jw_ch(w, '"');
+	for (;;) {
+		char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+		size_t n = 2;
+
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
+			;
+		jw_add(w, run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		switch (*p) {
+		case '"':
+		case '\\':
+			esc[1] = (char)*p;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			n = 6;
+		}
+		jw_add(w, esc, n);
+		p++;
+	}
+	jw_ch(w, '"');
+}
+
+static void put_time(struct jw *w, int64_t t)
+{
+	char buf[32];
+
+	if (t == 0) {
+		JW_LIT(w, "null");
+		return;
+	}
+	time_format_utc(t, buf, sizeof(buf));
+	put_str(w, buf);
+}
+
+/* As "%lld" spells it. */
+static void put_int(struct jw *w, long long v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	unsigned long long u =
+		v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	jw_add(w, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static void put_dest(struct jw *w, const struct dest *d)
+{
+	JW_LIT(w, "{\"host\":");
+	put_str(w, d->ip.text);
+	JW_LIT(w, ",\"port\":");
+	put_int(w, d->port);
+	jw_ch(w, '}');
+}
+
+static void put_str_or_null(struct jw *w, const char *s)
+{
+	if (s[0] == '\0')
+		JW_LIT(w, "null");
+	else
+		put_str(w, s);
+}
+
+/* One row's value, as field_json() makes it. */
+static void put_field(struct jw *w, const struct domain *d,
+		      const struct field *f)
+{
+	switch (f->type) {
+	case FT_BOOL:
+		if (domain_field_bool(d, f))
+			JW_LIT(w, "true");
+		else
+			JW_LIT(w, "false");
+		break;
+	case FT_INT:
+		put_int(w, domain_field_int(d, f));
+		break;
+	case FT_ENUM:
+	case FT_TEXT:
+		put_str(w, domain_field_str(d, f));
+		break;
+	case FT_TIME:
+		put_time(w, domain_field_time(d, f));
+		break;
+	case FT_FINGERPRINT:
+		put_str_or_null(w, domain_field_str(d, f));
+		break;
+	case FT_CUSTOM:
+		break;
+	}
+}
+
+#define NEST_MAX 8
+
+/*
+ * The keys and braces around the settings depend on fields.def alone:
+ * made once, they are for each row the text between the value before
+ * it and its own ("," and the key, closing and opening the objects of
+ * dotted paths), and after the last row the braces that close.
+ */
+static struct {
+	size_t off[FLD_COUNT + 1], len[FLD_COUNT + 1];
+	bool skip[FLD_COUNT];
+	char text[1024];
+	size_t n;
+} layout;
+static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
+
+static void layout_add(const char *p, size_t n)
+{
+	if (layout.n + n > sizeof(layout.text))
+		BUG("fields.def keys exceed %zu bytes", sizeof(layout.text));
+	memcpy(layout.text + layout.n, p, n);
+	layout.n += n;
+}
+
+/* "key": with the comma the member before it needs */
+static void layout_key(bool *first, const char *key, size_t n)
+{
+	if (!*first)
+		layout_add(",", 1);
+	*first = false;
+	layout_add("\"", 1);
+	layout_add(key, n);
+	layout_add("\":", 2);
+}
+
+static void layout_make(void)
+{
+	/* the open objects: the first open_len[k] bytes of open_path */
+	size_t open_len[NEST_MAX];
+	bool first[NEST_MAX + 1] = { false }; /* after "temp_pop3" */
+	const char *open_path = "";
+	int depth = 0, i;
+
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		const char *path = f->path, *leaf, *dot;
+		int keep = 0;
+
+		layout.off[i] = layout.n;
+		layout.skip[i] =
+			f->flags & FF_CLI_ONLY ||
+			(f->type == FT_CUSTOM && f->id != FLD_DEST_HOST &&
+			 f->id != FLD_FALLBACKS);
+		if (layout.skip[i])
+			continue;
+		if (f->id == FLD_DEST_HOST)
+			path = "destination"; /* a top-level member */
+		/* how many of the open objects this path is inside */
+		while (keep < depth &&
+		       strncmp(path, open_path, open_len[keep]) == 0 &&
+		       path[open_len[keep]] == '.')
+			keep++;
+		for (; depth > keep; depth--)
+			layout_add("}", 1);
+		/* open the rest of the path's objects */
+		leaf = path + (depth ? open_len[depth - 1] + 1 : 0);
+		while ((dot = strchr(leaf, '.')) != NULL) {
+			if (depth == NEST_MAX)
+				BUG("field path %s too deep", f->path);
+			layout_key(&first[depth], leaf, (size_t)(dot - leaf));
+			layout_add("{", 1);
+			open_len[depth++] = (size_t)(dot - path);
+			first[depth] = true;
+			leaf = dot + 1;
+		}
+		open_path = path;
+		layout_key(&first[depth], leaf, strlen(leaf));
+		layout.len[i] = layout.n - layout.off[i];
+	}
+	layout.off[FLD_COUNT] = layout.n;
+	for (; depth > 0; depth--)
+		layout_add("}", 1);
+	layout.len[FLD_COUNT] = layout.n - layout.off[FLD_COUNT];
+}
+
+/* The settings, as settings_to_json() sets them, after other members
+ * of the top level. */
+static void settings_write(struct jw *w, const struct domain *d)
+{
+	int i;
+	size_t k;
+
+	(void)pthread_once(&layout_once, layout_make);
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+
+		if (layout.skip[i])
+			continue;
+		jw_add(w, layout.text + layout.off[i], layout.len[i]);
+		if (f->id == FLD_DEST_HOST) {
+			if (d->has_dest)
+				put_dest(w, &d->dest);
+			else
+				JW_LIT(w, "null");
+		} else if (f->id == FLD_FALLBACKS) {
+			jw_ch(w, '[');
+			for (k = 0; k < d->nfallbacks; k++) {
+				if (k > 0)
+					jw_ch(w, ',');
+				put_dest(w, &d->fallbacks[k]);
+			}
+			jw_ch(w, ']');
+		} else {
+			put_field(w, d, f);
+		}
+	}
+	jw_add(w, layout.text + layout.off[FLD_COUNT], layout.len[FLD_COUNT]);
+}
+
+void domain_json_write(struct strbuf *out, const struct domain *d,
+		       const struct propagation *p)
+{
+	struct jw w;
+
+	w.sb = out;
+	w.n = 0;
+	JW_LIT(&w, "{\"name\":");
+	put_str(&w, d->name.alabel);
+	JW_LIT(&w, ",\"unicode_name\":");
+	put_str(&w, d->name.ulabel);
+	JW_LIT(&w, ",\"mode\":");
+	put_str(&w, domain_mode_names[d->mode]);
+	JW_LIT(&w, ",\"temp_pop3\":");
+	if (d->temp_pop3) {
+		JW_LIT(&w, "{\"since\":");
+		put_time(&w, d->temp_pop3_since);
+		JW_LIT(&w, ",\"by\":");
+		put_str(&w, d->temp_pop3_by);
+		jw_ch(&w, '}');
+	} else {
+		JW_LIT(&w, "null");
+	}
+	settings_write(&w, d);
+	JW_LIT(&w, ",\"version\":");
+	put_int(&w, d->version);
+	JW_LIT(&w, ",\"created_at\":");
+	put_time(&w, d->created_at);
+	JW_LIT(&w, ",\"created_by\":");
+	put_str_or_null(&w, d->created_by);
+	JW_LIT(&w, ",\"updated_at\":");
+	put_time(&w, d->updated_at);
+	JW_LIT(&w, ",\"updated_by\":");
+	put_str_or_null(&w, d->updated_by);
+	JW_LIT(&w, ",\"ticket\":");
+	put_str_or_null(&w, d->ticket);
+	JW_LIT(&w, ",\"propagation\":");
+	if (p != NULL) {
+		JW_LIT(&w, "{\"sequence\":");
+		put_int(&w, p->sequence);
+		JW_LIT(&w, ",\"relays_applied\":");
+		put_int(&w, p->relays_applied);
+		JW_LIT(&w, ",\"relays_total\":");
+		put_int(&w, p->relays_total);
+		jw_ch(&w, '}');
+	} else {
+		JW_LIT(&w, "null");
+	}
+	jw_ch(&w, '}');
+	jw_flush(&w);
+}
+
+void domain_json_write_string(struct strbuf *out, const char *s)
+{
+	struct jw w;
+
+	w.sb = out;
+	w.n = 0;
+	put_str(&w, s);
+	jw_flush(&w);
 }
 
 /* ---- merge patch --------------------------------------------------- */

@@ -1,7 +1,9 @@
 /*
  * domain_json - the domain record as JSON (SPEC section 7), both ways
  *
- * domain_to_json() builds the API's domain object.  domain_patch() applies
+ * domain_to_json() builds the API's domain object; domain_json_write()
+ * writes the same bytes straight into a buffer (the API's GET and
+ * list, where the tree was a quarter of the request).  domain_patch() applies
  * a JSON merge patch (RFC 7396) to a record: every member goes through
  * the same setting table as "feedctl set", with JSON types checked
  * (booleans are JSON true/false, numbers JSON integers, texts strings;
@@ -19,6 +21,7 @@
 #include "conf.h"
 #include "model.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 /* time_format_utc/time_parse_utc moved to util/timefmt.h; kept
  * reachable here for the callers that have not switched yet */
 #include "util/timefmt.h"
@@ -28,6 +31,16 @@
 
 /* prop may be NULL (then "propagation" is null). */
 json_t *domain_to_json(const struct domain *d, const struct propagation *p);
+/*
+ * The same record appended to out, byte for byte as
+ * json_dumps(domain_to_json(d, p), JSON_COMPACT) spells it, without
+ * building it (the API's GET).  Texts are taken to be UTF-8, as every
+ * validator and the database keep them.
+ */
+void domain_json_write(struct strbuf *out, const struct domain *d,
+		       const struct propagation *p);
+/* s as a JSON string, escaped as jansson's compact dump does. */
+void domain_json_write_string(struct strbuf *out, const char *s);
 int domain_patch(struct domain *d, const json_t *patch, const struct conf *conf,
 		 struct error *err) __attribute__((warn_unused_result));
 json_t *json_load_strict(const char *buf, size_t len, size_t max,

@@ -70,6 +70,21 @@ json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 	}
 }
 
+int ops_domain_read(const struct ops_ctx *ox, const struct domain_name *dn,
+		    struct domain *out, struct propagation *prop,
+		    struct error *err)
+{
+	switch (store_domain_get(ox->store, dn, out, prop, err)) {
+	case LOOKUP_FOUND:
+		return 0;
+	case LOOKUP_NOTFOUND:
+		return error_set(err, ERR_NOTFOUND, "name", "no such domain");
+	case LOOKUP_FAIL:
+		return -1;
+	}
+	return error_set(err, ERR_INTERNAL, NULL, "unexpected lookup result");
+}
+
 int ops_domain_page(const struct ops_ctx *ox, const struct domain_filter *f,
 		    struct domain_list *out, struct error *err)
 {
@@ -111,6 +126,11 @@ json_t *ops_relay_list(const struct ops_ctx *ox, struct error *err)
 	return store_relay_list(ox->store, err);
 }
 
+json_t *ops_relay_addresses(const struct ops_ctx *ox, struct error *err)
+{
+	return store_relay_addresses(ox->store, err);
+}
+
 json_t *ops_token_list(const struct ops_ctx *ox, struct error *err)
 {
 	return store_token_list(ox->store, err);
@@ -125,4 +145,34 @@ int ops_token_revoke(const struct ops_ctx *ox, const char *name,
 		     struct error *err)
 {
 	return store_token_revoke(ox->store, name, &ox->change, err);
+}
+
+int ops_idem_reserve(const struct ops_ctx *ox, const char *owner,
+		     const char *key, const unsigned char hash[32],
+		     struct error *err)
+{
+	return store_idem_reserve(ox->store, owner, key, hash, err);
+}
+
+enum lookup ops_idem_get(const struct ops_ctx *ox, const char *owner,
+			 const char *key, const unsigned char hash[32],
+			 int *status, struct strbuf *response,
+			 struct strbuf *headers, bool *same, struct error *err)
+{
+	return store_idem_get(ox->store, owner, key, hash, status, response,
+			      headers, same, err);
+}
+
+int ops_idem_put(const struct ops_ctx *ox, const char *owner, const char *key,
+		 int status, const char *response, const char *headers,
+		 struct error *err)
+{
+	return store_idem_put(ox->store, owner, key, status, response, headers,
+			      err);
+}
+
+int ops_idem_release(const struct ops_ctx *ox, const char *owner,
+		     const char *key, struct error *err)
+{
+	return store_idem_release(ox->store, owner, key, err);
 }

@@ -41,9 +41,10 @@ json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 			const char *match, struct error *err);
 /*
  * One page of the domain list, keyset-paged on the A-label, as a front
- * end that pages itself (the portal) asks for it: f->mode -1 for any,
- * f->after NULL for the first page, f->limit 1..OPS_DOMAIN_LIST_PAGE
- * (the store refuses others), f->scope a domain group's names.
+ * end that pages itself (the portal, the API) asks for it, with their
+ * propagation: f->mode -1 for any, f->after NULL for the first page,
+ * f->limit 1..OPS_DOMAIN_LIST_PAGE (the store refuses others),
+ * f->scope a domain group's names.
  * Release out with domain_list_release().
  */
 int ops_domain_page(const struct ops_ctx *ox, const struct domain_filter *f,
@@ -56,6 +57,11 @@ json_t *ops_domain_history(const struct ops_ctx *ox,
 /* The sequence number of the newest change, the relays' goal. */
 int ops_change_seq(const struct ops_ctx *ox, int64_t *seq, struct error *err)
 	__attribute__((warn_unused_result));
+/* One domain, as ops_domain_get() reads it, by a name ops_name()
+ * has vetted already (the API's path: parsed once per request). */
+int ops_domain_read(const struct ops_ctx *ox, const struct domain_name *dn,
+		    struct domain *out, struct propagation *prop,
+		    struct error *err) __attribute__((warn_unused_result));
 /* The jobs of one domain (name, validated) or of all (name NULL). */
 json_t *ops_job_list(const struct ops_ctx *ox, const char *name,
 		     struct error *err);
@@ -63,9 +69,30 @@ json_t *ops_job_list(const struct ops_ctx *ox, const char *name,
 json_t *ops_domain_jobs(const struct ops_ctx *ox, const struct domain_name *dn,
 			struct error *err);
 json_t *ops_relay_list(const struct ops_ctx *ox, struct error *err);
+/* The addresses the relays send from (public: customers' firewalls). */
+json_t *ops_relay_addresses(const struct ops_ctx *ox, struct error *err);
 json_t *ops_token_list(const struct ops_ctx *ox, struct error *err);
 json_t *ops_staff_list(const struct ops_ctx *ox, struct error *err);
 int ops_token_revoke(const struct ops_ctx *ox, const char *name,
 		     struct error *err) __attribute__((warn_unused_result));
+/*
+ * The API's Idempotency-Keys of one owner (a token): reserve before the
+ * request runs (1: held by this caller, 0: a row exists, look at it
+ * with get), keep the answer (put) or give the key up (release); see
+ * store_idem_reserve() for the rows.
+ */
+int ops_idem_reserve(const struct ops_ctx *ox, const char *owner,
+		     const char *key, const unsigned char hash[32],
+		     struct error *err) __attribute__((warn_unused_result));
+enum lookup ops_idem_get(const struct ops_ctx *ox, const char *owner,
+			 const char *key, const unsigned char hash[32],
+			 int *status, struct strbuf *response,
+			 struct strbuf *headers, bool *same, struct error *err);
+int ops_idem_put(const struct ops_ctx *ox, const char *owner, const char *key,
+		 int status, const char *response, const char *headers,
+		 struct error *err) __attribute__((warn_unused_result));
+int ops_idem_release(const struct ops_ctx *ox, const char *owner,
+		     const char *key, struct error *err)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -98,6 +98,16 @@ static bool key_ok(const char *k)
 	return true;
 }
 
+/* snprintf(dst, size, "%s", src) without the formatting: a request
+ * sets three of these */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 void log_ctx_set(const char *key, const char *value)
 {
 	int i;
@@ -118,9 +128,9 @@ void log_ctx_set(const char *key, const char *value)
 		if (nctx == CTX_MAX)
 			return;
 		nctx++;
-		(void)snprintf(ctx[i].key, sizeof(ctx[i].key), "%s", key);
+		copy_cut(ctx[i].key, sizeof(ctx[i].key), key);
 	}
-	(void)snprintf(ctx[i].value, sizeof(ctx[i].value), "%s", value);
+	copy_cut(ctx[i].value, sizeof(ctx[i].value), value);
 }
 
 void log_ctx_clear(void)

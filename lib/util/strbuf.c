@@ -185,11 +185,22 @@ void sbuf_addf(struct strbuf *sb, const char *fmt, ...)
 
 void sbuf_addesc(struct strbuf *sb, const char *s, size_t max)
 {
-	size_t i;
+	size_t i, run;
 
 	for (i = 0; s[i] != '\0' && i < max; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		/* a run of bytes that stay as they are: one append */
+		for (run = i; run < max && (unsigned char)s[run] >= 0x20 &&
+			      (unsigned char)s[run] < 0x7f && s[run] != '\\' &&
+			      s[run] != '"';
+		     run++)
+			;
+		if (run > i) {
+			sbuf_add(sb, s + i, run - i);
+			i = run - 1;
+			continue;
+		}
 		switch (c) {
 		case '\n':
 			sbuf_addstr(sb, "\\n");

@@ -11,13 +11,43 @@
 #include <string.h>
 #include <time.h>
 
+/* two decimal digits of v (0..99) */
+static void put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 void time_format_utc(int64_t t, char *buf, size_t size)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (gmtime_r(&tt, &tm) == NULL) {
+		(void)snprintf(buf, size, "%s", "");
+		return;
+	}
+	/* four-digit years by hand (the API writes three times a record);
+	 * strftime's spelling of any other */
+	if (tm.tm_year >= 1000 - 1900 && tm.tm_year <= 9999 - 1900 &&
+	    size >= 21) {
+		put2(buf, (tm.tm_year + 1900) / 100);
+		put2(buf + 2, (tm.tm_year + 1900) % 100);
+		buf[4] = '-';
+		put2(buf + 5, tm.tm_mon + 1);
+		buf[7] = '-';
+		put2(buf + 8, tm.tm_mday);
+		buf[10] = 'T';
+		put2(buf + 11, tm.tm_hour);
+		buf[13] = ':';
+		put2(buf + 14, tm.tm_min);
+		buf[16] = ':';
+		put2(buf + 17, tm.tm_sec);
+		buf[19] = 'Z';
+		buf[20] = '\0';
+		return;
+	}
+	if (strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		(void)snprintf(buf, size, "%s", "");
 }
 

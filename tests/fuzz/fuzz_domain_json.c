@@ -1,8 +1,13 @@
 /*
  * fuzz_domain_json - json_load_strict and domain_patch: an API body
- * (duplicate keys, depth, UTF-8, size) and its merge patch onto a record
+ * (duplicate keys, depth, UTF-8, size) and its merge patch onto a record;
+ * the record the patch left is written by both spellings, the jansson
+ * tree and domain_json_write(), which must give the same bytes
  */
 #include "fuzz.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "conf.h"
 #include "domain_json.h"
@@ -39,8 +44,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (domain_patch(&d, doc, &conf, &err) == 0) {
 				(void)domain_check(&d, &conf, &err);
 				error_release(&err);
-				out = domain_to_json(&d, NULL);
+				struct propagation p = { (int64_t)size, 1, 3 };
+				struct strbuf sb = STRBUF_INIT;
+				char *text;
+
+				out = domain_to_json(&d, &p);
 				FUZZ_CHECK(out != NULL);
+				text = json_dumps(out, JSON_COMPACT);
+				FUZZ_CHECK(text != NULL);
+				domain_json_write(&sb, &d, &p);
+				FUZZ_CHECK(strcmp(sb.buf, text) == 0);
+				free(text);
+				sbuf_release(&sb);
 				json_decref(out);
 			} else {
 				FUZZ_CHECK(err.code != ERR_NONE);

@@ -327,12 +327,214 @@ static void strict_loader(void **state)
 	error_release(&err);
 }
 
+/* ---- the streaming writer against the jansson tree ----------------- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Random UTF-8 of at most size - 1 bytes: ASCII, the bytes JSON
+ * escapes, DEL, two- to four-byte sequences, U+2028, never a NUL. */
+static void rnd_text(char *buf, size_t size)
+{
+	static const char *const pieces[] = { "a",
+					      "Z",
+					      "0",
+					      " ",
+					      "\"",
+					      "\\",
+					      "/",
+					      "\x01",
+					      "\x1f",
+					      "\b",
+					      "\f",
+					      "\n",
+					      "\r",
+					      "\t",
+					      "\x7f",
+					      "\xc3\xa9",
+					      "\xe2\x82\xac",
+					      "\xe2\x80\xa8",
+					      "\xf0\x9f\x98\x80",
+					      "[SPAM] ",
+					      "u\\u0041",
+					      "\x0b",
+					      "}",
+					      "{\"x\":" };
+	size_t len = 0, n = rnd() % 3 == 0 ? 0 : rnd() % size;
+
+	while (len < n) {
+		const char *pc =
+			pieces[rnd() % (sizeof(pieces) / sizeof(*pieces))];
+		size_t k = strlen(pc);
+
+		if (len + k >= size)
+			break;
+		memcpy(buf + len, pc, k);
+		len += k;
+	}
+	buf[len] = '\0';
+}
+
+static int64_t rnd_time(void)
+{
+	switch (rnd() % 5) {
+	case 0:
+		return 0;
+	case 1:
+		return -(int64_t)(rnd() % 100000); /* before 1970 */
+	case 2:
+		return (int64_t)(rnd() >> 1); /* past year 9999 */
+	default:
+		return (int64_t)(rnd() % 253402300800ULL);
+	}
+}
+
+static void rnd_dest(struct dest *d)
+{
+	rnd_text(d->ip.text, sizeof(d->ip.text));
+	d->port = (uint16_t)rnd();
+}
+
+/* Every member of the record at random, written past the setters: the
+ * writer must spell anything the tree spells. */
+static void rnd_domain(struct domain *d)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	rnd_text(d->name.alabel, sizeof(d->name.alabel));
+	rnd_text(d->name.ulabel, sizeof(d->name.ulabel));
+	d->mode = (enum domain_mode)(rnd() % 3);
+	d->temp_pop3 = rnd() % 2;
+	d->temp_pop3_since = rnd_time();
+	rnd_text(d->temp_pop3_by, sizeof(d->temp_pop3_by));
+	d->has_dest = rnd() % 2;
+	rnd_dest(&d->dest);
+	d->nfallbacks = rnd() % (DOMAIN_FALLBACKS_MAX + 1);
+	for (i = 0; i < d->nfallbacks; i++)
+		rnd_dest(&d->fallbacks[i]);
+	for (i = 0; i < FLD_COUNT; i++) {
+		const struct field *f = &domain_fields[i];
+		char *m = (char *)d + f->off;
+		size_t n = 0;
+
+		switch (f->type) {
+		case FT_BOOL:
+			*(bool *)m = rnd() % 2;
+			break;
+		case FT_INT:
+			*(int *)m = (int)rnd();
+			break;
+		case FT_ENUM:
+			while (f->names[n] != NULL)
+				n++;
+			*(int *)m = (int)(rnd() % n);
+			break;
+		case FT_TEXT:
+			rnd_text(m, f->size);
+			break;
+		case FT_FINGERPRINT:
+			if (rnd() % 2)
+				m[0] = '\0';
+			else
+				rnd_text(m, f->size);
+			break;
+		case FT_TIME:
+			*(int64_t *)m = rnd_time();
+			break;
+		case FT_CUSTOM:
+			break;
+		}
+	}
+	d->version = (int64_t)rnd();
+	d->created_at = rnd_time();
+	d->updated_at = rnd_time();
+	rnd_text(d->created_by, sizeof(d->created_by));
+	rnd_text(d->updated_by, sizeof(d->updated_by));
+	rnd_text(d->ticket, sizeof(d->ticket));
+}
+
+static void assert_same(const struct domain *d, const struct propagation *p)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *j = domain_to_json(d, p);
+	char *s = dump(j);
+
+	assert_non_null(s);
+	sbuf_addstr(&sb, "pre"); /* the writer appends */
+	domain_json_write(&sb, d, p);
+	assert_int_equal(sb.len, strlen(s) + 3);
+	assert_memory_equal(sb.buf, "pre", 3);
+	assert_string_equal(sb.buf + 3, s);
+	free(s);
+	json_decref(j);
+	sbuf_release(&sb);
+}
+
+static void writer_matches_jansson(void **state)
+{
+	struct domain d;
+	struct propagation p;
+	int i;
+
+	(void)state;
+	/* the records the API answers: the fixed one, then random ones */
+	feed(&d);
+	assert_same(&d, NULL);
+	p = (struct propagation){ 812, 3, 3 };
+	assert_same(&d, &p);
+	for (i = 0; i < 20000; i++) {
+		rnd_domain(&d);
+		p.sequence = (int64_t)rnd();
+		p.relays_applied = (long)rnd();
+		p.relays_total = (long)rnd() % 7;
+		assert_same(&d, rnd() % 4 == 0 ? NULL : &p);
+	}
+}
+
+static void writer_string(void **state)
+{
+	static char text[5000];
+	int i;
+
+	(void)state;
+	/* short ones, and some longer than the writer's own buffer */
+	for (i = 0; i < 20000; i++) {
+		struct strbuf sb = STRBUF_INIT;
+		json_t *j;
+		char *s;
+
+		rnd_text(text, i % 100 == 0 ? sizeof(text) : 300);
+		if (i % 300 == 0)
+			memset(text, 'a', sizeof(text) - 1); /* one long run */
+		j = json_string(text);
+		assert_non_null(j);
+		s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+		domain_json_write_string(&sb, text);
+		assert_string_equal(sb.buf, s);
+		free(s);
+		json_decref(j);
+		sbuf_release(&sb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(to_json_exact), cmocka_unit_test(patch_good),
-		cmocka_unit_test(patch_bad),	 cmocka_unit_test(tls_object),
+		cmocka_unit_test(to_json_exact),
+		cmocka_unit_test(patch_good),
+		cmocka_unit_test(patch_bad),
+		cmocka_unit_test(tls_object),
 		cmocka_unit_test(strict_loader),
+		cmocka_unit_test(writer_matches_jansson),
+		cmocka_unit_test(writer_string),
 	};
 
 	return cmocka_run_group_tests_name("domain_json", tests, setup,
