@@ -46,15 +46,11 @@ int ops_name(const struct conf *conf, const char *in, struct domain_name *dn,
 	return 0;
 }
 
-int ops_domain_get(const struct ops_ctx *ox, const char *name,
-		   struct domain *out, struct propagation *prop,
-		   struct error *err)
+int ops_domain_read(const struct ops_ctx *ox, const struct domain_name *dn,
+		    struct domain *out, struct propagation *prop,
+		    struct error *err)
 {
-	struct domain_name dn;
-
-	if (ops_name(ox->conf, name, &dn, err) < 0)
-		return -1;
-	switch (store_domain_get(ox->store, &dn, out, prop, err)) {
+	switch (store_domain_get(ox->store, dn, out, prop, err)) {
 	case LOOKUP_FOUND:
 		return 0;
 	case LOOKUP_NOTFOUND:
@@ -63,6 +59,17 @@ int ops_domain_get(const struct ops_ctx *ox, const char *name,
 		return -1;
 	}
 	return error_set(err, ERR_INTERNAL, NULL, "unexpected lookup result");
+}
+
+int ops_domain_get(const struct ops_ctx *ox, const char *name,
+		   struct domain *out, struct propagation *prop,
+		   struct error *err)
+{
+	struct domain_name dn;
+
+	if (ops_name(ox->conf, name, &dn, err) < 0)
+		return -1;
+	return ops_domain_read(ox, &dn, out, prop, err);
 }
 
 json_t *ops_history(const struct ops_ctx *ox, const char *name, long limit,

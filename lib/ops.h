@@ -43,6 +43,11 @@ struct ops_ctx {
 /* Parse a domain name and refuse our own host names. */
 int ops_name(const struct conf *conf, const char *in, struct domain_name *dn,
 	     struct error *err) __attribute__((warn_unused_result));
+/* One domain, as ops_domain_get() reads it, by a name ops_name()
+ * has vetted already (the API's path: parsed once per request). */
+int ops_domain_read(const struct ops_ctx *ox, const struct domain_name *dn,
+		    struct domain *out, struct propagation *prop,
+		    struct error *err) __attribute__((warn_unused_result));
 /* Read one domain; not found is an error (ERR_NOTFOUND) here. */
 int ops_domain_get(const struct ops_ctx *ox, const char *name,
 		   struct domain *out, struct propagation *prop,

@@ -70,21 +70,6 @@ json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 	}
 }
 
-int ops_domain_read(const struct ops_ctx *ox, const struct domain_name *dn,
-		    struct domain *out, struct propagation *prop,
-		    struct error *err)
-{
-	switch (store_domain_get(ox->store, dn, out, prop, err)) {
-	case LOOKUP_FOUND:
-		return 0;
-	case LOOKUP_NOTFOUND:
-		return error_set(err, ERR_NOTFOUND, "name", "no such domain");
-	case LOOKUP_FAIL:
-		return -1;
-	}
-	return error_set(err, ERR_INTERNAL, NULL, "unexpected lookup result");
-}
-
 int ops_domain_page(const struct ops_ctx *ox, const struct domain_filter *f,
 		    struct domain_list *out, struct error *err)
 {

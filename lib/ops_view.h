@@ -57,11 +57,6 @@ json_t *ops_domain_history(const struct ops_ctx *ox,
 /* The sequence number of the newest change, the relays' goal. */
 int ops_change_seq(const struct ops_ctx *ox, int64_t *seq, struct error *err)
 	__attribute__((warn_unused_result));
-/* One domain, as ops_domain_get() reads it, by a name ops_name()
- * has vetted already (the API's path: parsed once per request). */
-int ops_domain_read(const struct ops_ctx *ox, const struct domain_name *dn,
-		    struct domain *out, struct propagation *prop,
-		    struct error *err) __attribute__((warn_unused_result));
 /* The jobs of one domain (name, validated) or of all (name NULL). */
 json_t *ops_job_list(const struct ops_ctx *ox, const char *name,
 		     struct error *err);
