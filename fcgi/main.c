@@ -736,9 +736,92 @@ static void usage(FILE *fp)
 	      fp);
 }
 
+/* The command line into *conf_path, *listen_spec, *nworkers: -1 to go
+ * on, else the exit status (2 for a usage error, 0 after --help). */
+static int parse_args(int argc, char **argv, const char **conf_path,
+		      const char **listen_spec, long *nworkers)
+{
+	struct error err = ERROR_INIT;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--listen") == 0 ||
+		     strcmp(a, "--workers") == 0) &&
+		    i + 1 >= argc) {
+			fprintf(stderr, "mxfeed-fcgi: %s needs a value\n", a);
+			usage(stderr);
+			return 2;
+		}
+		if (strcmp(a, "-c") == 0) {
+			*conf_path = argv[++i];
+		} else if (strcmp(a, "--listen") == 0) {
+			*listen_spec = argv[++i];
+		} else if (strcmp(a, "--workers") == 0) {
+			if (parse_long(argv[++i], 1, 64, nworkers, "--workers",
+				       &err) < 0) {
+				fprintf(stderr, "mxfeed-fcgi: %s\n",
+					error_msg(&err));
+				error_release(&err);
+				return 2;
+			}
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "mxfeed-fcgi: unknown argument '%s'\n",
+				a);
+			usage(stderr);
+			return 2;
+		}
+	}
+	return -1;
+}
+
+/* Wait for a stop signal of set (SIGHUP reloads nothing yet), waking
+ * every ALOG_MAX_MS for the access log's old lines (on stderr; the
+ * journal's are never held); the signal. */
+static int wait_for_stop(const sigset_t *set)
+{
+	for (;;) {
+		struct timespec tick = { 0, ALOG_MAX_MS * 1000000L };
+		int sig = alog_plain ? sigtimedwait(set, NULL, &tick)
+				     : sigwaitinfo(set, NULL);
+
+		if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
+			alog_tick(false);
+			continue;
+		}
+		if (sig < 0)
+			return SIGTERM;
+		if (sig != SIGHUP)
+			return sig;
+	}
+}
+
+/* The CSRF key's random bytes, libcurl and libfcgi, before any thread
+ * (libcurl's global setup is not thread-safe); 0, or -1 logged. */
+static int libs_start(unsigned char *key, size_t size)
+{
+	if (RAND_bytes(key, (int)size) != 1) {
+		log_error("no random bytes for the CSRF key");
+		return -1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_error("libcurl failed to start");
+		return -1;
+	}
+	if (FCGX_Init() != 0) {
+		log_error("FastCGI library failed to start");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *conf_path = NULL, *listen_spec = NULL;
+	const char *conf_path = NULL, *listen_spec = NULL, *where;
 	struct error err = ERROR_INIT;
 	unsigned char key[32];
 	struct worker *workers;
@@ -757,37 +840,9 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	log_init("mxfeed-fcgi", LOG_LEVEL_INFO);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((strcmp(a, "-c") == 0 || strcmp(a, "--listen") == 0 ||
-		     strcmp(a, "--workers") == 0) &&
-		    i + 1 >= argc) {
-			fprintf(stderr, "mxfeed-fcgi: %s needs a value\n", a);
-			usage(stderr);
-			return 2;
-		}
-		if (strcmp(a, "-c") == 0) {
-			conf_path = argv[++i];
-		} else if (strcmp(a, "--listen") == 0) {
-			listen_spec = argv[++i];
-		} else if (strcmp(a, "--workers") == 0) {
-			if (parse_long(argv[++i], 1, 64, &nworkers, "--workers",
-				       &err) < 0) {
-				fprintf(stderr, "mxfeed-fcgi: %s\n",
-					error_msg(&err));
-				return 2;
-			}
-		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "mxfeed-fcgi: unknown argument '%s'\n",
-				a);
-			usage(stderr);
-			return 2;
-		}
-	}
+	if ((i = parse_args(argc, argv, &conf_path, &listen_spec, &nworkers)) >=
+	    0)
+		return i;
 	if (conf_load(&conf, conf_path, &err) < 0) {
 		fprintf(stderr, "mxfeed-fcgi: %s\n", error_msg(&err));
 		return 2;
@@ -796,24 +851,12 @@ int main(int argc, char **argv)
 	log_set_target(conf.log_target, LOG_LEVEL_NONE);
 	if (nworkers == 0)
 		nworkers = conf.fcgi_workers;
-	if (RAND_bytes(key, sizeof(key)) != 1) {
-		log_error("no random bytes for the CSRF key");
+	where = listen_spec ? listen_spec : conf.fcgi_listen;
+	if (libs_start(key, sizeof(key)) < 0)
 		return 1;
-	}
-	/* before any thread: libcurl's global setup is not thread-safe */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		log_error("libcurl failed to start");
-		return 1;
-	}
-	if (FCGX_Init() != 0) {
-		log_error("FastCGI library failed to start");
-		return 1;
-	}
-	if (peers_setup(&conf, listen_spec ? listen_spec : conf.fcgi_listen) <
-	    0)
+	if (peers_setup(&conf, where) < 0)
 		return 2;
-	listen_fd = open_listener(listen_spec ? listen_spec : conf.fcgi_listen);
-	if (listen_fd < 0)
+	if ((listen_fd = open_listener(where)) < 0)
 		return 1;
 
 	/* workers inherit the mask with the stop signals blocked (above) */
@@ -834,24 +877,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	log_info("listening on %s with %ld workers",
-		 listen_spec ? listen_spec : conf.fcgi_listen, nworkers);
-	for (;;) {
-		/* woken every ALOG_MAX_MS for the access log's old lines
-		 * (on stderr; the journal's are never held) */
-		struct timespec tick = { 0, ALOG_MAX_MS * 1000000L };
-
-		sig = alog_plain ? sigtimedwait(&set, NULL, &tick)
-				 : sigwaitinfo(&set, NULL);
-		if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
-			alog_tick(false);
-			continue;
-		}
-		if (sig < 0)
-			sig = SIGTERM;
-		if (sig != SIGHUP) /* nothing to reload yet */
-			break;
-	}
+	log_info("listening on %s with %ld workers", where, nworkers);
+	sig = wait_for_stop(&set);
 	log_info("signal %d: finishing requests in flight", sig);
 	stopping = 1;
 	/* wakes the thread blocked in accept(); the others see stopping */
