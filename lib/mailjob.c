@@ -331,31 +331,89 @@ static void pick_rcpt(const struct target *t, const char *traced,
 }
 
 /* Hand one message on; 1 sent, 0 kept, -1 failed. */
+/* The file of message guid in folder f into raw: 1, 0 when it is not
+ * there (a message Dovecot moved from new/ to cur/ since the scan is
+ * looked for again once), or -1 with err set. */
+static int read_message(struct folder *f, const char *guid, struct strbuf *raw,
+			struct error *err)
+{
+	const char *file;
+	char path[PATH_MAX];
+	int got = 0, tries;
+
+	for (tries = 0; tries < 2 && got == 0; tries++) {
+		if (tries == 1 && folder_rescan(f, err) < 0)
+			return -1;
+		if ((file = folder_find(f, guid)) == NULL)
+			continue;
+		if (join(path, sizeof(path), f->path, file) < 0)
+			return error_set(err, ERR_INTERNAL, NULL,
+					 "path too long: %s", f->path);
+		if ((got = read_file(path, raw, err)) < 0)
+			return -1;
+	}
+	return got;
+}
+
+/* msg from sender to rcpt handed to the relay: 1 when sent (recorded in
+ * the job before the expunge, so a resumed job never sends it again),
+ * 0 when refused for good (a virus: flagged, kept in the mailbox, the
+ * step reports it once this pass is over), -1 with err set. */
+static int send_message(struct mailjob_ctx *c, struct job *j,
+			const struct target *t, const struct folder *f,
+			const char *uid, const char *guid, const char *sender,
+			const char *rcpt, const struct strbuf *msg,
+			struct error *err)
+{
+	if (c->smtp == NULL) {
+		const struct reinject_tls tls = {
+			c->conf->mailbox_reinject_cert,
+			c->conf->mailbox_reinject_key,
+			c->conf->mailbox_reinject_ca,
+		};
+
+		if (reinject_open(&c->smtp, c->conf->mailbox_reinject,
+				  c->conf->state_dir, c->conf->relay_hostname,
+				  &tls, err) < 0)
+			return -1;
+	}
+	switch (reinject_send(c->smtp, sender, rcpt, msg->buf, msg->len, err)) {
+	case 0:
+		break;
+	case REINJECT_REFUSED:
+		log_warn("%s: message %s: %s: kept in the mailbox", t->address,
+			 guid, error_msg(err));
+		json_object_set_new(j->payload, "refused_error",
+				    json_string(error_msg(err)));
+		error_clear(err);
+		if (flag(c, t, f->name, uid, MAILJOB_REFUSED, err) < 0 ||
+		    store_job_save(c->store, j, c->worker, c->lease_s, err) < 0)
+			return -1;
+		return 0;
+	default:
+		return -1;
+	}
+	if (!json_is_array(json_object_get(j->payload, "sent")))
+		json_object_set_new(j->payload, "sent", json_array());
+	json_array_append_new(json_object_get(j->payload, "sent"),
+			      json_string(guid));
+	pl_set_int(j, "forwarded", pl_int(j, "forwarded") + 1);
+	if (store_job_save(c->store, j, c->worker, c->lease_s, err) < 0)
+		return -1;
+	return 1;
+}
+
 static int forward_one(struct mailjob_ctx *c, struct job *j,
 		       const struct target *t, struct folder *f,
 		       const char *uid, const char *guid, struct error *err)
 {
 	char sender[REINJECT_ADDR_MAX + 1], traced[REINJECT_ADDR_MAX + 1];
 	struct strbuf raw = STRBUF_INIT, msg = STRBUF_INIT;
-	const char *file, *rcpt = NULL;
-	char path[PATH_MAX];
-	int rc = -1, got = 0, tries;
+	const char *rcpt = NULL;
+	int rc = -1, got;
 
-	/* a message Dovecot moved from new/ to cur/ since the scan: look
-	 * again once */
-	for (tries = 0; tries < 2 && got == 0; tries++) {
-		if (tries == 1 && folder_rescan(f, err) < 0)
-			goto out;
-		if ((file = folder_find(f, guid)) == NULL)
-			continue;
-		if (join(path, sizeof(path), f->path, file) < 0) {
-			error_set(err, ERR_INTERNAL, NULL, "path too long: %s",
-				  f->path);
-			goto out;
-		}
-		if ((got = read_file(path, &raw, err)) < 0)
-			goto out;
-	}
+	if ((got = read_message(f, guid, &raw, err)) < 0)
+		goto out;
 	if (got == 0) {
 		/* a folder name Maildir++ stores differently (non-ASCII):
 		 * left for the archive, not a reason to stop the job */
@@ -386,47 +444,7 @@ static int forward_one(struct mailjob_ctx *c, struct job *j,
 		rc = keep(c, j, t, f->name, uid, err) < 0 ? -1 : 0;
 		goto out;
 	}
-	if (c->smtp == NULL) {
-		const struct reinject_tls tls = {
-			c->conf->mailbox_reinject_cert,
-			c->conf->mailbox_reinject_key,
-			c->conf->mailbox_reinject_ca,
-		};
-
-		if (reinject_open(&c->smtp, c->conf->mailbox_reinject,
-				  c->conf->state_dir, c->conf->relay_hostname,
-				  &tls, err) < 0)
-			goto out;
-	}
-	switch (reinject_send(c->smtp, sender, rcpt, msg.buf, msg.len, err)) {
-	case 0:
-		break;
-	case REINJECT_REFUSED:
-		/* refused for good (a virus): stays here, and the step
-		 * reports it once this pass is over */
-		log_warn("%s: message %s: %s: kept in the mailbox", t->address,
-			 guid, error_msg(err));
-		json_object_set_new(j->payload, "refused_error",
-				    json_string(error_msg(err)));
-		error_clear(err);
-		if (flag(c, t, f->name, uid, MAILJOB_REFUSED, err) < 0 ||
-		    store_job_save(c->store, j, c->worker, c->lease_s, err) < 0)
-			goto out;
-		rc = 0;
-		goto out;
-	default:
-		goto out;
-	}
-	/* sent: saved before the expunge, so a resumed job never sends it
-	 * again */
-	if (!json_is_array(json_object_get(j->payload, "sent")))
-		json_object_set_new(j->payload, "sent", json_array());
-	json_array_append_new(json_object_get(j->payload, "sent"),
-			      json_string(guid));
-	pl_set_int(j, "forwarded", pl_int(j, "forwarded") + 1);
-	if (store_job_save(c->store, j, c->worker, c->lease_s, err) < 0)
-		goto out;
-	rc = 1;
+	rc = send_message(c, j, t, f, uid, guid, sender, rcpt, &msg, err);
 out:
 	sbuf_release(&raw);
 	sbuf_release(&msg);
