@@ -284,6 +284,8 @@ static void inputs(void **state)
 		"#mxfeed-generation-inputs\tversion=2\nseq\t1\n",
 		INCR_INPUTS_HEADER "seq\t-1\n",
 		INCR_INPUTS_HEADER "seq\t1\ndigest\tABC\n",
+		/* fuzz_incr: a leading zero wrote back without it */
+		INCR_INPUTS_HEADER "seq\t07\n",
 	};
 	size_t i;
 
