@@ -1152,6 +1152,24 @@ static void requeue_moved(const struct conf *conf, const char *gens,
 	free_names(names, ngen);
 }
 
+/* MAP.stamp: the generation that wrote rspamd's map, the previous
+ * one's when the map is its file (the Lua then does not read it again) */
+static int write_stamp(const char *dir, const struct relay_incr *x,
+		       const char *map, const char *name, struct error *err)
+{
+	char stamp[PATH_MAX], prev[PATH_MAX];
+
+	if (snprintf(stamp, sizeof(stamp), "%s.stamp", map) >=
+	    (int)sizeof(stamp))
+		return error_set(err, ERR_INTERNAL, NULL, "path too long");
+	if (relay_incr_unchanged(x, map) &&
+	    snprintf(prev, sizeof(prev), "%s/%s", x->prev, stamp) <
+		    (int)sizeof(prev) &&
+	    access(prev, F_OK) == 0)
+		return relay_incr_link(x, dir, stamp, err);
+	return write_file(dir, stamp, name, strlen(name), err);
+}
+
 /* A generation's name: sequence, then time to the nanosecond, so that
  * names sort by age and two runs never share one. */
 static void generation_name(char *buf, size_t size, int64_t seq)
@@ -1243,7 +1261,9 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 	generation_name(name, sizeof(name), *seq);
 	/* rspamd's Lua reloads its domains when this name changes */
 	if (write_file(tmpdir, "rspamd/mxfeed-generation", name, strlen(name),
-		       err) < 0)
+		       err) < 0 ||
+	    write_stamp(tmpdir, &x, "rspamd/mxfeed-domains", name, err) < 0 ||
+	    write_stamp(tmpdir, &x, "rspamd/mxfeed-modes", name, err) < 0)
 		goto fail;
 	/* maps were checked by postmap; main.cf and master.cf by postfix
 	 * check, which takes a quarter of a second, so only when they

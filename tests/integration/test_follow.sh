@@ -432,6 +432,11 @@ change "after the full one, the next change: greylisting=off" greylisting=off sp
 check "... is incremental again and matches a full generation" same_as_full
 send a@sender.test "u@bulk77.example" M-bulk
 check "mail to one of the added domains arrives" sink_has 2526 M-bulk
+# rspamd kept its map through the generations that left it as it was
+# (MAP.stamp); spam on again changed it, and it reads it again
+send a@sender.test "u@$D" M-spam-again --add-header "X-Test-Score: 11"
+check "spam on again after many generations: med=subject with its text" \
+	arrived 2526 M-spam-again '^Subject: \[M\] M-spam-again$'
 sql "DELETE FROM domains WHERE name LIKE 'bulk%'" > /dev/null
 check "the 2001 removed at once: applied" applied_all
 check "... none of them left in the maps" bash -c "! grep -q '^bulk' '$T/state/current/transport' '$T/state/current/relay_domains'"
