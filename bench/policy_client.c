@@ -7,7 +7,8 @@
  * does), sends one warm-up request, then N policy requests one after
  * the other, each answered before the next is sent, as smtpd does.
  * Every request is a new transaction (its own instance) for a recipient
- * at dNNNNNN.example, the domains spread over 1..NDOMAINS.  Prints:
+ * at dNNNNNN.example (seven digits from 1,000,000 domains on), the
+ * domains spread over 1..NDOMAINS.  Prints:
  *
  *   startup S     seconds from the fork to the warm-up request's answer
  *   elapsed S     seconds for the N requests
@@ -127,6 +128,8 @@ static size_t request(char *buf, size_t size, unsigned long i,
 {
 	/* a multiplicative stride visits the domains in a scattered order */
 	unsigned long dom = (i * 7919UL) % ndomains + 1;
+	/* relay.sh's names: six digits, seven from 1,000,000 domains on */
+	int width = ndomains > 999999 ? 7 : 6;
 	int n = snprintf(buf, size,
 			 "request=smtpd_access_policy\n"
 			 "protocol_state=RCPT\n"
@@ -134,11 +137,11 @@ static size_t request(char *buf, size_t size, unsigned long i,
 			 "client_address=127.0.0.1\n"
 			 "helo_name=client.test\n"
 			 "sender=a@sender.test\n"
-			 "recipient=user@d%06lu.example\n"
+			 "recipient=user@d%0*lu.example\n"
 			 "instance=%lx\n"
 			 "size=1000\n"
 			 "\n",
-			 dom, i + 1);
+			 width, dom, i + 1);
 
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
@@ -161,9 +164,9 @@ int main(int argc, char **argv)
 	}
 	n = strtoul(argv[1], NULL, 10);
 	ndomains = strtoul(argv[2], NULL, 10);
-	if (n == 0 || n > N_MAX || ndomains == 0 || ndomains > 999999) {
+	if (n == 0 || n > N_MAX || ndomains == 0 || ndomains > 9999999) {
 		fputs("policy_client: N must be 1..10000000, NDOMAINS "
-		      "1..999999\n",
+		      "1..9999999\n",
 		      stderr);
 		return 2;
 	}
