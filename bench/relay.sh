@@ -219,6 +219,8 @@ full() {
 		change "$k" "$1"
 		"$MTA_GLUE" apply > "$T/apply.log" 2>&1 ||
 			die "mta-glue apply failed: $(head -n 5 "$T/apply.log")"
+		# seen as sync's are: one poll of the relays table
+		applied || die "change $k not reported applied"
 		echo "$(since "$t0") * 1000" | bc -l
 		sleep 0.3
 	done
