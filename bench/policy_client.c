@@ -1,13 +1,13 @@
 /*
  * policy_client - drive a Postfix policy server over one connection
  *
- * policy_client N NDOMAINS COMMAND [ARGS...]
+ * policy_client [-w DIGITS] N NDOMAINS COMMAND [ARGS...]
  *
  * Runs COMMAND with its stdin and stdout on pipes (as Postfix's spawn(8)
  * does), sends one warm-up request, then N policy requests one after
  * the other, each answered before the next is sent, as smtpd does.
  * Every request is a new transaction (its own instance) for a recipient
- * at dNNNNNN.example (seven digits from 1,000,000 domains on), the
+ * at dNNNNNN.example (DIGITS digits, 6 unless -w says 1-9), the
  * domains spread over 1..NDOMAINS.  Prints:
  *
  *   startup S     seconds from the fork to the warm-up request's answer
@@ -16,6 +16,9 @@
  *   answer N ACTION   how many answers were "action=ACTION", one line
  *                     for each of the first 8 distinct actions
  *   answer N (other)  all further distinct actions together
+ *   rss_kb N      the server's resident memory after the requests
+ *   private_kb N  ...of it, the pages no other process shares
+ *                 (Private_Clean + Private_Dirty of smaps_rollup)
  *
  * Bounded: N is at most 10,000,000 and every answer must arrive within
  * 10 seconds.  Exit 0 on success, 1 on any protocol or I/O failure.
@@ -123,13 +126,13 @@ static int read_answer(int fd, char *buf, size_t size)
 	}
 }
 
+static int digits = 6;
+
 static size_t request(char *buf, size_t size, unsigned long i,
 		      unsigned long ndomains)
 {
 	/* a multiplicative stride visits the domains in a scattered order */
 	unsigned long dom = (i * 7919UL) % ndomains + 1;
-	/* relay.sh's names: six digits, seven from 1,000,000 domains on */
-	int width = ndomains > 999999 ? 7 : 6;
 	int n = snprintf(buf, size,
 			 "request=smtpd_access_policy\n"
 			 "protocol_state=RCPT\n"
@@ -141,9 +144,34 @@ static size_t request(char *buf, size_t size, unsigned long i,
 			 "instance=%lx\n"
 			 "size=1000\n"
 			 "\n",
-			 width, dom, i + 1);
+			 digits, dom, i + 1);
 
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+/* The server's resident and private memory in kB from smaps_rollup;
+ * -1 where it cannot be read. */
+static void memory_of(pid_t pid, long *rss, long *priv)
+{
+	char path[64], line[256];
+	long v, pc = -1, pd = -1;
+	FILE *f;
+
+	*rss = *priv = -1;
+	(void)snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "Rss: %ld kB", &v) == 1)
+			*rss = v;
+		else if (sscanf(line, "Private_Clean: %ld kB", &v) == 1)
+			pc = v;
+		else if (sscanf(line, "Private_Dirty: %ld kB", &v) == 1)
+			pd = v;
+	}
+	fclose(f);
+	if (pc >= 0 && pd >= 0)
+		*priv = pc + pd;
 }
 
 int main(int argc, char **argv)
@@ -156,18 +184,29 @@ int main(int argc, char **argv)
 	double t0, t1, t2;
 	pid_t pid;
 	size_t len;
+	long rss, priv;
+	unsigned long dmax = 1;
 
-	if (argc < 4) {
-		fputs("usage: policy_client N NDOMAINS COMMAND [ARGS...]\n",
+	if (argc > 2 && strcmp(argv[1], "-w") == 0) {
+		digits = atoi(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 4 || digits < 1 || digits > 9) {
+		fputs("usage: policy_client [-w DIGITS] N NDOMAINS COMMAND "
+		      "[ARGS...]\n",
 		      stderr);
 		return 2;
 	}
+	for (k = 0; k < digits; k++)
+		dmax *= 10;
 	n = strtoul(argv[1], NULL, 10);
 	ndomains = strtoul(argv[2], NULL, 10);
-	if (n == 0 || n > N_MAX || ndomains == 0 || ndomains > 9999999) {
-		fputs("policy_client: N must be 1..10000000, NDOMAINS "
-		      "1..9999999\n",
-		      stderr);
+	if (n == 0 || n > N_MAX || ndomains == 0 || ndomains >= dmax) {
+		fprintf(stderr,
+			"policy_client: N must be 1..10000000, NDOMAINS "
+			"1..%lu\n",
+			dmax - 1);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -215,6 +254,7 @@ int main(int argc, char **argv)
 		tally_add(&t, ans);
 	}
 	t2 = now();
+	memory_of(pid, &rss, &priv);
 	close(to[1]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
@@ -228,6 +268,7 @@ int main(int argc, char **argv)
 		printf("answer %lu %s\n", t.count[k], t.action[k]);
 	if (t.other > 0)
 		printf("answer %lu (other)\n", t.other);
+	printf("rss_kb %ld\nprivate_kb %ld\n", rss, priv);
 	return 0;
 fail:
 	close(to[1]);

@@ -264,10 +264,10 @@ best() { # best FILE... -> the file with the smallest elapsed
 	awk '$1 == "elapsed" { print $2, FILENAME }' "$@" | sort -g | head -n 1 | cut -d' ' -f2
 }
 for r in $(seq 1 "$RUNS"); do
-	taskset -c "$cpu" "$T/policy_client" "$NREQ" "$NDOM" "$T/trivial_policy" \
+	taskset -c "$cpu" "$T/policy_client" -w "$W" "$NREQ" "$NDOM" "$T/trivial_policy" \
 		> "$T/pc-trivial-$r.txt" 2> "$T/pc-trivial.err" ||
 		die "policy_client vs trivial_policy failed: $(cat "$T/pc-trivial.err")"
-	taskset -c "$cpu" "$T/policy_client" "$NREQ" "$NDOM" "$POLICYD" -s "$snap" \
+	taskset -c "$cpu" "$T/policy_client" -w "$W" "$NREQ" "$NDOM" "$POLICYD" -s "$snap" \
 		> "$T/pc-policyd-$r.txt" 2> "$T/pc-policyd.err" ||
 		die "policy_client vs mxfeed-policyd failed: $(cat "$T/pc-policyd.err")"
 done

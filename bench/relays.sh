@@ -24,9 +24,20 @@
 #             -j" on the three relays at once.  The read of what the
 #             relays published (psql on relay_queue) is printed beside
 #             it.  Best of $RUNS each.
+#   policyd:  at each domain count, bench/policy_client starts
+#             mxfeed-policyd on relay-1's generated snapshot over pipes
+#             (as spawn(8) does) and sends $NPOL requests for domains
+#             spread over all of them; the baseline is bench/
+#             trivial_policy (reads the same protocol, always DUNNO)
+#             run the same way: start-up (fork to the first answer),
+#             decisions/s, and the private memory (pages no other
+#             process shares: what each smtpd's policyd costs) after
+#             the requests.  Both pinned to one CPU; best of $RUNS.
 # Targets (SPEC section 9): set->live p50 <= 1 s at 1,000,000 domains
-# and <= 1.2x the 100k figure.  The queue listing has no target.  Every
-# loop is bounded in count and time; nothing is asserted.
+# and <= 1.2x the 100k figure; policyd start-up <= 5 ms, decisions/s
+# >= 0.6x the trivial responder, private memory the same at every
+# domain count.  The queue listing has no target.  Every loop is
+# bounded in count and time; nothing is asserted.
 set -uo pipefail
 
 b=${1:-build}
@@ -34,6 +45,8 @@ export MXFEED_BUILD
 MXFEED_BUILD=$(cd "$(dirname "$0")/.." && pwd)/$b
 read -r -a SIZES <<< "${BENCH_RELAYS_DOMAINS:-100000 1000000}"
 NCHANGE=${BENCH_CHANGES:-10}
+NPOL=${BENCH_POLICY_N:-100000}
+POLICYD=$MXFEED_BUILD/rel/bin/mxfeed-policyd
 NQ=${BENCH_QUEUE_N:-10000}
 RUNS=${BENCH_RUNS:-3}
 BUDGET=${BENCH_BUDGET:-300} # seconds of changes per domain count
@@ -97,6 +110,47 @@ label() { # 100000 -> 100k, 1000000 -> 1M
 	fi
 }
 dom() { printf 'd%07d.example' "$1"; }
+
+for h in policy_client trivial_policy; do
+	cc -O2 -Wall -Wextra -o "$T/$h" "$TOP/bench/$h.c" ||
+		die "$h does not compile"
+done
+cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')
+val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+# policyd_at N: policyd on relay-1's snapshot vs the trivial responder
+declare -A PSTART PPRIV
+policyd_at() {
+	local n=$1 size snap r bt bp f
+	size=$(label "$n")
+	snap=$T/r1/state/current/policy
+	[ -s "$snap" ] || die "no policy snapshot at $snap"
+	for r in $(seq 1 "$RUNS"); do
+		taskset -c "$cpu" "$T/policy_client" -w 7 "$NPOL" "$n" "$T/trivial_policy" \
+			> "$T/pt-$n-$r.txt" 2> "$T/pc.err" ||
+			die "policy_client vs trivial_policy failed: $(cat "$T/pc.err")"
+		taskset -c "$cpu" "$T/policy_client" -w 7 "$NPOL" "$n" "$POLICYD" -s "$snap" \
+			> "$T/pp-$n-$r.txt" 2> "$T/pc.err" ||
+			die "policy_client vs mxfeed-policyd failed: $(cat "$T/pc.err")"
+	done
+	# best: the smallest start-up, the smallest elapsed, each on its own
+	bt=$(for f in "$T"/pt-"$n"-*.txt; do echo "$(val elapsed "$f") $f"; done | sort -g | head -n 1 | cut -d' ' -f2)
+	bp=$(for f in "$T"/pp-"$n"-*.txt; do echo "$(val elapsed "$f") $f"; done | sort -g | head -n 1 | cut -d' ' -f2)
+	st=$(cat "$T"/pt-"$n"-*.txt | awk '$1 == "startup" { print $2 * 1000 }' | sort -g | head -n 1)
+	sp=$(cat "$T"/pp-"$n"-*.txt | awk '$1 == "startup" { print $2 * 1000 }' | sort -g | head -n 1)
+	PSTART[$n]=$sp
+	PPRIV[$n]=$(val private_kb "$bp")
+	grep -q "^answer [0-9]* 550 5.1.2" "$bp" &&
+		echo "# WARNING: policyd answered 550 5.1.2 (domain not found) at $size: $(grep '^answer' "$bp" | tr '\n' ';')"
+	printf 'relays policyd at %s: start-up %.2f ms (baseline trivial responder %.2f ms) ratio %s [target <= 5 ms]\n' \
+		"$size" "$sp" "$st" "$(ratio "$sp" "$st")"
+	printf 'relays policyd at %s: decisions/s %.0f (baseline trivial responder %.0f) ratio %s [target >= 0.6]\n' \
+		"$size" "$(echo "$NPOL / $(val elapsed "$bp")" | bc -l)" \
+		"$(echo "$NPOL / $(val elapsed "$bt")" | bc -l)" \
+		"$(ratio "$(val elapsed "$bt")" "$(val elapsed "$bp")")"
+	printf 'relays policyd at %s: private memory %d kB, resident %d kB (baseline trivial responder private %d kB) ratio %s\n' \
+		"$size" "${PPRIV[$n]}" "$(val rss_kb "$bp")" "$(val private_kb "$bt")" \
+		"$(ratio "${PPRIV[$n]}" "$(val private_kb "$bt")")"
+}
 
 echo "# mxfeed relays bench: $NRELAY relays, domains ${SIZES[*]}, $NCHANGE changes each, $NQ queued messages, PostgreSQL in $T"
 
@@ -183,6 +237,7 @@ for n in "${SIZES[@]}"; do
 	nl=${#lat[@]}
 	P50[$n]=${sorted[$(((nl + 1) / 2 - 1))]} # nearest rank
 	P90[$n]=${sorted[$(((nl * 9 + 9) / 10 - 1))]}
+	policyd_at "$n"
 	printf 'relays set->live on %d relays at %s: p50 %.0f ms, p90 %.0f ms over %d changes [target p50 <= 1000 ms]\n' \
 		"$NRELAY" "$size" "${P50[$n]}" "${P90[$n]}" "$nl"
 	printf '#   %s: one poll of the relays table costs %.0f ms; apply inside sync (ms), per relay:\n' \
@@ -197,6 +252,10 @@ if [ "$hi" != "$lo" ]; then
 	printf 'relays set->live %s vs %s: p50 %.0f ms (baseline %.0f ms) ratio %s, p90 ratio %s [target <= 1.2, flat]\n' \
 		"$(label "$hi")" "$(label "$lo")" "${P50[$hi]}" "${P50[$lo]}" \
 		"$(ratio "${P50[$hi]}" "${P50[$lo]}")" "$(ratio "${P90[$hi]}" "${P90[$lo]}")"
+	printf 'relays policyd %s vs %s: start-up %.2f ms (baseline %.2f ms) ratio %s, private memory %d kB (baseline %d kB) ratio %s [target flat: 1.00]\n' \
+		"$(label "$hi")" "$(label "$lo")" "${PSTART[$hi]}" "${PSTART[$lo]}" \
+		"$(ratio "${PSTART[$hi]}" "${PSTART[$lo]}")" "${PPRIV[$hi]}" "${PPRIV[$lo]}" \
+		"$(ratio "${PPRIV[$hi]}" "${PPRIV[$lo]}")"
 fi
 
 # ---- 2. the queue of one domain, from the admin host -------------------

@@ -104,7 +104,7 @@ do_standby() {
 		# -R: standby.signal and primary_conninfo; the copied
 		# configuration's socket line is overridden by the last one
 		as_owner "$pgbin/pg_basebackup" -h "$1/sock" -U postgres \
-			-D "$data" -R -X stream --no-sync > "$dir/basebackup.log" 2>&1
+			-D "$data" -R -X stream --checkpoint=fast --no-sync > "$dir/basebackup.log" 2>&1
 		echo "unix_socket_directories = '$sock'" >> "$data/postgresql.conf"
 	fi
 	do_start

@@ -9,6 +9,21 @@
 
 #include "feedctl.h"
 
+/* How many relays hold some of the domain's mail (as each last
+ * published it): every relay asked is listed, holding or not. */
+static size_t relays_holding(const json_t *relays)
+{
+	const json_t *r;
+	size_t i, n = 0;
+
+	json_array_foreach(relays, i, r)
+	{
+		if (json_integer_value(json_object_get(r, "count")) > 0)
+			n++;
+	}
+	return n;
+}
+
 int cmd_queue(struct cli *cli, const struct args *a)
 {
 	static const struct column cols[] = {
@@ -35,7 +50,7 @@ int cmd_queue(struct cli *cli, const struct args *a)
 		       dn.alabel,
 		       (long long)json_integer_value(
 			       json_object_get(q, "count")),
-		       json_array_size(json_object_get(q, "relays")),
+		       relays_holding(json_object_get(q, "relays")),
 		       json_is_string(o) ? ", oldest from " : "",
 		       json_is_string(o) ? json_string_value(o) : "");
 		print_relay_states(json_object_get(q, "relays"), "fresh");

@@ -1,6 +1,6 @@
 /*
  * cmd_relay - the verbs about the relays and the jobs that wait for
- * them: relays, relay (retire|activate), jobs
+ * them: relays, relay (drain|retire|activate), jobs
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "feedctl.h"
+#include "ops_relay.h"
 #include "ops_view.h"
 
 int cmd_relays(struct cli *cli, const struct args *a)
@@ -21,6 +22,7 @@ int cmd_relays(struct cli *cli, const struct args *a)
 		{ "lag", "BEHIND" },
 		{ "heartbeat", "HEARTBEAT" },
 		{ "queue_total", "QUEUED" },
+		{ "drain_hand_over", "HANDS OVER TO" },
 		{ "last_error", "LAST ERROR" },
 		{ NULL, NULL },
 	};
@@ -56,6 +58,32 @@ int cmd_relay(struct cli *cli, const struct args *a)
 		       name);
 	else
 		printf("%s: active again\n", name);
+	return 0;
+}
+
+int cmd_relay_drain(struct cli *cli, const struct args *a)
+{
+	struct ops_drain_in in = { a->pos[0], a->v[OPT_HAND_OVER].text,
+				   a->v[OPT_MAX_AGE].text };
+
+	if (ops_relay_drain(&cli->ox, &in, &cli->err) < 0)
+		return fail(cli);
+	if (cli->json)
+		print_json_new(json_pack("{s:s, s:s, s:s?, s:s?}", "name",
+					 in.name, "role", "draining",
+					 "hand_over", in.hand_over, "max_age",
+					 in.max_age));
+	else if (in.hand_over == NULL)
+		printf("%s: draining: new SMTP sessions get 421, it delivers "
+		       "its queue itself; \"feedctl relays\" shows what is "
+		       "left\n",
+		       in.name);
+	else
+		printf("%s: draining: new SMTP sessions get 421, its queue "
+		       "goes to %s %s; \"feedctl relays\" shows what is "
+		       "left\n",
+		       in.name, in.hand_over,
+		       in.max_age ? "after max-age" : "now");
 	return 0;
 }
 

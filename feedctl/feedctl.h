@@ -50,11 +50,13 @@ enum opt_id {
 	OPT_FILE,
 	OPT_FORCE,
 	OPT_FROM_QUEUE,
+	OPT_HAND_OVER,
 	OPT_IF_VERSION,
 	OPT_KEEP_DAYS,
 	OPT_MAILBOX,
 	OPT_MAILBOXES,
 	OPT_MATCH,
+	OPT_MAX_AGE,
 	OPT_MESSAGE_ID,
 	OPT_MODE,
 	OPT_ROLE,
@@ -174,6 +176,7 @@ int cmd_trace(struct cli *cli, const struct args *a);
 /* cmd_relay.c */
 int cmd_relays(struct cli *cli, const struct args *a);
 int cmd_relay(struct cli *cli, const struct args *a);
+int cmd_relay_drain(struct cli *cli, const struct args *a);
 int cmd_jobs(struct cli *cli, const struct args *a);
 /* cmd_admin.c */
 int cmd_mailbox_list(struct cli *cli, const struct args *a);

@@ -49,11 +49,13 @@ static const struct opt_spec options[OPT_COUNT] = {
 	[OPT_FILE]         = { "-f", "--file", OT_TEXT, "FILE", 0, 0, NULL, NULL },
 	[OPT_FORCE]        = { "--force", NULL, OT_FLAG, NULL, 0, 0, NULL, NULL },
 	[OPT_FROM_QUEUE]   = { "--from-queue", NULL, OT_FLAG, NULL, 0, 0, NULL, NULL },
+	[OPT_HAND_OVER]    = { "--hand-over", NULL, OT_TEXT, "RELAY", 0, 0, NULL, "--hand-over needs RELAY" },
 	[OPT_IF_VERSION]   = { "--if-version", NULL, OT_INT, "N", 1, OPS_VERSION_MAX, "--if-version", "--if-version needs N" },
 	[OPT_KEEP_DAYS]    = { "--keep-days", NULL, OT_INT, "N", 1, KEEP_DAYS_MAX, "keep_days", "--keep-days needs N" },
 	[OPT_MAILBOX]      = { "--mailbox", NULL, OT_LIST, "LOCAL", 0, 0, NULL, "--mailbox needs LOCAL" },
 	[OPT_MAILBOXES]    = { "--mailboxes", NULL, OT_TEXT, "FATE", 0, 0, NULL, NULL },
 	[OPT_MATCH]        = { "--match", NULL, OT_TEXT, "TEXT", 0, 0, NULL, NULL },
+	[OPT_MAX_AGE]      = { "--max-age", NULL, OT_TEXT, "AGE", 0, 0, NULL, "--max-age needs AGE" },
 	[OPT_MESSAGE_ID]   = { "--message-id", NULL, OT_TEXT, "ID", 0, 0, NULL, NULL },
 	[OPT_MODE]         = { "--mode", NULL, OT_TEXT, "MODE", 0, 0, NULL, NULL },
 	[OPT_ROLE]         = { "--role", NULL, OT_TEXT, "ROLE", 0, 0, NULL, NULL },
@@ -452,6 +454,8 @@ static const struct verb s_relay[] = {
 	  OPTS(O(FORCE)), 0, 0 },
 	{ "activate", cmd_relay, false, NULL, NULL, 1, 1, NULL, NULL, NO_OPTS,
 	  0, 0 },
+	{ "drain", cmd_relay_drain, false, NULL, NULL, 1, 1, NULL, NULL,
+	  OPTS(O(HAND_OVER), O(MAX_AGE)), 0, 0 },
 	{ NULL },
 };
 static const struct verb s_db[] = {
@@ -568,14 +572,23 @@ const struct verb verbs[] = {
 	  "Relays and the change each one has applied.",
 	  0, 0, "relays takes no arguments", NULL, WORDS, 0, 0 },
 	{ "relay", NULL, true,
+	  "relay drain NAME [--hand-over RELAY [--max-age AGE]]\n"
 	  "relay retire NAME [--force]\n"
 	  "relay activate NAME",
-	  "Take a relay out of service for good (retire) or back: a\n"
-	  "retired relay is no longer counted in propagation, asked for\n"
-	  "its queue, sent commands or waited for by jobs.  Refused while\n"
-	  "its last published queue held mail, unless --force.",
-	  2, -1, "relay takes retire NAME or activate NAME", NULL, NULL, 0, 0,
-	  s_relay, "relay takes retire NAME or activate NAME" },
+	  "Take a relay out of service.  drain: it answers new SMTP\n"
+	  "sessions 421 4.3.2 (senders try another MX) and delivers what\n"
+	  "it holds; with --hand-over it hands its queue to that active\n"
+	  "relay over SMTP, at once or once AGE (90m, 2h, 1d: s, m, h or d,\n"
+	  "up to 31d) has passed.  A draining relay still applies every\n"
+	  "change, but no job or propagation count waits for it;\n"
+	  "\"relays\" shows what it has left, and \"drained\" once that\n"
+	  "is nothing.  Refused for the last active relay.  retire: for\n"
+	  "good: a retired relay is no longer counted in propagation,\n"
+	  "asked for its queue, sent commands or waited for by jobs.\n"
+	  "Refused while its last published queue held mail, unless\n"
+	  "--force.  activate: a retired or draining relay is active again.",
+	  2, -1, "relay takes drain, retire or activate NAME", NULL, NULL, 0,
+	  0, s_relay, "relay takes drain, retire or activate NAME" },
 	{ "jobs", cmd_jobs, true,
 	  "jobs [DOMAIN]",
 	  "Queued and finished mailbox and queue jobs, with their errors.",

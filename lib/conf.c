@@ -786,16 +786,93 @@ static bool hostport_ok(const char *v)
 			 "0123456789.-") == hl;
 }
 
+/* A string-valued setting: its kind's own check, then stored. */
+static int read_string(const config_setting_t *st, const struct setting *s,
+		       struct conf *c, const char *path, struct error *err)
+{
+	unsigned line = config_setting_source_line(st);
+	const char *str;
+	int lvl;
+
+	if (config_setting_type(st) != CONFIG_TYPE_STRING)
+		return fail(err, path, line, s->name,
+			    "must be a string in double quotes");
+	str = config_setting_get_string(st);
+	if (str[0] == '\0' || strlen(str) > 4096)
+		return fail(err, path, line, s->name, "must not be empty");
+	if (s->kind == K_PATH && str[0] != '/')
+		return fail(err, path, line, s->name,
+			    "must be an absolute path");
+	if (s->kind == K_NAME &&
+	    (strlen(str) > 63 ||
+	     strspn(str,
+		    "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(str)))
+		return fail(err, path, line, s->name,
+			    "must be 1-63 letters, digits, '.' or '-'");
+	if (s->kind == K_HOSTPORT && !hostport_ok(str))
+		return fail(err, path, line, s->name,
+			    "must be HOST:PORT or [IPv6]:PORT");
+	if (s->kind == K_REINJECT && strcmp(str, "local") != 0 &&
+	    !hostport_ok(str))
+		return fail(err, path, line, s->name,
+			    "must be \"local\", HOST:PORT or [IPv6]:PORT");
+	if (s->kind == K_LEVEL) {
+		if ((lvl = parse_enum(str, level_names)) < 0)
+			return fail(err, path, line, s->name,
+				    "must be debug, info, warn or error");
+		c->log_level = (enum log_level)lvl;
+		return 0;
+	}
+	if (s->kind == K_TARGET) {
+		if ((lvl = parse_enum(str, log_target_names)) < 0)
+			return fail(err, path, line, s->name,
+				    "must be auto, journal or stderr");
+		c->log_target = (enum log_target)lvl;
+		return 0;
+	}
+	set_str(field(c, s), str);
+	return 0;
+}
+
+/* A number within the setting's bounds, whole for K_INT. */
+static int read_number(const config_setting_t *st, const struct setting *s,
+		       struct conf *c, const char *path, struct error *err)
+{
+	unsigned line = config_setting_source_line(st);
+	int type = config_setting_type(st), v;
+	char range[96];
+	double d;
+
+	(void)snprintf(range, sizeof(range),
+		       s->kind == K_INT
+			       ? "must be a whole number from %.0f to %.0f"
+			       : "must be a number from %.0f to %.0f",
+		       s->min, s->max);
+	if (s->kind == K_INT) {
+		if (type != CONFIG_TYPE_INT)
+			return fail(err, path, line, s->name, range);
+		v = config_setting_get_int(st);
+		if (v < s->min || v > s->max)
+			return fail(err, path, line, s->name, range);
+		*(int *)field(c, s) = v;
+		return 0;
+	}
+	if (type == CONFIG_TYPE_INT)
+		d = config_setting_get_int(st);
+	else if (type == CONFIG_TYPE_FLOAT)
+		d = config_setting_get_float(st);
+	else
+		return fail(err, path, line, s->name, range);
+	if (!(d >= s->min && d <= s->max))
+		return fail(err, path, line, s->name, range);
+	*(double *)field(c, s) = d;
+	return 0;
+}
+
 static int read_one(const config_setting_t *st, const struct setting *s,
 		    struct conf *c, const char *path, struct error *err)
 {
-	unsigned line = config_setting_source_line(st);
-	int type = config_setting_type(st);
-	const char *str;
-	char range[96];
-	double d;
-	int lvl;
-
 	switch (s->kind) {
 	case K_STR:
 	case K_PATH:
@@ -804,73 +881,10 @@ static int read_one(const config_setting_t *st, const struct setting *s,
 	case K_REINJECT:
 	case K_LEVEL:
 	case K_TARGET:
-		if (type != CONFIG_TYPE_STRING)
-			return fail(err, path, line, s->name,
-				    "must be a string in double quotes");
-		str = config_setting_get_string(st);
-		if (str[0] == '\0' || strlen(str) > 4096)
-			return fail(err, path, line, s->name,
-				    "must not be empty");
-		if (s->kind == K_PATH && str[0] != '/')
-			return fail(err, path, line, s->name,
-				    "must be an absolute path");
-		if (s->kind == K_NAME &&
-		    (strlen(str) > 63 ||
-		     strspn(str, "abcdefghijklmnopqrstuvwxyz"
-				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
-			     strlen(str)))
-			return fail(err, path, line, s->name,
-				    "must be 1-63 letters, digits, '.' or '-'");
-		if (s->kind == K_HOSTPORT && !hostport_ok(str))
-			return fail(err, path, line, s->name,
-				    "must be HOST:PORT or [IPv6]:PORT");
-		if (s->kind == K_REINJECT && strcmp(str, "local") != 0 &&
-		    !hostport_ok(str))
-			return fail(err, path, line, s->name,
-				    "must be \"local\", HOST:PORT or "
-				    "[IPv6]:PORT");
-		if (s->kind == K_LEVEL) {
-			if ((lvl = parse_enum(str, level_names)) < 0)
-				return fail(err, path, line, s->name,
-					    "must be debug, info, warn or "
-					    "error");
-			c->log_level = (enum log_level)lvl;
-			return 0;
-		}
-		if (s->kind == K_TARGET) {
-			if ((lvl = parse_enum(str, log_target_names)) < 0)
-				return fail(err, path, line, s->name,
-					    "must be auto, journal or stderr");
-			c->log_target = (enum log_target)lvl;
-			return 0;
-		}
-		set_str(field(c, s), str);
-		return 0;
+		return read_string(st, s, c, path, err);
 	case K_INT:
-		(void)snprintf(range, sizeof(range),
-			       "must be a whole number from %.0f to %.0f",
-			       s->min, s->max);
-		if (type != CONFIG_TYPE_INT)
-			return fail(err, path, line, s->name, range);
-		lvl = config_setting_get_int(st);
-		if (lvl < s->min || lvl > s->max)
-			return fail(err, path, line, s->name, range);
-		*(int *)field(c, s) = lvl;
-		return 0;
 	case K_FLOAT:
-		(void)snprintf(range, sizeof(range),
-			       "must be a number from %.0f to %.0f", s->min,
-			       s->max);
-		if (type == CONFIG_TYPE_INT)
-			d = config_setting_get_int(st);
-		else if (type == CONFIG_TYPE_FLOAT)
-			d = config_setting_get_float(st);
-		else
-			return fail(err, path, line, s->name, range);
-		if (!(d >= s->min && d <= s->max))
-			return fail(err, path, line, s->name, range);
-		*(double *)field(c, s) = d;
-		return 0;
+		return read_number(st, s, c, path, err);
 	case K_CIDRS:
 		return read_cidrs(st, s, field(c, s), false, path, err);
 	case K_IPS:

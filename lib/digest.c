@@ -165,6 +165,54 @@ static int send_one(struct reinject **r, const struct conf *conf,
 	return rc < 0 ? -1 : 0;
 }
 
+/* One target T of the held mail HELD: claimed for DAY, sent, counted
+ * in *sent; a bad address or a failed send is logged (and unclaimed)
+ * for the next run.  0, or -1 with err set when the store failed. */
+static int digest_one(struct store *s, const struct conf *conf, int64_t now,
+		      const char *day, const json_t *held, const json_t *t,
+		      struct reinject **r, size_t *sent, struct error *err)
+{
+	const char *dom = json_string_value(json_object_get(t, "domain"));
+	const char *to = json_string_value(json_object_get(t, "address"));
+	json_t *h = json_object_get(held, dom ? dom : "");
+	struct digest_in in = { dom,
+				conf->relay_name,
+				conf->relay_hostname,
+				to,
+				now,
+				conf->quarantine_days,
+				h };
+	struct error e = ERROR_INIT;
+	int c;
+
+	if (h == NULL || to == NULL ||
+	    digest_address_check(to, "quarantine.digest", &e) < 0) {
+		if (e.code != ERR_NONE)
+			log_warn("digest: domain=%s: %s", dom, error_msg(&e));
+		error_release(&e);
+		return 0;
+	}
+	c = store_digest_claim(
+		s, conf->relay_name, dom, day,
+		(long)json_integer_value(json_object_get(h, "count")), err);
+	if (c <= 0) /* 0: sent today already */
+		return c;
+	add_subjects(conf, h);
+	if (send_one(r, conf, &in, &e) < 0) {
+		log_warn("digest: domain=%s not sent, tried again later: %s",
+			 dom, error_msg(&e));
+		error_release(&e);
+		return store_digest_unclaim(s, conf->relay_name, dom, day,
+					    err) < 0
+			       ? -1
+			       : 0;
+	}
+	log_info("digest: domain=%s sent to %s: %lld message(s)", dom, to,
+		 (long long)json_integer_value(json_object_get(h, "count")));
+	(*sent)++;
+	return 0;
+}
+
 int digest_run(struct store *s, const struct conf *conf, int64_t now,
 	       size_t *sent, struct error *err)
 {
@@ -193,60 +241,12 @@ int digest_run(struct store *s, const struct conf *conf, int64_t now,
 	digest_day(now, day);
 	json_array_foreach(targets, i, t)
 	{
-		const char *dom =
-			json_string_value(json_object_get(t, "domain"));
-		const char *to =
-			json_string_value(json_object_get(t, "address"));
-		json_t *h = json_object_get(held, dom ? dom : "");
-		struct digest_in in = { dom,
-					conf->relay_name,
-					conf->relay_hostname,
-					to,
-					now,
-					conf->quarantine_days,
-					h };
-		struct error e = ERROR_INIT;
-		int c;
-
-		if (h == NULL || to == NULL ||
-		    digest_address_check(to, "quarantine.digest", &e) < 0) {
-			if (e.code != ERR_NONE)
-				log_warn("digest: domain=%s: %s", dom,
-					 error_msg(&e));
-			error_release(&e);
-			continue;
-		}
-		c = store_digest_claim(
-			s, conf->relay_name, dom, day,
-			(long)json_integer_value(json_object_get(h, "count")),
-			err);
-		if (c < 0) {
-			rc = -1;
+		if ((rc = digest_one(s, conf, now, day, held, t, &r, sent,
+				     err)) < 0)
 			break;
-		}
-		if (c == 0) /* sent today already */
-			continue;
-		add_subjects(conf, h);
-		if (send_one(&r, conf, &in, &e) < 0) {
-			log_warn("digest: domain=%s not sent, tried again "
-				 "later: %s",
-				 dom, error_msg(&e));
-			error_release(&e);
-			if (store_digest_unclaim(s, conf->relay_name, dom, day,
-						 err) < 0) {
-				rc = -1;
-				break;
-			}
-			continue;
-		}
-		log_info("digest: domain=%s sent to %s: %lld message(s)", dom,
-			 to,
-			 (long long)json_integer_value(
-				 json_object_get(h, "count")));
-		(*sent)++;
 	}
 	reinject_close(r);
 	json_decref(targets);
 	json_decref(held);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }

@@ -135,17 +135,66 @@ static const char *freshness(const json_t *relay, const json_t *cmd, bool here,
 	return json_is_true(json_object_get(relay, "alive")) ? "stale" : "down";
 }
 
+/* The fleet's answer for dn from the relays' published shares (view)
+ * and their commands' fates (st): every message with its relay, the
+ * total, the oldest, and each relay's freshness; here_err is this
+ * host's relay's failure to read its own queue, or NULL. */
+static json_t *queue_merge(const struct conf *conf,
+			   const struct domain_name *dn, const json_t *view,
+			   const json_t *st, bool here,
+			   const struct error *here_err)
+{
+	json_t *msgs = json_array(), *relays = json_array(), *out;
+	const json_t *r, *m;
+	const char *oldest = NULL;
+	json_int_t count = 0;
+	size_t i, j;
+
+	json_array_foreach(view, i, r)
+	{
+		const char *name =
+			json_string_value(json_object_get(r, "name"));
+		bool me = here && strcmp(name, conf->relay_name) == 0;
+		const json_t *cmd = status_of(st, name);
+		const char *o = json_string_value(json_object_get(r, "oldest"));
+		json_t *e =
+			json_pack("{s:s, s:O, s:O, s:s}", "name", name, "count",
+				  json_object_get(r, "count"), "as_of",
+				  json_object_get(r, "as_of"), "state",
+				  freshness(r, cmd, me, here_err != NULL));
+
+		if (me && here_err != NULL)
+			json_object_set_new(e, "error",
+					    json_string(error_msg(here_err)));
+		else if (json_is_string(json_object_get(cmd, "error")))
+			json_object_set(e, "error",
+					json_object_get(cmd, "error"));
+		json_array_append_new(relays, e);
+		count += json_integer_value(json_object_get(r, "count"));
+		if (o != NULL && (oldest == NULL || strcmp(o, oldest) < 0))
+			oldest = o;
+		json_array_foreach(json_object_get(r, "messages"), j, m)
+		{
+			json_t *c = json_deep_copy(m);
+
+			json_object_set_new(c, "relay", json_string(name));
+			json_array_append_new(msgs, c);
+		}
+	}
+	out = json_pack("{s:s, s:I, s:o, s:o}", "domain", dn->alabel, "count",
+			count, "messages", msgs, "relays", relays);
+	json_object_set_new(out, "oldest",
+			    oldest ? json_string(oldest) : json_null());
+	return out;
+}
+
 json_t *fleet_queue(struct store *s, const struct conf *conf,
 		    const struct domain_name *dn, const char *actor,
 		    int wait_ms, struct error *err)
 {
 	bool here = local_relay(conf), here_failed = false;
 	struct error le = ERROR_INIT;
-	json_t *cmds, *st = NULL, *view, *out, *msgs, *relays;
-	const json_t *r, *m;
-	const char *oldest = NULL;
-	json_int_t count = 0;
-	size_t i, j;
+	json_t *cmds, *st = NULL, *view, *out;
 
 	if (here) {
 		if (publish(s, conf, true, &le, err) < 0) {
@@ -191,43 +240,7 @@ json_t *fleet_queue(struct store *s, const struct conf *conf,
 		error_release(&le);
 		return NULL;
 	}
-	msgs = json_array();
-	relays = json_array();
-	json_array_foreach(view, i, r)
-	{
-		const char *name =
-			json_string_value(json_object_get(r, "name"));
-		bool me = here && strcmp(name, conf->relay_name) == 0;
-		const json_t *cmd = status_of(st, name);
-		const char *o = json_string_value(json_object_get(r, "oldest"));
-		json_t *e =
-			json_pack("{s:s, s:O, s:O, s:s}", "name", name, "count",
-				  json_object_get(r, "count"), "as_of",
-				  json_object_get(r, "as_of"), "state",
-				  freshness(r, cmd, me, here_failed));
-
-		if (me && here_failed)
-			json_object_set_new(e, "error",
-					    json_string(error_msg(&le)));
-		else if (json_is_string(json_object_get(cmd, "error")))
-			json_object_set(e, "error",
-					json_object_get(cmd, "error"));
-		json_array_append_new(relays, e);
-		count += json_integer_value(json_object_get(r, "count"));
-		if (o != NULL && (oldest == NULL || strcmp(o, oldest) < 0))
-			oldest = o;
-		json_array_foreach(json_object_get(r, "messages"), j, m)
-		{
-			json_t *c = json_deep_copy(m);
-
-			json_object_set_new(c, "relay", json_string(name));
-			json_array_append_new(msgs, c);
-		}
-	}
-	out = json_pack("{s:s, s:I, s:o, s:o}", "domain", dn->alabel, "count",
-			count, "messages", msgs, "relays", relays);
-	json_object_set_new(out, "oldest",
-			    oldest ? json_string(oldest) : json_null());
+	out = queue_merge(conf, dn, view, st, here, here_failed ? &le : NULL);
 	json_decref(st);
 	json_decref(view);
 	error_release(&le);
@@ -249,6 +262,84 @@ static json_t *run_here(const struct conf *conf, const struct domain_name *dn,
 		       : json_pack("{s:I}", "bounced", (json_int_t)n);
 }
 
+/*
+ * The verb on this host's relay first: its entry appended to relays
+ * (*done false when it failed, *bounced grown), its queue published
+ * again.  -1 with err set when the store failed, or when this relay is
+ * the only one and failed (that error is the answer).
+ */
+static int command_here(struct store *s, const struct conf *conf,
+			const struct domain_name *dn, enum fleet_verb verb,
+			json_t *relays, bool *done, json_int_t *bounced,
+			struct error *err)
+{
+	struct error le = ERROR_INIT;
+	json_t *res = run_here(conf, dn, verb, &le), *e;
+	int64_t others;
+
+	if (res == NULL &&
+	    (others = store_relay_count(s, conf->relay_name, err)) <= 0) {
+		if (others == 0)
+			error_set(err, le.code, le.field, "%s", error_msg(&le));
+		error_release(&le);
+		return -1;
+	}
+	e = json_pack("{s:s, s:s}", "name", conf->relay_name, "state",
+		      res ? "done" : "failed");
+	json_array_append_new(relays, e);
+	if (res == NULL) {
+		json_object_set_new(e, "error", json_string(error_msg(&le)));
+		*done = false;
+		error_release(&le);
+		return 0;
+	}
+	*bounced += json_integer_value(json_object_get(res, "bounced"));
+	json_object_update(e, res);
+	json_decref(res);
+	if (publish(s, conf, false, &le, err) < 0) {
+		error_release(&le);
+		return -1;
+	}
+	if (le.code != ERR_NONE)
+		log_warn("fleet: %s: queue not published: %s", conf->relay_name,
+			 error_msg(&le));
+	error_release(&le);
+	return 0;
+}
+
+/* The other relays' entries from their commands' fates st. */
+static void command_entries(const json_t *st, json_t *relays, bool *done,
+			    json_int_t *bounced)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(st, i, c)
+	{
+		const char *state =
+			json_string_value(json_object_get(c, "state"));
+		const json_t *res = json_object_get(c, "result");
+		json_t *e =
+			json_pack("{s:O, s:s}", "name",
+				  json_object_get(c, "relay"), "state", state);
+
+		if (strcmp(state, "done") != 0)
+			*done = false;
+		if (strcmp(state, "pending") == 0)
+			json_object_set(e, "expires_at",
+					json_object_get(c, "expires_at"));
+		if (json_is_string(json_object_get(c, "error")))
+			json_object_set(e, "error",
+					json_object_get(c, "error"));
+		if (json_is_object(res)) {
+			*bounced += json_integer_value(
+				json_object_get(res, "bounced"));
+			json_object_update(e, (json_t *)res);
+		}
+		json_array_append_new(relays, e);
+	}
+}
+
 json_t *fleet_command(struct store *s, const struct conf *conf,
 		      const struct domain_name *dn, enum fleet_verb verb,
 		      const char *actor, int wait_ms, struct error *err)
@@ -256,61 +347,21 @@ json_t *fleet_command(struct store *s, const struct conf *conf,
 	static const char *const verbs[] = { "flush", "bounce" };
 	bool here = local_relay(conf), done = true;
 	json_t *cmds, *st = NULL, *relays = json_array(), *out;
-	const json_t *c;
 	json_int_t bounced = 0;
-	int64_t others = 0;
-	size_t i;
+	struct relay_cmd rc = { verbs[verb],
+				dn->alabel,
+				actor,
+				verb == FLEET_FLUSH ? 3600 : 600,
+				here ? conf->relay_name : NULL,
+				NULL,
+				NULL };
 
-	if (here) {
-		struct error le = ERROR_INIT;
-		json_t *res = run_here(conf, dn, verb, &le);
-
-		/* this relay alone, and it failed: that error is the answer */
-		if (res == NULL && (others = store_relay_count(
-					    s, conf->relay_name, err)) <= 0) {
-			json_decref(relays);
-			if (others == 0)
-				error_set(err, le.code, le.field, "%s",
-					  error_msg(&le));
-			error_release(&le);
-			return NULL;
-		}
-		json_t *e = json_pack("{s:s, s:s}", "name", conf->relay_name,
-				      "state", res ? "done" : "failed");
-
-		if (res == NULL) {
-			json_object_set_new(e, "error",
-					    json_string(error_msg(&le)));
-			done = false;
-		} else {
-			bounced += json_integer_value(
-				json_object_get(res, "bounced"));
-			json_object_update(e, res);
-			json_decref(res);
-			if (publish(s, conf, false, &le, err) < 0) {
-				json_decref(e);
-				json_decref(relays);
-				error_release(&le);
-				return NULL;
-			}
-			if (le.code != ERR_NONE)
-				log_warn("fleet: %s: queue not published: %s",
-					 conf->relay_name, error_msg(&le));
-		}
-		error_release(&le);
-		json_array_append_new(relays, e);
+	if (here &&
+	    command_here(s, conf, dn, verb, relays, &done, &bounced, err) < 0) {
+		json_decref(relays);
+		return NULL;
 	}
-	{
-		struct relay_cmd rc = { verbs[verb],
-					dn->alabel,
-					actor,
-					verb == FLEET_FLUSH ? 3600 : 600,
-					here ? conf->relay_name : NULL,
-					NULL,
-					NULL };
-
-		cmds = store_command_add(s, &rc, err);
-	}
+	cmds = store_command_add(s, &rc, err);
 	if (cmds == NULL || (json_array_size(cmds) > 0 &&
 			     (st = await(s, cmds, wait_ms, err)) == NULL)) {
 		json_decref(cmds);
@@ -326,30 +377,7 @@ json_t *fleet_command(struct store *s, const struct conf *conf,
 				 "mta-glue sync runs the queue commands)"),
 		       NULL;
 	}
-	json_array_foreach(st, i, c)
-	{
-		const char *state =
-			json_string_value(json_object_get(c, "state"));
-		const json_t *res = json_object_get(c, "result");
-		json_t *e =
-			json_pack("{s:O, s:s}", "name",
-				  json_object_get(c, "relay"), "state", state);
-
-		if (strcmp(state, "done") != 0)
-			done = false;
-		if (strcmp(state, "pending") == 0)
-			json_object_set(e, "expires_at",
-					json_object_get(c, "expires_at"));
-		if (json_is_string(json_object_get(c, "error")))
-			json_object_set(e, "error",
-					json_object_get(c, "error"));
-		if (json_is_object(res)) {
-			bounced += json_integer_value(
-				json_object_get(res, "bounced"));
-			json_object_update(e, (json_t *)res);
-		}
-		json_array_append_new(relays, e);
-	}
+	command_entries(st, relays, &done, &bounced);
 	json_decref(st);
 	out = json_pack("{s:s, s:s, s:b, s:o}", "domain", dn->alabel, "verb",
 			verbs[verb], "done", done, "relays", relays);
@@ -506,8 +534,8 @@ int fleet_serve(struct store *s, const struct conf *conf,
 	const json_t *c;
 	struct error pe = ERROR_INIT;
 	int64_t now = mono_ms() / 1000;
-	bool due = st->last_publish == 0 ||
-		   now - st->last_publish >= FLEET_PUBLISH_S;
+	int every = st->publish_s > 0 ? st->publish_s : FLEET_PUBLISH_S;
+	bool due = st->last_publish == 0 || now - st->last_publish >= every;
 	int rc = 0, published;
 	size_t i;
 

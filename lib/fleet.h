@@ -67,6 +67,8 @@ json_t *fleet_quarantine(struct store *s, const struct conf *conf,
 /* The relay's side, called by "mta-glue sync" on every turn. */
 struct fleet_relay {
 	int64_t last_publish; /* monotonic seconds; 0: never */
+	int publish_s;	      /* publish at least this often; 0:
+				 FLEET_PUBLISH_S (a draining relay: more) */
 };
 int fleet_serve(struct store *s, const struct conf *conf,
 		struct fleet_relay *st, struct error *err)

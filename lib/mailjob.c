@@ -505,6 +505,80 @@ static int batch_add(struct mailjob_ctx *c, struct job *j,
 	return b->n >= BATCH_MAX ? batch_flush(c, j, t, b, err) : 0;
 }
 
+/* One message M of doveadm's fetch: forwarded and batched for expunge
+ * (*done counts it), or only batched if sent before the worker
+ * stopped, or kept if in the Trash.  0, or -1 with err set. */
+static int forward_row(struct mailjob_ctx *c, struct job *j,
+		       const struct target *t, struct batch *b,
+		       struct folder *f, const json_t *m, long *done,
+		       struct error *err)
+{
+	const char *mb = json_string_value(json_object_get(m, "mailbox"));
+	const char *uid = json_string_value(json_object_get(m, "uid"));
+	const char *guid = json_string_value(json_object_get(m, "guid"));
+	int r;
+
+	if (mb == NULL || uid == NULL || guid == NULL ||
+	    strspn(uid, "0123456789") != strlen(uid))
+		return error_set(err, ERR_TEMPFAIL, NULL,
+				 "doveadm fetch: unexpected answer");
+	if (was_sent(j, guid)) {
+		/* sent before the worker stopped: only expunge */
+		if (batch_add(c, j, t, b, mb, uid, guid, err) < 0)
+			return -1;
+		(*done)++;
+		return 0;
+	}
+	if (strcmp(mb, "Trash") == 0)
+		return keep(c, j, t, mb, uid, err) < 0 ? -1 : 0;
+	/* the last folder's batch goes first: "sent" must never hold a
+	 * guid its batch does not */
+	if (b->n > 0 && strcmp(b->mailbox, mb) != 0 &&
+	    batch_flush(c, j, t, b, err) < 0)
+		return -1;
+	if (f->name == NULL || strcmp(f->name, mb) != 0) {
+		folder_release(f);
+		if (folder_open(f, t, mb, err) < 0)
+			return -1;
+	}
+	if ((r = forward_one(c, j, t, f, uid, guid, err)) < 0)
+		return -1;
+	if (r == 1) {
+		if (batch_add(c, j, t, b, mb, uid, guid, err) < 0)
+			return -1;
+		(*done)++;
+	}
+	return 0;
+}
+
+/* Nothing went on this pass: messages the relay refused are unmarked
+ * for the next attempt, after the backoff (a refusal may have been the
+ * relay's configuration), and the step fails saying so.  0 when none
+ * were refused, else -1 with err set. */
+static int refused_again(struct mailjob_ctx *c, struct job *j,
+			 const struct target *t, struct error *err)
+{
+	long refused = refused_count(c, t, err);
+	const char *why;
+	json_t *r;
+
+	if (refused <= 0)
+		return refused < 0 ? -1 : 0;
+	why = json_string_value(json_object_get(j->payload, "refused_error"));
+	r = doveadm_call(c->dove, "flagsRemove",
+			 json_pack("{s:s, s:[s], s:[s,s,s,s]}", "user",
+				   t->address, "flag", MAILJOB_REFUSED, "query",
+				   "mailbox", "*", "keyword", MAILJOB_REFUSED),
+			 err);
+	if (r == NULL)
+		return -1;
+	json_decref(r);
+	return error_set(err, ERR_TEMPFAIL, NULL,
+			 "%ld message(s) refused by the relay, kept in the "
+			 "mailbox (delete them to go on): %s",
+			 refused, why ? why : "no reason recorded");
+}
+
 static int step_forward(struct mailjob_ctx *c, struct job *j,
 			const struct target *t, int64_t *delay,
 			struct error *err)
@@ -538,80 +612,12 @@ static int step_forward(struct mailjob_ctx *c, struct job *j,
 	}
 	json_array_foreach(list, i, m)
 	{
-		const char *mb =
-			json_string_value(json_object_get(m, "mailbox"));
-		const char *uid = json_string_value(json_object_get(m, "uid"));
-		const char *guid =
-			json_string_value(json_object_get(m, "guid"));
-		int r;
-
-		if (mb == NULL || uid == NULL || guid == NULL ||
-		    strspn(uid, "0123456789") != strlen(uid)) {
-			error_set(err, ERR_TEMPFAIL, NULL,
-				  "doveadm fetch: unexpected answer");
+		if (forward_row(c, j, t, &b, &f, m, &done, err) < 0)
 			goto out;
-		}
-		if (was_sent(j, guid)) {
-			/* sent before the worker stopped: only expunge */
-			if (batch_add(c, j, t, &b, mb, uid, guid, err) < 0)
-				goto out;
-			done++;
-			continue;
-		}
-		if (strcmp(mb, "Trash") == 0) {
-			if (keep(c, j, t, mb, uid, err) < 0)
-				goto out;
-			continue;
-		}
-		/* the last folder's batch goes first: "sent" must never
-		 * hold a guid its batch does not */
-		if (b.n > 0 && strcmp(b.mailbox, mb) != 0 &&
-		    batch_flush(c, j, t, &b, err) < 0)
-			goto out;
-		if (f.name == NULL || strcmp(f.name, mb) != 0) {
-			folder_release(&f);
-			if (folder_open(&f, t, mb, err) < 0)
-				goto out;
-		}
-		if ((r = forward_one(c, j, t, &f, uid, guid, err)) < 0)
-			goto out;
-		if (r == 1) {
-			if (batch_add(c, j, t, &b, mb, uid, guid, err) < 0)
-				goto out;
-			done++;
-		}
 	}
-	if (batch_flush(c, j, t, &b, err) < 0)
+	if (batch_flush(c, j, t, &b, err) < 0 ||
+	    (done == 0 && refused_again(c, j, t, err) < 0))
 		goto out;
-	if (done == 0) {
-		long refused = refused_count(c, t, err);
-
-		if (refused < 0)
-			goto out;
-		if (refused > 0) {
-			const char *why = json_string_value(
-				json_object_get(j->payload, "refused_error"));
-			/* unmarked again: the next attempt, after the
-			 * backoff, offers them once more (a refusal
-			 * may have been the relay's configuration) */
-			json_t *r = doveadm_call(
-				c->dove, "flagsRemove",
-				json_pack("{s:s, s:[s], s:[s,s,s,s]}", "user",
-					  t->address, "flag", MAILJOB_REFUSED,
-					  "query", "mailbox", "*", "keyword",
-					  MAILJOB_REFUSED),
-				err);
-
-			if (r == NULL)
-				goto out;
-			json_decref(r);
-			error_set(err, ERR_TEMPFAIL, NULL,
-				  "%ld message(s) refused by the relay, kept "
-				  "in the mailbox (delete them to go on): %s",
-				  refused, why ? why : "no reason recorded");
-			goto out;
-		}
-	}
 	if (done > 0) {
 		/* another pass: mail may have come in meanwhile */
 		*delay = 0;

@@ -171,7 +171,16 @@ static const struct {
 	  "{\"type\":\"object\",\"required\":[\"relays\"],\"properties\":{"
 	  "\"relays\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
 	  "\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":"
-	  "\"string\"}}}}}}" },
+	  "\"string\"},\"role\":{\"enum\":[\"relay\",\"mailbox\","
+	  "\"draining\",\"retired\"]},\"state\":{\"enum\":[\"ok\","
+	  "\"behind\",\"failing\",\"down\",\"draining\",\"drained\","
+	  "\"retired\"]},\"queue_total\":{\"type\":[\"integer\",\"null\"]},"
+	  "\"smtp_address\":{\"type\":[\"string\",\"null\"]},"
+	  "\"drain_started_at\":{\"type\":[\"string\",\"null\"]},"
+	  "\"drain_by\":{\"type\":[\"string\",\"null\"]},"
+	  "\"drain_hand_over\":{\"type\":[\"string\",\"null\"]},"
+	  "\"drain_max_age\":{\"type\":[\"integer\",\"null\"],"
+	  "\"description\":\"seconds\"}}}}}}" },
 	{ "RelayAddresses",
 	  "{\"type\":\"object\",\"required\":[\"addresses\"],\"properties\":{"
 	  "\"addresses\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}"

@@ -157,10 +157,6 @@ json_t *ops_quarantine_list(const struct ops_ctx *ox,
 			    const struct domain_name *dn, struct error *err);
 json_t *ops_quarantine(const struct ops_ctx *ox, const struct domain_name *dn,
 		       const char *id, bool release, struct error *err);
-/* Retire a relay, or make a retired one active again (store.h). */
-int ops_relay_retire(const struct ops_ctx *ox, const char *name, bool retire,
-		     bool force, struct error *err)
-	__attribute__((warn_unused_result));
 /*
  * confirm: NULL, or must equal the domain's name.  Refused while the
  * domain has mailboxes or queued mail on any relay, unless
@@ -287,8 +283,8 @@ int ops_staff_remove(const struct ops_ctx *ox, const char *login,
  * history keeps them, values as display text; [] unless both are
  * objects.  Bookkeeping members (version, updated_*) are left out.
  */
-json_t *json_changes(const json_t *old, const json_t *new);
+json_t *ops_json_changes(const json_t *old, const json_t *new);
 /* [{"field", "old", "new"}] between two records (JSON field paths). */
-json_t *domain_diff(const struct domain *a, const struct domain *b);
+json_t *ops_domain_diff(const struct domain *a, const struct domain *b);
 
 #endif

@@ -53,7 +53,7 @@ json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 		size_t k;
 
 		f.after = after[0] ? after : NULL;
-		if (store_domain_list(ox->store, &f, &l, err) < 0) {
+		if (ops_domain_page(ox, &f, &l, err) < 0) {
 			json_decref(rows);
 			return NULL;
 		}
@@ -68,6 +68,24 @@ json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 		if (k < (size_t)f.limit)
 			return rows;
 	}
+}
+
+int ops_domain_page(const struct ops_ctx *ox, const struct domain_filter *f,
+		    struct domain_list *out, struct error *err)
+{
+	return store_domain_list(ox->store, f, out, err);
+}
+
+json_t *ops_domain_history(const struct ops_ctx *ox,
+			   const struct domain_name *dn, long limit,
+			   struct error *err)
+{
+	return store_history(ox->store, dn, limit, err);
+}
+
+int ops_change_seq(const struct ops_ctx *ox, int64_t *seq, struct error *err)
+{
+	return store_change_seq(ox->store, seq, err);
 }
 
 json_t *ops_job_list(const struct ops_ctx *ox, const char *name,

@@ -39,6 +39,23 @@ void ops_session_close(struct ops_ctx *ox);
  */
 json_t *ops_domain_list(const struct ops_ctx *ox, const char *mode,
 			const char *match, struct error *err);
+/*
+ * One page of the domain list, keyset-paged on the A-label, as a front
+ * end that pages itself (the portal) asks for it: f->mode -1 for any,
+ * f->after NULL for the first page, f->limit 1..OPS_DOMAIN_LIST_PAGE
+ * (the store refuses others), f->scope a domain group's names.
+ * Release out with domain_list_release().
+ */
+int ops_domain_page(const struct ops_ctx *ox, const struct domain_filter *f,
+		    struct domain_list *out, struct error *err)
+	__attribute__((warn_unused_result));
+/* The newest audit rows (at most limit) of a domain already read. */
+json_t *ops_domain_history(const struct ops_ctx *ox,
+			   const struct domain_name *dn, long limit,
+			   struct error *err);
+/* The sequence number of the newest change, the relays' goal. */
+int ops_change_seq(const struct ops_ctx *ox, int64_t *seq, struct error *err)
+	__attribute__((warn_unused_result));
 /* The jobs of one domain (name, validated) or of all (name NULL). */
 json_t *ops_job_list(const struct ops_ctx *ox, const char *name,
 		     struct error *err);

@@ -842,15 +842,102 @@ static void etrn(const struct policy *p, const struct policy_request *rq,
 			    "its destination");
 }
 
+/* A request not at RCPT: the size at END-OF-MESSAGE, ETRN's origin,
+ * nothing else.  False at RCPT, which policy_decide() answers. */
+static bool decide_not_rcpt(const struct policy *p,
+			    const struct policy_session *ss,
+			    const struct policy_request *rq,
+			    struct strbuf *action)
+{
+	const struct policy_domain *d;
+
+	if (rq->state != NULL && strcmp(rq->state, "END-OF-MESSAGE") == 0) {
+		d = ss->domain[0] ? policy_find(p, ss->domain) : NULL;
+		if (d != NULL && size_of(rq) > d->maxbytes)
+			over_size(d, action);
+		else
+			sbuf_addstr(action, "DUNNO");
+		return true;
+	}
+	if (rq->state != NULL && strcmp(rq->state, "ETRN") == 0) {
+		etrn(p, rq, action);
+		return true;
+	}
+	if (rq->state == NULL || strcmp(rq->state, "RCPT") != 0) {
+		sbuf_addstr(action, "DUNNO");
+		return true;
+	}
+	return false;
+}
+
+/* The domain's allow/block rules on RQ: true with the refusal in
+ * ACTION, or false with *allowed telling whether an allow rule
+ * matched. */
+static bool refused_by_rules(const struct policy_domain *d,
+			     const struct policy_request *rq, bool *allowed,
+			     struct strbuf *action)
+{
+	bool blocked = false, allow_unknown = false, block_unknown = false;
+	size_t i;
+
+	*allowed = false;
+	for (i = 0; i < d->nrules; i++) {
+		bool allow = d->rules[i].action == RULE_ALLOW;
+
+		switch (rule_matches(d, &d->rules[i], rq)) {
+		case RULE_NOMATCH:
+			break;
+		case RULE_MATCH:
+			*(allow ? allowed : &blocked) = true;
+			break;
+		case RULE_MATCH_ERROR:
+			*(allow ? &allow_unknown : &block_unknown) = true;
+			break;
+		}
+	}
+	/*
+	 * A rule that could not be evaluated defers only when its answer
+	 * could change the outcome; an allow rule that could not be
+	 * evaluated otherwise just leaves greylisting on.
+	 */
+	if (!*allowed && ((blocked && allow_unknown) || block_unknown)) {
+		sbuf_addstr(action, "451 4.3.0 Sender rules could not be "
+				    "evaluated, try again later");
+		return true;
+	}
+	if (blocked && !*allowed) {
+		sbuf_addstr(action, d->mode == MODE_BACKUP
+					    ? "450 4.7.1 Sender or client "
+					      "blocked by the domain's rules"
+					    : "554 5.7.1 Sender or client "
+					      "blocked by the domain's rules");
+		return true;
+	}
+	return false;
+}
+
+/* The restriction class that accepts for D, greylisting or not. */
+static const char *accept_class(const struct policy_domain *d, bool grey)
+{
+	if (d->mode == MODE_BACKUP && d->recipients == RCPT_VERIFY)
+		return grey ? POLICY_BACKUP_VERIFY_GREYLIST_CLASS
+			    : POLICY_BACKUP_VERIFY_CLASS;
+	if (d->mode == MODE_BACKUP)
+		return grey ? POLICY_BACKUP_GREYLIST_CLASS
+			    : POLICY_BACKUP_CLASS;
+	if (d->recipients == RCPT_VERIFY)
+		return grey ? POLICY_VERIFY_GREYLIST_CLASS
+			    : POLICY_VERIFY_CLASS;
+	return grey ? POLICY_GREYLIST_CLASS : POLICY_FEED_CLASS;
+}
+
 void policy_decide(const struct policy *p, struct policy_session *ss,
 		   const struct policy_request *rq, struct strbuf *action)
 {
 	const char *inst = rq->instance ? rq->instance : "";
 	const struct policy_domain *d;
 	char dom[DOMAIN_NAME_MAX + 2];
-	bool allowed = false, blocked = false, grey;
-	bool allow_unknown = false, block_unknown = false;
-	size_t i;
+	bool allowed;
 
 	if (strcmp(ss->instance, inst) != 0) {
 		if (strlcpy_checked(ss->instance, inst, sizeof(ss->instance)) <
@@ -858,22 +945,8 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 			ss->instance[0] = '\0';
 		ss->domain[0] = '\0';
 	}
-	if (rq->state != NULL && strcmp(rq->state, "END-OF-MESSAGE") == 0) {
-		d = ss->domain[0] ? policy_find(p, ss->domain) : NULL;
-		if (d != NULL && size_of(rq) > d->maxbytes)
-			over_size(d, action);
-		else
-			sbuf_addstr(action, "DUNNO");
+	if (decide_not_rcpt(p, ss, rq, action))
 		return;
-	}
-	if (rq->state != NULL && strcmp(rq->state, "ETRN") == 0) {
-		etrn(p, rq, action);
-		return;
-	}
-	if (rq->state == NULL || strcmp(rq->state, "RCPT") != 0) {
-		sbuf_addstr(action, "DUNNO");
-		return;
-	}
 	if (!rcpt_domain(rq->recipient, dom, sizeof(dom)) ||
 	    (d = policy_find(p, dom)) == NULL) {
 		sbuf_addstr(action, lookup_failed(p)
@@ -894,38 +967,8 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 		over_size(d, action);
 		return;
 	}
-	for (i = 0; i < d->nrules; i++) {
-		bool allow = d->rules[i].action == RULE_ALLOW;
-
-		switch (rule_matches(d, &d->rules[i], rq)) {
-		case RULE_NOMATCH:
-			break;
-		case RULE_MATCH:
-			*(allow ? &allowed : &blocked) = true;
-			break;
-		case RULE_MATCH_ERROR:
-			*(allow ? &allow_unknown : &block_unknown) = true;
-			break;
-		}
-	}
-	/*
-	 * A rule that could not be evaluated defers only when its answer
-	 * could change the outcome; an allow rule that could not be
-	 * evaluated otherwise just leaves greylisting on.
-	 */
-	if (!allowed && ((blocked && allow_unknown) || block_unknown)) {
-		sbuf_addstr(action, "451 4.3.0 Sender rules could not be "
-				    "evaluated, try again later");
+	if (refused_by_rules(d, rq, &allowed, action))
 		return;
-	}
-	if (blocked && !allowed) {
-		sbuf_addstr(action, d->mode == MODE_BACKUP
-					    ? "450 4.7.1 Sender or client "
-					      "blocked by the domain's rules"
-					    : "554 5.7.1 Sender or client "
-					      "blocked by the domain's rules");
-		return;
-	}
 	if (d->recipients == RCPT_LIST && !listed(d, rq->recipient)) {
 		sbuf_addstr(action, d->mode == MODE_BACKUP
 					    ? "450 4.1.1 Recipient not listed "
@@ -935,17 +978,5 @@ void policy_decide(const struct policy *p, struct policy_session *ss,
 		return;
 	}
 	/* allow rules skip greylisting (SPEC section 4, step 2) */
-	grey = d->greylisting && !allowed;
-	if (d->mode == MODE_BACKUP && d->recipients == RCPT_VERIFY)
-		sbuf_addstr(action, grey ? POLICY_BACKUP_VERIFY_GREYLIST_CLASS
-					 : POLICY_BACKUP_VERIFY_CLASS);
-	else if (d->mode == MODE_BACKUP)
-		sbuf_addstr(action, grey ? POLICY_BACKUP_GREYLIST_CLASS
-					 : POLICY_BACKUP_CLASS);
-	else if (d->recipients == RCPT_VERIFY)
-		sbuf_addstr(action, grey ? POLICY_VERIFY_GREYLIST_CLASS
-					 : POLICY_VERIFY_CLASS);
-	else
-		sbuf_addstr(action,
-			    grey ? POLICY_GREYLIST_CLASS : POLICY_FEED_CLASS);
+	sbuf_addstr(action, accept_class(d, d->greylisting && !allowed));
 }

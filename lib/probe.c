@@ -352,6 +352,74 @@ static int greet(struct session *s, const char *helo, struct strbuf *banner,
 	return 0;
 }
 
+/* After EHLO offered STARTTLS: the TLS session and EHLO again over it
+ * (*tls set), or, when TLS fails, as Postfix does with "may", a new
+ * session in clear (*tls_error set).  0, or -1 with *error set. */
+static int tls_or_again(struct session *s, const struct dest *d,
+			const char *helo, struct strbuf *line, json_t **tls,
+			const char **tls_error, const char **error)
+{
+	struct strbuf b2 = STRBUF_INIT;
+	bool again = false;
+	char cmd[320];
+	int rc;
+
+	*tls = starttls(s, line, tls_error);
+	if (*tls != NULL) {
+		/* the session starts over, encrypted */
+		(void)snprintf(cmd, sizeof(cmd), "EHLO %s", helo);
+		if (send_line(s, cmd) < 0 ||
+		    reply(s, line, &again) / 100 != 2) {
+			*error = "no answer to EHLO over TLS";
+			return -1;
+		}
+		return 0;
+	}
+	session_close(s);
+	rc = session_open(s, d);
+	if (rc < 0)
+		*error = "cannot connect again without TLS";
+	else
+		rc = greet(s, helo, &b2, line, &again, error);
+	sbuf_release(&b2);
+	return rc;
+}
+
+/* MAIL FROM:<> and RCPT TO:<postmaster@DN>, then RSET; the RCPT reply,
+ * or the MAIL reply that stopped it, in RCPT (where scripts look).  0,
+ * or -1 with *error set. */
+static int try_postmaster(struct session *s, const struct domain_name *dn,
+			  struct strbuf *line, struct strbuf *rcpt,
+			  const char **error)
+{
+	char cmd[320];
+	int code;
+
+	if (send_line(s, "MAIL FROM:<>") < 0 ||
+	    (code = reply(s, line, NULL)) < 0) {
+		*error = "no answer to MAIL FROM";
+		return -1;
+	}
+	if (code / 100 != 2) {
+		sbuf_reset(rcpt);
+		sbuf_add(rcpt, line->buf, line->len);
+		*error = "MAIL FROM:<> refused";
+		return -1;
+	}
+	(void)snprintf(cmd, sizeof(cmd), "RCPT TO:<postmaster@%s>", dn->alabel);
+	if (send_line(s, cmd) < 0 || (code = reply(s, rcpt, NULL)) < 0) {
+		*error = "no answer to RCPT TO";
+		return -1;
+	}
+	if (code / 100 != 2) {
+		*error = "RCPT TO:<postmaster@...> refused";
+		return -1;
+	}
+	(void)send_line(s, "RSET");
+	(void)reply(s, line, NULL);
+	return 0;
+}
+
 json_t *probe_run(const struct dest *d, const struct domain_name *dn,
 		  const char *helo, int timeout_ms)
 {
@@ -359,78 +427,24 @@ json_t *probe_run(const struct dest *d, const struct domain_name *dn,
 	struct strbuf banner = STRBUF_INIT, line = STRBUF_INIT,
 		      rcpt = STRBUF_INIT;
 	const char *error = NULL, *tls_error = NULL;
-	bool starttls_offered = false, ok = false, again = false;
+	bool starttls_offered = false, ok = false;
 	json_t *o, *tls = NULL;
-	char cmd[320];
-	int code;
 
 	clock_gettime(CLOCK_MONOTONIC, &s.start);
 	s.timeout_ms = timeout_ms;
 	s.in = (struct strbuf)STRBUF_INIT;
 	s.fd = CURL_SOCKET_BAD;
-	if (session_open(&s, d) < 0) {
+	if (session_open(&s, d) < 0)
 		error = "cannot connect";
-		goto out;
+	else if (greet(&s, helo, &banner, &line, &starttls_offered, &error) ==
+			 0 &&
+		 (!starttls_offered || tls_or_again(&s, d, helo, &line, &tls,
+						    &tls_error, &error) == 0) &&
+		 (dn == NULL ||
+		  try_postmaster(&s, dn, &line, &rcpt, &error) == 0)) {
+		ok = true;
+		(void)send_line(&s, "QUIT");
 	}
-	if (greet(&s, helo, &banner, &line, &starttls_offered, &error) < 0)
-		goto out;
-	if (starttls_offered) {
-		tls = starttls(&s, &line, &tls_error);
-		if (tls != NULL) {
-			/* the session starts over, encrypted */
-			(void)snprintf(cmd, sizeof(cmd), "EHLO %s", helo);
-			if (send_line(&s, cmd) < 0 ||
-			    (code = reply(&s, &line, &again)) / 100 != 2) {
-				error = "no answer to EHLO over TLS";
-				goto out;
-			}
-		} else {
-			/* as Postfix does with "may": again, in clear */
-			struct strbuf b2 = STRBUF_INIT;
-			int rc;
-
-			session_close(&s);
-			rc = session_open(&s, d);
-			if (rc < 0)
-				error = "cannot connect again without TLS";
-			else
-				rc = greet(&s, helo, &b2, &line, &again,
-					   &error);
-			sbuf_release(&b2);
-			if (rc < 0)
-				goto out;
-		}
-	}
-	if (dn != NULL) {
-		if (send_line(&s, "MAIL FROM:<>") < 0 ||
-		    (code = reply(&s, &line, NULL)) < 0) {
-			error = "no answer to MAIL FROM";
-			goto out;
-		}
-		if (code / 100 != 2) {
-			/* the reply that stopped it, where scripts look */
-			sbuf_reset(&rcpt);
-			sbuf_add(&rcpt, line.buf, line.len);
-			error = "MAIL FROM:<> refused";
-			goto out;
-		}
-		(void)snprintf(cmd, sizeof(cmd), "RCPT TO:<postmaster@%s>",
-			       dn->alabel);
-		if (send_line(&s, cmd) < 0 ||
-		    (code = reply(&s, &rcpt, NULL)) < 0) {
-			error = "no answer to RCPT TO";
-			goto out;
-		}
-		if (code / 100 != 2) {
-			error = "RCPT TO:<postmaster@...> refused";
-			goto out;
-		}
-		(void)send_line(&s, "RSET");
-		(void)reply(&s, &line, NULL);
-	}
-	ok = true;
-	(void)send_line(&s, "QUIT");
-out:
 	o = json_pack("{s:b, s:s, s:i, s:s, s:b, s:s, s:i}", "ok", ok, "host",
 		      d->ip.text, "port", (int)d->port, "banner", banner.buf,
 		      "starttls", starttls_offered, "rcpt_reply", rcpt.buf,

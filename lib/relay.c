@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "doveadm.h"
+#include "drain.h"
 #include "gen.h"
 #include "policy.h"
 #include "postgrey.h"
@@ -460,6 +461,9 @@ static int generate(struct store *s, const struct conf *conf, const char *dir,
 	const char *reinject_tls = "none", *reinject_ccert = "no",
 		   *reinject_ca = "";
 	struct gen g;
+	struct drain_plan dp;
+	struct drain_vars dv;
+	char drain_text[1200];
 	size_t i;
 	int rc = -1;
 
@@ -534,8 +538,11 @@ static int generate(struct store *s, const struct conf *conf, const char *dir,
 	if (gen_smtpd_checks(conf, &feed_checks, &backup_checks, err) < 0 ||
 	    path_of(current, conf->state_dir, "current", err) < 0 ||
 	    path_of(spool, conf->state_dir, "spool", err) < 0 ||
-	    path_of(data, conf->state_dir, "data", err) < 0)
+	    path_of(data, conf->state_dir, "data", err) < 0 ||
+	    drain_plan_read(s, conf, &dp, err) < 0)
 		goto out;
+	drain_vars(&dp, current, &dv);
+	drain_plan_text(&dp, drain_text, sizeof(drain_text));
 	/* STARTTLS: a pair that loads, or loopback only */
 	if (gen_smtpd_tls(conf, &tls_level, &tls_chain, err) < 0 ||
 	    (conf->tls_cert_file != NULL &&
@@ -567,6 +574,11 @@ static int generate(struct store *s, const struct conf *conf, const char *dir,
 			{ "BACKUP_CHECKS", backup_checks.buf },
 			{ "SMTPD_TLS_LEVEL", tls_level },
 			{ "SMTPD_TLS_CHAIN", tls_chain.buf },
+			{ "DRAIN_DELAY_REJECT", dv.delay_reject },
+			{ "DRAIN_CLIENT", dv.client },
+			{ "TRANSPORT_MAPS", dv.transport_maps },
+			{ "RELAY_TRANSPORT", dv.relay_transport },
+			{ "PEER_CHECKS", dv.peer_checks },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 
@@ -585,6 +597,7 @@ static int generate(struct store *s, const struct conf *conf, const char *dir,
 		     : write_policy_index(dir, &g, err)) < 0 ||
 	    write_data(dir, x, "queue", &g.queue, err) < 0 ||
 	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0 ||
+	    write_file(dir, "DRAIN", drain_text, strlen(drain_text), err) < 0 ||
 	    write_inputs(dir, *seq, digest, &g, err) < 0)
 		goto out;
 	if (gen_tls_policy_finish(&g, &tls_map, err) < 0)

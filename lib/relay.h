@@ -4,10 +4,11 @@
  * Layout under paths.state (conf->state_dir):
  *   generations/g-SEQ-TIME/   one generation: main.cf, master.cf, the
  *                             map sources and their .lmdb files, the
- *                             policy snapshot, SEQ, INPUTS (incr.h),
- *                             rspamd/ with each map's MAP.stamp (the
- *                             generation that wrote the map: rspamd's
- *                             Lua reads a map again only on a new one)
+ *                             policy snapshot, SEQ, DRAIN (lib/drain),
+ *                             INPUTS (incr.h), rspamd/ with each map's
+ *                             MAP.stamp (the generation that wrote the
+ *                             map: rspamd's Lua reads a map again only
+ *                             on a new one)
  *   current -> generations/g-...   the active one (an atomic symlink)
  *   spool/, data/             Postfix's queue and data directories
  *   lock                      flock()ed by every run: one at a time

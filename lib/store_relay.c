@@ -23,11 +23,19 @@ static const char sql_relays[] =
 	" 'state', CASE WHEN role = 'retired' THEN 'retired'"
 	"  WHEN heartbeat IS NULL OR heartbeat <= now() - interval '60 seconds'"
 	"  THEN 'down' WHEN last_error IS NOT NULL THEN 'failing'"
+	/* drained: its queue, published since the drain began, is empty */
+	"  WHEN role = 'draining' AND queue_total = 0"
+	"   AND queue_as_of > drain_started_at THEN 'drained'"
+	"  WHEN role = 'draining' THEN 'draining'"
 	"  WHEN role = 'relay' AND applied_seq < m.seq THEN 'behind'"
 	"  ELSE 'ok' END,"
 	" 'queue_total', queue_total, 'queue_as_of', mx_utc(queue_as_of),"
 	" 'read_lag_ms', read_lag_ms,"
 	" 'retired_at', mx_utc(retired_at), 'retired_by', retired_by,"
+	" 'smtp_address', smtp_address,"
+	" 'drain_started_at', mx_utc(drain_started_at), 'drain_by', drain_by,"
+	" 'drain_hand_over', drain_hand_over,"
+	" 'drain_max_age', extract(epoch FROM drain_max_age)::bigint,"
 	" 'last_error', last_error) ORDER BY name), '[]')::text FROM relays,"
 	" (SELECT coalesce(max(seq), 0) AS seq FROM changes) m";
 
@@ -40,7 +48,7 @@ static const char sql_relay_addresses[] =
 	"SELECT coalesce(json_agg(host(a) ORDER BY family(a), a), '[]')::text"
 	" FROM"
 	" (SELECT DISTINCT host(unnest(addresses))::inet AS a FROM relays"
-	"  WHERE role = 'relay') x";
+	"  WHERE role IN ('relay', 'draining')) x";
 
 json_t *store_relay_addresses(struct store *s, struct error *err)
 {
@@ -151,7 +159,8 @@ int store_queue_publish(struct store *s, const char *relay,
 	return store_with_tx(s, tx_publish, &a, err);
 }
 
-/* the relays a view or a command covers: the active relays */
+/* the relays a view or a command covers: the active relays and the
+ * draining ones (they still hold mail and deliver it) */
 static const char sql_bus_view[] =
 	"SELECT coalesce(json_agg(json_build_object('name', r.name,"
 	" 'as_of', mx_utc(r.queue_as_of), 'heartbeat', mx_utc(r.heartbeat),"
@@ -161,7 +170,7 @@ static const char sql_bus_view[] =
 	" 'messages', coalesce(q.messages, '[]'::jsonb)) ORDER BY r.name),"
 	" '[]')::text FROM relays r"
 	" LEFT JOIN relay_queue q ON q.relay = r.name AND q.domain = $1"
-	" WHERE r.role = 'relay'";
+	" WHERE r.role IN ('relay', 'draining')";
 
 json_t *store_queue_view(struct store *s, const char *domain, struct error *err)
 {
@@ -175,7 +184,8 @@ static const char sql_bus_add[] =
 	"WITH ins AS (INSERT INTO relay_commands"
 	" (relay, verb, domain, created_by, expires_at, queue_id)"
 	" SELECT name, $1, $2, $3, now() + $4 * interval '1 second', $7"
-	" FROM relays WHERE role = 'relay' AND name <> coalesce($5, '')"
+	" FROM relays WHERE role IN ('relay', 'draining')"
+	" AND name <> coalesce($5, '')"
 	" AND ($6::text IS NULL OR name = $6)"
 	" RETURNING id, relay)"
 	" SELECT coalesce(json_agg(json_build_object('id', id, 'relay', relay)"
@@ -258,19 +268,32 @@ int store_command_finish(struct store *s, int64_t id, bool ok,
 	return store_run0(s, sql_bus_finish, &p, "relay command", err);
 }
 
+/* every relay row locked, in the order tx_drain() locks them */
+static const char sql_relay_lock_all[] =
+	"SELECT name FROM relays ORDER BY name FOR UPDATE";
 static const char sql_relay_lock[] =
 	"SELECT role, coalesce(queue_total, 0), coalesce(mx_utc(queue_as_of),"
-	" 'never') FROM relays WHERE name = $1 FOR UPDATE";
+	" 'never'), (SELECT string_agg(d.name, ', ' ORDER BY d.name)"
+	"  FROM relays d WHERE d.role = 'draining' AND d.drain_hand_over = $1),"
+	" (SELECT count(*) FROM relays o WHERE o.role = 'relay'"
+	"  AND o.name <> $1),"
+	" (SELECT count(*) FROM relays d WHERE d.role = 'draining')"
+	" FROM relays WHERE name = $1";
 static const char sql_relay_retire[] =
 	"UPDATE relays SET role = 'retired', retired_at = now(),"
 	" retired_by = $2 WHERE name = $1";
 static const char sql_relay_activate[] =
-	"UPDATE relays SET role = 'relay', retired_at = NULL, retired_by = NULL"
-	" WHERE name = $1";
+	"UPDATE relays SET role = 'relay', retired_at = NULL, retired_by = "
+	"NULL,"
+	" drain_started_at = NULL, drain_by = NULL, drain_hand_over = NULL,"
+	" drain_max_age = NULL WHERE name = $1";
 static const char sql_relay_drop_cmds[] =
 	"UPDATE relay_commands SET state = 'expired', done_at = now(),"
 	" error = 'the relay was retired' WHERE relay = $1 AND state = "
 	"'pending'";
+/* a draining relay learns of a change of its role at once */
+static const char sql_relay_wake[] =
+	"SELECT pg_notify('mxfeed_relay_commands', $1)";
 
 struct retire_arg {
 	const char *name, *actor;
@@ -282,11 +305,12 @@ static int tx_retire(struct store *s, void *arg, struct error *err)
 	struct retire_arg *a = arg;
 	struct params p = { 0 };
 	PGresult *res;
-	char role[16], when[40];
-	int64_t queued = 0;
+	char role[16], when[40], takers[256];
+	int64_t queued = 0, others = 0, draining = 0;
 
 	p_str(&p, a->name);
-	if ((res = store_q(s, sql_relay_lock, &p, "relay", err)) == NULL)
+	if (store_q0(s, sql_relay_lock_all, NULL, "relay", err) < 0 ||
+	    (res = store_q(s, sql_relay_lock, &p, "relay", err)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -296,14 +320,37 @@ static int tx_retire(struct store *s, void *arg, struct error *err)
 	(void)snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 0));
 	(void)get_i64(res, 0, 1, &queued);
 	(void)snprintf(when, sizeof(when), "%s", PQgetvalue(res, 0, 2));
+	(void)snprintf(takers, sizeof(takers), "%s", PQgetvalue(res, 0, 3));
+	(void)get_i64(res, 0, 4, &others);
+	(void)get_i64(res, 0, 5, &draining);
 	PQclear(res);
-	if (a->retire && strcmp(role, "relay") != 0)
+	/* a draining relay is still in service: it may be retired once
+	 * drained, or made active again */
+	if (a->retire && strcmp(role, "relay") != 0 &&
+	    strcmp(role, "draining") != 0)
 		return error_set(err, ERR_CONFLICT, "relay",
 				 "%s is not an active relay (role %s)", a->name,
 				 role);
-	if (!a->retire && strcmp(role, "retired") != 0)
+	if (!a->retire && strcmp(role, "retired") != 0 &&
+	    strcmp(role, "draining") != 0)
 		return error_set(err, ERR_CONFLICT, "relay",
-				 "%s is not retired (role %s)", a->name, role);
+				 "%s is not retired or draining (role %s)",
+				 a->name, role);
+	if (a->retire && takers[0] != '\0')
+		return error_set(err, ERR_CONFLICT, "relay",
+				 "%s takes the queue of draining %s: drain "
+				 "or activate that first",
+				 a->name, takers);
+	/* draining relays refuse new mail: someone must take it */
+	if (a->retire && strcmp(role, "relay") == 0 && others == 0 &&
+	    draining > 0)
+		return error_set(
+			err, ERR_CONFLICT, "relay",
+			"%s is the last active relay and %" PRId64
+			" relay%s drain%s: retiring it would leave new "
+			"mail nowhere to go",
+			a->name, draining, draining == 1 ? "" : "s",
+			draining == 1 ? "s" : "");
 	if (a->retire && queued > 0 && !a->force)
 		return error_set(err, ERR_CONFLICT, "relay",
 				 "%s still held %" PRId64 " queued message%s "
@@ -312,7 +359,9 @@ static int tx_retire(struct store *s, void *arg, struct error *err)
 				 "it with --force",
 				 a->name, queued, queued == 1 ? "" : "s", when);
 	if (!a->retire)
-		return store_q0(s, sql_relay_activate, &p, "relay", err);
+		return store_q0(s, sql_relay_activate, &p, "relay", err) < 0
+			       ? -1
+			       : store_q0(s, sql_relay_wake, &p, "relay", err);
 	p_str(&p, a->actor);
 	if (store_q0(s, sql_relay_retire, &p, "relay", err) < 0)
 		return -1;
@@ -383,7 +432,8 @@ int store_relay_read_lag(struct store *s, const char *name, int64_t lag_ms,
 }
 
 static const char sql_relay_others[] =
-	"SELECT count(*) FROM relays WHERE role = 'relay' AND name <> $1";
+	"SELECT count(*) FROM relays WHERE role IN ('relay', 'draining')"
+	" AND name <> $1";
 
 int64_t store_relay_count(struct store *s, const char *except,
 			  struct error *err)
@@ -398,4 +448,192 @@ int64_t store_relay_count(struct store *s, const char *except,
 	(void)get_i64(res, 0, 0, &n);
 	PQclear(res);
 	return n;
+}
+
+/* ---- draining ------------------------------------------------------ */
+
+/* every relay, locked in one order (two drains at once cannot both
+ * take the last but one active relay, nor deadlock) */
+static const char sql_drain_lock[] =
+	"SELECT name, role, coalesce(smtp_address, ''),"
+	" coalesce(mx_utc(drain_started_at), ''), coalesce(drain_hand_over, '')"
+	" FROM relays ORDER BY name FOR UPDATE";
+static const char sql_drain_set[] =
+	"UPDATE relays SET role = 'draining', drain_started_at = now(),"
+	" drain_by = $2, drain_hand_over = $3,"
+	" drain_max_age = CASE WHEN $4::bigint > 0"
+	"  THEN make_interval(secs => $4::bigint) END"
+	" WHERE name = $1";
+
+struct drain_arg {
+	const char *name, *hand_over, *actor;
+	int64_t max_age_s;
+};
+
+static int tx_drain(struct store *s, void *arg, struct error *err)
+{
+	struct drain_arg *a = arg;
+	struct params p = { 0 };
+	PGresult *res;
+	int me = -1, ho = -1, i, n;
+	int64_t others = 0;
+	int rc = -1;
+
+	if ((res = store_q(s, sql_drain_lock, NULL, "relay", err)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (i = 0; i < n; i++) {
+		const char *name = PQgetvalue(res, i, 0);
+
+		if (strcmp(name, a->name) == 0)
+			me = i;
+		else if (strcmp(PQgetvalue(res, i, 1), "relay") == 0)
+			others++;
+		if (a->hand_over != NULL && strcmp(name, a->hand_over) == 0)
+			ho = i;
+	}
+	if (me < 0) {
+		error_set(err, ERR_NOTFOUND, "relay",
+			  "no relay is registered as %s", a->name);
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, me, 1), "draining") == 0) {
+		error_set(err, ERR_CONFLICT, "relay",
+			  "%s is draining already (since %s, handing over to "
+			  "%s): \"relay activate %s\" ends the drain",
+			  a->name, PQgetvalue(res, me, 3),
+			  PQgetvalue(res, me, 4)[0] ? PQgetvalue(res, me, 4)
+						    : "nobody",
+			  a->name);
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, me, 1), "relay") != 0) {
+		error_set(err, ERR_CONFLICT, "relay",
+			  "%s is not an active relay (role %s)", a->name,
+			  PQgetvalue(res, me, 1));
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(PQgetvalue(res, i, 1), "draining") == 0 &&
+		    strcmp(PQgetvalue(res, i, 4), a->name) == 0) {
+			error_set(err, ERR_CONFLICT, "relay",
+				  "%s takes the queue of draining %s: it "
+				  "cannot drain before that one is done",
+				  a->name, PQgetvalue(res, i, 0));
+			goto out;
+		}
+	if (others == 0) {
+		error_set(err, ERR_CONFLICT, "relay",
+			  "%s is the last active relay: draining it would "
+			  "leave new mail nowhere to go (start another relay "
+			  "first)",
+			  a->name);
+		goto out;
+	}
+	if (a->hand_over != NULL) {
+		if (strcmp(a->hand_over, a->name) == 0) {
+			error_set(err, ERR_INVALID, "hand_over",
+				  "%s cannot hand its queue over to itself",
+				  a->name);
+			goto out;
+		}
+		if (ho < 0) {
+			error_set(err, ERR_NOTFOUND, "hand_over",
+				  "no relay is registered as %s (--hand-over)",
+				  a->hand_over);
+			goto out;
+		}
+		if (strcmp(PQgetvalue(res, ho, 1), "relay") != 0) {
+			error_set(err, ERR_CONFLICT, "hand_over",
+				  "%s is not an active relay (role %s): it "
+				  "cannot take over a queue",
+				  a->hand_over, PQgetvalue(res, ho, 1));
+			goto out;
+		}
+		if (PQgetvalue(res, ho, 2)[0] == '\0') {
+			error_set(err, ERR_CONFLICT, "hand_over",
+				  "%s has not reported the address it takes "
+				  "mail on (its mta-glue sync does, from "
+				  "relay.listen or relay.outbound)",
+				  a->hand_over);
+			goto out;
+		}
+	}
+	p_str(&p, a->name);
+	p_str(&p, a->actor);
+	p_str(&p, a->hand_over);
+	p_int(&p, a->hand_over != NULL ? a->max_age_s : 0);
+	if (store_q0(s, sql_drain_set, &p, "relay", err) < 0)
+		goto out;
+	p.n = 1;
+	rc = store_q0(s, sql_relay_wake, &p, "relay", err);
+out:
+	PQclear(res);
+	return rc;
+}
+
+int store_relay_drain(struct store *s, const char *name, const char *hand_over,
+		      int64_t max_age_s, const char *actor, struct error *err)
+{
+	struct drain_arg a = { name, hand_over, actor, max_age_s };
+
+	return store_with_tx(s, tx_drain, &a, err);
+}
+
+/* the hand-over address only while that relay is active; the hand-over
+ * due once the age has passed (at once without one); the peers in full
+ * or not at all */
+static const char sql_drain_state[] =
+	"SELECT r.role, CASE WHEN h.role = 'relay' THEN"
+	" coalesce(h.smtp_address, '') ELSE '' END,"
+	" (r.drain_max_age IS NULL"
+	"  OR now() >= r.drain_started_at + r.drain_max_age)::int,"
+	" coalesce(extract(epoch FROM r.drain_started_at)::bigint, 0),"
+	/* the relays that hand their queue to this one, by the addresses
+	 * they send from */
+	" coalesce((SELECT string_agg(DISTINCT host(a), ',')"
+	"  FROM relays d, unnest(d.addresses) a"
+	"  WHERE d.role = 'draining' AND d.drain_hand_over = r.name), '')"
+	" FROM relays r LEFT JOIN relays h ON h.name = r.drain_hand_over"
+	" WHERE r.name = $1";
+
+int store_relay_drain_state(struct store *s, const char *name,
+			    struct store_drain *out, struct error *err)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int64_t due = 0;
+
+	memset(out, 0, sizeof(*out));
+	p_str(&p, name);
+	if ((res = store_run(s, sql_drain_state, &p, "drain state", err)) ==
+	    NULL)
+		return -1;
+	if (PQntuples(res) == 1) {
+		out->draining = strcmp(PQgetvalue(res, 0, 0), "draining") == 0;
+		(void)snprintf(out->hand_over, sizeof(out->hand_over), "%s",
+			       PQgetvalue(res, 0, 1));
+		(void)get_i64(res, 0, 2, &due);
+		out->hand_over_due = due != 0;
+		(void)get_i64(res, 0, 3, &out->started_at);
+		if (PQgetlength(res, 0, 4) < (int)sizeof(out->peers))
+			memcpy(out->peers, PQgetvalue(res, 0, 4),
+			       (size_t)PQgetlength(res, 0, 4) + 1);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static const char sql_smtp_address[] =
+	"UPDATE relays SET smtp_address = nullif($2, '')"
+	" WHERE name = $1 AND smtp_address IS DISTINCT FROM nullif($2, '')";
+
+int store_relay_smtp_address(struct store *s, const char *name,
+			     const char *address, struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, name);
+	p_str(&p, address);
+	return store_run0(s, sql_smtp_address, &p, "relay address", err);
 }

@@ -54,7 +54,8 @@ json_t *store_command_status(struct store *s, const char *ids,
 			     struct error *err);
 json_t *store_command_take(struct store *s, const char *relay,
 			   struct error *err);
-/* How many active relays there are besides except; -1 (err) on failure. */
+/* How many relays serve (active or draining) besides except; -1 (err)
+ * on failure. */
 int64_t store_relay_count(struct store *s, const char *except,
 			  struct error *err);
 
@@ -64,11 +65,45 @@ int store_command_finish(struct store *s, int64_t id, bool ok,
 
 /*
  * Take a relay out of service (retire) or back (!retire).  Retiring
- * is refused while its last published queue held mail, unless force;
- * its pending commands expire.
+ * (an active or a draining relay) is refused while its last published
+ * queue held mail, unless force, while a draining relay hands its
+ * queue to it, and for the last active relay while others drain; its
+ * pending commands expire.  Back: a retired or a
+ * draining relay becomes active (the drain ends).
  */
 int store_relay_retire(struct store *s, const char *name, bool retire,
 		       bool force, const char *actor, struct error *err)
+	__attribute__((warn_unused_result));
+/*
+ * Drain a relay (sql/014): it refuses new SMTP sessions, delivers what
+ * it holds, and with hand_over (a relay name, or NULL) hands its queue
+ * to that relay after max_age_s seconds (0: at once).  Refused
+ * (nothing stored): an unknown relay (ERR_NOTFOUND), one that is not
+ * active or already draining, the last active relay, one that takes a
+ * draining relay's queue (ERR_CONFLICT); hand_over itself
+ * (ERR_INVALID), unknown (ERR_NOTFOUND), not active or without a
+ * reported address (ERR_CONFLICT).  The relay is woken at once.
+ */
+int store_relay_drain(struct store *s, const char *name, const char *hand_over,
+		      int64_t max_age_s, const char *actor, struct error *err)
+	__attribute__((warn_unused_result));
+/* What a relay reads of its own drain (and of others' towards it). */
+struct store_drain {
+	bool draining;
+	bool hand_over_due; /* the age has passed (or there is none) */
+	char hand_over[64]; /* "[ADDRESS]:PORT" of the hand-over relay while
+			       it is active, else "" */
+	int64_t started_at; /* epoch seconds */
+	/* draining relays that hand their queue to this one: the
+	 * addresses they send from, "A,B" (any role of this one) */
+	char peers[1024];
+};
+int store_relay_drain_state(struct store *s, const char *name,
+			    struct store_drain *out, struct error *err)
+	__attribute__((warn_unused_result));
+/* A relay's "[ADDRESS]:PORT" others hand their queue to ("": none). */
+int store_relay_smtp_address(struct store *s, const char *name,
+			     const char *address, struct error *err)
 	__attribute__((warn_unused_result));
 /*
  * How far the standby a relay reads lags its primary s, in ms: the age

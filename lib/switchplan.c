@@ -127,9 +127,82 @@ static int plan_relay(const struct domain *cur, const struct sp_req *req,
 	return 0;
 }
 
+static int plan_pop3(const struct domain *cur, const struct sp_req *req,
+		     struct sp_plan *p, struct error *err)
+{
+	p->fate = "new";
+	if (req->nlocals > LOCALS_MAX)
+		return error_set(err, ERR_INVALID, "mailbox",
+				 "at most %d mailboxes at once", LOCALS_MAX);
+	if (req->nlocals == 0 && !req->catch_all)
+		return error_set(err, ERR_INVALID, "mailbox",
+				 "switch --to pop3 needs --mailbox LOCAL or "
+				 "--catch-all: a pop3 domain without mailboxes "
+				 "would refuse all its mail");
+	if (state_check(cur, req->verb, err) < 0)
+		return -1;
+	p->nd.mode = MODE_POP3;
+	domain_clear_dest(&p->nd); /* the tls settings go with it */
+	return 0;
+}
+
+static int plan_temp_pop3(const struct domain *cur, const struct sp_req *req,
+			  struct sp_plan *p, struct error *err)
+{
+	p->fate = "new";
+	p->action = "temp-pop3";
+	p->temp_only = true;
+	if (req->nlocals > LOCALS_MAX)
+		return error_set(err, ERR_INVALID, "mailbox",
+				 "at most %d mailboxes at once", LOCALS_MAX);
+	if (state_check(cur, req->verb, err) < 0)
+		return -1;
+	if (req->nlocals == 0 && !req->from_queue && !req->catch_all)
+		return error_set(err, ERR_INVALID, "mailbox",
+				 "temp-pop3 needs --mailbox LOCAL, "
+				 "--from-queue (with mail queued) or "
+				 "--catch-all");
+	p->nd.temp_pop3 = true;
+	p->nd.temp_pop3_since = req->now;
+	if (strlcpy_checked(p->nd.temp_pop3_by, req->actor ? req->actor : "",
+			    sizeof(p->nd.temp_pop3_by)) < 0)
+		return error_set(err, ERR_INVALID, "actor",
+				 "the actor's name is too long");
+	return 0;
+}
+
+static int plan_revert(const struct domain *cur, const struct sp_req *req,
+		       struct sp_plan *p, struct error *err)
+{
+	p->action = "revert";
+	p->temp_only = true;
+	if (req->keep_days == 0 || req->keep_days > KEEP_DAYS_MAX)
+		return error_set(err, ERR_INVALID, "keep_days",
+				 "--keep-days is 1 to %d", KEEP_DAYS_MAX);
+	if (state_check(cur, req->verb, err) < 0)
+		return -1;
+	p->nd.temp_pop3 = false;
+	p->nd.temp_pop3_since = 0;
+	p->nd.temp_pop3_by[0] = '\0';
+	if (req->keep_days > 0) {
+		p->fate = "keep";
+		(void)snprintf(p->job_kind, sizeof(p->job_kind),
+			       "mailbox-archive");
+		p->run_after = p->keep_until =
+			req->now + (int64_t)req->keep_days * 86400;
+	} else {
+		p->fate = "forward";
+		(void)snprintf(p->job_kind, sizeof(p->job_kind),
+			       "mailbox-forward");
+	}
+	return 0;
+}
+
 int switch_plan(const struct domain *cur, const struct sp_req *req,
 		const struct conf *conf, struct sp_plan *p, struct error *err)
 {
+	int rc = 0;
+
 	memset(p, 0, sizeof(*p));
 	p->verb = req->verb;
 	p->nd = *cur;
@@ -138,72 +211,16 @@ int switch_plan(const struct domain *cur, const struct sp_req *req,
 	case SP_TO_FEED:
 	case SP_TO_BACKUP:
 		p->fate = req->fate ? req->fate : "forward";
-		if (plan_relay(cur, req, conf, p, err) < 0)
-			return -1;
+		rc = plan_relay(cur, req, conf, p, err);
 		break;
 	case SP_TO_POP3:
-		p->fate = "new";
-		if (req->nlocals > LOCALS_MAX)
-			return error_set(err, ERR_INVALID, "mailbox",
-					 "at most %d mailboxes at once",
-					 LOCALS_MAX);
-		if (req->nlocals == 0 && !req->catch_all)
-			return error_set(err, ERR_INVALID, "mailbox",
-					 "switch --to pop3 needs --mailbox "
-					 "LOCAL or --catch-all: a pop3 domain "
-					 "without mailboxes would refuse all "
-					 "its mail");
-		if (state_check(cur, req->verb, err) < 0)
-			return -1;
-		p->nd.mode = MODE_POP3;
-		domain_clear_dest(&p->nd); /* the tls settings go with it */
+		rc = plan_pop3(cur, req, p, err);
 		break;
 	case SP_TEMP_POP3:
-		p->fate = "new";
-		p->action = "temp-pop3";
-		p->temp_only = true;
-		if (req->nlocals > LOCALS_MAX)
-			return error_set(err, ERR_INVALID, "mailbox",
-					 "at most %d mailboxes at once",
-					 LOCALS_MAX);
-		if (state_check(cur, req->verb, err) < 0)
-			return -1;
-		if (req->nlocals == 0 && !req->from_queue && !req->catch_all)
-			return error_set(err, ERR_INVALID, "mailbox",
-					 "temp-pop3 needs --mailbox LOCAL, "
-					 "--from-queue (with mail queued) or "
-					 "--catch-all");
-		p->nd.temp_pop3 = true;
-		p->nd.temp_pop3_since = req->now;
-		if (strlcpy_checked(p->nd.temp_pop3_by,
-				    req->actor ? req->actor : "",
-				    sizeof(p->nd.temp_pop3_by)) < 0)
-			return error_set(err, ERR_INVALID, "actor",
-					 "the actor's name is too long");
+		rc = plan_temp_pop3(cur, req, p, err);
 		break;
 	case SP_REVERT:
-		p->action = "revert";
-		p->temp_only = true;
-		if (req->keep_days == 0 || req->keep_days > KEEP_DAYS_MAX)
-			return error_set(err, ERR_INVALID, "keep_days",
-					 "--keep-days is 1 to %d",
-					 KEEP_DAYS_MAX);
-		if (state_check(cur, req->verb, err) < 0)
-			return -1;
-		p->nd.temp_pop3 = false;
-		p->nd.temp_pop3_since = 0;
-		p->nd.temp_pop3_by[0] = '\0';
-		if (req->keep_days > 0) {
-			p->fate = "keep";
-			(void)snprintf(p->job_kind, sizeof(p->job_kind),
-				       "mailbox-archive");
-			p->run_after = p->keep_until =
-				req->now + (int64_t)req->keep_days * 86400;
-		} else {
-			p->fate = "forward";
-			(void)snprintf(p->job_kind, sizeof(p->job_kind),
-				       "mailbox-forward");
-		}
+		rc = plan_revert(cur, req, p, err);
 		break;
 	case SP_REMOVE:
 		p->action = "remove";
@@ -215,6 +232,8 @@ int switch_plan(const struct domain *cur, const struct sp_req *req,
 					 cur->name.alabel);
 		return 0;
 	}
+	if (rc < 0)
+		return -1;
 	p->queue_days_changed = p->nd.queue_days != cur->queue_days;
 	return domain_check(&p->nd, conf, err);
 }

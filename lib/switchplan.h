@@ -7,9 +7,9 @@
  * request it either refuses (err set, as the verb would) or fills a
  * struct sp_plan: the record after the change, the job the mailboxes
  * get, whether a live probe runs, what the queue sees.  It changes
- * nothing: ops executes the plan it computed (lib/ops.c), and
- * ops_switch_plan() returns it as JSON for a --dry-run, the API's
- * "dry_run" and the portal's confirmation page.
+ * nothing: ops executes the plan it computed (lib/ops_switch.c; remove
+ * in lib/ops.c), and ops_switch_plan() returns it as JSON for a
+ * --dry-run, the API's "dry_run" and the portal's confirmation page.
  */
 #ifndef MXFEED_SWITCHPLAN_H
 #define MXFEED_SWITCHPLAN_H

@@ -482,32 +482,22 @@ static bool attach_all(json_t *byq, const char *qk, const json_t *row)
 	return any;
 }
 
-json_t *track_trace(struct store *s, const struct track_query *tq,
-		    struct error *err)
-{
-	json_t *rows = store_events_find(s, tq->domain, tq->address,
-					 tq->message_id, tq->since, tq->scope,
-					 tq->nscope, err),
-	       *r;
-	json_t *byq = json_object();  /* "relay qid rcpt" -> line */
-	json_t *acc = json_object();  /* "relay qid" -> accepted row */
-	json_t *tag = json_object();  /* "relay qid" -> tagged row */
-	json_t *wait = json_object(); /* "sender\nrcpt" -> NOQUEUE line */
-	json_t *all = json_array(), *out, *msgs;
-	json_t **v;
-	size_t i, n = 0, k;
-	char key[1024];
+/* The indexes a trace builds while it groups event rows into lines. */
+struct trace_idx {
+	json_t *byq;  /* "relay qid rcpt" -> line */
+	json_t *acc;  /* "relay qid" -> accepted row */
+	json_t *tag;  /* "relay qid" -> tagged row */
+	json_t *wait; /* "sender\nrcpt" -> NOQUEUE line */
+	json_t *all;  /* every line */
+};
 
-	if (rows == NULL) {
-		json_decref(byq);
-		json_decref(acc);
-		json_decref(tag);
-		json_decref(wait);
-		json_decref(all);
-		return NULL;
-	}
-	/* tagged as spam: a step of the whole message, right after its
-	 * acceptance on each of its lines (it may share their second) */
+/* Tagged as spam: a step of the whole message, right after its
+ * acceptance on each of its lines (it may share their second). */
+static void index_tagged(struct trace_idx *x, const json_t *rows)
+{
+	size_t i;
+	json_t *r;
+
 	json_array_foreach(rows, i, r)
 	{
 		const char *qid = sget(r, "queue_id");
@@ -517,89 +507,105 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 		    strcmp(sget(r, "verdict"), "tagged") != 0)
 			continue;
 		(void)snprintf(qk, sizeof(qk), "%s %s", sget(r, "relay"), qid);
-		json_object_set(tag, qk, r);
+		json_object_set(x->tag, qk, r);
 	}
-	json_array_foreach(rows, i, r)
-	{
-		const char *qid = sget(r, "queue_id"),
-			   *rcpt = sget(r, "recipient");
-		const char *relay = sget(r, "relay"),
-			   *verdict = sget(r, "verdict");
-		char pair[700], qk[128];
-		json_t *l;
+}
 
-		(void)snprintf(pair, sizeof(pair), "%s\n%s",
-			       sget(r, "sender") ? sget(r, "sender") : "",
-			       rcpt ? rcpt : "");
-		if (qid == NULL) {
-			l = line_new(r);
-			line_add(l, r);
-			json_array_append_new(all, l);
-			if (strcmp(verdict, "greylisted") == 0 ||
-			    strcmp(verdict, "deferred") == 0)
-				json_object_set(wait, pair, l);
-			continue;
-		}
-		(void)snprintf(qk, sizeof(qk), "%s %s", relay, qid);
-		if (rcpt == NULL && strcmp(verdict, "accepted") == 0) {
-			json_object_set(acc, qk, r);
-			continue;
-		}
-		if (rcpt == NULL && strcmp(verdict, "tagged") == 0)
-			continue;			    /* in tag */
-		if (rcpt == NULL && attach_all(byq, qk, r)) /* expired */
-			continue;
-		(void)snprintf(key, sizeof(key), "%s %s", qk, rcpt ? rcpt : "");
-		if ((l = json_object_get(byq, key)) == NULL) {
-			json_t *w = json_object_get(wait, pair), *a;
+/* The line of queue id QK's recipient row R (KEY "relay qid rcpt"),
+ * new unless one exists: a NOQUEUE line of the same sender and
+ * recipient (tried before, accepted later) becomes it. */
+static json_t *line_of(struct trace_idx *x, const char *qk, const char *key,
+		       const char *pair, json_t *r)
+{
+	json_t *l = json_object_get(x->byq, key), *w, *a;
 
-			if (w != NULL) { /* tried before, accepted later */
-				l = w;
-				json_object_set(l, "queue_id",
-						json_object_get(r, "queue_id"));
-				json_object_set(l, "relay",
-						json_object_get(r, "relay"));
-				json_object_del(wait, pair);
-			} else {
-				l = line_new(r);
-				json_array_append_new(all, l);
-			}
-			if ((a = json_object_get(acc, qk)) != NULL)
-				line_add(l, a);
-			if ((a = json_object_get(tag, qk)) != NULL)
-				line_add(l, a);
-			json_object_set(byq, key, l);
-		}
+	if (l != NULL)
+		return l;
+	if ((w = json_object_get(x->wait, pair)) != NULL) {
+		l = w;
+		json_object_set(l, "queue_id", json_object_get(r, "queue_id"));
+		json_object_set(l, "relay", json_object_get(r, "relay"));
+		json_object_del(x->wait, pair);
+	} else {
+		l = line_new(r);
+		json_array_append_new(x->all, l);
+	}
+	if ((a = json_object_get(x->acc, qk)) != NULL)
+		line_add(l, a);
+	if ((a = json_object_get(x->tag, qk)) != NULL)
+		line_add(l, a);
+	json_object_set(x->byq, key, l);
+	return l;
+}
+
+/* Row R onto its line. */
+static void place_row(struct trace_idx *x, json_t *r)
+{
+	const char *qid = sget(r, "queue_id"), *rcpt = sget(r, "recipient");
+	const char *verdict = sget(r, "verdict");
+	char pair[700], qk[128], key[1024];
+	json_t *l;
+
+	(void)snprintf(pair, sizeof(pair), "%s\n%s",
+		       sget(r, "sender") ? sget(r, "sender") : "",
+		       rcpt ? rcpt : "");
+	if (qid == NULL) {
+		l = line_new(r);
 		line_add(l, r);
+		json_array_append_new(x->all, l);
+		if (strcmp(verdict, "greylisted") == 0 ||
+		    strcmp(verdict, "deferred") == 0)
+			json_object_set(x->wait, pair, l);
+		return;
 	}
-	/* accepted, not tried yet: a line of its own */
+	(void)snprintf(qk, sizeof(qk), "%s %s", sget(r, "relay"), qid);
+	if (rcpt == NULL && strcmp(verdict, "accepted") == 0) {
+		json_object_set(x->acc, qk, r);
+		return;
+	}
+	if (rcpt == NULL && strcmp(verdict, "tagged") == 0)
+		return;				       /* in tag */
+	if (rcpt == NULL && attach_all(x->byq, qk, r)) /* expired */
+		return;
+	(void)snprintf(key, sizeof(key), "%s %s", qk, rcpt ? rcpt : "");
+	line_add(line_of(x, qk, key, pair, r), r);
+}
+
+/* Accepted, not tried yet: a line of its own. */
+static void add_unrouted(struct trace_idx *x)
+{
+	const char *qk, *bk;
+	json_t *a, *bl;
+
+	json_object_foreach(x->acc, qk, a)
 	{
-		const char *qk;
-		json_t *a;
+		bool used = false;
+		size_t ql = strlen(qk);
 
-		json_object_foreach(acc, qk, a)
+		json_object_foreach(x->byq, bk, bl)
 		{
-			bool used = false;
-			const char *bk;
-			json_t *bl;
-			size_t ql = strlen(qk);
+			if (strncmp(bk, qk, ql) == 0 && bk[ql] == ' ')
+				used = true;
+		}
+		if (!used) {
+			json_t *l = line_new(a), *tg;
 
-			json_object_foreach(byq, bk, bl)
-			{
-				if (strncmp(bk, qk, ql) == 0 && bk[ql] == ' ')
-					used = true;
-			}
-			if (!used) {
-				json_t *l = line_new(a), *tg;
-
-				line_add(l, a);
-				if ((tg = json_object_get(tag, qk)) != NULL)
-					line_add(l, tg);
-				json_array_append_new(all, l);
-			}
+			line_add(l, a);
+			if ((tg = json_object_get(x->tag, qk)) != NULL)
+				line_add(l, tg);
+			json_array_append_new(x->all, l);
 		}
 	}
-	v = xmalloc((json_array_size(all) + 1) * sizeof(*v));
+}
+
+/* The page the query asks for: visible lines, newest first, at most
+ * tq->limit, with the cursor of the next page. */
+static json_t *trace_page(const json_t *all, const struct track_query *tq)
+{
+	json_t **v = xmalloc((json_array_size(all) + 1) * sizeof(*v));
+	json_t *r, *out, *msgs = json_array();
+	size_t i, n = 0, k;
+
 	json_array_foreach(all, i, r)
 	{
 		json_int_t at = json_integer_value(json_object_get(r, "at_s"));
@@ -608,7 +614,6 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 			v[n++] = r;
 	}
 	qsort(v, n, sizeof(*v), cmp_lines);
-	msgs = json_array();
 	for (k = 0; k < n && k < (size_t)tq->limit; k++) {
 		line_finish(v[k]);
 		json_array_append(msgs, v[k]);
@@ -625,11 +630,38 @@ json_t *track_trace(struct store *s, const struct track_query *tq,
 		json_object_del(r, "at_s");
 	}
 	free(v);
-	json_decref(byq);
-	json_decref(acc);
-	json_decref(tag);
-	json_decref(wait);
-	json_decref(all);
+	return out;
+}
+
+json_t *track_trace(struct store *s, const struct track_query *tq,
+		    struct error *err)
+{
+	json_t *rows = store_events_find(s, tq->domain, tq->address,
+					 tq->message_id, tq->since, tq->scope,
+					 tq->nscope, err),
+	       *r, *out;
+	struct trace_idx x;
+	size_t i;
+
+	if (rows == NULL)
+		return NULL;
+	x.byq = json_object();
+	x.acc = json_object();
+	x.tag = json_object();
+	x.wait = json_object();
+	x.all = json_array();
+	index_tagged(&x, rows);
+	json_array_foreach(rows, i, r)
+	{
+		place_row(&x, r);
+	}
+	add_unrouted(&x);
+	out = trace_page(x.all, tq);
+	json_decref(x.byq);
+	json_decref(x.acc);
+	json_decref(x.tag);
+	json_decref(x.wait);
+	json_decref(x.all);
 	json_decref(rows);
 	return out;
 }

@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "digest.h"
+#include "drain.h"
 #include "fleet.h"
 #include "mailjob.h"
 #include "queue.h"
@@ -281,6 +282,7 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 	bool force = false;
 	time_t last_beat = 0, last_expire = 0;
 	struct fleet_relay fleet = { 0 };
+	struct drain_relay drain = { 0 };
 	struct relaystat rst = { 0 };
 	struct track trk;
 
@@ -340,7 +342,10 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 		if (open_read(&rs, conf, &err) < 0 ||
 		    store_change_seq(rs ? rs : s, &want, &err) < 0)
 			goto db_failed;
-		if (want != applied || force) {
+		/* a drain begun, ended or due to hand over regenerates */
+		if (applied > 0 && drain_turn(s, rs, conf, &drain, &err) < 0)
+			goto db_failed;
+		if (want != applied || force || drain.regenerate) {
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			if (relay_apply(rs ? rs : s, conf, policyd, &seq, force,
 					&err) < 0) {
@@ -403,7 +408,9 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 				goto db_failed;
 			last_beat = time(NULL);
 		}
-		/* staff's queue commands, and the queue published */
+		/* staff's queue commands, and the queue published (while
+		 * draining, often: feedctl relays shows what is left) */
+		fleet.publish_s = drain.draining ? 5 : 0;
 		if (applied > 0 && fleet_serve(s, conf, &fleet, &err) < 0)
 			goto db_failed;
 		/* the log's new lines into message tracking */

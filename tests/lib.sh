@@ -341,25 +341,42 @@ clamd_stop() {
 	CLAMD_PID=
 }
 
-# rspamd_start: rspamd reading the current generation's configuration
-rspamd_start() {
-	mkdir -p "$T/rspamd"
-	chown _rspamd:_rspamd "$T/rspamd"
+# rspamd_spawn [STATE RUNDIR]: rspamd reading the current generation's
+# configuration under STATE (default $T/state), its databases, pid file
+# and logs in RUNDIR (default $T/rspamd); its pid in RSPAMD_SPAWNED and
+# RUNDIR.pid (-f writes none; mta-glue HUPs the one in scanner.rspamd_pid)
+rspamd_spawn() {
+	local st=${1:-$T/state} rd=${2:-$T/rspamd}
+	mkdir -p "$rd"
+	chown _rspamd:_rspamd "$rd"
 	rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf \
-		--var=LOCAL_CONFDIR="$T/state/current/rspamd" --var=DBDIR="$T/rspamd" \
-		--var=RUNDIR="$T/rspamd" --var=LOGDIR="$T/rspamd" \
-		> "$T/rspamd/out.log" 2>&1 &
-	RSPAMD_PID=$!
-	echo "$RSPAMD_PID" > "$T/rspamd.pid" # -f writes none; mta-glue HUPs this
-	# it compiles its TLD list and maps first: on a loaded 2-core box
-	# that took longer than 90 s (a bail-out bound, not a timing check)
+		--var=LOCAL_CONFDIR="$st/current/rspamd" --var=DBDIR="$rd" \
+		--var=RUNDIR="$rd" --var=LOGDIR="$rd" > "$rd/out.log" 2>&1 &
+	RSPAMD_SPAWNED=$!
+	echo "$RSPAMD_SPAWNED" > "$rd.pid"
+}
+
+# rspamd_wait [RUNDIR [HOST]]: bail out unless the rspamd of RUNDIR
+# answers on HOST:11332 (default 127.0.0.1).  It compiles its TLD list
+# and maps first: on a loaded 2-core box that took longer than 90 s (a
+# bail-out bound, not a timing check)
+rspamd_wait() {
+	local rd=${1:-$T/rspamd} host=${2:-127.0.0.1}
 	for _ in $(seq $((${MXFEED_RSPAMD_WAIT:-300} * 10))); do
-		(exec 3<> /dev/tcp/127.0.0.1/11332) 2> /dev/null && return 0
+		(exec 3<> "/dev/tcp/$host/11332") 2> /dev/null && return 0
 		sleep 0.1
 	done
-	echo "Bail out! rspamd does not answer in ${MXFEED_RSPAMD_WAIT:-300} s"
-	tail -20 "$T/rspamd/out.log" "$T/rspamd/rspamd.log" 2> /dev/null
+	echo "Bail out! rspamd ($rd) does not answer in ${MXFEED_RSPAMD_WAIT:-300} s"
+	tail -20 "$rd/out.log" "$rd/rspamd.log" 2> /dev/null
 	exit 1
+}
+
+# rspamd_start [STATE]: the relay's rspamd (configuration of STATE,
+# default $T/state; $T/rspamd; 127.0.0.1)
+rspamd_start() {
+	rspamd_spawn "${1:-$T/state}"
+	RSPAMD_PID=$RSPAMD_SPAWNED
+	rspamd_wait
 }
 
 rspamd_stop() {
@@ -367,13 +384,15 @@ rspamd_stop() {
 	RSPAMD_PID=
 }
 
-# dovecot_start: the mailbox host's Dovecot as the current generation
-# configures it (users from the mailboxes table; POP3 1110, IMAP 1143,
-# LMTP 24 on 127.0.0.1; maildirs under $T/mail)
+# dovecot_start [STATE]: the mailbox host's Dovecot as the current
+# generation under STATE (default $T/state) configures it (users from
+# the mailboxes table; POP3 1110, IMAP 1143, LMTP 24 on 127.0.0.1;
+# maildirs under $T/mail)
 dovecot_start() {
+	DOVECOT_CONF=${1:-$T/state}/current/dovecot/dovecot.conf
 	mkdir -p "$T/mail"
 	chown nobody:nogroup "$T/mail"
-	dovecot -c "$T/state/current/dovecot/dovecot.conf" > "$T/dovecot.out" 2>&1 ||
+	dovecot -c "$DOVECOT_CONF" > "$T/dovecot.out" 2>&1 ||
 		{ echo "Bail out! dovecot did not start"; cat "$T/dovecot.out"; exit 1; }
 	for _ in $(seq 50); do
 		(exec 3<> /dev/tcp/127.0.0.1/24) 2> /dev/null && return 0
@@ -384,8 +403,8 @@ dovecot_start() {
 }
 
 dovecot_stop() {
-	[ -f "$T/state/current/dovecot/dovecot.conf" ] &&
-		dovecot -c "$T/state/current/dovecot/dovecot.conf" stop > /dev/null 2>&1
+	local c=${DOVECOT_CONF:-$T/state/current/dovecot/dovecot.conf}
+	[ -f "$c" ] && dovecot -c "$c" stop > /dev/null 2>&1
 }
 
 relay_teardown() {
@@ -449,11 +468,12 @@ s.quit()
 PY
 }
 
-# send FROM TO MARKER [swaks args]: one message; swaks' transcript in $T/out
+# send FROM TO MARKER [swaks args]: one message to the relay on
+# $SMTP_SERVER (default 127.0.0.1:2525); swaks' transcript in $T/out
 send() {
 	local from=$1 to=$2 marker=$3
 	shift 3
-	swaks --server 127.0.0.1:2525 --helo client.test --from "$from" --to "$to" \
+	swaks --server "${SMTP_SERVER:-127.0.0.1:2525}" --helo client.test --from "$from" --to "$to" \
 		--header "Subject: $marker" --body "body of $marker" "$@" > "$T/out" 2>&1
 }
 
@@ -462,50 +482,103 @@ replied() {
 	grep -qE -- "^<[-~*]* +$1" "$T/out"
 }
 
-# ---- bench: relays ----------------------------------------------------------
-# Several relays on one box (bench/relays.sh): relay N is its own Postfix
-# instance (configuration, queue and state under $T/rN/state), listening
-# on 127.0.0.N:2525 with its own "mta-glue sync", all on the one
-# database.  Call relay_setup first: each relay's mxfeed.conf is that
-# configuration with its own name, listener and state; relay 1 alone
-# restarts the one postgrey.  Inside in_netns (127.0.0.0/8 is on lo).
+# ---- several relays (bench/relays.sh, test_topology.sh) --------------------
+# Several relays on one box: relay N is its own Postfix instance
+# (configuration, queue and state under $T/rN/state), listening on
+# $(relays_addr N):2525 - 127.0.0.(RELAYS_BASE + N), RELAYS_BASE 0 unless
+# set - with its own "mta-glue sync", all on the one database.  Call
+# relay_setup first: each relay's mxfeed.conf is that configuration with
+# its own name (relay-N), listener and state; relay 1 alone restarts the
+# one postgrey.  RELAYS_RSPAMD=1: each relay has its own rspamd on its
+# address (its generation's rspamd configuration, pid file $T/rN/rspamd.pid,
+# databases and logs in $T/rN/rspamd); else they share none (bench:
+# mail is queued locally, no smtpd).  A function relays_conf_extra, if
+# the caller defines one, is called with N after the file is written.
+# Inside in_netns (127.0.0.0/8 is on lo).
+
+relays_addr() {
+	echo "127.0.0.$((${RELAYS_BASE:-0} + $1))"
+}
 
 # relays_conf N: write $T/rN/mxfeed.conf
 relays_conf() {
-	local n=$1 d=$T/r$1
+	local n=$1 d=$T/r$1 a
+	a=$(relays_addr "$1")
 	mkdir -p "$d"
 	sed -e "s|name = \"test-relay\"|name = \"relay-$n\"|" \
-		-e "s|listen = \"127.0.0.1:2525\"|listen = \"127.0.0.$n:2525\"|" \
+		-e "s|listen = \"127.0.0.1:2525\"|listen = \"$a:2525\"|" \
 		-e "s|hostname = \"relay.test\"|hostname = \"relay$n.test\"|" \
 		-e "s|$T/state|$d/state|g" "$T/mxfeed.conf" > "$d/mxfeed.conf"
 	[ "$n" = 1 ] ||
 		sed -i '/^greylist = {/,/\]; };$/c greylist = { delay = 3; };' "$d/mxfeed.conf"
+	if [ "${RELAYS_RSPAMD:-0}" = 1 ]; then
+		sed -i "s|^scanner = { rspamd_pid = \"[^\"]*\"; };|scanner = { rspamd_pid = \"$d/rspamd.pid\"; milter = \"$a:11332\"; normal = \"$a:11333\"; controller = \"$a:11334\"; };|" \
+			"$d/mxfeed.conf"
+		grep -q "milter = \"$a:11332\"" "$d/mxfeed.conf" ||
+			{ echo "Bail out! relay $n: no scanner line to give its own rspamd"; exit 1; }
+	fi
+	if declare -F relays_conf_extra > /dev/null; then relays_conf_extra "$n"; fi
+}
+
+# relays_sync_start N: relay N's "mta-glue sync" (pid in RELAYS_SYNC[N])
+relays_sync_start() {
+	"$MTA_GLUE" -c "$T/r$1/mxfeed.conf" sync >> "$T/r$1/sync.log" 2>&1 &
+	RELAYS_SYNC[$1]=$!
+}
+
+# relays_postfix_start N: relay N's Postfix, answering on its address
+relays_postfix_start() {
+	local a
+	a=$(relays_addr "$1")
+	"$MTA_GLUE" -c "$T/r$1/mxfeed.conf" start > "$T/r$1/start.log" 2>&1 ||
+		{ echo "Bail out! relay $1: mta-glue start failed"; tail -n 5 "$T/r$1/start.log"; exit 1; }
+	for _ in $(seq 50); do
+		(exec 3<> "/dev/tcp/$a/2525") 2> /dev/null && return 0
+		sleep 0.1
+	done
+	echo "Bail out! relay $1: Postfix does not answer on $a:2525"
+	exit 1
+}
+
+# relays_down N: relay N's sync and Postfix stopped (its rspamd stays)
+relays_down() {
+	local p=${RELAYS_SYNC[$1]:-}
+	[ -n "$p" ] && kill "$p" 2> /dev/null && wait "$p" 2> /dev/null
+	RELAYS_SYNC[$1]=
+	"$MTA_GLUE" -c "$T/r$1/mxfeed.conf" stop > /dev/null 2>&1
+}
+
+# relays_up N: relay N's Postfix and sync started again
+relays_up() {
+	relays_postfix_start "$1"
+	relays_sync_start "$1"
 }
 
 # relays_start COUNT: relays 1..COUNT configured, applied, Postfix up
-# and "mta-glue sync" running (pids in RELAYS_SYNC); RELAYS_APPLY_S is
-# what each first "mta-glue apply" took, in seconds.
+# and "mta-glue sync" running (pids in RELAYS_SYNC, indexed by relay);
+# RELAYS_APPLY_S is what each first "mta-glue apply" took, in seconds.
 relays_start() {
 	local n t0
 	RELAYS_N=$1
 	RELAYS_SYNC=()
 	RELAYS_APPLY_S=()
+	RELAYS_RSPAMD_PID=()
 	for n in $(seq 1 "$RELAYS_N"); do
 		relays_conf "$n"
 		t0=$EPOCHREALTIME
 		"$MTA_GLUE" -c "$T/r$n/mxfeed.conf" apply > "$T/r$n/apply.log" 2>&1 ||
 			{ echo "Bail out! relay $n: mta-glue apply failed"; tail -n 5 "$T/r$n/apply.log"; exit 1; }
 		RELAYS_APPLY_S+=("$(echo "$EPOCHREALTIME - $t0" | bc -l)")
-		"$MTA_GLUE" -c "$T/r$n/mxfeed.conf" start > "$T/r$n/start.log" 2>&1 ||
-			{ echo "Bail out! relay $n: mta-glue start failed"; tail -n 5 "$T/r$n/start.log"; exit 1; }
-		for _ in $(seq 50); do
-			(exec 3<> "/dev/tcp/127.0.0.$n/2525") 2> /dev/null && break
-			sleep 0.1
-		done
-		(exec 3<> "/dev/tcp/127.0.0.$n/2525") 2> /dev/null ||
-			{ echo "Bail out! relay $n: Postfix does not answer on 127.0.0.$n:2525"; exit 1; }
-		"$MTA_GLUE" -c "$T/r$n/mxfeed.conf" sync > "$T/r$n/sync.log" 2>&1 &
-		RELAYS_SYNC+=($!)
+		if [ "${RELAYS_RSPAMD:-0}" = 1 ]; then
+			# started together: each one's start-up is the slow part
+			rspamd_spawn "$T/r$n/state" "$T/r$n/rspamd"
+			RELAYS_RSPAMD_PID[$n]=$RSPAMD_SPAWNED
+		fi
+	done
+	for n in $(seq 1 "$RELAYS_N"); do
+		[ "${RELAYS_RSPAMD:-0}" = 1 ] && rspamd_wait "$T/r$n/rspamd" "$(relays_addr "$n")"
+		relays_postfix_start "$n"
+		relays_sync_start "$n"
 	done
 }
 
@@ -528,14 +601,15 @@ relays_caught_up() {
 }
 
 relays_stop() {
-	local p n
-	for p in "${RELAYS_SYNC[@]}"; do
-		kill "$p" 2> /dev/null && wait "$p" 2> /dev/null
+	local n p
+	for n in $(seq 1 "${RELAYS_N:-0}"); do
+		relays_down "$n"
 	done
 	RELAYS_SYNC=()
-	for n in $(seq 1 "${RELAYS_N:-0}"); do
-		"$MTA_GLUE" -c "$T/r$n/mxfeed.conf" stop > /dev/null 2>&1
+	for p in "${RELAYS_RSPAMD_PID[@]}"; do
+		kill "$p" 2> /dev/null && wait "$p" 2> /dev/null
 	done
+	RELAYS_RSPAMD_PID=()
 }
 
 relays_teardown() {

@@ -73,6 +73,10 @@ await step('composing is switched off (no sending from webmail)', async () => {
 
 await step('logging out ends the session', async () => {
 	await page.goto(`${BASE}/webmail/?_task=mail`);
+	// Roundcube ignores a command while it is busy (app.js: the message
+	// list still loading), so a click then does nothing: wait as a person
+	// would, for the page to be ready
+	await page.waitForFunction(() => window.rcmail && rcmail.loaded && !rcmail.busy);
 	await page.locator('a.logout').first().click();
 	await user.waitFor();
 	await page.goto(`${BASE}/webmail/?_task=mail`);

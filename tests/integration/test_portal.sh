@@ -337,8 +337,10 @@ check "... the stale verbs changed nothing" test "$(state tp.example)" = "$s_tp"
 expect_status 400 "a malformed version: 400" POST /portal/d/tp.example/extend "${U[@]}" "${OR[@]}" "${C[@]}" \
 	--data-urlencode version=x --data-urlencode days=3
 check "... nothing changed" test "$(state tp.example)" = "$s_tp"
+# days=6, not the 5 given above: within one second the same days is the
+# same date, no change and no new version
 expect_status 303 "extend with the current version: 303" POST /portal/d/tp.example/extend "${U[@]}" "${OR[@]}" "${C[@]}" \
-	--data-urlencode "version=$((v + 1))" --data-urlencode days=5
+	--data-urlencode "version=$((v + 1))" --data-urlencode days=6
 check "... one new version" test "$(version tp.example)" = "$((v + 2))"
 expect_status 501 "flush with no relay registered" POST /portal/d/tp.example/flush "${U[@]}" "${OR[@]}" "${C[@]}"
 check "... says so" body_has 'no relay has registered'
@@ -413,6 +415,13 @@ check "... a mailbox host silent for 3 hours" \
 sql "INSERT INTO relays (name, role, heartbeat, retired_at, retired_by) VALUES ('mx-old', 'retired', now() - interval '2 days', now(), 'staff')" > /dev/null
 expect_status 200 "the relays page with a retired relay" GET /portal/relays "${U[@]}"
 check "... says it is retired, not silent" body_has '<span class="state retired">retired: nothing waits for it</span>'
+sql "INSERT INTO relays (name, role, heartbeat, drain_started_at, drain_by, queue_total, queue_as_of) VALUES
+	('mx-drain', 'draining', now(), now() - interval '1 hour', 'staff', 3, now()),
+	('mx-done', 'draining', now(), now() - interval '1 hour', 'staff', 0, now())" > /dev/null
+expect_status 200 "the relays page with draining relays" GET /portal/relays "${U[@]}"
+check "... a draining relay: its role and the mail it has left" \
+	bash -c "tr -d '\n' < '$T/out' | grep -qE '<td>mx-drain</td> *<td>draining</td>.*<span class=\"state draining\">draining: 3 message\(s\) left</span>'"
+check "... a drained one: nothing left" body_has '<span class="state drained">drained: 0 message(s) left</span>'
 expect_status 405 "POST to the relays page: 405" POST /portal/relays "${U[@]}" "${OR[@]}" "${C[@]}"
 sql "DELETE FROM relays" > /dev/null
 # ==== end of the relays page =============================================
@@ -473,7 +482,7 @@ check "... address, TLS policy, queue lifetime, no extension" \
 	bash -c "grep -qF '<span class=\"mono\">127.0.0.1:2526</span> · TLS policy <strong>may</strong> · queue lifetime 4 day(s)</p>' '$T/out'"
 check "... a probe button" body_has '<form class="inline" method="post" action="/portal/d/example.com/probe">'
 expect_status 200 "an extended domain's page" GET /portal/d/tp.example "${U[@]}"
-check "... says until when" bash -c "grep -qE 'extended until $(date -u -d '+5 days' +%Y-%m-%d) [0-9:]+ UTC</strong>' '$T/out'"
+check "... says until when" bash -c "grep -qE 'extended until $(date -u -d '+6 days' +%Y-%m-%d) [0-9:]+ UTC</strong>' '$T/out'"
 expect_status 200 "the read login's page has the destination" GET /portal/d/example.com "${R[@]}"
 check "... and no probe button" bash -c "grep -qF 'TLS policy <strong>may</strong>' '$T/out' && ! grep -q '/probe\"' '$T/out'"
 a0=$(sql "SELECT count(*) FROM audit")

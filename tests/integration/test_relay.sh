@@ -584,6 +584,69 @@ check "... removes it" test "$(sql "SELECT count(*) FROM domains WHERE name = 'g
 expect_exit 4 "retire it twice: exit 4" $A relay retire relay-down
 expect_exit 0 "activate it again" $A relay activate relay-down
 check "... it counts again" test "$(sql "SELECT role || ' ' || (retired_at IS NULL) FROM relays WHERE name = 'relay-down'")" = "relay true"
+# --- drain (issue 15 item 2): every refusal stores nothing ------------------
+drained_none() {
+	test "$(sql "SELECT count(*) FROM relays WHERE role = 'draining' OR drain_started_at IS NOT NULL")" = 0
+}
+sql "INSERT INTO relays (name, role, heartbeat) VALUES ('relay-gone', 'retired', now())" > /dev/null
+expect_exit 3 "drain an unknown relay: exit 3" $A relay drain nowhere
+check "... naming it" err_has "no relay is registered as nowhere"
+check "... and nothing is stored" drained_none
+expect_exit 2 "drain a bad relay name: exit 2" $A relay drain 'a b'
+check "... saying what a name is" err_has "a relay name is 1 to 63 letters"
+expect_exit 2 "--max-age without --hand-over: exit 2" $A relay drain relay-down --max-age 1h
+check "... saying it needs one" err_has "--max-age needs --hand-over"
+check "... and nothing is stored" drained_none
+for age in 5x 0m 32d h 1.5h -1h 123456789s; do
+	expect_exit 2 "drain with --max-age $age: exit 2" $A relay drain relay-down --hand-over test-relay --max-age "$age"
+	check "... saying what an AGE is" err_has "--max-age"
+done
+check "... and nothing is stored" drained_none
+expect_exit 2 "hand over to itself: exit 2" $A relay drain relay-down --hand-over relay-down
+check "... saying so" err_has "cannot hand its queue over to itself"
+expect_exit 3 "hand over to an unknown relay: exit 3" $A relay drain relay-down --hand-over nowhere
+check "... naming it" err_has "no relay is registered as nowhere (--hand-over)"
+expect_exit 4 "hand over to a retired relay: exit 4" $A relay drain relay-down --hand-over relay-gone
+check "... saying it is not active" err_has "relay-gone is not an active relay (role retired)"
+expect_exit 4 "hand over to a relay that reported no address: exit 4" $A relay drain test-relay --hand-over relay-down
+check "... saying what is missing" err_has "relay-down has not reported the address it takes mail on"
+check "... and nothing is stored" drained_none
+check "the relay's sync reported its own address" \
+	test "$(sql "SELECT smtp_address FROM relays WHERE name = 'test-relay'")" = "[127.0.0.1]:2525"
+$A relay retire relay-down > /dev/null
+expect_exit 4 "drain the last active relay: exit 4" $A relay drain test-relay
+check "... saying mail would have nowhere to go" err_has "test-relay is the last active relay: draining it would leave new mail nowhere to go"
+check "... and nothing is stored" drained_none
+expect_exit 4 "drain a retired relay: exit 4" $A relay drain relay-down
+check "... and nothing is stored" drained_none
+$A relay activate relay-down > /dev/null
+expect_exit 0 "drain a relay, handing its queue to another after 2 h" \
+	$A --ticket T-9 relay drain relay-down --hand-over test-relay --max-age 2h
+check "... recorded with who, when, to whom and how long" \
+	test "$(sql "SELECT role || ' ' || (drain_started_at IS NOT NULL) || ' ' || drain_by || ' ' || drain_hand_over || ' ' || extract(epoch FROM drain_max_age)::int FROM relays WHERE name = 'relay-down'")" = "draining true $(id -un) test-relay 7200"
+run $A relays --json
+check "feedctl relays shows it draining, with its hand-over relay" \
+	test "$(jq -c '.[] | select(.name == "relay-down") | [.role, .drain_hand_over, .drain_max_age]' "$T/out")" = '["draining","test-relay",7200]'
+run $A show keep.example --json
+check "propagation does not count a draining relay" test "$(jq -c '[.propagation.relays_applied, .propagation.relays_total]' "$T/out")" = '[1,1]'
+expect_exit 4 "drain it twice: exit 4" $A relay drain relay-down
+check "... saying since when and how to end it" err_has '"relay activate relay-down" ends the drain'
+expect_exit 4 "drain the relay that takes a draining relay's queue: exit 4" $A relay drain test-relay
+check "... naming the draining one" err_has "test-relay takes the queue of draining relay-down"
+expect_exit 4 "retire the relay that takes a draining relay's queue: exit 4" $A relay retire test-relay --force
+check "... naming the draining one" err_has "test-relay takes the queue of draining relay-down"
+check "... and it stays active" test "$(sql "SELECT role FROM relays WHERE name = 'test-relay'")" = relay
+expect_exit 0 "activate ends a drain" $A relay activate relay-down
+check "... the relay is active and the drain forgotten" \
+	test "$(sql "SELECT role || ' ' || (drain_started_at IS NULL AND drain_hand_over IS NULL AND drain_max_age IS NULL) FROM relays WHERE name = 'relay-down'")" = "relay true"
+expect_exit 0 "drain it again, delivering its queue itself" $A relay drain relay-down
+expect_exit 4 "retire the last active relay while another drains: exit 4" $A relay retire test-relay --force
+check "... saying mail would have nowhere to go" err_has "test-relay is the last active relay and 1 relay drains"
+check "... and it stays active" test "$(sql "SELECT role FROM relays WHERE name = 'test-relay'")" = relay
+expect_exit 0 "retire a draining relay whose queue is empty" $A relay retire relay-down
+check "... retired, its drain kept on record" \
+	test "$(sql "SELECT role || ' ' || (drain_started_at IS NOT NULL) FROM relays WHERE name = 'relay-down'")" = "retired true"
+$A relay activate relay-down > /dev/null
 $A relay retire relay-down > /dev/null
 sleep 1
 # postqueue -j: one object per message; "any(inputs; ...)", not the

@@ -33,8 +33,13 @@ complete() { # the generation in force is whole
 }
 
 # --- kill -9 at several moments of an apply -----------------------------------
+# every round a new value below the ones set further down: a random one
+# could repeat, or be 33, making a later "set" a no-op with no change to
+# stay behind on
+mb=10
 for delay in 0.02 0.05 0.1 0.2 0.4; do
-	$F set example.com "max_message_mb=$((RANDOM % 100 + 1))" > /dev/null
+	mb=$((mb + 1))
+	$F set example.com "max_message_mb=$mb" > /dev/null
 	"$M" apply > /dev/null 2>&1 &
 	pid=$!
 	sleep "$delay"

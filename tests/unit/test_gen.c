@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "dest.h"
 #include "domain_json.h"
+#include "drain.h"
 #include "gen.h"
 #include "util/parse.h"
 #include "util/template.h"
@@ -86,6 +87,8 @@ static void generate(const char *in, struct strbuf *out)
 	struct strbuf mcf = STRBUF_INIT, mst = STRBUF_INIT;
 	struct strbuf feed = STRBUF_INIT, backup = STRBUF_INIT;
 	struct gen g;
+	struct drain_plan dp;
+	struct drain_vars dv;
 	size_t i, n;
 	char maxbytes[32];
 
@@ -151,6 +154,9 @@ static void generate(const char *in, struct strbuf *out)
 	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
 		       (long long)g.max_message_mb * 1024 * 1024);
 	assert_int_equal(gen_smtpd_checks(&conf, &feed, &backup, &err), 0);
+	/* a relay that is not drained, and no relay hands over to it */
+	memset(&dp, 0, sizeof(dp));
+	drain_vars(&dp, "/var/lib/mxfeed/current", &dv);
 	{
 		const struct gen_var vars[] = {
 			{ "SEQ", "42" },
@@ -178,6 +184,11 @@ static void generate(const char *in, struct strbuf *out)
 			{ "SMTPD_TLS_LEVEL", "may" },
 			{ "SMTPD_TLS_CHAIN",
 			  "/etc/mxfeed/tls/key.pem, /etc/mxfeed/tls/cert.pem" },
+			{ "DRAIN_DELAY_REJECT", dv.delay_reject },
+			{ "DRAIN_CLIENT", dv.client },
+			{ "TRANSPORT_MAPS", dv.transport_maps },
+			{ "RELAY_TRANSPORT", dv.relay_transport },
+			{ "PEER_CHECKS", dv.peer_checks },
 		};
 		size_t nv = sizeof(vars) / sizeof(vars[0]);
 

@@ -1,5 +1,5 @@
 /*
- * test_ops - lib/ops.c against an in-memory store (fake_store.c, linked
+ * test_ops - lib/ops*.c against an in-memory store (fake_store.c, linked
  * in place of lib/store.c): the switch rules as executed (the record
  * stored, the mailbox jobs), that a dry run's plan is what the switch
  * then does, expected versions (set, patch, remove; a switch racing a
