@@ -12,7 +12,7 @@ set -eu
 PACKAGES="
 gcc make pkg-config clang-format
 libpq-dev libconfig-dev libjansson-dev libidn2-dev libssl-dev libcrypt-dev
-libcmocka-dev libfcgi-dev libcurl4-openssl-dev libpcre2-dev clang
+libcmocka-dev libfcgi-dev libcurl4-openssl-dev libpcre2-dev liblmdb-dev clang
 libsystemd-dev python3-jsonschema
 postgresql-15 postgresql-client-15 postgresql-contrib
 nginx-light wrk curl

@@ -19,6 +19,8 @@ static const char *const rule_cols[] = { "name", "action", "kind", "value" };
 static const char *const rcpt_cols[] = { "name", "local" };
 static const struct snap_schema rule_schema = { "rule", rule_cols, 4 };
 static const struct snap_schema rcpt_schema = { "rcpt", rcpt_cols, 2 };
+static const char *const tls_cols[] = { "name", "hop", "policy", "fp" };
+static const struct snap_schema tls_schema = { NULL, tls_cols, 4 };
 
 static void col_add(struct gen_file *gf, enum gen_col_kind k, const char *name,
 		    const struct field *f)
@@ -68,6 +70,7 @@ void gen_init(struct gen *g, const struct conf *conf)
 	sbuf_init(&g->queue, 0);
 	sbuf_init(&g->spam, 0);
 	sbuf_init(&g->modes, 0);
+	sbuf_init(&g->tls_domains, 0);
 	g->max_message_mb = conf->max_message_mb;
 	cols_init(&g->policy_cols, "domain", FF_SNAP_POLICY, true, true, true);
 	cols_init(&g->spam_cols, NULL, FF_SNAP_SPAM, true, false, false);
@@ -77,6 +80,7 @@ void gen_init(struct gen *g, const struct conf *conf)
 	snap_header(&g->policy, &rcpt_schema);
 	snap_header(&g->spam, &g->spam_cols.schema);
 	snap_header(&g->queue, &g->queue_cols.schema);
+	snap_header(&g->tls_domains, &tls_schema);
 }
 
 static void cols_release(struct gen_file *gf)
@@ -107,6 +111,7 @@ void gen_release(struct gen *g)
 	sbuf_release(&g->queue);
 	sbuf_release(&g->spam);
 	sbuf_release(&g->modes);
+	sbuf_release(&g->tls_domains);
 }
 
 static bool key_byte(unsigned char c)
@@ -220,12 +225,25 @@ static int gen_domain_tls(struct gen *g, const struct domain *d,
 
 	if (d->mode == MODE_POP3 || d->temp_pop3 || !d->has_dest)
 		return 0;
-	if (gen_tls_policy_add(g, &d->dest, d->tls_policy, fp, err) < 0)
-		return -1;
-	for (i = 0; i < d->nfallbacks; i++)
-		if (gen_tls_policy_add(g, &d->fallbacks[i], d->tls_policy, fp,
-				       err) < 0)
+	for (i = 0; i <= d->nfallbacks; i++) {
+		size_t before = g->ntls;
+		const struct gen_tls *t;
+		const char *f[4];
+
+		if (gen_tls_policy_add(g,
+				       i == 0 ? &d->dest : &d->fallbacks[i - 1],
+				       d->tls_policy, fp, err) < 0)
 			return -1;
+		if (g->ntls == before)
+			continue; /* "may": no entry */
+		t = &g->tls[g->ntls - 1];
+		f[0] = d->name.alabel;
+		f[1] = t->key;
+		f[2] = tls_policy_names[t->policy];
+		f[3] = t->fp[0] ? t->fp : "-";
+		if (snap_row(&g->tls_domains, &tls_schema, f, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -404,6 +422,69 @@ static int cmp_tls(const void *a, const void *b)
 	int c = strcmp(x->key, y->key);
 
 	return c != 0 ? c : strcmp(x->fp, y->fp);
+}
+
+int gen_tls_load(struct gen *g, const char *text, size_t len, struct error *err)
+{
+	const char *p = text, *end = text + len;
+	long lineno = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char line[DOMAIN_NAME_MAX + DEST_TEXT_MAX + TLS_FP_HEX + 64];
+		char *f[5], *q;
+		struct gen_tls t;
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p), i;
+		int nf = 0;
+
+		lineno++;
+		if (n > 0 && p[0] == '#')
+			goto next;
+		if (nl == NULL || n >= sizeof(line))
+			goto bad;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (memchr(line, '\0', n) != NULL)
+			goto bad;
+		for (q = line; q != NULL && nf < 5; nf++) {
+			f[nf] = q;
+			q = strchr(q, '\t');
+			if (q != NULL)
+				*q++ = '\0';
+		}
+		if (nf != 4 || strlen(f[1]) < 4 || f[1][0] != '[' ||
+		    strlcpy_checked(t.key, f[1], sizeof(t.key)) < 0)
+			goto bad;
+		for (i = 0; f[1][i]; i++)
+			if (!key_byte((unsigned char)f[1][i]))
+				goto bad;
+		memset(t.fp, 0, sizeof(t.fp));
+		if (strcmp(f[2], "encrypt") == 0 && strcmp(f[3], "-") == 0) {
+			t.policy = TLS_ENCRYPT;
+		} else if (strcmp(f[2], "verify") == 0) {
+			struct error e = ERROR_INIT;
+
+			t.policy = TLS_VERIFY;
+			if (tls_fingerprint_parse(f[3], t.fp, "tls.fingerprint",
+						  &e) < 0 ||
+			    strcmp(t.fp, f[3]) != 0) {
+				error_release(&e);
+				goto bad;
+			}
+		} else {
+			goto bad;
+		}
+		g->tls = xrealloc(g->tls, (g->ntls + 1) * sizeof(*g->tls));
+		g->tls[g->ntls++] = t;
+	next:
+		p = nl ? nl + 1 : end;
+		continue;
+	bad:
+		return error_set(err, ERR_INVALID, NULL,
+				 "tls_domains:%ld: not a row mxfeed writes",
+				 lineno);
+	}
+	return 0;
 }
 
 int gen_tls_policy_finish(struct gen *g, struct strbuf *out, struct error *err)

@@ -44,6 +44,14 @@
  *                  server shared by several domains gets the strictest
  *                  of their policies and all their fingerprints);
  *                  "may" needs no line (smtp_tls_security_level).
+ *   tls_domains    what tls_policy is made of, by domain (a plain
+ *                  snapshot file: name, hop "[IP]:PORT", policy
+ *                  "encrypt" or "verify", fp: the canonical fingerprint
+ *                  or "-"), so that an incremental generation (incr.h)
+ *                  merges a domain's next hops like its other rows;
+ *                  gen_tls_load() takes such a file's rows back into
+ *                  the entries gen_tls_policy_finish() merges (a row it
+ *                  would not write is an error).
  * gen_smtpd_tls() gives main.cf's inbound STARTTLS settings and
  * gen_dovecot_tls() Dovecot's (dovecot/tls.conf.ext): with the site's
  * key pair, STARTTLS offered (Postfix) and TLS required with no
@@ -90,6 +98,7 @@ struct gen {
 	struct strbuf queue;
 	struct strbuf spam;  /* rspamd/mxfeed-domains */
 	struct strbuf modes; /* rspamd/mxfeed-modes */
+	struct strbuf tls_domains;
 	struct gen_tls *tls; /* tls_policy entries, merged at the end */
 	size_t ntls;
 	size_t ndomains, nrules;
@@ -125,6 +134,8 @@ int gen_tls_policy_add(struct gen *g, const struct dest *d,
 		       enum tls_policy policy, const char *fingerprint,
 		       struct error *err) __attribute__((warn_unused_result));
 int gen_tls_policy_finish(struct gen *g, struct strbuf *out, struct error *err)
+	__attribute__((warn_unused_result));
+int gen_tls_load(struct gen *g, const char *text, size_t len, struct error *err)
 	__attribute__((warn_unused_result));
 /* *level: "may" or "none"; chain: "KEY, CERT" or empty */
 int gen_smtpd_tls(const struct conf *conf, const char **level,

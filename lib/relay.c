@@ -33,6 +33,7 @@
 #include "postgrey.h"
 #include "queue.h"
 #include "reinject.h"
+#include "relay_incr.h"
 #include "tls.h"
 #include "util/atomicfile.h"
 #include "util/log.h"
@@ -180,8 +181,20 @@ static const char *const network_modules[] = {
 #define NRSPAMD (sizeof(rspamd_files) / sizeof(rspamd_files[0]))
 #define NNETMOD (sizeof(network_modules) / sizeof(network_modules[0]))
 
+/* A data file: hard-linked from the previous generation when the
+ * incremental generation left it as it was, else written. */
+static int write_data(const char *dir, const struct relay_incr *x,
+		      const char *name, const struct strbuf *text,
+		      struct error *err)
+{
+	if (relay_incr_unchanged(x, name))
+		return relay_incr_link(x, dir, name, err);
+	return write_file(dir, name, text->buf, text->len, err);
+}
+
 static int write_rspamd(const char *dir, const struct conf *conf,
-			const struct gen *g, struct error *err)
+			const struct gen *g, const struct relay_incr *x,
+			struct error *err)
 {
 	char sub[PATH_MAX], low[32], med[32], high[32], backup_defer[32];
 	const struct gen_var vars[] = {
@@ -226,10 +239,8 @@ static int write_rspamd(const char *dir, const struct conf *conf,
 		if (write_file(dir, name, off, sizeof(off) - 1, err) < 0)
 			return -1;
 	}
-	if (write_file(dir, "rspamd/mxfeed-domains", g->spam.buf, g->spam.len,
-		       err) < 0 ||
-	    write_file(dir, "rspamd/mxfeed-modes", g->modes.buf, g->modes.len,
-		       err) < 0 ||
+	if (write_data(dir, x, "rspamd/mxfeed-domains", &g->spam, err) < 0 ||
+	    write_data(dir, x, "rspamd/mxfeed-modes", &g->modes, err) < 0 ||
 	    atomic_sync_dir(sub, err) < 0)
 		return -1;
 	if (path_of(sub, dir, "rspamd", err) < 0)
@@ -412,9 +423,34 @@ static int write_policy_index(const char *dir, const struct gen *g,
 	return rc;
 }
 
-int relay_generate(struct store *s, const struct conf *conf, const char *dir,
-		   const char *policyd, int64_t *seq, struct error *err)
+/* INPUTS: what the generation was made from (incr.h) */
+static int write_inputs(const char *dir, int64_t seq, const char *digest,
+			const struct gen *g, struct error *err)
 {
+	struct incr_inputs in;
+	struct strbuf t = STRBUF_INIT;
+	int rc;
+
+	in.seq = seq;
+	memcpy(in.digest, digest, sizeof(in.digest));
+	in.max_bytes = (long long)g->max_message_mb * 1024 * 1024;
+	in.ndomains = (long long)g->ndomains;
+	incr_inputs_format(&in, &t);
+	rc = write_file(dir, "INPUTS", t.buf, t.len, err);
+	sbuf_release(&t);
+	return rc;
+}
+
+/*
+ * One generation into dir: from the previous generation prev and the
+ * domains changed since (relay_incr; x->active tells), or, when prev is
+ * NULL or that cannot be, from a snapshot of every domain.
+ */
+static int generate(struct store *s, const struct conf *conf, const char *dir,
+		    const char *policyd, const char *prev, struct relay_incr *x,
+		    int64_t *seq, struct error *err)
+{
+	char digest[INCR_DIGEST_HEX + 1];
 	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX], map[PATH_MAX];
 	char seqs[32], maxbytes[32];
 	const char *bind4 = "", *bind6 = "";
@@ -444,10 +480,23 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 				 "cannot create %s: %s", conf->state_dir,
 				 strerror(errno));
 	gen_init(&g, conf);
-	if (store_snapshot(
-		    s, seq,
-		    &(const struct snap_fns){ on_domain, on_rule, on_rcpt }, &g,
-		    err) < 0)
+	if (relay_incr_digest(conf, digest, err) < 0)
+		goto out;
+	if (prev != NULL) {
+		int r = relay_incr_collect(x, s, conf, prev, digest, &g, seq,
+					   err);
+
+		if (r < 0)
+			goto out;
+		if (r == 0) { /* in full: g again from nothing */
+			gen_release(&g);
+			gen_init(&g, conf);
+		}
+	}
+	if (!x->active && store_snapshot(s, seq,
+					 &(const struct snap_fns){
+						 on_domain, on_rule, on_rcpt },
+					 &g, err) < 0)
 		goto out;
 	(void)snprintf(seqs, sizeof(seqs), "%lld", (long long)*seq);
 	/* the re-injection listener's clients: the mailbox hosts */
@@ -539,20 +588,29 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 				   err) < 0)
 			goto out;
 	}
-	if (write_file(dir, "relay_domains", g.relay_domains.buf,
-		       g.relay_domains.len, err) < 0 ||
-	    write_file(dir, "transport", g.transport.buf, g.transport.len,
-		       err) < 0 ||
-	    write_file(dir, "policy", g.policy.buf, g.policy.len, err) < 0 ||
-	    write_policy_index(dir, &g, err) < 0 ||
-	    write_file(dir, "queue", g.queue.buf, g.queue.len, err) < 0 ||
+	if (write_data(dir, x, "relay_domains", &g.relay_domains, err) < 0 ||
+	    write_data(dir, x, "transport", &g.transport, err) < 0 ||
+	    write_data(dir, x, "tls_domains", &g.tls_domains, err) < 0 ||
+	    write_data(dir, x, "policy", &g.policy, err) < 0 ||
+	    (relay_incr_unchanged(x, "policy")
+		     ? relay_incr_link(x, dir, "policy.idx", err)
+		     : write_policy_index(dir, &g, err)) < 0 ||
+	    write_data(dir, x, "queue", &g.queue, err) < 0 ||
 	    write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0 ||
-	    write_file(dir, "DRAIN", drain_text, strlen(drain_text), err) < 0)
+	    write_file(dir, "DRAIN", drain_text, strlen(drain_text), err) < 0 ||
+	    write_inputs(dir, *seq, digest, &g, err) < 0)
 		goto out;
-	if (gen_tls_policy_finish(&g, &tls_map, err) < 0 ||
-	    write_file(dir, "tls_policy", tls_map.buf, tls_map.len, err) < 0)
+	if (gen_tls_policy_finish(&g, &tls_map, err) < 0)
 		goto out;
-	if (write_rspamd(dir, conf, &g, err) < 0 ||
+	/* incrementally: the maps patched, not postmapped */
+	if (x->active) {
+		if (relay_incr_maps(x, dir, &tls_map, err) < 0)
+			goto out;
+	} else if (write_file(dir, "tls_policy", tls_map.buf, tls_map.len,
+			      err) < 0) {
+		goto out;
+	}
+	if (write_rspamd(dir, conf, &g, x, err) < 0 ||
 	    write_dovecot(dir, conf, err) < 0)
 		goto out;
 	{
@@ -567,7 +625,7 @@ int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 	}
 	/* postmap writes the .lmdb beside its source, via a temp file; the
 	 * three maps are built at the same time */
-	{
+	if (!x->active) {
 		static const char *const maps[] = { "relay_domains",
 						    "transport", "tls_policy" };
 		static const char *const whats[] = { "postmap relay_domains",
@@ -600,6 +658,18 @@ out:
 	sbuf_release(&backup_checks);
 	sbuf_release(&tls_chain);
 	sbuf_release(&tls_map);
+	return rc;
+}
+
+int relay_generate(struct store *s, const struct conf *conf, const char *dir,
+		   const char *policyd, int64_t *seq, struct error *err)
+{
+	struct relay_incr x;
+	int rc;
+
+	relay_incr_init(&x);
+	rc = generate(s, conf, dir, policyd, NULL, &x, seq, err);
+	relay_incr_release(&x);
 	return rc;
 }
 
@@ -911,11 +981,16 @@ static bool dovecot_running(const struct conf *conf)
  * and greylisting by the new delay when its options changed.  Only then
  * may the relay report it.
  */
-static int make_live(const struct conf *conf, const char *name, bool rspamd_new,
-		     bool dovecot_new, bool postgrey_new, struct error *err)
+static int make_live(const struct conf *conf, const char *name,
+		     bool postfix_new, bool rspamd_new, bool dovecot_new,
+		     bool postgrey_new, struct error *err)
 {
-	if (relay_postfix_running(conf) &&
-	    relay_postfix(conf, "reload", err) < 0)
+	if (!postfix_new)
+		log_info("generation %s: main.cf, master.cf and the maps as "
+			 "before; no postfix reload",
+			 name);
+	else if (relay_postfix_running(conf) &&
+		 relay_postfix(conf, "reload", err) < 0)
 		return -1;
 	if (rspamd_live(conf, name, rspamd_new, err) < 0)
 		return -1;
@@ -1056,7 +1131,7 @@ static int instance_dirs(const struct conf *conf, struct error *err)
  * are logged: the mail still goes, only later.
  */
 static void requeue_moved(const struct conf *conf, const char *gens,
-			  const char *name)
+			  const char *name, const struct relay_incr *x)
 {
 	char prev[PATH_MAX], next[PATH_MAX];
 	size_t n = 0, i, done = 0, ngen;
@@ -1065,11 +1140,13 @@ static void requeue_moved(const struct conf *conf, const char *gens,
 
 	for (i = 0; i < ngen && strcmp(names[i], name) != 0; i++)
 		;
-	if (i > 0 && i < ngen &&
-	    snprintf(prev, sizeof(prev), "%s/%s/transport", gens,
-		     names[i - 1]) < (int)sizeof(prev) &&
-	    snprintf(next, sizeof(next), "%s/%s/transport", gens, name) <
-		    (int)sizeof(next))
+	if (x->active) /* the changed rows only, not both whole maps */
+		changed = relay_incr_moved(x, &n);
+	else if (i > 0 && i < ngen &&
+		 snprintf(prev, sizeof(prev), "%s/%s/transport", gens,
+			  names[i - 1]) < (int)sizeof(prev) &&
+		 snprintf(next, sizeof(next), "%s/%s/transport", gens, name) <
+			 (int)sizeof(next))
 		changed = route_changes(prev, next, &n);
 	if (n > 0 && relay_postfix_running(conf)) {
 		if (queue_requeue(conf, changed, n, &done, &e) < 0) {
@@ -1088,6 +1165,24 @@ static void requeue_moved(const struct conf *conf, const char *gens,
 	free_names(names, ngen);
 }
 
+/* MAP.stamp: the generation that wrote rspamd's map, the previous
+ * one's when the map is its file (the Lua then does not read it again) */
+static int write_stamp(const char *dir, const struct relay_incr *x,
+		       const char *map, const char *name, struct error *err)
+{
+	char stamp[PATH_MAX], prev[PATH_MAX];
+
+	if (snprintf(stamp, sizeof(stamp), "%s.stamp", map) >=
+	    (int)sizeof(stamp))
+		return error_set(err, ERR_INTERNAL, NULL, "path too long");
+	if (relay_incr_unchanged(x, map) &&
+	    snprintf(prev, sizeof(prev), "%s/%s", x->prev, stamp) <
+		    (int)sizeof(prev) &&
+	    access(prev, F_OK) == 0)
+		return relay_incr_link(x, dir, stamp, err);
+	return write_file(dir, stamp, name, strlen(name), err);
+}
+
 /* A generation's name: sequence, then time to the nanosecond, so that
  * names sort by age and two runs never share one. */
 static void generation_name(char *buf, size_t size, int64_t seq)
@@ -1101,8 +1196,9 @@ static void generation_name(char *buf, size_t size, int64_t seq)
 
 /* The generation is checked; now make it current and live. */
 static int activate(const struct conf *conf, const char *gens,
-		    const char *tmpdir, const char *name, bool rspamd_new,
-		    bool dovecot_new, bool postgrey_new, struct error *err)
+		    const char *tmpdir, const char *name, bool postfix_new,
+		    bool rspamd_new, bool dovecot_new, bool postgrey_new,
+		    struct error *err)
 {
 	char final[PATH_MAX], target[PATH_MAX], prev[NAME_MAX + 1];
 
@@ -1116,8 +1212,8 @@ static int activate(const struct conf *conf, const char *gens,
 	(void)snprintf(target, sizeof(target), "generations/%s", name);
 	if (swap_current(conf, target, err) < 0)
 		return -1;
-	if (make_live(conf, name, rspamd_new, dovecot_new, postgrey_new, err) ==
-	    0)
+	if (make_live(conf, name, postfix_new, rspamd_new, dovecot_new,
+		      postgrey_new, err) == 0)
 		return 0;
 	/* a daemon did not take it: the previous generation stays */
 	if (prev[0] != '\0') {
@@ -1125,8 +1221,8 @@ static int activate(const struct conf *conf, const char *gens,
 
 		(void)snprintf(target, sizeof(target), "generations/%s", prev);
 		if (swap_current(conf, target, &e2) < 0 ||
-		    make_live(conf, prev, rspamd_new, dovecot_new, postgrey_new,
-			      &e2) < 0)
+		    make_live(conf, prev, postfix_new, rspamd_new, dovecot_new,
+			      postgrey_new, &e2) < 0)
 			log_error("back to generation %s: %s", prev,
 				  error_msg(&e2));
 		else
@@ -1138,11 +1234,15 @@ static int activate(const struct conf *conf, const char *gens,
 }
 
 int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
-		int64_t *seq, struct error *err)
+		int64_t *seq, bool full, struct error *err)
 {
-	char gens[PATH_MAX], tmpdir[PATH_MAX], name[96];
-	bool rspamd_new, dovecot_new, postgrey_new;
+	char gens[PATH_MAX], tmpdir[PATH_MAX], name[96], prev[PATH_MAX];
+	char cur[NAME_MAX + 1];
+	bool postfix_new, rspamd_new, dovecot_new, postgrey_new;
+	struct relay_incr x;
 	int lock, rc = -1;
+
+	relay_incr_init(&x);
 
 	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
 		return error_set(err, ERR_INTERNAL, NULL,
@@ -1162,23 +1262,42 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 	if (path_of(tmpdir, gens, name, err) < 0)
 		goto out;
 	remove_stale(gens); /* left by runs that were killed */
-	if (relay_generate(s, conf, tmpdir, policyd, seq, err) < 0)
+	/* from the generation in force, unless asked for in full */
+	current_name(conf, cur, sizeof(cur));
+	if (full || cur[0] == '\0' ||
+	    snprintf(prev, sizeof(prev), "%s/%s", gens, cur) >=
+		    (int)sizeof(prev))
+		prev[0] = '\0';
+	if (generate(s, conf, tmpdir, policyd, prev[0] ? prev : NULL, &x, seq,
+		     err) < 0)
 		goto fail;
 	generation_name(name, sizeof(name), *seq);
 	/* rspamd's Lua reloads its domains when this name changes */
 	if (write_file(tmpdir, "rspamd/mxfeed-generation", name, strlen(name),
-		       err) < 0)
+		       err) < 0 ||
+	    write_stamp(tmpdir, &x, "rspamd/mxfeed-domains", name, err) < 0 ||
+	    write_stamp(tmpdir, &x, "rspamd/mxfeed-modes", name, err) < 0)
 		goto fail;
 	/* maps were checked by postmap; main.cf and master.cf by postfix
 	 * check, which takes a quarter of a second, so only when they
 	 * differ from the generation in force */
-	if (!same_file(tmpdir, conf->state_dir, "main.cf") ||
-	    !same_file(tmpdir, conf->state_dir, "master.cf")) {
+	postfix_new = !same_file(tmpdir, conf->state_dir, "main.cf") ||
+		      !same_file(tmpdir, conf->state_dir, "master.cf");
+	if (postfix_new) {
 		const char *argv[] = { "postfix", "-c", tmpdir, "check", NULL };
 
 		if (run(argv, "postfix check", err) < 0)
 			goto fail;
 	}
+	/*
+	 * Postfix's daemons keep the maps of the generation they opened:
+	 * a changed map (a route, a domain added or removed, a TLS policy)
+	 * takes a reload - trivial-rewrite answers qmgr and cleanup over
+	 * connections that outlive a change - but a change of the policy,
+	 * rspamd or queue files alone does not (policyd and rspamd follow
+	 * the generation themselves).  A full generation always reloads.
+	 */
+	postfix_new = postfix_new || !x.active || x.maps_changed;
 	rspamd_new = rspamd_changed(tmpdir, conf);
 	if (rspamd_new) {
 		char var[PATH_MAX + 32];
@@ -1200,16 +1319,17 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 	 * has nothing before it; whoever starts postgrey reads it) */
 	postgrey_new = has_current_file(conf, "postgrey.args") &&
 		       !same_file(tmpdir, conf->state_dir, "postgrey.args");
-	if (activate(conf, gens, tmpdir, name, rspamd_new, dovecot_new,
-		     postgrey_new, err) < 0)
+	if (activate(conf, gens, tmpdir, name, postfix_new, rspamd_new,
+		     dovecot_new, postgrey_new, err) < 0)
 		goto out;
-	requeue_moved(conf, gens, name);
+	requeue_moved(conf, gens, name, &x);
 	prune(conf, gens);
 	rc = 0;
 	goto out;
 fail:
 	remove_tree(tmpdir);
 out:
+	relay_incr_release(&x);
 	close(lock);
 	return rc;
 }
@@ -1245,7 +1365,7 @@ int relay_rollback(const struct conf *conf, struct error *err)
 			!same_file(dir, conf->state_dir, "postgrey.args");
 	}
 	if (swap_current(conf, target, err) < 0 ||
-	    make_live(conf, v[i - 1], true, true, postgrey_new, err) < 0)
+	    make_live(conf, v[i - 1], true, true, true, postgrey_new, err) < 0)
 		goto out;
 	rc = 0;
 out:

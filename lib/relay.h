@@ -4,7 +4,11 @@
  * Layout under paths.state (conf->state_dir):
  *   generations/g-SEQ-TIME/   one generation: main.cf, master.cf, the
  *                             map sources and their .lmdb files, the
- *                             policy snapshot, SEQ, DRAIN (lib/drain)
+ *                             policy snapshot, SEQ, DRAIN (lib/drain),
+ *                             INPUTS (incr.h), rspamd/ with each map's
+ *                             MAP.stamp (the generation that wrote the
+ *                             map: rspamd's Lua reads a map again only
+ *                             on a new one)
  *   current -> generations/g-...   the active one (an atomic symlink)
  *   spool/, data/             Postfix's queue and data directories
  *   lock                      flock()ed by every run: one at a time
@@ -13,9 +17,16 @@
  * relay_apply(): snapshot -> a fresh directory (temp file, fsync,
  * rename for every file) -> postmap -> "postfix check" -> rename the
  * directory into place -> swap "current" -> every running daemon takes
- * it: Postfix reloaded, rspamd judging by it, Dovecot reloaded, postgrey
+ * it: Postfix reloaded (unless main.cf, master.cf and every map are as
+ * before), rspamd judging by it, Dovecot reloaded, postgrey
  * restarted by greylist.restart when postgrey.args changed (lib/postgrey);
  * a daemon that does not take it swaps "current" back.
+ * Unless full, the snapshot holds only the domains changed since the
+ * generation in force and the new one is that one's files merged with
+ * them, each unchanged file hard-linked from it and the maps' .lmdb
+ * patched instead of postmapped (relay_incr.h; whatever it cannot do
+ * incrementally it does in full).  Each generation also holds INPUTS
+ * (incr.h) and tls_domains (gen.h).
  * Any failure before the swap leaves the previous generation in force,
  * removes the half-written directory and reports the error (also to
  * the relays table).  The newest conf->relay_generations generations
@@ -35,8 +46,10 @@
 int relay_generate(struct store *s, const struct conf *conf, const char *dir,
 		   const char *policyd, int64_t *seq, struct error *err)
 	__attribute__((warn_unused_result));
+/* full: a snapshot of every domain, not the previous generation merged
+ * with the domains changed since (relay_incr.h) */
 int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
-		int64_t *seq, struct error *err)
+		int64_t *seq, bool full, struct error *err)
 	__attribute__((warn_unused_result));
 int relay_rollback(const struct conf *conf, struct error *err)
 	__attribute__((warn_unused_result));

@@ -3,7 +3,10 @@
  *
  * store_snapshot() reads one REPEATABLE READ, READ ONLY transaction
  * with COPY: domains, rules and listed recipients stream through the
- * callbacks as they arrive, no result set built.  store_wait_change()
+ * callbacks as they arrive, no result set built; store_snapshot_since()
+ * the same for the domains named by the changes after a sequence only
+ * (their rows found by the names through the primary indexes).
+ * store_wait_change()
  * LISTENs (again after a reconnect) for changes and relay commands.
  */
 #include "store_snap.h"
@@ -120,6 +123,135 @@ int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,
 	struct snap_arg a = { seq, fns, arg };
 
 	return store_with_tx(s, tx_snapshot, &a, err);
+}
+
+/* ---- the rows of the changed domains only ------------------------- */
+
+struct since_arg {
+	int64_t from, *seq;
+	size_t limit;
+	char **names;
+	size_t n;
+	bool too_many;
+	const struct snap_fns *fns;
+	void *arg;
+};
+
+static int since_name_row(void *arg, const char *const *cells, int n,
+			  struct error *err)
+{
+	struct since_arg *a = arg;
+
+	(void)n;
+	(void)err;
+	if (a->n >= a->limit) {
+		a->too_many = true;
+		return 0; /* the rest of the COPY is read and dropped */
+	}
+	a->names = xrealloc(a->names, (a->n + 1) * sizeof(*a->names));
+	a->names[a->n++] = xstrdup(cells[0]);
+	return 0;
+}
+
+static void since_names_free(struct since_arg *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->names[i]);
+	free(a->names);
+	a->names = NULL;
+	a->n = 0;
+}
+
+static int tx_snapshot_since(struct store *s, void *arg, struct error *err)
+{
+	struct since_arg *a = arg;
+	struct snap_arg sa = { a->seq, a->fns, a->arg };
+	struct strbuf sql = STRBUF_INIT, in = STRBUF_INIT;
+	PGresult *res;
+	int rc;
+
+	since_names_free(a); /* a retried transaction starts again */
+	a->too_many = false;
+	if (store_q0(s,
+		     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ "
+		     "ONLY",
+		     NULL, "snapshot", err) < 0 ||
+	    store_q0(s, "SET LOCAL jit = off", NULL, "snapshot", err) < 0)
+		return -1;
+	if ((res = store_q(s, sql_snap_seq, NULL, "snapshot", err)) == NULL)
+		return -1;
+	if (!get_i64(res, 0, 0, a->seq)) {
+		PQclear(res);
+		return error_set(err, ERR_INTERNAL, NULL, "bad sequence");
+	}
+	PQclear(res);
+	/* both bounds are numbers: no text of anyone's reaches the SQL */
+	sbuf_addf(&in,
+		  "SELECT c.domain FROM changes c WHERE c.seq > %lld"
+		  " AND c.seq <= %lld",
+		  (long long)a->from, (long long)*a->seq);
+	sbuf_addf(&sql,
+		  "SELECT DISTINCT c.domain COLLATE \"C\" FROM changes c"
+		  " WHERE c.seq > %lld AND c.seq <= %lld ORDER BY 1 LIMIT %zu",
+		  (long long)a->from, (long long)*a->seq, a->limit + 1);
+	rc = store_copy_rows(s, sql.buf, 1, since_name_row, a, "snapshot", err);
+	if (rc < 0 || a->too_many || a->n == 0)
+		goto out;
+	sbuf_reset(&sql);
+	store_domain_select_lean(&sql);
+	sbuf_addf(&sql, "WHERE d.name IN (%s) %s", in.buf,
+		  sql_snap_domains_tail);
+	rc = store_copy_rows(s, sql.buf, store_domain_ncols(), snap_domain_row,
+			     &sa, "snapshot", err);
+	if (rc == 0) {
+		sbuf_reset(&sql);
+		sbuf_addf(&sql,
+			  "SELECT d.name, r.action, r.kind, r.value FROM"
+			  " sender_rules r JOIN domains d ON d.id = r.domain_id"
+			  " WHERE d.name IN (%s)"
+			  " ORDER BY d.name COLLATE \"C\", r.id",
+			  in.buf);
+		rc = store_copy_rows(s, sql.buf, 4, snap_rule_row, &sa,
+				     "snapshot", err);
+	}
+	if (rc == 0) {
+		sbuf_reset(&sql);
+		sbuf_addf(&sql,
+			  "SELECT d.name, r.local FROM recipients r"
+			  " JOIN domains d ON d.id = r.domain_id"
+			  " WHERE d.name IN (%s)"
+			  " ORDER BY d.name COLLATE \"C\","
+			  " r.local COLLATE \"C\"",
+			  in.buf);
+		rc = store_copy_rows(s, sql.buf, 2, snap_rcpt_row, &sa,
+				     "snapshot", err);
+	}
+out:
+	sbuf_release(&sql);
+	sbuf_release(&in);
+	return rc < 0 ? -1 : 0;
+}
+
+int store_snapshot_since(struct store *s, int64_t from, size_t limit,
+			 int64_t *seq, char ***names, size_t *nnames,
+			 bool *too_many, const struct snap_fns *fns, void *arg,
+			 struct error *err)
+{
+	struct since_arg a = { from, seq, limit, NULL, 0, false, fns, arg };
+
+	*names = NULL;
+	*nnames = 0;
+	*too_many = false;
+	if (store_with_tx(s, tx_snapshot_since, &a, err) < 0 || a.too_many) {
+		*too_many = a.too_many;
+		since_names_free(&a);
+		return *too_many ? 0 : -1;
+	}
+	*names = a.names;
+	*nnames = a.n;
+	return 0;
 }
 
 int store_change_seq(struct store *s, int64_t *seq, struct error *err)

@@ -34,6 +34,21 @@ int store_snapshot(struct store *s, int64_t *seq, const struct snap_fns *fns,
 		   void *arg, struct error *err)
 	__attribute__((warn_unused_result));
 
+/*
+ * The same snapshot limited to the domains changed after sequence from
+ * (for an incremental generation, lib/incr): *seq is the newest
+ * sequence, *names (sorted in byte order, each freed by the caller with
+ * the array) every domain name a change after from and up to *seq
+ * touched - a name no longer stored is a removed domain - and only the
+ * rows of those domains reach the callbacks, in store_snapshot()'s
+ * order.  More than limit names: *too_many is set, no callback runs and
+ * *names is NULL (the caller generates in full).
+ */
+int store_snapshot_since(struct store *s, int64_t from, size_t limit,
+			 int64_t *seq, char ***names, size_t *nnames,
+			 bool *too_many, const struct snap_fns *fns, void *arg,
+			 struct error *err) __attribute__((warn_unused_result));
+
 /* The newest change sequence. */
 int store_change_seq(struct store *s, int64_t *seq, struct error *err)
 	__attribute__((warn_unused_result));

@@ -43,10 +43,10 @@ static void usage(FILE *fp)
 	      "\n"
 	      "  generate DIR   write one generation of the relay's "
 	      "configuration into DIR\n"
-	      "  apply          generate, check (postmap, postfix check), "
-	      "switch atomically\n"
-	      "                 and reload Postfix; report to the relays "
-	      "table\n"
+	      "  apply          generate in full, check (postmap, postfix "
+	      "check), switch\n"
+	      "                 atomically and reload Postfix; report to the "
+	      "relays table\n"
 	      "  rollback       switch back to the previous generation\n"
 	      "  status         show the current generation\n"
 	      "  queue-expire   bounce each domain's queued mail that outlived "
@@ -63,8 +63,10 @@ static void usage(FILE *fp)
 	      "                 minute\n"
 	      "  sync           run as the relay daemon: LISTEN for changes "
 	      "(polling every\n"
-	      "                 2 s as well), apply each, report to the "
-	      "relays table;\n"
+	      "                 2 s as well), apply each (incrementally: the "
+	      "changed domains\n"
+	      "                 merged into the generation in force), report "
+	      "to the relays table;\n"
 	      "                 while the database is away keep serving the "
 	      "last generation;\n"
 	      "                 SIGHUP: re-read the configuration and apply "
@@ -345,7 +347,7 @@ static int cmd_sync(struct conf *conf, const char *conf_path,
 			goto db_failed;
 		if (want != applied || force || drain.regenerate) {
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			if (relay_apply(rs ? rs : s, conf, policyd, &seq,
+			if (relay_apply(rs ? rs : s, conf, policyd, &seq, force,
 					&err) < 0) {
 				struct error e2 = ERROR_INIT;
 
@@ -510,7 +512,8 @@ int main(int argc, char **argv)
 				       (long long)seq, argv[i + 1]);
 			goto out;
 		}
-		if (relay_apply(rs ? rs : s, &conf, policyd, &seq, &err) < 0) {
+		if (relay_apply(rs ? rs : s, &conf, policyd, &seq, true, &err) <
+		    0) {
 			struct error e2 = ERROR_INIT;
 
 			rc = fail(verb, &err);
