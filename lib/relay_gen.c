@@ -1,0 +1,587 @@
+/*
+ * relay_gen - writing one generation of a relay's configuration
+ *
+ * See relay.h (relay_generate) and relay_int.h.  From the store's
+ * snapshot (in full, or merged into the previous generation's files by
+ * lib/incr) into a directory: the data files and maps, Postfix's,
+ * rspamd's and Dovecot's configuration from templates/, the policy
+ * index, INPUTS.  Nothing here touches a running daemon.
+ */
+#include "relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "doveadm.h"
+#include "drain.h"
+#include "gen.h"
+#include "policy.h"
+#include "reinject.h"
+#include "relay_incr.h"
+#include "relay_int.h"
+#include "util/atomicfile.h"
+#include "util/spawn.h"
+#include "util/template.h"
+
+static int on_domain(void *arg, const struct domain *d, struct error *err)
+{
+	return gen_domain(arg, d, err);
+}
+
+static int on_rule(void *arg, const char *alabel, const struct rule *r,
+		   struct error *err)
+{
+	return gen_rule(arg, alabel, r, err);
+}
+
+static int on_rcpt(void *arg, const char *alabel, const char *local,
+		   struct error *err)
+{
+	return gen_rcpt(arg, alabel, local, err);
+}
+
+static int write_template(const char *dir, const char *out_name,
+			  const char *tmpl, const struct gen_var *vars,
+			  size_t nvars, struct error *err)
+{
+	struct strbuf text = STRBUF_INIT;
+	int rc;
+
+	rc = gen_fill(tmpl, template_get(tmpl), vars, nvars, &text, err);
+	if (rc == 0)
+		rc = relay_write_file(dir, out_name, text.buf, text.len, err);
+	sbuf_release(&text);
+	return rc;
+}
+
+/* rspamd's configuration in a generation: output name, template */
+static const struct {
+	const char *out;
+	const char *tmpl;
+} rspamd_files[] = {
+	{ "rspamd/local.d/worker-proxy.inc", "worker-proxy.inc.in" },
+	{ "rspamd/local.d/worker-normal.inc", "worker-normal.inc.in" },
+	{ "rspamd/local.d/worker-controller.inc", "worker-controller.inc.in" },
+	{ "rspamd/local.d/antivirus.conf", "antivirus.conf.in" },
+	{ "rspamd/local.d/force_actions.conf", "force_actions.conf.in" },
+	{ "rspamd/local.d/actions.conf", "actions.conf.in" },
+	{ "rspamd/rspamd.local.lua", "rspamd.local.lua.in" },
+	{ "rspamd/rspamd.conf.local", "rspamd.conf.local.in" },
+	{ "rspamd/mxfeed-filters.lua", "mxfeed-filters.lua.in" },
+};
+
+/* rspamd modules that ask the network; off with spam.network_checks = 0 */
+static const char *const network_modules[] = {
+	"rbl",	     "spf",	     "dkim",	 "dmarc",	   "arc",
+	"asn",	     "fuzzy_check",  "phishing", "url_redirector", "emails",
+	"whitelist", "dkim_signing",
+};
+
+#define NRSPAMD (sizeof(rspamd_files) / sizeof(rspamd_files[0]))
+#define NNETMOD (sizeof(network_modules) / sizeof(network_modules[0]))
+
+/* A data file: hard-linked from the previous generation when the
+ * incremental generation left it as it was, else written. */
+static int write_data(const char *dir, const struct relay_incr *x,
+		      const char *name, const struct strbuf *text,
+		      struct error *err)
+{
+	if (relay_incr_unchanged(x, name))
+		return relay_incr_link(x, dir, name, err);
+	return relay_write_file(dir, name, text->buf, text->len, err);
+}
+
+static int write_rspamd(const char *dir, const struct conf *conf,
+			const struct gen *g, const struct relay_incr *x,
+			struct error *err)
+{
+	char sub[PATH_MAX], low[32], med[32], high[32], backup_defer[32];
+	const struct gen_var vars[] = {
+		{ "MILTER", conf->scanner_milter },
+		{ "NORMAL", conf->scanner_normal },
+		{ "CONTROLLER", conf->scanner_controller },
+		{ "CLAMD", conf->scanner_clamd },
+		{ "LOW", low },
+		{ "MED", med },
+		{ "HIGH", high },
+		{ "TEST_HEADER", conf->spam_test_header ? "true" : "false" },
+		{ "BACKUP_DEFER", backup_defer },
+		{ "HEADERS_BACKUP",
+		  conf->headers_backup_defer ? "true" : "false" },
+		{ "HEADERS_FEED",
+		  conf->headers_feed_refuse ? "true" : "false" },
+	};
+	size_t i;
+
+	(void)snprintf(low, sizeof(low), "%g", conf->spam_low);
+	(void)snprintf(med, sizeof(med), "%g", conf->spam_med);
+	(void)snprintf(high, sizeof(high), "%g", conf->spam_high);
+	(void)snprintf(backup_defer, sizeof(backup_defer), "%g",
+		       conf->spam_backup_defer);
+	if (relay_path_of(sub, dir, "rspamd", err) < 0 ||
+	    mkdir(sub, 0755) < 0 ||
+	    relay_path_of(sub, dir, "rspamd/local.d", err) < 0 ||
+	    mkdir(sub, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s/rspamd: %s", dir,
+				 strerror(errno));
+	for (i = 0; i < NRSPAMD; i++)
+		if (write_template(dir, rspamd_files[i].out,
+				   rspamd_files[i].tmpl, vars,
+				   sizeof(vars) / sizeof(vars[0]), err) < 0)
+			return -1;
+	for (i = 0; !conf->spam_network_checks && i < NNETMOD; i++) {
+		char name[64];
+		static const char off[] = "enabled = false;\n";
+
+		(void)snprintf(name, sizeof(name), "rspamd/local.d/%s.conf",
+			       network_modules[i]);
+		if (relay_write_file(dir, name, off, sizeof(off) - 1, err) < 0)
+			return -1;
+	}
+	if (write_data(dir, x, "rspamd/mxfeed-domains", &g->spam, err) < 0 ||
+	    write_data(dir, x, "rspamd/mxfeed-modes", &g->modes, err) < 0 ||
+	    atomic_sync_dir(sub, err) < 0)
+		return -1;
+	if (relay_path_of(sub, dir, "rspamd", err) < 0)
+		return -1;
+	return atomic_sync_dir(sub, err);
+}
+
+/* Mode 0640, group dovecot (when there is one). */
+static int protect(const char *dir, const char *name, struct error *err)
+{
+	char p[PATH_MAX];
+	struct passwd *pw = getpwnam("dovecot");
+
+	if (relay_path_of(p, dir, name, err) < 0 || chmod(p, 0640) < 0 ||
+	    (pw != NULL && chown(p, 0, pw->pw_gid) < 0))
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot protect %s: %s", p, strerror(errno));
+	return 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into its parts. */
+static int split_hostport(const char *in, char *host, size_t hn, char *port,
+			  size_t pn, struct error *err)
+{
+	const char *colon = strrchr(in, ':');
+	const char *h = in;
+	size_t len;
+
+	if (colon == NULL || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) >= pn)
+		return error_set(err, ERR_INVALID, "mailbox.doveadm",
+				 "mailbox.doveadm: want HOST:PORT, not \"%s\"",
+				 in);
+	len = (size_t)(colon - in);
+	if (len >= 2 && in[0] == '[' && in[len - 1] == ']') {
+		h++;
+		len -= 2;
+	}
+	if (len == 0 || len >= hn)
+		return error_set(err, ERR_INVALID, "mailbox.doveadm",
+				 "mailbox.doveadm: want HOST:PORT, not \"%s\"",
+				 in);
+	memcpy(host, h, len);
+	host[len] = '\0';
+	memcpy(port, colon + 1, strlen(colon + 1) + 1);
+	return 0;
+}
+
+/* The mailbox host's Dovecot: dovecot.conf and its SQL user database. */
+static int write_dovecot(const char *dir, const struct conf *conf,
+			 struct error *err)
+{
+	char sub[PATH_MAX], run[PATH_MAX], st[PATH_MAX], log[PATH_MAX],
+		sql[PATH_MAX], pop3[16], imap[16], lmtp[16], group[64],
+		dvconf[PATH_MAX], dvaddr[128], dvport[16], dvtls[PATH_MAX],
+		acl[PATH_MAX], key[DOVEADM_KEY_LEN + 1];
+	const struct gen_var vars[] = {
+		{ "RUN", run },
+		{ "DSTATE", st },
+		{ "LOG", log },
+		{ "LISTEN", conf->mailbox_listen },
+		{ "MAILUSER", conf->mailbox_user },
+		{ "MAILGROUP", group },
+		{ "SQLCONF", sql },
+		{ "POP3", pop3 },
+		{ "IMAP", imap },
+		{ "LMTP", lmtp },
+		{ "MAILDIR", conf->mailbox_maildir },
+		{ "CONNINFO", conf->db_conninfo },
+		{ "DOVEADMCONF", dvconf },
+		{ "DOVEADM_ADDR", dvaddr },
+		{ "DOVEADM_PORT", dvport },
+		{ "DOVETLSCONF", dvtls },
+		{ "ACLFILE", acl },
+		{ "LMTP_LISTEN", conf->mailbox_lmtp_listen },
+		{ "LOCALCONF", conf->mailbox_local_conf },
+	};
+	size_t nv = sizeof(vars) / sizeof(vars[0]);
+	char cur[PATH_MAX];
+
+	{
+		/* the mail user's primary group ("nogroup" for nobody) */
+		struct passwd *pw = getpwnam(conf->mailbox_user);
+		struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
+
+		if (gr == NULL ||
+		    strlcpy_checked(group, gr->gr_name, sizeof(group)) < 0)
+			return error_set(err, ERR_INTERNAL, "mailbox.user",
+					 "mailbox.user: no such user or group");
+	}
+	if (relay_path_of(sub, dir, "dovecot", err) < 0 || mkdir(sub, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s/dovecot: %s", dir,
+				 strerror(errno));
+	if (relay_path_of(cur, conf->state_dir, "current/dovecot", err) < 0 ||
+	    relay_path_of(run, conf->state_dir, "dovecot-run", err) < 0 ||
+	    relay_path_of(st, conf->state_dir, "dovecot-state", err) < 0 ||
+	    relay_path_of(log, conf->state_dir, "dovecot.log", err) < 0 ||
+	    relay_path_of(sql, cur, "dovecot-sql.conf.ext", err) < 0 ||
+	    relay_path_of(dvconf, cur, "doveadm.conf.ext", err) < 0 ||
+	    relay_path_of(dvtls, cur, "tls.conf.ext", err) < 0 ||
+	    relay_path_of(acl, cur, "dovecot-acl", err) < 0 ||
+	    doveadm_key(conf, true, key, err) < 0 ||
+	    split_hostport(conf->mailbox_doveadm, dvaddr, sizeof(dvaddr),
+			   dvport, sizeof(dvport), err) < 0)
+		return -1;
+	(void)snprintf(pop3, sizeof(pop3), "%d", conf->mailbox_pop3_port);
+	(void)snprintf(imap, sizeof(imap), "%d", conf->mailbox_imap_port);
+	(void)snprintf(lmtp, sizeof(lmtp), "%d", conf->mailbox_lmtp_port);
+	{
+		struct strbuf tc = STRBUF_INIT;
+		int rc = gen_dovecot_tls(conf, &tc, err);
+
+		if (rc == 0)
+			rc = relay_write_file(sub, "tls.conf.ext", tc.buf,
+					      tc.len, err);
+		sbuf_release(&tc);
+		if (rc < 0)
+			return -1;
+	}
+	/* the owner's rights on every mailbox: no "i" (insert: APPEND,
+	 * COPY, MOVE), so only LMTP ("p") puts mail in (dovecot.conf.in);
+	 * but Trash takes what webmail deletes: a revert never forwards
+	 * Trash (mailjob.c), so nothing put there can leave with it */
+	static const char acl_rules[] = "* owner lrwstep\n"
+					"Trash owner lrwstipek\n";
+
+	if (relay_write_file(sub, "dovecot-acl", acl_rules,
+			     sizeof(acl_rules) - 1, err) < 0 ||
+	    write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
+			   nv, err) < 0 ||
+	    write_template(dir, "dovecot/dovecot-sql.conf.ext",
+			   "dovecot-sql.conf.ext.in", vars, nv, err) < 0)
+		return -1;
+	{
+		struct strbuf kc = STRBUF_INIT;
+		int rc;
+
+		sbuf_addf(&kc,
+			  "# the doveadm HTTP API key (generated by mta-glue "
+			  "from %s/doveadm.key)\ndoveadm_api_key = %s\n",
+			  conf->state_dir, key);
+		rc = relay_write_file(sub, "doveadm.conf.ext", kc.buf, kc.len,
+				      err);
+		OPENSSL_cleanse(kc.buf, kc.len);
+		OPENSSL_cleanse(key, sizeof(key));
+		sbuf_release(&kc);
+		if (rc < 0)
+			return -1;
+	}
+	/* they hold the database login and the API key: root and
+	 * Dovecot only */
+	if (protect(sub, "dovecot-sql.conf.ext", err) < 0 ||
+	    protect(sub, "doveadm.conf.ext", err) < 0)
+		return -1;
+	return atomic_sync_dir(sub, err);
+}
+
+/* rspamd's configuration (not its data) differs from the current one. */
+bool relay_rspamd_changed(const char *dir, const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < NRSPAMD; i++)
+		if (!relay_same_file(dir, conf->state_dir, rspamd_files[i].out))
+			return true;
+	return false;
+}
+
+/* policy.idx: the policy snapshot's sparse index (policy_index) */
+static int write_policy_index(const char *dir, const struct gen *g,
+			      struct error *err)
+{
+	struct strbuf idx = STRBUF_INIT;
+	int rc;
+
+	policy_index(g->policy.buf, g->policy.len, &idx);
+	rc = relay_write_file(dir, "policy.idx", idx.buf, idx.len, err);
+	sbuf_release(&idx);
+	return rc;
+}
+
+/* INPUTS: what the generation was made from (incr.h) */
+static int write_inputs(const char *dir, int64_t seq, const char *digest,
+			const struct gen *g, struct error *err)
+{
+	struct incr_inputs in;
+	struct strbuf t = STRBUF_INIT;
+	int rc;
+
+	in.seq = seq;
+	memcpy(in.digest, digest, sizeof(in.digest));
+	in.max_bytes = (long long)g->max_message_mb * 1024 * 1024;
+	in.ndomains = (long long)g->ndomains;
+	incr_inputs_format(&in, &t);
+	rc = relay_write_file(dir, "INPUTS", t.buf, t.len, err);
+	sbuf_release(&t);
+	return rc;
+}
+
+/*
+ * One generation into dir: from the previous generation prev and the
+ * domains changed since (relay_incr; x->active tells), or, when prev is
+ * NULL or that cannot be, from a snapshot of every domain.
+ */
+int relay_gen_into(struct store *s, const struct conf *conf, const char *dir,
+		   const char *policyd, const char *prev, struct relay_incr *x,
+		   int64_t *seq, struct error *err)
+{
+	char digest[INCR_DIGEST_HEX + 1];
+	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX], map[PATH_MAX];
+	char seqs[32], maxbytes[32];
+	const char *bind4 = "", *bind6 = "";
+	struct strbuf clients = STRBUF_INIT, reinject = STRBUF_INIT,
+		      tls_chain = STRBUF_INIT, tls_map = STRBUF_INIT;
+	struct strbuf feed_checks = STRBUF_INIT, backup_checks = STRBUF_INIT;
+	const char *tls_level = NULL;
+	const char *reinject_tls = "none", *reinject_ccert = "no",
+		   *reinject_ca = "";
+	struct gen g;
+	struct drain_plan dp;
+	struct drain_vars dv;
+	char drain_text[1200];
+	size_t i;
+	int rc = -1;
+
+	if (template_get("main.cf.in") == NULL)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "templates not built in");
+	if (mkdir(dir, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s: %s", dir, strerror(errno));
+	/* the doveadm key lives in paths.state: on a first run (a fresh
+	 * host, "mta-glue generate DIR" before any apply) make it */
+	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
+		return error_set(err, ERR_INTERNAL, "paths.state",
+				 "cannot create %s: %s", conf->state_dir,
+				 strerror(errno));
+	gen_init(&g, conf);
+	if (relay_incr_digest(conf, digest, err) < 0)
+		goto out;
+	if (prev != NULL) {
+		int r = relay_incr_collect(x, s, conf, prev, digest, &g, seq,
+					   err);
+
+		if (r < 0)
+			goto out;
+		if (r == 0) { /* in full: g again from nothing */
+			gen_release(&g);
+			gen_init(&g, conf);
+		}
+	}
+	if (!x->active && store_snapshot(s, seq,
+					 &(const struct snap_fns){
+						 on_domain, on_rule, on_rcpt },
+					 &g, err) < 0)
+		goto out;
+	(void)snprintf(seqs, sizeof(seqs), "%lld", (long long)*seq);
+	/* the re-injection listener's clients: the mailbox hosts */
+	for (i = 0; i < conf->relay_reinject_clients.n; i++)
+		sbuf_addf(&clients, "%s%s", i ? "," : "",
+			  conf->relay_reinject_clients.v[i].text);
+	if (clients.len == 0)
+		sbuf_addstr(&clients, "127.0.0.0/8");
+	/* "local": private/ of the queue directory (0700, postfix), so
+	 * only root and Postfix reach it; else a TCP listener that takes
+	 * mail only over TLS from a client relay.reinject_ca signed */
+	if (strcmp(conf->relay_reinject, "local") == 0) {
+		sbuf_addstr(&reinject, REINJECT_SOCKET " unix -");
+	} else if (conf->relay_reinject_ca == NULL ||
+		   conf->tls_cert_file == NULL) {
+		error_set(err, ERR_INVALID, "relay.reinject_ca",
+			  "relay.reinject \"%s\" is a TCP listener: it needs "
+			  "relay.reinject_ca (the CA of the mailbox hosts' "
+			  "client certificates) and tls.cert_file",
+			  conf->relay_reinject);
+		goto out;
+	} else {
+		sbuf_addf(&reinject, "%s inet n", conf->relay_reinject);
+		reinject_tls = "encrypt";
+		reinject_ccert = "yes";
+		reinject_ca = conf->relay_reinject_ca;
+	}
+	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
+		       (long long)g.max_message_mb * 1024 * 1024);
+	/* canonical addresses (ip_parse), one per family by conf.c */
+	for (i = 0; i < conf->relay_outbound.n; i++) {
+		const struct ip_addr *a = &conf->relay_outbound.v[i].net;
+
+		if (a->family == AF_INET)
+			bind4 = a->text;
+		else
+			bind6 = a->text;
+	}
+	if (gen_smtpd_checks(conf, &feed_checks, &backup_checks, err) < 0 ||
+	    relay_path_of(current, conf->state_dir, "current", err) < 0 ||
+	    relay_path_of(spool, conf->state_dir, "spool", err) < 0 ||
+	    relay_path_of(data, conf->state_dir, "data", err) < 0 ||
+	    drain_plan_read(s, conf, &dp, err) < 0)
+		goto out;
+	drain_vars(&dp, current, &dv);
+	drain_plan_text(&dp, drain_text, sizeof(drain_text));
+	/* STARTTLS: a pair that loads, or loopback only */
+	if (gen_smtpd_tls(conf, &tls_level, &tls_chain, err) < 0 ||
+	    (conf->tls_cert_file != NULL &&
+	     tls_pair_check(conf->tls_cert_file, conf->tls_key_file, err) < 0))
+		goto out;
+	{
+		const struct gen_var vars[] = {
+			{ "SEQ", seqs },
+			{ "CURRENT", current },
+			{ "STATE", conf->state_dir },
+			{ "SPOOL", spool },
+			{ "DATA", data },
+			{ "HOSTNAME", conf->relay_hostname },
+			{ "LISTEN", conf->relay_listen },
+			{ "DNS", conf->relay_dns ? "enabled" : "disabled" },
+			{ "BIND4", bind4 },
+			{ "BIND6", bind6 },
+			{ "PEERNAME", conf->relay_dns ? "yes" : "no" },
+			{ "MAXBYTES", maxbytes },
+			{ "POLICYD", policyd },
+			{ "POSTGREY", conf->greylist_postgrey },
+			{ "MILTER", conf->scanner_milter },
+			{ "REINJECT", reinject.buf },
+			{ "REINJECT_CLIENTS", clients.buf },
+			{ "REINJECT_TLS", reinject_tls },
+			{ "REINJECT_CCERT", reinject_ccert },
+			{ "REINJECT_CA", reinject_ca },
+			{ "FEED_CHECKS", feed_checks.buf },
+			{ "BACKUP_CHECKS", backup_checks.buf },
+			{ "SMTPD_TLS_LEVEL", tls_level },
+			{ "SMTPD_TLS_CHAIN", tls_chain.buf },
+			{ "DRAIN_DELAY_REJECT", dv.delay_reject },
+			{ "DRAIN_CLIENT", dv.client },
+			{ "TRANSPORT_MAPS", dv.transport_maps },
+			{ "RELAY_TRANSPORT", dv.relay_transport },
+			{ "PEER_CHECKS", dv.peer_checks },
+		};
+		size_t nv = sizeof(vars) / sizeof(vars[0]);
+
+		if (write_template(dir, "main.cf", "main.cf.in", vars, nv,
+				   err) < 0 ||
+		    write_template(dir, "master.cf", "master.cf.in", vars, nv,
+				   err) < 0)
+			goto out;
+	}
+	if (write_data(dir, x, "relay_domains", &g.relay_domains, err) < 0 ||
+	    write_data(dir, x, "transport", &g.transport, err) < 0 ||
+	    write_data(dir, x, "tls_domains", &g.tls_domains, err) < 0 ||
+	    write_data(dir, x, "policy", &g.policy, err) < 0 ||
+	    (relay_incr_unchanged(x, "policy")
+		     ? relay_incr_link(x, dir, "policy.idx", err)
+		     : write_policy_index(dir, &g, err)) < 0 ||
+	    write_data(dir, x, "queue", &g.queue, err) < 0 ||
+	    relay_write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0 ||
+	    relay_write_file(dir, "DRAIN", drain_text, strlen(drain_text),
+			     err) < 0 ||
+	    write_inputs(dir, *seq, digest, &g, err) < 0)
+		goto out;
+	if (gen_tls_policy_finish(&g, &tls_map, err) < 0)
+		goto out;
+	/* incrementally: the maps patched, not postmapped */
+	if (x->active) {
+		if (relay_incr_maps(x, dir, &tls_map, err) < 0)
+			goto out;
+	} else if (relay_write_file(dir, "tls_policy", tls_map.buf, tls_map.len,
+				    err) < 0) {
+		goto out;
+	}
+	if (write_rspamd(dir, conf, &g, x, err) < 0 ||
+	    write_dovecot(dir, conf, err) < 0)
+		goto out;
+	{
+		struct strbuf pg = STRBUF_INIT;
+		int r;
+
+		gen_postgrey_args(conf, &pg);
+		r = relay_write_file(dir, "postgrey.args", pg.buf, pg.len, err);
+		sbuf_release(&pg);
+		if (r < 0)
+			goto out;
+	}
+	/* postmap writes the .lmdb beside its source, via a temp file; the
+	 * three maps are built at the same time */
+	if (!x->active) {
+		static const char *const maps[] = { "relay_domains",
+						    "transport", "tls_policy" };
+		static const char *const whats[] = { "postmap relay_domains",
+						     "postmap transport",
+						     "postmap tls_policy" };
+		char arg[3][PATH_MAX + 8];
+		const char *argv[3][5];
+		const char *const *argvs[3];
+
+		for (i = 0; i < 3; i++) {
+			if (relay_path_of(map, dir, maps[i], err) < 0)
+				goto out;
+			(void)snprintf(arg[i], sizeof(arg[i]), "lmdb:%s", map);
+			argv[i][0] = "postmap";
+			argv[i][1] = "-c";
+			argv[i][2] = dir;
+			argv[i][3] = arg[i];
+			argv[i][4] = NULL;
+			argvs[i] = argv[i];
+		}
+		if (spawn_check_all(argvs, whats, 3, ERR_INTERNAL, err) < 0)
+			goto out;
+	}
+	rc = atomic_sync_dir(dir, err);
+out:
+	gen_release(&g);
+	sbuf_release(&clients);
+	sbuf_release(&reinject);
+	sbuf_release(&feed_checks);
+	sbuf_release(&backup_checks);
+	sbuf_release(&tls_chain);
+	sbuf_release(&tls_map);
+	return rc;
+}
+
+int relay_generate(struct store *s, const struct conf *conf, const char *dir,
+		   const char *policyd, int64_t *seq, struct error *err)
+{
+	struct relay_incr x;
+	int rc;
+
+	relay_incr_init(&x);
+	rc = relay_gen_into(s, conf, dir, policyd, NULL, &x, seq, err);
+	relay_incr_release(&x);
+	return rc;
+}
