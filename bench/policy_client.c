@@ -17,8 +17,11 @@
  *                     for each of the first 8 distinct actions
  *   answer N (other)  all further distinct actions together
  *   rss_kb N      the server's resident memory after the requests
- *   private_kb N  ...of it, the pages no other process shares
- *                 (Private_Clean + Private_Dirty of smaps_rollup)
+ *   private_kb N  ...of it, the pages no other process maps now
+ *                 (Private_Clean + Private_Dirty of smaps_rollup: the
+ *                 snapshot's page cache counts while one server runs)
+ *   anon_kb N     ...of it, anonymous memory (Anonymous): what each
+ *                 further server costs, the mapped snapshot shared
  *
  * Bounded: N is at most 10,000,000 and every answer must arrive within
  * 10 seconds.  Exit 0 on success, 1 on any protocol or I/O failure.
@@ -149,15 +152,15 @@ static size_t request(char *buf, size_t size, unsigned long i,
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
-/* The server's resident and private memory in kB from smaps_rollup;
- * -1 where it cannot be read. */
-static void memory_of(pid_t pid, long *rss, long *priv)
+/* The server's resident, private and anonymous memory in kB from
+ * smaps_rollup; -1 where it cannot be read. */
+static void memory_of(pid_t pid, long *rss, long *priv, long *anon)
 {
 	char path[64], line[256];
 	long v, pc = -1, pd = -1;
 	FILE *f;
 
-	*rss = *priv = -1;
+	*rss = *priv = *anon = -1;
 	(void)snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return;
@@ -168,6 +171,8 @@ static void memory_of(pid_t pid, long *rss, long *priv)
 			pc = v;
 		else if (sscanf(line, "Private_Dirty: %ld kB", &v) == 1)
 			pd = v;
+		else if (sscanf(line, "Anonymous: %ld kB", &v) == 1)
+			*anon = v;
 	}
 	fclose(f);
 	if (pc >= 0 && pd >= 0)
@@ -184,7 +189,7 @@ int main(int argc, char **argv)
 	double t0, t1, t2;
 	pid_t pid;
 	size_t len;
-	long rss, priv;
+	long rss, priv, anon;
 	unsigned long dmax = 1;
 
 	if (argc > 2 && strcmp(argv[1], "-w") == 0) {
@@ -254,7 +259,7 @@ int main(int argc, char **argv)
 		tally_add(&t, ans);
 	}
 	t2 = now();
-	memory_of(pid, &rss, &priv);
+	memory_of(pid, &rss, &priv, &anon);
 	close(to[1]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
@@ -268,7 +273,7 @@ int main(int argc, char **argv)
 		printf("answer %lu %s\n", t.count[k], t.action[k]);
 	if (t.other > 0)
 		printf("answer %lu (other)\n", t.other);
-	printf("rss_kb %ld\nprivate_kb %ld\n", rss, priv);
+	printf("rss_kb %ld\nprivate_kb %ld\nanon_kb %ld\n", rss, priv, anon);
 	return 0;
 fail:
 	close(to[1]);
