@@ -353,108 +353,95 @@ static int write_inputs(const char *dir, int64_t seq, const char *digest,
 	return rc;
 }
 
-/*
- * One generation into dir: from the previous generation prev and the
- * domains changed since (relay_incr; x->active tells), or, when prev is
- * NULL or that cannot be, from a snapshot of every domain.
- */
-int relay_gen_into(struct store *s, const struct conf *conf, const char *dir,
-		   const char *policyd, const char *prev, struct relay_incr *x,
-		   int64_t *seq, struct error *err)
+/* The re-injection listener's part of master.cf into reinject, clients
+ * (the mailbox hosts), and its TLS words; -1 with err set when a TCP
+ * listener lacks its CA or certificate. */
+static int reinject_vars(const struct conf *conf, struct strbuf *reinject,
+			 struct strbuf *clients, const char **tls,
+			 const char **ccert, const char **ca, struct error *err)
 {
-	char digest[INCR_DIGEST_HEX + 1];
-	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX], map[PATH_MAX];
-	char seqs[32], maxbytes[32];
-	const char *bind4 = "", *bind6 = "";
-	struct strbuf clients = STRBUF_INIT, reinject = STRBUF_INIT,
-		      tls_chain = STRBUF_INIT, tls_map = STRBUF_INIT;
-	struct strbuf feed_checks = STRBUF_INIT, backup_checks = STRBUF_INIT;
-	const char *tls_level = NULL;
-	const char *reinject_tls = "none", *reinject_ccert = "no",
-		   *reinject_ca = "";
-	struct gen g;
-	struct drain_plan dp;
-	struct drain_vars dv;
-	char drain_text[1200];
 	size_t i;
-	int rc = -1;
 
-	if (template_get("main.cf.in") == NULL)
-		return error_set(err, ERR_INTERNAL, NULL,
-				 "templates not built in");
-	if (mkdir(dir, 0755) < 0)
-		return error_set(err, ERR_INTERNAL, NULL,
-				 "cannot create %s: %s", dir, strerror(errno));
-	/* the doveadm key lives in paths.state: on a first run (a fresh
-	 * host, "mta-glue generate DIR" before any apply) make it */
-	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
-		return error_set(err, ERR_INTERNAL, "paths.state",
-				 "cannot create %s: %s", conf->state_dir,
-				 strerror(errno));
-	gen_init(&g, conf);
-	if (relay_incr_digest(conf, digest, err) < 0)
-		goto out;
-	if (prev != NULL) {
-		int r = relay_incr_collect(x, s, conf, prev, digest, &g, seq,
-					   err);
-
-		if (r < 0)
-			goto out;
-		if (r == 0) { /* in full: g again from nothing */
-			gen_release(&g);
-			gen_init(&g, conf);
-		}
-	}
-	if (!x->active && store_snapshot(s, seq,
-					 &(const struct snap_fns){
-						 on_domain, on_rule, on_rcpt },
-					 &g, err) < 0)
-		goto out;
-	(void)snprintf(seqs, sizeof(seqs), "%lld", (long long)*seq);
-	/* the re-injection listener's clients: the mailbox hosts */
+	*tls = "none";
+	*ccert = "no";
+	*ca = "";
 	for (i = 0; i < conf->relay_reinject_clients.n; i++)
-		sbuf_addf(&clients, "%s%s", i ? "," : "",
+		sbuf_addf(clients, "%s%s", i ? "," : "",
 			  conf->relay_reinject_clients.v[i].text);
-	if (clients.len == 0)
-		sbuf_addstr(&clients, "127.0.0.0/8");
+	if (clients->len == 0)
+		sbuf_addstr(clients, "127.0.0.0/8");
 	/* "local": private/ of the queue directory (0700, postfix), so
 	 * only root and Postfix reach it; else a TCP listener that takes
 	 * mail only over TLS from a client relay.reinject_ca signed */
 	if (strcmp(conf->relay_reinject, "local") == 0) {
-		sbuf_addstr(&reinject, REINJECT_SOCKET " unix -");
-	} else if (conf->relay_reinject_ca == NULL ||
-		   conf->tls_cert_file == NULL) {
-		error_set(err, ERR_INVALID, "relay.reinject_ca",
-			  "relay.reinject \"%s\" is a TCP listener: it needs "
-			  "relay.reinject_ca (the CA of the mailbox hosts' "
-			  "client certificates) and tls.cert_file",
-			  conf->relay_reinject);
-		goto out;
-	} else {
-		sbuf_addf(&reinject, "%s inet n", conf->relay_reinject);
-		reinject_tls = "encrypt";
-		reinject_ccert = "yes";
-		reinject_ca = conf->relay_reinject_ca;
+		sbuf_addstr(reinject, REINJECT_SOCKET " unix -");
+		return 0;
 	}
-	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
-		       (long long)g.max_message_mb * 1024 * 1024);
-	/* canonical addresses (ip_parse), one per family by conf.c */
+	if (conf->relay_reinject_ca == NULL || conf->tls_cert_file == NULL)
+		return error_set(err, ERR_INVALID, "relay.reinject_ca",
+				 "relay.reinject \"%s\" is a TCP listener: it "
+				 "needs relay.reinject_ca (the CA of the "
+				 "mailbox hosts' client certificates) and "
+				 "tls.cert_file",
+				 conf->relay_reinject);
+	sbuf_addf(reinject, "%s inet n", conf->relay_reinject);
+	*tls = "encrypt";
+	*ccert = "yes";
+	*ca = conf->relay_reinject_ca;
+	return 0;
+}
+
+/* relay.outbound's addresses, canonical (ip_parse), one per family by
+ * conf.c; "" for a family it has none of */
+static void outbound_binds(const struct conf *conf, const char **bind4,
+			   const char **bind6)
+{
+	size_t i;
+
+	*bind4 = *bind6 = "";
 	for (i = 0; i < conf->relay_outbound.n; i++) {
 		const struct ip_addr *a = &conf->relay_outbound.v[i].net;
 
 		if (a->family == AF_INET)
-			bind4 = a->text;
+			*bind4 = a->text;
 		else
-			bind6 = a->text;
+			*bind6 = a->text;
 	}
-	if (gen_smtpd_checks(conf, &feed_checks, &backup_checks, err) < 0 ||
+}
+
+/*
+ * main.cf and master.cf of dir from the templates, for generation seqs
+ * of g; the drain plan read from the store, its text (the DRAIN file)
+ * into drain_text.
+ */
+static int write_cf(const char *dir, struct store *s, const struct conf *conf,
+		    const char *policyd, const struct gen *g, const char *seqs,
+		    char *drain_text, size_t drain_size, struct error *err)
+{
+	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX];
+	char maxbytes[32];
+	const char *bind4, *bind6, *tls_level = NULL;
+	const char *reinject_tls, *reinject_ccert, *reinject_ca;
+	struct strbuf clients = STRBUF_INIT, reinject = STRBUF_INIT,
+		      tls_chain = STRBUF_INIT, feed_checks = STRBUF_INIT,
+		      backup_checks = STRBUF_INIT;
+	struct drain_plan dp;
+	struct drain_vars dv;
+	int rc = -1;
+
+	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
+		       (long long)g->max_message_mb * 1024 * 1024);
+	outbound_binds(conf, &bind4, &bind6);
+	if (reinject_vars(conf, &reinject, &clients, &reinject_tls,
+			  &reinject_ccert, &reinject_ca, err) < 0 ||
+	    gen_smtpd_checks(conf, &feed_checks, &backup_checks, err) < 0 ||
 	    relay_path_of(current, conf->state_dir, "current", err) < 0 ||
 	    relay_path_of(spool, conf->state_dir, "spool", err) < 0 ||
 	    relay_path_of(data, conf->state_dir, "data", err) < 0 ||
 	    drain_plan_read(s, conf, &dp, err) < 0)
 		goto out;
 	drain_vars(&dp, current, &dv);
-	drain_plan_text(&dp, drain_text, sizeof(drain_text));
+	drain_plan_text(&dp, drain_text, drain_size);
 	/* STARTTLS: a pair that loads, or loopback only */
 	if (gen_smtpd_tls(conf, &tls_level, &tls_chain, err) < 0 ||
 	    (conf->tls_cert_file != NULL &&
@@ -500,77 +487,137 @@ int relay_gen_into(struct store *s, const struct conf *conf, const char *dir,
 				   err) < 0)
 			goto out;
 	}
-	if (write_data(dir, x, "relay_domains", &g.relay_domains, err) < 0 ||
-	    write_data(dir, x, "transport", &g.transport, err) < 0 ||
-	    write_data(dir, x, "tls_domains", &g.tls_domains, err) < 0 ||
-	    write_data(dir, x, "policy", &g.policy, err) < 0 ||
-	    (relay_incr_unchanged(x, "policy")
-		     ? relay_incr_link(x, dir, "policy.idx", err)
-		     : write_policy_index(dir, &g, err)) < 0 ||
-	    write_data(dir, x, "queue", &g.queue, err) < 0 ||
-	    relay_write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0 ||
-	    relay_write_file(dir, "DRAIN", drain_text, strlen(drain_text),
-			     err) < 0 ||
-	    write_inputs(dir, *seq, digest, &g, err) < 0)
-		goto out;
-	if (gen_tls_policy_finish(&g, &tls_map, err) < 0)
-		goto out;
-	/* incrementally: the maps patched, not postmapped */
-	if (x->active) {
-		if (relay_incr_maps(x, dir, &tls_map, err) < 0)
-			goto out;
-	} else if (relay_write_file(dir, "tls_policy", tls_map.buf, tls_map.len,
-				    err) < 0) {
-		goto out;
-	}
-	if (write_rspamd(dir, conf, &g, x, err) < 0 ||
-	    write_dovecot(dir, conf, err) < 0)
-		goto out;
-	{
-		struct strbuf pg = STRBUF_INIT;
-		int r;
-
-		gen_postgrey_args(conf, &pg);
-		r = relay_write_file(dir, "postgrey.args", pg.buf, pg.len, err);
-		sbuf_release(&pg);
-		if (r < 0)
-			goto out;
-	}
-	/* postmap writes the .lmdb beside its source, via a temp file; the
-	 * three maps are built at the same time */
-	if (!x->active) {
-		static const char *const maps[] = { "relay_domains",
-						    "transport", "tls_policy" };
-		static const char *const whats[] = { "postmap relay_domains",
-						     "postmap transport",
-						     "postmap tls_policy" };
-		char arg[3][PATH_MAX + 8];
-		const char *argv[3][5];
-		const char *const *argvs[3];
-
-		for (i = 0; i < 3; i++) {
-			if (relay_path_of(map, dir, maps[i], err) < 0)
-				goto out;
-			(void)snprintf(arg[i], sizeof(arg[i]), "lmdb:%s", map);
-			argv[i][0] = "postmap";
-			argv[i][1] = "-c";
-			argv[i][2] = dir;
-			argv[i][3] = arg[i];
-			argv[i][4] = NULL;
-			argvs[i] = argv[i];
-		}
-		if (spawn_check_all(argvs, whats, 3, ERR_INTERNAL, err) < 0)
-			goto out;
-	}
-	rc = atomic_sync_dir(dir, err);
+	rc = 0;
 out:
-	gen_release(&g);
 	sbuf_release(&clients);
 	sbuf_release(&reinject);
 	sbuf_release(&feed_checks);
 	sbuf_release(&backup_checks);
 	sbuf_release(&tls_chain);
+	return rc;
+}
+
+/* The data files and maps of g into dir (merged where x says so), the
+ * SEQ, DRAIN and INPUTS files, rspamd's, Dovecot's and postgrey's. */
+static int write_files(const char *dir, const struct conf *conf, struct gen *g,
+		       struct relay_incr *x, const char *seqs,
+		       const char *drain_text, const char *digest, int64_t seq,
+		       struct error *err)
+{
+	struct strbuf tls_map = STRBUF_INIT, pg = STRBUF_INIT;
+	int rc = -1;
+
+	if (write_data(dir, x, "relay_domains", &g->relay_domains, err) < 0 ||
+	    write_data(dir, x, "transport", &g->transport, err) < 0 ||
+	    write_data(dir, x, "tls_domains", &g->tls_domains, err) < 0 ||
+	    write_data(dir, x, "policy", &g->policy, err) < 0 ||
+	    (relay_incr_unchanged(x, "policy")
+		     ? relay_incr_link(x, dir, "policy.idx", err)
+		     : write_policy_index(dir, g, err)) < 0 ||
+	    write_data(dir, x, "queue", &g->queue, err) < 0 ||
+	    relay_write_file(dir, "SEQ", seqs, strlen(seqs), err) < 0 ||
+	    relay_write_file(dir, "DRAIN", drain_text, strlen(drain_text),
+			     err) < 0 ||
+	    write_inputs(dir, seq, digest, g, err) < 0 ||
+	    gen_tls_policy_finish(g, &tls_map, err) < 0)
+		goto out;
+	/* incrementally: the maps patched, not postmapped */
+	if ((x->active ? relay_incr_maps(x, dir, &tls_map, err)
+		       : relay_write_file(dir, "tls_policy", tls_map.buf,
+					  tls_map.len, err)) < 0 ||
+	    write_rspamd(dir, conf, g, x, err) < 0 ||
+	    write_dovecot(dir, conf, err) < 0)
+		goto out;
+	gen_postgrey_args(conf, &pg);
+	rc = relay_write_file(dir, "postgrey.args", pg.buf, pg.len, err);
+out:
 	sbuf_release(&tls_map);
+	sbuf_release(&pg);
+	return rc;
+}
+
+/* postmap writes the .lmdb beside its source, via a temp file; the
+ * three maps are built at the same time */
+static int postmap_all(const char *dir, struct error *err)
+{
+	static const char *const maps[] = { "relay_domains", "transport",
+					    "tls_policy" };
+	static const char *const whats[] = { "postmap relay_domains",
+					     "postmap transport",
+					     "postmap tls_policy" };
+	char map[PATH_MAX], arg[3][PATH_MAX + 8];
+	const char *argv[3][5];
+	const char *const *argvs[3];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (relay_path_of(map, dir, maps[i], err) < 0)
+			return -1;
+		(void)snprintf(arg[i], sizeof(arg[i]), "lmdb:%s", map);
+		argv[i][0] = "postmap";
+		argv[i][1] = "-c";
+		argv[i][2] = dir;
+		argv[i][3] = arg[i];
+		argv[i][4] = NULL;
+		argvs[i] = argv[i];
+	}
+	return spawn_check_all(argvs, whats, 3, ERR_INTERNAL, err);
+}
+
+/*
+ * One generation into dir: from the previous generation prev and the
+ * domains changed since (relay_incr; x->active tells), or, when prev is
+ * NULL or that cannot be, from a snapshot of every domain.
+ */
+int relay_gen_into(struct store *s, const struct conf *conf, const char *dir,
+		   const char *policyd, const char *prev, struct relay_incr *x,
+		   int64_t *seq, struct error *err)
+{
+	char digest[INCR_DIGEST_HEX + 1], seqs[32], drain_text[1200];
+	struct gen g;
+	int rc = -1;
+
+	if (template_get("main.cf.in") == NULL)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "templates not built in");
+	if (mkdir(dir, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s: %s", dir, strerror(errno));
+	/* the doveadm key lives in paths.state: on a first run (a fresh
+	 * host, "mta-glue generate DIR" before any apply) make it */
+	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
+		return error_set(err, ERR_INTERNAL, "paths.state",
+				 "cannot create %s: %s", conf->state_dir,
+				 strerror(errno));
+	gen_init(&g, conf);
+	if (relay_incr_digest(conf, digest, err) < 0)
+		goto out;
+	if (prev != NULL) {
+		int r = relay_incr_collect(x, s, conf, prev, digest, &g, seq,
+					   err);
+
+		if (r < 0)
+			goto out;
+		if (r == 0) { /* in full: g again from nothing */
+			gen_release(&g);
+			gen_init(&g, conf);
+		}
+	}
+	if (!x->active && store_snapshot(s, seq,
+					 &(const struct snap_fns){
+						 on_domain, on_rule, on_rcpt },
+					 &g, err) < 0)
+		goto out;
+	(void)snprintf(seqs, sizeof(seqs), "%lld", (long long)*seq);
+	if (write_cf(dir, s, conf, policyd, &g, seqs, drain_text,
+		     sizeof(drain_text), err) < 0 ||
+	    write_files(dir, conf, &g, x, seqs, drain_text, digest, *seq, err) <
+		    0 ||
+	    (!x->active && postmap_all(dir, err) < 0))
+		goto out;
+	rc = atomic_sync_dir(dir, err);
+out:
+	gen_release(&g);
 	return rc;
 }
 
