@@ -193,7 +193,10 @@ int main(int argc, char **argv)
 	unsigned long dmax = 1;
 
 	if (argc > 2 && strcmp(argv[1], "-w") == 0) {
-		digits = atoi(argv[2]);
+		char *end;
+		long w = strtol(argv[2], &end, 10);
+
+		digits = *end == '\0' && w >= 1 && w <= 9 ? (int)w : 0;
 		argv += 2;
 		argc -= 2;
 	}

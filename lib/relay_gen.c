@@ -51,6 +51,8 @@ static int on_rcpt(void *arg, const char *alabel, const char *local,
 	return gen_rcpt(arg, alabel, local, err);
 }
 
+const struct snap_fns relay_gen_fns = { on_domain, on_rule, on_rcpt };
+
 static int write_template(const char *dir, const char *out_name,
 			  const char *tmpl, const struct gen_var *vars,
 			  size_t nvars, struct error *err)
@@ -603,10 +605,7 @@ int relay_gen_into(struct store *s, const struct conf *conf, const char *dir,
 			gen_init(&g, conf);
 		}
 	}
-	if (!x->active && store_snapshot(s, seq,
-					 &(const struct snap_fns){
-						 on_domain, on_rule, on_rcpt },
-					 &g, err) < 0)
+	if (!x->active && store_snapshot(s, seq, &relay_gen_fns, &g, err) < 0)
 		goto out;
 	(void)snprintf(seqs, sizeof(seqs), "%lld", (long long)*seq);
 	if (write_cf(dir, s, conf, policyd, &g, seqs, drain_text,

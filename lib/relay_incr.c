@@ -169,23 +169,6 @@ int relay_incr_digest(const struct conf *conf, char *out, struct error *err)
 	return 0;
 }
 
-static int on_domain(void *arg, const struct domain *d, struct error *err)
-{
-	return gen_domain(arg, d, err);
-}
-
-static int on_rule(void *arg, const char *alabel, const struct rule *r,
-		   struct error *err)
-{
-	return gen_rule(arg, alabel, r, err);
-}
-
-static int on_rcpt(void *arg, const char *alabel, const char *local,
-		   struct error *err)
-{
-	return gen_rcpt(arg, alabel, local, err);
-}
-
 /* Merge every data file of prev with part into g; ERR_CONFLICT when
  * one does not merge (the caller generates in full). */
 static int merge_all(struct relay_incr *x, struct gen *part, struct gen *g,
@@ -280,11 +263,9 @@ int relay_incr_collect(struct relay_incr *x, struct store *s,
 		return 0;
 	}
 	gen_init(&part, conf);
-	rc = store_snapshot_since(
-		s, x->in.seq, INCR_MAX_DOMAINS, seq, &x->names, &x->nnames,
-		&too_many,
-		&(const struct snap_fns){ on_domain, on_rule, on_rcpt }, &part,
-		err);
+	rc = store_snapshot_since(s, x->in.seq, INCR_MAX_DOMAINS, seq,
+				  &x->names, &x->nnames, &too_many,
+				  &relay_gen_fns, &part, err);
 	if (rc < 0) {
 		gen_release(&part);
 		return -1;

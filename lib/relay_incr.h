@@ -38,6 +38,7 @@
 #include "gen.h"
 #include "incr.h"
 #include "store.h"
+#include "store_snap.h"
 #include "util/error.h"
 
 #define RELAY_INCR_NFILES 7
@@ -72,5 +73,9 @@ int relay_incr_maps(struct relay_incr *x, const char *dir,
 		    const struct strbuf *tls_map, struct error *err)
 	__attribute__((warn_unused_result));
 char **relay_incr_moved(const struct relay_incr *x, size_t *n);
+
+/* The snapshot's rows into a struct gen (relay_gen.c): the reader of
+ * the full snapshot and of the changed domains alike. */
+extern const struct snap_fns relay_gen_fns;
 
 #endif
