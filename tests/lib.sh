@@ -253,6 +253,17 @@ sink_has() {
 	return 1
 }
 
+# log_has FILE PATTERN: FILE holds a line matching the extended regular
+# expression PATTERN (waits up to 20 s: Postfix writes its log through
+# postlogd, so a line lands a moment after the action that caused it)
+log_has() {
+	for _ in $(seq 100); do
+		grep -qE -- "$2" "$1" 2> /dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 sink_lacks() {
 	! grep -rqF -- "$2" "$T/sink-$1" 2> /dev/null
 }

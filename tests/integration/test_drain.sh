@@ -139,7 +139,7 @@ check "... routing its domains to relay-22 (relay_transport)" \
 check "... the message leaves relay-21" wait_for 180 empty 21
 check "... and waits on relay-22 (its destination is still down)" wait_for 30 holds 22 u@down.example
 check "relay-22 took it from relay-21 over SMTP" \
-	grep -q "relay=127.0.0.22\[127.0.0.22\]:2525.*status=sent" "$T/r21/state/postfix.log"
+	log_has "$T/r21/state/postfix.log" "relay=127.0.0.22\\[127.0.0.22\\]:2525.*status=sent"
 check "feedctl relays shows relay-21 drained" \
 	wait_for 60 q_is "SELECT count(*) FROM relays WHERE name = 'relay-21' AND queue_total = 0 AND queue_as_of > drain_started_at" 1
 run $A relays --json

@@ -130,7 +130,7 @@ check "... pointing the sender at the primary MX" out_has "deliver to the primar
 check "... not refused" bash -c "! grep -qE '^<[-~*]* +5' '$T/out'"
 check "... nothing stored" nothing_stored M-listed-backup
 check "the log names the zone that listed the backup's client" \
-	grep -q 'reject_warning: RCPT from .*127.0.0.5.*blocked using bl.test' "$T/state/postfix.log"
+	log_has "$T/state/postfix.log" 'reject_warning: RCPT from .*127.0.0.5.*blocked using bl.test'
 sendc 127.0.0.1 a@ok-sender.test u@feed.example M-clean-feed
 check "unlisted client, feed domain: accepted" replied "250 2.0.0"
 check "... delivered" sink_has 2526 M-clean-feed
@@ -144,7 +144,7 @@ sendc 127.0.0.7 a@ok-sender.test u@feed.example M-trial
 check "a client in the warn-only zone passes" replied "250 2.0.0"
 check "... delivered" sink_has 2526 M-trial
 check "... and the listing is logged" \
-	grep -q 'reject_warning: RCPT from .*127.0.0.7.*blocked using warn.test' "$T/state/postfix.log"
+	log_has "$T/state/postfix.log" 'reject_warning: RCPT from .*127.0.0.7.*blocked using warn.test'
 
 # --- senders -------------------------------------------------------------------------
 sendc 127.0.0.1 a@nx-sender.test u@feed.example M-nxdom-feed

@@ -331,7 +331,7 @@ worker_start
 check "the worker re-injects over TLS with its certificate: the job finishes" jobs_done_app
 check "... and the message arrives once" test "$(in_sink 2526 R-job)" = 1
 check "... through the listener, which verified the certificate" \
-	grep -qE 'postfix/reinject/smtpd.*Trusted TLS connection established from [^ ]*\[127.0.0.1\]' "$T/state/postfix.log"
+	log_has "$T/state/postfix.log" 'postfix/reinject/smtpd.*Trusted TLS connection established from [^ ]*\[127.0.0.1\]'
 worker_stop
 
 tap_done

@@ -151,7 +151,7 @@ check "... reports the handshake: protocol, cipher and the certificate's SHA-256
 	jqe --arg fp "$(echo "$CUST_FP" | tr -d : | tr A-F a-f)" \
 	'.ok and .starttls and (.tls.protocol | test("^TLSv1\\.[23]$")) and (.tls.cipher | length > 0) and .tls.fingerprint == $fp and (has("tls_error") | not)'
 check "... and the RCPT went over TLS (the destination logged the session)" \
-	grep -q 'TLS connection established from' "$T/cust/postfix.log"
+	log_has "$T/cust/postfix.log" 'TLS connection established from'
 expect_exit 0 "feedctl probe without --json shows the handshake" $F probe tls-may.example
 check "... protocol and fingerprint" \
 	bash -c "grep -qE '^  TLS: +TLSv1\.[23] ' '$T/out' && grep -qi '^  SHA-256: *$(echo "$CUST_FP" | tr -d :)' '$T/out'"
@@ -285,7 +285,7 @@ check "a recipient the destination refuses is refused (550 5.1.1)" replied "550 
 check "... and the reply does not name the destination's address" \
 	bash -c "! grep -E '^<[-~*]* +550' '$T/out' | grep -qE '127\.0\.0\.1|2604|said'"
 check "... while the relay's log keeps the destination's own answer" \
-	grep -q 'v-refuse.example.*status=undeliverable (host 127\.0\.0\.1\[127\.0\.0\.1\] said' "$T/state/postfix.log"
+	log_has "$T/state/postfix.log" 'v-refuse.example.*status=undeliverable \(host 127\.0\.0\.1\[127\.0\.0\.1\] said'
 kill "$REFUSER" 2> /dev/null
 $F add v-down.example --mode feed --force --dest 127.0.0.1:2605 greylisting=off > /dev/null
 "$M" apply > /dev/null

@@ -231,7 +231,7 @@ check "... the quarantine is empty" test "$(jq .count "$T/out")" = 0
 check "... never delivered" sink_lacks 2526 "body of TR-q3"
 check "... nor bounced: its only step stays quarantined" \
 	traced z@q.example '[.messages[0].steps[].verdict] == ["quarantined"]'
-check "... and Postfix removed it" grep -q "$(jq -r '.messages[0].queue_id' "$T/trace"): removed" "$T/state/postfix.log"
+check "... and Postfix removed it" log_has "$T/state/postfix.log" "$(jq -r '.messages[0].queue_id' "$T/trace"): removed"
 expect_exit 0 "quarantine-digest two days later, nothing held" $M quarantine-digest --as-of $(( $(date +%s) + 2 * 86400 ))
 check "... sends none" out_has "sent 0 quarantine digest(s)"
 check "... no digest arrived" test "$(digests q.example)|$(digests t.example)" = "2|0"
@@ -251,7 +251,7 @@ expect_exit 0 "queue-expire a day before quarantine.days" $M queue-expire --as-o
 check "... keeps it" bash -c "postqueue -c '$T/state/current' -j | grep -q '\"$qg\"'"
 expect_exit 0 "queue-expire after quarantine.days (30)" $M queue-expire --as-of $(( $(date +%s) + 31 * 86400 ))
 check "... deletes the removed domain's held message" out_has "deleted 1 quarantined"
-check "... Postfix removed it" grep -q "$qg: removed" "$T/state/postfix.log"
+check "... Postfix removed it" log_has "$T/state/postfix.log" "$qg: removed"
 check "... never delivered" sink_lacks 2526 TR-gone
 
 # the API, scoped
