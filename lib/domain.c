@@ -178,9 +178,14 @@ int domain_name_parse(const char *in, struct domain_name *out,
 		free(ascii);
 		return bad(err, in, "bad punycode in an xn-- label");
 	}
-	if (idn2_to_unicode_8z8z(ascii, &uni, 0) != IDN2_OK ||
-	    strlcpy_checked(dn.alabel, ascii, sizeof(dn.alabel)) < 0 ||
-	    strlcpy_checked(dn.ulabel, uni, sizeof(dn.ulabel)) < 0) {
+	/* a name with no xn-- label is its own Unicode form: no
+	 * conversion (most names, and every read of one, take this way) */
+	if (strlcpy_checked(dn.alabel, ascii, sizeof(dn.alabel)) < 0 ||
+	    (strstr(ascii, "xn--") == NULL
+		     ? strlcpy_checked(dn.ulabel, ascii, sizeof(dn.ulabel)) < 0
+		     : idn2_to_unicode_8z8z(ascii, &uni, 0) != IDN2_OK ||
+			       strlcpy_checked(dn.ulabel, uni,
+					       sizeof(dn.ulabel)) < 0)) {
 		free(ascii);
 		free(uni);
 		return bad(err, in, "cannot be converted to Unicode");

@@ -63,12 +63,15 @@ int ip_parse(const char *in, struct ip_addr *out, const char *field,
 					 "leading zeros)",
 					 field);
 		ip.family = AF_INET;
-	} else {
-		if (inet_pton(AF_INET6, lower, ip.addr) != 1)
-			return error_set(err, ERR_INVALID, field,
-					 "%s: not an IP address", field);
-		ip.family = AF_INET6;
+		/* ipv4_parse() takes the canonical form only: it is the text */
+		memcpy(ip.text, lower, n + 1);
+		*out = ip;
+		return 0;
 	}
+	if (inet_pton(AF_INET6, lower, ip.addr) != 1)
+		return error_set(err, ERR_INVALID, field,
+				 "%s: not an IP address", field);
+	ip.family = AF_INET6;
 	if (inet_ntop(ip.family, ip.addr, ip.text, sizeof(ip.text)) == NULL)
 		return error_set(err, ERR_INVALID, field,
 				 "%s: not an IP address", field);

@@ -32,6 +32,8 @@ static const struct good good[] = {
 	{ "123.example", "123.example", "123.example" },
 	{ "a-b.example", "a-b.example", "a-b.example" },
 	{ "a--b.example", "a--b.example", "a--b.example" },
+	/* hyphens in the third and fourth place, but no xn-- prefix */
+	{ "Ab--Cd.Example", "ab--cd.example", "ab--cd.example" },
 	{ "sub.domain.example.co.uk", "sub.domain.example.co.uk",
 	  "sub.domain.example.co.uk" },
 	{ "mail.example.museum", "mail.example.museum", "mail.example.museum" },
