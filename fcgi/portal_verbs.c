@@ -366,54 +366,19 @@ static void field_err(json_t *errors, const char *field, struct error *e)
 }
 
 /*
- * "info, sales abuse": canonical local parts, duplicates dropped.  A
- * one-line input, not a textarea: http_form_parse() refuses control
- * characters, so a textarea's CR LF would cost the whole form a 400.
- * Line ends are separators all the same, for when that changes.
+ * The mailboxes field (lib reads the list).  A one-line input, not a
+ * textarea: http_form_parse() refuses control characters, so a
+ * textarea's CR LF would cost the whole form a 400.
  */
 static void split_locals(const char *text, struct vin *in, json_t *errors)
 {
 	struct error e = ERROR_INIT;
-	const char *p = text;
 	size_t i;
 
-	while (*p) {
-		size_t len = strcspn(p, ", \t\r\n");
-		const char *s = p, *end = p + len;
-		char word[MAILBOX_LOCAL_MAX + 2];
-
-		p = *end ? end + 1 : end;
-		while (s < end && (*s == ' ' || *s == '\t'))
-			s++;
-		while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if (s == end)
-			continue;
-		if ((size_t)(end - s) >= sizeof(word)) {
-			error_set(&e, ERR_INVALID, "local",
-				  "a mailbox name is at most %d characters",
-				  MAILBOX_LOCAL_MAX);
-			break;
-		}
-		memcpy(word, s, (size_t)(end - s));
-		word[end - s] = '\0';
-		if (in->n == LOCALS_MAX) {
-			error_set(&e, ERR_INVALID, "local",
-				  "at most %d mailboxes at once", LOCALS_MAX);
-			break;
-		}
-		if (mailbox_local_parse(word, in->locals[in->n], &e) < 0)
-			break;
-		for (i = 0; i < in->n; i++)
-			if (strcmp(in->locals[i], in->locals[in->n]) == 0)
-				break;
-		if (i == in->n) {
-			in->lp[in->n] = in->locals[in->n];
-			in->n++;
-		}
-	}
-	if (e.code != ERR_NONE)
+	if (mailbox_locals_split(text, in->locals, LOCALS_MAX, &in->n, &e) < 0)
 		field_err(errors, "mailboxes", &e);
+	for (i = 0; i < in->n; i++)
+		in->lp[i] = in->locals[i];
 	error_release(&e);
 }
 

@@ -42,6 +42,48 @@ bad:
 			 "leading, trailing or double dot)");
 }
 
+/*
+ * The names of text into out[*n..]; on a bad name or more than max of
+ * them, -1 with err set and *n the names read before it.
+ */
+int mailbox_locals_split(const char *text, char (*out)[MAILBOX_LOCAL_MAX + 1],
+			 size_t max, size_t *n, struct error *err)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t i, len = strcspn(p, ", \t\r\n");
+		const char *s = p, *end = p + len;
+		char word[MAILBOX_LOCAL_MAX + 2];
+
+		p = *end ? end + 1 : end;
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (s == end)
+			continue;
+		if ((size_t)(end - s) >= sizeof(word))
+			return error_set(err, ERR_INVALID, "local",
+					 "a mailbox name is at most %d "
+					 "characters",
+					 MAILBOX_LOCAL_MAX);
+		memcpy(word, s, (size_t)(end - s));
+		word[end - s] = '\0';
+		if (*n == max)
+			return error_set(err, ERR_INVALID, "local",
+					 "at most %zu mailboxes at once", max);
+		if (mailbox_local_parse(word, out[*n], err) < 0)
+			return -1;
+		for (i = 0; i < *n; i++)
+			if (strcmp(out[i], out[*n]) == 0)
+				break;
+		if (i == *n)
+			(*n)++;
+	}
+	return 0;
+}
+
 /* n characters from alphabet, uniformly. */
 static int random_chars(char *out, size_t n, const char *alphabet)
 {

@@ -4,6 +4,10 @@
  * mailbox_local_parse(): 1..64 bytes of [a-z0-9._+-] after lower-casing
  * ASCII, no leading, trailing or doubled dot; "*" is refused (the
  * catch-all is a flag, not a name).
+ * mailbox_locals_split(): a typed list such as "info, sales abuse" (comma,
+ * blank or line end between names) as canonical local parts, duplicates
+ * dropped, at most max of them: what the portal's form and any other
+ * one-text input of several mailboxes read.
  * mailbox_password_new(): 20 characters from RAND_bytes over an
  * unambiguous alphabet.
  * mailbox_password_hash(): "{SHA512-CRYPT}$6$..." as Dovecot's passdb
@@ -35,6 +39,9 @@ struct mailbox {
 
 int mailbox_local_parse(const char *in, char out[MAILBOX_LOCAL_MAX + 1],
 			struct error *err) __attribute__((warn_unused_result));
+int mailbox_locals_split(const char *text, char (*out)[MAILBOX_LOCAL_MAX + 1],
+			 size_t max, size_t *n, struct error *err)
+	__attribute__((warn_unused_result));
 int mailbox_password_new(char out[MAILBOX_PASSWORD_LEN + 1], struct error *err)
 	__attribute__((warn_unused_result));
 int mailbox_password_hash(const char *password, char out[MAILBOX_HASH_MAX + 1],

@@ -54,6 +54,53 @@ static void locals(void **state)
 	}
 }
 
+/* A typed list: separators, case, duplicates, and each refusal. */
+static void local_lists(void **state)
+{
+	char out[4][MAILBOX_LOCAL_MAX + 1];
+	struct error err = ERROR_INIT;
+	char longname[MAILBOX_LOCAL_MAX + 3]; /* 66: past what is read */
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(mailbox_locals_split(" Info, sales\tabuse\r\ninfo,,",
+					      out, 4, &n, &err),
+			 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(out[0], "info");
+	assert_string_equal(out[1], "sales");
+	assert_string_equal(out[2], "abuse");
+	n = 0;
+	assert_int_equal(mailbox_locals_split("", out, 4, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(mailbox_locals_split(" , \t", out, 4, &n, &err), 0);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(mailbox_locals_split("a b c d e", out, 4, &n, &err),
+			 -1);
+	assert_int_equal(n, 4);
+	assert_string_equal(error_msg(&err), "at most 4 mailboxes at once");
+	assert_string_equal(err.field, "local");
+	error_release(&err);
+
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	n = 0;
+	assert_int_equal(mailbox_locals_split(longname, out, 4, &n, &err), -1);
+	assert_int_equal(n, 0);
+	assert_string_equal(error_msg(&err),
+			    "a mailbox name is at most 64 characters");
+	error_release(&err);
+
+	n = 0;
+	assert_int_equal(mailbox_locals_split("ok, a..b, c", out, 4, &n, &err),
+			 -1);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0], "ok");
+	assert_string_equal(err.field, "local");
+	error_release(&err);
+}
+
 static void passwords(void **state)
 {
 	char a[MAILBOX_PASSWORD_LEN + 1], b[MAILBOX_PASSWORD_LEN + 1];
@@ -82,6 +129,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(locals),
+		cmocka_unit_test(local_lists),
 		cmocka_unit_test(passwords),
 	};
 
