@@ -7,11 +7,10 @@
  * the lib/ops function feedctl and the API call.  The destructive ones
  * first answer with a confirmation page whose words are lib's plan
  * (ops_switch_plan, switch_plan_words) and whose digest of version and
- * mailboxes must still hold when it is confirmed.  New mailboxes'
- * passwords are shown once, then wiped.
+ * mailboxes (switch_plan_digest) must still hold when it is confirmed.
+ * New mailboxes' passwords are shown once, then wiped.
  */
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -45,8 +44,6 @@
  * confirmation's words are lib's too (switch_plan_words(), then the
  * plan's effects); the page adds the heading, button and hidden input.
  */
-
-#define PLAN_HEX 64
 
 enum verb_id {
 	V_SWITCH_FEED,
@@ -458,38 +455,6 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	error_release(&e);
 }
 
-/* The plan a confirmation page showed: version and mailboxes. */
-static int plan_digest(struct page *pg, const struct domain *d,
-		       const json_t *mbs, char out[PLAN_HEX + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	struct strbuf s = STRBUF_INIT;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0, i;
-	const json_t *m;
-	size_t k;
-	int ok;
-
-	sbuf_addf(&s, "%lld\n", (long long)d->version);
-	json_array_foreach(mbs, k, m)
-	{
-		sbuf_addf(&s, "%s\n",
-			  json_string_value(json_object_get(m, "address")));
-	}
-	ok = EVP_Digest(s.buf, s.len, md, &len, EVP_sha256(), NULL) == 1 &&
-	     len * 2 == PLAN_HEX;
-	sbuf_release(&s);
-	if (!ok)
-		return error_set(&pg->err, ERR_INTERNAL, NULL,
-				 "SHA-256 of the plan failed");
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[PLAN_HEX] = '\0';
-	return 0;
-}
-
 /* "a@d, b@d and catch-all@d (the catch-all)" of (temporary) mailboxes. */
 static void mb_list(const json_t *mbs, bool temp_only, struct strbuf *out)
 {
@@ -676,7 +641,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 		      list = STRBUF_INIT, head = STRBUF_INIT,
 		      button = STRBUF_INIT, extra = STRBUF_INIT;
 	json_t *mbs, *effects = json_array(), *h = json_array(), *ctx;
-	char plan[PLAN_HEX + 1], cur[IP_TEXT_MAX + 16] = "", ver[24];
+	char plan[SP_DIGEST_HEX + 1], cur[IP_TEXT_MAX + 16] = "", ver[24];
 	struct sp_words w = { .verb = sp_verb_of(v->id),
 			      .domain = d->name.alabel,
 			      .cur = cur,
@@ -688,7 +653,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 			      .archive_days = pg->ox.conf->archive_days };
 
 	if ((mbs = ops_mailboxes_json(&pg->ox, d, &pg->err)) == NULL ||
-	    plan_digest(pg, d, mbs, plan) < 0) {
+	    switch_plan_digest(d->version, mbs, plan, &pg->err) < 0) {
 		json_decref(mbs);
 		json_decref(effects);
 		json_decref(h);
@@ -917,7 +882,7 @@ static int verb_confirmed(struct page *pg, const struct domain *d,
 			  const struct verb *v, const struct vin *in)
 {
 	json_t *mbs;
-	char plan[PLAN_HEX + 1];
+	char plan[SP_DIGEST_HEX + 1];
 
 	if (!((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP ||
 	       v->id == V_REVERT ||
@@ -932,7 +897,7 @@ static int verb_confirmed(struct page *pg, const struct domain *d,
 		portal_error_page_err(pg);
 		return -1;
 	}
-	if (plan_digest(pg, d, mbs, plan) < 0) {
+	if (switch_plan_digest(d->version, mbs, plan, &pg->err) < 0) {
 		json_decref(mbs);
 		portal_error_page_err(pg);
 		return -1;

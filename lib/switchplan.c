@@ -4,6 +4,7 @@
  */
 #include "switchplan.h"
 
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -481,4 +482,36 @@ const char *switch_plan_row_fate(const struct sp_words *w)
 	if (strcmp(w->fate, "archive") == 0)
 		return "archived and removed, mail not delivered";
 	return "purged: deleted without a copy";
+}
+
+/* A line each, hashed: see switchplan.h. */
+int switch_plan_digest(int64_t version, const json_t *mailboxes,
+		       char out[SP_DIGEST_HEX + 1], struct error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct strbuf s = STRBUF_INIT;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+	const json_t *m;
+	size_t k;
+	int ok;
+
+	sbuf_addf(&s, "%lld\n", (long long)version);
+	json_array_foreach(mailboxes, k, m)
+	{
+		sbuf_addf(&s, "%s\n",
+			  json_string_value(json_object_get(m, "address")));
+	}
+	ok = EVP_Digest(s.buf, s.len, md, &len, EVP_sha256(), NULL) == 1 &&
+	     len * 2 == SP_DIGEST_HEX;
+	sbuf_release(&s);
+	if (!ok)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "SHA-256 of the plan failed");
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[SP_DIGEST_HEX] = '\0';
+	return 0;
 }

@@ -111,6 +111,17 @@ struct sp_words {
 	const char *until;     /* revert with keep_days: when, as shown */
 	int archive_days;      /* how long an archive is kept */
 };
+/*
+ * What a shown plan rests on, as 64 hex digits: SHA-256 of the
+ * version, then each mailbox's "address" (ops_mailboxes_json()'s list,
+ * may be NULL), a line each.  A confirmation carries it; a different
+ * digest when it comes back means the domain or its mailboxes changed
+ * in between.  -1 with err set if OpenSSL fails.
+ */
+#define SP_DIGEST_HEX 64
+int switch_plan_digest(int64_t version, const json_t *mailboxes,
+		       char out[SP_DIGEST_HEX + 1], struct error *err)
+	__attribute__((warn_unused_result));
 /* Append w's sentences (JSON strings) to the array out. */
 void switch_plan_words(const struct sp_words *w, json_t *out);
 /* What happens to each affected mailbox, for a table row. */

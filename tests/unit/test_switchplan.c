@@ -407,6 +407,30 @@ static void words(void **state)
 	json_decref(out);
 }
 
+/* The digest of a shown plan: its bytes, and what changes it. */
+static void digest(void **state)
+{
+	json_t *mbs = json_pack("[{s:s},{s:s}]", "address", "a@x.example",
+				"address", "b@x.example");
+	struct error err = ERROR_INIT;
+	char a[SP_DIGEST_HEX + 1], b[SP_DIGEST_HEX + 1];
+
+	(void)state;
+	assert_int_equal(switch_plan_digest(7, mbs, a, &err), 0);
+	/* printf '7\na@x.example\nb@x.example\n' | sha256sum */
+	assert_string_equal(a, "0e71a4a15950c407ac232b6d1db50f19"
+			       "eed4ade2c649f7076298fbb8b2303152");
+	assert_int_equal(switch_plan_digest(8, mbs, b, &err), 0);
+	assert_string_not_equal(a, b);
+	json_array_remove(mbs, 1);
+	assert_int_equal(switch_plan_digest(7, mbs, b, &err), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(switch_plan_digest(7, NULL, b, &err), 0);
+	assert_string_equal(b, "10159baf262b43a92d95db59dae1f72c"
+			       "645127301661e0a3ce4e38b295a97c58");
+	json_decref(mbs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +443,7 @@ int main(void)
 		cmocka_unit_test(offered),
 		cmocka_unit_test(as_json),
 		cmocka_unit_test(words),
+		cmocka_unit_test(digest),
 	};
 
 	return cmocka_run_group_tests_name("switchplan", tests,
