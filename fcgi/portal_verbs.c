@@ -455,31 +455,6 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	error_release(&e);
 }
 
-/* "a@d, b@d and catch-all@d (the catch-all)" of (temporary) mailboxes. */
-static void mb_list(const json_t *mbs, bool temp_only, struct strbuf *out)
-{
-	const char *catch_all = NULL;
-	size_t k, n = 0;
-	const json_t *m;
-
-	json_array_foreach(mbs, k, m)
-	{
-		const char *a =
-			json_string_value(json_object_get(m, "address"));
-
-		if (temp_only && !json_is_true(json_object_get(m, "temporary")))
-			continue;
-		if (json_is_true(json_object_get(m, "catch_all"))) {
-			catch_all = a;
-			continue;
-		}
-		sbuf_addf(out, "%s%s", n++ ? ", " : "", a);
-	}
-	if (catch_all != NULL)
-		sbuf_addf(out, "%s%s (the catch-all)", n ? " and " : "",
-			  catch_all);
-}
-
 static void effect(json_t *effects, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -662,7 +637,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	}
 	if (d->has_dest)
 		dest_format(&d->dest, cur, sizeof(cur));
-	mb_list(mbs, v->id == V_REVERT, &list);
+	switch_plan_mailbox_list(mbs, v->id == V_REVERT, &list);
 	hidden(h, "confirmed", "1");
 	hidden(h, "plan", plan);
 	(void)snprintf(ver, sizeof(ver), "%lld", (long long)d->version);

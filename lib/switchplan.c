@@ -515,3 +515,29 @@ int switch_plan_digest(int64_t version, const json_t *mailboxes,
 	out[SP_DIGEST_HEX] = '\0';
 	return 0;
 }
+
+/* The catch-all last, named as such: see switchplan.h. */
+void switch_plan_mailbox_list(const json_t *mbs, bool temp_only,
+			      struct strbuf *out)
+{
+	const char *catch_all = NULL;
+	size_t k, n = 0;
+	const json_t *m;
+
+	json_array_foreach(mbs, k, m)
+	{
+		const char *a =
+			json_string_value(json_object_get(m, "address"));
+
+		if (temp_only && !json_is_true(json_object_get(m, "temporary")))
+			continue;
+		if (json_is_true(json_object_get(m, "catch_all"))) {
+			catch_all = a;
+			continue;
+		}
+		sbuf_addf(out, "%s%s", n++ ? ", " : "", a);
+	}
+	if (catch_all != NULL)
+		sbuf_addf(out, "%s%s (the catch-all)", n ? " and " : "",
+			  catch_all);
+}

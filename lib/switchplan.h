@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "model.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 enum sp_verb {
 	SP_TO_FEED,
@@ -122,6 +123,12 @@ struct sp_words {
 int switch_plan_digest(int64_t version, const json_t *mailboxes,
 		       char out[SP_DIGEST_HEX + 1], struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * sp_words.mailboxes from ops_mailboxes_json()'s list (temp_only: the
+ * temporary ones): "a@d, b@d and catch-all@d (the catch-all)".
+ */
+void switch_plan_mailbox_list(const json_t *mailboxes, bool temp_only,
+			      struct strbuf *out);
 /* Append w's sentences (JSON strings) to the array out. */
 void switch_plan_words(const struct sp_words *w, json_t *out);
 /* What happens to each affected mailbox, for a table row. */

@@ -431,6 +431,35 @@ static void digest(void **state)
 	json_decref(mbs);
 }
 
+/* The affected mailboxes in words: order, the catch-all, temp_only. */
+static void mailbox_list(void **state)
+{
+	json_t *mbs = json_pack("[{s:s,s:b,s:b},{s:s,s:b,s:b},{s:s,s:b,s:b}]",
+				"address", "catch-all@x.example", "catch_all",
+				1, "temporary", 1, "address", "a@x.example",
+				"catch_all", 0, "temporary", 0, "address",
+				"b@x.example", "catch_all", 0, "temporary", 1);
+	struct strbuf s = STRBUF_INIT;
+
+	(void)state;
+	switch_plan_mailbox_list(mbs, false, &s);
+	assert_string_equal(s.buf, "a@x.example, b@x.example and "
+				   "catch-all@x.example (the catch-all)");
+	sbuf_reset(&s);
+	switch_plan_mailbox_list(mbs, true, &s);
+	assert_string_equal(s.buf, "b@x.example and catch-all@x.example "
+				   "(the catch-all)");
+	json_array_remove(mbs, 0);
+	sbuf_reset(&s);
+	switch_plan_mailbox_list(mbs, false, &s);
+	assert_string_equal(s.buf, "a@x.example, b@x.example");
+	sbuf_reset(&s);
+	switch_plan_mailbox_list(NULL, false, &s);
+	assert_true(s.len == 0);
+	sbuf_release(&s);
+	json_decref(mbs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +473,7 @@ int main(void)
 		cmocka_unit_test(as_json),
 		cmocka_unit_test(words),
 		cmocka_unit_test(digest),
+		cmocka_unit_test(mailbox_list),
 	};
 
 	return cmocka_run_group_tests_name("switchplan", tests,
