@@ -28,8 +28,6 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <curl/curl.h>
 #include <fcgiapp.h>
@@ -55,74 +53,29 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/peercred.h"
 
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t stopping;
 static int listen_fd = -1;
 
 /* who may connect besides root and our own uid (fcgi.peers) */
-static struct {
-	bool any;
-	int nuid, ngid;
-	uid_t uid[CONF_DNSBL_MAX];
-	gid_t gid[CONF_DNSBL_MAX];
-} peers;
-
-/* A name or a decimal id: 0 with *id, or -1. */
-static int peer_id(const char *name, bool group, unsigned *id)
-{
-	long v;
-	struct error e = ERROR_INIT;
-
-	if (strspn(name, "0123456789") == strlen(name)) {
-		int rc = parse_long(name, 0, 0x7ffffffeL, &v, "id", &e);
-
-		error_release(&e);
-		*id = (unsigned)v;
-		return rc;
-	}
-	if (group) {
-		const struct group *g = getgrnam(name);
-
-		if (g == NULL)
-			return -1;
-		*id = (unsigned)g->gr_gid;
-	} else {
-		const struct passwd *p = getpwnam(name);
-
-		if (p == NULL)
-			return -1;
-		*id = (unsigned)p->pw_uid;
-	}
-	return 0;
-}
+static struct peercred peers;
+_Static_assert(CONF_DNSBL_MAX <= PEERCRED_MAX, "fcgi.peers fits a peercred");
 
 /* Resolve fcgi.peers (before any thread: getpwnam is not reentrant). */
 static int peers_setup(const struct conf *c, const char *listen_spec)
 {
+	struct error err = ERROR_INIT;
 	int i;
 
-	for (i = 0; i < c->fcgi_peers.n; i++) {
-		const char *v = c->fcgi_peers.v[i];
-		bool group = strncmp(v, "group:", 6) == 0;
-		unsigned id;
-
-		if (strcmp(v, "any") == 0) {
-			peers.any = true;
-			continue;
-		}
-		if (peer_id(strchr(v, ':') + 1, group, &id) < 0) {
-			fprintf(stderr,
-				"mxfeed-fcgi: %s: fcgi.peers: no %s '%s'\n",
-				c->path, group ? "group" : "user",
-				strchr(v, ':') + 1);
+	for (i = 0; i < c->fcgi_peers.n; i++)
+		if (peercred_add(&peers, c->fcgi_peers.v[i], &err) < 0) {
+			fprintf(stderr, "mxfeed-fcgi: %s: fcgi.peers: %s\n",
+				c->path, error_msg(&err));
+			error_release(&err);
 			return -1;
 		}
-		if (group)
-			peers.gid[peers.ngid++] = (gid_t)id;
-		else
-			peers.uid[peers.nuid++] = (uid_t)id;
-	}
 	if (strncmp(listen_spec, "unix:", 5) != 0 && !peers.any) {
 		fprintf(stderr,
 			"mxfeed-fcgi: listen %s: mxfeed-fcgi cannot check who "
@@ -138,30 +91,16 @@ static int peers_setup(const struct conf *c, const char *listen_spec)
 /* Is the peer of this accepted connection one we may serve? */
 static bool peer_allowed(int fd, int worker)
 {
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	int i;
+	char why[160];
 
-	if (peers.any)
+	if (peercred_allowed(&peers, fd, why, sizeof(why)))
 		return true;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
-	    len != sizeof(cr)) {
-		log_warn("worker %d: refused a connection whose peer is "
-			 "unknown: %s",
-			 worker, strerror(errno));
-		return false;
-	}
-	if (cr.uid == 0 || cr.uid == geteuid())
-		return true;
-	for (i = 0; i < peers.nuid; i++)
-		if (cr.uid == peers.uid[i])
-			return true;
-	for (i = 0; i < peers.ngid; i++)
-		if (cr.gid == peers.gid[i])
-			return true;
-	log_warn("worker %d: refused a connection from uid %u gid %u pid %d: "
-		 "not root, not this service's user and not in fcgi.peers",
-		 worker, (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+	if (strncmp(why, "from ", 5) == 0)
+		log_warn("worker %d: refused a connection %s: not root, not "
+			 "this service's user and not in fcgi.peers",
+			 worker, why);
+	else
+		log_warn("worker %d: refused a connection %s", worker, why);
 	return false;
 }
 
