@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apipath.h"
 #include "domain_json.h"
 #include "fcgi.h"
 #include "ops.h"
@@ -39,27 +40,17 @@ struct call {
 	struct ops_ctx ox;
 	const char *name;      /* {name} of the path, or NULL */
 	struct domain_name dn; /* name, as path_domain() parsed it */
-	const char *sub;       /* the part after {name}/, or NULL */
-	char item[24];	       /* S_QUARANTINED: the {id} */
+	struct api_path path;  /* its pieces (lib/apipath) */
 	struct error err;
 	bool secret; /* the answer holds passwords: never stored */
 };
 
 typedef void (*handler_fn)(struct call *c);
 
-enum shape {
-	S_DOMAINS,
-	S_DOMAIN,
-	S_DOMAIN_SUB,
-	S_RELAYS,
-	S_RELAY_ADDRS,
-	S_QUARANTINED, /* domains/{name}/quarantine/{id}/{sub} */
-};
-
 struct route {
 	const char *method;
-	enum shape shape;
-	const char *sub; /* for S_DOMAIN_SUB */
+	enum api_shape shape;
+	const char *sub; /* for API_DOMAIN_SUB */
 	enum token_role need;
 	handler_fn fn;
 };
@@ -131,8 +122,8 @@ static int path_domain(struct call *c)
 		return -1;
 	}
 	log_ctx_set(LOG_F_DOMAIN, c->dn.alabel);
-	if (c->item[0] != '\0')
-		log_ctx_set(LOG_F_QUEUE_ID, c->item);
+	if (c->path.item[0] != '\0')
+		log_ctx_set(LOG_F_QUEUE_ID, c->path.item);
 	return 0;
 }
 
@@ -518,8 +509,8 @@ static void quarantine_act(struct call *c, bool release)
 
 	if (load(c, &d, NULL) < 0)
 		return;
-	if ((o = ops_quarantine(&c->ox, &d.name, c->item, release, &c->err)) ==
-	    NULL) {
+	if ((o = ops_quarantine(&c->ox, &d.name, c->path.item, release,
+				&c->err)) == NULL) {
 		fail(c);
 		return;
 	}
@@ -921,29 +912,29 @@ static void h_relay_addresses(struct call *c)
 }
 
 static const struct route routes[] = {
-	{ "GET", S_DOMAINS, NULL, ROLE_READ, h_list },
-	{ "POST", S_DOMAINS, NULL, ROLE_OPERATOR, h_create },
-	{ "GET", S_DOMAIN, NULL, ROLE_READ, h_get },
-	{ "PATCH", S_DOMAIN, NULL, ROLE_OPERATOR, h_patch },
-	{ "DELETE", S_DOMAIN, NULL, ROLE_ADMIN, h_delete },
-	{ "GET", S_DOMAIN_SUB, "history", ROLE_READ, h_history },
-	{ "GET", S_DOMAIN_SUB, "jobs", ROLE_READ, h_jobs },
-	{ "GET", S_DOMAIN_SUB, "mailboxes", ROLE_READ, h_mailboxes },
-	{ "GET", S_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
-	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
-	{ "GET", S_DOMAIN_SUB, "messages", ROLE_READ, h_messages },
-	{ "GET", S_DOMAIN_SUB, "quarantine", ROLE_READ, h_quarantine },
-	{ "POST", S_QUARANTINED, "release", ROLE_OPERATOR, h_release },
-	{ "POST", S_QUARANTINED, "delete", ROLE_OPERATOR, h_qdelete },
-	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_switch },
-	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_temp_pop3 },
-	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_revert },
-	{ "POST", S_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_extend },
-	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },
-	{ "POST", S_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_probe },
-	{ "GET", S_RELAYS, NULL, ROLE_READ, h_relays },
+	{ "GET", API_DOMAINS, NULL, ROLE_READ, h_list },
+	{ "POST", API_DOMAINS, NULL, ROLE_OPERATOR, h_create },
+	{ "GET", API_DOMAIN, NULL, ROLE_READ, h_get },
+	{ "PATCH", API_DOMAIN, NULL, ROLE_OPERATOR, h_patch },
+	{ "DELETE", API_DOMAIN, NULL, ROLE_ADMIN, h_delete },
+	{ "GET", API_DOMAIN_SUB, "history", ROLE_READ, h_history },
+	{ "GET", API_DOMAIN_SUB, "jobs", ROLE_READ, h_jobs },
+	{ "GET", API_DOMAIN_SUB, "mailboxes", ROLE_READ, h_mailboxes },
+	{ "GET", API_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
+	{ "GET", API_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
+	{ "GET", API_DOMAIN_SUB, "messages", ROLE_READ, h_messages },
+	{ "GET", API_DOMAIN_SUB, "quarantine", ROLE_READ, h_quarantine },
+	{ "POST", API_QUARANTINED, "release", ROLE_OPERATOR, h_release },
+	{ "POST", API_QUARANTINED, "delete", ROLE_OPERATOR, h_qdelete },
+	{ "POST", API_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_switch },
+	{ "POST", API_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_temp_pop3 },
+	{ "POST", API_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_revert },
+	{ "POST", API_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_extend },
+	{ "POST", API_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },
+	{ "POST", API_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_probe },
+	{ "GET", API_RELAYS, NULL, ROLE_READ, h_relays },
 	/* no token: see h_relay_addresses */
-	{ "GET", S_RELAY_ADDRS, NULL, ROLE_READ, h_relay_addresses },
+	{ "GET", API_RELAY_ADDRS, NULL, ROLE_READ, h_relay_addresses },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -951,16 +942,7 @@ static const struct route routes[] = {
 /* The template of a route's path: metrics label, OpenAPI path. */
 static void route_path(const struct route *rt, char *buf, size_t size)
 {
-	static const char *const base[] = {
-		[S_DOMAINS] = "/api/v1/domains",
-		[S_DOMAIN] = "/api/v1/domains/{name}",
-		[S_DOMAIN_SUB] = "/api/v1/domains/{name}/",
-		[S_RELAYS] = "/api/v1/relays",
-		[S_RELAY_ADDRS] = "/api/v1/relays/addresses",
-		[S_QUARANTINED] = "/api/v1/domains/{name}/quarantine/{id}/",
-	};
-
-	(void)snprintf(buf, size, "%s%s", base[rt->shape],
+	(void)snprintf(buf, size, "%s%s", api_path_template(rt->shape),
 		       rt->sub ? rt->sub : "");
 }
 
@@ -971,53 +953,11 @@ bool api_route_at(size_t i, const char **method, char *path, size_t size,
 		return false;
 	*method = routes[i].method;
 	route_path(&routes[i], path, size);
-	/* api_handle() asks no token for S_RELAY_ADDRS */
-	*role = routes[i].shape == S_RELAY_ADDRS
+	/* api_handle() asks no token for API_RELAY_ADDRS */
+	*role = routes[i].shape == API_RELAY_ADDRS
 			? NULL
 			: token_role_names[routes[i].need];
 	return true;
-}
-
-/* Split the path into shape, name and sub; -1 if no shape fits. */
-static int path_shape(const char *path, char *name, size_t nsize,
-		      const char **sub, char *item, size_t isize)
-{
-	const char *rest, *slash;
-	size_t n;
-
-	*sub = NULL;
-	if (strcmp(path, "/api/v1/relays") == 0)
-		return S_RELAYS;
-	if (strcmp(path, "/api/v1/relays/addresses") == 0)
-		return S_RELAY_ADDRS;
-	if (strcmp(path, "/api/v1/domains") == 0)
-		return S_DOMAINS;
-	if (strncmp(path, "/api/v1/domains/", 16) != 0)
-		return -1;
-	rest = path + 16;
-	slash = strchr(rest, '/');
-	n = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (n == 0 || n >= nsize)
-		return -1;
-	memcpy(name, rest, n);
-	name[n] = '\0';
-	if (slash == NULL)
-		return S_DOMAIN;
-	*sub = slash + 1;
-	if (strncmp(*sub, "quarantine/", 11) == 0) {
-		const char *id = *sub + 11, *s2 = strchr(id, '/');
-
-		if (s2 == NULL || s2 == id || (size_t)(s2 - id) >= isize ||
-		    strchr(s2 + 1, '/') != NULL)
-			return -1;
-		memcpy(item, id, (size_t)(s2 - id));
-		item[s2 - id] = '\0';
-		*sub = s2 + 1;
-		return S_QUARANTINED;
-	}
-	if (**sub == '\0' || strchr(*sub, '/') != NULL)
-		return -1;
-	return S_DOMAIN_SUB;
 }
 
 /*
@@ -1279,77 +1219,88 @@ static void run_route(struct call *c, const struct route *rt)
 		probe_give(slot);
 }
 
+/* The route of the request's path and method, or NULL with 404 or
+ * 405 answered. */
+static const struct route *find_route(struct call *c)
+{
+	const struct api_path *p = &c->path;
+	bool path_known = false;
+	size_t i;
+
+	if (api_path_parse(c->q->path, &c->path) < 0) {
+		resp_problem_msg(c->r, 404, NULL, "no such resource");
+		return NULL;
+	}
+	for (i = 0; i < NROUTES; i++) {
+		if (routes[i].shape != p->shape ||
+		    (p->sub != NULL && strcmp(routes[i].sub, p->sub) != 0))
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, c->q->method) == 0 ||
+		    (strcmp(c->q->method, "HEAD") == 0 &&
+		     strcmp(routes[i].method, "GET") == 0))
+			return &routes[i];
+	}
+	if (path_known)
+		resp_problem_msg(c->r, 405, NULL, "method not allowed here");
+	else
+		resp_problem_msg(c->r, 404, NULL, "no such resource");
+	return NULL;
+}
+
+/* The token, the path's domain, the route's role and X-Ticket: 0, or
+ * -1 answered. */
+static int call_admit(struct call *c, const struct route *rt)
+{
+	struct req *q = c->q;
+
+	if (auth_bearer(c->ox.store, &q->w->tokens, q->authorization,
+			(int64_t)time(NULL), &c->who, &c->err) < 0) {
+		fail(c);
+		return -1;
+	}
+	(void)snprintf(q->actor, sizeof(q->actor), "%s", c->who.name);
+	log_ctx_set(LOG_F_ACTOR, c->who.name);
+	if (c->name != NULL && path_domain(c) < 0)
+		return -1;
+	if (auth_require(&c->who, rt->need, &c->err) < 0) {
+		fail(c);
+		return -1;
+	}
+	c->ox.change.actor = c->who.name;
+	c->ox.change.ticket = "";
+	if (q->ticket != NULL) {
+		if (actor_check(q->ticket, "X-Ticket", &c->err) < 0) {
+			resp_problem(c->r, 400, &c->err);
+			return -1;
+		}
+		c->ox.change.ticket = q->ticket;
+		log_ctx_set(LOG_F_TICKET, q->ticket);
+	}
+	return 0;
+}
+
 void api_handle(struct req *q, struct resp *r)
 {
 	struct call c = { .q = q, .r = r, .err = ERROR_INIT };
-	char name[DOMAIN_INPUT_MAX + 1];
 	unsigned char hash[32];
-	const struct route *rt = NULL;
-	bool path_known = false;
-	int shape;
-	size_t i;
+	const struct route *rt;
 
-	shape = path_shape(q->path, name, sizeof(name), &c.sub, c.item,
-			   sizeof(c.item));
-	for (i = 0; shape >= 0 && i < NROUTES; i++) {
-		if (routes[i].shape != (enum shape)shape ||
-		    ((shape == S_DOMAIN_SUB || shape == S_QUARANTINED) &&
-		     strcmp(routes[i].sub, c.sub) != 0))
-			continue;
-		path_known = true;
-		if (strcmp(routes[i].method, q->method) == 0 ||
-		    (strcmp(q->method, "HEAD") == 0 &&
-		     strcmp(routes[i].method, "GET") == 0)) {
-			rt = &routes[i];
-			break;
-		}
-	}
-	if (rt == NULL) {
-		if (path_known) {
-			resp_problem_msg(r, 405, NULL,
-					 "method not allowed here");
-		} else {
-			resp_problem_msg(r, 404, NULL, "no such resource");
-		}
+	if ((rt = find_route(&c)) == NULL)
 		return;
-	}
 	route_path(rt, q->route, sizeof(q->route));
-	c.name = shape == S_DOMAIN || shape == S_DOMAIN_SUB ||
-				 shape == S_QUARANTINED
-			 ? name
-			 : NULL;
+	c.name = c.path.name[0] != '\0' ? c.path.name : NULL;
 	if ((c.ox.store = worker_store(q->w, &c.err)) == NULL) {
 		fail(&c);
 		goto out;
 	}
 	c.ox.conf = q->w->conf;
-	if (shape == S_RELAY_ADDRS) {
+	if (rt->shape == API_RELAY_ADDRS) {
 		rt->fn(&c);
 		goto out;
 	}
-	if (auth_bearer(c.ox.store, &q->w->tokens, q->authorization,
-			(int64_t)time(NULL), &c.who, &c.err) < 0) {
-		fail(&c);
+	if (call_admit(&c, rt) < 0)
 		goto out;
-	}
-	(void)snprintf(q->actor, sizeof(q->actor), "%s", c.who.name);
-	log_ctx_set(LOG_F_ACTOR, c.who.name);
-	if (c.name != NULL && path_domain(&c) < 0)
-		goto out;
-	if (auth_require(&c.who, rt->need, &c.err) < 0) {
-		fail(&c);
-		goto out;
-	}
-	c.ox.change.actor = c.who.name;
-	c.ox.change.ticket = "";
-	if (q->ticket != NULL) {
-		if (actor_check(q->ticket, "X-Ticket", &c.err) < 0) {
-			resp_problem(r, 400, &c.err);
-			goto out;
-		}
-		c.ox.change.ticket = q->ticket;
-		log_ctx_set(LOG_F_TICKET, q->ticket);
-	}
 	if (strcmp(rt->method, "POST") == 0 && q->idem_key != NULL) {
 		if (idem_begin(&c, hash))
 			goto out;
