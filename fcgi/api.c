@@ -169,54 +169,84 @@ static int if_match(struct call *c, bool required, int64_t *v)
 
 /* ---- handlers ----------------------------------------------------- */
 
+/* ?mode=&match=&limit=&after= into *f: 0, or -1 answered (400). */
+static int list_filter(struct call *c, const struct http_form *qs,
+		       struct domain_filter *f)
+{
+	const char *v;
+	size_t k;
+	long limit;
+
+	for (k = 0; k < qs->n; k++)
+		if (parse_enum(qs->v[k].name,
+			       (const char *const[]){ "mode", "match", "limit",
+						      "after", NULL }) < 0 ||
+		    http_form_count(qs, qs->v[k].name) > 1) {
+			resp_problem_msg(c->r, 400, "query",
+					 "query parameters are mode, match, "
+					 "limit and after, each at most once");
+			return -1;
+		}
+	if ((v = http_form_get(qs, "mode")) != NULL &&
+	    (f->mode = parse_enum(v, domain_mode_names)) < 0) {
+		resp_problem_msg(c->r, 400, "mode",
+				 "mode must be pop3, feed or backup");
+		return -1;
+	}
+	f->match = http_form_get(qs, "match");
+	if (f->match != NULL && strlen(f->match) > 253) {
+		resp_problem_msg(c->r, 400, "match", "match is too long");
+		return -1;
+	}
+	if ((v = http_form_get(qs, "limit")) != NULL) {
+		if (parse_long(v, 1, 1000, &limit, "limit", &c->err) < 0) {
+			resp_problem(c->r, 400, &c->err);
+			return -1;
+		}
+		f->limit = limit;
+	}
+	f->after = http_form_get(qs, "after");
+	if (f->after != NULL && strlen(f->after) > DOMAIN_NAME_MAX) {
+		resp_problem_msg(c->r, 400, "after", "after is too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* The Link header to the page after last. */
+static void list_link(struct call *c, const struct domain_filter *f,
+		      const char *last)
+{
+	struct strbuf link = STRBUF_INIT;
+
+	sbuf_addf(&link, "</api/v1/domains?limit=%ld&after=", f->limit);
+	sbuf_addurl(&link, last);
+	if (f->mode >= 0)
+		sbuf_addf(&link, "&mode=%s", domain_mode_names[f->mode]);
+	if (f->match) {
+		sbuf_addstr(&link, "&match=");
+		sbuf_addurl(&link, f->match);
+	}
+	sbuf_addstr(&link, ">; rel=\"next\"");
+	resp_header(c->r, "Link", "%s", link.buf);
+	sbuf_release(&link);
+}
+
 static void h_list(struct call *c)
 {
 	struct domain_filter f = { -1, NULL, NULL, LIST_DEFAULT, NULL, 0 };
 	struct http_form qs = HTTP_FORM_INIT;
 	struct domain_list l = { 0 };
 	struct strbuf *body;
-	const char *v;
 	size_t k;
-	long limit;
 
 	if (http_form_parse(c->q->query, strlen(c->q->query), &qs, &c->err) <
 	    0) {
 		resp_problem(c->r, 400, &c->err);
 		return;
 	}
-	for (k = 0; k < qs.n; k++)
-		if (parse_enum(qs.v[k].name,
-			       (const char *const[]){ "mode", "match", "limit",
-						      "after", NULL }) < 0 ||
-		    http_form_count(&qs, qs.v[k].name) > 1) {
-			resp_problem_msg(c->r, 400, "query",
-					 "query parameters are mode, match, "
-					 "limit and after, each at most once");
-			goto out;
-		}
-	if ((v = http_form_get(&qs, "mode")) != NULL &&
-	    (f.mode = parse_enum(v, domain_mode_names)) < 0) {
-		resp_problem_msg(c->r, 400, "mode",
-				 "mode must be pop3, feed or backup");
+	if (list_filter(c, &qs, &f) < 0)
 		goto out;
-	}
-	f.match = http_form_get(&qs, "match");
-	if (f.match != NULL && strlen(f.match) > 253) {
-		resp_problem_msg(c->r, 400, "match", "match is too long");
-		goto out;
-	}
-	if ((v = http_form_get(&qs, "limit")) != NULL) {
-		if (parse_long(v, 1, 1000, &limit, "limit", &c->err) < 0) {
-			resp_problem(c->r, 400, &c->err);
-			goto out;
-		}
-		f.limit = limit;
-	}
-	f.after = http_form_get(&qs, "after");
-	if (f.after != NULL && strlen(f.after) > DOMAIN_NAME_MAX) {
-		resp_problem_msg(c->r, 400, "after", "after is too long");
-		goto out;
-	}
 	if (c->who.nscope > 0) {
 		f.scope = c->who.scope;
 		f.nscope = c->who.nscope;
@@ -235,21 +265,8 @@ static void h_list(struct call *c)
 	}
 	sbuf_addstr(body, "],\"next\":");
 	if (l.n == (size_t)f.limit && l.n > 0) {
-		struct strbuf link = STRBUF_INIT;
-		const char *last = l.v[l.n - 1].name.alabel;
-
-		domain_json_write_string(body, last);
-		sbuf_addf(&link, "</api/v1/domains?limit=%ld&after=", f.limit);
-		sbuf_addurl(&link, last);
-		if (f.mode >= 0)
-			sbuf_addf(&link, "&mode=%s", domain_mode_names[f.mode]);
-		if (f.match) {
-			sbuf_addstr(&link, "&match=");
-			sbuf_addurl(&link, f.match);
-		}
-		sbuf_addstr(&link, ">; rel=\"next\"");
-		resp_header(c->r, "Link", "%s", link.buf);
-		sbuf_release(&link);
+		domain_json_write_string(body, l.v[l.n - 1].name.alabel);
+		list_link(c, &f, l.v[l.n - 1].name.alabel);
 	} else {
 		sbuf_addstr(body, "null");
 	}
@@ -745,6 +762,22 @@ static int bool_member(struct call *c, const json_t *doc, const char *key,
 	return 0;
 }
 
+/* switch with "dry_run": the plan of req to "to", as the answer's
+ * document; NULL with c->err set. */
+static json_t *dry_plan(struct call *c, const struct domain *d, const char *to,
+			struct sp_req *req)
+{
+	json_t *out;
+
+	req->verb = strcmp(to, "pop3") == 0	? SP_TO_POP3
+		    : strcmp(to, "backup") == 0 ? SP_TO_BACKUP
+						: SP_TO_FEED;
+	if ((out = ops_switch_plan(&c->ox, d->name.alabel, req, &c->err)) ==
+	    NULL)
+		return NULL;
+	return json_pack("{s:s, s:o}", "domain", d->name.alabel, "plan", out);
+}
+
 /*
  * {"to": "feed"|"backup", "dest": "IP[:PORT]", "mailboxes":
  * "forward"|"archive"| "purge", "force": b, "confirm": NAME} or {"to": "pop3",
@@ -783,23 +816,15 @@ static void h_switch(struct call *c)
 	if (dry && to != NULL &&
 	    (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0 ||
 	     strcmp(to, "pop3") == 0)) {
-		struct sp_req req = { .verb = strcmp(to, "pop3") == 0
-						      ? SP_TO_POP3
-					      : strcmp(to, "backup") == 0
-						      ? SP_TO_BACKUP
-						      : SP_TO_FEED,
-				      .dest = dest,
+		struct sp_req req = { .dest = dest,
 				      .fate = fate,
 				      .force = force,
 				      .confirm = confirm,
 				      .nlocals = n,
 				      .catch_all = catch_all };
 
-		if ((out = ops_switch_plan(&c->ox, d.name.alabel, &req,
-					   &c->err)) == NULL)
+		if ((o = dry_plan(c, &d, to, &req)) == NULL)
 			goto bad;
-		o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "plan",
-			      out);
 	} else if (to != NULL &&
 		   (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0) &&
 		   mb == NULL && !catch_all) {
