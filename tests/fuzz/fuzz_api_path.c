@@ -13,6 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *in = fuzz_str(data, size);
 	struct strbuf again = STRBUF_INIT;
 	struct api_path p;
+	const char *tpl, *brace;
 
 	if (api_path_parse(in, &p) == 0) {
 		FUZZ_CHECK(strlen(p.name) <= API_PATH_NAME_MAX);
@@ -29,31 +30,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(*p.sub != '\0' && !strchr(p.sub, '/'));
 		}
 		/* the template with the pieces filled in is the path */
-		sbuf_addstr(&again, api_path_template(p.shape));
+		tpl = api_path_template(p.shape);
 		if (p.name[0] != '\0') {
-			char *brace = strstr(again.buf, "{name}");
-			struct strbuf t = STRBUF_INIT;
-
+			brace = strstr(tpl, "{name}");
 			FUZZ_CHECK(brace != NULL);
-			sbuf_add(&t, again.buf, (size_t)(brace - again.buf));
-			sbuf_addstr(&t, p.name);
-			sbuf_addstr(&t, brace + 6);
-			sbuf_reset(&again);
-			sbuf_addstr(&again, t.buf);
-			sbuf_release(&t);
+			sbuf_add(&again, tpl, (size_t)(brace - tpl));
+			sbuf_addstr(&again, p.name);
+			tpl = brace + 6;
 		}
 		if (p.item[0] != '\0') {
-			char *brace = strstr(again.buf, "{id}");
-			struct strbuf t = STRBUF_INIT;
-
+			brace = strstr(tpl, "{id}");
 			FUZZ_CHECK(brace != NULL);
-			sbuf_add(&t, again.buf, (size_t)(brace - again.buf));
-			sbuf_addstr(&t, p.item);
-			sbuf_addstr(&t, brace + 4);
-			sbuf_reset(&again);
-			sbuf_addstr(&again, t.buf);
-			sbuf_release(&t);
+			sbuf_add(&again, tpl, (size_t)(brace - tpl));
+			sbuf_addstr(&again, p.item);
+			tpl = brace + 4;
 		}
+		sbuf_addstr(&again, tpl);
 		if (p.sub != NULL)
 			sbuf_addstr(&again, p.sub);
 		FUZZ_CHECK(strcmp(again.buf, in) == 0);
