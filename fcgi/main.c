@@ -16,7 +16,7 @@
  * response carries Cache-Control: no-store and X-Request-Id; one access
  * log line per request, client text escaped (to the journal, or to
  * stderr in batches that lose nothing on exit or crash: see "the
- * access log" below).
+ * access log" below and lib/util/alog.h).
  * SIGTERM/SIGINT: stop accepting, finish the requests in flight, exit.
  *
  * Peers: MXFEED_STAFF_USER is trusted because only nginx may connect.
@@ -25,6 +25,7 @@
  * any other is closed unanswered with a warning in the log, whatever
  * the socket's mode (a wrong setup fails closed).  A TCP listener
  * cannot tell its peers apart and needs fcgi.peers = [ "any" ].
+ * The check itself: lib/util/peercred.
  */
 #include <errno.h>
 #include <stddef.h>
