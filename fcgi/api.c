@@ -14,13 +14,13 @@
  * verbs (switch, temp-pop3, revert, extend) check an optional one the
  * same way.  POSTs honour Idempotency-Key.
  */
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "apipath.h"
 #include "domain_json.h"
+#include "idem.h"
 #include "fcgi.h"
 #include "ops.h"
 #include "ops_view.h"
@@ -986,184 +986,79 @@ bool api_route_at(size_t i, const char **method, char *path, size_t size,
 }
 
 /*
- * Idempotency-Key on a POST.  idem_begin() reserves the key before the
- * request runs, so that two requests with one new key run once: the
- * second finds the reservation and hears 409 "in progress" until the
- * first is done, then the first answer.  A replay answers the first
- * answer's status, body and the headers in idem_headers[].  Returns 1
- * when the request is answered here, 0 when it is to run (key held).
- * Keys belong to one token (its id, never its name: a token revoked
- * and re-created under the same name with another scope must not
- * replay the old one's answers), and a replay happens only after the
- * route's scope and role checks have passed.
+ * Idempotency-Key on a POST (lib/idem has the rules).  idem_begin():
+ * 1 when the request is answered here (a bad key, a key of another
+ * request, one in progress, a replay), 0 when it is to run (key held).
+ * A replay happens only after the route's scope and role checks.
  */
-static const char *const idem_headers[] = { "Location", "ETag", NULL };
-
-/* Answer the stored one: status, body and the kept headers. */
-static void idem_replay(struct call *c, int status, const struct strbuf *body,
-			const struct strbuf *headers)
+static void idem_replay(struct call *c, const struct idem_stored *st)
 {
-	json_t *h = json_loads(headers->buf, 0, NULL);
+	json_t *h = idem_stored_headers(st->headers.buf), *v;
 	const char *name;
-	json_t *v;
 
-	c->r->status = status;
-	c->r->ctype =
-		status >= 400 ? "application/problem+json" : "application/json";
+	c->r->status = st->status;
+	c->r->ctype = st->status >= 400 ? "application/problem+json"
+					: "application/json";
 	sbuf_reset(&c->r->body);
-	sbuf_add(&c->r->body, body->buf, body->len);
+	sbuf_add(&c->r->body, st->body.buf, st->body.len);
 	json_object_foreach(h, name, v)
 	{
-		/* only the names we keep; resp_header masks CR/LF */
-		if (parse_enum(name, idem_headers) >= 0 && json_is_string(v))
-			resp_header(c->r, name, "%s", json_string_value(v));
+		/* resp_header masks CR/LF */
+		resp_header(c->r, name, "%s", json_string_value(v));
 	}
 	json_decref(h);
 	resp_header(c->r, "Idempotent-Replayed", "true");
 }
 
-/* The owner of the request's keys: "token#ID". */
-static void idem_owner(const struct call *c, char *buf, size_t size)
+static int idem_begin(struct call *c)
 {
-	(void)snprintf(buf, size, "token#%lld", (long long)c->who.token_id);
-}
+	struct idem_stored st = { 0, STRBUF_INIT, STRBUF_INIT };
+	unsigned char hash[32];
 
-static int idem_begin(struct call *c, unsigned char hash[32])
-{
-	char owner[32];
-	struct strbuf stored = STRBUF_INIT, headers = STRBUF_INIT;
-	struct strbuf in = STRBUF_INIT;
-	const char *key = c->q->idem_key;
-	bool same = false;
-	int status = 0, tries;
-
-	if (!http_idem_key_ok(key)) {
+	if (!http_idem_key_ok(c->q->idem_key)) {
 		resp_problem_msg(c->r, 400, "Idempotency-Key",
 				 "Idempotency-Key must be 1 to 255 printable "
 				 "ASCII characters");
 		return 1;
 	}
-	sbuf_addf(&in, "%s %s\n", c->q->method, c->q->path);
-	sbuf_add(&in, c->q->body.buf, c->q->body.len);
-	SHA256((const unsigned char *)in.buf, in.len, hash);
-	sbuf_release(&in);
-	idem_owner(c, owner, sizeof(owner));
-	/* a reservation may vanish between reserve and get (its request
-	 * ended without an answer to keep): then try to take it again */
-	for (tries = 0; tries < 3; tries++) {
-		switch (ops_idem_reserve(&c->ox, owner, key, hash, &c->err)) {
-		case 1:
-			return 0;
-		case 0:
-			break;
-		default:
-			fail(c);
-			return 1;
-		}
-		sbuf_reset(&stored);
-		sbuf_reset(&headers);
-		switch (ops_idem_get(&c->ox, owner, key, hash, &status, &stored,
-				     &headers, &same, &c->err)) {
-		case LOOKUP_FAIL:
-			fail(c);
-			goto done;
-		case LOOKUP_NOTFOUND:
-			continue;
-		case LOOKUP_FOUND:
-			break;
-		}
-		if (!same)
-			resp_problem_msg(c->r, 422, "Idempotency-Key",
-					 "this Idempotency-Key was used for a "
-					 "different request");
-		else if (status == 0) {
-			resp_problem_msg(c->r, 409, "Idempotency-Key",
-					 "a request with this Idempotency-Key "
-					 "is in progress; retry when it is "
-					 "done to get its answer");
-			resp_header(c->r, "Retry-After", "1");
-		} else
-			idem_replay(c, status, &stored, &headers);
-		goto done;
+	idem_hash(c->q->method, c->q->path, c->q->body.buf, c->q->body.len,
+		  hash);
+	switch (idem_start(&c->ox, c->who.token_id, c->q->idem_key, hash, &st,
+			   &c->err)) {
+	case IDEM_RUN:
+		return 0;
+	case IDEM_FAIL:
+		fail(c);
+		break;
+	case IDEM_OTHER:
+		resp_problem_msg(c->r, 422, "Idempotency-Key",
+				 "this Idempotency-Key was used for a "
+				 "different request");
+		break;
+	case IDEM_BUSY:
+		resp_problem_msg(c->r, 409, "Idempotency-Key",
+				 "a request with this Idempotency-Key "
+				 "is in progress; retry when it is "
+				 "done to get its answer");
+		resp_header(c->r, "Retry-After", "1");
+		break;
+	case IDEM_REPLAY:
+		idem_replay(c, &st);
+		break;
 	}
-	resp_problem_msg(c->r, 409, "Idempotency-Key",
-			 "a request with this Idempotency-Key is in progress; "
-			 "retry when it is done to get its answer");
-	resp_header(c->r, "Retry-After", "1");
-done:
-	sbuf_release(&stored);
-	sbuf_release(&headers);
+	sbuf_release(&st.body);
+	sbuf_release(&st.headers);
 	return 1;
-}
-
-/* The kept headers of the answer, from its "Name: value\r\n" lines. */
-static json_t *answer_headers(const struct resp *r)
-{
-	json_t *o = json_object();
-	const char *p = r->headers.buf;
-
-	while (*p) {
-		const char *eol = strstr(p, "\r\n");
-		const char *colon = strchr(p, ':');
-		size_t n;
-		int i;
-
-		if (eol == NULL)
-			break;
-		if (colon != NULL && colon < eol) {
-			n = (size_t)(colon - p);
-			for (i = 0; idem_headers[i]; i++)
-				if (strlen(idem_headers[i]) == n &&
-				    strncasecmp(p, idem_headers[i], n) == 0) {
-					const char *v = colon + 1;
-
-					while (*v == ' ')
-						v++;
-					json_object_set_new(
-						o, idem_headers[i],
-						json_stringn(
-							v, (size_t)(eol - v)));
-				}
-		}
-		p = eol + 2;
-	}
-	return o;
 }
 
 /* Keep the answer for the reserved key, or give the key up. */
 static void idem_end(struct call *c)
 {
 	struct error e = ERROR_INIT;
-	const char *key = c->q->idem_key;
-	char actor[32];
-	char *hs;
-	json_t *h;
-	int rc;
 
-	/* a replay of an answer with passwords: that it was done, not them
-	 * (they are shown once and never kept) */
-	static const char done[] =
-		"{\"type\":\"about:blank\",\"title\":\"Conflict\","
-		"\"status\":409,\"detail\":\"this request was carried out "
-		"before; the passwords it issued were shown once and are not "
-		"kept (a new one: mailbox passwd)\"}";
-
-	idem_owner(c, actor, sizeof(actor));
-	/* answers that a retry could change are not kept */
-	if (c->r->status >= 500 || c->r->status == 401 || c->r->status == 429 ||
-	    c->r->body.len == 0) {
-		rc = ops_idem_release(&c->ox, actor, key, &e);
-	} else if (c->secret && c->r->status < 300) {
-		rc = ops_idem_put(&c->ox, actor, key, 409, done, "{}", &e);
-	} else {
-		h = answer_headers(c->r);
-		hs = json_dumps(h, JSON_COMPACT);
-		json_decref(h);
-		rc = ops_idem_put(&c->ox, actor, key, c->r->status,
-				  c->r->body.buf, hs ? hs : "{}", &e);
-		free(hs);
-	}
-	if (rc < 0) {
+	if (idem_finish(&c->ox, c->who.token_id, c->q->idem_key, c->r->status,
+			c->r->body.buf, c->r->body.len, c->r->headers.buf,
+			c->secret, &e) < 0) {
 		log_warn("request %s: idempotency key not stored: %s", c->q->id,
 			 error_msg(&e));
 		error_release(&e);
@@ -1308,7 +1203,6 @@ static int call_admit(struct call *c, const struct route *rt)
 void api_handle(struct req *q, struct resp *r)
 {
 	struct call c = { .q = q, .r = r, .err = ERROR_INIT };
-	unsigned char hash[32];
 	const struct route *rt;
 
 	if ((rt = find_route(&c)) == NULL)
@@ -1327,7 +1221,7 @@ void api_handle(struct req *q, struct resp *r)
 	if (call_admit(&c, rt) < 0)
 		goto out;
 	if (strcmp(rt->method, "POST") == 0 && q->idem_key != NULL) {
-		if (idem_begin(&c, hash))
+		if (idem_begin(&c))
 			goto out;
 		run_route(&c, rt);
 		idem_end(&c);
