@@ -14,12 +14,13 @@
  * verbs (switch, temp-pop3, revert, extend) check an optional one the
  * same way.  POSTs honour Idempotency-Key.
  */
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "apipath.h"
 #include "domain_json.h"
+#include "idem.h"
 #include "fcgi.h"
 #include "ops.h"
 #include "ops_view.h"
@@ -39,27 +40,17 @@ struct call {
 	struct ops_ctx ox;
 	const char *name;      /* {name} of the path, or NULL */
 	struct domain_name dn; /* name, as path_domain() parsed it */
-	const char *sub;       /* the part after {name}/, or NULL */
-	char item[24];	       /* S_QUARANTINED: the {id} */
+	struct api_path path;  /* its pieces (lib/apipath) */
 	struct error err;
 	bool secret; /* the answer holds passwords: never stored */
 };
 
 typedef void (*handler_fn)(struct call *c);
 
-enum shape {
-	S_DOMAINS,
-	S_DOMAIN,
-	S_DOMAIN_SUB,
-	S_RELAYS,
-	S_RELAY_ADDRS,
-	S_QUARANTINED, /* domains/{name}/quarantine/{id}/{sub} */
-};
-
 struct route {
 	const char *method;
-	enum shape shape;
-	const char *sub; /* for S_DOMAIN_SUB */
+	enum api_shape shape;
+	const char *sub; /* for API_DOMAIN_SUB */
 	enum token_role need;
 	handler_fn fn;
 };
@@ -131,8 +122,8 @@ static int path_domain(struct call *c)
 		return -1;
 	}
 	log_ctx_set(LOG_F_DOMAIN, c->dn.alabel);
-	if (c->item[0] != '\0')
-		log_ctx_set(LOG_F_QUEUE_ID, c->item);
+	if (c->path.item[0] != '\0')
+		log_ctx_set(LOG_F_QUEUE_ID, c->path.item);
 	return 0;
 }
 
@@ -178,54 +169,84 @@ static int if_match(struct call *c, bool required, int64_t *v)
 
 /* ---- handlers ----------------------------------------------------- */
 
+/* ?mode=&match=&limit=&after= into *f: 0, or -1 answered (400). */
+static int list_filter(struct call *c, const struct http_form *qs,
+		       struct domain_filter *f)
+{
+	const char *v;
+	size_t k;
+	long limit;
+
+	for (k = 0; k < qs->n; k++)
+		if (parse_enum(qs->v[k].name,
+			       (const char *const[]){ "mode", "match", "limit",
+						      "after", NULL }) < 0 ||
+		    http_form_count(qs, qs->v[k].name) > 1) {
+			resp_problem_msg(c->r, 400, "query",
+					 "query parameters are mode, match, "
+					 "limit and after, each at most once");
+			return -1;
+		}
+	if ((v = http_form_get(qs, "mode")) != NULL &&
+	    (f->mode = parse_enum(v, domain_mode_names)) < 0) {
+		resp_problem_msg(c->r, 400, "mode",
+				 "mode must be pop3, feed or backup");
+		return -1;
+	}
+	f->match = http_form_get(qs, "match");
+	if (f->match != NULL && strlen(f->match) > 253) {
+		resp_problem_msg(c->r, 400, "match", "match is too long");
+		return -1;
+	}
+	if ((v = http_form_get(qs, "limit")) != NULL) {
+		if (parse_long(v, 1, 1000, &limit, "limit", &c->err) < 0) {
+			resp_problem(c->r, 400, &c->err);
+			return -1;
+		}
+		f->limit = limit;
+	}
+	f->after = http_form_get(qs, "after");
+	if (f->after != NULL && strlen(f->after) > DOMAIN_NAME_MAX) {
+		resp_problem_msg(c->r, 400, "after", "after is too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* The Link header to the page after last. */
+static void list_link(struct call *c, const struct domain_filter *f,
+		      const char *last)
+{
+	struct strbuf link = STRBUF_INIT;
+
+	sbuf_addf(&link, "</api/v1/domains?limit=%ld&after=", f->limit);
+	sbuf_addurl(&link, last);
+	if (f->mode >= 0)
+		sbuf_addf(&link, "&mode=%s", domain_mode_names[f->mode]);
+	if (f->match) {
+		sbuf_addstr(&link, "&match=");
+		sbuf_addurl(&link, f->match);
+	}
+	sbuf_addstr(&link, ">; rel=\"next\"");
+	resp_header(c->r, "Link", "%s", link.buf);
+	sbuf_release(&link);
+}
+
 static void h_list(struct call *c)
 {
 	struct domain_filter f = { -1, NULL, NULL, LIST_DEFAULT, NULL, 0 };
 	struct http_form qs = HTTP_FORM_INIT;
 	struct domain_list l = { 0 };
 	struct strbuf *body;
-	const char *v;
 	size_t k;
-	long limit;
 
 	if (http_form_parse(c->q->query, strlen(c->q->query), &qs, &c->err) <
 	    0) {
 		resp_problem(c->r, 400, &c->err);
 		return;
 	}
-	for (k = 0; k < qs.n; k++)
-		if (parse_enum(qs.v[k].name,
-			       (const char *const[]){ "mode", "match", "limit",
-						      "after", NULL }) < 0 ||
-		    http_form_count(&qs, qs.v[k].name) > 1) {
-			resp_problem_msg(c->r, 400, "query",
-					 "query parameters are mode, match, "
-					 "limit and after, each at most once");
-			goto out;
-		}
-	if ((v = http_form_get(&qs, "mode")) != NULL &&
-	    (f.mode = parse_enum(v, domain_mode_names)) < 0) {
-		resp_problem_msg(c->r, 400, "mode",
-				 "mode must be pop3, feed or backup");
+	if (list_filter(c, &qs, &f) < 0)
 		goto out;
-	}
-	f.match = http_form_get(&qs, "match");
-	if (f.match != NULL && strlen(f.match) > 253) {
-		resp_problem_msg(c->r, 400, "match", "match is too long");
-		goto out;
-	}
-	if ((v = http_form_get(&qs, "limit")) != NULL) {
-		if (parse_long(v, 1, 1000, &limit, "limit", &c->err) < 0) {
-			resp_problem(c->r, 400, &c->err);
-			goto out;
-		}
-		f.limit = limit;
-	}
-	f.after = http_form_get(&qs, "after");
-	if (f.after != NULL && strlen(f.after) > DOMAIN_NAME_MAX) {
-		resp_problem_msg(c->r, 400, "after", "after is too long");
-		goto out;
-	}
 	if (c->who.nscope > 0) {
 		f.scope = c->who.scope;
 		f.nscope = c->who.nscope;
@@ -244,21 +265,8 @@ static void h_list(struct call *c)
 	}
 	sbuf_addstr(body, "],\"next\":");
 	if (l.n == (size_t)f.limit && l.n > 0) {
-		struct strbuf link = STRBUF_INIT;
-		const char *last = l.v[l.n - 1].name.alabel;
-
-		domain_json_write_string(body, last);
-		sbuf_addf(&link, "</api/v1/domains?limit=%ld&after=", f.limit);
-		sbuf_addurl(&link, last);
-		if (f.mode >= 0)
-			sbuf_addf(&link, "&mode=%s", domain_mode_names[f.mode]);
-		if (f.match) {
-			sbuf_addstr(&link, "&match=");
-			sbuf_addurl(&link, f.match);
-		}
-		sbuf_addstr(&link, ">; rel=\"next\"");
-		resp_header(c->r, "Link", "%s", link.buf);
-		sbuf_release(&link);
+		domain_json_write_string(body, l.v[l.n - 1].name.alabel);
+		list_link(c, &f, l.v[l.n - 1].name.alabel);
 	} else {
 		sbuf_addstr(body, "null");
 	}
@@ -518,8 +526,8 @@ static void quarantine_act(struct call *c, bool release)
 
 	if (load(c, &d, NULL) < 0)
 		return;
-	if ((o = ops_quarantine(&c->ox, &d.name, c->item, release, &c->err)) ==
-	    NULL) {
+	if ((o = ops_quarantine(&c->ox, &d.name, c->path.item, release,
+				&c->err)) == NULL) {
 		fail(c);
 		return;
 	}
@@ -754,6 +762,22 @@ static int bool_member(struct call *c, const json_t *doc, const char *key,
 	return 0;
 }
 
+/* switch with "dry_run": the plan of req to "to", as the answer's
+ * document; NULL with c->err set. */
+static json_t *dry_plan(struct call *c, const struct domain *d, const char *to,
+			struct sp_req *req)
+{
+	json_t *out;
+
+	req->verb = strcmp(to, "pop3") == 0	? SP_TO_POP3
+		    : strcmp(to, "backup") == 0 ? SP_TO_BACKUP
+						: SP_TO_FEED;
+	if ((out = ops_switch_plan(&c->ox, d->name.alabel, req, &c->err)) ==
+	    NULL)
+		return NULL;
+	return json_pack("{s:s, s:o}", "domain", d->name.alabel, "plan", out);
+}
+
 /*
  * {"to": "feed"|"backup", "dest": "IP[:PORT]", "mailboxes":
  * "forward"|"archive"| "purge", "force": b, "confirm": NAME} or {"to": "pop3",
@@ -792,23 +816,15 @@ static void h_switch(struct call *c)
 	if (dry && to != NULL &&
 	    (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0 ||
 	     strcmp(to, "pop3") == 0)) {
-		struct sp_req req = { .verb = strcmp(to, "pop3") == 0
-						      ? SP_TO_POP3
-					      : strcmp(to, "backup") == 0
-						      ? SP_TO_BACKUP
-						      : SP_TO_FEED,
-				      .dest = dest,
+		struct sp_req req = { .dest = dest,
 				      .fate = fate,
 				      .force = force,
 				      .confirm = confirm,
 				      .nlocals = n,
 				      .catch_all = catch_all };
 
-		if ((out = ops_switch_plan(&c->ox, d.name.alabel, &req,
-					   &c->err)) == NULL)
+		if ((o = dry_plan(c, &d, to, &req)) == NULL)
 			goto bad;
-		o = json_pack("{s:s, s:o}", "domain", d.name.alabel, "plan",
-			      out);
 	} else if (to != NULL &&
 		   (strcmp(to, "feed") == 0 || strcmp(to, "backup") == 0) &&
 		   mb == NULL && !catch_all) {
@@ -921,29 +937,29 @@ static void h_relay_addresses(struct call *c)
 }
 
 static const struct route routes[] = {
-	{ "GET", S_DOMAINS, NULL, ROLE_READ, h_list },
-	{ "POST", S_DOMAINS, NULL, ROLE_OPERATOR, h_create },
-	{ "GET", S_DOMAIN, NULL, ROLE_READ, h_get },
-	{ "PATCH", S_DOMAIN, NULL, ROLE_OPERATOR, h_patch },
-	{ "DELETE", S_DOMAIN, NULL, ROLE_ADMIN, h_delete },
-	{ "GET", S_DOMAIN_SUB, "history", ROLE_READ, h_history },
-	{ "GET", S_DOMAIN_SUB, "jobs", ROLE_READ, h_jobs },
-	{ "GET", S_DOMAIN_SUB, "mailboxes", ROLE_READ, h_mailboxes },
-	{ "GET", S_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
-	{ "GET", S_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
-	{ "GET", S_DOMAIN_SUB, "messages", ROLE_READ, h_messages },
-	{ "GET", S_DOMAIN_SUB, "quarantine", ROLE_READ, h_quarantine },
-	{ "POST", S_QUARANTINED, "release", ROLE_OPERATOR, h_release },
-	{ "POST", S_QUARANTINED, "delete", ROLE_OPERATOR, h_qdelete },
-	{ "POST", S_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_switch },
-	{ "POST", S_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_temp_pop3 },
-	{ "POST", S_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_revert },
-	{ "POST", S_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_extend },
-	{ "POST", S_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },
-	{ "POST", S_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_probe },
-	{ "GET", S_RELAYS, NULL, ROLE_READ, h_relays },
+	{ "GET", API_DOMAINS, NULL, ROLE_READ, h_list },
+	{ "POST", API_DOMAINS, NULL, ROLE_OPERATOR, h_create },
+	{ "GET", API_DOMAIN, NULL, ROLE_READ, h_get },
+	{ "PATCH", API_DOMAIN, NULL, ROLE_OPERATOR, h_patch },
+	{ "DELETE", API_DOMAIN, NULL, ROLE_ADMIN, h_delete },
+	{ "GET", API_DOMAIN_SUB, "history", ROLE_READ, h_history },
+	{ "GET", API_DOMAIN_SUB, "jobs", ROLE_READ, h_jobs },
+	{ "GET", API_DOMAIN_SUB, "mailboxes", ROLE_READ, h_mailboxes },
+	{ "GET", API_DOMAIN_SUB, "rules", ROLE_READ, h_rules },
+	{ "GET", API_DOMAIN_SUB, "queue", ROLE_READ, h_queue },
+	{ "GET", API_DOMAIN_SUB, "messages", ROLE_READ, h_messages },
+	{ "GET", API_DOMAIN_SUB, "quarantine", ROLE_READ, h_quarantine },
+	{ "POST", API_QUARANTINED, "release", ROLE_OPERATOR, h_release },
+	{ "POST", API_QUARANTINED, "delete", ROLE_OPERATOR, h_qdelete },
+	{ "POST", API_DOMAIN_SUB, "switch", ROLE_OPERATOR, h_switch },
+	{ "POST", API_DOMAIN_SUB, "temp-pop3", ROLE_OPERATOR, h_temp_pop3 },
+	{ "POST", API_DOMAIN_SUB, "revert", ROLE_OPERATOR, h_revert },
+	{ "POST", API_DOMAIN_SUB, "extend", ROLE_OPERATOR, h_extend },
+	{ "POST", API_DOMAIN_SUB, "flush", ROLE_OPERATOR, h_flush },
+	{ "POST", API_DOMAIN_SUB, "probe", ROLE_OPERATOR, h_probe },
+	{ "GET", API_RELAYS, NULL, ROLE_READ, h_relays },
 	/* no token: see h_relay_addresses */
-	{ "GET", S_RELAY_ADDRS, NULL, ROLE_READ, h_relay_addresses },
+	{ "GET", API_RELAY_ADDRS, NULL, ROLE_READ, h_relay_addresses },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -951,16 +967,7 @@ static const struct route routes[] = {
 /* The template of a route's path: metrics label, OpenAPI path. */
 static void route_path(const struct route *rt, char *buf, size_t size)
 {
-	static const char *const base[] = {
-		[S_DOMAINS] = "/api/v1/domains",
-		[S_DOMAIN] = "/api/v1/domains/{name}",
-		[S_DOMAIN_SUB] = "/api/v1/domains/{name}/",
-		[S_RELAYS] = "/api/v1/relays",
-		[S_RELAY_ADDRS] = "/api/v1/relays/addresses",
-		[S_QUARANTINED] = "/api/v1/domains/{name}/quarantine/{id}/",
-	};
-
-	(void)snprintf(buf, size, "%s%s", base[rt->shape],
+	(void)snprintf(buf, size, "%s%s", api_path_template(rt->shape),
 		       rt->sub ? rt->sub : "");
 }
 
@@ -971,234 +978,87 @@ bool api_route_at(size_t i, const char **method, char *path, size_t size,
 		return false;
 	*method = routes[i].method;
 	route_path(&routes[i], path, size);
-	/* api_handle() asks no token for S_RELAY_ADDRS */
-	*role = routes[i].shape == S_RELAY_ADDRS
+	/* api_handle() asks no token for API_RELAY_ADDRS */
+	*role = routes[i].shape == API_RELAY_ADDRS
 			? NULL
 			: token_role_names[routes[i].need];
 	return true;
 }
 
-/* Split the path into shape, name and sub; -1 if no shape fits. */
-static int path_shape(const char *path, char *name, size_t nsize,
-		      const char **sub, char *item, size_t isize)
-{
-	const char *rest, *slash;
-	size_t n;
-
-	*sub = NULL;
-	if (strcmp(path, "/api/v1/relays") == 0)
-		return S_RELAYS;
-	if (strcmp(path, "/api/v1/relays/addresses") == 0)
-		return S_RELAY_ADDRS;
-	if (strcmp(path, "/api/v1/domains") == 0)
-		return S_DOMAINS;
-	if (strncmp(path, "/api/v1/domains/", 16) != 0)
-		return -1;
-	rest = path + 16;
-	slash = strchr(rest, '/');
-	n = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (n == 0 || n >= nsize)
-		return -1;
-	memcpy(name, rest, n);
-	name[n] = '\0';
-	if (slash == NULL)
-		return S_DOMAIN;
-	*sub = slash + 1;
-	if (strncmp(*sub, "quarantine/", 11) == 0) {
-		const char *id = *sub + 11, *s2 = strchr(id, '/');
-
-		if (s2 == NULL || s2 == id || (size_t)(s2 - id) >= isize ||
-		    strchr(s2 + 1, '/') != NULL)
-			return -1;
-		memcpy(item, id, (size_t)(s2 - id));
-		item[s2 - id] = '\0';
-		*sub = s2 + 1;
-		return S_QUARANTINED;
-	}
-	if (**sub == '\0' || strchr(*sub, '/') != NULL)
-		return -1;
-	return S_DOMAIN_SUB;
-}
-
 /*
- * Idempotency-Key on a POST.  idem_begin() reserves the key before the
- * request runs, so that two requests with one new key run once: the
- * second finds the reservation and hears 409 "in progress" until the
- * first is done, then the first answer.  A replay answers the first
- * answer's status, body and the headers in idem_headers[].  Returns 1
- * when the request is answered here, 0 when it is to run (key held).
- * Keys belong to one token (its id, never its name: a token revoked
- * and re-created under the same name with another scope must not
- * replay the old one's answers), and a replay happens only after the
- * route's scope and role checks have passed.
+ * Idempotency-Key on a POST (lib/idem has the rules).  idem_begin():
+ * 1 when the request is answered here (a bad key, a key of another
+ * request, one in progress, a replay), 0 when it is to run (key held).
+ * A replay happens only after the route's scope and role checks.
  */
-static const char *const idem_headers[] = { "Location", "ETag", NULL };
-
-/* Answer the stored one: status, body and the kept headers. */
-static void idem_replay(struct call *c, int status, const struct strbuf *body,
-			const struct strbuf *headers)
+static void idem_replay(struct call *c, const struct idem_stored *st)
 {
-	json_t *h = json_loads(headers->buf, 0, NULL);
+	json_t *h = idem_stored_headers(st->headers.buf), *v;
 	const char *name;
-	json_t *v;
 
-	c->r->status = status;
-	c->r->ctype =
-		status >= 400 ? "application/problem+json" : "application/json";
+	c->r->status = st->status;
+	c->r->ctype = st->status >= 400 ? "application/problem+json"
+					: "application/json";
 	sbuf_reset(&c->r->body);
-	sbuf_add(&c->r->body, body->buf, body->len);
+	sbuf_add(&c->r->body, st->body.buf, st->body.len);
 	json_object_foreach(h, name, v)
 	{
-		/* only the names we keep; resp_header masks CR/LF */
-		if (parse_enum(name, idem_headers) >= 0 && json_is_string(v))
-			resp_header(c->r, name, "%s", json_string_value(v));
+		/* resp_header masks CR/LF */
+		resp_header(c->r, name, "%s", json_string_value(v));
 	}
 	json_decref(h);
 	resp_header(c->r, "Idempotent-Replayed", "true");
 }
 
-/* The owner of the request's keys: "token#ID". */
-static void idem_owner(const struct call *c, char *buf, size_t size)
+static int idem_begin(struct call *c)
 {
-	(void)snprintf(buf, size, "token#%lld", (long long)c->who.token_id);
-}
+	struct idem_stored st = { 0, STRBUF_INIT, STRBUF_INIT };
+	unsigned char hash[32];
 
-static int idem_begin(struct call *c, unsigned char hash[32])
-{
-	char owner[32];
-	struct strbuf stored = STRBUF_INIT, headers = STRBUF_INIT;
-	struct strbuf in = STRBUF_INIT;
-	const char *key = c->q->idem_key;
-	bool same = false;
-	int status = 0, tries;
-
-	if (!http_idem_key_ok(key)) {
+	if (!http_idem_key_ok(c->q->idem_key)) {
 		resp_problem_msg(c->r, 400, "Idempotency-Key",
 				 "Idempotency-Key must be 1 to 255 printable "
 				 "ASCII characters");
 		return 1;
 	}
-	sbuf_addf(&in, "%s %s\n", c->q->method, c->q->path);
-	sbuf_add(&in, c->q->body.buf, c->q->body.len);
-	SHA256((const unsigned char *)in.buf, in.len, hash);
-	sbuf_release(&in);
-	idem_owner(c, owner, sizeof(owner));
-	/* a reservation may vanish between reserve and get (its request
-	 * ended without an answer to keep): then try to take it again */
-	for (tries = 0; tries < 3; tries++) {
-		switch (ops_idem_reserve(&c->ox, owner, key, hash, &c->err)) {
-		case 1:
-			return 0;
-		case 0:
-			break;
-		default:
-			fail(c);
-			return 1;
-		}
-		sbuf_reset(&stored);
-		sbuf_reset(&headers);
-		switch (ops_idem_get(&c->ox, owner, key, hash, &status, &stored,
-				     &headers, &same, &c->err)) {
-		case LOOKUP_FAIL:
-			fail(c);
-			goto done;
-		case LOOKUP_NOTFOUND:
-			continue;
-		case LOOKUP_FOUND:
-			break;
-		}
-		if (!same)
-			resp_problem_msg(c->r, 422, "Idempotency-Key",
-					 "this Idempotency-Key was used for a "
-					 "different request");
-		else if (status == 0) {
-			resp_problem_msg(c->r, 409, "Idempotency-Key",
-					 "a request with this Idempotency-Key "
-					 "is in progress; retry when it is "
-					 "done to get its answer");
-			resp_header(c->r, "Retry-After", "1");
-		} else
-			idem_replay(c, status, &stored, &headers);
-		goto done;
+	idem_hash(c->q->method, c->q->path, c->q->body.buf, c->q->body.len,
+		  hash);
+	switch (idem_start(&c->ox, c->who.token_id, c->q->idem_key, hash, &st,
+			   &c->err)) {
+	case IDEM_RUN:
+		return 0;
+	case IDEM_FAIL:
+		fail(c);
+		break;
+	case IDEM_OTHER:
+		resp_problem_msg(c->r, 422, "Idempotency-Key",
+				 "this Idempotency-Key was used for a "
+				 "different request");
+		break;
+	case IDEM_BUSY:
+		resp_problem_msg(c->r, 409, "Idempotency-Key",
+				 "a request with this Idempotency-Key "
+				 "is in progress; retry when it is "
+				 "done to get its answer");
+		resp_header(c->r, "Retry-After", "1");
+		break;
+	case IDEM_REPLAY:
+		idem_replay(c, &st);
+		break;
 	}
-	resp_problem_msg(c->r, 409, "Idempotency-Key",
-			 "a request with this Idempotency-Key is in progress; "
-			 "retry when it is done to get its answer");
-	resp_header(c->r, "Retry-After", "1");
-done:
-	sbuf_release(&stored);
-	sbuf_release(&headers);
+	sbuf_release(&st.body);
+	sbuf_release(&st.headers);
 	return 1;
-}
-
-/* The kept headers of the answer, from its "Name: value\r\n" lines. */
-static json_t *answer_headers(const struct resp *r)
-{
-	json_t *o = json_object();
-	const char *p = r->headers.buf;
-
-	while (*p) {
-		const char *eol = strstr(p, "\r\n");
-		const char *colon = strchr(p, ':');
-		size_t n;
-		int i;
-
-		if (eol == NULL)
-			break;
-		if (colon != NULL && colon < eol) {
-			n = (size_t)(colon - p);
-			for (i = 0; idem_headers[i]; i++)
-				if (strlen(idem_headers[i]) == n &&
-				    strncasecmp(p, idem_headers[i], n) == 0) {
-					const char *v = colon + 1;
-
-					while (*v == ' ')
-						v++;
-					json_object_set_new(
-						o, idem_headers[i],
-						json_stringn(
-							v, (size_t)(eol - v)));
-				}
-		}
-		p = eol + 2;
-	}
-	return o;
 }
 
 /* Keep the answer for the reserved key, or give the key up. */
 static void idem_end(struct call *c)
 {
 	struct error e = ERROR_INIT;
-	const char *key = c->q->idem_key;
-	char actor[32];
-	char *hs;
-	json_t *h;
-	int rc;
 
-	/* a replay of an answer with passwords: that it was done, not them
-	 * (they are shown once and never kept) */
-	static const char done[] =
-		"{\"type\":\"about:blank\",\"title\":\"Conflict\","
-		"\"status\":409,\"detail\":\"this request was carried out "
-		"before; the passwords it issued were shown once and are not "
-		"kept (a new one: mailbox passwd)\"}";
-
-	idem_owner(c, actor, sizeof(actor));
-	/* answers that a retry could change are not kept */
-	if (c->r->status >= 500 || c->r->status == 401 || c->r->status == 429 ||
-	    c->r->body.len == 0) {
-		rc = ops_idem_release(&c->ox, actor, key, &e);
-	} else if (c->secret && c->r->status < 300) {
-		rc = ops_idem_put(&c->ox, actor, key, 409, done, "{}", &e);
-	} else {
-		h = answer_headers(c->r);
-		hs = json_dumps(h, JSON_COMPACT);
-		json_decref(h);
-		rc = ops_idem_put(&c->ox, actor, key, c->r->status,
-				  c->r->body.buf, hs ? hs : "{}", &e);
-		free(hs);
-	}
-	if (rc < 0) {
+	if (idem_finish(&c->ox, c->who.token_id, c->q->idem_key, c->r->status,
+			c->r->body.buf, c->r->body.len, c->r->headers.buf,
+			c->secret, &e) < 0) {
 		log_warn("request %s: idempotency key not stored: %s", c->q->id,
 			 error_msg(&e));
 		error_release(&e);
@@ -1279,79 +1139,89 @@ static void run_route(struct call *c, const struct route *rt)
 		probe_give(slot);
 }
 
+/* The route of the request's path and method, or NULL with 404 or
+ * 405 answered. */
+static const struct route *find_route(struct call *c)
+{
+	const struct api_path *p = &c->path;
+	bool path_known = false;
+	size_t i;
+
+	if (api_path_parse(c->q->path, &c->path) < 0) {
+		resp_problem_msg(c->r, 404, NULL, "no such resource");
+		return NULL;
+	}
+	for (i = 0; i < NROUTES; i++) {
+		if (routes[i].shape != p->shape ||
+		    (p->sub != NULL && strcmp(routes[i].sub, p->sub) != 0))
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, c->q->method) == 0 ||
+		    (strcmp(c->q->method, "HEAD") == 0 &&
+		     strcmp(routes[i].method, "GET") == 0))
+			return &routes[i];
+	}
+	if (path_known)
+		resp_problem_msg(c->r, 405, NULL, "method not allowed here");
+	else
+		resp_problem_msg(c->r, 404, NULL, "no such resource");
+	return NULL;
+}
+
+/* The token, the path's domain, the route's role and X-Ticket: 0, or
+ * -1 answered. */
+static int call_admit(struct call *c, const struct route *rt)
+{
+	struct req *q = c->q;
+
+	if (auth_bearer(c->ox.store, &q->w->tokens, q->authorization,
+			(int64_t)time(NULL), &c->who, &c->err) < 0) {
+		fail(c);
+		return -1;
+	}
+	(void)snprintf(q->actor, sizeof(q->actor), "%s", c->who.name);
+	log_ctx_set(LOG_F_ACTOR, c->who.name);
+	if (c->name != NULL && path_domain(c) < 0)
+		return -1;
+	if (auth_require(&c->who, rt->need, &c->err) < 0) {
+		fail(c);
+		return -1;
+	}
+	c->ox.change.actor = c->who.name;
+	c->ox.change.ticket = "";
+	if (q->ticket != NULL) {
+		if (actor_check(q->ticket, "X-Ticket", &c->err) < 0) {
+			resp_problem(c->r, 400, &c->err);
+			return -1;
+		}
+		c->ox.change.ticket = q->ticket;
+		log_ctx_set(LOG_F_TICKET, q->ticket);
+	}
+	return 0;
+}
+
 void api_handle(struct req *q, struct resp *r)
 {
 	struct call c = { .q = q, .r = r, .err = ERROR_INIT };
-	char name[DOMAIN_INPUT_MAX + 1];
-	unsigned char hash[32];
-	const struct route *rt = NULL;
-	bool path_known = false;
-	int shape;
-	size_t i;
+	const struct route *rt;
 
-	shape = path_shape(q->path, name, sizeof(name), &c.sub, c.item,
-			   sizeof(c.item));
-	for (i = 0; shape >= 0 && i < NROUTES; i++) {
-		if (routes[i].shape != (enum shape)shape ||
-		    ((shape == S_DOMAIN_SUB || shape == S_QUARANTINED) &&
-		     strcmp(routes[i].sub, c.sub) != 0))
-			continue;
-		path_known = true;
-		if (strcmp(routes[i].method, q->method) == 0 ||
-		    (strcmp(q->method, "HEAD") == 0 &&
-		     strcmp(routes[i].method, "GET") == 0)) {
-			rt = &routes[i];
-			break;
-		}
-	}
-	if (rt == NULL) {
-		if (path_known) {
-			resp_problem_msg(r, 405, NULL,
-					 "method not allowed here");
-		} else {
-			resp_problem_msg(r, 404, NULL, "no such resource");
-		}
+	if ((rt = find_route(&c)) == NULL)
 		return;
-	}
 	route_path(rt, q->route, sizeof(q->route));
-	c.name = shape == S_DOMAIN || shape == S_DOMAIN_SUB ||
-				 shape == S_QUARANTINED
-			 ? name
-			 : NULL;
+	c.name = c.path.name[0] != '\0' ? c.path.name : NULL;
 	if ((c.ox.store = worker_store(q->w, &c.err)) == NULL) {
 		fail(&c);
 		goto out;
 	}
 	c.ox.conf = q->w->conf;
-	if (shape == S_RELAY_ADDRS) {
+	if (rt->shape == API_RELAY_ADDRS) {
 		rt->fn(&c);
 		goto out;
 	}
-	if (auth_bearer(c.ox.store, &q->w->tokens, q->authorization,
-			(int64_t)time(NULL), &c.who, &c.err) < 0) {
-		fail(&c);
+	if (call_admit(&c, rt) < 0)
 		goto out;
-	}
-	(void)snprintf(q->actor, sizeof(q->actor), "%s", c.who.name);
-	log_ctx_set(LOG_F_ACTOR, c.who.name);
-	if (c.name != NULL && path_domain(&c) < 0)
-		goto out;
-	if (auth_require(&c.who, rt->need, &c.err) < 0) {
-		fail(&c);
-		goto out;
-	}
-	c.ox.change.actor = c.who.name;
-	c.ox.change.ticket = "";
-	if (q->ticket != NULL) {
-		if (actor_check(q->ticket, "X-Ticket", &c.err) < 0) {
-			resp_problem(r, 400, &c.err);
-			goto out;
-		}
-		c.ox.change.ticket = q->ticket;
-		log_ctx_set(LOG_F_TICKET, q->ticket);
-	}
 	if (strcmp(rt->method, "POST") == 0 && q->idem_key != NULL) {
-		if (idem_begin(&c, hash))
+		if (idem_begin(&c))
 			goto out;
 		run_route(&c, rt);
 		idem_end(&c);

@@ -16,7 +16,7 @@
  * response carries Cache-Control: no-store and X-Request-Id; one access
  * log line per request, client text escaped (to the journal, or to
  * stderr in batches that lose nothing on exit or crash: see "the
- * access log" below).
+ * access log" below and lib/util/alog.h).
  * SIGTERM/SIGINT: stop accepting, finish the requests in flight, exit.
  *
  * Peers: MXFEED_STAFF_USER is trusted because only nginx may connect.
@@ -25,18 +25,16 @@
  * any other is closed unanswered with a warning in the log, whatever
  * the socket's mode (a wrong setup fails closed).  A TCP listener
  * cannot tell its peers apart and needs fcgi.peers = [ "any" ].
+ * The check itself: lib/util/peercred.
  */
 #include <errno.h>
 #include <stddef.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <curl/curl.h>
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,77 +50,33 @@
 #include "fcgi.h"
 #include "probegate.h"
 #include "metrics.h"
+#include "util/alog.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/peercred.h"
 
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t stopping;
 static int listen_fd = -1;
 
 /* who may connect besides root and our own uid (fcgi.peers) */
-static struct {
-	bool any;
-	int nuid, ngid;
-	uid_t uid[CONF_DNSBL_MAX];
-	gid_t gid[CONF_DNSBL_MAX];
-} peers;
-
-/* A name or a decimal id: 0 with *id, or -1. */
-static int peer_id(const char *name, bool group, unsigned *id)
-{
-	long v;
-	struct error e = ERROR_INIT;
-
-	if (strspn(name, "0123456789") == strlen(name)) {
-		int rc = parse_long(name, 0, 0x7ffffffeL, &v, "id", &e);
-
-		error_release(&e);
-		*id = (unsigned)v;
-		return rc;
-	}
-	if (group) {
-		const struct group *g = getgrnam(name);
-
-		if (g == NULL)
-			return -1;
-		*id = (unsigned)g->gr_gid;
-	} else {
-		const struct passwd *p = getpwnam(name);
-
-		if (p == NULL)
-			return -1;
-		*id = (unsigned)p->pw_uid;
-	}
-	return 0;
-}
+static struct peercred peers;
+_Static_assert(CONF_DNSBL_MAX <= PEERCRED_MAX, "fcgi.peers fits a peercred");
 
 /* Resolve fcgi.peers (before any thread: getpwnam is not reentrant). */
 static int peers_setup(const struct conf *c, const char *listen_spec)
 {
+	struct error err = ERROR_INIT;
 	int i;
 
-	for (i = 0; i < c->fcgi_peers.n; i++) {
-		const char *v = c->fcgi_peers.v[i];
-		bool group = strncmp(v, "group:", 6) == 0;
-		unsigned id;
-
-		if (strcmp(v, "any") == 0) {
-			peers.any = true;
-			continue;
-		}
-		if (peer_id(strchr(v, ':') + 1, group, &id) < 0) {
-			fprintf(stderr,
-				"mxfeed-fcgi: %s: fcgi.peers: no %s '%s'\n",
-				c->path, group ? "group" : "user",
-				strchr(v, ':') + 1);
+	for (i = 0; i < c->fcgi_peers.n; i++)
+		if (peercred_add(&peers, c->fcgi_peers.v[i], &err) < 0) {
+			fprintf(stderr, "mxfeed-fcgi: %s: fcgi.peers: %s\n",
+				c->path, error_msg(&err));
+			error_release(&err);
 			return -1;
 		}
-		if (group)
-			peers.gid[peers.ngid++] = (gid_t)id;
-		else
-			peers.uid[peers.nuid++] = (uid_t)id;
-	}
 	if (strncmp(listen_spec, "unix:", 5) != 0 && !peers.any) {
 		fprintf(stderr,
 			"mxfeed-fcgi: listen %s: mxfeed-fcgi cannot check who "
@@ -138,30 +92,16 @@ static int peers_setup(const struct conf *c, const char *listen_spec)
 /* Is the peer of this accepted connection one we may serve? */
 static bool peer_allowed(int fd, int worker)
 {
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	int i;
+	char why[160];
 
-	if (peers.any)
+	if (peercred_allowed(&peers, fd, why, sizeof(why)))
 		return true;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
-	    len != sizeof(cr)) {
-		log_warn("worker %d: refused a connection whose peer is "
-			 "unknown: %s",
-			 worker, strerror(errno));
-		return false;
-	}
-	if (cr.uid == 0 || cr.uid == geteuid())
-		return true;
-	for (i = 0; i < peers.nuid; i++)
-		if (cr.uid == peers.uid[i])
-			return true;
-	for (i = 0; i < peers.ngid; i++)
-		if (cr.gid == peers.gid[i])
-			return true;
-	log_warn("worker %d: refused a connection from uid %u gid %u pid %d: "
-		 "not root, not this service's user and not in fcgi.peers",
-		 worker, (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+	if (strncmp(why, "from ", 5) == 0)
+		log_warn("worker %d: refused a connection %s: not root, not "
+			 "this service's user and not in fcgi.peers",
+			 worker, why);
+	else
+		log_warn("worker %d: refused a connection %s", worker, why);
 	return false;
 }
 
@@ -390,150 +330,22 @@ static double ms_since(const struct timespec *t0)
 /*
  * One line per request.  To the journal: an entry each, through
  * log_info() with the request's fields, as every other event.  To
- * stderr (a file, a pipe): the lines gather in the worker's buffer,
- * whole lines only, and go out in one write(2) of at most ALOG_BUF
- * bytes (PIPE_BUF: two workers' lines never interleave in a pipe).
- * The buffer is written
- *   - after a request when no other connection waits to be accepted
- *     (an idle service writes each line before the answer leaves, as
- *     a line at a time did); under load, the lines of several
- *     requests go in one write;
- *   - when the next line would not fit, or its oldest line is
- *     ALOG_MAX_MS old: checked after each request, and every
- *     ALOG_MAX_MS by the main thread, for a worker waiting in accept;
- *   - when a worker ends (SIGTERM/SIGINT: every line is written before
- *     the process exits), and on a fatal signal (SIGSEGV, SIGBUS,
- *     SIGILL, SIGFPE, SIGABRT: the handler writes the whole lines
- *     buffered, then the signal takes its default course).
- * Only SIGKILL (or the machine stopping) can lose lines: at most the
- * last ALOG_MAX_MS of each worker's.  (A crash in the middle of a
- * worker's write may repeat some of its lines; none is lost.)
+ * stderr (a file, a pipe): batched per worker by lib/util/alog, written
+ * after a request when no other connection waits to be accepted (an
+ * idle service writes each line before the answer leaves), under load
+ * the lines of several requests in one write, and nothing lost on
+ * SIGTERM or a crash (see alog.h).
  */
-#define ALOG_BUF    4096
-#define ALOG_MAX_MS 100
 #define ALOG_PREFIX "mxfeed-fcgi: info: " /* as log.c's plain lines */
 #define ALOG_MSG    1023		  /* log.c's LINE_MAX_LEN - 1 */
 
-struct alog {
-	pthread_mutex_t lock;
-	atomic_size_t len; /* whole lines in buf */
-	int64_t since_ms;  /* monotonic, of the oldest line in buf */
-	char buf[ALOG_BUF];
-};
+static bool alog_plain; /* buffered to stderr, not log_info() */
 
-static struct alog *alogs;
-static int nalogs;
-static atomic_int alog_dying; /* a fatal signal's handler is writing */
-static bool alog_plain;	      /* buffered to stderr, not log_info() */
-
-static int64_t mono_ms(void)
+static void access_setup(const struct conf *c, int nworkers)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* write(2) all of buf; async-signal-safe */
-static void write_all(const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(STDERR_FILENO, buf, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return; /* stderr gone or full: as fprintf would */
-		buf += k;
-		n -= (size_t)k;
-	}
-}
-
-/* with a->lock held */
-static void alog_flush_locked(struct alog *a)
-{
-	size_t n = atomic_load(&a->len);
-
-	if (n > 0)
-		write_all(a->buf, n);
-	atomic_store(&a->len, 0);
-}
-
-static void alog_add(struct alog *a, const char *line, size_t n, bool flush)
-{
-	int64_t now = mono_ms();
-	size_t len;
-
-	pthread_mutex_lock(&a->lock);
-	if (atomic_load(&a->len) + n > ALOG_BUF)
-		alog_flush_locked(a);
-	len = atomic_load(&a->len);
-	if (len == 0)
-		a->since_ms = now;
-	if (n > ALOG_BUF) {
-		write_all(line, n); /* cannot be: a line is < 1.1 KiB */
-	} else {
-		memcpy(a->buf + len, line, n);
-		/* the fatal-signal handler reads len: the line is whole */
-		atomic_store(&a->len, len + n);
-		/* a handler that read len before the store above has set
-		 * alog_dying first: then this line is written here (twice,
-		 * at worst), not lost with an answer already sent */
-		if (atomic_load(&alog_dying))
-			write_all(line, n);
-	}
-	if (flush || now - a->since_ms >= ALOG_MAX_MS)
-		alog_flush_locked(a);
-	pthread_mutex_unlock(&a->lock);
-}
-
-/* The main thread's round: lines older than ALOG_MAX_MS; all when
- * all is true. */
-static void alog_tick(bool all)
-{
-	int64_t now = mono_ms();
-	int i;
-
-	for (i = 0; i < nalogs; i++) {
-		struct alog *a = &alogs[i];
-
-		pthread_mutex_lock(&a->lock);
-		if (atomic_load(&a->len) > 0 &&
-		    (all || now - a->since_ms >= ALOG_MAX_MS))
-			alog_flush_locked(a);
-		pthread_mutex_unlock(&a->lock);
-	}
-}
-
-/* SIGSEGV and the like: the whole lines buffered, then the signal's
- * default action (SA_RESETHAND; raise() takes effect on return). */
-static void alog_fatal(int sig)
-{
-	int i;
-
-	atomic_store(&alog_dying, 1); /* before reading any len */
-	for (i = 0; i < nalogs; i++)
-		write_all(alogs[i].buf, atomic_load(&alogs[i].len));
-	(void)raise(sig);
-}
-
-static void alog_setup(const struct conf *c, int nworkers)
-{
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
-	struct sigaction sa;
-	size_t i;
-
 	alog_plain = !log_to_journal() && c->log_level <= LOG_LEVEL_INFO;
-	alogs = xcalloc((size_t)nworkers, sizeof(*alogs));
-	for (i = 0; i < (size_t)nworkers; i++)
-		pthread_mutex_init(&alogs[i].lock, NULL);
-	nalogs = nworkers;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = alog_fatal;
-	sa.sa_flags = (int)SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(fatal) / sizeof(*fatal); i++)
-		(void)sigaction(fatal[i], &sa, NULL);
+	alog_setup(nworkers, STDERR_FILENO);
+	alog_catch_fatal();
 }
 
 /* Is a connection waiting to be accepted? */
@@ -544,39 +356,13 @@ static bool conn_waiting(void)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
-/* v in decimal, as %lu (the access line's numbers, without printf) */
-static void add_num(struct strbuf *sb, unsigned long v)
-{
-	char buf[24], *p = buf + sizeof(buf);
-
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	sbuf_add(sb, p, (size_t)(buf + sizeof(buf) - p));
-}
-
 static void access_log(const struct req *q, const struct resp *r, double ms)
 {
 	struct strbuf m = STRBUF_INIT;
-	long tenths = ms > 0 ? (long)(ms * 10 + 0.5) : 0;
 
-	sbuf_addstr(&m, ALOG_PREFIX "access id=");
-	sbuf_addstr(&m, q->id);
-	sbuf_addstr(&m, " method=");
-	sbuf_addesc(&m, q->method, 16);
-	sbuf_addstr(&m, " path=\"");
-	sbuf_addesc(&m, q->path, 200);
-	sbuf_addstr(&m, "\" status=");
-	add_num(&m, (unsigned long)r->status);
-	sbuf_addstr(&m, " ms=");
-	add_num(&m, (unsigned long)(tenths / 10));
-	sbuf_addch(&m, '.');
-	add_num(&m, (unsigned long)(tenths % 10));
-	sbuf_addstr(&m, " actor=\"");
-	sbuf_addesc(&m, q->actor[0] ? q->actor : "-", 64);
-	sbuf_addstr(&m, "\" bytes=");
-	add_num(&m, r->body.len);
+	sbuf_addstr(&m, ALOG_PREFIX);
+	alog_access_line(&m, q->id, q->method, q->path, r->status, ms, q->actor,
+			 r->body.len);
 	if (!alog_plain) {
 		log_info("%s", m.buf + strlen(ALOG_PREFIX));
 	} else {
@@ -586,7 +372,7 @@ static void access_log(const struct req *q, const struct resp *r, double ms)
 			sbuf_addstr(&m, "...");
 		}
 		sbuf_addch(&m, '\n');
-		alog_add(&alogs[q->w->id], m.buf, m.len, !conn_waiting());
+		alog_add(q->w->id, m.buf, m.len, !conn_waiting());
 	}
 	sbuf_release(&m);
 }
@@ -672,9 +458,7 @@ static void *worker_main(void *arg)
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
-	pthread_mutex_lock(&alogs[w->id].lock);
-	alog_flush_locked(&alogs[w->id]);
-	pthread_mutex_unlock(&alogs[w->id].lock);
+	alog_flush(w->id);
 	auth_cache_release(&w->tokens);
 	store_close(w->store);
 	w->store = NULL;
@@ -862,7 +646,7 @@ int main(int argc, char **argv)
 	/* workers inherit the mask with the stop signals blocked (above) */
 	signal(SIGPIPE, SIG_IGN);
 
-	alog_setup(&conf, (int)nworkers);
+	access_setup(&conf, (int)nworkers);
 	probe_gate_setup((int)nworkers);
 	metrics_http_workers((int)nworkers);
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));

@@ -2,7 +2,7 @@
 # test_access_log.sh - mxfeed-fcgi's access log on standard error: one
 # whole line per request, never lost when the service stops or crashes
 # (issue 15: the lines are buffered per worker and written in batches
-# while more requests wait; see fcgi/main.c).
+# while more requests wait; see fcgi/main.c and lib/util/alog.h).
 #   - an idle service has the line written before the answer is out;
 #   - under load (wrk) every answered request has exactly one line,
 #     none torn or interleaved, once the service has stopped (SIGTERM),

@@ -428,7 +428,7 @@ rm -f "$T"/ik.* "$T"/ikh.* "$T"/iks.*
 # ones if the role were checked first; it must not even learn that the
 # domain exists.
 RS=(-H "Authorization: Bearer $(token t-rscope --role read --domain b.example)")
-routes=$(sed -n 's/^\t{ "\([A-Z]*\)", S_DOMAIN, NULL,.*/\1 -/p; s/^\t{ "\([A-Z]*\)", S_DOMAIN_SUB, "\([a-z0-9-]*\)",.*/\1 \2/p' "$TOP/fcgi/api.c")
+routes=$(sed -n 's/^\t{ "\([A-Z]*\)", API_DOMAIN, NULL,.*/\1 -/p; s/^\t{ "\([A-Z]*\)", API_DOMAIN_SUB, "\([a-z0-9-]*\)",.*/\1 \2/p' "$TOP/fcgi/api.c")
 check "the route table has at least 14 domain routes" test "$(echo "$routes" | wc -l)" -ge 14
 vex=$(sql "SELECT version FROM domains WHERE name='example.com'")
 a0=$(count audit)

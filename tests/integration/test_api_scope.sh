@@ -71,7 +71,7 @@ snapshot() {
 	sql "SELECT count(*) FROM jobs"
 	sql "SELECT count(*) FROM mailboxes"
 }
-routes=$(sed -n 's/^\t{ "\([A-Z]*\)", S_DOMAIN, NULL,.*/\1 -/p; s/^\t{ "\([A-Z]*\)", S_DOMAIN_SUB, "\([a-z0-9-]*\)",.*/\1 \2/p' "$TOP/fcgi/api.c")
+routes=$(sed -n 's/^\t{ "\([A-Z]*\)", API_DOMAIN, NULL,.*/\1 -/p; s/^\t{ "\([A-Z]*\)", API_DOMAIN_SUB, "\([a-z0-9-]*\)",.*/\1 \2/p' "$TOP/fcgi/api.c")
 for want in "POST switch" "POST temp-pop3" "POST revert" "POST extend" "POST flush" "POST probe" "GET jobs" "GET mailboxes" "GET queue" "DELETE -" "PATCH -"; do
 	grep -qx "$want" <<< "$routes" || tap_fail "route $want is not in the route table"
 done

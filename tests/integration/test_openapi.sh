@@ -33,12 +33,12 @@ check "openapi is 3.1.0" jq_out '.openapi == "3.1.0"'
 # Every row of routes[] in fcgi/api.c, read from the source: the
 # document is built from the same table at run time, so this checks the
 # generation, and a route added to the table shows up here on its own.
-declare -A base=([S_DOMAINS]=/api/v1/domains [S_DOMAIN]='/api/v1/domains/{name}'
-	[S_DOMAIN_SUB]='/api/v1/domains/{name}/' [S_RELAYS]=/api/v1/relays
-	[S_RELAY_ADDRS]=/api/v1/relays/addresses
-	[S_QUARANTINED]='/api/v1/domains/{name}/quarantine/{id}/')
+declare -A base=([API_DOMAINS]=/api/v1/domains [API_DOMAIN]='/api/v1/domains/{name}'
+	[API_DOMAIN_SUB]='/api/v1/domains/{name}/' [API_RELAYS]=/api/v1/relays
+	[API_RELAY_ADDRS]=/api/v1/relays/addresses
+	[API_QUARANTINED]='/api/v1/domains/{name}/quarantine/{id}/')
 rows=$(sed -n '/^static const struct route routes\[\] = {/,/^};/p' "$TOP/fcgi/api.c" |
-	sed -n 's/^[[:space:]]*{ "\([A-Z]*\)", \(S_[A-Z_]*\), \(NULL\|"[a-z0-9-]*"\), ROLE_\([A-Z]*\),.*/\1 \2 \3 \4/p')
+	sed -n 's/^[[:space:]]*{ "\([A-Z]*\)", \(API_[A-Z_]*\), \(NULL\|"[a-z0-9-]*"\), ROLE_\([A-Z]*\),.*/\1 \2 \3 \4/p')
 nrows=$(printf '%s\n' "$rows" | grep -c .)
 check "the route table was read ($nrows rows)" test "$nrows" -ge 20
 : > "$T/routes"
@@ -48,7 +48,7 @@ while read -r m shape sub role; do
 	[ "$sub" != NULL ] && p="$p${sub//\"/}"
 	echo "$m $p" >> "$T/routes"
 	want_role=$(echo "$role" | tr 'A-Z' 'a-z')
-	[ "$shape" = S_RELAY_ADDRS ] && want_role=none
+	[ "$shape" = API_RELAY_ADDRS ] && want_role=none
 	got=$(jq -r --arg p "$p" --arg m "${m,,}" \
 		'.paths[$p][$m] | select(.summary != null and .summary != "") | (."x-mxfeed-role" // "none")' "$D")
 	[ "$got" = "$want_role" ] || missing="$missing $m:$p($got)"
