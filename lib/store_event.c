@@ -2,8 +2,10 @@
  * store_event - tracking (message_events) and the quarantine digest
  *
  * Tracking rows arrive from relays as JSON and are inserted by
- * PostgreSQL (jsonb_to_recordset) into daily partitions (sql/008);
- * searches answer JSON built by PostgreSQL.  A digest is claimed per
+ * PostgreSQL (jsonb_to_recordset) into daily partitions (sql/008),
+ * each numbered in the order the relay logged it (seq, sql/015): Postfix
+ * logs to the second, so steps of one second are ordered by seq.
+ * Searches answer JSON built by PostgreSQL.  A digest is claimed per
  * relay, domain and day, so that it is sent once.
  */
 #include "store_event.h"
@@ -38,10 +40,12 @@ static const char sql_events_add[] =
 	" recipient, domain, client, helo, verdict, code, reply, destination)"
 	" SELECT to_timestamp(x.at), $1, x.queue_id, x.message_id, x.sender,"
 	" x.recipient, x.domain, x.client, x.helo, x.verdict, x.code, x.reply,"
-	" x.destination FROM jsonb_to_recordset($2::jsonb) AS x(at bigint,"
-	" queue_id text, message_id text, sender text, recipient text,"
-	" domain text, client text, helo text, verdict text, code text,"
-	" reply text, destination text)";
+	" x.destination FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS"
+	" (at bigint, queue_id text, message_id text, sender text,"
+	" recipient text, domain text, client text, helo text, verdict text,"
+	" code text, reply text, destination text)) WITH ORDINALITY AS x(at,"
+	" queue_id, message_id, sender, recipient, domain, client, helo,"
+	" verdict, code, reply, destination, n) ORDER BY x.n";
 
 int store_events_add(struct store *s, const char *relay, const json_t *rows,
 		     struct error *err)
@@ -60,7 +64,7 @@ static const char sql_events_find[] =
 	" AND ($2::text IS NULL OR lower(recipient) = $2 OR lower(sender) = $2)"
 	" AND ($3::text IS NULL OR message_id = $3)"
 	" AND ($5::text[] IS NULL OR domain = ANY($5::text[]))"
-	" ORDER BY at DESC LIMIT 20000),"
+	" ORDER BY at DESC, seq DESC LIMIT 20000),"
 	" q AS (SELECT DISTINCT relay, queue_id FROM hit"
 	"  WHERE queue_id IS NOT NULL),"
 	" r AS (SELECT * FROM hit WHERE queue_id IS NULL UNION ALL"
@@ -71,7 +75,7 @@ static const char sql_events_find[] =
 	" 'queue_id', queue_id, 'message_id', message_id, 'sender', sender,"
 	" 'recipient', recipient, 'domain', domain, 'client', client,"
 	" 'helo', helo, 'verdict', verdict, 'code', code, 'reply', reply,"
-	" 'destination', destination) ORDER BY at), '[]')::text FROM r";
+	" 'destination', destination) ORDER BY at, seq), '[]')::text FROM r";
 
 json_t *store_events_find(struct store *s, const char *domain,
 			  const char *address, const char *message_id,
@@ -106,10 +110,12 @@ static const char sql_events_recent[] =
 	"SELECT coalesce(json_agg(json_build_object('at', mx_utc(at),"
 	" 'relay', relay, 'queue_id', queue_id, 'message_id', message_id,"
 	" 'sender', sender, 'recipient', recipient, 'client', client,"
-	" 'verdict', verdict, 'code', code, 'reply', reply) ORDER BY at DESC),"
+	" 'verdict', verdict, 'code', code, 'reply', reply)"
+	" ORDER BY at DESC, seq DESC),"
 	" '[]')::text FROM (SELECT * FROM message_events"
 	" WHERE domain = $1 AND at >= to_timestamp($2)"
-	" AND verdict = ANY($3::text[]) ORDER BY at DESC LIMIT $4) e";
+	" AND verdict = ANY($3::text[])"
+	" ORDER BY at DESC, seq DESC LIMIT $4) e";
 
 json_t *store_events_recent(struct store *s, const char *domain,
 			    const char *verdicts, int64_t since, long limit,

@@ -159,6 +159,24 @@ static void step(struct track *t, const struct mlog_line *l, json_t *rows)
 		json_object_set(r, "at", json_object_get(o, "at"));
 		break;
 	case ML_REJECT:
+		/* a held message was accepted (250) before it was held;
+		 * qmgr logs its from= only once it is released, and that
+		 * step belongs before the hold, in the log's order */
+		if (o != NULL && strcmp(l->verdict, "quarantined") == 0 &&
+		    json_object_get(o, "sender") == NULL) {
+			json_t *a =
+				json_pack("{s:O, s:s, s:s}", "at",
+					  json_object_get(o, "at"), "verdict",
+					  "accepted", "queue_id", l->queue_id);
+
+			json_object_set_new(o, "sender", jstr(l->sender));
+			copy_field(a, o, "sender");
+			copy_field(a, o, "message_id");
+			copy_field(a, o, "client");
+			json_array_append_new(rows, a);
+		}
+		r = row_of(l, l->verdict);
+		break;
 	case ML_DELIVERY:
 	case ML_EXPIRED:
 	case ML_RELEASED:
