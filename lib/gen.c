@@ -146,7 +146,10 @@ int map_line_add(struct strbuf *out, const char *key, const char *value,
 				 "map value for %s is empty or holds a "
 				 "control byte",
 				 key);
-	sbuf_addf(out, "%s %s\n", key, value);
+	sbuf_addstr(out, key);
+	sbuf_addch(out, ' ');
+	sbuf_addstr(out, value);
+	sbuf_addch(out, '\n');
 	return 0;
 }
 
@@ -172,7 +175,10 @@ int policy_line_add(struct strbuf *out, const char *const *fields, size_t n,
 /* "[IP]:PORT" of a destination, as a Postfix SMTP next hop. */
 static void nexthop(struct strbuf *sb, const struct dest *d)
 {
-	sbuf_addf(sb, "[%s]:%u", d->ip.text, (unsigned)d->port);
+	sbuf_addch(sb, '[');
+	sbuf_addstr(sb, d->ip.text);
+	sbuf_addstr(sb, "]:");
+	sbuf_addint(sb, d->port);
 }
 
 /* One domain's row of a snapshot file. */
@@ -197,17 +203,18 @@ static int snap_domain(struct strbuf *out, struct gen_file *gf,
 			sbuf_addstr(&v[i], domain_mode_names[d->mode]);
 			break;
 		case GC_MAX_BYTES:
-			sbuf_addf(&v[i], "%lld",
-				  (long long)d->max_message_mb * 1024 * 1024);
+			sbuf_addint(&v[i],
+				    (long long)d->max_message_mb * 1024 * 1024);
 			break;
 		case GC_IPS:
 			/* the addresses that may ask for the queue (ETRN) */
 			if (!d->has_dest)
 				break;
 			sbuf_addstr(&v[i], d->dest.ip.text);
-			for (k = 0; k < d->nfallbacks; k++)
-				sbuf_addf(&v[i], ",%s",
-					  d->fallbacks[k].ip.text);
+			for (k = 0; k < d->nfallbacks; k++) {
+				sbuf_addch(&v[i], ',');
+				sbuf_addstr(&v[i], d->fallbacks[k].ip.text);
+			}
 			break;
 		}
 		vals[i] = v[i].buf;
@@ -258,7 +265,8 @@ int gen_domain(struct gen *g, const struct domain *d, struct error *err)
 	if (map_line_add(&g->relay_domains, d->name.alabel, "OK", err) < 0)
 		return -1;
 	if (d->mode == MODE_POP3 || d->temp_pop3) {
-		sbuf_addf(&tr, "lmtp:%s", g->conf->mailbox_lmtp);
+		sbuf_addstr(&tr, "lmtp:");
+		sbuf_addstr(&tr, g->conf->mailbox_lmtp);
 	} else if (d->has_dest) {
 		sbuf_addstr(&tr, "smtp:");
 		nexthop(&tr, &d->dest);

@@ -14,7 +14,6 @@
 #include "model.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,8 +341,7 @@ int domain_field_set(struct domain *d, const struct field *f, const char *v,
 int domain_field_load(struct domain *d, const struct field *f, const char *v,
 		      struct error *err)
 {
-	long long n;
-	char *end;
+	int64_t n;
 	int rc;
 
 	switch (f->type) {
@@ -356,12 +354,10 @@ int domain_field_load(struct domain *d, const struct field *f, const char *v,
 		break;
 	case FT_TIME:
 		/* a past time is fine in a row: only input must be ahead */
-		errno = 0;
-		n = strtoll(v, &end, 10);
-		if (errno != 0 || end == v || *end != '\0' || n < 0)
+		if (!parse_i64(v, &n) || n < 0)
 			return error_set(err, ERR_INTERNAL, f->path,
 					 "stored %s is not a time", f->path);
-		*(int64_t *)member(d, f) = (int64_t)n;
+		*(int64_t *)member(d, f) = n;
 		rc = 0;
 		break;
 	case FT_CUSTOM:
@@ -388,7 +384,7 @@ void domain_field_text(const struct domain *d, const struct field *f,
 				    domain_field_bool(d, f) ? "on" : "off");
 		return;
 	case FT_INT:
-		sbuf_addf(out, "%ld", domain_field_int(d, f));
+		sbuf_addint(out, domain_field_int(d, f));
 		return;
 	case FT_ENUM:
 	case FT_TEXT:
@@ -403,7 +399,7 @@ void domain_field_text(const struct domain *d, const struct field *f,
 	case FT_TIME:
 		t = domain_field_time(d, f);
 		if (style == FIELD_TEXT_SNAP) {
-			sbuf_addf(out, "%lld", (long long)t);
+			sbuf_addint(out, t);
 		} else if (t == 0) {
 			sbuf_addstr(out, "none");
 		} else {

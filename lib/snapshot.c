@@ -41,8 +41,11 @@ int snap_row(struct strbuf *out, const struct snap_schema *s,
 	if (s->kind == NULL && s->n > 0 && values[0][0] == '#')
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "snapshot row starts with '#'");
-	if (s->kind != NULL)
-		sbuf_addf(out, "%s%s", s->kind, s->n ? "\t" : "");
+	if (s->kind != NULL) {
+		sbuf_addstr(out, s->kind);
+		if (s->n > 0)
+			sbuf_addch(out, '\t');
+	}
 	for (i = 0; i < s->n; i++) {
 		sbuf_addstr(out, values[i]);
 		sbuf_addch(out, i + 1 < s->n ? '\t' : '\n');

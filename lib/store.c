@@ -411,8 +411,9 @@ json_t *store_json_query(struct store *s, const char *sql,
 
 /* One COPY text-format line split into cells in place: tabs separate,
  * "\N" is NULL (given as ""), backslash escapes are decoded (a decoded
- * cell is never longer than its text).  The number of cells, or -1 when
- * there are more than max. */
+ * cell is never longer than its text).  line[len] must be '\0', as
+ * PQgetCopyData leaves it.  The number of cells, or -1 when there are
+ * more than max. */
 static int copy_split(char *line, size_t len, const char **cells, int max)
 {
 	char *r = line, *w = line, *end = line + len;
@@ -422,8 +423,20 @@ static int copy_split(char *line, size_t len, const char **cells, int max)
 		end--;
 	cells[n++] = w;
 	while (r < end) {
-		char c = *r++;
+		/* the plain bytes up to the next tab or escape at once; the
+		 * NUL libpq ends the line with stops strcspn at the latest */
+		size_t run = strcspn(r, "\t\\");
+		char c;
 
+		if (run > (size_t)(end - r))
+			run = (size_t)(end - r);
+		if (w != r)
+			memmove(w, r, run);
+		w += run;
+		r += run;
+		if (r == end)
+			break;
+		c = *r++;
 		if (c == '\t') {
 			*w++ = '\0';
 			if (n == max)

@@ -135,15 +135,7 @@ static inline void p_release(struct params *p)
 
 static inline bool str_i64(const char *v, int64_t *out)
 {
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0')
-		return false;
-	*out = n;
-	return true;
+	return parse_i64(v, out);
 }
 
 static inline bool get_i64(const PGresult *res, int row, int col, int64_t *out)

@@ -6,7 +6,7 @@
  */
 #include "parse.h"
 
-#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +35,33 @@ int parse_bool(const char *in, bool *out, const char *field, struct error *err)
 	return 0;
 }
 
+bool parse_i64(const char *s, int64_t *out)
+{
+	bool neg = *s == '-';
+	/* the largest magnitude: 2^63 - 1, or 2^63 with a '-' */
+	uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	uint64_t v = 0;
+	const char *p = s + neg;
+
+	if (*p == '\0')
+		return false;
+	for (; *p != '\0'; p++) {
+		unsigned d = (unsigned)(unsigned char)*p - '0';
+
+		if (d > 9 || v > (lim - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	/* -(2^63) without overflowing on the way */
+	*out = !neg ? (int64_t)v : v == 0 ? 0 : -(int64_t)(v - 1) - 1;
+	return true;
+}
+
 int parse_long(const char *in, long min, long max, long *out, const char *field,
 	       struct error *err)
 {
 	const char *p = in;
-	char *end;
-	long v;
+	int64_t v;
 
 	if (p == NULL || *p == '\0')
 		goto bad;
@@ -49,13 +70,9 @@ int parse_long(const char *in, long min, long max, long *out, const char *field,
 	/* one spelling per number: no leading zero, no "-0" */
 	if (*p < '0' || *p > '9' || (p[0] == '0' && (p[1] != '\0' || p != in)))
 		goto bad;
-	if (strspn(p, "0123456789") != strlen(p))
+	if (!parse_i64(in, &v) || v < min || v > max)
 		goto bad;
-	errno = 0;
-	v = strtol(in, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		goto bad;
-	*out = v;
+	*out = (long)v;
 	return 0;
 bad:
 	return error_set(err, ERR_INVALID, field,
@@ -63,11 +80,26 @@ bad:
 			 min, max);
 }
 
+/* Whether the 8 bytes at p are all printable ASCII (0x20-0x7e): one
+ * word at a time (Hacker's Delight's "has a byte less than n" and
+ * "more than n"), as every name and number the generators check is. */
+static bool ascii8_printable(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return ((((w - ones * 0x20) & ~w) | (w + ones) | w) & high) == 0;
+}
+
 bool utf8_printable(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
+	while (len - i >= 8 && ascii8_printable(p + i))
+		i += 8;
 	while (i < len) {
 		unsigned char c = p[i];
 		size_t n, k;

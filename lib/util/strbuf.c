@@ -149,6 +149,23 @@ void sbuf_addch(struct strbuf *sb, char c)
 	sbuf_add(sb, &c, 1);
 }
 
+void sbuf_addint(struct strbuf *sb, long long v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	/* the magnitude as unsigned: LLONG_MIN has no positive twin */
+	unsigned long long u =
+		v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		d[--i] = '-';
+	sbuf_add(sb, d + i, sizeof(d) - i);
+}
+
 void sbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
 	char small[256];

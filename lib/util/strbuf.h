@@ -41,6 +41,9 @@ void sbuf_reset(struct strbuf *sb);
 void sbuf_add(struct strbuf *sb, const void *data, size_t len);
 void sbuf_addstr(struct strbuf *sb, const char *s);
 void sbuf_addch(struct strbuf *sb, char c);
+/* Append v in decimal, as "%lld" would, without the printf machinery
+ * (the generators write millions of numbers). */
+void sbuf_addint(struct strbuf *sb, long long v);
 void sbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)

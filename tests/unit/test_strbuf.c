@@ -1,6 +1,7 @@
 /*
  * test_strbuf - sbuf_addesc(), the escaping of client text for logs,
- * against a byte-at-a-time reference of its documented spelling
+ * against a byte-at-a-time reference of its documented spelling;
+ * sbuf_addint() against printf's "%lld"
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,11 +97,52 @@ static void random_text(void **state)
 	}
 }
 
+/* v through sbuf_addint, after some text, is what "%lld" writes */
+static void int_is_printf(long long v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char want[40];
+
+	sbuf_addstr(&sb, "x=");
+	sbuf_addint(&sb, v);
+	(void)snprintf(want, sizeof(want), "x=%lld", v);
+	assert_string_equal(sb.buf, want);
+	assert_int_equal(sb.len, strlen(want));
+	sbuf_release(&sb);
+}
+
+static void integers(void **state)
+{
+	static const long long fixed_v[] = {
+		0,	   1,	       -1,
+		9,	   10,	       -10,
+		99,	   100,	       1048576,
+		52428800,  2147483647, -2147483648LL,
+		LLONG_MAX, LLONG_MIN,  LLONG_MIN + 1,
+	};
+	uint64_t x = 88172645463325252ULL;
+	long long v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixed_v) / sizeof(fixed_v[0]); i++)
+		int_is_printf(fixed_v[i]);
+	for (i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* every magnitude up to LLONG_MAX, both signs */
+		v = (long long)((x >> (x % 64)) >> 1);
+		int_is_printf(x & 1 ? -v : v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fixed),
 		cmocka_unit_test(random_text),
+		cmocka_unit_test(integers),
 	};
 
 	return cmocka_run_group_tests_name("strbuf", tests, NULL, NULL);
