@@ -442,6 +442,10 @@ static int activate(const struct conf *conf, const char *gens,
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "cannot rename %s: %s", tmpdir,
 				 strerror(errno));
+	/* the generation's name on disk before the link to it (a crash
+	 * must not leave "current" naming nothing) */
+	if (atomic_sync_dir(gens, err) < 0)
+		return -1;
 	(void)snprintf(target, sizeof(target), "generations/%s", name);
 	if (swap_current(conf, target, err) < 0)
 		return -1;
