@@ -203,78 +203,71 @@ static int split_hostport(const char *in, char *host, size_t hn, char *port,
 	return 0;
 }
 
-/* The mailbox host's Dovecot: dovecot.conf and its SQL user database. */
-static int write_dovecot(const char *dir, const struct conf *conf,
+/* What dovecot.conf.in and dovecot-sql.conf.ext.in take besides the
+ * site config: paths, ports, the mail group, the doveadm listener. */
+struct dovecot_words {
+	char run[PATH_MAX], st[PATH_MAX], log[PATH_MAX], sql[PATH_MAX],
+		pop3[16], imap[16], lmtp[16], group[64], dvconf[PATH_MAX],
+		dvaddr[128], dvport[16], dvtls[PATH_MAX], acl[PATH_MAX];
+};
+
+/* The mail user's primary group ("nogroup" for nobody). */
+static int mail_group(const struct conf *conf, char *group, size_t size,
+		      struct error *err)
+{
+	struct passwd *pw = getpwnam(conf->mailbox_user);
+	struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
+
+	if (gr == NULL || strlcpy_checked(group, gr->gr_name, size) < 0)
+		return error_set(err, ERR_INTERNAL, "mailbox.user",
+				 "mailbox.user: no such user or group");
+	return 0;
+}
+
+/* The paths of w: Dovecot's run, state and log files under the state
+ * directory; its generated files by the name they have once current,
+ * as dovecot.conf is read from there. */
+static int dovecot_paths(const struct conf *conf, struct dovecot_words *w,
 			 struct error *err)
 {
-	char sub[PATH_MAX], run[PATH_MAX], st[PATH_MAX], log[PATH_MAX],
-		sql[PATH_MAX], pop3[16], imap[16], lmtp[16], group[64],
-		dvconf[PATH_MAX], dvaddr[128], dvport[16], dvtls[PATH_MAX],
-		acl[PATH_MAX], key[DOVEADM_KEY_LEN + 1];
-	const struct gen_var vars[] = {
-		{ "RUN", run },
-		{ "DSTATE", st },
-		{ "LOG", log },
-		{ "LISTEN", conf->mailbox_listen },
-		{ "MAILUSER", conf->mailbox_user },
-		{ "MAILGROUP", group },
-		{ "SQLCONF", sql },
-		{ "POP3", pop3 },
-		{ "IMAP", imap },
-		{ "LMTP", lmtp },
-		{ "MAILDIR", conf->mailbox_maildir },
-		{ "CONNINFO", conf->db_conninfo },
-		{ "DOVEADMCONF", dvconf },
-		{ "DOVEADM_ADDR", dvaddr },
-		{ "DOVEADM_PORT", dvport },
-		{ "DOVETLSCONF", dvtls },
-		{ "ACLFILE", acl },
-		{ "LMTP_LISTEN", conf->mailbox_lmtp_listen },
-		{ "LOCALCONF", conf->mailbox_local_conf },
-	};
-	size_t nv = sizeof(vars) / sizeof(vars[0]);
 	char cur[PATH_MAX];
 
-	{
-		/* the mail user's primary group ("nogroup" for nobody) */
-		struct passwd *pw = getpwnam(conf->mailbox_user);
-		struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
-
-		if (gr == NULL ||
-		    strlcpy_checked(group, gr->gr_name, sizeof(group)) < 0)
-			return error_set(err, ERR_INTERNAL, "mailbox.user",
-					 "mailbox.user: no such user or group");
-	}
-	if (relay_path_of(sub, dir, "dovecot", err) < 0 || mkdir(sub, 0755) < 0)
-		return error_set(err, ERR_INTERNAL, NULL,
-				 "cannot create %s/dovecot: %s", dir,
-				 strerror(errno));
 	if (relay_path_of(cur, conf->state_dir, "current/dovecot", err) < 0 ||
-	    relay_path_of(run, conf->state_dir, "dovecot-run", err) < 0 ||
-	    relay_path_of(st, conf->state_dir, "dovecot-state", err) < 0 ||
-	    relay_path_of(log, conf->state_dir, "dovecot.log", err) < 0 ||
-	    relay_path_of(sql, cur, "dovecot-sql.conf.ext", err) < 0 ||
-	    relay_path_of(dvconf, cur, "doveadm.conf.ext", err) < 0 ||
-	    relay_path_of(dvtls, cur, "tls.conf.ext", err) < 0 ||
-	    relay_path_of(acl, cur, "dovecot-acl", err) < 0 ||
-	    doveadm_key(conf, true, key, err) < 0 ||
-	    split_hostport(conf->mailbox_doveadm, dvaddr, sizeof(dvaddr),
-			   dvport, sizeof(dvport), err) < 0)
+	    relay_path_of(w->run, conf->state_dir, "dovecot-run", err) < 0 ||
+	    relay_path_of(w->st, conf->state_dir, "dovecot-state", err) < 0 ||
+	    relay_path_of(w->log, conf->state_dir, "dovecot.log", err) < 0 ||
+	    relay_path_of(w->sql, cur, "dovecot-sql.conf.ext", err) < 0 ||
+	    relay_path_of(w->dvconf, cur, "doveadm.conf.ext", err) < 0 ||
+	    relay_path_of(w->dvtls, cur, "tls.conf.ext", err) < 0 ||
+	    relay_path_of(w->acl, cur, "dovecot-acl", err) < 0)
 		return -1;
-	(void)snprintf(pop3, sizeof(pop3), "%d", conf->mailbox_pop3_port);
-	(void)snprintf(imap, sizeof(imap), "%d", conf->mailbox_imap_port);
-	(void)snprintf(lmtp, sizeof(lmtp), "%d", conf->mailbox_lmtp_port);
-	{
-		struct strbuf tc = STRBUF_INIT;
-		int rc = gen_dovecot_tls(conf, &tc, err);
+	return 0;
+}
 
-		if (rc == 0)
-			rc = relay_write_file(sub, "tls.conf.ext", tc.buf,
-					      tc.len, err);
-		sbuf_release(&tc);
-		if (rc < 0)
-			return -1;
-	}
+/* The ports of w, as the templates take them. */
+static void dovecot_ports(const struct conf *conf, struct dovecot_words *w)
+{
+	(void)snprintf(w->pop3, sizeof(w->pop3), "%d", conf->mailbox_pop3_port);
+	(void)snprintf(w->imap, sizeof(w->imap), "%d", conf->mailbox_imap_port);
+	(void)snprintf(w->lmtp, sizeof(w->lmtp), "%d", conf->mailbox_lmtp_port);
+}
+
+/* dovecot/tls.conf.ext (gen_dovecot_tls) into sub */
+static int write_dovecot_tls(const char *sub, const struct conf *conf,
+			     struct error *err)
+{
+	struct strbuf tc = STRBUF_INIT;
+	int rc = gen_dovecot_tls(conf, &tc, err);
+
+	if (rc == 0)
+		rc = relay_write_file(sub, "tls.conf.ext", tc.buf, tc.len, err);
+	sbuf_release(&tc);
+	return rc;
+}
+
+/* dovecot/dovecot-acl into sub */
+static int write_dovecot_acl(const char *sub, struct error *err)
+{
 	/* the owner's rights on every mailbox: no "i" (insert: APPEND,
 	 * COPY, MOVE), so only LMTP ("p") puts mail in (dovecot.conf.in);
 	 * but Trash takes what webmail deletes: a revert never forwards
@@ -282,29 +275,89 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	static const char acl_rules[] = "* owner lrwstep\n"
 					"Trash owner lrwstipek\n";
 
-	if (relay_write_file(sub, "dovecot-acl", acl_rules,
-			     sizeof(acl_rules) - 1, err) < 0 ||
-	    write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
+	return relay_write_file(sub, "dovecot-acl", acl_rules,
+				sizeof(acl_rules) - 1, err);
+}
+
+/* dovecot.conf and dovecot-sql.conf.ext of dir from the templates */
+static int write_dovecot_templates(const char *dir, const struct conf *conf,
+				   const struct dovecot_words *w,
+				   struct error *err)
+{
+	const struct gen_var vars[] = {
+		{ "RUN", w->run },
+		{ "DSTATE", w->st },
+		{ "LOG", w->log },
+		{ "LISTEN", conf->mailbox_listen },
+		{ "MAILUSER", conf->mailbox_user },
+		{ "MAILGROUP", w->group },
+		{ "SQLCONF", w->sql },
+		{ "POP3", w->pop3 },
+		{ "IMAP", w->imap },
+		{ "LMTP", w->lmtp },
+		{ "MAILDIR", conf->mailbox_maildir },
+		{ "CONNINFO", conf->db_conninfo },
+		{ "DOVEADMCONF", w->dvconf },
+		{ "DOVEADM_ADDR", w->dvaddr },
+		{ "DOVEADM_PORT", w->dvport },
+		{ "DOVETLSCONF", w->dvtls },
+		{ "ACLFILE", w->acl },
+		{ "LMTP_LISTEN", conf->mailbox_lmtp_listen },
+		{ "LOCALCONF", conf->mailbox_local_conf },
+	};
+	size_t nv = sizeof(vars) / sizeof(vars[0]);
+
+	if (write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
 			   nv, err) < 0 ||
 	    write_template(dir, "dovecot/dovecot-sql.conf.ext",
 			   "dovecot-sql.conf.ext.in", vars, nv, err) < 0)
 		return -1;
-	{
-		struct strbuf kc = STRBUF_INIT;
-		int rc;
+	return 0;
+}
 
-		sbuf_addf(&kc,
-			  "# the doveadm HTTP API key (generated by mta-glue "
-			  "from %s/doveadm.key)\ndoveadm_api_key = %s\n",
-			  conf->state_dir, key);
-		rc = relay_write_file(sub, "doveadm.conf.ext", kc.buf, kc.len,
-				      err);
-		OPENSSL_cleanse(kc.buf, kc.len);
-		OPENSSL_cleanse(key, sizeof(key));
-		sbuf_release(&kc);
-		if (rc < 0)
-			return -1;
-	}
+/* dovecot/doveadm.conf.ext into sub: the doveadm HTTP API key, which
+ * is wiped from the text and from key once written */
+static int write_doveadm_conf(const char *sub, const struct conf *conf,
+			      char *key, size_t key_size, struct error *err)
+{
+	struct strbuf kc = STRBUF_INIT;
+	int rc;
+
+	sbuf_addf(&kc,
+		  "# the doveadm HTTP API key (generated by mta-glue "
+		  "from %s/doveadm.key)\ndoveadm_api_key = %s\n",
+		  conf->state_dir, key);
+	rc = relay_write_file(sub, "doveadm.conf.ext", kc.buf, kc.len, err);
+	OPENSSL_cleanse(kc.buf, kc.len);
+	OPENSSL_cleanse(key, key_size);
+	sbuf_release(&kc);
+	return rc;
+}
+
+/* The mailbox host's Dovecot: dovecot.conf and its SQL user database. */
+static int write_dovecot(const char *dir, const struct conf *conf,
+			 struct error *err)
+{
+	struct dovecot_words w;
+	char sub[PATH_MAX], key[DOVEADM_KEY_LEN + 1];
+
+	if (mail_group(conf, w.group, sizeof(w.group), err) < 0)
+		return -1;
+	if (relay_path_of(sub, dir, "dovecot", err) < 0 || mkdir(sub, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s/dovecot: %s", dir,
+				 strerror(errno));
+	if (dovecot_paths(conf, &w, err) < 0 ||
+	    doveadm_key(conf, true, key, err) < 0 ||
+	    split_hostport(conf->mailbox_doveadm, w.dvaddr, sizeof(w.dvaddr),
+			   w.dvport, sizeof(w.dvport), err) < 0)
+		return -1;
+	dovecot_ports(conf, &w);
+	if (write_dovecot_tls(sub, conf, err) < 0 ||
+	    write_dovecot_acl(sub, err) < 0 ||
+	    write_dovecot_templates(dir, conf, &w, err) < 0 ||
+	    write_doveadm_conf(sub, conf, key, sizeof(key), err) < 0)
+		return -1;
 	/* they hold the database login and the API key: root and
 	 * Dovecot only */
 	if (protect(sub, "dovecot-sql.conf.ext", err) < 0 ||
