@@ -464,6 +464,100 @@ static void outbound_binds(const struct conf *conf, const char **bind4,
 	}
 }
 
+/* What main.cf.in and master.cf.in take besides the site config, the
+ * generation's seqs and policyd's address. */
+struct cf_words {
+	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX];
+	char maxbytes[32];
+	const char *bind4, *bind6, *tls_level;
+	const char *reinject_tls, *reinject_ccert, *reinject_ca;
+	struct strbuf clients, reinject, tls_chain, feed_checks, backup_checks;
+	struct drain_vars dv;
+};
+
+static void cf_words_release(struct cf_words *w)
+{
+	sbuf_release(&w->clients);
+	sbuf_release(&w->reinject);
+	sbuf_release(&w->feed_checks);
+	sbuf_release(&w->backup_checks);
+	sbuf_release(&w->tls_chain);
+}
+
+/* The words of w for g: the drain plan read from the store, its text
+ * (the DRAIN file) into drain_text. */
+static int cf_words(struct store *s, const struct conf *conf,
+		    const struct gen *g, struct cf_words *w, char *drain_text,
+		    size_t drain_size, struct error *err)
+{
+	struct drain_plan dp;
+
+	(void)snprintf(w->maxbytes, sizeof(w->maxbytes), "%lld",
+		       (long long)g->max_message_mb * 1024 * 1024);
+	outbound_binds(conf, &w->bind4, &w->bind6);
+	if (reinject_vars(conf, &w->reinject, &w->clients, &w->reinject_tls,
+			  &w->reinject_ccert, &w->reinject_ca, err) < 0 ||
+	    gen_smtpd_checks(conf, &w->feed_checks, &w->backup_checks, err) <
+		    0 ||
+	    relay_path_of(w->current, conf->state_dir, "current", err) < 0 ||
+	    relay_path_of(w->spool, conf->state_dir, "spool", err) < 0 ||
+	    relay_path_of(w->data, conf->state_dir, "data", err) < 0 ||
+	    drain_plan_read(s, conf, &dp, err) < 0)
+		return -1;
+	drain_vars(&dp, w->current, &w->dv);
+	drain_plan_text(&dp, drain_text, drain_size);
+	/* STARTTLS: a pair that loads, or loopback only */
+	if (gen_smtpd_tls(conf, &w->tls_level, &w->tls_chain, err) < 0 ||
+	    (conf->tls_cert_file != NULL &&
+	     tls_pair_check(conf->tls_cert_file, conf->tls_key_file, err) < 0))
+		return -1;
+	return 0;
+}
+
+/* main.cf and master.cf of dir from the templates, with the words of w */
+static int write_cf_templates(const char *dir, const struct conf *conf,
+			      const char *policyd, const char *seqs,
+			      const struct cf_words *w, struct error *err)
+{
+	const struct gen_var vars[] = {
+		{ "SEQ", seqs },
+		{ "CURRENT", w->current },
+		{ "STATE", conf->state_dir },
+		{ "SPOOL", w->spool },
+		{ "DATA", w->data },
+		{ "HOSTNAME", conf->relay_hostname },
+		{ "LISTEN", conf->relay_listen },
+		{ "DNS", conf->relay_dns ? "enabled" : "disabled" },
+		{ "BIND4", w->bind4 },
+		{ "BIND6", w->bind6 },
+		{ "PEERNAME", conf->relay_dns ? "yes" : "no" },
+		{ "MAXBYTES", w->maxbytes },
+		{ "POLICYD", policyd },
+		{ "POSTGREY", conf->greylist_postgrey },
+		{ "MILTER", conf->scanner_milter },
+		{ "REINJECT", w->reinject.buf },
+		{ "REINJECT_CLIENTS", w->clients.buf },
+		{ "REINJECT_TLS", w->reinject_tls },
+		{ "REINJECT_CCERT", w->reinject_ccert },
+		{ "REINJECT_CA", w->reinject_ca },
+		{ "FEED_CHECKS", w->feed_checks.buf },
+		{ "BACKUP_CHECKS", w->backup_checks.buf },
+		{ "SMTPD_TLS_LEVEL", w->tls_level },
+		{ "SMTPD_TLS_CHAIN", w->tls_chain.buf },
+		{ "DRAIN_DELAY_REJECT", w->dv.delay_reject },
+		{ "DRAIN_CLIENT", w->dv.client },
+		{ "TRANSPORT_MAPS", w->dv.transport_maps },
+		{ "RELAY_TRANSPORT", w->dv.relay_transport },
+		{ "PEER_CHECKS", w->dv.peer_checks },
+	};
+	size_t nv = sizeof(vars) / sizeof(vars[0]);
+
+	if (write_template(dir, "main.cf", "main.cf.in", vars, nv, err) < 0 ||
+	    write_template(dir, "master.cf", "master.cf.in", vars, nv, err) < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * main.cf and master.cf of dir from the templates, for generation seqs
  * of g; the drain plan read from the store, its text (the DRAIN file)
@@ -473,82 +567,16 @@ static int write_cf(const char *dir, struct store *s, const struct conf *conf,
 		    const char *policyd, const struct gen *g, const char *seqs,
 		    char *drain_text, size_t drain_size, struct error *err)
 {
-	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX];
-	char maxbytes[32];
-	const char *bind4, *bind6, *tls_level = NULL;
-	const char *reinject_tls, *reinject_ccert, *reinject_ca;
-	struct strbuf clients = STRBUF_INIT, reinject = STRBUF_INIT,
-		      tls_chain = STRBUF_INIT, feed_checks = STRBUF_INIT,
-		      backup_checks = STRBUF_INIT;
-	struct drain_plan dp;
-	struct drain_vars dv;
+	struct cf_words w = { .clients = STRBUF_INIT,
+			      .reinject = STRBUF_INIT,
+			      .tls_chain = STRBUF_INIT,
+			      .feed_checks = STRBUF_INIT,
+			      .backup_checks = STRBUF_INIT };
 	int rc = -1;
 
-	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
-		       (long long)g->max_message_mb * 1024 * 1024);
-	outbound_binds(conf, &bind4, &bind6);
-	if (reinject_vars(conf, &reinject, &clients, &reinject_tls,
-			  &reinject_ccert, &reinject_ca, err) < 0 ||
-	    gen_smtpd_checks(conf, &feed_checks, &backup_checks, err) < 0 ||
-	    relay_path_of(current, conf->state_dir, "current", err) < 0 ||
-	    relay_path_of(spool, conf->state_dir, "spool", err) < 0 ||
-	    relay_path_of(data, conf->state_dir, "data", err) < 0 ||
-	    drain_plan_read(s, conf, &dp, err) < 0)
-		goto out;
-	drain_vars(&dp, current, &dv);
-	drain_plan_text(&dp, drain_text, drain_size);
-	/* STARTTLS: a pair that loads, or loopback only */
-	if (gen_smtpd_tls(conf, &tls_level, &tls_chain, err) < 0 ||
-	    (conf->tls_cert_file != NULL &&
-	     tls_pair_check(conf->tls_cert_file, conf->tls_key_file, err) < 0))
-		goto out;
-	{
-		const struct gen_var vars[] = {
-			{ "SEQ", seqs },
-			{ "CURRENT", current },
-			{ "STATE", conf->state_dir },
-			{ "SPOOL", spool },
-			{ "DATA", data },
-			{ "HOSTNAME", conf->relay_hostname },
-			{ "LISTEN", conf->relay_listen },
-			{ "DNS", conf->relay_dns ? "enabled" : "disabled" },
-			{ "BIND4", bind4 },
-			{ "BIND6", bind6 },
-			{ "PEERNAME", conf->relay_dns ? "yes" : "no" },
-			{ "MAXBYTES", maxbytes },
-			{ "POLICYD", policyd },
-			{ "POSTGREY", conf->greylist_postgrey },
-			{ "MILTER", conf->scanner_milter },
-			{ "REINJECT", reinject.buf },
-			{ "REINJECT_CLIENTS", clients.buf },
-			{ "REINJECT_TLS", reinject_tls },
-			{ "REINJECT_CCERT", reinject_ccert },
-			{ "REINJECT_CA", reinject_ca },
-			{ "FEED_CHECKS", feed_checks.buf },
-			{ "BACKUP_CHECKS", backup_checks.buf },
-			{ "SMTPD_TLS_LEVEL", tls_level },
-			{ "SMTPD_TLS_CHAIN", tls_chain.buf },
-			{ "DRAIN_DELAY_REJECT", dv.delay_reject },
-			{ "DRAIN_CLIENT", dv.client },
-			{ "TRANSPORT_MAPS", dv.transport_maps },
-			{ "RELAY_TRANSPORT", dv.relay_transport },
-			{ "PEER_CHECKS", dv.peer_checks },
-		};
-		size_t nv = sizeof(vars) / sizeof(vars[0]);
-
-		if (write_template(dir, "main.cf", "main.cf.in", vars, nv,
-				   err) < 0 ||
-		    write_template(dir, "master.cf", "master.cf.in", vars, nv,
-				   err) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	sbuf_release(&clients);
-	sbuf_release(&reinject);
-	sbuf_release(&feed_checks);
-	sbuf_release(&backup_checks);
-	sbuf_release(&tls_chain);
+	if (cf_words(s, conf, g, &w, drain_text, drain_size, err) == 0)
+		rc = write_cf_templates(dir, conf, policyd, seqs, &w, err);
+	cf_words_release(&w);
 	return rc;
 }
 
