@@ -110,15 +110,111 @@ static bool punycode_ok(const char *a)
 	return ok;
 }
 
+/* The raw bytes of in (n of them, n >= 1) before libidn2 sees any:
+ * ASCII letters, digits, '-' and '.', or bytes of valid UTF-8 (then
+ * *non_ascii); no dot at either end. */
+static int input_check(const char *in, size_t n, bool *non_ascii,
+		       struct error *err)
+{
+	size_t i;
+
+	*non_ascii = false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c >= 0x80)
+			*non_ascii = true;
+		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return bad_char(err, in, c);
+	}
+	if (in[n - 1] == '.')
+		return bad(err, in, "trailing dot not allowed");
+	if (in[0] == '.')
+		return bad(err, in, "leading dot not allowed");
+	if (*non_ascii && !utf8_printable(in, n))
+		return bad(err, in, "not valid UTF-8");
+	return 0;
+}
+
+static int bad_idn2(struct error *err, const char *in, int rc)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	sbuf_addf(&why, "not a valid internationalised name (%s)",
+		  idn2_strerror(rc));
+	rc = bad(err, in, why.buf);
+	sbuf_release(&why);
+	return rc;
+}
+
+/* in (checked by input_check) as a lower-case A-label, not yet checked
+ * itself, into *ascii (the caller frees it). */
+static int to_ascii(const char *in, bool non_ascii, char **ascii,
+		    struct error *err)
+{
+	char *a = NULL;
+	size_t i;
+	int rc;
+
+	/* plain ASCII needs no conversion: our own checks word the errors */
+	if (!non_ascii) {
+		a = xstrdup(in);
+	} else {
+		rc = idn2_to_ascii_8z(in, &a,
+				      IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+		if (rc != IDN2_OK)
+			return bad_idn2(err, in, rc);
+	}
+	/* idn2 keeps ASCII labels as they are: lower-case them */
+	for (i = 0; a[i]; i++)
+		if (a[i] >= 'A' && a[i] <= 'Z')
+			a[i] = (char)(a[i] - 'A' + 'a');
+	*ascii = a;
+	return 0;
+}
+
+/* The Unicode form of A-label a into ulabel (size): a name with no
+ * xn-- label is its own, no conversion (most names, and every read of
+ * one, take this way); false if it cannot be made or does not fit. */
+static bool ulabel_copy(const char *a, char *ulabel, size_t size)
+{
+	char *uni = NULL;
+	bool ok;
+
+	if (strstr(a, "xn--") == NULL)
+		return strlcpy_checked(ulabel, a, size) >= 0;
+	ok = idn2_to_unicode_8z8z(a, &uni, 0) == IDN2_OK &&
+	     strlcpy_checked(ulabel, uni, size) >= 0;
+	free(uni);
+	return ok;
+}
+
+/* The A-label ascii of input in checked, then copied with its Unicode
+ * form into dn. */
+static int labels_fill(const char *in, const char *ascii,
+		       struct domain_name *dn, struct error *err)
+{
+	const char *why;
+
+	if ((why = alabel_check(ascii)) != NULL)
+		return bad(err, in, why);
+	if (!punycode_ok(ascii))
+		return bad(err, in, "bad punycode in an xn-- label");
+	if (strlcpy_checked(dn->alabel, ascii, sizeof(dn->alabel)) < 0 ||
+	    !ulabel_copy(ascii, dn->ulabel, sizeof(dn->ulabel)))
+		return bad(err, in, "cannot be converted to Unicode");
+	return 0;
+}
+
 int domain_name_parse(const char *in, struct domain_name *out,
 		      struct error *err)
 {
 	struct domain_name dn;
-	char *ascii = NULL, *uni = NULL;
-	const char *why;
-	size_t i, n = in ? strlen(in) : 0;
-	bool non_ascii = false;
-	int rc = IDN2_OK;
+	char *ascii = NULL;
+	size_t n = in ? strlen(in) : 0;
+	bool non_ascii;
+	int rc;
 
 	memset(&dn, 0, sizeof(dn));
 	if (n == 0)
@@ -135,63 +231,13 @@ int domain_name_parse(const char *in, struct domain_name *out,
 		copy[n - 1] = '\0';
 		return domain_name_parse(copy, out, err);
 	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c >= 0x80)
-			non_ascii = true;
-		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   (c >= '0' && c <= '9') || c == '-' || c == '.'))
-			return bad_char(err, in, c);
-	}
-	if (in[n - 1] == '.')
-		return bad(err, in, "trailing dot not allowed");
-	if (in[0] == '.')
-		return bad(err, in, "leading dot not allowed");
-	if (non_ascii && !utf8_printable(in, n))
-		return bad(err, in, "not valid UTF-8");
-	/* plain ASCII needs no conversion: our own checks word the errors */
-	if (!non_ascii)
-		ascii = xstrdup(in);
-	else
-		rc = idn2_to_ascii_8z(in, &ascii,
-				      IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
-	if (non_ascii && rc != IDN2_OK) {
-		struct strbuf s = STRBUF_INIT;
-
-		sbuf_addf(&s, "not a valid internationalised name (%s)",
-			  idn2_strerror(rc));
-		rc = bad(err, in, s.buf);
-		sbuf_release(&s);
-		return rc;
-	}
-	/* idn2 keeps ASCII labels as they are: lower-case them */
-	for (i = 0; ascii[i]; i++)
-		if (ascii[i] >= 'A' && ascii[i] <= 'Z')
-			ascii[i] = (char)(ascii[i] - 'A' + 'a');
-	if ((why = alabel_check(ascii)) != NULL) {
-		rc = bad(err, in, why);
-		free(ascii);
-		return rc;
-	}
-	if (!punycode_ok(ascii)) {
-		free(ascii);
-		return bad(err, in, "bad punycode in an xn-- label");
-	}
-	/* a name with no xn-- label is its own Unicode form: no
-	 * conversion (most names, and every read of one, take this way) */
-	if (strlcpy_checked(dn.alabel, ascii, sizeof(dn.alabel)) < 0 ||
-	    (strstr(ascii, "xn--") == NULL
-		     ? strlcpy_checked(dn.ulabel, ascii, sizeof(dn.ulabel)) < 0
-		     : idn2_to_unicode_8z8z(ascii, &uni, 0) != IDN2_OK ||
-			       strlcpy_checked(dn.ulabel, uni,
-					       sizeof(dn.ulabel)) < 0)) {
-		free(ascii);
-		free(uni);
-		return bad(err, in, "cannot be converted to Unicode");
-	}
+	if (input_check(in, n, &non_ascii, err) < 0 ||
+	    to_ascii(in, non_ascii, &ascii, err) < 0)
+		return -1;
+	rc = labels_fill(in, ascii, &dn, err);
 	free(ascii);
-	free(uni);
+	if (rc < 0)
+		return -1;
 	*out = dn;
 	return 0;
 }

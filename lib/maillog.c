@@ -326,35 +326,108 @@ static enum mlog_kind parse_tagged(const char *s, struct mlog_line *out)
 	return ML_TAGGED;
 }
 
-enum mlog_kind mlog_parse(const char *line, int64_t now, struct mlog_line *out)
+/* After the time: the host, then the tag "postfix[/name...]/PROG[PID]: ";
+ * PROG into pg (size).  The text after the tag, NULL if the line is not
+ * Postfix's. */
+static const char *parse_tag(const char *p, char *pg, size_t size)
 {
-	const char *p, *tag, *colon, *prog, *b;
-	size_t n;
-	char pg[16];
+	const char *tag, *colon, *prog, *b;
 
-	memset(out, 0, sizeof(*out));
-	if ((p = parse_time(line, now, &out->time)) == NULL)
-		return ML_NONE;
-	/* the host, then the tag "postfix[/name...]/PROG[PID]: " */
 	if ((tag = strchr(p, ' ')) == NULL || !has_prefix(tag + 1, "postfix"))
-		return ML_NONE;
+		return NULL;
 	tag++;
 	if ((colon = strstr(tag, "]: ")) == NULL ||
 	    (b = memchr(tag, '[', (size_t)(colon - tag))) == NULL ||
 	    memchr(tag, ' ', (size_t)(colon - tag)) != NULL)
-		return ML_NONE;
+		return NULL;
 	for (prog = b; prog > tag && prog[-1] != '/'; prog--)
 		;
-	copy_clean(pg, sizeof(pg), prog, (size_t)(b - prog));
-	p = colon + 3;
-	/* the queue id, or NOQUEUE */
-	n = strspn(p, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		      "abcdefghijklmnopqrstuvwxyz");
+	copy_clean(pg, size, prog, (size_t)(b - prog));
+	return colon + 3;
+}
+
+/* "QUEUEID: " into out->queue_id, or "NOQUEUE: " (queue_id stays "");
+ * the text after it, NULL if the line has neither. */
+static const char *parse_queue_id(const char *p, struct mlog_line *out)
+{
+	size_t n = strspn(p, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "abcdefghijklmnopqrstuvwxyz");
+
 	if (n < 5 || n >= sizeof(out->queue_id) || !has_prefix(p + n, ": "))
-		return ML_NONE;
+		return NULL;
 	if (!(n == 7 && has_prefix(p, "NOQUEUE")))
 		copy_clean(out->queue_id, sizeof(out->queue_id), p, n);
-	p += n + 2;
+	return p + n + 2;
+}
+
+/* After "message-id=": "<ID>", the brackets dropped when both are
+ * there */
+static enum mlog_kind parse_message_id(const char *s, struct mlog_line *out)
+{
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>')
+		copy_clean(out->message_id, sizeof(out->message_id), s + 1,
+			   n - 2);
+	else
+		copy_clean(out->message_id, sizeof(out->message_id), s, n);
+	return ML_MESSAGE_ID;
+}
+
+/* qmgr's "from=<S>, size=..." (queued) or "from=<S>, status=expired" */
+static enum mlog_kind parse_from(const char *s, struct mlog_line *out)
+{
+	const char *e = strstr(s + 6, ">, ");
+
+	if (e == NULL)
+		return ML_NONE;
+	copy_clean(out->sender, sizeof(out->sender), s + 6,
+		   (size_t)(e - s - 6));
+	if (has_prefix(e, ">, size="))
+		return ML_FROM;
+	if (has_prefix(e, ">, status=expired") ||
+	    has_prefix(e, ">, status=force-expired")) {
+		memcpy(out->verdict, "expired", 8);
+		return ML_EXPIRED;
+	}
+	return ML_NONE;
+}
+
+/* The text p after the queue id of a queued message, logged by pg */
+static enum mlog_kind parse_queued(const char *p, const char *pg,
+				   struct mlog_line *out)
+{
+	if (strcmp(pg, "smtpd") == 0 && has_prefix(p, "client=")) {
+		if (client_ip(p + 7, out->client, sizeof(out->client)) == NULL)
+			return ML_NONE;
+		return ML_CLIENT;
+	}
+	if (strcmp(pg, "cleanup") == 0 && has_prefix(p, "message-id="))
+		return parse_message_id(p + 11, out);
+	if (strcmp(pg, "qmgr") == 0 && has_prefix(p, "from=<"))
+		return parse_from(p, out);
+	if (strcmp(p, "removed") == 0)
+		return ML_REMOVED;
+	if (strcmp(pg, "postsuper") == 0 &&
+	    strcmp(p, "released from hold") == 0) {
+		memcpy(out->verdict, "released", 9);
+		return ML_RELEASED;
+	}
+	if (has_prefix(p, "to=<") && strcmp(pg, "qmgr") != 0)
+		return parse_delivery(p, out);
+	return ML_NONE;
+}
+
+enum mlog_kind mlog_parse(const char *line, int64_t now, struct mlog_line *out)
+{
+	const char *p;
+	char pg[16];
+
+	memset(out, 0, sizeof(*out));
+	if ((p = parse_time(line, now, &out->time)) == NULL ||
+	    (p = parse_tag(p, pg, sizeof(pg))) == NULL ||
+	    (p = parse_queue_id(p, out)) == NULL)
+		return ML_NONE;
 	/* "milter-header-warning": milter_header_checks, which sees only
 	 * what a milter adds (header_checks would log "warning:") */
 	if (strcmp(pg, "cleanup") == 0 &&
@@ -365,46 +438,5 @@ enum mlog_kind mlog_parse(const char *line, int64_t now, struct mlog_line *out)
 		return out->kind = parse_reject(p, out);
 	if (out->queue_id[0] == '\0')
 		return ML_NONE;
-	if (strcmp(pg, "smtpd") == 0 && has_prefix(p, "client=")) {
-		if (client_ip(p + 7, out->client, sizeof(out->client)) == NULL)
-			return ML_NONE;
-		return out->kind = ML_CLIENT;
-	}
-	if (strcmp(pg, "cleanup") == 0 && has_prefix(p, "message-id=")) {
-		p += 11;
-		n = strlen(p);
-		if (n >= 2 && p[0] == '<' && p[n - 1] == '>')
-			copy_clean(out->message_id, sizeof(out->message_id),
-				   p + 1, n - 2);
-		else
-			copy_clean(out->message_id, sizeof(out->message_id), p,
-				   n);
-		return out->kind = ML_MESSAGE_ID;
-	}
-	if (strcmp(pg, "qmgr") == 0 && has_prefix(p, "from=<")) {
-		const char *e = strstr(p + 6, ">, ");
-
-		if (e == NULL)
-			return ML_NONE;
-		copy_clean(out->sender, sizeof(out->sender), p + 6,
-			   (size_t)(e - p - 6));
-		if (has_prefix(e, ">, size="))
-			return out->kind = ML_FROM;
-		if (has_prefix(e, ">, status=expired") ||
-		    has_prefix(e, ">, status=force-expired")) {
-			memcpy(out->verdict, "expired", 8);
-			return out->kind = ML_EXPIRED;
-		}
-		return ML_NONE;
-	}
-	if (strcmp(p, "removed") == 0)
-		return out->kind = ML_REMOVED;
-	if (strcmp(pg, "postsuper") == 0 &&
-	    strcmp(p, "released from hold") == 0) {
-		memcpy(out->verdict, "released", 9);
-		return out->kind = ML_RELEASED;
-	}
-	if (has_prefix(p, "to=<") && strcmp(pg, "qmgr") != 0)
-		return out->kind = parse_delivery(p, out);
-	return ML_NONE;
+	return out->kind = parse_queued(p, pg, out);
 }

@@ -470,17 +470,10 @@ static int activate(const struct conf *conf, const char *gens,
 	return -1;
 }
 
-int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
-		int64_t *seq, bool full, struct error *err)
+/* The state directory, its generations/ (whose path goes into gens)
+ * and the instance directories, made where missing. */
+static int state_dirs(const struct conf *conf, char *gens, struct error *err)
 {
-	char gens[PATH_MAX], tmpdir[PATH_MAX], name[96], prev[PATH_MAX];
-	char cur[NAME_MAX + 1];
-	bool postfix_new, rspamd_new, dovecot_new, postgrey_new;
-	struct relay_incr x;
-	int lock, rc = -1;
-
-	relay_incr_init(&x);
-
 	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST)
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "cannot create %s: %s", conf->state_dir,
@@ -490,41 +483,53 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 	if (mkdir(gens, 0755) < 0 && errno != EEXIST)
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "cannot create %s: %s", gens, strerror(errno));
-	if (instance_dirs(conf, err) < 0)
-		return -1;
-	if ((lock = lock_state(conf, err)) < 0)
-		return -1;
-	/* ".new": never taken for a generation by list_generations */
-	(void)snprintf(name, sizeof(name), "g-%ld.new", (long)getpid());
-	if (relay_path_of(tmpdir, gens, name, err) < 0)
-		goto out;
-	remove_stale(gens); /* left by runs that were killed */
-	/* from the generation in force, unless asked for in full */
+	return instance_dirs(conf, err);
+}
+
+/* The generation in force, to build the next one from, into prev
+ * (size); "" when asked for in full or there is none. */
+static void base_generation(const struct conf *conf, const char *gens,
+			    bool full, char *prev, size_t size)
+{
+	char cur[NAME_MAX + 1];
+
 	current_name(conf, cur, sizeof(cur));
 	if (full || cur[0] == '\0' ||
-	    snprintf(prev, sizeof(prev), "%s/%s", gens, cur) >=
-		    (int)sizeof(prev))
+	    snprintf(prev, size, "%s/%s", gens, cur) >= (int)size)
 		prev[0] = '\0';
-	if (relay_gen_into(s, conf, tmpdir, policyd, prev[0] ? prev : NULL, &x,
-			   seq, err) < 0)
-		goto fail;
-	generation_name(name, sizeof(name), *seq);
-	/* rspamd's Lua reloads its domains when this name changes */
+}
+
+/* rspamd's Lua reloads its domains when the generation's name (in
+ * rspamd/mxfeed-generation) changes; the stamps say which generation
+ * wrote each of its maps. */
+static int write_generation_name(const char *tmpdir, const struct relay_incr *x,
+				 const char *name, struct error *err)
+{
 	if (relay_write_file(tmpdir, "rspamd/mxfeed-generation", name,
 			     strlen(name), err) < 0 ||
-	    write_stamp(tmpdir, &x, "rspamd/mxfeed-domains", name, err) < 0 ||
-	    write_stamp(tmpdir, &x, "rspamd/mxfeed-modes", name, err) < 0)
-		goto fail;
+	    write_stamp(tmpdir, x, "rspamd/mxfeed-domains", name, err) < 0 ||
+	    write_stamp(tmpdir, x, "rspamd/mxfeed-modes", name, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Postfix's configuration in tmpdir checked; *reload: whether the
+ * running Postfix must take the generation. */
+static int check_postfix(const struct conf *conf, const char *tmpdir,
+			 const struct relay_incr *x, bool *reload,
+			 struct error *err)
+{
 	/* maps were checked by postmap; main.cf and master.cf by postfix
 	 * check, which takes a quarter of a second, so only when they
 	 * differ from the generation in force */
-	postfix_new = !relay_same_file(tmpdir, conf->state_dir, "main.cf") ||
-		      !relay_same_file(tmpdir, conf->state_dir, "master.cf");
-	if (postfix_new) {
+	bool changed = !relay_same_file(tmpdir, conf->state_dir, "main.cf") ||
+		       !relay_same_file(tmpdir, conf->state_dir, "master.cf");
+
+	if (changed) {
 		const char *argv[] = { "postfix", "-c", tmpdir, "check", NULL };
 
 		if (relay_run(argv, "postfix check", err) < 0)
-			goto fail;
+			return -1;
 	}
 	/*
 	 * Postfix's daemons keep the maps of the generation they opened:
@@ -534,22 +539,57 @@ int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
 	 * rspamd or queue files alone does not (policyd and rspamd follow
 	 * the generation themselves).  A full generation always reloads.
 	 */
-	postfix_new = postfix_new || !x.active || x.maps_changed;
-	rspamd_new = relay_rspamd_changed(tmpdir, conf);
-	if (rspamd_new) {
-		char var[PATH_MAX + 32];
-		const char *argv[] = { "rspamadm",
-				       var,
-				       "configtest",
-				       "-c",
-				       "/etc/rspamd/rspamd.conf",
-				       NULL };
+	*reload = changed || !x->active || x->maps_changed;
+	return 0;
+}
 
-		(void)snprintf(var, sizeof(var),
-			       "--var=LOCAL_CONFDIR=%s/rspamd", tmpdir);
-		if (relay_run(argv, "rspamadm configtest", err) < 0)
-			goto fail;
-	}
+/* rspamd's configuration in tmpdir checked by rspamadm when it differs
+ * from the generation in force (*changed says whether it does). */
+static int check_rspamd(const struct conf *conf, const char *tmpdir,
+			bool *changed, struct error *err)
+{
+	char var[PATH_MAX + 32];
+	const char *argv[] = {
+		"rspamadm", var, "configtest", "-c", "/etc/rspamd/rspamd.conf",
+		NULL
+	};
+
+	*changed = relay_rspamd_changed(tmpdir, conf);
+	if (!*changed)
+		return 0;
+	(void)snprintf(var, sizeof(var), "--var=LOCAL_CONFDIR=%s/rspamd",
+		       tmpdir);
+	return relay_run(argv, "rspamadm configtest", err) < 0 ? -1 : 0;
+}
+
+int relay_apply(struct store *s, const struct conf *conf, const char *policyd,
+		int64_t *seq, bool full, struct error *err)
+{
+	char gens[PATH_MAX], tmpdir[PATH_MAX], name[96], prev[PATH_MAX];
+	bool postfix_new, rspamd_new, dovecot_new, postgrey_new;
+	struct relay_incr x;
+	int lock, rc = -1;
+
+	relay_incr_init(&x);
+
+	if (state_dirs(conf, gens, err) < 0)
+		return -1;
+	if ((lock = lock_state(conf, err)) < 0)
+		return -1;
+	/* ".new": never taken for a generation by list_generations */
+	(void)snprintf(name, sizeof(name), "g-%ld.new", (long)getpid());
+	if (relay_path_of(tmpdir, gens, name, err) < 0)
+		goto out;
+	remove_stale(gens); /* left by runs that were killed */
+	base_generation(conf, gens, full, prev, sizeof(prev));
+	if (relay_gen_into(s, conf, tmpdir, policyd, prev[0] ? prev : NULL, &x,
+			   seq, err) < 0)
+		goto fail;
+	generation_name(name, sizeof(name), *seq);
+	if (write_generation_name(tmpdir, &x, name, err) < 0 ||
+	    check_postfix(conf, tmpdir, &x, &postfix_new, err) < 0 ||
+	    check_rspamd(conf, tmpdir, &rspamd_new, err) < 0)
+		goto fail;
 	dovecot_new = !relay_same_file(tmpdir, conf->state_dir,
 				       "dovecot/dovecot.conf");
 	/* postgrey's options changed: it restarts (the first generation

@@ -203,78 +203,71 @@ static int split_hostport(const char *in, char *host, size_t hn, char *port,
 	return 0;
 }
 
-/* The mailbox host's Dovecot: dovecot.conf and its SQL user database. */
-static int write_dovecot(const char *dir, const struct conf *conf,
+/* What dovecot.conf.in and dovecot-sql.conf.ext.in take besides the
+ * site config: paths, ports, the mail group, the doveadm listener. */
+struct dovecot_words {
+	char run[PATH_MAX], st[PATH_MAX], log[PATH_MAX], sql[PATH_MAX],
+		pop3[16], imap[16], lmtp[16], group[64], dvconf[PATH_MAX],
+		dvaddr[128], dvport[16], dvtls[PATH_MAX], acl[PATH_MAX];
+};
+
+/* The mail user's primary group ("nogroup" for nobody). */
+static int mail_group(const struct conf *conf, char *group, size_t size,
+		      struct error *err)
+{
+	struct passwd *pw = getpwnam(conf->mailbox_user);
+	struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
+
+	if (gr == NULL || strlcpy_checked(group, gr->gr_name, size) < 0)
+		return error_set(err, ERR_INTERNAL, "mailbox.user",
+				 "mailbox.user: no such user or group");
+	return 0;
+}
+
+/* The paths of w: Dovecot's run, state and log files under the state
+ * directory; its generated files by the name they have once current,
+ * as dovecot.conf is read from there. */
+static int dovecot_paths(const struct conf *conf, struct dovecot_words *w,
 			 struct error *err)
 {
-	char sub[PATH_MAX], run[PATH_MAX], st[PATH_MAX], log[PATH_MAX],
-		sql[PATH_MAX], pop3[16], imap[16], lmtp[16], group[64],
-		dvconf[PATH_MAX], dvaddr[128], dvport[16], dvtls[PATH_MAX],
-		acl[PATH_MAX], key[DOVEADM_KEY_LEN + 1];
-	const struct gen_var vars[] = {
-		{ "RUN", run },
-		{ "DSTATE", st },
-		{ "LOG", log },
-		{ "LISTEN", conf->mailbox_listen },
-		{ "MAILUSER", conf->mailbox_user },
-		{ "MAILGROUP", group },
-		{ "SQLCONF", sql },
-		{ "POP3", pop3 },
-		{ "IMAP", imap },
-		{ "LMTP", lmtp },
-		{ "MAILDIR", conf->mailbox_maildir },
-		{ "CONNINFO", conf->db_conninfo },
-		{ "DOVEADMCONF", dvconf },
-		{ "DOVEADM_ADDR", dvaddr },
-		{ "DOVEADM_PORT", dvport },
-		{ "DOVETLSCONF", dvtls },
-		{ "ACLFILE", acl },
-		{ "LMTP_LISTEN", conf->mailbox_lmtp_listen },
-		{ "LOCALCONF", conf->mailbox_local_conf },
-	};
-	size_t nv = sizeof(vars) / sizeof(vars[0]);
 	char cur[PATH_MAX];
 
-	{
-		/* the mail user's primary group ("nogroup" for nobody) */
-		struct passwd *pw = getpwnam(conf->mailbox_user);
-		struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
-
-		if (gr == NULL ||
-		    strlcpy_checked(group, gr->gr_name, sizeof(group)) < 0)
-			return error_set(err, ERR_INTERNAL, "mailbox.user",
-					 "mailbox.user: no such user or group");
-	}
-	if (relay_path_of(sub, dir, "dovecot", err) < 0 || mkdir(sub, 0755) < 0)
-		return error_set(err, ERR_INTERNAL, NULL,
-				 "cannot create %s/dovecot: %s", dir,
-				 strerror(errno));
 	if (relay_path_of(cur, conf->state_dir, "current/dovecot", err) < 0 ||
-	    relay_path_of(run, conf->state_dir, "dovecot-run", err) < 0 ||
-	    relay_path_of(st, conf->state_dir, "dovecot-state", err) < 0 ||
-	    relay_path_of(log, conf->state_dir, "dovecot.log", err) < 0 ||
-	    relay_path_of(sql, cur, "dovecot-sql.conf.ext", err) < 0 ||
-	    relay_path_of(dvconf, cur, "doveadm.conf.ext", err) < 0 ||
-	    relay_path_of(dvtls, cur, "tls.conf.ext", err) < 0 ||
-	    relay_path_of(acl, cur, "dovecot-acl", err) < 0 ||
-	    doveadm_key(conf, true, key, err) < 0 ||
-	    split_hostport(conf->mailbox_doveadm, dvaddr, sizeof(dvaddr),
-			   dvport, sizeof(dvport), err) < 0)
+	    relay_path_of(w->run, conf->state_dir, "dovecot-run", err) < 0 ||
+	    relay_path_of(w->st, conf->state_dir, "dovecot-state", err) < 0 ||
+	    relay_path_of(w->log, conf->state_dir, "dovecot.log", err) < 0 ||
+	    relay_path_of(w->sql, cur, "dovecot-sql.conf.ext", err) < 0 ||
+	    relay_path_of(w->dvconf, cur, "doveadm.conf.ext", err) < 0 ||
+	    relay_path_of(w->dvtls, cur, "tls.conf.ext", err) < 0 ||
+	    relay_path_of(w->acl, cur, "dovecot-acl", err) < 0)
 		return -1;
-	(void)snprintf(pop3, sizeof(pop3), "%d", conf->mailbox_pop3_port);
-	(void)snprintf(imap, sizeof(imap), "%d", conf->mailbox_imap_port);
-	(void)snprintf(lmtp, sizeof(lmtp), "%d", conf->mailbox_lmtp_port);
-	{
-		struct strbuf tc = STRBUF_INIT;
-		int rc = gen_dovecot_tls(conf, &tc, err);
+	return 0;
+}
 
-		if (rc == 0)
-			rc = relay_write_file(sub, "tls.conf.ext", tc.buf,
-					      tc.len, err);
-		sbuf_release(&tc);
-		if (rc < 0)
-			return -1;
-	}
+/* The ports of w, as the templates take them. */
+static void dovecot_ports(const struct conf *conf, struct dovecot_words *w)
+{
+	(void)snprintf(w->pop3, sizeof(w->pop3), "%d", conf->mailbox_pop3_port);
+	(void)snprintf(w->imap, sizeof(w->imap), "%d", conf->mailbox_imap_port);
+	(void)snprintf(w->lmtp, sizeof(w->lmtp), "%d", conf->mailbox_lmtp_port);
+}
+
+/* dovecot/tls.conf.ext (gen_dovecot_tls) into sub */
+static int write_dovecot_tls(const char *sub, const struct conf *conf,
+			     struct error *err)
+{
+	struct strbuf tc = STRBUF_INIT;
+	int rc = gen_dovecot_tls(conf, &tc, err);
+
+	if (rc == 0)
+		rc = relay_write_file(sub, "tls.conf.ext", tc.buf, tc.len, err);
+	sbuf_release(&tc);
+	return rc;
+}
+
+/* dovecot/dovecot-acl into sub */
+static int write_dovecot_acl(const char *sub, struct error *err)
+{
 	/* the owner's rights on every mailbox: no "i" (insert: APPEND,
 	 * COPY, MOVE), so only LMTP ("p") puts mail in (dovecot.conf.in);
 	 * but Trash takes what webmail deletes: a revert never forwards
@@ -282,29 +275,89 @@ static int write_dovecot(const char *dir, const struct conf *conf,
 	static const char acl_rules[] = "* owner lrwstep\n"
 					"Trash owner lrwstipek\n";
 
-	if (relay_write_file(sub, "dovecot-acl", acl_rules,
-			     sizeof(acl_rules) - 1, err) < 0 ||
-	    write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
+	return relay_write_file(sub, "dovecot-acl", acl_rules,
+				sizeof(acl_rules) - 1, err);
+}
+
+/* dovecot.conf and dovecot-sql.conf.ext of dir from the templates */
+static int write_dovecot_templates(const char *dir, const struct conf *conf,
+				   const struct dovecot_words *w,
+				   struct error *err)
+{
+	const struct gen_var vars[] = {
+		{ "RUN", w->run },
+		{ "DSTATE", w->st },
+		{ "LOG", w->log },
+		{ "LISTEN", conf->mailbox_listen },
+		{ "MAILUSER", conf->mailbox_user },
+		{ "MAILGROUP", w->group },
+		{ "SQLCONF", w->sql },
+		{ "POP3", w->pop3 },
+		{ "IMAP", w->imap },
+		{ "LMTP", w->lmtp },
+		{ "MAILDIR", conf->mailbox_maildir },
+		{ "CONNINFO", conf->db_conninfo },
+		{ "DOVEADMCONF", w->dvconf },
+		{ "DOVEADM_ADDR", w->dvaddr },
+		{ "DOVEADM_PORT", w->dvport },
+		{ "DOVETLSCONF", w->dvtls },
+		{ "ACLFILE", w->acl },
+		{ "LMTP_LISTEN", conf->mailbox_lmtp_listen },
+		{ "LOCALCONF", conf->mailbox_local_conf },
+	};
+	size_t nv = sizeof(vars) / sizeof(vars[0]);
+
+	if (write_template(dir, "dovecot/dovecot.conf", "dovecot.conf.in", vars,
 			   nv, err) < 0 ||
 	    write_template(dir, "dovecot/dovecot-sql.conf.ext",
 			   "dovecot-sql.conf.ext.in", vars, nv, err) < 0)
 		return -1;
-	{
-		struct strbuf kc = STRBUF_INIT;
-		int rc;
+	return 0;
+}
 
-		sbuf_addf(&kc,
-			  "# the doveadm HTTP API key (generated by mta-glue "
-			  "from %s/doveadm.key)\ndoveadm_api_key = %s\n",
-			  conf->state_dir, key);
-		rc = relay_write_file(sub, "doveadm.conf.ext", kc.buf, kc.len,
-				      err);
-		OPENSSL_cleanse(kc.buf, kc.len);
-		OPENSSL_cleanse(key, sizeof(key));
-		sbuf_release(&kc);
-		if (rc < 0)
-			return -1;
-	}
+/* dovecot/doveadm.conf.ext into sub: the doveadm HTTP API key, which
+ * is wiped from the text and from key once written */
+static int write_doveadm_conf(const char *sub, const struct conf *conf,
+			      char *key, size_t key_size, struct error *err)
+{
+	struct strbuf kc = STRBUF_INIT;
+	int rc;
+
+	sbuf_addf(&kc,
+		  "# the doveadm HTTP API key (generated by mta-glue "
+		  "from %s/doveadm.key)\ndoveadm_api_key = %s\n",
+		  conf->state_dir, key);
+	rc = relay_write_file(sub, "doveadm.conf.ext", kc.buf, kc.len, err);
+	OPENSSL_cleanse(kc.buf, kc.len);
+	OPENSSL_cleanse(key, key_size);
+	sbuf_release(&kc);
+	return rc;
+}
+
+/* The mailbox host's Dovecot: dovecot.conf and its SQL user database. */
+static int write_dovecot(const char *dir, const struct conf *conf,
+			 struct error *err)
+{
+	struct dovecot_words w;
+	char sub[PATH_MAX], key[DOVEADM_KEY_LEN + 1];
+
+	if (mail_group(conf, w.group, sizeof(w.group), err) < 0)
+		return -1;
+	if (relay_path_of(sub, dir, "dovecot", err) < 0 || mkdir(sub, 0755) < 0)
+		return error_set(err, ERR_INTERNAL, NULL,
+				 "cannot create %s/dovecot: %s", dir,
+				 strerror(errno));
+	if (dovecot_paths(conf, &w, err) < 0 ||
+	    doveadm_key(conf, true, key, err) < 0 ||
+	    split_hostport(conf->mailbox_doveadm, w.dvaddr, sizeof(w.dvaddr),
+			   w.dvport, sizeof(w.dvport), err) < 0)
+		return -1;
+	dovecot_ports(conf, &w);
+	if (write_dovecot_tls(sub, conf, err) < 0 ||
+	    write_dovecot_acl(sub, err) < 0 ||
+	    write_dovecot_templates(dir, conf, &w, err) < 0 ||
+	    write_doveadm_conf(sub, conf, key, sizeof(key), err) < 0)
+		return -1;
 	/* they hold the database login and the API key: root and
 	 * Dovecot only */
 	if (protect(sub, "dovecot-sql.conf.ext", err) < 0 ||
@@ -411,6 +464,100 @@ static void outbound_binds(const struct conf *conf, const char **bind4,
 	}
 }
 
+/* What main.cf.in and master.cf.in take besides the site config, the
+ * generation's seqs and policyd's address. */
+struct cf_words {
+	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX];
+	char maxbytes[32];
+	const char *bind4, *bind6, *tls_level;
+	const char *reinject_tls, *reinject_ccert, *reinject_ca;
+	struct strbuf clients, reinject, tls_chain, feed_checks, backup_checks;
+	struct drain_vars dv;
+};
+
+static void cf_words_release(struct cf_words *w)
+{
+	sbuf_release(&w->clients);
+	sbuf_release(&w->reinject);
+	sbuf_release(&w->feed_checks);
+	sbuf_release(&w->backup_checks);
+	sbuf_release(&w->tls_chain);
+}
+
+/* The words of w for g: the drain plan read from the store, its text
+ * (the DRAIN file) into drain_text. */
+static int cf_words(struct store *s, const struct conf *conf,
+		    const struct gen *g, struct cf_words *w, char *drain_text,
+		    size_t drain_size, struct error *err)
+{
+	struct drain_plan dp;
+
+	(void)snprintf(w->maxbytes, sizeof(w->maxbytes), "%lld",
+		       (long long)g->max_message_mb * 1024 * 1024);
+	outbound_binds(conf, &w->bind4, &w->bind6);
+	if (reinject_vars(conf, &w->reinject, &w->clients, &w->reinject_tls,
+			  &w->reinject_ccert, &w->reinject_ca, err) < 0 ||
+	    gen_smtpd_checks(conf, &w->feed_checks, &w->backup_checks, err) <
+		    0 ||
+	    relay_path_of(w->current, conf->state_dir, "current", err) < 0 ||
+	    relay_path_of(w->spool, conf->state_dir, "spool", err) < 0 ||
+	    relay_path_of(w->data, conf->state_dir, "data", err) < 0 ||
+	    drain_plan_read(s, conf, &dp, err) < 0)
+		return -1;
+	drain_vars(&dp, w->current, &w->dv);
+	drain_plan_text(&dp, drain_text, drain_size);
+	/* STARTTLS: a pair that loads, or loopback only */
+	if (gen_smtpd_tls(conf, &w->tls_level, &w->tls_chain, err) < 0 ||
+	    (conf->tls_cert_file != NULL &&
+	     tls_pair_check(conf->tls_cert_file, conf->tls_key_file, err) < 0))
+		return -1;
+	return 0;
+}
+
+/* main.cf and master.cf of dir from the templates, with the words of w */
+static int write_cf_templates(const char *dir, const struct conf *conf,
+			      const char *policyd, const char *seqs,
+			      const struct cf_words *w, struct error *err)
+{
+	const struct gen_var vars[] = {
+		{ "SEQ", seqs },
+		{ "CURRENT", w->current },
+		{ "STATE", conf->state_dir },
+		{ "SPOOL", w->spool },
+		{ "DATA", w->data },
+		{ "HOSTNAME", conf->relay_hostname },
+		{ "LISTEN", conf->relay_listen },
+		{ "DNS", conf->relay_dns ? "enabled" : "disabled" },
+		{ "BIND4", w->bind4 },
+		{ "BIND6", w->bind6 },
+		{ "PEERNAME", conf->relay_dns ? "yes" : "no" },
+		{ "MAXBYTES", w->maxbytes },
+		{ "POLICYD", policyd },
+		{ "POSTGREY", conf->greylist_postgrey },
+		{ "MILTER", conf->scanner_milter },
+		{ "REINJECT", w->reinject.buf },
+		{ "REINJECT_CLIENTS", w->clients.buf },
+		{ "REINJECT_TLS", w->reinject_tls },
+		{ "REINJECT_CCERT", w->reinject_ccert },
+		{ "REINJECT_CA", w->reinject_ca },
+		{ "FEED_CHECKS", w->feed_checks.buf },
+		{ "BACKUP_CHECKS", w->backup_checks.buf },
+		{ "SMTPD_TLS_LEVEL", w->tls_level },
+		{ "SMTPD_TLS_CHAIN", w->tls_chain.buf },
+		{ "DRAIN_DELAY_REJECT", w->dv.delay_reject },
+		{ "DRAIN_CLIENT", w->dv.client },
+		{ "TRANSPORT_MAPS", w->dv.transport_maps },
+		{ "RELAY_TRANSPORT", w->dv.relay_transport },
+		{ "PEER_CHECKS", w->dv.peer_checks },
+	};
+	size_t nv = sizeof(vars) / sizeof(vars[0]);
+
+	if (write_template(dir, "main.cf", "main.cf.in", vars, nv, err) < 0 ||
+	    write_template(dir, "master.cf", "master.cf.in", vars, nv, err) < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * main.cf and master.cf of dir from the templates, for generation seqs
  * of g; the drain plan read from the store, its text (the DRAIN file)
@@ -420,82 +567,16 @@ static int write_cf(const char *dir, struct store *s, const struct conf *conf,
 		    const char *policyd, const struct gen *g, const char *seqs,
 		    char *drain_text, size_t drain_size, struct error *err)
 {
-	char current[PATH_MAX], spool[PATH_MAX], data[PATH_MAX];
-	char maxbytes[32];
-	const char *bind4, *bind6, *tls_level = NULL;
-	const char *reinject_tls, *reinject_ccert, *reinject_ca;
-	struct strbuf clients = STRBUF_INIT, reinject = STRBUF_INIT,
-		      tls_chain = STRBUF_INIT, feed_checks = STRBUF_INIT,
-		      backup_checks = STRBUF_INIT;
-	struct drain_plan dp;
-	struct drain_vars dv;
+	struct cf_words w = { .clients = STRBUF_INIT,
+			      .reinject = STRBUF_INIT,
+			      .tls_chain = STRBUF_INIT,
+			      .feed_checks = STRBUF_INIT,
+			      .backup_checks = STRBUF_INIT };
 	int rc = -1;
 
-	(void)snprintf(maxbytes, sizeof(maxbytes), "%lld",
-		       (long long)g->max_message_mb * 1024 * 1024);
-	outbound_binds(conf, &bind4, &bind6);
-	if (reinject_vars(conf, &reinject, &clients, &reinject_tls,
-			  &reinject_ccert, &reinject_ca, err) < 0 ||
-	    gen_smtpd_checks(conf, &feed_checks, &backup_checks, err) < 0 ||
-	    relay_path_of(current, conf->state_dir, "current", err) < 0 ||
-	    relay_path_of(spool, conf->state_dir, "spool", err) < 0 ||
-	    relay_path_of(data, conf->state_dir, "data", err) < 0 ||
-	    drain_plan_read(s, conf, &dp, err) < 0)
-		goto out;
-	drain_vars(&dp, current, &dv);
-	drain_plan_text(&dp, drain_text, drain_size);
-	/* STARTTLS: a pair that loads, or loopback only */
-	if (gen_smtpd_tls(conf, &tls_level, &tls_chain, err) < 0 ||
-	    (conf->tls_cert_file != NULL &&
-	     tls_pair_check(conf->tls_cert_file, conf->tls_key_file, err) < 0))
-		goto out;
-	{
-		const struct gen_var vars[] = {
-			{ "SEQ", seqs },
-			{ "CURRENT", current },
-			{ "STATE", conf->state_dir },
-			{ "SPOOL", spool },
-			{ "DATA", data },
-			{ "HOSTNAME", conf->relay_hostname },
-			{ "LISTEN", conf->relay_listen },
-			{ "DNS", conf->relay_dns ? "enabled" : "disabled" },
-			{ "BIND4", bind4 },
-			{ "BIND6", bind6 },
-			{ "PEERNAME", conf->relay_dns ? "yes" : "no" },
-			{ "MAXBYTES", maxbytes },
-			{ "POLICYD", policyd },
-			{ "POSTGREY", conf->greylist_postgrey },
-			{ "MILTER", conf->scanner_milter },
-			{ "REINJECT", reinject.buf },
-			{ "REINJECT_CLIENTS", clients.buf },
-			{ "REINJECT_TLS", reinject_tls },
-			{ "REINJECT_CCERT", reinject_ccert },
-			{ "REINJECT_CA", reinject_ca },
-			{ "FEED_CHECKS", feed_checks.buf },
-			{ "BACKUP_CHECKS", backup_checks.buf },
-			{ "SMTPD_TLS_LEVEL", tls_level },
-			{ "SMTPD_TLS_CHAIN", tls_chain.buf },
-			{ "DRAIN_DELAY_REJECT", dv.delay_reject },
-			{ "DRAIN_CLIENT", dv.client },
-			{ "TRANSPORT_MAPS", dv.transport_maps },
-			{ "RELAY_TRANSPORT", dv.relay_transport },
-			{ "PEER_CHECKS", dv.peer_checks },
-		};
-		size_t nv = sizeof(vars) / sizeof(vars[0]);
-
-		if (write_template(dir, "main.cf", "main.cf.in", vars, nv,
-				   err) < 0 ||
-		    write_template(dir, "master.cf", "master.cf.in", vars, nv,
-				   err) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	sbuf_release(&clients);
-	sbuf_release(&reinject);
-	sbuf_release(&feed_checks);
-	sbuf_release(&backup_checks);
-	sbuf_release(&tls_chain);
+	if (cf_words(s, conf, g, &w, drain_text, drain_size, err) == 0)
+		rc = write_cf_templates(dir, conf, policyd, seqs, &w, err);
+	cf_words_release(&w);
 	return rc;
 }
 

@@ -470,10 +470,94 @@ struct drain_arg {
 	int64_t max_age_s;
 };
 
+/* Columns of sql_drain_lock */
+enum { DL_NAME, DL_ROLE, DL_SMTP_ADDRESS, DL_STARTED, DL_HAND_OVER };
+
+/* May relay me of the locked rows (res, n of them) drain?  others:
+ * how many other active relays there are. */
+static int drain_self_check(PGresult *res, int n, int me, int64_t others,
+			    const struct drain_arg *a, struct error *err)
+{
+	int i;
+
+	if (strcmp(PQgetvalue(res, me, DL_ROLE), "draining") == 0)
+		return error_set(
+			err, ERR_CONFLICT, "relay",
+			"%s is draining already (since %s, handing over to "
+			"%s): \"relay activate %s\" ends the drain",
+			a->name, PQgetvalue(res, me, DL_STARTED),
+			PQgetvalue(res, me, DL_HAND_OVER)[0]
+				? PQgetvalue(res, me, DL_HAND_OVER)
+				: "nobody",
+			a->name);
+	if (strcmp(PQgetvalue(res, me, DL_ROLE), "relay") != 0)
+		return error_set(err, ERR_CONFLICT, "relay",
+				 "%s is not an active relay (role %s)", a->name,
+				 PQgetvalue(res, me, DL_ROLE));
+	for (i = 0; i < n; i++)
+		if (strcmp(PQgetvalue(res, i, DL_ROLE), "draining") == 0 &&
+		    strcmp(PQgetvalue(res, i, DL_HAND_OVER), a->name) == 0)
+			return error_set(err, ERR_CONFLICT, "relay",
+					 "%s takes the queue of draining %s: "
+					 "it cannot drain before that one is "
+					 "done",
+					 a->name, PQgetvalue(res, i, DL_NAME));
+	if (others == 0)
+		return error_set(err, ERR_CONFLICT, "relay",
+				 "%s is the last active relay: draining it "
+				 "would leave new mail nowhere to go (start "
+				 "another relay first)",
+				 a->name);
+	return 0;
+}
+
+/* May relay ho of the locked rows take a->name's queue?  ho < 0: it
+ * is not registered. */
+static int drain_hand_over_check(PGresult *res, int ho,
+				 const struct drain_arg *a, struct error *err)
+{
+	if (strcmp(a->hand_over, a->name) == 0)
+		return error_set(err, ERR_INVALID, "hand_over",
+				 "%s cannot hand its queue over to itself",
+				 a->name);
+	if (ho < 0)
+		return error_set(err, ERR_NOTFOUND, "hand_over",
+				 "no relay is registered as %s (--hand-over)",
+				 a->hand_over);
+	if (strcmp(PQgetvalue(res, ho, DL_ROLE), "relay") != 0)
+		return error_set(err, ERR_CONFLICT, "hand_over",
+				 "%s is not an active relay (role %s): it "
+				 "cannot take over a queue",
+				 a->hand_over, PQgetvalue(res, ho, DL_ROLE));
+	if (PQgetvalue(res, ho, DL_SMTP_ADDRESS)[0] == '\0')
+		return error_set(err, ERR_CONFLICT, "hand_over",
+				 "%s has not reported the address it takes "
+				 "mail on (its mta-glue sync does, from "
+				 "relay.listen or relay.outbound)",
+				 a->hand_over);
+	return 0;
+}
+
+/* The drain of a->name recorded, and its sync woken. */
+static int drain_mark(struct store *s, const struct drain_arg *a,
+		      struct error *err)
+{
+	struct params p = { 0 };
+
+	p_str(&p, a->name);
+	p_str(&p, a->actor);
+	p_str(&p, a->hand_over);
+	p_int(&p, a->hand_over != NULL ? a->max_age_s : 0);
+	if (store_q0(s, sql_drain_set, &p, "relay", err) < 0)
+		return -1;
+	/* sql_relay_wake takes the name alone: the first parameter */
+	p.n = 1;
+	return store_q0(s, sql_relay_wake, &p, "relay", err);
+}
+
 static int tx_drain(struct store *s, void *arg, struct error *err)
 {
 	struct drain_arg *a = arg;
-	struct params p = { 0 };
 	PGresult *res;
 	int me = -1, ho = -1, i, n;
 	int64_t others = 0;
@@ -483,91 +567,22 @@ static int tx_drain(struct store *s, void *arg, struct error *err)
 		return -1;
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
-		const char *name = PQgetvalue(res, i, 0);
+		const char *name = PQgetvalue(res, i, DL_NAME);
 
 		if (strcmp(name, a->name) == 0)
 			me = i;
-		else if (strcmp(PQgetvalue(res, i, 1), "relay") == 0)
+		else if (strcmp(PQgetvalue(res, i, DL_ROLE), "relay") == 0)
 			others++;
 		if (a->hand_over != NULL && strcmp(name, a->hand_over) == 0)
 			ho = i;
 	}
-	if (me < 0) {
+	if (me < 0)
 		error_set(err, ERR_NOTFOUND, "relay",
 			  "no relay is registered as %s", a->name);
-		goto out;
-	}
-	if (strcmp(PQgetvalue(res, me, 1), "draining") == 0) {
-		error_set(err, ERR_CONFLICT, "relay",
-			  "%s is draining already (since %s, handing over to "
-			  "%s): \"relay activate %s\" ends the drain",
-			  a->name, PQgetvalue(res, me, 3),
-			  PQgetvalue(res, me, 4)[0] ? PQgetvalue(res, me, 4)
-						    : "nobody",
-			  a->name);
-		goto out;
-	}
-	if (strcmp(PQgetvalue(res, me, 1), "relay") != 0) {
-		error_set(err, ERR_CONFLICT, "relay",
-			  "%s is not an active relay (role %s)", a->name,
-			  PQgetvalue(res, me, 1));
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (strcmp(PQgetvalue(res, i, 1), "draining") == 0 &&
-		    strcmp(PQgetvalue(res, i, 4), a->name) == 0) {
-			error_set(err, ERR_CONFLICT, "relay",
-				  "%s takes the queue of draining %s: it "
-				  "cannot drain before that one is done",
-				  a->name, PQgetvalue(res, i, 0));
-			goto out;
-		}
-	if (others == 0) {
-		error_set(err, ERR_CONFLICT, "relay",
-			  "%s is the last active relay: draining it would "
-			  "leave new mail nowhere to go (start another relay "
-			  "first)",
-			  a->name);
-		goto out;
-	}
-	if (a->hand_over != NULL) {
-		if (strcmp(a->hand_over, a->name) == 0) {
-			error_set(err, ERR_INVALID, "hand_over",
-				  "%s cannot hand its queue over to itself",
-				  a->name);
-			goto out;
-		}
-		if (ho < 0) {
-			error_set(err, ERR_NOTFOUND, "hand_over",
-				  "no relay is registered as %s (--hand-over)",
-				  a->hand_over);
-			goto out;
-		}
-		if (strcmp(PQgetvalue(res, ho, 1), "relay") != 0) {
-			error_set(err, ERR_CONFLICT, "hand_over",
-				  "%s is not an active relay (role %s): it "
-				  "cannot take over a queue",
-				  a->hand_over, PQgetvalue(res, ho, 1));
-			goto out;
-		}
-		if (PQgetvalue(res, ho, 2)[0] == '\0') {
-			error_set(err, ERR_CONFLICT, "hand_over",
-				  "%s has not reported the address it takes "
-				  "mail on (its mta-glue sync does, from "
-				  "relay.listen or relay.outbound)",
-				  a->hand_over);
-			goto out;
-		}
-	}
-	p_str(&p, a->name);
-	p_str(&p, a->actor);
-	p_str(&p, a->hand_over);
-	p_int(&p, a->hand_over != NULL ? a->max_age_s : 0);
-	if (store_q0(s, sql_drain_set, &p, "relay", err) < 0)
-		goto out;
-	p.n = 1;
-	rc = store_q0(s, sql_relay_wake, &p, "relay", err);
-out:
+	else if (drain_self_check(res, n, me, others, a, err) == 0 &&
+		 (a->hand_over == NULL ||
+		  drain_hand_over_check(res, ho, a, err) == 0))
+		rc = drain_mark(s, a, err);
 	PQclear(res);
 	return rc;
 }
