@@ -10,7 +10,7 @@
  *   queue-expire   expire each domain's mail at its own queue lifetime
  *   quarantine-digest  send the day's quarantine digests not sent yet
  *   start | stop   the relay's Postfix instance (on the current one)
- *   worker         the mailbox host's jobs worker (lib/mailjob)
+ *   worker         the mailbox host's jobs worker (lib/jobworker)
  *
  * Thin: parse argv, call lib/relay, print.  apply reports what it did
  * (or its error) to the relays table under relay.name; a failed apply
@@ -28,7 +28,7 @@
 #include "digest.h"
 #include "drain.h"
 #include "fleet.h"
-#include "mailjob.h"
+#include "jobworker.h"
 #include "queue.h"
 #include "relay.h"
 #include "relaystat.h"
@@ -140,99 +140,45 @@ static void pause_for(int seconds)
 
 static int fail(const char *verb, struct error *err);
 
-/*
- * The jobs worker: claim, run, repeat; poll once a second when there is
- * nothing to do.  Any number of workers may run (SKIP LOCKED); a killed
- * one's job is taken over when its lease runs out.
- */
+/* one of --lease S, --retry S: its value into *v */
+static int worker_opt(const char *opt, const char *arg, long *v,
+		      struct error *err)
+{
+	if (strcmp(opt, "--lease") == 0)
+		return parse_long(arg, JOBWORKER_LEASE_MIN_S,
+				  JOBWORKER_LEASE_MAX_S, v, opt, err);
+	return parse_long(arg, JOBWORKER_RETRY_MIN_S, JOBWORKER_RETRY_MAX_S, v,
+			  opt, err);
+}
+
+/* The jobs worker (lib/jobworker). */
 static int cmd_worker(const struct conf *conf, int argc, char **argv)
 {
-	struct mailjob_ctx c = { 0 };
+	struct jobworker_opts o = { false, JOBWORKER_LEASE_S,
+				    JOBWORKER_RETRY_S };
 	struct error err = ERROR_INIT;
-	struct sigaction sa;
-	char name[128];
-	long lease = 300, retry = 30;
-	bool once = false;
-	int i, backoff = 1, rc = 0;
+	int i, rc = 0;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--once") == 0) {
-			once = true;
+			o.once = true;
 		} else if (i + 1 < argc && strcmp(argv[i], "--lease") == 0) {
-			if (parse_long(argv[++i], 2, 3600, &lease, "--lease",
-				       &err) < 0)
+			if (worker_opt(argv[i], argv[i + 1], &o.lease_s, &err) <
+			    0)
 				return fail("worker", &err);
+			i++;
 		} else if (i + 1 < argc && strcmp(argv[i], "--retry") == 0) {
-			if (parse_long(argv[++i], 1, 3600, &retry, "--retry",
-				       &err) < 0)
+			if (worker_opt(argv[i], argv[i + 1], &o.retry_s, &err) <
+			    0)
 				return fail("worker", &err);
+			i++;
 		} else {
 			usage(stderr);
 			return 2;
 		}
 	}
-	(void)snprintf(name, sizeof(name), "%s:%ld", conf->relay_name,
-		       (long)getpid());
-	c.conf = conf;
-	c.worker = name;
-	c.lease_s = (int)lease;
-	c.retry_s = (int)retry;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	log_info("worker %s starts", name);
-	while (!stop) {
-		struct job j;
-		int got;
-
-		error_clear(&err);
-		if (c.store == NULL &&
-		    store_open(&c.store, conf->db_conninfo, conf, &err) < 0) {
-			if (once) {
-				rc = fail("worker", &err);
-				break;
-			}
-			log_warn("worker: %s; retrying in %d s",
-				 error_msg(&err), backoff);
-			pause_for(backoff);
-			backoff = backoff < 16 ? backoff * 2 : 30;
-			continue;
-		}
-		got = store_job_claim(c.store, name, (int)lease, &j, &err);
-		if (got < 0) {
-			log_warn("worker: %s", error_msg(&err));
-			if (once) {
-				rc = fail("worker", &err);
-				break;
-			}
-			pause_for(backoff);
-			backoff = backoff < 16 ? backoff * 2 : 30;
-			continue;
-		}
-		backoff = 1;
-		if (got == 0) {
-			if (once)
-				break;
-			pause_for(1);
-			continue;
-		}
-		/* every line of the job names its domain and the worker,
-		 * the actor of the job's audit entries */
-		log_ctx_set(LOG_F_DOMAIN, j.domain);
-		log_ctx_set(LOG_F_ACTOR, name);
-		log_info("job %lld (%s %s) step %d, attempt %d",
-			 (long long)j.id, j.kind, j.domain, j.step, j.attempts);
-		if (mailjob_run(&c, &j, &err) < 0)
-			log_warn("job %lld: %s", (long long)j.id,
-				 error_msg(&err));
-		log_ctx_clear();
-		job_release(&j);
-	}
-	mailjob_ctx_release(&c);
-	if (c.store)
-		store_close(c.store);
+	if (jobworker_run(conf, &o, &err) < 0)
+		rc = fail("worker", &err);
 	error_release(&err);
 	return rc;
 }
