@@ -19,6 +19,7 @@
  */
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,7 @@
 #include "jobworker.h"
 #include "queue.h"
 #include "relay.h"
+#include "relayctl.h"
 #include "relaystat.h"
 #include "store.h"
 #include "track.h"
@@ -87,24 +89,6 @@ static void usage(FILE *fp)
 	      "/etc/mxfeed/mxfeed.conf.\n"
 	      "State (generations, current, Postfix queue): paths.state.\n",
 	      fp);
-}
-
-/* mxfeed-policyd lives beside this program. */
-static int policyd_path(char *buf, size_t size)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash == NULL)
-		return -1;
-	*slash = '\0';
-	return snprintf(buf, size, "%s/mxfeed-policyd", self) < (int)size ? 0
-									  : -1;
 }
 
 static volatile sig_atomic_t stop, reread;
@@ -397,14 +381,74 @@ static int fail(const char *verb, struct error *err)
 	return error_exit_status(err->code);
 }
 
+static int cmd_generate(const struct conf *conf, const char *policyd,
+			const char *dir)
+{
+	struct error err = ERROR_INIT;
+	struct relayctl c;
+	int64_t seq = 0;
+	int rc = 0;
+
+	relayctl_init(&c, conf, policyd);
+	if (relayctl_open(&c, &err) < 0) {
+		rc = fail("generate", &err);
+	} else if (relayctl_generate(&c, dir, &seq, &err) < 0) {
+		rc = fail("generate", &err);
+	} else {
+		printf("generated sequence %lld into %s\n", (long long)seq,
+		       dir);
+	}
+	relayctl_close(&c);
+	error_release(&err);
+	return rc;
+}
+
+static int cmd_apply(const struct conf *conf, const char *policyd)
+{
+	struct error err = ERROR_INIT, e2 = ERROR_INIT;
+	struct relayctl c;
+	int64_t seq = 0;
+	int rc = 0;
+
+	relayctl_init(&c, conf, policyd);
+	if (relayctl_open(&c, &err) < 0) {
+		rc = fail("apply", &err);
+	} else if (relayctl_apply(&c, true, &seq, &err) < 0) {
+		rc = fail("apply", &err);
+		if (relayctl_report_failure(&c, error_msg(&err), &e2) < 0)
+			error_release(&e2);
+	} else if (relayctl_report(&c, seq, &err) < 0) {
+		rc = fail("report", &err);
+	} else {
+		printf("applied sequence %lld\n", (long long)seq);
+	}
+	relayctl_close(&c);
+	error_release(&err);
+	return rc;
+}
+
+/* [--as-of UNIXTIME]: the moment to judge by; -1 on anything else */
+static int as_of(int argc, char **argv, int64_t *now, struct error *err)
+{
+	long t = 0;
+
+	*now = (int64_t)time(NULL);
+	if (argc == 0)
+		return 0;
+	if (strcmp(argv[0], "--as-of") != 0 || argc != 2 ||
+	    parse_long(argv[1], 1, 0x7fffffffL, &t, "--as-of", err) < 0)
+		return -1;
+	*now = t;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf_path = NULL, *verb;
 	struct error err = ERROR_INIT;
-	struct store *s = NULL, *rs = NULL;
 	char policyd[PATH_MAX];
 	struct conf conf = { 0 };
-	int64_t seq = 0;
+	int64_t now;
 	int i = 1, rc = 0;
 
 	log_init("mta-glue", LOG_LEVEL_INFO);
@@ -433,92 +477,47 @@ int main(int argc, char **argv)
 		       strcmp(verb, "sync") == 0 || strcmp(verb, "worker") == 0
 			       ? LOG_LEVEL_NONE
 			       : conf.log_level);
-	if (policyd_path(policyd, sizeof(policyd)) < 0) {
+	if (relayctl_policyd_path(policyd, sizeof(policyd)) < 0) {
 		fputs("mta-glue: cannot find mxfeed-policyd beside mta-glue\n",
 		      stderr);
 		return 1;
 	}
-	if (strcmp(verb, "generate") == 0 || strcmp(verb, "apply") == 0) {
-		if (strcmp(verb, "generate") == 0 && i + 2 != argc) {
+	if (strcmp(verb, "generate") == 0) {
+		if (i + 2 != argc) {
 			usage(stderr);
 			rc = 2;
-			goto out;
+		} else {
+			rc = cmd_generate(&conf, policyd, argv[i + 1]);
 		}
-		if (store_open(&s, conf.db_conninfo, &conf, &err) < 0 ||
-		    open_read(&rs, &conf, &err) < 0) {
-			rc = fail(verb, &err);
-			goto out;
-		}
-		if (strcmp(verb, "generate") == 0) {
-			if (relay_generate(rs ? rs : s, &conf, argv[i + 1],
-					   policyd, &seq, &err) < 0)
-				rc = fail(verb, &err);
-			else
-				printf("generated sequence %lld into %s\n",
-				       (long long)seq, argv[i + 1]);
-			goto out;
-		}
-		if (relay_apply(rs ? rs : s, &conf, policyd, &seq, true, &err) <
-		    0) {
-			struct error e2 = ERROR_INIT;
-
-			rc = fail(verb, &err);
-			if (store_relay_report(s, conf.relay_name, 0,
-					       error_msg(&err),
-					       &conf.relay_outbound, &e2) < 0)
-				error_release(&e2);
-			goto out;
-		}
-		if (store_relay_report(s, conf.relay_name, seq, NULL,
-				       &conf.relay_outbound, &err) < 0) {
-			rc = fail("report", &err);
-			goto out;
-		}
-		printf("applied sequence %lld\n", (long long)seq);
+	} else if (strcmp(verb, "apply") == 0) {
+		rc = cmd_apply(&conf, policyd);
 	} else if (strcmp(verb, "queue-expire") == 0) {
-		int64_t now = (int64_t)time(NULL);
-		long as_of = 0;
 		size_t n = 0, purged = 0;
 
-		if (i + 1 < argc &&
-		    (strcmp(argv[i + 1], "--as-of") != 0 || i + 3 != argc ||
-		     parse_long(argv[i + 2], 1, 0x7fffffffL, &as_of, "--as-of",
-				&err) < 0)) {
+		if (as_of(argc - i - 1, argv + i + 1, &now, &err) < 0) {
 			fputs("mta-glue: queue-expire [--as-of UNIXTIME]\n",
 			      stderr);
 			rc = 2;
-			goto out;
-		}
-		if (as_of > 0)
-			now = as_of;
-		if (queue_expire(&conf, now, &n, &purged, &err) < 0)
+		} else if (queue_expire(&conf, now, &n, &purged, &err) < 0) {
 			rc = fail(verb, &err);
-		else
+		} else {
 			printf("expired %zu message(s), deleted %zu "
 			       "quarantined\n",
 			       n, purged);
+		}
 	} else if (strcmp(verb, "quarantine-digest") == 0) {
-		int64_t now = (int64_t)time(NULL);
-		long as_of = 0;
 		size_t n = 0;
 
-		if (i + 1 < argc &&
-		    (strcmp(argv[i + 1], "--as-of") != 0 || i + 3 != argc ||
-		     parse_long(argv[i + 2], 1, 0x7fffffffL, &as_of, "--as-of",
-				&err) < 0)) {
+		if (as_of(argc - i - 1, argv + i + 1, &now, &err) < 0) {
 			fputs("mta-glue: quarantine-digest [--as-of "
 			      "UNIXTIME]\n",
 			      stderr);
 			rc = 2;
-			goto out;
-		}
-		if (as_of > 0)
-			now = as_of;
-		if (store_open(&s, conf.db_conninfo, &conf, &err) < 0 ||
-		    digest_run(s, &conf, now, &n, &err) < 0)
+		} else if (relayctl_digest(&conf, now, &n, &err) < 0) {
 			rc = fail(verb, &err);
-		else
+		} else {
 			printf("sent %zu quarantine digest(s)\n", n);
+		}
 	} else if (strcmp(verb, "sync") == 0) {
 		rc = cmd_sync(&conf, conf_path, policyd);
 	} else if (strcmp(verb, "worker") == 0) {
@@ -534,23 +533,13 @@ int main(int argc, char **argv)
 		       (long long)relay_current_seq(&conf),
 		       relay_postfix_running(&conf) ? "running" : "stopped");
 	} else if (strcmp(verb, "start") == 0 || strcmp(verb, "stop") == 0) {
-		if (relay_current_seq(&conf) == 0 &&
-		    strcmp(verb, "start") == 0) {
-			fputs("mta-glue: start: no generation yet; run "
-			      "'mta-glue apply' first\n",
-			      stderr);
-			rc = 4;
-		} else if (relay_postfix(&conf, verb, &err) < 0) {
+		if (relayctl_postfix(&conf, verb, &err) < 0)
 			rc = fail(verb, &err);
-		}
 	} else {
 		fprintf(stderr, "mta-glue: unknown command '%s'\n", verb);
 		usage(stderr);
 		rc = 2;
 	}
-out:
-	store_close(s);
-	store_close(rs);
 	error_release(&err);
 	conf_release(&conf);
 	return rc;
