@@ -18,24 +18,17 @@
  * 1 internal error, 2 usage, 4 conflict, 5 database unavailable.
  */
 #include <limits.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "conf.h"
-#include "digest.h"
-#include "drain.h"
-#include "fleet.h"
 #include "jobworker.h"
 #include "queue.h"
 #include "relay.h"
 #include "relayctl.h"
-#include "relaystat.h"
-#include "store.h"
-#include "track.h"
+#include "relayd.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -91,37 +84,6 @@ static void usage(FILE *fp)
 	      fp);
 }
 
-static volatile sig_atomic_t stop, reread;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void on_hup(int sig)
-{
-	(void)sig;
-	reread = 1;
-}
-
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static void pause_for(int seconds)
-{
-	int i;
-
-	for (i = 0; i < seconds * 10 && !stop; i++)
-		(void)usleep(100000);
-}
-
 static int fail(const char *verb, struct error *err);
 
 /* one of --lease S, --retry S: its value into *v */
@@ -165,214 +127,6 @@ static int cmd_worker(const struct conf *conf, int argc, char **argv)
 		rc = fail("worker", &err);
 	error_release(&err);
 	return rc;
-}
-
-/* Open the standby connection if one is configured and not open. */
-static int open_read(struct store **rs, const struct conf *conf,
-		     struct error *err)
-{
-	if (conf->db_read_conninfo == NULL || *rs != NULL)
-		return 0;
-	return store_open(rs, conf->db_read_conninfo, conf, err);
-}
-
-/* Tell the database how far the standby this relay reads lags. */
-static int report_read_lag(struct store *s, struct store *rs,
-			   const struct conf *conf, struct error *err)
-{
-	int64_t lag = 0;
-
-	if (rs == NULL)
-		return 0;
-	if (store_read_lag(s, rs, &lag, err) < 0)
-		return -1;
-	return store_relay_read_lag(s, conf->relay_name, lag, err);
-}
-
-/*
- * The relay daemon.  A change is applied as soon as its notification
- * arrives; the 2-second poll catches what a replica cannot notify.
- * With database.read_conninfo the sequence and the snapshot are read
- * from that standby (LISTEN is not available there: the notification
- * comes from the primary, and the poll catches the standby up), and
- * its replay lag is reported with the heartbeat.
- * Failures never stop the loop: the database away means reconnecting
- * with backoff (1 s doubling to 30 s) while Postfix keeps serving the
- * generation in force; a failed apply is reported and retried with
- * the same backoff.
- */
-static int cmd_sync(struct conf *conf, const char *conf_path,
-		    const char *policyd)
-{
-	struct sigaction sa;
-	struct store *s = NULL, *rs = NULL; /* rs: the standby, if any */
-	struct error err = ERROR_INIT;
-	int64_t applied = relay_current_seq(conf), want = 0, seq = 0;
-	int backoff = 1;
-	bool force = false;
-	time_t last_beat = 0, last_expire = 0;
-	struct fleet_relay fleet = { 0 };
-	struct drain_relay drain = { 0 };
-	struct relaystat rst = { 0 };
-	struct track trk;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop; /* no SA_RESTART: poll() must wake */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	track_init(&trk, conf);
-	log_info("sync: relay %s starts at sequence %lld", conf->relay_name,
-		 (long long)applied);
-	while (!stop) {
-		struct timespec t0;
-		int rc;
-
-		error_clear(&err);
-		if (reread) {
-			/* SIGHUP: mxfeed.conf again, and a generation by it
-			 * (site settings such as greylist.delay are in it) */
-			reread = 0;
-			if (conf_load(conf, conf_path, &err) < 0) {
-				struct error e2 = ERROR_INIT;
-
-				log_error("sync: %s; the configuration read "
-					  "before stays in force",
-					  error_msg(&err));
-				if (s != NULL &&
-				    store_relay_report(s, conf->relay_name, 0,
-						       error_msg(&err),
-						       &conf->relay_outbound,
-						       &e2) < 0)
-					log_warn("sync: %s", error_msg(&e2));
-				error_release(&e2);
-				error_clear(&err);
-			} else {
-				log_init("mta-glue", conf->log_level);
-				log_set_target(conf->log_target,
-					       LOG_LEVEL_NONE);
-				log_info("sync: re-read %s; applying",
-					 conf->path);
-				store_close(s);
-				s = NULL;
-				force = true;
-			}
-		}
-		if (s == NULL &&
-		    store_open(&s, conf->db_conninfo, conf, &err) < 0) {
-			log_warn("sync: %s; still serving sequence %lld; "
-				 "retrying in %d s",
-				 error_msg(&err), (long long)applied, backoff);
-			pause_for(backoff);
-			backoff = backoff < 16 ? backoff * 2 : 30;
-			continue;
-		}
-		if (open_read(&rs, conf, &err) < 0 ||
-		    store_change_seq(rs ? rs : s, &want, &err) < 0)
-			goto db_failed;
-		/* a drain begun, ended or due to hand over regenerates */
-		if (applied > 0 && drain_turn(s, rs, conf, &drain, &err) < 0)
-			goto db_failed;
-		if (want != applied || force || drain.regenerate) {
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			if (relay_apply(rs ? rs : s, conf, policyd, &seq, force,
-					&err) < 0) {
-				struct error e2 = ERROR_INIT;
-
-				log_error("sync: apply failed: %s; sequence "
-					  "%lld stays in force",
-					  error_msg(&err), (long long)applied);
-				relaystat_failed(&rst);
-				if (store_relay_report(s, conf->relay_name, 0,
-						       error_msg(&err),
-						       &conf->relay_outbound,
-						       &e2) < 0)
-					error_release(&e2);
-				if (err.code == ERR_TEMPFAIL)
-					goto db_failed;
-				pause_for(backoff);
-				backoff = backoff < 16 ? backoff * 2 : 30;
-				continue;
-			}
-			applied = seq;
-			force = false;
-			relaystat_applied(&rst, ms_since(&t0) / 1e3);
-			log_info("sync: applied sequence %lld in %.0f ms",
-				 (long long)seq, ms_since(&t0));
-			if (store_relay_report(s, conf->relay_name, seq, NULL,
-					       &conf->relay_outbound, &err) < 0)
-				goto db_failed;
-			last_beat = time(NULL);
-		}
-		backoff = 1;
-		if (time(NULL) - last_expire >= 60 && applied > 0) {
-			size_t n = 0, q = 0;
-			struct error e2 = ERROR_INIT;
-
-			if (queue_expire(conf, (int64_t)time(NULL), &n, &q,
-					 &e2) < 0) {
-				log_warn("sync: queue-expire: %s",
-					 error_msg(&e2));
-				error_release(&e2);
-			} else if (n > 0 || q > 0) {
-				log_info("sync: expired %zu message(s) past "
-					 "their domain's queue lifetime, "
-					 "deleted %zu quarantined past %d "
-					 "days",
-					 n, q, conf->quarantine_days);
-			}
-			if (digest_run(s, conf, (int64_t)time(NULL), &n, &e2) <
-			    0) {
-				log_warn("sync: quarantine digest: %s",
-					 error_msg(&e2));
-				error_release(&e2);
-			}
-			last_expire = time(NULL);
-		}
-		if (time(NULL) - last_beat >= 10) {
-			if (store_relay_heartbeat(s, conf->relay_name, &err) <
-				    0 ||
-			    report_read_lag(s, rs, conf, &err) < 0)
-				goto db_failed;
-			last_beat = time(NULL);
-		}
-		/* staff's queue commands, and the queue published (while
-		 * draining, often: feedctl relays shows what is left) */
-		fleet.publish_s = drain.draining ? 5 : 0;
-		if (applied > 0 && fleet_serve(s, conf, &fleet, &err) < 0)
-			goto db_failed;
-		/* the log's new lines into message tracking */
-		if (track_turn(&trk, s, conf, &err) < 0)
-			goto db_failed;
-		/* paths.state/metrics.prom, every few seconds */
-		relaystat_turn(&rst, s, conf, applied, want);
-		rc = store_wait_change(s, 2000, &err);
-		if (rc < 0)
-			goto db_failed;
-		if (rc == 1) /* let a burst of changes settle into one */
-			while ((rc = store_wait_change(s, 20, &err)) == 1)
-				;
-		if (rc < 0)
-			goto db_failed;
-		continue;
-	db_failed:
-		log_warn("sync: database unavailable: %s; still serving "
-			 "sequence %lld",
-			 error_msg(&err), (long long)applied);
-		store_close(s);
-		store_close(rs);
-		s = rs = NULL;
-		pause_for(backoff);
-		backoff = backoff < 16 ? backoff * 2 : 30;
-	}
-	log_info("sync: stopping at sequence %lld", (long long)applied);
-	track_release(&trk);
-	store_close(s);
-	store_close(rs);
-	error_release(&err);
-	return 0;
 }
 
 static int fail(const char *verb, struct error *err)
@@ -519,7 +273,7 @@ int main(int argc, char **argv)
 			printf("sent %zu quarantine digest(s)\n", n);
 		}
 	} else if (strcmp(verb, "sync") == 0) {
-		rc = cmd_sync(&conf, conf_path, policyd);
+		rc = relayd_run(&conf, conf_path, policyd);
 	} else if (strcmp(verb, "worker") == 0) {
 		rc = cmd_worker(&conf, argc - i - 1, argv + i + 1);
 	} else if (strcmp(verb, "rollback") == 0) {
