@@ -10,440 +10,49 @@
  *   queue-expire   expire each domain's mail at its own queue lifetime
  *   quarantine-digest  send the day's quarantine digests not sent yet
  *   start | stop   the relay's Postfix instance (on the current one)
- *   worker         the mailbox host's jobs worker (lib/mailjob)
+ *   worker         the mailbox host's jobs worker (lib/jobworker)
  *
- * Thin: parse argv, call lib/relay, print.  apply reports what it did
- * (or its error) to the relays table under relay.name; a failed apply
- * leaves the previous generation serving.  Exit codes as feedctl: 0 ok,
- * 1 internal error, 2 usage, 4 conflict, 5 database unavailable.
+ * Thin: parse argv, load the configuration, call lib, print.  The
+ * verbs are a table (name, handler, its lines of --help); the rules
+ * are lib's: lib/relayctl (the one-shot verbs: connections, what is
+ * reported to the relays table, starts), lib/relayd (sync),
+ * lib/jobworker (worker), lib/queue and lib/relay.  Exit codes as
+ * feedctl: 0 ok, 1 internal error, 2 usage, 4 conflict, 5 database
+ * unavailable.
  */
 #include <limits.h>
-#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "conf.h"
-#include "digest.h"
-#include "drain.h"
-#include "fleet.h"
-#include "mailjob.h"
+#include "jobworker.h"
 #include "queue.h"
 #include "relay.h"
-#include "relaystat.h"
-#include "store.h"
-#include "track.h"
+#include "relayctl.h"
+#include "relayd.h"
 #include "util/log.h"
 #include "util/parse.h"
 
-static void usage(FILE *fp)
-{
-	fputs("usage: mta-glue [-c CONF] COMMAND\n"
-	      "\n"
-	      "  generate DIR   write one generation of the relay's "
-	      "configuration into DIR\n"
-	      "  apply          generate in full, check (postmap, postfix "
-	      "check), switch\n"
-	      "                 atomically and reload Postfix; report to the "
-	      "relays table\n"
-	      "  rollback       switch back to the previous generation\n"
-	      "  status         show the current generation\n"
-	      "  queue-expire   bounce each domain's queued mail that outlived "
-	      "its queue.days\n"
-	      "                 (or queue.extended_until); sync runs it every "
-	      "minute;\n"
-	      "                 --as-of UNIXTIME judges as of that moment "
-	      "(what-if, tests)\n"
-	      "  quarantine-digest [--as-of UNIXTIME]\n"
-	      "                 send each domain with quarantine.digest and "
-	      "mail held here\n"
-	      "                 its digest of the day (UTC), once a day; sync "
-	      "runs it every\n"
-	      "                 minute\n"
-	      "  sync           run as the relay daemon: LISTEN for changes "
-	      "(polling every\n"
-	      "                 2 s as well), apply each (incrementally: the "
-	      "changed domains\n"
-	      "                 merged into the generation in force), report "
-	      "to the relays table;\n"
-	      "                 while the database is away keep serving the "
-	      "last generation;\n"
-	      "                 SIGHUP: re-read the configuration and apply "
-	      "by it\n"
-	      "  start | stop   start or stop the relay's Postfix instance\n"
-	      "  worker [--once] [--lease S] [--retry S]\n"
-	      "                 the mailbox host's jobs worker: forwards, "
-	      "archives and removes\n"
-	      "                 mailboxes after a switch or revert, once "
-	      "every relay has\n"
-	      "                 applied it; a job's lease is S seconds "
-	      "(default 300), a failed\n"
-	      "                 step is retried after S seconds (default 30, "
-	      "doubling to 1 h);\n"
-	      "                 --once: run what is runnable now, then exit\n"
-	      "\n"
-	      "Configuration: -c FILE, else $MXFEED_CONF, else "
-	      "/etc/mxfeed/mxfeed.conf.\n"
-	      "State (generations, current, Postfix queue): paths.state.\n",
-	      fp);
-}
+/* What every verb gets: the configuration loaded, the policy daemon
+ * found. */
+struct glue {
+	struct conf conf;
+	const char *conf_path;
+	char policyd[PATH_MAX];
+	struct error err;
+};
 
-/* mxfeed-policyd lives beside this program. */
-static int policyd_path(char *buf, size_t size)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
+struct verb {
+	const char *name;
+	int (*run)(struct glue *g, const char *verb, int argc, char **argv);
+	bool daemon;	  /* logs to the journal only */
+	const char *help; /* its lines of --help; NULL: in the row before */
+};
 
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash == NULL)
-		return -1;
-	*slash = '\0';
-	return snprintf(buf, size, "%s/mxfeed-policyd", self) < (int)size ? 0
-									  : -1;
-}
-
-static volatile sig_atomic_t stop, reread;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void on_hup(int sig)
-{
-	(void)sig;
-	reread = 1;
-}
-
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static void pause_for(int seconds)
-{
-	int i;
-
-	for (i = 0; i < seconds * 10 && !stop; i++)
-		(void)usleep(100000);
-}
-
-static int fail(const char *verb, struct error *err);
-
-/*
- * The jobs worker: claim, run, repeat; poll once a second when there is
- * nothing to do.  Any number of workers may run (SKIP LOCKED); a killed
- * one's job is taken over when its lease runs out.
- */
-static int cmd_worker(const struct conf *conf, int argc, char **argv)
-{
-	struct mailjob_ctx c = { 0 };
-	struct error err = ERROR_INIT;
-	struct sigaction sa;
-	char name[128];
-	long lease = 300, retry = 30;
-	bool once = false;
-	int i, backoff = 1, rc = 0;
-
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--once") == 0) {
-			once = true;
-		} else if (i + 1 < argc && strcmp(argv[i], "--lease") == 0) {
-			if (parse_long(argv[++i], 2, 3600, &lease, "--lease",
-				       &err) < 0)
-				return fail("worker", &err);
-		} else if (i + 1 < argc && strcmp(argv[i], "--retry") == 0) {
-			if (parse_long(argv[++i], 1, 3600, &retry, "--retry",
-				       &err) < 0)
-				return fail("worker", &err);
-		} else {
-			usage(stderr);
-			return 2;
-		}
-	}
-	(void)snprintf(name, sizeof(name), "%s:%ld", conf->relay_name,
-		       (long)getpid());
-	c.conf = conf;
-	c.worker = name;
-	c.lease_s = (int)lease;
-	c.retry_s = (int)retry;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	log_info("worker %s starts", name);
-	while (!stop) {
-		struct job j;
-		int got;
-
-		error_clear(&err);
-		if (c.store == NULL &&
-		    store_open(&c.store, conf->db_conninfo, conf, &err) < 0) {
-			if (once) {
-				rc = fail("worker", &err);
-				break;
-			}
-			log_warn("worker: %s; retrying in %d s",
-				 error_msg(&err), backoff);
-			pause_for(backoff);
-			backoff = backoff < 16 ? backoff * 2 : 30;
-			continue;
-		}
-		got = store_job_claim(c.store, name, (int)lease, &j, &err);
-		if (got < 0) {
-			log_warn("worker: %s", error_msg(&err));
-			if (once) {
-				rc = fail("worker", &err);
-				break;
-			}
-			pause_for(backoff);
-			backoff = backoff < 16 ? backoff * 2 : 30;
-			continue;
-		}
-		backoff = 1;
-		if (got == 0) {
-			if (once)
-				break;
-			pause_for(1);
-			continue;
-		}
-		/* every line of the job names its domain and the worker,
-		 * the actor of the job's audit entries */
-		log_ctx_set(LOG_F_DOMAIN, j.domain);
-		log_ctx_set(LOG_F_ACTOR, name);
-		log_info("job %lld (%s %s) step %d, attempt %d",
-			 (long long)j.id, j.kind, j.domain, j.step, j.attempts);
-		if (mailjob_run(&c, &j, &err) < 0)
-			log_warn("job %lld: %s", (long long)j.id,
-				 error_msg(&err));
-		log_ctx_clear();
-		job_release(&j);
-	}
-	mailjob_ctx_release(&c);
-	if (c.store)
-		store_close(c.store);
-	error_release(&err);
-	return rc;
-}
-
-/* Open the standby connection if one is configured and not open. */
-static int open_read(struct store **rs, const struct conf *conf,
-		     struct error *err)
-{
-	if (conf->db_read_conninfo == NULL || *rs != NULL)
-		return 0;
-	return store_open(rs, conf->db_read_conninfo, conf, err);
-}
-
-/* Tell the database how far the standby this relay reads lags. */
-static int report_read_lag(struct store *s, struct store *rs,
-			   const struct conf *conf, struct error *err)
-{
-	int64_t lag = 0;
-
-	if (rs == NULL)
-		return 0;
-	if (store_read_lag(s, rs, &lag, err) < 0)
-		return -1;
-	return store_relay_read_lag(s, conf->relay_name, lag, err);
-}
-
-/*
- * The relay daemon.  A change is applied as soon as its notification
- * arrives; the 2-second poll catches what a replica cannot notify.
- * With database.read_conninfo the sequence and the snapshot are read
- * from that standby (LISTEN is not available there: the notification
- * comes from the primary, and the poll catches the standby up), and
- * its replay lag is reported with the heartbeat.
- * Failures never stop the loop: the database away means reconnecting
- * with backoff (1 s doubling to 30 s) while Postfix keeps serving the
- * generation in force; a failed apply is reported and retried with
- * the same backoff.
- */
-static int cmd_sync(struct conf *conf, const char *conf_path,
-		    const char *policyd)
-{
-	struct sigaction sa;
-	struct store *s = NULL, *rs = NULL; /* rs: the standby, if any */
-	struct error err = ERROR_INIT;
-	int64_t applied = relay_current_seq(conf), want = 0, seq = 0;
-	int backoff = 1;
-	bool force = false;
-	time_t last_beat = 0, last_expire = 0;
-	struct fleet_relay fleet = { 0 };
-	struct drain_relay drain = { 0 };
-	struct relaystat rst = { 0 };
-	struct track trk;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop; /* no SA_RESTART: poll() must wake */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	track_init(&trk, conf);
-	log_info("sync: relay %s starts at sequence %lld", conf->relay_name,
-		 (long long)applied);
-	while (!stop) {
-		struct timespec t0;
-		int rc;
-
-		error_clear(&err);
-		if (reread) {
-			/* SIGHUP: mxfeed.conf again, and a generation by it
-			 * (site settings such as greylist.delay are in it) */
-			reread = 0;
-			if (conf_load(conf, conf_path, &err) < 0) {
-				struct error e2 = ERROR_INIT;
-
-				log_error("sync: %s; the configuration read "
-					  "before stays in force",
-					  error_msg(&err));
-				if (s != NULL &&
-				    store_relay_report(s, conf->relay_name, 0,
-						       error_msg(&err),
-						       &conf->relay_outbound,
-						       &e2) < 0)
-					log_warn("sync: %s", error_msg(&e2));
-				error_release(&e2);
-				error_clear(&err);
-			} else {
-				log_init("mta-glue", conf->log_level);
-				log_set_target(conf->log_target,
-					       LOG_LEVEL_NONE);
-				log_info("sync: re-read %s; applying",
-					 conf->path);
-				store_close(s);
-				s = NULL;
-				force = true;
-			}
-		}
-		if (s == NULL &&
-		    store_open(&s, conf->db_conninfo, conf, &err) < 0) {
-			log_warn("sync: %s; still serving sequence %lld; "
-				 "retrying in %d s",
-				 error_msg(&err), (long long)applied, backoff);
-			pause_for(backoff);
-			backoff = backoff < 16 ? backoff * 2 : 30;
-			continue;
-		}
-		if (open_read(&rs, conf, &err) < 0 ||
-		    store_change_seq(rs ? rs : s, &want, &err) < 0)
-			goto db_failed;
-		/* a drain begun, ended or due to hand over regenerates */
-		if (applied > 0 && drain_turn(s, rs, conf, &drain, &err) < 0)
-			goto db_failed;
-		if (want != applied || force || drain.regenerate) {
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			if (relay_apply(rs ? rs : s, conf, policyd, &seq, force,
-					&err) < 0) {
-				struct error e2 = ERROR_INIT;
-
-				log_error("sync: apply failed: %s; sequence "
-					  "%lld stays in force",
-					  error_msg(&err), (long long)applied);
-				relaystat_failed(&rst);
-				if (store_relay_report(s, conf->relay_name, 0,
-						       error_msg(&err),
-						       &conf->relay_outbound,
-						       &e2) < 0)
-					error_release(&e2);
-				if (err.code == ERR_TEMPFAIL)
-					goto db_failed;
-				pause_for(backoff);
-				backoff = backoff < 16 ? backoff * 2 : 30;
-				continue;
-			}
-			applied = seq;
-			force = false;
-			relaystat_applied(&rst, ms_since(&t0) / 1e3);
-			log_info("sync: applied sequence %lld in %.0f ms",
-				 (long long)seq, ms_since(&t0));
-			if (store_relay_report(s, conf->relay_name, seq, NULL,
-					       &conf->relay_outbound, &err) < 0)
-				goto db_failed;
-			last_beat = time(NULL);
-		}
-		backoff = 1;
-		if (time(NULL) - last_expire >= 60 && applied > 0) {
-			size_t n = 0, q = 0;
-			struct error e2 = ERROR_INIT;
-
-			if (queue_expire(conf, (int64_t)time(NULL), &n, &q,
-					 &e2) < 0) {
-				log_warn("sync: queue-expire: %s",
-					 error_msg(&e2));
-				error_release(&e2);
-			} else if (n > 0 || q > 0) {
-				log_info("sync: expired %zu message(s) past "
-					 "their domain's queue lifetime, "
-					 "deleted %zu quarantined past %d "
-					 "days",
-					 n, q, conf->quarantine_days);
-			}
-			if (digest_run(s, conf, (int64_t)time(NULL), &n, &e2) <
-			    0) {
-				log_warn("sync: quarantine digest: %s",
-					 error_msg(&e2));
-				error_release(&e2);
-			}
-			last_expire = time(NULL);
-		}
-		if (time(NULL) - last_beat >= 10) {
-			if (store_relay_heartbeat(s, conf->relay_name, &err) <
-				    0 ||
-			    report_read_lag(s, rs, conf, &err) < 0)
-				goto db_failed;
-			last_beat = time(NULL);
-		}
-		/* staff's queue commands, and the queue published (while
-		 * draining, often: feedctl relays shows what is left) */
-		fleet.publish_s = drain.draining ? 5 : 0;
-		if (applied > 0 && fleet_serve(s, conf, &fleet, &err) < 0)
-			goto db_failed;
-		/* the log's new lines into message tracking */
-		if (track_turn(&trk, s, conf, &err) < 0)
-			goto db_failed;
-		/* paths.state/metrics.prom, every few seconds */
-		relaystat_turn(&rst, s, conf, applied, want);
-		rc = store_wait_change(s, 2000, &err);
-		if (rc < 0)
-			goto db_failed;
-		if (rc == 1) /* let a burst of changes settle into one */
-			while ((rc = store_wait_change(s, 20, &err)) == 1)
-				;
-		if (rc < 0)
-			goto db_failed;
-		continue;
-	db_failed:
-		log_warn("sync: database unavailable: %s; still serving "
-			 "sequence %lld",
-			 error_msg(&err), (long long)applied);
-		store_close(s);
-		store_close(rs);
-		s = rs = NULL;
-		pause_for(backoff);
-		backoff = backoff < 16 ? backoff * 2 : 30;
-	}
-	log_info("sync: stopping at sequence %lld", (long long)applied);
-	track_release(&trk);
-	store_close(s);
-	store_close(rs);
-	error_release(&err);
-	return 0;
-}
+static void usage(FILE *fp);
 
 static int fail(const char *verb, struct error *err)
 {
@@ -451,19 +60,271 @@ static int fail(const char *verb, struct error *err)
 	return error_exit_status(err->code);
 }
 
+static int run_generate(struct glue *g, const char *verb, int argc, char **argv)
+{
+	struct relayctl c;
+	int64_t seq = 0;
+	int rc = 0;
+
+	if (argc != 1) {
+		usage(stderr);
+		return 2;
+	}
+	relayctl_init(&c, &g->conf, g->policyd);
+	if (relayctl_open(&c, &g->err) < 0)
+		return fail(verb, &g->err);
+	if (relayctl_generate(&c, argv[0], &seq, &g->err) < 0)
+		rc = fail(verb, &g->err);
+	else
+		printf("generated sequence %lld into %s\n", (long long)seq,
+		       argv[0]);
+	relayctl_close(&c);
+	return rc;
+}
+
+static int run_apply(struct glue *g, const char *verb, int argc, char **argv)
+{
+	struct error e2 = ERROR_INIT;
+	struct relayctl c;
+	int64_t seq = 0;
+	int rc = 0;
+
+	(void)argc;
+	(void)argv;
+	relayctl_init(&c, &g->conf, g->policyd);
+	if (relayctl_open(&c, &g->err) < 0)
+		return fail(verb, &g->err);
+	if (relayctl_apply(&c, true, &seq, &g->err) < 0) {
+		rc = fail(verb, &g->err);
+		if (relayctl_report_failure(&c, error_msg(&g->err), &e2) < 0)
+			error_release(&e2);
+	} else if (relayctl_report(&c, seq, &g->err) < 0) {
+		rc = fail("report", &g->err);
+	} else {
+		printf("applied sequence %lld\n", (long long)seq);
+	}
+	relayctl_close(&c);
+	return rc;
+}
+
+/* [--as-of UNIXTIME]: the moment to judge by; -1 on anything else */
+static int as_of(int argc, char **argv, int64_t *now, struct error *err)
+{
+	long t = 0;
+
+	*now = (int64_t)time(NULL);
+	if (argc == 0)
+		return 0;
+	if (strcmp(argv[0], "--as-of") != 0 || argc != 2 ||
+	    parse_long(argv[1], 1, 0x7fffffffL, &t, "--as-of", err) < 0)
+		return -1;
+	*now = t;
+	return 0;
+}
+
+static int run_queue_expire(struct glue *g, const char *verb, int argc,
+			    char **argv)
+{
+	size_t n = 0, purged = 0;
+	int64_t now;
+
+	if (as_of(argc, argv, &now, &g->err) < 0) {
+		fputs("mta-glue: queue-expire [--as-of UNIXTIME]\n", stderr);
+		return 2;
+	}
+	if (queue_expire(&g->conf, now, &n, &purged, &g->err) < 0)
+		return fail(verb, &g->err);
+	printf("expired %zu message(s), deleted %zu quarantined\n", n, purged);
+	return 0;
+}
+
+static int run_digest(struct glue *g, const char *verb, int argc, char **argv)
+{
+	size_t n = 0;
+	int64_t now;
+
+	if (as_of(argc, argv, &now, &g->err) < 0) {
+		fputs("mta-glue: quarantine-digest [--as-of UNIXTIME]\n",
+		      stderr);
+		return 2;
+	}
+	if (relayctl_digest(&g->conf, now, &n, &g->err) < 0)
+		return fail(verb, &g->err);
+	printf("sent %zu quarantine digest(s)\n", n);
+	return 0;
+}
+
+static int run_sync(struct glue *g, const char *verb, int argc, char **argv)
+{
+	(void)verb;
+	(void)argc;
+	(void)argv;
+	return relayd_run(&g->conf, g->conf_path, g->policyd);
+}
+
+/* one of --lease S, --retry S: its value into *v */
+static int worker_opt(const char *opt, const char *arg, long *v,
+		      struct error *err)
+{
+	if (strcmp(opt, "--lease") == 0)
+		return parse_long(arg, JOBWORKER_LEASE_MIN_S,
+				  JOBWORKER_LEASE_MAX_S, v, opt, err);
+	return parse_long(arg, JOBWORKER_RETRY_MIN_S, JOBWORKER_RETRY_MAX_S, v,
+			  opt, err);
+}
+
+static int run_worker(struct glue *g, const char *verb, int argc, char **argv)
+{
+	struct jobworker_opts o = { false, JOBWORKER_LEASE_S,
+				    JOBWORKER_RETRY_S };
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0) {
+			o.once = true;
+		} else if (i + 1 < argc && strcmp(argv[i], "--lease") == 0) {
+			if (worker_opt(argv[i], argv[i + 1], &o.lease_s,
+				       &g->err) < 0)
+				return fail(verb, &g->err);
+			i++;
+		} else if (i + 1 < argc && strcmp(argv[i], "--retry") == 0) {
+			if (worker_opt(argv[i], argv[i + 1], &o.retry_s,
+				       &g->err) < 0)
+				return fail(verb, &g->err);
+			i++;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (jobworker_run(&g->conf, &o, &g->err) < 0)
+		return fail(verb, &g->err);
+	return 0;
+}
+
+static int run_rollback(struct glue *g, const char *verb, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (relay_rollback(&g->conf, &g->err) < 0)
+		return fail(verb, &g->err);
+	printf("rolled back to sequence %lld\n",
+	       (long long)relay_current_seq(&g->conf));
+	return 0;
+}
+
+static int run_status(struct glue *g, const char *verb, int argc, char **argv)
+{
+	(void)verb;
+	(void)argc;
+	(void)argv;
+	printf("current sequence: %lld\npostfix: %s\n",
+	       (long long)relay_current_seq(&g->conf),
+	       relay_postfix_running(&g->conf) ? "running" : "stopped");
+	return 0;
+}
+
+static int run_postfix(struct glue *g, const char *verb, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (relayctl_postfix(&g->conf, verb, &g->err) < 0)
+		return fail(verb, &g->err);
+	return 0;
+}
+
+/* clang-format off */
+static const struct verb verbs[] = {
+	{ "generate", run_generate, false,
+	  "  generate DIR   write one generation of the relay's "
+	  "configuration into DIR\n" },
+	{ "apply", run_apply, false,
+	  "  apply          generate in full, check (postmap, postfix "
+	  "check), switch\n"
+	  "                 atomically and reload Postfix; report to the "
+	  "relays table\n" },
+	{ "rollback", run_rollback, false,
+	  "  rollback       switch back to the previous generation\n" },
+	{ "status", run_status, false,
+	  "  status         show the current generation\n" },
+	{ "queue-expire", run_queue_expire, false,
+	  "  queue-expire   bounce each domain's queued mail that outlived "
+	  "its queue.days\n"
+	  "                 (or queue.extended_until); sync runs it every "
+	  "minute;\n"
+	  "                 --as-of UNIXTIME judges as of that moment "
+	  "(what-if, tests)\n" },
+	{ "quarantine-digest", run_digest, false,
+	  "  quarantine-digest [--as-of UNIXTIME]\n"
+	  "                 send each domain with quarantine.digest and "
+	  "mail held here\n"
+	  "                 its digest of the day (UTC), once a day; sync "
+	  "runs it every\n"
+	  "                 minute\n" },
+	{ "sync", run_sync, true,
+	  "  sync           run as the relay daemon: LISTEN for changes "
+	  "(polling every\n"
+	  "                 2 s as well), apply each (incrementally: the "
+	  "changed domains\n"
+	  "                 merged into the generation in force), report "
+	  "to the relays table;\n"
+	  "                 while the database is away keep serving the "
+	  "last generation;\n"
+	  "                 SIGHUP: re-read the configuration and apply "
+	  "by it\n" },
+	{ "start", run_postfix, false,
+	  "  start | stop   start or stop the relay's Postfix instance\n" },
+	{ "stop", run_postfix, false, NULL },
+	{ "worker", run_worker, true,
+	  "  worker [--once] [--lease S] [--retry S]\n"
+	  "                 the mailbox host's jobs worker: forwards, "
+	  "archives and removes\n"
+	  "                 mailboxes after a switch or revert, once "
+	  "every relay has\n"
+	  "                 applied it; a job's lease is S seconds "
+	  "(default 300), a failed\n"
+	  "                 step is retried after S seconds (default 30, "
+	  "doubling to 1 h);\n"
+	  "                 --once: run what is runnable now, then exit\n" },
+	{ NULL, NULL, false, NULL }
+};
+/* clang-format on */
+
+static void usage(FILE *fp)
+{
+	const struct verb *v;
+
+	fputs("usage: mta-glue [-c CONF] COMMAND\n\n", fp);
+	for (v = verbs; v->name != NULL; v++)
+		if (v->help != NULL)
+			fputs(v->help, fp);
+	fputs("\n"
+	      "Configuration: -c FILE, else $MXFEED_CONF, else "
+	      "/etc/mxfeed/mxfeed.conf.\n"
+	      "State (generations, current, Postfix queue): paths.state.\n",
+	      fp);
+}
+
+static const struct verb *verb_find(const char *name)
+{
+	const struct verb *v;
+
+	for (v = verbs; v->name != NULL; v++)
+		if (strcmp(v->name, name) == 0)
+			return v;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	const char *conf_path = NULL, *verb;
-	struct error err = ERROR_INIT;
-	struct store *s = NULL, *rs = NULL;
-	char policyd[PATH_MAX];
-	struct conf conf = { 0 };
-	int64_t seq = 0;
-	int i = 1, rc = 0;
+	struct glue g = { .err = ERROR_INIT };
+	const struct verb *v;
+	const char *verb;
+	int i = 1, rc;
 
 	log_init("mta-glue", LOG_LEVEL_INFO);
 	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
-		conf_path = argv[2];
+		g.conf_path = argv[2];
 		i = 3;
 	}
 	if (i >= argc) {
@@ -476,136 +337,30 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (conf_load(&conf, conf_path, &err) < 0) {
-		fprintf(stderr, "mta-glue: %s\n", error_msg(&err));
+	if (conf_load(&g.conf, g.conf_path, &g.err) < 0) {
+		fprintf(stderr, "mta-glue: %s\n", error_msg(&g.err));
 		return 2;
 	}
-	log_init("mta-glue", conf.log_level);
+	v = verb_find(verb);
+	log_init("mta-glue", g.conf.log_level);
 	/* the daemons log to the journal only; a verb run by hand still
 	 * shows its lines on the terminal too */
-	log_set_target(conf.log_target,
-		       strcmp(verb, "sync") == 0 || strcmp(verb, "worker") == 0
-			       ? LOG_LEVEL_NONE
-			       : conf.log_level);
-	if (policyd_path(policyd, sizeof(policyd)) < 0) {
+	log_set_target(g.conf.log_target, v != NULL && v->daemon
+						  ? LOG_LEVEL_NONE
+						  : g.conf.log_level);
+	if (relayctl_policyd_path(g.policyd, sizeof(g.policyd)) < 0) {
 		fputs("mta-glue: cannot find mxfeed-policyd beside mta-glue\n",
 		      stderr);
 		return 1;
 	}
-	if (strcmp(verb, "generate") == 0 || strcmp(verb, "apply") == 0) {
-		if (strcmp(verb, "generate") == 0 && i + 2 != argc) {
-			usage(stderr);
-			rc = 2;
-			goto out;
-		}
-		if (store_open(&s, conf.db_conninfo, &conf, &err) < 0 ||
-		    open_read(&rs, &conf, &err) < 0) {
-			rc = fail(verb, &err);
-			goto out;
-		}
-		if (strcmp(verb, "generate") == 0) {
-			if (relay_generate(rs ? rs : s, &conf, argv[i + 1],
-					   policyd, &seq, &err) < 0)
-				rc = fail(verb, &err);
-			else
-				printf("generated sequence %lld into %s\n",
-				       (long long)seq, argv[i + 1]);
-			goto out;
-		}
-		if (relay_apply(rs ? rs : s, &conf, policyd, &seq, true, &err) <
-		    0) {
-			struct error e2 = ERROR_INIT;
-
-			rc = fail(verb, &err);
-			if (store_relay_report(s, conf.relay_name, 0,
-					       error_msg(&err),
-					       &conf.relay_outbound, &e2) < 0)
-				error_release(&e2);
-			goto out;
-		}
-		if (store_relay_report(s, conf.relay_name, seq, NULL,
-				       &conf.relay_outbound, &err) < 0) {
-			rc = fail("report", &err);
-			goto out;
-		}
-		printf("applied sequence %lld\n", (long long)seq);
-	} else if (strcmp(verb, "queue-expire") == 0) {
-		int64_t now = (int64_t)time(NULL);
-		long as_of = 0;
-		size_t n = 0, purged = 0;
-
-		if (i + 1 < argc &&
-		    (strcmp(argv[i + 1], "--as-of") != 0 || i + 3 != argc ||
-		     parse_long(argv[i + 2], 1, 0x7fffffffL, &as_of, "--as-of",
-				&err) < 0)) {
-			fputs("mta-glue: queue-expire [--as-of UNIXTIME]\n",
-			      stderr);
-			rc = 2;
-			goto out;
-		}
-		if (as_of > 0)
-			now = as_of;
-		if (queue_expire(&conf, now, &n, &purged, &err) < 0)
-			rc = fail(verb, &err);
-		else
-			printf("expired %zu message(s), deleted %zu "
-			       "quarantined\n",
-			       n, purged);
-	} else if (strcmp(verb, "quarantine-digest") == 0) {
-		int64_t now = (int64_t)time(NULL);
-		long as_of = 0;
-		size_t n = 0;
-
-		if (i + 1 < argc &&
-		    (strcmp(argv[i + 1], "--as-of") != 0 || i + 3 != argc ||
-		     parse_long(argv[i + 2], 1, 0x7fffffffL, &as_of, "--as-of",
-				&err) < 0)) {
-			fputs("mta-glue: quarantine-digest [--as-of "
-			      "UNIXTIME]\n",
-			      stderr);
-			rc = 2;
-			goto out;
-		}
-		if (as_of > 0)
-			now = as_of;
-		if (store_open(&s, conf.db_conninfo, &conf, &err) < 0 ||
-		    digest_run(s, &conf, now, &n, &err) < 0)
-			rc = fail(verb, &err);
-		else
-			printf("sent %zu quarantine digest(s)\n", n);
-	} else if (strcmp(verb, "sync") == 0) {
-		rc = cmd_sync(&conf, conf_path, policyd);
-	} else if (strcmp(verb, "worker") == 0) {
-		rc = cmd_worker(&conf, argc - i - 1, argv + i + 1);
-	} else if (strcmp(verb, "rollback") == 0) {
-		if (relay_rollback(&conf, &err) < 0)
-			rc = fail(verb, &err);
-		else
-			printf("rolled back to sequence %lld\n",
-			       (long long)relay_current_seq(&conf));
-	} else if (strcmp(verb, "status") == 0) {
-		printf("current sequence: %lld\npostfix: %s\n",
-		       (long long)relay_current_seq(&conf),
-		       relay_postfix_running(&conf) ? "running" : "stopped");
-	} else if (strcmp(verb, "start") == 0 || strcmp(verb, "stop") == 0) {
-		if (relay_current_seq(&conf) == 0 &&
-		    strcmp(verb, "start") == 0) {
-			fputs("mta-glue: start: no generation yet; run "
-			      "'mta-glue apply' first\n",
-			      stderr);
-			rc = 4;
-		} else if (relay_postfix(&conf, verb, &err) < 0) {
-			rc = fail(verb, &err);
-		}
-	} else {
+	if (v == NULL) {
 		fprintf(stderr, "mta-glue: unknown command '%s'\n", verb);
 		usage(stderr);
 		rc = 2;
+	} else {
+		rc = v->run(&g, verb, argc - i - 1, argv + i + 1);
 	}
-out:
-	store_close(s);
-	store_close(rs);
-	error_release(&err);
-	conf_release(&conf);
+	error_release(&g.err);
+	conf_release(&g.conf);
 	return rc;
 }
