@@ -61,6 +61,30 @@ int policy_attrs_line(struct policy_attrs *a, const char *line, size_t len)
 	return 0;
 }
 
+int policy_attrs_feed(struct policy_attrs *a, const char *buf, size_t len,
+		      size_t *used)
+{
+	size_t off = 0;
+
+	for (;;) {
+		const char *nl = memchr(buf + off, '\n', len - off);
+		size_t n;
+		int rc;
+
+		if (nl == NULL) {
+			*used = off;
+			return len - off > POLICY_LINE_MAX ? -1 : 0;
+		}
+		n = (size_t)(nl - (buf + off));
+		rc = policy_attrs_line(a, buf + off, n);
+		off += n + 1;
+		if (rc != 0) {
+			*used = off;
+			return rc;
+		}
+	}
+}
+
 static const char *attr(const struct policy_attrs *a, enum policy_attr i)
 {
 	return a->at[i] != 0 ? a->text + a->at[i] - 1 : NULL;

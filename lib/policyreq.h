@@ -10,6 +10,13 @@
  * POLICY_LINE_MAX, more than POLICY_ATTRS_MAX attributes), after which
  * the caller drops the connection.  The first of repeated names wins.
  *
+ * policy_attrs_feed() does the same for the bytes of a client's stream
+ * as they arrive: it takes the whole lines at the start of the buffer
+ * until a request is complete (1), or until only a line begun is left
+ * (0: read more, keep those bytes), and *used says how many bytes it
+ * took.  A line begun that is already longer than POLICY_LINE_MAX is
+ * bad (-1) at once, as is any bad line.
+ *
  * Only the values a policy_request names are kept (in the struct: no
  * allocation, nothing to free); every line is checked all the same.
  */
@@ -51,6 +58,8 @@ struct policy_attrs {
 
 int policy_attrs_line(struct policy_attrs *a, const char *line, size_t len)
 	__attribute__((warn_unused_result));
+int policy_attrs_feed(struct policy_attrs *a, const char *buf, size_t len,
+		      size_t *used) __attribute__((warn_unused_result));
 void policy_attrs_request(const struct policy_attrs *a,
 			  struct policy_request *rq);
 void policy_attrs_reset(struct policy_attrs *a);
