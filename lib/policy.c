@@ -25,6 +25,9 @@
 #include "util/log.h"
 #include "util/parse.h"
 
+/* bytes of rows prefetched at most: a stride of ordinary rows */
+#define POLICY_PREFETCH_MAX (POLICY_INDEX_STRIDE * 256)
+
 static void domain_release(struct policy_domain *d)
 {
 	size_t i;
@@ -445,6 +448,19 @@ static int idx_offset(const char *line, const char *lim, unsigned long long *v)
 	return errno != 0 || *end != '\n' ? -1 : 0;
 }
 
+/* Start loading the cache lines of [p, p + n) when they are few: the
+ * stride between two index entries. */
+static void prefetch(const char *p, size_t n)
+{
+	size_t off;
+
+	if (n == 0 || n > POLICY_PREFETCH_MAX)
+		return;
+	for (off = 0; off < n; off += 64)
+		__builtin_prefetch(p + off);
+	__builtin_prefetch(p + n - 1);
+}
+
 static size_t idx_lower_bound(struct policy_map *m, const char *name)
 {
 	size_t lo = m->idx_body, hi = m->idx_size, nlen = strlen(name);
@@ -459,6 +475,10 @@ static size_t idx_lower_bound(struct policy_map *m, const char *name)
 		const char *p = m->idx + mid, *e, *t;
 		int c;
 
+		/* the deep levels miss the caches: while this probe's line
+		 * loads, load the lines the next probe may land on too */
+		__builtin_prefetch(p - (mid - lo) / 2);
+		__builtin_prefetch(p + (hi - mid) / 2);
 		if (p > m->idx + m->idx_body) {
 			const char *nl = memrchr(m->idx + m->idx_body, '\n',
 						 mid - m->idx_body);
@@ -493,7 +513,7 @@ static size_t idx_lower_bound(struct policy_map *m, const char *name)
 		unsigned long long v;
 
 		if (idx_offset(best, m->idx + lo, &v) < 0 || v < from ||
-		    v >= to || (v > 0 && m->base[v - 1] != '\n'))
+		    v >= to)
 			goto drop;
 		from = (size_t)v;
 	}
@@ -501,10 +521,17 @@ static size_t idx_lower_bound(struct policy_map *m, const char *name)
 		unsigned long long v;
 
 		if (idx_offset(next, m->idx + m->idx_size, &v) < 0 ||
-		    v <= from || v > to || m->base[v - 1] != '\n')
+		    v <= from || v > to)
 			goto drop;
 		to = (size_t)v;
 	}
+	/* the rows in between are a few cache lines of a file too big for
+	 * the caches: ask for all of them at once, not one probe at a time */
+	prefetch(m->base + from - (from > 0), to - from + (from > 0));
+	/* both ends start rows */
+	if ((best != NULL && from > 0 && m->base[from - 1] != '\n') ||
+	    (next != NULL && m->base[to - 1] != '\n'))
+		goto drop;
 	return lower_bound(m, from, to, K_DOMAIN, name);
 drop:
 	log_warn("%s.idx does not fit the snapshot: searching without it",
