@@ -25,6 +25,11 @@
 #include "util/log.h"
 #include "util/parse.h"
 
+/* bytes of rows prefetched at most: a stride of ordinary rows */
+#define POLICY_PREFETCH_MAX (POLICY_INDEX_STRIDE * 256)
+/* the columns of a domain row the loader reads (the most of a kind) */
+#define DOMAIN_COLS 6
+
 static void domain_release(struct policy_domain *d)
 {
 	size_t i;
@@ -49,8 +54,12 @@ struct policy_map {
 	size_t body;		 /* offset of the first row */
 	size_t sec[K_COUNT + 1]; /* where each kind's rows start; size */
 	int name_col[K_COUNT];	 /* field index of "name" per kind */
-	bool failed;		 /* the last lookup met a bad row */
-	const char *idx;	 /* the sparse index (policy_index), or NULL */
+	/* the field index of each column a loader reads, per kind (in
+	 * domain_cols' order...), or NULL: look them up by name */
+	int pos[K_COUNT][DOMAIN_COLS];
+	const int *col[K_COUNT];
+	bool failed;	 /* the last lookup met a bad row */
+	const char *idx; /* the sparse index (policy_index), or NULL */
 	size_t idx_size, idx_body;
 	struct policy_domain cache[POLICY_CACHE];
 	bool used[POLICY_CACHE];
@@ -103,24 +112,72 @@ const struct policy_domain *policy_find(const struct policy *p,
 	return bsearch(alabel, p->v, p->n, sizeof(*p->v), cmp_name);
 }
 
-static int load_domain(struct policy *p, const struct snap_reader *r,
+/* The snapshot's columns; headerless files (older generations) have
+ * them in this order. */
+static const char *const domain_cols[DOMAIN_COLS] = {
+	"name", "mode", "max_bytes", "greylisting", "recipients", "ips"
+};
+static const char *const rule_cols[] = { "name", "action", "kind", "value" };
+static const char *const rcpt_cols[] = { "name", "local" };
+static const struct snap_schema legacy[] = {
+	{ "domain", domain_cols, 6 },
+	{ "rule", rule_cols, 4 },
+	{ "rcpt", rcpt_cols, 2 },
+	{ NULL, NULL, 0 },
+};
+/* the columns the loaders take, per kind of row */
+static const struct {
+	const char *const *v;
+	size_t n;
+} kind_cols[K_COUNT] = { { domain_cols, DOMAIN_COLS },
+			 { rule_cols, 4 },
+			 { rcpt_cols, 2 } };
+
+/*
+ * A domain row's values in domain_cols' order: at the field positions
+ * col when the caller found them once (policy_map), else each looked
+ * up by name (every one: err names the last one missing).
+ */
+static int domain_values(const struct snap_reader *r, const int *col,
+			 const char **v, struct error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < DOMAIN_COLS; i++) {
+		v[i] = col != NULL ? r->f[col[i]]
+				   : snap_get(r, domain_cols[i], err);
+		if (v[i] == NULL)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* All digits, at most 18 of them (no overflow): their value. */
+static bool plain_number(const char *s, long long *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (i == 18)
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return i > 0 && s[i] == '\0';
+}
+
+static int load_domain(struct policy *p, const char *const *v,
 		       struct error *err)
 {
-	const char *name = snap_get(r, "name", err);
-	const char *m = snap_get(r, "mode", err);
-	const char *mb = snap_get(r, "max_bytes", err);
-	const char *grey = snap_get(r, "greylisting", err);
-	const char *rc = snap_get(r, "recipients", err);
-	const char *ips = snap_get(r, "ips", err);
+	const char *name = v[0], *m = v[1], *mb = v[2], *grey = v[3];
+	const char *rc = v[4], *ips = v[5];
 	struct policy_domain *d;
 	struct domain_name dn;
 	long long maxbytes;
 	int mode, rcpt;
-	char *end;
+	char *end = NULL;
 
-	if (name == NULL || m == NULL || mb == NULL || grey == NULL ||
-	    rc == NULL || ips == NULL)
-		return -1;
 	if (domain_name_parse(name, &dn, err) < 0)
 		return -1;
 	if (strcmp(dn.alabel, name) != 0)
@@ -132,8 +189,10 @@ static int load_domain(struct policy *p, const struct snap_reader *r,
 	mode = parse_enum(m, domain_mode_names);
 	rcpt = parse_enum(rc, recipients_mode_names);
 	errno = 0;
-	maxbytes = strtoll(mb, &end, 10);
-	if (mode < 0 || rcpt < 0 || errno != 0 || *end != '\0' ||
+	/* what strtoll() would make of plain digits, without its cost */
+	if (!plain_number(mb, &maxbytes))
+		maxbytes = strtoll(mb, &end, 10);
+	if (mode < 0 || rcpt < 0 || errno != 0 || (end != NULL && *end) ||
 	    maxbytes < 1024 * 1024 ||
 	    maxbytes > (long long)MESSAGE_MB_MAX * 1024 * 1024 ||
 	    (strcmp(grey, "0") != 0 && strcmp(grey, "1") != 0))
@@ -263,30 +322,19 @@ static bool listed(const struct policy_domain *d, const char *rcpt)
 					sizeof(*d->rcpts), cmp_str) != NULL;
 }
 
-/* The snapshot's columns; headerless files (older generations) have
- * them in this order. */
-static const char *const domain_cols[] = { "name",	 "mode",
-					   "max_bytes",	 "greylisting",
-					   "recipients", "ips" };
-static const char *const rule_cols[] = { "name", "action", "kind", "value" };
-static const char *const rcpt_cols[] = { "name", "local" };
-static const struct snap_schema legacy[] = {
-	{ "domain", domain_cols, 6 },
-	{ "rule", rule_cols, 4 },
-	{ "rcpt", rcpt_cols, 2 },
-	{ NULL, NULL, 0 },
-};
-
 /* A rule or rcpt row as the positional fields load_rule() and
  * load_rcpt() take: f[0] the kind, then the columns of cols. */
 static int row_fields(const struct snap_reader *r, const char *const *cols,
-		      size_t n, const char **f, struct error *err)
+		      size_t n, const int *col, const char **f,
+		      struct error *err)
 {
 	size_t i;
 
 	f[0] = snap_kind(r);
 	for (i = 0; i < n; i++)
-		if ((f[i + 1] = snap_get(r, cols[i], err)) == NULL)
+		if ((f[i + 1] = col != NULL
+					? r->f[col[i]]
+					: snap_get(r, cols[i], err)) == NULL)
 			return -1;
 	return (int)n + 1;
 }
@@ -300,17 +348,21 @@ int policy_load(const char *path, struct policy *out, struct error *err)
 	if (snap_open(&r, path, true, legacy, err) < 0)
 		return -1;
 	while ((rc = snap_next(&r, err)) > 0) {
-		const char *kind = snap_kind(&r), *f[5];
+		const char *kind = snap_kind(&r), *f[5], *v[DOMAIN_COLS];
 		int nf;
 
 		if (strcmp(kind, "domain") == 0)
-			rc = load_domain(&p, &r, err);
+			rc = domain_values(&r, NULL, v, err) < 0
+				     ? -1
+				     : load_domain(&p, v, err);
 		else if (strcmp(kind, "rule") == 0)
-			rc = (nf = row_fields(&r, rule_cols, 4, f, err)) < 0
+			rc = (nf = row_fields(&r, rule_cols, 4, NULL, f, err)) <
+					     0
 				     ? -1
 				     : load_rule(&p, (char **)f, nf, err);
 		else if (strcmp(kind, "rcpt") == 0)
-			rc = (nf = row_fields(&r, rcpt_cols, 2, f, err)) < 0
+			rc = (nf = row_fields(&r, rcpt_cols, 2, NULL, f, err)) <
+					     0
 				     ? -1
 				     : load_rcpt(&p, (char **)f, nf, err);
 		else
@@ -445,6 +497,19 @@ static int idx_offset(const char *line, const char *lim, unsigned long long *v)
 	return errno != 0 || *end != '\n' ? -1 : 0;
 }
 
+/* Start loading the cache lines of [p, p + n) when they are few: the
+ * stride between two index entries. */
+static void prefetch(const char *p, size_t n)
+{
+	size_t off;
+
+	if (n == 0 || n > POLICY_PREFETCH_MAX)
+		return;
+	for (off = 0; off < n; off += 64)
+		__builtin_prefetch(p + off);
+	__builtin_prefetch(p + n - 1);
+}
+
 static size_t idx_lower_bound(struct policy_map *m, const char *name)
 {
 	size_t lo = m->idx_body, hi = m->idx_size, nlen = strlen(name);
@@ -459,6 +524,10 @@ static size_t idx_lower_bound(struct policy_map *m, const char *name)
 		const char *p = m->idx + mid, *e, *t;
 		int c;
 
+		/* the deep levels miss the caches: while this probe's line
+		 * loads, load the lines the next probe may land on too */
+		__builtin_prefetch(p - (mid - lo) / 2);
+		__builtin_prefetch(p + (hi - mid) / 2);
 		if (p > m->idx + m->idx_body) {
 			const char *nl = memrchr(m->idx + m->idx_body, '\n',
 						 mid - m->idx_body);
@@ -493,7 +562,7 @@ static size_t idx_lower_bound(struct policy_map *m, const char *name)
 		unsigned long long v;
 
 		if (idx_offset(best, m->idx + lo, &v) < 0 || v < from ||
-		    v >= to || (v > 0 && m->base[v - 1] != '\n'))
+		    v >= to)
 			goto drop;
 		from = (size_t)v;
 	}
@@ -501,10 +570,17 @@ static size_t idx_lower_bound(struct policy_map *m, const char *name)
 		unsigned long long v;
 
 		if (idx_offset(next, m->idx + m->idx_size, &v) < 0 ||
-		    v <= from || v > to || m->base[v - 1] != '\n')
+		    v <= from || v > to)
 			goto drop;
 		to = (size_t)v;
 	}
+	/* the rows in between are a few cache lines of a file too big for
+	 * the caches: ask for all of them at once, not one probe at a time */
+	prefetch(m->base + from - (from > 0), to - from + (from > 0));
+	/* both ends start rows */
+	if ((best != NULL && from > 0 && m->base[from - 1] != '\n') ||
+	    (next != NULL && m->base[to - 1] != '\n'))
+		goto drop;
 	return lower_bound(m, from, to, K_DOMAIN, name);
 drop:
 	log_warn("%s.idx does not fit the snapshot: searching without it",
@@ -578,7 +654,7 @@ static int map_load(struct policy_map *m, const char *alabel,
 		    struct policy *one, struct error *err)
 {
 	size_t off, nlen = strlen(alabel);
-	const char *end, *p, *f[5];
+	const char *end, *p, *f[5], *v[DOMAIN_COLS];
 	int k, nf;
 
 	off = idx_lower_bound(m, alabel);
@@ -587,7 +663,9 @@ static int map_load(struct policy_map *m, const char *alabel,
 	p = line_at(m, off, &end);
 	if (line_cmp(m, p, end, K_DOMAIN, alabel, nlen) != 0)
 		return 0;
-	if (map_row(m, p, end, err) != 1 || load_domain(one, &m->r, err) < 0)
+	if (map_row(m, p, end, err) != 1 ||
+	    domain_values(&m->r, m->col[K_DOMAIN], v, err) < 0 ||
+	    load_domain(one, v, err) < 0)
 		return -1;
 	for (k = K_RULE; k < K_COUNT; k++) {
 		if (m->sec[k] == m->sec[k + 1])
@@ -599,9 +677,10 @@ static int map_load(struct policy_map *m, const char *alabel,
 				break;
 			if (map_row(m, p, end, err) != 1)
 				return -1;
-			nf = k == K_RULE
-				     ? row_fields(&m->r, rule_cols, 4, f, err)
-				     : row_fields(&m->r, rcpt_cols, 2, f, err);
+			nf = k == K_RULE ? row_fields(&m->r, rule_cols, 4,
+						      m->col[k], f, err)
+					 : row_fields(&m->r, rcpt_cols, 2,
+						      m->col[k], f, err);
 			if (nf < 0 ||
 			    (k == K_RULE
 				     ? load_rule(one, (char **)f, nf, err)
@@ -664,6 +743,7 @@ int policy_map(const char *path, struct policy *out, struct error *err)
 	struct policy_map *m = xcalloc(1, sizeof(*m));
 	struct stat st;
 	const char *p, *end;
+	size_t i;
 	int fd, k, rc;
 
 	(void)snap_open_lines(&m->r, path, true, legacy);
@@ -716,6 +796,14 @@ int policy_map(const char *path, struct policy *out, struct error *err)
 				  "%s: no column 'name' for %s rows", path,
 				  kinds[k]);
 			goto fail;
+		}
+		/* the rows' columns stay where the headers put them */
+		m->col[k] = m->pos[k];
+		for (i = 0; i < kind_cols[k].n; i++) {
+			m->pos[k][i] =
+				snap_column(&m->r, kinds[k], kind_cols[k].v[i]);
+			if (m->pos[k][i] < 0)
+				m->col[k] = NULL; /* by name: its error */
 		}
 	}
 	/* each section's start: the first row not below (kind, "") */

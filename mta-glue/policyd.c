@@ -19,11 +19,18 @@
  * domain, never per request.  A rule skipped or a row found bad at
  * lookup, or a match that hit its limits, is logged to stderr
  * (Postfix's log) as "mxfeed-policyd: ...".
+ *
+ * The client's bytes are read as they come, several lines a read(2),
+ * and cut into lines by lib/policyreq; each answer is one write(2).  A
+ * line longer than POLICY_LINE_MAX, one with a NUL or without '=', or
+ * one the client cuts by closing, ends the connection (exit 1).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy.h"
 #include "policyreq.h"
@@ -64,12 +71,53 @@ static void refresh(struct snapshot *s)
 	s->mtime = st.st_mtim;
 }
 
+/* All of buf to stdout; false when it cannot be written. */
+static bool write_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* One request's answer, "action=...\n\n", written at once. */
+static void answer(struct snapshot *s, struct policy_session *ss,
+		   const struct policy_attrs *attrs, struct strbuf *out)
+{
+	struct policy_request rq;
+
+	sbuf_reset(out);
+	sbuf_addstr(out, "action=");
+	if (!s->loaded) {
+		sbuf_addstr(out, "451 4.3.0 Relay configuration not "
+				 "available yet, try again later");
+	} else {
+		policy_attrs_request(attrs, &rq);
+		/* a line about this request names its message */
+		log_ctx_set(LOG_F_QUEUE_ID, rq.queue_id);
+		policy_decide(&s->pol, ss, &rq, out);
+		log_ctx_clear();
+	}
+	sbuf_addstr(out, "\n\n");
+	(void)write_all(out->buf, out->len);
+}
+
 int main(int argc, char **argv)
 {
 	struct snapshot snap = { 0 };
 	struct policy_session ss = { "", "" };
 	struct policy_attrs attrs = POLICY_ATTRS_INIT;
-	char line[POLICY_LINE_MAX + 2];
+	struct strbuf out = STRBUF_INIT;
+	/* room for a line begun (at most POLICY_LINE_MAX) and a read */
+	char in[4 * (POLICY_LINE_MAX + 1)];
+	size_t start = 0, end = 0, used;
 	int status = 0;
 
 	if (argc != 3 || strcmp(argv[1], "-s") != 0) {
@@ -84,39 +132,39 @@ int main(int argc, char **argv)
 	log_set_target(LOG_TARGET_AUTO, LOG_LEVEL_NONE);
 	snap.path = argv[2];
 	refresh(&snap);
-	while (fgets(line, sizeof(line), stdin) != NULL) {
-		size_t len = strlen(line);
-		int rc;
-
+	for (;;) {
+		ssize_t n;
 		/* an over-long line, a NUL, no '=': a confused client */
-		if (len == 0 || line[len - 1] != '\n' ||
-		    (rc = policy_attrs_line(&attrs, line, len - 1)) < 0) {
+		int rc = policy_attrs_feed(&attrs, in + start, end - start,
+					   &used);
+
+		start += used;
+		if (rc < 0) {
 			status = 1;
 			break;
 		}
-		if (rc == 0)
+		if (rc == 1) {
+			refresh(&snap);
+			answer(&snap, &ss, &attrs, &out);
+			policy_attrs_reset(&attrs);
 			continue;
-		refresh(&snap);
-		if (!snap.loaded) {
-			fputs("action=451 4.3.0 Relay configuration not "
-			      "available yet, try again later\n\n",
-			      stdout);
-		} else {
-			struct policy_request rq;
-			struct strbuf act = STRBUF_INIT;
-
-			policy_attrs_request(&attrs, &rq);
-			/* a line about this request names its message */
-			log_ctx_set(LOG_F_QUEUE_ID, rq.queue_id);
-			policy_decide(&snap.pol, &ss, &rq, &act);
-			log_ctx_clear();
-			printf("action=%s\n\n", act.buf);
-			sbuf_release(&act);
 		}
-		fflush(stdout);
-		policy_attrs_reset(&attrs);
+		/* only a line begun is left: keep it, read what follows */
+		memmove(in, in + start, end - start);
+		end -= start;
+		start = 0;
+		n = read(STDIN_FILENO, in + end, sizeof(in) - end);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* the client is gone; a line it cut is confused */
+			if (end > 0)
+				status = 1;
+			break;
+		}
+		end += (size_t)n;
 	}
-	policy_attrs_reset(&attrs);
+	sbuf_release(&out);
 	if (snap.loaded)
 		policy_release(&snap.pol);
 	return status;

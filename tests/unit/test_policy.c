@@ -443,6 +443,70 @@ static void request_reader(void **state)
 	policy_attrs_reset(&a);
 }
 
+/* the reader over a stream's bytes as they arrive (policyd's loop) */
+static void request_feed(void **state)
+{
+	static const char two[] = "protocol_state=RCPT\nsender=a@x\n\n"
+				  "sender=b@y\n\nrecipient=u@";
+	static char big[POLICY_LINE_MAX + 2];
+	struct policy_attrs a = POLICY_ATTRS_INIT;
+	struct policy_request rq;
+	size_t used = 99, off;
+
+	(void)state;
+	assert_int_equal(policy_attrs_feed(&a, "", 0, &used), 0);
+	assert_int_equal(used, 0);
+	/* a request, another, then a line begun: kept for the next read */
+	assert_int_equal(policy_attrs_feed(&a, two, sizeof(two) - 1, &used), 1);
+	assert_int_equal(used, 32);
+	policy_attrs_request(&a, &rq);
+	assert_string_equal(rq.state, "RCPT");
+	assert_string_equal(rq.sender, "a@x");
+	policy_attrs_reset(&a);
+	off = used;
+	assert_int_equal(
+		policy_attrs_feed(&a, two + off, sizeof(two) - 1 - off, &used),
+		1);
+	assert_int_equal(used, 12);
+	policy_attrs_request(&a, &rq);
+	assert_null(rq.state); /* reset forgets the first request */
+	assert_string_equal(rq.sender, "b@y");
+	policy_attrs_reset(&a);
+	off += used;
+	assert_int_equal(
+		policy_attrs_feed(&a, two + off, sizeof(two) - 1 - off, &used),
+		0);
+	assert_int_equal(used, 0);
+	/* attributes taken, the request not complete yet */
+	assert_int_equal(policy_attrs_feed(&a, "sender=c@z\nrec", 15, &used),
+			 0);
+	assert_int_equal(used, 11);
+	assert_int_equal(policy_attrs_feed(&a, "recipient=v@w\n\n", 15, &used),
+			 1);
+	policy_attrs_request(&a, &rq);
+	assert_string_equal(rq.sender, "c@z");
+	assert_string_equal(rq.recipient, "v@w");
+	policy_attrs_reset(&a);
+	/* a line begun may grow to POLICY_LINE_MAX bytes, not beyond */
+	memset(big, 'x', sizeof(big));
+	big[0] = '=';
+	assert_int_equal(policy_attrs_feed(&a, big, POLICY_LINE_MAX, &used), 0);
+	assert_int_equal(used, 0);
+	assert_int_equal(policy_attrs_feed(&a, big, POLICY_LINE_MAX + 1, &used),
+			 -1);
+	big[POLICY_LINE_MAX] = '\n';
+	assert_int_equal(policy_attrs_feed(&a, big, POLICY_LINE_MAX + 1, &used),
+			 0);
+	assert_int_equal(used, POLICY_LINE_MAX + 1);
+	policy_attrs_reset(&a);
+	/* a bad line ends it, whatever follows */
+	assert_int_equal(policy_attrs_feed(&a, "a=1\nnoequals\n\n", 15, &used),
+			 -1);
+	policy_attrs_reset(&a);
+	assert_int_equal(policy_attrs_feed(&a, "a=\0\n\n", 5, &used), -1);
+	policy_attrs_reset(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +516,7 @@ int main(void)
 		cmocka_unit_test(old_rules_skipped),
 		cmocka_unit_test(match_limits),
 		cmocka_unit_test(request_reader),
+		cmocka_unit_test(request_feed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
