@@ -16,6 +16,21 @@
 #include "model.h"
 #include "util/strbuf.h"
 
+/* A verb's usage lines, each indented by two: a verb with two forms
+ * has two lines that start with its name, a long form continues on an
+ * indented line. */
+static void usage_lines(FILE *fp, const char *usage)
+{
+	const char *p = usage;
+	size_t n;
+
+	while (*p) {
+		n = strcspn(p, "\n");
+		fprintf(fp, "  %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 void print_help(FILE *fp)
 {
 	const struct verb *c;
@@ -31,7 +46,7 @@ void print_help(FILE *fp)
 	      "\ncommands:\n",
 	      fp);
 	for (c = verbs; c->name; c++)
-		fprintf(fp, "  %s\n", c->usage);
+		usage_lines(fp, c->usage);
 	fputs("\nexit status: 0 ok, 1 internal error, 2 usage or invalid "
 	      "value,\n3 not found, 4 conflict, 5 temporarily unavailable.\n"
 	      "'feedctl help COMMAND' or 'feedctl COMMAND --help' for more.\n",

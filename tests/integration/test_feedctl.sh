@@ -384,6 +384,10 @@ expect_exit 0 "extend --until a date" $F extend example.com --until "$until" --j
 check "... to the end of that day, UTC" test "$(jq -r .queue.extended_until "$T/out")" = "${until}T23:59:59Z"
 expect_exit 2 "unknown command" $F frobnicate
 expect_exit 0 "--help" $F --help
+check "help indents every line of the command list (two-form verbs too)" \
+	test -z "$(sed -n '/^commands:/,/^$/p' "$T/out" | sed '1d;$d' | grep -v '^  ')"
+check "... relay retire and switch --to pop3 included" \
+	bash -c "grep -q '^  relay retire NAME' '$T/out' && grep -q '^  switch DOMAIN --to pop3' '$T/out'"
 check "help lists every verb" bash -c "for v in list show add set switch temp-pop3 revert extend mailbox rule queue flush probe history remove apply relays jobs token db; do grep -q \"^  \$v\" '$T/out' || exit 1; done"
 expect_exit 0 "verb --help" $F set --help
 check "set --help lists setting names" out_has "spam.low|med|high.action"
