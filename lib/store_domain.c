@@ -61,14 +61,22 @@ static int nsql_fields(void)
 	return n;
 }
 
+/*
+ * The columns of a domain row.  lean: for the generators, which write
+ * no name in Unicode, no temp_pop3_by and none of the bookkeeping: those
+ * columns are constants (the same row shape, so one reader), as the
+ * server spends a third of a 100k-row COPY formatting them.
+ */
 /* clang-format off */
-static void domain_cols(struct strbuf *sql)
+static void domain_cols(struct strbuf *sql, bool lean)
 {
 	int i;
 
+	sbuf_addstr(sql, lean ? "SELECT d.name, '', d.mode, " :
+		"SELECT d.name, d.unicode_name, d.mode, ");
+	sbuf_addstr(sql, EPOCH("d.temp_pop3_since"));
+	sbuf_addstr(sql, lean ? ", ''," : ", coalesce(d.temp_pop3_by, ''),");
 	sbuf_addstr(sql,
-		"SELECT d.name, d.unicode_name, d.mode, "
-		EPOCH("d.temp_pop3_since") ", coalesce(d.temp_pop3_by, ''),"
 		/* inet's text is the bare address for a host (/32, /128) */
 		" coalesce(host(d.dest_host), ''), coalesce(d.dest_port, 0),"
 		" array_to_string(d.fallback_hosts, ','),"
@@ -86,7 +94,7 @@ static void domain_cols(struct strbuf *sql)
 		else
 			sbuf_addf(sql, " d.%s,", f->sql);
 	}
-	sbuf_addstr(sql,
+	sbuf_addstr(sql, lean ? " 0, 0, '', 0, '', ''," :
 		" d.version, " EPOCH("d.created_at") ", d.created_by, "
 		EPOCH("d.updated_at") ", d.updated_by, d.ticket,");
 }
@@ -244,7 +252,7 @@ static pthread_once_t sql_get_once = PTHREAD_ONCE_INIT;
 
 static void sql_get_build(void)
 {
-	domain_cols(&sql_get_text);
+	domain_cols(&sql_get_text, false);
 	sbuf_addstr(&sql_get_text, sql_domain_prop);
 	sbuf_addstr(&sql_get_text, sql_domain_get_tail);
 }
@@ -307,7 +315,7 @@ int store_domain_list(struct store *s, const struct domain_filter *f,
 	} else {
 		p_str(&p, NULL);
 	}
-	domain_cols(&sql);
+	domain_cols(&sql, false);
 	sbuf_addstr(&sql, sql_domain_prop);
 	sbuf_addstr(&sql, sql_domain_list_tail);
 	res = store_run(s, sql.buf, &p, "list", err);
@@ -730,10 +738,11 @@ json_t *store_history(struct store *s, const struct domain_name *dn, long limit,
 	return store_json_query(s, sql_history, &p, "history", err);
 }
 
-/* The lean select of the snapshot: every column, no propagation. */
+/* The lean select of the snapshot: what the generators read (every
+ * setting), no bookkeeping, no propagation. */
 void store_domain_select_lean(struct strbuf *sql)
 {
-	domain_cols(sql);
+	domain_cols(sql, true);
 	sbuf_addstr(sql, sql_domain_lean);
 }
 

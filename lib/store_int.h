@@ -231,7 +231,8 @@ int store_do_update(struct store *s, const struct domain *old,
  * validators; prop may be NULL. */
 int store_rowv_to_domain(const struct rowv *r, struct domain *d,
 			 struct propagation *prop, struct error *err);
-/* "SELECT <every column> FROM domains d " without the propagation */
+/* "SELECT <every setting> FROM domains d ": the generators' row, with
+ * the Unicode name, temp_pop3_by, bookkeeping and propagation constant */
 void store_domain_select_lean(struct strbuf *sql);
 int store_domain_ncols(void);
 
