@@ -44,7 +44,8 @@ int ops_extend(const struct ops_ctx *ox, const char *name, int64_t if_version,
 				 "until must be a date, YYYY-MM-DD");
 	}
 	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    ops_check_version(&cur, if_version, err) < 0)
+	    ops_check_version(&cur, if_version, err) < 0 ||
+	    switch_plan_applies(&cur, SP_EXTEND, err) < 0)
 		return -1;
 	*out = cur;
 	if (domain_set(out, "queue.extended_until", value, ox->conf, err) < 0)

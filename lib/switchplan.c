@@ -14,7 +14,8 @@
 
 const char *const sp_verb_names[] = { "switch-feed", "switch-backup",
 				      "switch-pop3", "temp-pop3",
-				      "revert",	     "remove" };
+				      "revert",	     "remove",
+				      "extend",	     "flush" };
 
 static bool names_domain(const struct domain *d, const char *s)
 {
@@ -70,12 +71,20 @@ static int state_check(const struct domain *cur, enum sp_verb v,
 					 n);
 		return 0;
 	case SP_REMOVE:
+	case SP_EXTEND:
+	case SP_FLUSH:
 		return 0;
 	}
 	if (cur->temp_pop3)
 		return error_set(err, ERR_CONFLICT, "temp_pop3",
 				 "%s is in temporary POP3: revert it first", n);
 	return 0;
+}
+
+int switch_plan_applies(const struct domain *cur, enum sp_verb verb,
+			struct error *err)
+{
+	return state_check(cur, verb, err);
 }
 
 bool switch_plan_offered(const struct domain *cur, enum sp_verb verb)
@@ -232,6 +241,11 @@ int switch_plan(const struct domain *cur, const struct sp_req *req,
 					 "--confirm must name the domain (%s)",
 					 cur->name.alabel);
 		return 0;
+	case SP_EXTEND:
+	case SP_FLUSH:
+		return error_set(err, ERR_INVALID, "verb",
+				 "%s changes no mail path: it has no plan",
+				 sp_verb_names[req->verb]);
 	}
 	if (rc < 0)
 		return -1;
@@ -288,6 +302,9 @@ static const char *queue_text(const struct sp_plan *p)
 					 "queued mail to its senders first"
 				       : "refused while mail is queued on any "
 					 "relay";
+	case SP_EXTEND:
+	case SP_FLUSH:
+		break;
 	}
 	return "";
 }
@@ -465,6 +482,8 @@ void switch_plan_words(const struct sp_words *w, json_t *out)
 		break;
 	case SP_TEMP_POP3:
 	case SP_REMOVE:
+	case SP_EXTEND:
+	case SP_FLUSH:
 		break;
 	}
 }

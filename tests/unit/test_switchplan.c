@@ -460,6 +460,85 @@ static void mailbox_list(void **state)
 	json_decref(mbs);
 }
 
+/*
+ * The state rule, every verb in every state: "" where it applies, else
+ * a word of the refusal (always ERR_CONFLICT).  extend and flush apply
+ * to a pop3 domain too: the portal offers what feedctl and the API do.
+ */
+static void applies_table(void **state)
+{
+	static const struct {
+		enum domain_mode mode;
+		bool temp;
+		const char *why[SP_FLUSH + 1]; /* by enum sp_verb */
+	} rows[] = {
+		{ MODE_POP3,
+		  false,
+		  { "", "", "pop3 domain already", "temp-pop3 is for feed",
+		    "not in temporary", "", "", "" } },
+		{ MODE_FEED,
+		  false,
+		  { "feed domain already", "", "", "", "not in temporary", "",
+		    "", "" } },
+		{ MODE_BACKUP,
+		  false,
+		  { "", "backup domain already", "", "", "not in temporary", "",
+		    "", "" } },
+		{ MODE_FEED,
+		  true,
+		  { "feed domain already", "revert it first", "revert it first",
+		    "temporary POP3 already", "", "", "", "" } },
+		{ MODE_BACKUP,
+		  true,
+		  { "revert it first", "backup domain already",
+		    "revert it first", "temporary POP3 already", "", "", "",
+		    "" } },
+	};
+	size_t i;
+	int v;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		for (v = SP_TO_FEED; v <= SP_FLUSH; v++) {
+			struct error err = ERROR_INIT;
+			struct domain d;
+			const char *why = rows[i].why[v];
+			int rc;
+
+			make(&d, rows[i].mode);
+			d.temp_pop3 = rows[i].temp;
+			(void)snprintf(d.temp_pop3_by, sizeof(d.temp_pop3_by),
+				       "op");
+			rc = switch_plan_applies(&d, (enum sp_verb)v, &err);
+			if (why[0] == '\0' && rc != 0)
+				fail_msg("row %zu %s: refused: %s", i,
+					 sp_verb_names[v], error_msg(&err));
+			if (why[0] != '\0' &&
+			    (rc != -1 || err.code != ERR_CONFLICT ||
+			     strstr(error_msg(&err), why) == NULL))
+				fail_msg("row %zu %s: \"%s\" lacks \"%s\"", i,
+					 sp_verb_names[v], error_msg(&err),
+					 why);
+			assert_int_equal(
+				switch_plan_offered(&d, (enum sp_verb)v),
+				why[0] == '\0');
+			error_release(&err);
+		}
+}
+
+/* extend and flush have a state rule but no plan */
+static void no_plan_for_queue_verbs(void **state)
+{
+	struct domain d;
+
+	(void)state;
+	make(&d, MODE_FEED);
+	refused(&d, &(struct sp_req){ .verb = SP_EXTEND }, ERR_INVALID, "verb",
+		"extend changes no mail path");
+	refused(&d, &(struct sp_req){ .verb = SP_FLUSH }, ERR_INVALID, "verb",
+		"flush changes no mail path");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +549,8 @@ int main(void)
 		cmocka_unit_test(temp_pop3_and_revert),
 		cmocka_unit_test(remove_plan),
 		cmocka_unit_test(offered),
+		cmocka_unit_test(applies_table),
+		cmocka_unit_test(no_plan_for_queue_verbs),
 		cmocka_unit_test(as_json),
 		cmocka_unit_test(words),
 		cmocka_unit_test(digest),
