@@ -23,6 +23,7 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/timefmt.h"
+#include "verbarg.h"
 
 /* ---- the mail-stack verbs ------------------------------------------ */
 
@@ -349,7 +350,6 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 		       json_t *errors)
 {
 	struct error e = ERROR_INIT;
-	const char *t;
 
 	memset(in, 0, sizeof(*in));
 	in->keep_days = -1;
@@ -394,23 +394,17 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 		in->from_queue = portal_form_checked(pg, "from_queue");
 		break;
 	case SP_REVERT:
-		t = portal_form_text(pg, "keep_days");
-		if (t[0] != '\0' &&
-		    parse_long(t, 1, KEEP_DAYS_MAX, &in->keep_days, "keep_days",
-			       &e) < 0)
+		if (verb_arg_text(VA_KEEP_DAYS,
+				  portal_form_text(pg, "keep_days"),
+				  &in->keep_days, &e) < 0)
 			field_err(errors, "keep_days", &e);
 		break;
 	case SP_EXTEND:
-		t = portal_form_text(pg, "days");
 		in->until = portal_form_text(pg, "until");
-		if (t[0] != '\0' &&
-		    parse_long(t, 1, QUEUE_DAYS_MAX, &in->days, "days", &e) < 0)
-			field_err(errors, "days", &e);
-		else if ((t[0] != '\0') == (in->until[0] != '\0'))
-			json_object_set_new(
-				errors, t[0] ? "until" : "days",
-				json_string("give a number of days or a date, "
-					    "not both"));
+		if (verb_arg_text(VA_DAYS, portal_form_text(pg, "days"),
+				  &in->days, &e) < 0 ||
+		    verb_extend_choice(in->days, in->until, &e) < 0)
+			field_err(errors, e.field, &e);
 		if (in->until[0] == '\0')
 			in->until = NULL;
 		break;
@@ -764,9 +758,8 @@ static int verb_call(struct page *pg, const struct domain *d,
 				  in->keep_days < 0 ? 0 : in->keep_days);
 		break;
 	case SP_EXTEND:
-		rc = ops_extend(&pg->ox, d->name.alabel, in->version,
-				in->until ? 0 : in->days, in->until,
-				(int64_t)time(NULL), &nd, &pg->err);
+		rc = ops_extend(&pg->ox, d->name.alabel, in->version, in->days,
+				in->until, (int64_t)time(NULL), &nd, &pg->err);
 		if (rc == 0)
 			sbuf_addstr(q, "?done=extend");
 		break;
@@ -878,8 +871,9 @@ static void verb_post(struct page *pg, const struct domain *d,
 	}
 	pg->ox.change.ticket = ticket;
 	vtext = http_form_get(&pg->form, "version");
-	if (vtext != NULL && parse_long(vtext, 1, 0x7fffffffL, &version,
-					"version", &pg->err) < 0) {
+	if (vtext != NULL &&
+	    (verb_arg_text(VA_VERSION, vtext, &version, &pg->err) < 0 ||
+	     version == VA_ABSENT)) {
 		portal_error_page(pg, 400, "The form has no usable version.");
 		goto out;
 	}
