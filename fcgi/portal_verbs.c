@@ -536,32 +536,6 @@ static void confirm_revert(const struct domain *d, const struct vin *in,
 	hidden(h, "keep_days", kd);
 }
 
-/* The mailbox table: each affected mailbox, its kind and fate. */
-static json_t *confirm_rows(const json_t *mbs, bool temp_only, const char *fate)
-{
-	json_t *rows = json_array();
-	const json_t *m;
-	size_t k;
-
-	json_array_foreach(mbs, k, m)
-	{
-		bool temp = json_is_true(json_object_get(m, "temporary")),
-		     ca = json_is_true(json_object_get(m, "catch_all"));
-
-		if (temp_only && !temp)
-			continue;
-		json_array_append_new(
-			rows, json_pack("{s:O, s:s, s:s}", "address",
-					json_object_get(m, "address"), "kind",
-					ca     ? (temp ? "temporary, catch-all"
-						       : "catch-all")
-					: temp ? "temporary"
-					       : "hosted",
-					"fate", fate));
-	}
-	return portal_first_last(rows);
-}
-
 /*
  * The confirmation page of a destructive verb: what happens to which
  * mailboxes (lib's words, then lib's plan), the input as hidden
@@ -622,11 +596,9 @@ static void confirm_page(struct page *pg, const struct domain *d,
 		"{s:o, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, s:s}", "d",
 		domain_to_json(d, NULL), "heading", head.buf, "effects",
 		effects, "mailboxes",
-		v->id == SP_TO_POP3 ? portal_first_last(json_array())
-				    : confirm_rows(mbs, v->id == SP_REVERT,
-						   switch_plan_row_fate(&w)),
-		"hidden", h, "action", action.buf, "back_href", back.buf,
-		"button", button.buf, "purge",
+		portal_first_last(switch_plan_rows(mbs, &w)), "hidden", h,
+		"action", action.buf, "back_href", back.buf, "button",
+		button.buf, "purge",
 		(v->id == SP_TO_FEED || v->id == SP_TO_BACKUP) &&
 			strcmp(w.fate, "purge") == 0,
 		"confirm", confirm_error || form_error ? in->confirm : "",

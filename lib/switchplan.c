@@ -560,3 +560,31 @@ void switch_plan_mailbox_list(const json_t *mbs, bool temp_only,
 		sbuf_addf(out, "%s%s (the catch-all)", n ? " and " : "",
 			  catch_all);
 }
+
+json_t *switch_plan_rows(const json_t *mbs, const struct sp_words *w)
+{
+	const char *fate = switch_plan_row_fate(w);
+	json_t *rows = json_array();
+	const json_t *m;
+	size_t k;
+
+	if (w->verb == SP_TO_POP3)
+		return rows;
+	json_array_foreach(mbs, k, m)
+	{
+		bool temp = json_is_true(json_object_get(m, "temporary")),
+		     ca = json_is_true(json_object_get(m, "catch_all"));
+
+		if (w->verb == SP_REVERT && !temp)
+			continue;
+		json_array_append_new(
+			rows, json_pack("{s:O, s:s, s:s}", "address",
+					json_object_get(m, "address"), "kind",
+					ca     ? (temp ? "temporary, catch-all"
+						       : "catch-all")
+					: temp ? "temporary"
+					       : "hosted",
+					"fate", fate));
+	}
+	return rows;
+}

@@ -144,5 +144,13 @@ void switch_plan_mailbox_list(const json_t *mailboxes, bool temp_only,
 void switch_plan_words(const struct sp_words *w, json_t *out);
 /* What happens to each affected mailbox, for a table row. */
 const char *switch_plan_row_fate(const struct sp_words *w);
+/*
+ * The confirmation's mailbox table: [{"address", "kind": "hosted"|
+ * "temporary"|"catch-all"|"temporary, catch-all", "fate":
+ * switch_plan_row_fate(w)}] for each mailbox of mbs (ops_mailboxes_json()'s
+ * list) w's verb affects: a revert only the temporary ones, a switch
+ * to pop3 none (its mailboxes are made by it).
+ */
+json_t *switch_plan_rows(const json_t *mbs, const struct sp_words *w);
 
 #endif

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "switchplan.h"
@@ -460,6 +461,50 @@ static void mailbox_list(void **state)
 	json_decref(mbs);
 }
 
+/* The confirmation's table: which mailboxes, their kind and fate. */
+static void rows(void **state)
+{
+	json_t *mbs = json_pack("[{s:s,s:b,s:b},{s:s,s:b,s:b},{s:s,s:b,s:b}]",
+				"address", "catch-all@x.example", "catch_all",
+				1, "temporary", 1, "address", "a@x.example",
+				"catch_all", 0, "temporary", 0, "address",
+				"b@x.example", "catch_all", 0, "temporary", 1);
+	struct sp_words w = { .verb = SP_TO_FEED, .fate = "archive" };
+	json_t *r;
+	char *t;
+
+	(void)state;
+	r = switch_plan_rows(mbs, &w);
+	t = json_dumps(r, JSON_COMPACT);
+	assert_string_equal(t,
+			    "[{\"address\":\"catch-all@x.example\",\"kind\":"
+			    "\"temporary, catch-all\",\"fate\":\"archived and "
+			    "removed, mail not delivered\"},"
+			    "{\"address\":\"a@x.example\",\"kind\":\"hosted\","
+			    "\"fate\":\"archived and removed, mail not "
+			    "delivered\"},{\"address\":\"b@x.example\","
+			    "\"kind\":\"temporary\",\"fate\":\"archived and "
+			    "removed, mail not delivered\"}]");
+	free(t);
+	json_decref(r);
+	w.verb = SP_REVERT;
+	w.keep_days = -1;
+	r = switch_plan_rows(mbs, &w);
+	assert_int_equal(json_array_size(r), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(r, 1), "address")),
+			    "b@x.example");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(r, 1), "fate")),
+			    "mail re-injected, then archived and removed");
+	json_decref(r);
+	w.verb = SP_TO_POP3;
+	r = switch_plan_rows(mbs, &w);
+	assert_int_equal(json_array_size(r), 0);
+	json_decref(r);
+	json_decref(mbs);
+}
+
 /*
  * The state rule, every verb in every state: "" where it applies, else
  * a word of the refusal (always ERR_CONFLICT).  extend and flush apply
@@ -555,6 +600,7 @@ int main(void)
 		cmocka_unit_test(words),
 		cmocka_unit_test(digest),
 		cmocka_unit_test(mailbox_list),
+		cmocka_unit_test(rows),
 	};
 
 	return cmocka_run_group_tests_name("switchplan", tests,
