@@ -30,6 +30,7 @@
 #include "util/http.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "verbarg.h"
 
 #define LIST_DEFAULT 100
 
@@ -583,8 +584,9 @@ static void h_extend(struct call *c)
 	static const char *const types[] = { "application/json", NULL };
 	struct domain d, nd;
 	int64_t ver;
-	const json_t *days, *until;
+	const json_t *until;
 	const char *key;
+	long days;
 	json_t *doc, *v;
 
 	if (load(c, &d, NULL) < 0 || if_match(c, false, &ver) < 0 ||
@@ -598,23 +600,16 @@ static void h_extend(struct call *c)
 			goto bad;
 		}
 	}
-	days = json_object_get(doc, "days");
 	until = json_object_get(doc, "until");
-	if ((days != NULL && !json_is_integer(days)) ||
-	    (until != NULL && !json_is_string(until))) {
-		error_set(&c->err, ERR_INVALID, days ? "days" : "until",
-			  "days is a whole number, until a date YYYY-MM-DD");
+	if (verb_arg_json(VA_DAYS, json_object_get(doc, "days"), &days,
+			  &c->err) < 0)
+		goto bad;
+	if (until != NULL && !json_is_string(until)) {
+		error_set(&c->err, ERR_INVALID, "until",
+			  "until is a date, YYYY-MM-DD");
 		goto bad;
 	}
-	if (days != NULL && (json_integer_value(days) < 1 ||
-			     json_integer_value(days) > QUEUE_DAYS_MAX)) {
-		error_set(&c->err, ERR_INVALID, "days",
-			  "days must be a whole number from 1 to %d",
-			  QUEUE_DAYS_MAX);
-		goto bad;
-	}
-	if (ops_extend(&c->ox, d.name.alabel, ver,
-		       days ? (long)json_integer_value(days) : 0,
+	if (ops_extend(&c->ox, d.name.alabel, ver, days,
 		       until ? json_string_value(until) : NULL,
 		       (int64_t)time(NULL), &nd, &c->err) < 0)
 		goto bad;
@@ -864,27 +859,19 @@ static void h_revert(struct call *c)
 {
 	static const char *const types[] = { "application/json", NULL };
 	static const char *const allowed[] = { "keep_days", NULL };
-	const json_t *kd;
 	json_t *doc, *out = NULL, *o;
 	struct domain d;
 	int64_t ver;
-	long keep = -1;
+	long keep;
 
 	if (load(c, &d, NULL) < 0 || if_match(c, false, &ver) < 0 ||
 	    (doc = body_json(c, types)) == NULL)
 		return;
 	if (only_members(c, doc, "revert", allowed) < 0)
 		goto bad;
-	if ((kd = json_object_get(doc, "keep_days")) != NULL) {
-		if (!json_is_integer(kd) || json_integer_value(kd) < 1 ||
-		    json_integer_value(kd) > KEEP_DAYS_MAX) {
-			error_set(&c->err, ERR_INVALID, "keep_days",
-				  "keep_days is a whole number from 1 to %d",
-				  KEEP_DAYS_MAX);
-			goto bad;
-		}
-		keep = (long)json_integer_value(kd);
-	}
+	if (verb_arg_json(VA_KEEP_DAYS, json_object_get(doc, "keep_days"),
+			  &keep, &c->err) < 0)
+		goto bad;
 	if (ops_revert(&c->ox, d.name.alabel, ver, keep, (int64_t)time(NULL),
 		       &out, &c->err) < 0)
 		goto bad;

@@ -25,6 +25,7 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/timefmt.h"
+#include "verbarg.h"
 
 /*
  * The queue summary of the domain page: ops_queue_summary() (what the
@@ -440,8 +441,9 @@ void portal_domain_post(struct page *pg, const char *name)
 	if (portal_load(pg, name, &d, &p) < 0)
 		goto out;
 	vtext = http_form_get(&pg->form, "version");
-	if (vtext == NULL || parse_long(vtext, 1, 0x7fffffffL, &version,
-					"version", &pg->err) < 0) {
+	if (vtext == NULL ||
+	    verb_arg_text(VA_VERSION, vtext, &version, &pg->err) < 0 ||
+	    version == VA_ABSENT) {
 		portal_error_page(pg, 400, "The form has no usable version.");
 		goto out;
 	}

@@ -23,6 +23,7 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/timefmt.h"
+#include "verbarg.h"
 
 /* ---- the mail-stack verbs ------------------------------------------ */
 
@@ -38,25 +39,16 @@
  * other than what was shown.  GET /portal/d/NAME/VERB shows a verb's
  * form on its own page; a refusal renders it again with the input kept
  * and lib's message beside its field.  Which forms the domain page
- * offers follows the domain's state (verb_applies); a verb posted for a
- * state it does not fit skips the confirmation and goes to lib, whose
- * refusal is then what the page shows: the rules stay in lib.  The
- * confirmation's words are lib's too (switch_plan_words(), then the
- * plan's effects); the page adds the heading, button and hidden input.
+ * offers follows lib's one state rule, the one feedctl and the API
+ * obey too (switch_plan_offered()); a verb posted for a state it does
+ * not fit skips the confirmation and goes to lib, whose refusal is then
+ * what the page shows: the rules stay in lib.  The confirmation's words
+ * are lib's too (switch_plan_words(), then the plan's effects); the
+ * page adds the heading, button and hidden input.
  */
 
-enum verb_id {
-	V_SWITCH_FEED,
-	V_SWITCH_POP3,
-	V_TEMP_POP3,
-	V_REVERT,
-	V_EXTEND,
-	V_FLUSH,
-	V_SWITCH_BACKUP
-};
-
 struct verb {
-	enum verb_id id;
+	enum sp_verb id;   /* lib's name for the verb (switchplan.h) */
 	enum auth_act act; /* what the role must allow */
 	const char *path;
 	const char *title;
@@ -66,31 +58,31 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{ V_SWITCH_FEED, ACT_MAIL_STACK, "switch-feed", "Switch to feed",
+	{ SP_TO_FEED, ACT_MAIL_STACK, "switch-feed", "Switch to feed",
 	  "Relay the domain's mail to the customer's server instead of "
 	  "mailboxes. The next page says what happens to each mailbox.",
 	  "Review the switch…", true },
-	{ V_SWITCH_POP3, ACT_MAIL_STACK, "switch-pop3", "Switch to POP3",
+	{ SP_TO_POP3, ACT_MAIL_STACK, "switch-pop3", "Switch to POP3",
 	  "Host the domain's mail in mailboxes instead of relaying it. The "
 	  "next page says what happens.",
 	  "Review the switch…", true },
-	{ V_TEMP_POP3, ACT_MAIL_STACK, "temp-pop3", "Temporary POP3",
+	{ SP_TEMP_POP3, ACT_MAIL_STACK, "temp-pop3", "Temporary POP3",
 	  "While the customer's server is out: temporary mailboxes (POP3, "
 	  "IMAP and webmail at /webmail/) receive the mail, queued mail "
 	  "included. Each password is shown once.",
 	  "Create temporary mailboxes", false },
-	{ V_REVERT, ACT_MAIL_STACK, "revert", "Revert to the feed",
+	{ SP_REVERT, ACT_MAIL_STACK, "revert", "Revert to the feed",
 	  "End temporary POP3: mail goes to the destination again. The next "
 	  "page says what happens to the temporary mailboxes.",
 	  "Review the revert…", true },
-	{ V_EXTEND, ACT_QUEUE, "extend", "Extend the queue",
+	{ SP_EXTEND, ACT_QUEUE, "extend", "Extend the queue",
 	  "Keep queued mail (and mail still to come) longer than the queue "
 	  "lifetime, e.g. while the customer's server is out.",
 	  "Extend", false },
-	{ V_FLUSH, ACT_QUEUE, "flush", "Flush the queue",
+	{ SP_FLUSH, ACT_QUEUE, "flush", "Flush the queue",
 	  "Ask the relay to retry the domain's queued mail now.", "Flush now",
 	  false },
-	{ V_SWITCH_BACKUP, ACT_MAIL_STACK, "switch-backup", "Switch to backup",
+	{ SP_TO_BACKUP, ACT_MAIL_STACK, "switch-backup", "Switch to backup",
 	  "Be a lower-priority MX for the domain: queue its mail for the "
 	  "customer's primary server and defer what the primary might still "
 	  "take. The next page says what happens to each mailbox.",
@@ -100,7 +92,7 @@ static const struct verb verbs[] = {
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 struct vfield {
-	enum verb_id verb;
+	enum sp_verb verb;
 	const char *name;
 	const char *label;
 	const char *type; /* text, number, checkbox, select */
@@ -112,44 +104,44 @@ struct vfield {
 static const char *const fates[] = { "forward", "archive", "purge", NULL };
 
 static const struct vfield vfields[] = {
-	{ V_SWITCH_FEED, "dest", "Destination", "text", NULL,
+	{ SP_TO_FEED, "dest", "Destination", "text", NULL,
 	  "IP[:PORT] of the customer's server; it is probed over SMTP first",
 	  "192.0.2.10:25" },
-	{ V_SWITCH_FEED, "fate", "Mailboxes", "select", fates,
+	{ SP_TO_FEED, "fate", "Mailboxes", "select", fates,
 	  "forward: re-inject their mail to the destination, then archive; "
 	  "archive: keep a copy, deliver nothing; purge: delete",
 	  NULL },
-	{ V_SWITCH_FEED, "force", "Force", "checkbox", NULL,
+	{ SP_TO_FEED, "force", "Force", "checkbox", NULL,
 	  "switch even if the probe fails (mail then waits in the queue)",
 	  NULL },
-	{ V_SWITCH_BACKUP, "dest", "Destination", "text", NULL,
+	{ SP_TO_BACKUP, "dest", "Destination", "text", NULL,
 	  "IP[:PORT] of the customer's primary server; empty: the "
 	  "destination stays (a pop3 domain needs one); a new one is probed "
 	  "over SMTP first",
 	  "192.0.2.10:25" },
-	{ V_SWITCH_BACKUP, "fate", "Mailboxes", "select", fates,
+	{ SP_TO_BACKUP, "fate", "Mailboxes", "select", fates,
 	  "forward: re-inject their mail to the destination, then archive; "
 	  "archive: keep a copy, deliver nothing; purge: delete",
 	  NULL },
-	{ V_SWITCH_BACKUP, "force", "Force", "checkbox", NULL,
+	{ SP_TO_BACKUP, "force", "Force", "checkbox", NULL,
 	  "switch even if the probe fails (mail then waits in the queue)",
 	  NULL },
-	{ V_SWITCH_POP3, "mailboxes", "Mailboxes", "text", NULL,
+	{ SP_TO_POP3, "mailboxes", "Mailboxes", "text", NULL,
 	  "local parts, separated by commas or spaces", "info, sales" },
-	{ V_SWITCH_POP3, "catch_all", "Catch-all", "checkbox", NULL,
+	{ SP_TO_POP3, "catch_all", "Catch-all", "checkbox", NULL,
 	  "one more mailbox for every other address", NULL },
-	{ V_TEMP_POP3, "mailboxes", "Mailboxes", "text", NULL,
+	{ SP_TEMP_POP3, "mailboxes", "Mailboxes", "text", NULL,
 	  "local parts, separated by commas or spaces", "info, sales" },
-	{ V_TEMP_POP3, "from_queue", "From the queue", "checkbox", NULL,
+	{ SP_TEMP_POP3, "from_queue", "From the queue", "checkbox", NULL,
 	  "a mailbox for every recipient with mail in the queue", NULL },
-	{ V_TEMP_POP3, "catch_all", "Catch-all", "checkbox", NULL,
+	{ SP_TEMP_POP3, "catch_all", "Catch-all", "checkbox", NULL,
 	  "one more mailbox for every other address", NULL },
-	{ V_REVERT, "keep_days", "Keep for days", "number", NULL,
+	{ SP_REVERT, "keep_days", "Keep for days", "number", NULL,
 	  "empty: re-inject their mail now; 1 to 365: leave the temporary "
 	  "mailboxes readable that long",
 	  NULL },
-	{ V_EXTEND, "days", "Days", "number", NULL, "1 to 31 from now", NULL },
-	{ V_EXTEND, "until", "Or until", "text", NULL,
+	{ SP_EXTEND, "days", "Days", "number", NULL, "1 to 31 from now", NULL },
+	{ SP_EXTEND, "until", "Or until", "text", NULL,
 	  "YYYY-MM-DD, end of that day UTC, at most 31 days ahead",
 	  "YYYY-MM-DD" },
 };
@@ -158,28 +150,28 @@ static const struct vfield vfields[] = {
 
 /* lib's error fields (JSON paths, feedctl's words) as form fields */
 static const struct {
-	enum verb_id verb;
+	enum sp_verb verb;
 	const char *lib, *form;
 } err_fields[] = {
-	{ V_SWITCH_FEED, "destination", "dest" },
-	{ V_SWITCH_FEED, "destination.host", "dest" },
-	{ V_SWITCH_FEED, "destination.port", "dest" },
-	{ V_SWITCH_FEED, "mailboxes", "fate" },
-	{ V_SWITCH_BACKUP, "destination", "dest" },
-	{ V_SWITCH_BACKUP, "destination.host", "dest" },
-	{ V_SWITCH_BACKUP, "destination.port", "dest" },
-	{ V_SWITCH_BACKUP, "mailboxes", "fate" },
-	{ V_SWITCH_POP3, "mailbox", "mailboxes" },
-	{ V_SWITCH_POP3, "local", "mailboxes" },
-	{ V_TEMP_POP3, "mailbox", "mailboxes" },
-	{ V_TEMP_POP3, "local", "mailboxes" },
-	{ V_REVERT, "keep_days", "keep_days" },
-	{ V_EXTEND, "days", "days" },
-	{ V_EXTEND, "until", "until" },
-	{ V_EXTEND, "queue.extended_until", "until" },
+	{ SP_TO_FEED, "destination", "dest" },
+	{ SP_TO_FEED, "destination.host", "dest" },
+	{ SP_TO_FEED, "destination.port", "dest" },
+	{ SP_TO_FEED, "mailboxes", "fate" },
+	{ SP_TO_BACKUP, "destination", "dest" },
+	{ SP_TO_BACKUP, "destination.host", "dest" },
+	{ SP_TO_BACKUP, "destination.port", "dest" },
+	{ SP_TO_BACKUP, "mailboxes", "fate" },
+	{ SP_TO_POP3, "mailbox", "mailboxes" },
+	{ SP_TO_POP3, "local", "mailboxes" },
+	{ SP_TEMP_POP3, "mailbox", "mailboxes" },
+	{ SP_TEMP_POP3, "local", "mailboxes" },
+	{ SP_REVERT, "keep_days", "keep_days" },
+	{ SP_EXTEND, "days", "days" },
+	{ SP_EXTEND, "until", "until" },
+	{ SP_EXTEND, "queue.extended_until", "until" },
 };
 
-static const char *form_field(enum verb_id v, const char *lib)
+static const char *form_field(enum sp_verb v, const char *lib)
 {
 	size_t i;
 
@@ -200,33 +192,6 @@ const struct verb *portal_verb_find(const char *path)
 	return NULL;
 }
 
-/* The switching verbs as lib's plan knows them (switchplan.h). */
-static enum sp_verb sp_verb_of(enum verb_id v)
-{
-	return v == V_SWITCH_BACKUP ? SP_TO_BACKUP
-	       : v == V_SWITCH_POP3 ? SP_TO_POP3
-	       : v == V_TEMP_POP3   ? SP_TEMP_POP3
-	       : v == V_REVERT	    ? SP_REVERT
-				    : SP_TO_FEED;
-}
-
-/* Which forms the domain page offers: lib's state rules decide. */
-static bool verb_applies(const struct domain *d, enum verb_id v)
-{
-	switch (v) {
-	case V_SWITCH_FEED:
-	case V_SWITCH_BACKUP:
-	case V_SWITCH_POP3:
-	case V_TEMP_POP3:
-	case V_REVERT:
-		return switch_plan_offered(d, sp_verb_of(v));
-	case V_EXTEND:
-	case V_FLUSH:
-		return d->mode != MODE_POP3;
-	}
-	return false;
-}
-
 /* What the login's role must allow for v. */
 enum auth_act portal_verb_act(const struct verb *v)
 {
@@ -236,7 +201,8 @@ enum auth_act portal_verb_act(const struct verb *v)
 /* Whether the domain page offers flush: the state and the role allow it. */
 bool portal_flush_offered(struct page *pg, const struct domain *d)
 {
-	return verb_applies(d, V_FLUSH) && auth_can(&pg->who, ACT_QUEUE);
+	return switch_plan_offered(d, SP_FLUSH) &&
+	       auth_can(&pg->who, ACT_QUEUE);
 }
 
 /* The fields of a verb's form as markup; posted input and errors win. */
@@ -298,7 +264,7 @@ json_t *portal_verb_forms(struct page *pg, const struct domain *d)
 	size_t k;
 
 	for (k = 0; k < NVERBS; k++)
-		if (verb_applies(d, verbs[k].id) &&
+		if (switch_plan_offered(d, verbs[k].id) &&
 		    auth_can(&pg->who, verbs[k].act))
 			json_array_append_new(
 				vs, verb_ctx(pg, d, &verbs[k], NULL, false));
@@ -384,7 +350,6 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 		       json_t *errors)
 {
 	struct error e = ERROR_INIT;
-	const char *t;
 
 	memset(in, 0, sizeof(*in));
 	in->keep_days = -1;
@@ -393,8 +358,8 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 	in->confirm = portal_form_text(pg, "confirm");
 	in->version = OPS_NO_VERSION;
 	switch (v->id) {
-	case V_SWITCH_FEED:
-	case V_SWITCH_BACKUP: {
+	case SP_TO_FEED:
+	case SP_TO_BACKUP: {
 		struct dest dest;
 
 		in->dest = portal_form_text(pg, "dest");
@@ -407,7 +372,7 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 				errors, "fate",
 				json_string("forward, archive or purge"));
 		/* to backup with none: the destination stays (lib) */
-		if (in->dest[0] == '\0' && v->id == V_SWITCH_BACKUP)
+		if (in->dest[0] == '\0' && v->id == SP_TO_BACKUP)
 			break;
 		if (in->dest[0] == '\0')
 			json_object_set_new(
@@ -422,34 +387,29 @@ static void verb_input(struct page *pg, const struct verb *v, struct vin *in,
 				    sizeof(in->dest_text));
 		break;
 	}
-	case V_SWITCH_POP3:
-	case V_TEMP_POP3:
+	case SP_TO_POP3:
+	case SP_TEMP_POP3:
 		split_locals(portal_form_text(pg, "mailboxes"), in, errors);
 		in->catch_all = portal_form_checked(pg, "catch_all");
 		in->from_queue = portal_form_checked(pg, "from_queue");
 		break;
-	case V_REVERT:
-		t = portal_form_text(pg, "keep_days");
-		if (t[0] != '\0' &&
-		    parse_long(t, 1, KEEP_DAYS_MAX, &in->keep_days, "keep_days",
-			       &e) < 0)
+	case SP_REVERT:
+		if (verb_arg_text(VA_KEEP_DAYS,
+				  portal_form_text(pg, "keep_days"),
+				  &in->keep_days, &e) < 0)
 			field_err(errors, "keep_days", &e);
 		break;
-	case V_EXTEND:
-		t = portal_form_text(pg, "days");
+	case SP_EXTEND:
 		in->until = portal_form_text(pg, "until");
-		if (t[0] != '\0' &&
-		    parse_long(t, 1, QUEUE_DAYS_MAX, &in->days, "days", &e) < 0)
-			field_err(errors, "days", &e);
-		else if ((t[0] != '\0') == (in->until[0] != '\0'))
-			json_object_set_new(
-				errors, t[0] ? "until" : "days",
-				json_string("give a number of days or a date, "
-					    "not both"));
+		if (verb_arg_text(VA_DAYS, portal_form_text(pg, "days"),
+				  &in->days, &e) < 0 ||
+		    verb_extend_choice(in->days, in->until, &e) < 0)
+			field_err(errors, e.field, &e);
 		if (in->until[0] == '\0')
 			in->until = NULL;
 		break;
-	case V_FLUSH:
+	case SP_FLUSH:
+	case SP_REMOVE: /* not a portal verb */
 		break;
 	}
 	error_release(&e);
@@ -486,7 +446,7 @@ static void plan_effects(struct page *pg, const struct domain *d,
 			 const struct verb *v, const struct vin *in,
 			 json_t *effects)
 {
-	struct sp_req req = { .verb = sp_verb_of(v->id),
+	struct sp_req req = { .verb = v->id,
 			      .dest = in->dest,
 			      .fate = in->fate,
 			      .force = in->force,
@@ -516,7 +476,7 @@ static void confirm_relay(const struct domain *d, const struct verb *v,
 			  const struct vin *in, json_t *h, struct strbuf *head,
 			  struct strbuf *button)
 {
-	const char *mw = v->id == V_SWITCH_BACKUP ? "backup" : "feed";
+	const char *mw = v->id == SP_TO_BACKUP ? "backup" : "feed";
 
 	sbuf_addf(head, "Switch %s to %s?", d->name.ulabel, mw);
 	sbuf_addf(button, "Switch %s to %s%s", d->name.alabel, mw,
@@ -576,32 +536,6 @@ static void confirm_revert(const struct domain *d, const struct vin *in,
 	hidden(h, "keep_days", kd);
 }
 
-/* The mailbox table: each affected mailbox, its kind and fate. */
-static json_t *confirm_rows(const json_t *mbs, bool temp_only, const char *fate)
-{
-	json_t *rows = json_array();
-	const json_t *m;
-	size_t k;
-
-	json_array_foreach(mbs, k, m)
-	{
-		bool temp = json_is_true(json_object_get(m, "temporary")),
-		     ca = json_is_true(json_object_get(m, "catch_all"));
-
-		if (temp_only && !temp)
-			continue;
-		json_array_append_new(
-			rows, json_pack("{s:O, s:s, s:s}", "address",
-					json_object_get(m, "address"), "kind",
-					ca     ? (temp ? "temporary, catch-all"
-						       : "catch-all")
-					: temp ? "temporary"
-					       : "hosted",
-					"fate", fate));
-	}
-	return portal_first_last(rows);
-}
-
 /*
  * The confirmation page of a destructive verb: what happens to which
  * mailboxes (lib's words, then lib's plan), the input as hidden
@@ -617,7 +551,7 @@ static void confirm_page(struct page *pg, const struct domain *d,
 		      button = STRBUF_INIT, extra = STRBUF_INIT;
 	json_t *mbs, *effects = json_array(), *h = json_array(), *ctx;
 	char plan[SP_DIGEST_HEX + 1], cur[IP_TEXT_MAX + 16] = "", ver[24];
-	struct sp_words w = { .verb = sp_verb_of(v->id),
+	struct sp_words w = { .verb = v->id,
 			      .domain = d->name.alabel,
 			      .cur = cur,
 			      .dest = in->dest_text,
@@ -637,16 +571,16 @@ static void confirm_page(struct page *pg, const struct domain *d,
 	}
 	if (d->has_dest)
 		dest_format(&d->dest, cur, sizeof(cur));
-	switch_plan_mailbox_list(mbs, v->id == V_REVERT, &list);
+	switch_plan_mailbox_list(mbs, v->id == SP_REVERT, &list);
 	hidden(h, "confirmed", "1");
 	hidden(h, "plan", plan);
 	(void)snprintf(ver, sizeof(ver), "%lld", (long long)d->version);
 	hidden(h, "version", ver);
-	if (v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP)
+	if (v->id == SP_TO_FEED || v->id == SP_TO_BACKUP)
 		confirm_relay(d, v, in, h, &head, &button);
-	else if (v->id == V_SWITCH_POP3)
+	else if (v->id == SP_TO_POP3)
 		confirm_pop3(d, in, h, &head, &button, &extra);
-	else if (v->id == V_REVERT)
+	else if (v->id == SP_REVERT)
 		confirm_revert(d, in, h, &head, &button, &extra);
 	else /* verb_post() never asks: these change no mailbox */
 		log_error("request %s: %s has no confirmation page", pg->q->id,
@@ -662,12 +596,10 @@ static void confirm_page(struct page *pg, const struct domain *d,
 		"{s:o, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, s:s}", "d",
 		domain_to_json(d, NULL), "heading", head.buf, "effects",
 		effects, "mailboxes",
-		v->id == V_SWITCH_POP3 ? portal_first_last(json_array())
-				       : confirm_rows(mbs, v->id == V_REVERT,
-						      switch_plan_row_fate(&w)),
-		"hidden", h, "action", action.buf, "back_href", back.buf,
-		"button", button.buf, "purge",
-		(v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+		portal_first_last(switch_plan_rows(mbs, &w)), "hidden", h,
+		"action", action.buf, "back_href", back.buf, "button",
+		button.buf, "purge",
+		(v->id == SP_TO_FEED || v->id == SP_TO_BACKUP) &&
 			strcmp(w.fate, "purge") == 0,
 		"confirm", confirm_error || form_error ? in->confirm : "",
 		"ticket", portal_form_text(pg, "ticket"));
@@ -737,7 +669,7 @@ static int verb_relay(struct page *pg, const struct domain *d,
 		      const struct verb *v, struct vin *in, json_t **out,
 		      struct strbuf *q)
 {
-	bool backup = v->id == V_SWITCH_BACKUP, probe_ok;
+	bool backup = v->id == SP_TO_BACKUP, probe_ok;
 	const json_t *probe;
 
 	if (ops_switch_relay(&pg->ox, d->name.alabel, in->version,
@@ -769,25 +701,25 @@ static int verb_call(struct page *pg, const struct domain *d,
 	int rc = -1;
 
 	switch (v->id) {
-	case V_SWITCH_FEED:
-	case V_SWITCH_BACKUP:
+	case SP_TO_FEED:
+	case SP_TO_BACKUP:
 		rc = verb_relay(pg, d, v, in, &out, q);
 		break;
-	case V_SWITCH_POP3:
+	case SP_TO_POP3:
 		rc = ops_switch_pop3(&pg->ox, d->name.alabel, in->version,
 				     in->lp, in->n, in->catch_all, &out,
 				     &pg->err);
 		if (rc == 0)
 			passwords_page(pg, d, out, false);
 		break;
-	case V_TEMP_POP3:
+	case SP_TEMP_POP3:
 		rc = ops_temp_pop3(&pg->ox, d->name.alabel, in->version, in->lp,
 				   in->n, in->from_queue, in->catch_all,
 				   (int64_t)time(NULL), &out, &pg->err);
 		if (rc == 0)
 			passwords_page(pg, d, out, true);
 		break;
-	case V_REVERT:
+	case SP_REVERT:
 		rc = ops_revert(&pg->ox, d->name.alabel, in->version,
 				in->keep_days, (int64_t)time(NULL), &out,
 				&pg->err);
@@ -797,14 +729,13 @@ static int verb_call(struct page *pg, const struct domain *d,
 					  json_object_get(out, "jobs")),
 				  in->keep_days < 0 ? 0 : in->keep_days);
 		break;
-	case V_EXTEND:
-		rc = ops_extend(&pg->ox, d->name.alabel, in->version,
-				in->until ? 0 : in->days, in->until,
-				(int64_t)time(NULL), &nd, &pg->err);
+	case SP_EXTEND:
+		rc = ops_extend(&pg->ox, d->name.alabel, in->version, in->days,
+				in->until, (int64_t)time(NULL), &nd, &pg->err);
 		if (rc == 0)
 			sbuf_addstr(q, "?done=extend");
 		break;
-	case V_FLUSH: {
+	case SP_FLUSH: {
 		json_t *o = ops_flush(&pg->ox, &d->name, &pg->err);
 
 		rc = o == NULL ? -1 : 0;
@@ -817,6 +748,8 @@ static int verb_call(struct page *pg, const struct domain *d,
 		json_decref(o);
 		break;
 	}
+	case SP_REMOVE: /* not a portal verb */
+		break;
 	}
 	*outp = out;
 	return rc;
@@ -833,7 +766,7 @@ static void verb_run(struct page *pg, const struct domain *d,
 	if (rc < 0 && pg->err.code == ERR_STALE) {
 		portal_stale_page(pg, d->name.alabel, v->title);
 	} else if (rc < 0) {
-		if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+		if ((v->id == SP_TO_FEED || v->id == SP_TO_BACKUP) &&
 		    pg->err.code == ERR_INVALID &&
 		    strcmp(pg->err.field, "confirm") == 0)
 			confirm_page(pg, d, v, in, 422, NULL, NULL,
@@ -859,10 +792,10 @@ static int verb_confirmed(struct page *pg, const struct domain *d,
 	json_t *mbs;
 	char plan[SP_DIGEST_HEX + 1];
 
-	if (!((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP ||
-	       v->id == V_REVERT ||
-	       (v->id == V_SWITCH_POP3 && (in->n > 0 || in->catch_all))) &&
-	      verb_applies(d, v->id)))
+	if (!((v->id == SP_TO_FEED || v->id == SP_TO_BACKUP ||
+	       v->id == SP_REVERT ||
+	       (v->id == SP_TO_POP3 && (in->n > 0 || in->catch_all))) &&
+	      switch_plan_offered(d, v->id)))
 		return 0;
 	if (!in->confirmed) {
 		confirm_page(pg, d, v, in, 200, NULL, NULL, NULL);
@@ -886,7 +819,7 @@ static int verb_confirmed(struct page *pg, const struct domain *d,
 			     NULL, NULL);
 		return -1;
 	}
-	if ((v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) &&
+	if ((v->id == SP_TO_FEED || v->id == SP_TO_BACKUP) &&
 	    strcmp(in->fate, "purge") == 0 && in->confirm[0] == '\0') {
 		confirm_page(pg, d, v, in, 422, NULL, NULL,
 			     "type the domain's name to confirm that the mail "
@@ -910,8 +843,9 @@ static void verb_post(struct page *pg, const struct domain *d,
 	}
 	pg->ox.change.ticket = ticket;
 	vtext = http_form_get(&pg->form, "version");
-	if (vtext != NULL && parse_long(vtext, 1, 0x7fffffffL, &version,
-					"version", &pg->err) < 0) {
+	if (vtext != NULL &&
+	    (verb_arg_text(VA_VERSION, vtext, &version, &pg->err) < 0 ||
+	     version == VA_ABSENT)) {
 		portal_error_page(pg, 400, "The form has no usable version.");
 		goto out;
 	}
@@ -936,7 +870,7 @@ static void verb_post(struct page *pg, const struct domain *d,
 	/* the confirmation, where the verb is destructive and may apply */
 	if (verb_confirmed(pg, d, v, &in) < 0)
 		goto out;
-	if (v->id == V_SWITCH_FEED || v->id == V_SWITCH_BACKUP) {
+	if (v->id == SP_TO_FEED || v->id == SP_TO_BACKUP) {
 		int slot = portal_probe_take(pg);
 
 		if (slot < 0)

@@ -15,6 +15,7 @@
 #include "domain_json.h"
 #include "feedctl.h"
 #include "util/parse.h"
+#include "verbarg.h"
 
 /* --if-version N, or "any version" */
 static int64_t if_version(const struct args *a)
@@ -205,7 +206,7 @@ int cmd_revert(struct cli *cli, const struct args *a)
 
 int cmd_extend(struct cli *cli, const struct args *a)
 {
-	long days = a->v[OPT_DAYS].set ? a->v[OPT_DAYS].n : 0;
+	long days = a->v[OPT_DAYS].set ? a->v[OPT_DAYS].n : VA_ABSENT;
 	struct domain d;
 	char when[32];
 

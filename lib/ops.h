@@ -89,7 +89,8 @@ int ops_domain_patch(const struct ops_ctx *ox, const char *name,
 /*
  * Lengthen the queue (SPEC section 11): days 1..31 from now, or until
  * the end of the day "YYYY-MM-DD" (UTC, at most 31 days ahead).
- * Exactly one of days (> 0) and until (non-NULL) is given.
+ * Exactly one of days (VA_ABSENT: none) and until (NULL: none) is
+ * given (verb_extend_choice(), verbarg.h).
  *
  * if_version, here and for the switching verbs below (ops_temp_pop3,
  * ops_switch_relay, ops_switch_pop3, ops_revert): the version the caller

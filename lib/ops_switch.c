@@ -18,6 +18,7 @@
 #include "queue.h"
 #include "util/parse.h"
 #include "util/timefmt.h"
+#include "verbarg.h"
 
 int ops_extend(const struct ops_ctx *ox, const char *name, int64_t if_version,
 	       long days, const char *until, int64_t now, struct domain *out,
@@ -27,15 +28,11 @@ int ops_extend(const struct ops_ctx *ox, const char *name, int64_t if_version,
 	char when[32];
 	const char *value = until;
 
-	if ((days > 0) == (until != NULL))
-		return error_set(err, ERR_INVALID, "days",
-				 "give either --days N or --until YYYY-MM-DD");
-	if (until == NULL) {
-		if (days > QUEUE_DAYS_MAX)
-			return error_set(err, ERR_INVALID, "days",
-					 "days must be a whole number from 1 "
-					 "to %d",
-					 QUEUE_DAYS_MAX);
+	if (verb_extend_choice(days, until, err) < 0)
+		return -1;
+	if (until == NULL || until[0] == '\0') {
+		if (verb_arg_check(VA_DAYS, days, err) < 0)
+			return -1;
 		time_format_utc(now + (int64_t)days * 86400, when,
 				sizeof(when));
 		value = when;
@@ -44,7 +41,8 @@ int ops_extend(const struct ops_ctx *ox, const char *name, int64_t if_version,
 				 "until must be a date, YYYY-MM-DD");
 	}
 	if (ops_domain_get(ox, name, &cur, NULL, err) < 0 ||
-	    ops_check_version(&cur, if_version, err) < 0)
+	    ops_check_version(&cur, if_version, err) < 0 ||
+	    switch_plan_applies(&cur, SP_EXTEND, err) < 0)
 		return -1;
 	*out = cur;
 	if (domain_set(out, "queue.extended_until", value, ox->conf, err) < 0)

@@ -14,7 +14,8 @@
 
 const char *const sp_verb_names[] = { "switch-feed", "switch-backup",
 				      "switch-pop3", "temp-pop3",
-				      "revert",	     "remove" };
+				      "revert",	     "remove",
+				      "extend",	     "flush" };
 
 static bool names_domain(const struct domain *d, const char *s)
 {
@@ -70,12 +71,20 @@ static int state_check(const struct domain *cur, enum sp_verb v,
 					 n);
 		return 0;
 	case SP_REMOVE:
+	case SP_EXTEND:
+	case SP_FLUSH:
 		return 0;
 	}
 	if (cur->temp_pop3)
 		return error_set(err, ERR_CONFLICT, "temp_pop3",
 				 "%s is in temporary POP3: revert it first", n);
 	return 0;
+}
+
+int switch_plan_applies(const struct domain *cur, enum sp_verb verb,
+			struct error *err)
+{
+	return state_check(cur, verb, err);
 }
 
 bool switch_plan_offered(const struct domain *cur, enum sp_verb verb)
@@ -232,6 +241,11 @@ int switch_plan(const struct domain *cur, const struct sp_req *req,
 					 "--confirm must name the domain (%s)",
 					 cur->name.alabel);
 		return 0;
+	case SP_EXTEND:
+	case SP_FLUSH:
+		return error_set(err, ERR_INVALID, "verb",
+				 "%s changes no mail path: it has no plan",
+				 sp_verb_names[req->verb]);
 	}
 	if (rc < 0)
 		return -1;
@@ -288,6 +302,9 @@ static const char *queue_text(const struct sp_plan *p)
 					 "queued mail to its senders first"
 				       : "refused while mail is queued on any "
 					 "relay";
+	case SP_EXTEND:
+	case SP_FLUSH:
+		break;
 	}
 	return "";
 }
@@ -465,6 +482,8 @@ void switch_plan_words(const struct sp_words *w, json_t *out)
 		break;
 	case SP_TEMP_POP3:
 	case SP_REMOVE:
+	case SP_EXTEND:
+	case SP_FLUSH:
 		break;
 	}
 }
@@ -540,4 +559,32 @@ void switch_plan_mailbox_list(const json_t *mbs, bool temp_only,
 	if (catch_all != NULL)
 		sbuf_addf(out, "%s%s (the catch-all)", n ? " and " : "",
 			  catch_all);
+}
+
+json_t *switch_plan_rows(const json_t *mbs, const struct sp_words *w)
+{
+	const char *fate = switch_plan_row_fate(w);
+	json_t *rows = json_array();
+	const json_t *m;
+	size_t k;
+
+	if (w->verb == SP_TO_POP3)
+		return rows;
+	json_array_foreach(mbs, k, m)
+	{
+		bool temp = json_is_true(json_object_get(m, "temporary")),
+		     ca = json_is_true(json_object_get(m, "catch_all"));
+
+		if (w->verb == SP_REVERT && !temp)
+			continue;
+		json_array_append_new(
+			rows, json_pack("{s:O, s:s, s:s}", "address",
+					json_object_get(m, "address"), "kind",
+					ca     ? (temp ? "temporary, catch-all"
+						       : "catch-all")
+					: temp ? "temporary"
+					       : "hosted",
+					"fate", fate));
+	}
+	return rows;
 }

@@ -31,7 +31,9 @@ enum sp_verb {
 	SP_TO_POP3,
 	SP_TEMP_POP3,
 	SP_REVERT,
-	SP_REMOVE
+	SP_REMOVE,
+	SP_EXTEND, /* not switching verbs: only their state rule is here */
+	SP_FLUSH
 };
 
 extern const char *const sp_verb_names[]; /* "switch-feed", ... */
@@ -78,6 +80,15 @@ struct sp_plan {
 int switch_plan(const struct domain *cur, const struct sp_req *req,
 		const struct conf *conf, struct sp_plan *p, struct error *err)
 	__attribute__((warn_unused_result));
+/*
+ * The state rule of every verb on a domain's mail path, the one answer
+ * feedctl, the API and the portal share: 0 if verb fits cur's mode and
+ * state, else -1 with err set to the refusal the verb itself gives
+ * (ERR_CONFLICT).  extend and flush fit every domain, a pop3 one too
+ * (its queue waits for the mailboxes; SPEC section 5).
+ */
+int switch_plan_applies(const struct domain *cur, enum sp_verb verb,
+			struct error *err) __attribute__((warn_unused_result));
 /* Whether verb fits cur's state at all (which forms to offer). */
 bool switch_plan_offered(const struct domain *cur, enum sp_verb verb);
 /*
@@ -133,5 +144,13 @@ void switch_plan_mailbox_list(const json_t *mailboxes, bool temp_only,
 void switch_plan_words(const struct sp_words *w, json_t *out);
 /* What happens to each affected mailbox, for a table row. */
 const char *switch_plan_row_fate(const struct sp_words *w);
+/*
+ * The confirmation's mailbox table: [{"address", "kind": "hosted"|
+ * "temporary"|"catch-all"|"temporary, catch-all", "fate":
+ * switch_plan_row_fate(w)}] for each mailbox of mbs (ops_mailboxes_json()'s
+ * list) w's verb affects: a revert only the temporary ones, a switch
+ * to pop3 none (its mailboxes are made by it).
+ */
+json_t *switch_plan_rows(const json_t *mbs, const struct sp_words *w);
 
 #endif

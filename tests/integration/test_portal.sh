@@ -157,6 +157,7 @@ check "... offers switch to POP3, temporary POP3, extend and flush" bash -c "gre
 check "... not switch to feed or revert" bash -c "! grep -q 'tp.example/switch-feed\|tp.example/revert' '$T/out'"
 expect_status 200 "a pop3 domain's page offers switch to feed only" GET /portal/d/sw.example "${U[@]}"
 check "... (no temp-pop3 there)" bash -c "grep -q 'action=\"/portal/d/sw.example/switch-feed\"' '$T/out' && ! grep -q 'sw.example/temp-pop3' '$T/out'"
+check "... and extend and flush, as feedctl and the API take them (lib's one rule)" bash -c "grep -q 'action=\"/portal/d/sw.example/extend\"' '$T/out' && grep -q 'action=\"/portal/d/sw.example/flush\"' '$T/out'"
 expect_status 200 "a verb's form on its own page" GET /portal/d/tp.example/temp-pop3 "${U[@]}"
 check "... says where webmail is" body_has '/webmail/'
 expect_status 404 "an unknown verb: 404" GET /portal/d/tp.example/explode "${U[@]}"

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "switchplan.h"
@@ -460,6 +461,129 @@ static void mailbox_list(void **state)
 	json_decref(mbs);
 }
 
+/* The confirmation's table: which mailboxes, their kind and fate. */
+static void rows(void **state)
+{
+	json_t *mbs = json_pack("[{s:s,s:b,s:b},{s:s,s:b,s:b},{s:s,s:b,s:b}]",
+				"address", "catch-all@x.example", "catch_all",
+				1, "temporary", 1, "address", "a@x.example",
+				"catch_all", 0, "temporary", 0, "address",
+				"b@x.example", "catch_all", 0, "temporary", 1);
+	struct sp_words w = { .verb = SP_TO_FEED, .fate = "archive" };
+	json_t *r;
+	char *t;
+
+	(void)state;
+	r = switch_plan_rows(mbs, &w);
+	t = json_dumps(r, JSON_COMPACT);
+	assert_string_equal(t,
+			    "[{\"address\":\"catch-all@x.example\",\"kind\":"
+			    "\"temporary, catch-all\",\"fate\":\"archived and "
+			    "removed, mail not delivered\"},"
+			    "{\"address\":\"a@x.example\",\"kind\":\"hosted\","
+			    "\"fate\":\"archived and removed, mail not "
+			    "delivered\"},{\"address\":\"b@x.example\","
+			    "\"kind\":\"temporary\",\"fate\":\"archived and "
+			    "removed, mail not delivered\"}]");
+	free(t);
+	json_decref(r);
+	w.verb = SP_REVERT;
+	w.keep_days = -1;
+	r = switch_plan_rows(mbs, &w);
+	assert_int_equal(json_array_size(r), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(r, 1), "address")),
+			    "b@x.example");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(r, 1), "fate")),
+			    "mail re-injected, then archived and removed");
+	json_decref(r);
+	w.verb = SP_TO_POP3;
+	r = switch_plan_rows(mbs, &w);
+	assert_int_equal(json_array_size(r), 0);
+	json_decref(r);
+	json_decref(mbs);
+}
+
+/*
+ * The state rule, every verb in every state: "" where it applies, else
+ * a word of the refusal (always ERR_CONFLICT).  extend and flush apply
+ * to a pop3 domain too: the portal offers what feedctl and the API do.
+ */
+static void applies_table(void **state)
+{
+	static const struct {
+		enum domain_mode mode;
+		bool temp;
+		const char *why[SP_FLUSH + 1]; /* by enum sp_verb */
+	} rows[] = {
+		{ MODE_POP3,
+		  false,
+		  { "", "", "pop3 domain already", "temp-pop3 is for feed",
+		    "not in temporary", "", "", "" } },
+		{ MODE_FEED,
+		  false,
+		  { "feed domain already", "", "", "", "not in temporary", "",
+		    "", "" } },
+		{ MODE_BACKUP,
+		  false,
+		  { "", "backup domain already", "", "", "not in temporary", "",
+		    "", "" } },
+		{ MODE_FEED,
+		  true,
+		  { "feed domain already", "revert it first", "revert it first",
+		    "temporary POP3 already", "", "", "", "" } },
+		{ MODE_BACKUP,
+		  true,
+		  { "revert it first", "backup domain already",
+		    "revert it first", "temporary POP3 already", "", "", "",
+		    "" } },
+	};
+	size_t i;
+	int v;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		for (v = SP_TO_FEED; v <= SP_FLUSH; v++) {
+			struct error err = ERROR_INIT;
+			struct domain d;
+			const char *why = rows[i].why[v];
+			int rc;
+
+			make(&d, rows[i].mode);
+			d.temp_pop3 = rows[i].temp;
+			(void)snprintf(d.temp_pop3_by, sizeof(d.temp_pop3_by),
+				       "op");
+			rc = switch_plan_applies(&d, (enum sp_verb)v, &err);
+			if (why[0] == '\0' && rc != 0)
+				fail_msg("row %zu %s: refused: %s", i,
+					 sp_verb_names[v], error_msg(&err));
+			if (why[0] != '\0' &&
+			    (rc != -1 || err.code != ERR_CONFLICT ||
+			     strstr(error_msg(&err), why) == NULL))
+				fail_msg("row %zu %s: \"%s\" lacks \"%s\"", i,
+					 sp_verb_names[v], error_msg(&err),
+					 why);
+			assert_int_equal(
+				switch_plan_offered(&d, (enum sp_verb)v),
+				why[0] == '\0');
+			error_release(&err);
+		}
+}
+
+/* extend and flush have a state rule but no plan */
+static void no_plan_for_queue_verbs(void **state)
+{
+	struct domain d;
+
+	(void)state;
+	make(&d, MODE_FEED);
+	refused(&d, &(struct sp_req){ .verb = SP_EXTEND }, ERR_INVALID, "verb",
+		"extend changes no mail path");
+	refused(&d, &(struct sp_req){ .verb = SP_FLUSH }, ERR_INVALID, "verb",
+		"flush changes no mail path");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,10 +594,13 @@ int main(void)
 		cmocka_unit_test(temp_pop3_and_revert),
 		cmocka_unit_test(remove_plan),
 		cmocka_unit_test(offered),
+		cmocka_unit_test(applies_table),
+		cmocka_unit_test(no_plan_for_queue_verbs),
 		cmocka_unit_test(as_json),
 		cmocka_unit_test(words),
 		cmocka_unit_test(digest),
 		cmocka_unit_test(mailbox_list),
+		cmocka_unit_test(rows),
 	};
 
 	return cmocka_run_group_tests_name("switchplan", tests,
