@@ -32,14 +32,19 @@ int verb_arg_text(enum verb_arg a, const char *text, long *out,
 			  err);
 }
 
+/* parse_long()'s words, so that every front says the same */
+static int refuse(enum verb_arg a, struct error *err)
+{
+	return error_set(err, ERR_INVALID, args[a].field,
+			 "%s must be a whole number from %ld to %ld",
+			 args[a].field, args[a].min, args[a].max);
+}
+
 int verb_arg_check(enum verb_arg a, long v, struct error *err)
 {
 	if (v >= args[a].min && v <= args[a].max)
 		return 0;
-	/* parse_long()'s words, so that every front says the same */
-	return error_set(err, ERR_INVALID, args[a].field,
-			 "%s must be a whole number from %ld to %ld",
-			 args[a].field, args[a].min, args[a].max);
+	return refuse(a, err);
 }
 
 int verb_arg_json(enum verb_arg a, const json_t *v, long *out,
@@ -50,10 +55,11 @@ int verb_arg_json(enum verb_arg a, const json_t *v, long *out,
 	*out = VA_ABSENT;
 	if (v == NULL)
 		return 0;
-	n = json_is_integer(v) ? json_integer_value(v) : 0;
-	/* not a number, or none a long holds: out of every range */
-	if (!json_is_integer(v) || n < args[a].min || n > args[a].max)
-		return verb_arg_check(a, args[a].min - 1, err);
+	if (!json_is_integer(v))
+		return refuse(a, err);
+	n = json_integer_value(v);
+	if (n < args[a].min || n > args[a].max)
+		return refuse(a, err);
 	*out = (long)n;
 	return 0;
 }
