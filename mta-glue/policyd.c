@@ -34,6 +34,7 @@
 
 #include "policy.h"
 #include "policyreq.h"
+#include "util/fdio.h"
 #include "util/log.h"
 
 struct snapshot {
@@ -71,22 +72,6 @@ static void refresh(struct snapshot *s)
 	s->mtime = st.st_mtim;
 }
 
-/* All of buf to stdout; false when it cannot be written. */
-static bool write_all(const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(STDOUT_FILENO, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* One request's answer, "action=...\n\n", written at once. */
 static void answer(struct snapshot *s, struct policy_session *ss,
 		   const struct policy_attrs *attrs, struct strbuf *out)
@@ -106,7 +91,7 @@ static void answer(struct snapshot *s, struct policy_session *ss,
 		log_ctx_clear();
 	}
 	sbuf_addstr(out, "\n\n");
-	(void)write_all(out->buf, out->len);
+	(void)!fd_write_all(STDOUT_FILENO, out->buf, out->len);
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 struct alog {
 	pthread_mutex_t lock;
 	atomic_size_t len; /* whole lines in buf */
@@ -39,19 +41,11 @@ static int64_t mono_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* write(2) all of buf; async-signal-safe */
+/* write(2) all of buf; async-signal-safe.  A failure (stderr gone or
+ * full) is dropped, as fprintf would. */
 static void write_all(const char *buf, size_t n)
 {
-	while (n > 0) {
-		ssize_t k = write(alog_fd, buf, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return; /* stderr gone or full: as fprintf would */
-		buf += k;
-		n -= (size_t)k;
-	}
+	(void)!fd_write_all(alog_fd, buf, n);
 }
 
 /* with a->lock held */

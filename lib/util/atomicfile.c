@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 int atomic_sync_dir(const char *dir, struct error *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -26,25 +28,6 @@ int atomic_sync_dir(const char *dir, struct error *err)
 				 dir, strerror(e));
 	}
 	close(fd);
-	return 0;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		off += (size_t)n;
-	}
 	return 0;
 }
 
@@ -88,7 +71,7 @@ int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 	if (fd < 0)
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "cannot create %s: %s", tmp, strerror(errno));
-	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 ||
+	if (fd_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 ||
 	    ((flags & ATOMIC_BACKDATE) && backdate(fd) < 0) ||
 	    (sync && fsync(fd) < 0))
 		goto bad;
